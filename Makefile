@@ -1,0 +1,152 @@
+# nedb - build, test and install.  See README.md.
+#
+#   make                 build libnedb and the commands into $(BUILD)
+#   make check           the bats suite, then again under ASan+UBSan
+#   make install         PREFIX=/usr/local DESTDIR=...
+#   make deps            install the Debian packages the build and tests need
+
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+bindir ?= $(prefix)/bin
+libdir ?= $(prefix)/lib
+includedir ?= $(prefix)/include
+mandir ?= $(prefix)/share/man
+datadir ?= $(prefix)/share
+
+BUILD ?= build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+SAN ?=
+
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-unused-parameter -Wno-unused-function
+CPPFLAGS += -D_GNU_SOURCE -Ilib
+ifneq ($(SAN),)
+CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	 -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null || echo $(3))
+LMDB_CFLAGS := $(call pc,cflags,lmdb,)
+LMDB_LIBS := $(call pc,libs,lmdb,-llmdb)
+B2_CFLAGS := $(call pc,cflags,libb2,)
+# libb2 is linked statically: its shared form drags in libgomp (for the
+# parallel variants nedb does not use) at every process start.
+B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
+B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
+
+LIB_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/view.c lib/replay.c \
+	  lib/db.c lib/verify.c
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ = $(BUILD)/obj/cli.o
+SONAME = libnedb.so.0
+LIB = $(BUILD)/lib/$(SONAME)
+
+CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint
+BINS = $(CMDS:%=$(BUILD)/bin/%)
+
+MAN1 = $(CMDS:%=man/%.1)
+MAN5 = man/nedb-format.5
+MAN7 = man/nedb.7
+
+all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS)
+
+$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+		$(LMDB_CFLAGS) $(B2_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,-O1 \
+		$(LDFLAGS) -o $@ $(LIB_OBJ) $(LMDB_LIBS) $(B2_LIBS) -ldl
+
+$(BUILD)/lib/libnedb.so: $(LIB)
+	ln -sf $(SONAME) $@
+
+$(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
+	$(AR) rcs $@ $^
+
+# Commands link libnedb only: libjq is loaded on first use (nedb_jv.h).
+$(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
+		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb \
+		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed $(LDFLAGS)
+
+# The suite runs the installed commands: each build is installed into a
+# staging directory first, so that install is tested too.
+STAGE = $(BUILD)/stage
+stage: all
+	@rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(STAGE) \
+		PREFIX=/usr/local >/dev/null
+
+# libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
+FUZZERS = doc logline
+FUZZ_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c
+fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
+		$(LMDB_CFLAGS) -o $@ $< $(FUZZ_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+
+check: stage fuzz
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 stage
+	@tests/run $(STAGE)/usr/local build-san/stage/usr/local
+
+check-fast: stage
+	@tests/run $(STAGE)/usr/local
+
+check-valgrind: stage
+	@NEDB_VALGRIND=1 tests/run $(STAGE)/usr/local
+
+demo: all
+	@tests/demo.sh $(BUILD)
+
+lint:
+	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+
+deps:
+	@tools/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) \
+		$(DESTDIR)$(includedir) $(DESTDIR)$(mandir)/man1 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man7 \
+		$(DESTDIR)$(libdir)/pkgconfig \
+		$(DESTDIR)$(datadir)/bash-completion/completions \
+		$(DESTDIR)$(datadir)/zsh/vendor-completions
+	install -m 755 $(LIB) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libnedb.so
+	install -m 644 lib/nedb.h $(DESTDIR)$(includedir)/nedb.h
+	install -m 755 $(BINS) $(DESTDIR)$(bindir)/
+	install -m 644 $(MAN1) $(DESTDIR)$(mandir)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(mandir)/man5/
+	install -m 644 $(MAN7) $(DESTDIR)$(mandir)/man7/
+	sed -e 's|@prefix@|$(prefix)|;s|@libdir@|$(libdir)|;s|@includedir@|$(includedir)|;s|@version@|0.1.0|' \
+		lib/nedb.pc.in > $(DESTDIR)$(libdir)/pkgconfig/nedb.pc
+	install -m 644 completions/nedb.bash \
+		$(DESTDIR)$(datadir)/bash-completion/completions/nedb
+	for c in $(CMDS); do ln -sf nedb \
+		$(DESTDIR)$(datadir)/bash-completion/completions/$$c; done
+	install -m 644 completions/_nedb \
+		$(DESTDIR)$(datadir)/zsh/vendor-completions/_nedb
+
+uninstall:
+	rm -f $(DESTDIR)$(libdir)/$(SONAME) $(DESTDIR)$(libdir)/libnedb.so
+	rm -f $(DESTDIR)$(includedir)/nedb.h $(DESTDIR)$(libdir)/pkgconfig/nedb.pc
+	for c in $(CMDS); do rm -f $(DESTDIR)$(bindir)/$$c \
+		$(DESTDIR)$(mandir)/man1/$$c.1 \
+		$(DESTDIR)$(datadir)/bash-completion/completions/$$c; done
+	rm -f $(DESTDIR)$(mandir)/man5/nedb-format.5 $(DESTDIR)$(mandir)/man7/nedb.7
+	rm -f $(DESTDIR)$(datadir)/bash-completion/completions/nedb
+	rm -f $(DESTDIR)$(datadir)/zsh/vendor-completions/_nedb
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all stage fuzz check check-fast check-valgrind demo lint deps install uninstall clean

@@ -1,0 +1,65 @@
+/*
+ * nedb-checkpoint - commit to a digest of the state; rebuild the view.
+ */
+#include <stdio.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-checkpoint [options]\n"
+"\n"
+"Brings the view up to date and appends a checkpoint op that commits to a\n"
+"digest of the whole materialized state; prints its receipt.\n"
+"\n"
+"Options:\n"
+"      --rebuild         rebuild the view from the log instead\n";
+
+enum { OPT_REBUILD = OPT_CMD };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"rebuild", no_argument, 0, OPT_REBUILD},
+	{0, 0, 0, 0}
+};
+
+int
+main(int argc, char **argv)
+{
+	bool rebuild = false;
+	nedb_buf r = {0};
+	char head[65];
+	uint64_t seq;
+	nedb *db;
+	int c, rc;
+
+	cli_init("nedb-checkpoint", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+				NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		if (c == OPT_REBUILD)
+			rebuild = true;
+		else
+			cli_bad_option(argv);
+	}
+	if (optind < argc)
+		cli_usage("unexpected argument '%s'", argv[optind]);
+	db = cli_open(false);
+	if ((rc = nedb_write_begin(db)))
+		cli_fail(rc);
+	if (rebuild) {
+		if ((rc = nedb_write_rebuild(db)) ||
+		    (rc = nedb_head(db, &seq, head)))
+			cli_fail(rc);
+		nedb_buf_printf(&r, "{\"rebuilt\":true,\"seq\":%llu,"
+				"\"head\":\"%s\"}\n", (unsigned long long)seq,
+				head);
+	} else if ((rc = nedb_write_checkpoint(db, &r)))
+		cli_fail(rc);
+	if ((rc = nedb_write_commit(db)))
+		cli_fail(rc);
+	cli_print(r.p, r.len - 1);
+	nedb_buf_free(&r);
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * nedb-delete - delete documents (a delete op each; history keeps them).
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-delete [options] COLL [ID...]\n"
+"\n"
+"Appends a delete op for each document (ids one per line on stdin when\n"
+"none are given) and prints its receipt; exits 1 if any did not exist.\n"
+"\n"
+"Options:\n"
+"      --client C        client id for replay protection (default local)\n"
+"      --nonce N         the client's nonce; must exceed the last one\n"
+"      --idem KEY        idempotency key (one ID only)\n"
+"  -q, --quiet           print no receipts\n";
+
+enum { OPT_CLIENT = OPT_CMD, OPT_NONCE, OPT_IDEM };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"client", required_argument, 0, OPT_CLIENT},
+	{"nonce", required_argument, 0, OPT_NONCE},
+	{"idem", required_argument, 0, OPT_IDEM},
+	{"quiet", no_argument, 0, 'q'},
+	{0, 0, 0, 0}
+};
+
+int
+main(int argc, char **argv)
+{
+	nedb_buf r = {0}, line = {0};
+	nedb_wopts w = {0};
+	bool quiet = false;
+	int c, rc, missing = 0;
+	nedb *db;
+
+	cli_init("nedb-delete", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
+				longopts, NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case OPT_CLIENT: w.client = optarg; break;
+		case OPT_NONCE:
+			if (!(w.nonce = cli_u64("nonce", optarg)))
+				cli_usage("bad nonce '0': nonces start at 1");
+			break;
+		case OPT_IDEM: w.idem = optarg; break;
+		case 'q': quiet = true; break;
+		default: cli_bad_option(argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage("missing collection");
+	if (w.idem && argc != 2)
+		cli_usage("--idem needs exactly one ID");
+	if (nedb_check_coll(argv[0]))
+		cli_die(4, "%s", nedb_errmsg());
+	db = cli_open(false);
+	if ((rc = nedb_write_begin(db)))
+		cli_fail(rc);
+	for (int i = 1; argc == 1 ? cli_read_line(&line) : i < argc; i++) {
+		const char *id = argc == 1 ? line.p : argv[i];
+
+		if (argc == 1 && !line.len)
+			continue;
+		rc = nedb_write_delete(db, argv[0], id, &w, &r);
+		if (rc == NEDB_ENOTFOUND) {
+			cli_error(rc);
+			missing = 1;
+		} else if (rc) {
+			nedb_write_abort(db);
+			cli_fail(rc);
+		}
+		if (w.nonce && !rc)
+			w.nonce++;
+	}
+	if ((rc = nedb_write_commit(db)))
+		cli_fail(rc);
+	for (size_t i = 0; !quiet && i < r.len;) {
+		char *nl = memchr(r.p + i, '\n', r.len - i);
+
+		cli_print(r.p + i, (size_t)(nl - (r.p + i)));
+		i = (size_t)(nl - r.p) + 1;
+	}
+	nedb_close(db);
+	nedb_buf_free(&r);
+	nedb_buf_free(&line);
+	cli_finish();
+	return missing;
+}

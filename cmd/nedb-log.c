@@ -1,0 +1,97 @@
+/*
+ * nedb-log - print the ops of the log as NDJSON.
+ */
+#include <stdio.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-log [options]\n"
+"\n"
+"Prints ops oldest first, one JSON object per line, each checked against\n"
+"the hash chain as it is read.\n"
+"\n"
+"Options:\n"
+"  -n N                  only the last N ops (of the range)\n"
+"      --since SEQ       start at op SEQ (inclusive)\n"
+"      --until SEQ       stop at op SEQ (inclusive)\n"
+"      --reverse         newest first\n"
+"  -f, --follow          keep printing new ops as they are written\n";
+
+enum { OPT_SINCE = OPT_CMD, OPT_UNTIL, OPT_REVERSE };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"since", required_argument, 0, OPT_SINCE},
+	{"until", required_argument, 0, OPT_UNTIL},
+	{"reverse", no_argument, 0, OPT_REVERSE},
+	{"follow", no_argument, 0, 'f'},
+	{0, 0, 0, 0}
+};
+
+static int
+print_line(uint64_t seq, const char *line, size_t len, void *payload)
+{
+	(void)seq;
+	(void)payload;
+	cli_print(line, len);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t since = 0, until = NEDB_HEAD, n = 0, head, from;
+	bool reverse = false, follow = false, have_n = false;
+	nedb *db;
+	int c, rc;
+
+	cli_init("nedb-log", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "n:f",
+				longopts, NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case 'n': n = cli_u64("count", optarg); have_n = true; break;
+		case OPT_SINCE: since = cli_u64("seq", optarg); break;
+		case OPT_UNTIL: until = cli_u64("seq", optarg); break;
+		case OPT_REVERSE: reverse = true; break;
+		case 'f': follow = true; break;
+		default: cli_bad_option(argv);
+		}
+	}
+	if (optind < argc)
+		cli_usage("unexpected argument '%s'", argv[optind]);
+	if (follow && (reverse || cli.array || until != NEDB_HEAD))
+		cli_usage("--follow cannot be combined with --reverse, --array "
+			  "or --until");
+	db = cli_open(false);
+	if ((rc = nedb_read_begin(db)) || (rc = nedb_head(db, &head, NULL)))
+		cli_fail(rc);
+	if (until > head)
+		until = head;
+	from = since;
+	if (have_n) {
+		if (n == 0)
+			from = until + 1;
+		else if (until + 1 - n > from && until + 1 >= n)
+			from = until + 1 - n;
+	}
+	if (from <= until &&
+	    (rc = nedb_log_scan(db, from, until, reverse, print_line, NULL)))
+		cli_fail(rc);
+	nedb_read_end(db);
+	while (follow) {
+		uint64_t last = head;
+
+		if (fflush(stdout))
+			break;
+		if ((rc = nedb_wait(db, &head, 1000)))
+			cli_fail(rc);
+		if (head > last && (rc = nedb_log_scan(db, last + 1, head, 0,
+						       print_line, NULL)))
+			cli_fail(rc);
+	}
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}

@@ -1,0 +1,207 @@
+/*
+ * nedb-put - insert or replace documents.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-put [options] COLL ID [DOC]\n"
+"       nedb-put [options] COLL < DOCS.ndjson\n"
+"\n"
+"Inserts or replaces one document (DOC, or stdin when left out), or with\n"
+"no ID every document of an NDJSON stream (each with an _id).\n"
+"\n"
+"Options:\n"
+"      --client C        client id for replay protection (default local)\n"
+"      --nonce N         the client's nonce; must exceed the last one\n"
+"      --idem KEY        idempotency key: a repeat prints the first receipt\n"
+"      --ttl SECONDS     expire the document after SECONDS\n"
+"      --merge           merge members into the current document\n"
+"      --if-seq N        write only if the document is at seq N (0: absent)\n"
+"      --tag T           add T to the _tags array (repeatable)\n"
+"      --id-field F      stream: take the id from member F (default _id)\n"
+"      --atomic          stream: all documents or none\n"
+"  -q, --quiet           print no receipts\n";
+
+enum { OPT_CLIENT = OPT_CMD, OPT_NONCE, OPT_IDEM, OPT_TTL, OPT_MERGE,
+       OPT_IFSEQ, OPT_TAG, OPT_IDFIELD, OPT_ATOMIC };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"client", required_argument, 0, OPT_CLIENT},
+	{"nonce", required_argument, 0, OPT_NONCE},
+	{"idem", required_argument, 0, OPT_IDEM},
+	{"ttl", required_argument, 0, OPT_TTL},
+	{"merge", no_argument, 0, OPT_MERGE},
+	{"if-seq", required_argument, 0, OPT_IFSEQ},
+	{"tag", required_argument, 0, OPT_TAG},
+	{"id-field", required_argument, 0, OPT_IDFIELD},
+	{"atomic", no_argument, 0, OPT_ATOMIC},
+	{"quiet", no_argument, 0, 'q'},
+	{0, 0, 0, 0}
+};
+
+static bool quiet;
+
+static void
+print_receipts(nedb_buf *r)
+{
+	size_t i = 0;
+
+	while (!quiet && i < r->len) {
+		char *nl = memchr(r->p + i, '\n', r->len - i);
+
+		cli_print(r->p + i, (size_t)(nl - (r->p + i)));
+		i = (size_t)(nl - r->p) + 1;
+	}
+	r->len = 0;
+	fflush(stdout);
+}
+
+static int
+put_one(nedb *db, nedb_put *p)
+{
+	nedb_buf doc = {0}, r = {0};
+	int rc;
+
+	if (!p->doc) {
+		cli_read_stdin(&doc);
+		p->doc = doc.p;
+		p->doclen = doc.len;
+	}
+	if ((rc = nedb_write_begin(db)))
+		cli_fail(rc);
+	if ((rc = nedb_write_put(db, p, &r)))
+		cli_fail(rc);
+	if ((rc = nedb_write_commit(db)))
+		cli_fail(rc);
+	print_receipts(&r);
+	nedb_buf_free(&doc);
+	nedb_buf_free(&r);
+	return 0;
+}
+
+/*
+ * A stream is committed in batches: at the end, every 10000 documents,
+ * or whenever the producer pauses, so that receipts appear promptly and
+ * every receipt printed stands for a durable op.
+ */
+static int
+put_stream(nedb *db, nedb_put *p, bool atomic)
+{
+	nedb_buf line = {0}, r = {0};
+	uint64_t lineno = 0, nonce = p->w.nonce;
+	int rc;
+
+	if ((rc = nedb_write_begin(db)))
+		cli_fail(rc);
+	while (cli_read_line(&line)) {
+		lineno++;
+		if (strspn(line.p, " \t\r") == line.len)
+			continue;
+		p->doc = line.p;
+		p->doclen = line.len;
+		if ((rc = nedb_write_put(db, p, quiet ? NULL : &r))) {
+			char msg[600];
+
+			snprintf(msg, sizeof msg, "%s", nedb_errmsg());
+			if (atomic)
+				nedb_write_abort(db);
+			else if (nedb_write_commit(db) == 0)
+				print_receipts(&r);
+			cli_die(nedb_exit_status(rc), "line %llu: %s%s",
+				(unsigned long long)lineno, msg,
+				atomic ? " (nothing written)" : "");
+		}
+		if (nonce)
+			p->w.nonce = ++nonce;
+		if (!atomic && (nedb_write_pending(db) >= 10000 ||
+				r.len > (1u << 20) || cli_stdin_idle())) {
+			if ((rc = nedb_write_commit(db)))
+				cli_fail(rc);
+			print_receipts(&r);
+			if ((rc = nedb_write_begin(db)))
+				cli_fail(rc);
+		}
+	}
+	if ((rc = nedb_write_commit(db)))
+		cli_fail(rc);
+	print_receipts(&r);
+	nedb_buf_free(&line);
+	nedb_buf_free(&r);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *tags[64];
+	nedb_put p = {.if_seq = -1};
+	bool atomic = false;
+	nedb *db;
+	int c;
+
+	cli_init("nedb-put", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
+				longopts, NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case OPT_CLIENT: p.w.client = optarg; break;
+		case OPT_NONCE:
+			if (!(p.w.nonce = cli_u64("nonce", optarg)))
+				cli_usage("bad nonce '0': nonces start at 1");
+			break;
+		case OPT_IDEM: p.w.idem = optarg; break;
+		case OPT_TTL:
+			p.ttl_ms = (int64_t)cli_u64("ttl", optarg) * 1000;
+			if (p.ttl_ms <= 0)
+				cli_usage("bad ttl '%s': want seconds > 0",
+					  optarg);
+			break;
+		case OPT_MERGE: p.merge = 1; break;
+		case OPT_IFSEQ:
+			p.if_seq = (int64_t)cli_u64("seq", optarg);
+			break;
+		case OPT_TAG:
+			if (p.ntags == 64)
+				cli_usage("too many tags: at most 64");
+			tags[p.ntags++] = optarg;
+			break;
+		case OPT_IDFIELD: p.id_field = optarg; break;
+		case OPT_ATOMIC: atomic = true; break;
+		case 'q': quiet = true; break;
+		default: cli_bad_option(argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 3)
+		cli_usage(argc < 1 ? "missing collection" : "too many "
+			  "arguments");
+	p.coll = argv[0];
+	p.tags = tags;
+	if (nedb_check_coll(p.coll))
+		cli_die(4, "%s", nedb_errmsg());
+	if (argc >= 2) {
+		p.id = argv[1];
+		if (argc == 3) {
+			p.doc = argv[2];
+			p.doclen = strlen(argv[2]);
+		}
+		if (p.id_field || atomic)
+			cli_usage("--id-field and --atomic are for streams "
+				  "(no ID)");
+	} else if (p.w.idem || p.if_seq >= 0)
+		cli_usage("--idem and --if-seq need an ID");
+	db = cli_open(true);
+	if (argc >= 2)
+		put_one(db, &p);
+	else
+		put_stream(db, &p, atomic);
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}

@@ -1,0 +1,241 @@
+/*
+ * cli.c - the conventions every nedb command shares (see cli.h and
+ * nedb(7)): one-line errors on stderr, "prog: what went wrong"; exit
+ * statuses 0 success, 1 no, 2 usage, 3 rejected, 4 bad input, 5 database.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+struct cli cli;
+static char outbuf[1 << 16];
+
+static void
+warn_cb(const char *msg)
+{
+	fprintf(stderr, "%s: warning: %s\n", cli.prog, msg);
+}
+
+void
+cli_init(const char *prog, const char *usage)
+{
+	const char *d = getenv("NEDB_DURABILITY");
+
+	cli.prog = prog;
+	cli.usage = usage;
+	cli.durability = NEDB_DURABLE;
+	if (d && *d && (cli.durability = nedb_durability_parse(d)) < 0)
+		cli_usage("bad NEDB_DURABILITY '%s': want durable, safe or "
+			  "fast", d);
+	opterr = 0;
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	nedb_set_warn(warn_cb);
+}
+
+void
+cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see '%s --help')\n", cli.prog);
+	exit(2);
+}
+
+void
+cli_bad_option(char **argv)
+{
+	if (optopt && optopt < 256 && optopt != '?')
+		cli_usage(strchr("d", optopt) ? "option '-%c' needs an "
+			  "argument" : "unknown option '-%c'", optopt);
+	cli_usage("%s option '%s'", optopt ? "option needs an argument:" :
+		  "unknown", argv[optind - 1]);
+}
+
+bool
+cli_common(int c, const char *arg)
+{
+	switch (c) {
+	case 'd':
+		cli.db = arg;
+		return true;
+	case OPT_DURABILITY:
+		if ((cli.durability = nedb_durability_parse(arg)) < 0)
+			cli_usage("bad durability '%s': want durable, safe or "
+				  "fast", arg);
+		return true;
+	case OPT_PRETTY:
+		cli.pretty = true;
+		return true;
+	case OPT_ARRAY:
+		cli.array = true;
+		return true;
+	case 'h':
+	case OPT_HELP:
+		fputs(cli.usage, stdout);
+		fputs("\nCommon options:\n"
+		      "  -d, --db DIR          database directory "
+		      "($NEDB_DIR, ./nedb-data)\n"
+		      "      --durability M    durable (default), safe or "
+		      "fast ($NEDB_DURABILITY)\n"
+		      "      --pretty          indent JSON output\n"
+		      "      --array           print one JSON array instead "
+		      "of lines\n"
+		      "  -h, --help            show this help\n"
+		      "      --version         show the version\n", stdout);
+		exit(fflush(stdout) ? 5 : 0);
+	case OPT_VERSION:
+		printf("%s (nedb) %s\n", cli.prog, nedb_version());
+		exit(fflush(stdout) ? 5 : 0);
+	}
+	return false;
+}
+
+void
+cli_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+void
+cli_error(int err)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", cli.prog, nedb_errmsg());
+	(void)err;
+}
+
+void
+cli_fail(int err)
+{
+	fflush(stdout);
+	cli_error(err);
+	exit(nedb_exit_status(err));
+}
+
+nedb *
+cli_open(bool create)
+{
+	const char *dir = cli.db;
+	nedb *db;
+	int rc;
+
+	if (!dir || !*dir)
+		dir = getenv("NEDB_DIR");
+	if (!dir || !*dir)
+		dir = "./nedb-data";
+	if ((rc = nedb_open(&db, dir, create ? NEDB_OPEN_CREATE : 0)))
+		cli_die(5, "%s", nedb_errmsg());
+	nedb_set_durability(db, cli.durability);
+	return db;
+}
+
+uint64_t
+cli_u64(const char *what, const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		cli_usage("bad %s '%s': want a non-negative integer", what, s);
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		cli_usage("bad %s '%s': want a non-negative integer", what, s);
+	return v;
+}
+
+void
+cli_print(const char *text, size_t len)
+{
+	if (cli.array)
+		fputs(cli.nout ? "," : "[", stdout);
+	if (cli.pretty) {
+		nedb_buf b = {0};
+
+		if (nedb_json_pretty(&b, text, len) == 0) {
+			/* without the final newline inside an array */
+			fwrite(b.p, 1, b.len - (cli.array ? 1 : 0), stdout);
+			nedb_buf_free(&b);
+			if (cli.array)
+				fputc('\n', stdout);
+			cli.nout++;
+			return;
+		}
+		nedb_buf_free(&b);
+	}
+	fwrite(text, 1, len, stdout);
+	if (!cli.array)
+		fputc('\n', stdout);
+	cli.nout++;
+}
+
+void
+cli_finish(void)
+{
+	if (cli.array)
+		fputs(cli.nout ? "]\n" : "[]\n", stdout);
+	if (fflush(stdout) || ferror(stdout))
+		cli_die(5, "cannot write output: %s", strerror(errno));
+}
+
+void
+cli_read_stdin(nedb_buf *b)
+{
+	char chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+		if (nedb_buf_add(b, chunk, n))
+			cli_die(5, "out of memory");
+	if (ferror(stdin))
+		cli_die(5, "cannot read input: %s", strerror(errno));
+}
+
+bool
+cli_read_line(nedb_buf *b)
+{
+	int c;
+
+	b->len = 0;
+	if (nedb_buf_grow(b, 0))
+		cli_die(5, "out of memory");
+	b->p[0] = 0;
+	while ((c = getc_unlocked(stdin)) != EOF) {
+		if (c == '\n')
+			return true;
+		if (b->len + 1 >= b->cap && nedb_buf_grow(b, 1))
+			cli_die(5, "out of memory");
+		b->p[b->len++] = (char)c;
+		b->p[b->len] = 0;
+	}
+	if (ferror(stdin))
+		cli_die(5, "cannot read input: %s", strerror(errno));
+	return b->len > 0;
+}
+
+bool
+cli_stdin_idle(void)
+{
+	struct pollfd p = {0, POLLIN, 0};
+
+	if (stdin->_IO_read_ptr < stdin->_IO_read_end)
+		return false;	/* stdio has buffered input */
+	return poll(&p, 1, 0) == 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * cli.h - what every nedb command shares: program name, the common
+ * options (-d/--db, --durability, --pretty, --array, --help, --version),
+ * opening the database, output and errors with the exit statuses of
+ * nedb(7).  Linked statically into each command (libnedbcli.a).
+ */
+#ifndef NEDB_CLI_H
+#define NEDB_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "nedb.h"
+
+enum {
+	OPT_DURABILITY = 1000, OPT_PRETTY, OPT_ARRAY, OPT_VERSION, OPT_HELP,
+	OPT_CMD			/* first code free for a command's own options */
+};
+
+/* Long options every command takes; put CLI_COMMON_LONGOPTS in the table. */
+#define CLI_COMMON_LONGOPTS \
+	{"db", required_argument, 0, 'd'}, \
+	{"durability", required_argument, 0, OPT_DURABILITY}, \
+	{"pretty", no_argument, 0, OPT_PRETTY}, \
+	{"array", no_argument, 0, OPT_ARRAY}, \
+	{"help", no_argument, 0, OPT_HELP}, \
+	{"version", no_argument, 0, OPT_VERSION}
+#define CLI_COMMON_SHORTOPTS "d:h"
+
+struct cli {
+	const char *prog;
+	const char *usage;	/* the SYNOPSIS and options, for --help */
+	const char *db;
+	int durability;
+	bool pretty, array;
+	int nout;		/* values printed so far */
+};
+
+extern struct cli cli;
+
+void cli_init(const char *prog, const char *usage);
+/* Handles a common option; false if c is not one. Exits for --help. */
+bool cli_common(int c, const char *arg);
+/* A usage error: message, hint, exit 2. */
+__attribute__((noreturn, format(printf, 1, 2)))
+void cli_usage(const char *fmt, ...);
+/* getopt's unknown option / missing argument, as a usage error. */
+__attribute__((noreturn)) void cli_bad_option(char **argv);
+/* Prints "prog: msg" and exits with status code. */
+__attribute__((noreturn, format(printf, 2, 3)))
+void cli_die(int status, const char *fmt, ...);
+/* Prints "prog: <last library error>" and exits for err. */
+__attribute__((noreturn)) void cli_fail(int err);
+void cli_error(int err);	/* the same message, without exiting */
+/* Opens the database of -d/$NEDB_DIR/./nedb-data or dies. */
+nedb *cli_open(bool create);
+/* Parses a non-negative integer argument or dies naming it. */
+uint64_t cli_u64(const char *what, const char *s);
+/* Prints one JSON value (compact text) honouring --pretty and --array. */
+void cli_print(const char *text, size_t len);
+/* Ends the output: closes an --array, flushes, dies on write errors. */
+void cli_finish(void);
+/* Reads all of stdin into b (for a document argument left out). */
+void cli_read_stdin(nedb_buf *b);
+/* Reads one line of stdin into b (without "\n"); false at EOF. */
+bool cli_read_line(nedb_buf *b);
+/* True when stdin has nothing ready to read now (a producer is slow). */
+bool cli_stdin_idle(void);
+
+#endif

@@ -1,0 +1,1211 @@
+/*
+ * db.c - opening a database, the write protocol and the read paths.
+ *
+ * Write protocol (one writer at a time, across processes):
+ *  1. Begin the LMDB write transaction: the writer lock of every process.
+ *  2. Check the view against the log: the log must reach the view's
+ *     applied offset and its line there must carry the applied head.
+ *     Apply complete lines a crashed writer left behind; cut off a torn
+ *     tail (warning).  Commit that catch-up on its own.
+ *  3. Stage ops: validate, format the line onto the head, apply it to the
+ *     open transaction (later ops of the batch see earlier ones).
+ *  4. Commit: append the staged lines, fdatasync (durable), record the
+ *     applied seq/offset/head, commit the LMDB transaction.
+ *  5. Only then may the caller acknowledge.
+ *
+ * Invariants:
+ *  1. Any failure in step 4 truncates the log back to where the batch
+ *     began and aborts the transaction: nothing half-written stays.
+ *  2. A reader sees the view's last committed transaction: a consistent
+ *     prefix of the log.  Lines past the applied offset are invisible
+ *     until a writer applies them.
+ *  3. The view never covers more than the log; if it does, the log was
+ *     damaged and every command refuses (NEDB_ECORRUPT).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+static void (*warn_fn)(const char *msg);
+
+void
+nedb_set_warn(void (*fn)(const char *msg))
+{
+	warn_fn = fn;
+}
+
+void
+nedb__warn(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!warn_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	warn_fn(msg);
+}
+
+static char *
+path_in(const nedb *db, const char *name)
+{
+	size_t n = strlen(db->dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", db->dir, name);
+	return p;
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+/* Writes meta.json atomically: temp file, fsync, rename, fsync dir. */
+static int
+write_meta_json(nedb *db, int64_t created)
+{
+	char *tmp = path_in(db, "meta.json.tmp"), *dst = path_in(db,
+								   "meta.json");
+	char text[128];
+	int fd, rc = 0, n;
+
+	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
+		     "\"options\":{}}\n", LOG_FORMAT, (long long)created);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
+	    rename(tmp, dst))
+		rc = nedb__errno(NEDB_EIO, "cannot write meta.json");
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	else
+		fsync_dir(db->dir);
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Cuts the log back to off after a failed append. */
+static void
+undo_append(nedb *db, uint64_t off)
+{
+	int e = errno;
+
+	if (ftruncate(db->logfd, (off_t)off) == 0)
+		fdatasync(db->logfd);
+	errno = e;
+}
+
+static uint64_t
+log_size(nedb *db)
+{
+	struct stat st;
+
+	if (fstat(db->logfd, &st))
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+/* Reads one op line by seq and checks it against the view. */
+int
+nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN];
+	unsigned char sk[8];
+	MDB_val k = {8, sk}, d;
+	MDB_txn *txn;
+	uint64_t s = seq;
+	ssize_t n;
+	int rc;
+
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	nedb__put_be64(sk, seq);
+	rc = mdb_get(txn, db->view.dbi[DBI_SEQS], &k, &d);
+	if (!rc)
+		memcpy(se, d.mv_data, sizeof *se);
+	nedb__txn_done(db, txn);
+	if (rc)
+		return nedb__mdb(rc, "cannot find op");
+	out->len = 0;
+	if (nedb_buf_grow(out, (size_t)se->len + 1))
+		return NEDB_EIO;
+	n = pread(db->logfd, out->p, (size_t)se->len + 1, (off_t)se->off);
+	if (n < 0)
+		return nedb__errno(NEDB_EIO, "cannot read log");
+	if ((size_t)n != se->len + 1 || out->p[se->len] != '\n')
+		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: "
+				 "line is missing or cut short",
+				 (unsigned long long)seq);
+	out->len = se->len;
+	out->p[out->len] = 0;
+	if ((rc = nedb__log_check(out->p, out->len, &s, prev, hash)))
+		return rc;
+	if (memcmp(hash, se->hash, HASH_LEN))
+		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: "
+				 "hash differs from the one the view recorded",
+				 (unsigned long long)seq);
+	return 0;
+}
+
+/*
+ * Checks that the log still holds what the view has applied, applies
+ * complete lines past it and cuts off a torn tail.  Inside db->wtxn.
+ * *changed is set when anything was applied or cut.
+ */
+static int
+catch_up(nedb *db, struct applied *a, bool *changed)
+{
+	uint64_t size = log_size(db), torn;
+	int rc;
+
+	*changed = false;
+	if (size < a->off)
+		return nedb__err(NEDB_ECORRUPT, "corrupt log: it ends before "
+				 "seq %llu, which the view has applied",
+				 (unsigned long long)a->seq);
+	if (a->off) {
+		struct seqent se;
+
+		if ((rc = nedb__pread_line(db, a->seq, &db->scratch, &se)))
+			return rc;
+		if (memcmp(se.hash, a->head, HASH_LEN) ||
+		    se.off + se.len + 1 != a->off)
+			return nedb__err(NEDB_ECORRUPT, "corrupt log at seq "
+					 "%llu: it is not the op the view "
+					 "applied", (unsigned long long)a->seq);
+	}
+	if (size == a->off)
+		return 0;
+	if ((rc = nedb__replay(&db->view, db->wtxn, db->logfd, size, a,
+			       &torn, false)))
+		return rc;
+	*changed = true;
+	if (torn < size) {
+		nedb__warn("repaired a torn log tail: removed %llu bytes after "
+		     "seq %llu", (unsigned long long)(size - torn),
+		     (unsigned long long)a->seq);
+		if (ftruncate(db->logfd, (off_t)torn) || fdatasync(db->logfd))
+			return nedb__errno(NEDB_EIO, "cannot repair log");
+	}
+	return nedb__view_set_applied(&db->view, db->wtxn, a);
+}
+
+static int64_t
+next_ts(nedb *db)
+{
+	int64_t now = nedb__now_ms();
+
+	if (now <= (int64_t)db->last_ts)
+		now = (int64_t)db->last_ts;
+	db->last_ts = (uint64_t)now;
+	return now;
+}
+
+/* Stages o (seq, prev, off filled here) and applies it. */
+static int
+stage(nedb *db, struct op *o, nedb_buf *receipt)
+{
+	size_t mark = db->wlog.len;
+	int rc;
+
+	o->seq = db->wa.off ? db->wa.seq + 1 : 0;
+	memcpy(o->prev, db->wa.head, HASH_LEN);
+	o->off = db->wa.off;
+	if ((rc = nedb__log_format(&db->wlog, o)))
+		goto fail;
+	if ((rc = nedb__apply(&db->view, db->wtxn, o)))
+		goto fail;
+	db->wa.seq = o->seq;
+	db->wa.off += o->len + 1;
+	memcpy(db->wa.head, o->hash, HASH_LEN);
+	if (o->kind == OP_CHECKPOINT)
+		db->wa.ckpt = o->seq;
+	db->wcount++;
+	return receipt ? nedb__receipt(receipt, o) : 0;
+fail:
+	/* The transaction may hold half of the op: it must not commit. */
+	db->wlog.len = mark;
+	db->wfailed = true;
+	return rc;
+}
+
+/* Creates the view's tables; writes the genesis op or rebuilds. */
+static int
+init_view(nedb *db)
+{
+	struct applied a;
+	uint64_t torn, size;
+	int rc;
+
+	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+		return nedb__mdb(rc, "cannot open view");
+	if ((rc = nedb__view_dbis(&db->view, db->wtxn, true)))
+		goto fail;
+	rc = nedb__view_applied(&db->view, db->wtxn, &a);
+	if (rc == 0 && a.format == VIEW_FORMAT)
+		goto commit;		/* another process got here first */
+	if ((rc = nedb__view_clear(&db->view, db->wtxn)))
+		goto fail;
+	memset(&a, 0, sizeof a);
+	a.format = VIEW_FORMAT;
+	size = log_size(db);
+	if (size == 0) {
+		struct op o = {.kind = OP_GENESIS};
+
+		db->wa = a;
+		o.ts = next_ts(db);
+		if ((rc = stage(db, &o, NULL)))
+			goto fail;
+		if (write_all(db->logfd, db->wlog.p, db->wlog.len) ||
+		    fdatasync(db->logfd)) {
+			rc = nedb__errno(NEDB_EIO, "cannot write log");
+			undo_append(db, 0);
+			goto fail;
+		}
+		db->wlog.len = 0;
+		db->wcount = 0;
+		a = db->wa;
+		fsync_dir(db->dir);
+		if ((rc = write_meta_json(db, o.ts)))
+			goto fail;
+	} else {
+		if ((rc = nedb__replay(&db->view, db->wtxn, db->logfd, size,
+				       &a, &torn, false)))
+			goto fail;
+		if (torn < size) {
+			nedb__warn("repaired a torn log tail: removed %llu bytes "
+			     "after seq %llu",
+			     (unsigned long long)(size - torn),
+			     (unsigned long long)a.seq);
+			if (ftruncate(db->logfd, (off_t)torn)) {
+				rc = nedb__errno(NEDB_EIO, "cannot repair log");
+				goto fail;
+			}
+		}
+		if (!a.off) {
+			rc = nedb__err(NEDB_ECORRUPT, "corrupt log: no "
+				       "complete genesis op");
+			goto fail;
+		}
+	}
+	if ((rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
+		goto fail;
+commit:
+	rc = mdb_txn_commit(db->wtxn);
+	db->wtxn = NULL;
+	return nedb__mdb(rc, "cannot write view");
+fail:
+	mdb_txn_abort(db->wtxn);
+	db->wtxn = NULL;
+	db->wfailed = false;
+	return rc;
+}
+
+int
+nedb_open(nedb **out, const char *dir, unsigned flags)
+{
+	bool create = flags & NEDB_OPEN_CREATE;
+	char *logp = NULL, *viewp = NULL;
+	struct applied a;
+	struct stat st;
+	MDB_txn *txn;
+	nedb *db;
+	int rc;
+
+	*out = NULL;
+	if (!(db = calloc(1, sizeof *db)) || !(db->dir = strdup(dir))) {
+		free(db);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	db->logfd = -1;
+	if (stat(dir, &st)) {
+		if (errno != ENOENT || !create) {
+			rc = errno == ENOENT ?
+			     nedb__err(NEDB_ENOTFOUND, "cannot open database "
+				       "'%s': no such database", dir) :
+			     nedb__errno(NEDB_EIO, "cannot open database");
+			goto fail;
+		}
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			rc = nedb__err(NEDB_EIO, "cannot create database "
+				       "'%s': %s", dir, strerror(errno));
+			goto fail;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = nedb__err(NEDB_EIO, "cannot open database '%s': not a "
+			       "directory", dir);
+		goto fail;
+	}
+	logp = path_in(db, "log.aof");
+	viewp = path_in(db, "view.mdb");
+	db->writable = true;
+	db->logfd = open(logp, O_RDWR | O_APPEND | O_CLOEXEC |
+			 (create ? O_CREAT : 0), 0644);
+	if (db->logfd < 0 && (errno == EACCES || errno == EROFS)) {
+		db->writable = false;
+		db->logfd = open(logp, O_RDONLY | O_CLOEXEC);
+	}
+	if (db->logfd < 0) {
+		rc = errno == ENOENT ?
+		     nedb__err(NEDB_ENOTFOUND, "cannot open database '%s': "
+			       "no such database (no log.aof)", dir) :
+		     nedb__err(NEDB_EIO, "cannot open database '%s': %s", dir,
+			       strerror(errno));
+		goto fail;
+	}
+	if ((rc = nedb__view_open(&db->view, viewp,
+				  db->writable ? MDB_NOMETASYNC : MDB_RDONLY,
+				  create)))
+		goto fail;
+	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
+		rc = nedb__mdb(rc, "cannot open view");
+		goto fail;
+	}
+	rc = nedb__view_dbis(&db->view, txn, false);
+	if (!rc)
+		rc = nedb__view_applied(&db->view, txn, &a);
+	/* Commit, not abort: table handles opened in an aborted
+	 * transaction are closed with it. */
+	if (rc)
+		mdb_txn_abort(txn);
+	else
+		mdb_txn_commit(txn);
+	if (rc == NEDB_ENOTFOUND || (!rc && a.format != VIEW_FORMAT)) {
+		if (!db->writable) {
+			rc = nedb__err(NEDB_EIO, "cannot open database '%s': "
+				       "the view needs building and the "
+				       "database is read-only", dir);
+			goto fail;
+		}
+		rc = init_view(db);
+	}
+	if (rc)
+		goto fail;
+	free(logp);
+	free(viewp);
+	*out = db;
+	return 0;
+fail:
+	free(logp);
+	free(viewp);
+	nedb_close(db);
+	return rc;
+}
+
+void
+nedb_close(nedb *db)
+{
+	if (!db)
+		return;
+	if (db->wtxn)
+		nedb_write_abort(db);
+	if (db->rtxn)
+		mdb_txn_abort(db->rtxn);
+	nedb__view_close(&db->view);
+	if (db->logfd >= 0)
+		close(db->logfd);
+	nedb_buf_free(&db->wlog);
+	nedb_buf_free(&db->scratch);
+	nedb_buf_free(&db->scratch2);
+	free(db->dir);
+	free(db);
+}
+
+int
+nedb_set_durability(nedb *db, int mode)
+{
+	if (mode < NEDB_DURABLE || mode > NEDB_FAST)
+		return nedb__err(NEDB_EUSAGE, "bad durability mode");
+	db->durability = mode;
+	if (db->writable)
+		mdb_env_set_flags(db->view.env, MDB_NOSYNC, mode == NEDB_FAST);
+	return 0;
+}
+
+/* Snapshots */
+
+int
+nedb__txn(nedb *db, MDB_txn **txn)
+{
+	struct applied a;
+	int rc;
+
+	if (db->wtxn) {
+		*txn = db->wtxn;
+		return 0;
+	}
+	if (db->rtxn) {
+		*txn = db->rtxn;
+		return 0;
+	}
+	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, txn)))
+		return nedb__mdb(rc, "cannot read view");
+	if (!db->size_checked) {
+		/* Invariant 3: a log shorter than the view is damage. */
+		if ((rc = nedb__view_applied(&db->view, *txn, &a)) ||
+		    log_size(db) < a.off) {
+			mdb_txn_abort(*txn);
+			return nedb__err(NEDB_ECORRUPT, "corrupt log: it ends "
+					 "before seq %llu, which the view has "
+					 "applied", (unsigned long long)a.seq);
+		}
+		db->size_checked = true;
+	}
+	return 0;
+}
+
+void
+nedb__txn_done(nedb *db, MDB_txn *txn)
+{
+	if (txn != db->rtxn && txn != db->wtxn)
+		mdb_txn_abort(txn);
+}
+
+int
+nedb_read_begin(nedb *db)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (db->rtxn || db->wtxn)
+		return 0;
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	db->rtxn = txn;
+	return 0;
+}
+
+void
+nedb_read_end(nedb *db)
+{
+	if (db->rtxn)
+		mdb_txn_abort(db->rtxn);
+	db->rtxn = NULL;
+}
+
+int
+nedb_head(nedb *db, uint64_t *seq, char *hash)
+{
+	struct applied a;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	rc = nedb__view_applied(&db->view, txn, &a);
+	nedb__txn_done(db, txn);
+	if (rc)
+		return nedb__err(NEDB_ECORRUPT, "view has no head");
+	if (db->wtxn)
+		a = db->wa;
+	*seq = a.seq;
+	if (hash)
+		nedb__hex(hash, a.head, HASH_LEN);
+	return 0;
+}
+
+/* Writes */
+
+int
+nedb_write_begin(nedb *db)
+{
+	bool changed;
+	int rc;
+
+	if (!db->writable)
+		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
+				 "permission denied", db->dir);
+	if (db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "a write is already open");
+	nedb_read_end(db);
+	if (!db->readers_checked) {
+		int dead;
+
+		/* Free the reader slots of processes killed mid-read, so
+		 * that their snapshots do not pin old pages forever. */
+		mdb_reader_check(db->view.env, &dead);
+		db->readers_checked = true;
+	}
+	for (;;) {
+		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+			return nedb__mdb(rc, "cannot lock database");
+		if ((rc = nedb__view_applied(&db->view, db->wtxn, &db->wa))) {
+			rc = nedb__err(NEDB_ECORRUPT, "view has no head");
+			goto fail;
+		}
+		if ((rc = catch_up(db, &db->wa, &changed)))
+			goto fail;
+		if (!changed)
+			break;
+		/* Commit the catch-up on its own; then start afresh. */
+		if ((rc = mdb_txn_commit(db->wtxn))) {
+			db->wtxn = NULL;
+			return nedb__mdb(rc, "cannot write view");
+		}
+		db->wtxn = NULL;
+	}
+	db->wbase_off = db->wa.off;
+	db->wlog.len = 0;
+	db->wcount = 0;
+	db->wfailed = false;
+	return 0;
+fail:
+	mdb_txn_abort(db->wtxn);
+	db->wtxn = NULL;
+	return rc;
+}
+
+size_t
+nedb_write_pending(nedb *db)
+{
+	return db->wcount;
+}
+
+void
+nedb_write_abort(nedb *db)
+{
+	if (db->wtxn)
+		mdb_txn_abort(db->wtxn);
+	db->wtxn = NULL;
+	db->wlog.len = 0;
+	db->wcount = 0;
+	db->wfailed = false;
+}
+
+int
+nedb_write_commit(nedb *db)
+{
+	int rc;
+
+	if (!db->wtxn)
+		return 0;
+	if (db->wfailed) {
+		nedb_write_abort(db);
+		return nedb__err(NEDB_EIO, "write failed; nothing committed");
+	}
+	if (db->wlog.len) {
+		if (write_all(db->logfd, db->wlog.p, db->wlog.len) ||
+		    (db->durability == NEDB_DURABLE &&
+		     fdatasync(db->logfd))) {
+			rc = nedb__errno(NEDB_EIO, "cannot append to log");
+			undo_append(db, db->wbase_off);
+			nedb_write_abort(db);
+			return rc;
+		}
+		if ((rc = nedb__view_set_applied(&db->view, db->wtxn,
+						 &db->wa))) {
+			undo_append(db, db->wbase_off);
+			nedb_write_abort(db);
+			return rc;
+		}
+	}
+	rc = mdb_txn_commit(db->wtxn);
+	db->wtxn = NULL;
+	if (rc) {
+		errno = rc;
+		undo_append(db, db->wbase_off);
+		rc = nedb__mdb(rc, "cannot commit");
+	}
+	db->wlog.len = 0;
+	db->wcount = 0;
+	return rc;
+}
+
+static int
+check_client(const char *c)
+{
+	size_t n = strlen(c);
+
+	if (n == 0 || n > 128 || nedb_check_id(c, n))
+		return nedb__err(NEDB_EUSAGE, "bad client name '%.80s': want "
+				 "1-128 bytes of UTF-8, no control characters",
+				 c);
+	return 0;
+}
+
+/*
+ * The checks every put and delete share: the client's nonce and the
+ * idempotency key.  Returns 1 when the key was seen (its receipt has been
+ * appended), 0 to go on, or an error.
+ */
+static int
+pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
+{
+	MDB_val k, d;
+	uint64_t last = 0;
+	int rc;
+
+	o->client = w && w->client ? w->client : "local";
+	if ((rc = check_client(o->client)))
+		return rc;
+	if (w && w->idem) {
+		size_t n = strlen(w->idem);
+
+		if (n == 0 || n > MAX_ID || nedb_check_id(w->idem, n))
+			return nedb__err(NEDB_EUSAGE, "bad idempotency key: "
+					 "want 1-400 bytes of UTF-8, no "
+					 "control characters");
+		k.mv_size = n;
+		k.mv_data = (void *)w->idem;
+		rc = mdb_get(db->wtxn, db->view.dbi[DBI_IDEM], &k, &d);
+		if (rc == 0) {
+			if (receipt) {
+				nedb_buf_add(receipt, d.mv_data, d.mv_size);
+				nedb_buf_add(receipt, "\n", 1);
+			}
+			return 1;
+		}
+		if (rc != MDB_NOTFOUND)
+			return nedb__mdb(rc, "cannot read view");
+		o->idem = w->idem;
+	}
+	k.mv_size = strlen(o->client);
+	k.mv_data = (void *)o->client;
+	rc = mdb_get(db->wtxn, db->view.dbi[DBI_NONCES], &k, &d);
+	if (rc == 0)
+		last = nedb__get_be64(d.mv_data);
+	else if (rc != MDB_NOTFOUND)
+		return nedb__mdb(rc, "cannot read view");
+	if (w && w->nonce) {
+		if (w->nonce <= last)
+			return nedb__err(NEDB_EREJECTED, "stale nonce %llu for "
+					 "client '%s': last seen is %llu",
+					 (unsigned long long)w->nonce,
+					 o->client, (unsigned long long)last);
+		o->nonce = w->nonce;
+	} else
+		o->nonce = last + 1;
+	return 0;
+}
+
+/* The live head version of a document (NULL when absent or expired). */
+static const char *
+live_doc(nedb *db, MDB_txn *txn, const char *coll, const char *id,
+	 struct dochdr *h, size_t *len, int64_t now)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID];
+	MDB_val k, d;
+
+	k.mv_size = nedb__dockey(key, coll, id);
+	k.mv_data = key;
+	if (mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d))
+		return NULL;
+	memcpy(h, d.mv_data, sizeof *h);
+	if (h->exp && h->exp <= now)
+		return NULL;
+	*len = d.mv_size - sizeof *h;
+	return (const char *)d.mv_data + sizeof *h;
+}
+
+int
+nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
+{
+	nedb_buf doc = {0}, idlit = {0};
+	struct op o = {.kind = OP_PUT};
+	char *idbuf = NULL;
+	struct dochdr h;
+	const char *cur, *v;
+	size_t curlen, vlen;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_coll(p->coll)))
+		return rc;
+	if (!p->doc || !p->doclen)
+		return nedb__err(NEDB_EINPUT, "not JSON: empty input");
+	if (p->doclen > MAX_DOC + (MAX_DOC >> 2))
+		return nedb__err(NEDB_EINPUT, "document too large: more than "
+				 "%u bytes", MAX_DOC);
+	if ((rc = nedb__doc_normalize(&doc, p->doc, p->doclen)))
+		goto done;
+	o.id = p->id;
+	if (!o.id) {
+		const char *f = p->id_field ? p->id_field : "_id";
+
+		if (!nedb__doc_member(doc.p, doc.len, f, &v, &vlen)) {
+			rc = nedb__err(NEDB_EINPUT, "document has no \"%s\" "
+				       "member", f);
+			goto done;
+		}
+		if (*v != '"') {
+			rc = nedb__err(NEDB_EINPUT, "document's \"%s\" is "
+				       "not a string", f);
+			goto done;
+		}
+		if ((rc = nedb__json_string(v, vlen, &idbuf)))
+			goto done;
+		o.id = idbuf;
+	}
+	if ((rc = nedb_check_id(o.id, strlen(o.id))))
+		goto done;
+	if ((rc = pre_write(db, &p->w, &o, receipt))) {
+		rc = rc == 1 ? 0 : rc;
+		goto done;
+	}
+	o.coll = p->coll;
+	o.ts = next_ts(db);
+	cur = live_doc(db, db->wtxn, o.coll, o.id, &h, &curlen, o.ts);
+	if (p->if_seq >= 0 && (uint64_t)p->if_seq != (cur ? h.seq : 0)) {
+		rc = nedb__err(NEDB_EREJECTED, "precondition failed: '%s/%s' "
+			       "is at seq %llu, not %lld", o.coll, o.id,
+			       (unsigned long long)(cur ? h.seq : 0),
+			       (long long)p->if_seq);
+		goto done;
+	}
+	if (p->merge && cur) {
+		nedb_buf base = {0};
+
+		if ((rc = nedb_buf_add(&base, cur, curlen)) ||
+		    (rc = nedb__doc_merge(&base, doc.p, doc.len))) {
+			nedb_buf_free(&base);
+			goto done;
+		}
+		nedb_buf_free(&doc);
+		doc = base;
+	}
+	nedb_buf_json_str(&idlit, o.id, strlen(o.id));
+	/* An id read from the document's own _id is already in place. */
+	if ((p->id || (p->id_field && strcmp(p->id_field, "_id")) ||
+	     p->merge) &&
+	    (!nedb__doc_member(doc.p, doc.len, "_id", &v, &vlen) ||
+	     vlen != idlit.len || memcmp(v, idlit.p, vlen)))
+		if ((rc = nedb__doc_set(&doc, "_id", idlit.p, idlit.len,
+					true)))
+			goto done;
+	if (p->ntags) {
+		nedb_buf arr = {0};
+
+		nedb_buf_add(&arr, "[", 1);
+		for (size_t i = 0; i < p->ntags; i++) {
+			if (i)
+				nedb_buf_add(&arr, ",", 1);
+			nedb_buf_json_str(&arr, p->tags[i],
+					  strlen(p->tags[i]));
+		}
+		nedb_buf_add(&arr, "]", 1);
+		rc = nedb__doc_set(&doc, "_tags", arr.p, arr.len, false);
+		nedb_buf_free(&arr);
+		if (rc)
+			goto done;
+	}
+	if (doc.len > MAX_DOC) {
+		rc = nedb__err(NEDB_EINPUT, "document too large: more than "
+			       "%u bytes", MAX_DOC);
+		goto done;
+	}
+	o.doc = doc.p;
+	o.doclen = doc.len;
+	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms : 0;
+	rc = stage(db, &o, receipt);
+done:
+	nedb_buf_free(&doc);
+	nedb_buf_free(&idlit);
+	free(idbuf);
+	return rc;
+}
+
+int
+nedb_write_delete(nedb *db, const char *coll, const char *id,
+		  const nedb_wopts *w, nedb_buf *receipt)
+{
+	struct op o = {.kind = OP_DELETE};
+	struct dochdr h;
+	size_t len;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = coll;
+	o.id = id;
+	o.ts = next_ts(db);
+	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
+		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+				 id);
+	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
+{
+	struct op o = {.kind = OP_CHECKPOINT};
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)))
+		return rc;
+	o.ts = next_ts(db);
+	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_rebuild(nedb *db)
+{
+	struct applied a = {.format = VIEW_FORMAT};
+	uint64_t torn;
+	int rc;
+
+	if (!db->wtxn || db->wcount)
+		return nedb__err(NEDB_EUSAGE, "rebuild needs a fresh write");
+	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
+	    (rc = nedb__replay(&db->view, db->wtxn, db->logfd, db->wbase_off,
+			       &a, &torn, true)) ||
+	    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a))) {
+		db->wfailed = true;
+		return rc;
+	}
+	db->wa = a;
+	return 0;
+}
+
+/* Reads */
+
+static bool
+line_num(const char *line, size_t len, const char *key, int64_t *out)
+{
+	char pat[16];
+	const char *p;
+
+	snprintf(pat, sizeof pat, ",\"%s\":", key);
+	p = memmem(line, len, pat, strlen(pat));
+	if (!p)
+		return false;
+	*out = strtoll(p + strlen(pat), NULL, 10);
+	return true;
+}
+
+static void
+fill_version(nedb_doc *out, const char *line, size_t len, uint64_t seq,
+	     const struct seqent *se, const struct verent *ve)
+{
+	size_t head = ve->kind == OP_PUT ? ve->docoff : len;
+
+	memset(out, 0, sizeof *out);
+	out->seq = seq;
+	line_num(line, head, "ts", &out->ts);
+	line_num(line, head, "exp", &out->exp);
+	nedb__hex(out->hash, se->hash, HASH_LEN);
+	if (ve->kind == OP_PUT) {
+		out->doc = line + ve->docoff;
+		out->len = len - 75 - ve->docoff;
+	}
+}
+
+int
+nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
+	 nedb_doc *out)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	struct applied a;
+	struct seqent se;
+	struct verent ve;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, d;
+	size_t klen;
+	uint64_t seq;
+	int rc;
+
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	klen = nedb__dockey(key, coll, id);
+	if (as_of == NEDB_HEAD) {
+		struct dochdr h;
+
+		k.mv_size = klen;
+		k.mv_data = key;
+		rc = mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d);
+		if (rc)
+			goto done;
+		memcpy(&h, d.mv_data, sizeof h);
+		if (h.exp && h.exp <= nedb__now_ms()) {
+			rc = MDB_NOTFOUND;
+			goto done;
+		}
+		db->scratch.len = 0;
+		if (nedb_buf_add(&db->scratch, (char *)d.mv_data + sizeof h,
+				 d.mv_size - sizeof h)) {
+			rc = ENOMEM;
+			goto done;
+		}
+		out->doc = db->scratch.p;
+		out->len = db->scratch.len;
+		out->seq = h.seq;
+		out->ts = h.ts;
+		out->exp = h.exp;
+		nedb__hex(out->hash, h.hash, HASH_LEN);
+		goto done;
+	}
+	if ((rc = nedb__view_applied(&db->view, txn, &a)))
+		goto done;
+	if (db->wtxn)
+		a = db->wa;
+	if (as_of > a.seq) {
+		nedb__txn_done(db, txn);
+		return nedb__err(NEDB_EUSAGE, "no op %llu yet: the head is "
+				 "seq %llu", (unsigned long long)as_of,
+				 (unsigned long long)a.seq);
+	}
+	key[klen] = 0;
+	nedb__put_be64(key + klen + 1, as_of + 1);
+	k.mv_size = klen + 9;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &c)))
+		goto done;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
+			    MDB_PREV);
+	if (rc)
+		goto done;
+	if (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)) {
+		rc = MDB_NOTFOUND;
+		goto done;
+	}
+	memcpy(&ve, d.mv_data, sizeof ve);
+	seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
+	if (ve.kind != OP_PUT) {
+		rc = MDB_NOTFOUND;
+		goto done;
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if ((rc = nedb__pread_line(db, seq, &db->scratch, &se))) {
+		nedb__txn_done(db, txn);
+		return rc;
+	}
+	fill_version(out, db->scratch.p, db->scratch.len, seq, &se, &ve);
+	out->exp = 0;	/* the past ignores expiry */
+done:
+	if (c)
+		mdb_cursor_close(c);
+	nedb__txn_done(db, txn);
+	if (rc == MDB_NOTFOUND)
+		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+				 id);
+	return rc ? nedb__mdb(rc, "cannot read view") : 0;
+}
+
+int
+nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
+	     void *payload)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	MDB_cursor *c = NULL;
+	nedb_buf line = {0};
+	MDB_txn *txn;
+	MDB_val k, d;
+	size_t klen;
+	int rc, found = 0;
+
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	klen = nedb__dockey(key, coll, id);
+	key[klen] = 0;
+	nedb__put_be64(key + klen + 1, 0);
+	k.mv_size = klen + 9;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &c))) {
+		rc = nedb__mdb(rc, "cannot read view");
+		goto done;
+	}
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		struct seqent se;
+		struct verent ve;
+		nedb_doc v;
+		uint64_t seq;
+
+		if (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1))
+			break;
+		memcpy(&ve, d.mv_data, sizeof ve);
+		seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
+		if ((rc = nedb__pread_line(db, seq, &line, &se)))
+			goto done;
+		fill_version(&v, line.p, line.len, seq, &se, &ve);
+		found = 1;
+		if ((rc = fn(&v, ve.kind == OP_PUT ? "put" : "delete",
+			     payload)))
+			goto done;
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 :
+	     nedb__mdb(rc, "cannot read view");
+	if (!rc && !found)
+		rc = nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+			       id);
+done:
+	if (c)
+		mdb_cursor_close(c);
+	nedb__txn_done(db, txn);
+	nedb_buf_free(&line);
+	return rc;
+}
+
+/* The log */
+
+int
+nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
+	      nedb_line_fn fn, void *payload)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN], last[HASH_LEN];
+	struct seqent se, first;
+	struct applied a;
+	nedb_buf b = {0};
+	MDB_txn *txn;
+	uint64_t seq, pos, end;
+	int rc;
+
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	rc = nedb__view_applied(&db->view, txn, &a);
+	nedb__txn_done(db, txn);
+	if (rc)
+		return nedb__err(NEDB_ECORRUPT, "view has no head");
+	if (to > a.seq)
+		to = a.seq;
+	if (from > to)
+		return 0;
+	if (reverse) {
+		for (seq = to + 1; seq-- > from;) {
+			if ((rc = nedb__pread_line(db, seq, &b, &se)) ||
+			    (rc = fn(seq, b.p, b.len, payload)))
+				break;
+		}
+		nedb_buf_free(&b);
+		return rc;
+	}
+	/* Forward: read sequentially, checking the chain between the
+	 * first and last lines, both anchored to the view. */
+	if ((rc = nedb__pread_line(db, to, &b, &se)))
+		goto done;
+	end = se.off + se.len + 1;
+	memcpy(last, se.hash, HASH_LEN);
+	if ((rc = nedb__pread_line(db, from, &b, &first)))
+		goto done;
+	pos = first.off;
+	memcpy(hash, first.hash, HASH_LEN);
+	if ((rc = fn(from, b.p, b.len, payload)))
+		goto done;
+	pos += first.len + 1;
+	seq = from + 1;
+	b.len = 0;
+	while (pos < end) {
+		size_t want = 1 << 20, start = 0;
+		ssize_t n;
+		char *nl;
+
+		if (end - pos - b.len < want)
+			want = (size_t)(end - pos - b.len);
+		if ((rc = nedb_buf_grow(&b, want)))
+			goto done;
+		n = pread(db->logfd, b.p + b.len, want,
+			  (off_t)(pos + b.len));
+		if (n <= 0) {
+			rc = n < 0 ? nedb__errno(NEDB_EIO, "cannot read log") :
+			     nedb__err(NEDB_ECORRUPT, "corrupt log: it ends "
+				       "before seq %llu",
+				       (unsigned long long)seq);
+			goto done;
+		}
+		b.len += (size_t)n;
+		while ((nl = memchr(b.p + start, '\n', b.len - start))) {
+			unsigned char h[HASH_LEN];
+			const char *line = b.p + start;
+			size_t len = (size_t)(nl - line);
+			uint64_t s = seq;
+
+			if ((rc = nedb__log_check(line, len, &s, prev, h)))
+				goto done;
+			if (memcmp(prev, hash, HASH_LEN)) {
+				rc = nedb__err(NEDB_ECORRUPT, "corrupt log at "
+					       "seq %llu: prev does not match "
+					       "the hash of seq %llu",
+					       (unsigned long long)s,
+					       (unsigned long long)s - 1);
+				goto done;
+			}
+			memcpy(hash, h, HASH_LEN);
+			start += len + 1;
+			seq++;
+			if ((rc = fn(s, line, len, payload)))
+				goto done;
+		}
+		memmove(b.p, b.p + start, b.len - start);
+		b.len -= start;
+		pos += start;
+	}
+	if (memcmp(hash, last, HASH_LEN))
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: hash "
+			       "differs from the one the view recorded",
+			       (unsigned long long)to);
+done:
+	nedb_buf_free(&b);
+	return rc;
+}
+
+int
+nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
+{
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	uint64_t now;
+	int rc, waited = 0;
+
+	for (;;) {
+		if ((rc = nedb_head(db, &now, NULL)))
+			return rc;
+		if (now > *seq || waited >= timeout_ms) {
+			*seq = now;
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+}

@@ -1,0 +1,396 @@
+/*
+ * doc.c - documents as compact JSON text.
+ *
+ * A document is stored and returned as the compact text of what the user
+ * gave, never re-serialized: jq 1.6 keeps numbers as doubles, and a dump
+ * would turn 12345678901234567890 into 12345678901234567000.  jq's parser
+ * checks the structure; it is lenient about tokens (it accepts nan, 01,
+ * .5, +1 and replaces bad UTF-8), so a token pass here rejects what
+ * RFC 8259 rejects before anything is stored.
+ *
+ * The member helpers below work on text that nedb__doc_normalize has
+ * produced, so they may assume valid, compact JSON.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "nedb_jv.h"
+
+static bool
+isdigit_(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of the RFC 8259 number at s (0 when there is none). */
+static size_t
+number_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && isdigit_(s[i]))
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		if (++i >= n || !isdigit_(s[i]))
+			return 0;
+		while (i < n && isdigit_(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !isdigit_(s[i]))
+			return 0;
+		while (i < n && isdigit_(s[i]))
+			i++;
+	}
+	return i;
+}
+
+static bool
+is_delim(char c)
+{
+	return c == ',' || c == '}' || c == ']' || c == ':' || c == ' ' ||
+	       c == '\t' || c == '\n' || c == '\r' || c == '{' || c == '[' ||
+	       c == '"';
+}
+
+static int
+token_error(const char *text, size_t at, const char *what)
+{
+	size_t line = 1, col = 1;
+
+	for (size_t i = 0; i < at; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+	}
+	return nedb__err(NEDB_EINPUT, "%s at line %zu, column %zu", what,
+			 line, col);
+}
+
+int
+nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
+{
+	size_t i = 0, start = out->len;
+	jv v;
+
+	if (!nedb__utf8_valid((const unsigned char *)text, len)) {
+		size_t bad = 0;
+
+		while (bad < len && nedb__utf8_valid(
+			       (const unsigned char *)text + bad, 1))
+			bad++;
+		return token_error(text, bad, "invalid UTF-8");
+	}
+	/* jq's parser judges the structure and gives positions. */
+	v = jv_parse_sized(text, (int)len);
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		int rc;
+
+		if (jv_get_kind(msg) == JV_KIND_STRING) {
+			/* jq appends the whole input; keep one short line */
+			const char *m = jv_string_value(msg);
+			const char *cut = strstr(m, " (while parsing");
+			int n = cut ? (int)(cut - m) : (int)strlen(m);
+
+			rc = nedb__err(NEDB_EINPUT, "not JSON: %.*s", n, m);
+		}
+		else
+			rc = nedb__err(NEDB_EINPUT, "not JSON: empty input");
+		jv_free(msg);
+		return rc;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		int rc = nedb__err(NEDB_EINPUT, "not an object: got %s",
+				   jv_kind_name(jv_get_kind(v)));
+
+		jv_free(v);
+		return rc;
+	}
+	jv_free(v);
+	if (nedb_buf_grow(out, len))
+		return NEDB_EIO;
+	/* Token pass: strict numbers and literals, whitespace dropped. */
+	while (i < len) {
+		char c = text[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			i++;
+		} else if (c == '"') {
+			size_t j = i + 1;
+
+			while (text[j] != '"')
+				j += text[j] == '\\' ? 2 : 1;
+			memcpy(out->p + out->len, text + i, j + 1 - i);
+			out->len += j + 1 - i;
+			i = j + 1;
+		} else if (c && strchr("{}[]:,", c)) {
+			out->p[out->len++] = c;
+			i++;
+		} else {
+			size_t n = number_len(text + i, len - i);
+
+			if (!n) {
+				static const char *lit[] = {"true", "false",
+							    "null"};
+				for (int k = 0; k < 3; k++)
+					if (len - i >= strlen(lit[k]) &&
+					    !memcmp(text + i, lit[k],
+						    strlen(lit[k])))
+						n = strlen(lit[k]);
+			}
+			if (!n || (i + n < len && !is_delim(text[i + n]))) {
+				out->len = start;
+				return token_error(text, i,
+						   "not JSON: invalid literal");
+			}
+			memcpy(out->p + out->len, text + i, n);
+			out->len += n;
+			i += n;
+		}
+	}
+	out->p[out->len] = 0;
+	if (out->len - start > MAX_DOC) {
+		out->len = start;
+		return nedb__err(NEDB_EINPUT, "document too large: more than "
+				 "%u bytes", MAX_DOC);
+	}
+	return 0;
+}
+
+/* End of the JSON value starting at s (compact, valid). */
+static const char *
+value_end(const char *s)
+{
+	int depth = 0;
+
+	do {
+		switch (*s) {
+		case '"':
+			s++;
+			while (*s != '"')
+				s += *s == '\\' ? 2 : 1;
+			s++;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			s++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			s++;
+			break;
+		default:
+			if (!depth) {
+				while (*s && *s != ',' && *s != '}' &&
+				       *s != ']')
+					s++;
+				return s;
+			}
+			s++;
+		}
+	} while (depth > 0);
+	return s;
+}
+
+/* Does the key literal k (with quotes) name key? */
+static bool
+key_is(const char *k, size_t klen, const char *key)
+{
+	size_t n = strlen(key);
+	char *dec;
+	bool eq;
+
+	if (!memchr(k, '\\', klen))
+		return klen == n + 2 && !memcmp(k + 1, key, n);
+	if (nedb__json_string(k, klen, &dec))
+		return false;
+	eq = !strcmp(dec, key);
+	free(dec);
+	return eq;
+}
+
+struct member {
+	const char *k, *v;
+	size_t klen, vlen;
+};
+
+/* Iterates members: *pos starts at 0; returns false at the end. */
+static bool
+next_member(const char *doc, size_t *pos, struct member *m)
+{
+	const char *p = doc + *pos;
+
+	if (*pos == 0)
+		p++;			/* skip '{' */
+	if (*p == '}' || !*p)
+		return false;
+	if (*p == ',')
+		p++;
+	m->k = p;
+	p = value_end(p);
+	m->klen = (size_t)(p - m->k);
+	m->v = ++p;			/* skip ':' */
+	p = value_end(p);
+	m->vlen = (size_t)(p - m->v);
+	*pos = (size_t)(p - doc);
+	return true;
+}
+
+bool
+nedb__doc_member(const char *doc, size_t len, const char *key,
+		 const char **v, size_t *vlen)
+{
+	struct member m;
+	size_t pos = 0;
+	bool found = false;
+
+	(void)len;
+	while (next_member(doc, &pos, &m))
+		if (key_is(m.k, m.klen, key)) {
+			*v = m.v;
+			*vlen = m.vlen;
+			found = true;	/* the last one wins, as in jq */
+		}
+	return found;
+}
+
+int
+nedb__doc_set(nedb_buf *doc, const char *key, const char *val, size_t vlen,
+	      bool first)
+{
+	nedb_buf out = {0};
+	struct member m;
+	size_t pos = 0;
+	bool any = false;
+
+	if (nedb_buf_add(&out, "{", 1))
+		return NEDB_EIO;
+	if (val && first) {
+		nedb_buf_json_str(&out, key, strlen(key));
+		nedb_buf_add(&out, ":", 1);
+		nedb_buf_add(&out, val, vlen);
+		any = true;
+	}
+	while (next_member(doc->p, &pos, &m)) {
+		if (key_is(m.k, m.klen, key))
+			continue;
+		if (any)
+			nedb_buf_add(&out, ",", 1);
+		nedb_buf_add(&out, m.k, m.klen + 1 + m.vlen);
+		any = true;
+	}
+	if (val && !first) {
+		if (any)
+			nedb_buf_add(&out, ",", 1);
+		nedb_buf_json_str(&out, key, strlen(key));
+		nedb_buf_add(&out, ":", 1);
+		nedb_buf_add(&out, val, vlen);
+	}
+	if (nedb_buf_add(&out, "}", 1)) {
+		nedb_buf_free(&out);
+		return NEDB_EIO;
+	}
+	nedb_buf_free(doc);
+	*doc = out;
+	return 0;
+}
+
+int
+nedb__doc_merge(nedb_buf *doc, const char *patch, size_t plen)
+{
+	nedb_buf out = {0};
+	struct member m, pm;
+	size_t pos = 0, ppos;
+	bool any = false;
+	int rc = 0;
+
+	(void)plen;
+	nedb_buf_add(&out, "{", 1);
+	/* Members of doc, each replaced by the patch's value if it has one. */
+	while (next_member(doc->p, &pos, &m)) {
+		const char *v = m.v;
+		size_t vlen = m.vlen;
+
+		ppos = 0;
+		while (next_member(patch, &ppos, &pm))
+			if (pm.klen == m.klen && !memcmp(pm.k, m.k, m.klen)) {
+				v = pm.v;
+				vlen = pm.vlen;
+			}
+		if (any)
+			nedb_buf_add(&out, ",", 1);
+		nedb_buf_add(&out, m.k, m.klen + 1);
+		nedb_buf_add(&out, v, vlen);
+		any = true;
+	}
+	/* Then the patch's new members. */
+	ppos = 0;
+	while (next_member(patch, &ppos, &pm)) {
+		bool seen = false;
+
+		pos = 0;
+		while (next_member(doc->p, &pos, &m))
+			if (pm.klen == m.klen && !memcmp(pm.k, m.k, m.klen))
+				seen = true;
+		if (seen)
+			continue;
+		if (any)
+			nedb_buf_add(&out, ",", 1);
+		nedb_buf_add(&out, pm.k, pm.klen + 1 + pm.vlen);
+		any = true;
+	}
+	if (nedb_buf_add(&out, "}", 1))
+		rc = NEDB_EIO;
+	nedb_buf_free(doc);
+	*doc = out;
+	return rc;
+}
+
+int
+nedb__json_string(const char *lit, size_t len, char **out)
+{
+	jv v = jv_parse_sized(lit, (int)len);
+
+	*out = NULL;
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		return nedb__err(NEDB_EINPUT, "not a JSON string");
+	}
+	*out = strdup(jv_string_value(v));
+	jv_free(v);
+	return *out ? 0 : nedb__err(NEDB_EIO, "out of memory");
+}
+
+int
+nedb_json_pretty(nedb_buf *out, const char *text, size_t len)
+{
+	jv v = jv_parse_sized(text, (int)len);
+	jv s;
+	int rc;
+
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return nedb__err(NEDB_EINPUT, "not JSON");
+	}
+	s = jv_dump_string(v, JV_PRINT_PRETTY | JV_PRINT_INDENT_FLAGS(2));
+	rc = nedb_buf_puts(out, jv_string_value(s));
+	jv_free(s);
+	if (!rc)
+		rc = nedb_buf_add(out, "\n", 1);
+	return rc;
+}

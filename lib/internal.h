@@ -1,0 +1,195 @@
+/*
+ * internal.h - declarations shared by the files of libnedb.  Not
+ * installed.
+ */
+#ifndef NEDB_INTERNAL_H
+#define NEDB_INTERNAL_H
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include "nedb.h"
+
+#define HASH_LEN 32
+#define MAX_DOC (16u << 20)		/* largest document, bytes */
+#define MAX_ID 400
+#define MAX_COLL 64
+#define VIEW_FORMAT 1			/* bump to force a rebuild */
+#define LOG_FORMAT 1
+
+/* util.c */
+int nedb__err(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int nedb__errno(int code, const char *what);	/* appends strerror(errno) */
+int nedb__mdb(int rc, const char *what);	/* maps an LMDB error */
+bool nedb__utf8_valid(const unsigned char *s, size_t n);
+int nedb__buf_u64(nedb_buf *b, uint64_t v);	/* decimal, no printf */
+int nedb__buf_i64(nedb_buf *b, int64_t v);
+void nedb__hex(char *out, const unsigned char *in, size_t n);
+int nedb__unhex(unsigned char *out, const char *in, size_t n);
+int64_t nedb__now_ms(void);
+void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nedb__put_be64(unsigned char *p, uint64_t v);
+uint64_t nedb__get_be64(const unsigned char *p);
+
+/* doc.c: compact, validated JSON text */
+/*
+ * Validates text as one JSON object (strict: RFC 8259 numbers, valid
+ * UTF-8, nothing after it) and appends its compact form to out.  On
+ * NEDB_EINPUT the message says what and where (line, column).
+ */
+int nedb__doc_normalize(nedb_buf *out, const char *text, size_t len);
+/* Finds a top-level member of a compact object; value span in *v,*vlen. */
+bool nedb__doc_member(const char *doc, size_t len, const char *key,
+		      const char **v, size_t *vlen);
+/* Sets (or with val NULL removes) a top-level member; rewrites *doc. */
+int nedb__doc_set(nedb_buf *doc, const char *key, const char *val,
+		  size_t vlen, bool first);
+/* Merges the members of patch into doc (top level, patch wins). */
+int nedb__doc_merge(nedb_buf *doc, const char *patch, size_t plen);
+/* Decodes a JSON string literal's value (jv). Caller frees *out. */
+int nedb__json_string(const char *lit, size_t len, char **out);
+
+/* blake2b-256 of prev || body */
+void nedb__chain_hash(unsigned char out[HASH_LEN],
+		      const unsigned char prev[HASH_LEN],
+		      const char *body, size_t len);
+
+/* An op, as staged by a write or parsed back from a log line. */
+enum op_kind { OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT };
+
+struct op {
+	enum op_kind kind;
+	uint64_t seq;
+	int64_t ts;
+	const char *client;
+	uint64_t nonce;
+	const char *idem;
+	const char *coll, *id;
+	int64_t exp;			/* put: expiry (ms), 0 none */
+	const char *doc;		/* put: compact document text */
+	size_t doclen;
+	uint32_t docoff;		/* offset of doc within the line */
+	unsigned char hash[HASH_LEN];
+	unsigned char prev[HASH_LEN];
+	uint64_t off;			/* of the line in log.aof */
+	uint32_t len;			/* of the line, without "\n" */
+	unsigned char state[HASH_LEN];	/* checkpoint: digest of the state */
+	const char *receipt;		/* idem: receipt text to remember */
+	size_t receiptlen;
+	void *jv_owner;			/* parsed line that owns the strings */
+};
+
+/* log.c */
+/* Formats op as a line ("\n"-terminated) onto out; fills hash, docoff. */
+int nedb__log_format(nedb_buf *out, struct op *o);
+/*
+ * Checks one line (without "\n"): its shape and its hash.  Fills seq,
+ * prev and hash.  Returns 0 or NEDB_ECORRUPT with a message.
+ */
+int nedb__log_check(const char *line, size_t len, uint64_t *seq,
+		    unsigned char prev[HASH_LEN], unsigned char hash[HASH_LEN]);
+/* Parses a checked line into o (loads libjq).  nedb__op_free after. */
+int nedb__log_parse(const char *line, size_t len, struct op *o);
+void nedb__op_free(struct op *o);
+int nedb__receipt(nedb_buf *out, const struct op *o);
+
+/* view.c: the LMDB schema and apply() */
+enum {
+	DBI_META, DBI_DOCS, DBI_VERS, DBI_SEQS, DBI_NONCES, DBI_IDEM,
+	DBI_TTL, DBI__N
+};
+
+struct view {
+	MDB_env *env;
+	MDB_dbi dbi[DBI__N];
+};
+
+/* Per-document header stored before its text in DBI_DOCS. */
+struct dochdr {
+	uint64_t seq;
+	int64_t ts;
+	int64_t exp;
+	unsigned char hash[HASH_LEN];
+};
+
+/* Per-op entry in DBI_SEQS (key: be64 seq). */
+struct seqent {
+	uint64_t off;
+	uint32_t len;
+	unsigned char hash[HASH_LEN];
+} __attribute__((packed));
+
+/* Per-version entry in DBI_VERS (key: coll \0 id \0 be64 seq). */
+struct verent {
+	uint8_t kind;
+	uint32_t docoff;
+} __attribute__((packed));
+
+/* What the view has applied, stored under "applied" in DBI_META. */
+struct applied {
+	uint64_t seq;
+	uint64_t off;			/* log offset after the last applied op */
+	unsigned char head[HASH_LEN];
+	uint32_t format;
+	uint64_t ckpt;			/* seq of the last checkpoint op */
+} __attribute__((packed));
+
+int nedb__view_open(struct view *v, const char *path, unsigned envflags,
+		    bool create);
+void nedb__view_close(struct view *v);
+int nedb__view_dbis(struct view *v, MDB_txn *txn, bool create);
+int nedb__view_applied(struct view *v, MDB_txn *txn, struct applied *a);
+int nedb__view_set_applied(struct view *v, MDB_txn *txn,
+			   const struct applied *a);
+/* Empties every table (for a rebuild). */
+int nedb__view_clear(struct view *v, MDB_txn *txn);
+/* The one apply(): folds op o into the view inside txn. */
+int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
+/* BLAKE2b digest of the logical state (everything but positions). */
+int nedb__view_digest(struct view *v, MDB_txn *txn,
+		      unsigned char out[HASH_LEN]);
+/* Compares two views table by table; describes the first difference. */
+int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
+		       MDB_txn *tb, char *why, size_t whylen);
+/* Key of a document: coll \0 id; returns its length. */
+size_t nedb__dockey(unsigned char *out, const char *coll, const char *id);
+
+/* replay.c: reading the log into a view */
+/*
+ * Applies the complete, chained lines of log in [from, to) to v inside
+ * txn, starting after applied state a (updated).  Torn tail: the offset
+ * of an incomplete last line is put in *torn (else to).  With
+ * check_ckpt, checkpoint digests are recomputed and compared.
+ */
+int nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
+		 struct applied *a, uint64_t *torn, bool check_ckpt);
+
+struct nedb {
+	char *dir;
+	int logfd;			/* O_RDWR|O_APPEND, or O_RDONLY */
+	bool writable;
+	int durability;
+	struct view view;
+	MDB_txn *rtxn;			/* read snapshot */
+	bool rtxn_user;			/* opened by nedb_read_begin */
+	MDB_txn *wtxn;			/* write transaction */
+	struct applied wa;		/* applied state inside wtxn */
+	uint64_t wbase_seq, wbase_off;	/* where the staged batch begins */
+	nedb_buf wlog;			/* staged lines */
+	size_t wcount;
+	bool wfailed;			/* the write transaction is unusable */
+	bool size_checked;
+	bool readers_checked;		/* log length checked against view */
+	nedb_buf scratch;		/* borrowed read results */
+	nedb_buf scratch2;
+	uint64_t last_ts;
+};
+
+/* db.c */
+int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
+void nedb__txn_done(nedb *db, MDB_txn *txn);
+int nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out,
+		     struct seqent *se);
+
+#endif

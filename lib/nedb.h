@@ -1,0 +1,234 @@
+/*
+ * nedb.h - the public interface of libnedb.
+ *
+ * Overview
+ * --------
+ * A nedb database is a directory holding one append-only, BLAKE2b
+ * hash-chained log (log.aof) and a materialized view of it in LMDB
+ * (view.mdb).  The log is the truth; the view is a cache that one
+ * function, apply(), derives from the log for writes, start-up catch-up,
+ * rebuilds and determinism checks alike.
+ *
+ * A handle (nedb) is opened on a directory.  Reads happen inside a read
+ * snapshot (nedb_read_begin/nedb_read_end) that sees a consistent prefix
+ * of the log and never blocks a writer.  Writes happen inside a write
+ * transaction (nedb_write_begin ... nedb_write_commit): beginning one
+ * takes the database's writer lock (shared with every other process),
+ * repairs a torn log tail and applies any ops a crashed writer left
+ * unapplied.  Ops staged in a write transaction are appended, made
+ * durable with one fsync and applied together at commit; nothing is
+ * acknowledged before that.
+ *
+ * Errors
+ * ------
+ * Functions return 0 or a negative NEDB_E* code; nedb_errmsg() gives a
+ * one-line, lowercase description of the last error in this thread.
+ * nedb_exit_status() maps a code onto the exit statuses of the command
+ * line tools.  The library never prints and never exits.
+ *
+ * Caveats
+ * -------
+ * - Document text returned by reads is borrowed: it stays valid until the
+ *   read snapshot ends or the next read call on the same handle.
+ * - A handle is not thread-safe; use one per thread.
+ * - JSON work (validating documents, parsing ops during catch-up) loads
+ *   libjq on first use, so that plain HEAD reads never pay for it.
+ */
+#ifndef NEDB_H
+#define NEDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NEDB_VERSION "0.1.0"
+
+#define NEDB_EXPORT __attribute__((visibility("default")))
+
+/* Errors: a short list of expected failures. */
+enum {
+	NEDB_OK = 0,
+	NEDB_ENOTFOUND = -1,	/* no such document, no such database */
+	NEDB_EUSAGE = -2,	/* bad argument from the caller */
+	NEDB_EREJECTED = -3,	/* stale nonce, failed precondition */
+	NEDB_EINPUT = -4,	/* not JSON, not an object, too large, bad name */
+	NEDB_ECORRUPT = -5,	/* damaged log or view */
+	NEDB_EKEY = -6,		/* wrong or missing key */
+	NEDB_EBUSY = -7,	/* lock not available */
+	NEDB_EIO = -8,		/* I/O error, disk full, out of memory */
+	NEDB_EBROKEN = -9	/* nedb_verify: the chain is broken */
+};
+
+NEDB_EXPORT const char *nedb_errmsg(void);
+NEDB_EXPORT int nedb_exit_status(int err);
+NEDB_EXPORT const char *nedb_version(void);
+/*
+ * Sets the function that receives warnings (a repaired torn tail).  The
+ * default discards them.
+ */
+NEDB_EXPORT void nedb_set_warn(void (*fn)(const char *msg));
+
+/* A growable byte buffer; {0} is an empty buffer.  Caller frees. */
+typedef struct nedb_buf {
+	char *p;
+	size_t len, cap;
+} nedb_buf;
+
+NEDB_EXPORT int nedb_buf_grow(nedb_buf *b, size_t extra);
+NEDB_EXPORT int nedb_buf_add(nedb_buf *b, const void *p, size_t n);
+NEDB_EXPORT int nedb_buf_puts(nedb_buf *b, const char *s);
+NEDB_EXPORT int nedb_buf_printf(nedb_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes and escapes). */
+NEDB_EXPORT int nedb_buf_json_str(nedb_buf *b, const char *s, size_t n);
+NEDB_EXPORT void nedb_buf_free(nedb_buf *b);
+
+/* Names: 0 when valid, NEDB_EINPUT with a message otherwise. */
+NEDB_EXPORT int nedb_check_coll(const char *coll);
+NEDB_EXPORT int nedb_check_id(const char *id, size_t len);
+
+enum nedb_durability { NEDB_DURABLE = 0, NEDB_SAFE = 1, NEDB_FAST = 2 };
+/* "durable", "safe" or "fast"; -1 for anything else. */
+NEDB_EXPORT int nedb_durability_parse(const char *s);
+
+typedef struct nedb nedb;
+
+#define NEDB_OPEN_CREATE 0x1	/* create the database if it is missing */
+
+/*
+ * Opens the database in dir.  Without NEDB_OPEN_CREATE a missing database
+ * is NEDB_ENOTFOUND.  Opening creates the view if it is missing (a
+ * rebuild from the log).  *out is set to NULL on failure.
+ */
+NEDB_EXPORT int nedb_open(nedb **out, const char *dir, unsigned flags);
+/* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
+NEDB_EXPORT void nedb_close(nedb *db);
+NEDB_EXPORT int nedb_set_durability(nedb *db, int mode);
+
+#define NEDB_HEAD UINT64_MAX
+
+/* A version of a document.  doc is borrowed (see Caveats). */
+typedef struct nedb_doc {
+	const char *doc;	/* compact JSON text; NULL for a delete */
+	size_t len;
+	uint64_t seq;		/* the op that wrote this version */
+	int64_t ts;		/* its timestamp, ms since the epoch */
+	int64_t exp;		/* expiry, ms since the epoch; 0 = none */
+	char hash[65];		/* the op's hash, hex */
+} nedb_doc;
+
+/* Read snapshot.  Reads outside one open their own for each call. */
+NEDB_EXPORT int nedb_read_begin(nedb *db);
+NEDB_EXPORT void nedb_read_end(nedb *db);
+
+/* Head of the snapshot (or of the view): seq and hash (65 bytes, hex). */
+NEDB_EXPORT int nedb_head(nedb *db, uint64_t *seq, char *hash);
+
+/*
+ * Reads one document as of seq (NEDB_HEAD for now).  HEAD reads skip
+ * expired documents; past reads ignore expiry.  NEDB_ENOTFOUND when
+ * there is no live version.  Past versions are read from the log and
+ * their hashes checked: damage is NEDB_ECORRUPT, never data.
+ */
+NEDB_EXPORT int nedb_get(nedb *db, const char *coll, const char *id,
+			 uint64_t as_of, nedb_doc *out);
+
+/*
+ * Calls fn for every version of a document, oldest first, deletes
+ * included (doc NULL).  fn returns nonzero to stop (returned as is).
+ * NEDB_ENOTFOUND when the document never existed.
+ */
+typedef int (*nedb_version_fn)(const nedb_doc *v, const char *op,
+			       void *payload);
+NEDB_EXPORT int nedb_history(nedb *db, const char *coll, const char *id,
+			     nedb_version_fn fn, void *payload);
+
+/* Write transactions. */
+NEDB_EXPORT int nedb_write_begin(nedb *db);
+NEDB_EXPORT int nedb_write_commit(nedb *db);
+NEDB_EXPORT void nedb_write_abort(nedb *db);
+/* Number of ops staged in the open write transaction. */
+NEDB_EXPORT size_t nedb_write_pending(nedb *db);
+
+/* Options common to every write. */
+typedef struct nedb_wopts {
+	const char *client;	/* NULL: "local", nonces assigned */
+	uint64_t nonce;		/* 0: next after the last seen */
+	const char *idem;	/* idempotency key, or NULL */
+} nedb_wopts;
+
+typedef struct nedb_put {
+	const char *coll;
+	const char *id;		/* NULL: taken from the document */
+	const char *id_field;	/* member holding the id; NULL: "_id" */
+	const char *doc;	/* JSON object text, any whitespace */
+	size_t doclen;
+	int64_t ttl_ms;		/* 0: none */
+	int merge;		/* merge members into the current document */
+	int64_t if_seq;		/* -1: none; 0: must not exist */
+	const char *const *tags;
+	size_t ntags;
+	nedb_wopts w;
+} nedb_put;
+
+/*
+ * Stages a put and appends its receipt, one JSON line with "\n", to
+ * receipt.  A repeated idempotency key appends the original receipt and
+ * stages nothing.  On error nothing is staged; the transaction stays
+ * usable.
+ */
+NEDB_EXPORT int nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt);
+/* Stages a delete; NEDB_ENOTFOUND (nothing staged) if there is no live doc. */
+NEDB_EXPORT int nedb_write_delete(nedb *db, const char *coll, const char *id,
+				  const nedb_wopts *w, nedb_buf *receipt);
+/* Stages a checkpoint op committing to a digest of the state. */
+NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
+/* Rebuilds the view from the log inside the write transaction. */
+NEDB_EXPORT int nedb_write_rebuild(nedb *db);
+
+/* The log. */
+
+/*
+ * Calls fn with each op line (without "\n") with from <= seq <= to, in
+ * order (reverse when reverse is set).  Lines are hash-checked as they
+ * are read.  Only ops applied to the read snapshot are visited.
+ */
+typedef int (*nedb_line_fn)(uint64_t seq, const char *line, size_t len,
+			    void *payload);
+NEDB_EXPORT int nedb_log_scan(nedb *db, uint64_t from, uint64_t to,
+			      int reverse, nedb_line_fn fn, void *payload);
+
+typedef struct nedb_verify_result {
+	int ok;
+	uint64_t seq;		/* last good seq, or the first bad one */
+	char head[65];
+	char error[256];
+} nedb_verify_result;
+
+#define NEDB_VERIFY_DETERMINISM 0x1
+
+/*
+ * Rewalks the chain from genesis.  Returns 0 with out->ok set, or a
+ * negative code when the database cannot be read at all.  With
+ * NEDB_VERIFY_DETERMINISM the state is rebuilt from the log and
+ * compared with the view.
+ */
+NEDB_EXPORT int nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out);
+
+/*
+ * Waits until the view's head passes seq or timeout_ms passes (for
+ * --follow).  Returns the new head seq in *seq.
+ */
+NEDB_EXPORT int nedb_wait(nedb *db, uint64_t *seq, int timeout_ms);
+
+/* JSON helpers (load libjq). */
+/* Appends text pretty-printed with indent 2 and a newline. */
+NEDB_EXPORT int nedb_json_pretty(nedb_buf *out, const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,109 @@
+/*
+ * replay.c - folding log lines into a view: catch-up and rebuild.
+ *
+ * Each complete line after the view's applied offset is checked (shape,
+ * seq, prev = the head so far, hash), parsed and handed to apply().  A
+ * final segment without a newline is a torn write from a crash: it is
+ * reported to the caller, which alone decides (under the writer lock)
+ * to cut it off.  Any other damage stops the replay with NEDB_ECORRUPT
+ * naming the seq.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define CHUNK (1u << 20)
+
+static int
+replay_line(struct view *v, MDB_txn *txn, const char *line, size_t len,
+	    uint64_t off, struct applied *a, bool check_ckpt)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN];
+	uint64_t seq = a->off ? a->seq + 1 : 0;
+	struct op o;
+	int rc;
+
+	if ((rc = nedb__log_check(line, len, &seq, prev, hash)))
+		return rc;
+	if (memcmp(prev, a->head, HASH_LEN))
+		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: "
+				 "prev does not match the hash of seq %llu",
+				 (unsigned long long)seq,
+				 (unsigned long long)seq - 1);
+	if ((rc = nedb__log_parse(line, len, &o)))
+		return nedb__err(rc, "corrupt log at seq %llu: %s",
+				 (unsigned long long)seq, nedb_errmsg());
+	o.seq = seq;
+	o.off = off;
+	memcpy(o.hash, hash, HASH_LEN);
+	memcpy(o.prev, prev, HASH_LEN);
+	if (check_ckpt && o.kind == OP_CHECKPOINT) {
+		unsigned char st[HASH_LEN];
+
+		if ((rc = nedb__view_digest(v, txn, st)))
+			goto done;
+		if (memcmp(st, o.state, HASH_LEN)) {
+			rc = nedb__err(NEDB_ECORRUPT, "state digest at "
+				       "checkpoint seq %llu does not match "
+				       "the replayed state",
+				       (unsigned long long)seq);
+			goto done;
+		}
+	}
+	if ((rc = nedb__apply(v, txn, &o)))
+		goto done;
+	a->seq = seq;
+	a->off = off + len + 1;
+	memcpy(a->head, hash, HASH_LEN);
+	if (o.kind == OP_CHECKPOINT)
+		a->ckpt = seq;
+done:
+	nedb__op_free(&o);
+	return rc;
+}
+
+int
+nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
+	     struct applied *a, uint64_t *torn, bool check_ckpt)
+{
+	nedb_buf b = {0};
+	uint64_t pos = a->off;	/* file offset of b.p[0] */
+	int rc = 0;
+
+	*torn = to;
+	while (pos + b.len < to) {
+		size_t want = CHUNK, start = 0;
+		ssize_t n;
+		char *nl;
+
+		if (to - pos - b.len < want)
+			want = (size_t)(to - pos - b.len);
+		if ((rc = nedb_buf_grow(&b, want)))
+			goto done;
+		n = pread(fd, b.p + b.len, want, (off_t)(pos + b.len));
+		if (n < 0) {
+			rc = nedb__errno(NEDB_EIO, "cannot read log");
+			goto done;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+		while ((nl = memchr(b.p + start, '\n', b.len - start))) {
+			size_t len = (size_t)(nl - (b.p + start));
+
+			if ((rc = replay_line(v, txn, b.p + start, len,
+					      pos + start, a, check_ckpt)))
+				goto done;
+			start += len + 1;
+		}
+		memmove(b.p, b.p + start, b.len - start);
+		b.len -= start;
+		pos += start;
+	}
+	if (b.len)
+		*torn = pos;
+done:
+	nedb_buf_free(&b);
+	return rc;
+}

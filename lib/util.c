@@ -1,0 +1,373 @@
+/*
+ * util.c - errors, buffers, names, hex, time: the small things every
+ * other file of libnedb uses.
+ *
+ * The last error is kept per thread: a code from the short list in
+ * nedb.h and a one-line message, lowercase, subject quoted, no full
+ * stop (git's CodingGuidelines).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "internal.h"
+
+static __thread char errbuf[512];
+
+const char *
+nedb_errmsg(void)
+{
+	return errbuf;
+}
+
+const char *
+nedb_version(void)
+{
+	return NEDB_VERSION;
+}
+
+int
+nedb__err(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+nedb__errno(int code, const char *what)
+{
+	int e = errno;
+
+	if (e == ENOSPC || e == EDQUOT)
+		return nedb__err(code, "%s: disk full", what);
+	return nedb__err(code, "%s: %s", what, strerror(e));
+}
+
+int
+nedb__mdb(int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return nedb__err(NEDB_ENOTFOUND, "%s: not found", what);
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return nedb__err(NEDB_ECORRUPT, "%s: view is damaged (%s); "
+				 "run nedb-checkpoint --rebuild", what,
+				 mdb_strerror(rc));
+	case ENOSPC:
+	case EDQUOT:
+	case MDB_MAP_FULL:
+		return nedb__err(NEDB_EIO, "%s: disk full", what);
+	case MDB_READERS_FULL:
+		return nedb__err(NEDB_EBUSY, "%s: too many readers", what);
+	default:
+		return nedb__err(NEDB_EIO, "%s: %s", what, mdb_strerror(rc));
+	}
+}
+
+int
+nedb_exit_status(int err)
+{
+	switch (err) {
+	case NEDB_OK:
+		return 0;
+	case NEDB_ENOTFOUND:
+	case NEDB_EBROKEN:
+		return 1;
+	case NEDB_EUSAGE:
+		return 2;
+	case NEDB_EREJECTED:
+		return 3;
+	case NEDB_EINPUT:
+		return 4;
+	default:
+		return 5;
+	}
+}
+
+int
+nedb_durability_parse(const char *s)
+{
+	if (!strcmp(s, "durable"))
+		return NEDB_DURABLE;
+	if (!strcmp(s, "safe"))
+		return NEDB_SAFE;
+	if (!strcmp(s, "fast"))
+		return NEDB_FAST;
+	return -1;
+}
+
+int
+nedb_buf_grow(nedb_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX / 2 - b->len)
+		return nedb__err(NEDB_EIO, "out of memory");
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if (!(p = realloc(b->p, cap)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+nedb_buf_add(nedb_buf *b, const void *p, size_t n)
+{
+	if (nedb_buf_grow(b, n))
+		return NEDB_EIO;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int
+nedb_buf_puts(nedb_buf *b, const char *s)
+{
+	return nedb_buf_add(b, s, strlen(s));
+}
+
+int
+nedb_buf_printf(nedb_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || nedb_buf_grow(b, (size_t)n))
+		return NEDB_EIO;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+nedb__buf_u64(nedb_buf *b, uint64_t v)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return nedb_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+int
+nedb__buf_i64(nedb_buf *b, int64_t v)
+{
+	if (v < 0) {
+		if (nedb_buf_add(b, "-", 1))
+			return NEDB_EIO;
+		return nedb__buf_u64(b, (uint64_t)0 - (uint64_t)v);
+	}
+	return nedb__buf_u64(b, (uint64_t)v);
+}
+
+int
+nedb_buf_json_str(nedb_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+	char *o;
+
+	if (nedb_buf_grow(b, n * 6 + 2))
+		return NEDB_EIO;
+	o = b->p + b->len;
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20) {
+			*o++ = '\\';
+			switch (c) {
+			case '\n': *o++ = 'n'; break;
+			case '\t': *o++ = 't'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			default:
+				*o++ = 'u'; *o++ = '0'; *o++ = '0';
+				*o++ = hex[c >> 4]; *o++ = hex[c & 15];
+			}
+		} else
+			*o++ = (char)c;
+	}
+	*o++ = '"';
+	*o = 0;
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+void
+nedb_buf_free(nedb_buf *b)
+{
+	if (!b)
+		return;
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+bool
+nedb__utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else
+			return false;
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+int
+nedb_check_coll(const char *coll)
+{
+	size_t n = strlen(coll), i;
+
+	if (n == 0 || n > MAX_COLL)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		char c = coll[i];
+
+		if (!(c == '_' || (c >= 'A' && c <= 'Z') ||
+		      (c >= 'a' && c <= 'z') || (i && c >= '0' && c <= '9')))
+			goto bad;
+	}
+	return 0;
+bad:
+	return nedb__err(NEDB_EINPUT, "bad collection name '%.80s': "
+			 "want [A-Za-z_][A-Za-z0-9_]*, 1-64 chars", coll);
+}
+
+int
+nedb_check_id(const char *id, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return nedb__err(NEDB_EINPUT, "bad id: empty");
+	if (n > MAX_ID)
+		return nedb__err(NEDB_EINPUT, "bad id '%.40s...': longer than "
+				 "%d bytes", id, MAX_ID);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+			return nedb__err(NEDB_EINPUT, "bad id: control "
+					 "character at byte %zu", i + 1);
+	if (!nedb__utf8_valid((const unsigned char *)id, n))
+		return nedb__err(NEDB_EINPUT, "bad id: not valid UTF-8");
+	return 0;
+}
+
+void
+nedb__hex(char *out, const unsigned char *in, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+nedb__unhex(unsigned char *out, const char *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int h = hexval(in[2 * i]), l = hexval(in[2 * i + 1]);
+
+		if (h < 0 || l < 0)
+			return -1;
+		out[i] = (unsigned char)(h << 4 | l);
+	}
+	return 0;
+}
+
+int64_t
+nedb__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+nedb__put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+uint64_t
+nedb__get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}

@@ -1,0 +1,177 @@
+/*
+ * verify.c - rewalking the chain from genesis, and the determinism check.
+ *
+ * The walk needs no JSON parser: each line's shape, seq, prev and hash
+ * are checked from its text (log.c), so it runs at hashing speed.  It
+ * then holds the log against the view: the view's applied head must be
+ * a line of the log.  The determinism check replays the log through
+ * apply() into a scratch view and compares it, table by table, with the
+ * materialized one as of the same seq.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+
+static void
+fail(nedb_verify_result *out, uint64_t seq, const char *msg)
+{
+	const char *p = strstr(msg, ": ");
+
+	/* "corrupt log at seq N: why" -> "why" */
+	if (p && !strncmp(msg, "corrupt log at seq", 18))
+		msg = p + 2;
+	out->ok = 0;
+	out->seq = seq;
+	snprintf(out->error, sizeof out->error, "%s", msg);
+}
+
+static int
+rmtree_view(const char *dir)
+{
+	char p[4200];
+
+	snprintf(p, sizeof p, "%s/view.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/view.mdb-lock", dir);
+	unlink(p);
+	return rmdir(dir);
+}
+
+static int
+determinism(nedb *db, MDB_txn *live, const struct applied *want,
+	    nedb_verify_result *out)
+{
+	char tmpl[4096], path[4200], why[256];
+	struct applied a = {.format = VIEW_FORMAT};
+	struct view v;
+	MDB_txn *txn = NULL;
+	uint64_t torn;
+	int rc;
+
+	snprintf(tmpl, sizeof tmpl, "%s/.verify-XXXXXX", db->dir);
+	if (!mkdtemp(tmpl))
+		return nedb__errno(NEDB_EIO, "cannot make a scratch view");
+	snprintf(path, sizeof path, "%s/view.mdb", tmpl);
+	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC, true)))
+		goto done;
+	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
+	    (rc = nedb__view_dbis(&v, txn, true))) {
+		rc = nedb__mdb(rc, "cannot make a scratch view");
+		goto done;
+	}
+	rc = nedb__replay(&v, txn, db->logfd, want->off, &a, &torn, true);
+	if (rc == NEDB_ECORRUPT) {
+		fail(out, a.seq + 1, nedb_errmsg());
+		rc = 0;
+		goto done;
+	}
+	if (rc || (rc = nedb__view_set_applied(&v, txn, &a)))
+		goto done;
+	if (nedb__view_compare(&db->view, live, &v, txn, why, sizeof why))
+		fail(out, want->seq, why);
+done:
+	if (txn)
+		mdb_txn_abort(txn);
+	nedb__view_close(&v);
+	rmtree_view(tmpl);
+	return rc;
+}
+
+int
+nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN], head[HASH_LEN] = {0};
+	unsigned char at_applied[HASH_LEN];
+	bool seen_applied = false;
+	struct applied a;
+	struct stat st;
+	const char *map = NULL, *p, *end, *nl;
+	uint64_t seq = 0;
+	MDB_txn *txn;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	out->ok = 1;
+	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
+		return nedb__mdb(rc, "cannot read view");
+	if ((rc = nedb__view_applied(&db->view, txn, &a))) {
+		rc = nedb__err(NEDB_ECORRUPT, "view has no head");
+		goto done;
+	}
+	if (fstat(db->logfd, &st)) {
+		rc = nedb__errno(NEDB_EIO, "cannot read log");
+		goto done;
+	}
+	if (st.st_size == 0) {
+		fail(out, 0, "log is empty: no genesis op");
+		goto done;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
+		   db->logfd, 0);
+	if (map == MAP_FAILED) {
+		map = NULL;
+		rc = nedb__errno(NEDB_EIO, "cannot read log");
+		goto done;
+	}
+	madvise((void *)map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	p = map;
+	end = map + st.st_size;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		uint64_t s = seq;
+
+		if (nedb__log_check(p, (size_t)(nl - p), &s, prev, hash)) {
+			fail(out, seq, nedb_errmsg());
+			goto done;
+		}
+		if (memcmp(prev, head, HASH_LEN)) {
+			fail(out, seq, seq ? "prev does not match the hash of "
+			     "the op before it" : "genesis prev is not zero");
+			goto done;
+		}
+		memcpy(head, hash, HASH_LEN);
+		if (seq == a.seq) {
+			memcpy(at_applied, hash, HASH_LEN);
+			seen_applied = true;
+		}
+		seq++;
+		p = nl + 1;
+	}
+	if (p < end)
+		nedb__warn("torn log tail of %zu bytes after seq %llu (the "
+			   "next write repairs it)", (size_t)(end - p),
+			   (unsigned long long)seq - 1);
+	if (seq == 0) {
+		fail(out, 0, "log has no complete genesis op");
+		goto done;
+	}
+	if (!seen_applied) {
+		char msg[160];
+
+		snprintf(msg, sizeof msg, "log ends at seq %llu but the view "
+			 "has ops through seq %llu",
+			 (unsigned long long)seq - 1,
+			 (unsigned long long)a.seq);
+		fail(out, seq, msg);
+		goto done;
+	}
+	if (memcmp(at_applied, a.head, HASH_LEN)) {
+		fail(out, a.seq, "hash differs from the head the view "
+		     "recorded");
+		goto done;
+	}
+	out->seq = seq - 1;
+	nedb__hex(out->head, head, HASH_LEN);
+	if (flags & NEDB_VERIFY_DETERMINISM)
+		rc = determinism(db, txn, &a, out);
+done:
+	if (map)
+		munmap((void *)map, (size_t)st.st_size);
+	mdb_txn_abort(txn);
+	return rc;
+}
