@@ -39,24 +39,23 @@ main(int argc, char **argv)
 		if (c == OPT_REBUILD)
 			rebuild = true;
 		else
-			cli_bad_option(argv);
+			cli_bad_option(c, argv);
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
 	db = cli_open(false);
-	if ((rc = nedb_write_begin(db)))
-		cli_fail(rc);
 	if (rebuild) {
-		if ((rc = nedb_write_rebuild(db)) ||
-		    (rc = nedb_head(db, &seq, head)))
+		if ((rc = nedb_rebuild(db)) || (rc = nedb_head(db, &seq, head)))
 			cli_fail(rc);
 		nedb_buf_printf(&r, "{\"rebuilt\":true,\"seq\":%llu,"
 				"\"head\":\"%s\"}\n", (unsigned long long)seq,
 				head);
-	} else if ((rc = nedb_write_checkpoint(db, &r)))
-		cli_fail(rc);
-	if ((rc = nedb_write_commit(db)))
-		cli_fail(rc);
+	} else {
+		if ((rc = nedb_write_begin(db)) ||
+		    (rc = nedb_write_checkpoint(db, &r)) ||
+		    (rc = nedb_write_commit(db)))
+			cli_fail(rc);
+	}
 	cli_print(r.p, r.len - 1);
 	nedb_buf_free(&r);
 	nedb_close(db);

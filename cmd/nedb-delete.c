@@ -34,7 +34,8 @@ main(int argc, char **argv)
 	nedb_buf r = {0}, line = {0};
 	nedb_wopts w = {0};
 	bool quiet = false;
-	int c, rc, missing = 0;
+	int c, rc, missing = 0, failed = 0;
+	char msg[600];
 	nedb *db;
 
 	cli_init("nedb-delete", usage);
@@ -50,7 +51,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_IDEM: w.idem = optarg; break;
 		case 'q': quiet = true; break;
-		default: cli_bad_option(argv);
+		default: cli_bad_option(c, argv);
 		}
 	}
 	argc -= optind;
@@ -64,22 +65,29 @@ main(int argc, char **argv)
 	db = cli_open(false);
 	if ((rc = nedb_write_begin(db)))
 		cli_fail(rc);
+	/* Deletes before a rejected one stay committed, as in a stream. */
 	for (int i = 1; argc == 1 ? cli_read_line(&line) : i < argc; i++) {
 		const char *id = argc == 1 ? line.p : argv[i];
 
 		if (argc == 1 && !line.len)
 			continue;
+		if (argc == 1 && nedb_check_id(line.p, line.len)) {
+			failed = NEDB_EINPUT;
+			break;
+		}
 		rc = nedb_write_delete(db, argv[0], id, &w, &r);
 		if (rc == NEDB_ENOTFOUND) {
 			cli_error(rc);
 			missing = 1;
 		} else if (rc) {
-			nedb_write_abort(db);
-			cli_fail(rc);
+			failed = rc;
+			break;
 		}
-		if (w.nonce && !rc)
-			w.nonce++;
+		if (w.nonce && !rc && w.nonce < UINT64_MAX)
+			w.nonce++;	/* at the maximum, the next is stale */
 	}
+	if (failed)
+		snprintf(msg, sizeof msg, "%s", nedb_errmsg());
 	if ((rc = nedb_write_commit(db)))
 		cli_fail(rc);
 	for (size_t i = 0; !quiet && i < r.len;) {
@@ -88,6 +96,8 @@ main(int argc, char **argv)
 		cli_print(r.p + i, (size_t)(nl - (r.p + i)));
 		i = (size_t)(nl - r.p) + 1;
 	}
+	if (failed)
+		cli_die(nedb_exit_status(failed), "%s", msg);
 	nedb_close(db);
 	nedb_buf_free(&r);
 	nedb_buf_free(&line);

@@ -105,10 +105,14 @@ main(int argc, char **argv)
 		if (cli_common(c, optarg))
 			continue;
 		switch (c) {
-		case OPT_ASOF: as_of = cli_u64("seq", optarg); break;
+		case OPT_ASOF:
+			/* UINT64_MAX is NEDB_HEAD: beyond any head anyway */
+			if ((as_of = cli_u64("seq", optarg)) == NEDB_HEAD)
+				as_of--;
+			break;
 		case OPT_META: meta = true; break;
 		case OPT_HISTORY: history = true; break;
-		default: cli_bad_option(argv);
+		default: cli_bad_option(c, argv);
 		}
 	}
 	argc -= optind;
@@ -127,9 +131,13 @@ main(int argc, char **argv)
 		for (int i = 1; i < argc; i++)
 			missing |= get_one(db, argv[0], argv[i]);
 	} else {
-		while (cli_read_line(&line))
-			if (line.len)
-				missing |= get_one(db, argv[0], line.p);
+		while (cli_read_line(&line)) {
+			if (!line.len)
+				continue;
+			if (nedb_check_id(line.p, line.len))
+				cli_fail(NEDB_EINPUT);
+			missing |= get_one(db, argv[0], line.p);
+		}
 	}
 	nedb_read_end(db);
 	nedb_close(db);

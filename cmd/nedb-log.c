@@ -56,7 +56,7 @@ main(int argc, char **argv)
 		case OPT_UNTIL: until = cli_u64("seq", optarg); break;
 		case OPT_REVERSE: reverse = true; break;
 		case 'f': follow = true; break;
-		default: cli_bad_option(argv);
+		default: cli_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
@@ -80,6 +80,8 @@ main(int argc, char **argv)
 	    (rc = nedb_log_scan(db, from, until, reverse, print_line, NULL)))
 		cli_fail(rc);
 	nedb_read_end(db);
+	if (since > head + 1)
+		head = since - 1;	/* follow from SEQ, not from the head */
 	while (follow) {
 		uint64_t last = head;
 

@@ -115,8 +115,8 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 				(unsigned long long)lineno, msg,
 				atomic ? " (nothing written)" : "");
 		}
-		if (nonce)
-			p->w.nonce = ++nonce;
+		if (nonce && nonce < UINT64_MAX)
+			p->w.nonce = ++nonce;	/* at the maximum: stale next */
 		if (!atomic && (nedb_write_pending(db) >= 10000 ||
 				r.len > (1u << 20) || cli_stdin_idle())) {
 			if ((rc = nedb_write_commit(db)))
@@ -173,7 +173,7 @@ main(int argc, char **argv)
 		case OPT_IDFIELD: p.id_field = optarg; break;
 		case OPT_ATOMIC: atomic = true; break;
 		case 'q': quiet = true; break;
-		default: cli_bad_option(argv);
+		default: cli_bad_option(c, argv);
 		}
 	}
 	argc -= optind;

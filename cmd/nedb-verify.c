@@ -41,7 +41,7 @@ main(int argc, char **argv)
 		if (c == OPT_DETERMINISM)
 			flags |= NEDB_VERIFY_DETERMINISM;
 		else
-			cli_bad_option(argv);
+			cli_bad_option(c, argv);
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);

@@ -51,13 +51,20 @@ cli_usage(const char *fmt, ...)
 }
 
 void
-cli_bad_option(char **argv)
+cli_bad_option(int c, char **argv)
 {
-	if (optopt && optopt < 256 && optopt != '?')
-		cli_usage(strchr("d", optopt) ? "option '-%c' needs an "
-			  "argument" : "unknown option '-%c'", optopt);
-	cli_usage("%s option '%s'", optopt ? "option needs an argument:" :
-		  "unknown", argv[optind - 1]);
+	const char *arg = argv[optind - 1];
+
+	/* getopt returns ':' for a missing argument (optstring starts with
+	 * ':'), '?' for an unknown option. */
+	if (c == ':') {
+		if (optopt && optopt < 256)
+			cli_usage("option '-%c' needs an argument", optopt);
+		cli_usage("option '%s' needs an argument", arg);
+	}
+	if (optopt && optopt < 256)
+		cli_usage("unknown option '-%c'", optopt);
+	cli_usage("unknown option '%s'", arg);
 }
 
 bool

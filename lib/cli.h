@@ -25,7 +25,7 @@ enum {
 	{"array", no_argument, 0, OPT_ARRAY}, \
 	{"help", no_argument, 0, OPT_HELP}, \
 	{"version", no_argument, 0, OPT_VERSION}
-#define CLI_COMMON_SHORTOPTS "d:h"
+#define CLI_COMMON_SHORTOPTS ":d:h"
 
 struct cli {
 	const char *prog;
@@ -45,7 +45,7 @@ bool cli_common(int c, const char *arg);
 __attribute__((noreturn, format(printf, 1, 2)))
 void cli_usage(const char *fmt, ...);
 /* getopt's unknown option / missing argument, as a usage error. */
-__attribute__((noreturn)) void cli_bad_option(char **argv);
+__attribute__((noreturn)) void cli_bad_option(int c, char **argv);
 /* Prints "prog: msg" and exits with status code. */
 __attribute__((noreturn, format(printf, 2, 3)))
 void cli_die(int status, const char *fmt, ...);

@@ -710,6 +710,9 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 					 (unsigned long long)w->nonce,
 					 o->client, (unsigned long long)last);
 		o->nonce = w->nonce;
+	} else if (last == UINT64_MAX) {
+		return nedb__err(NEDB_EREJECTED, "nonces of client '%s' are "
+				 "used up", o->client);
 	} else
 		o->nonce = last + 1;
 	return 0;
@@ -727,11 +730,11 @@ live_doc(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 	k.mv_data = key;
 	if (mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d))
 		return NULL;
-	memcpy(h, d.mv_data, sizeof *h);
+	nedb__dochdr_get(h, d.mv_data);
 	if (h->exp && h->exp <= now)
 		return NULL;
-	*len = d.mv_size - sizeof *h;
-	return (const char *)d.mv_data + sizeof *h;
+	*len = d.mv_size - DOCHDR_LEN;
+	return (const char *)d.mv_data + DOCHDR_LEN;
 }
 
 int
@@ -881,24 +884,54 @@ nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 	return stage(db, &o, receipt);
 }
 
+/*
+ * Rebuilds the view from the whole log under the writer lock.  Unlike a
+ * write it does not first hold the view against the log: it is the way
+ * out when they disagree (a view ahead of a log that lost its tail to an
+ * OS crash in safe or fast mode).  Damage inside the log still stops it.
+ */
 int
-nedb_write_rebuild(nedb *db)
+nedb_rebuild(nedb *db)
 {
 	struct applied a = {.format = VIEW_FORMAT};
-	uint64_t torn;
+	uint64_t torn, size;
 	int rc;
 
-	if (!db->wtxn || db->wcount)
-		return nedb__err(NEDB_EUSAGE, "rebuild needs a fresh write");
+	if (!db->writable)
+		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
+				 "permission denied", db->dir);
+	if (db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "a write is already open");
+	nedb_read_end(db);
+	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+		return nedb__mdb(rc, "cannot lock database");
+	size = log_size(db);
 	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
-	    (rc = nedb__replay(&db->view, db->wtxn, db->logfd, db->wbase_off,
-			       &a, &torn, true)) ||
-	    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a))) {
-		db->wfailed = true;
-		return rc;
+	    (rc = nedb__replay(&db->view, db->wtxn, db->logfd, size, &a,
+			       &torn, true)))
+		goto fail;
+	if (!a.off) {
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
+			       "genesis op");
+		goto fail;
 	}
-	db->wa = a;
-	return 0;
+	if (torn < size) {
+		nedb__warn("repaired a torn log tail: removed %llu bytes after "
+			   "seq %llu", (unsigned long long)(size - torn),
+			   (unsigned long long)a.seq);
+		if (ftruncate(db->logfd, (off_t)torn) || fdatasync(db->logfd)) {
+			rc = nedb__errno(NEDB_EIO, "cannot repair log");
+			goto fail;
+		}
+	}
+	if ((rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
+		goto fail;
+	rc = mdb_txn_commit(db->wtxn);
+	db->wtxn = NULL;
+	return nedb__mdb(rc, "cannot write view");
+fail:
+	nedb_write_abort(db);
+	return rc;
 }
 
 /* Reads */
@@ -963,14 +996,14 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 		rc = mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d);
 		if (rc)
 			goto done;
-		memcpy(&h, d.mv_data, sizeof h);
+		nedb__dochdr_get(&h, d.mv_data);
 		if (h.exp && h.exp <= nedb__now_ms()) {
 			rc = MDB_NOTFOUND;
 			goto done;
 		}
 		db->scratch.len = 0;
-		if (nedb_buf_add(&db->scratch, (char *)d.mv_data + sizeof h,
-				 d.mv_size - sizeof h)) {
+		if (nedb_buf_add(&db->scratch, (char *)d.mv_data + DOCHDR_LEN,
+				 d.mv_size - DOCHDR_LEN)) {
 			rc = ENOMEM;
 			goto done;
 		}

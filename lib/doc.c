@@ -371,26 +371,86 @@ nedb__json_string(const char *lit, size_t len, char **out)
 		jv_free(v);
 		return nedb__err(NEDB_EINPUT, "not a JSON string");
 	}
+	if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(
+		    jv_copy(v))) {
+		jv_free(v);
+		return nedb__err(NEDB_EINPUT, "bad id: control character "
+				 "(NUL)");
+	}
 	*out = strdup(jv_string_value(v));
 	jv_free(v);
 	return *out ? 0 : nedb__err(NEDB_EIO, "out of memory");
 }
 
+static void
+newline(nedb_buf *out, int depth)
+{
+	nedb_buf_add(out, "\n", 1);
+	for (int i = 0; i < depth; i++)
+		nedb_buf_add(out, "  ", 2);
+}
+
+/*
+ * Re-indents JSON text (two spaces, as jq does) without parsing it into
+ * values, so numbers print exactly as stored.  The text must be valid
+ * JSON; whitespace outside strings is dropped and re-laid.
+ */
 int
 nedb_json_pretty(nedb_buf *out, const char *text, size_t len)
 {
-	jv v = jv_parse_sized(text, (int)len);
-	jv s;
-	int rc;
+	int depth = 0;
+	size_t i = 0;
 
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return nedb__err(NEDB_EINPUT, "not JSON");
+	while (i < len) {
+		char c = text[i];
+
+		switch (c) {
+		case ' ': case '\t': case '\n': case '\r':
+			i++;
+			break;
+		case '"': {
+			size_t j = i + 1;
+
+			while (j < len && text[j] != '"')
+				j += text[j] == '\\' ? 2 : 1;
+			nedb_buf_add(out, text + i, j + 1 - i);
+			i = j + 1;
+			break;
+		}
+		case '{': case '[': {
+			size_t j = i + 1;
+
+			while (j < len && strchr(" \t\n\r", text[j]))
+				j++;
+			if (j < len && (text[j] == '}' || text[j] == ']')) {
+				nedb_buf_add(out, text + i, 1);
+				nedb_buf_add(out, text + j, 1);
+				i = j + 1;
+				break;
+			}
+			nedb_buf_add(out, &c, 1);
+			newline(out, ++depth);
+			i++;
+			break;
+		}
+		case '}': case ']':
+			newline(out, --depth);
+			nedb_buf_add(out, &c, 1);
+			i++;
+			break;
+		case ',':
+			nedb_buf_add(out, ",", 1);
+			newline(out, depth);
+			i++;
+			break;
+		case ':':
+			nedb_buf_add(out, ": ", 2);
+			i++;
+			break;
+		default:
+			nedb_buf_add(out, &c, 1);
+			i++;
+		}
 	}
-	s = jv_dump_string(v, JV_PRINT_PRETTY | JV_PRINT_INDENT_FLAGS(2));
-	rc = nedb_buf_puts(out, jv_string_value(s));
-	jv_free(s);
-	if (!rc)
-		rc = nedb_buf_add(out, "\n", 1);
-	return rc;
+	return nedb_buf_add(out, "\n", 1);
 }

@@ -113,6 +113,14 @@ struct dochdr {
 	unsigned char hash[HASH_LEN];
 };
 
+/*
+ * The header is stored as DOCHDR_LEN bytes, integers little-endian, so
+ * that the state digest (which covers it) is the same on every host.
+ */
+#define DOCHDR_LEN 56
+void nedb__dochdr_get(struct dochdr *h, const void *p);
+void nedb__dochdr_put(void *p, const struct dochdr *h);
+
 /* Per-op entry in DBI_SEQS (key: be64 seq). */
 struct seqent {
 	uint64_t off;

@@ -20,6 +20,8 @@
  *     speed of hashing.
  */
 #include <blake2.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -193,16 +195,37 @@ str_member(jv obj, const char *key)
 	return s;
 }
 
+/*
+ * Integers are read from the text, not from jv (whose numbers are
+ * doubles: a nonce of 2^64-1 would not survive).  Only the members before
+ * the document are searched, and no string there can hold a '"'.
+ */
 static bool
-num_member(jv obj, const char *key, double *out)
+int_member(const char *line, size_t len, const char *key, bool sign,
+	   uint64_t *out)
 {
-	jv v = jv_object_get(jv_copy(obj), jv_string(key));
-	bool ok = jv_get_kind(v) == JV_KIND_NUMBER;
+	char pat[16];
+	const char *p;
+	char *end;
 
-	if (ok)
-		*out = jv_number_value(v);
-	jv_free(v);
-	return ok;
+	snprintf(pat, sizeof pat, ",\"%s\":", key);
+	p = memmem(line, len, pat, strlen(pat));
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (sign && *p == '-') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(p, &end, 10);
+		*out = (uint64_t)v;
+	} else {
+		if (*p < '0' || *p > '9')
+			return false;
+		errno = 0;
+		*out = strtoull(p, &end, 10);
+	}
+	return !errno && (*end == ',' || *end == '}');
 }
 
 int
@@ -210,7 +233,8 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 {
 	jv v = jv_parse_sized(line, (int)len);
 	const char *kind, *docat;
-	double d;
+	size_t head;
+	uint64_t u;
 	jv *owner;
 	int k;
 
@@ -233,12 +257,15 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 	if (k == 4)
 		goto bad;
 	o->kind = (enum op_kind)k;
-	if (!num_member(v, "seq", &d))
+	docat = memmem(line, len, ",\"doc\":{", 8);
+	head = docat ? (size_t)(docat - line) : len;
+	/* "seq" is the first member: search from its own comma-less start */
+	if (len < 7 || memcmp(line, "{\"seq\":", 7))
 		goto bad;
-	o->seq = (uint64_t)d;
-	if (!num_member(v, "ts", &d))
+	o->seq = strtoull(line + 7, NULL, 10);
+	if (!int_member(line, head, "ts", true, &u))
 		goto bad;
-	o->ts = (int64_t)d;
+	o->ts = (int64_t)u;
 	o->len = (uint32_t)len;
 	if (o->kind == OP_CHECKPOINT) {
 		const char *st = str_member(v, "state");
@@ -252,14 +279,13 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 	o->idem = str_member(v, "idem");
 	o->coll = str_member(v, "coll");
 	o->id = str_member(v, "id");
-	if (!o->client || !o->coll || !o->id || !num_member(v, "nonce", &d))
+	if (!o->client || !o->coll || !o->id ||
+	    !int_member(line, head, "nonce", false, &o->nonce))
 		goto bad;
-	o->nonce = (uint64_t)d;
-	if (num_member(v, "exp", &d))
-		o->exp = (int64_t)d;
+	if (int_member(line, head, "exp", true, &u))
+		o->exp = (int64_t)u;
 	if (o->kind == OP_DELETE)
 		return 0;
-	docat = memmem(line, len, ",\"doc\":{", 8);
 	if (!docat)
 		goto bad;
 	o->docoff = (uint32_t)(docat + 7 - line);

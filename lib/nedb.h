@@ -186,8 +186,12 @@ NEDB_EXPORT int nedb_write_delete(nedb *db, const char *coll, const char *id,
 				  const nedb_wopts *w, nedb_buf *receipt);
 /* Stages a checkpoint op committing to a digest of the state. */
 NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
-/* Rebuilds the view from the log inside the write transaction. */
-NEDB_EXPORT int nedb_write_rebuild(nedb *db);
+/*
+ * Rebuilds the view from the whole log (its own write transaction; none
+ * may be open).  Works when the view and the log disagree; checkpoint
+ * digests are checked on the way.
+ */
+NEDB_EXPORT int nedb_rebuild(nedb *db);
 
 /* The log. */
 

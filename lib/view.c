@@ -121,6 +121,45 @@ nedb__dockey(unsigned char *out, const char *coll, const char *id)
 	return c + 1 + i;
 }
 
+static uint64_t
+get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+void
+nedb__dochdr_get(struct dochdr *h, const void *p)
+{
+	const unsigned char *b = p;
+
+	h->seq = get_le64(b);
+	h->ts = (int64_t)get_le64(b + 8);
+	h->exp = (int64_t)get_le64(b + 16);
+	memcpy(h->hash, b + 24, HASH_LEN);
+}
+
+void
+nedb__dochdr_put(void *p, const struct dochdr *h)
+{
+	unsigned char *b = p;
+
+	put_le64(b, h->seq);
+	put_le64(b + 8, (uint64_t)h->ts);
+	put_le64(b + 16, (uint64_t)h->exp);
+	memcpy(b + 24, h->hash, HASH_LEN);
+}
+
 static int
 put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d,
     size_t dlen, unsigned flags)
@@ -153,7 +192,7 @@ drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 		return 0;
 	if (rc)
 		return nedb__mdb(rc, "cannot read view");
-	memcpy(&h, d.mv_data, sizeof h);
+	nedb__dochdr_get(&h, d.mv_data);
 	if (!h.exp)
 		return 0;
 	nedb__put_be64(tk, (uint64_t)h.exp);
@@ -201,9 +240,11 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		goto done;
 	if (o->kind == OP_PUT) {
 		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
+		unsigned char hb[DOCHDR_LEN];
 
 		memcpy(h.hash, o->hash, HASH_LEN);
-		if ((rc = nedb_buf_add(&val, &h, sizeof h)) ||
+		nedb__dochdr_put(hb, &h);
+		if ((rc = nedb_buf_add(&val, hb, sizeof hb)) ||
 		    (rc = nedb_buf_add(&val, o->doc, o->doclen)) ||
 		    (rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len,
 			      0)))

@@ -7,6 +7,7 @@ bats_load_library bats-assert
 setup() {
 	export NEDB_DIR="$BATS_TEST_TMPDIR/db"
 	unset NEDB_DURABILITY
+	cd "$BATS_TEST_TMPDIR"
 	if declare -F setup_more >/dev/null; then setup_more; fi
 }
 

@@ -266,3 +266,32 @@ load helper
 	assert_line --index 0 '{'
 	assert_line --index 1 '  "seq": 2,'
 }
+
+@test "a client whose nonces are used up is rejected, not wrapped to 0" {
+	nedb-put --client app --nonce 18446744073709551615 t a '{"v":1}'
+	run --separate-stderr nedb-put --client app t b '{"v":2}'
+	assert_failure 3
+	assert_equal "$stderr" "nedb-put: nonces of client 'app' are used up"
+	assert_determinism
+}
+
+@test "an _id with a NUL character is a bad id, not another document" {
+	nedb-put t a '{"v":1}'
+	run --separate-stderr nedb-put t <<< '{"_id":"a\u0000b","v":2}'
+	assert_failure 4
+	assert_equal "$stderr" "nedb-put: line 1: bad id: control character (NUL)"
+	run nedb-get t a
+	assert_output '{"_id":"a","v":1}'
+}
+
+@test "--pretty changes only whitespace, never numbers" {
+	nedb-put t a '{"big":12345678901234567890,"f":1.50,"e":[],"o":{}}'
+	run nedb-get --pretty t a
+	assert_output '{
+  "_id": "a",
+  "big": 12345678901234567890,
+  "f": 1.50,
+  "e": [],
+  "o": {}
+}'
+}

@@ -1,0 +1,367 @@
+#!/usr/bin/env bats
+# The man pages and shell completions: lint, SYNOPSIS against --help,
+# every EXAMPLES block run, the nedb-format(5) replay script run against
+# real logs, and the completions loaded in their shells.
+
+load helper
+
+setup_more() {
+	ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+	BIN="$(dirname "$(command -v nedb-put)")"
+	CHECK="$ROOT/tests/format-check.py"
+}
+
+# The text of a page as a terminal shows it, without bold/underline.
+render() {
+	MANWIDTH=200 mandoc -Tascii -Owidth=200 "$1" | sed 's/.\x08//g'
+}
+
+# The lines of section $2 of page $1, without indentation.
+section() {
+	render "$1" | awk -v s="$2" '
+		/^[A-Z][A-Z ]*$/ { on = ($0 == s); next }
+		on && NF { sub(/^ +/, ""); print }'
+}
+
+# The usage lines of a command's --help: up to the first blank line.
+usage_lines() {
+	"$1" --help | awk 'NF == 0 { exit } { sub(/^(usage:)? +/, ""); print }'
+}
+
+# The options a command's --help lists (-d, --db, ...).
+help_options() {
+	"$1" --help | grep -oE '(^| )--?[a-z][a-z-]*' | sort -u
+}
+
+# The replay script of nedb-format(5), extracted from the page source.
+replay_script() {
+	python3 "$CHECK" file "$ROOT/man/nedb-format.5" nedb-replay.py \
+		> "$BATS_TEST_TMPDIR/nedb-replay.py"
+	echo "$BATS_TEST_TMPDIR/nedb-replay.py"
+}
+
+# A database with every kind of op: ids with quotes, backslashes and
+# non-ASCII, idempotency keys, expiry (passed and pending), tags, merges,
+# explicit nonces, deletes, a stream and checkpoints in between.
+busy_log() {
+	nedb-put -q users alice '{"name":"Alice","age":31,"n":12345678901234567890}'
+	nedb-put -q --idem 'k"1\x' --ttl 3600 users 'bob "the" \builder/ é' \
+		'{"name":"Bob","s":"\u00e9\n"}'
+	nedb-put -q --ttl 1 tmp gone '{"x":1}'
+	nedb-put -q --client app --nonce 5 --tag a --tag b users carol '{"c":[1,{"d":null}]}'
+	nedb-checkpoint >/dev/null
+	nedb-put -q --merge users alice '{"age":32}'
+	nedb-put -q --ttl 100 users alice '{"v":2}'
+	nedb-put -q users alice '{"v":3}'
+	nedb-delete -q --idem del1 --client app --nonce 9 users carol
+	printf '{"_id":"s%d","n":%d}\n' 1 1 2 2 3 3 | nedb-put -q --ttl 3000 stream
+	nedb-delete -q stream s2
+	nedb-checkpoint >/dev/null
+	sleep 1.1	# tmp/gone expires
+	nedb-put -q users dave '{"n":12345678901234567890,"f":1.50}'
+	nedb-checkpoint >/dev/null
+}
+
+setup_file() {
+	export NEDB_DIR="$BATS_FILE_TMPDIR/busy"
+	busy_log
+}
+
+# A copy of the busy database as this test's database.
+busy_copy() {
+	cp -r "$BATS_FILE_TMPDIR/busy" "$NEDB_DIR"
+}
+
+@test "every man page is clean under mandoc -Tlint at warning level" {
+	run mandoc -Tlint -W warning "$ROOT"/man/*
+	assert_success
+	assert_output ""
+}
+
+@test "every command has a man page and every section 1 page a command" {
+	local cmd page n=0
+	for cmd in "$BIN"/nedb-*; do
+		[ -f "$ROOT/man/${cmd##*/}.1" ] ||
+			fail "${cmd##*/} has no man/${cmd##*/}.1"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 6 ] || fail "only $n commands in $BIN"
+	for page in "$ROOT"/man/*.1; do
+		page=${page##*/}
+		[ -x "$BIN/${page%.1}" ] || fail "$page documents no command"
+	done
+	[ -f "$ROOT/man/nedb.7" ] && [ -f "$ROOT/man/nedb-format.5" ]
+}
+
+@test "every command's --help usage is its page's SYNOPSIS" {
+	local cmd name
+	for cmd in "$BIN"/nedb-*; do
+		name=${cmd##*/}
+		run diff <(usage_lines "$cmd") \
+			<(section "$ROOT/man/$name.1" SYNOPSIS)
+		assert_success
+		# and the page's NAME is the command
+		run section "$ROOT/man/$name.1" NAME
+		assert_output --regexp "^$name - "
+	done
+}
+
+@test "every option in a command's --help is documented in its page" {
+	local cmd name opt text
+	for cmd in "$BIN"/nedb-*; do
+		name=${cmd##*/}
+		text=$(render "$ROOT/man/$name.1")
+		for opt in $(help_options "$cmd"); do
+			[[ $text == *"$opt"* ]] ||
+				fail "$name: $opt is not in $name.1"
+		done
+	done
+}
+
+@test "every EXAMPLES display is marked as run, file or not run" {
+	run python3 "$CHECK" blocks "$ROOT"/man/*
+	assert_success
+	assert_output ""
+}
+
+@test "the examples of nedb-put(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-put.1"
+	assert_success
+}
+
+@test "the examples of nedb-get(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-get.1"
+	assert_success
+}
+
+@test "the examples of nedb-delete(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-delete.1"
+	assert_success
+}
+
+@test "the examples of nedb-log(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-log.1"
+	assert_success
+}
+
+@test "the examples of nedb-verify(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-verify.1"
+	assert_success
+}
+
+@test "the examples of nedb-checkpoint(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-checkpoint.1"
+	assert_success
+}
+
+@test "the examples of nedb-format(5) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-format.5"
+	assert_success
+}
+
+@test "the examples of nedb(7) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb.7"
+	assert_success
+}
+
+@test "the nedb-format(5) script verifies a real log as nedb-verify does" {
+	local script
+	script=$(replay_script)
+	busy_copy
+	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
+	assert_success
+	run nedb-verify
+	assert_success
+	assert_equal "$stderr" "$output"
+}
+
+@test "the nedb-format(5) script's replay equals what nedb-get prints" {
+	local script expected coll id
+	script=$(replay_script)
+	busy_copy
+	# every document ever written, read back by nedb-get in the order
+	# of the script (by collection, then id, as bytes)
+	expected=$(nedb-log | jq -r 'select(.coll) | "\(.coll)\t\(.id)"' |
+		LC_ALL=C sort -u |
+		while IFS=$'\t' read -r coll id; do
+			nedb-get "$coll" "$id" 2>/dev/null || true
+		done)
+	[ -n "$expected" ]
+	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
+	assert_success
+	assert_output "$expected"
+	# the expired and deleted ones are not there, the numbers are exact
+	refute_output --partial '"_id":"gone"'
+	refute_output --partial '"_id":"carol"'
+	assert_output --partial '{"_id":"dave","n":12345678901234567890,"f":1.50}'
+}
+
+@test "the nedb-format(5) script reports a flipped byte where nedb-verify does" {
+	local script
+	script=$(replay_script)
+	busy_copy
+	python3 - "$NEDB_DIR/log.aof" <<-'EOF'
+		import sys
+		p = sys.argv[1]
+		b = bytearray(open(p, "rb").read())
+		b[b.index(b'"age":31') + 6] ^= 0x01      # 31 -> 30
+		open(p, "wb").write(b)
+	EOF
+	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
+	assert_failure 1
+	assert_equal "$stderr" '{"ok":false,"seq":1,"error":"hash mismatch"}'
+	run -1 nedb-verify
+	assert_output '{"ok":false,"seq":1,"error":"hash mismatch"}'
+}
+
+@test "the nedb-format(5) script detects a change to any byte of a log" {
+	local script
+	script=$(replay_script)
+	busy_copy
+	# Every bit pattern at every byte but the final newline (changing that
+	# one makes the last line a torn tail, which is not damage).
+	run python3 - "$script" "$NEDB_DIR/log.aof" <<-'EOF'
+		import importlib.util, io, sys
+		spec = importlib.util.spec_from_file_location("r", sys.argv[1])
+		r = importlib.util.module_from_spec(spec)
+		spec.loader.exec_module(r)
+		data = open(sys.argv[2], "rb").read()
+		r.replay(data)
+		missed = []
+		sys.stderr = io.StringIO()
+		for i in range(len(data) - 1):
+		    for x in (0x01, 0x20, 0x80):
+		        b = bytearray(data)
+		        b[i] ^= x
+		        try:
+		            r.replay(bytes(b))
+		            missed.append((i, x))
+		        except ValueError:
+		            pass
+		print(len(data), "bytes,", len(missed), "changes missed", missed[:5])
+	EOF
+	assert_success
+	assert_output --regexp ' bytes, 0 changes missed'
+}
+
+@test "the nedb-format(5) script ignores a torn tail with a warning" {
+	local script head
+	script=$(replay_script)
+	busy_copy
+	head=$(nedb-verify)
+	printf '{"seq":99,"prev":"00' >> "$NEDB_DIR/log.aof"
+	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
+	assert_success
+	assert_equal "$stderr" "warning: torn tail: 20 bytes
+$head"
+}
+
+@test "the nedb-format(5) script and nedb agree that a forged checkpoint is bad" {
+	local script
+	script=$(replay_script)
+	busy_copy
+	# Change the state of the first checkpoint and rehash the chain, as
+	# a forger would: every line checks out but that digest.
+	python3 - "$NEDB_DIR/log.aof" "$BATS_TEST_TMPDIR/forged.aof" <<-'EOF'
+		import hashlib, json, sys
+		out, prev, forged = [], bytes(32), False
+		for line in open(sys.argv[1], "rb").read().split(b"\n")[:-1]:
+		    op = json.loads(line)
+		    body = line[:-75] + b"}"
+		    body = body.replace(op["prev"].encode(), prev.hex().encode(), 1)
+		    if op["op"] == "checkpoint" and not forged:
+		        body = body.replace(op["state"].encode(), b"0" * 64, 1)
+		        forged = True
+		    prev = hashlib.blake2b(prev + body, digest_size=32).digest()
+		    out.append(body[:-1] + b',"hash":"%s"}' % prev.hex().encode())
+		open(sys.argv[2], "wb").write(b"\n".join(out) + b"\n")
+	EOF
+	run --separate-stderr python3 "$script" "$BATS_TEST_TMPDIR/forged.aof"
+	assert_failure 1
+	assert_equal "$stderr" '{"ok":false,"seq":5,"error":"state digest mismatch"}'
+	mkdir "$BATS_TEST_TMPDIR/forged"
+	cp "$BATS_TEST_TMPDIR/forged.aof" "$BATS_TEST_TMPDIR/forged/log.aof"
+	run -1 nedb-verify -d "$BATS_TEST_TMPDIR/forged" --determinism
+	assert_output --partial '"error":"state digest at checkpoint seq 5'
+}
+
+# Runs bash completion for the words given (the last one is completed)
+# and prints the candidates, one per line.  Uses bash-completion when it
+# is installed, else minimal stand-ins for the two helpers the script
+# calls.
+complete_bash() {
+	bash --norc --noprofile -s -- "$@" <<-EOF 2>&1
+		if [ -f /usr/share/bash-completion/bash_completion ]; then
+			. /usr/share/bash-completion/bash_completion
+		else
+			_init_completion() {
+				COMPREPLY=() split=false words=("\${COMP_WORDS[@]}")
+				cword=\$COMP_CWORD cur=\${COMP_WORDS[COMP_CWORD]}
+				prev=\${COMP_WORDS[COMP_CWORD-1]}
+			}
+			_filedir() { COMPREPLY=(\$(compgen -d -- "\$cur")); }
+		fi
+		. "$ROOT/completions/nedb.bash" || exit 9
+		COMP_WORDS=("\$@") COMP_CWORD=\$((\$# - 1))
+		COMP_LINE="\$*" COMP_POINT=\${#COMP_LINE}
+		_nedb "\$1" "\${COMP_WORDS[-1]}" "\${COMP_WORDS[-2]}"
+		printf '%s\n' "\${COMPREPLY[@]}"
+	EOF
+}
+
+@test "the bash completion script loads without errors" {
+	run bash --norc --noprofile -c "
+		[ -f /usr/share/bash-completion/bash_completion ] &&
+			. /usr/share/bash-completion/bash_completion
+		. '$ROOT/completions/nedb.bash' && complete -p nedb-put nedb-log"
+	assert_success
+	assert_output "complete -F _nedb nedb-put
+complete -F _nedb nedb-log"
+}
+
+@test "bash completes nedb-put -- with its options, --idem among them" {
+	run complete_bash nedb-put --
+	assert_success
+	assert_line --index 0 --regexp '^--'
+	assert_line -- --idem
+	assert_line -- --if-seq
+	assert_line -- --db
+	refute_line -- --as-of
+}
+
+@test "bash completes every option of every command's --help" {
+	local cmd name opt
+	for cmd in "$BIN"/nedb-*; do
+		name=${cmd##*/}
+		run complete_bash "$name" -
+		for opt in $(help_options "$cmd"); do
+			assert_line -- "$opt"
+		done
+	done
+}
+
+@test "bash completes --durability with the three modes and -d with directories" {
+	run complete_bash nedb-get --durability ''
+	assert_output "durable
+safe
+fast"
+	mkdir -p "$BATS_TEST_TMPDIR/dirs/db1" "$BATS_TEST_TMPDIR/dirs/db2"
+	touch "$BATS_TEST_TMPDIR/dirs/dbfile"
+	cd "$BATS_TEST_TMPDIR/dirs"
+	run complete_bash nedb-log -d db
+	assert_line db1
+	assert_line db2
+	refute_line dbfile
+}
+
+@test "the zsh completion file parses" {
+	command -v zsh >/dev/null || skip "zsh is not installed"
+	run zsh -n "$ROOT/completions/_nedb"
+	assert_success
+	assert_output ""
+	run head -n 1 "$ROOT/completions/_nedb"
+	local cmd
+	for cmd in "$BIN"/nedb-*; do
+		assert_output --partial " ${cmd##*/}"
+	done
+}
