@@ -38,13 +38,15 @@ B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
 LIB_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/view.c lib/replay.c \
-	  lib/db.c lib/verify.c
+	  lib/db.c lib/verify.c lib/nql_parse.c lib/value.c lib/filter.c \
+	  lib/index.c lib/graph.c lib/query.c lib/update.c
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli.o
 SONAME = libnedb.so.0
 LIB = $(BUILD)/lib/$(SONAME)
 
-CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint
+CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
+       nedb-link nedb-index nedb-coll nedb-query nedb-update
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -53,7 +55,7 @@ MAN7 = man/nedb.7
 
 all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS)
 
-$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h
+$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h lib/nql.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
 		$(LMDB_CFLAGS) $(B2_CFLAGS) -c $< -o $@
@@ -85,8 +87,9 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline
-FUZZ_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c
+FUZZERS = doc logline nql
+FUZZ_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/nql_parse.c \
+	   lib/value.c lib/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
@@ -94,11 +97,21 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		$(LMDB_CFLAGS) -o $@ $< $(FUZZ_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
-check: stage fuzz
-	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 stage
+# Library unit tests (tests/unit/test_*.c), linked with libnedb's objects
+# so that internal functions can be tested; run by tests/unit.bats.
+UNITS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+unit: $(UNITS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJ) \
+		$(LMDB_LIBS) $(B2_LIBS) -ldl $(LDFLAGS)
+
+check: stage fuzz unit
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 stage unit
 	@tests/run $(STAGE)/usr/local build-san/stage/usr/local
 
-check-fast: stage
+check-fast: stage unit
 	@tests/run $(STAGE)/usr/local
 
 check-valgrind: stage
@@ -149,4 +162,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz check check-fast check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit check check-fast check-valgrind demo lint deps install uninstall clean

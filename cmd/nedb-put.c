@@ -23,10 +23,18 @@ static const char usage[] =
 "      --tag T           add T to the _tags array (repeatable)\n"
 "      --id-field F      stream: take the id from member F (default _id)\n"
 "      --atomic          stream: all documents or none\n"
-"  -q, --quiet           print no receipts\n";
+"  -q, --quiet           print no receipts\n"
+"\n"
+"Provenance (stored in the op; followed by NQL's TRACE caused_by):\n"
+"      --caused-by SEQ[,SEQ...]  the ops that caused this one\n"
+"      --evidence TEXT   what supports it\n"
+"      --confidence X    a number from 0 to 1\n"
+"      --valid-from T    when it starts to hold (text, e.g. a date)\n"
+"      --valid-to T      when it stops holding\n";
 
 enum { OPT_CLIENT = OPT_CMD, OPT_NONCE, OPT_IDEM, OPT_TTL, OPT_MERGE,
-       OPT_IFSEQ, OPT_TAG, OPT_IDFIELD, OPT_ATOMIC };
+       OPT_IFSEQ, OPT_TAG, OPT_IDFIELD, OPT_ATOMIC, OPT_CAUSEDBY,
+       OPT_EVIDENCE, OPT_CONFIDENCE, OPT_VALIDFROM, OPT_VALIDTO };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -40,6 +48,11 @@ static const struct option longopts[] = {
 	{"id-field", required_argument, 0, OPT_IDFIELD},
 	{"atomic", no_argument, 0, OPT_ATOMIC},
 	{"quiet", no_argument, 0, 'q'},
+	{"caused-by", required_argument, 0, OPT_CAUSEDBY},
+	{"evidence", required_argument, 0, OPT_EVIDENCE},
+	{"confidence", required_argument, 0, OPT_CONFIDENCE},
+	{"valid-from", required_argument, 0, OPT_VALIDFROM},
+	{"valid-to", required_argument, 0, OPT_VALIDTO},
 	{0, 0, 0, 0}
 };
 
@@ -138,6 +151,7 @@ int
 main(int argc, char **argv)
 {
 	const char *tags[64];
+	uint64_t causes[64];
 	nedb_put p = {.if_seq = -1};
 	bool atomic = false;
 	nedb *db;
@@ -173,6 +187,19 @@ main(int argc, char **argv)
 		case OPT_IDFIELD: p.id_field = optarg; break;
 		case OPT_ATOMIC: atomic = true; break;
 		case 'q': quiet = true; break;
+		case OPT_CAUSEDBY:
+			for (char *s = strtok(optarg, ","); s;
+			     s = strtok(NULL, ",")) {
+				if (p.ncaused_by == 64)
+					cli_usage("too many causes: at most "
+						  "64");
+				causes[p.ncaused_by++] = cli_u64("seq", s);
+			}
+			break;
+		case OPT_EVIDENCE: p.evidence = optarg; break;
+		case OPT_CONFIDENCE: p.confidence = optarg; break;
+		case OPT_VALIDFROM: p.valid_from = optarg; break;
+		case OPT_VALIDTO: p.valid_to = optarg; break;
 		default: cli_bad_option(c, argv);
 		}
 	}
@@ -183,6 +210,7 @@ main(int argc, char **argv)
 			  "arguments");
 	p.coll = argv[0];
 	p.tags = tags;
+	p.caused_by = causes;
 	if (nedb_check_coll(p.coll))
 		cli_die(4, "%s", nedb_errmsg());
 	if (argc >= 2) {

@@ -737,10 +737,63 @@ live_doc(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 	return (const char *)d.mv_data + DOCHDR_LEN;
 }
 
+static bool
+json_number(const char *s)
+{
+	double d;
+
+	/* a JSON number (RFC 8259 syntax) from 0 to 1 */
+	if (nedb__number_len(s, strlen(s)) != strlen(s) || !*s)
+		return false;
+	d = strtod(s, NULL);
+	return d >= 0 && d <= 1;
+}
+
+/* Checks the provenance options of a put and fills them into o. */
+static int
+provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
+{
+	if (p->ncaused_by) {
+		nedb_buf_add(cb, "[", 1);
+		for (size_t i = 0; i < p->ncaused_by; i++) {
+			if (p->caused_by[i] > db->wa.seq)
+				return nedb__err(NEDB_EINPUT, "bad caused-by "
+						 "seq %llu: no such op yet",
+						 (unsigned long long)
+						 p->caused_by[i]);
+			if (i)
+				nedb_buf_add(cb, ",", 1);
+			nedb__buf_u64(cb, p->caused_by[i]);
+		}
+		nedb_buf_add(cb, "]", 1);
+		o->caused_by = cb->p;
+		o->caused_by_len = cb->len;
+	}
+	if (p->confidence) {
+		if (!json_number(p->confidence))
+			return nedb__err(NEDB_EINPUT, "bad confidence '%s': "
+					 "want a number from 0 to 1",
+					 p->confidence);
+		o->confidence = p->confidence;
+		o->confidence_len = strlen(p->confidence);
+	}
+	if ((p->evidence && nedb_check_id(p->evidence, strlen(p->evidence))
+	     && strlen(p->evidence)) ||
+	    (p->valid_from && nedb_check_id(p->valid_from,
+					    strlen(p->valid_from))) ||
+	    (p->valid_to && nedb_check_id(p->valid_to, strlen(p->valid_to))))
+		return nedb__err(NEDB_EINPUT, "bad provenance text: want 1-400 "
+				 "bytes of UTF-8, no control characters");
+	o->evidence = p->evidence;
+	o->valid_from = p->valid_from;
+	o->valid_to = p->valid_to;
+	return 0;
+}
+
 int
 nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 {
-	nedb_buf doc = {0}, idlit = {0};
+	nedb_buf doc = {0}, idlit = {0}, prov = {0};
 	struct op o = {.kind = OP_PUT};
 	char *idbuf = NULL;
 	struct dochdr h;
@@ -837,10 +890,13 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 	o.doc = doc.p;
 	o.doclen = doc.len;
 	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms : 0;
+	if ((rc = provenance(db, p, &o, &prov)))
+		goto done;
 	rc = stage(db, &o, receipt);
 done:
 	nedb_buf_free(&doc);
 	nedb_buf_free(&idlit);
+	nedb_buf_free(&prov);
 	free(idbuf);
 	return rc;
 }
@@ -867,6 +923,153 @@ nedb_write_delete(nedb *db, const char *coll, const char *id,
 	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 				 id);
+	return stage(db, &o, receipt);
+}
+
+int
+nedb_check_node(const char *node)
+{
+	const char *colon = strchr(node, ':');
+	char coll[MAX_COLL + 1];
+	size_t c;
+
+	if (!colon || (c = (size_t)(colon - node)) == 0 || c > MAX_COLL)
+		return nedb__err(NEDB_EINPUT, "bad node '%.80s': want "
+				 "COLL:ID", node);
+	memcpy(coll, node, c);
+	coll[c] = 0;
+	if (nedb_check_coll(coll) || nedb_check_id(colon + 1,
+						   strlen(colon + 1)))
+		return nedb__err(NEDB_EINPUT, "bad node '%.80s': want "
+				 "COLL:ID", node);
+	return 0;
+}
+
+static int
+check_rel(const char *rel)
+{
+	size_t n = strlen(rel);
+
+	if (n == 0 || n > MAX_REL)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		char c = rel[i];
+
+		if (!(c == '_' || (c >= 'A' && c <= 'Z') ||
+		      (c >= 'a' && c <= 'z') ||
+		      (i && ((c >= '0' && c <= '9') || c == ':' || c == '-'))))
+			goto bad;
+	}
+	return 0;
+bad:
+	return nedb__err(NEDB_EINPUT, "bad relation '%.80s': want "
+			 "[A-Za-z_][A-Za-z0-9_:-]*, 1-64 chars", rel);
+}
+
+int
+nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
+		int unlink, const nedb_wopts *w, nedb_buf *receipt)
+{
+	struct op o = {.kind = unlink ? OP_UNLINK : OP_LINK};
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_node(from)) || (rc = nedb_check_node(to)) ||
+	    (rc = check_rel(rel)))
+		return rc;
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	if (unlink) {
+		unsigned char k[17 + MAX_REL];
+		uint64_t a, b;
+		MDB_val kv, d;
+
+		if (nedb__node_number(&db->view, db->wtxn, from, false, &a) ||
+		    nedb__node_number(&db->view, db->wtxn, to, false, &b))
+			goto missing;
+		kv.mv_size = nedb__edgekey(k, a, rel, b);
+		kv.mv_data = k;
+		if (mdb_get(db->wtxn, db->view.dbi[DBI_EDGES], &kv, &d))
+			goto missing;
+	}
+	o.from = from;
+	o.rel = rel;
+	o.to = to;
+	o.ts = next_ts(db);
+	return stage(db, &o, receipt);
+missing:
+	return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s", from, rel, to);
+}
+
+int
+nedb_write_index(nedb *db, const char *coll, const char *field,
+		 const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+{
+	struct op o = {.kind = kind ? OP_INDEX : OP_UNINDEX};
+	unsigned char k[MAX_COLL + 1 + 129];
+	size_t c = strlen(coll);
+	MDB_val kv, d;
+	int rc, have;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_coll(coll)) || (rc = nedb__check_field(field)))
+		return rc;
+	if (kind && !nedb__index_kind(kind))
+		return nedb__err(NEDB_EUSAGE, "bad index kind '%s': want eq, "
+				 "ordered or search", kind);
+	memcpy(k, coll, c);
+	k[c] = 0;
+	memcpy(k + c + 1, field, strlen(field));
+	kv.mv_size = c + 1 + strlen(field);
+	kv.mv_data = k;
+	have = mdb_get(db->wtxn, db->view.dbi[DBI_IDXDEF], &kv, &d) == 0;
+	if (kind && have) {
+		if (d.mv_size == strlen(kind) &&
+		    !memcmp(d.mv_data, kind, d.mv_size)) {
+			nedb_buf_puts(receipt, "{\"op\":\"index\",\"coll\":");
+			nedb_buf_json_str(receipt, coll, c);
+			nedb_buf_puts(receipt, ",\"field\":");
+			nedb_buf_json_str(receipt, field, strlen(field));
+			nedb_buf_printf(receipt, ",\"kind\":\"%s\","
+					"\"exists\":true}\n", kind);
+			return 0;
+		}
+		return nedb__err(NEDB_EREJECTED, "index on %s.%s exists with "
+				 "kind %.*s; drop it first", coll, field,
+				 (int)d.mv_size, (char *)d.mv_data);
+	}
+	if (!kind && !have)
+		return nedb__err(NEDB_ENOTFOUND, "no index on %s.%s", coll,
+				 field);
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = coll;
+	o.field = field;
+	o.ixkind = kind;
+	o.ts = next_ts(db);
+	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
+		nedb_buf *receipt)
+{
+	struct op o = {.kind = OP_DROP};
+	MDB_val kv = {strlen(coll), (void *)coll}, d;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_coll(coll)))
+		return rc;
+	if (mdb_get(db->wtxn, db->view.dbi[DBI_COLLS], &kv, &d))
+		return nedb__err(NEDB_ENOTFOUND, "no collection '%s'", coll);
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = coll;
+	o.ts = next_ts(db);
 	return stage(db, &o, receipt);
 }
 

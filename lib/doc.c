@@ -23,8 +23,8 @@ isdigit_(char c)
 }
 
 /* Length of the RFC 8259 number at s (0 when there is none). */
-static size_t
-number_len(const char *s, size_t n)
+size_t
+nedb__number_len(const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -140,7 +140,7 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 			out->p[out->len++] = c;
 			i++;
 		} else {
-			size_t n = number_len(text + i, len - i);
+			size_t n = nedb__number_len(text + i, len - i);
 
 			if (!n) {
 				static const char *lit[] = {"true", "false",
@@ -276,25 +276,37 @@ nedb__doc_set(nedb_buf *doc, const char *key, const char *val, size_t vlen,
 	nedb_buf out = {0};
 	struct member m;
 	size_t pos = 0;
-	bool any = false;
+	bool any = false, placed = false, exists = false;
 
+	/* an existing member keeps its place; a new one goes first or last */
+	while (next_member(doc->p, &pos, &m))
+		exists |= key_is(m.k, m.klen, key);
+	pos = 0;
 	if (nedb_buf_add(&out, "{", 1))
 		return NEDB_EIO;
-	if (val && first) {
+	if (val && first && !exists) {
 		nedb_buf_json_str(&out, key, strlen(key));
 		nedb_buf_add(&out, ":", 1);
 		nedb_buf_add(&out, val, vlen);
-		any = true;
+		any = placed = true;
 	}
 	while (next_member(doc->p, &pos, &m)) {
-		if (key_is(m.k, m.klen, key))
+		if (key_is(m.k, m.klen, key)) {
+			if (!val || placed)
+				continue;
+			if (any)
+				nedb_buf_add(&out, ",", 1);
+			nedb_buf_add(&out, m.k, m.klen + 1);
+			nedb_buf_add(&out, val, vlen);
+			any = placed = true;
 			continue;
+		}
 		if (any)
 			nedb_buf_add(&out, ",", 1);
 		nedb_buf_add(&out, m.k, m.klen + 1 + m.vlen);
 		any = true;
 	}
-	if (val && !first) {
+	if (val && !placed) {
 		if (any)
 			nedb_buf_add(&out, ",", 1);
 		nedb_buf_json_str(&out, key, strlen(key));
@@ -453,4 +465,79 @@ nedb_json_pretty(nedb_buf *out, const char *text, size_t len)
 		}
 	}
 	return nedb_buf_add(out, "\n", 1);
+}
+
+int
+nedb_project(nedb_buf *out, const char *doc, size_t len, const char *spec)
+{
+	nedb_buf s = {0};
+	struct member m, sm;
+	size_t pos = 0, spos;
+	int include = -1, rc = 0;
+	bool any = false, id_out = true;
+
+	(void)len;
+	if ((rc = nedb__doc_normalize(&s, spec, strlen(spec))))
+		return nedb__err(NEDB_EUSAGE, "bad --project: %s",
+				 nedb_errmsg());
+	/* every member is 1/true (include) or 0/false (exclude); _id may
+	 * be excluded from an inclusion */
+	spos = 0;
+	while (next_member(s.p, &spos, &sm)) {
+		bool on = (sm.vlen == 1 && *sm.v == '1') ||
+			  (sm.vlen == 4 && !memcmp(sm.v, "true", 4));
+		bool off = (sm.vlen == 1 && *sm.v == '0') ||
+			   (sm.vlen == 5 && !memcmp(sm.v, "false", 5));
+
+		if (!on && !off) {
+			rc = nedb__err(NEDB_EUSAGE, "bad --project: want "
+				       "{\"field\":1, ...} or {\"field\":0, ...}");
+			goto done;
+		}
+		if (key_is(sm.k, sm.klen, "_id")) {
+			id_out = on;
+			continue;
+		}
+		if (include >= 0 && include != on) {
+			rc = nedb__err(NEDB_EUSAGE, "bad --project: cannot "
+				       "mix inclusion and exclusion");
+			goto done;
+		}
+		include = on;
+	}
+	nedb_buf_add(out, "{", 1);
+	while (next_member(doc, &pos, &m)) {
+		bool listed = false, keep;
+
+		spos = 0;
+		while (next_member(s.p, &spos, &sm))
+			if (sm.klen == m.klen && !memcmp(sm.k, m.k, m.klen))
+				listed = true;
+		if (key_is(m.k, m.klen, "_id"))
+			keep = id_out;
+		else
+			keep = include == 1 ? listed : !listed;
+		if (!keep)
+			continue;
+		if (any)
+			nedb_buf_add(out, ",", 1);
+		nedb_buf_add(out, m.k, m.klen + 1 + m.vlen);
+		any = true;
+	}
+	rc = nedb_buf_add(out, "}", 1);
+done:
+	nedb_buf_free(&s);
+	return rc;
+}
+
+int
+nedb_doc_id(const char *doc, size_t len, char **out)
+{
+	const char *v;
+	size_t vlen;
+
+	*out = NULL;
+	if (!nedb__doc_member(doc, len, "_id", &v, &vlen) || *v != '"')
+		return nedb__err(NEDB_EINPUT, "document has no string _id");
+	return nedb__json_string(v, vlen, out);
 }

@@ -14,7 +14,8 @@
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 1			/* bump to force a rebuild */
+#define VIEW_FORMAT 2			/* bump to force a rebuild */
+#define MAX_REL 64
 #define LOG_FORMAT 1
 
 /* util.c */
@@ -39,6 +40,7 @@ uint64_t nedb__get_be64(const unsigned char *p);
  * NEDB_EINPUT the message says what and where (line, column).
  */
 int nedb__doc_normalize(nedb_buf *out, const char *text, size_t len);
+size_t nedb__number_len(const char *s, size_t n);	/* RFC 8259 */
 /* Finds a top-level member of a compact object; value span in *v,*vlen. */
 bool nedb__doc_member(const char *doc, size_t len, const char *key,
 		      const char **v, size_t *vlen);
@@ -56,7 +58,13 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
 		      const char *body, size_t len);
 
 /* An op, as staged by a write or parsed back from a log line. */
-enum op_kind { OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT };
+enum op_kind {
+	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP__N
+};
+
+/* Ops a client writes: they carry client and nonce (and maybe idem). */
+#define OP_IS_CLIENT(k) ((k) != OP_GENESIS && (k) != OP_CHECKPOINT)
 
 struct op {
 	enum op_kind kind;
@@ -66,6 +74,13 @@ struct op {
 	uint64_t nonce;
 	const char *idem;
 	const char *coll, *id;
+	const char *from, *rel, *to;	/* link, unlink: node keys coll:id */
+	const char *field, *ixkind;	/* index, unindex */
+	/* put: provenance, as JSON text (caused_by an array of seqs,
+	 * confidence a number) or strings; NULL when absent */
+	const char *caused_by, *confidence;
+	size_t caused_by_len, confidence_len;
+	const char *evidence, *valid_from, *valid_to;
 	int64_t exp;			/* put: expiry (ms), 0 none */
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
@@ -93,11 +108,13 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
 int nedb__receipt(nedb_buf *out, const struct op *o);
+const char *nedb__op_name(enum op_kind k);
 
 /* view.c: the LMDB schema and apply() */
 enum {
 	DBI_META, DBI_DOCS, DBI_VERS, DBI_SEQS, DBI_NONCES, DBI_IDEM,
-	DBI_TTL, DBI__N
+	DBI_TTL, DBI_COLLS, DBI_NODES, DBI_NODEIDS, DBI_EDGES, DBI_REDGES,
+	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX, DBI__N
 };
 
 struct view {
@@ -157,6 +174,31 @@ int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
 /* BLAKE2b digest of the logical state (everything but positions). */
 int nedb__view_digest(struct view *v, MDB_txn *txn,
 		      unsigned char out[HASH_LEN]);
+/* Node numbers for edge keys; NEDB_ENOTFOUND if absent and !create. */
+int nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
+		      bool create, uint64_t *out);
+size_t nedb__edgekey(unsigned char *out, uint64_t a, const char *rel,
+		     uint64_t b);
+
+/* index.c: secondary indexes, maintained by apply */
+/*
+ * Updates every index of coll for one document: removes the entries of
+ * olddoc (if any) and adds those of newdoc (if any).
+ */
+int nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
+		    const char *id, size_t idlen, const char *olddoc,
+		    size_t oldlen, const char *newdoc, size_t newlen);
+/* Defines an index and backfills it from the collection's documents. */
+int nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
+		       const char *field, const char *kind);
+int nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
+		     const char *field);
+int nedb__index_kind(const char *name);		/* 0 if not a kind */
+int nedb__check_field(const char *field);
+struct nql_path;
+int nedb__path_parse(struct nql_path *p, const char *dotted);
+void nedb__path_free(struct nql_path *p);
+
 /* Compares two views table by table; describes the first difference. */
 int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 		       MDB_txn *tb, char *why, size_t whylen);

@@ -29,8 +29,16 @@
 
 #define SUFFIX_LEN 75	/* ,"hash":"<64>"} */
 
-static const char *const kinds[] = {"genesis", "put", "delete",
-				    "checkpoint"};
+static const char *const kinds[OP__N] = {
+	"genesis", "put", "delete", "checkpoint", "link", "unlink", "index",
+	"unindex", "drop"
+};
+
+const char *
+nedb__op_name(enum op_kind k)
+{
+	return kinds[k];
+}
 
 void
 nedb__chain_hash(unsigned char out[HASH_LEN],
@@ -108,22 +116,49 @@ nedb__log_format(nedb_buf *out, struct op *o)
 	case OP_CHECKPOINT:
 		add_hex(out, "state", o->state);
 		break;
-	case OP_PUT:
-	case OP_DELETE:
+	default:
 		add_str(out, "client", o->client);
 		nedb_buf_puts(out, ",\"nonce\":");
 		nedb__buf_u64(out, o->nonce);
 		if (o->idem)
 			add_str(out, "idem", o->idem);
-		add_str(out, "coll", o->coll);
-		add_str(out, "id", o->id);
-		if (o->kind == OP_PUT) {
-			if (o->exp)
-				add_num(out, "exp", o->exp);
-			nedb_buf_puts(out, ",\"doc\":");
-			o->docoff = (uint32_t)(out->len - start);
-			nedb_buf_add(out, o->doc, o->doclen);
+		if (o->kind == OP_LINK || o->kind == OP_UNLINK) {
+			add_str(out, "from", o->from);
+			add_str(out, "rel", o->rel);
+			add_str(out, "to", o->to);
+			break;
 		}
+		add_str(out, "coll", o->coll);
+		if (o->kind == OP_INDEX || o->kind == OP_UNINDEX) {
+			add_str(out, "field", o->field);
+			if (o->kind == OP_INDEX)
+				add_str(out, "kind", o->ixkind);
+			break;
+		}
+		if (o->kind == OP_DROP)
+			break;
+		add_str(out, "id", o->id);
+		if (o->kind != OP_PUT)
+			break;
+		if (o->exp)
+			add_num(out, "exp", o->exp);
+		if (o->caused_by) {
+			nedb_buf_puts(out, ",\"caused_by\":");
+			nedb_buf_add(out, o->caused_by, o->caused_by_len);
+		}
+		if (o->evidence)
+			add_str(out, "evidence", o->evidence);
+		if (o->confidence) {
+			nedb_buf_puts(out, ",\"confidence\":");
+			nedb_buf_add(out, o->confidence, o->confidence_len);
+		}
+		if (o->valid_from)
+			add_str(out, "valid_from", o->valid_from);
+		if (o->valid_to)
+			add_str(out, "valid_to", o->valid_to);
+		nedb_buf_puts(out, ",\"doc\":");
+		o->docoff = (uint32_t)(out->len - start);
+		nedb_buf_add(out, o->doc, o->doclen);
 		break;
 	}
 	if (nedb_buf_grow(out, SUFFIX_LEN + 2))
@@ -228,6 +263,25 @@ int_member(const char *line, size_t len, const char *key, bool sign,
 	return !errno && (*end == ',' || *end == '}');
 }
 
+/* The raw text of a number or an array of numbers before the document. */
+static const char *
+raw_member(const char *line, size_t len, const char *key, size_t *n)
+{
+	char pat[24];
+	const char *p, *e;
+
+	snprintf(pat, sizeof pat, ",\"%s\":", key);
+	if (!(p = memmem(line, len, pat, strlen(pat))))
+		return NULL;
+	p += strlen(pat);
+	for (e = p; e < line + len && *e != ',' && *e != '}'; e++)
+		if (*e == '[')
+			while (e < line + len && *e != ']')
+				e++;
+	*n = (size_t)(e - p);
+	return p;
+}
+
 int
 nedb__log_parse(const char *line, size_t len, struct op *o)
 {
@@ -251,10 +305,10 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 	*owner = v;
 	o->jv_owner = owner;
 	kind = str_member(v, "op");
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < OP__N; k++)
 		if (kind && !strcmp(kind, kinds[k]))
 			break;
-	if (k == 4)
+	if (k == OP__N)
 		goto bad;
 	o->kind = (enum op_kind)k;
 	docat = memmem(line, len, ",\"doc\":{", 8);
@@ -273,14 +327,40 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 		if (!st || strlen(st) != 64 || nedb__unhex(o->state, st, 32))
 			goto bad;
 	}
-	if (o->kind != OP_PUT && o->kind != OP_DELETE)
+	if (!OP_IS_CLIENT(o->kind))
 		return 0;
 	o->client = str_member(v, "client");
 	o->idem = str_member(v, "idem");
+	if (!o->client || !int_member(line, head, "nonce", false, &o->nonce))
+		goto bad;
+	switch (o->kind) {
+	case OP_LINK:
+	case OP_UNLINK:
+		o->from = str_member(v, "from");
+		o->rel = str_member(v, "rel");
+		o->to = str_member(v, "to");
+		if (!o->from || !o->rel || !o->to)
+			goto bad;
+		return 0;
+	case OP_INDEX:
+	case OP_UNINDEX:
+		o->coll = str_member(v, "coll");
+		o->field = str_member(v, "field");
+		o->ixkind = str_member(v, "kind");
+		if (!o->coll || !o->field ||
+		    (o->kind == OP_INDEX && !o->ixkind))
+			goto bad;
+		return 0;
+	case OP_DROP:
+		if (!(o->coll = str_member(v, "coll")))
+			goto bad;
+		return 0;
+	default:
+		break;
+	}
 	o->coll = str_member(v, "coll");
 	o->id = str_member(v, "id");
-	if (!o->client || !o->coll || !o->id ||
-	    !int_member(line, head, "nonce", false, &o->nonce))
+	if (!o->coll || !o->id)
 		goto bad;
 	if (int_member(line, head, "exp", true, &u))
 		o->exp = (int64_t)u;
@@ -288,6 +368,13 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 		return 0;
 	if (!docat)
 		goto bad;
+	o->evidence = str_member(v, "evidence");
+	o->valid_from = str_member(v, "valid_from");
+	o->valid_to = str_member(v, "valid_to");
+	o->caused_by = raw_member(line, head, "caused_by",
+				  &o->caused_by_len);
+	o->confidence = raw_member(line, head, "confidence",
+				   &o->confidence_len);
 	o->docoff = (uint32_t)(docat + 7 - line);
 	o->doc = line + o->docoff;
 	o->doclen = len - SUFFIX_LEN - o->docoff;
@@ -315,10 +402,33 @@ nedb__receipt(nedb_buf *out, const struct op *o)
 	nedb__buf_u64(out, o->seq);
 	add_hex(out, "hash", o->hash);
 	add_str(out, "op", kinds[o->kind]);
-	if (o->kind == OP_PUT || o->kind == OP_DELETE) {
+	switch (o->kind) {
+	case OP_PUT:
+	case OP_DELETE:
 		add_str(out, "coll", o->coll);
 		add_str(out, "id", o->id);
-	} else if (o->kind == OP_CHECKPOINT)
+		break;
+	case OP_CHECKPOINT:
 		add_hex(out, "state", o->state);
+		break;
+	case OP_LINK:
+	case OP_UNLINK:
+		add_str(out, "from", o->from);
+		add_str(out, "rel", o->rel);
+		add_str(out, "to", o->to);
+		break;
+	case OP_INDEX:
+	case OP_UNINDEX:
+		add_str(out, "coll", o->coll);
+		add_str(out, "field", o->field);
+		if (o->kind == OP_INDEX)
+			add_str(out, "kind", o->ixkind);
+		break;
+	case OP_DROP:
+		add_str(out, "coll", o->coll);
+		break;
+	default:
+		break;
+	}
 	return nedb_buf_puts(out, "}\n");
 }

@@ -171,6 +171,12 @@ typedef struct nedb_put {
 	int64_t if_seq;		/* -1: none; 0: must not exist */
 	const char *const *tags;
 	size_t ntags;
+	/* provenance (NULL: none) */
+	const uint64_t *caused_by;	/* seqs of the ops that caused this */
+	size_t ncaused_by;
+	const char *evidence;
+	const char *confidence;		/* a JSON number, 0 to 1 */
+	const char *valid_from, *valid_to;
 	nedb_wopts w;
 } nedb_put;
 
@@ -184,6 +190,27 @@ NEDB_EXPORT int nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt);
 /* Stages a delete; NEDB_ENOTFOUND (nothing staged) if there is no live doc. */
 NEDB_EXPORT int nedb_write_delete(nedb *db, const char *coll, const char *id,
 				  const nedb_wopts *w, nedb_buf *receipt);
+/*
+ * Stages a link (or with unlink set, an unlink) of the directed edge
+ * from -rel-> to, node keys "coll:id".  Unlinking a missing edge is
+ * NEDB_ENOTFOUND.
+ */
+NEDB_EXPORT int nedb_write_link(nedb *db, const char *from, const char *rel,
+				const char *to, int unlink,
+				const nedb_wopts *w, nedb_buf *receipt);
+/*
+ * Stages an index op: create (kind "eq", "ordered" or "search") or, with
+ * kind NULL, drop.  Creating an index that exists with the same kind
+ * stages nothing and appends {"op":"index",...,"exists":true}; with
+ * another kind it is NEDB_EREJECTED.  Dropping a missing index is
+ * NEDB_ENOTFOUND.
+ */
+NEDB_EXPORT int nedb_write_index(nedb *db, const char *coll,
+				 const char *field, const char *kind,
+				 const nedb_wopts *w, nedb_buf *receipt);
+/* Stages a drop of a collection (NEDB_ENOTFOUND if it has no documents). */
+NEDB_EXPORT int nedb_write_drop(nedb *db, const char *coll,
+				const nedb_wopts *w, nedb_buf *receipt);
 /* Stages a checkpoint op committing to a digest of the state. */
 NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
 /*
@@ -192,6 +219,79 @@ NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
  * digests are checked on the way.
  */
 NEDB_EXPORT int nedb_rebuild(nedb *db);
+
+/* Edges, collections and indexes. */
+
+/*
+ * Calls fn with each neighbour of node ("coll:id") over relation rel
+ * (NULL: every relation), outgoing or with inbound set incoming, as of
+ * seq (NEDB_HEAD for now).  Each neighbour once, in order of its node
+ * number.
+ */
+typedef int (*nedb_node_fn)(const char *node, const char *rel,
+			    void *payload);
+NEDB_EXPORT int nedb_neighbors(nedb *db, const char *node, const char *rel,
+			       int inbound, uint64_t as_of, nedb_node_fn fn,
+			       void *payload);
+/* Calls fn for each collection with live documents and its count. */
+typedef int (*nedb_coll_fn)(const char *coll, uint64_t count,
+			    void *payload);
+NEDB_EXPORT int nedb_collections(nedb *db, nedb_coll_fn fn, void *payload);
+/* Calls fn for each index: collection, field, kind, number of entries. */
+typedef int (*nedb_index_fn)(const char *coll, const char *field,
+			     const char *kind, uint64_t entries,
+			     void *payload);
+NEDB_EXPORT int nedb_indexes(nedb *db, nedb_index_fn fn, void *payload);
+/* Checks a node key "coll:id"; NEDB_EINPUT with a message if bad. */
+NEDB_EXPORT int nedb_check_node(const char *node);
+
+/* Queries. */
+
+/* Receives each result row (compact JSON text); nonzero stops. */
+typedef int (*nedb_row_fn)(const char *json, size_t len, void *payload);
+
+#define NEDB_QUERY_EXPLAIN 0x1	/* one row: the plan, not the results */
+
+/*
+ * Runs an NQL query (nedb-nql(7)).  A syntax error is NEDB_EUSAGE with a
+ * three-line message: what, the query, a caret under where.
+ */
+NEDB_EXPORT int nedb_query(nedb *db, const char *nql, unsigned flags,
+			   nedb_row_fn fn, void *payload);
+
+/* A MongoDB-style find (nedb-query --filter). */
+typedef struct nedb_find_opts {
+	const char *coll;
+	const char *filter;	/* JSON object; NULL: everything */
+	const char *sort;	/* {"field":1|-1,...}; NULL: _id order */
+	uint64_t skip;
+	int has_limit;
+	uint64_t limit;
+	uint64_t as_of;		/* NEDB_HEAD for now */
+} nedb_find_opts;
+
+NEDB_EXPORT int nedb_find(nedb *db, const nedb_find_opts *o, unsigned flags,
+			  nedb_row_fn fn, void *payload);
+/*
+ * Appends doc with only the top-level members a projection keeps:
+ * {"a":1,"b":1} keeps a, b and _id; {"a":0} keeps all but a; "_id":0
+ * drops _id.  NEDB_EUSAGE for a bad projection.
+ */
+NEDB_EXPORT int nedb_project(nedb_buf *out, const char *doc, size_t len,
+			     const char *spec);
+/*
+ * Appends doc changed by a MongoDB-style update: {"$set":{..},"$unset":
+ * {..},"$inc":{..},"$push":{..},"$pull":{..}} (dotted paths), or a plain
+ * object that replaces the document.  Untouched members keep their text.
+ * NEDB_EUSAGE for a bad update, NEDB_EINPUT when it does not fit the
+ * document ($inc of a string...).
+ */
+NEDB_EXPORT int nedb_update_doc(nedb_buf *out, const char *doc, size_t len,
+				const char *update);
+/* The string _id of a document (caller frees); NEDB_EINPUT if none. */
+NEDB_EXPORT int nedb_doc_id(const char *doc, size_t len, char **out);
+/* The document an upsert starts from: the filter's equality members. */
+NEDB_EXPORT int nedb_upsert_base(nedb_buf *out, const char *filter);
 
 /* The log. */
 

@@ -9,6 +9,19 @@
  *   nonces  client -> be64 last nonce
  *   idem    key -> receipt text of the op that first used it
  *   ttl     be64(exp) coll \0 id -> (empty): documents by expiry time
+ *   colls   coll -> be64 number of live documents
+ *   nodes   node key "coll:id" -> be64 node number (in order of first use)
+ *   nodeids be64 node number -> node key
+ *   edges   be64(from) rel \0 be64(to) -> be64 seq of the link (HEAD)
+ *   redges  be64(to) rel \0 be64(from) -> be64 seq (HEAD, reversed)
+ *   edgehist, redgehist  the same keys + be64(seq) -> kind (link/unlink):
+ *           every edge change, for --as-of
+ *   idxdef  coll \0 field -> kind name ("eq", "ordered", "search")
+ *   idx     coll \0 field \0 entry key -> id (duplicates sorted): index.c
+ *
+ * Node keys are numbered because two of them and a relation would not fit
+ * LMDB's 511-byte key limit.  Numbers are handed out by apply, so they
+ * too are a function of the log.
  *
  * Invariants:
  *  1. nedb__apply is the only function that changes docs, vers, seqs,
@@ -22,11 +35,14 @@
  */
 #include <blake2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 
 static const char *const dbi_names[DBI__N] = {
-	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl"
+	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
+	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
+	"idxdef", "idx"
 };
 
 int
@@ -39,7 +55,7 @@ nedb__view_open(struct view *v, const char *path, unsigned envflags,
 	memset(v, 0, sizeof *v);
 	if ((rc = mdb_env_create(&v->env)))
 		return nedb__mdb(rc, "cannot create view");
-	mdb_env_set_maxdbs(v->env, 16);
+	mdb_env_set_maxdbs(v->env, 32);
 	mdb_env_set_maxreaders(v->env, 1022);
 	mdb_env_set_mapsize(v->env, (size_t)1 << 38);
 	rc = mdb_env_open(v->env, path, MDB_NOSUBDIR | envflags, 0644);
@@ -63,8 +79,9 @@ int
 nedb__view_dbis(struct view *v, MDB_txn *txn, bool create)
 {
 	for (int i = 0; i < DBI__N; i++) {
-		int rc = mdb_dbi_open(txn, dbi_names[i],
-				      create ? MDB_CREATE : 0, &v->dbi[i]);
+		unsigned f = (create ? MDB_CREATE : 0) |
+			     (i == DBI_IDX ? MDB_DUPSORT : 0);
+		int rc = mdb_dbi_open(txn, dbi_names[i], f, &v->dbi[i]);
 		if (rc)
 			return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 			       nedb__mdb(rc, "cannot open view tables");
@@ -200,6 +217,154 @@ drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 	return del(txn, v->dbi[DBI_TTL], tk, 8 + klen);
 }
 
+/* Adds delta to a collection's count of live documents. */
+static int
+count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
+{
+	MDB_val k = {strlen(coll), (void *)coll}, d;
+	unsigned char b[8];
+	uint64_t n = 0;
+	int rc = mdb_get(txn, v->dbi[DBI_COLLS], &k, &d);
+
+	if (rc == 0)
+		n = nedb__get_be64(d.mv_data);
+	else if (rc != MDB_NOTFOUND)
+		return nedb__mdb(rc, "cannot read view");
+	n += (uint64_t)(int64_t)delta;
+	if (n == 0)
+		return del(txn, v->dbi[DBI_COLLS], coll, strlen(coll));
+	nedb__put_be64(b, n);
+	return put(txn, v->dbi[DBI_COLLS], coll, strlen(coll), b, 8, 0);
+}
+
+int
+nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
+		  bool create, uint64_t *out)
+{
+	MDB_val k = {strlen(node), (void *)node}, d;
+	unsigned char b[8];
+	MDB_stat st;
+	int rc = mdb_get(txn, v->dbi[DBI_NODES], &k, &d);
+
+	if (rc == 0) {
+		*out = nedb__get_be64(d.mv_data);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return nedb__mdb(rc, "cannot read view");
+	if (!create)
+		return NEDB_ENOTFOUND;
+	if ((rc = mdb_stat(txn, v->dbi[DBI_NODES], &st)))
+		return nedb__mdb(rc, "cannot read view");
+	*out = st.ms_entries + 1;
+	nedb__put_be64(b, *out);
+	if ((rc = put(txn, v->dbi[DBI_NODES], node, strlen(node), b, 8, 0)))
+		return rc;
+	return put(txn, v->dbi[DBI_NODEIDS], b, 8, node, strlen(node),
+		   MDB_APPEND);
+}
+
+/* be64(a) rel \0 be64(b) [be64(seq)]; returns the length. */
+size_t
+nedb__edgekey(unsigned char *out, uint64_t a, const char *rel, uint64_t b)
+{
+	size_t r = strlen(rel);
+
+	nedb__put_be64(out, a);
+	memcpy(out + 8, rel, r);
+	out[8 + r] = 0;
+	nedb__put_be64(out + 9 + r, b);
+	return 17 + r;
+}
+
+static int
+apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char k[17 + MAX_REL + 8], rk[17 + MAX_REL + 8], sq[8];
+	uint8_t kind = (uint8_t)o->kind;
+	uint64_t from, to;
+	size_t n;
+	int rc;
+
+	if ((rc = nedb__node_number(v, txn, o->from, true, &from)) ||
+	    (rc = nedb__node_number(v, txn, o->to, true, &to)))
+		return rc;
+	n = nedb__edgekey(k, from, o->rel, to);
+	nedb__edgekey(rk, to, o->rel, from);
+	nedb__put_be64(sq, o->seq);
+	if (o->kind == OP_LINK) {
+		if ((rc = put(txn, v->dbi[DBI_EDGES], k, n, sq, 8, 0)) ||
+		    (rc = put(txn, v->dbi[DBI_REDGES], rk, n, sq, 8, 0)))
+			return rc;
+	} else if ((rc = del(txn, v->dbi[DBI_EDGES], k, n)) ||
+		   (rc = del(txn, v->dbi[DBI_REDGES], rk, n)))
+		return rc;
+	memcpy(k + n, sq, 8);
+	memcpy(rk + n, sq, 8);
+	if ((rc = put(txn, v->dbi[DBI_EDGEHIST], k, n + 8, &kind, 1, 0)))
+		return rc;
+	return put(txn, v->dbi[DBI_REDGEHIST], rk, n + 8, &kind, 1, 0);
+}
+
+/* Deletes every live document of a collection; each gets a delete
+ * version at the drop's seq, so the past still sees them. */
+static int
+apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	size_t c = strlen(o->coll);
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(key, o->coll, c);
+	key[c] = 0;
+	k.mv_size = c + 1;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
+		struct verent ve = {OP_DELETE, 0};
+		struct dochdr h;
+		size_t klen = k.mv_size;
+
+		if (klen <= c + 1 || memcmp(k.mv_data, key, c + 1))
+			break;
+		memcpy(key, k.mv_data, klen);
+		nedb__dochdr_get(&h, d.mv_data);
+		if ((rc = nedb__index_doc(v, txn, o->coll,
+					  (char *)key + c + 1, klen - c - 1,
+					  (char *)d.mv_data + DOCHDR_LEN,
+					  d.mv_size - DOCHDR_LEN, NULL, 0)))
+			break;
+		if (h.exp) {
+			unsigned char tk[8 + sizeof key];
+
+			nedb__put_be64(tk, (uint64_t)h.exp);
+			memcpy(tk + 8, key, klen);
+			if ((rc = del(txn, v->dbi[DBI_TTL], tk, 8 + klen)))
+				break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0))) {
+			rc = nedb__mdb(rc, "cannot write view");
+			break;
+		}
+		key[klen] = 0;
+		nedb__put_be64(key + klen + 1, o->seq);
+		if ((rc = put(txn, v->dbi[DBI_VERS], key, klen + 9, &ve,
+			      sizeof ve, 0)))
+			break;
+		key[c] = 0;
+		k.mv_size = c + 1;
+		k.mv_data = key;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc < 0 ? rc : nedb__mdb(rc, "cannot write view");
+	return del(txn, v->dbi[DBI_COLLS], o->coll, strlen(o->coll));
+}
+
 int
 nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 {
@@ -208,7 +373,9 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	struct seqent se;
 	struct verent ve;
 	nedb_buf val = {0};
+	MDB_val kv, old;
 	size_t klen;
+	bool existed;
 	int rc;
 
 	nedb__put_be64(sk, o->seq);
@@ -223,7 +390,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	if (o->kind == OP_CHECKPOINT)
 		return put(txn, v->dbi[DBI_META], "ckpt", 4, sk, 8, 0);
 
-	/* put and delete */
+	/* every client op: nonce and idempotency key */
 	nedb__put_be64(sk, o->nonce);
 	if ((rc = put(txn, v->dbi[DBI_NONCES], o->client, strlen(o->client),
 		      sk, 8, 0)))
@@ -235,7 +402,37 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 		val.len = 0;
 	}
+	switch (o->kind) {
+	case OP_LINK:
+	case OP_UNLINK:
+		rc = apply_edge(v, txn, o);
+		goto done;
+	case OP_INDEX:
+		rc = nedb__index_create(v, txn, o->coll, o->field, o->ixkind);
+		goto done;
+	case OP_UNINDEX:
+		rc = nedb__index_drop(v, txn, o->coll, o->field);
+		goto done;
+	case OP_DROP:
+		rc = apply_drop(v, txn, o);
+		goto done;
+	default:
+		break;
+	}
 	klen = nedb__dockey(key, o->coll, o->id);
+	kv.mv_size = klen;
+	kv.mv_data = key;
+	rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &old);
+	if (rc && rc != MDB_NOTFOUND) {
+		rc = nedb__mdb(rc, "cannot read view");
+		goto done;
+	}
+	existed = rc == 0;
+	if (existed && (rc = nedb__index_doc(v, txn, o->coll, o->id,
+					     strlen(o->id),
+					     (char *)old.mv_data + DOCHDR_LEN,
+					     old.mv_size - DOCHDR_LEN, NULL, 0)))
+		goto done;
 	if ((rc = drop_ttl(v, txn, key, klen)))
 		goto done;
 	if (o->kind == OP_PUT) {
@@ -249,6 +446,12 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		    (rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len,
 			      0)))
 			goto done;
+		if ((rc = nedb__index_doc(v, txn, o->coll, o->id,
+					  strlen(o->id), NULL, 0, o->doc,
+					  o->doclen)))
+			goto done;
+		if (!existed && (rc = count_coll(v, txn, o->coll, 1)))
+			goto done;
 		if (o->exp) {
 			unsigned char tk[8 + sizeof key];
 
@@ -258,8 +461,12 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 				      0, 0)))
 				goto done;
 		}
-	} else if ((rc = del(txn, v->dbi[DBI_DOCS], key, klen)))
-		goto done;
+	} else {
+		if ((rc = del(txn, v->dbi[DBI_DOCS], key, klen)))
+			goto done;
+		if (existed && (rc = count_coll(v, txn, o->coll, -1)))
+			goto done;
+	}
 	ve.kind = (uint8_t)o->kind;
 	ve.docoff = o->docoff;
 	key[klen] = 0;
@@ -271,7 +478,98 @@ done:
 }
 
 /* The tables that make up the logical state, digested in this order. */
-static const int state_tables[] = {DBI_DOCS, DBI_NONCES, DBI_IDEM, DBI_TTL};
+/*
+ * The state a checkpoint commits to: what the log says, not how the view
+ * stores it.  Index entries, counts and node numbers are derived from
+ * these, so they are left out; edges are digested by node name.
+ */
+static const int state_tables[] = {
+	DBI_DOCS, DBI_NONCES, DBI_IDEM, DBI_TTL, DBI_IDXDEF
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	const nedb_buf *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->p, y->p, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int
+node_name(struct view *v, MDB_txn *txn, const unsigned char *num,
+	  nedb_buf *out)
+{
+	MDB_val k = {8, (void *)num}, d;
+	int rc = mdb_get(txn, v->dbi[DBI_NODEIDS], &k, &d);
+
+	if (rc)
+		return nedb__mdb(rc, "cannot read view");
+	return nedb_buf_add(out, d.mv_data, d.mv_size);
+}
+
+/* Edges as "from \0 rel \0 to" -> be64 seq, sorted by that key. */
+static int
+digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
+{
+	nedb_buf *e = NULL;
+	size_t n = 0, cap = 0;
+	unsigned char tag = DBI_EDGES, len[8];
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_EDGES], &c)))
+		return nedb__mdb(rc, "cannot read view");
+	while (!(rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))) {
+		const unsigned char *p = k.mv_data;
+		size_t r = k.mv_size - 16;
+		nedb_buf b = {0};
+
+		if (n == cap) {
+			nedb_buf *x = realloc(e, (cap = cap ? 2 * cap : 64) *
+					      sizeof *x);
+
+			if (!x) {
+				rc = nedb__err(NEDB_EIO, "out of memory");
+				break;
+			}
+			e = x;
+		}
+		if ((rc = node_name(v, txn, p, &b)) ||
+		    (rc = nedb_buf_add(&b, "", 1)) ||
+		    (rc = nedb_buf_add(&b, p + 8, r)) ||
+		    (rc = node_name(v, txn, p + 8 + r, &b)) ||
+		    (rc = nedb_buf_add(&b, d.mv_data, 8))) {
+			nedb_buf_free(&b);
+			break;
+		}
+		e[n++] = b;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (!rc) {
+		/* sort by key (all but the trailing 8-byte seq) */
+		for (size_t i = 0; i < n; i++)
+			e[i].len -= 8;
+		qsort(e, n, sizeof *e, cmp_str);
+		blake2b_update(s, &tag, 1);
+		for (size_t i = 0; i < n; i++) {
+			nedb__put_be64(len, e[i].len);
+			blake2b_update(s, len, 8);
+			blake2b_update(s, (uint8_t *)e[i].p, e[i].len);
+			nedb__put_be64(len, 8);
+			blake2b_update(s, len, 8);
+			blake2b_update(s, (uint8_t *)e[i].p + e[i].len, 8);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		nedb_buf_free(&e[i]);
+	free(e);
+	return rc;
+}
 
 int
 nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
@@ -302,6 +600,8 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 		if (rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot read view");
 	}
+	if ((rc = digest_edges(v, txn, &s)))
+		return rc;
 	blake2b_final(&s, out, HASH_LEN);
 	return 0;
 }

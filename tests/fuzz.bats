@@ -27,3 +27,7 @@ fuzz() {
 @test "the log line fuzzer finds nothing" {
 	fuzz logline
 }
+
+@test "the NQL parser fuzzer finds nothing" {
+	fuzz nql
+}

@@ -1,0 +1,92 @@
+/*
+ * nedb-coll - list collections with their row counts; drop one.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-coll [options]\n"
+"       nedb-coll --drop [options] COLL\n"
+"\n"
+"Lists the collections that have documents as {\"coll\",\"count\"}, or\n"
+"drops one: a drop op deletes every document (the past still sees them).\n"
+"\n"
+"Options:\n"
+"      --drop            drop collection COLL\n"
+"      --client C        client id for replay protection (default local)\n"
+"      --nonce N         the client's nonce; must exceed the last one\n";
+
+enum { OPT_DROP = OPT_CMD, OPT_CLIENT, OPT_NONCE };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"drop", no_argument, 0, OPT_DROP},
+	{"client", required_argument, 0, OPT_CLIENT},
+	{"nonce", required_argument, 0, OPT_NONCE},
+	{0, 0, 0, 0}
+};
+
+static int
+print_coll(const char *coll, uint64_t count, void *payload)
+{
+	nedb_buf *b = payload;
+
+	b->len = 0;
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_printf(b, ",\"count\":%llu}", (unsigned long long)count);
+	cli_print(b->p, b->len);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	nedb_wopts w = {0};
+	nedb_buf r = {0};
+	bool drop = false;
+	nedb *db;
+	int c, rc;
+
+	cli_init("nedb-coll", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+				NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case OPT_DROP: drop = true; break;
+		case OPT_CLIENT: w.client = optarg; break;
+		case OPT_NONCE:
+			if (!(w.nonce = cli_u64("nonce", optarg)))
+				cli_usage("bad nonce '0': nonces start at 1");
+			break;
+		default: cli_bad_option(c, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != (drop ? 1 : 0))
+		cli_usage(drop ? "want COLL" : "unexpected argument '%s'",
+			  argv[0]);
+	db = cli_open(false);
+	if (!drop) {
+		if ((rc = nedb_collections(db, print_coll, &r)))
+			cli_fail(rc);
+	} else {
+		if (nedb_check_coll(argv[0]))
+			cli_die(4, "%s", nedb_errmsg());
+		rc = nedb_write_begin(db);
+		if (!rc)
+			rc = nedb_write_drop(db, argv[0], &w, &r);
+		if (!rc)
+			rc = nedb_write_commit(db);
+		if (rc)
+			cli_fail(rc);
+		cli_print(r.p, r.len - 1);
+	}
+	nedb_buf_free(&r);
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}

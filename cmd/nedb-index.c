@@ -1,0 +1,106 @@
+/*
+ * nedb-index - create, drop and list secondary indexes.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-index [options] COLL FIELD eq|ordered|search\n"
+"       nedb-index --drop [options] COLL FIELD\n"
+"       nedb-index --list\n"
+"\n"
+"Creates an index on a field (a dotted path), filled at once from the\n"
+"collection and kept by every later write; drops one; or lists them as\n"
+"{\"coll\",\"field\",\"kind\",\"entries\"}.\n"
+"\n"
+"Options:\n"
+"      --drop            drop the index on COLL FIELD\n"
+"      --list            list every index\n"
+"      --client C        client id for replay protection (default local)\n"
+"      --nonce N         the client's nonce; must exceed the last one\n";
+
+enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_CLIENT, OPT_NONCE };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"drop", no_argument, 0, OPT_DROP},
+	{"list", no_argument, 0, OPT_LIST},
+	{"client", required_argument, 0, OPT_CLIENT},
+	{"nonce", required_argument, 0, OPT_NONCE},
+	{0, 0, 0, 0}
+};
+
+static int
+print_index(const char *coll, const char *field, const char *kind,
+	    uint64_t entries, void *payload)
+{
+	nedb_buf *b = payload;
+
+	b->len = 0;
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_puts(b, ",\"field\":");
+	nedb_buf_json_str(b, field, strlen(field));
+	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
+			(unsigned long long)entries);
+	cli_print(b->p, b->len);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	bool drop = false, list = false;
+	nedb_wopts w = {0};
+	nedb_buf r = {0};
+	nedb *db;
+	int c, rc;
+
+	cli_init("nedb-index", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+				NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case OPT_DROP: drop = true; break;
+		case OPT_LIST: list = true; break;
+		case OPT_CLIENT: w.client = optarg; break;
+		case OPT_NONCE:
+			if (!(w.nonce = cli_u64("nonce", optarg)))
+				cli_usage("bad nonce '0': nonces start at 1");
+			break;
+		default: cli_bad_option(c, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (list) {
+		if (drop || argc)
+			cli_usage("--list takes no arguments");
+		db = cli_open(false);
+		if ((rc = nedb_indexes(db, print_index, &r)))
+			cli_fail(rc);
+	} else {
+		if (argc != (drop ? 2 : 3))
+			cli_usage(drop ? "want COLL FIELD" :
+				  "want COLL FIELD eq|ordered|search");
+		if (!drop && strcmp(argv[2], "eq") &&
+		    strcmp(argv[2], "ordered") && strcmp(argv[2], "search"))
+			cli_usage("bad index kind '%s': want eq, ordered or "
+				  "search", argv[2]);
+		if (nedb_check_coll(argv[0]))
+			cli_die(4, "%s", nedb_errmsg());
+		db = cli_open(!drop);
+		if ((rc = nedb_write_begin(db)) ||
+		    (rc = nedb_write_index(db, argv[0], argv[1],
+					   drop ? NULL : argv[2], &w, &r)) ||
+		    (rc = nedb_write_commit(db)))
+			cli_fail(rc);
+		cli_print(r.p, r.len - 1);
+	}
+	nedb_buf_free(&r);
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}

@@ -1,0 +1,494 @@
+/*
+ * filter.c - MongoDB-style filters (nedb-query --filter) compiled into
+ * the expressions NQL uses, so that both share SPEC §6's semantics.
+ *
+ *   {}                          TRUE
+ *   {"a": 1, "b.c": 2}          a = 1 AND b.c = 2        (every member)
+ *   {"a": {"x": 1}}             a = {"x":1}              (no $-keys)
+ *   {"a": {"$gt": 1, "$lt": 5}} a > 1 AND a < 5
+ *   $eq $gt $gte $lt $lte       the NQL comparison
+ *   $ne                         NOT (a = v): true where a is absent
+ *   $in [..]  $nin [..]         a IN (..)  /  NOT (a IN (..))
+ *   $exists true|false          a EXISTS   /  NOT a EXISTS
+ *   $not {ops}                  NOT (ops)
+ *   $and $or $nor [{..}, ..]    at the top level (and inside them)
+ *
+ * Literal values are copied from the filter's compact text, never
+ * re-serialized through jv: jq 1.6 would print 12345678901234567890 as
+ * 12345678901234567000, and the literal would no longer equal the
+ * stored number.  The text is first checked and compacted by
+ * nedb__doc_normalize (strict JSON, an object), so the walk below may
+ * assume valid, compact, NUL-terminated JSON.
+ *
+ * Where Mongo and this differ: a repeated member is one more condition
+ * (jq would keep only the last), $exists takes only true or false, and
+ * $not takes only an object of operators (no regular expressions).
+ *
+ * Errors are NEDB_EUSAGE with a one-line message naming the operator or
+ * field; the partly built expression is freed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "nql.h"
+
+/* ---- walking compact JSON ---------------------------------------------- */
+
+/* End of the JSON value at s (compact, valid, NUL-terminated). */
+static const char *
+skip(const char *s)
+{
+	int depth = 0;
+
+	do {
+		switch (*s) {
+		case '"':
+			s++;
+			while (*s != '"')
+				s += *s == '\\' ? 2 : 1;
+			s++;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			s++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			s++;
+			break;
+		default:
+			if (!depth) {
+				while (*s && *s != ',' && *s != '}' &&
+				       *s != ']')
+					s++;
+				return s;
+			}
+			s++;
+		}
+	} while (depth > 0);
+	return s;
+}
+
+/* Next element of the array or object whose text starts at *p (first
+ * call: at the bracket).  For objects *k is the key literal. */
+static bool
+next(const char **p, struct nql_span *k, struct nql_span *v, bool member)
+{
+	const char *s;
+
+	if (!**p || **p == ']' || **p == '}')
+		return false;
+	s = *p + 1;			/* past '[', '{' or ',' */
+	if (*s == ']' || *s == '}')
+		return false;
+	if (member) {
+		k->p = s;
+		s = skip(s);
+		k->len = (size_t)(s - k->p);
+		s++;			/* ':' */
+	}
+	v->p = s;
+	s = skip(s);
+	v->len = (size_t)(s - v->p);
+	*p = s;				/* at ',' or the closing bracket */
+	return true;
+}
+
+static bool
+is(struct nql_span v, char c)
+{
+	return v.len && *v.p == c;
+}
+
+/* A key literal's decoded text (NUL-terminated) in *out; caller frees. */
+static int
+key_text(struct nql_span k, char **out)
+{
+	size_t n;
+
+	if (!(*out = nedb__string_value(k, &n)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (strlen(*out) != n) {
+		free(*out);
+		*out = NULL;
+		return nedb__err(NEDB_EUSAGE, "bad field name in filter: "
+				 "NUL character");
+	}
+	return 0;
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+static void
+path_free(struct nql_path *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->parts[i]);
+	free(p->parts);
+	free(p->dotted);
+	memset(p, 0, sizeof *p);
+}
+
+/* Frees like nql_expr_free (kept here so that this file stands alone). */
+static void
+expr_free(struct nql_expr *e)
+{
+	if (!e)
+		return;
+	expr_free(e->a);
+	expr_free(e->b);
+	path_free(&e->path);
+	for (size_t i = 0; i < e->nvals; i++)
+		free((char *)e->vals[i].p);
+	free(e->vals);
+	free(e);
+}
+
+static int
+oom(void)
+{
+	return nedb__err(NEDB_EIO, "out of memory");
+}
+
+/* "a.b.0" into parts; empty parts ("a..b", ".a", "a.") are errors. */
+static int
+path_make(struct nql_path *p, const char *dotted)
+{
+	const char *s = dotted;
+
+	memset(p, 0, sizeof *p);
+	if (!(p->dotted = strdup(dotted)))
+		return oom();
+	for (;;) {
+		const char *dot = strchr(s, '.');
+		size_t n = dot ? (size_t)(dot - s) : strlen(s);
+		char **parts;
+
+		if (!n) {
+			path_free(p);
+			return nedb__err(NEDB_EUSAGE, "bad field path '%s' in "
+					 "filter", dotted);
+		}
+		if (!(parts = realloc(p->parts, (p->n + 1) * sizeof *parts))) {
+			path_free(p);
+			return oom();
+		}
+		p->parts = parts;
+		if (!(p->parts[p->n] = strndup(s, n))) {
+			path_free(p);
+			return oom();
+		}
+		p->n++;
+		if (!dot)
+			return 0;
+		s = dot + 1;
+	}
+}
+
+static int
+path_copy(struct nql_path *to, const struct nql_path *from)
+{
+	return path_make(to, from->dotted);
+}
+
+static struct nql_expr *
+expr_new(enum nql_expr_kind kind)
+{
+	struct nql_expr *e = calloc(1, sizeof *e);
+
+	if (e)
+		e->kind = kind;
+	return e;
+}
+
+/* a AND/OR b; either may be NULL (then the other is the result). */
+static int
+join(enum nql_expr_kind kind, struct nql_expr **acc, struct nql_expr *b)
+{
+	struct nql_expr *e;
+
+	if (!*acc) {
+		*acc = b;
+		return 0;
+	}
+	if (!(e = expr_new(kind))) {
+		expr_free(b);
+		return oom();
+	}
+	e->a = *acc;
+	e->b = b;
+	*acc = e;
+	return 0;
+}
+
+static int
+negate(struct nql_expr **e)
+{
+	struct nql_expr *n = expr_new(EX_NOT);
+
+	if (!n) {
+		expr_free(*e);
+		*e = NULL;
+		return oom();
+	}
+	n->a = *e;
+	*e = n;
+	return 0;
+}
+
+static int
+add_val(struct nql_expr *e, struct nql_span v)
+{
+	struct nql_span *vals = realloc(e->vals, (e->nvals + 1) * sizeof *vals);
+	char *copy;
+
+	if (!vals)
+		return oom();
+	e->vals = vals;
+	if (!(copy = strndup(v.p, v.len)))
+		return oom();
+	e->vals[e->nvals++] = (struct nql_span){copy, v.len};
+	return 0;
+}
+
+/* A leaf on path: CMP op v, IN (elements of v), or EXISTS. */
+static int
+leaf(const struct nql_path *path, enum nql_expr_kind kind, enum nql_cmp op,
+     struct nql_span v, struct nql_expr **out)
+{
+	struct nql_expr *e = expr_new(kind);
+	int rc;
+
+	*out = NULL;
+	if (!e)
+		return oom();
+	e->cmp = op;
+	if ((rc = path_copy(&e->path, path)))
+		goto fail;
+	if (kind == EX_CMP)
+		rc = add_val(e, v);
+	else if (kind == EX_IN) {
+		struct nql_span x;
+		const char *p = v.p;
+
+		while (!rc && next(&p, NULL, &x, false))
+			rc = add_val(e, x);
+	}
+	if (rc)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	expr_free(e);
+	return rc;
+}
+
+/* ---- compiling ------------------------------------------------------------ */
+
+static int compile_doc(struct nql_span obj, struct nql_expr **out);
+
+/* Does object text v have a member whose key starts with '$'? */
+static bool
+has_operator(struct nql_span v)
+{
+	struct nql_span k, x;
+	const char *p = v.p;
+
+	while (next(&p, &k, &x, true))
+		if (k.len > 1 && k.p[1] == '$')
+			return true;
+	return false;
+}
+
+static const struct {
+	const char *name;
+	enum nql_cmp cmp;
+} cmps[] = {
+	{"$eq", CMP_EQ}, {"$gt", CMP_GT}, {"$gte", CMP_GE},
+	{"$lt", CMP_LT}, {"$lte", CMP_LE}
+};
+
+/* One operator of a field: {"$op": v}. */
+static int
+compile_op(const struct nql_path *path, const char *op, struct nql_span v,
+	   struct nql_expr **out)
+{
+	int rc;
+
+	for (size_t i = 0; i < sizeof cmps / sizeof *cmps; i++)
+		if (!strcmp(op, cmps[i].name))
+			return leaf(path, EX_CMP, cmps[i].cmp, v, out);
+	if (!strcmp(op, "$ne")) {
+		if ((rc = leaf(path, EX_CMP, CMP_EQ, v, out)))
+			return rc;
+		return negate(out);
+	}
+	if (!strcmp(op, "$in") || !strcmp(op, "$nin")) {
+		if (!is(v, '['))
+			return nedb__err(NEDB_EUSAGE, "filter operator '%s' "
+					 "needs an array", op);
+		if ((rc = leaf(path, EX_IN, CMP_EQ, v, out)))
+			return rc;
+		return op[1] == 'n' ? negate(out) : 0;
+	}
+	if (!strcmp(op, "$exists")) {
+		bool yes = v.len == 4 && !memcmp(v.p, "true", 4);
+
+		if (!yes && !(v.len == 5 && !memcmp(v.p, "false", 5)))
+			return nedb__err(NEDB_EUSAGE, "filter operator "
+					 "'$exists' needs true or false");
+		if ((rc = leaf(path, EX_EXISTS, CMP_EQ, v, out)))
+			return rc;
+		return yes ? 0 : negate(out);
+	}
+	*out = NULL;
+	return nedb__err(NEDB_EUSAGE, "unknown filter operator '%s' (field "
+			 "'%s')", op, path->dotted);
+}
+
+/* {"$op": v, ...} for a field: the AND of every operator. */
+static int
+compile_ops(const struct nql_path *path, struct nql_span obj,
+	    struct nql_expr **out)
+{
+	struct nql_span k, v;
+	const char *p = obj.p;
+	struct nql_expr *acc = NULL, *e;
+	int rc = 0;
+
+	while (!rc && next(&p, &k, &v, true)) {
+		char *op;
+
+		if ((rc = key_text(k, &op)))
+			break;
+		if (*op != '$')
+			rc = nedb__err(NEDB_EUSAGE, "filter field '%s' mixes "
+				       "operators and fields ('%s')",
+				       path->dotted, op);
+		else if (!strcmp(op, "$not")) {
+			if (!is(v, '{') || v.len == 2 || !has_operator(v))
+				rc = nedb__err(NEDB_EUSAGE, "filter operator "
+					       "'$not' needs an object of "
+					       "operators");
+			else if (!(rc = compile_ops(path, v, &e)) &&
+				 !(rc = negate(&e)))
+				rc = join(EX_AND, &acc, e);
+		} else if (!(rc = compile_op(path, op, v, &e)))
+			rc = join(EX_AND, &acc, e);
+		free(op);
+	}
+	if (rc) {
+		expr_free(acc);
+		return rc;
+	}
+	*out = acc;
+	return 0;
+}
+
+/* "$and"/"$or"/"$nor": a non-empty array of filter objects. */
+static int
+compile_list(const char *op, struct nql_span arr, struct nql_expr **out)
+{
+	enum nql_expr_kind kind = op[1] == 'a' ? EX_AND : EX_OR;
+	struct nql_expr *acc = NULL, *e;
+	struct nql_span x;
+	const char *p = arr.p;
+	int rc = 0;
+
+	if (!is(arr, '[') || arr.len == 2)
+		return nedb__err(NEDB_EUSAGE, "filter operator '%s' needs a "
+				 "non-empty array of objects", op);
+	while (!rc && next(&p, NULL, &x, false)) {
+		if (!is(x, '{'))
+			rc = nedb__err(NEDB_EUSAGE, "filter operator '%s' "
+				       "needs a non-empty array of objects",
+				       op);
+		else if (!(rc = compile_doc(x, &e)))
+			rc = join(kind, &acc, e);
+	}
+	if (!rc && !strcmp(op, "$nor"))
+		rc = negate(&acc);
+	if (rc) {
+		expr_free(acc);
+		return rc;
+	}
+	*out = acc;
+	return 0;
+}
+
+/* One member of a filter object. */
+static int
+compile_member(const char *key, struct nql_span v, struct nql_expr **out)
+{
+	struct nql_path path;
+	int rc;
+
+	if (*key == '$') {
+		if (!strcmp(key, "$and") || !strcmp(key, "$or") ||
+		    !strcmp(key, "$nor"))
+			return compile_list(key, v, out);
+		return nedb__err(NEDB_EUSAGE, "unknown filter operator '%s' "
+				 "at the top level", key);
+	}
+	if ((rc = path_make(&path, key)))
+		return rc;
+	if (is(v, '{') && has_operator(v))
+		rc = compile_ops(&path, v, out);
+	else
+		rc = leaf(&path, EX_CMP, CMP_EQ, v, out);
+	path_free(&path);
+	return rc;
+}
+
+/* A filter object: the AND of its members; {} is TRUE. */
+static int
+compile_doc(struct nql_span obj, struct nql_expr **out)
+{
+	struct nql_span k, v;
+	const char *p = obj.p;
+	struct nql_expr *acc = NULL, *e;
+	int rc = 0;
+
+	while (!rc && next(&p, &k, &v, true)) {
+		char *key;
+
+		if ((rc = key_text(k, &key)))
+			break;
+		if (!(rc = compile_member(key, v, &e)))
+			rc = join(EX_AND, &acc, e);
+		free(key);
+	}
+	if (!rc && !acc && !(acc = expr_new(EX_TRUE)))
+		rc = oom();
+	if (rc) {
+		expr_free(acc);
+		return rc;
+	}
+	*out = acc;
+	return 0;
+}
+
+int
+nedb__filter_compile(const char *json, size_t len, struct nql_expr **out)
+{
+	nedb_buf text = {0};
+	int rc;
+
+	*out = NULL;
+	if ((rc = nedb__doc_normalize(&text, json, len))) {
+		if (rc == NEDB_EINPUT) {
+			char why[256];	/* nedb__err overwrites nedb_errmsg */
+
+			snprintf(why, sizeof why, "%s", nedb_errmsg());
+			rc = nedb__err(NEDB_EUSAGE, "bad filter: %s", why);
+		}
+		nedb_buf_free(&text);
+		return rc;
+	}
+	rc = compile_doc((struct nql_span){text.p, text.len}, out);
+	nedb_buf_free(&text);
+	return rc;
+}

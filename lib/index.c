@@ -1,0 +1,345 @@
+/*
+ * index.c - secondary indexes: eq, ordered and search, kept by apply().
+ *
+ * Definitions live in idxdef (coll \0 field -> kind); entries in idx,
+ * an LMDB table with sorted duplicates:
+ *
+ *   key  coll \0 field \0 entry      data  id
+ *
+ * where entry is, by kind:
+ *   eq       nedb__index_key of the field's value; for an array, of each
+ *            element (so CONTAINS and tags are indexed); none if absent
+ *   ordered  nedb__index_key of the value, for every document, the absent
+ *            ones included (tag 0), so that a walk of the index visits
+ *            the whole collection in ORDER BY's total order
+ *   search   each lowercase token of the field's string values
+ *
+ * Entries are cut to fit LMDB's key limit, so an index finds candidates:
+ * the executor always re-checks the condition on the document.
+ *
+ * Invariant: the entries of a document are a function of its text alone;
+ * removing a document's entries removes exactly what adding them added.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "nql.h"
+
+#define MAX_FIELD 128
+#define MAX_ENTRY 300
+
+enum ixkind { IX_EQ = 'e', IX_ORDERED = 'o', IX_SEARCH = 's' };
+
+int
+nedb__index_kind(const char *name)
+{
+	if (!strcmp(name, "eq"))
+		return IX_EQ;
+	if (!strcmp(name, "ordered"))
+		return IX_ORDERED;
+	if (!strcmp(name, "search"))
+		return IX_SEARCH;
+	return 0;
+}
+
+int
+nedb__check_field(const char *field)
+{
+	size_t n = strlen(field);
+
+	if (n == 0 || n > MAX_FIELD || field[0] == '.' || field[n - 1] == '.'
+	    || strstr(field, "..") || nedb_check_id(field, n))
+		return nedb__err(NEDB_EINPUT, "bad field '%.80s': want a "
+				 "dotted path of 1-%d bytes", field,
+				 MAX_FIELD);
+	return 0;
+}
+
+/* Splits "a.b.c" into a path (parts point into a copy owned by it). */
+int
+nedb__path_parse(struct nql_path *p, const char *dotted)
+{
+	size_t n = 1;
+	char *s;
+
+	memset(p, 0, sizeof *p);
+	for (const char *c = dotted; *c; c++)
+		n += *c == '.';
+	if (!(p->dotted = strdup(dotted)) ||
+	    !(p->parts = calloc(n, sizeof *p->parts)) ||
+	    !(s = strdup(dotted))) {
+		free(p->dotted);
+		free(p->parts);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	p->n = 0;
+	for (char *tok = s, *next; tok; tok = next) {
+		next = strchr(tok, '.');
+		if (next)
+			*next++ = 0;
+		p->parts[p->n++] = tok;
+	}
+	return 0;
+}
+
+void
+nedb__path_free(struct nql_path *p)
+{
+	if (p->parts && p->n)
+		free(p->parts[0]);
+	free(p->parts);
+	free(p->dotted);
+	memset(p, 0, sizeof *p);
+}
+
+/* coll \0 field \0 ; returns its length */
+static size_t
+prefix(unsigned char *out, const char *coll, const char *field)
+{
+	size_t c = strlen(coll), f = strlen(field);
+
+	memcpy(out, coll, c);
+	out[c] = 0;
+	memcpy(out + c + 1, field, f);
+	out[c + 1 + f] = 0;
+	return c + f + 2;
+}
+
+struct entries {
+	struct view *v;
+	MDB_txn *txn;
+	unsigned char key[MAX_COLL + MAX_FIELD + 2 + MAX_ENTRY];
+	size_t plen;
+	MDB_val id;
+	bool add;
+	int rc;
+};
+
+static void
+entry(struct entries *e, const unsigned char *ent, size_t n)
+{
+	MDB_val k;
+	int rc;
+
+	if (e->rc)
+		return;
+	memcpy(e->key + e->plen, ent, n);
+	k.mv_size = e->plen + n;
+	k.mv_data = e->key;
+	if (e->add)
+		rc = mdb_put(e->txn, e->v->dbi[DBI_IDX], &k, &e->id, 0);
+	else
+		rc = mdb_del(e->txn, e->v->dbi[DBI_IDX], &k, &e->id);
+	if (rc && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+		e->rc = nedb__mdb(rc, "cannot write index");
+}
+
+static void
+value_entry(struct entries *e, struct nql_span v)
+{
+	unsigned char buf[MAX_ENTRY];
+
+	entry(e, buf, nedb__index_key(buf, sizeof buf, v));
+}
+
+static void
+token_entry(const char *tok, size_t n, void *payload)
+{
+	if (n > MAX_ENTRY)
+		n = MAX_ENTRY;
+	entry(payload, (const unsigned char *)tok, n);
+}
+
+/* Calls fn on each element of a compact JSON array. */
+static void
+each_element(struct nql_span arr, void (*fn)(struct entries *,
+					     struct nql_span),
+	     struct entries *e)
+{
+	const char *p = arr.p + 1, *end = arr.p + arr.len - 1;
+
+	while (p < end) {
+		const char *s = p;
+		int depth = 0;
+
+		for (; p < end; p++) {
+			if (*p == '"') {
+				for (p++; *p != '"'; p++)
+					if (*p == '\\')
+						p++;
+			} else if (*p == '[' || *p == '{')
+				depth++;
+			else if (*p == ']' || *p == '}')
+				depth--;
+			else if (*p == ',' && !depth)
+				break;
+		}
+		fn(e, (struct nql_span){s, (size_t)(p - s)});
+		p++;
+	}
+}
+
+static void
+search_value(struct entries *e, struct nql_span v)
+{
+	char *s;
+	size_t n;
+
+	if (nedb__type(v) == T_STRING && (s = nedb__string_value(v, &n))) {
+		nedb__tokens(s, n, token_entry, e);
+		free(s);
+	} else if (nedb__type(v) == T_ARRAY)
+		each_element(v, search_value, e);
+}
+
+/* Adds or removes the entries of one document in one index. */
+static int
+entries_of(struct entries *e, int kind, const char *field, const char *doc,
+	   size_t len)
+{
+	struct nql_path path;
+	struct nql_span v;
+	int rc;
+
+	if ((rc = nedb__path_parse(&path, field)))
+		return rc;
+	v = nedb__path_get(doc, len, &path);
+	nedb__path_free(&path);
+	switch (kind) {
+	case IX_EQ:
+		if (nedb__type(v) == T_ARRAY)
+			each_element(v, value_entry, e);
+		else if (v.len)
+			value_entry(e, v);
+		break;
+	case IX_ORDERED:
+		value_entry(e, v);
+		break;
+	case IX_SEARCH:
+		search_value(e, v);
+		break;
+	}
+	return e->rc;
+}
+
+int
+nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
+		const char *id, size_t idlen, const char *olddoc,
+		size_t oldlen, const char *newdoc, size_t newlen)
+{
+	unsigned char pk[MAX_COLL + 1];
+	size_t c = strlen(coll);
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(pk, coll, c);
+	pk[c] = 0;
+	k.mv_size = c + 1;
+	k.mv_data = pk;
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct entries e = {.v = v, .txn = txn};
+		char field[MAX_FIELD + 1], kind[16];
+
+		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+			break;
+		memcpy(field, (char *)k.mv_data + c + 1, k.mv_size - c - 1);
+		field[k.mv_size - c - 1] = 0;
+		memcpy(kind, d.mv_data, d.mv_size < 15 ? d.mv_size : 15);
+		kind[d.mv_size < 15 ? d.mv_size : 15] = 0;
+		e.plen = prefix(e.key, coll, field);
+		e.id.mv_size = idlen;
+		e.id.mv_data = (void *)id;
+		if (olddoc && (rc = entries_of(&e, nedb__index_kind(kind),
+					       field, olddoc, oldlen)))
+			break;
+		e.add = true;
+		if (newdoc && (rc = entries_of(&e, nedb__index_kind(kind),
+					       field, newdoc, newlen)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+drop_entries(struct view *v, MDB_txn *txn, const char *coll,
+	     const char *field)
+{
+	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
+	size_t n = prefix(pk, coll, field);
+	MDB_cursor *cur;
+	MDB_val k = {n, pk}, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDX], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT)) {
+		if (k.mv_size < n || memcmp(k.mv_data, pk, n))
+			break;
+		if ((rc = mdb_cursor_del(cur, MDB_NODUPDATA)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 :
+	       nedb__mdb(rc, "cannot write index");
+}
+
+int
+nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
+		 const char *field)
+{
+	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
+	size_t n = prefix(pk, coll, field) - 1;
+	MDB_val k = {n, pk};
+	int rc;
+
+	if ((rc = drop_entries(v, txn, coll, field)))
+		return rc;
+	rc = mdb_del(txn, v->dbi[DBI_IDXDEF], &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot write view");
+}
+
+int
+nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
+		   const char *field, const char *kind)
+{
+	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
+	size_t n = prefix(pk, coll, field) - 1, c = strlen(coll);
+	int ik = nedb__index_kind(kind);
+	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
+	MDB_cursor *cur;
+	int rc;
+
+	if (!ik)
+		return nedb__err(NEDB_EINPUT, "bad index kind '%s'", kind);
+	if ((rc = nedb__index_drop(v, txn, coll, field)))
+		return rc;
+	if ((rc = mdb_put(txn, v->dbi[DBI_IDXDEF], &k, &d, 0)))
+		return nedb__mdb(rc, "cannot write view");
+	/* backfill from the collection's documents */
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	k.mv_size = c + 1;
+	k.mv_data = pk;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct entries e = {.v = v, .txn = txn, .add = true};
+
+		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+			break;
+		e.plen = prefix(e.key, coll, field);
+		e.id.mv_size = k.mv_size - c - 1;
+		e.id.mv_data = (char *)k.mv_data + c + 1;
+		if ((rc = entries_of(&e, ik, field,
+				     (char *)d.mv_data + DOCHDR_LEN,
+				     d.mv_size - DOCHDR_LEN)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}

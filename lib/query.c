@@ -1,0 +1,1497 @@
+/*
+ * query.c - the planner and executor of NQL (and of --filter, which
+ * compiles to the same struct nql_query).
+ *
+ * Plan: an AS OF query reads the past from the version index (never from
+ * index entries, which describe HEAD only).  A HEAD query looks at the
+ * conjunctive terms of WHERE (and SEARCH) for one an index can answer:
+ * eq for = IN CONTAINS, ordered for ranges and =, search for SEARCH; it
+ * takes the one with the fewest entries, or walks an ordered index for
+ * ORDER BY f LIMIT k, or else scans the collection.  Whatever supplies
+ * the candidates, every row is re-checked against the whole WHERE: an
+ * index only ever narrows the work, never changes an answer.
+ *
+ * Then: GROUP BY, ORDER BY (stable; ties in _id order), TRAVERSE,
+ * TRACE caused_by, OFFSET and LIMIT.  Rows are the stored compact text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "nql.h"
+
+#define MAX_ENTRY 300
+
+/* One result row: owned document text, its id and version seq. */
+struct row {
+	char *doc;
+	size_t len;
+	char *id;
+	uint64_t seq;
+	char *coll;		/* NULL: the query's collection */
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+};
+
+struct exec {
+	nedb *db;
+	MDB_txn *txn;
+	const struct nql_query *q;
+	uint64_t as_of;		/* NEDB_HEAD or a seq */
+	int64_t now;
+	nedb_row_fn fn;
+	void *payload;
+	/* plan */
+	const char *plan;	/* "scan", "index", "index-order", "as-of" */
+	char ixfield[160];
+	char ixkind[16];
+	char ixcond[32];
+	uint64_t estimated, scanned;
+	/* output */
+	uint64_t skipped, emitted;
+	bool stream;		/* rows go straight to fn (no later stage) */
+	bool done;		/* LIMIT reached */
+	struct rows rows;
+	struct nql_path *search_fields;
+	size_t nsearch_fields;
+	int rc;
+};
+
+static void
+rows_free(struct rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].doc);
+		free(r->v[i].id);
+		free(r->v[i].coll);
+	}
+	free(r->v);
+	memset(r, 0, sizeof *r);
+}
+
+static int
+rows_add(struct rows *r, const char *doc, size_t len, const char *id,
+	 size_t idlen, uint64_t seq, const char *coll)
+{
+	struct row *x;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct row *v = realloc(r->v, cap * sizeof *v);
+
+		if (!v)
+			return nedb__err(NEDB_EIO, "out of memory");
+		r->v = v;
+		r->cap = cap;
+	}
+	x = &r->v[r->n];
+	x->doc = malloc(len + 1);
+	x->id = malloc(idlen + 1);
+	x->coll = coll ? strdup(coll) : NULL;
+	if (!x->doc || !x->id || (coll && !x->coll)) {
+		free(x->doc);
+		free(x->id);
+		free(x->coll);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	memcpy(x->doc, doc, len);
+	x->doc[len] = 0;
+	x->len = len;
+	memcpy(x->id, id, idlen);
+	x->id[idlen] = 0;
+	x->seq = seq;
+	r->n++;
+	return 0;
+}
+
+/* Emits a final row, honouring OFFSET and LIMIT. */
+static int
+emit(struct exec *x, const char *doc, size_t len)
+{
+	const struct nql_query *q = x->q;
+
+	if (x->done)
+		return 0;
+	if (x->skipped < q->offset) {
+		x->skipped++;
+		return 0;
+	}
+	if (q->has_limit && x->emitted >= q->limit) {
+		x->done = true;
+		return 0;
+	}
+	x->emitted++;
+	if (!q->explain && x->fn) {
+		int rc = x->fn(doc, len, x->payload);
+
+		if (rc)
+			return rc;
+	}
+	if (q->has_limit && x->emitted >= q->limit)
+		x->done = true;
+	return 0;
+}
+
+static bool
+matches(struct exec *x, const char *doc, size_t len)
+{
+	const struct nql_query *q = x->q;
+
+	if (q->where && !nedb__eval(q->where, doc, len))
+		return false;
+	if (q->search && !nedb__search_match(doc, len, q->search,
+					     x->search_fields,
+					     x->nsearch_fields))
+		return false;
+	return true;
+}
+
+/* A candidate document: re-check it and pass it on. */
+static int
+consider(struct exec *x, const char *doc, size_t len, const char *id,
+	 size_t idlen, uint64_t seq)
+{
+	x->scanned++;
+	if (!matches(x, doc, len))
+		return 0;
+	if (x->stream)
+		return emit(x, doc, len);
+	return rows_add(&x->rows, doc, len, id, idlen, seq, NULL);
+}
+
+/* The HEAD document coll/id, or NULL if absent or expired. */
+static const char *
+head_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
+	 size_t *len, uint64_t *seq)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID];
+	size_t c = strlen(coll);
+	struct dochdr h;
+	MDB_val k, d;
+
+	memcpy(key, coll, c);
+	key[c] = 0;
+	memcpy(key + c + 1, id, idlen);
+	k.mv_size = c + 1 + idlen;
+	k.mv_data = key;
+	if (mdb_get(x->txn, x->db->view.dbi[DBI_DOCS], &k, &d))
+		return NULL;
+	nedb__dochdr_get(&h, d.mv_data);
+	if (h.exp && h.exp <= x->now)
+		return NULL;
+	*len = d.mv_size - DOCHDR_LEN;
+	*seq = h.seq;
+	return (const char *)d.mv_data + DOCHDR_LEN;
+}
+
+/*
+ * The document coll/id as of x->as_of (read from its log line, whose hash
+ * is checked); NULL when it did not exist then.  *owned is set to a
+ * buffer the caller frees.
+ */
+static int
+past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
+	 nedb_buf *out, uint64_t *seq, bool *found)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	size_t c = strlen(coll), klen = c + 1 + idlen;
+	struct verent ve;
+	struct seqent se;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	*found = false;
+	memcpy(key, coll, c);
+	key[c] = 0;
+	memcpy(key + c + 1, id, idlen);
+	key[klen] = 0;
+	nedb__put_be64(key + klen + 1, x->as_of + 1);
+	k.mv_size = klen + 9;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_VERS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
+			    MDB_PREV);
+	if (rc || k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)) {
+		mdb_cursor_close(cur);
+		return 0;
+	}
+	memcpy(&ve, d.mv_data, sizeof ve);
+	*seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
+	mdb_cursor_close(cur);
+	if (ve.kind != OP_PUT)
+		return 0;
+	if ((rc = nedb__pread_line(x->db, *seq, out, &se)))
+		return rc;
+	memmove(out->p, out->p + ve.docoff, out->len - 75 - ve.docoff);
+	out->len = out->len - 75 - ve.docoff;
+	out->p[out->len] = 0;
+	*found = true;
+	return 0;
+}
+
+/* Full scan of the collection at HEAD, in _id order. */
+static int
+scan_head(struct exec *x, const char *coll)
+{
+	unsigned char key[MAX_COLL + 1];
+	size_t c = strlen(coll);
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(key, coll, c);
+	key[c] = 0;
+	k.mv_size = c + 1;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_DOCS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct dochdr h;
+
+		if (k.mv_size <= c + 1 || memcmp(k.mv_data, key, c + 1))
+			break;
+		nedb__dochdr_get(&h, d.mv_data);
+		if (h.exp && h.exp <= x->now)
+			continue;
+		if ((rc = consider(x, (char *)d.mv_data + DOCHDR_LEN,
+				   d.mv_size - DOCHDR_LEN,
+				   (char *)k.mv_data + c + 1,
+				   k.mv_size - c - 1, h.seq)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Scan of the collection as of x->as_of, from the version index. */
+static int
+scan_past(struct exec *x, const char *coll)
+{
+	unsigned char key[MAX_COLL + 1];
+	char last[MAX_COLL + 1 + MAX_ID + 1];
+	size_t c = strlen(coll), lastlen = 0;
+	nedb_buf doc = {0};
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(key, coll, c);
+	key[c] = 0;
+	k.mv_size = c + 1;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_VERS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		size_t idlen;
+		uint64_t seq;
+		bool found;
+
+		if (k.mv_size <= c + 1 + 9 || memcmp(k.mv_data, key, c + 1))
+			break;
+		idlen = k.mv_size - c - 1 - 9;
+		if (lastlen == idlen && !memcmp(last, (char *)k.mv_data + c + 1,
+						idlen))
+			continue;	/* already read this document */
+		memcpy(last, (char *)k.mv_data + c + 1, idlen);
+		lastlen = idlen;
+		if ((rc = past_doc(x, coll, last, idlen, &doc, &seq, &found)))
+			break;
+		if (found && (rc = consider(x, doc.p, doc.len, last, idlen,
+					    seq)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	nedb_buf_free(&doc);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Index helpers */
+
+static int
+index_kind(struct exec *x, const char *coll, const char *field)
+{
+	unsigned char k[MAX_COLL + 1 + 160];
+	size_t c = strlen(coll), f = strlen(field);
+	MDB_val kv = {c + 1 + f, k}, d;
+
+	if (c + 1 + f > sizeof k)
+		return 0;
+	memcpy(k, coll, c);
+	k[c] = 0;
+	memcpy(k + c + 1, field, f);
+	char kind[16];
+
+	if (mdb_get(x->txn, x->db->view.dbi[DBI_IDXDEF], &kv, &d) ||
+	    !d.mv_size || d.mv_size >= sizeof kind)
+		return 0;
+	memcpy(kind, d.mv_data, d.mv_size);
+	kind[d.mv_size] = 0;
+	return nedb__index_kind(kind);
+}
+
+/* coll \0 field \0 */
+static size_t
+ix_prefix(unsigned char *out, const char *coll, const char *field)
+{
+	size_t c = strlen(coll), f = strlen(field);
+
+	memcpy(out, coll, c);
+	out[c] = 0;
+	memcpy(out + c + 1, field, f);
+	out[c + 1 + f] = 0;
+	return c + f + 2;
+}
+
+/* Number of ids under one exact index key. */
+static uint64_t
+ix_count(struct exec *x, const unsigned char *key, size_t n)
+{
+	MDB_cursor *cur;
+	MDB_val k = {n, (void *)key}, d;
+	size_t dups = 0;
+
+	if (mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))
+		return 0;
+	if (!mdb_cursor_get(cur, &k, &d, MDB_SET))
+		mdb_cursor_count(cur, &dups);
+	mdb_cursor_close(cur);
+	return dups;
+}
+
+/* Calls fn on each id under an exact key. */
+static int
+ix_each(struct exec *x, const unsigned char *key, size_t n,
+	int (*fn)(struct exec *, const char *, size_t))
+{
+	MDB_cursor *cur;
+	MDB_val k = {n, (void *)key}, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET); !rc && !x->done;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
+		if ((rc = fn(x, d.mv_data, d.mv_size)))
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Candidate ids may repeat (IN lists, array elements): dedupe them. */
+struct idset {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+idset_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static struct idset *cand;	/* the set being gathered */
+
+static int
+gather(struct exec *x, const char *id, size_t n)
+{
+	char *s;
+
+	(void)x;
+	if (cand->n == cand->cap) {
+		size_t cap = cand->cap ? cand->cap * 2 : 256;
+		char **v = realloc(cand->v, cap * sizeof *v);
+
+		if (!v)
+			return nedb__err(NEDB_EIO, "out of memory");
+		cand->v = v;
+		cand->cap = cap;
+	}
+	if (!(s = malloc(n + 1)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	memcpy(s, id, n);
+	s[n] = 0;
+	cand->v[cand->n++] = s;
+	return 0;
+}
+
+static void
+idset_free(struct idset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+/* Visits the candidates of a set in _id order, each once. */
+static int
+visit_ids(struct exec *x, struct idset *s)
+{
+	int rc = 0;
+
+	qsort(s->v, s->n, sizeof *s->v, idset_cmp);
+	for (size_t i = 0; i < s->n && !x->done; i++) {
+		const char *doc;
+		size_t len;
+		uint64_t seq;
+
+		if (i && !strcmp(s->v[i], s->v[i - 1]))
+			continue;
+		doc = head_doc(x, x->q->coll, s->v[i], strlen(s->v[i]), &len,
+			       &seq);
+		if (doc && (rc = consider(x, doc, len, s->v[i],
+					  strlen(s->v[i]), seq)))
+			break;
+	}
+	return rc;
+}
+
+/* A candidate source: one conjunctive term an index can answer. */
+struct access {
+	const struct nql_expr *term;	/* NULL for SEARCH */
+	int kind;			/* 'e', 'o' or 's' */
+	uint64_t est;
+	/* ranges (ordered): inclusive key bounds, hi_len 0 = none */
+	unsigned char lo[MAX_ENTRY + 1], hi[MAX_ENTRY + 1];
+	size_t lo_len, hi_len;
+};
+
+static bool
+scalar_literal(struct nql_span v)
+{
+	enum nql_type t = nedb__type(v);
+
+	return t != T_ARRAY && t != T_OBJECT && t != T_ABSENT;
+}
+
+/* Byte that tags values of v's type in index keys. */
+static unsigned char
+type_tag(struct nql_span v)
+{
+	unsigned char b[MAX_ENTRY];
+
+	nedb__index_key(b, sizeof b, v);
+	return b[0];
+}
+
+static uint64_t
+range_count(struct exec *x, const unsigned char *pre, size_t plen,
+	    const struct access *a, uint64_t cap)
+{
+	unsigned char key[MAX_COLL + 160 + MAX_ENTRY];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t n = 0;
+	int rc;
+
+	memcpy(key, pre, plen);
+	memcpy(key + plen, a->lo, a->lo_len);
+	k.mv_size = plen + a->lo_len;
+	k.mv_data = key;
+	if (mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && n < cap;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP)) {
+		size_t dups, el = k.mv_size - plen;
+		const unsigned char *e = (unsigned char *)k.mv_data + plen;
+
+		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
+			break;
+		if (a->hi_len && memcmp(e, a->hi, el < a->hi_len ? el :
+					a->hi_len) > 0)
+			break;
+		mdb_cursor_count(cur, &dups);
+		n += dups;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+static int
+range_each(struct exec *x, const unsigned char *pre, size_t plen,
+	   const struct access *a)
+{
+	unsigned char key[MAX_COLL + 160 + MAX_ENTRY];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(key, pre, plen);
+	memcpy(key + plen, a->lo, a->lo_len);
+	k.mv_size = plen + a->lo_len;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		size_t el = k.mv_size - plen;
+		const unsigned char *e = (unsigned char *)k.mv_data + plen;
+
+		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
+			break;
+		if (a->hi_len && memcmp(e, a->hi, el < a->hi_len ? el :
+					a->hi_len) > 0)
+			break;
+		if ((rc = gather(x, d.mv_data, d.mv_size)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Fills a (kind, bounds, estimate) if term can use an index. */
+static bool
+plan_term(struct exec *x, const struct nql_expr *t, struct access *a)
+{
+	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+	size_t plen;
+	int kind;
+
+	if (t->kind != EX_CMP && t->kind != EX_IN && t->kind != EX_CONTAINS)
+		return false;
+	if (strlen(t->path.dotted) > 128)
+		return false;
+	kind = index_kind(x, x->q->coll, t->path.dotted);
+	if (!kind)
+		return false;
+	memset(a, 0, sizeof *a);
+	a->term = t;
+	a->kind = kind;
+	plen = ix_prefix(pre, x->q->coll, t->path.dotted);
+	if (kind == 'e' && (t->kind == EX_CONTAINS ||
+			    (t->kind == EX_CMP && t->cmp == CMP_EQ) ||
+			    t->kind == EX_IN)) {
+		for (size_t i = 0; i < t->nvals; i++) {
+			if (!scalar_literal(t->vals[i]))
+				return false;
+			a->est += ix_count(x, pre, plen + nedb__index_key(
+				pre + plen, MAX_ENTRY, t->vals[i]));
+		}
+		return true;
+	}
+	if (kind == 'o' && t->kind == EX_CMP && t->cmp != CMP_NE &&
+	    scalar_literal(t->vals[0])) {
+		enum nql_type ty = nedb__type(t->vals[0]);
+		unsigned char tag = type_tag(t->vals[0]);
+		size_t n = nedb__index_key(a->lo, MAX_ENTRY, t->vals[0]);
+
+		if (t->cmp != CMP_EQ && ty != T_NUMBER && ty != T_STRING)
+			return false;	/* < > only hold for numbers, strings */
+		memcpy(a->hi, a->lo, n);
+		switch (t->cmp) {
+		case CMP_EQ:
+			a->lo_len = a->hi_len = n;
+			break;
+		case CMP_GT:
+		case CMP_GE:	/* from v to the end of v's type */
+			a->lo_len = n;
+			a->hi[0] = tag;
+			a->hi_len = 1;
+			break;
+		default:	/* from the start of v's type to v */
+			a->lo[0] = tag;
+			a->lo_len = 1;
+			a->hi_len = n;
+			break;
+		}
+		a->est = range_count(x, pre, plen, a, 1000000);
+		return true;
+	}
+	return false;
+}
+
+/* Collects the top-level AND terms of e. */
+static void
+conjuncts(const struct nql_expr *e, const struct nql_expr **out, size_t *n,
+	  size_t max)
+{
+	if (!e)
+		return;
+	if (e->kind == EX_AND) {
+		conjuncts(e->a, out, n, max);
+		conjuncts(e->b, out, n, max);
+	} else if (*n < max)
+		out[(*n)++] = e;
+}
+
+/* SEARCH with search indexes: the rarest token's ids. */
+struct tokpick {
+	struct exec *x;
+	unsigned char best[MAX_COLL + 160 + MAX_ENTRY];
+	size_t bestlen;
+	uint64_t bestn;
+	bool any;
+};
+
+static void
+pick_token(const char *tok, size_t n, void *payload)
+{
+	struct tokpick *t = payload;
+	struct exec *x = t->x;
+	uint64_t total = 0;
+
+	/* a document matches a token through any search-indexed field */
+	for (size_t i = 0; i < x->nsearch_fields; i++) {
+		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
+		size_t p = ix_prefix(k, x->q->coll,
+				     x->search_fields[i].dotted);
+
+		if (n > MAX_ENTRY)
+			n = MAX_ENTRY;
+		memcpy(k + p, tok, n);
+		total += ix_count(x, k, p + n);
+	}
+	if (!t->any || total < t->bestn) {
+		t->any = true;
+		t->bestn = total;
+		t->bestlen = n < MAX_ENTRY ? n : MAX_ENTRY;
+		memcpy(t->best, tok, t->bestlen);
+	}
+}
+
+static int
+search_candidates(struct exec *x, struct tokpick *t)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < x->nsearch_fields && !rc; i++) {
+		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
+		size_t p = ix_prefix(k, x->q->coll,
+				     x->search_fields[i].dotted);
+
+		memcpy(k + p, t->best, t->bestlen);
+		rc = ix_each(x, k, p + t->bestlen, gather);
+	}
+	return rc;
+}
+
+/* The search-indexed fields of the collection (SEARCH uses them all). */
+static int
+load_search_fields(struct exec *x)
+{
+	unsigned char pk[MAX_COLL + 1];
+	size_t c = strlen(x->q->coll);
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memcpy(pk, x->q->coll, c);
+	pk[c] = 0;
+	k.mv_size = c + 1;
+	k.mv_data = pk;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDXDEF], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		char field[160];
+		struct nql_path *v;
+
+		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+			break;
+		if (d.mv_size != 6 || memcmp(d.mv_data, "search", 6))
+			continue;
+		snprintf(field, sizeof field, "%.*s",
+			 (int)(k.mv_size - c - 1), (char *)k.mv_data + c + 1);
+		v = realloc(x->search_fields, (x->nsearch_fields + 1) *
+			    sizeof *v);
+		if (!v) {
+			rc = nedb__err(NEDB_EIO, "out of memory");
+			break;
+		}
+		x->search_fields = v;
+		if ((rc = nedb__path_parse(&v[x->nsearch_fields], field)))
+			break;
+		x->nsearch_fields++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * ORDER BY f [DESC] LIMIT k on an ordered index: walk it in order.  Ids
+ * under one key come in _id order (DESC walks keys backwards but each
+ * key's ids forwards, as a stable sort would leave them).  A group whose
+ * key may be cut, or holds arrays or objects, is sorted by value first.
+ */
+static int
+index_order(struct exec *x, const char *field, bool desc)
+{
+	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+	size_t plen = ix_prefix(pre, x->q->coll, field);
+	struct nql_path path;
+	struct rows group = {0};
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = nedb__path_parse(&path, field)))
+		return rc;
+	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))) {
+		nedb__path_free(&path);
+		return nedb__mdb(rc, "cannot read view");
+	}
+	k.mv_size = plen;
+	k.mv_data = pre;
+	if (desc) {
+		/* position after the last key with the prefix */
+		pre[plen - 1] = 1;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		pre[plen - 1] = 0;
+		rc = mdb_cursor_get(cur, &k, &d, rc ? MDB_LAST : MDB_PREV);
+		if (!rc)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST_DUP);
+	} else
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (!rc && !x->done) {
+		size_t el;
+		bool sort_group;
+
+		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
+			break;
+		el = k.mv_size - plen;
+		sort_group = el >= MAX_ENTRY - 1 ||
+			     ((unsigned char *)k.mv_data)[plen] >= 6;
+		group.n = 0;
+		/* all ids of this key */
+		for (;;) {
+			const char *doc;
+			size_t len;
+			uint64_t seq;
+
+			doc = head_doc(x, x->q->coll, d.mv_data, d.mv_size,
+				       &len, &seq);
+			if (doc) {
+				x->scanned++;
+				if (matches(x, doc, len) &&
+				    (rc = rows_add(&group, doc, len, d.mv_data,
+						   d.mv_size, seq, NULL)))
+					goto done;
+			}
+			if (mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
+				break;
+		}
+		if (sort_group && group.n > 1) {
+			/* insertion sort by value, stable: ties keep _id order */
+			for (size_t i = 1; i < group.n; i++) {
+				struct row r = group.v[i];
+				struct nql_span rv = nedb__path_get(r.doc,
+							r.len, &path);
+				size_t j = i;
+
+				while (j > 0) {
+					struct nql_span pv = nedb__path_get(
+						group.v[j - 1].doc,
+						group.v[j - 1].len, &path);
+					int c = nedb__value_order(pv, rv);
+
+					if ((desc ? -c : c) <= 0)
+						break;
+					group.v[j] = group.v[j - 1];
+					j--;
+				}
+				group.v[j] = r;
+			}
+		}
+		for (size_t i = 0; i < group.n && !x->done; i++)
+			if ((rc = emit(x, group.v[i].doc, group.v[i].len)))
+				goto done;
+		rows_free(&group);
+		if (desc) {
+			rc = mdb_cursor_get(cur, &k, &d, MDB_PREV_NODUP);
+			if (!rc)
+				rc = mdb_cursor_get(cur, &k, &d,
+						    MDB_FIRST_DUP);
+		} else
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+done:
+	rows_free(&group);
+	mdb_cursor_close(cur);
+	nedb__path_free(&path);
+	return rc;
+}
+
+/* Sorting rows by ORDER BY keys (stable: merge sort). */
+static const struct nql_query *sort_q;
+
+static int
+row_cmp(const struct row *a, const struct row *b)
+{
+	for (size_t i = 0; i < sort_q->norder; i++) {
+		const struct nql_order *o = &sort_q->order[i];
+		int c = nedb__value_order(nedb__path_get(a->doc, a->len,
+							 &o->path),
+					  nedb__path_get(b->doc, b->len,
+							 &o->path));
+
+		if (c)
+			return o->desc ? -c : c;
+	}
+	return 0;
+}
+
+static void
+merge_sort(struct row *v, struct row *tmp, size_t n)
+{
+	size_t m = n / 2, i = 0, j = m, k = 0;
+
+	if (n < 2)
+		return;
+	merge_sort(v, tmp, m);
+	merge_sort(v + m, tmp, n - m);
+	while (i < m && j < n)
+		tmp[k++] = row_cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+	while (i < m)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof *v);
+}
+
+static int
+sort_rows(const struct nql_query *q, struct rows *r)
+{
+	struct row *tmp;
+
+	if (!q->norder || r->n < 2)
+		return 0;
+	if (!(tmp = malloc(r->n * sizeof *tmp)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	sort_q = q;
+	merge_sort(r->v, tmp, r->n);
+	free(tmp);
+	return 0;
+}
+
+/* GROUP BY */
+
+struct group {
+	struct nql_span key;	/* points into its first row */
+	char *keytext;
+	uint64_t count;
+	double *sum, *min, *max;
+	uint64_t *nnum;
+};
+
+static void
+agg_name(nedb_buf *b, const struct nql_aggspec *a)
+{
+	static const char *const names[] = {"count", "sum", "avg", "min",
+					    "max"};
+
+	if (a->fn == AGG_COUNT)
+		nedb_buf_puts(b, "\"count\"");
+	else {
+		nedb_buf_printf(b, "\"%s_", names[a->fn]);
+		nedb_buf_puts(b, a->path.dotted);
+		nedb_buf_puts(b, "\"");
+	}
+}
+
+static void
+num_text(nedb_buf *b, double d)
+{
+	if (d == (double)(int64_t)d && d > -9e15 && d < 9e15)
+		nedb__buf_i64(b, (int64_t)d);
+	else
+		nedb_buf_printf(b, "%.17g", d);
+}
+
+static int
+group_rows(struct exec *x, struct rows *in, struct rows *out)
+{
+	const struct nql_query *q = x->q;
+	struct group *g = NULL;
+	size_t ng = 0, na = q->naggs;
+	nedb_buf b = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < in->n; i++) {
+		struct nql_span k = nedb__path_get(in->v[i].doc, in->v[i].len,
+						   &q->group_by);
+		size_t j;
+
+		if (!k.len)
+			k = (struct nql_span){"null", 4};
+		for (j = 0; j < ng; j++)
+			if (nedb__value_eq(g[j].key, k))
+				break;
+		if (j == ng) {
+			struct group *v = realloc(g, (ng + 1) * sizeof *g);
+
+			if (!v) {
+				rc = nedb__err(NEDB_EIO, "out of memory");
+				goto done;
+			}
+			g = v;
+			memset(&g[ng], 0, sizeof *g);
+			g[ng].keytext = strndup(k.p, k.len);
+			g[ng].key = (struct nql_span){g[ng].keytext, k.len};
+			g[ng].sum = calloc(na + 1, sizeof(double));
+			g[ng].min = calloc(na + 1, sizeof(double));
+			g[ng].max = calloc(na + 1, sizeof(double));
+			g[ng].nnum = calloc(na + 1, sizeof(uint64_t));
+			if (!g[ng].keytext || !g[ng].sum || !g[ng].min ||
+			    !g[ng].max || !g[ng].nnum) {
+				ng++;
+				rc = nedb__err(NEDB_EIO, "out of memory");
+				goto done;
+			}
+			ng++;
+		}
+		g[j].count++;
+		for (size_t a = 0; a < na; a++) {
+			struct nql_span v;
+			double d;
+
+			if (q->aggs[a].fn == AGG_COUNT)
+				continue;
+			v = nedb__path_get(in->v[i].doc, in->v[i].len,
+					   &q->aggs[a].path);
+			if (nedb__type(v) != T_NUMBER)
+				continue;	/* non-numbers are skipped */
+			d = strtod(v.p, NULL);
+			if (!g[j].nnum[a] || d < g[j].min[a])
+				g[j].min[a] = d;
+			if (!g[j].nnum[a] || d > g[j].max[a])
+				g[j].max[a] = d;
+			g[j].sum[a] += d;
+			g[j].nnum[a]++;
+		}
+	}
+	for (size_t j = 0; j < ng; j++) {
+		b.len = 0;
+		nedb_buf_add(&b, "{", 1);
+		nedb_buf_json_str(&b, q->group_by.dotted,
+				  strlen(q->group_by.dotted));
+		nedb_buf_add(&b, ":", 1);
+		nedb_buf_add(&b, g[j].key.p, g[j].key.len);
+		nedb_buf_printf(&b, ",\"count\":%llu",
+				(unsigned long long)g[j].count);
+		for (size_t a = 0; a < na; a++) {
+			const struct nql_aggspec *s = &q->aggs[a];
+
+			if (s->fn == AGG_COUNT)
+				continue;
+			nedb_buf_add(&b, ",", 1);
+			agg_name(&b, s);
+			nedb_buf_add(&b, ":", 1);
+			if (s->fn == AGG_SUM)
+				num_text(&b, g[j].sum[a]);
+			else if (!g[j].nnum[a])
+				nedb_buf_puts(&b, "null");
+			else if (s->fn == AGG_AVG)
+				num_text(&b, g[j].sum[a] / (double)g[j].nnum[a]);
+			else
+				num_text(&b, s->fn == AGG_MIN ? g[j].min[a] :
+					 g[j].max[a]);
+		}
+		nedb_buf_add(&b, "}", 1);
+		if ((rc = rows_add(out, b.p, b.len, "", 0, 0, NULL)))
+			goto done;
+	}
+	/* groups in the order of their key */
+	if (!q->norder && out->n > 1) {
+		struct nql_query gq = *q;
+		struct nql_order o = {q->group_by, false};
+
+		gq.order = &o;
+		gq.norder = 1;
+		rc = sort_rows(&gq, out);
+	}
+done:
+	for (size_t j = 0; j < ng; j++) {
+		free(g[j].keytext);
+		free(g[j].sum);
+		free(g[j].min);
+		free(g[j].max);
+		free(g[j].nnum);
+	}
+	free(g);
+	nedb_buf_free(&b);
+	return rc;
+}
+
+/* TRAVERSE */
+
+struct trav {
+	struct exec *x;
+	struct rows *out;
+	int rc;
+};
+
+static int
+on_neighbor(const char *node, const char *rel, void *payload)
+{
+	struct trav *t = payload;
+	struct exec *x = t->x;
+	const char *colon = strchr(node, ':');
+	char coll[MAX_COLL + 1];
+	size_t c = (size_t)(colon - node);
+	const char *id = colon + 1;
+	nedb_buf doc = {0};
+	uint64_t seq;
+	int rc = 0;
+
+	(void)rel;
+	memcpy(coll, node, c);
+	coll[c] = 0;
+	for (size_t i = 0; i < t->out->n; i++)
+		if (!strcmp(t->out->v[i].id, id) && t->out->v[i].coll &&
+		    !strcmp(t->out->v[i].coll, coll))
+			return 0;	/* each target once */
+	if (x->as_of == NEDB_HEAD) {
+		size_t len;
+		const char *d = head_doc(x, coll, id, strlen(id), &len, &seq);
+
+		if (d)
+			rc = rows_add(t->out, d, len, id, strlen(id), seq,
+				      coll);
+	} else {
+		bool found;
+
+		rc = past_doc(x, coll, id, strlen(id), &doc, &seq, &found);
+		if (!rc && found)
+			rc = rows_add(t->out, doc.p, doc.len, id, strlen(id),
+				      seq, coll);
+	}
+	nedb_buf_free(&doc);
+	return rc;
+}
+
+static int
+traverse(struct exec *x, struct rows *in, struct rows *out)
+{
+	struct trav t = {x, out, 0};
+	int rc = 0;
+
+	for (size_t i = 0; i < in->n && !rc; i++) {
+		const char *coll = in->v[i].coll ? in->v[i].coll : x->q->coll;
+		size_t n = strlen(coll) + 1 + strlen(in->v[i].id) + 1;
+		char *node = malloc(n);
+
+		if (!node)
+			return nedb__err(NEDB_EIO, "out of memory");
+		snprintf(node, n, "%s:%s", coll, in->v[i].id);
+		rc = nedb_neighbors(x->db, node, x->q->traverse,
+				    x->q->traverse_in, x->as_of, on_neighbor,
+				    &t);
+		free(node);
+	}
+	return rc;
+}
+
+/* TRACE caused_by: the ops that caused the rows' versions, transitively */
+static int
+trace(struct exec *x, struct rows *in, struct rows *out)
+{
+	uint64_t *queue = NULL, *seen = NULL;
+	size_t nq = 0, head = 0, ns = 0;
+	nedb_buf line = {0};
+	int rc = 0;
+
+	queue = malloc((in->n + 1) * sizeof *queue);
+	if (!queue)
+		return nedb__err(NEDB_EIO, "out of memory");
+	for (size_t i = 0; i < in->n; i++)
+		queue[nq++] = in->v[i].seq;
+	while (head < nq) {
+		uint64_t s = queue[head++];
+		struct seqent se;
+		const char *cb;
+		bool dup = false;
+
+		for (size_t i = 0; i < ns; i++)
+			dup |= seen[i] == s;
+		if (dup)
+			continue;
+		{
+			uint64_t *v = realloc(seen, (ns + 1) * sizeof *v);
+
+			if (!v) {
+				rc = nedb__err(NEDB_EIO, "out of memory");
+				break;
+			}
+			seen = v;
+			seen[ns++] = s;
+		}
+		if ((rc = nedb__pread_line(x->db, s, &line, &se)))
+			break;
+		cb = memmem(line.p, line.len, ",\"caused_by\":[", 14);
+		if (cb && (!memmem(line.p, line.len, ",\"doc\":{", 8) ||
+			   cb < (char *)memmem(line.p, line.len, ",\"doc\":{",
+					       8))) {
+			const char *p = cb + 14;
+
+			while (*p && *p != ']') {
+				uint64_t *v = realloc(queue, (nq + 1) *
+						      sizeof *v);
+				char *end;
+
+				if (!v) {
+					rc = nedb__err(NEDB_EIO,
+						       "out of memory");
+					goto done;
+				}
+				queue = v;
+				queue[nq++] = strtoull(p, &end, 10);
+				p = *end == ',' ? end + 1 : end;
+			}
+		}
+		/* the rows themselves are not their own causes */
+		if (head > in->n &&
+		    (rc = rows_add(out, line.p, line.len, "", 0, s, NULL)))
+			break;
+	}
+done:
+	free(queue);
+	free(seen);
+	nedb_buf_free(&line);
+	return rc;
+}
+
+static void
+explain(struct exec *x, nedb_buf *b)
+{
+	const struct nql_query *q = x->q;
+
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, q->coll, strlen(q->coll));
+	nedb_buf_printf(b, ",\"plan\":\"%s\"", x->plan);
+	if (x->ixfield[0]) {
+		nedb_buf_puts(b, ",\"index\":{\"field\":");
+		nedb_buf_json_str(b, x->ixfield, strlen(x->ixfield));
+		nedb_buf_printf(b, ",\"kind\":\"%s\"}", x->ixkind);
+	} else
+		nedb_buf_puts(b, ",\"index\":null");
+	if (x->ixcond[0])
+		nedb_buf_printf(b, ",\"use\":\"%s\"", x->ixcond);
+	nedb_buf_printf(b, ",\"estimated\":%llu,\"scanned\":%llu,"
+			"\"rows\":%llu", (unsigned long long)x->estimated,
+			(unsigned long long)x->scanned,
+			(unsigned long long)x->emitted);
+	if (q->has_as_of)
+		nedb_buf_printf(b, ",\"as_of\":%llu",
+				(unsigned long long)q->as_of);
+	nedb_buf_puts(b, "}");
+}
+
+static uint64_t
+coll_count(struct exec *x)
+{
+	MDB_val k = {strlen(x->q->coll), x->q->coll}, d;
+
+	if (mdb_get(x->txn, x->db->view.dbi[DBI_COLLS], &k, &d))
+		return 0;
+	return nedb__get_be64(d.mv_data);
+}
+
+static const char *const cond_names[] = {"=", "!=", "<", "<=", ">", ">="};
+
+/* Chooses the candidate source and runs it. */
+static int
+candidates(struct exec *x)
+{
+	const struct nql_query *q = x->q;
+	const struct nql_expr *terms[64];
+	struct access best, a;
+	struct idset ids = {0};
+	bool have = false;
+	size_t nt = 0;
+	int rc;
+
+	if (x->as_of != NEDB_HEAD) {
+		x->plan = "as-of-scan";
+		x->estimated = 0;
+		return scan_past(x, q->coll);
+	}
+	conjuncts(q->where, terms, &nt, 64);
+	for (size_t i = 0; i < nt; i++)
+		if (plan_term(x, terms[i], &a) && (!have || a.est < best.est)) {
+			best = a;
+			have = true;
+		}
+	if (q->search && x->nsearch_fields) {
+		struct tokpick t = {.x = x};
+
+		nedb__tokens(q->search, strlen(q->search), pick_token, &t);
+		if (t.any && (!have || t.bestn < best.est)) {
+			x->plan = "index";
+			snprintf(x->ixfield, sizeof x->ixfield, "%s",
+				 x->search_fields[0].dotted);
+			snprintf(x->ixkind, sizeof x->ixkind, "search");
+			snprintf(x->ixcond, sizeof x->ixcond, "SEARCH");
+			x->estimated = t.bestn;
+			cand = &ids;
+			if (!(rc = search_candidates(x, &t)))
+				rc = visit_ids(x, &ids);
+			idset_free(&ids);
+			return rc;
+		}
+	}
+	/* ORDER BY f LIMIT k on an ordered index, when nothing is more
+	 * selective than walking the index until k rows are found */
+	if (q->norder == 1 && q->has_limit && !q->has_group && !q->traverse &&
+	    !q->trace && index_kind(x, q->coll, q->order[0].path.dotted) ==
+	    'o' && (!have || best.est > q->offset + q->limit)) {
+		x->plan = "index-order";
+		snprintf(x->ixfield, sizeof x->ixfield, "%s",
+			 q->order[0].path.dotted);
+		snprintf(x->ixkind, sizeof x->ixkind, "ordered");
+		snprintf(x->ixcond, sizeof x->ixcond, "ORDER BY");
+		x->estimated = coll_count(x);
+		x->stream = true;
+		return index_order(x, q->order[0].path.dotted,
+				   q->order[0].desc);
+	}
+	if (!have) {
+		x->plan = "scan";
+		x->estimated = coll_count(x);
+		return scan_head(x, q->coll);
+	}
+	x->plan = "index";
+	snprintf(x->ixfield, sizeof x->ixfield, "%s", best.term->path.dotted);
+	snprintf(x->ixkind, sizeof x->ixkind, "%s",
+		 best.kind == 'e' ? "eq" : "ordered");
+	snprintf(x->ixcond, sizeof x->ixcond, "%s",
+		 best.term->kind == EX_IN ? "IN" :
+		 best.term->kind == EX_CONTAINS ? "CONTAINS" :
+		 cond_names[best.term->cmp]);
+	x->estimated = best.est;
+	cand = &ids;
+	if (best.kind == 'e') {
+		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+
+		rc = 0;
+		for (size_t i = 0; i < best.term->nvals && !rc; i++)
+			rc = ix_each(x, pre, plen + nedb__index_key(
+				pre + plen, MAX_ENTRY, best.term->vals[i]),
+				gather);
+	} else {
+		unsigned char pre[MAX_COLL + 160];
+		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+
+		rc = range_each(x, pre, plen, &best);
+	}
+	if (!rc)
+		rc = visit_ids(x, &ids);
+	idset_free(&ids);
+	return rc;
+}
+
+static int
+nedb__query_run(nedb *db, const struct nql_query *q, nedb_row_fn fn,
+		void *payload, nedb_buf *plan)
+{
+	struct exec x = {.db = db, .q = q, .fn = fn, .payload = payload};
+	struct rows later = {0};
+	struct applied a;
+	int rc;
+
+	if ((rc = nedb_check_coll(q->coll)))
+		return rc;
+	if ((rc = nedb__txn(db, &x.txn)))
+		return rc;
+	x.now = nedb__now_ms();
+	x.as_of = NEDB_HEAD;
+	if (q->has_as_of) {
+		if ((rc = nedb__view_applied(&db->view, x.txn, &a)))
+			goto done;
+		if (q->as_of > a.seq) {
+			rc = nedb__err(NEDB_EUSAGE, "no op %llu yet: the head "
+				       "is seq %llu",
+				       (unsigned long long)q->as_of,
+				       (unsigned long long)a.seq);
+			goto done;
+		}
+		x.as_of = q->as_of;
+	}
+	if (q->search && (rc = load_search_fields(&x)))
+		goto done;
+	/* Rows stream straight out unless a later stage needs them all. */
+	x.stream = !q->has_group && !q->norder && !q->traverse && !q->trace;
+	if ((rc = candidates(&x)))
+		goto done;
+	if (!x.stream || x.rows.n) {
+		struct rows *cur = &x.rows;
+
+		if (q->has_group) {
+			if ((rc = group_rows(&x, &x.rows, &later)))
+				goto done;
+			rows_free(&x.rows);
+			x.rows = later;
+			memset(&later, 0, sizeof later);
+		}
+		if (q->norder && strcmp(x.plan, "index-order") &&
+		    (rc = sort_rows(q, cur)))
+			goto done;
+		if (q->traverse) {
+			if ((rc = traverse(&x, cur, &later)))
+				goto done;
+			rows_free(&x.rows);
+			x.rows = later;
+			memset(&later, 0, sizeof later);
+		}
+		if (q->trace) {
+			if ((rc = trace(&x, cur, &later)))
+				goto done;
+			rows_free(&x.rows);
+			x.rows = later;
+			memset(&later, 0, sizeof later);
+		}
+		for (size_t i = 0; i < x.rows.n && !x.done; i++)
+			if ((rc = emit(&x, x.rows.v[i].doc, x.rows.v[i].len)))
+				goto done;
+	}
+	if (plan)
+		explain(&x, plan);
+done:
+	rows_free(&x.rows);
+	rows_free(&later);
+	for (size_t i = 0; i < x.nsearch_fields; i++)
+		nedb__path_free(&x.search_fields[i]);
+	free(x.search_fields);
+	nedb__txn_done(db, x.txn);
+	return rc;
+}
+
+/* Runs a parsed query in a read snapshot of its own if none is open. */
+static int
+run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
+    void *payload)
+{
+	bool began = !db->rtxn && !db->wtxn;
+	nedb_buf plan = {0};
+	int rc;
+
+	if (flags & NEDB_QUERY_EXPLAIN)
+		q->explain = true;
+	if (began && (rc = nedb_read_begin(db)))
+		return rc;
+	rc = nedb__query_run(db, q, fn, payload, q->explain ? &plan : NULL);
+	if (!rc && q->explain)
+		rc = fn(plan.p, plan.len, payload);
+	if (began)
+		nedb_read_end(db);
+	nedb_buf_free(&plan);
+	return rc;
+}
+
+int
+nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
+	   void *payload)
+{
+	struct nql_query *q = NULL;
+	struct nql_error err;
+	int rc;
+
+	if ((rc = nql_parse(nql, &q, &err))) {
+		char msg[1024];
+
+		nql_error_format(msg, sizeof msg, nql, &err);
+		return nedb__err(NEDB_EUSAGE, "%s", msg);
+	}
+	rc = run(db, q, flags, fn, payload);
+	nql_free(q);
+	return rc;
+}
+
+/* Parses a Mongo sort spec {"f":1,"g":-1} into q->order. */
+static int
+parse_sort(struct nql_query *q, const char *sort)
+{
+	struct nql_expr *tmp = NULL;
+	nedb_buf b = {0};
+	size_t pos = 0;
+	int rc;
+
+	/* reuse the document helpers: normalize, then walk the members */
+	if ((rc = nedb__doc_normalize(&b, sort, strlen(sort))))
+		return nedb__err(NEDB_EUSAGE, "bad --sort: %s", nedb_errmsg());
+	(void)tmp;
+	(void)pos;
+	for (const char *p = b.p + 1; *p && *p != '}';) {
+		const char *k = p, *v;
+		char *key;
+		struct nql_order *o;
+
+		while (*++p != '"')
+			if (*p == '\\')
+				p++;
+		p++;			/* past the closing quote */
+		if ((rc = nedb__json_string(k, (size_t)(p - k), &key)))
+			break;
+		v = ++p;		/* past ':' */
+		while (*p && *p != ',' && *p != '}')
+			p++;
+		if (!((p - v == 1 && *v == '1') ||
+		      (p - v == 2 && !memcmp(v, "-1", 2)))) {
+			free(key);
+			rc = nedb__err(NEDB_EUSAGE, "bad --sort: want "
+				       "{\"field\":1 or -1, ...}");
+			break;
+		}
+		o = realloc(q->order, (q->norder + 1) * sizeof *o);
+		if (!o) {
+			free(key);
+			rc = nedb__err(NEDB_EIO, "out of memory");
+			break;
+		}
+		q->order = o;
+		o[q->norder].desc = *v == '-';
+		rc = nedb__path_parse(&o[q->norder].path, key);
+		free(key);
+		if (rc)
+			break;
+		q->norder++;
+		if (*p == ',')
+			p++;
+	}
+	nedb_buf_free(&b);
+	return rc;
+}
+
+int
+nedb_find(nedb *db, const nedb_find_opts *o, unsigned flags, nedb_row_fn fn,
+	  void *payload)
+{
+	struct nql_query *q = calloc(1, sizeof *q);
+	int rc;
+
+	if (!q)
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (!(q->coll = strdup(o->coll))) {
+		free(q);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	if ((rc = nedb_check_coll(o->coll)))
+		goto done;
+	if ((rc = nedb__filter_compile(o->filter ? o->filter : "{}",
+				       o->filter ? strlen(o->filter) : 2,
+				       &q->where)))
+		goto done;
+	if (o->sort && (rc = parse_sort(q, o->sort)))
+		goto done;
+	q->offset = o->skip;
+	q->has_limit = o->has_limit;
+	q->limit = o->limit;
+	if (o->as_of != NEDB_HEAD) {
+		q->has_as_of = true;
+		q->as_of = o->as_of;
+	}
+	rc = run(db, q, flags, fn, payload);
+done:
+	nql_free(q);
+	return rc;
+}

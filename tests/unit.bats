@@ -1,0 +1,26 @@
+#!/usr/bin/env bats
+# Runs each library unit test program (tests/unit/test_*.c), built by
+# `make unit` into the build directory under test.
+
+load helper
+
+run_unit() {
+	local build="$BATS_TEST_DIRNAME/../${NEDB_UNIT_BUILD:-build}"
+	[ "${NEDB_SUITE:-1}" = 2 ] && build="$BATS_TEST_DIRNAME/../build-san"
+	local bin="$build/unit/test_$1"
+	[ -x "$bin" ] || skip "unit test $1 not built"
+	run "$bin"
+	assert_success
+}
+
+@test "value semantics unit tests pass" {
+	run_unit value
+}
+
+@test "NQL parser unit tests pass" {
+	run_unit nql
+}
+
+@test "Mongo filter compiler unit tests pass" {
+	run_unit filter
+}
