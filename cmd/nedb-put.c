@@ -106,14 +106,23 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 {
 	nedb_buf line = {0}, r = {0};
 	uint64_t lineno = 0, nonce = p->w.nonce;
+	bool open = false;
 	int rc;
 
-	if ((rc = nedb_write_begin(db)))
-		cli_fail(rc);
+	/*
+	 * The write transaction is the writer lock of every process: it is
+	 * taken only once a line is in hand, never while waiting for input
+	 * (except with --atomic, which must hold it to the end).
+	 */
 	while (cli_read_line(&line)) {
 		lineno++;
 		if (strspn(line.p, " \t\r") == line.len)
 			continue;
+		if (!open) {
+			if ((rc = nedb_write_begin(db)))
+				cli_fail(rc);
+			open = true;
+		}
 		p->doc = line.p;
 		p->doclen = line.len;
 		if ((rc = nedb_write_put(db, p, quiet ? NULL : &r))) {
@@ -135,11 +144,10 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			if ((rc = nedb_write_commit(db)))
 				cli_fail(rc);
 			print_receipts(&r);
-			if ((rc = nedb_write_begin(db)))
-				cli_fail(rc);
+			open = false;
 		}
 	}
-	if ((rc = nedb_write_commit(db)))
+	if (open && (rc = nedb_write_commit(db)))
 		cli_fail(rc);
 	print_receipts(&r);
 	nedb_buf_free(&line);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
@@ -119,6 +120,15 @@ write_all(int fd, const char *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static bool
+disk_nearly_full(nedb *db)
+{
+	struct statvfs s;
+
+	return fstatvfs(db->logfd, &s) == 0 &&
+	       (uint64_t)s.f_bavail * s.f_frsize < (1u << 20);
 }
 
 /* Cuts the log back to off after a failed append. */
@@ -390,9 +400,25 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			       strerror(errno));
 		goto fail;
 	}
-	if ((rc = nedb__view_open(&db->view, viewp,
-				  db->writable ? MDB_NOMETASYNC : MDB_RDONLY,
-				  create)))
+	rc = nedb__view_open(&db->view, viewp,
+			     db->writable ? MDB_NOMETASYNC : MDB_RDONLY, create);
+	if (rc == NEDB_ECORRUPT && db->writable) {
+		/*
+		 * The view is a cache of the log: one LMDB cannot open (cut
+		 * short, or left half-made by a full disk) is set aside and
+		 * rebuilt.  No process can be using a view that will not open.
+		 */
+		char *lockp = path_in(db, "view.mdb-lock");
+
+		nedb__warn("the view cannot be opened (%s); rebuilding it "
+			   "from the log", nedb_errmsg());
+		unlink(viewp);
+		if (lockp)
+			unlink(lockp);
+		free(lockp);
+		rc = nedb__view_open(&db->view, viewp, MDB_NOMETASYNC, create);
+	}
+	if (rc)
 		goto fail;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
 		rc = nedb__mdb(rc, "cannot open view");
@@ -641,6 +667,9 @@ nedb_write_commit(nedb *db)
 	if (rc) {
 		errno = rc;
 		undo_append(db, db->wbase_off);
+		/* LMDB reports a page write cut short by a full disk as EIO */
+		if (rc == EIO && disk_nearly_full(db))
+			rc = ENOSPC;
 		rc = nedb__mdb(rc, "cannot commit");
 	}
 	db->wlog.len = 0;

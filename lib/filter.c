@@ -132,21 +132,6 @@ path_free(struct nql_path *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Frees like nql_expr_free (kept here so that this file stands alone). */
-static void
-expr_free(struct nql_expr *e)
-{
-	if (!e)
-		return;
-	expr_free(e->a);
-	expr_free(e->b);
-	path_free(&e->path);
-	for (size_t i = 0; i < e->nvals; i++)
-		free((char *)e->vals[i].p);
-	free(e->vals);
-	free(e);
-}
-
 static int
 oom(void)
 {
@@ -215,7 +200,7 @@ join(enum nql_expr_kind kind, struct nql_expr **acc, struct nql_expr *b)
 		return 0;
 	}
 	if (!(e = expr_new(kind))) {
-		expr_free(b);
+		nql_expr_free(b);
 		return oom();
 	}
 	e->a = *acc;
@@ -230,7 +215,7 @@ negate(struct nql_expr **e)
 	struct nql_expr *n = expr_new(EX_NOT);
 
 	if (!n) {
-		expr_free(*e);
+		nql_expr_free(*e);
 		*e = NULL;
 		return oom();
 	}
@@ -282,7 +267,7 @@ leaf(const struct nql_path *path, enum nql_expr_kind kind, enum nql_cmp op,
 	*out = e;
 	return 0;
 fail:
-	expr_free(e);
+	nql_expr_free(e);
 	return rc;
 }
 
@@ -381,7 +366,7 @@ compile_ops(const struct nql_path *path, struct nql_span obj,
 		free(op);
 	}
 	if (rc) {
-		expr_free(acc);
+		nql_expr_free(acc);
 		return rc;
 	}
 	*out = acc;
@@ -412,7 +397,7 @@ compile_list(const char *op, struct nql_span arr, struct nql_expr **out)
 	if (!rc && !strcmp(op, "$nor"))
 		rc = negate(&acc);
 	if (rc) {
-		expr_free(acc);
+		nql_expr_free(acc);
 		return rc;
 	}
 	*out = acc;
@@ -464,7 +449,7 @@ compile_doc(struct nql_span obj, struct nql_expr **out)
 	if (!rc && !acc && !(acc = expr_new(EX_TRUE)))
 		rc = oom();
 	if (rc) {
-		expr_free(acc);
+		nql_expr_free(acc);
 		return rc;
 	}
 	*out = acc;

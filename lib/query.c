@@ -431,6 +431,21 @@ idset_free(struct idset *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* One candidate id from an index: fetch, check, pass on. */
+static int
+visit_one(struct exec *x, const char *id, size_t n)
+{
+	char buf[MAX_ID + 1];
+	const char *doc;
+	size_t len;
+	uint64_t seq;
+
+	memcpy(buf, id, n);
+	buf[n] = 0;
+	doc = head_doc(x, x->q->coll, buf, n, &len, &seq);
+	return doc ? consider(x, doc, len, buf, n, seq) : 0;
+}
+
 /* Visits the candidates of a set in _id order, each once. */
 static int
 visit_ids(struct exec *x, struct idset *s)
@@ -770,12 +785,19 @@ index_order(struct exec *x, const char *field, bool desc)
 				       &len, &seq);
 			if (doc) {
 				x->scanned++;
-				if (matches(x, doc, len) &&
-				    (rc = rows_add(&group, doc, len, d.mv_data,
-						   d.mv_size, seq, NULL)))
+				/* a group in exact key order goes straight out */
+				if (!matches(x, doc, len))
+					;
+				else if (!sort_group) {
+					if ((rc = emit(x, doc, len)))
+						goto done;
+				} else if ((rc = rows_add(&group, doc, len,
+							  d.mv_data, d.mv_size,
+							  seq, NULL)))
 					goto done;
 			}
-			if (mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
+			if (x->done ||
+			    mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
 				break;
 		}
 		if (sort_group && group.n > 1) {
@@ -1269,6 +1291,16 @@ candidates(struct exec *x)
 		 cond_names[best.term->cmp]);
 	x->estimated = best.est;
 	cand = &ids;
+	if ((best.kind == 'e' && best.term->nvals == 1) ||
+	    (best.kind == 'o' && best.term->kind == EX_CMP &&
+	     best.term->cmp == CMP_EQ)) {
+		/* one key: its ids come sorted and once each; stream them */
+		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+
+		return ix_each(x, pre, plen + nedb__index_key(pre + plen,
+			       MAX_ENTRY, best.term->vals[0]), visit_one);
+	}
 	if (best.kind == 'e') {
 		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
 		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);

@@ -43,10 +43,14 @@ static const struct nql_span absent = {NULL, 0};
 
 /* ---- scanning ---------------------------------------------------------- */
 
+/*
+ * Between tokens of valid JSON the only bytes <= ' ' are the four
+ * whitespace characters, so one compare tells whitespace apart.
+ */
 static inline bool
 isws(char c)
 {
-	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+	return (unsigned char)c <= ' ';
 }
 
 static inline bool
@@ -121,6 +125,12 @@ str_end(const char *p, const char *e)
 	return str_scan(p, e, &esc);
 }
 
+/* The bytes that end a number, true, false or null. */
+static const bool scalar_end[256] = {
+	[','] = true, ['}'] = true, [']'] = true, [':'] = true, [' '] = true,
+	['\n'] = true, ['\t'] = true, ['\r'] = true,
+};
+
 /* The bytes that matter when skipping over an array or object. */
 static const bool container_special[256] = {
 	['"'] = true, ['{'] = true, ['['] = true, ['}'] = true, [']'] = true,
@@ -162,8 +172,7 @@ val_end(const char *p, const char *e)
 		}
 		return e;
 	default:
-		while (p < e && *p != ',' && *p != '}' && *p != ']' &&
-		       *p != ':' && !isws(*p))
+		while (p < e && !scalar_end[(unsigned char)*p])
 			p++;
 		return p;
 	}
@@ -483,7 +492,9 @@ obj_get(struct nql_span v, const char *key, size_t n)
 			break;
 		p = skip_ws(p + 1, e);
 		x = p;
-		if ((p = val_end(p, e)) == x)
+		if (p < e && *p == '"')
+			p = str_scan(p, e, &esc);
+		else if ((p = val_end(p, e)) == x)
 			break;
 		if (match)
 			found = (struct nql_span){x, (size_t)(p - x)};
@@ -958,29 +969,12 @@ contains(struct nql_span arr, struct nql_span v)
 	return false;
 }
 
-bool
-nedb__eval(const struct nql_expr *e, const char *doc, size_t len)
+static bool
+eval_leaf(const struct nql_expr *e, struct nql_span v)
 {
-	struct nql_span v;
-
-	switch (e->kind) {
-	case EX_AND:
-		return nedb__eval(e->a, doc, len) && nedb__eval(e->b, doc, len);
-	case EX_OR:
-		return nedb__eval(e->a, doc, len) || nedb__eval(e->b, doc, len);
-	case EX_NOT:
-		return !nedb__eval(e->a, doc, len);
-	case EX_TRUE:
-		return true;
-	default:
-		break;
-	}
-	v = nedb__path_get(doc, len, &e->path);
 	switch (e->kind) {
 	case EX_CMP:
-		if (!e->nvals)
-			return false;
-		return nedb__value_cmp(v, e->cmp, e->vals[0]);
+		return e->nvals && nedb__value_cmp(v, e->cmp, e->vals[0]);
 	case EX_IN:
 		for (size_t i = 0; i < e->nvals; i++)
 			if (nedb__value_eq(v, e->vals[i]))
@@ -993,6 +987,65 @@ nedb__eval(const struct nql_expr *e, const char *doc, size_t len)
 	default:
 		return false;
 	}
+}
+
+/*
+ * A chain of ANDs (or ORs): the parsers build long chains down the left
+ * side, "a AND b AND c" as ((a AND b) AND c), so recursing into a would
+ * take stack in proportion to the chain.  The chain's nodes are listed
+ * instead and their operands evaluated left to right, as written, until
+ * one decides the answer.
+ */
+static bool
+eval_chain(const struct nql_expr *e, const char *doc, size_t len)
+{
+	enum nql_expr_kind kind = e->kind;
+	const struct nql_expr *stack[32], **node = stack, *x;
+	size_t n = 0;
+	bool r;
+
+	for (x = e; x->kind == kind; x = x->a)
+		n++;
+	if (n > sizeof stack / sizeof *stack &&
+	    !(node = malloc(n * sizeof *node))) {
+		/* out of memory: the same answer, right to left */
+		for (x = e; x->kind == kind; x = x->a)
+			if (nedb__eval(x->b, doc, len) == (kind == EX_OR))
+				return kind == EX_OR;
+		return nedb__eval(x, doc, len);
+	}
+	n = 0;
+	for (x = e; x->kind == kind; x = x->a)
+		node[n++] = x;
+	r = nedb__eval(x, doc, len);
+	while (n-- && r == (kind == EX_AND))
+		r = nedb__eval(node[n]->b, doc, len);
+	if (node != stack)
+		free(node);
+	return r;
+}
+
+bool
+nedb__eval(const struct nql_expr *e, const char *doc, size_t len)
+{
+	struct nql_span v;
+	bool neg = false;
+
+	while (e->kind == EX_NOT) {
+		neg = !neg;
+		e = e->a;
+	}
+	switch (e->kind) {
+	case EX_AND:
+	case EX_OR:
+		return eval_chain(e, doc, len) != neg;
+	case EX_TRUE:
+		return !neg;
+	default:
+		break;
+	}
+	v = nedb__path_get(doc, len, &e->path);
+	return eval_leaf(e, v) != neg;
 }
 
 /* ---- SEARCH ------------------------------------------------------------ */
@@ -1104,8 +1157,12 @@ want_see(const char *tok, size_t n, void *payload)
 static void
 search_value(struct nql_span v, struct want *w)
 {
-	const char *p = v.p, *e = v.p + v.len;
+	const char *p, *e;
 
+	if (!v.len)
+		return;		/* absent */
+	p = v.p;
+	e = v.p + v.len;
 	while (p < e && w->left) {
 		const char *s, *q;
 

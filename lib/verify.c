@@ -93,6 +93,9 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	struct stat st;
 	const char *map = NULL, *p, *end, *nl;
 	uint64_t seq = 0;
+	MDB_cursor *sc = NULL;
+	MDB_val sk, sd;
+	int src;
 	MDB_txn *txn;
 	int rc;
 
@@ -120,6 +123,13 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		goto done;
 	}
 	madvise((void *)map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	/* each op the view has applied must carry the hash it recorded: a
+	 * history rewritten with fresh hashes is named where it begins */
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &sc))) {
+		rc = nedb__mdb(rc, "cannot read view");
+		goto done;
+	}
+	src = mdb_cursor_get(sc, &sk, &sd, MDB_FIRST);
 	p = map;
 	end = map + st.st_size;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
@@ -133,6 +143,23 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 			fail(out, seq, seq ? "prev does not match the hash of "
 			     "the op before it" : "genesis prev is not zero");
 			goto done;
+		}
+		if (seq <= a.seq) {
+			struct seqent se;
+
+			if (src || sk.mv_size != 8 ||
+			    nedb__get_be64(sk.mv_data) != seq) {
+				fail(out, seq, "the view has no record of this "
+				     "op");
+				goto done;
+			}
+			memcpy(&se, sd.mv_data, sizeof se);
+			if (memcmp(se.hash, hash, HASH_LEN)) {
+				fail(out, seq, "hash differs from the one the "
+				     "view recorded");
+				goto done;
+			}
+			src = mdb_cursor_get(sc, &sk, &sd, MDB_NEXT);
 		}
 		memcpy(head, hash, HASH_LEN);
 		if (seq == a.seq) {
@@ -170,6 +197,8 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	if (flags & NEDB_VERIFY_DETERMINISM)
 		rc = determinism(db, txn, &a, out);
 done:
+	if (sc)
+		mdb_cursor_close(sc);
 	if (map)
 		munmap((void *)map, (size_t)st.st_size);
 	mdb_txn_abort(txn);
