@@ -9,6 +9,7 @@ static const char usage[] =
 "usage: nedb-index [options] COLL FIELD eq|ordered|search\n"
 "       nedb-index --drop [options] COLL FIELD\n"
 "       nedb-index --list\n"
+"       nedb-index --auto N\n"
 "\n"
 "Creates an index on a field (a dotted path), filled at once from the\n"
 "collection and kept by every later write; drops one; or lists them as\n"
@@ -17,15 +18,18 @@ static const char usage[] =
 "Options:\n"
 "      --drop            drop the index on COLL FIELD\n"
 "      --list            list every index\n"
+"      --auto N          index a field once queries have filtered or\n"
+"                        sorted on it N times (0: never, the default)\n"
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n";
 
-enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_CLIENT, OPT_NONCE };
+enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_CLIENT, OPT_NONCE, OPT_AUTO };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"drop", no_argument, 0, OPT_DROP},
 	{"list", no_argument, 0, OPT_LIST},
+	{"auto", required_argument, 0, OPT_AUTO},
 	{"client", required_argument, 0, OPT_CLIENT},
 	{"nonce", required_argument, 0, OPT_NONCE},
 	{0, 0, 0, 0}
@@ -51,7 +55,8 @@ print_index(const char *coll, const char *field, const char *kind,
 int
 main(int argc, char **argv)
 {
-	bool drop = false, list = false;
+	bool drop = false, list = false, autoset = false;
+	uint64_t autoval = 0;
 	nedb_wopts w = {0};
 	nedb_buf r = {0};
 	nedb *db;
@@ -65,6 +70,10 @@ main(int argc, char **argv)
 		switch (c) {
 		case OPT_DROP: drop = true; break;
 		case OPT_LIST: list = true; break;
+		case OPT_AUTO:
+			autoval = cli_u64("count", optarg);
+			autoset = true;
+			break;
 		case OPT_CLIENT: w.client = optarg; break;
 		case OPT_NONCE:
 			if (!(w.nonce = cli_u64("nonce", optarg)))
@@ -75,7 +84,16 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (list) {
+	if (autoset) {
+		if (drop || list || argc)
+			cli_usage("--auto takes no other arguments");
+		db = cli_open(false);
+		if ((rc = nedb_set_auto_index(db, autoval)))
+			cli_fail(rc);
+		nedb_buf_printf(&r, "{\"auto_index\":%llu}",
+				(unsigned long long)autoval);
+		cli_print(r.p, r.len);
+	} else if (list) {
 		if (drop || argc)
 			cli_usage("--list takes no arguments");
 		db = cli_open(false);

@@ -81,15 +81,19 @@ fsync_dir(const char *dir)
 
 /* Writes meta.json atomically: temp file, fsync, rename, fsync dir. */
 static int
-write_meta_json(nedb *db, int64_t created)
+write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 {
 	char *tmp = path_in(db, "meta.json.tmp"), *dst = path_in(db,
 								   "meta.json");
-	char text[128];
+	char text[160], opts[48] = "";
 	int fd, rc = 0, n;
 
+	if (auto_index)
+		snprintf(opts, sizeof opts, "\"auto_index\":%llu",
+			 (unsigned long long)auto_index);
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
-		     "\"options\":{}}\n", LOG_FORMAT, (long long)created);
+		     "\"options\":{%s}}\n", LOG_FORMAT, (long long)created,
+		     opts);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
 	    rename(tmp, dst))
@@ -313,7 +317,7 @@ init_view(nedb *db)
 		db->wcount = 0;
 		a = db->wa;
 		fsync_dir(db->dir);
-		if ((rc = write_meta_json(db, o.ts)))
+		if ((rc = write_meta_json(db, o.ts, 0)))
 			goto fail;
 	} else {
 		if ((rc = nedb__replay(&db->view, db->wtxn, db->logfd, size,
@@ -472,6 +476,37 @@ nedb_close(nedb *db)
 	nedb_buf_free(&db->scratch2);
 	free(db->dir);
 	free(db);
+}
+
+int
+nedb_set_auto_index(nedb *db, uint64_t n)
+{
+	char *p = path_in(db, "meta.json"), text[512];
+	int64_t created = 0;
+	const char *c;
+	FILE *f;
+	size_t len;
+	int rc;
+
+	if (!db->writable)
+		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
+				 "permission denied", db->dir);
+	/* under the writer lock, so that two setters do not race */
+	if ((rc = nedb_write_begin(db))) {
+		free(p);
+		return rc;
+	}
+	if (p && (f = fopen(p, "r"))) {
+		len = fread(text, 1, sizeof text - 1, f);
+		text[len] = 0;
+		fclose(f);
+		if ((c = strstr(text, "\"created\":")))
+			created = strtoll(c + 10, NULL, 10);
+	}
+	free(p);
+	rc = write_meta_json(db, created, n);
+	nedb_write_abort(db);
+	return rc;
 }
 
 int

@@ -233,8 +233,10 @@ add_val(struct nql_expr *e, struct nql_span v)
 	if (!vals)
 		return oom();
 	e->vals = vals;
-	if (!(copy = strndup(v.p, v.len)))
-		return oom();
+	if (!(copy = malloc(v.len + 1)))	/* not strndup: a string may */
+		return oom();		/* hold a raw NUL (jq allows it) */
+	memcpy(copy, v.p, v.len);
+	copy[v.len] = 0;
 	e->vals[e->nvals++] = (struct nql_span){copy, v.len};
 	return 0;
 }

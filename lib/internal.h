@@ -14,7 +14,7 @@
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 2			/* bump to force a rebuild */
+#define VIEW_FORMAT 3			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -114,7 +114,9 @@ const char *nedb__op_name(enum op_kind k);
 enum {
 	DBI_META, DBI_DOCS, DBI_VERS, DBI_SEQS, DBI_NONCES, DBI_IDEM,
 	DBI_TTL, DBI_COLLS, DBI_NODES, DBI_NODEIDS, DBI_EDGES, DBI_REDGES,
-	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX, DBI__N
+	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX,
+	DBI_USAGE,	/* query statistics for auto-indexing: not state */
+	DBI__N
 };
 
 struct view {

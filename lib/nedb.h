@@ -107,6 +107,11 @@ NEDB_EXPORT int nedb_open(nedb **out, const char *dir, unsigned flags);
 /* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
 NEDB_EXPORT void nedb_close(nedb *db);
 NEDB_EXPORT int nedb_set_durability(nedb *db, int mode);
+/*
+ * Sets the auto_index option in meta.json: a field queries filter or
+ * sort on n times without an index gets one.  0 turns it off.
+ */
+NEDB_EXPORT int nedb_set_auto_index(nedb *db, uint64_t n);
 
 #define NEDB_HEAD UINT64_MAX
 

@@ -1398,6 +1398,128 @@ done:
 	return rc;
 }
 
+/*
+ * auto_index: with "auto_index": N in meta.json's options, a field that
+ * queries filter or sort on N times without an index gets one (an index
+ * op like any other): ordered if it was used for a range or ORDER BY,
+ * eq otherwise.  The counts live in the view's usage table.
+ */
+static uint64_t
+auto_index_option(nedb *db)
+{
+	char path[4200], text[512];
+	const char *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/meta.json", db->dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = 0;
+	p = strstr(text, "\"auto_index\":");
+	return p ? strtoull(p + 13, NULL, 10) : 0;
+}
+
+struct used {
+	const char *field[32];
+	bool ordered[32];
+	size_t n;
+};
+
+static void
+note_field(struct used *u, const char *f, bool ordered)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (!strcmp(u->field[i], f)) {
+			u->ordered[i] |= ordered;
+			return;
+		}
+	if (u->n < 32) {
+		u->field[u->n] = f;
+		u->ordered[u->n++] = ordered;
+	}
+}
+
+static void
+note_expr(struct used *u, const struct nql_expr *e)
+{
+	if (!e)
+		return;
+	switch (e->kind) {
+	case EX_AND:
+	case EX_OR:
+		note_expr(u, e->a);
+		note_expr(u, e->b);
+		break;
+	case EX_NOT:
+		note_expr(u, e->a);
+		break;
+	case EX_CMP:
+		note_field(u, e->path.dotted, e->cmp != CMP_EQ &&
+			   e->cmp != CMP_NE);
+		break;
+	case EX_IN:
+	case EX_CONTAINS:
+		note_field(u, e->path.dotted, false);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
+{
+	struct used u = {0};
+	nedb_buf r = {0};
+	int rc;
+
+	note_expr(&u, q->where);
+	for (size_t i = 0; i < q->norder; i++)
+		note_field(&u, q->order[i].path.dotted, true);
+	if (!u.n || !db->writable)
+		return 0;
+	if ((rc = nedb_write_begin(db)))
+		return rc;
+	for (size_t i = 0; i < u.n && !rc; i++) {
+		unsigned char k[MAX_COLL + 1 + 160];
+		size_t c = strlen(q->coll), f = strlen(u.field[i]);
+		MDB_val kv = {c + 1 + f, k}, d;
+		unsigned char cnt[8];
+		uint64_t n = 0;
+
+		if (f > 128 || nedb__check_field(u.field[i]))
+			continue;
+		memcpy(k, q->coll, c);
+		k[c] = 0;
+		memcpy(k + c + 1, u.field[i], f);
+		if (!mdb_get(db->wtxn, db->view.dbi[DBI_IDXDEF], &kv, &d))
+			continue;	/* indexed already */
+		if (!mdb_get(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d))
+			n = nedb__get_be64(d.mv_data);
+		nedb__put_be64(cnt, ++n);
+		d.mv_size = 8;
+		d.mv_data = cnt;
+		if ((rc = mdb_put(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d,
+				  0))) {
+			rc = nedb__mdb(rc, "cannot write view");
+			break;
+		}
+		if (n >= threshold)
+			rc = nedb_write_index(db, q->coll, u.field[i],
+					      u.ordered[i] ? "ordered" : "eq",
+					      NULL, &r);
+	}
+	if (rc)
+		nedb_write_abort(db);
+	else
+		rc = nedb_write_commit(db);
+	nedb_buf_free(&r);
+	return rc;
+}
+
 /* Runs a parsed query in a read snapshot of its own if none is open. */
 static int
 run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
@@ -1417,6 +1539,12 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 	if (began)
 		nedb_read_end(db);
 	nedb_buf_free(&plan);
+	if (!rc && began && !q->has_as_of && !q->explain) {
+		uint64_t n = auto_index_option(db);
+
+		if (n)
+			rc = auto_index(db, q, n);
+	}
 	return rc;
 }
 

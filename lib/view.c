@@ -18,6 +18,8 @@
  *           every edge change, for --as-of
  *   idxdef  coll \0 field -> kind name ("eq", "ordered", "search")
  *   idx     coll \0 field \0 entry key -> id (duplicates sorted): index.c
+ *   usage   coll \0 field -> be64 times a query filtered or sorted on it
+ *           (auto_index; statistics, not state: not digested or compared)
  *
  * Node keys are numbered because two of them and a relation would not fit
  * LMDB's 511-byte key limit.  Numbers are handed out by apply, so they
@@ -42,7 +44,7 @@
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx"
+	"idxdef", "idx", "usage"
 };
 
 int
@@ -640,6 +642,9 @@ nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b, MDB_txn *tb,
 
 	for (int t = 0; t < DBI__N; t++) {
 		int ra, rb;
+
+		if (t == DBI_USAGE)
+			continue;
 
 		if (mdb_cursor_open(ta, a->dbi[t], &ca) ||
 		    mdb_cursor_open(tb, b->dbi[t], &cb)) {
