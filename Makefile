@@ -46,12 +46,13 @@ SONAME = libnedb.so.0
 LIB = $(BUILD)/lib/$(SONAME)
 
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
-       nedb-link nedb-index nedb-coll nedb-query nedb-update
+       nedb-link nedb-index nedb-coll nedb-query nedb-update \
+       nedb-expire nedb-sweep nedb-stats
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
 MAN5 = man/nedb-format.5
-MAN7 = man/nedb.7
+MAN7 = man/nedb.7 man/nedb-nql.7
 
 all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS)
 
@@ -139,7 +140,7 @@ install: all
 	install -m 755 $(BINS) $(DESTDIR)$(bindir)/
 	install -m 644 $(MAN1) $(DESTDIR)$(mandir)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(mandir)/man5/
-	install -m 644 $(MAN7) $(DESTDIR)$(mandir)/man7/
+	for m in $(MAN7); do [ -f $$m ] && install -m 644 $$m $(DESTDIR)$(mandir)/man7/; done; true
 	sed -e 's|@prefix@|$(prefix)|;s|@libdir@|$(libdir)|;s|@includedir@|$(includedir)|;s|@version@|0.1.0|' \
 		lib/nedb.pc.in > $(DESTDIR)$(libdir)/pkgconfig/nedb.pc
 	install -m 644 completions/nedb.bash \

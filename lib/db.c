@@ -1138,6 +1138,105 @@ nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
 }
 
 int
+nedb_write_expire(nedb *db, const char *coll, const char *id, int64_t ttl_ms,
+		  const nedb_wopts *w, nedb_buf *receipt)
+{
+	struct op o = {.kind = OP_EXPIRE};
+	struct dochdr h;
+	size_t len;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = coll;
+	o.id = id;
+	o.ts = next_ts(db);
+	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
+		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+				 id);
+	o.exp = ttl_ms > 0 ? o.ts + ttl_ms : 0;
+	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
+{
+	unsigned char start[8];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	nedb_buf keys = {0};
+	int rc;
+
+	*deleted = 0;
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	/* gather first: deletes change the ttl table under the cursor */
+	if ((rc = mdb_cursor_open(db->wtxn, db->view.dbi[DBI_TTL], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	nedb__put_be64(start, 0);
+	k.mv_size = 8;
+	k.mv_data = start;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if ((int64_t)nedb__get_be64(k.mv_data) > now)
+			break;
+		nedb_buf_add(&keys, (char *)k.mv_data + 8, k.mv_size - 8);
+		nedb_buf_add(&keys, "\n", 1);	/* ids hold no control chars */
+	}
+	mdb_cursor_close(cur);
+	rc = 0;
+	for (size_t i = 0; i < keys.len && !rc;) {
+		char *nl = memchr(keys.p + i, '\n', keys.len - i);
+		struct op o = {.kind = OP_DELETE};
+		char *coll = keys.p + i;
+
+		*nl = 0;
+		o.coll = coll;
+		o.id = coll + strlen(coll) + 1;
+		i = (size_t)(nl - keys.p) + 1;
+		if ((rc = pre_write(db, NULL, &o, NULL)) < 0)
+			break;
+		o.ts = next_ts(db);
+		if (!(rc = stage(db, &o, NULL)))
+			(*deleted)++;
+	}
+	nedb_buf_free(&keys);
+	return rc;
+}
+
+int
+nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
+{
+	unsigned char start[8] = {0};
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k = {8, start}, d;
+	int rc;
+
+	*n = 0;
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_TTL], &cur))) {
+		nedb__txn_done(db, txn);
+		return nedb__mdb(rc, "cannot read view");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if ((int64_t)nedb__get_be64(k.mv_data) > now)
+			break;
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	nedb__txn_done(db, txn);
+	return 0;
+}
+
+int
 nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};

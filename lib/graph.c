@@ -3,6 +3,7 @@
  * indexes.  The tables are described in view.c.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include "internal.h"
@@ -231,4 +232,39 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 	mdb_cursor_close(ic);
 	nedb__txn_done(db, txn);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+nedb_stats_get(nedb *db, nedb_stats *out)
+{
+	struct applied a;
+	struct stat st;
+	MDB_txn *txn;
+	MDB_val k = {4, "ckpt"}, d;
+	char *p;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	if ((rc = nedb__view_applied(&db->view, txn, &a))) {
+		nedb__txn_done(db, txn);
+		return nedb__err(NEDB_ECORRUPT, "view has no head");
+	}
+	out->seq = a.seq;
+	nedb__hex(out->head, a.head, HASH_LEN);
+	if (!mdb_get(txn, db->view.dbi[DBI_META], &k, &d) && d.mv_size == 8) {
+		out->has_checkpoint = 1;
+		out->checkpoint = nedb__get_be64(d.mv_data);
+	}
+	nedb__txn_done(db, txn);
+	if (!fstat(db->logfd, &st))
+		out->log_bytes = (uint64_t)st.st_size;
+	if ((p = malloc(strlen(db->dir) + 16))) {
+		sprintf(p, "%s/view.mdb", db->dir);
+		if (!stat(p, &st))
+			out->view_bytes = (uint64_t)st.st_size;
+		free(p);
+	}
+	return 0;
 }

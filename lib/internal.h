@@ -60,7 +60,7 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
 /* An op, as staged by a write or parsed back from a log line. */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
-	OP_INDEX, OP_UNINDEX, OP_DROP, OP__N
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP__N
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */

@@ -31,7 +31,7 @@
 
 static const char *const kinds[OP__N] = {
 	"genesis", "put", "delete", "checkpoint", "link", "unlink", "index",
-	"unindex", "drop"
+	"unindex", "drop", "expire"
 };
 
 const char *
@@ -138,6 +138,10 @@ nedb__log_format(nedb_buf *out, struct op *o)
 		if (o->kind == OP_DROP)
 			break;
 		add_str(out, "id", o->id);
+		if (o->kind == OP_EXPIRE) {
+			add_num(out, "exp", o->exp);
+			break;
+		}
 		if (o->kind != OP_PUT)
 			break;
 		if (o->exp)
@@ -364,7 +368,9 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 		goto bad;
 	if (int_member(line, head, "exp", true, &u))
 		o->exp = (int64_t)u;
-	if (o->kind == OP_DELETE)
+	else if (o->kind == OP_EXPIRE)
+		goto bad;
+	if (o->kind == OP_DELETE || o->kind == OP_EXPIRE)
 		return 0;
 	if (!docat)
 		goto bad;
@@ -407,6 +413,11 @@ nedb__receipt(nedb_buf *out, const struct op *o)
 	case OP_DELETE:
 		add_str(out, "coll", o->coll);
 		add_str(out, "id", o->id);
+		break;
+	case OP_EXPIRE:
+		add_str(out, "coll", o->coll);
+		add_str(out, "id", o->id);
+		add_num(out, "exp", o->exp);
 		break;
 	case OP_CHECKPOINT:
 		add_hex(out, "state", o->state);

@@ -65,6 +65,8 @@ enum {
 NEDB_EXPORT const char *nedb_errmsg(void);
 NEDB_EXPORT int nedb_exit_status(int err);
 NEDB_EXPORT const char *nedb_version(void);
+/* Milliseconds since the epoch (the clock ops are stamped with). */
+NEDB_EXPORT int64_t nedb_now_ms(void);
 /*
  * Sets the function that receives warnings (a repaired torn tail).  The
  * default discards them.
@@ -216,6 +218,18 @@ NEDB_EXPORT int nedb_write_index(nedb *db, const char *coll,
 /* Stages a drop of a collection (NEDB_ENOTFOUND if it has no documents). */
 NEDB_EXPORT int nedb_write_drop(nedb *db, const char *coll,
 				const nedb_wopts *w, nedb_buf *receipt);
+/*
+ * Stages an expire op: the live document coll/id expires ttl_ms from now,
+ * or with ttl_ms 0 never (persist).  NEDB_ENOTFOUND if there is no live
+ * document.
+ */
+NEDB_EXPORT int nedb_write_expire(nedb *db, const char *coll,
+				  const char *id, int64_t ttl_ms,
+				  const nedb_wopts *w, nedb_buf *receipt);
+/* Stages a delete op for every document expired at now (ms). */
+NEDB_EXPORT int nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted);
+/* Counts documents expired at now but not yet swept. */
+NEDB_EXPORT int nedb_expired_pending(nedb *db, int64_t now, uint64_t *n);
 /* Stages a checkpoint op committing to a digest of the state. */
 NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
 /*
@@ -247,6 +261,16 @@ typedef int (*nedb_index_fn)(const char *coll, const char *field,
 			     const char *kind, uint64_t entries,
 			     void *payload);
 NEDB_EXPORT int nedb_indexes(nedb *db, nedb_index_fn fn, void *payload);
+typedef struct nedb_stats {
+	uint64_t seq;
+	char head[65];
+	uint64_t log_bytes, view_bytes;
+	int has_checkpoint;
+	uint64_t checkpoint;	/* seq of the last checkpoint op */
+} nedb_stats;
+
+NEDB_EXPORT int nedb_stats_get(nedb *db, nedb_stats *out);
+
 /* Checks a node key "coll:id"; NEDB_EINPUT with a message if bad. */
 NEDB_EXPORT int nedb_check_node(const char *node);
 

@@ -347,6 +347,12 @@ nedb__unhex(unsigned char *out, const char *in, size_t n)
 }
 
 int64_t
+nedb_now_ms(void)
+{
+	return nedb__now_ms();
+}
+
+int64_t
 nedb__now_ms(void)
 {
 	struct timespec ts;

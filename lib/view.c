@@ -367,6 +367,37 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 	return del(txn, v->dbi[DBI_COLLS], o->coll, strlen(o->coll));
 }
 
+/* Sets (exp > 0) or clears a document's expiry; its text is unchanged,
+ * so no new version is recorded. */
+static int
+apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID], tk[8 + sizeof key];
+	size_t klen = nedb__dockey(key, o->coll, o->id);
+	MDB_val kv = {klen, key}, d;
+	struct dochdr h;
+	nedb_buf val = {0};
+	int rc;
+
+	if ((rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &d)))
+		return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot read "
+							  "view");
+	if ((rc = drop_ttl(v, txn, key, klen)))
+		return rc;
+	if ((rc = nedb_buf_add(&val, d.mv_data, d.mv_size)))
+		return rc;
+	nedb__dochdr_get(&h, val.p);
+	h.exp = o->exp;
+	nedb__dochdr_put(val.p, &h);
+	rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len, 0);
+	nedb_buf_free(&val);
+	if (rc || !o->exp)
+		return rc;
+	nedb__put_be64(tk, (uint64_t)o->exp);
+	memcpy(tk + 8, key, klen);
+	return put(txn, v->dbi[DBI_TTL], tk, 8 + klen, "", 0, 0);
+}
+
 int
 nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 {
@@ -417,6 +448,9 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		goto done;
 	case OP_DROP:
 		rc = apply_drop(v, txn, o);
+		goto done;
+	case OP_EXPIRE:
+		rc = apply_expire(v, txn, o);
 		goto done;
 	default:
 		break;

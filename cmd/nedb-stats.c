@@ -1,0 +1,94 @@
+/*
+ * nedb-stats - what a database holds, as one JSON object.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-stats [options]\n"
+"\n"
+"Prints {\"seq\",\"head\",\"ops\",\"log_bytes\",\"view_bytes\",\"collections\":\n"
+"[{\"coll\",\"count\"}],\"indexes\":[{\"coll\",\"field\",\"kind\",\"entries\"}],\n"
+"\"last_checkpoint\",\"expired_pending\"}.\n";
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{0, 0, 0, 0}
+};
+
+static int
+on_coll(const char *coll, uint64_t count, void *payload)
+{
+	nedb_buf *b = payload;
+
+	if (b->p[b->len - 1] != '[')
+		nedb_buf_puts(b, ",");
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_printf(b, ",\"count\":%llu}", (unsigned long long)count);
+	return 0;
+}
+
+static int
+on_index(const char *coll, const char *field, const char *kind,
+	 uint64_t entries, void *payload)
+{
+	nedb_buf *b = payload;
+
+	if (b->p[b->len - 1] != '[')
+		nedb_buf_puts(b, ",");
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_puts(b, ",\"field\":");
+	nedb_buf_json_str(b, field, strlen(field));
+	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
+			(unsigned long long)entries);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	nedb_stats s;
+	nedb_buf b = {0};
+	uint64_t pending;
+	nedb *db;
+	int c, rc;
+
+	cli_init("nedb-stats", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+				NULL)) != -1)
+		if (!cli_common(c, optarg))
+			cli_bad_option(c, argv);
+	if (optind < argc)
+		cli_usage("unexpected argument '%s'", argv[optind]);
+	db = cli_open(false);
+	if ((rc = nedb_read_begin(db)) || (rc = nedb_stats_get(db, &s)) ||
+	    (rc = nedb_expired_pending(db, nedb_now_ms(), &pending)))
+		cli_fail(rc);
+	nedb_buf_printf(&b, "{\"seq\":%llu,\"head\":\"%s\",\"ops\":%llu,"
+			"\"log_bytes\":%llu,\"view_bytes\":%llu,"
+			"\"collections\":[", (unsigned long long)s.seq, s.head,
+			(unsigned long long)s.seq + 1,
+			(unsigned long long)s.log_bytes,
+			(unsigned long long)s.view_bytes);
+	if ((rc = nedb_collections(db, on_coll, &b)))
+		cli_fail(rc);
+	nedb_buf_puts(&b, "],\"indexes\":[");
+	if ((rc = nedb_indexes(db, on_index, &b)))
+		cli_fail(rc);
+	nedb_buf_puts(&b, "],\"last_checkpoint\":");
+	if (s.has_checkpoint)
+		nedb_buf_printf(&b, "%llu", (unsigned long long)s.checkpoint);
+	else
+		nedb_buf_puts(&b, "null");
+	nedb_buf_printf(&b, ",\"expired_pending\":%llu}",
+			(unsigned long long)pending);
+	cli_print(b.p, b.len);
+	nedb_read_end(db);
+	nedb_buf_free(&b);
+	nedb_close(db);
+	cli_finish();
+	return 0;
+}
