@@ -121,6 +121,11 @@ check-valgrind: stage
 demo: all
 	@tests/demo.sh $(BUILD)
 
+# The yardstick: nedb beside sqlite3 and jq (tests/bench/run).
+BENCH_N ?= 1000000
+bench: all
+	@tests/bench/run $(BUILD)/bin $(BENCH_N)
+
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
 
@@ -163,4 +168,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit check check-fast check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench check check-fast check-valgrind demo lint deps install uninstall clean
