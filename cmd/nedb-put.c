@@ -196,8 +196,8 @@ main(int argc, char **argv)
 		case OPT_ATOMIC: atomic = true; break;
 		case 'q': quiet = true; break;
 		case OPT_CAUSEDBY:
-			for (char *s = strtok(optarg, ","); s;
-			     s = strtok(NULL, ",")) {
+			for (char *s, *rest = optarg;
+			     (s = strsep(&rest, ","));) {
 				if (p.ncaused_by == 64)
 					cli_usage("too many causes: at most "
 						  "64");

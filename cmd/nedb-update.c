@@ -19,7 +19,9 @@ static const char usage[] =
 "Options:\n"
 "      --many            update every matching document\n"
 "      --upsert          insert a document when nothing matches: the\n"
-"                        filter's equality members plus the update\n"
+"                        filter's equality members changed by the\n"
+"                        operators (a replacement keeps only the\n"
+"                        filter's _id)\n"
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's first nonce\n"
 "  -q, --quiet           print no receipts\n";

@@ -8,19 +8,52 @@
 _nedb_opts()
 {
 	local common="-d --db --durability --pretty --array -h --help --version"
+	local writer="--client --nonce"
 
 	case $1 in
 	nedb-put)
-		echo "$common --client --nonce --idem --ttl --merge --if-seq" \
-			"--tag --id-field --atomic -q --quiet"
+		echo "$common $writer --idem --ttl --merge --if-seq --tag" \
+			"--id-field --atomic -q --quiet --caused-by --evidence" \
+			"--confidence --valid-from --valid-to"
 		;;
 	nedb-get) echo "$common --as-of --meta --history" ;;
-	nedb-delete) echo "$common --client --nonce --idem -q --quiet" ;;
+	nedb-delete) echo "$common $writer --idem -q --quiet" ;;
+	nedb-update) echo "$common $writer --many --upsert -q --quiet" ;;
+	nedb-query)
+		echo "$common --explain --filter --sort --skip --limit --as-of" \
+			"--project --jq -e --exit-status"
+		;;
+	nedb-index) echo "$common $writer --drop --list --auto" ;;
+	nedb-link) echo "$common $writer --idem --unlink --out --in --as-of" ;;
+	nedb-coll) echo "$common $writer --drop" ;;
+	nedb-expire) echo "$common $writer --idem --persist" ;;
 	nedb-log) echo "$common -n --since --until --reverse -f --follow" ;;
 	nedb-verify) echo "$common --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild" ;;
 	*) echo "$common" ;;
 	esac
+}
+
+# The number of arguments (not options, nor their values) before the
+# word being completed.
+_nedb_nargs()
+{
+	local i n=0
+
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-d | --db | --durability | --client | --nonce | --idem | --ttl | \
+			--if-seq | --tag | --id-field | --as-of | -n | --since | \
+			--until | --filter | --sort | --skip | --limit | --project | \
+			--jq | --caused-by | --evidence | --confidence | \
+			--valid-from | --valid-to | --auto)
+			((i++))
+			;;
+		-*) ;;
+		*) ((n++)) ;;
+		esac
+	done
+	echo $n
 }
 
 _nedb()
@@ -38,7 +71,9 @@ _nedb()
 		return
 		;;
 	--client | --nonce | --idem | --ttl | --if-seq | --tag | --id-field | \
-		--as-of | -n | --since | --until)
+		--as-of | -n | --since | --until | --filter | --sort | --skip | \
+		--limit | --project | --jq | --caused-by | --evidence | \
+		--confidence | --valid-from | --valid-to | --auto)
 		# a free-form value: nothing to offer
 		return
 		;;
@@ -50,9 +85,17 @@ _nedb()
 			-- "$cur"))
 		return
 	fi
-	# Collections, ids and documents are not files: offer nothing.
+	# nedb-index COLL FIELD KIND: the kinds of index
+	if [[ ${words[0]##*/} == nedb-index && " ${words[*]} " != *" --drop "* &&
+		" ${words[*]} " != *" --list "* && " ${words[*]} " != *" --auto "* &&
+		$(_nedb_nargs) == 2 ]]; then
+		COMPREPLY=($(compgen -W 'eq ordered search' -- "$cur"))
+		return
+	fi
+	# Collections, ids, documents and queries are not files: offer nothing.
 } &&
-	complete -F _nedb nedb-put nedb-get nedb-delete nedb-log nedb-verify \
-		nedb-checkpoint
+	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
+		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
+		nedb-log nedb-verify nedb-checkpoint
 
 # ex: filetype=sh

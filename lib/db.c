@@ -841,8 +841,7 @@ provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
 		o->confidence = p->confidence;
 		o->confidence_len = strlen(p->confidence);
 	}
-	if ((p->evidence && nedb_check_id(p->evidence, strlen(p->evidence))
-	     && strlen(p->evidence)) ||
+	if ((p->evidence && nedb_check_id(p->evidence, strlen(p->evidence))) ||
 	    (p->valid_from && nedb_check_id(p->valid_from,
 					    strlen(p->valid_from))) ||
 	    (p->valid_to && nedb_check_id(p->valid_to, strlen(p->valid_to))))

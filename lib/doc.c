@@ -131,8 +131,15 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 		} else if (c == '"') {
 			size_t j = i + 1;
 
-			while (text[j] != '"')
+			while (text[j] != '"') {
+				if ((unsigned char)text[j] < 0x20) {
+					out->len = start;
+					return token_error(text, j, "not JSON: "
+							   "control character "
+							   "in a string");
+				}
 				j += text[j] == '\\' ? 2 : 1;
+			}
 			memcpy(out->p + out->len, text + i, j + 1 - i);
 			out->len += j + 1 - i;
 			i = j + 1;

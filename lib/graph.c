@@ -133,7 +133,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	qsort(found.v, found.n, sizeof *found.v, cmp_u64);
+	if (found.n > 1)
+		qsort(found.v, found.n, sizeof *found.v, cmp_u64);
 	for (size_t i = 0; i < found.n; i++) {
 		unsigned char nk[8];
 		MDB_val kv = {8, nk}, dv;

@@ -179,6 +179,21 @@ each_element(struct nql_span arr, void (*fn)(struct entries *,
 	}
 }
 
+static void search_value(struct entries *e, struct nql_span v);
+
+/* An object member "key":value as an element: search its value. */
+static void
+search_member(struct entries *e, struct nql_span m)
+{
+	const char *p = m.p + 1;
+
+	while (*p != '"')
+		p += *p == '\\' ? 2 : 1;
+	p += 2;				/* the closing quote and ':' */
+	search_value(e, (struct nql_span){p, (size_t)(m.p + m.len - p)});
+}
+
+/* Every string under v, as SEARCH's re-check reads them. */
 static void
 search_value(struct entries *e, struct nql_span v)
 {
@@ -190,6 +205,8 @@ search_value(struct entries *e, struct nql_span v)
 		free(s);
 	} else if (nedb__type(v) == T_ARRAY)
 		each_element(v, search_value, e);
+	else if (nedb__type(v) == T_OBJECT)
+		each_element(v, search_member, e);
 }
 
 /* Adds or removes the entries of one document in one index. */
@@ -278,11 +295,13 @@ drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDX], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT)) {
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
 		if (k.mv_size < n || memcmp(k.mv_data, pk, n))
 			break;
 		if ((rc = mdb_cursor_del(cur, MDB_NODUPDATA)))
 			break;
+		k.mv_size = n;
+		k.mv_data = pk;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 :

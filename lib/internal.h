@@ -14,7 +14,7 @@
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 3			/* bump to force a rebuild */
+#define VIEW_FORMAT 4			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 

@@ -452,7 +452,8 @@ visit_ids(struct exec *x, struct idset *s)
 {
 	int rc = 0;
 
-	qsort(s->v, s->n, sizeof *s->v, idset_cmp);
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof *s->v, idset_cmp);
 	for (size_t i = 0; i < s->n && !x->done; i++) {
 		const char *doc;
 		size_t len;
@@ -761,8 +762,10 @@ index_order(struct exec *x, const char *field, bool desc)
 		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 		pre[plen - 1] = 0;
 		rc = mdb_cursor_get(cur, &k, &d, rc ? MDB_LAST : MDB_PREV);
+		/* MDB_SET, not MDB_FIRST_DUP: after MDB_LAST the cursor is
+		 * at EOF and MDB_NEXT_DUP would find no more duplicates */
 		if (!rc)
-			rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST_DUP);
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
 	} else
 		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (!rc && !x->done) {
@@ -829,8 +832,7 @@ index_order(struct exec *x, const char *field, bool desc)
 		if (desc) {
 			rc = mdb_cursor_get(cur, &k, &d, MDB_PREV_NODUP);
 			if (!rc)
-				rc = mdb_cursor_get(cur, &k, &d,
-						    MDB_FIRST_DUP);
+				rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
 		} else
 			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP);
 	}
@@ -1333,6 +1335,10 @@ nedb__query_run(nedb *db, const struct nql_query *q, nedb_row_fn fn,
 
 	if ((rc = nedb_check_coll(q->coll)))
 		return rc;
+	if (q->has_group && (q->traverse || q->trace))
+		return nedb__err(NEDB_EUSAGE, "%s cannot follow GROUP BY: "
+				 "grouped rows are not documents",
+				 q->traverse ? "TRAVERSE" : "TRACE");
 	if ((rc = nedb__txn(db, &x.txn)))
 		return rc;
 	x.now = nedb__now_ms();
@@ -1457,8 +1463,8 @@ note_expr(struct used *u, const struct nql_expr *e)
 		note_expr(u, e->a);
 		break;
 	case EX_CMP:
-		note_field(u, e->path.dotted, e->cmp != CMP_EQ &&
-			   e->cmp != CMP_NE);
+		if (e->cmp != CMP_NE)	/* no index answers != */
+			note_field(u, e->path.dotted, e->cmp != CMP_EQ);
 		break;
 	case EX_IN:
 	case EX_CONTAINS:

@@ -14,7 +14,108 @@
 #include "internal.h"
 #include "nql.h"
 
-/* Sets (val != NULL) or removes the member at parts[0..n) of obj. */
+static bool
+all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int set_path(nedb_buf *obj, char **parts, size_t n, const char *val,
+		    size_t vlen);
+
+/*
+ * The same inside an array: parts[0] is an element index.  Setting past
+ * the end pads with nulls (as MongoDB does); removing sets null.
+ */
+static int
+set_in_array(nedb_buf *arr, char **parts, size_t n, const char *val,
+	     size_t vlen)
+{
+	size_t want = strtoull(parts[0], NULL, 10), i = 0;
+	const char *p = arr->p + 1, *end = arr->p + arr->len - 1;
+	nedb_buf out = {0}, sub = {0};
+	bool done = false;
+	int rc = 0;
+
+	nedb_buf_add(&out, "[", 1);
+	while (p < end) {
+		const char *s = p;
+		int depth = 0;
+
+		for (; p < end; p++) {
+			if (*p == '"') {
+				for (p++; *p != '"'; p++)
+					if (*p == '\\')
+						p++;
+			} else if (*p == '[' || *p == '{')
+				depth++;
+			else if (*p == ']' || *p == '}')
+				depth--;
+			else if (*p == ',' && !depth)
+				break;
+		}
+		if (i)
+			nedb_buf_add(&out, ",", 1);
+		if (i == want) {
+			done = true;
+			if (n == 1) {
+				if (val)
+					nedb_buf_add(&out, val, vlen);
+				else
+					nedb_buf_add(&out, "null", 4);
+			} else {
+				sub.len = 0;
+				nedb_buf_add(&sub, s, (size_t)(p - s));
+				if (*s == '[' && all_digits(parts[1]))
+					rc = set_in_array(&sub, parts + 1,
+							  n - 1, val, vlen);
+				else {
+					if (*s != '{') {
+						sub.len = 0;
+						nedb_buf_add(&sub, "{}", 2);
+					}
+					rc = set_path(&sub, parts + 1, n - 1,
+						      val, vlen);
+				}
+				nedb_buf_add(&out, sub.p, sub.len);
+			}
+		} else
+			nedb_buf_add(&out, s, (size_t)(p - s));
+		i++;
+		p++;
+	}
+	if (!done && val) {
+		for (; i < want; i++)
+			nedb_buf_puts(&out, i ? ",null" : "null");
+		if (i)
+			nedb_buf_add(&out, ",", 1);
+		if (n == 1)
+			nedb_buf_add(&out, val, vlen);
+		else {
+			sub.len = 0;
+			nedb_buf_add(&sub, "{}", 2);
+			rc = set_path(&sub, parts + 1, n - 1, val, vlen);
+			nedb_buf_add(&out, sub.p, sub.len);
+		}
+	}
+	nedb_buf_add(&out, "]", 1);
+	nedb_buf_free(&sub);
+	if (rc || (!done && !val)) {
+		nedb_buf_free(&out);
+		return rc;
+	}
+	nedb_buf_free(arr);
+	*arr = out;
+	return 0;
+}
+
+/* Sets (val != NULL) or removes the member at parts[0..n) of obj;
+ * a digit part inside an array is an element index. */
 static int
 set_path(nedb_buf *obj, char **parts, size_t n, const char *val,
 	 size_t vlen)
@@ -27,14 +128,16 @@ set_path(nedb_buf *obj, char **parts, size_t n, const char *val,
 	if (n == 1)
 		return nedb__doc_set(obj, parts[0], val, vlen, false);
 	if (nedb__doc_member(obj->p, obj->len, parts[0], &v, &sl) &&
-	    *v == '{')
+	    (*v == '{' || (*v == '[' && all_digits(parts[1]))))
 		rc = nedb_buf_add(&sub, v, sl);
 	else if (!val)
 		return 0;		/* nothing to remove */
 	else
 		rc = nedb_buf_add(&sub, "{}", 2);
 	if (!rc)
-		rc = set_path(&sub, parts + 1, n - 1, val, vlen);
+		rc = *sub.p == '[' ?
+		     set_in_array(&sub, parts + 1, n - 1, val, vlen) :
+		     set_path(&sub, parts + 1, n - 1, val, vlen);
 	if (!rc)
 		rc = nedb__doc_set(obj, parts[0], sub.p, sub.len, false);
 	nedb_buf_free(&sub);
@@ -241,8 +344,15 @@ nedb_update_doc(nedb_buf *out, const char *doc, size_t len,
 			       "plain members");
 		goto done;
 	}
-	if (!ops) {			/* a replacement document */
-		rc = nedb_buf_add(out, u.p, u.len);
+	if (!ops) {
+		/* a replacement document keeps the _id it replaces */
+		const char *id;
+		size_t idlen;
+
+		if (nedb__doc_member(doc, len, "_id", &id, &idlen))
+			rc = nedb__doc_set(&u, "_id", id, idlen, true);
+		if (!rc)
+			rc = nedb_buf_add(out, u.p, u.len);
 		goto done;
 	}
 	if ((rc = nedb_buf_add(&d, doc, len)))

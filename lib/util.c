@@ -30,11 +30,14 @@ nedb_version(void)
 int
 nedb__err(int code, const char *fmt, ...)
 {
+	char tmp[sizeof errbuf];
 	va_list ap;
 
+	/* format aside: an argument may be nedb_errmsg() itself */
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, tmp, sizeof errbuf);
 	return code;
 }
 

@@ -867,7 +867,8 @@ obj_sorted(struct nql_span v, size_t *n)
 	while (iter_member(&it, &k, &m))
 		if (last_of_key(&it, k))
 			kv[(*n)++] = (struct kv){k, m};
-	qsort(kv, *n, sizeof *kv, kv_cmp);
+	if (*n > 1)
+		qsort(kv, *n, sizeof *kv, kv_cmp);
 	return kv;
 }
 
@@ -1224,8 +1225,11 @@ nedb__search_match(const char *doc, size_t len, const char *query,
  * key, [3] and [3.0] included):
  *
  *   absent/null/false/true  tag
- *   number   tag, 8 bytes: the double big-endian, sign bit flipped for
- *            positives and all bits flipped for negatives (-0 is 0)
+ *   number   tag, then the exact decimal value 0.D x 10^E (num_parse):
+ *            0x01 negative, 0x02 zero, 0x03 positive; for non-zero
+ *            numbers be64(E + 2^62) and the digits D then 0x00, all of
+ *            it inverted for negatives.  So numbers that share a double
+ *            still get keys in their exact order, and 3 and 3.0 one key.
  *   string   tag, decoded bytes with 0x00 as 0x00 0xff, then 0x00 0x00
  *   array    tag, each element's key, then 0x00 (below every tag)
  *   object   tag, each distinct key in sorted order as a string key,
@@ -1273,16 +1277,24 @@ key_value(struct kbuf *k, struct nql_span v)
 		return;
 	switch (t) {
 	case T_NUMBER: {
-		double d = num_double(v);
-		uint64_t u;
+		struct num n;
+		unsigned char inv;
+		uint64_t e;
 
-		memcpy(&u, &d, sizeof u);
-		if (d == 0)
-			u = 0;			/* -0 and 0 are "=" */
-		u = u >> 63 ? ~u : u | 1ULL << 63;
+		num_parse(v, &n);
 		kput(k, T_NUMBER);
+		if (n.zero) {
+			kput(k, 0x02);		/* -0 and 0 are "=" */
+			return;
+		}
+		kput(k, n.neg ? 0x01 : 0x03);
+		inv = n.neg ? 0xff : 0x00;
+		e = (uint64_t)(n.E + (1LL << 62));
 		for (int i = 56; i >= 0; i -= 8)
-			kput(k, (unsigned char)(u >> i));
+			kput(k, (unsigned char)(e >> i) ^ inv);
+		for (size_t i = 0; i < n.il + n.fl; i++)
+			kput(k, (unsigned char)num_digit(&n, i) ^ inv);
+		kput(k, inv);
 		return;
 	}
 	case T_STRING:

@@ -522,6 +522,10 @@ done:
 static const int state_tables[] = {
 	DBI_DOCS, DBI_NONCES, DBI_IDEM, DBI_TTL, DBI_IDXDEF
 };
+/* Their tags in the digest: fixed numbers of the format (nedb-format(5)),
+ * whatever the order of the view's tables. */
+static const unsigned char state_tags[] = {1, 4, 5, 6, 14};
+#define EDGES_TAG 10
 
 static int
 cmp_str(const void *a, const void *b)
@@ -551,7 +555,7 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 {
 	nedb_buf *e = NULL;
 	size_t n = 0, cap = 0;
-	unsigned char tag = DBI_EDGES, len[8];
+	unsigned char tag = EDGES_TAG, len[8];
 	MDB_cursor *c;
 	MDB_val k, d;
 	int rc;
@@ -590,7 +594,8 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 		/* sort by key (all but the trailing 8-byte seq) */
 		for (size_t i = 0; i < n; i++)
 			e[i].len -= 8;
-		qsort(e, n, sizeof *e, cmp_str);
+		if (n > 1)
+			qsort(e, n, sizeof *e, cmp_str);
 		blake2b_update(s, &tag, 1);
 		for (size_t i = 0; i < n; i++) {
 			nedb__put_be64(len, e[i].len);
@@ -619,7 +624,7 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 	blake2b_init(&s, HASH_LEN);
 	for (size_t t = 0; t < sizeof state_tables / sizeof *state_tables;
 	     t++) {
-		unsigned char tag = (unsigned char)state_tables[t];
+		unsigned char tag = state_tags[t];
 
 		if ((rc = mdb_cursor_open(txn, v->dbi[state_tables[t]], &c)))
 			return nedb__mdb(rc, "cannot read view");

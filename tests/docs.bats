@@ -42,7 +42,10 @@ replay_script() {
 
 # A database with every kind of op: ids with quotes, backslashes and
 # non-ASCII, idempotency keys, expiry (passed and pending), tags, merges,
-# explicit nonces, deletes, a stream and checkpoints in between.
+# explicit nonces, deletes, a stream, provenance, edges (linked, relinked
+# and unlinked), indexes (created, dropped), expiry set, changed and
+# cleared, a dropped collection with an expiring document, a sweep, and
+# checkpoints in between.
 busy_log() {
 	nedb-put -q users alice '{"name":"Alice","age":31,"n":12345678901234567890}'
 	nedb-put -q --idem 'k"1\x' --ttl 3600 users 'bob "the" \builder/ é' \
@@ -56,8 +59,29 @@ busy_log() {
 	nedb-delete -q --idem del1 --client app --nonce 9 users carol
 	printf '{"_id":"s%d","n":%d}\n' 1 1 2 2 3 3 | nedb-put -q --ttl 3000 stream
 	nedb-delete -q stream s2
+	nedb-link users:alice knows 'users:bob "the" \builder/ é' >/dev/null
+	nedb-link --idem 'lnk"é' --client app users:alice knows users:dave >/dev/null
+	nedb-link users:dave 'likes:a-b' users:alice >/dev/null
+	nedb-link users:alice knows users:dave >/dev/null	# relinked
+	nedb-link --unlink users:dave 'likes:a-b' users:alice >/dev/null
+	nedb-index users age ordered >/dev/null
+	nedb-index users name search >/dev/null
+	nedb-index users v eq >/dev/null
+	nedb-index --drop users name >/dev/null
+	nedb-put -q --caused-by 1,2,6 --evidence 'said "so" \ ünter' \
+		--confidence 0.75 --valid-from 2026-01-01 --valid-to 'T"2' \
+		users erin '{"e":1}'
+	nedb-expire users erin 3600 >/dev/null
+	nedb-expire --persist users 'bob "the" \builder/ é' >/dev/null
+	nedb-expire --idem 'x"p' --client app users alice 1 >/dev/null
 	nedb-checkpoint >/dev/null
-	sleep 1.1	# tmp/gone expires
+	nedb-put -q --ttl 3000 stream s4 '{"n":4}'
+	nedb-coll --drop stream >/dev/null
+	nedb-put -q stream s5 '{"n":5}'
+	sleep 1.1	# tmp/gone and users/alice expire
+	nedb-sweep >/dev/null	# and are deleted
+	nedb-put -q --ttl 1 tmp gone2 '{"x":2}'
+	sleep 1.1	# tmp/gone2 expires, and stays in the state
 	nedb-put -q users dave '{"n":12345678901234567890,"f":1.50}'
 	nedb-checkpoint >/dev/null
 }
@@ -164,6 +188,60 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-query(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-query.1"
+	assert_success
+}
+
+@test "the examples of nedb-update(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-update.1"
+	assert_success
+}
+
+@test "the examples of nedb-index(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-index.1"
+	assert_success
+}
+
+@test "the examples of nedb-link(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-link.1"
+	assert_success
+}
+
+@test "the examples of nedb-coll(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-coll.1"
+	assert_success
+}
+
+@test "the examples of nedb-nql(7) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-nql.7"
+	assert_success
+}
+
+@test "the examples of nedb-expire(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-expire.1"
+	assert_success
+}
+
+@test "the examples of nedb-sweep(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-sweep.1"
+	assert_success
+}
+
+@test "the examples of nedb-stats(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-stats.1"
+	assert_success
+}
+
+@test "every page with examples has its test above" {
+	local page
+	for page in "$ROOT"/man/*.[157]; do
+		grep -q '^\.\\" example' "$page" || continue
+		grep -qF "run python3 \"\$CHECK\" run \"\$ROOT/man/${page##*/}\"" \
+			"$BATS_TEST_FILENAME" || fail "no test runs ${page##*/}"
+	done
+}
+
 @test "the nedb-format(5) script verifies a real log as nedb-verify does" {
 	local script
 	script=$(replay_script)
@@ -181,7 +259,7 @@ busy_copy() {
 	busy_copy
 	# every document ever written, read back by nedb-get in the order
 	# of the script (by collection, then id, as bytes)
-	expected=$(nedb-log | jq -r 'select(.coll) | "\(.coll)\t\(.id)"' |
+	expected=$(nedb-log | jq -r 'select(.id) | "\(.coll)\t\(.id)"' |
 		LC_ALL=C sort -u |
 		while IFS=$'\t' read -r coll id; do
 			nedb-get "$coll" "$id" 2>/dev/null || true
@@ -190,10 +268,43 @@ busy_copy() {
 	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
 	assert_success
 	assert_output "$expected"
-	# the expired and deleted ones are not there, the numbers are exact
+	# the expired, deleted and dropped ones are not there, the numbers
+	# are exact
 	refute_output --partial '"_id":"gone"'
+	refute_output --partial '"_id":"gone2"'
+	refute_output --partial '"_id":"alice"'
 	refute_output --partial '"_id":"carol"'
+	refute_output --partial '"_id":"s1"'
+	assert_output --partial '{"_id":"s5","n":5}'
 	assert_output --partial '{"_id":"dave","n":12345678901234567890,"f":1.50}'
+}
+
+@test "the busy log has every kind of op, and checkpoints after them" {
+	busy_copy
+	run sh -c 'nedb-log | jq -r .op | sort -u | tr "\n" " "'
+	assert_output "checkpoint delete drop expire genesis index link put unindex unlink "
+	# a checkpoint after the edges, indexes and provenance, and one
+	# after the drop: the script recomputes both digests
+	run sh -c 'nedb-log | jq -r .op | tail -n 1'
+	assert_output checkpoint
+	run sh -c 'nedb-log | jq -c "select(.caused_by) | [.caused_by, .confidence]"'
+	assert_output '[[1,2,6],0.75]'
+}
+
+@test "the nedb-format(5) script's digests are those of nedb-checkpoint" {
+	local script
+	script=$(replay_script)
+	busy_copy
+	# a state with edges and indexes that no checkpoint covers yet: the
+	# script, fed the log with the checkpoint nedb writes now, accepts it
+	nedb-link users:erin knows users:dave >/dev/null
+	nedb-index users e eq >/dev/null
+	nedb-checkpoint >/dev/null
+	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
+	assert_success
+	assert_equal "$stderr" "$(nedb-verify)"
+	run nedb-verify --determinism
+	assert_success
 }
 
 @test "the nedb-format(5) script reports a flipped byte where nedb-verify does" {
@@ -352,6 +463,17 @@ fast"
 	assert_line db1
 	assert_line db2
 	refute_line dbfile
+}
+
+@test "bash completes the kinds of nedb-index, and no kind for --drop" {
+	run complete_bash nedb-index --client c users age ''
+	assert_output "eq
+ordered
+search"
+	run complete_bash nedb-index --drop users age ''
+	refute_output --partial ordered
+	run complete_bash nedb-put --caused-by ''
+	assert_output ""
 }
 
 @test "the zsh completion file parses" {

@@ -11,23 +11,6 @@
 
 #define N(a) (sizeof(a) / sizeof *(a))
 
-static void
-ex_free(struct nql_expr *e)
-{
-	if (!e)
-		return;
-	ex_free(e->a);
-	ex_free(e->b);
-	for (size_t i = 0; i < e->path.n; i++)
-		free(e->path.parts[i]);
-	free(e->path.parts);
-	free(e->path.dotted);
-	for (size_t i = 0; i < e->nvals; i++)
-		free((char *)e->vals[i].p);
-	free(e->vals);
-	free(e);
-}
-
 /* Renders e as NQL-like text, parts joined by '/' to show the split. */
 static void
 render(nedb_buf *b, const struct nql_expr *e)
@@ -145,7 +128,7 @@ test_compile(void)
 		nedb_buf_add(&b, "", 1);
 		CHECK_STR(b.p, cases[i].want);
 		nedb_buf_free(&b);
-		ex_free(e);
+		nql_expr_free(e);
 	}
 }
 
@@ -162,7 +145,7 @@ test_compile_shapes(void)
 	CHECK(e->kind == EX_IN && e->nvals == 2 && e->path.n == 2);
 	CHECK_STR(e->path.dotted, "a.b");
 	CHECK(e->vals[1].len == 3 && e->vals[1].p[3] == 0);
-	ex_free(e);
+	nql_expr_free(e);
 }
 
 static const char doc[] =
@@ -220,8 +203,27 @@ test_match(void)
 				cases[i].want ? "a match" : "no match");
 			unit_failed++;
 		}
-		ex_free(e);
+		nql_expr_free(e);
 	}
+}
+
+/* A filter of many members compiles, runs and frees without deep
+ * recursion (the AND chain grows down the left side). */
+static void
+test_compile_large(void)
+{
+	nedb_buf f = {0};
+	struct nql_expr *e = NULL;
+
+	nedb_buf_puts(&f, "{\"age\":36");
+	for (int i = 0; i < 100000; i++)
+		nedb_buf_printf(&f, ",\"f%d\":{\"$ne\":%d}", i, i);
+	nedb_buf_puts(&f, "}");
+	CHECK(nedb__filter_compile(f.p, f.len, &e) == 0);
+	if (e)
+		CHECK(nedb__eval(e, doc, strlen(doc)));
+	nql_expr_free(e);
+	nedb_buf_free(&f);
 }
 
 static void
@@ -289,6 +291,7 @@ main(void)
 	RUN(test_compile);
 	RUN(test_compile_shapes);
 	RUN(test_match);
+	RUN(test_compile_large);
 	RUN(test_errors);
 	UNIT_DONE();
 }
