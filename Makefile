@@ -77,7 +77,7 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb \
-		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed $(LDFLAGS)
+		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed -pthread $(LDFLAGS)
 
 # The suite runs the installed commands: each build is installed into a
 # staging directory first, so that install is tested too.

@@ -1,6 +1,7 @@
 /*
  * nedb-put - insert or replace documents.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,60 +98,193 @@ put_one(nedb *db, nedb_put *p)
 }
 
 /*
- * A stream is committed in batches: at the end, every 10000 documents,
- * or whenever the producer pauses, so that receipts appear promptly and
- * every receipt printed stands for a durable op.
+ * A stream is read, validated and compacted by a reader thread (the only
+ * thread that touches libjq) while this one writes: the two halves of
+ * the work run on two cores.  Items pass through a bounded ring.
+ */
+enum { IT_DOC, IT_FLUSH, IT_EOF };
+
+struct item {
+	int kind;
+	uint64_t lineno;
+	nedb_buf doc;
+	char *id;
+	int rc;
+	char err[600];
+};
+
+#define RING 1024
+
+static struct {
+	struct item v[RING];
+	size_t head, tail;	/* head: next to read; tail: next to fill */
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	nedb_put p;
+} q = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
+       .room = PTHREAD_COND_INITIALIZER};
+
+static struct item *
+slot_for_fill(void)
+{
+	pthread_mutex_lock(&q.mu);
+	while (q.tail - q.head == RING)
+		pthread_cond_wait(&q.room, &q.mu);
+	pthread_mutex_unlock(&q.mu);
+	return &q.v[q.tail % RING];
+}
+
+static void
+filled(void)
+{
+	pthread_mutex_lock(&q.mu);
+	q.tail++;
+	pthread_cond_signal(&q.more);
+	pthread_mutex_unlock(&q.mu);
+}
+
+static struct item *
+next_item(void)
+{
+	pthread_mutex_lock(&q.mu);
+	while (q.tail == q.head)
+		pthread_cond_wait(&q.more, &q.mu);
+	pthread_mutex_unlock(&q.mu);
+	return &q.v[q.head % RING];
+}
+
+static void
+consumed(void)
+{
+	pthread_mutex_lock(&q.mu);
+	q.head++;
+	pthread_cond_signal(&q.room);
+	pthread_mutex_unlock(&q.mu);
+}
+
+static void *
+reader(void *arg)
+{
+	nedb_buf line = {0};
+	uint64_t lineno = 0;
+	bool flushed = true;
+	struct item *it;
+
+	(void)arg;
+	for (;;) {
+		/* the producer pauses: let what came so far be committed */
+		if (!flushed && cli_stdin_idle()) {
+			it = slot_for_fill();
+			it->kind = IT_FLUSH;
+			filled();
+			flushed = true;
+		}
+		if (!cli_read_line(&line))
+			break;
+		lineno++;
+		if (strspn(line.p, " \t\r") == line.len)
+			continue;
+		it = slot_for_fill();
+		it->kind = IT_DOC;
+		it->lineno = lineno;
+		q.p.doc = line.p;
+		q.p.doclen = line.len;
+		q.p.id = NULL;
+		it->id = NULL;
+		it->rc = nedb_put_prepare(&q.p, &it->doc, &it->id);
+		if (it->rc)
+			snprintf(it->err, sizeof it->err, "%s", nedb_errmsg());
+		filled();
+		flushed = false;
+		if (it->rc)
+			break;		/* the writer stops at a bad line */
+	}
+	it = slot_for_fill();
+	it->kind = IT_EOF;
+	filled();
+	nedb_buf_free(&line);
+	return NULL;
+}
+
+/*
+ * Committed in batches: at the end, every 10000 documents, or whenever
+ * the producer pauses, so that receipts appear promptly and every receipt
+ * printed stands for a durable op.  The write transaction is the writer
+ * lock of every process: it is taken only once a document is in hand,
+ * never while waiting for input (except with --atomic, which must hold
+ * it to the end).
  */
 static int
 put_stream(nedb *db, nedb_put *p, bool atomic)
 {
-	nedb_buf line = {0}, r = {0};
-	uint64_t lineno = 0, nonce = p->w.nonce;
+	nedb_buf r = {0};
+	uint64_t nonce = p->w.nonce;
 	bool open = false;
+	pthread_t th;
 	int rc;
 
-	/*
-	 * The write transaction is the writer lock of every process: it is
-	 * taken only once a line is in hand, never while waiting for input
-	 * (except with --atomic, which must hold it to the end).
-	 */
-	while (cli_read_line(&line)) {
-		lineno++;
-		if (strspn(line.p, " \t\r") == line.len)
+	q.p = *p;
+	if (pthread_create(&th, NULL, reader, NULL))
+		cli_die(5, "cannot start a thread");
+	for (;;) {
+		struct item *it = next_item();
+
+		if (it->kind == IT_EOF)
+			break;
+		if (it->kind == IT_FLUSH) {
+			if (open && !atomic) {
+				if ((rc = nedb_write_commit(db)))
+					cli_fail(rc);
+				print_receipts(&r);
+				open = false;
+			}
+			consumed();
 			continue;
+		}
 		if (!open) {
 			if ((rc = nedb_write_begin(db)))
 				cli_fail(rc);
 			open = true;
 		}
-		p->doc = line.p;
-		p->doclen = line.len;
-		if ((rc = nedb_write_put(db, p, quiet ? NULL : &r))) {
-			char msg[600];
-
-			snprintf(msg, sizeof msg, "%s", nedb_errmsg());
+		rc = it->rc;
+		if (!rc) {
+			p->doc = it->doc.p;
+			p->doclen = it->doc.len;
+			p->id = it->id;
+			p->prepared = 1;
+			rc = nedb_write_put(db, p, quiet ? NULL : &r);
+			if (rc)
+				snprintf(it->err, sizeof it->err, "%s",
+					 nedb_errmsg());
+		}
+		free(it->id);
+		it->id = NULL;
+		if (rc) {
 			if (atomic)
 				nedb_write_abort(db);
 			else if (nedb_write_commit(db) == 0)
 				print_receipts(&r);
 			cli_die(nedb_exit_status(rc), "line %llu: %s%s",
-				(unsigned long long)lineno, msg,
+				(unsigned long long)it->lineno, it->err,
 				atomic ? " (nothing written)" : "");
 		}
+		consumed();
 		if (nonce && nonce < UINT64_MAX)
 			p->w.nonce = ++nonce;	/* at the maximum: stale next */
 		if (!atomic && (nedb_write_pending(db) >= 10000 ||
-				r.len > (1u << 20) || cli_stdin_idle())) {
+				r.len > (1u << 20))) {
 			if ((rc = nedb_write_commit(db)))
 				cli_fail(rc);
 			print_receipts(&r);
 			open = false;
 		}
 	}
+	pthread_join(th, NULL);
 	if (open && (rc = nedb_write_commit(db)))
 		cli_fail(rc);
 	print_receipts(&r);
-	nedb_buf_free(&line);
+	for (size_t i = 0; i < RING; i++)
+		nedb_buf_free(&q.v[i].doc);
 	nedb_buf_free(&r);
 	return 0;
 }

@@ -854,6 +854,49 @@ provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
 }
 
 int
+nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
+{
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	*id = NULL;
+	if ((rc = nedb_check_coll(p->coll)))
+		return rc;
+	if (!p->doc || !p->doclen)
+		return nedb__err(NEDB_EINPUT, "not JSON: empty input");
+	if (p->doclen > MAX_DOC + (MAX_DOC >> 2))
+		return nedb__err(NEDB_EINPUT, "document too large: more than "
+				 "%u bytes", MAX_DOC);
+	doc->len = 0;
+	if ((rc = nedb__doc_normalize(doc, p->doc, p->doclen)))
+		return rc;
+	if (p->id)
+		return nedb_check_id(p->id, strlen(p->id));
+	{
+		const char *f = p->id_field ? p->id_field : "_id";
+
+		if (!nedb__doc_member(doc->p, doc->len, f, &v, &vlen))
+			return nedb__err(NEDB_EINPUT, "document has no \"%s\" "
+					 "member", f);
+		if (*v != '"')
+			return nedb__err(NEDB_EINPUT, "document's \"%s\" is "
+					 "not a string", f);
+	}
+	/* the common id needs no decoding: no escapes */
+	if (!memchr(v, '\\', vlen)) {
+		if (!(*id = strndup(v + 1, vlen - 2)))
+			return nedb__err(NEDB_EIO, "out of memory");
+	} else if ((rc = nedb__json_string(v, vlen, id)))
+		return rc;
+	if ((rc = nedb_check_id(*id, strlen(*id)))) {
+		free(*id);
+		*id = NULL;
+	}
+	return rc;
+}
+
+int
 nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 {
 	nedb_buf doc = {0}, idlit = {0}, prov = {0};
@@ -866,35 +909,12 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
-	if ((rc = nedb_check_coll(p->coll)))
-		return rc;
-	if (!p->doc || !p->doclen)
-		return nedb__err(NEDB_EINPUT, "not JSON: empty input");
-	if (p->doclen > MAX_DOC + (MAX_DOC >> 2))
-		return nedb__err(NEDB_EINPUT, "document too large: more than "
-				 "%u bytes", MAX_DOC);
-	if ((rc = nedb__doc_normalize(&doc, p->doc, p->doclen)))
+	if (p->prepared) {
+		if ((rc = nedb_buf_add(&doc, p->doc, p->doclen)))
+			goto done;
+	} else if ((rc = nedb_put_prepare(p, &doc, &idbuf)))
 		goto done;
-	o.id = p->id;
-	if (!o.id) {
-		const char *f = p->id_field ? p->id_field : "_id";
-
-		if (!nedb__doc_member(doc.p, doc.len, f, &v, &vlen)) {
-			rc = nedb__err(NEDB_EINPUT, "document has no \"%s\" "
-				       "member", f);
-			goto done;
-		}
-		if (*v != '"') {
-			rc = nedb__err(NEDB_EINPUT, "document's \"%s\" is "
-				       "not a string", f);
-			goto done;
-		}
-		if ((rc = nedb__json_string(v, vlen, &idbuf)))
-			goto done;
-		o.id = idbuf;
-	}
-	if ((rc = nedb_check_id(o.id, strlen(o.id))))
-		goto done;
+	o.id = p->id ? p->id : idbuf;
 	if ((rc = pre_write(db, &p->w, &o, receipt))) {
 		rc = rc == 1 ? 0 : rc;
 		goto done;

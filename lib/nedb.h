@@ -185,7 +185,18 @@ typedef struct nedb_put {
 	const char *confidence;		/* a JSON number, 0 to 1 */
 	const char *valid_from, *valid_to;
 	nedb_wopts w;
+	int prepared;		/* doc and id come from nedb_put_prepare */
 } nedb_put;
+
+/*
+ * The part of a put that needs no database: validates and compacts
+ * p->doc into *doc and, when p->id is NULL, decodes the id from the
+ * document into *id (caller frees both).  Safe to run in another thread
+ * than the writer's (it is the only one that may use libjq then).  Then
+ * set p->doc/doclen to the compact text, p->id to the id, p->prepared,
+ * and call nedb_write_put.
+ */
+NEDB_EXPORT int nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id);
 
 /*
  * Stages a put and appends its receipt, one JSON line with "\n", to
