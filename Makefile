@@ -39,7 +39,7 @@ B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2
 
 LIB_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/view.c lib/replay.c \
 	  lib/db.c lib/verify.c lib/nql_parse.c lib/value.c lib/filter.c \
-	  lib/index.c lib/graph.c lib/query.c lib/update.c
+	  lib/index.c lib/graph.c lib/query.c lib/update.c lib/archive.c
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli.o
 SONAME = libnedb.so.0

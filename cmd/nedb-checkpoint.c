@@ -11,20 +11,23 @@ static const char usage[] =
 "digest of the whole materialized state; prints its receipt.\n"
 "\n"
 "Options:\n"
+"      --prune           then archive (zlib) the log before this checkpoint\n"
+"                        into archive/, so that log.aof starts at it\n"
 "      --rebuild         rebuild the view from the log instead\n";
 
-enum { OPT_REBUILD = OPT_CMD };
+enum { OPT_REBUILD = OPT_CMD, OPT_PRUNE };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"rebuild", no_argument, 0, OPT_REBUILD},
+	{"prune", no_argument, 0, OPT_PRUNE},
 	{0, 0, 0, 0}
 };
 
 int
 main(int argc, char **argv)
 {
-	bool rebuild = false;
+	bool rebuild = false, prune = false;
 	nedb_buf r = {0};
 	char head[65];
 	uint64_t seq;
@@ -38,11 +41,15 @@ main(int argc, char **argv)
 			continue;
 		if (c == OPT_REBUILD)
 			rebuild = true;
+		else if (c == OPT_PRUNE)
+			prune = true;
 		else
 			cli_bad_option(c, argv);
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
+	if (rebuild && prune)
+		cli_usage("--rebuild and --prune exclude each other");
 	db = cli_open(false);
 	if (rebuild) {
 		if ((rc = nedb_rebuild(db)) || (rc = nedb_head(db, &seq, head)))
@@ -55,6 +62,21 @@ main(int argc, char **argv)
 		    (rc = nedb_write_checkpoint(db, &r)) ||
 		    (rc = nedb_write_commit(db)))
 			cli_fail(rc);
+		if (prune) {
+			nedb_prune_info pi;
+
+			if ((rc = nedb_prune(db, &pi)))
+				cli_fail(rc);
+			/* the receipt, with what went to the archive */
+			r.len -= 2;	/* "}\n" */
+			nedb_buf_printf(&r, ",\"archived\":{\"ops\":%llu,"
+					"\"first\":%llu,\"last\":%llu,"
+					"\"bytes\":%llu}}\n",
+					(unsigned long long)pi.archived,
+					(unsigned long long)pi.first,
+					(unsigned long long)pi.last,
+					(unsigned long long)pi.bytes);
+		}
 	}
 	cli_print(r.p, r.len - 1);
 	nedb_buf_free(&r);

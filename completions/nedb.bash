@@ -29,7 +29,7 @@ _nedb_opts()
 	nedb-expire) echo "$common $writer --idem --persist" ;;
 	nedb-log) echo "$common -n --since --until --reverse -f --follow" ;;
 	nedb-verify) echo "$common --determinism" ;;
-	nedb-checkpoint) echo "$common --rebuild" ;;
+	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	*) echo "$common" ;;
 	esac
 }

@@ -135,17 +135,18 @@ disk_nearly_full(nedb *db)
 	       (uint64_t)s.f_bavail * s.f_frsize < (1u << 20);
 }
 
-/* Cuts the log back to off after a failed append. */
+/* Cuts the log back to virtual offset off after a failed append. */
 static void
 undo_append(nedb *db, uint64_t off)
 {
 	int e = errno;
 
-	if (ftruncate(db->logfd, (off_t)off) == 0)
+	if (ftruncate(db->logfd, (off_t)(off - db->shift)) == 0)
 		fdatasync(db->logfd);
 	errno = e;
 }
 
+/* The virtual size of the log: archived bytes plus log.aof's. */
 static uint64_t
 log_size(nedb *db)
 {
@@ -153,7 +154,59 @@ log_size(nedb *db)
 
 	if (fstat(db->logfd, &st))
 		return 0;
-	return (uint64_t)st.st_size;
+	return db->shift + (uint64_t)st.st_size;
+}
+
+/*
+ * Where log.aof begins: the seq of its first line and the bytes archived
+ * before it (archive.c).  A log that was never pruned starts at seq 0.
+ */
+static int
+log_origin(nedb *db)
+{
+	char head[32];
+	struct stat st;
+	ssize_t n;
+
+	db->first_seq = 0;
+	db->shift = 0;
+	if (fstat(db->logfd, &st))
+		return nedb__errno(NEDB_EIO, "cannot read log");
+	db->log_ino = (uint64_t)st.st_ino;
+	n = pread(db->logfd, head, sizeof head - 1, 0);
+	if (n < 8 || memcmp(head, "{\"seq\":", 7))
+		return 0;	/* empty, or damage the walk will report */
+	head[n] = 0;
+	db->first_seq = strtoull(head + 7, NULL, 10);
+	if (!db->first_seq)
+		return 0;
+	return nedb__archive_size(db, db->first_seq, &db->shift);
+}
+
+/* A writer's log.aof may have been replaced by a prune: reopen it. */
+static int
+follow_rotation(nedb *db)
+{
+	char *p = path_in(db, "log.aof");
+	struct stat st;
+	int fd, rc = 0;
+
+	if (!p)
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (!stat(p, &st) && (uint64_t)st.st_ino != db->log_ino) {
+		fd = open(p, db->writable ? O_RDWR | O_APPEND | O_CLOEXEC :
+			  O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			rc = nedb__errno(NEDB_EIO, "cannot open log");
+		else {
+			close(db->logfd);
+			db->logfd = fd;
+			nedb__archive_free(db);
+			rc = log_origin(db);
+		}
+	}
+	free(p);
+	return rc;
 }
 
 /* Reads one op line by seq and checks it against the view. */
@@ -178,17 +231,31 @@ nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 	if (rc)
 		return nedb__mdb(rc, "cannot find op");
 	out->len = 0;
-	if (nedb_buf_grow(out, (size_t)se->len + 1))
-		return NEDB_EIO;
-	n = pread(db->logfd, out->p, (size_t)se->len + 1, (off_t)se->off);
-	if (n < 0)
-		return nedb__errno(NEDB_EIO, "cannot read log");
-	if ((size_t)n != se->len + 1 || out->p[se->len] != '\n')
-		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: "
-				 "line is missing or cut short",
-				 (unsigned long long)seq);
-	out->len = se->len;
-	out->p[out->len] = 0;
+	if (seq < db->first_seq) {
+		/* pruned: the line is in the archive */
+		if ((rc = nedb__archive_line(db, seq, out)))
+			return rc;
+		if (out->len != se->len)
+			return nedb__err(NEDB_ECORRUPT, "corrupt archive at seq "
+					 "%llu: line differs from the one the "
+					 "view recorded",
+					 (unsigned long long)seq);
+	} else {
+		if (nedb_buf_grow(out, (size_t)se->len + 1))
+			return NEDB_EIO;
+		n = se->off < db->shift ? -2 :
+		    pread(db->logfd, out->p, (size_t)se->len + 1,
+			  (off_t)(se->off - db->shift));
+		if (n == -1)
+			return nedb__errno(NEDB_EIO, "cannot read log");
+		if (n < 0 || (size_t)n != se->len + 1 ||
+		    out->p[se->len] != '\n')
+			return nedb__err(NEDB_ECORRUPT, "corrupt log at seq "
+					 "%llu: line is missing or cut short",
+					 (unsigned long long)seq);
+		out->len = se->len;
+		out->p[out->len] = 0;
+	}
 	if ((rc = nedb__log_check(out->p, out->len, &s, prev, hash)))
 		return rc;
 	if (memcmp(hash, se->hash, HASH_LEN))
@@ -227,15 +294,16 @@ catch_up(nedb *db, struct applied *a, bool *changed)
 	}
 	if (size == a->off)
 		return 0;
-	if ((rc = nedb__replay(&db->view, db->wtxn, db->logfd, size, a,
-			       &torn, false)))
+	if ((rc = nedb__replay(db, &db->view, db->wtxn, size, a, &torn,
+			       false)))
 		return rc;
 	*changed = true;
 	if (torn < size) {
 		nedb__warn("repaired a torn log tail: removed %llu bytes after "
 		     "seq %llu", (unsigned long long)(size - torn),
 		     (unsigned long long)a->seq);
-		if (ftruncate(db->logfd, (off_t)torn) || fdatasync(db->logfd))
+		if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
+		    fdatasync(db->logfd))
 			return nedb__errno(NEDB_EIO, "cannot repair log");
 	}
 	return nedb__view_set_applied(&db->view, db->wtxn, a);
@@ -320,15 +388,15 @@ init_view(nedb *db)
 		if ((rc = write_meta_json(db, o.ts, 0)))
 			goto fail;
 	} else {
-		if ((rc = nedb__replay(&db->view, db->wtxn, db->logfd, size,
-				       &a, &torn, false)))
+		if ((rc = nedb__replay(db, &db->view, db->wtxn, size, &a,
+				       &torn, false)))
 			goto fail;
 		if (torn < size) {
 			nedb__warn("repaired a torn log tail: removed %llu bytes "
 			     "after seq %llu",
 			     (unsigned long long)(size - torn),
 			     (unsigned long long)a.seq);
-			if (ftruncate(db->logfd, (off_t)torn)) {
+			if (ftruncate(db->logfd, (off_t)(torn - db->shift))) {
 				rc = nedb__errno(NEDB_EIO, "cannot repair log");
 				goto fail;
 			}
@@ -404,6 +472,8 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			       strerror(errno));
 		goto fail;
 	}
+	if ((rc = log_origin(db)))
+		goto fail;
 	rc = nedb__view_open(&db->view, viewp,
 			     db->writable ? MDB_NOMETASYNC : MDB_RDONLY, create);
 	if (rc == NEDB_ECORRUPT && db->writable) {
@@ -474,6 +544,7 @@ nedb_close(nedb *db)
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
 	nedb_buf_free(&db->scratch2);
+	nedb__archive_free(db);
 	free(db->dir);
 	free(db);
 }
@@ -627,6 +698,8 @@ nedb_write_begin(nedb *db)
 	for (;;) {
 		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
 			return nedb__mdb(rc, "cannot lock database");
+		if ((rc = follow_rotation(db)))
+			goto fail;
 		if ((rc = nedb__view_applied(&db->view, db->wtxn, &db->wa))) {
 			rc = nedb__err(NEDB_ECORRUPT, "view has no head");
 			goto fail;
@@ -1290,10 +1363,12 @@ nedb_rebuild(nedb *db)
 	nedb_read_end(db);
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
 		return nedb__mdb(rc, "cannot lock database");
+	if ((rc = follow_rotation(db)))
+		goto fail;
 	size = log_size(db);
 	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
-	    (rc = nedb__replay(&db->view, db->wtxn, db->logfd, size, &a,
-			       &torn, true)))
+	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
+			       true)))
 		goto fail;
 	if (!a.off) {
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
@@ -1304,7 +1379,8 @@ nedb_rebuild(nedb *db)
 		nedb__warn("repaired a torn log tail: removed %llu bytes after "
 			   "seq %llu", (unsigned long long)(size - torn),
 			   (unsigned long long)a.seq);
-		if (ftruncate(db->logfd, (off_t)torn) || fdatasync(db->logfd)) {
+		if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
+		    fdatasync(db->logfd)) {
 			rc = nedb__errno(NEDB_EIO, "cannot repair log");
 			goto fail;
 		}
@@ -1315,6 +1391,87 @@ nedb_rebuild(nedb *db)
 	db->wtxn = NULL;
 	return nedb__mdb(rc, "cannot write view");
 fail:
+	nedb_write_abort(db);
+	return rc;
+}
+
+/*
+ * Archives the ops before the latest checkpoint (archive.c) and starts
+ * log.aof at it.  Under the writer lock; the view is not touched: its
+ * offsets are virtual and stay valid.
+ */
+int
+nedb_prune(nedb *db, nedb_prune_info *out)
+{
+	MDB_val k = {4, "ckpt"}, d;
+	struct seqent se;
+	struct stat st;
+	char *logp = NULL, *tmpp = NULL;
+	const char *map = NULL;
+	uint64_t ckpt, first, cut;
+	int fd = -1, rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = nedb_write_begin(db)))
+		return rc;
+	if (mdb_get(db->wtxn, db->view.dbi[DBI_META], &k, &d) ||
+	    d.mv_size != 8) {
+		rc = nedb__err(NEDB_ENOTFOUND, "no checkpoint to prune before: "
+			       "run nedb-checkpoint first");
+		goto done;
+	}
+	ckpt = nedb__get_be64(d.mv_data);
+	first = db->first_seq;
+	if (ckpt <= first)
+		goto done;		/* nothing before it in log.aof */
+	if ((rc = nedb__pread_line(db, ckpt, &db->scratch, &se)))
+		goto done;
+	cut = se.off - db->shift;	/* bytes of log.aof before ckpt */
+	if (fstat(db->logfd, &st)) {
+		rc = nedb__errno(NEDB_EIO, "cannot read log");
+		goto done;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
+		   db->logfd, 0);
+	if (map == MAP_FAILED) {
+		map = NULL;
+		rc = nedb__errno(NEDB_EIO, "cannot read log");
+		goto done;
+	}
+	/* 1. the segment, complete on disk */
+	if ((rc = nedb__archive_drop_from(db, first)) ||
+	    (rc = nedb__archive_write(db, map, cut, first, ckpt - 1)))
+		goto done;
+	/* 2. the rest of the log as the new log.aof, swapped in by rename */
+	logp = path_in(db, "log.aof");
+	tmpp = path_in(db, "log.aof.prune");
+	if (!logp || !tmpp) {
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	fd = open(tmpp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, map + cut, (size_t)st.st_size - cut) ||
+	    fsync(fd) || rename(tmpp, logp)) {
+		rc = nedb__errno(NEDB_EIO, "cannot write log");
+		unlink(tmpp);
+		goto done;
+	}
+	fsync_dir(db->dir);
+	close(fd);
+	fd = -1;
+	out->archived = ckpt - first;
+	out->first = first;
+	out->last = ckpt - 1;
+	out->bytes = cut;
+	/* 3. this handle moves to the new file */
+	rc = follow_rotation(db);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (map)
+		munmap((void *)map, (size_t)st.st_size);
+	free(logp);
+	free(tmpp);
 	nedb_write_abort(db);
 	return rc;
 }
@@ -1540,6 +1697,14 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 		nedb_buf_free(&b);
 		return rc;
 	}
+	/* Pruned ops come from the archive, one by one (each checked
+	 * against the view's record of it). */
+	for (; from <= to && from < db->first_seq; from++)
+		if ((rc = nedb__pread_line(db, from, &b, &se)) ||
+		    (rc = fn(from, b.p, b.len, payload)))
+			goto done;
+	if (from > to)
+		goto done;
 	/* Forward: read sequentially, checking the chain between the
 	 * first and last lines, both anchored to the view. */
 	if ((rc = nedb__pread_line(db, to, &b, &se)))
@@ -1565,7 +1730,7 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 		if ((rc = nedb_buf_grow(&b, want)))
 			goto done;
 		n = pread(db->logfd, b.p + b.len, want,
-			  (off_t)(pos + b.len));
+			  (off_t)(pos + b.len - db->shift));
 		if (n <= 0) {
 			rc = n < 0 ? nedb__errno(NEDB_EIO, "cannot read log") :
 			     nedb__err(NEDB_ECORRUPT, "corrupt log: it ends "
@@ -1621,7 +1786,8 @@ nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
 			return rc;
 		if (now > *seq || waited >= timeout_ms) {
 			*seq = now;
-			return 0;
+			/* a long-lived reader follows log.aof across prunes */
+			return follow_rotation(db);
 		}
 		nanosleep(&ts, NULL);
 		waited += 50;

@@ -209,16 +209,51 @@ size_t nedb__dockey(unsigned char *out, const char *coll, const char *id);
 
 /* replay.c: reading the log into a view */
 /*
- * Applies the complete, chained lines of log in [from, to) to v inside
- * txn, starting after applied state a (updated).  Torn tail: the offset
- * of an incomplete last line is put in *torn (else to).  With
- * check_ckpt, checkpoint digests are recomputed and compared.
+ * Applies the complete, chained lines of the log (archives, then
+ * log.aof) from a->off to virtual offset `to` to v inside txn, starting
+ * after applied state a (updated).  Torn tail: the virtual offset of an
+ * incomplete last line is put in *torn (else to).  With check_ckpt,
+ * checkpoint digests are recomputed and compared.
  */
-int nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
+int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 		 struct applied *a, uint64_t *torn, bool check_ckpt);
+
+/* archive.c */
+struct block {
+	uint64_t first;			/* seq of its first line */
+	uint32_t lines, raw, zlen;
+	uint64_t off;			/* of its compressed bytes */
+};
+
+struct segment {
+	uint64_t first, last;		/* seqs it holds */
+	uint64_t raw;			/* uncompressed bytes */
+	char *path;
+	struct block *blocks;
+	size_t nblocks;
+};
+
+struct nedb;
+int nedb__archive_load(struct nedb *db);
+void nedb__archive_free(struct nedb *db);
+int nedb__archive_line(struct nedb *db, uint64_t seq, nedb_buf *out);
+int nedb__archive_scan(struct nedb *db, uint64_t from,
+		       int (*fn)(const char *line, size_t len, uint64_t off,
+				 void *payload), void *payload);
+int nedb__archive_size(struct nedb *db, uint64_t upto, uint64_t *out);
+int nedb__archive_write(struct nedb *db, const char *text, size_t len,
+			uint64_t first, uint64_t last);
+int nedb__archive_drop_from(struct nedb *db, uint64_t from);
 
 struct nedb {
 	char *dir;
+	/* log.aof holds ops from first_seq on; its byte 0 is virtual offset
+	 * shift (the bytes archived before it): archive.c */
+	uint64_t first_seq, shift;
+	uint64_t log_ino;
+	struct segment *segs;
+	size_t nsegs;
+	bool segs_loaded;
 	int logfd;			/* O_RDWR|O_APPEND, or O_RDONLY */
 	bool writable;
 	int durability;

@@ -241,6 +241,21 @@ NEDB_EXPORT int nedb_write_expire(nedb *db, const char *coll,
 NEDB_EXPORT int nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted);
 /* Counts documents expired at now but not yet swept. */
 NEDB_EXPORT int nedb_expired_pending(nedb *db, int64_t now, uint64_t *n);
+typedef struct nedb_prune_info {
+	uint64_t archived;	/* ops moved out of log.aof (0: none) */
+	uint64_t first, last;	/* their seqs */
+	uint64_t bytes;		/* their size in the log */
+} nedb_prune_info;
+
+/*
+ * Moves the ops before the latest checkpoint out of log.aof into a
+ * zlib-compressed segment under archive/, so that log.aof starts at the
+ * checkpoint.  Reads of the past, nedb_verify and rebuilds read the
+ * archive.  Takes the writer lock itself (no write may be open).
+ * NEDB_ENOTFOUND when there is no checkpoint.
+ */
+NEDB_EXPORT int nedb_prune(nedb *db, nedb_prune_info *out);
+
 /* Stages a checkpoint op committing to a digest of the state. */
 NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
 /*

@@ -63,15 +63,43 @@ done:
 	return rc;
 }
 
+struct rp {
+	struct view *v;
+	MDB_txn *txn;
+	struct applied *a;
+	bool check_ckpt;
+};
+
+static int
+archived_line(const char *line, size_t len, uint64_t off, void *payload)
+{
+	struct rp *r = payload;
+
+	return replay_line(r->v, r->txn, line, len, off, r->a, r->check_ckpt);
+}
+
 int
-nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
+nedb__replay(nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 	     struct applied *a, uint64_t *torn, bool check_ckpt)
 {
 	nedb_buf b = {0};
-	uint64_t pos = a->off;	/* file offset of b.p[0] */
+	uint64_t pos;		/* physical offset of b.p[0] in log.aof */
 	int rc = 0;
 
 	*torn = to;
+	if (a->off < db->shift) {
+		/* ops pruned into the archive come first */
+		struct rp r = {v, txn, a, check_ckpt};
+
+		if ((rc = nedb__archive_scan(db, a->off ? a->seq + 1 : 0,
+					     archived_line, &r)))
+			return rc;
+		if (a->off != db->shift)
+			return nedb__err(NEDB_ECORRUPT, "corrupt archive: it "
+					 "does not end where log.aof begins");
+	}
+	pos = a->off - db->shift;
+	to -= db->shift;
 	while (pos + b.len < to) {
 		size_t want = CHUNK, start = 0;
 		ssize_t n;
@@ -81,7 +109,7 @@ nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
 			want = (size_t)(to - pos - b.len);
 		if ((rc = nedb_buf_grow(&b, want)))
 			goto done;
-		n = pread(fd, b.p + b.len, want, (off_t)(pos + b.len));
+		n = pread(db->logfd, b.p + b.len, want, (off_t)(pos + b.len));
 		if (n < 0) {
 			rc = nedb__errno(NEDB_EIO, "cannot read log");
 			goto done;
@@ -93,7 +121,8 @@ nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
 			size_t len = (size_t)(nl - (b.p + start));
 
 			if ((rc = replay_line(v, txn, b.p + start, len,
-					      pos + start, a, check_ckpt)))
+					      db->shift + pos + start, a,
+					      check_ckpt)))
 				goto done;
 			start += len + 1;
 		}
@@ -102,7 +131,7 @@ nedb__replay(struct view *v, MDB_txn *txn, int fd, uint64_t to,
 		pos += start;
 	}
 	if (b.len)
-		*torn = pos;
+		*torn = db->shift + pos;
 done:
 	nedb_buf_free(&b);
 	return rc;

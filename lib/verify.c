@@ -65,7 +65,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 		rc = nedb__mdb(rc, "cannot make a scratch view");
 		goto done;
 	}
-	rc = nedb__replay(&v, txn, db->logfd, want->off, &a, &torn, true);
+	rc = nedb__replay(db, &v, txn, want->off, &a, &torn, true);
 	if (rc == NEDB_ECORRUPT) {
 		fail(out, a.seq + 1, nedb_errmsg());
 		rc = 0;
@@ -83,19 +83,73 @@ done:
 	return rc;
 }
 
+/* The walk's state: one line after another, archive then log.aof. */
+struct walk {
+	nedb_verify_result *out;
+	struct applied a;
+	unsigned char head[HASH_LEN], at_applied[HASH_LEN];
+	bool seen_applied, failed;
+	uint64_t seq;
+	MDB_cursor *sc;
+	MDB_val sk, sd;
+	int src;
+};
+
+/* Checks one line; returns 1 (and fills out) at the first bad op. */
+static int
+walk_line(const char *line, size_t len, uint64_t off, void *payload)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN];
+	struct walk *w = payload;
+	uint64_t s = w->seq;
+
+	(void)off;
+	if (nedb__log_check(line, len, &s, prev, hash)) {
+		fail(w->out, w->seq, nedb_errmsg());
+		goto bad;
+	}
+	if (memcmp(prev, w->head, HASH_LEN)) {
+		fail(w->out, w->seq, w->seq ? "prev does not match the hash of "
+		     "the op before it" : "genesis prev is not zero");
+		goto bad;
+	}
+	/* each op the view has applied must carry the hash it recorded: a
+	 * history rewritten with fresh hashes is named where it begins */
+	if (w->seq <= w->a.seq) {
+		struct seqent se;
+
+		if (w->src || w->sk.mv_size != 8 ||
+		    nedb__get_be64(w->sk.mv_data) != w->seq) {
+			fail(w->out, w->seq, "the view has no record of this "
+			     "op");
+			goto bad;
+		}
+		memcpy(&se, w->sd.mv_data, sizeof se);
+		if (memcmp(se.hash, hash, HASH_LEN)) {
+			fail(w->out, w->seq, "hash differs from the one the "
+			     "view recorded");
+			goto bad;
+		}
+		w->src = mdb_cursor_get(w->sc, &w->sk, &w->sd, MDB_NEXT);
+	}
+	memcpy(w->head, hash, HASH_LEN);
+	if (w->seq == w->a.seq) {
+		memcpy(w->at_applied, hash, HASH_LEN);
+		w->seen_applied = true;
+	}
+	w->seq++;
+	return 0;
+bad:
+	w->failed = true;
+	return 1;
+}
+
 int
 nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 {
-	unsigned char prev[HASH_LEN], hash[HASH_LEN], head[HASH_LEN] = {0};
-	unsigned char at_applied[HASH_LEN];
-	bool seen_applied = false;
-	struct applied a;
+	struct walk w = {.out = out};
 	struct stat st;
 	const char *map = NULL, *p, *end, *nl;
-	uint64_t seq = 0;
-	MDB_cursor *sc = NULL;
-	MDB_val sk, sd;
-	int src;
 	MDB_txn *txn;
 	int rc;
 
@@ -103,7 +157,7 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	out->ok = 1;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
-	if ((rc = nedb__view_applied(&db->view, txn, &a))) {
+	if ((rc = nedb__view_applied(&db->view, txn, &w.a))) {
 		rc = nedb__err(NEDB_ECORRUPT, "view has no head");
 		goto done;
 	}
@@ -115,6 +169,31 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		fail(out, 0, "log is empty: no genesis op");
 		goto done;
 	}
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &w.sc))) {
+		rc = nedb__mdb(rc, "cannot read view");
+		goto done;
+	}
+	w.src = mdb_cursor_get(w.sc, &w.sk, &w.sd, MDB_FIRST);
+	/* from genesis: the archived ops first */
+	if (db->first_seq) {
+		rc = nedb__archive_scan(db, 0, walk_line, &w);
+		if (w.failed) {
+			rc = 0;
+			goto done;
+		}
+		if (rc == NEDB_ECORRUPT) {
+			fail(out, w.seq, nedb_errmsg());
+			rc = 0;
+			goto done;
+		}
+		if (rc)
+			goto done;
+		if (w.seq != db->first_seq) {
+			fail(out, w.seq, "the archive does not reach the first "
+			     "op of log.aof");
+			goto done;
+		}
+	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
 		   db->logfd, 0);
 	if (map == MAP_FAILED) {
@@ -123,82 +202,43 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		goto done;
 	}
 	madvise((void *)map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	/* each op the view has applied must carry the hash it recorded: a
-	 * history rewritten with fresh hashes is named where it begins */
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &sc))) {
-		rc = nedb__mdb(rc, "cannot read view");
-		goto done;
-	}
-	src = mdb_cursor_get(sc, &sk, &sd, MDB_FIRST);
 	p = map;
 	end = map + st.st_size;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		uint64_t s = seq;
-
-		if (nedb__log_check(p, (size_t)(nl - p), &s, prev, hash)) {
-			fail(out, seq, nedb_errmsg());
+		if (walk_line(p, (size_t)(nl - p), 0, &w))
 			goto done;
-		}
-		if (memcmp(prev, head, HASH_LEN)) {
-			fail(out, seq, seq ? "prev does not match the hash of "
-			     "the op before it" : "genesis prev is not zero");
-			goto done;
-		}
-		if (seq <= a.seq) {
-			struct seqent se;
-
-			if (src || sk.mv_size != 8 ||
-			    nedb__get_be64(sk.mv_data) != seq) {
-				fail(out, seq, "the view has no record of this "
-				     "op");
-				goto done;
-			}
-			memcpy(&se, sd.mv_data, sizeof se);
-			if (memcmp(se.hash, hash, HASH_LEN)) {
-				fail(out, seq, "hash differs from the one the "
-				     "view recorded");
-				goto done;
-			}
-			src = mdb_cursor_get(sc, &sk, &sd, MDB_NEXT);
-		}
-		memcpy(head, hash, HASH_LEN);
-		if (seq == a.seq) {
-			memcpy(at_applied, hash, HASH_LEN);
-			seen_applied = true;
-		}
-		seq++;
 		p = nl + 1;
 	}
 	if (p < end)
 		nedb__warn("torn log tail of %zu bytes after seq %llu (the "
 			   "next write repairs it)", (size_t)(end - p),
-			   (unsigned long long)seq - 1);
-	if (seq == 0) {
+			   (unsigned long long)w.seq - 1);
+	if (w.seq == 0) {
 		fail(out, 0, "log has no complete genesis op");
 		goto done;
 	}
-	if (!seen_applied) {
+	if (!w.seen_applied) {
 		char msg[160];
 
 		snprintf(msg, sizeof msg, "log ends at seq %llu but the view "
 			 "has ops through seq %llu",
-			 (unsigned long long)seq - 1,
-			 (unsigned long long)a.seq);
-		fail(out, seq, msg);
+			 (unsigned long long)w.seq - 1,
+			 (unsigned long long)w.a.seq);
+		fail(out, w.seq, msg);
 		goto done;
 	}
-	if (memcmp(at_applied, a.head, HASH_LEN)) {
-		fail(out, a.seq, "hash differs from the head the view "
+	if (memcmp(w.at_applied, w.a.head, HASH_LEN)) {
+		fail(out, w.a.seq, "hash differs from the head the view "
 		     "recorded");
 		goto done;
 	}
-	out->seq = seq - 1;
-	nedb__hex(out->head, head, HASH_LEN);
+	out->seq = w.seq - 1;
+	nedb__hex(out->head, w.head, HASH_LEN);
 	if (flags & NEDB_VERIFY_DETERMINISM)
-		rc = determinism(db, txn, &a, out);
+		rc = determinism(db, txn, &w.a, out);
 done:
-	if (sc)
-		mdb_cursor_close(sc);
+	if (w.sc)
+		mdb_cursor_close(w.sc);
 	if (map)
 		munmap((void *)map, (size_t)st.st_size);
 	mdb_txn_abort(txn);

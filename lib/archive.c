@@ -1,0 +1,476 @@
+/*
+ * archive.c - log segments archived by nedb-checkpoint --prune.
+ *
+ * Pruning moves the ops before the latest checkpoint out of log.aof into
+ * archive/<first>-<last>.seg (seqs zero-padded to 20 digits), so that
+ * log.aof starts at the checkpoint.  A segment is a series of blocks,
+ * each independently zlib-compressed:
+ *
+ *   u64 first seq | u32 lines | u32 raw bytes | u32 compressed bytes |
+ *   compressed lines ("\n"-terminated, exactly as they were in the log)
+ *
+ * (integers little-endian).  Offsets in the view are "virtual": offsets
+ * in the concatenation of every archived line and log.aof, so pruning
+ * never changes them; log.aof starts at virtual offset `shift`, the raw
+ * size of the archive.
+ *
+ * Invariants:
+ *  1. Segments are contiguous from seq 0, and the first line of log.aof
+ *     is the op after the last archived one.  A segment is complete on
+ *     disk (fsync, rename, fsync dir) before log.aof is replaced.
+ *  2. log.aof is replaced by rename under the writer lock; a process
+ *     holding the old file still reads a consistent log through it.
+ *
+ * zlib is loaded on first use (like libjq): only pruned databases read
+ * archives, and a plain read must not pay for it.
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define BLOCK_RAW (256u << 10)
+#define HDR 20
+
+static struct {
+	int (*compress2)(unsigned char *, unsigned long *,
+			 const unsigned char *, unsigned long, int);
+	int (*uncompress)(unsigned char *, unsigned long *,
+			  const unsigned char *, unsigned long);
+	unsigned long (*compressBound)(unsigned long);
+} z;
+
+static int
+load_zlib(void)
+{
+	void *h;
+
+	if (z.compress2)
+		return 0;
+	if (!(h = dlopen("libz.so.1", RTLD_NOW)) ||
+	    !(*(void **)&z.uncompress = dlsym(h, "uncompress")) ||
+	    !(*(void **)&z.compressBound = dlsym(h, "compressBound")) ||
+	    !(*(void **)&z.compress2 = dlsym(h, "compress2")))
+		return nedb__err(NEDB_EIO, "cannot load zlib: %s", dlerror());
+	return 0;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static char *
+arch_path(const nedb *db, const char *name)
+{
+	size_t n = strlen(db->dir) + strlen(name) + 16;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/archive%s%s", db->dir, *name ? "/" : "",
+			 name);
+	return p;
+}
+
+void
+nedb__archive_free(nedb *db)
+{
+	for (size_t i = 0; i < db->nsegs; i++) {
+		free(db->segs[i].path);
+		free(db->segs[i].blocks);
+	}
+	free(db->segs);
+	db->segs = NULL;
+	db->nsegs = 0;
+	db->segs_loaded = false;
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	const struct segment *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Reads the block headers of one segment. */
+static int
+load_blocks(struct segment *s)
+{
+	unsigned char h[HDR];
+	uint64_t off = 0;
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return nedb__errno(NEDB_ECORRUPT, "cannot open archive");
+	for (;;) {
+		ssize_t n = pread(fd, h, HDR, (off_t)off);
+		struct block *b;
+
+		if (n == 0)
+			break;
+		if (n != HDR) {
+			close(fd);
+			return nedb__err(NEDB_ECORRUPT, "corrupt archive '%s': "
+					 "cut short", s->path);
+		}
+		if (s->nblocks % 64 == 0) {
+			b = realloc(s->blocks, (s->nblocks + 64) * sizeof *b);
+			if (!b) {
+				close(fd);
+				return nedb__err(NEDB_EIO, "out of memory");
+			}
+			s->blocks = b;
+		}
+		b = &s->blocks[s->nblocks++];
+		b->first = get64(h);
+		b->lines = get32(h + 8);
+		b->raw = get32(h + 12);
+		b->zlen = get32(h + 16);
+		b->off = off + HDR;
+		s->raw += b->raw;
+		off += HDR + b->zlen;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Lists archive/ (once per handle). */
+int
+nedb__archive_load(nedb *db)
+{
+	char *dir;
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if (db->segs_loaded)
+		return 0;
+	if (!(dir = arch_path(db, "")))
+		return nedb__err(NEDB_EIO, "out of memory");
+	d = opendir(dir);
+	free(dir);
+	if (!d) {
+		db->segs_loaded = true;
+		return 0;		/* never pruned */
+	}
+	while ((e = readdir(d))) {
+		unsigned long long first, last;
+		struct segment *s;
+		char tail[8];
+
+		if (sscanf(e->d_name, "%20llu-%20llu.%3s", &first, &last,
+			   tail) != 3 || strcmp(tail, "seg"))
+			continue;
+		s = realloc(db->segs, (db->nsegs + 1) * sizeof *s);
+		if (!s) {
+			rc = nedb__err(NEDB_EIO, "out of memory");
+			break;
+		}
+		db->segs = s;
+		s = &db->segs[db->nsegs++];
+		memset(s, 0, sizeof *s);
+		s->first = first;
+		s->last = last;
+		if (!(s->path = arch_path(db, e->d_name)) ||
+		    (rc = load_blocks(s)))
+			break;
+	}
+	closedir(d);
+	if (!rc && db->nsegs > 1)
+		qsort(db->segs, db->nsegs, sizeof *db->segs, seg_cmp);
+	db->segs_loaded = true;
+	return rc;
+}
+
+/* Inflates one block into out (its lines, "\n"-terminated). */
+static int
+read_block(const struct segment *s, const struct block *b, nedb_buf *out)
+{
+	unsigned char *zb = malloc(b->zlen ? b->zlen : 1);
+	unsigned long raw = b->raw;
+	int fd, rc = 0;
+
+	if (!zb || (rc = load_zlib())) {
+		free(zb);
+		return rc ? rc : nedb__err(NEDB_EIO, "out of memory");
+	}
+	out->len = 0;
+	if ((rc = nedb_buf_grow(out, b->raw))) {
+		free(zb);
+		return rc;
+	}
+	fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, zb, b->zlen, (off_t)b->off) != (ssize_t)b->zlen
+	    || z.uncompress((unsigned char *)out->p, &raw, zb, b->zlen) ||
+	    raw != b->raw)
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt archive '%s': a block "
+			       "does not inflate", s->path);
+	if (fd >= 0)
+		close(fd);
+	free(zb);
+	out->len = rc ? 0 : b->raw;
+	return rc;
+}
+
+/* Finds the archived line of seq (without "\n") into out. */
+int
+nedb__archive_line(nedb *db, uint64_t seq, nedb_buf *out)
+{
+	int rc;
+
+	if ((rc = nedb__archive_load(db)))
+		return rc;
+	for (size_t i = 0; i < db->nsegs; i++) {
+		const struct segment *s = &db->segs[i];
+
+		if (seq < s->first || seq > s->last)
+			continue;
+		for (size_t j = 0; j < s->nblocks; j++) {
+			const struct block *b = &s->blocks[j];
+			const char *p, *nl;
+			uint64_t k;
+
+			if (seq < b->first || seq >= b->first + b->lines)
+				continue;
+			if ((rc = read_block(s, b, out)))
+				return rc;
+			p = out->p;
+			for (k = b->first; k < seq; k++)
+				p = memchr(p, '\n', out->len -
+					   (size_t)(p - out->p)) + 1;
+			nl = memchr(p, '\n', out->len - (size_t)(p - out->p));
+			if (!nl)
+				break;
+			memmove(out->p, p, (size_t)(nl - p));
+			out->len = (size_t)(nl - p);
+			out->p[out->len] = 0;
+			return 0;
+		}
+	}
+	return nedb__err(NEDB_ECORRUPT, "corrupt archive: op %llu is "
+			 "missing", (unsigned long long)seq);
+}
+
+/*
+ * Calls fn with every archived line from seq `from` on, in order, with
+ * its virtual offset.  Stops early when fn returns nonzero.
+ */
+int
+nedb__archive_scan(nedb *db, uint64_t from,
+		   int (*fn)(const char *line, size_t len, uint64_t off,
+			     void *payload), void *payload)
+{
+	nedb_buf b = {0};
+	uint64_t off = 0;
+	int rc;
+
+	if ((rc = nedb__archive_load(db)))
+		return rc;
+	for (size_t i = 0; i < db->nsegs && !rc; i++) {
+		const struct segment *s = &db->segs[i];
+
+		/* a segment a crashed prune left behind: log.aof has it */
+		if (s->first >= db->first_seq)
+			break;
+		for (size_t j = 0; j < s->nblocks && !rc; j++) {
+			const struct block *bl = &s->blocks[j];
+			size_t pos = 0;
+			uint64_t seq = bl->first;
+
+			if (bl->first + bl->lines <= from) {
+				off += bl->raw;
+				continue;
+			}
+			if ((rc = read_block(s, bl, &b)))
+				break;
+			while (pos < b.len && !rc) {
+				char *nl = memchr(b.p + pos, '\n', b.len - pos);
+				size_t len;
+
+				if (!nl) {
+					rc = nedb__err(NEDB_ECORRUPT, "corrupt "
+						       "archive '%s'", s->path);
+					break;
+				}
+				len = (size_t)(nl - (b.p + pos));
+				if (seq >= from)
+					rc = fn(b.p + pos, len, off + pos,
+						payload);
+				pos += len + 1;
+				seq++;
+			}
+			off += bl->raw;
+		}
+	}
+	nedb_buf_free(&b);
+	return rc;
+}
+
+/* Raw bytes archived before seq `upto` (the shift of a log from it). */
+int
+nedb__archive_size(nedb *db, uint64_t upto, uint64_t *out)
+{
+	int rc;
+
+	*out = 0;
+	if ((rc = nedb__archive_load(db)))
+		return rc;
+	for (size_t i = 0; i < db->nsegs; i++)
+		if (db->segs[i].last < upto)
+			*out += db->segs[i].raw;
+	return 0;
+}
+
+static int
+fsync_path(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Writes lines [first, last] (text, "\n"-terminated each) as a segment:
+ * temp file, fsync, rename, fsync of the directory.
+ */
+int
+nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
+		    uint64_t last)
+{
+	char name[64], *dir = arch_path(db, ""), *tmp = NULL, *dst = NULL;
+	unsigned char *zb = NULL;
+	size_t pos = 0;
+	uint64_t seq = first;
+	int fd = -1, rc;
+
+	if ((rc = load_zlib()))
+		goto done;
+	if (!dir || (mkdir(dir, 0755) && errno != EEXIST)) {
+		rc = nedb__errno(NEDB_EIO, "cannot make archive directory");
+		goto done;
+	}
+	snprintf(name, sizeof name, "%020llu-%020llu.seg",
+		 (unsigned long long)first, (unsigned long long)last);
+	if (!(dst = arch_path(db, name)) ||
+	    !(tmp = malloc(strlen(dst) + 8)) ||
+	    !(zb = malloc(HDR + z.compressBound(BLOCK_RAW + 65536) +
+			  MAX_DOC * 2))) {
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	sprintf(tmp, "%s.tmp", dst);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		       0644)) < 0) {
+		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		goto done;
+	}
+	while (pos < len) {
+		size_t end = pos, lines = 0;
+		unsigned long zlen;
+
+		/* whole lines, about BLOCK_RAW bytes */
+		while (end < len && (end - pos < BLOCK_RAW || !lines)) {
+			const char *nl = memchr(text + end, '\n', len - end);
+
+			end = (size_t)(nl - text) + 1;
+			lines++;
+		}
+		zlen = z.compressBound((unsigned long)(end - pos));
+		if (z.compress2(zb + HDR, &zlen, (const unsigned char *)text +
+				pos, (unsigned long)(end - pos), 6)) {
+			rc = nedb__err(NEDB_EIO, "cannot compress archive");
+			goto done;
+		}
+		put64(zb, seq);
+		put32(zb + 8, (uint32_t)lines);
+		put32(zb + 12, (uint32_t)(end - pos));
+		put32(zb + 16, (uint32_t)zlen);
+		if (write(fd, zb, HDR + zlen) != (ssize_t)(HDR + zlen)) {
+			rc = nedb__errno(NEDB_EIO, "cannot write archive");
+			goto done;
+		}
+		seq += lines;
+		pos = end;
+	}
+	if (seq != last + 1) {
+		rc = nedb__err(NEDB_EIO, "archive: %llu lines for ops %llu-%llu",
+			       (unsigned long long)(seq - first),
+			       (unsigned long long)first,
+			       (unsigned long long)last);
+		goto done;
+	}
+	if (fsync(fd) || close(fd)) {
+		fd = -1;
+		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, dst)) {
+		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		goto done;
+	}
+	fsync_path(dir);
+	nedb__archive_free(db);		/* list it again on next use */
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(dir);
+	free(tmp);
+	free(dst);
+	free(zb);
+	return rc;
+}
+
+/* Removes segments from seq `from` on (left by an interrupted prune). */
+int
+nedb__archive_drop_from(nedb *db, uint64_t from)
+{
+	int rc;
+
+	if ((rc = nedb__archive_load(db)))
+		return rc;
+	for (size_t i = 0; i < db->nsegs; i++)
+		if (db->segs[i].first >= from)
+			unlink(db->segs[i].path);
+	nedb__archive_free(db);
+	return 0;
+}
