@@ -39,7 +39,7 @@ B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2
 
 LIB_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/view.c lib/replay.c \
 	  lib/db.c lib/verify.c lib/nql_parse.c lib/value.c lib/filter.c \
-	  lib/index.c lib/graph.c lib/query.c lib/update.c lib/archive.c
+	  lib/index.c lib/graph.c lib/query.c lib/update.c lib/archive.c lib/redis.c
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli.o
 SONAME = libnedb.so.0
@@ -47,7 +47,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
-       nedb-expire nedb-sweep nedb-stats
+       nedb-expire nedb-sweep nedb-stats nedb-redis
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -56,7 +56,7 @@ MAN7 = man/nedb.7 man/nedb-nql.7
 
 all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS)
 
-$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h lib/nql.h
+$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h lib/nql.h lib/redis.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
 		$(LMDB_CFLAGS) $(B2_CFLAGS) -c $< -o $@

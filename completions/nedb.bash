@@ -30,6 +30,7 @@ _nedb_opts()
 	nedb-log) echo "$common -n --since --until --reverse -f --follow" ;;
 	nedb-verify) echo "$common --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
+	nedb-redis) echo "$common --raw" ;;
 	*) echo "$common" ;;
 	esac
 }
@@ -79,6 +80,8 @@ _nedb()
 		;;
 	esac
 	$split && return
+	# nedb-redis: after COMMAND come its arguments, never options
+	[[ ${words[0]##*/} == nedb-redis && $(_nedb_nargs) -gt 0 ]] && return
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_nedb_opts "${words[0]##*/}")" \
@@ -92,10 +95,23 @@ _nedb()
 		COMPREPLY=($(compgen -W 'eq ordered search' -- "$cur"))
 		return
 	fi
+	# nedb-redis COMMAND: the commands of its table, in the case typed
+	if [[ ${words[0]##*/} == nedb-redis && $(_nedb_nargs) == 0 ]]; then
+		local cmds="APPEND AUTH COMMAND DBSIZE DECR DECRBY DEL ECHO EVAL
+			EXISTS EXPIRE FLUSHDB GET GETDEL HDEL HEXISTS HGET HGETALL
+			HINCRBY HKEYS HLEN HMGET HMSET HSET HSETNX HVALS INCR INCRBY
+			INFO KEYS LINDEX LLEN LPOP LPUSH LRANGE LSET MGET MSET
+			PERSIST PEXPIRE PING PTTL QUIT RENAME RPOP RPUSH SADD SCARD
+			SDIFF SELECT SET SETNX SINTER SISMEMBER SMEMBERS SREM STRLEN
+			SUNION TTL TYPE"
+		[[ $cur == [a-z]* ]] && cmds=${cmds,,}
+		COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
+		return
+	fi
 	# Collections, ids, documents and queries are not files: offer nothing.
 } &&
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
-		nedb-log nedb-verify nedb-checkpoint
+		nedb-log nedb-verify nedb-checkpoint nedb-redis
 
 # ex: filetype=sh

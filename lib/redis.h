@@ -73,6 +73,12 @@ typedef struct nedb_redis_conn {
  * "-WRONGTYPE ...").  Returns a negative NEDB_E* code for a database
  * error (I/O, damage, lock): an "-ERR <message>" reply is appended too,
  * and a write transaction of the caller's is no longer usable (abort it).
+ * NEDB_ENOTFOUND: conn->db is NULL and the command needs a database
+ * (replied "-ERR no database selected: ..."); it was checked after the
+ * command's name, arity and keys, as Redis checks them.
+ *
+ * A write command run with no write transaction open ends a read
+ * snapshot of the caller's (nedb_write_begin does).
  */
 NEDB_EXPORT int nedb_redis_exec(nedb_redis_conn *c, int argc,
 				const char *const *argv,

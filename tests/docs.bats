@@ -233,6 +233,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-redis(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-redis.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
@@ -473,6 +478,18 @@ search"
 	run complete_bash nedb-index --drop users age ''
 	refute_output --partial ordered
 	run complete_bash nedb-put --caused-by ''
+	assert_output ""
+}
+
+@test "bash completes nedb-redis's commands in the case typed, then no options" {
+	run complete_bash nedb-redis HG
+	assert_output "HGET
+HGETALL"
+	run complete_bash nedb-redis --raw -d db lra
+	assert_output lrange
+	run complete_bash nedb-redis --r
+	assert_output --raw
+	run complete_bash nedb-redis SET k -
 	assert_output ""
 }
 

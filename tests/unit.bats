@@ -24,3 +24,7 @@ run_unit() {
 @test "Mongo filter compiler unit tests pass" {
 	run_unit filter
 }
+
+@test "Redis command table unit tests pass" {
+	run_unit redis
+}

@@ -1,0 +1,2757 @@
+/*
+ * redis.c - the Redis command table over the engine (no sockets).
+ *
+ * nedb-redis(1) and nedbd's RESP2 port run the same table: a command
+ * arrives as an argv of byte strings, its reply leaves as RESP2 bytes,
+ * and every change is an ordinary op in the chain, written as client
+ * "redis" (conn->client).  The commands, their arities and their error
+ * texts follow Redis 7 (src/server.c, t_string.c, t_hash.c, ...), down to
+ * the order in which a command checks its arguments, so that clients see
+ * the replies they expect.  Handlers are named xxxCommand; bodies that
+ * several commands share are xxxGenericCommand.
+ *
+ * Type mapping
+ * ------------
+ * Every Redis key is one document of the collection "redis" whose id is
+ * the key.  Keys must be valid nedb ids (1-400 bytes of UTF-8 without
+ * control characters); any other key is answered with -ERR.  Documents:
+ *
+ *   string  {"_id":K,"type":"string","value":"V"}
+ *   hash    {"_id":K,"type":"hash","value":{"F":"V",...}}  (insertion order)
+ *   set     {"_id":K,"type":"set","value":["M",...]}  (sorted by bytes, unique)
+ *   list    {"_id":K,"type":"list","value":["E",...]}  (head first)
+ *
+ * When any byte string of a value (a string, a hash field or value, a
+ * member, an element) is not valid UTF-8, the document holds "b64"
+ * instead of "value": the same shape with every one of those strings in
+ * base64 (RFC 4648, padded).  Sets stay sorted by their raw bytes.
+ * Redis removes a hash, set or list that becomes empty; so does this (a
+ * delete op).  A key's TTL is the document's nedb expiry: SET (without
+ * KEEPTTL), MSET and SETNX clear it as in Redis; commands that change a
+ * value in place (APPEND, INCR, HSET, LPUSH, ...) keep it.  A document of
+ * the collection in any other shape (written by nedb-put, say) is of type
+ * "unknown": TYPE says so, every typed command answers WRONGTYPE, and
+ * EXISTS, DEL, RENAME, KEYS and the TTL commands treat it as any key.
+ *
+ * Invariants
+ * ----------
+ * 1. A command stages all of its ops or none.  Arguments and sizes are
+ *    checked before the first op is staged; what can still fail after
+ *    that is a database error, which makes the caller's transaction
+ *    unusable (nedb marks it failed) and is returned as such.
+ * 2. A command's reply is built only after its reads; a database error
+ *    found half way through replaces whatever reply was begun.
+ * 3. Nothing here reads a value with jv: documents are taken apart as
+ *    the compact text nedb stores (nedb__doc_member, nedb__string_value),
+ *    so that the RESP path never loads libjq.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "nql.h"
+#include "redis.h"
+
+#define REDIS_COLL "redis"
+#define REDIS_VERSION "7.0.0"	/* the protocol level INFO advertises */
+
+/* ---- objects ------------------------------------------------------------ */
+
+enum { OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_UNKNOWN };
+
+static const char *const type_name[] = {
+	"none", "string", "hash", "set", "list", "unknown"
+};
+
+typedef struct bstr {
+	char *p;		/* owned; NUL after len bytes */
+	size_t len;
+} bstr;
+
+/*
+ * A value read from (or to be written to) a document.  Strings use str;
+ * sets and lists their members in v; hashes field, value, field, value...
+ * in v (n counts both).
+ */
+typedef struct robj {
+	int type;
+	int64_t exp;		/* expiry, ms since the epoch; 0: none */
+	bstr str;
+	bstr *v;
+	size_t n, cap;
+} robj;
+
+static void
+robjFree(robj *o)
+{
+	free(o->str.p);
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].p);
+	free(o->v);
+	memset(o, 0, sizeof *o);
+}
+
+static int
+bstrSet(bstr *s, const char *p, size_t len)
+{
+	char *q = malloc(len + 1);
+
+	if (!q)
+		return -1;
+	memcpy(q, p, len);
+	q[len] = 0;
+	free(s->p);
+	s->p = q;
+	s->len = len;
+	return 0;
+}
+
+/* Makes room for one more entry in o->v. */
+static int
+robjReserve(robj *o)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 8;
+		bstr *v = realloc(o->v, cap * sizeof *v);
+
+		if (!v)
+			return -1;
+		o->v = v;
+		o->cap = cap;
+	}
+	return 0;
+}
+
+/* Inserts a copy of p at position at of o->v. */
+static int
+robjInsert(robj *o, size_t at, const char *p, size_t len)
+{
+	bstr s = {0};
+
+	if (robjReserve(o) || bstrSet(&s, p, len))
+		return -1;
+	memmove(o->v + at + 1, o->v + at, (o->n - at) * sizeof *o->v);
+	o->v[at] = s;
+	o->n++;
+	return 0;
+}
+
+static void
+robjRemove(robj *o, size_t at, size_t count)
+{
+	for (size_t i = at; i < at + count; i++)
+		free(o->v[i].p);
+	memmove(o->v + at, o->v + at + count,
+		(o->n - at - count) * sizeof *o->v);
+	o->n -= count;
+}
+
+/* Byte order of members: memcmp, then the shorter first. */
+static int
+bstrCmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int d = memcmp(a, b, an < bn ? an : bn);
+
+	return d ? d : (an > bn) - (an < bn);
+}
+
+static int
+bstrQsortCmp(const void *x, const void *y)
+{
+	const bstr *a = x, *b = y;
+
+	return bstrCmp(a->p, a->len, b->p, b->len);
+}
+
+/* Position of member p in the sorted o->v; *found says if it is there. */
+static size_t
+setFind(const robj *o, const char *p, size_t len, bool *found)
+{
+	size_t lo = 0, hi = o->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = bstrCmp(o->v[mid].p, o->v[mid].len, p, len);
+
+		if (d == 0) {
+			*found = true;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Index of field p in the hash o (of its field entry), or -1. */
+static long
+hashFind(const robj *o, const char *p, size_t len)
+{
+	for (size_t i = 0; i < o->n; i += 2)
+		if (o->v[i].len == len && !memcmp(o->v[i].p, p, len))
+			return (long)i;
+	return -1;
+}
+
+/* ---- base64 (RFC 4648) ---------------------------------------------------
+ * Written out rather than taken from OpenSSL: libcrypto would cost every
+ * nedb-redis start a millisecond for twenty lines of code. */
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+b64Encode(nedb_buf *b, const unsigned char *p, size_t n)
+{
+	char *o;
+
+	if (nedb_buf_grow(b, (n + 2) / 3 * 4 + 1))
+		return -1;
+	o = b->p + b->len;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = b64chars[v >> 18 & 63];
+		*o++ = b64chars[v >> 12 & 63];
+		*o++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? b64chars[v & 63] : '=';
+	}
+	*o = 0;
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+static int
+b64Val(unsigned char c)
+{
+	const char *q = c ? strchr(b64chars, c) : NULL;
+
+	return q ? (int)(q - b64chars) : -1;
+}
+
+/* Decodes padded base64 in place; false when it is not base64. */
+static bool
+b64Decode(bstr *s)
+{
+	unsigned char *p = (unsigned char *)s->p;
+	size_t n = s->len, o = 0;
+
+	if (n % 4)
+		return false;
+	for (size_t i = 0; i < n; i += 4) {
+		int a = b64Val(p[i]), b = b64Val(p[i + 1]);
+		int c = p[i + 2] == '=' ? 0 : b64Val(p[i + 2]);
+		int d = p[i + 3] == '=' ? 0 : b64Val(p[i + 3]);
+		int pad = (p[i + 2] == '=') + (p[i + 3] == '=');
+
+		if (a < 0 || b < 0 || c < 0 || d < 0 ||
+		    (pad && i + 4 != n) ||
+		    (p[i + 2] == '=' && p[i + 3] != '='))
+			return false;
+		unsigned v = (unsigned)a << 18 | (unsigned)b << 12 |
+			     (unsigned)c << 6 | (unsigned)d;
+		p[o++] = (unsigned char)(v >> 16);
+		if (pad < 2)
+			p[o++] = (unsigned char)(v >> 8);
+		if (pad < 1)
+			p[o++] = (unsigned char)v;
+	}
+	p[o] = 0;
+	s->len = o;
+	return true;
+}
+
+/* ---- documents ------------------------------------------------------------ */
+
+/* End of the JSON value at p (text nedb has validated; may be compact). */
+static const char *
+jsonEnd(const char *p, const char *e)
+{
+	int depth = 0;
+
+	while (p < e) {
+		switch (*p) {
+		case '"':
+			for (p++; p < e && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			p++;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			p++;
+			continue;
+		case '}':
+		case ']':
+			if (!depth)
+				return p;	/* ends the enclosing value */
+			depth--;
+			p++;
+			break;
+		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+			if (!depth)
+				return p;
+			p++;
+			continue;
+		default:
+			p++;
+			continue;
+		}
+		if (!depth)
+			return p;
+	}
+	return p;
+}
+
+static const char *
+skipWs(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * Decodes the JSON string literal [p, q) (base64 inside when b64) into
+ * *out.  Returns 0, 1 when it is not a string of the mapping, -1 when
+ * memory ran out.
+ */
+static int
+decodeStr(const char *p, const char *q, bool b64, bstr *out)
+{
+	struct nql_span sp = {p, (size_t)(q - p)};
+	size_t n;
+	char *s;
+
+	if (q - p < 2 || *p != '"')
+		return 1;
+	if (!(s = nedb__string_value(sp, &n)))
+		return -1;
+	free(out->p);
+	out->p = s;
+	out->len = n;
+	return b64 && !b64Decode(out) ? 1 : 0;
+}
+
+/*
+ * Reads the members of the JSON array or object v (the value of "value"
+ * or "b64") into o->v: every element, or every key and value, must be a
+ * string.  Returns 0, 1 when the shape is wrong, -1 when memory ran out.
+ */
+static int
+decodeAggregate(const char *v, size_t vlen, bool object, bool b64, robj *o)
+{
+	const char *p = v, *e = v + vlen;
+	char open = object ? '{' : '[', close = object ? '}' : ']';
+
+	p = skipWs(p, e);
+	if (p == e || *p++ != open)
+		return 1;
+	for (;;) {
+		p = skipWs(p, e);
+		if (p < e && *p == close && o->n == 0)
+			return 0;
+		for (int part = 0; part < (object ? 2 : 1); part++) {
+			const char *q;
+			bstr s = {0};
+			int rc;
+
+			p = skipWs(p, e);
+			q = jsonEnd(p, e);
+			if ((rc = decodeStr(p, q, b64, &s))) {
+				free(s.p);
+				return rc;
+			}
+			if (robjReserve(o)) {
+				free(s.p);
+				return -1;
+			}
+			o->v[o->n++] = s;
+			p = skipWs(q, e);
+			if (object && part == 0) {
+				if (p == e || *p++ != ':')
+					return 1;
+			}
+		}
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		return p < e && *p == close ? 0 : 1;
+	}
+}
+
+/*
+ * Takes a document of the collection apart into o (whose exp the caller
+ * sets).  A shape outside the mapping is OBJ_UNKNOWN.  Returns 0, or -1
+ * when memory ran out.
+ */
+static int
+parseObject(const char *doc, size_t len, robj *o)
+{
+	static const struct { const char *lit; int type; } types[] = {
+		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
+		{"\"set\"", OBJ_SET}, {"\"list\"", OBJ_LIST},
+	};
+	const char *t, *v;
+	size_t tlen, vlen;
+	bool b64 = false;
+	int type = OBJ_UNKNOWN, rc;
+
+	o->type = OBJ_UNKNOWN;
+	if (!nedb__doc_member(doc, len, "type", &t, &tlen))
+		return 0;
+	for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+		if (tlen == strlen(types[i].lit) &&
+		    !memcmp(t, types[i].lit, tlen))
+			type = types[i].type;
+	if (type == OBJ_UNKNOWN)
+		return 0;
+	if (!nedb__doc_member(doc, len, "value", &v, &vlen)) {
+		if (!nedb__doc_member(doc, len, "b64", &v, &vlen))
+			return 0;
+		b64 = true;
+	}
+	if (type == OBJ_STRING)
+		rc = decodeStr(v, v + vlen, b64, &o->str);
+	else
+		rc = decodeAggregate(v, vlen, type == OBJ_HASH, b64, o);
+	if (rc == 0 && type == OBJ_SET && o->n > 1) {
+		/* written by hand, perhaps: sort and drop repeats */
+		size_t k = 1;
+
+		qsort(o->v, o->n, sizeof *o->v, bstrQsortCmp);
+		for (size_t i = 1; i < o->n; i++) {
+			if (!bstrCmp(o->v[i].p, o->v[i].len, o->v[k - 1].p,
+				     o->v[k - 1].len))
+				free(o->v[i].p);
+			else
+				o->v[k++] = o->v[i];
+		}
+		o->n = k;
+	}
+	if (rc) {
+		int64_t exp = o->exp;
+
+		robjFree(o);
+		o->exp = exp;
+		o->type = OBJ_UNKNOWN;
+		return rc < 0 ? -1 : 0;
+	}
+	o->type = type;
+	return 0;
+}
+
+static bool
+utf8(const bstr *s)
+{
+	return nedb__utf8_valid((const unsigned char *)s->p, s->len);
+}
+
+static int
+putStr(nedb_buf *b, const bstr *s, bool b64)
+{
+	if (!b64)
+		return nedb_buf_json_str(b, s->p, s->len);
+	return nedb_buf_add(b, "\"", 1) ||
+	       b64Encode(b, (const unsigned char *)s->p, s->len) ||
+	       nedb_buf_add(b, "\"", 1) ? -1 : 0;
+}
+
+/*
+ * The compact text of the document for key holding o, as
+ * nedb__doc_normalize would leave it (so that it may be staged as a
+ * prepared put).  Returns 0 or -1 when memory ran out.
+ */
+static int
+buildDoc(nedb_buf *b, const char *key, const robj *o)
+{
+	bool b64 = false;
+	int rc = 0;
+
+	if (o->type == OBJ_STRING)
+		b64 = !utf8(&o->str);
+	for (size_t i = 0; i < o->n && !b64; i++)
+		b64 = !utf8(&o->v[i]);
+	b->len = 0;
+	rc |= nedb_buf_puts(b, "{\"_id\":");
+	rc |= nedb_buf_json_str(b, key, strlen(key));
+	rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
+			      type_name[o->type], b64 ? "b64" : "value");
+	switch (o->type) {
+	case OBJ_STRING:
+		rc |= putStr(b, &o->str, b64);
+		break;
+	case OBJ_HASH:
+		rc |= nedb_buf_add(b, "{", 1);
+		for (size_t i = 0; i < o->n; i += 2) {
+			if (i)
+				rc |= nedb_buf_add(b, ",", 1);
+			rc |= putStr(b, &o->v[i], b64);
+			rc |= nedb_buf_add(b, ":", 1);
+			rc |= putStr(b, &o->v[i + 1], b64);
+		}
+		rc |= nedb_buf_add(b, "}", 1);
+		break;
+	default:
+		rc |= nedb_buf_add(b, "[", 1);
+		for (size_t i = 0; i < o->n; i++) {
+			if (i)
+				rc |= nedb_buf_add(b, ",", 1);
+			rc |= putStr(b, &o->v[i], b64);
+		}
+		rc |= nedb_buf_add(b, "]", 1);
+	}
+	rc |= nedb_buf_add(b, "}", 1);
+	return rc ? -1 : 0;
+}
+
+/* ---- the client of one command ------------------------------------------ */
+
+typedef struct client client;
+
+struct redisCommand {
+	const char *name;	/* lowercase */
+	void (*proc)(client *c);
+	int arity;		/* N: exactly N args; -N: at least N */
+	unsigned flags;		/* NEDB_REDIS_* */
+	int firstkey, lastkey, keystep;	/* key positions; lastkey < 0
+					 * counts from the end */
+};
+
+struct client {
+	nedb_redis_conn *conn;
+	nedb *db;
+	int argc;
+	const char *const *argv;
+	const size_t *argvlen;
+	nedb_buf *out;
+	const struct redisCommand *cmd;
+	nedb_wopts w;
+	int err;		/* a database error: NEDB_E* */
+	bool oom;
+	char errmsg[256];
+};
+
+/* ---- replies (RESP2) ---------------------------------------------------- */
+
+static void
+addReplyRaw(client *c, const char *p, size_t n)
+{
+	if (nedb_buf_add(c->out, p, n))
+		c->oom = true;
+}
+
+static void
+addReplyStatus(client *c, const char *s)
+{
+	addReplyRaw(c, "+", 1);
+	addReplyRaw(c, s, strlen(s));
+	addReplyRaw(c, "\r\n", 2);
+}
+
+static void
+addReplyOK(client *c)
+{
+	addReplyRaw(c, "+OK\r\n", 5);
+}
+
+/* An error line; CR and LF in it (from arguments) become spaces. */
+static void
+addReplyErrorLen(client *c, const char *s, size_t n)
+{
+	size_t at = c->out->len + 1;
+
+	addReplyRaw(c, "-", 1);
+	addReplyRaw(c, s, n);
+	if (!c->oom)
+		for (size_t i = at; i < c->out->len; i++)
+			if (c->out->p[i] == '\r' || c->out->p[i] == '\n')
+				c->out->p[i] = ' ';
+	addReplyRaw(c, "\r\n", 2);
+}
+
+static void
+addReplyError(client *c, const char *s)
+{
+	addReplyErrorLen(c, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3)))
+static void
+addReplyErrorFormat(client *c, const char *fmt, ...)
+{
+	nedb_buf b = {0};
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || nedb_buf_grow(&b, (size_t)n + 1)) {
+		c->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b.p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	addReplyErrorLen(c, b.p, (size_t)n);
+	nedb_buf_free(&b);
+}
+
+static void
+addReplyLongLong(client *c, long long v)
+{
+	if (nedb_buf_printf(c->out, ":%lld\r\n", v))
+		c->oom = true;
+}
+
+static void
+addReplyArrayLen(client *c, long long n)
+{
+	if (nedb_buf_printf(c->out, "*%lld\r\n", n))
+		c->oom = true;
+}
+
+static void
+addReplyBulk(client *c, const char *p, size_t n)
+{
+	if (nedb_buf_printf(c->out, "$%zu\r\n", n))
+		c->oom = true;
+	addReplyRaw(c, p, n);
+	addReplyRaw(c, "\r\n", 2);
+}
+
+static void
+addReplyBulkStr(client *c, const char *s)
+{
+	addReplyBulk(c, s, strlen(s));
+}
+
+static void
+addReplyNull(client *c)
+{
+	addReplyRaw(c, "$-1\r\n", 5);
+}
+
+static void
+addReplyNullArray(client *c)
+{
+	addReplyRaw(c, "*-1\r\n", 5);
+}
+
+static void
+addReplyWrongType(client *c)
+{
+	addReplyError(c, "WRONGTYPE Operation against a key holding the "
+		      "wrong kind of value");
+}
+
+static void
+addReplySyntaxError(client *c)
+{
+	addReplyError(c, "ERR syntax error");
+}
+
+static void
+addReplyArity(client *c)
+{
+	addReplyErrorFormat(c, "ERR wrong number of arguments for '%s' command",
+			    c->cmd->name);
+}
+
+/* Appends a list of bulk strings already formatted in b, n of them. */
+static void
+addReplyArrayBuf(client *c, size_t n, const nedb_buf *b)
+{
+	addReplyArrayLen(c, (long long)n);
+	if (b->len)
+		addReplyRaw(c, b->p, b->len);
+}
+
+static int
+bufBulk(nedb_buf *b, const char *p, size_t n)
+{
+	return nedb_buf_printf(b, "$%zu\r\n", n) || nedb_buf_add(b, p, n) ||
+	       nedb_buf_add(b, "\r\n", 2) ? -1 : 0;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Records a database error: the reply becomes "-ERR <message>". */
+static int
+dbFail(client *c, int rc)
+{
+	if (!c->err) {
+		c->err = rc;
+		snprintf(c->errmsg, sizeof c->errmsg, "%s", nedb_errmsg());
+	}
+	return -1;
+}
+
+static int
+oom(client *c)
+{
+	c->oom = true;
+	return -1;
+}
+
+/*
+ * A failed library call: bad input (too large, a bad name) is the
+ * client's error and answered as such; anything else is the database's.
+ */
+static int
+failed(client *c, int rc)
+{
+	if (rc == NEDB_EINPUT || rc == NEDB_EUSAGE) {
+		addReplyErrorFormat(c, "ERR %s", nedb_errmsg());
+		return -1;
+	}
+	return dbFail(c, rc);
+}
+
+/* ---- arguments ------------------------------------------------------------ */
+
+static bool
+argIs(const client *c, int i, const char *s)
+{
+	return c->argvlen[i] == strlen(s) && !strcasecmp(c->argv[i], s);
+}
+
+/*
+ * Redis's string2ll: a decimal int64 with an optional '-', no leading
+ * zeros, no spaces, no '+'.  Returns false for anything else.
+ */
+static bool
+string2ll(const char *s, size_t n, long long *out)
+{
+	unsigned long long v = 0;
+	bool neg = false;
+	size_t i = 0;
+
+	if (n == 0 || n > 20)
+		return false;
+	if (n == 1 && s[0] == '0') {
+		*out = 0;
+		return true;
+	}
+	if (s[0] == '-') {
+		neg = true;
+		if (++i == n)
+			return false;
+	}
+	if (s[i] < '1' || s[i] > '9')
+		return false;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || v > (ULLONG_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (neg) {
+		if (v > (unsigned long long)LLONG_MAX + 1)
+			return false;
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN :
+		       -(long long)v;
+	} else {
+		if (v > LLONG_MAX)
+			return false;
+		*out = (long long)v;
+	}
+	return true;
+}
+
+/* Argument i as an integer, or an error reply (msg, or Redis's usual). */
+static int
+getLongLong(client *c, int i, long long *v, const char *msg)
+{
+	if (string2ll(c->argv[i], c->argvlen[i], v))
+		return 0;
+	addReplyError(c, msg ? msg : "ERR value is not an integer or out of "
+		      "range");
+	return -1;
+}
+
+/* ---- the database ---------------------------------------------------------- */
+
+/* Milliseconds of o's expiry left, for a rewrite that keeps it; 0: none. */
+static int64_t
+ttlLeft(const robj *o)
+{
+	int64_t left;
+
+	if (!o->exp)
+		return 0;
+	left = o->exp - nedb_now_ms();
+	return left > 0 ? left : 1;
+}
+
+/*
+ * Reads the head document of key: 1 when there is one (d filled), 0 when
+ * there is none (or it has expired), -1 after an error.
+ */
+static int
+dbFetch(client *c, const char *key, nedb_doc *d)
+{
+	int rc = nedb_get(c->db, REDIS_COLL, key, NEDB_HEAD, d);
+
+	if (rc == NEDB_ENOTFOUND)
+		return 0;
+	return rc ? failed(c, rc) : 1;
+}
+
+/* Reads key into o (OBJ_NONE when missing).  0, or -1 after an error. */
+static int
+lookupKey(client *c, const char *key, robj *o)
+{
+	nedb_doc d;
+	int r;
+
+	memset(o, 0, sizeof *o);
+	if ((r = dbFetch(c, key, &d)) <= 0)
+		return r;
+	o->exp = d.exp;
+	return parseObject(d.doc, d.len, o) ? oom(c) : 0;
+}
+
+/*
+ * Reads key expecting type: 1 when it holds one, 0 when it is missing
+ * (o is then an empty value of that type, ready to be filled), -1 after
+ * an error reply (WRONGTYPE, or a database error).
+ */
+static int
+lookupTyped(client *c, const char *key, int type, robj *o)
+{
+	if (lookupKey(c, key, o))
+		return -1;
+	if (o->type == OBJ_NONE) {
+		o->type = type;
+		return 0;
+	}
+	if (o->type != type) {
+		robjFree(o);
+		addReplyWrongType(c);
+		return -1;
+	}
+	return 1;
+}
+
+/* The document text for key, checked against the size limit. */
+static int
+docFor(client *c, const char *key, const robj *o, nedb_buf *doc)
+{
+	if (buildDoc(doc, key, o))
+		return oom(c);
+	if (doc->len > MAX_DOC) {
+		addReplyErrorFormat(c, "ERR value too large: the document of "
+				    "key '%.64s' would exceed %u bytes", key,
+				    MAX_DOC);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stages a put of prepared document text for key. */
+static int
+dbPut(client *c, const char *key, const char *doc, size_t len,
+      int64_t ttl_ms)
+{
+	nedb_put p = {
+		.coll = REDIS_COLL, .id = key, .doc = doc, .doclen = len,
+		.ttl_ms = ttl_ms, .if_seq = -1, .w = c->w, .prepared = 1,
+	};
+	int rc = nedb_write_put(c->db, &p, NULL);
+
+	return rc ? failed(c, rc) : 0;
+}
+
+/* Stages a delete of key: 1 when it existed, 0 when not, -1 on error. */
+static int
+dbDelete(client *c, const char *key)
+{
+	int rc = nedb_write_delete(c->db, REDIS_COLL, key, &c->w, NULL);
+
+	if (rc == NEDB_ENOTFOUND)
+		return 0;
+	return rc ? failed(c, rc) : 1;
+}
+
+/*
+ * Writes o as the value of key with ttl_ms to live (0: forever); an
+ * empty hash, set or list deletes the key, as Redis does.
+ */
+static int
+storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
+{
+	nedb_buf doc = {0};
+	int rc;
+
+	if (o->type != OBJ_STRING && o->n == 0)
+		return dbDelete(c, key) < 0 ? -1 : 0;
+	if ((rc = docFor(c, key, o, &doc)) == 0)
+		rc = dbPut(c, key, doc.p, doc.len, ttl_ms);
+	nedb_buf_free(&doc);
+	return rc;
+}
+
+static int
+dbExpire(client *c, const char *key, int64_t ttl_ms)
+{
+	int rc = nedb_write_expire(c->db, REDIS_COLL, key, ttl_ms, &c->w,
+				   NULL);
+
+	return rc ? failed(c, rc) : 0;
+}
+
+/* A string value for key, held in a fresh object. */
+static int
+setStringKey(client *c, const char *key, const char *p, size_t n,
+	     int64_t ttl_ms)
+{
+	robj o = {.type = OBJ_STRING};
+	int rc;
+
+	if (bstrSet(&o.str, p, n))
+		return oom(c);
+	rc = storeKey(c, key, &o, ttl_ms);
+	robjFree(&o);
+	return rc;
+}
+
+/* ---- keys: glob patterns and scans --------------------------------------- */
+
+/* Matches one pattern token at p[*i] (not '*') against c; moves past it. */
+static bool
+globToken(const char *p, size_t n, size_t *i, unsigned char c)
+{
+	size_t k = *i;
+
+	if (p[k] == '?') {
+		*i = k + 1;
+		return true;
+	}
+	if (p[k] == '\\' && k + 1 < n) {
+		*i = k + 2;
+		return (unsigned char)p[k + 1] == c;
+	}
+	if (p[k] == '[') {
+		bool neg = false, hit = false;
+
+		if (++k < n && p[k] == '^') {
+			neg = true;
+			k++;
+		}
+		while (k < n && p[k] != ']') {
+			if (p[k] == '\\' && k + 1 < n) {
+				hit |= (unsigned char)p[k + 1] == c;
+				k += 2;
+			} else if (k + 2 < n && p[k + 1] == '-') {
+				unsigned char lo = (unsigned char)p[k];
+				unsigned char hi = (unsigned char)p[k + 2];
+
+				if (lo > hi) {
+					unsigned char t = lo;
+
+					lo = hi;
+					hi = t;
+				}
+				hit |= c >= lo && c <= hi;
+				k += 3;
+			} else {
+				hit |= (unsigned char)p[k] == c;
+				k++;
+			}
+		}
+		*i = k < n ? k + 1 : n;
+		return neg ? !hit : hit;
+	}
+	*i = k + 1;
+	return (unsigned char)p[k] == c;
+}
+
+/*
+ * Redis's glob (stringmatchlen): * ? [abc] [^a-z] and \ to quote the
+ * next character.  Iterative, backtracking to the last '*' only, so that
+ * no pattern costs more than O(pattern * string).
+ */
+static bool
+globMatch(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, star_s = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star = ++pi;
+			star_s = si;
+			continue;
+		}
+		if (pi < pn) {
+			size_t next = pi;
+
+			if (globToken(p, pn, &next, (unsigned char)s[si])) {
+				pi = next;
+				si++;
+				continue;
+			}
+		}
+		if (star == SIZE_MAX)
+			return false;
+		pi = star;
+		si = ++star_s;
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+struct keyscan {
+	const char *pat;
+	size_t patlen;
+	size_t n;
+	nedb_buf b;
+	bool oom;
+};
+
+static int
+keysRow(const char *json, size_t len, void *payload)
+{
+	struct keyscan *ks = payload;
+	struct nql_span v;
+	char *key;
+	size_t n;
+
+	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
+		return 0;
+	if (!(key = nedb__string_value(v, &n))) {
+		ks->oom = true;
+		return 1;
+	}
+	if (globMatch(ks->pat, ks->patlen, key, n)) {
+		if (bufBulk(&ks->b, key, n))
+			ks->oom = true;
+		ks->n++;
+	}
+	free(key);
+	return ks->oom;
+}
+
+static int
+countRow(const char *json, size_t len, void *payload)
+{
+	(void)json;
+	(void)len;
+	(*(uint64_t *)payload)++;
+	return 0;
+}
+
+static int
+collCount(const char *coll, uint64_t count, void *payload)
+{
+	if (!strcmp(coll, REDIS_COLL))
+		*(uint64_t *)payload = count;
+	return 0;
+}
+
+/* The number of live keys. */
+static int
+dbSize(client *c, uint64_t *n)
+{
+	uint64_t pending;
+	int rc;
+
+	*n = 0;
+	/* the collection's count is exact unless expired keys await a sweep */
+	if ((rc = nedb_expired_pending(c->db, nedb_now_ms(), &pending)))
+		return failed(c, rc);
+	if (!pending)
+		rc = nedb_collections(c->db, collCount, n);
+	else
+		rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, countRow, n);
+	return rc ? failed(c, rc) : 0;
+}
+
+/* ---- strings ------------------------------------------------------------- */
+
+#define SET_NX 0x01
+#define SET_XX 0x02
+#define SET_EX 0x04
+#define SET_PX 0x08
+#define SET_KEEPTTL 0x10
+#define SET_GET 0x20
+
+static void
+setCommand(client *c)
+{
+	const char *key = c->argv[1];
+	unsigned flags = 0;
+	int expire = 0;
+	long long ms = 0;
+	robj o;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		bool next = j + 1 < c->argc;
+
+		if (argIs(c, j, "nx") && !(flags & SET_XX))
+			flags |= SET_NX;
+		else if (argIs(c, j, "xx") && !(flags & SET_NX))
+			flags |= SET_XX;
+		else if (argIs(c, j, "get"))
+			flags |= SET_GET;
+		else if (argIs(c, j, "keepttl") &&
+			 !(flags & (SET_EX | SET_PX)))
+			flags |= SET_KEEPTTL;
+		else if (argIs(c, j, "ex") && next &&
+			 !(flags & (SET_KEEPTTL | SET_PX))) {
+			flags |= SET_EX;
+			expire = ++j;
+		} else if (argIs(c, j, "px") && next &&
+			   !(flags & (SET_KEEPTTL | SET_EX))) {
+			flags |= SET_PX;
+			expire = ++j;
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (expire) {
+		if (getLongLong(c, expire, &ms, NULL))
+			return;
+		if (ms <= 0 || ((flags & SET_EX) && ms > LLONG_MAX / 1000) ||
+		    ((flags & SET_EX) ? ms * 1000 : ms) >
+		    LLONG_MAX - nedb_now_ms()) {
+			addReplyError(c, "ERR invalid expire time in 'set' "
+				      "command");
+			return;
+		}
+		if (flags & SET_EX)
+			ms *= 1000;
+	}
+	if (lookupKey(c, key, &o))
+		return;
+	if ((flags & SET_GET) && o.type != OBJ_NONE && o.type != OBJ_STRING) {
+		robjFree(&o);
+		addReplyWrongType(c);
+		return;
+	}
+	if (((flags & SET_NX) && o.type != OBJ_NONE) ||
+	    ((flags & SET_XX) && o.type == OBJ_NONE)) {
+		r = 1;
+	} else {
+		int64_t ttl = (flags & SET_KEEPTTL) ? ttlLeft(&o) : ms;
+
+		if (setStringKey(c, key, c->argv[2], c->argvlen[2], ttl)) {
+			robjFree(&o);
+			return;
+		}
+		r = 0;
+	}
+	if (flags & SET_GET) {
+		if (o.type == OBJ_STRING)
+			addReplyBulk(c, o.str.p, o.str.len);
+		else
+			addReplyNull(c);
+	} else if (r)
+		addReplyNull(c);
+	else
+		addReplyOK(c);
+	robjFree(&o);
+}
+
+static void
+setnxCommand(client *c)
+{
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (r) {
+		addReplyLongLong(c, 0);
+		return;
+	}
+	if (setStringKey(c, c->argv[1], c->argv[2], c->argvlen[2], 0))
+		return;
+	addReplyLongLong(c, 1);
+}
+
+static void
+getCommand(client *c)
+{
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (r)
+		addReplyBulk(c, o.str.p, o.str.len);
+	else
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+getdelCommand(client *c)
+{
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (r && dbDelete(c, c->argv[1]) >= 0)
+		addReplyBulk(c, o.str.p, o.str.len);
+	else if (!r)
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+msetCommand(client *c)
+{
+	nedb_buf *docs;
+	int n = (c->argc - 1) / 2, i;
+
+	if (c->argc % 2 == 0) {
+		addReplyArity(c);
+		return;
+	}
+	/* every document first: all are put, or none */
+	if (!(docs = calloc((size_t)n, sizeof *docs))) {
+		oom(c);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		robj o = {.type = OBJ_STRING};
+		int rc;
+
+		if (bstrSet(&o.str, c->argv[2 + 2 * i], c->argvlen[2 + 2 * i]))
+			rc = oom(c);
+		else
+			rc = docFor(c, c->argv[1 + 2 * i], &o, &docs[i]);
+		robjFree(&o);
+		if (rc)
+			break;
+	}
+	if (i == n) {
+		for (i = 0; i < n; i++)
+			if (dbPut(c, c->argv[1 + 2 * i], docs[i].p, docs[i].len,
+				  0))
+				break;
+		if (i == n)
+			addReplyOK(c);
+	}
+	for (i = 0; i < n; i++)
+		nedb_buf_free(&docs[i]);
+	free(docs);
+}
+
+static void
+mgetCommand(client *c)
+{
+	addReplyArrayLen(c, c->argc - 1);
+	for (int j = 1; j < c->argc; j++) {
+		robj o;
+
+		if (lookupKey(c, c->argv[j], &o))
+			return;
+		if (o.type == OBJ_STRING)
+			addReplyBulk(c, o.str.p, o.str.len);
+		else
+			addReplyNull(c);
+		robjFree(&o);
+	}
+}
+
+static void
+delCommand(client *c)
+{
+	long long n = 0;
+	int r;
+
+	for (int j = 1; j < c->argc; j++) {
+		if ((r = dbDelete(c, c->argv[j])) < 0)
+			return;
+		n += r;
+	}
+	addReplyLongLong(c, n);
+}
+
+static void
+existsCommand(client *c)
+{
+	long long n = 0;
+	nedb_doc d;
+	int r;
+
+	for (int j = 1; j < c->argc; j++) {
+		if ((r = dbFetch(c, c->argv[j], &d)) < 0)
+			return;
+		n += r;
+	}
+	addReplyLongLong(c, n);
+}
+
+static void
+incrDecrGenericCommand(client *c, long long incr)
+{
+	char buf[24];
+	long long value = 0;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (r && !string2ll(o.str.p, o.str.len, &value)) {
+		addReplyError(c, "ERR value is not an integer or out of range");
+		goto done;
+	}
+	if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+	    (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+		addReplyError(c, "ERR increment or decrement would overflow");
+		goto done;
+	}
+	value += incr;
+	snprintf(buf, sizeof buf, "%lld", value);
+	if (bstrSet(&o.str, buf, strlen(buf))) {
+		oom(c);
+		goto done;
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, value);
+done:
+	robjFree(&o);
+}
+
+static void
+incrCommand(client *c)
+{
+	incrDecrGenericCommand(c, 1);
+}
+
+static void
+decrCommand(client *c)
+{
+	incrDecrGenericCommand(c, -1);
+}
+
+static void
+incrbyCommand(client *c)
+{
+	long long incr;
+
+	if (getLongLong(c, 2, &incr, NULL) == 0)
+		incrDecrGenericCommand(c, incr);
+}
+
+static void
+decrbyCommand(client *c)
+{
+	long long incr;
+
+	if (getLongLong(c, 2, &incr, NULL))
+		return;
+	if (incr == LLONG_MIN) {
+		addReplyError(c, "ERR decrement would overflow");
+		return;
+	}
+	incrDecrGenericCommand(c, -incr);
+}
+
+static void
+appendCommand(client *c)
+{
+	nedb_buf v = {0};
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if ((r && nedb_buf_add(&v, o.str.p, o.str.len)) ||
+	    nedb_buf_add(&v, c->argv[2], c->argvlen[2]) ||
+	    bstrSet(&o.str, v.p ? v.p : "", v.len)) {
+		oom(c);
+	} else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)o.str.len);
+	nedb_buf_free(&v);
+	robjFree(&o);
+}
+
+static void
+strlenCommand(client *c)
+{
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	addReplyLongLong(c, r ? (long long)o.str.len : 0);
+	robjFree(&o);
+}
+
+static void
+typeCommand(client *c)
+{
+	robj o;
+
+	if (lookupKey(c, c->argv[1], &o))
+		return;
+	addReplyStatus(c, type_name[o.type]);
+	robjFree(&o);
+}
+
+static void
+renameCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	nedb_buf doc = {0};
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, src, &d)) < 0)
+		return;
+	if (!r) {
+		addReplyError(c, "ERR no such key");
+		return;
+	}
+	if (!strcmp(src, dst)) {
+		addReplyOK(c);
+		return;
+	}
+	/* the document moves as it is, TTL and all; put rewrites its _id */
+	if (nedb_buf_add(&doc, d.doc, d.len)) {
+		oom(c);
+		return;
+	}
+	{
+		robj t = {.exp = d.exp};
+
+		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+		    dbDelete(c, src) >= 0)
+			addReplyOK(c);
+	}
+	nedb_buf_free(&doc);
+}
+
+static void
+keysCommand(client *c)
+{
+	struct keyscan ks = {c->argv[1], c->argvlen[1], 0, {0}, false};
+	int rc;
+
+	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, keysRow, &ks);
+	if (ks.oom)
+		oom(c);
+	else if (rc)
+		failed(c, rc);
+	else
+		addReplyArrayBuf(c, ks.n, &ks.b);
+	nedb_buf_free(&ks.b);
+}
+
+static void
+dbsizeCommand(client *c)
+{
+	uint64_t n;
+
+	if (dbSize(c, &n) == 0)
+		addReplyLongLong(c, (long long)n);
+}
+
+static void
+flushdbCommand(client *c)
+{
+	int rc;
+
+	if (c->argc > 2 || (c->argc == 2 && !argIs(c, 1, "sync") &&
+			    !argIs(c, 1, "async"))) {
+		addReplySyntaxError(c);
+		return;
+	}
+	rc = nedb_write_drop(c->db, REDIS_COLL, &c->w, NULL);
+	if (rc && rc != NEDB_ENOTFOUND) {
+		failed(c, rc);
+		return;
+	}
+	addReplyOK(c);
+}
+
+/* ---- hashes -------------------------------------------------------------- */
+
+/* Sets field to value in hash o; 1 when the field is new. */
+static int
+hashSet(robj *o, const char *f, size_t fn, const char *v, size_t vn)
+{
+	long i = hashFind(o, f, fn);
+
+	if (i >= 0)
+		return bstrSet(&o->v[i + 1], v, vn) ? -1 : 0;
+	if (robjInsert(o, o->n, f, fn) || robjInsert(o, o->n, v, vn))
+		return -1;
+	return 1;
+}
+
+static void
+hsetGenericCommand(client *c, bool hmset)
+{
+	long long created = 0;
+	robj o;
+	int r;
+
+	if (c->argc % 2 == 1) {
+		addReplyArity(c);
+		return;
+	}
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	for (int j = 2; j < c->argc; j += 2) {
+		if ((r = hashSet(&o, c->argv[j], c->argvlen[j], c->argv[j + 1],
+				 c->argvlen[j + 1])) < 0) {
+			oom(c);
+			goto done;
+		}
+		created += r;
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		goto done;
+	if (hmset)
+		addReplyOK(c);
+	else
+		addReplyLongLong(c, created);
+done:
+	robjFree(&o);
+}
+
+static void
+hsetCommand(client *c)
+{
+	hsetGenericCommand(c, false);
+}
+
+static void
+hmsetCommand(client *c)
+{
+	hsetGenericCommand(c, true);
+}
+
+static void
+hsetnxCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	if (hashFind(&o, c->argv[2], c->argvlen[2]) >= 0)
+		addReplyLongLong(c, 0);
+	else if (hashSet(&o, c->argv[2], c->argvlen[2], c->argv[3],
+			 c->argvlen[3]) < 0)
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, 1);
+	robjFree(&o);
+}
+
+static void
+hgetCommand(client *c)
+{
+	robj o;
+	long i;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	if ((i = hashFind(&o, c->argv[2], c->argvlen[2])) >= 0)
+		addReplyBulk(c, o.v[i + 1].p, o.v[i + 1].len);
+	else
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+hmgetCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	addReplyArrayLen(c, c->argc - 2);
+	for (int j = 2; j < c->argc; j++) {
+		long i = hashFind(&o, c->argv[j], c->argvlen[j]);
+
+		if (i >= 0)
+			addReplyBulk(c, o.v[i + 1].p, o.v[i + 1].len);
+		else
+			addReplyNull(c);
+	}
+	robjFree(&o);
+}
+
+#define H_KEYS 1
+#define H_VALS 2
+
+static void
+hgetallGenericCommand(client *c, int what)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	addReplyArrayLen(c, (long long)(what == (H_KEYS | H_VALS) ? o.n :
+					o.n / 2));
+	for (size_t i = 0; i < o.n; i += 2) {
+		if (what & H_KEYS)
+			addReplyBulk(c, o.v[i].p, o.v[i].len);
+		if (what & H_VALS)
+			addReplyBulk(c, o.v[i + 1].p, o.v[i + 1].len);
+	}
+	robjFree(&o);
+}
+
+static void
+hgetallCommand(client *c)
+{
+	hgetallGenericCommand(c, H_KEYS | H_VALS);
+}
+
+static void
+hkeysCommand(client *c)
+{
+	hgetallGenericCommand(c, H_KEYS);
+}
+
+static void
+hvalsCommand(client *c)
+{
+	hgetallGenericCommand(c, H_VALS);
+}
+
+static void
+hdelCommand(client *c)
+{
+	long long deleted = 0;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
+		return;
+	for (int j = 2; r && j < c->argc; j++) {
+		long i = hashFind(&o, c->argv[j], c->argvlen[j]);
+
+		if (i >= 0) {
+			robjRemove(&o, (size_t)i, 2);
+			deleted++;
+		}
+	}
+	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, deleted);
+	robjFree(&o);
+}
+
+static void
+hexistsCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	addReplyLongLong(c, hashFind(&o, c->argv[2], c->argvlen[2]) >= 0);
+	robjFree(&o);
+}
+
+static void
+hlenCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)(o.n / 2));
+	robjFree(&o);
+}
+
+static void
+hincrbyCommand(client *c)
+{
+	long long incr, value = 0;
+	char buf[24];
+	robj o;
+	long i;
+
+	if (getLongLong(c, 3, &incr, NULL))
+		return;
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	i = hashFind(&o, c->argv[2], c->argvlen[2]);
+	if (i >= 0 && !string2ll(o.v[i + 1].p, o.v[i + 1].len, &value)) {
+		addReplyError(c, "ERR hash value is not an integer");
+		goto done;
+	}
+	if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+	    (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+		addReplyError(c, "ERR increment or decrement would overflow");
+		goto done;
+	}
+	value += incr;
+	snprintf(buf, sizeof buf, "%lld", value);
+	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, strlen(buf)) < 0)
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, value);
+done:
+	robjFree(&o);
+}
+
+/* ---- sets ----------------------------------------------------------------- */
+
+static void
+saddCommand(client *c)
+{
+	long long added = 0;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	for (int j = 2; j < c->argc; j++) {
+		bool found;
+		size_t at = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found)
+			continue;
+		if (robjInsert(&o, at, c->argv[j], c->argvlen[j])) {
+			oom(c);
+			goto done;
+		}
+		added++;
+	}
+	if (!added || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, added);
+done:
+	robjFree(&o);
+}
+
+static void
+sremCommand(client *c)
+{
+	long long removed = 0;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	for (int j = 2; j < c->argc; j++) {
+		bool found;
+		size_t at = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found) {
+			robjRemove(&o, at, 1);
+			removed++;
+		}
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
+static void
+addReplyMembers(client *c, const robj *o)
+{
+	addReplyArrayLen(c, (long long)o->n);
+	for (size_t i = 0; i < o->n; i++)
+		addReplyBulk(c, o->v[i].p, o->v[i].len);
+}
+
+static void
+smembersCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	addReplyMembers(c, &o);
+	robjFree(&o);
+}
+
+static void
+sismemberCommand(client *c)
+{
+	bool found = false;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	setFind(&o, c->argv[2], c->argvlen[2], &found);
+	addReplyLongLong(c, found);
+	robjFree(&o);
+}
+
+static void
+scardCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)o.n);
+	robjFree(&o);
+}
+
+enum { SET_OP_UNION, SET_OP_INTER, SET_OP_DIFF };
+
+/*
+ * SUNION, SINTER, SDIFF.  Every key is read (and type checked) first, as
+ * Redis does; a missing key is an empty set.  Sets are sorted, so the
+ * result is built sorted.
+ */
+static void
+setOpGenericCommand(client *c, int op)
+{
+	int nsets = c->argc - 1, j;
+	robj *sets, res = {.type = OBJ_SET};
+	bool missing = false;
+
+	if (!(sets = calloc((size_t)nsets, sizeof *sets))) {
+		oom(c);
+		return;
+	}
+	for (j = 0; j < nsets; j++) {
+		int r = lookupTyped(c, c->argv[j + 1], OBJ_SET, &sets[j]);
+
+		if (r < 0)
+			goto done;
+		missing |= r == 0;
+	}
+	if (op == SET_OP_UNION) {
+		for (j = 0; j < nsets; j++)
+			for (size_t i = 0; i < sets[j].n; i++) {
+				bstr *m = &sets[j].v[i];
+				bool found;
+				size_t at = setFind(&res, m->p, m->len, &found);
+
+				if (!found &&
+				    robjInsert(&res, at, m->p, m->len)) {
+					oom(c);
+					goto done;
+				}
+			}
+		goto reply;
+	}
+	if (op == SET_OP_INTER && missing)
+		goto reply;
+	/* SINTER, SDIFF: the members of the first set that the others
+	 * all have, or that none of them has; in order already */
+	for (size_t i = 0; i < sets[0].n; i++) {
+		bstr *m = &sets[0].v[i];
+		bool keep = true;
+
+		for (j = 1; j < nsets && keep; j++) {
+			bool found;
+
+			setFind(&sets[j], m->p, m->len, &found);
+			keep = op == SET_OP_INTER ? found : !found;
+		}
+		if (keep && robjInsert(&res, res.n, m->p, m->len)) {
+			oom(c);
+			goto done;
+		}
+	}
+reply:
+	addReplyMembers(c, &res);
+done:
+	for (j = 0; j < nsets; j++)
+		robjFree(&sets[j]);
+	free(sets);
+	robjFree(&res);
+}
+
+static void
+sunionCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_UNION);
+}
+
+static void
+sinterCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_INTER);
+}
+
+static void
+sdiffCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_DIFF);
+}
+
+/* ---- lists ---------------------------------------------------------------- */
+
+static void
+pushGenericCommand(client *c, bool head)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
+		return;
+	for (int j = 2; j < c->argc; j++)
+		if (robjInsert(&o, head ? 0 : o.n, c->argv[j],
+			       c->argvlen[j])) {
+			oom(c);
+			goto done;
+		}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)o.n);
+done:
+	robjFree(&o);
+}
+
+static void
+lpushCommand(client *c)
+{
+	pushGenericCommand(c, true);
+}
+
+static void
+rpushCommand(client *c)
+{
+	pushGenericCommand(c, false);
+}
+
+static void
+lrangeCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
+		return;
+	len = (long long)o.n;
+	if (start < 0)
+		start = len + start;
+	if (end < 0)
+		end = len + end;
+	if (start < 0)
+		start = 0;
+	if (start > end || start >= len) {
+		addReplyArrayLen(c, 0);
+	} else {
+		if (end >= len)
+			end = len - 1;
+		addReplyArrayLen(c, end - start + 1);
+		for (long long i = start; i <= end; i++)
+			addReplyBulk(c, o.v[i].p, o.v[i].len);
+	}
+	robjFree(&o);
+}
+
+static void
+llenCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)o.n);
+	robjFree(&o);
+}
+
+static void
+lindexCommand(client *c)
+{
+	long long i;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r)
+		addReplyNull(c);
+	else if (getLongLong(c, 2, &i, NULL) == 0) {
+		if (i < 0)
+			i += (long long)o.n;
+		if (i < 0 || i >= (long long)o.n)
+			addReplyNull(c);
+		else
+			addReplyBulk(c, o.v[i].p, o.v[i].len);
+	}
+	robjFree(&o);
+}
+
+static void
+lsetCommand(client *c)
+{
+	long long i;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r)
+		addReplyError(c, "ERR no such key");
+	else if (getLongLong(c, 2, &i, NULL) == 0) {
+		if (i < 0)
+			i += (long long)o.n;
+		if (i < 0 || i >= (long long)o.n)
+			addReplyError(c, "ERR index out of range");
+		else if (bstrSet(&o.v[i], c->argv[3], c->argvlen[3]))
+			oom(c);
+		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+			addReplyOK(c);
+	}
+	robjFree(&o);
+}
+
+static void
+popGenericCommand(client *c, bool head)
+{
+	long long count = 0;
+	bool hascount = c->argc == 3;
+	size_t n, at;
+	robj o;
+	int r;
+
+	if (c->argc > 3) {
+		addReplyArity(c);
+		return;
+	}
+	if (hascount && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			 count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r) {
+		if (hascount)
+			addReplyNullArray(c);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (hascount && count == 0) {
+		addReplyArrayLen(c, 0);
+		goto done;
+	}
+	n = hascount ? (size_t)count < o.n ? (size_t)count : o.n : 1;
+	at = head ? 0 : o.n - n;
+	/* the reply is built from a copy: the list loses these members */
+	{
+		robj popped = {.type = OBJ_LIST};
+
+		for (size_t i = 0; i < n; i++) {
+			size_t k = head ? at + i : at + n - 1 - i;
+
+			if (robjInsert(&popped, i, o.v[k].p, o.v[k].len)) {
+				robjFree(&popped);
+				oom(c);
+				goto done;
+			}
+		}
+		robjRemove(&o, at, n);
+		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+			if (hascount)
+				addReplyMembers(c, &popped);
+			else
+				addReplyBulk(c, popped.v[0].p, popped.v[0].len);
+		}
+		robjFree(&popped);
+	}
+done:
+	robjFree(&o);
+}
+
+static void
+lpopCommand(client *c)
+{
+	popGenericCommand(c, true);
+}
+
+static void
+rpopCommand(client *c)
+{
+	popGenericCommand(c, false);
+}
+
+/* ---- expiry -------------------------------------------------------------- */
+
+#define EXPIRE_NX 0x1
+#define EXPIRE_XX 0x2
+#define EXPIRE_GT 0x4
+#define EXPIRE_LT 0x8
+
+static void
+expireGenericCommand(client *c, bool seconds)
+{
+	unsigned flags = 0;
+	long long when, now, cur;
+	nedb_doc d;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		if (argIs(c, j, "nx"))
+			flags |= EXPIRE_NX;
+		else if (argIs(c, j, "xx"))
+			flags |= EXPIRE_XX;
+		else if (argIs(c, j, "gt"))
+			flags |= EXPIRE_GT;
+		else if (argIs(c, j, "lt"))
+			flags |= EXPIRE_LT;
+		else {
+			addReplyErrorFormat(c, "ERR Unsupported option %.128s",
+					    c->argv[j]);
+			return;
+		}
+	}
+	if ((flags & EXPIRE_NX) &&
+	    (flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT))) {
+		addReplyError(c, "ERR NX and XX, GT or LT options at the same "
+			      "time are not compatible");
+		return;
+	}
+	if ((flags & EXPIRE_GT) && (flags & EXPIRE_LT)) {
+		addReplyError(c, "ERR GT and LT options at the same time are "
+			      "not compatible");
+		return;
+	}
+	if (getLongLong(c, 2, &when, NULL))
+		return;
+	now = nedb_now_ms();
+	if ((seconds && (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000))
+	    || (seconds ? when * 1000 : when) > LLONG_MAX - now) {
+		addReplyErrorFormat(c, "ERR invalid expire time in '%s' "
+				    "command", c->cmd->name);
+		return;
+	}
+	when = (seconds ? when * 1000 : when) + now;	/* absolute, ms */
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (!r) {
+		addReplyLongLong(c, 0);
+		return;
+	}
+	cur = d.exp;	/* 0: no expiry, which counts as infinite */
+	if (((flags & EXPIRE_NX) && cur) || ((flags & EXPIRE_XX) && !cur) ||
+	    ((flags & EXPIRE_GT) && (!cur || when <= cur)) ||
+	    ((flags & EXPIRE_LT) && cur && when >= cur)) {
+		addReplyLongLong(c, 0);
+		return;
+	}
+	/* a time that has passed deletes the key, as in Redis */
+	if (when <= now ? dbDelete(c, c->argv[1]) < 0 :
+	    dbExpire(c, c->argv[1], when - now))
+		return;
+	addReplyLongLong(c, 1);
+}
+
+static void
+expireCommand(client *c)
+{
+	expireGenericCommand(c, true);
+}
+
+static void
+pexpireCommand(client *c)
+{
+	expireGenericCommand(c, false);
+}
+
+static void
+ttlGenericCommand(client *c, bool ms)
+{
+	long long left;
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (!r) {
+		addReplyLongLong(c, -2);
+		return;
+	}
+	if (!d.exp) {
+		addReplyLongLong(c, -1);
+		return;
+	}
+	left = d.exp - nedb_now_ms();
+	if (left < 0)
+		left = 0;
+	addReplyLongLong(c, ms ? left : (left + 500) / 1000);
+}
+
+static void
+ttlCommand(client *c)
+{
+	ttlGenericCommand(c, false);
+}
+
+static void
+pttlCommand(client *c)
+{
+	ttlGenericCommand(c, true);
+}
+
+static void
+persistCommand(client *c)
+{
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (!r || !d.exp) {
+		addReplyLongLong(c, 0);
+		return;
+	}
+	if (dbExpire(c, c->argv[1], 0) == 0)
+		addReplyLongLong(c, 1);
+}
+
+/* ---- server and connection ------------------------------------------------ */
+
+static void
+pingCommand(client *c)
+{
+	if (c->argc > 2)
+		addReplyArity(c);
+	else if (c->argc == 2)
+		addReplyBulk(c, c->argv[1], c->argvlen[1]);
+	else
+		addReplyStatus(c, "PONG");
+}
+
+static void
+echoCommand(client *c)
+{
+	addReplyBulk(c, c->argv[1], c->argvlen[1]);
+}
+
+static void
+selectCommand(client *c)
+{
+	nedb_redis_conn *conn = c->conn;
+	const char *name = c->argv[1];
+
+	if (strlen(name) != c->argvlen[1]) {
+		addReplyError(c, "ERR bad database name: it holds a NUL byte");
+		return;
+	}
+	if (conn->select) {
+		int rc = conn->select(conn, name, conn->payload);
+
+		if (rc)
+			addReplyErrorFormat(c, "ERR %s", nedb_errmsg());
+		else
+			addReplyOK(c);
+	} else if (!strcmp(name, conn->dbname))
+		addReplyOK(c);
+	else
+		addReplyErrorFormat(c, "ERR cannot select '%.64s': only "
+				    "database '%s' is open here", name,
+				    conn->dbname);
+}
+
+static void
+quitCommand(client *c)
+{
+	c->conn->quit = true;
+	addReplyOK(c);
+}
+
+/* Compares without an early exit, so that timing tells nothing. */
+static bool
+secretEqual(const char *a, size_t an, const char *b, size_t bn)
+{
+	unsigned char d = an != bn;
+
+	for (size_t i = 0; i < an && bn; i++)
+		d |= (unsigned char)(a[i] ^ b[i % bn]);
+	return d == 0 && bn;
+}
+
+static void
+authCommand(client *c)
+{
+	nedb_redis_conn *conn = c->conn;
+	int pw = c->argc == 3 ? 2 : 1;
+	bool user_ok = c->argc == 2 || argIs(c, 1, "default");
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (!conn->password) {
+		if (c->argc == 2) {
+			addReplyError(c, "ERR AUTH <password> called without "
+				      "any password configured for the "
+				      "default user. Are you sure your "
+				      "configuration is correct?");
+			return;
+		}
+		/* the default user without a password: any password */
+	} else if (secretEqual(c->argv[pw], c->argvlen[pw], conn->password,
+			       conn->password_len) && user_ok) {
+		conn->authed = true;
+		addReplyOK(c);
+		return;
+	} else
+		user_ok = false;
+	if (!user_ok) {
+		addReplyError(c, "WRONGPASS invalid username-password pair or "
+			      "user is disabled.");
+		return;
+	}
+	conn->authed = true;
+	addReplyOK(c);
+}
+
+static void
+infoCommand(client *c)
+{
+	static const char *const sections[] = {"server", "replication",
+					       "keyspace"};
+	bool want[3] = {true, true, true};
+	size_t mark = c->out->len;
+	nedb_buf b = {0};
+	int rc = 0;
+
+	if (c->argc > 1) {
+		bool all = false;
+
+		memset(want, 0, sizeof want);
+		for (int j = 1; j < c->argc; j++) {
+			all |= argIs(c, j, "all") || argIs(c, j, "default") ||
+			       argIs(c, j, "everything");
+			for (int s = 0; s < 3; s++)
+				want[s] |= argIs(c, j, sections[s]);
+		}
+		if (all)
+			want[0] = want[1] = want[2] = true;
+	}
+	if (want[0])
+		rc |= nedb_buf_printf(&b, "# Server\r\nredis_version:%s\r\n"
+				      "redis_mode:standalone\r\n"
+				      "nedb_version:%s\r\nnedb_database:%s\r\n",
+				      REDIS_VERSION, nedb_version(),
+				      c->conn->dbname);
+	if (want[1])
+		rc |= nedb_buf_printf(&b, "%s# Replication\r\nrole:master\r\n"
+				      "connected_slaves:0\r\n",
+				      b.len ? "\r\n" : "");
+	if (want[2]) {
+		uint64_t n = 0;
+
+		if (c->db) {
+			bool began = !c->db->rtxn && !c->db->wtxn;
+			int r;
+
+			if (began && (r = nedb_read_begin(c->db)))
+				dbFail(c, r);
+			else {
+				dbSize(c, &n);
+				if (began)
+					nedb_read_end(c->db);
+			}
+		}
+		if (c->err || c->out->len != mark) {
+			/* dbSize failed (and maybe replied) */
+			nedb_buf_free(&b);
+			return;
+		}
+		rc |= nedb_buf_printf(&b, "%s# Keyspace\r\n", b.len ? "\r\n" :
+				      "");
+		if (n)
+			rc |= nedb_buf_printf(&b, "db0:keys=%llu\r\n",
+					      (unsigned long long)n);
+	}
+	if (rc)
+		oom(c);
+	else
+		addReplyBulk(c, b.p ? b.p : "", b.len);
+	nedb_buf_free(&b);
+}
+
+struct evalrows {
+	nedb_buf b;
+	size_t n;
+	bool oom;
+};
+
+static int
+evalRow(const char *json, size_t len, void *payload)
+{
+	struct evalrows *er = payload;
+
+	if (bufBulk(&er->b, json, len)) {
+		er->oom = true;
+		return 1;
+	}
+	er->n++;
+	return 0;
+}
+
+/*
+ * EVAL "<nql>" 0 runs an NQL query (nedb-nql(7)) and answers its rows,
+ * each a bulk string of compact JSON.  There are no scripts: keys and
+ * arguments are refused rather than ignored.
+ */
+static void
+evalCommand(client *c)
+{
+	struct evalrows er = {{0}, 0, false};
+	long long numkeys;
+	int rc;
+
+	if (getLongLong(c, 2, &numkeys, NULL))
+		return;
+	if (numkeys > c->argc - 3) {
+		addReplyError(c, "ERR Number of keys can't be greater than "
+			      "number of args");
+		return;
+	}
+	if (numkeys < 0) {
+		addReplyError(c, "ERR Number of keys can't be negative");
+		return;
+	}
+	if (numkeys || c->argc > 3) {
+		addReplyError(c, "ERR EVAL runs one NQL query here: it takes "
+			      "numkeys 0 and no arguments");
+		return;
+	}
+	if (strlen(c->argv[1]) != c->argvlen[1]) {
+		addReplyError(c, "ERR bad query: it holds a NUL byte");
+		return;
+	}
+	rc = nedb_query(c->db, c->argv[1], 0, evalRow, &er);
+	if (er.oom)
+		oom(c);
+	else if (rc == NEDB_EUSAGE || rc == NEDB_EINPUT) {
+		const char *m = nedb_errmsg();
+
+		/* the caret lines of a syntax error make no sense here */
+		addReplyErrorFormat(c, "ERR %.*s", (int)strcspn(m, "\n"), m);
+	} else if (rc)
+		failed(c, rc);
+	else
+		addReplyArrayBuf(c, er.n, &er.b);
+	nedb_buf_free(&er.b);
+}
+
+static void commandCommand(client *c);
+
+/* ---- the table ------------------------------------------------------------ */
+
+#define W NEDB_REDIS_WRITE
+#define R NEDB_REDIS_READ
+#define NOAUTH NEDB_REDIS_NOAUTH
+
+static const struct redisCommand commandTable[] = {
+	/* strings and keys */
+	{"get", getCommand, 2, R, 1, 1, 1},
+	{"set", setCommand, -3, W, 1, 1, 1},
+	{"del", delCommand, -2, W, 1, -1, 1},
+	{"exists", existsCommand, -2, R, 1, -1, 1},
+	{"incr", incrCommand, 2, W, 1, 1, 1},
+	{"incrby", incrbyCommand, 3, W, 1, 1, 1},
+	{"decr", decrCommand, 2, W, 1, 1, 1},
+	{"decrby", decrbyCommand, 3, W, 1, 1, 1},
+	{"mset", msetCommand, -3, W, 1, -1, 2},
+	{"mget", mgetCommand, -2, R, 1, -1, 1},
+	{"setnx", setnxCommand, 3, W, 1, 1, 1},
+	{"getdel", getdelCommand, 2, W, 1, 1, 1},
+	{"append", appendCommand, 3, W, 1, 1, 1},
+	{"strlen", strlenCommand, 2, R, 1, 1, 1},
+	{"type", typeCommand, 2, R, 1, 1, 1},
+	{"rename", renameCommand, 3, W, 1, 2, 1},
+	{"keys", keysCommand, 2, R, 0, 0, 0},
+	{"dbsize", dbsizeCommand, 1, R, 0, 0, 0},
+	{"flushdb", flushdbCommand, -1, W, 0, 0, 0},
+	/* hashes */
+	{"hset", hsetCommand, -4, W, 1, 1, 1},
+	{"hmset", hmsetCommand, -4, W, 1, 1, 1},
+	{"hsetnx", hsetnxCommand, 4, W, 1, 1, 1},
+	{"hget", hgetCommand, 3, R, 1, 1, 1},
+	{"hmget", hmgetCommand, -3, R, 1, 1, 1},
+	{"hgetall", hgetallCommand, 2, R, 1, 1, 1},
+	{"hdel", hdelCommand, -3, W, 1, 1, 1},
+	{"hexists", hexistsCommand, 3, R, 1, 1, 1},
+	{"hkeys", hkeysCommand, 2, R, 1, 1, 1},
+	{"hvals", hvalsCommand, 2, R, 1, 1, 1},
+	{"hlen", hlenCommand, 2, R, 1, 1, 1},
+	{"hincrby", hincrbyCommand, 4, W, 1, 1, 1},
+	/* sets */
+	{"sadd", saddCommand, -3, W, 1, 1, 1},
+	{"smembers", smembersCommand, 2, R, 1, 1, 1},
+	{"sismember", sismemberCommand, 3, R, 1, 1, 1},
+	{"srem", sremCommand, -3, W, 1, 1, 1},
+	{"scard", scardCommand, 2, R, 1, 1, 1},
+	{"sunion", sunionCommand, -2, R, 1, -1, 1},
+	{"sinter", sinterCommand, -2, R, 1, -1, 1},
+	{"sdiff", sdiffCommand, -2, R, 1, -1, 1},
+	/* lists */
+	{"lpush", lpushCommand, -3, W, 1, 1, 1},
+	{"rpush", rpushCommand, -3, W, 1, 1, 1},
+	{"lrange", lrangeCommand, 4, R, 1, 1, 1},
+	{"llen", llenCommand, 2, R, 1, 1, 1},
+	{"lindex", lindexCommand, 3, R, 1, 1, 1},
+	{"lset", lsetCommand, 4, W, 1, 1, 1},
+	{"lpop", lpopCommand, -2, W, 1, 1, 1},
+	{"rpop", rpopCommand, -2, W, 1, 1, 1},
+	/* expiry */
+	{"expire", expireCommand, -3, W, 1, 1, 1},
+	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
+	{"ttl", ttlCommand, 2, R, 1, 1, 1},
+	{"pttl", pttlCommand, 2, R, 1, 1, 1},
+	{"persist", persistCommand, 2, W, 1, 1, 1},
+	/* server and connection */
+	{"ping", pingCommand, -1, NOAUTH, 0, 0, 0},
+	{"echo", echoCommand, 2, 0, 0, 0, 0},
+	{"select", selectCommand, 2, 0, 0, 0, 0},
+	{"command", commandCommand, -1, 0, 0, 0, 0},
+	{"quit", quitCommand, -1, NOAUTH, 0, 0, 0},
+	{"info", infoCommand, -1, 0, 0, 0, 0},
+	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
+	/* NQL */
+	{"eval", evalCommand, -3, R, 0, 0, 0},
+};
+
+#undef W
+#undef R
+#undef NOAUTH
+
+#define NCOMMANDS (sizeof commandTable / sizeof *commandTable)
+
+static const struct redisCommand *
+lookupCommand(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct redisCommand *cmd = &commandTable[i];
+
+		if (strlen(cmd->name) == len && !strncasecmp(cmd->name, name,
+							     len))
+			return cmd;
+	}
+	return NULL;
+}
+
+unsigned
+nedb_redis_flags(const char *name, size_t len)
+{
+	const struct redisCommand *cmd = lookupCommand(name, len);
+
+	return cmd ? cmd->flags | NEDB_REDIS_KNOWN : 0;
+}
+
+/* COMMAND's description of cmd, in the RESP2 form of Redis 6. */
+static void
+addReplyCommandInfo(client *c, const struct redisCommand *cmd)
+{
+	int nflags = 0;
+
+	addReplyArrayLen(c, 7);
+	addReplyBulkStr(c, cmd->name);
+	addReplyLongLong(c, cmd->arity);
+	nflags = !!(cmd->flags & (NEDB_REDIS_WRITE | NEDB_REDIS_READ)) +
+		 !!(cmd->flags & NEDB_REDIS_NOAUTH);
+	addReplyArrayLen(c, nflags);
+	if (cmd->flags & NEDB_REDIS_WRITE)
+		addReplyStatus(c, "write");
+	else if (cmd->flags & NEDB_REDIS_READ)
+		addReplyStatus(c, "readonly");
+	if (cmd->flags & NEDB_REDIS_NOAUTH)
+		addReplyStatus(c, "no_auth");
+	addReplyLongLong(c, cmd->firstkey);
+	addReplyLongLong(c, cmd->lastkey);
+	addReplyLongLong(c, cmd->keystep);
+	addReplyArrayLen(c, 0);
+}
+
+static void
+commandCommand(client *c)
+{
+	static const char *const help[] = {
+		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands "
+		"are:",
+		"(no subcommand)",
+		"    Return details about all commands.",
+		"COUNT",
+		"    Return the total number of commands.",
+		"INFO [<command-name> ...]",
+		"    Return details about the given commands, or all of them.",
+		"DOCS [<command-name> ...]",
+		"    Return documentation (none here: an empty map).",
+		"LIST",
+		"    Return the names of all commands.",
+		"HELP",
+		"    Print this help.",
+	};
+
+	if (c->argc == 1 || (c->argc >= 2 && argIs(c, 1, "info") &&
+			     c->argc == 2)) {
+		addReplyArrayLen(c, (long long)NCOMMANDS);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			addReplyCommandInfo(c, &commandTable[i]);
+	} else if (argIs(c, 1, "info")) {
+		addReplyArrayLen(c, c->argc - 2);
+		for (int j = 2; j < c->argc; j++) {
+			const struct redisCommand *cmd =
+				lookupCommand(c->argv[j], c->argvlen[j]);
+
+			if (cmd)
+				addReplyCommandInfo(c, cmd);
+			else
+				addReplyNullArray(c);
+		}
+	} else if (argIs(c, 1, "count") && c->argc == 2) {
+		addReplyLongLong(c, (long long)NCOMMANDS);
+	} else if (argIs(c, 1, "docs")) {
+		addReplyArrayLen(c, 0);
+	} else if (argIs(c, 1, "list") && c->argc == 2) {
+		addReplyArrayLen(c, (long long)NCOMMANDS);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			addReplyBulkStr(c, commandTable[i].name);
+	} else if (argIs(c, 1, "help") && c->argc == 2) {
+		addReplyArrayLen(c, (long long)(sizeof help / sizeof *help));
+		for (size_t i = 0; i < sizeof help / sizeof *help; i++)
+			addReplyStatus(c, help[i]);
+	} else {
+		addReplyErrorFormat(c, "ERR unknown subcommand or wrong number "
+				    "of arguments for '%.128s'. Try COMMAND "
+				    "HELP.", c->argv[1]);
+	}
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static void
+unknownCommand(client *c)
+{
+	nedb_buf args = {0};
+
+	/* as Redis words it: the first 128 bytes or so of the arguments */
+	for (int i = 1; i < c->argc && args.len < 128; i++)
+		if (nedb_buf_printf(&args, "'%.*s' ", (int)(128 - args.len),
+				    c->argv[i]))
+			c->oom = true;
+	addReplyErrorFormat(c, "ERR unknown command '%.128s', with args "
+			    "beginning with: %s", c->argv[0],
+			    args.p ? args.p : "");
+	nedb_buf_free(&args);
+}
+
+/* Checks every key argument of the command: nedb ids only. */
+static bool
+keysValid(client *c)
+{
+	const struct redisCommand *cmd = c->cmd;
+	int last;
+
+	if (!cmd->firstkey)
+		return true;
+	last = cmd->lastkey < 0 ? c->argc + cmd->lastkey : cmd->lastkey;
+	for (int j = cmd->firstkey; j <= last && j < c->argc;
+	     j += cmd->keystep) {
+		if (nedb_check_id(c->argv[j], c->argvlen[j]) == 0)
+			continue;
+		const char *m = nedb_errmsg();
+
+		/* "bad id: ..." from the library: here it is a key */
+		if (!strncmp(m, "bad id", 6))
+			addReplyErrorFormat(c, "ERR bad key%s", m + 6);
+		else
+			addReplyErrorFormat(c, "ERR %s", m);
+		return false;
+	}
+	return true;
+}
+
+int
+nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
+		const size_t *argvlen, nedb_buf *out, bool *wrote)
+{
+	client c = {
+		.conn = conn, .db = conn->db, .argc = argc, .argv = argv,
+		.argvlen = argvlen, .out = out,
+		.w = {.client = conn->client ? conn->client : "redis"},
+	};
+	size_t mark = out->len, before = 0;
+	bool own = false, began = false;
+	const struct redisCommand *cmd;
+	int rc;
+
+	*wrote = false;
+	if (argc <= 0)
+		return 0;
+	/* Redis's order: unknown command, arity, authentication */
+	if (!(c.cmd = cmd = lookupCommand(argv[0], argvlen[0]))) {
+		unknownCommand(&c);
+		goto done;
+	}
+	if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+		addReplyArity(&c);
+		goto done;
+	}
+	if (conn->password && !conn->authed &&
+	    !(cmd->flags & NEDB_REDIS_NOAUTH)) {
+		addReplyError(&c, "NOAUTH Authentication required.");
+		goto done;
+	}
+	if (!keysValid(&c))
+		goto done;
+	if (!c.db && (cmd->flags & (NEDB_REDIS_WRITE | NEDB_REDIS_READ))) {
+		addReplyError(&c, "ERR no database selected: SELECT one first");
+		return NEDB_ENOTFOUND;
+	}
+	if (cmd->flags & NEDB_REDIS_WRITE) {
+		own = !c.db->wtxn;
+		if (own && (rc = nedb_write_begin(c.db))) {
+			dbFail(&c, rc);
+			goto done;
+		}
+		before = nedb_write_pending(c.db);
+	} else if (cmd->flags & NEDB_REDIS_READ) {
+		began = !c.db->wtxn && !c.db->rtxn;
+		if (began && (rc = nedb_read_begin(c.db))) {
+			dbFail(&c, rc);
+			goto done;
+		}
+	}
+	cmd->proc(&c);
+	if (cmd->flags & NEDB_REDIS_WRITE) {
+		*wrote = nedb_write_pending(c.db) > before;
+		if (own) {
+			/* an error reply stages nothing (invariant 1) */
+			bool failed_reply = c.err || c.oom ||
+				(out->len > mark && out->p[mark] == '-');
+
+			if (failed_reply || !*wrote) {
+				nedb_write_abort(c.db);
+				*wrote = false;
+			} else if ((rc = nedb_write_commit(c.db))) {
+				dbFail(&c, rc);
+				*wrote = false;
+			}
+		}
+	} else if (began)
+		nedb_read_end(c.db);
+done:
+	if (c.oom && !c.err) {
+		c.err = NEDB_EIO;
+		snprintf(c.errmsg, sizeof c.errmsg, "out of memory");
+	}
+	if (c.err) {
+		/* invariant 2: the error replaces any reply begun */
+		out->len = mark;
+		c.oom = false;
+		addReplyErrorFormat(&c, "ERR %s", c.errmsg);
+		return c.err;
+	}
+	return 0;
+}
