@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "nql.h"
 #include "nedb_jv.h"
 
 static bool
@@ -178,8 +179,8 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 }
 
 /* End of the JSON value starting at s (compact, valid). */
-static const char *
-value_end(const char *s)
+const char *
+nedb__value_end(const char *s)
 {
 	int depth = 0;
 
@@ -212,6 +213,24 @@ value_end(const char *s)
 		}
 	} while (depth > 0);
 	return s;
+}
+
+void
+nedb__each_value(struct nql_span c, void (*fn)(struct nql_span, void *),
+		 void *payload)
+{
+	const char *p = c.p + 1, *end = c.p + c.len - 1;
+	bool object = *c.p == '{';
+
+	while (p < end) {
+		const char *s = p;
+
+		if (object)		/* the key, then ':' */
+			p = nedb__value_end(p) + 1;
+		p = nedb__value_end(p);
+		fn((struct nql_span){s, (size_t)(p - s)}, payload);
+		p++;			/* ',' or the closing bracket */
+	}
 }
 
 /* Does the key literal k (with quotes) name key? */
@@ -249,10 +268,10 @@ next_member(const char *doc, size_t *pos, struct member *m)
 	if (*p == ',')
 		p++;
 	m->k = p;
-	p = value_end(p);
+	p = nedb__value_end(p);
 	m->klen = (size_t)(p - m->k);
 	m->v = ++p;			/* skip ':' */
-	p = value_end(p);
+	p = nedb__value_end(p);
 	m->vlen = (size_t)(p - m->v);
 	*pos = (size_t)(p - doc);
 	return true;

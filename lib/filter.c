@@ -35,43 +35,6 @@
 
 /* ---- walking compact JSON ---------------------------------------------- */
 
-/* End of the JSON value at s (compact, valid, NUL-terminated). */
-static const char *
-skip(const char *s)
-{
-	int depth = 0;
-
-	do {
-		switch (*s) {
-		case '"':
-			s++;
-			while (*s != '"')
-				s += *s == '\\' ? 2 : 1;
-			s++;
-			break;
-		case '{':
-		case '[':
-			depth++;
-			s++;
-			break;
-		case '}':
-		case ']':
-			depth--;
-			s++;
-			break;
-		default:
-			if (!depth) {
-				while (*s && *s != ',' && *s != '}' &&
-				       *s != ']')
-					s++;
-				return s;
-			}
-			s++;
-		}
-	} while (depth > 0);
-	return s;
-}
-
 /* Next element of the array or object whose text starts at *p (first
  * call: at the bracket).  For objects *k is the key literal. */
 static bool
@@ -86,12 +49,12 @@ next(const char **p, struct nql_span *k, struct nql_span *v, bool member)
 		return false;
 	if (member) {
 		k->p = s;
-		s = skip(s);
+		s = nedb__value_end(s);
 		k->len = (size_t)(s - k->p);
 		s++;			/* ':' */
 	}
 	v->p = s;
-	s = skip(s);
+	s = nedb__value_end(s);
 	v->len = (size_t)(s - v->p);
 	*p = s;				/* at ',' or the closing bracket */
 	return true;

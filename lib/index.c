@@ -93,8 +93,8 @@ nedb__path_free(struct nql_path *p)
 }
 
 /* coll \0 field \0 ; returns its length */
-static size_t
-prefix(unsigned char *out, const char *coll, const char *field)
+size_t
+nedb__ix_prefix(unsigned char *out, const char *coll, const char *field)
 {
 	size_t c = strlen(coll), f = strlen(field);
 
@@ -150,33 +150,28 @@ token_entry(const char *tok, size_t n, void *payload)
 	entry(payload, (const unsigned char *)tok, n);
 }
 
-/* Calls fn on each element of a compact JSON array. */
+struct each {
+	void (*fn)(struct entries *, struct nql_span);
+	struct entries *e;
+};
+
 static void
-each_element(struct nql_span arr, void (*fn)(struct entries *,
-					     struct nql_span),
+each_cb(struct nql_span v, void *payload)
+{
+	struct each *x = payload;
+
+	x->fn(x->e, v);
+}
+
+/* Calls fn on each element of an array, or each member of an object. */
+static void
+each_element(struct nql_span c, void (*fn)(struct entries *,
+					   struct nql_span),
 	     struct entries *e)
 {
-	const char *p = arr.p + 1, *end = arr.p + arr.len - 1;
+	struct each x = {fn, e};
 
-	while (p < end) {
-		const char *s = p;
-		int depth = 0;
-
-		for (; p < end; p++) {
-			if (*p == '"') {
-				for (p++; *p != '"'; p++)
-					if (*p == '\\')
-						p++;
-			} else if (*p == '[' || *p == '{')
-				depth++;
-			else if (*p == ']' || *p == '}')
-				depth--;
-			else if (*p == ',' && !depth)
-				break;
-		}
-		fn(e, (struct nql_span){s, (size_t)(p - s)});
-		p++;
-	}
+	nedb__each_value(c, each_cb, &x);
 }
 
 static void search_value(struct entries *e, struct nql_span v);
@@ -267,7 +262,7 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 		field[k.mv_size - c - 1] = 0;
 		memcpy(kind, d.mv_data, d.mv_size < 15 ? d.mv_size : 15);
 		kind[d.mv_size < 15 ? d.mv_size : 15] = 0;
-		e.plen = prefix(e.key, coll, field);
+		e.plen = nedb__ix_prefix(e.key, coll, field);
 		e.id.mv_size = idlen;
 		e.id.mv_data = (void *)id;
 		if (olddoc && (rc = entries_of(&e, nedb__index_kind(kind),
@@ -287,7 +282,7 @@ drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 	     const char *field)
 {
 	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = prefix(pk, coll, field);
+	size_t n = nedb__ix_prefix(pk, coll, field);
 	MDB_cursor *cur;
 	MDB_val k = {n, pk}, d;
 	int rc;
@@ -313,7 +308,7 @@ nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
 		 const char *field)
 {
 	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = prefix(pk, coll, field) - 1;
+	size_t n = nedb__ix_prefix(pk, coll, field) - 1;
 	MDB_val k = {n, pk};
 	int rc;
 
@@ -328,7 +323,7 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		   const char *field, const char *kind)
 {
 	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = prefix(pk, coll, field) - 1, c = strlen(coll);
+	size_t n = nedb__ix_prefix(pk, coll, field) - 1, c = strlen(coll);
 	int ik = nedb__index_kind(kind);
 	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
 	MDB_cursor *cur;
@@ -351,7 +346,7 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 
 		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
 			break;
-		e.plen = prefix(e.key, coll, field);
+		e.plen = nedb__ix_prefix(e.key, coll, field);
 		e.id.mv_size = k.mv_size - c - 1;
 		e.id.mv_data = (char *)k.mv_data + c + 1;
 		if ((rc = entries_of(&e, ik, field,

@@ -41,6 +41,14 @@ uint64_t nedb__get_be64(const unsigned char *p);
  */
 int nedb__doc_normalize(nedb_buf *out, const char *text, size_t len);
 size_t nedb__number_len(const char *s, size_t n);	/* RFC 8259 */
+/* End of the value starting at s in compact, valid JSON text. */
+const char *nedb__value_end(const char *s);
+/* Calls fn on each element of a compact array, or each "key":value
+ * member of a compact object (c's text must be followed by more text
+ * or a NUL, as stored documents are). */
+struct nql_span;
+void nedb__each_value(struct nql_span c,
+		      void (*fn)(struct nql_span, void *), void *payload);
 /* Finds a top-level member of a compact object; value span in *v,*vlen. */
 bool nedb__doc_member(const char *doc, size_t len, const char *key,
 		      const char **v, size_t *vlen);
@@ -196,6 +204,9 @@ int nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 int nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
 		     const char *field);
 int nedb__index_kind(const char *name);		/* 0 if not a kind */
+/* The key prefix of an index's entries: coll \0 field \0. */
+size_t nedb__ix_prefix(unsigned char *out, const char *coll,
+		       const char *field);
 int nedb__check_field(const char *field);
 struct nql_path;
 int nedb__path_parse(struct nql_path *p, const char *dotted);

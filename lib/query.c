@@ -337,19 +337,6 @@ index_kind(struct exec *x, const char *coll, const char *field)
 	return nedb__index_kind(kind);
 }
 
-/* coll \0 field \0 */
-static size_t
-ix_prefix(unsigned char *out, const char *coll, const char *field)
-{
-	size_t c = strlen(coll), f = strlen(field);
-
-	memcpy(out, coll, c);
-	out[c] = 0;
-	memcpy(out + c + 1, field, f);
-	out[c + 1 + f] = 0;
-	return c + f + 2;
-}
-
 /* Number of ids under one exact index key. */
 static uint64_t
 ix_count(struct exec *x, const unsigned char *key, size_t n)
@@ -581,7 +568,7 @@ plan_term(struct exec *x, const struct nql_expr *t, struct access *a)
 	memset(a, 0, sizeof *a);
 	a->term = t;
 	a->kind = kind;
-	plen = ix_prefix(pre, x->q->coll, t->path.dotted);
+	plen = nedb__ix_prefix(pre, x->q->coll, t->path.dotted);
 	if (kind == 'e' && (t->kind == EX_CONTAINS ||
 			    (t->kind == EX_CMP && t->cmp == CMP_EQ) ||
 			    t->kind == EX_IN)) {
@@ -657,7 +644,7 @@ pick_token(const char *tok, size_t n, void *payload)
 	/* a document matches a token through any search-indexed field */
 	for (size_t i = 0; i < x->nsearch_fields; i++) {
 		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
-		size_t p = ix_prefix(k, x->q->coll,
+		size_t p = nedb__ix_prefix(k, x->q->coll,
 				     x->search_fields[i].dotted);
 
 		if (n > MAX_ENTRY)
@@ -680,7 +667,7 @@ search_candidates(struct exec *x, struct tokpick *t)
 
 	for (size_t i = 0; i < x->nsearch_fields && !rc; i++) {
 		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
-		size_t p = ix_prefix(k, x->q->coll,
+		size_t p = nedb__ix_prefix(k, x->q->coll,
 				     x->search_fields[i].dotted);
 
 		memcpy(k + p, t->best, t->bestlen);
@@ -741,7 +728,7 @@ static int
 index_order(struct exec *x, const char *field, bool desc)
 {
 	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-	size_t plen = ix_prefix(pre, x->q->coll, field);
+	size_t plen = nedb__ix_prefix(pre, x->q->coll, field);
 	struct nql_path path;
 	struct rows group = {0};
 	MDB_cursor *cur;
@@ -1298,14 +1285,14 @@ candidates(struct exec *x)
 	     best.term->cmp == CMP_EQ)) {
 		/* one key: its ids come sorted and once each; stream them */
 		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
 
 		return ix_each(x, pre, plen + nedb__index_key(pre + plen,
 			       MAX_ENTRY, best.term->vals[0]), visit_one);
 	}
 	if (best.kind == 'e') {
 		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
 
 		rc = 0;
 		for (size_t i = 0; i < best.term->nvals && !rc; i++)
@@ -1314,7 +1301,7 @@ candidates(struct exec *x)
 				gather);
 	} else {
 		unsigned char pre[MAX_COLL + 160];
-		size_t plen = ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
 
 		rc = range_each(x, pre, plen, &best);
 	}

@@ -168,34 +168,6 @@ add_numbers(nedb_buf *out, struct nql_span a, struct nql_span b)
 			       strtod(b.p, NULL));
 }
 
-/* Calls fn on each element of a compact array. */
-static void
-elements(struct nql_span arr, void (*fn)(struct nql_span, void *),
-	 void *payload)
-{
-	const char *p = arr.p + 1, *end = arr.p + arr.len - 1;
-
-	while (p < end) {
-		const char *s = p;
-		int depth = 0;
-
-		for (; p < end; p++) {
-			if (*p == '"') {
-				for (p++; *p != '"'; p++)
-					if (*p == '\\')
-						p++;
-			} else if (*p == '[' || *p == '{')
-				depth++;
-			else if (*p == ']' || *p == '}')
-				depth--;
-			else if (*p == ',' && !depth)
-				break;
-		}
-		fn((struct nql_span){s, (size_t)(p - s)}, payload);
-		p++;
-	}
-}
-
 struct pull {
 	struct nql_span what;
 	nedb_buf out;
@@ -262,7 +234,7 @@ apply_op(nedb_buf *doc, const char *op, struct nql_path *path,
 			return nedb__err(NEDB_EINPUT, "cannot $pull from '%s': "
 					 "it is not an array", path->dotted);
 		nedb_buf_add(&p.out, "[", 1);
-		elements(cur, pull_one, &p);
+		nedb__each_value(cur, pull_one, &p);
 		nedb_buf_add(&p.out, "]", 1);
 		rc = set_path(doc, path->parts, path->n, p.out.p, p.out.len);
 		nedb_buf_free(&p.out);
