@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -95,6 +96,9 @@ struct walk {
 	int src;
 };
 
+static int walk_link(struct walk *w, const unsigned char *prev,
+		     const unsigned char *hash);
+
 /* Checks one line; returns 1 (and fills out) at the first bad op. */
 static int
 walk_line(const char *line, size_t len, uint64_t off, void *payload)
@@ -106,8 +110,17 @@ walk_line(const char *line, size_t len, uint64_t off, void *payload)
 	(void)off;
 	if (nedb__log_check(line, len, &s, prev, hash)) {
 		fail(w->out, w->seq, nedb_errmsg());
-		goto bad;
+		w->failed = true;
+		return 1;
 	}
+	return walk_link(w, prev, hash);
+}
+
+/* The part of the check that needs the op before: the link, the view. */
+static int
+walk_link(struct walk *w, const unsigned char *prev,
+	  const unsigned char *hash)
+{
 	if (memcmp(prev, w->head, HASH_LEN)) {
 		fail(w->out, w->seq, w->seq ? "prev does not match the hash of "
 		     "the op before it" : "genesis prev is not zero");
@@ -144,12 +157,132 @@ bad:
 	return 1;
 }
 
+/*
+ * Hashing is the cost of a walk, and every line's hash depends on that
+ * line alone: a second thread hashes the second half of log.aof while
+ * this one walks the first; the links of the second half are then
+ * checked from what it recorded.
+ */
+struct half {
+	const char *p, *end;
+	uint64_t first;			/* seq its first line claims */
+	unsigned char (*h)[2][HASH_LEN];	/* prev, hash per line */
+	size_t n, cap;
+	const char *stop;		/* first line not checked (bad) */
+	char err[256];
+};
+
+static void *
+hash_half(void *arg)
+{
+	struct half *h = arg;
+	const char *p = h->p, *nl;
+
+	h->first = strtoull(p + 7, NULL, 10);
+	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
+		uint64_t s = h->first + h->n;
+
+		if (h->n == h->cap) {
+			void *x = realloc(h->h, (h->cap = h->cap ? 2 * h->cap :
+						 4096) * sizeof *h->h);
+
+			if (!x) {
+				snprintf(h->err, sizeof h->err, "out of memory");
+				h->stop = p;
+				return NULL;
+			}
+			h->h = x;
+		}
+		if (nedb__log_check(p, (size_t)(nl - p), &s, h->h[h->n][0],
+				    h->h[h->n][1])) {
+			snprintf(h->err, sizeof h->err, "%s", nedb_errmsg());
+			h->stop = p;
+			return NULL;
+		}
+		h->n++;
+		p = nl + 1;
+	}
+	h->stop = p;
+	return NULL;
+}
+
+/* Walks log.aof's complete lines from *pp; *pp ends after the last. */
+static int
+walk_file(struct walk *w, const char **pp, const char *end)
+{
+	struct half h = {0};
+	const char *p = *pp, *mid, *nl;
+	pthread_t th;
+	bool two = end - p > (16 << 20);
+	size_t i;
+
+	if (two) {
+		mid = memchr(p + (end - p) / 2, '\n',
+			     (size_t)(end - (p + (end - p) / 2)));
+		two = mid && mid + 1 < end && end - (mid + 1) > 80 &&
+		      !memcmp(mid + 1, "{\"seq\":", 7);
+		if (two) {
+			h.p = mid + 1;
+			h.end = end;
+			end = h.p;
+			two = !pthread_create(&th, NULL, hash_half, &h);
+			if (!two)
+				end = h.end;
+		}
+	}
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		if (walk_line(p, (size_t)(nl - p), 0, w))
+			break;
+		p = nl + 1;
+	}
+	if (!two) {
+		*pp = p;
+		return 0;
+	}
+	pthread_join(th, NULL);
+	if (w->failed)
+		goto out;
+	/* the second half: links and the view, from the recorded hashes;
+	 * its seqs must go on from the first half's */
+	for (i = 0; i < h.n; i++) {
+		if (h.first + i != w->seq) {
+			char why[64];
+
+			snprintf(why, sizeof why, "found seq %llu",
+				 (unsigned long long)(h.first + i));
+			fail(w->out, w->seq, why);
+			w->failed = true;
+			goto out;
+		}
+		if (walk_link(w, h.h[i][0], h.h[i][1]))
+			goto out;
+	}
+	if (h.stop < h.end && memchr(h.stop, '\n',
+				      (size_t)(h.end - h.stop))) {
+		/* a bad line: report it as the one-thread walk would */
+		const char *q = h.stop;
+
+		nl = memchr(q, '\n', (size_t)(h.end - q));
+		walk_line(q, (size_t)(nl - q), 0, w);
+		if (!w->failed) {
+			fail(w->out, w->seq, h.err);
+			w->failed = true;
+		}
+		goto out;
+	}
+	p = h.stop;
+out:
+	*pp = p > h.stop ? p : h.stop;
+	free(h.h);
+	return 0;
+}
+
 int
 nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 {
 	struct walk w = {.out = out};
 	struct stat st;
-	const char *map = NULL, *p, *end, *nl;
+	const char *map = NULL, *p, *end;
 	MDB_txn *txn;
 	int rc;
 
@@ -204,11 +337,10 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	madvise((void *)map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	p = map;
 	end = map + st.st_size;
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		if (walk_line(p, (size_t)(nl - p), 0, &w))
-			goto done;
-		p = nl + 1;
-	}
+	if ((rc = walk_file(&w, &p, end)))
+		goto done;
+	if (w.failed)
+		goto done;
 	if (p < end)
 		nedb__warn("torn log tail of %zu bytes after seq %llu (the "
 			   "next write repairs it)", (size_t)(end - p),

@@ -370,3 +370,34 @@ assert_broken_at() {
 	assert_output '{"_id":"d2","v":12}'
 	assert_determinism
 }
+
+# A log over 16 MiB is hashed by two threads, the second half apart.
+big_db() {
+	local i
+	for ((i = 0; i < 45000; i++)); do
+		printf '{"_id":"k%05d","pad":"%0200d"}\n' "$i" "$i"
+	done | nedb-put -q c
+}
+
+@test "verify of a large log hashed in two halves names a damaged op in either half" {
+	export NEDB_DIR="$BATS_TEST_TMPDIR/big"
+	LOG="$NEDB_DIR/log.aof"
+	big_db
+	run nedb-verify
+	assert_success
+	assert_output --partial '"seq":45000,'
+	cp "$LOG" "$BATS_TEST_TMPDIR/clean"
+	for k in 1234 40000; do
+		cp "$BATS_TEST_TMPDIR/clean" "$LOG"
+		"$LOGTOOL" flip "$LOG" "$(mid "$k")"
+		run --separate-stderr nedb-verify
+		assert_failure 1
+		assert_output --regexp "^\{\"ok\":false,\"seq\":$k,"
+	done
+	# a swap in the second half, and a cut at the halves' seam
+	cp "$BATS_TEST_TMPDIR/clean" "$LOG"
+	sed -i '40001{h;d};40002{G}' "$LOG"
+	run --separate-stderr nedb-verify
+	assert_failure 1
+	assert_output --regexp '^\{"ok":false,"seq":40000,'
+}
