@@ -17,7 +17,7 @@ static const char usage[] =
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n";
 
-enum { OPT_DROP = OPT_CMD, OPT_CLIENT, OPT_NONCE };
+enum { OPT_DROP = OPT_CMD };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -52,15 +52,10 @@ main(int argc, char **argv)
 	cli_init("nedb-coll", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
 				NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
 			continue;
 		switch (c) {
 		case OPT_DROP: drop = true; break;
-		case OPT_CLIENT: w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
 		default: cli_bad_option(c, argv);
 		}
 	}

@@ -17,8 +17,6 @@ static const char usage[] =
 "      --idem KEY        idempotency key (one ID only)\n"
 "  -q, --quiet           print no receipts\n";
 
-enum { OPT_CLIENT = OPT_CMD, OPT_NONCE, OPT_IDEM };
-
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"client", required_argument, 0, OPT_CLIENT},
@@ -41,15 +39,9 @@ main(int argc, char **argv)
 	cli_init("nedb-delete", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
 				longopts, NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
 			continue;
 		switch (c) {
-		case OPT_CLIENT: w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
-		case OPT_IDEM: w.idem = optarg; break;
 		case 'q': quiet = true; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -90,12 +82,8 @@ main(int argc, char **argv)
 		snprintf(msg, sizeof msg, "%s", nedb_errmsg());
 	if ((rc = nedb_write_commit(db)))
 		cli_fail(rc);
-	for (size_t i = 0; !quiet && i < r.len;) {
-		char *nl = memchr(r.p + i, '\n', r.len - i);
-
-		cli_print(r.p + i, (size_t)(nl - (r.p + i)));
-		i = (size_t)(nl - r.p) + 1;
-	}
+	if (!quiet)
+		cli_print_lines(&r);
 	if (failed)
 		cli_die(nedb_exit_status(failed), "%s", msg);
 	nedb_close(db);

@@ -20,7 +20,7 @@ static const char usage[] =
 "      --nonce N         the client's nonce; must exceed the last one\n"
 "      --idem KEY        idempotency key\n";
 
-enum { OPT_PERSIST = OPT_CMD, OPT_CLIENT, OPT_NONCE, OPT_IDEM };
+enum { OPT_PERSIST = OPT_CMD };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -44,16 +44,10 @@ main(int argc, char **argv)
 	cli_init("nedb-expire", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
 				NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
 			continue;
 		switch (c) {
 		case OPT_PERSIST: persist = true; break;
-		case OPT_CLIENT: w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
-		case OPT_IDEM: w.idem = optarg; break;
 		default: cli_bad_option(c, argv);
 		}
 	}

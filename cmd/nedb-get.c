@@ -17,7 +17,7 @@ static const char usage[] =
 "      --meta            print {\"doc\",\"seq\",\"hash\",\"ts\"} instead\n"
 "      --history         print every version, oldest first\n";
 
-enum { OPT_ASOF = OPT_CMD, OPT_META, OPT_HISTORY };
+enum { OPT_META = OPT_CMD, OPT_HISTORY };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -105,11 +105,7 @@ main(int argc, char **argv)
 		if (cli_common(c, optarg))
 			continue;
 		switch (c) {
-		case OPT_ASOF:
-			/* UINT64_MAX is NEDB_HEAD: beyond any head anyway */
-			if ((as_of = cli_u64("seq", optarg)) == NEDB_HEAD)
-				as_of--;
-			break;
+		case OPT_ASOF: as_of = cli_as_of(optarg); break;
 		case OPT_META: meta = true; break;
 		case OPT_HISTORY: history = true; break;
 		default: cli_bad_option(c, argv);

@@ -23,7 +23,7 @@ static const char usage[] =
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n";
 
-enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_CLIENT, OPT_NONCE, OPT_AUTO };
+enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_AUTO };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -65,7 +65,7 @@ main(int argc, char **argv)
 	cli_init("nedb-index", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
 				NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
 			continue;
 		switch (c) {
 		case OPT_DROP: drop = true; break;
@@ -73,11 +73,6 @@ main(int argc, char **argv)
 		case OPT_AUTO:
 			autoval = cli_u64("count", optarg);
 			autoset = true;
-			break;
-		case OPT_CLIENT: w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
 			break;
 		default: cli_bad_option(c, argv);
 		}

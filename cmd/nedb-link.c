@@ -24,8 +24,7 @@ static const char usage[] =
 "      --nonce N         the client's nonce; must exceed the last one\n"
 "      --idem KEY        idempotency key\n";
 
-enum { OPT_UNLINK = OPT_CMD, OPT_OUT, OPT_IN, OPT_ASOF, OPT_CLIENT,
-       OPT_NONCE, OPT_IDEM };
+enum { OPT_UNLINK = OPT_CMD, OPT_OUT, OPT_IN };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -64,22 +63,13 @@ main(int argc, char **argv)
 	cli_init("nedb-link", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
 				NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
 			continue;
 		switch (c) {
 		case OPT_UNLINK: unlink = true; break;
 		case OPT_OUT: out = true; break;
 		case OPT_IN: in = true; break;
-		case OPT_ASOF:
-			if ((as_of = cli_u64("seq", optarg)) == NEDB_HEAD)
-				as_of--;
-			break;
-		case OPT_CLIENT: w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
-		case OPT_IDEM: w.idem = optarg; break;
+		case OPT_ASOF: as_of = cli_as_of(optarg); break;
 		default: cli_bad_option(c, argv);
 		}
 	}

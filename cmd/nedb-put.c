@@ -33,9 +33,9 @@ static const char usage[] =
 "      --valid-from T    when it starts to hold (text, e.g. a date)\n"
 "      --valid-to T      when it stops holding\n";
 
-enum { OPT_CLIENT = OPT_CMD, OPT_NONCE, OPT_IDEM, OPT_TTL, OPT_MERGE,
-       OPT_IFSEQ, OPT_TAG, OPT_IDFIELD, OPT_ATOMIC, OPT_CAUSEDBY,
-       OPT_EVIDENCE, OPT_CONFIDENCE, OPT_VALIDFROM, OPT_VALIDTO };
+enum { OPT_TTL = OPT_CMD, OPT_MERGE, OPT_IFSEQ, OPT_TAG, OPT_IDFIELD,
+       OPT_ATOMIC, OPT_CAUSEDBY, OPT_EVIDENCE, OPT_CONFIDENCE,
+       OPT_VALIDFROM, OPT_VALIDTO };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -62,16 +62,9 @@ static bool quiet;
 static void
 print_receipts(nedb_buf *r)
 {
-	size_t i = 0;
-
-	while (!quiet && i < r->len) {
-		char *nl = memchr(r->p + i, '\n', r->len - i);
-
-		cli_print(r->p + i, (size_t)(nl - (r->p + i)));
-		i = (size_t)(nl - r->p) + 1;
-	}
+	if (!quiet)
+		cli_print_lines(r);
 	r->len = 0;
-	fflush(stdout);
 }
 
 static int
@@ -302,15 +295,9 @@ main(int argc, char **argv)
 	cli_init("nedb-put", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
 				longopts, NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &p.w))
 			continue;
 		switch (c) {
-		case OPT_CLIENT: p.w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(p.w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
-		case OPT_IDEM: p.w.idem = optarg; break;
 		case OPT_TTL:
 			p.ttl_ms = (int64_t)cli_u64("ttl", optarg) * 1000;
 			if (p.ttl_ms <= 0)

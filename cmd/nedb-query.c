@@ -28,7 +28,7 @@ static const char usage[] =
 "  -e, --exit-status     exit 1 when there are no rows\n";
 
 enum { OPT_EXPLAIN = OPT_CMD, OPT_FILTER, OPT_SORT, OPT_SKIP, OPT_LIMIT,
-       OPT_ASOF, OPT_PROJECT, OPT_JQ };
+       OPT_PROJECT, OPT_JQ };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -124,8 +124,7 @@ main(int argc, char **argv)
 			find = true;
 			break;
 		case OPT_ASOF:
-			if ((f.as_of = cli_u64("seq", optarg)) == NEDB_HEAD)
-				f.as_of--;
+			f.as_of = cli_as_of(optarg);
 			find = true;
 			break;
 		case OPT_PROJECT: project = optarg; break;

@@ -26,7 +26,7 @@ static const char usage[] =
 "      --nonce N         the client's first nonce\n"
 "  -q, --quiet           print no receipts\n";
 
-enum { OPT_MANY = OPT_CMD, OPT_UPSERT, OPT_CLIENT, OPT_NONCE };
+enum { OPT_MANY = OPT_CMD, OPT_UPSERT };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -71,16 +71,11 @@ main(int argc, char **argv)
 	cli_init("nedb-update", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
 				longopts, NULL)) != -1) {
-		if (cli_common(c, optarg))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &p.w))
 			continue;
 		switch (c) {
 		case OPT_MANY: m.many = true; break;
 		case OPT_UPSERT: upsert = true; break;
-		case OPT_CLIENT: p.w.client = optarg; break;
-		case OPT_NONCE:
-			if (!(p.w.nonce = cli_u64("nonce", optarg)))
-				cli_usage("bad nonce '0': nonces start at 1");
-			break;
 		case 'q': quiet = true; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -160,12 +155,7 @@ main(int argc, char **argv)
 	}
 	if ((rc = nedb_write_commit(db)))
 		cli_fail(rc);
-	for (size_t i = 0; i < r.len;) {
-		char *nl = memchr(r.p + i, '\n', r.len - i);
-
-		cli_print(r.p + i, (size_t)(nl - (r.p + i)));
-		i = (size_t)(nl - r.p) + 1;
-	}
+	cli_print_lines(&r);
 	for (size_t i = 0; i < m.n; i++)
 		free(m.docs[i]);
 	free(m.docs);

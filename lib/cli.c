@@ -168,6 +168,45 @@ cli_u64(const char *what, const char *s)
 	return v;
 }
 
+bool
+cli_write_opt(int c, const char *arg, nedb_wopts *w)
+{
+	switch (c) {
+	case OPT_CLIENT:
+		w->client = arg;
+		return true;
+	case OPT_NONCE:
+		if (!(w->nonce = cli_u64("nonce", arg)))
+			cli_usage("bad nonce '0': nonces start at 1");
+		return true;
+	case OPT_IDEM:
+		w->idem = arg;
+		return true;
+	}
+	return false;
+}
+
+uint64_t
+cli_as_of(const char *arg)
+{
+	uint64_t seq = cli_u64("seq", arg);
+
+	/* UINT64_MAX is NEDB_HEAD: it is beyond any head anyway */
+	return seq == NEDB_HEAD ? seq - 1 : seq;
+}
+
+void
+cli_print_lines(const nedb_buf *b)
+{
+	for (size_t i = 0; i < b->len;) {
+		const char *nl = memchr(b->p + i, '\n', b->len - i);
+
+		cli_print(b->p + i, (size_t)(nl - (b->p + i)));
+		i = (size_t)(nl - b->p) + 1;
+	}
+	fflush(stdout);
+}
+
 void
 cli_print(const char *text, size_t len)
 {
@@ -218,23 +257,19 @@ cli_read_stdin(nedb_buf *b)
 bool
 cli_read_line(nedb_buf *b)
 {
-	int c;
+	/* getline grows b's malloc'd buffer itself and NUL-terminates */
+	ssize_t n = getline(&b->p, &b->cap, stdin);
 
-	b->len = 0;
-	if (nedb_buf_grow(b, 0))
-		cli_die(5, "out of memory");
-	b->p[0] = 0;
-	while ((c = getc_unlocked(stdin)) != EOF) {
-		if (c == '\n')
-			return true;
-		if (b->len + 1 >= b->cap && nedb_buf_grow(b, 1))
-			cli_die(5, "out of memory");
-		b->p[b->len++] = (char)c;
-		b->p[b->len] = 0;
+	if (n < 0) {
+		if (ferror(stdin))
+			cli_die(5, "cannot read input: %s", strerror(errno));
+		b->len = 0;
+		return false;
 	}
-	if (ferror(stdin))
-		cli_die(5, "cannot read input: %s", strerror(errno));
-	return b->len > 0;
+	b->len = (size_t)n;
+	if (b->len && b->p[b->len - 1] == '\n')
+		b->p[--b->len] = 0;
+	return true;
 }
 
 bool

@@ -14,6 +14,8 @@
 
 enum {
 	OPT_DURABILITY = 1000, OPT_PRETTY, OPT_ARRAY, OPT_VERSION, OPT_HELP,
+	OPT_CLIENT, OPT_NONCE, OPT_IDEM,	/* writers: cli_write_opt */
+	OPT_ASOF,				/* readers: cli_as_of */
 	OPT_CMD			/* first code free for a command's own options */
 };
 
@@ -54,6 +56,12 @@ __attribute__((noreturn)) void cli_fail(int err);
 void cli_error(int err);	/* the same message, without exiting */
 /* Opens the database of -d/$NEDB_DIR/./nedb-data or dies. */
 nedb *cli_open(bool create);
+/* Handles --client, --nonce and --idem into w; false if c is not one. */
+bool cli_write_opt(int c, const char *arg, nedb_wopts *w);
+/* Parses an --as-of SEQ (dies on a bad one; never NEDB_HEAD). */
+uint64_t cli_as_of(const char *arg);
+/* Prints each line of b (receipts) as one value, then flushes. */
+void cli_print_lines(const nedb_buf *b);
 /* Parses a non-negative integer argument or dies naming it. */
 uint64_t cli_u64(const char *what, const char *s);
 /* Prints one JSON value (compact text) honouring --pretty and --array. */

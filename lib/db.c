@@ -265,6 +265,45 @@ nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 	return 0;
 }
 
+/* Cuts off a torn final line (from virtual offset torn of size), with a
+ * warning: the one repair made without asking.  Under the writer lock. */
+static int
+repair_tail(nedb *db, uint64_t torn, uint64_t size, uint64_t seq)
+{
+	if (torn >= size)
+		return 0;
+	nedb__warn("repaired a torn log tail: removed %llu bytes after seq "
+		   "%llu", (unsigned long long)(size - torn),
+		   (unsigned long long)seq);
+	if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
+	    fdatasync(db->logfd))
+		return nedb__errno(NEDB_EIO, "cannot repair log");
+	return 0;
+}
+
+/*
+ * Empties the view and replays the whole log into it (archives, then
+ * log.aof), inside db->wtxn; cuts a torn tail; records what it applied.
+ */
+static int
+replay_all(nedb *db, bool check_ckpt)
+{
+	struct applied a = {.format = VIEW_FORMAT};
+	uint64_t torn, size = log_size(db);
+	int rc;
+
+	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
+	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
+			       check_ckpt)))
+		return rc;
+	if (!a.off)
+		return nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
+				 "genesis op");
+	if ((rc = repair_tail(db, torn, size, a.seq)))
+		return rc;
+	return nedb__view_set_applied(&db->view, db->wtxn, &a);
+}
+
 /*
  * Checks that the log still holds what the view has applied, applies
  * complete lines past it and cuts off a torn tail.  Inside db->wtxn.
@@ -298,14 +337,8 @@ catch_up(nedb *db, struct applied *a, bool *changed)
 			       false)))
 		return rc;
 	*changed = true;
-	if (torn < size) {
-		nedb__warn("repaired a torn log tail: removed %llu bytes after "
-		     "seq %llu", (unsigned long long)(size - torn),
-		     (unsigned long long)a->seq);
-		if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
-		    fdatasync(db->logfd))
-			return nedb__errno(NEDB_EIO, "cannot repair log");
-	}
+	if ((rc = repair_tail(db, torn, size, a->seq)))
+		return rc;
 	return nedb__view_set_applied(&db->view, db->wtxn, a);
 }
 
@@ -353,7 +386,6 @@ static int
 init_view(nedb *db)
 {
 	struct applied a;
-	uint64_t torn, size;
 	int rc;
 
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
@@ -363,14 +395,13 @@ init_view(nedb *db)
 	rc = nedb__view_applied(&db->view, db->wtxn, &a);
 	if (rc == 0 && a.format == VIEW_FORMAT)
 		goto commit;		/* another process got here first */
-	if ((rc = nedb__view_clear(&db->view, db->wtxn)))
-		goto fail;
-	memset(&a, 0, sizeof a);
-	a.format = VIEW_FORMAT;
-	size = log_size(db);
-	if (size == 0) {
+	if (log_size(db) == 0) {
 		struct op o = {.kind = OP_GENESIS};
 
+		if ((rc = nedb__view_clear(&db->view, db->wtxn)))
+			goto fail;
+		memset(&a, 0, sizeof a);
+		a.format = VIEW_FORMAT;
 		db->wa = a;
 		o.ts = next_ts(db);
 		if ((rc = stage(db, &o, NULL)))
@@ -385,29 +416,10 @@ init_view(nedb *db)
 		db->wcount = 0;
 		a = db->wa;
 		fsync_dir(db->dir);
-		if ((rc = write_meta_json(db, o.ts, 0)))
+		if ((rc = write_meta_json(db, o.ts, 0)) ||
+		    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
 			goto fail;
-	} else {
-		if ((rc = nedb__replay(db, &db->view, db->wtxn, size, &a,
-				       &torn, false)))
-			goto fail;
-		if (torn < size) {
-			nedb__warn("repaired a torn log tail: removed %llu bytes "
-			     "after seq %llu",
-			     (unsigned long long)(size - torn),
-			     (unsigned long long)a.seq);
-			if (ftruncate(db->logfd, (off_t)(torn - db->shift))) {
-				rc = nedb__errno(NEDB_EIO, "cannot repair log");
-				goto fail;
-			}
-		}
-		if (!a.off) {
-			rc = nedb__err(NEDB_ECORRUPT, "corrupt log: no "
-				       "complete genesis op");
-			goto fail;
-		}
-	}
-	if ((rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
+	} else if ((rc = replay_all(db, false)))
 		goto fail;
 commit:
 	rc = mdb_txn_commit(db->wtxn);
@@ -475,7 +487,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	if ((rc = log_origin(db)))
 		goto fail;
 	rc = nedb__view_open(&db->view, viewp,
-			     db->writable ? MDB_NOMETASYNC : MDB_RDONLY, create);
+			     db->writable ? MDB_NOMETASYNC : MDB_RDONLY);
 	if (rc == NEDB_ECORRUPT && db->writable) {
 		/*
 		 * The view is a cache of the log: one LMDB cannot open (cut
@@ -490,7 +502,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		if (lockp)
 			unlink(lockp);
 		free(lockp);
-		rc = nedb__view_open(&db->view, viewp, MDB_NOMETASYNC, create);
+		rc = nedb__view_open(&db->view, viewp, MDB_NOMETASYNC);
 	}
 	if (rc)
 		goto fail;
@@ -543,7 +555,6 @@ nedb_close(nedb *db)
 		close(db->logfd);
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
-	nedb_buf_free(&db->scratch2);
 	nedb__archive_free(db);
 	free(db->dir);
 	free(db);
@@ -1057,11 +1068,16 @@ done:
 	return rc;
 }
 
-int
-nedb_write_delete(nedb *db, const char *coll, const char *id,
-		  const nedb_wopts *w, nedb_buf *receipt)
+/*
+ * The ops on one live document that carry no new text: delete, and
+ * expire (ttl_ms > 0: from now; 0: never).  NEDB_ENOTFOUND when there is
+ * no live document.
+ */
+static int
+doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
+       int64_t ttl_ms, const nedb_wopts *w, nedb_buf *receipt)
 {
-	struct op o = {.kind = OP_DELETE};
+	struct op o = {.kind = kind};
 	struct dochdr h;
 	size_t len;
 	int rc;
@@ -1079,7 +1095,16 @@ nedb_write_delete(nedb *db, const char *coll, const char *id,
 	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 				 id);
+	if (kind == OP_EXPIRE)
+		o.exp = ttl_ms > 0 ? o.ts + ttl_ms : 0;
 	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_delete(nedb *db, const char *coll, const char *id,
+		  const nedb_wopts *w, nedb_buf *receipt)
+{
+	return doc_op(db, OP_DELETE, coll, id, 0, w, receipt);
 }
 
 int
@@ -1233,26 +1258,7 @@ int
 nedb_write_expire(nedb *db, const char *coll, const char *id, int64_t ttl_ms,
 		  const nedb_wopts *w, nedb_buf *receipt)
 {
-	struct op o = {.kind = OP_EXPIRE};
-	struct dochdr h;
-	size_t len;
-	int rc;
-
-	if (!db->wtxn)
-		return nedb__err(NEDB_EUSAGE, "no write is open");
-	if ((rc = nedb_check_coll(coll)) ||
-	    (rc = nedb_check_id(id, strlen(id))))
-		return rc;
-	if ((rc = pre_write(db, w, &o, receipt)))
-		return rc == 1 ? 0 : rc;
-	o.coll = coll;
-	o.id = id;
-	o.ts = next_ts(db);
-	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
-		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
-				 id);
-	o.exp = ttl_ms > 0 ? o.ts + ttl_ms : 0;
-	return stage(db, &o, receipt);
+	return doc_op(db, OP_EXPIRE, coll, id, ttl_ms, w, receipt);
 }
 
 int
@@ -1351,8 +1357,6 @@ nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 int
 nedb_rebuild(nedb *db)
 {
-	struct applied a = {.format = VIEW_FORMAT};
-	uint64_t torn, size;
 	int rc;
 
 	if (!db->writable)
@@ -1363,29 +1367,7 @@ nedb_rebuild(nedb *db)
 	nedb_read_end(db);
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
 		return nedb__mdb(rc, "cannot lock database");
-	if ((rc = follow_rotation(db)))
-		goto fail;
-	size = log_size(db);
-	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
-	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
-			       true)))
-		goto fail;
-	if (!a.off) {
-		rc = nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
-			       "genesis op");
-		goto fail;
-	}
-	if (torn < size) {
-		nedb__warn("repaired a torn log tail: removed %llu bytes after "
-			   "seq %llu", (unsigned long long)(size - torn),
-			   (unsigned long long)a.seq);
-		if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
-		    fdatasync(db->logfd)) {
-			rc = nedb__errno(NEDB_EIO, "cannot repair log");
-			goto fail;
-		}
-	}
-	if ((rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
+	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;

@@ -98,8 +98,6 @@ struct op {
 	uint64_t off;			/* of the line in log.aof */
 	uint32_t len;			/* of the line, without "\n" */
 	unsigned char state[HASH_LEN];	/* checkpoint: digest of the state */
-	const char *receipt;		/* idem: receipt text to remember */
-	size_t receiptlen;
 	void *jv_owner;			/* parsed line that owns the strings */
 };
 
@@ -170,8 +168,7 @@ struct applied {
 	uint64_t ckpt;			/* seq of the last checkpoint op */
 } __attribute__((packed));
 
-int nedb__view_open(struct view *v, const char *path, unsigned envflags,
-		    bool create);
+int nedb__view_open(struct view *v, const char *path, unsigned envflags);
 void nedb__view_close(struct view *v);
 int nedb__view_dbis(struct view *v, MDB_txn *txn, bool create);
 int nedb__view_applied(struct view *v, MDB_txn *txn, struct applied *a);
@@ -273,14 +270,13 @@ struct nedb {
 	bool rtxn_user;			/* opened by nedb_read_begin */
 	MDB_txn *wtxn;			/* write transaction */
 	struct applied wa;		/* applied state inside wtxn */
-	uint64_t wbase_seq, wbase_off;	/* where the staged batch begins */
+	uint64_t wbase_off;		/* where the staged batch begins */
 	nedb_buf wlog;			/* staged lines */
 	size_t wcount;
 	bool wfailed;			/* the write transaction is unusable */
 	bool size_checked;
 	bool readers_checked;		/* log length checked against view */
 	nedb_buf scratch;		/* borrowed read results */
-	nedb_buf scratch2;
 	uint64_t last_ts;
 };
 

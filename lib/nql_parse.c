@@ -436,38 +436,6 @@ bad:
 	return -1;
 }
 
-/* True when s[0..n) is an RFC 8259 number (a leading '-' allowed). */
-static bool
-json_number(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	if (i < n && s[i] == '-')
-		i++;
-	if (i < n && s[i] == '0')
-		i++;
-	else if (i < n && s[i] >= '1' && s[i] <= '9')
-		while (i < n && is_digit(s[i]))
-			i++;
-	else
-		return false;
-	if (i < n && s[i] == '.') {
-		if (++i >= n || !is_digit(s[i]))
-			return false;
-		while (i < n && is_digit(s[i]))
-			i++;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || !is_digit(s[i]))
-			return false;
-		while (i < n && is_digit(s[i]))
-			i++;
-	}
-	return i == n;
-}
 
 /* A copy of s[0..n) as a malloc'd, NUL-terminated string. */
 static char *
@@ -499,7 +467,7 @@ parse_value(struct parser *p, struct nql_expr *e, const char *ctx)
 		if (check_string(p, NULL, NULL))
 			return -1;
 	} else if (t->kind == TK_NUM) {
-		if (!json_number(text, n))
+		if (nedb__number_len(text, n) != n)
 			return fail(p, t->pos, "bad number '%s'",
 				    quote(q, text, n));
 	} else if (is_kw(p, "true")) {

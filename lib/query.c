@@ -36,6 +36,8 @@ struct rows {
 	size_t n, cap;
 };
 
+struct idset;
+
 struct exec {
 	nedb *db;
 	MDB_txn *txn;
@@ -57,6 +59,7 @@ struct exec {
 	struct rows rows;
 	struct nql_path *search_fields;
 	size_t nsearch_fields;
+	struct idset *cand;	/* candidate ids being gathered */
 	int rc;
 };
 
@@ -384,14 +387,12 @@ idset_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static struct idset *cand;	/* the set being gathered */
-
 static int
 gather(struct exec *x, const char *id, size_t n)
 {
+	struct idset *cand = x->cand;
 	char *s;
 
-	(void)x;
 	if (cand->n == cand->cap) {
 		size_t cap = cand->cap ? cand->cap * 2 : 256;
 		char **v = realloc(cand->v, cap * sizeof *v);
@@ -833,13 +834,11 @@ done:
 }
 
 /* Sorting rows by ORDER BY keys (stable: merge sort). */
-static const struct nql_query *sort_q;
-
 static int
-row_cmp(const struct row *a, const struct row *b)
+row_cmp(const struct nql_query *q, const struct row *a, const struct row *b)
 {
-	for (size_t i = 0; i < sort_q->norder; i++) {
-		const struct nql_order *o = &sort_q->order[i];
+	for (size_t i = 0; i < q->norder; i++) {
+		const struct nql_order *o = &q->order[i];
 		int c = nedb__value_order(nedb__path_get(a->doc, a->len,
 							 &o->path),
 					  nedb__path_get(b->doc, b->len,
@@ -852,16 +851,17 @@ row_cmp(const struct row *a, const struct row *b)
 }
 
 static void
-merge_sort(struct row *v, struct row *tmp, size_t n)
+merge_sort(const struct nql_query *q, struct row *v, struct row *tmp,
+	   size_t n)
 {
 	size_t m = n / 2, i = 0, j = m, k = 0;
 
 	if (n < 2)
 		return;
-	merge_sort(v, tmp, m);
-	merge_sort(v + m, tmp, n - m);
+	merge_sort(q, v, tmp, m);
+	merge_sort(q, v + m, tmp, n - m);
 	while (i < m && j < n)
-		tmp[k++] = row_cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+		tmp[k++] = row_cmp(q, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
 	while (i < m)
 		tmp[k++] = v[i++];
 	while (j < n)
@@ -878,8 +878,7 @@ sort_rows(const struct nql_query *q, struct rows *r)
 		return 0;
 	if (!(tmp = malloc(r->n * sizeof *tmp)))
 		return nedb__err(NEDB_EIO, "out of memory");
-	sort_q = q;
-	merge_sort(r->v, tmp, r->n);
+	merge_sort(q, r->v, tmp, r->n);
 	free(tmp);
 	return 0;
 }
@@ -1243,7 +1242,7 @@ candidates(struct exec *x)
 			snprintf(x->ixkind, sizeof x->ixkind, "search");
 			snprintf(x->ixcond, sizeof x->ixcond, "SEARCH");
 			x->estimated = t.bestn;
-			cand = &ids;
+			x->cand = &ids;
 			if (!(rc = search_candidates(x, &t)))
 				rc = visit_ids(x, &ids);
 			idset_free(&ids);
@@ -1279,7 +1278,7 @@ candidates(struct exec *x)
 		 best.term->kind == EX_CONTAINS ? "CONTAINS" :
 		 cond_names[best.term->cmp]);
 	x->estimated = best.est;
-	cand = &ids;
+	x->cand = &ids;
 	if ((best.kind == 'e' && best.term->nvals == 1) ||
 	    (best.kind == 'o' && best.term->kind == EX_CMP &&
 	     best.term->cmp == CMP_EQ)) {
@@ -1564,16 +1563,12 @@ nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 static int
 parse_sort(struct nql_query *q, const char *sort)
 {
-	struct nql_expr *tmp = NULL;
 	nedb_buf b = {0};
-	size_t pos = 0;
 	int rc;
 
 	/* reuse the document helpers: normalize, then walk the members */
 	if ((rc = nedb__doc_normalize(&b, sort, strlen(sort))))
 		return nedb__err(NEDB_EUSAGE, "bad --sort: %s", nedb_errmsg());
-	(void)tmp;
-	(void)pos;
 	for (const char *p = b.p + 1; *p && *p != '}';) {
 		const char *k = p, *v;
 		char *key;

@@ -1713,10 +1713,11 @@ done:
 
 /* ---- sets ----------------------------------------------------------------- */
 
+/* SADD and SREM: insert or remove each member; store only on change. */
 static void
-saddCommand(client *c)
+saddremGenericCommand(client *c, bool add)
 {
-	long long added = 0;
+	long long changed = 0;
 	robj o;
 
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
@@ -1725,40 +1726,32 @@ saddCommand(client *c)
 		bool found;
 		size_t at = setFind(&o, c->argv[j], c->argvlen[j], &found);
 
-		if (found)
+		if (found == add)
 			continue;
-		if (robjInsert(&o, at, c->argv[j], c->argvlen[j])) {
+		if (!add)
+			robjRemove(&o, at, 1);
+		else if (robjInsert(&o, at, c->argv[j], c->argvlen[j])) {
 			oom(c);
 			goto done;
 		}
-		added++;
+		changed++;
 	}
-	if (!added || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
-		addReplyLongLong(c, added);
+	if (!changed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, changed);
 done:
 	robjFree(&o);
 }
 
 static void
+saddCommand(client *c)
+{
+	saddremGenericCommand(c, true);
+}
+
+static void
 sremCommand(client *c)
 {
-	long long removed = 0;
-	robj o;
-
-	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
-		return;
-	for (int j = 2; j < c->argc; j++) {
-		bool found;
-		size_t at = setFind(&o, c->argv[j], c->argvlen[j], &found);
-
-		if (found) {
-			robjRemove(&o, at, 1);
-			removed++;
-		}
-	}
-	if (!removed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
-		addReplyLongLong(c, removed);
-	robjFree(&o);
+	saddremGenericCommand(c, false);
 }
 
 static void

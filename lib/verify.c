@@ -59,7 +59,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 	if (!mkdtemp(tmpl))
 		return nedb__errno(NEDB_EIO, "cannot make a scratch view");
 	snprintf(path, sizeof path, "%s/view.mdb", tmpl);
-	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC, true)))
+	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC)))
 		goto done;
 	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {

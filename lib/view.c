@@ -48,12 +48,10 @@ static const char *const dbi_names[DBI__N] = {
 };
 
 int
-nedb__view_open(struct view *v, const char *path, unsigned envflags,
-		bool create)
+nedb__view_open(struct view *v, const char *path, unsigned envflags)
 {
 	int rc;
 
-	(void)create;
 	memset(v, 0, sizeof *v);
 	if ((rc = mdb_env_create(&v->env)))
 		return nedb__mdb(rc, "cannot create view");
