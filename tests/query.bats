@@ -1291,3 +1291,12 @@ EOF
 	assert_equal "$(cksum < "$NEDB_DIR/log.aof")" "$before"
 	assert_determinism
 }
+
+@test "a --jq program that fails on a row exits 5 with one line, after the rows before it" {
+	nedb-put -q t a '{"n":1}'
+	nedb-put -q t b '{"n":"x"}'
+	run --separate-stderr nedb-query --jq '.n + 1' 'FROM t'
+	assert_failure 5
+	assert_output '2'
+	assert_equal "$stderr" 'nedb-query: jq: string ("x") and number (1) cannot be added'
+}
