@@ -53,8 +53,9 @@ BINS = $(CMDS:%=$(BUILD)/bin/%)
 MAN1 = $(CMDS:%=man/%.1)
 MAN5 = man/nedb-format.5
 MAN7 = man/nedb.7 man/nedb-nql.7
+MAN8 = man/nedbd.8
 
-all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS)
+all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS) $(BUILD)/bin/nedbd
 
 $(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h lib/nql.h lib/redis.h
 	@mkdir -p $(dir $@)
@@ -78,6 +79,16 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb \
 		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed -pthread $(LDFLAGS)
+
+# The server: HTTP (libmicrohttpd) and RESP2 (hiredis's reader).
+NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
+MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
+HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
+$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) lib/nedb.h lib/redis.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
+		-L$(BUILD)/lib -lnedb $(MHD_LIBS) $(HIREDIS_LIBS) \
+		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 $(LDFLAGS)
 
 # The suite runs the installed commands: each build is installed into a
 # staging directory first, so that install is tested too.
@@ -136,15 +147,16 @@ install: all
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) \
 		$(DESTDIR)$(includedir) $(DESTDIR)$(mandir)/man1 \
 		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man7 \
-		$(DESTDIR)$(libdir)/pkgconfig \
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(libdir)/pkgconfig \
 		$(DESTDIR)$(datadir)/bash-completion/completions \
 		$(DESTDIR)$(datadir)/zsh/vendor-completions
 	install -m 755 $(LIB) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libnedb.so
 	install -m 644 lib/nedb.h $(DESTDIR)$(includedir)/nedb.h
-	install -m 755 $(BINS) $(DESTDIR)$(bindir)/
+	install -m 755 $(BINS) $(BUILD)/bin/nedbd $(DESTDIR)$(bindir)/
 	install -m 644 $(MAN1) $(DESTDIR)$(mandir)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(mandir)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(mandir)/man8/
 	for m in $(MAN7); do [ -f $$m ] && install -m 644 $$m $(DESTDIR)$(mandir)/man7/; done; true
 	sed -e 's|@prefix@|$(prefix)|;s|@libdir@|$(libdir)|;s|@includedir@|$(includedir)|;s|@version@|0.1.0|' \
 		lib/nedb.pc.in > $(DESTDIR)$(libdir)/pkgconfig/nedb.pc
@@ -162,6 +174,7 @@ uninstall:
 		$(DESTDIR)$(mandir)/man1/$$c.1 \
 		$(DESTDIR)$(datadir)/bash-completion/completions/$$c; done
 	rm -f $(DESTDIR)$(mandir)/man5/nedb-format.5 $(DESTDIR)$(mandir)/man7/nedb.7
+	rm -f $(DESTDIR)$(bindir)/nedbd $(DESTDIR)$(mandir)/man8/nedbd.8
 	rm -f $(DESTDIR)$(datadir)/bash-completion/completions/nedb
 	rm -f $(DESTDIR)$(datadir)/zsh/vendor-completions/_nedb
 

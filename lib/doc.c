@@ -567,3 +567,55 @@ nedb_doc_id(const char *doc, size_t len, char **out)
 		return nedb__err(NEDB_EINPUT, "document has no string _id");
 	return nedb__json_string(v, vlen, out);
 }
+
+int
+nedb_json_object(nedb_buf *out, const char *text, size_t len)
+{
+	return nedb__doc_normalize(out, text, len);
+}
+
+int
+nedb_json_member(const char *obj, size_t len, const char *key,
+		 const char **v, size_t *vlen)
+{
+	return nedb__doc_member(obj, len, key, v, vlen);
+}
+
+int
+nedb_json_string(const char *lit, size_t len, char **out)
+{
+	return nedb__json_string(lit, len, out);
+}
+
+int
+nedb_json_each(const char *json, size_t len, nedb_json_fn fn, void *payload)
+{
+	const char *p, *end;
+	bool object;
+
+	if (len < 2 || (*json != '{' && *json != '[') ||
+	    json[len - 1] != (*json == '{' ? '}' : ']'))
+		return nedb__err(NEDB_EINPUT, "not a JSON array or object");
+	object = *json == '{';
+	p = json + 1;
+	end = json + len - 1;
+	while (p < end) {
+		const char *k = NULL, *v;
+		size_t klen = 0;
+		int rc;
+
+		if (object) {
+			k = p;
+			p = nedb__value_end(p);
+			klen = (size_t)(p - k);
+			p++;	/* ':' */
+		}
+		v = p;
+		p = nedb__value_end(p);
+		if ((rc = fn(k, klen, v, (size_t)(p - v), payload)))
+			return rc;
+		if (p < end && *p == ',')
+			p++;
+	}
+	return 0;
+}

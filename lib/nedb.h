@@ -91,6 +91,8 @@ NEDB_EXPORT void nedb_buf_free(nedb_buf *b);
 /* Names: 0 when valid, NEDB_EINPUT with a message otherwise. */
 NEDB_EXPORT int nedb_check_coll(const char *coll);
 NEDB_EXPORT int nedb_check_id(const char *id, size_t len);
+/* A database name of nedbd: [A-Za-z0-9_-], 1 to 64 bytes. */
+NEDB_EXPORT int nedb_check_dbname(const char *name, size_t len);
 
 enum nedb_durability { NEDB_DURABLE = 0, NEDB_SAFE = 1, NEDB_FAST = 2 };
 /* "durable", "safe" or "fast"; -1 for anything else. */
@@ -386,6 +388,32 @@ NEDB_EXPORT int nedb_wait(nedb *db, uint64_t *seq, int timeout_ms);
 /* JSON helpers (load libjq). */
 /* Appends text pretty-printed with indent 2 and a newline. */
 NEDB_EXPORT int nedb_json_pretty(nedb_buf *out, const char *text, size_t len);
+/*
+ * Validates text as one JSON object (strict, as documents are) and
+ * appends its compact form, number texts kept as written, NUL-ended.
+ * NEDB_EINPUT with a message saying what and where otherwise.
+ */
+NEDB_EXPORT int nedb_json_object(nedb_buf *out, const char *text, size_t len);
+/*
+ * Finds the top-level member key of a compact object (as
+ * nedb_json_object leaves it): its value's text in *v, *vlen.  Returns
+ * 1 when found, 0 when not.  Needs no libjq.
+ */
+NEDB_EXPORT int nedb_json_member(const char *obj, size_t len, const char *key,
+				 const char **v, size_t *vlen);
+/*
+ * Calls fn for each element of a compact array, or each member of a
+ * compact object (key: the member's name as a string literal, quotes
+ * included; NULL for array elements).  fn's nonzero return stops the walk
+ * and is returned.  NEDB_EINPUT when json is neither.  Needs no libjq.
+ */
+typedef int (*nedb_json_fn)(const char *key, size_t klen, const char *v,
+			    size_t vlen, void *payload);
+NEDB_EXPORT int nedb_json_each(const char *json, size_t len, nedb_json_fn fn,
+			       void *payload);
+/* Decodes a JSON string literal into *out (caller frees); NEDB_EINPUT
+ * when lit is not a string or holds a NUL. */
+NEDB_EXPORT int nedb_json_string(const char *lit, size_t len, char **out);
 
 #ifdef __cplusplus
 }

@@ -295,6 +295,28 @@ bad:
 			 "want [A-Za-z_][A-Za-z0-9_]*, 1-64 chars", coll);
 }
 
+/* Database names of nedbd (SPEC 7): no path can be made of one. */
+int
+nedb_check_dbname(const char *name, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!(c == '_' || c == '-' || (c >= 'A' && c <= 'Z') ||
+		      (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			goto bad;
+	}
+	return 0;
+bad:
+	return nedb__err(NEDB_EINPUT, "bad database name '%.*s': want "
+			 "[A-Za-z0-9_-], 1-64 chars", n > 80 ? 80 : (int)n,
+			 name);
+}
+
 int
 nedb_check_id(const char *id, size_t n)
 {

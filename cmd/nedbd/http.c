@@ -1,0 +1,1424 @@
+/*
+ * http.c - nedbd's HTTP/JSON front end (libmicrohttpd).
+ *
+ * libmicrohttpd runs in our loop (MHD_USE_EPOLL without a thread of its
+ * own): main.c calls http_run() every turn.  A request's body is
+ * gathered, then routed.  A write joins its database's batch (nedbd.h)
+ * and its connection is suspended until the batch commits; a read first
+ * commits any batch open on its database, so that it never shows an
+ * unacknowledged write, and answers at once.
+ *
+ * Bodies are taken apart as compact JSON text (nedb_json_object and
+ * friends), so numbers in documents keep their text exactly.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include "nedbd.h"
+
+#define LOG_DEFAULT 50
+#define LOG_MAX 10000
+#define DETAIL_LOG 10
+
+struct hreq {
+	struct waiter w;		/* first: see released() */
+	struct MHD_Connection *conn;
+	nedb_buf body;			/* the request body as sent */
+	nedb_buf obj;			/* ... as a compact object */
+	nedb_buf resp;			/* the response body */
+	unsigned status;
+	bool too_big;
+	bool answered;			/* status and resp are set */
+	bool ready;			/* resumed: send resp */
+};
+
+static struct {
+	int kind;			/* EV_HTTP */
+	struct MHD_Daemon *d;
+	int fd;
+	unsigned port;
+	bool resumed;			/* connections to finish by MHD_run */
+} H = {EV_HTTP, NULL, -1, 0, false};
+
+/* ---- responses ------------------------------------------------------------ */
+
+static unsigned
+status_of(int rc)
+{
+	switch (rc) {
+	case NEDB_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+	case NEDB_EUSAGE:
+	case NEDB_EINPUT: return MHD_HTTP_BAD_REQUEST;
+	case NEDB_EREJECTED: return MHD_HTTP_CONFLICT;
+	case NEDB_EBUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
+	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+__attribute__((format(printf, 3, 4)))
+static void
+fail(struct hreq *h, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	h->resp.len = 0;
+	nedb_buf_puts(&h->resp, "{\"error\":");
+	nedb_buf_json_str(&h->resp, msg, strlen(msg));
+	nedb_buf_puts(&h->resp, "}\n");
+	h->status = status;
+	h->answered = true;
+}
+
+static void
+fail_db(struct hreq *h, int rc)
+{
+	fail(h, status_of(rc), "%s", nedb_errmsg());
+}
+
+/* Ends the JSON being built in resp: a newline, status 200. */
+static void
+ok(struct hreq *h, unsigned status)
+{
+	nedb_buf_puts(&h->resp, "\n");
+	h->status = status;
+	h->answered = true;
+}
+
+static void
+cors(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(r, "Access-Control-Allow-Methods",
+				"GET, POST, DELETE, OPTIONS");
+	MHD_add_response_header(r, "Access-Control-Allow-Headers",
+				"Authorization, Content-Type");
+	MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+}
+
+static enum MHD_Result
+send_resp(struct hreq *h)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(h->resp.len, h->resp.p,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	cors(r);
+	if (h->resp.len)
+		MHD_add_response_header(r, "Content-Type",
+					"application/json");
+	if (h->status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate",
+					"Bearer realm=\"nedbd\"");
+	ret = MHD_queue_response(h->conn, h->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The batch a write joined has ended: send its answer. */
+static void
+released(struct waiter *w, int rc)
+{
+	struct hreq *h = (struct hreq *)w;
+
+	if (rc < 0)
+		fail(h, status_of(rc) == MHD_HTTP_NOT_FOUND ?
+		     MHD_HTTP_INTERNAL_SERVER_ERROR : status_of(rc),
+		     "write failed, nothing committed: %s", nedb_errmsg());
+	h->ready = true;
+	MHD_resume_connection(h->conn);
+	H.resumed = true;
+}
+
+/* Holds the answer of a write until e's batch commits. */
+static void
+hold(struct hreq *h, struct dbent *e)
+{
+	batch_wait(e, &h->w);
+}
+
+/* ---- request bodies ------------------------------------------------------- */
+
+static bool
+body_object(struct hreq *h)
+{
+	if (!h->body.len) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "request body: want a JSON "
+		     "object, got nothing");
+		return false;
+	}
+	if (nedb_json_object(&h->obj, h->body.p, h->body.len)) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "request body: %s",
+		     nedb_errmsg());
+		return false;
+	}
+	return true;
+}
+
+/* Member key of the body: its compact text, or NULL (len 0) if absent. */
+static const char *
+member(struct hreq *h, const char *key, size_t *len)
+{
+	const char *v;
+
+	if (!nedb_json_member(h->obj.p, h->obj.len, key, &v, len)) {
+		*len = 0;
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * A string member: *out is the decoded string (caller frees) or NULL when
+ * absent and optional.  False (and an answer) when it is required and
+ * absent, or not a string.
+ */
+static bool
+str_member(struct hreq *h, const char *key, bool required, char **out)
+{
+	size_t len;
+	const char *v = member(h, key, &len);
+
+	*out = NULL;
+	if (!v || (!required && len == 4 && !memcmp(v, "null", 4))) {
+		if (required)
+			fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" "
+			     "is missing", key);
+		return !required;
+	}
+	if (*v != '"' || nedb_json_string(v, len, out)) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
+		     "a string", key);
+		return false;
+	}
+	return true;
+}
+
+/* An unsigned integer member; *has says whether it was there. */
+static bool
+u64_member(struct hreq *h, const char *key, uint64_t *out, bool *has)
+{
+	size_t len;
+	const char *v = member(h, key, &len);
+	char *end;
+
+	*has = false;
+	if (!v || (len == 4 && !memcmp(v, "null", 4)))
+		return true;
+	errno = 0;
+	if (*v < '0' || *v > '9' ||
+	    (*out = strtoull(v, &end, 10), errno) || end != v + len) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
+		     "a non-negative integer", key);
+		return false;
+	}
+	*has = true;
+	return true;
+}
+
+static bool
+bool_member(struct hreq *h, const char *key, bool *out)
+{
+	size_t len;
+	const char *v = member(h, key, &len);
+
+	*out = false;
+	if (!v || (len == 4 && !memcmp(v, "null", 4)))
+		return true;
+	if (len == 4 && !memcmp(v, "true", 4))
+		*out = true;
+	else if (!(len == 5 && !memcmp(v, "false", 5))) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
+		     "true or false", key);
+		return false;
+	}
+	return true;
+}
+
+/* ---- databases ------------------------------------------------------------ */
+
+/* The database name of a route, open; NULL with an answer. */
+static struct dbent *
+route_db(struct hreq *h, const char *name)
+{
+	struct dbent *e;
+	int rc;
+
+	if ((rc = nedb_check_dbname(name, strlen(name)))) {
+		fail_db(h, rc);
+		return NULL;
+	}
+	if ((rc = db_get(name, false, &e))) {
+		if (rc == NEDB_ENOTFOUND)
+			fail(h, MHD_HTTP_NOT_FOUND, "no such database '%s'",
+			     name);
+		else
+			fail_db(h, rc);
+		return NULL;
+	}
+	return e;
+}
+
+/* A read of e: no batch may be open on it (its writes are unacknowledged). */
+static void
+settle(struct dbent *e)
+{
+	if (e->batch)
+		commit_all();
+}
+
+static bool
+db_exists(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s/log.aof", srv.data, name);
+	return stat(path, &st) == 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int
+add_coll(const char *coll, uint64_t count, void *payload)
+{
+	nedb_buf *b = payload;
+
+	if (b->p[b->len - 1] != '{')
+		nedb_buf_puts(b, ",");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_printf(b, ":%llu", (unsigned long long)count);
+	return 0;
+}
+
+static int
+add_index(const char *coll, const char *field, const char *kind,
+	  uint64_t entries, void *payload)
+{
+	nedb_buf *b = payload;
+
+	if (b->p[b->len - 1] != '[')
+		nedb_buf_puts(b, ",");
+	nedb_buf_puts(b, "{\"coll\":");
+	nedb_buf_json_str(b, coll, strlen(coll));
+	nedb_buf_puts(b, ",\"field\":");
+	nedb_buf_json_str(b, field, strlen(field));
+	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
+			(unsigned long long)entries);
+	return 0;
+}
+
+static int
+add_line(uint64_t seq, const char *line, size_t len, void *payload)
+{
+	nedb_buf *b = payload;
+
+	if (b->p[b->len - 1] != '[')
+		nedb_buf_puts(b, ",");
+	nedb_buf_add(b, line, len);
+	return 0;
+}
+
+static int
+sum_coll(const char *coll, uint64_t count, void *payload)
+{
+	*(uint64_t *)payload += count;
+	return 0;
+}
+
+/*
+ * Appends "name","seq","head","rows","collections":{...} (members of the
+ * object being built) for e, in a read snapshot of the caller's.
+ */
+static int
+summary(nedb_buf *b, struct dbent *e)
+{
+	uint64_t seq, rows = 0;
+	char head[65];
+	int rc;
+
+	if ((rc = nedb_head(e->db, &seq, head)) ||
+	    (rc = nedb_collections(e->db, sum_coll, &rows)))
+		return rc;
+	nedb_buf_puts(b, "\"name\":");
+	nedb_buf_json_str(b, e->name, strlen(e->name));
+	nedb_buf_printf(b, ",\"seq\":%llu,\"head\":\"%s\",\"rows\":%llu,"
+			"\"collections\":{", (unsigned long long)seq, head,
+			(unsigned long long)rows);
+	if ((rc = nedb_collections(e->db, add_coll, b)))
+		return rc;
+	nedb_buf_puts(b, "}");
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+list_databases(struct hreq *h)
+{
+	DIR *d = opendir(srv.data);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!d) {
+		fail(h, 500, "cannot read '%s': %s", srv.data,
+		     strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		char **more;
+
+		if (nedb_check_dbname(de->d_name, strlen(de->d_name)) ||
+		    !db_exists(de->d_name))
+			continue;
+		if (!(more = realloc(names, (n + 1) * sizeof *names)) ||
+		    !(more[n] = strdup(de->d_name))) {
+			names = more ? more : names;
+			break;
+		}
+		names = more;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, cmp_names);
+	nedb_buf_puts(&h->resp, "{\"databases\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct dbent *e;
+		int rc;
+
+		if (db_get(names[i], false, &e))
+			continue;	/* went away, or damaged: skip it */
+		settle(e);
+		if (h->resp.p[h->resp.len - 1] != '[')
+			nedb_buf_puts(&h->resp, ",");
+		nedb_buf_puts(&h->resp, "{");
+		if ((rc = nedb_read_begin(e->db)) ||
+		    (rc = summary(&h->resp, e))) {
+			nedb_read_end(e->db);
+			fail_db(h, rc);
+			goto done;
+		}
+		nedb_read_end(e->db);
+		nedb_buf_puts(&h->resp, "}");
+	}
+	nedb_buf_printf(&h->resp, "],\"count\":%zu}", n);
+	ok(h, MHD_HTTP_OK);
+done:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void
+show_database(struct hreq *h, struct dbent *e)
+{
+	nedb_verify_result v;
+	nedb_stats st;
+	uint64_t from;
+	int rc;
+
+	settle(e);
+	if ((rc = nedb_read_begin(e->db)))
+		goto bad;
+	nedb_buf_puts(&h->resp, "{");
+	if ((rc = summary(&h->resp, e)) ||
+	    (rc = nedb_stats_get(e->db, &st)))
+		goto bad;
+	nedb_buf_puts(&h->resp, ",\"indexes\":[");
+	if ((rc = nedb_indexes(e->db, add_index, &h->resp)))
+		goto bad;
+	nedb_buf_printf(&h->resp, "],\"log_bytes\":%llu,\"view_bytes\":%llu,"
+			"\"checkpoint\":", (unsigned long long)st.log_bytes,
+			(unsigned long long)st.view_bytes);
+	if (st.has_checkpoint)
+		nedb_buf_printf(&h->resp, "%llu",
+				(unsigned long long)st.checkpoint);
+	else
+		nedb_buf_puts(&h->resp, "null");
+	nedb_buf_puts(&h->resp, ",\"log\":[");
+	from = st.seq >= DETAIL_LOG ? st.seq - DETAIL_LOG + 1 : 0;
+	if ((rc = nedb_log_scan(e->db, from, st.seq, 1, add_line, &h->resp)))
+		goto bad;
+	nedb_read_end(e->db);
+	if ((rc = nedb_verify(e->db, 0, &v)))
+		goto bad;
+	nedb_buf_printf(&h->resp, "],\"verify\":{\"ok\":%s,\"seq\":%llu",
+			v.ok ? "true" : "false", (unsigned long long)v.seq);
+	if (!v.ok) {
+		nedb_buf_puts(&h->resp, ",\"error\":");
+		nedb_buf_json_str(&h->resp, v.error, strlen(v.error));
+	}
+	nedb_buf_puts(&h->resp, "}}");
+	ok(h, MHD_HTTP_OK);
+	return;
+bad:
+	nedb_read_end(e->db);
+	fail_db(h, rc);
+}
+
+/* ---- writes --------------------------------------------------------------- */
+
+/* A write's error: input errors leave the batch usable, others void it. */
+static void
+write_failed(struct hreq *h, struct dbent *e, int rc)
+{
+	fail_db(h, rc);
+	if (rc == NEDB_EIO || rc == NEDB_ECORRUPT || rc == NEDB_EBUSY ||
+	    rc == NEDB_EKEY)
+		batch_fail(e, rc);
+}
+
+/* Copies a receipt (one line) into the response as the answer. */
+static void
+answer_receipt(struct hreq *h, const nedb_buf *receipt)
+{
+	size_t n = receipt->len;
+
+	while (n && receipt->p[n - 1] == '\n')
+		n--;
+	nedb_buf_add(&h->resp, receipt->p, n);
+	ok(h, MHD_HTTP_OK);
+}
+
+struct init {
+	struct hreq *h;
+	struct dbent *e;
+	const char *coll;	/* of the seed array being walked */
+	int rc;			/* a database error */
+};
+
+/* An init index or link: an array of three strings. */
+struct tri {
+	char **out;
+	int n;
+	bool bad;
+};
+
+static int
+tri_item(const char *k, size_t kl, const char *x, size_t xl, void *p)
+{
+	struct tri *q = p;
+
+	if (q->n == 3 || *x != '"' || nedb_json_string(x, xl, &q->out[q->n])) {
+		q->bad = true;
+		return 1;
+	}
+	q->n++;
+	return 0;
+}
+
+static bool
+triple(const char *v, size_t len, char *out[3])
+{
+	struct tri t = {out, 0, false};
+
+	out[0] = out[1] = out[2] = NULL;
+	if (*v != '[' || nedb_json_each(v, len, tri_item, &t) || t.bad ||
+	    t.n != 3) {
+		for (int i = 0; i < 3; i++)
+			free(out[i]);
+		return false;
+	}
+	return true;
+}
+
+static int
+init_index(const char *k, size_t kl, const char *v, size_t len, void *p)
+{
+	struct init *in = p;
+	nedb_buf receipt = {0};
+	char *t[3];
+	int rc;
+
+	if (!triple(v, len, t)) {
+		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.indexes: want "
+		     "[coll, field, kind] arrays of strings");
+		return 1;
+	}
+	rc = nedb_write_index(in->e->db, t[0], t[1], t[2], NULL, &receipt);
+	for (int i = 0; i < 3; i++)
+		free(t[i]);
+	nedb_buf_free(&receipt);
+	if (rc) {
+		fail(in->h, status_of(rc), "init.indexes: %s", nedb_errmsg());
+		in->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+init_link(const char *k, size_t kl, const char *v, size_t len, void *p)
+{
+	struct init *in = p;
+	nedb_buf receipt = {0};
+	char *t[3];
+	int rc;
+
+	if (!triple(v, len, t)) {
+		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.links: want "
+		     "[from, rel, to] arrays of strings");
+		return 1;
+	}
+	rc = nedb_write_link(in->e->db, t[0], t[1], t[2], 0, NULL, &receipt);
+	for (int i = 0; i < 3; i++)
+		free(t[i]);
+	nedb_buf_free(&receipt);
+	if (rc) {
+		fail(in->h, status_of(rc), "init.links: %s", nedb_errmsg());
+		in->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
+{
+	struct init *in = p;
+	nedb_buf receipt = {0};
+	nedb_put put = {.coll = in->coll, .doc = v, .doclen = len,
+			.if_seq = -1};
+	const char *x;
+	size_t xl;
+	int rc;
+
+	if (*v != '{') {
+		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.seed.%s: want "
+		     "objects", in->coll);
+		return 1;
+	}
+	/* seed documents name their id "_id" or "id" */
+	if (!nedb_json_member(v, len, "_id", &x, &xl))
+		put.id_field = "id";
+	rc = nedb_write_put(in->e->db, &put, &receipt);
+	nedb_buf_free(&receipt);
+	if (rc) {
+		fail(in->h, status_of(rc), "init.seed.%s: %s", in->coll,
+		     nedb_errmsg());
+		in->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+init_seed(const char *k, size_t kl, const char *v, size_t len, void *p)
+{
+	struct init *in = p;
+	char *coll;
+	int rc;
+
+	if (nedb_json_string(k, kl, &coll))
+		return 1;
+	if (*v != '[') {
+		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.seed.%s: want an "
+		     "array of documents", coll);
+		free(coll);
+		return 1;
+	}
+	in->coll = coll;
+	rc = nedb_json_each(v, len, init_doc, in);
+	free(coll);
+	return rc;
+}
+
+/* Stages the init payload; false with an answer when it is bad. */
+static bool
+run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
+{
+	struct init in = {h, e, NULL, 0};
+	const char *x;
+	size_t xl;
+
+	if (*v != '{') {
+		fail(h, MHD_HTTP_BAD_REQUEST, "init: want an object");
+		return false;
+	}
+	if (nedb_json_member(v, len, "indexes", &x, &xl) &&
+	    (*x != '[' || nedb_json_each(x, xl, init_index, &in))) {
+		if (!h->answered)
+			fail(h, 400, "init.indexes: want an array");
+		return false;
+	}
+	if (nedb_json_member(v, len, "seed", &x, &xl) &&
+	    (*x != '{' || nedb_json_each(x, xl, init_seed, &in))) {
+		if (!h->answered)
+			fail(h, 400, "init.seed: want an object of arrays");
+		return false;
+	}
+	if (nedb_json_member(v, len, "links", &x, &xl) &&
+	    (*x != '[' || nedb_json_each(x, xl, init_link, &in))) {
+		if (!h->answered)
+			fail(h, 400, "init.links: want an array");
+		return false;
+	}
+	return true;
+}
+
+static void
+remove_database(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", srv.data, name);
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+create_database(struct hreq *h)
+{
+	struct dbent *e;
+	const char *init;
+	size_t ilen;
+	char *name;
+	uint64_t seq;
+	char head[65];
+	int rc;
+
+	if (!body_object(h) || !str_member(h, "name", true, &name))
+		return;
+	if ((rc = nedb_check_dbname(name, strlen(name)))) {
+		fail_db(h, rc);
+		goto done;
+	}
+	if (db_exists(name)) {
+		fail(h, MHD_HTTP_CONFLICT, "database '%s' exists", name);
+		goto done;
+	}
+	if ((rc = db_get(name, true, &e))) {
+		fail_db(h, rc);
+		goto done;
+	}
+	init = member(h, "init", &ilen);
+	if (init && !(ilen == 4 && !memcmp(init, "null", 4))) {
+		if ((rc = batch_join(e))) {
+			fail_db(h, rc);
+			goto undo;
+		}
+		if (!run_init(h, e, init, ilen)) {
+			/* all of init or nothing: the database goes too */
+			batch_fail(e, NEDB_EINPUT);
+			goto undo;
+		}
+		hold(h, e);
+	}
+	if ((rc = nedb_head(e->db, &seq, head))) {
+		fail_db(h, rc);
+		goto done;
+	}
+	nedb_buf_puts(&h->resp, "{\"ok\":true,\"name\":");
+	nedb_buf_json_str(&h->resp, name, strlen(name));
+	nedb_buf_printf(&h->resp, ",\"seq\":%llu,\"head\":\"%s\"}",
+			(unsigned long long)seq, head);
+	ok(h, MHD_HTTP_CREATED);
+	goto done;
+undo:
+	db_forget(e);
+	remove_database(name);
+done:
+	free(name);
+}
+
+static void
+drop_database(struct hreq *h, struct dbent *e)
+{
+	char name[65];
+
+	settle(e);
+	strcpy(name, e->name);
+	resp_forget_db(e);
+	db_forget(e);
+	remove_database(name);
+	if (db_exists(name)) {
+		fail(h, 500, "cannot remove database '%s': %s", name,
+		     strerror(errno));
+		return;
+	}
+	nedb_buf_puts(&h->resp, "{\"ok\":true,\"name\":");
+	nedb_buf_json_str(&h->resp, name, strlen(name));
+	nedb_buf_puts(&h->resp, ",\"deleted\":true}");
+	ok(h, MHD_HTTP_OK);
+}
+
+/* client, nonce and idem of a write's body. */
+static bool
+wopts(struct hreq *h, nedb_wopts *w, char **client, char **idem)
+{
+	bool has;
+
+	*idem = NULL;
+	if (!str_member(h, "client", false, client) ||
+	    !str_member(h, "idem", false, idem) ||
+	    !u64_member(h, "nonce", &w->nonce, &has))
+		return false;
+	w->client = *client ? *client : "http";
+	w->idem = *idem;
+	return true;
+}
+
+struct list {
+	struct hreq *h;
+	const char *key;
+	char **s;		/* strings ... */
+	uint64_t *u;		/* ... or seqs */
+	size_t n, max;
+	bool bad;
+};
+
+static int
+list_item(const char *k, size_t kl, const char *v, size_t len, void *p)
+{
+	struct list *l = p;
+	char *end;
+
+	if (l->n == l->max) {
+		fail(l->h, 400, "request body: \"%s\" has more than %zu "
+		     "items", l->key, l->max);
+		return 1;
+	}
+	if (l->s) {
+		if (*v != '"' || nedb_json_string(v, len, &l->s[l->n]))
+			goto bad;
+	} else {
+		errno = 0;
+		if (*v < '0' || *v > '9' ||
+		    (l->u[l->n] = strtoull(v, &end, 10), errno) ||
+		    end != v + len)
+			goto bad;
+	}
+	l->n++;
+	return 0;
+bad:
+	fail(l->h, 400, "request body: \"%s\" must be an array of %s",
+	     l->key, l->s ? "strings" : "seqs");
+	return 1;
+}
+
+static bool
+list_member(struct hreq *h, struct list *l)
+{
+	size_t len;
+	const char *v = member(h, l->key, &len);
+
+	l->h = h;
+	if (!v || (len == 4 && !memcmp(v, "null", 4)))
+		return true;
+	if (*v != '[') {
+		fail(h, 400, "request body: \"%s\" must be an array", l->key);
+		return false;
+	}
+	return nedb_json_each(v, len, list_item, l) == 0;
+}
+
+static void
+put_row(struct hreq *h, struct dbent *e)
+{
+	char *coll = NULL, *id = NULL, *client = NULL, *idem = NULL;
+	char *evidence = NULL, *vfrom = NULL, *vto = NULL, *tags[64];
+	uint64_t causes[64], ttl, if_seq;
+	struct list lt = {.key = "tags", .s = tags, .max = 64};
+	struct list lc = {.key = "caused_by", .u = causes, .max = 64};
+	nedb_put p = {.if_seq = -1};
+	nedb_buf receipt = {0}, conf = {0};
+	const char *doc, *c;
+	size_t doclen, clen;
+	bool has, merge;
+	int rc;
+
+	if (!body_object(h) || !str_member(h, "coll", true, &coll) ||
+	    !str_member(h, "id", false, &id) ||
+	    !wopts(h, &p.w, &client, &idem) ||
+	    !str_member(h, "evidence", false, &evidence) ||
+	    !str_member(h, "valid_from", false, &vfrom) ||
+	    !str_member(h, "valid_to", false, &vto) ||
+	    !list_member(h, &lt) || !list_member(h, &lc) ||
+	    !bool_member(h, "merge", &merge))
+		goto done;
+	if (!u64_member(h, "ttl", &ttl, &has))
+		goto done;
+	if (has && (ttl == 0 || ttl > INT64_MAX / 1000)) {
+		fail(h, 400, "request body: \"ttl\" must be seconds > 0");
+		goto done;
+	}
+	p.ttl_ms = has ? (int64_t)ttl * 1000 : 0;
+	if (!u64_member(h, "if_seq", &if_seq, &has))
+		goto done;
+	if (has)
+		p.if_seq = if_seq > INT64_MAX ? INT64_MAX : (int64_t)if_seq;
+	if (!(doc = member(h, "doc", &doclen)) || *doc != '{') {
+		fail(h, 400, "request body: \"doc\" must be an object");
+		goto done;
+	}
+	if ((c = member(h, "confidence", &clen)) &&
+	    !(clen == 4 && !memcmp(c, "null", 4))) {
+		nedb_buf_add(&conf, c, clen);
+		p.confidence = conf.p;
+	}
+	p.coll = coll;
+	p.id = id;
+	p.doc = doc;
+	p.doclen = doclen;
+	p.merge = merge;
+	p.tags = (const char *const *)tags;
+	p.ntags = lt.n;
+	p.caused_by = causes;
+	p.ncaused_by = lc.n;
+	p.evidence = evidence;
+	p.valid_from = vfrom;
+	p.valid_to = vto;
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_write_put(e->db, &p, &receipt))) {
+		write_failed(h, e, rc);
+		goto done;
+	}
+	hold(h, e);
+	answer_receipt(h, &receipt);
+done:
+	for (size_t i = 0; i < lt.n; i++)
+		free(tags[i]);
+	free(coll);
+	free(id);
+	free(client);
+	free(idem);
+	free(evidence);
+	free(vfrom);
+	free(vto);
+	nedb_buf_free(&conf);
+	nedb_buf_free(&receipt);
+}
+
+static void
+delete_row(struct hreq *h, struct dbent *e, const char *coll,
+	   const char *id)
+{
+	nedb_buf receipt = {0};
+	int rc;
+
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id)))) {
+		fail_db(h, rc);
+		return;
+	}
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_write_delete(e->db, coll, id, NULL, &receipt)))
+		write_failed(h, e, rc);
+	else {
+		hold(h, e);
+		answer_receipt(h, &receipt);
+	}
+	nedb_buf_free(&receipt);
+}
+
+static void
+add_index_route(struct hreq *h, struct dbent *e)
+{
+	char *coll = NULL, *field = NULL, *kind = NULL, *client, *idem;
+	nedb_wopts w = {0};
+	nedb_buf receipt = {0};
+	int rc;
+
+	client = idem = NULL;
+	if (!body_object(h) || !str_member(h, "coll", true, &coll) ||
+	    !str_member(h, "field", true, &field) ||
+	    !str_member(h, "kind", false, &kind) ||
+	    !wopts(h, &w, &client, &idem))
+		goto done;
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_write_index(e->db, coll, field, kind ? kind : "eq",
+				   &w, &receipt)))
+		write_failed(h, e, rc);
+	else {
+		hold(h, e);
+		answer_receipt(h, &receipt);
+	}
+done:
+	free(coll);
+	free(field);
+	free(kind);
+	free(client);
+	free(idem);
+	nedb_buf_free(&receipt);
+}
+
+static void
+link_route(struct hreq *h, struct dbent *e)
+{
+	char *frm = NULL, *rel = NULL, *to = NULL, *client, *idem;
+	nedb_wopts w = {0};
+	nedb_buf receipt = {0};
+	bool unlink;
+	int rc;
+
+	client = idem = NULL;
+	if (!body_object(h) || !str_member(h, "frm", true, &frm) ||
+	    !str_member(h, "rel", true, &rel) ||
+	    !str_member(h, "to", true, &to) ||
+	    !bool_member(h, "unlink", &unlink) ||
+	    !wopts(h, &w, &client, &idem))
+		goto done;
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_write_link(e->db, frm, rel, to, unlink, &w,
+				  &receipt)))
+		write_failed(h, e, rc);
+	else {
+		hold(h, e);
+		answer_receipt(h, &receipt);
+	}
+done:
+	free(frm);
+	free(rel);
+	free(to);
+	free(client);
+	free(idem);
+	nedb_buf_free(&receipt);
+}
+
+static void
+checkpoint_route(struct hreq *h, struct dbent *e)
+{
+	nedb_buf receipt = {0};
+	const char *v, *hash;
+	size_t vlen, hlen;
+	int rc;
+
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_write_checkpoint(e->db, &receipt))) {
+		write_failed(h, e, rc);
+		goto done;
+	}
+	hold(h, e);
+	if (nedb_json_member(receipt.p, receipt.len, "seq", &v, &vlen) &&
+	    nedb_json_member(receipt.p, receipt.len, "hash", &hash, &hlen)) {
+		nedb_buf_printf(&h->resp, "{\"ok\":true,\"seq\":%.*s,"
+				"\"head\":%.*s}", (int)vlen, v, (int)hlen,
+				hash);
+		ok(h, MHD_HTTP_OK);
+	} else
+		answer_receipt(h, &receipt);
+done:
+	nedb_buf_free(&receipt);
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+struct rows {
+	nedb_buf *b;
+	uint64_t n;
+};
+
+static int
+add_row(const char *json, size_t len, void *payload)
+{
+	struct rows *r = payload;
+
+	if (r->n++)
+		nedb_buf_puts(r->b, ",");
+	return nedb_buf_add(r->b, json, len);
+}
+
+static void
+query_route(struct hreq *h, struct dbent *e)
+{
+	struct rows r = {&h->resp, 0};
+	uint64_t seq;
+	char head[65], *nql;
+	bool explain;
+	int rc;
+
+	if (!body_object(h) || !str_member(h, "nql", true, &nql))
+		return;
+	if (!bool_member(h, "explain", &explain))
+		goto done;
+	settle(e);
+	nedb_buf_puts(&h->resp, "{\"rows\":[");
+	if ((rc = nedb_read_begin(e->db)) ||
+	    (rc = nedb_head(e->db, &seq, head)) ||
+	    (rc = nedb_query(e->db, nql, explain ? NEDB_QUERY_EXPLAIN : 0,
+			     add_row, &r))) {
+		nedb_read_end(e->db);
+		fail_db(h, rc);
+		goto done;
+	}
+	nedb_read_end(e->db);
+	nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu,"
+			"\"head\":\"%s\"}", (unsigned long long)r.n,
+			(unsigned long long)seq, head);
+	ok(h, MHD_HTTP_OK);
+done:
+	free(nql);
+}
+
+static void
+verify_route(struct hreq *h, struct dbent *e)
+{
+	nedb_verify_result v;
+	int rc;
+
+	settle(e);
+	if ((rc = nedb_verify(e->db, 0, &v))) {
+		fail_db(h, rc);
+		return;
+	}
+	nedb_buf_printf(&h->resp, "{\"ok\":%s,\"seq\":%llu,\"head\":\"%s\"",
+			v.ok ? "true" : "false", (unsigned long long)v.seq,
+			v.head);
+	if (!v.ok) {
+		nedb_buf_puts(&h->resp, ",\"error\":");
+		nedb_buf_json_str(&h->resp, v.error, strlen(v.error));
+	}
+	nedb_buf_puts(&h->resp, "}");
+	ok(h, MHD_HTTP_OK);
+}
+
+static void
+log_route(struct hreq *h, struct dbent *e)
+{
+	const char *arg = MHD_lookup_connection_value(
+		h->conn, MHD_GET_ARGUMENT_KIND, "limit");
+	unsigned long long limit = LOG_DEFAULT;
+	uint64_t seq, from;
+	int rc;
+
+	if (arg) {
+		char *end;
+
+		errno = 0;
+		limit = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || errno || *end ||
+		    limit > LOG_MAX) {
+			fail(h, 400, "bad limit '%.40s': want 0 to %d", arg,
+			     LOG_MAX);
+			return;
+		}
+	}
+	settle(e);
+	nedb_buf_puts(&h->resp, "{\"entries\":[");
+	if ((rc = nedb_read_begin(e->db)) ||
+	    (rc = nedb_head(e->db, &seq, NULL)))
+		goto bad;
+	from = seq + 1 >= limit ? seq + 1 - limit : 0;
+	if (limit && (rc = nedb_log_scan(e->db, from, seq, 1, add_line,
+					 &h->resp)))
+		goto bad;
+	nedb_read_end(e->db);
+	nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu}",
+			limit ? (unsigned long long)(seq + 1 - from) : 0ull,
+			(unsigned long long)seq);
+	ok(h, MHD_HTTP_OK);
+	return;
+bad:
+	nedb_read_end(e->db);
+	fail_db(h, rc);
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+static bool
+authorized(struct hreq *h)
+{
+	const char *a;
+
+	if (!srv.token)
+		return true;
+	a = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a && !strncasecmp(a, "Bearer ", 7) && token_ok(a + 7,
+							   strlen(a + 7)))
+		return true;
+	fail(h, MHD_HTTP_UNAUTHORIZED, a ? "unauthorized: bad token" :
+	     "unauthorized: send Authorization: Bearer <token>");
+	return false;
+}
+
+static void
+method_not_allowed(struct hreq *h, const char *method, const char *url)
+{
+	fail(h, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
+	     method, url);
+}
+
+/* Splits url into at most max segments (in buf); returns how many. */
+static int
+split_path(const char *url, char *buf, size_t size, char **seg, int max)
+{
+	int n = 0;
+	char *p;
+
+	snprintf(buf, size, "%s", url);
+	for (p = buf; *p == '/'; p++)
+		;
+	while (*p && n < max) {
+		char *slash = n < max - 1 ? strchr(p, '/') : NULL;
+
+		seg[n++] = p;
+		if (!slash)
+			break;
+		*slash = 0;
+		p = slash + 1;
+	}
+	/* a trailing slash leaves an empty last segment: ignore it */
+	if (n && !*seg[n - 1])
+		n--;
+	return n;
+}
+
+static void
+route(struct hreq *h, const char *url, const char *method)
+{
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	bool post = !strcmp(method, "POST");
+	bool del = !strcmp(method, "DELETE");
+	char buf[2048], *s[6];
+	struct dbent *e;
+	int n;
+
+	if (strlen(url) >= sizeof buf) {
+		fail(h, MHD_HTTP_URI_TOO_LONG, "URL too long");
+		return;
+	}
+	n = split_path(url, buf, sizeof buf, s, 6);
+	if (n == 1 && !strcmp(s[0], "health")) {
+		if (!get)
+			return method_not_allowed(h, method, url);
+		nedb_buf_printf(&h->resp, "{\"ok\":true,\"version\":\"%s\"}",
+				nedb_version());
+		return ok(h, MHD_HTTP_OK);
+	}
+	if (n < 2 || strcmp(s[0], "v1") || strcmp(s[1], "databases")) {
+		if (n >= 1 && !strcmp(s[0], "v1") && !authorized(h))
+			return;
+		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
+		return;
+	}
+	if (!authorized(h))
+		return;
+	if (h->too_big) {
+		fail(h, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large: "
+		     "more than %zu bytes", srv.max_body);
+		return;
+	}
+	if (n == 2) {
+		if (get)
+			return list_databases(h);
+		if (post)
+			return create_database(h);
+		return method_not_allowed(h, method, url);
+	}
+	if (n > 3 && strcmp(s[3], "query") && strcmp(s[3], "put") &&
+	    strcmp(s[3], "index") && strcmp(s[3], "link") &&
+	    strcmp(s[3], "verify") && strcmp(s[3], "log") &&
+	    strcmp(s[3], "checkpoint") && strcmp(s[3], "rows")) {
+		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
+		return;
+	}
+	if (!(e = route_db(h, s[2])))
+		return;
+	if (n == 3) {
+		if (get)
+			return show_database(h, e);
+		if (del)
+			return drop_database(h, e);
+		return method_not_allowed(h, method, url);
+	}
+	if (!strcmp(s[3], "rows")) {
+		/* the id is the rest of the path: it may hold slashes */
+		if (n != 6) {
+			fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s: want "
+			     "rows/COLL/ID", method, url);
+			return;
+		}
+		if (!del)
+			return method_not_allowed(h, method, url);
+		return delete_row(h, e, s[4], s[5]);
+	}
+	if (n != 4) {
+		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
+		return;
+	}
+	if (get && !strcmp(s[3], "verify"))
+		return verify_route(h, e);
+	if (get && !strcmp(s[3], "log"))
+		return log_route(h, e);
+	if (post && !strcmp(s[3], "query"))
+		return query_route(h, e);
+	if (post && !strcmp(s[3], "put"))
+		return put_row(h, e);
+	if (post && !strcmp(s[3], "index"))
+		return add_index_route(h, e);
+	if (post && !strcmp(s[3], "link"))
+		return link_route(h, e);
+	if (post && !strcmp(s[3], "checkpoint"))
+		return checkpoint_route(h, e);
+	method_not_allowed(h, method, url);
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+       const char *method, const char *version, const char *upload,
+       size_t *upload_size, void **con_cls)
+{
+	struct hreq *h = *con_cls;
+
+	if (!h) {
+		const char *cl;
+
+		if (!(h = calloc(1, sizeof *h)))
+			return MHD_NO;
+		h->conn = conn;
+		h->w.done = released;
+		*con_cls = h;
+		srv.busy++;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > srv.max_body) {
+			/* say so now, without reading it */
+			fail(h, MHD_HTTP_CONTENT_TOO_LARGE, "request body too "
+			     "large: more than %zu bytes", srv.max_body);
+			return send_resp(h);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!h->too_big && h->body.len + *upload_size > srv.max_body)
+			h->too_big = true;
+		if (!h->too_big &&
+		    nedb_buf_add(&h->body, upload, *upload_size))
+			h->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (h->ready)
+		return send_resp(h);
+	if (!strcmp(method, "OPTIONS")) {
+		h->status = MHD_HTTP_NO_CONTENT;	/* CORS preflight */
+		return send_resp(h);
+	}
+	route(h, url, method);
+	if (!h->answered)
+		fail(h, 500, "no answer");
+	if (h->w.queued) {
+		MHD_suspend_connection(conn);
+		return MHD_YES;
+	}
+	return send_resp(h);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	  enum MHD_RequestTerminationCode toe)
+{
+	struct hreq *h = *con_cls;
+
+	if (!h)
+		return;
+	nedb_buf_free(&h->body);
+	nedb_buf_free(&h->obj);
+	nedb_buf_free(&h->resp);
+	free(h);
+	*con_cls = NULL;
+	srv.busy--;
+}
+
+/* ---- the daemon ----------------------------------------------------------- */
+
+int
+http_start(const char *host, unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port)};
+	const union MHD_DaemonInfo *info;
+
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	H.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			       MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+			       handle, NULL,
+			       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+			       MHD_OPTION_CONNECTION_LIMIT, srv.max_conns,
+			       MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+			       MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			       MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+			       MHD_OPTION_END);
+	if (!H.d)
+		return -1;
+	info = MHD_get_daemon_info(H.d, MHD_DAEMON_INFO_EPOLL_FD);
+	H.fd = info->epoll_fd;
+	info = MHD_get_daemon_info(H.d, MHD_DAEMON_INFO_BIND_PORT);
+	H.port = info ? info->port : port;
+	return loop_add(H.fd, EPOLLIN, &H);
+}
+
+unsigned
+http_port(void)
+{
+	return H.port;
+}
+
+void
+http_run(void)
+{
+	H.resumed = false;
+	MHD_run(H.d);
+}
+
+bool
+http_resumed(void)
+{
+	return H.resumed;
+}
+
+int
+http_timeout(void)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (MHD_get_timeout(H.d, &t) != MHD_YES)
+		return -1;
+	return t > INT_MAX ? INT_MAX : (int)t;
+}
+
+void
+http_quiesce(void)
+{
+	MHD_socket s = MHD_quiesce_daemon(H.d);
+
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+}
+
+void
+http_stop(void)
+{
+	MHD_stop_daemon(H.d);
+	H.d = NULL;
+}

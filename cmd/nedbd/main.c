@@ -1,0 +1,394 @@
+/*
+ * nedbd - the nedb server: HTTP/JSON and RESP2 over the databases under
+ * a data root.  See nedbd(8).
+ *
+ * main.c holds the loop, the registry of open databases and the batches
+ * that make group commit (see nedbd.h); http.c and resp.c are the two
+ * front ends.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "nedbd.h"
+
+static const char usage[] =
+"usage: nedbd [--help] [--version]\n"
+"\n"
+"Serves every database under NEDBD_DATA over HTTP/JSON and, when\n"
+"NEDBD_RESP2_PORT is set, the Redis protocol.  Configured by the\n"
+"environment: NEDBD_HOST (127.0.0.1), NEDBD_PORT (7070), NEDBD_DATA\n"
+"(./nedb-data), NEDBD_TOKEN (bearer token; none), NEDBD_RESP2_PORT (0:\n"
+"off), NEDBD_DURABILITY (durable), NEDBD_MAX_BODY (bytes; 33554432),\n"
+"NEDBD_MAX_CONNECTIONS (1000).  SIGTERM or SIGINT finishes the requests\n"
+"in flight, checkpoints every open database and exits 0.\n"
+"\n"
+"Options:\n"
+"  -h, --help            show this help and exit\n"
+"      --version         print the version and exit\n";
+
+struct server srv;
+
+static void
+die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("nedbd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static void
+warn_cb(const char *msg)
+{
+	fprintf(stderr, "nedbd: warning: %s\n", msg);
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static const char *
+env(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}
+
+static unsigned long
+env_num(const char *name, unsigned long dflt, unsigned long min,
+	unsigned long max)
+{
+	const char *v = env(name, NULL);
+	unsigned long n;
+	char *end;
+
+	if (!v)
+		return dflt;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || *v == '-' || n < min || n > max)
+		die(2, "bad %s: '%s' (a number from %lu to %lu)", name, v, min,
+		    max);
+	return n;
+}
+
+/* ---- databases ------------------------------------------------------------ */
+
+int
+db_get(const char *name, bool create, struct dbent **out)
+{
+	struct dbent *e;
+	char path[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = nedb_check_dbname(name, strlen(name))))
+		return rc;
+	for (e = srv.dbs; e; e = e->next)
+		if (!strcmp(e->name, name)) {
+			*out = e;
+			return 0;
+		}
+	if (snprintf(path, sizeof path, "%s/%s", srv.data, name) >=
+	    (int)sizeof path)
+		return NEDB_EINPUT;
+	if (!(e = calloc(1, sizeof *e)))
+		return NEDB_EIO;
+	if ((rc = nedb_open(&e->db, path, create ? NEDB_OPEN_CREATE : 0))) {
+		free(e);
+		return rc;
+	}
+	nedb_set_durability(e->db, srv.durability);
+	strcpy(e->name, name);
+	e->next = srv.dbs;
+	srv.dbs = e;
+	*out = e;
+	return 0;
+}
+
+void
+db_forget(struct dbent *e)
+{
+	struct dbent **pp;
+
+	for (pp = &srv.dbs; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	nedb_close(e->db);
+	free(e);
+}
+
+/* ---- batches (group commit) ----------------------------------------------- */
+
+int
+batch_join(struct dbent *e)
+{
+	int rc;
+
+	if (e->batch)
+		return 0;
+	if ((rc = nedb_write_begin(e->db)))
+		return rc;
+	e->batch = true;
+	return 0;
+}
+
+void
+batch_wait(struct dbent *e, struct waiter *w)
+{
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->next = e->waiters;
+	e->waiters = w;
+}
+
+static void
+release(struct dbent *e, int rc)
+{
+	struct waiter *w = e->waiters, *next;
+
+	e->waiters = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		w->queued = false;
+		w->done(w, rc);
+	}
+}
+
+void
+batch_fail(struct dbent *e, int rc)
+{
+	if (e->batch)
+		nedb_write_abort(e->db);
+	e->batch = false;
+	release(e, rc);
+}
+
+void
+commit_all(void)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next) {
+		int rc = 0;
+
+		if (e->batch) {
+			rc = nedb_write_commit(e->db);
+			e->batch = false;
+			if (rc)
+				fprintf(stderr, "nedbd: %s: %s\n", e->name,
+					nedb_errmsg());
+		}
+		if (e->waiters)
+			release(e, rc);
+	}
+}
+
+/* Checkpoints every open database whose last op is not a checkpoint. */
+static void
+checkpoint_all(void)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next) {
+		nedb_buf receipt = {0};
+		nedb_stats st;
+		int rc;
+
+		if (nedb_stats_get(e->db, &st) == 0 && st.has_checkpoint &&
+		    st.checkpoint == st.seq)
+			continue;
+		if ((rc = nedb_write_begin(e->db)) == 0 &&
+		    (rc = nedb_write_checkpoint(e->db, &receipt)) == 0)
+			rc = nedb_write_commit(e->db);
+		if (rc) {
+			nedb_write_abort(e->db);
+			fprintf(stderr, "nedbd: %s: checkpoint: %s\n", e->name,
+				nedb_errmsg());
+		}
+		nedb_buf_free(&receipt);
+	}
+}
+
+bool
+token_ok(const char *s, size_t len)
+{
+	volatile unsigned char diff = len != srv.token_len;
+	size_t n = srv.token_len;
+
+	/* as long as the token, whatever the guess: no early exit */
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(srv.token[i] ^ (i < len ? s[i] : 0));
+	return diff == 0;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+int
+loop_add(int fd, unsigned events, void *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	return epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+int
+loop_mod(int fd, unsigned events, void *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	return epoll_ctl(srv.epfd, EPOLL_CTL_MOD, fd, &e);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static int sig_ev = EV_SIGNAL;
+	struct epoll_event evs[64];
+	const char *host;
+	unsigned port, resp_port;
+	int64_t deadline = 0;
+	sigset_t mask;
+	struct stat st;
+	int sfd;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("nedbd %s\n", nedb_version());
+			return 0;
+		}
+		fprintf(stderr, "nedbd: unknown option '%s'\n"
+			"Try 'nedbd --help' for more information.\n", argv[i]);
+		return 2;
+	}
+	host = env("NEDBD_HOST", "127.0.0.1");
+	port = (unsigned)env_num("NEDBD_PORT", 7070, 0, 65535);
+	resp_port = (unsigned)env_num("NEDBD_RESP2_PORT", 0, 0, 65535);
+	srv.data = env("NEDBD_DATA", "./nedb-data");
+	srv.token = env("NEDBD_TOKEN", NULL);
+	srv.token_len = srv.token ? strlen(srv.token) : 0;
+	srv.max_body = env_num("NEDBD_MAX_BODY", 32u << 20, 1024,
+			       1ul << 31);
+	srv.max_conns = (unsigned)env_num("NEDBD_MAX_CONNECTIONS", 1000, 1,
+					  100000);
+	if ((srv.durability = nedb_durability_parse(
+		     env("NEDBD_DURABILITY", "durable"))) < 0)
+		die(2, "bad NEDBD_DURABILITY: '%s' (durable, safe or fast)",
+		    env("NEDBD_DURABILITY", ""));
+	nedb_set_warn(warn_cb);
+	if (mkdir(srv.data, 0755) && errno != EEXIST)
+		die(5, "cannot create data directory '%s': %s", srv.data,
+		    strerror(errno));
+	if (stat(srv.data, &st) || !S_ISDIR(st.st_mode))
+		die(5, "data directory '%s' is not a directory", srv.data);
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    loop_add(sfd, EPOLLIN, &sig_ev))
+		die(5, "cannot set up the event loop: %s", strerror(errno));
+	if (http_start(host, port))
+		die(5, "cannot listen on %s:%u (HTTP): %s", host, port,
+		    strerror(errno));
+	if (resp_port && resp_start(host, resp_port))
+		die(5, "cannot listen on %s:%u (RESP2): %s", host, resp_port,
+		    strerror(errno));
+	fprintf(stderr, "nedbd: serving %s on http://%s:%u", srv.data, host,
+		http_port());
+	if (resp_port)
+		fprintf(stderr, " and redis://%s:%u", host, resp_port);
+	fputc('\n', stderr);
+
+	for (;;) {
+		int timeout = http_timeout(), n;
+
+		if (srv.stopping) {
+			int64_t left = deadline - mono_ms();
+
+			if ((!srv.busy && resp_idle()) || left <= 0)
+				break;
+			if (timeout < 0 || timeout > left)
+				timeout = (int)left;
+			if (timeout > 50)
+				timeout = 50;
+		}
+		n = epoll_wait(srv.epfd, evs, 64, timeout);
+		if (n < 0 && errno != EINTR)
+			die(5, "epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			int kind = *(int *)evs[i].data.ptr;
+
+			if (kind == EV_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof si) > 0)
+					;
+				if (!srv.stopping) {
+					srv.stopping = true;
+					deadline = mono_ms() + 10000;
+					resp_quiesce();
+					http_quiesce();
+				}
+			} else if (kind != EV_HTTP)
+				resp_event(evs[i].data.ptr, evs[i].events);
+		}
+		/* HTTP writes join the batches RESP opened in this turn */
+		http_run();
+		commit_all();
+		/* answer what the commit released; commit what that wrote */
+		while (http_resumed()) {
+			http_run();
+			commit_all();
+		}
+		resp_flush();
+	}
+	commit_all();
+	resp_flush();
+	resp_stop();
+	http_stop();
+	checkpoint_all();
+	while (srv.dbs)
+		db_forget(srv.dbs);
+	fprintf(stderr, "nedbd: stopped\n");
+	return 0;
+}
