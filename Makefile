@@ -99,7 +99,7 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql
+FUZZERS = doc logline nql resp http
 FUZZ_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/nql_parse.c \
 	   lib/value.c lib/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
@@ -108,6 +108,25 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		$(LMDB_CFLAGS) -o $@ $< $(FUZZ_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+
+# nedbd's front ends over the whole library: the fuzzer includes resp.c or
+# http.c itself and is linked with main.c (its main renamed); what it does
+# not run (the other front end, libmicrohttpd) it stubs.
+FUZZ_FULL_SRC = $(LIB_SRC) cmd/nedbd/main.c
+FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) lib/nedb.h lib/internal.h lib/redis.h \
+		 cmd/nedbd/nedbd.h
+FUZZ_FULL = clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -D_GNU_SOURCE \
+	    -Dmain=nedbd_main -Ilib $(LMDB_CFLAGS) $(B2_CFLAGS)
+
+build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_FULL) -o $@ $< $(FUZZ_FULL_SRC) $(HIREDIS_LIBS) $(B2_LIBS) \
+		$(LMDB_LIBS) -ldl
+
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c cmd/nedbd/http.c $(FUZZ_FULL_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_FULL) -o $@ $< $(FUZZ_FULL_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
 # Library unit tests (tests/unit/test_*.c), linked with libnedb's objects
 # so that internal functions can be tested; run by tests/unit.bats.
@@ -138,7 +157,7 @@ bench: all
 	@tests/bench/run $(BUILD)/bin $(BENCH_N)
 
 lint:
-	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
 
 deps:
 	@tools/deps.sh
@@ -162,7 +181,7 @@ install: all
 		lib/nedb.pc.in > $(DESTDIR)$(libdir)/pkgconfig/nedb.pc
 	install -m 644 completions/nedb.bash \
 		$(DESTDIR)$(datadir)/bash-completion/completions/nedb
-	for c in $(CMDS); do ln -sf nedb \
+	for c in $(CMDS) nedbd; do ln -sf nedb \
 		$(DESTDIR)$(datadir)/bash-completion/completions/$$c; done
 	install -m 644 completions/_nedb \
 		$(DESTDIR)$(datadir)/zsh/vendor-completions/_nedb
@@ -175,6 +194,8 @@ uninstall:
 		$(DESTDIR)$(datadir)/bash-completion/completions/$$c; done
 	rm -f $(DESTDIR)$(mandir)/man5/nedb-format.5 $(DESTDIR)$(mandir)/man7/nedb.7
 	rm -f $(DESTDIR)$(bindir)/nedbd $(DESTDIR)$(mandir)/man8/nedbd.8
+	rm -f $(DESTDIR)$(datadir)/bash-completion/completions/nedbd
+	rm -f $(DESTDIR)$(mandir)/man7/nedb-nql.7
 	rm -f $(DESTDIR)$(datadir)/bash-completion/completions/nedb
 	rm -f $(DESTDIR)$(datadir)/zsh/vendor-completions/_nedb
 

@@ -1,6 +1,6 @@
 # bash completion for the nedb commands                    -*- shell-script -*-
 #
-# One file for every nedb-* command: installed as
+# One file for every nedb-* command and nedbd: installed as
 # bash-completion/completions/nedb with a symlink per command name, so
 # that bash-completion loads it on the first TAB after any of them.
 # The options mirror each command's --help (and its man page).
@@ -31,6 +31,7 @@ _nedb_opts()
 	nedb-verify) echo "$common --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
+	nedbd) echo "-h --help --version" ;;	# configured by its environment
 	*) echo "$common" ;;
 	esac
 }
@@ -112,6 +113,6 @@ _nedb()
 } &&
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
-		nedb-log nedb-verify nedb-checkpoint nedb-redis
+		nedb-log nedb-verify nedb-checkpoint nedb-redis nedbd
 
 # ex: filetype=sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The man pages and shell completions: lint, SYNOPSIS against --help,
+# The man pages and shell completions: lint, SYNOPSIS against --help
+# (nedbd's section 8 page too, with its environment),
 # every EXAMPLES block run, the nedb-format(5) replay script run against
 # real logs, and the completions loaded in their shells.
 
@@ -31,6 +32,14 @@ usage_lines() {
 # The options a command's --help lists (-d, --db, ...).
 help_options() {
 	"$1" --help | grep -oE '(^| )--?[a-z][a-z-]*' | sort -u
+}
+
+# The man page of a command: section 8 for the server, 1 for the others.
+man_page() {
+	case ${1##*/} in
+	nedbd) echo "$ROOT/man/nedbd.8" ;;
+	*) echo "$ROOT/man/${1##*/}.1" ;;
+	esac
 }
 
 # The replay script of nedb-format(5), extracted from the page source.
@@ -117,29 +126,60 @@ busy_copy() {
 	[ -f "$ROOT/man/nedb.7" ] && [ -f "$ROOT/man/nedb-format.5" ]
 }
 
+@test "the server has its section 8 page and every section 8 page a command" {
+	local page
+	[ -x "$BIN/nedbd" ] || fail "no nedbd in $BIN"
+	[ -f "$ROOT/man/nedbd.8" ] || fail "nedbd has no man/nedbd.8"
+	for page in "$ROOT"/man/*.8; do
+		page=${page##*/}
+		[ -x "$BIN/${page%.8}" ] || fail "$page documents no command"
+	done
+}
+
 @test "every command's --help usage is its page's SYNOPSIS" {
-	local cmd name
-	for cmd in "$BIN"/nedb-*; do
+	local cmd name page
+	for cmd in "$BIN"/nedb-* "$BIN/nedbd"; do
 		name=${cmd##*/}
-		run diff <(usage_lines "$cmd") \
-			<(section "$ROOT/man/$name.1" SYNOPSIS)
+		page=$(man_page "$cmd")
+		run diff <(usage_lines "$cmd") <(section "$page" SYNOPSIS)
 		assert_success
 		# and the page's NAME is the command
-		run section "$ROOT/man/$name.1" NAME
+		run section "$page" NAME
 		assert_output --regexp "^$name - "
 	done
 }
 
 @test "every option in a command's --help is documented in its page" {
 	local cmd name opt text
-	for cmd in "$BIN"/nedb-*; do
+	for cmd in "$BIN"/nedb-* "$BIN/nedbd"; do
 		name=${cmd##*/}
-		text=$(render "$ROOT/man/$name.1")
+		text=$(render "$(man_page "$cmd")")
 		for opt in $(help_options "$cmd"); do
 			[[ $text == *"$opt"* ]] ||
-				fail "$name: $opt is not in $name.1"
+				fail "$name: $opt is not in $(basename "$(man_page "$cmd")")"
 		done
 	done
+}
+
+@test "every variable in nedbd's --help is in nedbd(8)'s ENVIRONMENT with its default" {
+	local var dflt entries n=0
+	# one line per entry of the section: NEDBD_X and its text
+	entries=$(section "$ROOT/man/nedbd.8" ENVIRONMENT | awk '
+		/^NEDBD_[A-Z0-9_]+ / { if (e != "") print e; e = $0; next }
+		e != "" { e = e " " $0 }
+		END { if (e != "") print e }')
+	# "NEDBD_PORT (7070)", "NEDBD_MAX_BODY (bytes; 33554432)",
+	# "NEDBD_RESP2_PORT (0: off)": the default is the last part, up to a colon
+	while IFS=$'\t' read -r var dflt; do
+		n=$((n + 1))
+		grep -q "^$var " <<<"$entries" ||
+			fail "$var is not in the ENVIRONMENT of nedbd.8"
+		[[ $(grep "^$var " <<<"$entries") == *"$dflt"* ]] ||
+			fail "nedbd.8 does not give $var's default, $dflt"
+	done < <("$BIN/nedbd" --help | tr '\n' ' ' | tr -s ' ' |
+		grep -oE 'NEDBD_[A-Z0-9_]+ \([^)]*\)' |
+		sed -E 's/^([A-Z0-9_]+) \((.*; )?([^:;]*)(:.*)?\)$/\1\t\3/')
+	[ "$n" -ge 8 ] || fail "only $n variables in nedbd --help"
 }
 
 @test "every EXAMPLES display is marked as run, file or not run" {
@@ -447,7 +487,7 @@ complete -F _nedb nedb-log"
 
 @test "bash completes every option of every command's --help" {
 	local cmd name opt
-	for cmd in "$BIN"/nedb-*; do
+	for cmd in "$BIN"/nedb-* "$BIN/nedbd"; do
 		name=${cmd##*/}
 		run complete_bash "$name" -
 		for opt in $(help_options "$cmd"); do
@@ -493,6 +533,18 @@ HGETALL"
 	assert_output ""
 }
 
+@test "bash completes nedbd with its two options only, and no arguments" {
+	run bash --norc --noprofile -c ". '$ROOT/completions/nedb.bash' &&
+		complete -p nedbd"
+	assert_output "complete -F _nedb nedbd"
+	run complete_bash nedbd -
+	assert_output "-h
+--help
+--version"
+	run complete_bash nedbd ''
+	assert_output ""
+}
+
 @test "the zsh completion file parses" {
 	command -v zsh >/dev/null || skip "zsh is not installed"
 	run zsh -n "$ROOT/completions/_nedb"
@@ -500,7 +552,7 @@ HGETALL"
 	assert_output ""
 	run head -n 1 "$ROOT/completions/_nedb"
 	local cmd
-	for cmd in "$BIN"/nedb-*; do
+	for cmd in "$BIN"/nedb-* "$BIN/nedbd"; do
 		assert_output --partial " ${cmd##*/}"
 	done
 }

@@ -23,11 +23,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include "nedbd.h"
 
+#define CLIENT "http"		/* client of writes that name none */
 #define LOG_DEFAULT 50
 #define LOG_MAX 10000
 #define DETAIL_LOG 10
@@ -549,6 +549,8 @@ triple(const char *v, size_t len, char *out[3])
 	return true;
 }
 
+static const nedb_wopts init_w = {.client = CLIENT};
+
 static int
 init_index(const char *k, size_t kl, const char *v, size_t len, void *p)
 {
@@ -562,7 +564,8 @@ init_index(const char *k, size_t kl, const char *v, size_t len, void *p)
 		     "[coll, field, kind] arrays of strings");
 		return 1;
 	}
-	rc = nedb_write_index(in->e->db, t[0], t[1], t[2], NULL, &receipt);
+	rc = nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w,
+			      &receipt);
 	for (int i = 0; i < 3; i++)
 		free(t[i]);
 	nedb_buf_free(&receipt);
@@ -587,7 +590,8 @@ init_link(const char *k, size_t kl, const char *v, size_t len, void *p)
 		     "[from, rel, to] arrays of strings");
 		return 1;
 	}
-	rc = nedb_write_link(in->e->db, t[0], t[1], t[2], 0, NULL, &receipt);
+	rc = nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w,
+			     &receipt);
 	for (int i = 0; i < 3; i++)
 		free(t[i]);
 	nedb_buf_free(&receipt);
@@ -605,7 +609,7 @@ init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
 	struct init *in = p;
 	nedb_buf receipt = {0};
 	nedb_put put = {.coll = in->coll, .doc = v, .doclen = len,
-			.if_seq = -1};
+			.if_seq = -1, .w = init_w};
 	const char *x;
 	size_t xl;
 	int rc;
@@ -779,7 +783,7 @@ wopts(struct hreq *h, nedb_wopts *w, char **client, char **idem)
 	    !str_member(h, "idem", false, idem) ||
 	    !u64_member(h, "nonce", &w->nonce, &has))
 		return false;
-	w->client = *client ? *client : "http";
+	w->client = *client ? *client : CLIENT;
 	w->idem = *idem;
 	return true;
 }
@@ -920,6 +924,7 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 	   const char *id)
 {
 	nedb_buf receipt = {0};
+	nedb_wopts w = {.client = CLIENT};
 	int rc;
 
 	if ((rc = nedb_check_coll(coll)) ||
@@ -928,7 +933,7 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 		return;
 	}
 	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_delete(e->db, coll, id, NULL, &receipt)))
+	    (rc = nedb_write_delete(e->db, coll, id, &w, &receipt)))
 		write_failed(h, e, rc);
 	else {
 		hold(h, e);
@@ -1350,16 +1355,12 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* ---- the daemon ----------------------------------------------------------- */
 
 int
-http_start(const char *host, unsigned port)
+http_start(unsigned port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port)};
+	struct sockaddr_in a = srv.addr;
 	const union MHD_DaemonInfo *info;
 
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-		errno = EINVAL;
-		return -1;
-	}
+	a.sin_port = htons((uint16_t)port);
 	H.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			       MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
 			       handle, NULL,

@@ -7,6 +7,7 @@
  * front ends.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -83,6 +84,20 @@ env_num(const char *name, unsigned long dflt, unsigned long min,
 		die(2, "bad %s: '%s' (a number from %lu to %lu)", name, v, min,
 		    max);
 	return n;
+}
+
+/* NEDBD_HOST: an IPv4 address or a name that resolves to one. */
+static void
+resolve(const char *host)
+{
+	struct addrinfo hints = {.ai_family = AF_INET,
+				 .ai_socktype = SOCK_STREAM}, *ai;
+	int rc = getaddrinfo(host, NULL, &hints, &ai);
+
+	if (rc)
+		die(2, "bad NEDBD_HOST: '%s' (%s)", host, gai_strerror(rc));
+	memcpy(&srv.addr, ai->ai_addr, sizeof srv.addr);
+	freeaddrinfo(ai);
 }
 
 /* ---- databases ------------------------------------------------------------ */
@@ -298,6 +313,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	host = env("NEDBD_HOST", "127.0.0.1");
+	resolve(host);
 	port = (unsigned)env_num("NEDBD_PORT", 7070, 0, 65535);
 	resp_port = (unsigned)env_num("NEDBD_RESP2_PORT", 0, 0, 65535);
 	srv.data = env("NEDBD_DATA", "./nedb-data");
@@ -327,10 +343,10 @@ main(int argc, char **argv)
 	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
 	    loop_add(sfd, EPOLLIN, &sig_ev))
 		die(5, "cannot set up the event loop: %s", strerror(errno));
-	if (http_start(host, port))
+	if (http_start(port))
 		die(5, "cannot listen on %s:%u (HTTP): %s", host, port,
 		    strerror(errno));
-	if (resp_port && resp_start(host, resp_port))
+	if (resp_port && resp_start(resp_port))
 		die(5, "cannot listen on %s:%u (RESP2): %s", host, resp_port,
 		    strerror(errno));
 	fprintf(stderr, "nedbd: serving %s on http://%s:%u", srv.data, host,

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include "nedb.h"
 
 /* What epoll's data points at: the first member of each kind. */
@@ -40,6 +41,7 @@ struct dbent {
 };
 
 struct server {
+	struct sockaddr_in addr;	/* NEDBD_HOST (port 0) */
 	const char *data;		/* NEDBD_DATA */
 	const char *token;		/* NEDBD_TOKEN or NULL */
 	size_t token_len;
@@ -78,7 +80,7 @@ int loop_mod(int fd, unsigned events, void *ev);
 bool token_ok(const char *s, size_t len);
 
 /* http.c */
-int http_start(const char *host, unsigned port);
+int http_start(unsigned port);
 unsigned http_port(void);
 void http_run(void);		/* every turn of the loop */
 /* True when a commit resumed requests: http_run answers them. */
@@ -88,7 +90,7 @@ void http_quiesce(void);	/* stop accepting */
 void http_stop(void);
 
 /* resp.c */
-int resp_start(const char *host, unsigned port);
+int resp_start(unsigned port);
 void resp_event(void *ev, unsigned events);
 void resp_flush(void);		/* writes replies that are free to go */
 /* Connections on e forget it (it is being dropped). */

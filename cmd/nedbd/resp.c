@@ -18,7 +18,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include "nedbd.h"
 #include "redis.h"
@@ -57,16 +56,12 @@ static struct {
 } L = {EV_RESP_LISTEN, -1, 0, NULL};
 
 int
-resp_start(const char *host, unsigned port)
+resp_start(unsigned port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port)};
+	struct sockaddr_in a = srv.addr;
 	int one = 1;
 
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-		errno = EINVAL;
-		return -1;
-	}
+	a.sin_port = htons((uint16_t)port);
 	if ((L.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 			   SOCK_CLOEXEC, 0)) < 0)
 		return -1;
