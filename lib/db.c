@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -381,6 +382,149 @@ fail:
 	return rc;
 }
 
+/*
+ * The view's sync record (view.sync)
+ * ----------------------------------
+ * Commits do not fsync the view (MDB_NOSYNC): the log, fsynced before
+ * the view is touched, is what makes a write durable, and a view that
+ * lost its last commits catches up from the log.  (In fast mode only the
+ * first write of a boot syncs.)  A crashed process
+ * loses nothing of the view either (its pages are in the page cache).
+ * What a crash of the OS can leave is a view whose unsynced pages
+ * reached the disk in any order: damaged.  So the view is synced at the
+ * first write of each boot and then at most once a second, and each
+ * sync records in view.sync the boot it happened in and how long the log
+ * was.  At open, a record of another boot, with the log longer than it
+ * says, means the OS went down with unsynced view pages: the view is
+ * rebuilt from the log.  A commit that appended nothing (statistics) is
+ * synced at once, since the log's length cannot tell it happened.
+ */
+#define VSYNC_EVERY_MS 1000
+#define VSYNC_LEN 128
+
+struct vsync {
+	char boot[40];
+	uint64_t off;		/* log_size() when the view was synced */
+	int64_t ms;
+};
+
+/* This boot's id ("" when the system does not say: sync every time). */
+static const char *
+boot_id(void)
+{
+	static char id[40];
+	static bool read_once;
+
+	if (!read_once) {
+		int fd = open("/proc/sys/kernel/random/boot_id",
+			      O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, id, sizeof id - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		id[n > 0 ? n : 0] = 0;
+		id[strcspn(id, "\n")] = 0;
+		read_once = true;
+	}
+	return id;
+}
+
+/* 1: read; 0: there is none; -1: unreadable (torn, foreign). */
+static int
+vsync_read(nedb *db, struct vsync *v)
+{
+	char *p = path_in(db, "view.sync"), buf[VSYNC_LEN + 1];
+	unsigned long long off;
+	long long ms;
+	int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n;
+
+	free(p);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = read(fd, buf, VSYNC_LEN);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "nedb view sync 1 boot %39s log %llu ms %lld",
+		   v->boot, &off, &ms) != 3)
+		return -1;
+	v->off = off;
+	v->ms = ms;
+	return 1;
+}
+
+/* Syncs the log and the view, then records it (view.sync). */
+static int
+vsync_write(nedb *db)
+{
+	char *p, buf[VSYNC_LEN];
+	int64_t now = nedb__now_ms();
+	int fd, rc, n;
+
+	if (fdatasync(db->logfd))
+		return nedb__errno(NEDB_EIO, "cannot sync log");
+	if ((rc = mdb_env_sync(db->view.env, 1)))
+		return nedb__mdb(rc, "cannot sync view");
+	if (!*boot_id())
+		return 0;	/* no record: every commit syncs */
+	n = snprintf(buf, sizeof buf, "nedb view sync 1 boot %s log %llu ms "
+		     "%lld\n", boot_id(), (unsigned long long)log_size(db),
+		     (long long)now);
+	memset(buf + n, ' ', sizeof buf - (size_t)n - 1);
+	buf[sizeof buf - 1] = '\n';
+	if (!(p = path_in(db, "view.sync")))
+		return nedb__err(NEDB_EIO, "out of memory");
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	free(p);
+	if (fd < 0 || pwrite(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
+	    fdatasync(fd)) {
+		rc = nedb__errno(NEDB_EIO, "cannot write view.sync");
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	close(fd);
+	db->vsync_ms = now;
+	return 0;
+}
+
+/* After a commit: syncs the view when it is due. */
+static int
+vsync_after_commit(nedb *db, bool appended)
+{
+	int64_t now;
+
+	if (!appended)
+		return nedb__mdb(mdb_env_sync(db->view.env, 1),
+				 "cannot sync view");
+	now = nedb__now_ms();
+	if (!*boot_id() || !db->vsync_ms || (db->durability != NEDB_FAST &&
+	    (now < db->vsync_ms || now - db->vsync_ms >= VSYNC_EVERY_MS)))
+		return vsync_write(db);
+	return 0;
+}
+
+/*
+ * At open: whether the view may hold pages an OS crash left unsynced.
+ * Notes in db->vsync_ms a sync made in this boot.
+ */
+static bool
+view_suspect(nedb *db)
+{
+	struct vsync v;
+	int r = vsync_read(db, &v);
+
+	if (r == 0)
+		return false;	/* older nedb, or none yet: commits synced */
+	if (r > 0 && *boot_id() && !strcmp(v.boot, boot_id())) {
+		db->vsync_ms = v.ms;
+		return false;
+	}
+	return r < 0 || log_size(db) > v.off;
+}
+
 /* Creates the view's tables; writes the genesis op or rebuilds. */
 static int
 init_view(nedb *db)
@@ -435,7 +579,7 @@ fail:
 int
 nedb_open(nedb **out, const char *dir, unsigned flags)
 {
-	bool create = flags & NEDB_OPEN_CREATE;
+	bool create = flags & NEDB_OPEN_CREATE, locked = false;
 	char *logp = NULL, *viewp = NULL;
 	struct applied a;
 	struct stat st;
@@ -486,8 +630,29 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	}
 	if ((rc = log_origin(db)))
 		goto fail;
+	if (view_suspect(db)) {
+		/* One process rebuilds; the others wait, then see its record. */
+		if (!db->writable) {
+			rc = nedb__err(NEDB_EIO, "cannot open database '%s': "
+				       "the system went down with the view "
+				       "unsynced; it must be rebuilt and the "
+				       "database is read-only", dir);
+			goto fail;
+		}
+		locked = flock(db->logfd, LOCK_EX) == 0;
+		if (view_suspect(db)) {
+			char *lockp = path_in(db, "view.mdb-lock");
+
+			nedb__warn("the system went down with the view not "
+				   "synced; rebuilding it from the log");
+			unlink(viewp);
+			if (lockp)
+				unlink(lockp);
+			free(lockp);
+		}
+	}
 	rc = nedb__view_open(&db->view, viewp,
-			     db->writable ? MDB_NOMETASYNC : MDB_RDONLY);
+			     db->writable ? MDB_NOSYNC : MDB_RDONLY);
 	if (rc == NEDB_ECORRUPT && db->writable) {
 		/*
 		 * The view is a cache of the log: one LMDB cannot open (cut
@@ -502,7 +667,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		if (lockp)
 			unlink(lockp);
 		free(lockp);
-		rc = nedb__view_open(&db->view, viewp, MDB_NOMETASYNC);
+		rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC);
 	}
 	if (rc)
 		goto fail;
@@ -526,8 +691,11 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 				       "database is read-only", dir);
 			goto fail;
 		}
-		rc = init_view(db);
+		if (!(rc = init_view(db)))
+			rc = vsync_write(db);
 	}
+	if (locked)
+		flock(db->logfd, LOCK_UN);
 	if (rc)
 		goto fail;
 	free(logp);
@@ -535,6 +703,8 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	*out = db;
 	return 0;
 fail:
+	if (locked)
+		flock(db->logfd, LOCK_UN);
 	free(logp);
 	free(viewp);
 	nedb_close(db);
@@ -597,8 +767,6 @@ nedb_set_durability(nedb *db, int mode)
 	if (mode < NEDB_DURABLE || mode > NEDB_FAST)
 		return nedb__err(NEDB_EUSAGE, "bad durability mode");
 	db->durability = mode;
-	if (db->writable)
-		mdb_env_set_flags(db->view.env, MDB_NOSYNC, mode == NEDB_FAST);
 	return 0;
 }
 
@@ -725,6 +893,8 @@ nedb_write_begin(nedb *db)
 			return nedb__mdb(rc, "cannot write view");
 		}
 		db->wtxn = NULL;
+		if ((rc = vsync_after_commit(db, false)))
+			return rc;
 	}
 	db->wbase_off = db->wa.off;
 	db->wlog.len = 0;
@@ -757,6 +927,7 @@ nedb_write_abort(nedb *db)
 int
 nedb_write_commit(nedb *db)
 {
+	bool appended;
 	int rc;
 
 	if (!db->wtxn)
@@ -781,8 +952,12 @@ nedb_write_commit(nedb *db)
 			return rc;
 		}
 	}
+	appended = db->wlog.len > 0;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
+	if (!rc && vsync_after_commit(db, appended))
+		nedb__warn("%s (the view will be rebuilt if the system goes "
+			   "down)", nedb_errmsg());
 	if (rc) {
 		errno = rc;
 		undo_append(db, db->wbase_off);
@@ -1371,7 +1546,9 @@ nedb_rebuild(nedb *db)
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	return nedb__mdb(rc, "cannot write view");
+	if (rc)
+		return nedb__mdb(rc, "cannot write view");
+	return vsync_write(db);
 fail:
 	nedb_write_abort(db);
 	return rc;

@@ -278,6 +278,8 @@ struct nedb {
 	bool readers_checked;		/* log length checked against view */
 	nedb_buf scratch;		/* borrowed read results */
 	uint64_t last_ts;
+	/* view.sync (db.c): when this boot last synced the view */
+	int64_t vsync_ms;		/* 0: not in this boot */
 };
 
 /* db.c */
