@@ -13,7 +13,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -295,11 +294,11 @@ db_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
+/* nedb's own files in a database directory (archive/ holds segments). */
+static const char *const db_files[] = {
+	"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock", "view.sync",
+	"meta.json", NULL
+};
 
 static int
 add_coll(const char *coll, uint64_t count, void *payload)
@@ -687,13 +686,41 @@ run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
 	return true;
 }
 
-static void
+/*
+ * Removes a database: nedb's files, then the directory if nothing else
+ * is in it (files of the user's stay).  False when log.aof stays.
+ */
+static bool
 remove_database(const char *name)
 {
 	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
 
+	for (int i = 0; db_files[i]; i++) {
+		snprintf(path, sizeof path, "%s/%s/%s", srv.data, name,
+			 db_files[i]);
+		if (unlink(path) && errno != ENOENT && i == 0)
+			return false;
+	}
+	snprintf(path, sizeof path, "%s/%s/archive", srv.data, name);
+	if ((d = opendir(path))) {
+		while ((de = readdir(d))) {
+			char seg[PATH_MAX + 256];
+			size_t n = strlen(de->d_name);
+
+			if (n > 4 && !strcmp(de->d_name + n - 4, ".seg")) {
+				snprintf(seg, sizeof seg, "%s/%s", path,
+					 de->d_name);
+				unlink(seg);
+			}
+		}
+		closedir(d);
+		rmdir(path);
+	}
 	snprintf(path, sizeof path, "%s/%s", srv.data, name);
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rmdir(path);
+	return true;
 }
 
 static void
@@ -760,8 +787,7 @@ drop_database(struct hreq *h, struct dbent *e)
 	strcpy(name, e->name);
 	resp_forget_db(e);
 	db_forget(e);
-	remove_database(name);
-	if (db_exists(name)) {
+	if (!remove_database(name) || db_exists(name)) {
 		fail(h, 500, "cannot remove database '%s': %s", name,
 		     strerror(errno));
 		return;
@@ -1354,6 +1380,23 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ----------------------------------------------------------- */
 
+/* libmicrohttpd's own messages, one line each; none while starting:
+ * http_start's caller reports a failure itself. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	if (!H.d)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	fprintf(stderr, "nedbd: http: %s\n", msg);
+}
+
 int
 http_start(unsigned port)
 {
@@ -1368,7 +1411,7 @@ http_start(unsigned port)
 			       MHD_OPTION_CONNECTION_LIMIT, srv.max_conns,
 			       MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 			       MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-			       MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+			       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			       MHD_OPTION_END);
 	if (!H.d)
 		return -1;

@@ -277,7 +277,21 @@ run_requests(struct rconn *c)
 		const char **argv;
 		size_t *len;
 
-		if (r->ridx == -1 && r->pos < r->len && r->buf[r->pos] != '*') {
+		if (r->pos >= r->len) {
+			/* all read: a reader left idle on a large buffer (inline
+			 * lines never compact it) starts afresh */
+			if (r->ridx == -1 && r->len > READ_CHUNK) {
+				redisReader *fresh = redisReaderCreate();
+
+				if (fresh) {
+					redisReaderFree(r);
+					c->rd = fresh;
+				}
+			}
+			return;	/* more must come (hiredis would start a
+				 * request on nothing and lose track) */
+		}
+		if (r->ridx == -1 && r->buf[r->pos] != '*') {
 			char *nl = memchr(r->buf + r->pos, '\n',
 					  r->len - r->pos);
 			size_t n;
