@@ -84,7 +84,8 @@ NEDB_EXPORT int nedb_buf_add(nedb_buf *b, const void *p, size_t n);
 NEDB_EXPORT int nedb_buf_puts(nedb_buf *b, const char *s);
 NEDB_EXPORT int nedb_buf_printf(nedb_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes and escapes). */
+/* Appends s as a JSON string literal (quotes and escapes; a byte that
+ * is not part of valid UTF-8 becomes U+FFFD). */
 NEDB_EXPORT int nedb_buf_json_str(nedb_buf *b, const char *s, size_t n);
 NEDB_EXPORT void nedb_buf_free(nedb_buf *b);
 

@@ -216,8 +216,23 @@ nedb_buf_json_str(nedb_buf *b, const char *s, size_t n)
 				*o++ = 'u'; *o++ = '0'; *o++ = '0';
 				*o++ = hex[c >> 4]; *o++ = hex[c & 15];
 			}
-		} else
+		} else if (c < 0x80) {
 			*o++ = (char)c;
+		} else {
+			/* JSON text is UTF-8: a byte that starts no valid
+			 * sequence becomes U+FFFD */
+			size_t l = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			if (c >= 0xc2 && c <= 0xf4 && i + l <= n &&
+			    nedb__utf8_valid((const unsigned char *)s + i, l)) {
+				memcpy(o, s + i, l);
+				o += l;
+				i += l - 1;
+			} else {
+				memcpy(o, "\\ufffd", 6);
+				o += 6;
+			}
+		}
 	}
 	*o++ = '"';
 	*o = 0;

@@ -31,3 +31,11 @@ fuzz() {
 @test "the NQL parser fuzzer finds nothing" {
 	fuzz nql
 }
+
+@test "the RESP request fuzzer finds nothing" {
+	fuzz resp
+}
+
+@test "the HTTP body fuzzer finds nothing" {
+	fuzz http
+}

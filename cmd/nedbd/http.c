@@ -406,7 +406,8 @@ list_databases(struct hreq *h)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
 	nedb_buf_puts(&h->resp, "{\"databases\":[");
 	for (size_t i = 0; i < n; i++) {
 		struct dbent *e;

@@ -140,6 +140,37 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 	return 0;
 }
 
+/*
+ * hiredis 0.14 allocates a multibulk's element array from the count it
+ * is sent, before any element arrives: counts past MAX_ARGS are refused
+ * there (the reader reports out of memory; the connection is closed).
+ */
+static redisReplyObjectFunctions fns;
+static void *(*default_array)(const redisReadTask *, int);
+
+static void *
+create_array(const redisReadTask *task, int elements)
+{
+	if (elements > MAX_ARGS)
+		return NULL;
+	return default_array(task, elements);
+}
+
+static redisReader *
+new_reader(void)
+{
+	redisReader *r = redisReaderCreate();
+
+	if (r && !default_array) {
+		fns = *r->fn;
+		default_array = fns.createArray;
+		fns.createArray = create_array;
+	}
+	if (r)
+		r->fn = &fns;
+	return r;
+}
+
 static void
 accept_all(void)
 {
@@ -164,7 +195,7 @@ accept_all(void)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		if (!(c = calloc(1, sizeof *c)) ||
-		    !(c->rd = redisReaderCreate())) {
+		    !(c->rd = new_reader())) {
 			free(c);
 			close(fd);
 			continue;
@@ -281,7 +312,7 @@ run_requests(struct rconn *c)
 			/* all read: a reader left idle on a large buffer (inline
 			 * lines never compact it) starts afresh */
 			if (r->ridx == -1 && r->len > READ_CHUNK) {
-				redisReader *fresh = redisReaderCreate();
+				redisReader *fresh = new_reader();
 
 				if (fresh) {
 					redisReaderFree(r);
