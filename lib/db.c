@@ -576,10 +576,27 @@ fail:
 	return rc;
 }
 
+/* Locks the database directory (flock): fd to close, or -1. */
+static int
+dir_lock(nedb *db, int how)
+{
+	int fd = open(db->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, how))
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
 int
 nedb_open(nedb **out, const char *dir, unsigned flags)
 {
-	bool create = flags & NEDB_OPEN_CREATE, locked = false;
+	bool create = flags & NEDB_OPEN_CREATE, suspect;
+	int dirfd = -1;
 	char *logp = NULL, *viewp = NULL;
 	struct applied a;
 	struct stat st;
@@ -593,6 +610,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		return nedb__err(NEDB_EIO, "out of memory");
 	}
 	db->logfd = -1;
+	db->vlockfd = -1;
 	if (stat(dir, &st)) {
 		if (errno != ENOENT || !create) {
 			rc = errno == ENOENT ?
@@ -630,26 +648,33 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	}
 	if ((rc = log_origin(db)))
 		goto fail;
-	if (view_suspect(db)) {
-		/* One process rebuilds; the others wait, then see its record. */
-		if (!db->writable) {
-			rc = nedb__err(NEDB_EIO, "cannot open database '%s': "
-				       "the system went down with the view "
-				       "unsynced; it must be rebuilt and the "
-				       "database is read-only", dir);
-			goto fail;
-		}
-		locked = flock(db->logfd, LOCK_EX) == 0;
-		if (view_suspect(db)) {
-			char *lockp = path_in(db, "view.mdb-lock");
+	/*
+	 * The view is opened under a shared lock of the directory, which a
+	 * compaction (nedb_compact) or a rebuild after an OS crash holds
+	 * exclusively while it replaces the view's files.
+	 */
+	suspect = view_suspect(db);
+	if (suspect && !db->writable) {
+		rc = nedb__err(NEDB_EIO, "cannot open database '%s': the "
+			       "system went down with the view unsynced; it "
+			       "must be rebuilt and the database is read-only",
+			       dir);
+		goto fail;
+	}
+	if ((dirfd = dir_lock(db, suspect ? LOCK_EX : LOCK_SH)) < 0) {
+		rc = nedb__errno(NEDB_EIO, "cannot lock database");
+		goto fail;
+	}
+	/* one process rebuilds; the others wait, then see its record */
+	if (suspect && view_suspect(db)) {
+		char *lockp = path_in(db, "view.mdb-lock");
 
-			nedb__warn("the system went down with the view not "
-				   "synced; rebuilding it from the log");
-			unlink(viewp);
-			if (lockp)
-				unlink(lockp);
-			free(lockp);
-		}
+		nedb__warn("the system went down with the view not synced; "
+			   "rebuilding it from the log");
+		unlink(viewp);
+		if (lockp)
+			unlink(lockp);
+		free(lockp);
 	}
 	rc = nedb__view_open(&db->view, viewp,
 			     db->writable ? MDB_NOSYNC : MDB_RDONLY);
@@ -694,17 +719,16 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		if (!(rc = init_view(db)))
 			rc = vsync_write(db);
 	}
-	if (locked)
-		flock(db->logfd, LOCK_UN);
 	if (rc)
 		goto fail;
+	close(dirfd);
 	free(logp);
 	free(viewp);
 	*out = db;
 	return 0;
 fail:
-	if (locked)
-		flock(db->logfd, LOCK_UN);
+	if (dirfd >= 0)
+		close(dirfd);
 	free(logp);
 	free(viewp);
 	nedb_close(db);
@@ -721,6 +745,8 @@ nedb_close(nedb *db)
 	if (db->rtxn)
 		mdb_txn_abort(db->rtxn);
 	nedb__view_close(&db->view);
+	if (db->vlockfd >= 0)	/* after LMDB is done with its locks */
+		close(db->vlockfd);
 	if (db->logfd >= 0)
 		close(db->logfd);
 	nedb_buf_free(&db->wlog);
@@ -1951,4 +1977,121 @@ nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
 		nanosleep(&ts, NULL);
 		waited += 50;
 	}
+}
+
+/*
+ * Compaction
+ * ----------
+ * An LMDB copy without free pages replaces view.mdb, and view.mdb-lock
+ * goes with the old file (a lock file describes one data file's
+ * transactions).  Swapping files under a process that has them open
+ * would leave it on the old ones, so this is done only when no other
+ * process has the view open: each holds a read lock (fcntl) on the first
+ * byte of view.mdb-lock, and LMDB's own test for that is to try for a
+ * write lock there.  The directory's exclusive flock keeps new openers
+ * out meanwhile (nedb_open takes it shared).  The test's descriptor is
+ * kept until the environment closes: closing any descriptor of a file
+ * drops all of a process's fcntl locks on it, LMDB's included.
+ */
+static int
+view_size(nedb *db, uint64_t *out)
+{
+	struct stat st;
+
+	if (fstat(db->view_fd, &st))
+		return nedb__errno(NEDB_EIO, "cannot read view");
+	*out = (uint64_t)st.st_size;
+	return 0;
+}
+
+int
+nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			   .l_start = 0, .l_len = 1};
+	char *viewp = path_in(db, "view.mdb"), *lockp = path_in(db,
+		"view.mdb-lock"), *tmpp = path_in(db, "view.mdb.compact");
+	MDB_txn *txn;
+	int dirfd = -1, fd = -1, rc;
+
+	*before = *after = 0;
+	if (!viewp || !lockp || !tmpp) {
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	if (!db->writable) {
+		rc = nedb__err(NEDB_EIO, "cannot write to database '%s': "
+			       "permission denied", db->dir);
+		goto done;
+	}
+	if (db->wtxn) {
+		rc = nedb__err(NEDB_EUSAGE, "a write is already open");
+		goto done;
+	}
+	nedb_read_end(db);
+	if ((rc = mdb_env_get_fd(db->view.env, &db->view_fd))) {
+		rc = nedb__mdb(rc, "cannot read view");
+		goto done;
+	}
+	if ((rc = view_size(db, before)))
+		goto done;
+	if ((dirfd = dir_lock(db, LOCK_EX)) < 0) {
+		rc = nedb__errno(NEDB_EIO, "cannot lock database");
+		goto done;
+	}
+	if (db->vlockfd < 0 &&
+	    (db->vlockfd = open(lockp, O_RDWR | O_CLOEXEC)) < 0) {
+		rc = nedb__errno(NEDB_EIO, "cannot open view.mdb-lock");
+		goto done;
+	}
+	if (fcntl(db->vlockfd, F_SETLK, &fl)) {
+		rc = nedb__err(NEDB_EBUSY, "the view is not compacted: other "
+			       "processes have the database open");
+		goto done;
+	}
+	fd = open(tmpp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = nedb__errno(NEDB_EIO, "cannot write view");
+		goto done;
+	}
+	if ((rc = mdb_env_copyfd2(db->view.env, fd, MDB_CP_COMPACT))) {
+		rc = nedb__mdb(rc, "cannot compact view");
+		unlink(tmpp);
+		goto done;
+	}
+	if (fdatasync(fd) || rename(tmpp, viewp)) {
+		rc = nedb__errno(NEDB_EIO, "cannot write view");
+		unlink(tmpp);
+		goto done;
+	}
+	unlink(lockp);
+	fsync_dir(db->dir);
+	/* this process moves to the new files */
+	nedb__view_close(&db->view);
+	close(db->vlockfd);
+	db->vlockfd = -1;
+	if ((rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC)))
+		goto done;
+	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
+		rc = nedb__mdb(rc, "cannot open view");
+		goto done;
+	}
+	if ((rc = nedb__view_dbis(&db->view, txn, false))) {
+		mdb_txn_abort(txn);
+		goto done;
+	}
+	mdb_txn_commit(txn);	/* keeps the table handles */
+	if ((rc = vsync_write(db)) ||
+	    (rc = mdb_env_get_fd(db->view.env, &db->view_fd)) ||
+	    (rc = view_size(db, after)))
+		goto done;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(viewp);
+	free(lockp);
+	free(tmpp);
+	return rc;
 }

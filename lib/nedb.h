@@ -259,6 +259,12 @@ typedef struct nedb_prune_info {
  */
 NEDB_EXPORT int nedb_prune(nedb *db, nedb_prune_info *out);
 
+/*
+ * Compacts the view: an LMDB copy without free pages replaces it.  Done
+ * only when no other process has the database open (NEDB_EBUSY then);
+ * no transaction may be open.  *before, *after: the view's bytes.
+ */
+NEDB_EXPORT int nedb_compact(nedb *db, uint64_t *before, uint64_t *after);
 /* Stages a checkpoint op committing to a digest of the state. */
 NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
 /*

@@ -65,7 +65,7 @@ snapshot() {
 	seed_users 3
 	run --separate-stderr nedb-checkpoint
 	assert_success
-	assert_output --regexp '^\{"seq":4,"hash":"[0-9a-f]{64}","op":"checkpoint","state":"[0-9a-f]{64}"\}$'
+	assert_output --regexp '^\{"seq":4,"hash":"[0-9a-f]{64}","op":"checkpoint","state":"[0-9a-f]{64}","view":\{"compacted":true,"before":[0-9]+,"after":[0-9]+\}\}$'
 	assert_equal "$stderr" ""
 	assert_determinism
 }
@@ -282,7 +282,7 @@ snapshot() {
 	assert_line --index 1 '  "seq": 2,'
 	run nedb-checkpoint --array
 	assert_success
-	assert_output --regexp '^\[\{"seq":3,"hash":"[0-9a-f]{64}","op":"checkpoint","state":"[0-9a-f]{64}"\}\]$'
+	assert_output --regexp '^\[\{"seq":3,"hash":"[0-9a-f]{64}","op":"checkpoint","state":"[0-9a-f]{64}","view":\{"compacted":true,"before":[0-9]+,"after":[0-9]+\}\}\]$'
 	assert_determinism
 }
 
@@ -360,4 +360,59 @@ snapshot() {
 	run --separate-stderr nedb-checkpoint --rebuild
 	assert_failure 5
 	assert_equal "$stderr" "nedb-checkpoint: corrupt log at seq 1: hash mismatch"
+}
+
+@test "checkpoint compacts the view: smaller, same state, new files" {
+	for ((i = 0; i < 2000; i++)); do
+		printf '{"_id":"u%d","bio":"%0200d"}\n' "$i" "$i"
+	done | nedb-put -q users
+	for ((i = 0; i < 2000; i += 2)); do echo "u$i"; done | nedb-delete -q users
+	before=$(stat -c %s "$NEDB_DIR/view.mdb")
+	ino=$(stat -c %i "$NEDB_DIR/view.mdb")
+	run nedb-checkpoint
+	assert_success
+	assert_output --regexp '"view":\{"compacted":true,"before":'"$before"',"after":[0-9]+\}\}$'
+	after=$(stat -c %s "$NEDB_DIR/view.mdb")
+	[ "$after" -lt "$before" ] || fail "view not smaller: $before -> $after"
+	[ "$(stat -c %i "$NEDB_DIR/view.mdb")" != "$ino" ] || fail "view.mdb not replaced"
+	[ ! -e "$NEDB_DIR/view.mdb.compact" ] || fail "a temporary file stays"
+	run nedb-get users u7
+	assert_success
+	assert_output --partial '"_id":"u7"'
+	run nedb-get users u8
+	assert_failure 1
+	assert_determinism
+}
+
+@test "checkpoint leaves a view in use by another process as it is" {
+	seed_users 5
+	nedb-log --follow > follow.out 3>&- &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -s follow.out ] && break
+		sleep 0.05
+	done
+	ino=$(stat -c %i "$NEDB_DIR/view.mdb")
+	run nedb-checkpoint
+	kill "$pid"; wait "$pid" || true
+	assert_success
+	assert_output --partial '"view":{"compacted":false,"reason":"in use by other processes"}}'
+	assert_equal "$(stat -c %i "$NEDB_DIR/view.mdb")" "$ino"
+	assert_determinism
+}
+
+@test "compaction under concurrent readers and writers loses nothing" {
+	seed_users 200
+	(for ((i = 0; i < 60; i++)); do nedb-put -q users "w$i" "{\"n\":$i}" || echo "put $i failed"; done) > writers.err 2>&1 3>&- &
+	w=$!
+	(for ((i = 0; i < 60; i++)); do nedb-get users u$((i % 200 + 1)) > /dev/null || echo "get $i failed"; done) > readers.err 2>&1 3>&- &
+	r=$!
+	for ((i = 0; i < 8; i++)); do nedb-checkpoint > /dev/null || echo "checkpoint $i failed"; done > ckpt.err 2>&1
+	wait "$w" "$r"
+	assert_equal "$(cat writers.err readers.err ckpt.err)" ""
+	run nedb-query 'FROM users WHERE n >= 0'
+	assert_equal "${#lines[@]}" 260
+	run nedb-verify
+	assert_success
+	assert_determinism
 }

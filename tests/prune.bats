@@ -16,7 +16,7 @@ setup_more() {
 @test "--prune archives the ops before the checkpoint and log.aof starts at it" {
 	run nedb-checkpoint --prune
 	assert_success
-	assert_output --regexp '"op":"checkpoint",.*"archived":\{"ops":8,"first":0,"last":7,"bytes":[0-9]+\}\}$'
+	assert_output --regexp '"op":"checkpoint",.*"archived":\{"ops":8,"first":0,"last":7,"bytes":[0-9]+\},"view":\{"compacted":true,"before":[0-9]+,"after":[0-9]+\}\}$'
 	run head -c 9 "$NEDB_DIR/log.aof"
 	assert_output '{"seq":8,'
 	[ -f "$NEDB_DIR/archive/00000000000000000000-00000000000000000007.seg" ]
