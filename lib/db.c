@@ -1361,19 +1361,33 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 	    (rc = check_rel(rel)))
 		return rc;
 	if ((rc = pre_write(db, w, &o, receipt)))
-		return rc == 1 ? 0 : rc;
-	if (unlink) {
+		return rc == 1 ? 0 : rc;	/* 1: an idempotent retry */
+	{
 		unsigned char k[17 + MAX_REL];
 		uint64_t a, b;
 		MDB_val kv, d;
+		bool have = false;
 
-		if (nedb__node_number(&db->view, db->wtxn, from, false, &a) ||
-		    nedb__node_number(&db->view, db->wtxn, to, false, &b))
+		if (!nedb__node_number(&db->view, db->wtxn, from, false, &a) &&
+		    !nedb__node_number(&db->view, db->wtxn, to, false, &b)) {
+			kv.mv_size = nedb__edgekey(k, a, rel, b);
+			kv.mv_data = k;
+			have = !mdb_get(db->wtxn, db->view.dbi[DBI_EDGES], &kv,
+					&d);
+		}
+		if (unlink && !have)
 			goto missing;
-		kv.mv_size = nedb__edgekey(k, a, rel, b);
-		kv.mv_data = k;
-		if (mdb_get(db->wtxn, db->view.dbi[DBI_EDGES], &kv, &d))
-			goto missing;
+		if (!unlink && have) {
+			/* as an index that exists: nothing to append */
+			nedb_buf_puts(receipt, "{\"op\":\"link\",\"from\":");
+			nedb_buf_json_str(receipt, from, strlen(from));
+			nedb_buf_puts(receipt, ",\"rel\":");
+			nedb_buf_json_str(receipt, rel, strlen(rel));
+			nedb_buf_puts(receipt, ",\"to\":");
+			nedb_buf_json_str(receipt, to, strlen(to));
+			nedb_buf_puts(receipt, ",\"exists\":true}\n");
+			return 0;
+		}
 	}
 	o.from = from;
 	o.rel = rel;

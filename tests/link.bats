@@ -261,3 +261,15 @@ log_lines() {
 	assert_success
 	assert_line --index 0 'usage: nedb-link [options] FROM REL TO'
 }
+
+@test "linking an edge that exists appends nothing and says so" {
+	nedb-put -q users alice '{}'
+	nedb-put -q users bob '{}'
+	nedb-link users:alice follows users:bob
+	seq=$(nedb-log | tail -1 | jq .seq)
+	run nedb-link users:alice follows users:bob
+	assert_success
+	assert_output '{"op":"link","from":"users:alice","rel":"follows","to":"users:bob","exists":true}'
+	assert_equal "$(nedb-log | tail -1 | jq .seq)" "$seq"
+	assert_determinism
+}
