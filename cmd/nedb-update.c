@@ -101,6 +101,7 @@ main(int argc, char **argv)
 	if (rc && rc != 1)
 		cli_fail(rc);
 	p.coll = argv[0];
+	p.keep_ttl = 1;		/* an update changes members, not the expiry */
 	for (size_t i = 0; i < m.n; i++) {
 		char *id = NULL;
 

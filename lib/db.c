@@ -1257,7 +1257,8 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 	}
 	o.doc = doc.p;
 	o.doclen = doc.len;
-	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms : 0;
+	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms :
+		p->keep_ttl && cur ? h.exp : 0;
 	if ((rc = provenance(db, p, &o, &prov)))
 		goto done;
 	rc = stage(db, &o, receipt);

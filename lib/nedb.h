@@ -189,6 +189,7 @@ typedef struct nedb_put {
 	const char *valid_from, *valid_to;
 	nedb_wopts w;
 	int prepared;		/* doc and id come from nedb_put_prepare */
+	int keep_ttl;		/* ttl_ms 0: keep the current version's expiry */
 } nedb_put;
 
 /*

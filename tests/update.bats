@@ -362,3 +362,15 @@ EOF
 	assert_success
 	assert_line --index 0 'usage: nedb-update [options] COLL FILTER UPDATE'
 }
+
+@test "an update keeps the document's expiry" {
+	nedb-put -q --ttl 1000 users a '{"n":1}'
+	exp=$(nedb-log | tail -1 | jq .exp)
+	[ "$exp" != null ] || fail "the put has no expiry"
+	run nedb-update users '{"_id":"a"}' '{"$inc":{"n":1}}'
+	assert_success
+	assert_equal "$(nedb-log | tail -1 | jq .exp)" "$exp"
+	run nedb-get users a
+	assert_output '{"_id":"a","n":2}'
+	assert_determinism
+}
