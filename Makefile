@@ -71,6 +71,7 @@ $(BUILD)/lib/libnedb.so: $(LIB)
 	ln -sf $(SONAME) $@
 
 $(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
+	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
 # Commands link libnedb only: libjq is loaded on first use (nedb_jv.h).

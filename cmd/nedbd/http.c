@@ -1381,6 +1381,38 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ----------------------------------------------------------- */
 
+/*
+ * Decodes %HH in URLs and their arguments, except %00: a NUL would cut a
+ * name or an id short where the route reads it ("db%00/rows/..." is not
+ * "db"), so "%00" stays as it is written and fails the checks.
+ */
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		int hi, lo;
+
+		if (*r == '%' && (hi = hexval(r[1])) >= 0 &&
+		    (lo = hexval(r[2])) >= 0 && (hi || lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else
+			*w++ = *r++;
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
 /* libmicrohttpd's own messages, one line each; none while starting:
  * http_start's caller reports a failure itself. */
 static void
@@ -1413,6 +1445,7 @@ http_start(unsigned port)
 			       MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 			       MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 			       MHD_OPTION_END);
 	if (!H.d)
 		return -1;

@@ -365,10 +365,14 @@ run_requests(struct rconn *c)
 				redisReply *a = req->element[i];
 
 				if (a->type != REDIS_REPLY_STRING) {
-					protocol_error(c, "expected '$', got "
-						       "'%s'", a->type ==
+					protocol_error(c, "%s", a->type ==
+						       REDIS_REPLY_NIL ?
+						       "invalid bulk length" :
+						       a->type ==
 						       REDIS_REPLY_ARRAY ?
-						       "*" : ":");
+						       "expected '$', got '*'" :
+						       "expected '$', got "
+						       "another type");
 					break;
 				}
 				argv[i] = a->str;

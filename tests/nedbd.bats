@@ -1,0 +1,1947 @@
+#!/usr/bin/env bats
+# nedbd: the daemon of SPEC section 7 - start-up and configuration
+# errors, every HTTP route with its answers and errors (auth, bad JSON,
+# bad names, 404, 405, 409, 413, CORS), the RESP2 port through redis-cli,
+# inline commands and a Python client, group commit, the CLI and the
+# daemon on one database at the same time, and shutdown on SIGTERM/SIGINT
+# with a checkpoint in every open database.
+#
+# Every test starts its own daemon on free loopback ports over its own
+# data root ($DATA) and stops it in teardown.  Nothing here sleeps and
+# hopes: waits poll with a bound.
+
+load helper
+
+setup_more() {
+	DATA=$BATS_TEST_TMPDIR/data
+	ERR=$BATS_TEST_TMPDIR/nedbd.err
+	NEDBD_PID=
+	EXTRA_PIDS=()
+	TOKEN=
+	PORT=
+	RPORT=
+}
+
+teardown() {
+	local p
+	for p in "${EXTRA_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	if [ -n "$NEDBD_PID" ]; then
+		stop_nedbd TERM
+	fi
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$ERR" ]; then
+		echo "# nedbd stderr:" >&2
+		sed 's/^/#   /' "$ERR" >&2
+	fi
+	# a sanitizer report from the daemon fails the test
+	if [ -f "$ERR" ] &&
+		grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$ERR" >&2; then
+		return 1
+	fi
+}
+
+# ---- helpers -------------------------------------------------------------
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# True while the process $1 (nedbd unless given) runs (a zombie is not).
+alive() {
+	local pid=${1:-$NEDBD_PID}
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+		[ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
+
+# poll SECONDS COMMAND...: runs COMMAND every 0.05s until it succeeds;
+# fails after SECONDS.
+poll() {
+	local n=$(($1 * 20)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "poll: '$*' did not succeed in time" >&2
+	return 1
+}
+
+# start_nedbd [NAME=VALUE...]: nedbd over $DATA with the environment
+# given, HTTP on a port the kernel picks ($PORT), RESP2 on a free port
+# ($RPORT; empty when NEDBD_RESP2_PORT=0 is given); returns once /health
+# and PING answer.
+start_nedbd() {
+	local i
+	for _ in 1 2 3; do
+		RPORT=$(free_port)
+		env NEDBD_HOST=127.0.0.1 NEDBD_PORT=0 \
+			NEDBD_RESP2_PORT="$RPORT" NEDBD_DATA="$DATA" \
+			NEDBD_TOKEN="$TOKEN" "$@" nedbd 3>&- 2>"$ERR" &
+		NEDBD_PID=$!
+		for ((i = 0; i < 600; i++)); do
+			grep -qs '^nedbd: serving' "$ERR" && break
+			alive || break
+			sleep 0.05
+		done
+		grep -q '^nedbd: serving' "$ERR" && break
+		wait "$NEDBD_PID" || true
+		NEDBD_PID=
+		# the RESP2 port was taken in the meantime: another one
+		grep -q 'Address already in use' "$ERR" || break
+	done
+	if [ -z "$NEDBD_PID" ]; then
+		echo "nedbd did not start:" >&2
+		cat "$ERR" >&2
+		return 1
+	fi
+	PORT=$(sed -n 's|.*http://[^ ]*:\([0-9]*\).*|\1|p' "$ERR")
+	RPORT=$(sed -n 's|.*redis://[^ ]*:\([0-9]*\).*|\1|p' "$ERR")
+	poll 30 health_ok
+	if [ -n "$RPORT" ]; then
+		poll 30 ping_ok
+	fi
+}
+
+health_ok() {
+	curl -s "http://127.0.0.1:$PORT/health" | grep -q '"ok":true'
+}
+
+ping_ok() {
+	redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG
+}
+
+# stop_nedbd [SIGNAL]: signals nedbd (TERM) and waits for it (bounded;
+# then SIGKILL); its exit status in $STATUS.
+stop_nedbd() {
+	local i
+	kill -"${1:-TERM}" "$NEDBD_PID" 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do
+		alive || break
+		sleep 0.05
+	done
+	if alive; then
+		echo "nedbd did not stop on SIG${1:-TERM}: killed" >&2
+		kill -KILL "$NEDBD_PID"
+	fi
+	STATUS=0
+	wait "$NEDBD_PID" || STATUS=$?
+	NEDBD_PID=
+}
+
+# http METHOD PATH [CURL-ARG...]: one request (with the bearer token when
+# $TOKEN is set); the status in $CODE, the body in $BODY, the response
+# headers in $HEADERS.
+http() {
+	local m=$1 p=$2 auth=()
+	shift 2
+	if [ -n "$TOKEN" ]; then
+		auth=(-H "Authorization: Bearer $TOKEN")
+	fi
+	CODE=$(curl -sS --path-as-is -o "$BATS_TEST_TMPDIR/body" \
+		-D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' -X "$m" \
+		"${auth[@]}" "$@" "http://127.0.0.1:$PORT$p")
+	BODY=$(cat "$BATS_TEST_TMPDIR/body")
+	HEADERS=$(tr -d '\r' <"$BATS_TEST_TMPDIR/headers")
+}
+
+# expect STATUS [JQ...]: the last response had STATUS, and every jq
+# filter is true of its body.
+expect() {
+	local f
+	if [ "$CODE" != "$1" ]; then
+		echo "want HTTP $1, got $CODE: $BODY" >&2
+		return 1
+	fi
+	shift
+	for f; do
+		if ! jq -e "$f" <<<"$BODY" >/dev/null; then
+			echo "jq '$f' is not true of: $BODY" >&2
+			return 1
+		fi
+	done
+}
+
+# expect_error STATUS: the last response had STATUS and an error body.
+expect_error() {
+	expect "$1" '.error | type == "string" and length > 0' 'keys == ["error"]'
+}
+
+# create NAME [INIT-JSON]: creates a database over HTTP.
+create() {
+	if [ $# -gt 1 ]; then
+		http POST /v1/databases -d "{\"name\":\"$1\",\"init\":$2}"
+	else
+		http POST /v1/databases -d "{\"name\":\"$1\"}"
+	fi
+	expect 201
+}
+
+# query DB NQL: runs NQL over HTTP (200 expected).
+query() {
+	http POST "/v1/databases/$1/query" --data-binary \
+		"$(jq -cn --arg q "$2" '{nql: $q}')"
+	expect 200
+}
+
+# rcli ARG...: redis-cli on the RESP2 port, replies typed.
+rcli() {
+	redis-cli -p "$RPORT" --no-raw "$@"
+}
+
+# rdb DB LINE: the reply of the command LINE run by redis-cli on
+# database DB (redis-cli -n takes only numbers).
+rdb() {
+	printf 'SELECT %s\n%s\n' "$1" "$2" | rcli | tail -n +2
+}
+
+# last_op DIR: the op (a JSON object) at the end of the log of DIR.
+last_op() {
+	nedb-log -d "$1" -n 1
+}
+
+# A connection of our own on fd 5, for commands sent one at a time.
+resp_open() {
+	exec 5<>"/dev/tcp/127.0.0.1/$RPORT"
+}
+
+resp_close() {
+	exec 5>&- 5<&-
+}
+
+# resp_send ARG...: one command, as a RESP2 array of bulk strings.
+resp_send() {
+	local LC_ALL=C a out
+	out=$(printf '*%d\r\n' $#; for a; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done; echo .)
+	printf '%s' "${out%.}" >&5
+}
+
+# resp_read: one simple reply (status, error, integer, bulk) from fd 5,
+# printed as it came, bulk strings as their text and nil as (nil).
+resp_read() {
+	local l
+	IFS= read -r -t 30 l <&5 || { echo "resp_read: no reply" >&2; return 1; }
+	l=${l%$'\r'}
+	case $l in
+	'$-1') echo '(nil)' ;;
+	'$'*)
+		IFS= read -r -t 30 l <&5
+		echo "${l%$'\r'}"
+		;;
+	*) echo "$l" ;;
+	esac
+}
+
+# resp_cmd ARG...: sends a command on fd 5 and prints its reply.
+resp_cmd() {
+	resp_send "$@"
+	resp_read
+}
+
+# A python3 with the redis module in $PY, or the test is skipped.
+redis_python() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import redis' 2>/dev/null; then
+			PY=$py
+			return 0
+		fi
+	done
+	skip "no python3 with the redis module"
+}
+
+# ---- start-up and configuration -------------------------------------------
+
+@test "--help prints the usage and exits 0; --version the version; a bad option exits 2" {
+	run nedbd --help
+	assert_success
+	assert_line --index 0 --partial 'usage: nedbd'
+	assert_output --partial NEDBD_PORT
+	assert_output --partial NEDBD_RESP2_PORT
+	run -0 nedbd -h
+	assert_line --index 0 --partial 'usage: nedbd'
+	run -0 nedbd --version
+	assert_output --regexp '^nedbd [0-9]+\.[0-9]+'
+	run -2 --separate-stderr nedbd --bogus
+	assert_equal "${stderr_lines[0]}" "nedbd: unknown option '--bogus'"
+}
+
+@test "a bad NEDBD_PORT (or other setting) exits 2 with one line naming it" {
+	local v
+	for v in abc 70000 -1 1x 99999999999999999999; do
+		run -2 --separate-stderr env NEDBD_PORT="$v" NEDBD_DATA="$DATA" nedbd
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_equal "${stderr_lines[0]}" \
+			"nedbd: bad NEDBD_PORT: '$v' (a number from 0 to 65535)"
+	done
+	run -2 --separate-stderr env NEDBD_RESP2_PORT=x NEDBD_DATA="$DATA" nedbd
+	assert_equal "$stderr" "nedbd: bad NEDBD_RESP2_PORT: 'x' (a number from 0 to 65535)"
+	run -2 --separate-stderr env NEDBD_MAX_BODY=5 NEDBD_DATA="$DATA" nedbd
+	assert_equal "${#stderr_lines[@]}" 1
+	run -2 --separate-stderr env NEDBD_DURABILITY=sometimes NEDBD_DATA="$DATA" nedbd
+	assert_equal "$stderr" "nedbd: bad NEDBD_DURABILITY: 'sometimes' (durable, safe or fast)"
+	run -2 --separate-stderr env NEDBD_MAX_CONNECTIONS=0 NEDBD_DATA="$DATA" nedbd
+	assert_equal "${#stderr_lines[@]}" 1
+	# nothing was served, and no data root was made
+	[ ! -e "$DATA" ]
+}
+
+@test "NEDBD_HOST may be a name; one that does not resolve to IPv4 exits 2" {
+	local h
+	for h in '::1' '999.1.1.1'; do
+		run -2 --separate-stderr env NEDBD_HOST="$h" NEDBD_PORT=0 \
+			NEDBD_DATA="$DATA" nedbd 3>&-
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_equal "${stderr_lines[0]%% (*}" "nedbd: bad NEDBD_HOST: '$h'"
+	done
+	start_nedbd NEDBD_HOST=localhost
+	run cat "$ERR"
+	assert_output "nedbd: serving $DATA on http://localhost:$PORT and redis://localhost:$RPORT"
+	http GET /health
+	expect 200 '.ok'
+	run rcli SET k v
+	assert_output OK
+}
+
+@test "a data root that is a file exits 5 with one line" {
+	touch "$DATA"
+	run -5 --separate-stderr env NEDBD_PORT=0 NEDBD_DATA="$DATA" nedbd 3>&-
+	assert_equal "$stderr" "nedbd: data directory '$DATA' is not a directory"
+}
+
+@test "start-up prints where it serves; NEDBD_RESP2_PORT=0 serves HTTP only" {
+	start_nedbd NEDBD_RESP2_PORT=0
+	[ -z "$RPORT" ]
+	run cat "$ERR"
+	assert_output "nedbd: serving $DATA on http://127.0.0.1:$PORT"
+	[ -d "$DATA" ]
+	stop_nedbd
+	assert_equal "$STATUS" 0
+	start_nedbd
+	run cat "$ERR"
+	assert_output "nedbd: serving $DATA on http://127.0.0.1:$PORT and redis://127.0.0.1:$RPORT"
+}
+
+@test "an HTTP port already in use: nonzero exit and a one-line error" {
+	start_nedbd
+	# the RESP2 listener of the first daemon holds $RPORT
+	run --separate-stderr env NEDBD_PORT="$RPORT" NEDBD_DATA="$DATA" \
+		timeout 20 nedbd 3>&-
+	assert_equal "$status" 5
+	assert_equal "$stderr" \
+		"nedbd: cannot listen on 127.0.0.1:$RPORT (HTTP): Address already in use"
+}
+
+@test "a RESP2 port already in use: nonzero exit and a one-line error" {
+	start_nedbd
+	run --separate-stderr env NEDBD_PORT=0 NEDBD_RESP2_PORT="$RPORT" \
+		NEDBD_DATA="$DATA" timeout 20 nedbd 3>&-
+	assert_equal "$status" 5
+	assert_equal "$stderr" \
+		"nedbd: cannot listen on 127.0.0.1:$RPORT (RESP2): Address already in use"
+}
+
+@test "a second nedbd on the HTTP port of a running one does not start" {
+	local pid err=$BATS_TEST_TMPDIR/second.err
+	start_nedbd NEDBD_RESP2_PORT=0
+	NEDBD_PORT=$PORT NEDBD_DATA="$BATS_TEST_TMPDIR/other" nedbd \
+		3>&- 2>"$err" &
+	pid=$!
+	EXTRA_PIDS+=("$pid")
+	# it either exits or announces that it serves
+	poll 30 eval '! alive '"$pid"' || grep -q "^nedbd: serving" "'"$err"'"'
+	if alive "$pid"; then
+		echo "a second nedbd serves the port of the first: $(cat "$err")" >&2
+		return 1
+	fi
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 5
+	run cat "$err"
+	assert_output "nedbd: cannot listen on 127.0.0.1:$PORT (HTTP): Address already in use"
+}
+
+# ---- HTTP: health, auth, CORS, routing --------------------------------------
+
+@test "GET /health answers ok and the version" {
+	start_nedbd
+	http GET /health
+	expect 200 '.ok == true' '.version | test("^[0-9]+\\.[0-9]+")'
+	run nedbd --version
+	assert_output "nedbd $(jq -r .version <<<"$BODY")"
+	http POST /health
+	expect_error 405
+}
+
+@test "with NEDBD_TOKEN every /v1 route wants the bearer token; /health does not" {
+	start_nedbd NEDBD_TOKEN=s3cret
+	http GET /health
+	expect 200 '.ok == true'
+	http GET /v1/databases
+	expect_error 401
+	grep -q '^WWW-Authenticate: Bearer' <<<"$HEADERS"
+	http POST /v1/databases -d '{"name":"x"}'
+	expect_error 401
+	http GET /v1/databases/x/verify
+	expect_error 401
+	http GET /v1/nosuch
+	expect_error 401
+	http GET /v1/databases -H 'Authorization: Bearer wrong'
+	expect_error 401
+	grep -q '^WWW-Authenticate: Bearer' <<<"$HEADERS"
+	http GET /v1/databases -H 'Authorization: Bearer s3cretX'
+	expect_error 401
+	http GET /v1/databases -H 'Authorization: Basic s3cret'
+	expect_error 401
+	[ ! -e "$DATA/x" ]
+	TOKEN=s3cret
+	http GET /v1/databases
+	expect 200 '.count == 0'
+	http POST /v1/databases -d '{"name":"x"}'
+	expect 201 '.name == "x"'
+	http GET /v1/databases/x/verify
+	expect 200 '.ok == true'
+}
+
+@test "CORS headers on every answer; OPTIONS answers 204" {
+	start_nedbd
+	http GET /health
+	grep -q '^Access-Control-Allow-Origin: \*$' <<<"$HEADERS"
+	http GET /v1/databases/nosuch
+	expect_error 404
+	grep -q '^Access-Control-Allow-Origin: \*$' <<<"$HEADERS"
+	http POST /v1/databases -d 'not json'
+	expect_error 400
+	grep -q '^Access-Control-Allow-Origin: \*$' <<<"$HEADERS"
+	http OPTIONS /v1/databases -H 'Origin: http://example.com' \
+		-H 'Access-Control-Request-Method: POST'
+	expect 204
+	[ -z "$BODY" ]
+	grep -q '^Access-Control-Allow-Origin: \*$' <<<"$HEADERS"
+	grep -q '^Access-Control-Allow-Methods: .*POST' <<<"$HEADERS"
+	grep -q '^Access-Control-Allow-Headers: .*Authorization' <<<"$HEADERS"
+}
+
+@test "a CORS preflight needs no token" {
+	start_nedbd NEDBD_TOKEN=tok
+	http OPTIONS /v1/databases/x/query
+	expect 204
+	grep -q '^Access-Control-Allow-Origin: \*$' <<<"$HEADERS"
+}
+
+@test "unknown routes answer 404 and wrong methods 405, as JSON errors" {
+	start_nedbd
+	create shop
+	local r
+	for r in / /nope /v1 /v1/nope /v1/databases/shop/nope \
+		/v1/databases/shop/query/extra /v1/databases/nosuch \
+		/v1/databases/nosuch/verify; do
+		http GET "$r"
+		expect_error 404
+	done
+	http DELETE /v1/databases/shop/rows/users
+	expect_error 404
+	for r in "PUT /v1/databases" "DELETE /v1/databases" \
+		"PUT /v1/databases/shop" "POST /v1/databases/shop" \
+		"GET /v1/databases/shop/query" "GET /v1/databases/shop/put" \
+		"POST /v1/databases/shop/verify" "DELETE /v1/databases/shop/log" \
+		"GET /v1/databases/shop/checkpoint" "GET /v1/databases/shop/index" \
+		"GET /v1/databases/shop/link" "GET /v1/databases/shop/rows/u/1" \
+		"PATCH /v1/databases/shop"; do
+		http "${r% *}" "${r#* }"
+		expect_error 405
+	done
+	# none of it wrote anything
+	http GET /v1/databases/shop
+	expect 200 '.seq == 0'
+}
+
+@test "a body larger than NEDBD_MAX_BODY answers 413 and writes nothing" {
+	start_nedbd NEDBD_MAX_BODY=1024
+	create shop
+	python3 -c 'import json; print(json.dumps({"coll": "c", "id": "big",
+		"doc": {"s": "x" * 2000}}))' >"$BATS_TEST_TMPDIR/big.json"
+	python3 -c 'import json; print(json.dumps({"coll": "c", "id": "huge",
+		"doc": {"s": "x" * 3000000}}))' >"$BATS_TEST_TMPDIR/huge.json"
+	http POST /v1/databases/shop/put --data-binary @"$BATS_TEST_TMPDIR/big.json"
+	expect_error 413
+	http POST /v1/databases/shop/put -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$BATS_TEST_TMPDIR/big.json"
+	expect_error 413
+	http POST /v1/databases/shop/put -H 'Expect:' \
+		--data-binary @"$BATS_TEST_TMPDIR/huge.json"
+	expect_error 413
+	http POST /v1/databases/shop/put -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$BATS_TEST_TMPDIR/huge.json"
+	expect_error 413
+	http POST /v1/databases -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$BATS_TEST_TMPDIR/huge.json"
+	expect_error 413
+	# a body within the limit still works, on the same daemon
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"small","doc":{"s":"x"}}'
+	expect 200 '.id == "small"'
+	http GET /v1/databases/shop
+	expect 200 '.seq == 1' '.rows == 1'
+}
+
+@test "bad JSON bodies answer 400 on every POST route" {
+	start_nedbd
+	create shop
+	local r b
+	for r in /v1/databases /v1/databases/shop/query /v1/databases/shop/put \
+		/v1/databases/shop/index /v1/databases/shop/link; do
+		for b in '{bad json' '[1,2]' '"str"' '{"a":1} {"b":2}' ''; do
+			if [ -n "$b" ]; then
+				http POST "$r" --data-binary "$b"
+			else
+				http POST "$r"
+			fi
+			expect_error 400
+		done
+	done
+	http GET /v1/databases
+	expect 200 '.count == 1'
+	http GET /v1/databases/shop
+	expect 200 '.seq == 0'
+}
+
+# ---- HTTP: databases --------------------------------------------------------
+
+@test "GET /v1/databases lists nothing at first, then every database with its summary" {
+	start_nedbd
+	http GET /v1/databases
+	expect 200 '. == {"databases":[],"count":0}'
+	create beta
+	create alpha '{"seed":{"users":[{"_id":"u1"},{"_id":"u2"}],"items":[{"_id":"i1"}]}}'
+	# a database made by the CLI is listed too
+	nedb-put -q -d "$DATA/gamma" t x '{"v":1}'
+	# a directory that is not a database is not
+	mkdir "$DATA/junk" "$DATA/bad.name"
+	http GET /v1/databases
+	expect 200 '.count == 3' '[.databases[].name] == ["alpha","beta","gamma"]' \
+		'.databases[0].rows == 3' \
+		'.databases[0].collections == {"items":1,"users":2}' \
+		'.databases[0].seq == 3' \
+		'.databases[0].head | test("^[0-9a-f]{64}$")' \
+		'.databases[1] | .seq == 0 and .rows == 0 and .collections == {}' \
+		'.databases[2].collections == {"t":1}'
+	run nedb-verify -d "$DATA/alpha"
+	assert_output --partial "\"head\":$(jq '.databases[0].head' <<<"$BODY")"
+}
+
+@test "POST /v1/databases creates a database the CLI opens; 409 when it exists" {
+	start_nedbd
+	http POST /v1/databases -d '{"name":"shop"}'
+	expect 201 '.ok == true' '.name == "shop"' '.seq == 0' \
+		'.head | test("^[0-9a-f]{64}$")'
+	[ -f "$DATA/shop/log.aof" ]
+	run -0 nedb-verify -d "$DATA/shop"
+	assert_output --partial '"ok":true'
+	http POST /v1/databases -d '{"name":"shop"}'
+	expect_error 409
+	# a database the CLI made is one that exists too
+	nedb-put -q -d "$DATA/cli" t x '{}'
+	http POST /v1/databases -d '{"name":"cli","init":{"seed":{"t":[{"_id":"y"}]}}}'
+	expect_error 409
+	run -1 nedb-get -d "$DATA/cli" t y
+	# the 64-byte name limit is inclusive
+	local n64
+	n64=$(printf 'a%.0s' {1..64})
+	http POST /v1/databases -d "{\"name\":\"$n64\"}"
+	expect 201
+	http POST /v1/databases -d '{"name":"Mixed_Case-09"}'
+	expect 201
+}
+
+@test "POST /v1/databases rejects bad names and path tricks with 400, creating nothing" {
+	mkdir -p "$BATS_TEST_TMPDIR/victim"
+	start_nedbd
+	local n65 name
+	n65=$(printf 'a%.0s' {1..65})
+	for name in '..' '.' 'a/b' 'a%2F..' '../victim' '' "$n65" 'a.b' 'a b' \
+		'caf\u00e9' 'a\u0000b' '-/..'; do
+		http POST /v1/databases -d "{\"name\":\"$name\"}"
+		expect_error 400
+	done
+	for name in '5' 'null' '["a"]' '{"x":1}'; do
+		http POST /v1/databases -d "{\"name\":$name}"
+		expect_error 400
+	done
+	http POST /v1/databases -d '{}'
+	expect_error 400
+	http POST /v1/databases -d '{"nom":"x"}'
+	expect_error 400
+	run ls -A "$DATA"
+	assert_output ''
+	run ls -A "$BATS_TEST_TMPDIR/victim"
+	assert_output ''
+}
+
+@test "database routes reject path tricks in the URL and touch nothing outside the data root" {
+	# a database next to the data root that a path trick could reach
+	nedb-put -q -d "$BATS_TEST_TMPDIR/victim" t x '{}'
+	start_nedbd
+	create shop
+	local p
+	for p in .. %2E%2E %2e. '..%2Fvictim' 'a%2F..' '%2E%2E%2Fvictim' \
+		'..%2F..%2Fvictim'; do
+		http GET "/v1/databases/$p"
+		[[ $CODE == 400 || $CODE == 404 ]] || {
+			echo "GET $p: $CODE $BODY" >&2
+			return 1
+		}
+		http DELETE "/v1/databases/$p"
+		[[ $CODE == 400 || $CODE == 404 ]] || {
+			echo "DELETE $p: $CODE $BODY" >&2
+			return 1
+		}
+		http POST "/v1/databases/$p/put" -d '{"coll":"t","id":"y","doc":{}}'
+		[[ $CODE == 400 || $CODE == 404 ]] || {
+			echo "POST $p/put: $CODE $BODY" >&2
+			return 1
+		}
+	done
+	http DELETE /v1/databases/..
+	expect_error 400
+	http GET /v1/databases/..
+	expect_error 400
+	run -0 nedb-get -d "$BATS_TEST_TMPDIR/victim" t x
+	run -1 nedb-get -d "$BATS_TEST_TMPDIR/victim" t y
+	run -0 nedb-verify -d "$BATS_TEST_TMPDIR/victim"
+	[ -f "$DATA/shop/log.aof" ]
+}
+
+@test "init: seed, indexes and links are there after the create" {
+	start_nedbd
+	create shop '{"indexes":[["users","age","ordered"],["users","city","eq"]],
+		"seed":{"users":[{"_id":"u1","age":30,"city":"Oslo"},
+			{"id":"u2","age":40,"city":"Rome"},
+			{"_id":"u3","age":50,"city":"Oslo"}],
+			"items":[{"_id":"i1","name":"pen"}]},
+		"links":[["users:u1","knows","users:u2"],["users:u2","knows","users:u3"]]}'
+	expect 201 '.seq == 8'
+	query shop 'FROM users WHERE city = "Oslo" ORDER BY _id'
+	expect 200 '[.rows[]._id] == ["u1","u3"]' '.count == 2' '.seq == 8'
+	query shop 'FROM users WHERE _id = "u2"'
+	expect 200 '.rows[0] | .age == 40 and .id == "u2"'
+	query shop 'FROM users WHERE _id = "u1" TRAVERSE knows'
+	expect 200 '[.rows[]._id] == ["u2"]'
+	query shop 'FROM users WHERE _id = "u3" TRAVERSE knows IN'
+	expect 200 '[.rows[]._id] == ["u2"]'
+	query shop 'EXPLAIN FROM users WHERE age > 35'
+	expect 200 '.rows[0].plan == "index"' '.rows[0].index.field == "age"'
+	http GET /v1/databases/shop
+	expect 200 '.rows == 4' '.collections == {"items":1,"users":3}' \
+		'[.indexes[] | [.coll,.field,.kind,.entries]] | sort ==
+			[["users","age","ordered",3],["users","city","eq",3]]'
+	run nedb-link -d "$DATA/shop" --out users:u1
+	assert_output '"users:u2"'
+	run -0 nedb-verify -d "$DATA/shop"
+}
+
+@test "a bad init answers 400 and creates nothing" {
+	start_nedbd
+	local init
+	for init in '"x"' '[]' '{"indexes":"x"}' '{"indexes":[["users","age"]]}' \
+		'{"indexes":[["users","age","range"]]}' '{"indexes":[[1,2,3]]}' \
+		'{"seed":[]}' '{"seed":{"users":{"_id":"u1"}}}' \
+		'{"seed":{"users":[{"_id":"u1"},{"name":"no id"}]}}' \
+		'{"seed":{"users":[5]}}' '{"seed":{"bad coll":[{"_id":"a"}]}}' \
+		'{"seed":{"users":[{"_id":"u1"}]},"links":[["users:u1","knows"]]}' \
+		'{"links":"x"}' '{"seed":{"users":[{"_id":"u1"}]},"links":[["a","b","c","d"]]}'; do
+		http POST /v1/databases -d "{\"name\":\"shop\",\"init\":$init}"
+		expect_error 400
+		[ ! -e "$DATA/shop" ] || {
+			echo "init $init left $DATA/shop behind" >&2
+			return 1
+		}
+	done
+	http GET /v1/databases
+	expect 200 '.count == 0'
+	# the name is free: a good create works
+	create shop '{"seed":{"users":[{"_id":"u1"}]}}'
+	http GET /v1/databases/shop
+	expect 200 '.rows == 1'
+}
+
+@test "a bad init over a directory that is not a database leaves its files alone" {
+	mkdir -p "$DATA/notes"
+	echo precious >"$DATA/notes/keep.txt"
+	start_nedbd
+	http POST /v1/databases -d '{"name":"notes","init":{"indexes":"bad"}}'
+	expect_error 400
+	run cat "$DATA/notes/keep.txt"
+	assert_output precious
+}
+
+@test "GET /v1/databases/:name shows indexes, sizes, checkpoint, the last 10 ops and verify" {
+	start_nedbd
+	create shop '{"indexes":[["users","age","ordered"]]}'
+	local i
+	for i in $(seq 1 12); do
+		http POST /v1/databases/shop/put -d "{\"coll\":\"users\",\"id\":\"u$i\",\"doc\":{\"age\":$i}}"
+		expect 200
+	done
+	http GET /v1/databases/shop
+	expect 200 '.name == "shop"' '.seq == 13' '.rows == 12' \
+		'.collections == {"users":12}' \
+		'.indexes == [{"coll":"users","field":"age","kind":"ordered","entries":12}]' \
+		'.log_bytes > 0' '.view_bytes > 0' '.checkpoint == null' \
+		'[.log[].seq] == [13,12,11,10,9,8,7,6,5,4]' \
+		'.log[0].op == "put" and .log[0].id == "u12"' \
+		'.verify == {"ok":true,"seq":13}'
+	[ "$(jq .log_bytes <<<"$BODY")" -eq "$(stat -c %s "$DATA/shop/log.aof")" ]
+	[ "$(jq -r .head <<<"$BODY")" = "$(last_op "$DATA/shop" | jq -r .hash)" ]
+	http POST /v1/databases/shop/checkpoint
+	expect 200
+	http GET /v1/databases/shop
+	expect 200 '.checkpoint == 14' '.log[0].op == "checkpoint"' '.verify.ok'
+	# a small database: the whole log, genesis last
+	create tiny
+	http GET /v1/databases/tiny
+	expect 200 '[.log[].op] == ["genesis"]' '.rows == 0' '.indexes == []'
+}
+
+@test "DELETE /v1/databases/:name removes the database; 404 after" {
+	start_nedbd
+	create shop '{"seed":{"users":[{"_id":"u1"}]}}'
+	create other
+	http DELETE /v1/databases/shop
+	expect 200 '. == {"ok":true,"name":"shop","deleted":true}'
+	[ ! -e "$DATA/shop" ]
+	http GET /v1/databases/shop
+	expect_error 404
+	http DELETE /v1/databases/shop
+	expect_error 404
+	http POST /v1/databases/shop/query -d '{"nql":"FROM users"}'
+	expect_error 404
+	http GET /v1/databases
+	expect 200 '[.databases[].name] == ["other"]'
+	# the name can be used again, anew
+	create shop
+	http GET /v1/databases/shop
+	expect 200 '.rows == 0' '.seq == 0'
+}
+
+@test "a NUL byte (%00) in the URL does not cut the path short" {
+	start_nedbd
+	create victim '{"seed":{"c":[{"_id":"a"}]}}'
+	create shop '{"seed":{"c":[{"_id":"a"},{"_id":"b"}]}}'
+	# must not become DELETE /v1/databases/victim
+	http DELETE '/v1/databases/victim%00/rows/c/a'
+	[[ $CODE == 4?? ]] || {
+		echo "DELETE victim%00/rows/c/a: $CODE $BODY" >&2
+		return 1
+	}
+	[ -f "$DATA/victim/log.aof" ]
+	# must not delete the document "a"
+	http DELETE '/v1/databases/shop/rows/c/a%00b'
+	[[ $CODE == 4?? ]] || {
+		echo "DELETE shop/rows/c/a%00b: $CODE $BODY" >&2
+		return 1
+	}
+	run -0 nedb-get -d "$DATA/shop" c a
+	# nor read a database by another name
+	http GET '/v1/databases/shop%00x'
+	[[ $CODE == 4?? ]] || {
+		echo "GET shop%00x: $CODE $BODY" >&2
+		return 1
+	}
+	http GET /v1/databases
+	expect 200 '.count == 2'
+}
+
+@test "HTTP: parallel writes all commit; pipelined requests on one connection are answered in order" {
+	start_nedbd
+	create shop
+	local i pids=()
+	for ((i = 0; i < 30; i++)); do
+		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+			"http://127.0.0.1:$PORT/v1/databases/shop/put" \
+			-d "{\"coll\":\"p\",\"id\":\"d$i\",\"doc\":{\"i\":$i}}" \
+			>"$BATS_TEST_TMPDIR/put.$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	run cat "$BATS_TEST_TMPDIR"/put.*
+	assert_equal "$(sort -u <<<"$output")" 200
+	http GET /v1/databases/shop
+	expect 200 '.rows == 30' '.seq == 30' '.verify.ok'
+	# five writes and a read, pipelined on one keep-alive connection
+	run python3 - "$PORT" <<'EOF'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+req = b""
+for i in range(5):
+    body = json.dumps({"coll": "q", "id": "k%d" % i, "doc": {}}).encode()
+    req += (b"POST /v1/databases/shop/put HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+body = b'{"nql":"FROM q"}'
+req += (b"POST /v1/databases/shop/query HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+s.sendall(req)
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+for line in got.split(b"\n"):
+    line = line.rstrip(b"\r")
+    if line.startswith(b"HTTP/"):
+        print(line.decode())
+    elif line.startswith(b"{"):
+        o = json.loads(line)
+        print(o.get("id", o.get("count")), o.get("seq"))
+EOF
+	assert_output 'HTTP/1.1 200 OK
+k0 31
+HTTP/1.1 200 OK
+k1 32
+HTTP/1.1 200 OK
+k2 33
+HTTP/1.1 200 OK
+k3 34
+HTTP/1.1 200 OK
+k4 35
+HTTP/1.1 200 OK
+5 35'
+}
+
+# ---- HTTP: reads and writes of one database ---------------------------------
+
+@test "POST query answers rows, count, seq and head; explain; syntax errors 400" {
+	start_nedbd
+	create shop '{"indexes":[["users","age","ordered"]],"seed":{"users":[
+		{"_id":"u1","age":3},{"_id":"u2","age":5},{"_id":"u3","age":7}]}}'
+	query shop 'FROM users WHERE age > 4 ORDER BY age DESC'
+	expect 200 '[.rows[]._id] == ["u3","u2"]' '.count == 2' '.seq == 4' \
+		'.head | test("^[0-9a-f]{64}$")'
+	query shop 'FROM users GROUP BY age COUNT LIMIT 1'
+	expect 200 '.count == 1'
+	query shop 'FROM nosuch'
+	expect 200 '.rows == [] and .count == 0'
+	http POST /v1/databases/shop/query -d '{"nql":"FROM users WHERE age > 4","explain":true}'
+	expect 200 '.rows[0].plan == "index"' '.rows[0].index.kind == "ordered"'
+	http POST /v1/databases/shop/query -d '{"nql":"FROM users WHERE"}'
+	expect_error 400
+	jq -e '.error | test("syntax error")' <<<"$BODY"
+	http POST /v1/databases/shop/query -d '{"nql":"SELEKT * FROM users"}'
+	expect_error 400
+	http POST /v1/databases/shop/query -d '{}'
+	expect_error 400
+	http POST /v1/databases/shop/query -d '{"nql":5}'
+	expect_error 400
+	http POST /v1/databases/shop/query -d '{"nql":"FROM users","explain":"yes"}'
+	expect_error 400
+	http POST /v1/databases/nosuch/query -d '{"nql":"FROM users"}'
+	expect_error 404
+	# nothing of this wrote
+	http GET /v1/databases/shop
+	expect 200 '.seq == 4'
+}
+
+@test "POST put answers the receipt; the document and its op (client http) are in the database" {
+	start_nedbd
+	create shop
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"u1","doc":{"name":"Ann","n":1.50}}'
+	expect 200 '.op == "put" and .coll == "users" and .id == "u1" and .seq == 1' \
+		'.hash | test("^[0-9a-f]{64}$")' 'keys == ["coll","hash","id","op","seq"]'
+	local hash
+	hash=$(jq -r .hash <<<"$BODY")
+	run -0 nedb-get -d "$DATA/shop" users u1
+	# numbers keep their text
+	assert_output '{"_id":"u1","name":"Ann","n":1.50}'
+	run last_op "$DATA/shop"
+	jq -e --arg h "$hash" '.hash == $h and .client == "http" and .op == "put"' <<<"$output"
+	# the id may come from the document's _id
+	http POST /v1/databases/shop/put -d '{"coll":"users","doc":{"_id":"u2"}}'
+	expect 200 '.id == "u2"'
+	http POST /v1/databases/shop/put -d '{"coll":"users","doc":{"x":1}}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"u3","doc":[1]}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"u3"}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"id":"u3","doc":{}}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"bad coll","id":"u3","doc":{}}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"","doc":{}}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":5,"doc":{}}'
+	expect_error 400
+	http POST /v1/databases/nosuch/put -d '{"coll":"users","id":"u3","doc":{}}'
+	expect_error 404
+	[ ! -e "$DATA/nosuch" ]
+	http GET /v1/databases/shop
+	expect 200 '.seq == 2' '.rows == 2'
+}
+
+@test "put: a stale nonce and a failed if_seq answer 409; idem answers the first receipt" {
+	start_nedbd
+	create shop
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":1},"client":"alice","nonce":5}'
+	expect 200 '.seq == 1'
+	run last_op "$DATA/shop"
+	jq -e '.client == "alice" and .nonce == 5' <<<"$output"
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":2},"client":"alice","nonce":5}'
+	expect_error 409
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":2},"client":"alice","nonce":4}'
+	expect_error 409
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":2},"client":"alice","nonce":-1}'
+	expect_error 400
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":3},"if_seq":7}'
+	expect_error 409
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"v":3},"if_seq":1}'
+	expect 200 '.seq == 2'
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"b","doc":{"v":1},"idem":"k1"}'
+	expect 200 '.seq == 3'
+	local first=$BODY
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"b","doc":{"v":2},"idem":"k1"}'
+	expect 200
+	assert_equal "$BODY" "$first"
+	run -0 nedb-get -d "$DATA/shop" c a b
+	assert_output '{"_id":"a","v":3}
+{"_id":"b","v":1}'
+	http GET /v1/databases/shop
+	expect 200 '.seq == 3'
+}
+
+@test "put: ttl, merge, tags and provenance reach the op" {
+	start_nedbd
+	create shop
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"x":1,"y":1}}'
+	expect 200
+	http POST /v1/databases/shop/put -d '{"coll":"c","id":"a","doc":{"y":2},"merge":true,
+		"tags":["red","big"],"ttl":3600,"caused_by":[1],"evidence":"seen",
+		"confidence":0.75,"valid_from":"2024-01-01","valid_to":"2025-01-01"}'
+	expect 200 '.seq == 2'
+	run last_op "$DATA/shop"
+	jq -e '.doc == {"_id":"a","x":1,"y":2,"_tags":["red","big"]}' <<<"$output"
+	jq -e '.caused_by == [1] and .evidence == "seen" and .confidence == 0.75' <<<"$output"
+	jq -e '.valid_from == "2024-01-01" and .valid_to == "2025-01-01"' <<<"$output"
+	jq -e '(.exp - .ts) >= 3599000 and (.exp - .ts) <= 3601000' <<<"$output"
+	run -0 nedb-get -d "$DATA/shop" --meta c a
+	jq -e '.exp > 0' <<<"$output"
+	local bad
+	for bad in '"ttl":0' '"ttl":-5' '"ttl":"1"' '"merge":"yes"' '"tags":"red"' \
+		'"tags":[1]' '"caused_by":["x"]' '"caused_by":[99]' \
+		'"confidence":"high"' '"confidence":2' '"if_seq":"1"' \
+		'"client":5' '"evidence":[]'; do
+		http POST /v1/databases/shop/put -d "{\"coll\":\"c\",\"id\":\"b\",\"doc\":{},$bad}"
+		expect_error 400
+	done
+	http GET /v1/databases/shop
+	expect 200 '.seq == 2'
+}
+
+@test "POST index and link (and unlink) write ops that queries use" {
+	start_nedbd
+	create shop '{"seed":{"u":[{"_id":"a","age":1},{"_id":"b","age":2}]}}'
+	http POST /v1/databases/shop/index -d '{"coll":"u","field":"age","kind":"ordered"}'
+	expect 200 '.op == "index" and .coll == "u" and .field == "age" and .kind == "ordered"'
+	http POST /v1/databases/shop/index -d '{"coll":"u","field":"name"}'
+	expect 200 '.kind == "eq"'
+	http POST /v1/databases/shop/index -d '{"coll":"u","field":"x","kind":"bogus"}'
+	expect_error 400
+	http POST /v1/databases/shop/index -d '{"coll":"u"}'
+	expect_error 400
+	http GET /v1/databases/shop
+	expect 200 '[.indexes[].field] | sort == ["age","name"]'
+	http POST /v1/databases/shop/link -d '{"frm":"u:a","rel":"likes","to":"u:b"}'
+	expect 200 '.op == "link" and .from == "u:a" and .rel == "likes" and .to == "u:b"'
+	query shop 'FROM u WHERE _id = "a" TRAVERSE likes'
+	expect 200 '[.rows[]._id] == ["b"]'
+	run nedb-link -d "$DATA/shop" --out u:a likes
+	assert_output '"u:b"'
+	http POST /v1/databases/shop/link -d '{"frm":"u:a","rel":"likes","to":"u:b","unlink":true}'
+	expect 200 '.op == "unlink"'
+	query shop 'FROM u WHERE _id = "a" TRAVERSE likes'
+	expect 200 '.rows == []'
+	http POST /v1/databases/shop/link -d '{"frm":"u:a","rel":"likes"}'
+	expect_error 400
+	http POST /v1/databases/shop/link -d '{"frm":"u:a","rel":"likes","to":"u:b","unlink":1}'
+	expect_error 400
+	run nedb-log -d "$DATA/shop" --since 3
+	assert_equal "$(jq -r '[.op, .client] | join(" ")' <<<"$output")" \
+		"index http
+index http
+link http
+unlink http"
+}
+
+@test "DELETE rows/:coll/:id deletes a live document; 404 when there is none" {
+	start_nedbd
+	create shop '{"seed":{"users":[{"_id":"u1"},{"_id":"u/2"}]}}'
+	http DELETE /v1/databases/shop/rows/users/u1
+	expect 200 '.op == "delete" and .coll == "users" and .id == "u1" and .seq == 3'
+	run -1 nedb-get -d "$DATA/shop" users u1
+	http DELETE /v1/databases/shop/rows/users/u1
+	expect_error 404
+	http DELETE /v1/databases/shop/rows/users/nosuch
+	expect_error 404
+	http DELETE /v1/databases/shop/rows/nosuch/u1
+	expect_error 404
+	# the id is the rest of the path
+	http DELETE /v1/databases/shop/rows/users/u/2
+	expect 200 '.id == "u/2"'
+	http DELETE "/v1/databases/shop/rows/bad%20coll/u1"
+	expect_error 400
+	http GET /v1/databases/shop
+	expect 200 '.rows == 0' '.seq == 4'
+}
+
+@test "every HTTP write is an op of client http unless a client is given" {
+	start_nedbd
+	create shop '{"indexes":[["u","n","eq"]],"seed":{"u":[{"_id":"a"}]},"links":[["u:a","r","u:a"]]}'
+	http POST /v1/databases/shop/put -d '{"coll":"u","id":"b","doc":{}}'
+	expect 200
+	http DELETE /v1/databases/shop/rows/u/a
+	expect 200
+	run nedb-log -d "$DATA/shop" --since 1
+	assert_equal "$(jq -r '[.op, .client] | join(" ")' <<<"$output")" \
+		"index http
+put http
+link http
+put http
+delete http"
+}
+
+@test "GET verify, GET log (newest first, limit) and POST checkpoint" {
+	start_nedbd
+	create shop '{"seed":{"c":[{"_id":"a"},{"_id":"b"},{"_id":"c"}]}}'
+	http GET /v1/databases/shop/verify
+	expect 200 '.ok == true and .seq == 3' '.head | test("^[0-9a-f]{64}$")'
+	local head
+	head=$(jq -r .head <<<"$BODY")
+	run -0 nedb-verify -d "$DATA/shop"
+	assert_output --partial "\"head\":\"$head\""
+	http GET /v1/databases/shop/log
+	expect 200 '[.entries[].seq] == [3,2,1,0]' '.count == 4' '.seq == 3' \
+		'.entries[0].hash == "'"$head"'"'
+	http GET '/v1/databases/shop/log?limit=2'
+	expect 200 '[.entries[].seq] == [3,2]' '.count == 2'
+	http GET '/v1/databases/shop/log?limit=0'
+	expect 200 '.entries == [] and .count == 0 and .seq == 3'
+	http GET '/v1/databases/shop/log?limit=10000'
+	expect 200 '.count == 4'
+	# the entries are the log's own lines
+	run nedb-log -d "$DATA/shop" --reverse
+	assert_equal "$(jq -c '.entries[]' <<<"$BODY")" "$(jq -c . <<<"$output")"
+	local l
+	for l in x -1 10001 '' 1.5 2x 99999999999999999999999; do
+		http GET "/v1/databases/shop/log?limit=$l"
+		expect_error 400
+	done
+	http POST /v1/databases/shop/checkpoint
+	expect 200 '.ok == true and .seq == 4' '.head | test("^[0-9a-f]{64}$")'
+	run last_op "$DATA/shop"
+	jq -e '.op == "checkpoint" and .seq == 4' <<<"$output"
+	http GET /v1/databases/shop/verify
+	expect 200 '.ok and .seq == 4'
+	http GET /v1/databases/nosuch/verify
+	expect_error 404
+	http GET /v1/databases/nosuch/log
+	expect_error 404
+	http POST /v1/databases/nosuch/checkpoint
+	expect_error 404
+}
+
+# ---- RESP2 ------------------------------------------------------------------
+
+@test "RESP: PING, ECHO, INFO, COMMAND and QUIT" {
+	start_nedbd
+	run rcli PING
+	assert_output PONG
+	run rcli PING hello
+	assert_output '"hello"'
+	run rcli ECHO 'a b'
+	assert_output '"a b"'
+	run rcli INFO
+	assert_output --partial 'redis_version:'
+	run rcli INFO server
+	assert_line --partial redis_mode:standalone
+	run rcli COMMAND COUNT
+	assert_output --regexp '^\(integer\) [1-9][0-9]*$'
+	run rcli COMMAND
+	assert_output --partial '"get"'
+	run rcli QUIT
+	assert_success
+	# QUIT closes the connection after its +OK
+	resp_open
+	printf '*1\r\n$4\r\nQUIT\r\n' >&5
+	run resp_read
+	assert_output +OK
+	run timeout 10 cat <&5
+	assert_output ''
+	resp_close
+}
+
+@test "RESP: the string commands" {
+	start_nedbd
+	run rcli <<'EOF'
+SET k v
+GET k
+GET nosuch
+SET k v2 NX
+MSET a 1 b 2
+MGET a b nosuch
+SETNX a x
+SETNX c 3
+GETDEL c
+EXISTS a b c
+INCR n
+INCRBY n 41
+DECR n
+DECRBY n 2
+GET n
+APPEND k xyz
+STRLEN k
+TYPE k
+TYPE nosuch
+RENAME k k2
+GET k2
+DEL a b nosuch
+DBSIZE
+EOF
+	assert_output 'OK
+"v"
+(nil)
+(nil)
+OK
+1) "1"
+2) "2"
+3) (nil)
+(integer) 0
+(integer) 1
+"3"
+(integer) 2
+(integer) 1
+(integer) 42
+(integer) 41
+(integer) 39
+"39"
+(integer) 4
+(integer) 4
+string
+none
+OK
+"vxyz"
+(integer) 2
+(integer) 2'
+	run rcli INCR k2
+	assert_output '(error) ERR value is not an integer or out of range'
+	run rcli --raw KEYS '*'
+	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "k2 n "
+}
+
+@test "RESP: the hash commands" {
+	start_nedbd
+	run rcli <<'EOF'
+HSET h f1 v1 f2 v2
+HMSET h f3 v3
+HSETNX h f1 zz
+HSETNX h f4 v4
+HGET h f1
+HGET h nosuch
+HMGET h f1 nosuch f3
+HGETALL h
+HDEL h f3 f4 nosuch
+HEXISTS h f1
+HEXISTS h f3
+HKEYS h
+HVALS h
+HLEN h
+HINCRBY h cnt 5
+HINCRBY h cnt -2
+TYPE h
+EOF
+	assert_output '(integer) 2
+OK
+(integer) 0
+(integer) 1
+"v1"
+(nil)
+1) "v1"
+2) (nil)
+3) "v3"
+1) "f1"
+2) "v1"
+3) "f2"
+4) "v2"
+5) "f3"
+6) "v3"
+7) "f4"
+8) "v4"
+(integer) 2
+(integer) 1
+(integer) 0
+1) "f1"
+2) "f2"
+1) "v1"
+2) "v2"
+(integer) 2
+(integer) 5
+(integer) 3
+hash'
+	run rcli GET h
+	assert_output --partial WRONGTYPE
+	run -0 nedb-get -d "$DATA/0" redis h
+	assert_output '{"_id":"h","type":"hash","value":{"f1":"v1","f2":"v2","cnt":"3"}}'
+}
+
+@test "RESP: the set commands" {
+	start_nedbd
+	run rcli <<'EOF'
+SADD s b a c a
+SMEMBERS s
+SISMEMBER s a
+SISMEMBER s z
+SREM s c nosuch
+SCARD s
+SADD t a z
+SUNION s t
+SINTER s t
+SDIFF s t
+SMEMBERS nosuch
+TYPE s
+EOF
+	assert_output '(integer) 3
+1) "a"
+2) "b"
+3) "c"
+(integer) 1
+(integer) 0
+(integer) 1
+(integer) 2
+(integer) 2
+1) "a"
+2) "b"
+3) "z"
+1) "a"
+1) "b"
+(empty array)
+set'
+	run -0 nedb-get -d "$DATA/0" redis s
+	assert_output '{"_id":"s","type":"set","value":["a","b"]}'
+}
+
+@test "RESP: the list commands" {
+	start_nedbd
+	run rcli <<'EOF'
+RPUSH l a b c
+LPUSH l z y
+LRANGE l 0 -1
+LLEN l
+LINDEX l 1
+LINDEX l 99
+LSET l 1 Z
+LSET l 99 x
+LPOP l
+RPOP l
+LRANGE l 0 -1
+LPOP nosuch
+TYPE l
+EOF
+	assert_output '(integer) 3
+(integer) 5
+1) "y"
+2) "z"
+3) "a"
+4) "b"
+5) "c"
+(integer) 5
+"z"
+(nil)
+OK
+(error) ERR index out of range
+"y"
+"c"
+1) "Z"
+2) "a"
+3) "b"
+(nil)
+list'
+	run -0 nedb-get -d "$DATA/0" redis l
+	assert_output '{"_id":"l","type":"list","value":["Z","a","b"]}'
+	# a list that becomes empty is deleted, as in Redis
+	printf 'RPOP l\nRPOP l\nRPOP l\nEXISTS l\n' | rcli
+	run -1 nedb-get -d "$DATA/0" redis l
+}
+
+@test "RESP: EXPIRE, PEXPIRE, TTL, PTTL and PERSIST; an expired key is gone" {
+	start_nedbd
+	rcli SET k v
+	run rcli TTL k
+	assert_output '(integer) -1'
+	run rcli TTL nosuch
+	assert_output '(integer) -2'
+	run rcli EXPIRE k 100
+	assert_output '(integer) 1'
+	run rcli TTL k
+	assert_output --regexp '^\(integer\) (99|100)$'
+	run rcli PEXPIRE k 50000
+	assert_output '(integer) 1'
+	run rcli PTTL k
+	assert_output --regexp '^\(integer\) (4[0-9]{4}|50000)$'
+	run -0 nedb-get -d "$DATA/0" --meta redis k
+	jq -e '.exp > 0' <<<"$output"
+	run rcli PERSIST k
+	assert_output '(integer) 1'
+	run rcli TTL k
+	assert_output '(integer) -1'
+	run rcli EXPIRE nosuch 10
+	assert_output '(integer) 0'
+	# a short expiry runs out
+	run rcli PEXPIRE k 1
+	assert_output '(integer) 1'
+	poll 30 eval '[ "$(redis-cli -p "$RPORT" exists k)" = 0 ]'
+	run rcli GET k
+	assert_output '(nil)'
+}
+
+@test "RESP: KEYS, DBSIZE and FLUSHDB work on the selected database only" {
+	start_nedbd
+	run rcli <<'EOF'
+MSET a 1 b 2 ab 3
+SELECT other
+SET x 1
+DBSIZE
+SELECT 0
+DBSIZE
+KEYS a*
+FLUSHDB
+DBSIZE
+SELECT other
+DBSIZE
+EOF
+	assert_line --index 3 '(integer) 1'
+	assert_line --index 5 '(integer) 3'
+	assert_equal "$(printf '%s\n' "${lines[6]#*) }" "${lines[7]#*) }" | sort | tr '\n' ' ')" '"a" "ab" '
+	assert_line --index 8 OK
+	assert_line --index 9 '(integer) 0'
+	assert_line --index 11 '(integer) 1'
+	[ "${#lines[@]}" -eq 12 ]
+}
+
+@test "RESP: EVAL runs NQL and answers rows as JSON strings" {
+	start_nedbd
+	rcli HSET h f v >/dev/null
+	rcli SET s x >/dev/null
+	run rcli --raw EVAL 'FROM redis WHERE type = "hash"' 0
+	assert_output '{"_id":"h","type":"hash","value":{"f":"v"}}'
+	run rcli --raw EVAL 'FROM redis ORDER BY _id' 0
+	assert_equal "$(jq -r ._id <<<"$output" | tr '\n' ' ')" 'h s '
+	run rcli EVAL 'FROM redis WHERE' 0
+	assert_output --partial '(error) ERR'
+	assert_output --partial 'syntax error'
+	run rcli EVAL 'FROM nosuch' 0
+	assert_output '(empty array)'
+}
+
+@test "RESP: writes are documents of collection redis and ops of client redis, seen over HTTP" {
+	start_nedbd
+	printf 'SET greeting hello\nSELECT shop\nRPUSH l a b\n' | rcli
+	run -0 nedb-get -d "$DATA/0" redis greeting
+	assert_output '{"_id":"greeting","type":"string","value":"hello"}'
+	run last_op "$DATA/0"
+	jq -e '.op == "put" and .client == "redis" and .coll == "redis" and .id == "greeting"' <<<"$output"
+	run -0 nedb-get -d "$DATA/shop" redis l
+	assert_output '{"_id":"l","type":"list","value":["a","b"]}'
+	query 0 'FROM redis'
+	expect 200 '.rows == [{"_id":"greeting","type":"string","value":"hello"}]'
+	http GET /v1/databases
+	expect 200 '[.databases[].name] == ["0","shop"]'
+	printf 'SELECT shop\nDEL l\n' | rcli
+	run last_op "$DATA/shop"
+	jq -e '.op == "delete" and .client == "redis" and .id == "l"' <<<"$output"
+	run -0 nedb-verify -d "$DATA/shop"
+}
+
+@test "RESP: an unknown command answers -ERR and the same connection keeps working" {
+	start_nedbd
+	# one redis-cli, one connection: the SELECT holds for what follows
+	run rcli <<'EOF'
+SELECT mydb
+SET k v
+NOSUCHCOMMAND a b
+MULTI-PLE
+PING
+GET k
+SET
+GET k
+EOF
+	assert_line --index 0 OK
+	assert_line --index 1 OK
+	assert_line --index 2 --regexp "^\(error\) ERR unknown command 'NOSUCHCOMMAND'"
+	assert_line --index 3 --regexp "^\(error\) ERR unknown command"
+	assert_line --index 4 PONG
+	assert_line --index 5 '"v"'
+	assert_line --index 6 "(error) ERR wrong number of arguments for 'set' command"
+	assert_line --index 7 '"v"'
+	[ "${#lines[@]}" -eq 8 ]
+	run -0 nedb-get -d "$DATA/mydb" redis k
+	# over a connection of our own, too
+	resp_open
+	run resp_cmd NOSUCH
+	assert_output --regexp '^-ERR '
+	run resp_cmd PING
+	assert_output +PONG
+	resp_close
+}
+
+@test "RESP: SELECT opens (creating) a named database; a bad name is -ERR" {
+	start_nedbd
+	run rcli <<'EOF'
+SELECT ..
+SELECT a/b
+SELECT a%2F..
+SELECT
+SELECT x y
+SET k zero
+SELECT named_db-1
+SET k one
+GET k
+SELECT 0
+GET k
+EOF
+	assert_line --index 0 --regexp '^\(error\) ERR .*database name'
+	assert_line --index 1 --regexp '^\(error\) ERR .*database name'
+	assert_line --index 2 --regexp '^\(error\) ERR .*database name'
+	assert_line --index 3 --regexp '^\(error\) ERR wrong number of arguments'
+	assert_line --index 4 --regexp '^\(error\) ERR'
+	assert_equal "${lines[*]:5}" 'OK OK OK "one" OK "zero"'
+	run ls "$DATA"
+	assert_output '0
+named_db-1'
+	run -0 nedb-get -d "$DATA/named_db-1" redis k
+	# SELECT alone, before any write, creates the database
+	rcli SELECT fresh
+	[ -f "$DATA/fresh/log.aof" ]
+}
+
+@test "RESP: with NEDBD_TOKEN, AUTH comes first (NOAUTH otherwise); PING works before" {
+	start_nedbd NEDBD_TOKEN=s3cret
+	run rcli <<'EOF'
+PING
+GET a
+SET a 1
+SELECT other
+AUTH wrong
+GET a
+AUTH s3cret
+SET a 1
+GET a
+EOF
+	assert_output 'PONG
+(error) NOAUTH Authentication required.
+(error) NOAUTH Authentication required.
+(error) NOAUTH Authentication required.
+(error) WRONGPASS invalid username-password pair or user is disabled.
+(error) NOAUTH Authentication required.
+OK
+OK
+"1"'
+	[ ! -e "$DATA/other" ]
+	run redis-cli -p "$RPORT" -a s3cret --no-auth-warning --no-raw GET a
+	assert_output '"1"'
+	run rcli <<'EOF'
+AUTH default s3cret
+GET a
+EOF
+	assert_output 'OK
+"1"'
+	# each connection authenticates for itself
+	run rcli GET a
+	assert_output '(error) NOAUTH Authentication required.'
+	run -0 nedb-get -d "$DATA/0" redis a
+}
+
+@test "RESP: inline commands in one write" {
+	start_nedbd
+	printf 'PING\r\nSET inl abc\r\nGET inl\r\nNOSUCH x\r\nECHO hi\r\nQUIT\r\n' \
+		>"$BATS_TEST_TMPDIR/inline"
+	resp_open
+	# cat writes the file in one write()
+	cat "$BATS_TEST_TMPDIR/inline" >&5
+	run timeout 20 cat <&5
+	resp_close
+	assert_equal "${output//$'\r'/}" "+PONG
++OK
+\$3
+abc
+-ERR unknown command 'NOSUCH', with args beginning with: 'x' 
+\$2
+hi
++OK"
+	run -0 nedb-get -d "$DATA/0" redis inl
+}
+
+@test "RESP: inline commands sent one at a time on one connection (as typed into nc)" {
+	start_nedbd
+	resp_open
+	printf 'PING\r\n' >&5
+	run resp_read
+	assert_output +PONG
+	printf 'SET typed yes\r\n' >&5
+	run resp_read
+	assert_output +OK
+	printf 'GET typed\n' >&5
+	run resp_read
+	assert_output yes
+	resp_close
+}
+
+@test "RESP: a Python redis client, with a pipeline of many commands" {
+	redis_python
+	start_nedbd
+	run "$PY" - "$RPORT" <<'EOF'
+import json, sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+p = r.pipeline(transaction=False)
+for i in range(2000):
+    p.set(f"k{i}", i)
+p.incr("ctr")
+p.incrby("ctr", 9)
+p.hset("h", mapping={"a": "1", "b": "2"})
+p.hgetall("h")
+p.sadd("s", "x", "y", "x")
+p.smembers("s")
+p.rpush("l", 1, 2, 3)
+p.lrange("l", 0, -1)
+p.get("k1999")
+p.mget("k0", "k1", "nosuch")
+p.execute_command("EVAL", 'FROM redis WHERE _id = "h"', 0)
+p.execute_command("NOSUCH")
+p.ping()
+res = p.execute(raise_on_error=False)
+assert len(res) == 2013, len(res)
+assert all(x is True for x in res[:2000])
+tail = res[2000:]
+assert tail[0] == 1 and tail[1] == 10, tail
+assert tail[2] == 2 and tail[3] == {b"a": b"1", b"b": b"2"}, tail
+assert tail[4] == 2 and tail[5] == {b"x", b"y"}, tail
+assert tail[6] == 3 and tail[7] == [b"1", b"2", b"3"], tail
+assert tail[8] == b"1999" and tail[9] == [b"0", b"1", None], tail
+assert json.loads(tail[10][0]) == {"_id": "h", "type": "hash",
+                                   "value": {"a": "1", "b": "2"}}, tail
+assert isinstance(tail[11], redis.ResponseError), tail
+assert tail[12] is True, tail
+# binary values round-trip
+r.set(b"bin", b"\xff\x00\x01")
+assert r.get(b"bin") == b"\xff\x00\x01"
+assert r.dbsize() == 2005, r.dbsize()
+# a client on a named database
+r2 = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), db="pydb")
+assert r2.set("a", "b") and r2.get("a") == b"b" and r2.dbsize() == 1
+print("ok")
+EOF
+	assert_output ok
+	run -0 nedb-get -d "$DATA/0" redis k1999 ctr
+	assert_output '{"_id":"k1999","type":"string","value":"1999"}
+{"_id":"ctr","type":"string","value":"10"}'
+	run -0 nedb-get -d "$DATA/pydb" redis a
+	run -0 nedb-verify -d "$DATA/0"
+}
+
+@test "RESP: 10000 SETs piped through redis-cli --pipe are all acknowledged and present" {
+	start_nedbd
+	python3 - "$BATS_TEST_TMPDIR/pipe" <<'EOF'
+import sys
+out = [b"*2\r\n$6\r\nSELECT\r\n$4\r\nbulk\r\n"]
+for i in range(10000):
+    k, v = b"key:%d" % i, b"value %d" % i
+    out.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+open(sys.argv[1], "wb").write(b"".join(out))
+EOF
+	run redis-cli -p "$RPORT" --pipe <"$BATS_TEST_TMPDIR/pipe"
+	assert_success
+	assert_output --partial 'errors: 0, replies: 10001'
+	run rdb bulk DBSIZE
+	assert_output '(integer) 10000'
+	run -0 nedb-get -d "$DATA/bulk" redis key:0 key:4999 key:9999
+	assert_output '{"_id":"key:0","type":"string","value":"value 0"}
+{"_id":"key:4999","type":"string","value":"value 4999"}
+{"_id":"key:9999","type":"string","value":"value 9999"}'
+	http GET /v1/databases/bulk
+	expect 200 '.rows == 10000' '.seq == 10000' '.verify.ok'
+	run -0 nedb-verify -d "$DATA/bulk"
+}
+
+@test "group commit: 20 parallel INCR clients end with the right count" {
+	start_nedbd
+	local i pids=()
+	for ((i = 0; i < 20; i++)); do
+		redis-cli -p "$RPORT" INCR counter >"$BATS_TEST_TMPDIR/incr.$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	run rcli GET counter
+	assert_output '"20"'
+	# every client saw a distinct value
+	run sort -n "$BATS_TEST_TMPDIR"/incr.*
+	assert_equal "$output" "$(seq 1 20)"
+	run nedb-log -d "$DATA/0" --since 1
+	assert_equal "$(jq -s 'map(select(.op == "put" and .id == "counter")) | length' <<<"$output")" 20
+	run -0 nedb-verify -d "$DATA/0"
+}
+
+@test "group commit: one fsync covers many writes and no reply precedes its fsync" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	start_nedbd
+	rcli SET warm up >/dev/null
+	local trace=$BATS_TEST_TMPDIR/strace.out spid
+	strace -f -p "$NEDBD_PID" -e trace=fdatasync,fsync,write -o "$trace" \
+		3>&- 2>/dev/null &
+	spid=$!
+	EXTRA_PIDS+=("$spid")
+	poll 30 grep -Eq 'TracerPid:[[:space:]]*[1-9]' "/proc/$NEDBD_PID/status"
+	# one write alone: its +OK comes after the fdatasync of its op
+	rcli SET one 1 >/dev/null
+	python3 - "$BATS_TEST_TMPDIR/pipe" <<'EOF'
+import sys
+out = []
+for i in range(5000):
+    k = b"k%d" % i
+    out.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n" % (len(k), k))
+open(sys.argv[1], "wb").write(b"".join(out))
+EOF
+	run redis-cli -p "$RPORT" --pipe <"$BATS_TEST_TMPDIR/pipe"
+	assert_output --partial 'errors: 0, replies: 5000'
+	kill -INT "$spid"
+	wait "$spid" || true
+	# the first reply of the trace: an op was written and synced before it
+	run awk '
+		/write\(.*\\"seq\\":/ && state == 0 { state = 1 }
+		/fdatasync|fsync/ && state == 1 { state = 2 }
+		/write\(.*"\+OK/ { print (state == 2 ? "synced" : "early"); exit }
+	' "$trace"
+	assert_output synced
+	# 5000 durable writes took far fewer syncs than writes
+	local syncs
+	syncs=$(grep -cE 'fdatasync|fsync' "$trace")
+	echo "syncs: $syncs" >&2
+	[ "$syncs" -lt 500 ]
+	run rcli DBSIZE
+	assert_output '(integer) 5002'
+}
+
+@test "RESP: NEDBD_MAX_CONNECTIONS turns further clients away with -ERR" {
+	start_nedbd NEDBD_MAX_CONNECTIONS=2
+	# the connection of start_nedbd's PING may not be closed yet on the
+	# server's side: retry until two connections of ours are in
+	local fd line i
+	for fd in 5 6; do
+		for ((i = 0; i < 100; i++)); do
+			eval "exec $fd<>/dev/tcp/127.0.0.1/$RPORT"
+			printf '*1\r\n$4\r\nPING\r\n' >&"$fd"
+			IFS= read -r -t 30 line <&"$fd" || true
+			[ "$line" = $'+PONG\r' ] && break
+			eval "exec $fd>&- $fd<&-"
+			sleep 0.05
+		done
+		assert_equal "$line" $'+PONG\r'
+	done
+	# one more is turned away, with a word
+	exec 7<>"/dev/tcp/127.0.0.1/$RPORT"
+	run timeout 20 cat <&7
+	assert_output --partial 'ERR max number of clients reached'
+	exec 7>&- 7<&-
+	exec 6>&- 6<&-
+	poll 30 ping_ok
+	run resp_cmd PING
+	assert_output +PONG
+	resp_close
+}
+
+@test "RESP: a protocol error closes that connection only" {
+	start_nedbd
+	run python3 - "$RPORT" <<'EOF'
+import socket, sys
+for bad in [b"*1\r\n:5\r\n", b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\nx\r\n",
+            b"x" * 70000, b"*99999999999\r\n"]:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(bad)
+    s.settimeout(30)
+    got = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    print(got.decode().strip())
+EOF
+	assert_equal "${#lines[@]}" 4
+	for i in 0 1 2 3; do
+		assert_line --index "$i" --regexp '^-ERR Protocol error'
+	done
+	run rcli PING
+	assert_output PONG
+}
+
+@test "RESP: redis-benchmark runs unchanged" {
+	command -v redis-benchmark >/dev/null || skip "redis-benchmark is not installed"
+	start_nedbd
+	run timeout 300 redis-benchmark -p "$RPORT" -c 20 -n 1000 \
+		-t set,get,incr,lpush,hset -q
+	assert_success
+	run rcli GET counter:__rand_int__
+	assert_output '"1000"'
+	run rcli LLEN mylist
+	assert_output '(integer) 1000'
+	run -0 nedb-verify -d "$DATA/0"
+}
+
+@test "RESP: a connection on a database that HTTP deletes keeps working" {
+	start_nedbd
+	resp_open
+	run resp_cmd SELECT doomed
+	assert_output +OK
+	run resp_cmd SET a 1
+	assert_output +OK
+	http DELETE /v1/databases/doomed
+	expect 200 '.deleted'
+	[ ! -e "$DATA/doomed/log.aof" ]
+	run resp_cmd GET a
+	assert_output '(nil)'
+	run resp_cmd SET b 2
+	assert_output +OK
+	run resp_cmd PING
+	assert_output +PONG
+	resp_close
+	run -0 nedb-verify -d "$DATA/doomed"
+}
+
+@test "RESP: clients that hang up right after sending writes: the writes stay, nedbd goes on" {
+	start_nedbd
+	local i pids=()
+	for ((i = 0; i < 20; i++)); do
+		python3 - "$RPORT" "$i" <<'EOF' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+k = ("gone%s" % sys.argv[2]).encode()
+s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n" % (len(k), k) +
+          b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n" * 5)
+s.close()
+EOF
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	poll 30 eval '[ "$(redis-cli -p "$RPORT" get n)" = 100 ]'
+	run rcli DBSIZE
+	assert_output '(integer) 21'
+	run rcli PING
+	assert_output PONG
+	run -0 nedb-verify -d "$DATA/0"
+}
+
+# ---- the CLI and the daemon on one database -------------------------------
+
+@test "CLI writes are visible over HTTP and RESP while nedbd serves the database" {
+	start_nedbd
+	create shop
+	# opened by the daemon before the CLI writes
+	query shop 'FROM users'
+	nedb-put -q -d "$DATA/shop" users u1 '{"name":"Ann"}'
+	query shop 'FROM users'
+	expect 200 '.rows == [{"_id":"u1","name":"Ann"}]' '.seq == 1'
+	nedb-put -q -d "$DATA/shop" redis greeting \
+		'{"_id":"greeting","type":"string","value":"from the CLI"}'
+	run rdb shop 'GET greeting'
+	assert_output '"from the CLI"'
+	nedb-delete -d "$DATA/shop" users u1 >/dev/null
+	query shop 'FROM users'
+	expect 200 '.rows == []'
+	http GET /v1/databases/shop
+	expect 200 '.seq == 3' '.verify.ok'
+	# and the daemon writes after the CLI's ops, on the same chain
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"u2","doc":{}}'
+	expect 200 '.seq == 4'
+	run rdb shop 'SET k v'
+	assert_output OK
+	run -0 nedb-verify -d "$DATA/shop"
+	assert_output --partial '"seq":5'
+}
+
+@test "RESP and HTTP writes are visible to nedb-get and nedb-query" {
+	start_nedbd
+	create shop
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"u1","doc":{"age":30}}'
+	expect 200
+	printf 'SELECT shop\nHSET cart apple 2\n' | rcli
+	run -0 nedb-get -d "$DATA/shop" users u1
+	assert_output '{"_id":"u1","age":30}'
+	run -0 nedb-get -d "$DATA/shop" redis cart
+	assert_output '{"_id":"cart","type":"hash","value":{"apple":"2"}}'
+	run -0 nedb-query -d "$DATA/shop" 'FROM users WHERE age = 30'
+	assert_output '{"_id":"u1","age":30}'
+}
+
+@test "a concurrent mixed workload (redis-cli, curl, nedb-put) leaves a chain that verifies" {
+	start_nedbd
+	create shop
+	local c i pids=()
+	for c in 1 2 3 4; do
+		{
+			for ((i = 0; i < 40; i++)); do
+				echo "SELECT shop"
+				echo "SET r$c:$i v"
+				echo "HINCRBY hits c$c 1"
+				echo "SADD members m$c"
+			done | redis-cli -p "$RPORT" >"$BATS_TEST_TMPDIR/r$c"
+		} &
+		pids+=($!)
+	done
+	for c in 1 2 3; do
+		{
+			for ((i = 0; i < 30; i++)); do
+				curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+					"http://127.0.0.1:$PORT/v1/databases/shop/put" \
+					-d "{\"coll\":\"h$c\",\"id\":\"d$i\",\"doc\":{\"i\":$i}}"
+			done >"$BATS_TEST_TMPDIR/h$c"
+		} &
+		pids+=($!)
+	done
+	for c in 1 2; do
+		{
+			for ((i = 0; i < 20; i++)); do
+				nedb-put -q -d "$DATA/shop" cli$c d$i "{\"i\":$i}" ||
+					echo "nedb-put failed: $?"
+			done >"$BATS_TEST_TMPDIR/c$c" 2>&1
+		} &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	run cat "$BATS_TEST_TMPDIR"/h1 "$BATS_TEST_TMPDIR"/h2 "$BATS_TEST_TMPDIR"/h3
+	assert_equal "$(sort -u <<<"$output")" 200
+	assert_equal "${#lines[@]}" 90
+	run cat "$BATS_TEST_TMPDIR"/c1 "$BATS_TEST_TMPDIR"/c2
+	assert_output ''
+	run cat "$BATS_TEST_TMPDIR"/r1 "$BATS_TEST_TMPDIR"/r2 "$BATS_TEST_TMPDIR"/r3 "$BATS_TEST_TMPDIR"/r4
+	refute_output --partial ERR
+	run -0 nedb-verify -d "$DATA/shop"
+	assert_output --partial '"ok":true'
+	http GET /v1/databases/shop
+	expect 200 '.verify.ok' \
+		'.collections == {"cli1":20,"cli2":20,"h1":30,"h2":30,"h3":30,"redis":162}'
+	run -0 nedb-get -d "$DATA/shop" redis hits
+	jq -e '.value == {"c1":"40","c2":"40","c3":"40","c4":"40"} or
+		(.value | to_entries | sort_by(.key) | from_entries) ==
+		{"c1":"40","c2":"40","c3":"40","c4":"40"}' <<<"$output"
+	run -0 nedb-verify --determinism -d "$DATA/shop"
+}
+
+# ---- shutdown ---------------------------------------------------------------
+
+@test "SIGTERM: exit 0, 'nedbd: stopped', a checkpoint last in every open database" {
+	start_nedbd
+	create shop '{"seed":{"u":[{"_id":"a"}]}}'
+	create cpd
+	http POST /v1/databases/cpd/checkpoint
+	expect 200 '.seq == 1'
+	printf 'SET a 1\nSELECT other\nSET b 2\n' | rcli
+	# a database on disk the daemon never opened is left as it is
+	nedb-put -q -d "$DATA/untouched" t x '{}'
+	stop_nedbd TERM
+	assert_equal "$STATUS" 0
+	run tail -n 1 "$ERR"
+	assert_output 'nedbd: stopped'
+	local d
+	for d in shop 0 other; do
+		run last_op "$DATA/$d"
+		jq -e '.op == "checkpoint"' <<<"$output"
+		run -0 nedb-verify -d "$DATA/$d"
+	done
+	# the database that already ended with a checkpoint got no second one
+	run nedb-log -d "$DATA/cpd"
+	assert_equal "$(jq -r .op <<<"$output" | tr '\n' ' ')" 'genesis checkpoint '
+	run last_op "$DATA/untouched"
+	jq -e '.op == "put"' <<<"$output"
+	# restarted, it serves the same state
+	start_nedbd
+	run rcli GET a
+	assert_output '"1"'
+	http GET /v1/databases/shop
+	expect 200 '.rows == 1' '.log[0].op == "checkpoint"'
+}
+
+@test "SIGINT stops as SIGTERM does" {
+	start_nedbd
+	printf 'SET a 1\n' | rcli
+	stop_nedbd INT
+	assert_equal "$STATUS" 0
+	run tail -n 1 "$ERR"
+	assert_output 'nedbd: stopped'
+	run last_op "$DATA/0"
+	jq -e '.op == "checkpoint"' <<<"$output"
+}
+
+@test "SIGTERM with idle client connections open still stops" {
+	start_nedbd
+	resp_open
+	run resp_cmd SET a 1
+	assert_output +OK
+	# an idle HTTP keep-alive connection too
+	exec 6<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&6
+	IFS= read -r -t 30 line <&6
+	assert_equal "$line" $'HTTP/1.1 200 OK\r'
+	stop_nedbd TERM
+	assert_equal "$STATUS" 0
+	resp_close
+	exec 6>&- 6<&-
+	run last_op "$DATA/0"
+	jq -e '.op == "checkpoint"' <<<"$output"
+}
+
+@test "SIGTERM finishes the writes in flight: every acknowledged write is in the log" {
+	start_nedbd
+	python3 - "$BATS_TEST_TMPDIR/pipe" <<'EOF'
+import sys
+out = []
+for i in range(3000):
+    k = b"k%d" % i
+    out.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n" % (len(k), k))
+open(sys.argv[1], "wb").write(b"".join(out))
+EOF
+	# the replies that came count what was acknowledged
+	python3 - "$RPORT" "$BATS_TEST_TMPDIR/pipe" "$BATS_TEST_TMPDIR/acked" <<'EOF' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(open(sys.argv[2], "rb").read())
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+open(sys.argv[3], "w").write("%d\n" % got.count(b"+OK\r\n"))
+EOF
+	local py=$!
+	EXTRA_PIDS+=("$py")
+	poll 30 eval '[ "$(redis-cli -p "$RPORT" dbsize 2>/dev/null)" -gt 0 ]'
+	stop_nedbd TERM
+	assert_equal "$STATUS" 0
+	wait "$py"
+	local acked keys
+	acked=$(cat "$BATS_TEST_TMPDIR/acked")
+	keys=$(nedb-log -d "$DATA/0" | jq -s 'map(select(.op == "put")) | length')
+	echo "acknowledged $acked, in the log $keys" >&2
+	[ "$acked" -gt 0 ]
+	[ "$keys" -ge "$acked" ]
+	run last_op "$DATA/0"
+	jq -e '.op == "checkpoint"' <<<"$output"
+	run -0 nedb-verify -d "$DATA/0"
+}
