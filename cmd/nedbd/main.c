@@ -144,6 +144,8 @@ db_forget(struct dbent *e)
 			*pp = e->next;
 			break;
 		}
+	if (e->snap)
+		nedb_read_end(e->db);
 	nedb_close(e->db);
 	free(e);
 }
@@ -196,8 +198,26 @@ batch_fail(struct dbent *e, int rc)
 }
 
 void
+snap_begin(struct dbent *e)
+{
+	if (!e->batch && !e->snap && nedb_read_begin(e->db) == 0)
+		e->snap = true;
+}
+
+void
+snaps_end(void)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next)
+		if (e->snap) {
+			nedb_read_end(e->db);
+			e->snap = false;
+		}
+}
+
+void
 commit_all(void)
 {
+	snaps_end();
 	for (struct dbent *e = srv.dbs; e; e = e->next) {
 		int rc = 0;
 
@@ -389,6 +409,7 @@ main(int argc, char **argv)
 				resp_event(evs[i].data.ptr, evs[i].events);
 		}
 		/* HTTP writes join the batches RESP opened in this turn */
+		snaps_end();
 		http_run();
 		commit_all();
 		/* answer what the commit released; commit what that wrote */

@@ -36,6 +36,7 @@ struct dbent {
 	char name[65];
 	nedb *db;
 	bool batch;		/* a write transaction is open */
+	bool snap;		/* a read snapshot is open for this turn */
 	struct waiter *waiters;
 	struct dbent *next;
 };
@@ -73,6 +74,12 @@ void batch_wait(struct dbent *e, struct waiter *w);
 void batch_fail(struct dbent *e, int rc);
 /* Commits every open batch and releases its waiters. */
 void commit_all(void);
+/*
+ * Opens a read snapshot on e for the rest of this turn, shared by the
+ * reads of every connection (ended by snaps_end and commit_all).
+ */
+void snap_begin(struct dbent *e);
+void snaps_end(void);
 /* Adds fd to the loop with events, data pointing at ev. */
 int loop_add(int fd, unsigned events, void *ev);
 int loop_mod(int fd, unsigned events, void *ev);
