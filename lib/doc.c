@@ -295,6 +295,26 @@ nedb__doc_member(const char *doc, size_t len, const char *key,
 	return found;
 }
 
+size_t
+nedb__doc_members(const char *doc, const char *const *keys, size_t n,
+		  const char **v, size_t *vlen)
+{
+	struct member m;
+	size_t pos = 0, found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = NULL;
+	while (next_member(doc, &pos, &m))
+		for (size_t i = 0; i < n; i++)
+			if (key_is(m.k, m.klen, keys[i])) {
+				found += !v[i];
+				v[i] = m.v;	/* the last one wins */
+				vlen[i] = m.vlen;
+				break;
+			}
+	return found;
+}
+
 int
 nedb__doc_set(nedb_buf *doc, const char *key, const char *val, size_t vlen,
 	      bool first)

@@ -52,6 +52,10 @@ void nedb__each_value(struct nql_span c,
 /* Finds a top-level member of a compact object; value span in *v,*vlen. */
 bool nedb__doc_member(const char *doc, size_t len, const char *key,
 		      const char **v, size_t *vlen);
+/* Finds n top-level members in one walk: v[i] NULL when keys[i] is not
+ * there; returns how many were found. */
+size_t nedb__doc_members(const char *doc, const char *const *keys, size_t n,
+			 const char **v, size_t *vlen);
 /* Sets (or with val NULL removes) a top-level member; rewrites *doc. */
 int nedb__doc_set(nedb_buf *doc, const char *key, const char *val,
 		  size_t vlen, bool first);

@@ -404,25 +404,31 @@ parseObject(const char *doc, size_t len, robj *o)
 		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
 		{"\"set\"", OBJ_SET}, {"\"list\"", OBJ_LIST},
 	};
-	const char *t, *v;
-	size_t tlen, vlen;
+	static const char *const keys[] = {"type", "value", "b64"};
+	const char *m[3], *t, *v;
+	size_t mlen[3], tlen, vlen;
 	bool b64 = false;
 	int type = OBJ_UNKNOWN, rc;
 
+	(void)len;
 	o->type = OBJ_UNKNOWN;
-	if (!nedb__doc_member(doc, len, "type", &t, &tlen))
+	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
+	if (!(t = m[0]))
 		return 0;
+	tlen = mlen[0];
 	for (size_t i = 0; i < sizeof types / sizeof *types; i++)
 		if (tlen == strlen(types[i].lit) &&
 		    !memcmp(t, types[i].lit, tlen))
 			type = types[i].type;
 	if (type == OBJ_UNKNOWN)
 		return 0;
-	if (!nedb__doc_member(doc, len, "value", &v, &vlen)) {
-		if (!nedb__doc_member(doc, len, "b64", &v, &vlen))
-			return 0;
+	if ((v = m[1])) {
+		vlen = mlen[1];
+	} else if ((v = m[2])) {
+		vlen = mlen[2];
 		b64 = true;
-	}
+	} else
+		return 0;
 	if (type == OBJ_STRING)
 		rc = decodeStr(v, v + vlen, b64, &o->str);
 	else
@@ -610,24 +616,43 @@ addReplyErrorFormat(client *c, const char *fmt, ...)
 	nedb_buf_free(&b);
 }
 
+/* Appends "<kind><v>\r\n" (a reply's header) without printf's cost. */
+static int
+bufHeader(nedb_buf *b, char kind, long long v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *p = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v :
+				       (unsigned long long)v;
+
+	*--p = '\n';
+	*--p = '\r';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	*--p = kind;
+	return nedb_buf_add(b, p, (size_t)(e - p));
+}
+
 static void
 addReplyLongLong(client *c, long long v)
 {
-	if (nedb_buf_printf(c->out, ":%lld\r\n", v))
+	if (bufHeader(c->out, ':', v))
 		c->oom = true;
 }
 
 static void
 addReplyArrayLen(client *c, long long n)
 {
-	if (nedb_buf_printf(c->out, "*%lld\r\n", n))
+	if (bufHeader(c->out, '*', n))
 		c->oom = true;
 }
 
 static void
 addReplyBulk(client *c, const char *p, size_t n)
 {
-	if (nedb_buf_printf(c->out, "$%zu\r\n", n))
+	if (bufHeader(c->out, '$', (long long)n))
 		c->oom = true;
 	addReplyRaw(c, p, n);
 	addReplyRaw(c, "\r\n", 2);
@@ -683,7 +708,7 @@ addReplyArrayBuf(client *c, size_t n, const nedb_buf *b)
 static int
 bufBulk(nedb_buf *b, const char *p, size_t n)
 {
-	return nedb_buf_printf(b, "$%zu\r\n", n) || nedb_buf_add(b, p, n) ||
+	return bufHeader(b, '$', (long long)n) || nedb_buf_add(b, p, n) ||
 	       nedb_buf_add(b, "\r\n", 2) ? -1 : 0;
 }
 
