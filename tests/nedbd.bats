@@ -1945,3 +1945,80 @@ EOF
 	jq -e '.op == "checkpoint"' <<<"$output"
 	run -0 nedb-verify -d "$DATA/0"
 }
+
+@test "RESP: MULTI/EXEC runs the queued commands together; DISCARD and EXECABORT as in Redis" {
+	start_nedbd
+	run rcli <<'CMDS'
+MULTI
+SET a 1
+INCR a
+GET a
+EXEC
+EXEC
+MULTI
+NOSUCH
+SET b 2
+EXEC
+GET b
+MULTI
+SET c 3
+DISCARD
+GET c
+MULTI
+MULTI
+DISCARD
+DISCARD
+PING
+CMDS
+	assert_success
+	assert_output 'OK
+QUEUED
+QUEUED
+QUEUED
+1) OK
+2) (integer) 2
+3) "2"
+(error) ERR EXEC without MULTI
+OK
+(error) ERR unknown command '"'"'NOSUCH'"'"', with args beginning with: 
+QUEUED
+(error) EXECABORT Transaction discarded because of previous errors.
+(nil)
+OK
+QUEUED
+OK
+(nil)
+OK
+(error) ERR MULTI calls can not be nested
+OK
+(error) ERR DISCARD without MULTI
+PONG'
+	# the transaction's writes are ops of the chain
+	run nedb-get -d "$DATA/0" redis a
+	assert_output '{"_id":"a","type":"string","value":"2"}'
+	run nedb-verify -d "$DATA/0"
+	assert_success
+}
+
+@test "RESP: a Python redis client's default (transactional) pipeline works" {
+	redis_python
+	start_nedbd
+	run "$PY" - "$RPORT" <<'EOF'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+p = r.pipeline()
+p.set("x", 1)
+p.incr("x")
+p.get("x")
+p.hset("h", "f", "v")
+p.hgetall("h")
+print(p.execute())
+p = r.pipeline()
+p.set("y", 1)
+p.lpush("y", "z")
+print(p.execute(raise_on_error=False))
+EOF
+	assert_success
+	assert_output "[True, 2, b'2', 1, {b'f': b'v'}]
+[True, ResponseError('WRONGTYPE Operation against a key holding the wrong kind of value')]"
+}

@@ -43,6 +43,12 @@ struct rconn {
 	size_t held_from;		/* start of held replies, or NONE */
 	unsigned held_n;		/* number of held replies */
 	struct waiter w;
+	/* MULTI ... EXEC: the commands queued, each as argc, then argc
+	 * (length, bytes) pairs in one buffer */
+	bool multi;
+	bool multi_failed;		/* a queued command was refused */
+	nedb_buf queued;
+	unsigned nqueued;
 	bool closing;			/* close once out is written */
 	bool dead;			/* closed; freed when w is released */
 	struct rconn *prev, *next;
@@ -79,6 +85,7 @@ conn_free(struct rconn *c)
 {
 	redisReaderFree(c->rd);
 	nedb_buf_free(&c->out);
+	nedb_buf_free(&c->queued);
 	free(c);
 }
 
@@ -272,6 +279,139 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 		c->closing = true;
 }
 
+/*
+ * Transactions: MULTI queues the commands that follow (+QUEUED) until
+ * EXEC runs them all in this turn, in the database's batch, so that
+ * they commit together and nothing runs between them; their replies
+ * make one array.  As in Redis, a command refused while queueing (an
+ * unknown one) makes EXEC answer -EXECABORT; errors of commands that
+ * run are elements of the array.  WATCH is not supported (an unknown
+ * command).
+ */
+static bool
+is_cmd(const char *arg, size_t len, const char *name)
+{
+	return len == strlen(name) && !strncasecmp(arg, name, len);
+}
+
+static void
+reply_status(struct rconn *c, const char *line)
+{
+	nedb_buf_puts(&c->out, line);
+	nedb_buf_puts(&c->out, "\r\n");
+}
+
+static void
+queue(struct rconn *c, int argc, const char *const *argv, const size_t *len)
+{
+	uint64_t n = (uint64_t)argc;
+
+	nedb_buf_add(&c->queued, &n, sizeof n);
+	for (int i = 0; i < argc; i++) {
+		n = len[i];
+		nedb_buf_add(&c->queued, &n, sizeof n);
+		nedb_buf_add(&c->queued, argv[i], len[i]);
+		nedb_buf_add(&c->queued, "", 1);	/* argv ends in NUL */
+	}
+	c->nqueued++;
+}
+
+static void
+exec_queued(struct rconn *c)
+{
+	nedb_buf q = c->queued;
+	size_t off = 0;
+
+	c->queued = (nedb_buf){0};
+	nedb_buf_printf(&c->out, "*%u\r\n", c->nqueued);
+	c->nqueued = 0;
+	while (off < q.len) {
+		const char **argv;
+		size_t *len;
+		uint64_t argc;
+
+		memcpy(&argc, q.p + off, sizeof argc);
+		off += sizeof argc;
+		argv = malloc(argc * sizeof *argv);
+		len = malloc(argc * sizeof *len);
+		if (!argv || !len) {
+			free(argv);
+			free(len);
+			nedb_buf_puts(&c->out, "-ERR out of memory\r\n");
+			c->closing = true;	/* the array cannot be finished */
+			break;
+		}
+		for (uint64_t i = 0; i < argc; i++) {
+			uint64_t n;
+
+			memcpy(&n, q.p + off, sizeof n);
+			off += sizeof n;
+			argv[i] = q.p + off;
+			len[i] = n;
+			off += n + 1;
+		}
+		run(c, (int)argc, argv, len);
+		free(argv);
+		free(len);
+	}
+	nedb_buf_free(&q);
+}
+
+/* Handles MULTI, EXEC, DISCARD and queueing; false: run the command. */
+static bool
+transaction(struct rconn *c, int argc, const char *const *argv,
+	    const size_t *len)
+{
+	bool may = !c->c.password || c->c.authed;
+
+	if (is_cmd(argv[0], len[0], "multi") && may) {
+		if (argc != 1)
+			reply_status(c, "-ERR wrong number of arguments for "
+				     "'multi' command");
+		else if (c->multi)
+			reply_status(c, "-ERR MULTI calls can not be nested");
+		else {
+			c->multi = true;
+			c->multi_failed = false;
+			reply_status(c, "+OK");
+		}
+		return true;
+	}
+	if ((is_cmd(argv[0], len[0], "exec") ||
+	     is_cmd(argv[0], len[0], "discard")) && may) {
+		bool exec = is_cmd(argv[0], len[0], "exec");
+
+		if (!c->multi) {
+			reply_status(c, exec ? "-ERR EXEC without MULTI" :
+				     "-ERR DISCARD without MULTI");
+			return true;
+		}
+		c->multi = false;
+		if (exec && !c->multi_failed) {
+			exec_queued(c);
+			return true;
+		}
+		c->queued.len = 0;
+		c->nqueued = 0;
+		reply_status(c, !exec ? "+OK" : "-EXECABORT Transaction "
+			     "discarded because of previous errors.");
+		return true;
+	}
+	if (!c->multi)
+		return false;
+	if (is_cmd(argv[0], len[0], "quit"))
+		return false;
+	if (!nedb_redis_flags(argv[0], len[0])) {
+		/* refused now; EXEC will abort (Redis does the same) */
+		run(c, argc, argv, len);
+		c->multi_failed = true;
+		return true;
+	}
+	queue(c, argc, argv, len);
+	reply_status(c, "+QUEUED");
+	return true;
+}
+
 /* Splits an inline command line on blanks; runs it. */
 static void
 run_inline(struct rconn *c, char *line, size_t n)
@@ -297,7 +437,7 @@ run_inline(struct rconn *c, char *line, size_t n)
 		line[i++] = 0;	/* the blank, or the '\r'/'\n' at the end */
 		argc++;
 	}
-	if (argc)
+	if (argc && !transaction(c, argc, argv, len))
 		run(c, argc, argv, len);
 }
 
@@ -382,7 +522,8 @@ run_requests(struct rconn *c)
 				argv[i] = a->str;
 				len[i] = a->len;
 			}
-			if (i == req->elements)
+			if (i == req->elements &&
+			    !transaction(c, (int)i, argv, len))
 				run(c, (int)i, argv, len);
 		} else
 			protocol_error(c, "%s", "out of memory");
