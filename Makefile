@@ -115,6 +115,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
 # not run (the other front end, libmicrohttpd) it stubs.
 FUZZ_FULL_SRC = $(LIB_SRC) cmd/nedbd/main.c
 FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) lib/nedb.h lib/internal.h lib/redis.h \
+		 tests/fuzz/fuzz_nedbd.h \
 		 cmd/nedbd/nedbd.h
 FUZZ_FULL = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -D_GNU_SOURCE \

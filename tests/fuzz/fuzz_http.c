@@ -28,10 +28,8 @@
  * With NEDB_FUZZ_TRACE set, each request and its answer are printed to
  * stderr (build/fuzz/fuzz_http FILE runs one input).
  */
-#include <dirent.h>
-#include <ftw.h>
-#include <signal.h>
 #include "../../cmd/nedbd/http.c"
+#include "fuzz_nedbd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,8 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHUNK 1000		/* upload bytes per call of the handler */
 #define DB "fz"
 
-static char root[64];
-static bool trace;		/* NEDB_FUZZ_TRACE set: print each exchange */
 
 /* ---- a model of libmicrohttpd ---------------------------------------------- */
 
@@ -422,64 +418,11 @@ request(const char *method, const char *url, const char *body)
 
 /* ---- set-up ----------------------------------------------------------------- */
 
-static int
-rm_any(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-remove_root(void)
-{
-	nftw(root, rm_any, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-quiet(const char *msg)
-{
-}
-
-/* Removes what fuzzers that crashed (no atexit) left in /dev/shm. */
-static void
-remove_stale(const char *prefix)
-{
-	DIR *d = opendir("/dev/shm");
-	struct dirent *de;
-	size_t n = strlen(prefix);
-
-	while (d && (de = readdir(d))) {
-		long pid;
-
-		if (strncmp(de->d_name, prefix, n))
-			continue;
-		pid = strtol(de->d_name + n, NULL, 10);
-		if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH &&
-		    snprintf(root, sizeof root, "/dev/shm/%s", de->d_name) <
-		    (int)sizeof root)
-			remove_root();
-	}
-	if (d)
-		closedir(d);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	remove_stale("nedb-fuzz-http.");
-	snprintf(root, sizeof root, "/dev/shm/nedb-fuzz-http.%ld.XXXXXX",
-		 (long)getpid());
-	if (!mkdtemp(root)) {
-		perror("fuzz_http: mkdtemp");
-		abort();
-	}
-	atexit(remove_root);
-	srv.data = root;
-	srv.durability = NEDB_FAST;
-	srv.max_body = 1u << 20;
-	srv.max_conns = 16;
+	fuzz_setup("http", 16);
 	srv.epfd = -1;
-	nedb_set_warn(quiet);
-	trace = getenv("NEDB_FUZZ_TRACE") != NULL;
 	return 0;
 }
 

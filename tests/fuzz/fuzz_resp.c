@@ -26,13 +26,10 @@
  * With NEDB_FUZZ_TRACE set, the replies of each run are printed to
  * stderr (build/fuzz/fuzz_resp FILE runs one input).
  */
-#include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include "../../cmd/nedbd/resp.c"
+#include "fuzz_nedbd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,8 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PIECE 13
 #define TOKEN "fuzz-secret"
 
-static char root[64];
-static bool trace;		/* NEDB_FUZZ_TRACE set: print the replies */
 static char sock_path[sizeof root + 8];
 
 /* ---- what main.c needs of http.c (not linked) ------------------------------ */
@@ -57,66 +52,13 @@ void http_stop(void) {}
 
 /* ---- set-up ----------------------------------------------------------------- */
 
-static int
-rm_any(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-remove_root(void)
-{
-	nftw(root, rm_any, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-quiet(const char *msg)
-{
-}
-
-/* Removes what fuzzers that crashed (no atexit) left in /dev/shm. */
-static void
-remove_stale(const char *prefix)
-{
-	DIR *d = opendir("/dev/shm");
-	struct dirent *de;
-	size_t n = strlen(prefix);
-
-	while (d && (de = readdir(d))) {
-		long pid;
-
-		if (strncmp(de->d_name, prefix, n))
-			continue;
-		pid = strtol(de->d_name + n, NULL, 10);
-		if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH &&
-		    snprintf(root, sizeof root, "/dev/shm/%s", de->d_name) <
-		    (int)sizeof root)
-			remove_root();
-	}
-	if (d)
-		closedir(d);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 
-	remove_stale("nedb-fuzz-resp.");
-	snprintf(root, sizeof root, "/dev/shm/nedb-fuzz-resp.%ld.XXXXXX",
-		 (long)getpid());
-	if (!mkdtemp(root)) {
-		perror("fuzz_resp: mkdtemp");
-		abort();
-	}
-	atexit(remove_root);
+	fuzz_setup("resp", 4);
 	snprintf(sock_path, sizeof sock_path, "%s/.sock", root);
-	srv.data = root;
-	srv.durability = NEDB_FAST;
-	srv.max_body = 1u << 20;
-	srv.max_conns = 4;
-	nedb_set_warn(quiet);
-	trace = getenv("NEDB_FUZZ_TRACE") != NULL;
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		abort();
