@@ -27,19 +27,6 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
-static int
-print_coll(const char *coll, uint64_t count, void *payload)
-{
-	nedb_buf *b = payload;
-
-	b->len = 0;
-	nedb_buf_puts(b, "{\"coll\":");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_printf(b, ",\"count\":%llu}", (unsigned long long)count);
-	cli_print(b->p, b->len);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -66,8 +53,11 @@ main(int argc, char **argv)
 			  argv[0]);
 	db = cli_open(false);
 	if (!drop) {
-		if ((rc = nedb_collections(db, print_coll, &r)))
+		if ((rc = nedb_collections_json(db, "\n", &r)))
 			cli_fail(rc);
+		if (r.len)
+			nedb_buf_puts(&r, "\n");
+		cli_print_lines(&r);
 	} else {
 		if (nedb_check_coll(argv[0]))
 			cli_die(4, "%s", nedb_errmsg());

@@ -35,23 +35,6 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
-static int
-print_index(const char *coll, const char *field, const char *kind,
-	    uint64_t entries, void *payload)
-{
-	nedb_buf *b = payload;
-
-	b->len = 0;
-	nedb_buf_puts(b, "{\"coll\":");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_puts(b, ",\"field\":");
-	nedb_buf_json_str(b, field, strlen(field));
-	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
-			(unsigned long long)entries);
-	cli_print(b->p, b->len);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -92,8 +75,11 @@ main(int argc, char **argv)
 		if (drop || argc)
 			cli_usage("--list takes no arguments");
 		db = cli_open(false);
-		if ((rc = nedb_indexes(db, print_index, &r)))
+		if ((rc = nedb_indexes_json(db, "\n", &r)))
 			cli_fail(rc);
+		if (r.len)
+			nedb_buf_puts(&r, "\n");
+		cli_print_lines(&r);
 	} else {
 		if (argc != (drop ? 2 : 3))
 			cli_usage(drop ? "want COLL FIELD" :

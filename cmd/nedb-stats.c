@@ -17,36 +17,6 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
-static int
-on_coll(const char *coll, uint64_t count, void *payload)
-{
-	nedb_buf *b = payload;
-
-	if (b->p[b->len - 1] != '[')
-		nedb_buf_puts(b, ",");
-	nedb_buf_puts(b, "{\"coll\":");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_printf(b, ",\"count\":%llu}", (unsigned long long)count);
-	return 0;
-}
-
-static int
-on_index(const char *coll, const char *field, const char *kind,
-	 uint64_t entries, void *payload)
-{
-	nedb_buf *b = payload;
-
-	if (b->p[b->len - 1] != '[')
-		nedb_buf_puts(b, ",");
-	nedb_buf_puts(b, "{\"coll\":");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_puts(b, ",\"field\":");
-	nedb_buf_json_str(b, field, strlen(field));
-	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
-			(unsigned long long)entries);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -73,10 +43,10 @@ main(int argc, char **argv)
 			(unsigned long long)s.seq + 1,
 			(unsigned long long)s.log_bytes,
 			(unsigned long long)s.view_bytes);
-	if ((rc = nedb_collections(db, on_coll, &b)))
+	if ((rc = nedb_collections_json(db, ",", &b)))
 		cli_fail(rc);
 	nedb_buf_puts(&b, "],\"indexes\":[");
-	if ((rc = nedb_indexes(db, on_index, &b)))
+	if ((rc = nedb_indexes_json(db, ",", &b)))
 		cli_fail(rc);
 	nedb_buf_puts(&b, "],\"last_checkpoint\":");
 	if (s.has_checkpoint)

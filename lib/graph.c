@@ -235,6 +235,63 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The JSON forms of nedb_collections and nedb_indexes. */
+struct listing {
+	nedb_buf *out;
+	const char *sep;
+	size_t start;
+};
+
+static void
+list_next(struct listing *l)
+{
+	if (l->out->len > l->start)
+		nedb_buf_puts(l->out, l->sep);
+}
+
+static int
+coll_json(const char *coll, uint64_t count, void *payload)
+{
+	struct listing *l = payload;
+
+	list_next(l);
+	nedb_buf_puts(l->out, "{\"coll\":");
+	nedb_buf_json_str(l->out, coll, strlen(coll));
+	return nedb_buf_printf(l->out, ",\"count\":%llu}",
+			       (unsigned long long)count);
+}
+
+static int
+index_json(const char *coll, const char *field, const char *kind,
+	   uint64_t entries, void *payload)
+{
+	struct listing *l = payload;
+
+	list_next(l);
+	nedb_buf_puts(l->out, "{\"coll\":");
+	nedb_buf_json_str(l->out, coll, strlen(coll));
+	nedb_buf_puts(l->out, ",\"field\":");
+	nedb_buf_json_str(l->out, field, strlen(field));
+	return nedb_buf_printf(l->out, ",\"kind\":\"%s\",\"entries\":%llu}",
+			       kind, (unsigned long long)entries);
+}
+
+int
+nedb_collections_json(nedb *db, const char *sep, nedb_buf *out)
+{
+	struct listing l = {out, sep, out->len};
+
+	return nedb_collections(db, coll_json, &l);
+}
+
+int
+nedb_indexes_json(nedb *db, const char *sep, nedb_buf *out)
+{
+	struct listing l = {out, sep, out->len};
+
+	return nedb_indexes(db, index_json, &l);
+}
+
 int
 nedb_stats_get(nedb *db, nedb_stats *out)
 {

@@ -297,6 +297,13 @@ typedef int (*nedb_index_fn)(const char *coll, const char *field,
 			     const char *kind, uint64_t entries,
 			     void *payload);
 NEDB_EXPORT int nedb_indexes(nedb *db, nedb_index_fn fn, void *payload);
+/*
+ * The same as JSON objects appended to out, sep between them:
+ * {"coll":C,"count":N} and {"coll":C,"field":F,"kind":K,"entries":N}.
+ */
+NEDB_EXPORT int nedb_collections_json(nedb *db, const char *sep,
+				      nedb_buf *out);
+NEDB_EXPORT int nedb_indexes_json(nedb *db, const char *sep, nedb_buf *out);
 typedef struct nedb_stats {
 	uint64_t seq;
 	char head[65];

@@ -313,23 +313,6 @@ add_coll(const char *coll, uint64_t count, void *payload)
 }
 
 static int
-add_index(const char *coll, const char *field, const char *kind,
-	  uint64_t entries, void *payload)
-{
-	nedb_buf *b = payload;
-
-	if (b->p[b->len - 1] != '[')
-		nedb_buf_puts(b, ",");
-	nedb_buf_puts(b, "{\"coll\":");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_puts(b, ",\"field\":");
-	nedb_buf_json_str(b, field, strlen(field));
-	nedb_buf_printf(b, ",\"kind\":\"%s\",\"entries\":%llu}", kind,
-			(unsigned long long)entries);
-	return 0;
-}
-
-static int
 add_line(uint64_t seq, const char *line, size_t len, void *payload)
 {
 	nedb_buf *b = payload;
@@ -452,7 +435,7 @@ show_database(struct hreq *h, struct dbent *e)
 	    (rc = nedb_stats_get(e->db, &st)))
 		goto bad;
 	nedb_buf_puts(&h->resp, ",\"indexes\":[");
-	if ((rc = nedb_indexes(e->db, add_index, &h->resp)))
+	if ((rc = nedb_indexes_json(e->db, ",", &h->resp)))
 		goto bad;
 	nedb_buf_printf(&h->resp, "],\"log_bytes\":%llu,\"view_bytes\":%llu,"
 			"\"checkpoint\":", (unsigned long long)st.log_bytes,
