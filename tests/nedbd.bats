@@ -650,7 +650,8 @@ redis_python() {
 		'{"seed":{"users":[{"_id":"u1"},{"name":"no id"}]}}' \
 		'{"seed":{"users":[5]}}' '{"seed":{"bad coll":[{"_id":"a"}]}}' \
 		'{"seed":{"users":[{"_id":"u1"}]},"links":[["users:u1","knows"]]}' \
-		'{"links":"x"}' '{"seed":{"users":[{"_id":"u1"}]},"links":[["a","b","c","d"]]}'; do
+		'{"links":"x"}' '{"links":[["a","b","c"]]}' \
+		'{"seed":{"users":[{"_id":"u1"}]},"links":[["a","b","c","d"]]}'; do
 		http POST /v1/databases -d "{\"name\":\"shop\",\"init\":$init}"
 		expect_error 400
 		[ ! -e "$DATA/shop" ] || {

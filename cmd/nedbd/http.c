@@ -494,7 +494,7 @@ struct init {
 	struct hreq *h;
 	struct dbent *e;
 	const char *coll;	/* of the seed array being walked */
-	int rc;			/* a database error */
+	bool links;		/* init.links is being walked */
 };
 
 /* An init index or link: an array of three strings. */
@@ -534,53 +534,32 @@ triple(const char *v, size_t len, char *out[3])
 
 static const nedb_wopts init_w = {.client = CLIENT};
 
+/* One of init.indexes ([coll, field, kind]) or init.links ([from, rel,
+ * to]), as in->links says. */
 static int
-init_index(const char *k, size_t kl, const char *v, size_t len, void *p)
+init_triple(const char *k, size_t kl, const char *v, size_t len, void *p)
 {
 	struct init *in = p;
+	const char *what = in->links ? "links" : "indexes";
 	nedb_buf receipt = {0};
 	char *t[3];
 	int rc;
 
 	if (!triple(v, len, t)) {
-		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.indexes: want "
-		     "[coll, field, kind] arrays of strings");
+		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.%s: want %s arrays of "
+		     "strings", what, in->links ? "[from, rel, to]" :
+		     "[coll, field, kind]");
 		return 1;
 	}
-	rc = nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w,
-			      &receipt);
+	rc = in->links ?
+	     nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w,
+			     &receipt) :
+	     nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w, &receipt);
 	for (int i = 0; i < 3; i++)
 		free(t[i]);
 	nedb_buf_free(&receipt);
 	if (rc) {
-		fail(in->h, status_of(rc), "init.indexes: %s", nedb_errmsg());
-		in->rc = rc;
-		return 1;
-	}
-	return 0;
-}
-
-static int
-init_link(const char *k, size_t kl, const char *v, size_t len, void *p)
-{
-	struct init *in = p;
-	nedb_buf receipt = {0};
-	char *t[3];
-	int rc;
-
-	if (!triple(v, len, t)) {
-		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.links: want "
-		     "[from, rel, to] arrays of strings");
-		return 1;
-	}
-	rc = nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w,
-			     &receipt);
-	for (int i = 0; i < 3; i++)
-		free(t[i]);
-	nedb_buf_free(&receipt);
-	if (rc) {
-		fail(in->h, status_of(rc), "init.links: %s", nedb_errmsg());
-		in->rc = rc;
+		fail(in->h, status_of(rc), "init.%s: %s", what, nedb_errmsg());
 		return 1;
 	}
 	return 0;
@@ -610,7 +589,6 @@ init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
 	if (rc) {
 		fail(in->h, status_of(rc), "init.seed.%s: %s", in->coll,
 		     nedb_errmsg());
-		in->rc = rc;
 		return 1;
 	}
 	return 0;
@@ -641,7 +619,7 @@ init_seed(const char *k, size_t kl, const char *v, size_t len, void *p)
 static bool
 run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
 {
-	struct init in = {h, e, NULL, 0};
+	struct init in = {h, e, NULL, false};
 	const char *x;
 	size_t xl;
 
@@ -650,7 +628,7 @@ run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
 		return false;
 	}
 	if (nedb_json_member(v, len, "indexes", &x, &xl) &&
-	    (*x != '[' || nedb_json_each(x, xl, init_index, &in))) {
+	    (*x != '[' || nedb_json_each(x, xl, init_triple, &in))) {
 		if (!h->answered)
 			fail(h, 400, "init.indexes: want an array");
 		return false;
@@ -661,8 +639,9 @@ run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
 			fail(h, 400, "init.seed: want an object of arrays");
 		return false;
 	}
+	in.links = true;
 	if (nedb_json_member(v, len, "links", &x, &xl) &&
-	    (*x != '[' || nedb_json_each(x, xl, init_link, &in))) {
+	    (*x != '[' || nedb_json_each(x, xl, init_triple, &in))) {
 		if (!h->answered)
 			fail(h, 400, "init.links: want an array");
 		return false;
