@@ -2110,3 +2110,44 @@ done:
 	free(tmpp);
 	return rc;
 }
+
+/*
+ * Removes the database: nedb's own files (the archive's segments too),
+ * then the directory if nothing else is left in it.  No other process
+ * may have it open.  Closes db.
+ */
+int
+nedb_destroy(nedb *db)
+{
+	static const char *const files[] = {
+		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
+		"view.mdb.compact", "view.sync", "meta.json", NULL
+	};
+	char *dir = strdup(db->dir), *p;
+	int rc = 0;
+
+	if (!dir) {
+		nedb_close(db);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	nedb_write_abort(db);
+	nedb_read_end(db);
+	nedb__archive_drop_from(db, 0);
+	if ((p = path_in(db, "archive"))) {
+		rmdir(p);
+		free(p);
+	}
+	for (int i = 0; files[i]; i++) {
+		if (!(p = path_in(db, files[i])))
+			continue;
+		/* without log.aof there is no database: that one must go */
+		if (unlink(p) && errno != ENOENT && i == 0)
+			rc = nedb__err(NEDB_EIO, "cannot remove database "
+				       "'%s': %s", dir, strerror(errno));
+		free(p);
+	}
+	nedb_close(db);
+	rmdir(dir);		/* files of the user's stay, and so does it */
+	free(dir);
+	return rc;
+}

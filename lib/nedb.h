@@ -111,6 +111,12 @@ typedef struct nedb nedb;
 NEDB_EXPORT int nedb_open(nedb **out, const char *dir, unsigned flags);
 /* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
 NEDB_EXPORT void nedb_close(nedb *db);
+/*
+ * Removes the database: nedb's files (its archive included), then its
+ * directory if nothing else is in it.  No other process may have it
+ * open.  Closes db, even on failure.
+ */
+NEDB_EXPORT int nedb_destroy(nedb *db);
 NEDB_EXPORT int nedb_set_durability(nedb *db, int mode);
 /*
  * Sets the auto_index option in meta.json: a field queries filter or

@@ -705,6 +705,24 @@ redis_python() {
 	expect 200 '[.log[].op] == ["genesis"]' '.rows == 0' '.indexes == []'
 }
 
+@test "DELETE removes a pruned database's archive too, and leaves a user's files" {
+	start_nedbd
+	create shop '{"seed":{"users":[{"_id":"u1"},{"_id":"u2"}]}}'
+	http POST /v1/databases/shop/checkpoint
+	expect 200
+	nedb-checkpoint -d "$DATA/shop" --prune >/dev/null
+	ls "$DATA/shop/archive/"*.seg >/dev/null
+	http DELETE /v1/databases/shop
+	expect 200 '.deleted == true'
+	[ ! -e "$DATA/shop" ]
+	create notes
+	echo precious >"$DATA/notes/keep.txt"
+	http DELETE /v1/databases/notes
+	expect 200 '.deleted == true'
+	run ls -A "$DATA/notes"
+	assert_output keep.txt
+}
+
 @test "DELETE /v1/databases/:name removes the database; 404 after" {
 	start_nedbd
 	create shop '{"seed":{"users":[{"_id":"u1"}]}}'

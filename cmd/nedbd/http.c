@@ -294,12 +294,6 @@ db_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
-/* nedb's own files in a database directory (archive/ holds segments). */
-static const char *const db_files[] = {
-	"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock", "view.sync",
-	"meta.json", NULL
-};
-
 static int
 add_coll(const char *coll, uint64_t count, void *payload)
 {
@@ -649,43 +643,6 @@ run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
 	return true;
 }
 
-/*
- * Removes a database: nedb's files, then the directory if nothing else
- * is in it (files of the user's stay).  False when log.aof stays.
- */
-static bool
-remove_database(const char *name)
-{
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-
-	for (int i = 0; db_files[i]; i++) {
-		snprintf(path, sizeof path, "%s/%s/%s", srv.data, name,
-			 db_files[i]);
-		if (unlink(path) && errno != ENOENT && i == 0)
-			return false;
-	}
-	snprintf(path, sizeof path, "%s/%s/archive", srv.data, name);
-	if ((d = opendir(path))) {
-		while ((de = readdir(d))) {
-			char seg[PATH_MAX + 256];
-			size_t n = strlen(de->d_name);
-
-			if (n > 4 && !strcmp(de->d_name + n - 4, ".seg")) {
-				snprintf(seg, sizeof seg, "%s/%s", path,
-					 de->d_name);
-				unlink(seg);
-			}
-		}
-		closedir(d);
-		rmdir(path);
-	}
-	snprintf(path, sizeof path, "%s/%s", srv.data, name);
-	rmdir(path);
-	return true;
-}
-
 static void
 create_database(struct hreq *h)
 {
@@ -735,8 +692,7 @@ create_database(struct hreq *h)
 	ok(h, MHD_HTTP_CREATED);
 	goto done;
 undo:
-	db_forget(e);
-	remove_database(name);
+	db_drop(e);
 done:
 	free(name);
 }
@@ -745,14 +701,13 @@ static void
 drop_database(struct hreq *h, struct dbent *e)
 {
 	char name[65];
+	int rc;
 
 	settle(e);
 	strcpy(name, e->name);
 	resp_forget_db(e);
-	db_forget(e);
-	if (!remove_database(name) || db_exists(name)) {
-		fail(h, 500, "cannot remove database '%s': %s", name,
-		     strerror(errno));
+	if ((rc = db_drop(e))) {
+		fail_db(h, rc);
 		return;
 	}
 	nedb_buf_puts(&h->resp, "{\"ok\":true,\"name\":");

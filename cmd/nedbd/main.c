@@ -134,10 +134,12 @@ db_get(const char *name, bool create, struct dbent **out)
 	return 0;
 }
 
-void
-db_forget(struct dbent *e)
+/* Takes e out of the list of open databases. */
+static nedb *
+unlist(struct dbent *e)
 {
 	struct dbent **pp;
+	nedb *db = e->db;
 
 	for (pp = &srv.dbs; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
@@ -145,9 +147,21 @@ db_forget(struct dbent *e)
 			break;
 		}
 	if (e->snap)
-		nedb_read_end(e->db);
-	nedb_close(e->db);
+		nedb_read_end(db);
 	free(e);
+	return db;
+}
+
+void
+db_forget(struct dbent *e)
+{
+	nedb_close(unlist(e));
+}
+
+int
+db_drop(struct dbent *e)
+{
+	return nedb_destroy(unlist(e));
 }
 
 /* ---- batches (group commit) ----------------------------------------------- */

@@ -66,6 +66,8 @@ extern struct server srv;
 int db_get(const char *name, bool create, struct dbent **out);
 /* Closes the database and forgets it (its batch must be committed). */
 void db_forget(struct dbent *e);
+/* Removes the database (nedb_destroy) and forgets it. */
+int db_drop(struct dbent *e);
 /* Opens e's batch if it is not open. */
 int batch_join(struct dbent *e);
 /* Holds w until e's batch ends (no-op when w already waits). */
