@@ -297,108 +297,6 @@ run_args(int argc, char **argv)
 }
 
 /*
- * Splits a command line as redis-cli does (sdssplitargs): arguments
- * separated by blanks; "double quotes" with \n \r \t \b \a \xHH and \"
- * escapes; 'single quotes' with \' only; a closing quote must end the
- * argument.  Arguments go into arena, each followed by a NUL; their
- * offsets and lengths into off and len.  Returns the number of
- * arguments, or -1 for an unbalanced quote.
- */
-static int
-split_line(const char *s, nedb_buf *arena, size_t **off, size_t **len,
-	   size_t *cap)
-{
-	int n = 0;
-
-	arena->len = 0;
-	for (;;) {
-		bool inq = false, insq = false, done = false;
-		size_t start;
-
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
-		       *s == '\v' || *s == '\f')
-			s++;
-		if (!*s)
-			return n;
-		start = arena->len;
-		while (!done) {
-			char c = *s;
-
-			if (inq) {
-				if (c == '\\' && s[1] == 'x' &&
-				    strchr("0123456789abcdefABCDEF", s[2]) &&
-				    s[2] && s[3] &&
-				    strchr("0123456789abcdefABCDEF", s[3])) {
-					char hex[3] = {s[2], s[3], 0};
-					char b = (char)strtol(hex, NULL, 16);
-
-					nedb_buf_add(arena, &b, 1);
-					s += 3;
-				} else if (c == '\\' && s[1]) {
-					const char *from = "nrtba", *to =
-						"\n\r\t\b\a";
-					const char *k = strchr(from, s[1]);
-					char b = k ? to[k - from] : s[1];
-
-					nedb_buf_add(arena, &b, 1);
-					s++;
-				} else if (c == '"') {
-					if (s[1] && !strchr(" \t\r\n\v\f",
-							    s[1]))
-						return -1;
-					done = true;
-				} else if (!c) {
-					return -1;
-				} else
-					nedb_buf_add(arena, &c, 1);
-			} else if (insq) {
-				if (c == '\\' && s[1] == '\'') {
-					nedb_buf_add(arena, "'", 1);
-					s++;
-				} else if (c == '\'') {
-					if (s[1] && !strchr(" \t\r\n\v\f",
-							    s[1]))
-						return -1;
-					done = true;
-				} else if (!c) {
-					return -1;
-				} else
-					nedb_buf_add(arena, &c, 1);
-			} else {
-				switch (c) {
-				case ' ': case '\n': case '\r': case '\t':
-				case '\v': case '\f': case '\0':
-					done = true;
-					continue;
-				case '"':
-					inq = true;
-					break;
-				case '\'':
-					insq = true;
-					break;
-				default:
-					nedb_buf_add(arena, &c, 1);
-				}
-			}
-			if (*s)
-				s++;
-		}
-		if ((size_t)n == *cap) {
-			*cap = *cap ? *cap * 2 : 16;
-			*off = realloc(*off, *cap * sizeof **off);
-			*len = realloc(*len, *cap * sizeof **len);
-			if (!*off || !*len)
-				cli_die(5, "out of memory");
-		}
-		(*off)[n] = start;
-		(*len)[n] = arena->len - start;
-		if (nedb_buf_add(arena, "", 1))	/* the NUL after it */
-			cli_die(5, "out of memory");
-		n++;
-	}
-}
-
-/*
  * Runs the commands of stdin.  Writes share a write transaction until
  * stdin pauses (or a batch grows large), then commit, and only then are
  * the batch's replies printed.
@@ -420,7 +318,10 @@ run_stdin(void)
 
 		lineno++;
 		nul = memchr(line.p, 0, line.len) != NULL;
-		argc = nul ? -1 : split_line(line.p, &arena, &off, &len, &cap);
+		argc = nul ? NEDB_EINPUT :
+		       nedb_redis_split(line.p, &arena, &off, &len, &cap);
+		if (argc == NEDB_EIO)
+			cli_die(5, "out of memory");
 		if (argc < 0) {
 			fflush(stdout);
 			fprintf(stderr, "%s: line %llu: invalid argument(s): "

@@ -2773,3 +2773,99 @@ done:
 	}
 	return 0;
 }
+
+/* ---- command lines ---------------------------------------------------- */
+
+int
+nedb_redis_split(const char *s, nedb_buf *arena, size_t **off, size_t **len,
+	   size_t *cap)
+{
+	int n = 0;
+
+	arena->len = 0;
+	for (;;) {
+		bool inq = false, insq = false, done = false;
+		size_t start;
+
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
+		       *s == '\v' || *s == '\f')
+			s++;
+		if (!*s)
+			return n;
+		start = arena->len;
+		while (!done) {
+			char c = *s;
+
+			if (inq) {
+				if (c == '\\' && s[1] == 'x' &&
+				    strchr("0123456789abcdefABCDEF", s[2]) &&
+				    s[2] && s[3] &&
+				    strchr("0123456789abcdefABCDEF", s[3])) {
+					char hex[3] = {s[2], s[3], 0};
+					char b = (char)strtol(hex, NULL, 16);
+
+					nedb_buf_add(arena, &b, 1);
+					s += 3;
+				} else if (c == '\\' && s[1]) {
+					const char *from = "nrtba", *to =
+						"\n\r\t\b\a";
+					const char *k = strchr(from, s[1]);
+					char b = k ? to[k - from] : s[1];
+
+					nedb_buf_add(arena, &b, 1);
+					s++;
+				} else if (c == '"') {
+					if (s[1] && !strchr(" \t\r\n\v\f",
+							    s[1]))
+						return NEDB_EINPUT;
+					done = true;
+				} else if (!c) {
+					return NEDB_EINPUT;
+				} else
+					nedb_buf_add(arena, &c, 1);
+			} else if (insq) {
+				if (c == '\\' && s[1] == '\'') {
+					nedb_buf_add(arena, "'", 1);
+					s++;
+				} else if (c == '\'') {
+					if (s[1] && !strchr(" \t\r\n\v\f",
+							    s[1]))
+						return NEDB_EINPUT;
+					done = true;
+				} else if (!c) {
+					return NEDB_EINPUT;
+				} else
+					nedb_buf_add(arena, &c, 1);
+			} else {
+				switch (c) {
+				case ' ': case '\n': case '\r': case '\t':
+				case '\v': case '\f': case '\0':
+					done = true;
+					continue;
+				case '"':
+					inq = true;
+					break;
+				case '\'':
+					insq = true;
+					break;
+				default:
+					nedb_buf_add(arena, &c, 1);
+				}
+			}
+			if (*s)
+				s++;
+		}
+		if ((size_t)n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*off = realloc(*off, *cap * sizeof **off);
+			*len = realloc(*len, *cap * sizeof **len);
+			if (!*off || !*len)
+				return NEDB_EIO;
+		}
+		(*off)[n] = start;
+		(*len)[n] = arena->len - start;
+		if (nedb_buf_add(arena, "", 1))	/* the NUL after it */
+			return NEDB_EIO;
+		n++;
+	}
+}

@@ -85,6 +85,19 @@ NEDB_EXPORT int nedb_redis_exec(nedb_redis_conn *c, int argc,
 				const size_t *argvlen, nedb_buf *out,
 				bool *wrote);
 
+/*
+ * Splits a command line as redis-cli and Redis's inline protocol do
+ * (sdssplitargs): arguments separated by blanks; "double quotes" with
+ * \n \r \t \b \a \xHH and \" escapes; 'single quotes' with \' only; a
+ * closing quote must end the argument.  The arguments go into arena
+ * (emptied first), each followed by a NUL; their offsets and lengths
+ * into *off and *len, grown to *cap entries (caller frees both).
+ * Returns the number of arguments, NEDB_EINPUT for unbalanced quotes or
+ * NEDB_EIO when memory ran out.
+ */
+NEDB_EXPORT int nedb_redis_split(const char *line, nedb_buf *arena,
+				 size_t **off, size_t **len, size_t *cap);
+
 /* The NEDB_REDIS_* flags of the command name (0 if unknown). */
 NEDB_EXPORT unsigned nedb_redis_flags(const char *name, size_t len);
 

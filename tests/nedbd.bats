@@ -1481,6 +1481,23 @@ EOF
 	run -0 nedb-get -d "$DATA/0" redis a
 }
 
+@test "RESP: inline commands take quotes as redis-cli does; unbalanced ones close the connection" {
+	start_nedbd
+	printf 'SET q "a b\\x41"\r\nGET q\r\nSET s '"'"'it\\'"'"'s'"'"'\r\nGET s\r\nSET bad "open\r\nPING\r\n' \
+		>"$BATS_TEST_TMPDIR/inline"
+	resp_open
+	cat "$BATS_TEST_TMPDIR/inline" >&5
+	run timeout 20 cat <&5
+	resp_close
+	assert_equal "${output//$'\r'/}" "+OK
+\$4
+a bA
++OK
+\$4
+it's
+-ERR Protocol error: unbalanced quotes in request"
+}
+
 @test "RESP: inline commands in one write" {
 	start_nedbd
 	printf 'PING\r\nSET inl abc\r\nGET inl\r\nNOSUCH x\r\nECHO hi\r\nQUIT\r\n' \

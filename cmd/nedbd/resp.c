@@ -412,31 +412,37 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 	return true;
 }
 
-/* Splits an inline command line on blanks; runs it. */
+/* Splits an inline command line (NUL-ended) as Redis does; runs it. */
 static void
-run_inline(struct rconn *c, char *line, size_t n)
+run_inline(struct rconn *c, const char *line)
 {
-	const char *argv[256];
-	size_t len[256];
-	int argc = 0;
-	size_t i = 0;
+	static nedb_buf arena;
+	static size_t *off, *len, cap;
+	static const char **argv;
+	static size_t argv_cap;
+	int argc = nedb_redis_split(line, &arena, &off, &len, &cap);
 
-	while (i < n) {
-		while (i < n && (line[i] == ' ' || line[i] == '\t'))
-			i++;
-		if (i == n)
-			break;
-		if (argc == 256) {
-			protocol_error(c, "%s", "too many arguments");
+	if (argc == NEDB_EINPUT) {
+		protocol_error(c, "%s", "unbalanced quotes in request");
+		return;
+	}
+	if (argc < 0 || (size_t)argc > MAX_ARGS) {
+		protocol_error(c, "%s", argc < 0 ? "out of memory" :
+			       "too many arguments");
+		return;
+	}
+	if ((size_t)argc > argv_cap) {
+		const char **more = realloc(argv, (size_t)argc * sizeof *argv);
+
+		if (!more) {
+			protocol_error(c, "%s", "out of memory");
 			return;
 		}
-		argv[argc] = line + i;
-		while (i < n && line[i] != ' ' && line[i] != '\t')
-			i++;
-		len[argc] = (size_t)(line + i - argv[argc]);
-		line[i++] = 0;	/* the blank, or the '\r'/'\n' at the end */
-		argc++;
+		argv = more;
+		argv_cap = (size_t)argc;
 	}
+	for (int i = 0; i < argc; i++)
+		argv[i] = arena.p + off[i];
 	if (argc && !transaction(c, argc, argv, len))
 		run(c, argc, argv, len);
 }
@@ -480,7 +486,8 @@ run_requests(struct rconn *c)
 			n = (size_t)(nl - (r->buf + r->pos));
 			if (n && nl[-1] == '\r')
 				n--;
-			run_inline(c, r->buf + r->pos, n);
+			r->buf[r->pos + n] = 0;	/* the '\r' or '\n' */
+			run_inline(c, r->buf + r->pos);
 			r->pos = (size_t)(nl + 1 - r->buf);
 			continue;
 		}
