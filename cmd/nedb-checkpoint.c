@@ -2,6 +2,7 @@
  * nedb-checkpoint - commit to a digest of the state; rebuild the view.
  */
 #include <stdio.h>
+#include <string.h>
 #include "cli.h"
 
 static const char usage[] =
@@ -83,15 +84,19 @@ main(int argc, char **argv)
 		/* the view, compacted when no other process has it open */
 		uint64_t before, after;
 
+		/* a failed compaction leaves the view as it was: the
+		 * checkpoint stands, and its receipt is printed either way */
 		rc = nedb_compact(db, &before, &after);
-		if (rc && rc != NEDB_EBUSY)
-			cli_fail(rc);
 		r.len -= 2;	/* "}\n" */
-		if (rc)
+		if (rc) {
+			const char *why = rc == NEDB_EBUSY ?
+				"in use by other processes" : nedb_errmsg();
+
 			nedb_buf_puts(&r, ",\"view\":{\"compacted\":false,"
-				      "\"reason\":\"in use by other "
-				      "processes\"}}\n");
-		else
+				      "\"reason\":");
+			nedb_buf_json_str(&r, why, strlen(why));
+			nedb_buf_puts(&r, "}}\n");
+		} else
 			nedb_buf_printf(&r, ",\"view\":{\"compacted\":true,"
 					"\"before\":%llu,\"after\":%llu}}\n",
 					(unsigned long long)before,
@@ -99,6 +104,10 @@ main(int argc, char **argv)
 	}
 	cli_print(r.p, r.len - 1);
 	nedb_buf_free(&r);
+	if (rc && rc != NEDB_EBUSY) {
+		cli_finish();
+		cli_fail(rc);
+	}
 	nedb_close(db);
 	cli_finish();
 	return 0;

@@ -819,3 +819,25 @@ f = open(sys.argv[1], "r+b"); f.seek(8192); f.write(b"\xa5" * 16384)' \
 	assert_equal "$(cat err.* | grep -c 'rebuilding it from the log')" 1
 	assert_determinism
 }
+
+@test "disk full during the view's compaction: exit 5, one line, the checkpoint and the view intact" {
+	mount_tmpfs 4m
+	export NEDB_DIR="$MNT/db"
+	for ((i = 0; i < 400; i++)); do
+		printf '{"_id":"u%d","bio":"%0500d"}\n' "$i" "$i"
+	done | nedb-put -q users
+	for ((i = 0; i < 400; i += 2)); do echo "u$i"; done | nedb-delete -q users
+	fill_but 24K
+	run --separate-stderr nedb-checkpoint
+	assert_failure 5
+	assert_equal "$stderr" "nedb-checkpoint: cannot compact view: disk full"
+	# the checkpoint stands: its receipt is printed
+	assert_output --regexp '^\{"seq":[0-9]+,"hash":"[0-9a-f]{64}","op":"checkpoint",.*"view":\{"compacted":false,"reason":"cannot compact view: disk full"\}\}$'
+	[ ! -e "$NEDB_DIR/view.mdb.compact" ] || fail "the half copy stays"
+	rm "$MNT/filler"
+	run nedb-log --reverse -n 1
+	assert_output --partial '"op":"checkpoint"'
+	run nedb-get users u7
+	assert_success
+	assert_determinism
+}
