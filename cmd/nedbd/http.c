@@ -294,16 +294,21 @@ db_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
+/* The collections as {"C":N,...} and their total, in one walk. */
+struct colls {
+	nedb_buf map;
+	uint64_t rows;
+};
+
 static int
 add_coll(const char *coll, uint64_t count, void *payload)
 {
-	nedb_buf *b = payload;
+	struct colls *c = payload;
 
-	if (b->p[b->len - 1] != '{')
-		nedb_buf_puts(b, ",");
-	nedb_buf_json_str(b, coll, strlen(coll));
-	nedb_buf_printf(b, ":%llu", (unsigned long long)count);
-	return 0;
+	nedb_buf_puts(&c->map, c->map.len ? "," : "{");
+	nedb_buf_json_str(&c->map, coll, strlen(coll));
+	c->rows += count;
+	return nedb_buf_printf(&c->map, ":%llu", (unsigned long long)count);
 }
 
 static int
@@ -317,13 +322,6 @@ add_line(uint64_t seq, const char *line, size_t len, void *payload)
 	return 0;
 }
 
-static int
-sum_coll(const char *coll, uint64_t count, void *payload)
-{
-	*(uint64_t *)payload += count;
-	return 0;
-}
-
 /*
  * Appends "name","seq","head","rows","collections":{...} (members of the
  * object being built) for e, in a read snapshot of the caller's.
@@ -331,22 +329,25 @@ sum_coll(const char *coll, uint64_t count, void *payload)
 static int
 summary(nedb_buf *b, struct dbent *e)
 {
-	uint64_t seq, rows = 0;
+	struct colls c = {{0}, 0};
+	uint64_t seq;
 	char head[65];
 	int rc;
 
 	if ((rc = nedb_head(e->db, &seq, head)) ||
-	    (rc = nedb_collections(e->db, sum_coll, &rows)))
-		return rc;
+	    (rc = nedb_collections(e->db, add_coll, &c)))
+		goto done;
 	nedb_buf_puts(b, "\"name\":");
 	nedb_buf_json_str(b, e->name, strlen(e->name));
 	nedb_buf_printf(b, ",\"seq\":%llu,\"head\":\"%s\",\"rows\":%llu,"
-			"\"collections\":{", (unsigned long long)seq, head,
-			(unsigned long long)rows);
-	if ((rc = nedb_collections(e->db, add_coll, b)))
-		return rc;
-	nedb_buf_puts(b, "}");
-	return 0;
+			"\"collections\":", (unsigned long long)seq, head,
+			(unsigned long long)c.rows);
+	if (c.map.len)
+		nedb_buf_add(b, c.map.p, c.map.len);
+	nedb_buf_puts(b, c.map.len ? "}" : "{}");
+done:
+	nedb_buf_free(&c.map);
+	return rc;
 }
 
 static int
