@@ -2012,9 +2012,10 @@ static int
 view_size(nedb *db, uint64_t *out)
 {
 	struct stat st;
+	int fd;
 
-	if (fstat(db->view_fd, &st))
-		return nedb__errno(NEDB_EIO, "cannot read view");
+	if (mdb_env_get_fd(db->view.env, &fd) || fstat(fd, &st))
+		return nedb__err(NEDB_EIO, "cannot read view");
 	*out = (uint64_t)st.st_size;
 	return 0;
 }
@@ -2044,10 +2045,6 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		goto done;
 	}
 	nedb_read_end(db);
-	if ((rc = mdb_env_get_fd(db->view.env, &db->view_fd))) {
-		rc = nedb__mdb(rc, "cannot read view");
-		goto done;
-	}
 	if ((rc = view_size(db, before)))
 		goto done;
 	if ((dirfd = dir_lock(db, LOCK_EX)) < 0) {
@@ -2096,10 +2093,8 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		goto done;
 	}
 	mdb_txn_commit(txn);	/* keeps the table handles */
-	if ((rc = vsync_write(db)) ||
-	    (rc = mdb_env_get_fd(db->view.env, &db->view_fd)) ||
-	    (rc = view_size(db, after)))
-		goto done;
+	if ((rc = vsync_write(db)) == 0)
+		rc = view_size(db, after);
 done:
 	if (fd >= 0)
 		close(fd);

@@ -285,7 +285,6 @@ struct nedb {
 	/* view.sync (db.c): when this boot last synced the view */
 	int64_t vsync_ms;		/* 0: not in this boot */
 	int vlockfd;			/* view.mdb-lock, for nedb_compact */
-	int view_fd;			/* view.mdb (LMDB's), for its size */
 };
 
 /* db.c */
