@@ -176,6 +176,7 @@ batch_join(struct dbent *e)
 	if ((rc = nedb_write_begin(e->db)))
 		return rc;
 	e->batch = true;
+	e->snap = false;	/* nedb_write_begin ended it */
 	return 0;
 }
 

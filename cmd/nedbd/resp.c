@@ -259,8 +259,6 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	e = c->dbe;
 	if (may && e && flags == (NEDB_REDIS_READ | NEDB_REDIS_KNOWN))
 		snap_begin(e);	/* one snapshot for this turn's reads */
-	else if (may && e && (flags & NEDB_REDIS_WRITE) && e->snap)
-		e->snap = false;	/* nedb_write_begin ends it */
 	if (may && e && (flags & NEDB_REDIS_WRITE) && (rc = batch_join(e))) {
 		nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
 		return;
