@@ -766,9 +766,6 @@ nedb_set_auto_index(nedb *db, uint64_t n)
 	size_t len;
 	int rc;
 
-	if (!db->writable)
-		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
-				 "permission denied", db->dir);
 	/* under the writer lock, so that two setters do not race */
 	if ((rc = nedb_write_begin(db))) {
 		free(p);
@@ -880,18 +877,27 @@ nedb_head(nedb *db, uint64_t *seq, char *hash)
 
 /* Writes */
 
-int
-nedb_write_begin(nedb *db)
+/* Whether a write may begin on db; ends a read snapshot of its. */
+static int
+write_ready(nedb *db)
 {
-	bool changed;
-	int rc;
-
 	if (!db->writable)
 		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
 				 "permission denied", db->dir);
 	if (db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "a write is already open");
 	nedb_read_end(db);
+	return 0;
+}
+
+int
+nedb_write_begin(nedb *db)
+{
+	bool changed;
+	int rc;
+
+	if ((rc = write_ready(db)))
+		return rc;
 	if (!db->readers_checked) {
 		int dead;
 
@@ -1575,12 +1581,8 @@ nedb_rebuild(nedb *db)
 {
 	int rc;
 
-	if (!db->writable)
-		return nedb__err(NEDB_EIO, "cannot write to database '%s': "
-				 "permission denied", db->dir);
-	if (db->wtxn)
-		return nedb__err(NEDB_EUSAGE, "a write is already open");
-	nedb_read_end(db);
+	if ((rc = write_ready(db)))
+		return rc;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
 		return nedb__mdb(rc, "cannot lock database");
 	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)))
@@ -2035,17 +2037,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;
 	}
-	if (!db->writable) {
-		rc = nedb__err(NEDB_EIO, "cannot write to database '%s': "
-			       "permission denied", db->dir);
-		goto done;
-	}
-	if (db->wtxn) {
-		rc = nedb__err(NEDB_EUSAGE, "a write is already open");
-		goto done;
-	}
-	nedb_read_end(db);
-	if ((rc = view_size(db, before)))
+	if ((rc = write_ready(db)) || (rc = view_size(db, before)))
 		goto done;
 	if ((dirfd = dir_lock(db, LOCK_EX)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot lock database");
