@@ -36,6 +36,8 @@
 #include "internal.h"
 
 static void (*warn_fn)(const char *msg);
+static int wlock(nedb *db, bool wait);
+static void wunlock(nedb *db);
 
 void
 nedb_set_warn(void (*fn)(const char *msg))
@@ -136,14 +138,20 @@ disk_nearly_full(nedb *db)
 	       (uint64_t)s.f_bavail * s.f_frsize < (1u << 20);
 }
 
-/* Cuts the log back to virtual offset off after a failed append. */
+/*
+ * Cuts the log back to virtual offset off after a failed append, under
+ * the writer lock.  If that fails too, the lines may stay and the next
+ * writer will apply them: the handle turns broken (sticky) so that this
+ * process acknowledges nothing more.
+ */
 static void
 undo_append(nedb *db, uint64_t off)
 {
 	int e = errno;
 
-	if (ftruncate(db->logfd, (off_t)(off - db->shift)) == 0)
-		fdatasync(db->logfd);
+	if (ftruncate(db->logfd, (off_t)(off - db->shift)) ||
+	    fdatasync(db->logfd))
+		db->broken = true;
 	errno = e;
 }
 
@@ -532,8 +540,12 @@ init_view(nedb *db)
 	struct applied a;
 	int rc;
 
-	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+	if ((rc = wlock(db, true)))
+		return rc;
+	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+		wunlock(db);
 		return nedb__mdb(rc, "cannot open view");
+	}
 	if ((rc = nedb__view_dbis(&db->view, db->wtxn, true)))
 		goto fail;
 	rc = nedb__view_applied(&db->view, db->wtxn, &a);
@@ -568,11 +580,17 @@ init_view(nedb *db)
 commit:
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	return nedb__mdb(rc, "cannot write view");
+	if (!rc)
+		rc = vsync_write(db);
+	else
+		rc = nedb__mdb(rc, "cannot write view");
+	wunlock(db);
+	return rc;
 fail:
 	mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
 	db->wfailed = false;
+	wunlock(db);
 	return rc;
 }
 
@@ -611,6 +629,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	}
 	db->logfd = -1;
 	db->vlockfd = -1;
+	db->wlockfd = -1;
 	if (stat(dir, &st)) {
 		if (errno != ENOENT || !create) {
 			rc = errno == ENOENT ?
@@ -716,8 +735,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 				       "database is read-only", dir);
 			goto fail;
 		}
-		if (!(rc = init_view(db)))
-			rc = vsync_write(db);
+		rc = init_view(db);
 	}
 	if (rc)
 		goto fail;
@@ -749,6 +767,8 @@ nedb_close(nedb *db)
 		close(db->vlockfd);
 	if (db->logfd >= 0)
 		close(db->logfd);
+	if (db->wlockfd >= 0)
+		close(db->wlockfd);
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
 	nedb__archive_free(db);
@@ -782,6 +802,12 @@ nedb_set_auto_index(nedb *db, uint64_t n)
 	rc = write_meta_json(db, created, n);
 	nedb_write_abort(db);
 	return rc;
+}
+
+void
+nedb_set_read_verify(nedb *db, int on)
+{
+	db->read_verify = on != 0;
 }
 
 int
@@ -877,6 +903,49 @@ nedb_head(nedb *db, uint64_t *seq, char *hash)
 
 /* Writes */
 
+/*
+ * The writer lock: flock(2) on the file "lock", taken before LMDB's
+ * writer mutex and released only after the commit or the abort and
+ * whatever undo they need.  LMDB's mutex alone is not enough: a failed
+ * mdb_txn_commit releases it before the log can be cut back, and another
+ * writer could append (and acknowledge) in between.  The file is never
+ * replaced, so every process locks the same inode.
+ */
+static int
+wlock(nedb *db, bool wait)
+{
+	if (db->wlocked)
+		return 0;
+	if (db->wlockfd < 0) {
+		char *p = path_in(db, "lock");
+
+		if (!p)
+			return nedb__err(NEDB_EIO, "out of memory");
+		db->wlockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC |
+				   O_NOFOLLOW, 0600);
+		free(p);
+		if (db->wlockfd < 0)
+			return nedb__errno(NEDB_EIO, "cannot open lock");
+	}
+	while (flock(db->wlockfd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) {
+		if (errno == EWOULDBLOCK && !wait)
+			return nedb__err(NEDB_EBUSY, "database '%s' is locked "
+					 "by another writer", db->dir);
+		if (errno != EINTR)
+			return nedb__errno(NEDB_EIO, "cannot lock database");
+	}
+	db->wlocked = true;
+	return 0;
+}
+
+static void
+wunlock(nedb *db)
+{
+	if (db->wlocked)
+		flock(db->wlockfd, LOCK_UN);
+	db->wlocked = false;
+}
+
 /* Whether a write may begin on db; ends a read snapshot of its. */
 static int
 write_ready(nedb *db)
@@ -886,17 +955,21 @@ write_ready(nedb *db)
 				 "permission denied", db->dir);
 	if (db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "a write is already open");
+	if (db->broken)
+		return nedb__err(NEDB_EIO, "cannot write to database '%s': a "
+				 "failed write could not be undone; reopen it",
+				 db->dir);
 	nedb_read_end(db);
 	return 0;
 }
 
-int
-nedb_write_begin(nedb *db)
+static int
+write_begin(nedb *db, bool wait)
 {
 	bool changed;
 	int rc;
 
-	if ((rc = write_ready(db)))
+	if ((rc = write_ready(db)) || (rc = wlock(db, wait)))
 		return rc;
 	if (!db->readers_checked) {
 		int dead;
@@ -907,8 +980,10 @@ nedb_write_begin(nedb *db)
 		db->readers_checked = true;
 	}
 	for (;;) {
-		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+			wunlock(db);
 			return nedb__mdb(rc, "cannot lock database");
+		}
 		if ((rc = follow_rotation(db)))
 			goto fail;
 		if ((rc = nedb__view_applied(&db->view, db->wtxn, &db->wa))) {
@@ -922,11 +997,14 @@ nedb_write_begin(nedb *db)
 		/* Commit the catch-up on its own; then start afresh. */
 		if ((rc = mdb_txn_commit(db->wtxn))) {
 			db->wtxn = NULL;
+			wunlock(db);
 			return nedb__mdb(rc, "cannot write view");
 		}
 		db->wtxn = NULL;
-		if ((rc = vsync_after_commit(db, false)))
+		if ((rc = vsync_after_commit(db, false))) {
+			wunlock(db);
 			return rc;
+		}
 	}
 	db->wbase_off = db->wa.off;
 	db->wlog.len = 0;
@@ -936,7 +1014,20 @@ nedb_write_begin(nedb *db)
 fail:
 	mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
+	wunlock(db);
 	return rc;
+}
+
+int
+nedb_write_begin(nedb *db)
+{
+	return write_begin(db, true);
+}
+
+int
+nedb_write_trybegin(nedb *db)
+{
+	return write_begin(db, false);
 }
 
 size_t
@@ -954,6 +1045,7 @@ nedb_write_abort(nedb *db)
 	db->wlog.len = 0;
 	db->wcount = 0;
 	db->wfailed = false;
+	wunlock(db);
 }
 
 int
@@ -985,21 +1077,27 @@ nedb_write_commit(nedb *db)
 		}
 	}
 	appended = db->wlog.len > 0;
-	rc = mdb_txn_commit(db->wtxn);
+	if (nedb__test_fail("view-commit")) {
+		mdb_txn_abort(db->wtxn);	/* what a failed commit does */
+		rc = ENOSPC;
+	} else
+		rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	if (!rc && vsync_after_commit(db, appended))
-		nedb__warn("%s (the view will be rebuilt if the system goes "
-			   "down)", nedb_errmsg());
 	if (rc) {
-		errno = rc;
-		undo_append(db, db->wbase_off);
 		/* LMDB reports a page write cut short by a full disk as EIO */
 		if (rc == EIO && disk_nearly_full(db))
 			rc = ENOSPC;
 		rc = nedb__mdb(rc, "cannot commit");
-	}
+		/* Invariant 1: the lines go while the writer lock is held. */
+		nedb__test_pause("commit-failed");
+		if (appended)
+			undo_append(db, db->wbase_off);
+	} else if (vsync_after_commit(db, appended))
+		nedb__warn("%s (the view will be rebuilt if the system goes "
+			   "down)", nedb_errmsg());
 	db->wlog.len = 0;
 	db->wcount = 0;
+	wunlock(db);
 	return rc;
 }
 
@@ -1581,17 +1679,22 @@ nedb_rebuild(nedb *db)
 {
 	int rc;
 
-	if ((rc = write_ready(db)))
+	if ((rc = write_ready(db)) || (rc = wlock(db, true)))
 		return rc;
-	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn)))
+	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+		wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
+	}
 	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	if (rc)
-		return nedb__mdb(rc, "cannot write view");
-	return vsync_write(db);
+	if (!rc)
+		rc = vsync_write(db);
+	else
+		rc = nedb__mdb(rc, "cannot write view");
+	wunlock(db);
+	return rc;
 fail:
 	nedb_write_abort(db);
 	return rc;

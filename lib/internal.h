@@ -23,6 +23,8 @@ int nedb__err(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int nedb__errno(int code, const char *what);	/* appends strerror(errno) */
 int nedb__mdb(int rc, const char *what);	/* maps an LMDB error */
+bool nedb__test_fail(const char *name);	/* NEDB_TEST_FAIL hook */
+void nedb__test_pause(const char *name);	/* NEDB_TEST_PAUSE hook */
 bool nedb__utf8_valid(const unsigned char *s, size_t n);
 int nedb__buf_u64(nedb_buf *b, uint64_t v);	/* decimal, no printf */
 int nedb__buf_i64(nedb_buf *b, int64_t v);
@@ -285,6 +287,10 @@ struct nedb {
 	/* view.sync (db.c): when this boot last synced the view */
 	int64_t vsync_ms;		/* 0: not in this boot */
 	int vlockfd;			/* view.mdb-lock, for nedb_compact */
+	int wlockfd;			/* "lock": the writer lock (flock) */
+	bool wlocked;			/* this handle holds it */
+	bool broken;			/* sticky: a failed undo; no writes */
+	bool read_verify;		/* nedb_set_read_verify */
 };
 
 /* db.c */

@@ -136,6 +136,16 @@ typedef struct nedb_doc {
 	char hash[65];		/* the op's hash, hex */
 } nedb_doc;
 
+/*
+ * Verified reads.  With on set, every document a read returns (nedb_get,
+ * nedb_history, queries, finds, the Redis table) is checked against its
+ * op in the log before it is returned: the line is read by its seq, its
+ * hash is recomputed, and its seq, collection, id and document text must
+ * be those of the row.  A row that fails is NEDB_ECORRUPT, never data.
+ * Plain reads (off, the default) trust the view: see nedb(7).
+ */
+NEDB_EXPORT void nedb_set_read_verify(nedb *db, int on);
+
 /* Read snapshot.  Reads outside one open their own for each call. */
 NEDB_EXPORT int nedb_read_begin(nedb *db);
 NEDB_EXPORT void nedb_read_end(nedb *db);
@@ -162,8 +172,15 @@ typedef int (*nedb_version_fn)(const nedb_doc *v, const char *op,
 NEDB_EXPORT int nedb_history(nedb *db, const char *coll, const char *id,
 			     nedb_version_fn fn, void *payload);
 
-/* Write transactions. */
+/*
+ * Write transactions.  nedb_write_begin waits for the database's writer
+ * lock (the file "lock" in its directory, flock(2), held by one process
+ * at a time until commit or abort); nedb_write_trybegin returns
+ * NEDB_EBUSY at once when another handle holds it, so that an event loop
+ * never blocks on another process (nedbd retries later).
+ */
 NEDB_EXPORT int nedb_write_begin(nedb *db);
+NEDB_EXPORT int nedb_write_trybegin(nedb *db);
 NEDB_EXPORT int nedb_write_commit(nedb *db);
 NEDB_EXPORT void nedb_write_abort(nedb *db);
 /* Number of ops staged in the open write transaction. */

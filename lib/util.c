@@ -7,10 +7,12 @@
  * stop (git's CodingGuidelines).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "internal.h"
 
 static __thread char errbuf[512];
@@ -416,4 +418,52 @@ nedb__get_be64(const unsigned char *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/*
+ * Test hooks, read from the environment once.  NEDB_TEST_FAIL=name makes
+ * the point name fail as if the system call behind it had failed;
+ * NEDB_TEST_PAUSE=name with NEDB_TEST_DIR=dir makes a process that
+ * reaches point name create dir/name.reached and wait until dir/name.go
+ * exists, so that a test can hold a race window open without guessing
+ * at times.  Unset, each costs a comparison.
+ */
+static const char *
+test_env(const char *var, const char **cache, int *read_once)
+{
+	if (!*read_once) {
+		*cache = getenv(var);
+		*read_once = 1;
+	}
+	return *cache;
+}
+
+bool
+nedb__test_fail(const char *name)
+{
+	static const char *v;
+	static int once;
+	const char *e = test_env("NEDB_TEST_FAIL", &v, &once);
+
+	return e && !strcmp(e, name);
+}
+
+void
+nedb__test_pause(const char *name)
+{
+	static const char *v;
+	static int once;
+	const char *e = test_env("NEDB_TEST_PAUSE", &v, &once);
+	const char *dir = getenv("NEDB_TEST_DIR");
+	char path[4096];
+	int fd;
+
+	if (!e || !dir || strcmp(e, name))
+		return;
+	snprintf(path, sizeof path, "%s/%s.reached", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	snprintf(path, sizeof path, "%s/%s.go", dir, name);
+	while (access(path, F_OK))
+		usleep(1000);
 }
