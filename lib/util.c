@@ -344,8 +344,12 @@ nedb_check_id(const char *id, size_t n)
 	if (n > MAX_ID)
 		return nedb__err(NEDB_EINPUT, "bad id '%.40s...': longer than "
 				 "%d bytes", id, MAX_ID);
+	/* C0 (below 0x20), DEL and C1 (U+0080-U+009F: 0xc2 0x80-0x9f) */
 	for (i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f ||
+		    ((unsigned char)id[i] == 0xc2 && i + 1 < n &&
+		     (unsigned char)id[i + 1] >= 0x80 &&
+		     (unsigned char)id[i + 1] <= 0x9f))
 			return nedb__err(NEDB_EINPUT, "bad id: control "
 					 "character at byte %zu", i + 1);
 	if (!nedb__utf8_valid((const unsigned char *)id, n))

@@ -295,3 +295,21 @@ load helper
   "o": {}
 }'
 }
+
+@test "an id with a C1 control character (U+0080-U+009F) exits 4 with one line" {
+	for c in $'\xc2\x80' $'\xc2\x85' $'\xc2\x9f'; do
+		run --separate-stderr nedb-put t "a$c" '{}'
+		assert_failure 4
+		assert_output ""
+		assert_equal "$stderr" "nedb-put: bad id: control character at byte 2"
+	done
+	run --separate-stderr nedb-put t <<< '{"_id":"a\u0085"}'
+	assert_failure 4
+	assert_equal "$stderr" "nedb-put: line 1: bad id: control character at byte 2"
+	[ ! -e "$NEDB_DIR/log.aof" ] || ! grep -q '"id":"a' "$NEDB_DIR/log.aof"
+	# U+00A0 and above are not control characters
+	run nedb-put t $'a\xc2\xa0' '{}'
+	assert_success
+	run nedb-put t $'\xc2\xbfb' '{}'
+	assert_success
+}
