@@ -241,17 +241,41 @@ cli_finish(void)
 		cli_die(5, "cannot write output: %s", strerror(errno));
 }
 
+/*
+ * A UTF-8 byte order mark at the very start of standard input is not
+ * part of the text (editors on Windows write one): it is skipped, as jq
+ * skips it.  Anywhere else it stays, and is not JSON.
+ */
+static bool stdin_begun;
+
+static void
+skip_bom(nedb_buf *b, size_t start)
+{
+	static const char bom[] = "\xef\xbb\xbf";
+
+	if (stdin_begun)
+		return;
+	if (b->len - start >= 3 && !memcmp(b->p + start, bom, 3)) {
+		memmove(b->p + start, b->p + start + 3, b->len - start - 3);
+		b->len -= 3;
+		b->p[b->len] = 0;
+	}
+	stdin_begun = b->len > start;
+}
+
 void
 cli_read_stdin(nedb_buf *b)
 {
 	char chunk[65536];
-	size_t n;
+	size_t n, start = b->len;
 
 	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
 		if (nedb_buf_add(b, chunk, n))
 			cli_die(5, "out of memory");
 	if (ferror(stdin))
 		cli_die(5, "cannot read input: %s", strerror(errno));
+	if (b->len > start)
+		skip_bom(b, start);
 }
 
 bool
@@ -267,6 +291,7 @@ cli_read_line(nedb_buf *b)
 		return false;
 	}
 	b->len = (size_t)n;
+	skip_bom(b, 0);
 	if (b->len && b->p[b->len - 1] == '\n')
 		b->p[--b->len] = 0;
 	return true;

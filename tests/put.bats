@@ -313,3 +313,30 @@ load helper
 	run nedb-put t $'\xc2\xbfb' '{}'
 	assert_success
 }
+
+@test "a UTF-8 BOM at the very start of stdin is skipped, as jq does" {
+	run --separate-stderr nedb-put -q c < <(printf '\xef\xbb\xbf{"_id":"a"}\n{"_id":"b"}\n')
+	assert_success
+	assert_equal "$stderr" ""
+	printf '\xef\xbb\xbf{"v":1}\n' | nedb-put -q c x
+	run nedb-get c a b x
+	assert_success
+	assert_output '{"_id":"a"}
+{"_id":"b"}
+{"_id":"x","v":1}'
+	# every command that reads stdin through the shared reader
+	run nedb-get c < <(printf '\xef\xbb\xbfa\n')
+	assert_success
+	assert_output '{"_id":"a"}'
+	run nedb-query < <(printf '\xef\xbb\xbfFROM c WHERE _id = "b"')
+	assert_success
+	assert_output '{"_id":"b"}'
+}
+
+@test "a BOM anywhere but the start of stdin is still not JSON" {
+	run --separate-stderr nedb-put -q c < <(printf '{"_id":"a"}\n\xef\xbb\xbf{"_id":"b"}\n')
+	assert_failure 4
+	assert_equal "$stderr" "nedb-put: line 2: not JSON: invalid literal at line 1, column 1"
+	run --separate-stderr nedb-put -q c y < <(printf '\xef\xbb\xbf\xef\xbb\xbf{}')
+	assert_failure 4
+}
