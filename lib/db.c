@@ -395,24 +395,44 @@ fail:
  * ----------------------------------
  * Commits do not fsync the view (MDB_NOSYNC): the log, fsynced before
  * the view is touched, is what makes a write durable, and a view that
- * lost its last commits catches up from the log.  (In fast mode only the
- * first write of a boot syncs.)  A crashed process
+ * lost its last commits catches up from the log.  A crashed process
  * loses nothing of the view either (its pages are in the page cache).
  * What a crash of the OS can leave is a view whose unsynced pages
- * reached the disk in any order: damaged.  So the view is synced at the
- * first write of each boot and then at most once a second, and each
- * sync records in view.sync the boot it happened in and how long the log
- * was.  At open, a record of another boot, with the log longer than it
- * says, means the OS went down with unsynced view pages: the view is
- * rebuilt from the log.  A commit that appended nothing (statistics) is
- * synced at once, since the log's length cannot tell it happened.
+ * reached the disk in any order: torn, and LMDB would read page bytes
+ * as rows.  view.sync says whether the view file on disk can be trusted
+ * after such a crash; it holds one of
+ *
+ *     nedb view sync 1 boot B log X ms T	(clean)
+ *     nedb view sync 1 boot B dirty ms T	(dirty)
+ *
+ * Invariants (all under the writer lock, so no other process commits
+ * between the steps):
+ *  V1. "clean at X" is written only after mdb_env_sync returned, with X
+ *      the view's applied offset read before that sync: every page of
+ *      every commit up to X is on disk.
+ *  V2. A commit that a log longer than X would not betray is preceded by
+ *      a dirty record (vsync_dirty): a commit that appends nothing (a
+ *      rebuild, a catch-up, statistics, the first build of a view), and
+ *      any commit whose log lines are not fsynced first (durability safe
+ *      or fast: an OS crash may take those lines away again).
+ *  V3. A durable commit that appends needs no record: its lines are on
+ *      disk before its pages are written, so after a crash the log is
+ *      longer than X.
+ * At open in another boot, a record that is dirty, torn, foreign, or
+ * clean at X with the log longer than X means the view may be torn: it
+ * is rebuilt from the log, never read.  In this boot the page cache
+ * holds every commit, so the record does not matter.  The view is synced
+ * at the first write of each boot and then at most once a second (in
+ * fast mode only at the first); a commit that appended nothing is
+ * synced at once.
  */
 #define VSYNC_EVERY_MS 1000
 #define VSYNC_LEN 128
 
 struct vsync {
 	char boot[40];
-	uint64_t off;		/* log_size() when the view was synced */
+	bool dirty;
+	uint64_t off;		/* clean: the applied offset synced */
 	int64_t ms;
 };
 
@@ -444,7 +464,7 @@ vsync_read(nedb *db, struct vsync *v)
 	char *p = path_in(db, "view.sync"), buf[VSYNC_LEN + 1];
 	unsigned long long off;
 	long long ms;
-	int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	ssize_t n;
 
 	free(p);
@@ -455,47 +475,91 @@ vsync_read(nedb *db, struct vsync *v)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	memset(v, 0, sizeof *v);
 	if (sscanf(buf, "nedb view sync 1 boot %39s log %llu ms %lld",
-		   v->boot, &off, &ms) != 3)
+		   v->boot, &off, &ms) == 3)
+		v->off = off;
+	else if (sscanf(buf, "nedb view sync 1 boot %39s dirty ms %lld",
+			v->boot, &ms) == 2)
+		v->dirty = true;
+	else
 		return -1;
-	v->off = off;
 	v->ms = ms;
 	return 1;
 }
 
-/* Syncs the log and the view, then records it (view.sync). */
+/* Replaces the record in place (one 128-byte block) and syncs it. */
+static int
+vsync_put(nedb *db, const char *text)
+{
+	char *p, buf[VSYNC_LEN];
+	size_t n = strlen(text);
+	int fd, rc = 0;
+
+	memcpy(buf, text, n);
+	memset(buf + n, ' ', sizeof buf - n - 1);
+	buf[sizeof buf - 1] = '\n';
+	if (!(p = path_in(db, "view.sync")))
+		return nedb__err(NEDB_EIO, "out of memory");
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(p);
+	if (fd < 0 || pwrite(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
+	    fdatasync(fd))
+		rc = nedb__errno(NEDB_EIO, "cannot write view.sync");
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Syncs the log and the view, then records it clean (V1). */
 static int
 vsync_write(nedb *db)
 {
-	char *p, buf[VSYNC_LEN];
+	char buf[VSYNC_LEN];
 	int64_t now = nedb__now_ms();
-	int fd, rc, n;
+	struct applied a;
+	MDB_txn *txn;
+	int rc;
 
+	/* X before the sync: the applied offset of the last commit */
+	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
+		return nedb__mdb(rc, "cannot read view");
+	rc = nedb__view_applied(&db->view, txn, &a);
+	mdb_txn_abort(txn);
+	if (rc)
+		return nedb__err(NEDB_ECORRUPT, "view has no head");
+	nedb__test_pause("view-sync");
 	if (fdatasync(db->logfd))
 		return nedb__errno(NEDB_EIO, "cannot sync log");
 	if ((rc = mdb_env_sync(db->view.env, 1)))
 		return nedb__mdb(rc, "cannot sync view");
 	if (!*boot_id())
 		return 0;	/* no record: every commit syncs */
-	n = snprintf(buf, sizeof buf, "nedb view sync 1 boot %s log %llu ms "
-		     "%lld\n", boot_id(), (unsigned long long)log_size(db),
-		     (long long)now);
-	memset(buf + n, ' ', sizeof buf - (size_t)n - 1);
-	buf[sizeof buf - 1] = '\n';
-	if (!(p = path_in(db, "view.sync")))
-		return nedb__err(NEDB_EIO, "out of memory");
-	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	free(p);
-	if (fd < 0 || pwrite(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
-	    fdatasync(fd)) {
-		rc = nedb__errno(NEDB_EIO, "cannot write view.sync");
-		if (fd >= 0)
-			close(fd);
+	snprintf(buf, sizeof buf, "nedb view sync 1 boot %s log %llu ms %lld",
+		 boot_id(), (unsigned long long)a.off, (long long)now);
+	if ((rc = vsync_put(db, buf)))
 		return rc;
-	}
-	close(fd);
 	db->vsync_ms = now;
 	return 0;
+}
+
+/*
+ * Before a commit: marks the record dirty unless the commit is covered
+ * (V2, V3).  Reads the record first: another process may have synced.
+ */
+static int
+vsync_dirty(nedb *db, bool covered)
+{
+	char buf[VSYNC_LEN];
+	struct vsync v;
+
+	if (covered || !*boot_id())
+		return 0;
+	if (vsync_read(db, &v) > 0 && v.dirty && !strcmp(v.boot, boot_id()))
+		return 0;
+	snprintf(buf, sizeof buf, "nedb view sync 1 boot %s dirty ms %lld",
+		 boot_id(), (long long)(db->vsync_ms ? db->vsync_ms : 1));
+	return vsync_put(db, buf);
 }
 
 /* After a commit: syncs the view when it is due. */
@@ -505,8 +569,7 @@ vsync_after_commit(nedb *db, bool appended)
 	int64_t now;
 
 	if (!appended)
-		return nedb__mdb(mdb_env_sync(db->view.env, 1),
-				 "cannot sync view");
+		return vsync_write(db);
 	now = nedb__now_ms();
 	if (!*boot_id() || !db->vsync_ms || (db->durability != NEDB_FAST &&
 	    (now < db->vsync_ms || now - db->vsync_ms >= VSYNC_EVERY_MS)))
@@ -530,7 +593,7 @@ view_suspect(nedb *db)
 		db->vsync_ms = v.ms;
 		return false;
 	}
-	return r < 0 || log_size(db) > v.off;
+	return r < 0 || v.dirty || log_size(db) > v.off;
 }
 
 /* Creates the view's tables; writes the genesis op or rebuilds. */
@@ -577,7 +640,8 @@ init_view(nedb *db)
 			goto fail;
 	} else if ((rc = replay_all(db, false)))
 		goto fail;
-commit:
+	if ((rc = vsync_dirty(db, false)))
+		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
 	if (!rc)
@@ -586,6 +650,12 @@ commit:
 		rc = nedb__mdb(rc, "cannot write view");
 	wunlock(db);
 	return rc;
+commit:
+	/* keeps the table handles */
+	rc = mdb_txn_commit(db->wtxn);
+	db->wtxn = NULL;
+	wunlock(db);
+	return nedb__mdb(rc, "cannot open view");
 fail:
 	mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
@@ -995,6 +1065,12 @@ write_begin(nedb *db, bool wait)
 		if (!changed)
 			break;
 		/* Commit the catch-up on its own; then start afresh. */
+		if ((rc = vsync_dirty(db, false))) {
+			mdb_txn_abort(db->wtxn);
+			db->wtxn = NULL;
+			wunlock(db);
+			return rc;
+		}
 		if ((rc = mdb_txn_commit(db->wtxn))) {
 			db->wtxn = NULL;
 			wunlock(db);
@@ -1010,6 +1086,7 @@ write_begin(nedb *db, bool wait)
 	db->wlog.len = 0;
 	db->wcount = 0;
 	db->wfailed = false;
+	db->wtouched = false;
 	return 0;
 fail:
 	mdb_txn_abort(db->wtxn);
@@ -1077,6 +1154,17 @@ nedb_write_commit(nedb *db)
 		}
 	}
 	appended = db->wlog.len > 0;
+	if (!appended && !db->wtouched) {
+		nedb_write_abort(db);	/* nothing to commit */
+		return 0;
+	}
+	if ((rc = vsync_dirty(db, appended &&
+			      db->durability == NEDB_DURABLE))) {
+		if (appended)
+			undo_append(db, db->wbase_off);
+		nedb_write_abort(db);
+		return rc;
+	}
 	if (nedb__test_fail("view-commit")) {
 		mdb_txn_abort(db->wtxn);	/* what a failed commit does */
 		rc = ENOSPC;
@@ -1685,7 +1773,8 @@ nedb_rebuild(nedb *db)
 		wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}
-	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)))
+	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)) ||
+	    (rc = vsync_dirty(db, false)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
@@ -2146,6 +2235,9 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		rc = nedb__errno(NEDB_EIO, "cannot lock database");
 		goto done;
 	}
+	/* after the directory lock, as nedb_open orders them */
+	if ((rc = wlock(db, true)))
+		goto done;
 	if (db->vlockfd < 0 &&
 	    (db->vlockfd = open(lockp, O_RDWR | O_CLOEXEC)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot open view.mdb-lock");
@@ -2191,6 +2283,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	if ((rc = vsync_write(db)) == 0)
 		rc = view_size(db, after);
 done:
+	wunlock(db);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)

@@ -280,6 +280,7 @@ struct nedb {
 	nedb_buf wlog;			/* staged lines */
 	size_t wcount;
 	bool wfailed;			/* the write transaction is unusable */
+	bool wtouched;			/* wtxn changed more than staged ops */
 	bool size_checked;
 	bool readers_checked;		/* log length checked against view */
 	nedb_buf scratch;		/* borrowed read results */

@@ -1494,6 +1494,7 @@ auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
 		nedb__put_be64(cnt, ++n);
 		d.mv_size = 8;
 		d.mv_data = cnt;
+		db->wtouched = true;	/* a commit that appends nothing */
 		if ((rc = mdb_put(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d,
 				  0))) {
 			rc = nedb__mdb(rc, "cannot write view");
