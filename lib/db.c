@@ -295,7 +295,7 @@ repair_tail(nedb *db, uint64_t torn, uint64_t size, uint64_t seq)
  * log.aof), inside db->wtxn; cuts a torn tail; records what it applied.
  */
 static int
-replay_all(nedb *db, bool check_ckpt)
+replay_all(nedb *db, int check_ckpt)
 {
 	struct applied a = {.format = VIEW_FORMAT};
 	uint64_t torn, size = log_size(db);
@@ -638,7 +638,7 @@ init_view(nedb *db)
 		if ((rc = write_meta_json(db, o.ts, 0)) ||
 		    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
 			goto fail;
-	} else if ((rc = replay_all(db, false)))
+	} else if ((rc = replay_all(db, CKPT_NONE)))
 		goto fail;
 	if ((rc = vsync_dirty(db, false)))
 		goto fail;
@@ -1746,12 +1746,19 @@ int
 nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};
+	unsigned char log_state[HASH_LEN];
 	int rc;
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
-	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)))
+	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)) ||
+	    (rc = nedb__replay_digest(db, db->wbase_off, db->wlog.p,
+				      db->wlog.len, log_state)))
 		return rc;
+	if (memcmp(o.state, log_state, HASH_LEN))
+		return nedb__err(NEDB_ECORRUPT, "the view does not match the "
+				 "log (a replay gives another state); nothing "
+				 "written: run nedb-checkpoint --rebuild");
 	o.ts = next_ts(db);
 	return stage(db, &o, receipt);
 }
@@ -1773,7 +1780,7 @@ nedb_rebuild(nedb *db)
 		wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}
-	if ((rc = follow_rotation(db)) || (rc = replay_all(db, true)) ||
+	if ((rc = follow_rotation(db)) || (rc = replay_all(db, CKPT_WARN)) ||
 	    (rc = vsync_dirty(db, false)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);

@@ -229,8 +229,12 @@ size_t nedb__dockey(unsigned char *out, const char *coll, const char *id);
  * incomplete last line is put in *torn (else to).  With check_ckpt,
  * checkpoint digests are recomputed and compared.
  */
+enum { CKPT_NONE, CKPT_FAIL, CKPT_WARN };	/* check_ckpt */
 int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
-		 struct applied *a, uint64_t *torn, bool check_ckpt);
+		 struct applied *a, uint64_t *torn, int check_ckpt);
+/* The digest of the log's state at `to` plus the lines in extra. */
+int nedb__replay_digest(struct nedb *db, uint64_t to, const char *extra,
+			size_t elen, unsigned char out[HASH_LEN]);
 
 /* archive.c */
 struct block {
@@ -299,5 +303,9 @@ int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
 void nedb__txn_done(nedb *db, MDB_txn *txn);
 int nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out,
 		     struct seqent *se);
+
+/* value.c: the JSON text of a computed double; -1 (nothing appended)
+ * for an infinity or NaN, which JSON cannot write */
+int nedb__buf_double(nedb_buf *b, double d);
 
 #endif

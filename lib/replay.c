@@ -9,6 +9,8 @@
  * naming the seq.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "internal.h"
@@ -17,7 +19,7 @@
 
 static int
 replay_line(struct view *v, MDB_txn *txn, const char *line, size_t len,
-	    uint64_t off, struct applied *a, bool check_ckpt)
+	    uint64_t off, struct applied *a, int check_ckpt)
 {
 	unsigned char prev[HASH_LEN], hash[HASH_LEN];
 	uint64_t seq = a->off ? a->seq + 1 : 0;
@@ -43,7 +45,13 @@ replay_line(struct view *v, MDB_txn *txn, const char *line, size_t len,
 
 		if ((rc = nedb__view_digest(v, txn, st)))
 			goto done;
-		if (memcmp(st, o.state, HASH_LEN)) {
+		if (memcmp(st, o.state, HASH_LEN) &&
+		    check_ckpt == CKPT_WARN)
+			nedb__warn("the checkpoint at seq %llu does not match "
+				   "the replayed state (it committed a damaged "
+				   "view); the view is built from the log",
+				   (unsigned long long)seq);
+		else if (memcmp(st, o.state, HASH_LEN)) {
 			rc = nedb__err(NEDB_ECORRUPT, "state digest at "
 				       "checkpoint seq %llu does not match "
 				       "the replayed state",
@@ -67,7 +75,7 @@ struct rp {
 	struct view *v;
 	MDB_txn *txn;
 	struct applied *a;
-	bool check_ckpt;
+	int check_ckpt;
 };
 
 static int
@@ -80,7 +88,7 @@ archived_line(const char *line, size_t len, uint64_t off, void *payload)
 
 int
 nedb__replay(nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
-	     struct applied *a, uint64_t *torn, bool check_ckpt)
+	     struct applied *a, uint64_t *torn, int check_ckpt)
 {
 	nedb_buf b = {0};
 	uint64_t pos;		/* physical offset of b.p[0] in log.aof */
@@ -134,5 +142,65 @@ nedb__replay(nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 		*torn = db->shift + pos;
 done:
 	nedb_buf_free(&b);
+	return rc;
+}
+
+/*
+ * The digest of the state the log holds: the log up to virtual offset
+ * `to`, then the complete lines in extra (a batch not yet appended), are
+ * replayed into a scratch view beside the database, which is removed
+ * afterwards.  What a checkpoint commits to (db.c): the log's state, so
+ * that damage in the view is never written into the truth.
+ */
+int
+nedb__replay_digest(nedb *db, uint64_t to, const char *extra, size_t elen,
+		    unsigned char out[HASH_LEN])
+{
+	char dir[4096], path[4200];
+	struct applied a = {.format = VIEW_FORMAT};
+	struct view v = {0};
+	MDB_txn *txn = NULL;
+	uint64_t torn;
+	int rc;
+
+	if ((size_t)snprintf(dir, sizeof dir, "%s/.replay-XXXXXX", db->dir) >=
+	    sizeof dir || !mkdtemp(dir))
+		return nedb__errno(NEDB_EIO, "cannot make a scratch view");
+	snprintf(path, sizeof path, "%s/view.mdb", dir);
+	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC | MDB_NOLOCK)))
+		goto done;
+	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
+	    (rc = nedb__view_dbis(&v, txn, true))) {
+		rc = nedb__mdb(rc, "cannot make a scratch view");
+		goto done;
+	}
+	if ((rc = nedb__replay(db, &v, txn, to, &a, &torn, CKPT_NONE)))
+		goto done;
+	if (torn != to || a.off != to) {
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt log: it does not hold "
+			       "the ops the view has applied");
+		goto done;
+	}
+	for (size_t i = 0; i < elen;) {
+		const char *nl = memchr(extra + i, '\n', elen - i);
+		size_t len;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - (extra + i));
+		if ((rc = replay_line(&v, txn, extra + i, len, a.off, &a,
+				      CKPT_NONE)))
+			goto done;
+		i += len + 1;
+	}
+	rc = nedb__view_digest(&v, txn, out);
+done:
+	if (txn)
+		mdb_txn_abort(txn);
+	nedb__view_close(&v);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/view.mdb-lock", dir);
+	unlink(path);
+	rmdir(dir);
 	return rc;
 }

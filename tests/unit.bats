@@ -28,3 +28,7 @@ run_unit() {
 @test "Redis command table unit tests pass" {
 	run_unit redis
 }
+
+@test "write protocol unit tests pass" {
+	run_unit write
+}
