@@ -15,19 +15,22 @@ static const char usage[] =
 "Options:\n"
 "      --as-of SEQ       read the database as it stood after op SEQ\n"
 "      --meta            print {\"doc\",\"seq\",\"hash\",\"ts\"} instead\n"
-"      --history         print every version, oldest first\n";
+"      --history         print every version, oldest first\n"
+"      --verify          check each document against its op in the log\n"
+"                        before printing it (exit 5 if it differs)\n";
 
-enum { OPT_META = OPT_CMD, OPT_HISTORY };
+enum { OPT_META = OPT_CMD, OPT_HISTORY, OPT_VERIFY };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"as-of", required_argument, 0, OPT_ASOF},
 	{"meta", no_argument, 0, OPT_META},
 	{"history", no_argument, 0, OPT_HISTORY},
+	{"verify", no_argument, 0, OPT_VERIFY},
 	{0, 0, 0, 0}
 };
 
-static bool meta, history;
+static bool meta, history, verify;
 static uint64_t as_of = NEDB_HEAD;
 static nedb_buf out;
 
@@ -108,6 +111,7 @@ main(int argc, char **argv)
 		case OPT_ASOF: as_of = cli_as_of(optarg); break;
 		case OPT_META: meta = true; break;
 		case OPT_HISTORY: history = true; break;
+		case OPT_VERIFY: verify = true; break;
 		default: cli_bad_option(c, argv);
 		}
 	}
@@ -121,6 +125,7 @@ main(int argc, char **argv)
 	if (nedb_check_coll(argv[0]))
 		cli_die(4, "%s", nedb_errmsg());
 	db = cli_open(false);
+	nedb_set_read_verify(db, verify);
 	if ((rc = nedb_read_begin(db)))
 		cli_fail(rc);
 	if (argc > 1) {

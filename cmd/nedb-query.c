@@ -25,10 +25,12 @@ static const char usage[] =
 "      --as-of SEQ       --filter: as the database stood after op SEQ\n"
 "      --project JSON    keep only some members: {\"f\":1,...} or {\"f\":0}\n"
 "      --jq FILTER       run a jq program on each row, print its outputs\n"
+"      --verify          check each row against its op in the log\n"
+"                        before printing it (exit 5 if one differs)\n"
 "  -e, --exit-status     exit 1 when there are no rows\n";
 
 enum { OPT_EXPLAIN = OPT_CMD, OPT_FILTER, OPT_SORT, OPT_SKIP, OPT_LIMIT,
-       OPT_PROJECT, OPT_JQ };
+       OPT_PROJECT, OPT_JQ, OPT_VERIFY };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -40,6 +42,7 @@ static const struct option longopts[] = {
 	{"as-of", required_argument, 0, OPT_ASOF},
 	{"project", required_argument, 0, OPT_PROJECT},
 	{"jq", required_argument, 0, OPT_JQ},
+	{"verify", no_argument, 0, OPT_VERIFY},
 	{"exit-status", no_argument, 0, 'e'},
 	{0, 0, 0, 0}
 };
@@ -101,7 +104,7 @@ main(int argc, char **argv)
 {
 	nedb_find_opts f = {.as_of = NEDB_HEAD};
 	const char *filter = NULL, *jqprog = NULL;
-	bool explain = false, exit_status = false, find = false;
+	bool explain = false, exit_status = false, find = false, verify = false;
 	nedb_buf text = {0};
 	unsigned flags;
 	nedb *db;
@@ -129,6 +132,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_PROJECT: project = optarg; break;
 		case OPT_JQ: jqprog = optarg; break;
+		case OPT_VERIFY: verify = true; break;
 		case 'e': exit_status = true; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -164,6 +168,7 @@ main(int argc, char **argv)
 			cli_usage("missing query");
 	}
 	db = cli_open(false);
+	nedb_set_read_verify(db, verify);
 	flags = explain ? NEDB_QUERY_EXPLAIN : 0;
 	if (explain)
 		project = NULL, jq = NULL;

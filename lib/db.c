@@ -192,9 +192,10 @@ log_origin(nedb *db)
 	return nedb__archive_size(db, db->first_seq, &db->shift);
 }
 
-/* A writer's log.aof may have been replaced by a prune: reopen it. */
-static int
-follow_rotation(nedb *db)
+/* log.aof may have been replaced by a prune: reopen it.  Readers call
+ * it after taking their snapshot (nedb__txn), writers under the lock. */
+int
+nedb__follow_rotation(nedb *db)
 {
 	char *p = path_in(db, "log.aof");
 	struct stat st;
@@ -203,6 +204,7 @@ follow_rotation(nedb *db)
 	if (!p)
 		return nedb__err(NEDB_EIO, "out of memory");
 	if (!stat(p, &st) && (uint64_t)st.st_ino != db->log_ino) {
+		db->size_checked = false;
 		fd = open(p, db->writable ? O_RDWR | O_APPEND | O_CLOEXEC :
 			  O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -813,6 +815,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	free(logp);
 	free(viewp);
 	*out = db;
+	nedb__test_pause("opened");
 	return 0;
 fail:
 	if (dirfd >= 0)
@@ -907,6 +910,15 @@ nedb__txn(nedb *db, MDB_txn **txn)
 	}
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, txn)))
 		return nedb__mdb(rc, "cannot read view");
+	/*
+	 * A prune may have replaced log.aof since this handle opened it:
+	 * follow it after the snapshot is taken, so that the file read
+	 * holds every line the snapshot has applied.
+	 */
+	if ((rc = nedb__follow_rotation(db))) {
+		mdb_txn_abort(*txn);
+		return rc;
+	}
 	if (!db->size_checked) {
 		/* Invariant 3: a log shorter than the view is damage. */
 		if ((rc = nedb__view_applied(&db->view, *txn, &a)) ||
@@ -1054,7 +1066,7 @@ write_begin(nedb *db, bool wait)
 			wunlock(db);
 			return nedb__mdb(rc, "cannot lock database");
 		}
-		if ((rc = follow_rotation(db)))
+		if ((rc = nedb__follow_rotation(db)))
 			goto fail;
 		if ((rc = nedb__view_applied(&db->view, db->wtxn, &db->wa))) {
 			rc = nedb__err(NEDB_ECORRUPT, "view has no head");
@@ -1206,6 +1218,44 @@ check_client(const char *c)
  * idempotency key.  Returns 1 when the key was seen (its receipt has been
  * appended), 0 to go on, or an error.
  */
+/*
+ * The receipt of the op that used idempotency key idem, for a retry.
+ * The view only says which seq that was; the receipt is made again from
+ * the log's line, which must carry that key.
+ */
+static int
+idem_receipt(nedb *db, const char *idem, const char *stored, size_t len,
+	     nedb_buf *receipt)
+{
+	struct seqent se;
+	struct op o;
+	const char *v;
+	size_t vlen;
+	uint64_t seq;
+	int rc;
+
+	if (!nedb__doc_member(stored, len, "seq", &v, &vlen) || !vlen ||
+	    vlen > 19 || strspn(v, "0123456789") < vlen ||
+	    !(seq = strtoull(v, NULL, 10)))
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: the receipt of "
+				 "idempotency key '%s' has no seq", idem);
+	if ((rc = nedb__pread_line(db, seq, &db->scratch, &se)))
+		return rc;
+	if ((rc = nedb__log_parse(db->scratch.p, db->scratch.len, &o)))
+		return rc;
+	o.seq = seq;
+	memcpy(o.hash, se.hash, HASH_LEN);
+	if (!o.idem || strcmp(o.idem, idem))
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: idempotency key "
+			       "'%s' names seq %llu, which the log does not "
+			       "hold it in; run nedb-checkpoint --rebuild",
+			       idem, (unsigned long long)seq);
+	else if (receipt)
+		rc = nedb__receipt(receipt, &o);
+	nedb__op_free(&o);
+	return rc;
+}
+
 static int
 pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 {
@@ -1227,11 +1277,9 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 		k.mv_data = (void *)w->idem;
 		rc = mdb_get(db->wtxn, db->view.dbi[DBI_IDEM], &k, &d);
 		if (rc == 0) {
-			if (receipt) {
-				nedb_buf_add(receipt, d.mv_data, d.mv_size);
-				nedb_buf_add(receipt, "\n", 1);
-			}
-			return 1;
+			rc = idem_receipt(db, w->idem, d.mv_data, d.mv_size,
+					  receipt);
+			return rc ? rc : 1;
 		}
 		if (rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot read view");
@@ -1780,7 +1828,7 @@ nedb_rebuild(nedb *db)
 		wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}
-	if ((rc = follow_rotation(db)) || (rc = replay_all(db, CKPT_WARN)) ||
+	if ((rc = nedb__follow_rotation(db)) || (rc = replay_all(db, CKPT_WARN)) ||
 	    (rc = vsync_dirty(db, false)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
@@ -1865,7 +1913,7 @@ nedb_prune(nedb *db, nedb_prune_info *out)
 	out->last = ckpt - 1;
 	out->bytes = cut;
 	/* 3. this handle moves to the new file */
-	rc = follow_rotation(db);
+	rc = nedb__follow_rotation(db);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -1893,21 +1941,139 @@ line_num(const char *line, size_t len, const char *key, int64_t *out)
 	return true;
 }
 
+/* Whether JSON string member key of line is the string s (as nedb
+ * writes it: one escaping, so the literals compare byte for byte). */
+static bool
+member_is(const char *line, size_t len, const char *key, const char *s,
+	  size_t slen, nedb_buf *tmp)
+{
+	const char *v;
+	size_t vlen;
+
+	tmp->len = 0;
+	return nedb__doc_member(line, len, key, &v, &vlen) &&
+	       !nedb_buf_json_str(tmp, s, slen) && vlen == tmp->len &&
+	       !memcmp(v, tmp->p, vlen);
+}
+
+/*
+ * Reads the op at seq from the log (hash-checked by nedb__pread_line)
+ * and checks that it is a version of coll/id: a put of that document
+ * (its text in *doc, *doclen, borrowed from out), or with kind OP_DELETE
+ * a delete of it or a drop of its collection.  The view says where a
+ * version is; only the line says what it is, so a view edited to point
+ * elsewhere is NEDB_ECORRUPT, never another document.
+ */
+int
+nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
+		   const char *id, size_t idlen, nedb_buf *out,
+		   struct seqent *se, const char **doc, size_t *doclen)
+{
+	nedb_buf tmp = {0};
+	const char *op;
+	bool ok;
+	int rc;
+
+	*doc = NULL;
+	*doclen = 0;
+	if ((rc = nedb__pread_line(db, seq, out, se)))
+		return rc;
+	if (kind == OP_PUT)
+		op = "put";
+	else if (nedb__doc_member(out->p, out->len, "op", doc, doclen) &&
+		 *doclen == 6 && !memcmp(*doc, "\"drop\"", 6))
+		op = "drop";
+	else
+		op = "delete";
+	ok = member_is(out->p, out->len, "op", op, strlen(op), &tmp) &&
+	     member_is(out->p, out->len, "coll", coll, strlen(coll), &tmp) &&
+	     (!strcmp(op, "drop") ||
+	      member_is(out->p, out->len, "id", id, idlen, &tmp));
+	*doc = NULL;
+	*doclen = 0;
+	if (ok && kind == OP_PUT)
+		ok = nedb__doc_member(out->p, out->len, "doc", doc, doclen) &&
+		     **doc == '{';
+	nedb_buf_free(&tmp);
+	if (!ok)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: it points at "
+				 "seq %llu for a version of '%s/%.*s', which "
+				 "the log does not hold there; run "
+				 "nedb-checkpoint --rebuild",
+				 (unsigned long long)seq, coll, (int)idlen,
+				 id);
+	return 0;
+}
+
+/*
+ * A verified read (nedb_set_read_verify): the HEAD row coll/id of seq
+ * with text doc must be the latest version the version index holds, and
+ * that version's line in the log must carry the same text.
+ */
+int
+nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll, const char *id,
+		 size_t idlen, uint64_t seq, const char *doc, size_t len)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	size_t c = strlen(coll), klen = c + 1 + idlen;
+	nedb_buf line = {0};
+	struct seqent se;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	const char *v;
+	size_t vlen;
+	uint64_t last = 0;
+	int rc;
+
+	if (klen + 9 > sizeof key)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a key is too "
+				 "long");
+	memcpy(key, coll, c);
+	key[c] = 0;
+	memcpy(key + c + 1, id, idlen);
+	key[klen] = 1;		/* just past every version of coll/id */
+	k.mv_size = klen + 1;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
+		return nedb__mdb(rc, "cannot read view");
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
+			    MDB_PREV);
+	key[klen] = 0;
+	if (!rc && k.mv_size == klen + 9 && !memcmp(k.mv_data, key, klen + 1))
+		last = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
+	mdb_cursor_close(cur);
+	if (last != seq)
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: '%s/%.*s' is "
+			       "served as of seq %llu, but its latest "
+			       "version is seq %llu; run nedb-checkpoint "
+			       "--rebuild", coll, (int)idlen, id,
+			       (unsigned long long)seq,
+			       (unsigned long long)last);
+	else if (!(rc = nedb__read_version(db, seq, OP_PUT, coll, id, idlen,
+					   &line, &se, &v, &vlen)) &&
+		 (vlen != len || memcmp(v, doc, len)))
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: '%s/%.*s' "
+			       "differs from its op in the log (seq %llu); "
+			       "run nedb-checkpoint --rebuild", coll,
+			       (int)idlen, id, (unsigned long long)seq);
+	nedb_buf_free(&line);
+	return rc;
+}
+
 static void
 fill_version(nedb_doc *out, const char *line, size_t len, uint64_t seq,
-	     const struct seqent *se, const struct verent *ve)
+	     const struct seqent *se, const char *doc, size_t doclen)
 {
-	size_t head = ve->kind == OP_PUT ? ve->docoff : len;
+	size_t head = doc ? (size_t)(doc - line) : len;
 
 	memset(out, 0, sizeof *out);
 	out->seq = seq;
 	line_num(line, head, "ts", &out->ts);
 	line_num(line, head, "exp", &out->exp);
 	nedb__hex(out->hash, se->hash, HASH_LEN);
-	if (ve->kind == OP_PUT) {
-		out->doc = line + ve->docoff;
-		out->len = len - 75 - ve->docoff;
-	}
+	out->doc = doc;
+	out->len = doclen;
 }
 
 int
@@ -1921,7 +2087,8 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	MDB_cursor *c = NULL;
 	MDB_txn *txn;
 	MDB_val k, d;
-	size_t klen;
+	const char *doc;
+	size_t klen, doclen;
 	uint64_t seq;
 	int rc;
 
@@ -1956,6 +2123,12 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 		out->ts = h.ts;
 		out->exp = h.exp;
 		nedb__hex(out->hash, h.hash, HASH_LEN);
+		if (db->read_verify &&
+		    (rc = nedb__verify_row(db, txn, coll, id, strlen(id), h.seq,
+					   out->doc, out->len))) {
+			nedb__txn_done(db, txn);
+			return rc;
+		}
 		goto done;
 	}
 	if ((rc = nedb__view_applied(&db->view, txn, &a)))
@@ -1991,11 +2164,13 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	}
 	mdb_cursor_close(c);
 	c = NULL;
-	if ((rc = nedb__pread_line(db, seq, &db->scratch, &se))) {
+	if ((rc = nedb__read_version(db, seq, OP_PUT, coll, id, strlen(id),
+				     &db->scratch, &se, &doc, &doclen))) {
 		nedb__txn_done(db, txn);
 		return rc;
 	}
-	fill_version(out, db->scratch.p, db->scratch.len, seq, &se, &ve);
+	fill_version(out, db->scratch.p, db->scratch.len, seq, &se, doc,
+		     doclen);
 	out->exp = 0;	/* the past ignores expiry */
 done:
 	if (c)
@@ -2038,15 +2213,19 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 		struct seqent se;
 		struct verent ve;
 		nedb_doc v;
+		const char *doc;
+		size_t doclen;
 		uint64_t seq;
 
 		if (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1))
 			break;
 		memcpy(&ve, d.mv_data, sizeof ve);
 		seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
-		if ((rc = nedb__pread_line(db, seq, &line, &se)))
+		if ((rc = nedb__read_version(db, seq, ve.kind, coll, id,
+					     strlen(id), &line, &se, &doc,
+					     &doclen)))
 			goto done;
-		fill_version(&v, line.p, line.len, seq, &se, &ve);
+		fill_version(&v, line.p, line.len, seq, &se, doc, doclen);
 		found = 1;
 		if ((rc = fn(&v, ve.kind == OP_PUT ? "put" : "delete",
 			     payload)))
@@ -2188,7 +2367,7 @@ nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
 		if (now > *seq || waited >= timeout_ms) {
 			*seq = now;
 			/* a long-lived reader follows log.aof across prunes */
-			return follow_rotation(db);
+			return nedb__follow_rotation(db);
 		}
 		nanosleep(&ts, NULL);
 		waited += 50;

@@ -303,6 +303,16 @@ int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
 void nedb__txn_done(nedb *db, MDB_txn *txn);
 int nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out,
 		     struct seqent *se);
+/* Reopens log.aof if a prune replaced it (after taking a snapshot). */
+int nedb__follow_rotation(nedb *db);
+/* The version of coll/id that op seq wrote, checked against its line. */
+int nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
+		       const char *id, size_t idlen, nedb_buf *out,
+		       struct seqent *se, const char **doc, size_t *doclen);
+/* A verified read's check of one HEAD row (nedb_set_read_verify). */
+int nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll,
+		     const char *id, size_t idlen, uint64_t seq,
+		     const char *doc, size_t len);
 
 /* value.c: the JSON text of a computed double; -1 (nothing appended)
  * for an infinity or NaN, which JSON cannot write */

@@ -157,9 +157,17 @@ static int
 consider(struct exec *x, const char *doc, size_t len, const char *id,
 	 size_t idlen, uint64_t seq)
 {
+	int rc;
+
 	x->scanned++;
 	if (!matches(x, doc, len))
 		return 0;
+	/* a verified read: HEAD rows against the log (past ones come
+	 * from it) */
+	if (x->db->read_verify && x->as_of == NEDB_HEAD &&
+	    (rc = nedb__verify_row(x->db, x->txn, x->q->coll, id, idlen, seq,
+				   doc, len)))
+		return rc;
 	if (x->stream)
 		return emit(x, doc, len);
 	return rows_add(&x->rows, doc, len, id, idlen, seq, NULL);
@@ -200,11 +208,12 @@ past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
 	 nedb_buf *out, uint64_t *seq, bool *found)
 {
 	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
-	size_t c = strlen(coll), klen = c + 1 + idlen;
+	size_t c = strlen(coll), klen = c + 1 + idlen, doclen;
 	struct verent ve;
 	struct seqent se;
 	MDB_cursor *cur;
 	MDB_val k, d;
+	const char *doc;
 	int rc;
 
 	*found = false;
@@ -229,10 +238,11 @@ past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
 	mdb_cursor_close(cur);
 	if (ve.kind != OP_PUT)
 		return 0;
-	if ((rc = nedb__pread_line(x->db, *seq, out, &se)))
+	if ((rc = nedb__read_version(x->db, *seq, OP_PUT, coll, id, idlen,
+				     out, &se, &doc, &doclen)))
 		return rc;
-	memmove(out->p, out->p + ve.docoff, out->len - 75 - ve.docoff);
-	out->len = out->len - 75 - ve.docoff;
+	memmove(out->p, doc, doclen);
+	out->len = doclen;
 	out->p[out->len] = 0;
 	*found = true;
 	return 0;
@@ -885,11 +895,18 @@ sort_rows(const struct nql_query *q, struct rows *r)
 
 /* GROUP BY */
 
+/*
+ * Aggregates are doubles.  MIN and MAX also keep the text of the number
+ * they chose (ties between equal doubles broken by the exact order of
+ * value.c): a number beyond the range of a double, such as 1e400, has
+ * no double to print, so it prints as it is stored.
+ */
 struct group {
 	struct nql_span key;	/* points into its first row */
 	char *keytext;
 	uint64_t count;
 	double *sum, *min, *max;
+	struct nql_span *mint, *maxt;	/* into the rows of in */
 	uint64_t *nnum;
 };
 
@@ -908,13 +925,13 @@ agg_name(nedb_buf *b, const struct nql_aggspec *a)
 	}
 }
 
+/* A sum or an average: null when it overflowed a double (JSON has no
+ * infinity), as JSON.stringify writes one. */
 static void
 num_text(nedb_buf *b, double d)
 {
-	if (d == (double)(int64_t)d && d > -9e15 && d < 9e15)
-		nedb__buf_i64(b, (int64_t)d);
-	else
-		nedb_buf_printf(b, "%.17g", d);
+	if (nedb__buf_double(b, d))
+		nedb_buf_puts(b, "null");
 }
 
 static int
@@ -950,9 +967,12 @@ group_rows(struct exec *x, struct rows *in, struct rows *out)
 			g[ng].sum = calloc(na + 1, sizeof(double));
 			g[ng].min = calloc(na + 1, sizeof(double));
 			g[ng].max = calloc(na + 1, sizeof(double));
+			g[ng].mint = calloc(na + 1, sizeof *g[ng].mint);
+			g[ng].maxt = calloc(na + 1, sizeof *g[ng].maxt);
 			g[ng].nnum = calloc(na + 1, sizeof(uint64_t));
 			if (!g[ng].keytext || !g[ng].sum || !g[ng].min ||
-			    !g[ng].max || !g[ng].nnum) {
+			    !g[ng].max || !g[ng].mint || !g[ng].maxt ||
+			    !g[ng].nnum) {
 				ng++;
 				rc = nedb__err(NEDB_EIO, "out of memory");
 				goto done;
@@ -971,10 +991,18 @@ group_rows(struct exec *x, struct rows *in, struct rows *out)
 			if (nedb__type(v) != T_NUMBER)
 				continue;	/* non-numbers are skipped */
 			d = strtod(v.p, NULL);
-			if (!g[j].nnum[a] || d < g[j].min[a])
+			if (!g[j].nnum[a] || d < g[j].min[a] ||
+			    (d == g[j].min[a] &&
+			     nedb__value_order(v, g[j].mint[a]) < 0)) {
 				g[j].min[a] = d;
-			if (!g[j].nnum[a] || d > g[j].max[a])
+				g[j].mint[a] = v;
+			}
+			if (!g[j].nnum[a] || d > g[j].max[a] ||
+			    (d == g[j].max[a] &&
+			     nedb__value_order(v, g[j].maxt[a]) > 0)) {
 				g[j].max[a] = d;
+				g[j].maxt[a] = v;
+			}
 			g[j].sum[a] += d;
 			g[j].nnum[a]++;
 		}
@@ -1002,9 +1030,15 @@ group_rows(struct exec *x, struct rows *in, struct rows *out)
 				nedb_buf_puts(&b, "null");
 			else if (s->fn == AGG_AVG)
 				num_text(&b, g[j].sum[a] / (double)g[j].nnum[a]);
-			else
-				num_text(&b, s->fn == AGG_MIN ? g[j].min[a] :
-					 g[j].max[a]);
+			else {
+				double d = s->fn == AGG_MIN ? g[j].min[a] :
+					   g[j].max[a];
+				struct nql_span t = s->fn == AGG_MIN ?
+						    g[j].mint[a] : g[j].maxt[a];
+
+				if (nedb__buf_double(&b, d))
+					nedb_buf_add(&b, t.p, t.len);
+			}
 		}
 		nedb_buf_add(&b, "}", 1);
 		if ((rc = rows_add(out, b.p, b.len, "", 0, 0, NULL)))
@@ -1025,6 +1059,8 @@ done:
 		free(g[j].sum);
 		free(g[j].min);
 		free(g[j].max);
+		free(g[j].mint);
+		free(g[j].maxt);
 		free(g[j].nnum);
 	}
 	free(g);

@@ -246,3 +246,131 @@ damaged_view() {
 	run nedb-get users bob
 	assert_success
 }
+
+three_users() {
+	nedb-put -q users alice '{"name":"Alice","role":"user"}'
+	nedb-put -q users bob '{"name":"Bob","role":"user"}'
+	nedb-put -q users carol '{}'
+}
+
+# Points alice's version at seq 1 to seq 2 (bob's op) in the vers table.
+edit_view_vers() {
+	mdb_dump -n -s vers -p "$NEDB_DIR/view.mdb" |
+		sed 's/^ users\\00alice\\00\\00\\00\\00\\00\\00\\00\\00\\01$/ users\\00alice\\00\\00\\00\\00\\00\\00\\00\\00\\02/' |
+		mdb_load -n -s vers "$NEDB_DIR/view.mdb" 2>/dev/null
+}
+
+@test "an AS OF read of a version the view points at the wrong op exits 5 and prints nothing" {
+	three_users
+	edit_view_vers
+	msg="corrupt view: it points at seq 2 for a version of 'users/alice', which the log does not hold there; run nedb-checkpoint --rebuild"
+	run -5 --separate-stderr nedb-get --as-of 2 users alice
+	assert_output ''
+	assert_equal "$stderr" "nedb-get: $msg"
+	run -5 --separate-stderr nedb-get --meta --as-of 3 users alice
+	assert_output ''
+	run -5 --separate-stderr nedb-query 'FROM users AS OF 2'
+	assert_output ''
+	assert_equal "$stderr" "nedb-query: $msg"
+	run -5 --separate-stderr nedb-get --history users alice
+	assert_equal "$stderr" "nedb-get: $msg"
+	nedb-checkpoint --rebuild
+	run nedb-get --as-of 2 users alice
+	assert_output '{"_id":"alice","name":"Alice","role":"user"}'
+}
+
+@test "a verified get or query refuses a document the view holds but the log does not" {
+	three_users
+	edit_view_doc
+	# a plain read trusts the view (nedb(7))
+	run nedb-get users alice
+	assert_output '{"_id":"alice","name":"Alice","role":"admn"}'
+	run -5 --separate-stderr nedb-get --verify users alice
+	assert_output ''
+	assert_equal "$stderr" "nedb-get: corrupt view: 'users/alice' differs from its op in the log (seq 1); run nedb-checkpoint --rebuild"
+	run -5 --separate-stderr nedb-query --verify 'FROM users'
+	assert_equal "$stderr" "nedb-query: corrupt view: 'users/alice' differs from its op in the log (seq 1); run nedb-checkpoint --rebuild"
+	run -5 nedb-query --verify --filter '{"role":"admn"}' users
+	run nedb-get --verify users bob
+	assert_success
+	assert_output '{"_id":"bob","name":"Bob","role":"user"}'
+	run nedb-query --verify 'FROM users WHERE name = "Bob"'
+	assert_success
+	assert_output '{"_id":"bob","name":"Bob","role":"user"}'
+}
+
+@test "a verified get refuses a document the view rolled back to an older version" {
+	nedb-put -q users alice '{"v":1}'
+	nedb-put -q users alice '{"v":2}'
+	# docs: alice's row replaced by her version 1 (its header included)
+	nedb-checkpoint --rebuild >/dev/null
+	mdb_dump -n -s docs -p "$NEDB_DIR/view.mdb" > d.dump
+	python3 - d.dump <<'PY'
+import sys, re
+p = sys.argv[1]
+t = open(p).read()
+# the header's seq is its first 8 bytes (little-endian): 2 -> 1, and the
+# text {"v":2} -> {"v":1}
+t = re.sub(r'^ \\02(\\00){7}', r' \\01' + r'\\00' * 7, t, flags=re.M)
+t = t.replace('"v":2', '"v":1')
+open(p, "w").write(t)
+PY
+	mdb_load -n -s docs "$NEDB_DIR/view.mdb" < d.dump 2>/dev/null
+	run nedb-get users alice
+	assert_output '{"_id":"alice","v":1}'
+	run -5 --separate-stderr nedb-get --verify users alice
+	assert_equal "$stderr" "nedb-get: corrupt view: 'users/alice' is served as of seq 1, but its latest version is seq 2; run nedb-checkpoint --rebuild"
+}
+
+@test "an idempotent retry answers with the log's receipt, never one the view was edited to hold" {
+	for i in 1 2 3 4 5; do nedb-put -q c k$i '{}'; done
+	run nedb-put --idem K1 c k6 '{}'
+	assert_success
+	want=$output
+	mdb_dump -n -s idem -p "$NEDB_DIR/view.mdb" | sed 's/"seq":6,/"seq":2,/' |
+		mdb_load -n -s idem "$NEDB_DIR/view.mdb" 2>/dev/null
+	run -5 --separate-stderr nedb-put --idem K1 c k6 '{}'
+	assert_equal "$stderr" "nedb-put: corrupt view: idempotency key 'K1' names seq 2, which the log does not hold it in; run nedb-checkpoint --rebuild"
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-put --idem K1 c k6 '{}'
+	assert_success
+	assert_output "$want"
+}
+
+# Runs "$@" in the background, paused right after it opened the
+# database; a prune and a write happen; then it goes on.  Its output and
+# status are left in prune.out, prune.err, prune.rc.
+across_prune() {
+	NEDB_TEST_PAUSE=opened NEDB_TEST_DIR="$HOOKS" "$@" \
+		>prune.out 2>prune.err &
+	local p=$!
+	PIDS+=($p)
+	wait_reached opened
+	nedb-checkpoint --prune >/dev/null
+	nedb-put -q c after '{"n":9}'
+	touch "$HOOKS/opened.go"
+	local rc=0
+	wait "$p" || rc=$?
+	echo "$rc" > prune.rc
+}
+
+@test "a reader that opened the log before a prune reads on after it, with no false corruption" {
+	for i in 1 2 3; do nedb-put -q c k$i "{\"n\":$i}"; done
+	across_prune nedb-log
+	assert_equal "$(cat prune.rc)" 0
+	assert_equal "$(cat prune.err)" ""
+	assert_equal "$(wc -l < prune.out)" 6
+	across_prune nedb-get c after
+	assert_equal "$(cat prune.rc)" 0
+	assert_equal "$(cat prune.out)" '{"_id":"after","n":9}'
+	across_prune nedb-query 'FROM c AS OF 2'
+	assert_equal "$(cat prune.rc)" 0
+	assert_equal "$(cat prune.out)" '{"_id":"k1","n":1}
+{"_id":"k2","n":2}'
+	across_prune nedb-get --history c k1
+	assert_equal "$(cat prune.rc)" 0
+	assert_equal "$(wc -l < prune.out)" 1
+	across_prune nedb-put c k4 '{}'
+	assert_equal "$(cat prune.rc)" 0
+	assert_determinism
+}
