@@ -382,7 +382,7 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 
 	if ((rc = load_zlib()))
 		goto done;
-	if (!dir || (mkdir(dir, 0755) && errno != EEXIST)) {
+	if (!dir || (mkdir(dir, 0700) && errno != EEXIST)) {
 		rc = nedb__errno(NEDB_EIO, "cannot make archive directory");
 		goto done;
 	}
@@ -397,7 +397,7 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 	}
 	sprintf(tmp, "%s.tmp", dst);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		       0644)) < 0) {
+		       0600)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot write archive");
 		goto done;
 	}

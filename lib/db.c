@@ -38,6 +38,8 @@
 static void (*warn_fn)(const char *msg);
 static int wlock(nedb *db, bool wait);
 static void wunlock(nedb *db);
+static bool line_num(const char *line, size_t len, const char *key,
+		     int64_t *out);
 
 void
 nedb_set_warn(void (*fn)(const char *msg))
@@ -97,7 +99,7 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
 		     "\"options\":{%s}}\n", LOG_FORMAT, (long long)created,
 		     opts);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
 	    rename(tmp, dst))
 		rc = nedb__errno(NEDB_EIO, "cannot write meta.json");
@@ -203,10 +205,16 @@ nedb__follow_rotation(nedb *db)
 
 	if (!p)
 		return nedb__err(NEDB_EIO, "out of memory");
-	if (!stat(p, &st) && (uint64_t)st.st_ino != db->log_ino) {
+	if (lstat(p, &st)) {
+		/* removed (nedb_destroy): a writer must not go on */
+		if (errno == ENOENT && db->wlocked)
+			rc = nedb__err(NEDB_ENOTFOUND, "cannot write to "
+				       "database '%s': it was removed",
+				       db->dir);
+	} else if ((uint64_t)st.st_ino != db->log_ino) {
 		db->size_checked = false;
-		fd = open(p, db->writable ? O_RDWR | O_APPEND | O_CLOEXEC :
-			  O_RDONLY | O_CLOEXEC);
+		fd = open(p, (db->writable ? O_RDWR | O_APPEND : O_RDONLY) |
+			  O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			rc = nedb__errno(NEDB_EIO, "cannot open log");
 		else {
@@ -297,7 +305,7 @@ repair_tail(nedb *db, uint64_t torn, uint64_t size, uint64_t seq)
  * log.aof), inside db->wtxn; cuts a torn tail; records what it applied.
  */
 static int
-replay_all(nedb *db, int check_ckpt)
+replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 {
 	struct applied a = {.format = VIEW_FORMAT};
 	uint64_t torn, size = log_size(db);
@@ -307,6 +315,34 @@ replay_all(nedb *db, int check_ckpt)
 	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
 			       check_ckpt)))
 		return rc;
+	if (torn < size && was_applied == size + 1 &&
+	    write_all(db->logfd, "\n", 1) == 0) {
+		/*
+		 * The view had applied the last line, which has lost only
+		 * its newline: an op that may have been acknowledged.  With
+		 * the newline back, it is applied if it is whole and
+		 * chained; otherwise it is a torn tail like any other.
+		 */
+		struct applied b = a;
+		uint64_t t2;
+
+		if (fdatasync(db->logfd))
+			return nedb__errno(NEDB_EIO, "cannot repair log");
+		/* damage is found before anything is applied: ECORRUPT
+		 * leaves the transaction as it was */
+		rc = nedb__replay(db, &db->view, db->wtxn, size + 1, &b, &t2,
+				  check_ckpt);
+		if (!rc && b.off == size + 1) {
+			nedb__warn("restored the newline at the end of the "
+				   "log (after seq %llu)",
+				   (unsigned long long)b.seq);
+			return nedb__view_set_applied(&db->view, db->wtxn,
+						      &b);
+		}
+		if (rc && rc != NEDB_ECORRUPT)
+			return rc;
+		size++;
+	}
 	if (!a.off)
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
 				 "genesis op");
@@ -640,7 +676,7 @@ init_view(nedb *db)
 		if ((rc = write_meta_json(db, o.ts, 0)) ||
 		    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
 			goto fail;
-	} else if ((rc = replay_all(db, CKPT_NONE)))
+	} else if ((rc = replay_all(db, CKPT_NONE, 0)))
 		goto fail;
 	if ((rc = vsync_dirty(db, false)))
 		goto fail;
@@ -682,6 +718,69 @@ dir_lock(nedb *db, int how)
 	return fd;
 }
 
+/*
+ * meta.json must say format 1.  Another number is a newer nedb's
+ * database and garbage is damage: both refused.  A missing one (deleted
+ * by hand) is written again, its creation time taken from the genesis
+ * op.  Called at open, after the view is ready.
+ */
+static int
+check_meta(nedb *db)
+{
+	char *p = path_in(db, "meta.json"), text[512];
+	struct seqent se;
+	const char *v;
+	size_t vlen;
+	ssize_t n;
+	int fd;
+
+	if (!p)
+		return nedb__err(NEDB_EIO, "out of memory");
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(p);
+	if (fd < 0 && errno == ENOENT) {
+		int64_t created = 0;
+		char *mp = path_in(db, "meta.json");
+		int rc;
+
+		if (!db->writable || !mp || (rc = wlock(db, true))) {
+			free(mp);
+			return 0;
+		}
+		if (access(mp, F_OK) && errno == ENOENT) {
+			if (!nedb__pread_line(db, 0, &db->scratch, &se))
+				line_num(db->scratch.p, db->scratch.len, "ts",
+					 &created);
+			nedb__warn("meta.json was missing; it is written "
+				   "again");
+			rc = write_meta_json(db, created, 0);
+		}
+		wunlock(db);
+		free(mp);
+		return rc;
+	}
+	if (fd < 0)
+		return nedb__err(NEDB_EIO, "cannot open database '%s': cannot "
+				 "read meta.json: %s", db->dir,
+				 strerror(errno));
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = 0;
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = 0;
+	if (n <= 0 || !nedb__doc_member(text, (size_t)n, "format", &v,
+					 &vlen))
+		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
+				 "meta.json is not nedb's (no format); remove "
+				 "it to have it written again", db->dir);
+	if (vlen != 1 || *v != '0' + LOG_FORMAT)
+		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
+				 "meta.json says format %.*s, and this nedb "
+				 "reads format %d", db->dir,
+				 (int)(vlen > 20 ? 20 : vlen), v, LOG_FORMAT);
+	return 0;
+}
+
 int
 nedb_open(nedb **out, const char *dir, unsigned flags)
 {
@@ -710,7 +809,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			     nedb__errno(NEDB_EIO, "cannot open database");
 			goto fail;
 		}
-		if (mkdir(dir, 0755) && errno != EEXIST) {
+		if (mkdir(dir, 0700) && errno != EEXIST) {
 			rc = nedb__err(NEDB_EIO, "cannot create database "
 				       "'%s': %s", dir, strerror(errno));
 			goto fail;
@@ -724,13 +823,17 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	viewp = path_in(db, "view.mdb");
 	db->writable = true;
 	db->logfd = open(logp, O_RDWR | O_APPEND | O_CLOEXEC |
-			 (create ? O_CREAT : 0), 0644);
+			 O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
 	if (db->logfd < 0 && (errno == EACCES || errno == EROFS)) {
 		db->writable = false;
-		db->logfd = open(logp, O_RDONLY | O_CLOEXEC);
+		db->logfd = open(logp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (db->logfd < 0) {
-		rc = errno == ENOENT ?
+		rc = errno == ELOOP ?
+		     nedb__err(NEDB_EIO, "cannot open database '%s': log.aof "
+			       "is a symbolic link, which nedb does not "
+			       "follow", dir) :
+		     errno == ENOENT ?
 		     nedb__err(NEDB_ENOTFOUND, "cannot open database '%s': "
 			       "no such database (no log.aof)", dir) :
 		     nedb__err(NEDB_EIO, "cannot open database '%s': %s", dir,
@@ -754,6 +857,12 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	}
 	if ((dirfd = dir_lock(db, suspect ? LOCK_EX : LOCK_SH)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot lock database");
+		goto fail;
+	}
+	if (!lstat(viewp, &st) && S_ISLNK(st.st_mode)) {
+		rc = nedb__err(NEDB_EIO, "cannot open database '%s': view.mdb "
+			       "is a symbolic link, which nedb does not "
+			       "follow", dir);
 		goto fail;
 	}
 	/* one process rebuilds; the others wait, then see its record */
@@ -809,7 +918,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		}
 		rc = init_view(db);
 	}
-	if (rc)
+	if (rc || (rc = check_meta(db)))
 		goto fail;
 	close(dirfd);
 	free(logp);
@@ -996,28 +1105,48 @@ nedb_head(nedb *db, uint64_t *seq, char *hash)
 static int
 wlock(nedb *db, bool wait)
 {
+	char *p;
+	struct stat a, b;
+	int rc = 0;
+
 	if (db->wlocked)
 		return 0;
-	if (db->wlockfd < 0) {
-		char *p = path_in(db, "lock");
-
-		if (!p)
-			return nedb__err(NEDB_EIO, "out of memory");
-		db->wlockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC |
-				   O_NOFOLLOW, 0600);
-		free(p);
-		if (db->wlockfd < 0)
-			return nedb__errno(NEDB_EIO, "cannot open lock");
+	if (!(p = path_in(db, "lock")))
+		return nedb__err(NEDB_EIO, "out of memory");
+	for (;;) {
+		if (db->wlockfd < 0 &&
+		    (db->wlockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC |
+					O_NOFOLLOW, 0600)) < 0) {
+			rc = nedb__errno(NEDB_EIO, "cannot open lock");
+			break;
+		}
+		if (flock(db->wlockfd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) {
+			if (errno == EINTR)
+				continue;
+			rc = errno == EWOULDBLOCK && !wait ?
+			     nedb__err(NEDB_EBUSY, "database '%s' is locked "
+				       "by another writer", db->dir) :
+			     nedb__errno(NEDB_EIO, "cannot lock database");
+			break;
+		}
+		/* the file removed while we waited (nedb_destroy): the
+		 * lock of a file no one else can open is no lock */
+		if (!fstat(db->wlockfd, &a) && !lstat(p, &b) &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			db->wlocked = true;
+			break;
+		}
+		close(db->wlockfd);
+		db->wlockfd = -1;
+		if (lstat(p, &b) && errno == ENOENT && access(db->dir, F_OK)) {
+			rc = nedb__err(NEDB_ENOTFOUND, "cannot write to "
+				       "database '%s': it was removed",
+				       db->dir);
+			break;
+		}
 	}
-	while (flock(db->wlockfd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK && !wait)
-			return nedb__err(NEDB_EBUSY, "database '%s' is locked "
-					 "by another writer", db->dir);
-		if (errno != EINTR)
-			return nedb__errno(NEDB_EIO, "cannot lock database");
-	}
-	db->wlocked = true;
-	return 0;
+	free(p);
+	return rc;
 }
 
 static void
@@ -1820,6 +1949,7 @@ nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 int
 nedb_rebuild(nedb *db)
 {
+	struct applied was;
 	int rc;
 
 	if ((rc = write_ready(db)) || (rc = wlock(db, true)))
@@ -1828,7 +1958,10 @@ nedb_rebuild(nedb *db)
 		wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}
-	if ((rc = nedb__follow_rotation(db)) || (rc = replay_all(db, CKPT_WARN)) ||
+	if (nedb__view_applied(&db->view, db->wtxn, &was))
+		was.off = 0;
+	if ((rc = nedb__follow_rotation(db)) ||
+	    (rc = replay_all(db, CKPT_WARN, was.off)) ||
 	    (rc = vsync_dirty(db, false)))
 		goto fail;
 	rc = mdb_txn_commit(db->wtxn);
@@ -1898,7 +2031,7 @@ nedb_prune(nedb *db, nedb_prune_info *out)
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;
 	}
-	fd = open(tmpp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmpp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write_all(fd, map + cut, (size_t)st.st_size - cut) ||
 	    fsync(fd) || rename(tmpp, logp)) {
 		rc = nedb__errno(NEDB_EIO, "cannot write log");
@@ -2434,7 +2567,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 			       "processes have the database open");
 		goto done;
 	}
-	fd = open(tmpp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmpp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot write view");
 		goto done;
@@ -2490,10 +2623,10 @@ nedb_destroy(nedb *db)
 {
 	static const char *const files[] = {
 		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
-		"view.mdb.compact", "view.sync", "meta.json", NULL
+		"view.mdb.compact", "view.sync", "meta.json", "lock", NULL
 	};
 	char *dir = strdup(db->dir), *p;
-	int rc = 0;
+	int rc = 0, dirfd;
 
 	if (!dir) {
 		nedb_close(db);
@@ -2501,6 +2634,22 @@ nedb_destroy(nedb *db)
 	}
 	nedb_write_abort(db);
 	nedb_read_end(db);
+	/*
+	 * No process may be opening it (the directory lock) or writing to
+	 * it (the writer lock) while its files go; neither is waited for.
+	 * A writer that gets the lock afterwards finds log.aof gone and
+	 * fails; one that opens afterwards creates a new database.
+	 */
+	if ((dirfd = dir_lock(db, LOCK_EX | LOCK_NB)) < 0 ||
+	    (rc = wlock(db, false))) {
+		if (dirfd >= 0)
+			close(dirfd);
+		nedb_close(db);
+		rc = nedb__err(NEDB_EBUSY, "cannot remove database '%s': "
+			       "another process is using it; try again", dir);
+		free(dir);
+		return rc;
+	}
 	nedb__archive_drop_from(db, 0);
 	if ((p = path_in(db, "archive"))) {
 		rmdir(p);
@@ -2515,7 +2664,8 @@ nedb_destroy(nedb *db)
 				       "'%s': %s", dir, strerror(errno));
 		free(p);
 	}
-	nedb_close(db);
+	nedb_close(db);		/* releases the writer lock */
+	close(dirfd);
 	rmdir(dir);		/* files of the user's stay, and so does it */
 	free(dir);
 	return rc;

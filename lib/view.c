@@ -58,7 +58,7 @@ nedb__view_open(struct view *v, const char *path, unsigned envflags)
 	mdb_env_set_maxdbs(v->env, 32);
 	mdb_env_set_maxreaders(v->env, 1022);
 	mdb_env_set_mapsize(v->env, (size_t)1 << 38);
-	rc = mdb_env_open(v->env, path, MDB_NOSUBDIR | envflags, 0644);
+	rc = mdb_env_open(v->env, path, MDB_NOSUBDIR | envflags, 0600);
 	if (rc) {
 		mdb_env_close(v->env);
 		v->env = NULL;

@@ -374,3 +374,93 @@ across_prune() {
 	assert_equal "$(cat prune.rc)" 0
 	assert_determinism
 }
+
+@test "a rebuild restores the newline of a whole, chained last op the view had applied" {
+	for i in 1 2 3; do nedb-put -q c k$i "{\"n\":$i}"; done
+	truncate -s -1 "$NEDB_DIR/log.aof"
+	run -5 nedb-get c k3
+	run --separate-stderr nedb-checkpoint --rebuild
+	assert_success
+	assert_equal "$stderr" "nedb-checkpoint: warning: restored the newline at the end of the log (after seq 3)"
+	run nedb-get c k3
+	assert_output '{"_id":"k3","n":3}'
+	assert_equal "$(tail -c 1 "$NEDB_DIR/log.aof" | od -An -c | tr -d ' ')" '\n'
+	assert_determinism
+}
+
+@test "a rebuild still cuts a torn last line the view had applied if it is not whole" {
+	for i in 1 2 3; do nedb-put -q c k$i "{\"n\":$i}"; done
+	size=$(stat -c %s "$NEDB_DIR/log.aof")
+	truncate -s -5 "$NEDB_DIR/log.aof"
+	run --separate-stderr nedb-checkpoint --rebuild
+	assert_success
+	assert_regex "$stderr" 'repaired a torn log tail: removed [0-9]+ bytes after seq 2$'
+	run -1 nedb-get c k3
+	assert_determinism
+}
+
+@test "meta.json of an unknown format is refused by every command" {
+	nedb-put -q c a '{}'
+	printf '{"format":99,"created":1,"options":{}}\n' > "$NEDB_DIR/meta.json"
+	run -5 --separate-stderr nedb-get c a
+	assert_output ''
+	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': meta.json says format 99, and this nedb reads format 1"
+	run -5 nedb-put c b '{}'
+	run -5 nedb-checkpoint --rebuild
+}
+
+@test "meta.json that is garbage is refused, naming the way out" {
+	nedb-put -q c a '{}'
+	printf 'garbage' > "$NEDB_DIR/meta.json"
+	run -5 --separate-stderr nedb-get c a
+	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': meta.json is not nedb's (no format); remove it to have it written again"
+	rm "$NEDB_DIR/meta.json"
+	run --separate-stderr nedb-get c a
+	assert_success
+	assert_equal "$stderr" "nedb-get: warning: meta.json was missing; it is written again"
+}
+
+@test "a missing meta.json is written again with the genesis op's time" {
+	nedb-put -q c a '{}'
+	want=$(cat "$NEDB_DIR/meta.json")
+	rm "$NEDB_DIR/meta.json"
+	run --separate-stderr nedb-get c a
+	assert_success
+	assert_equal "$(cat "$NEDB_DIR/meta.json")" "$want"
+	run --separate-stderr nedb-get c a
+	assert_equal "$stderr" ""
+}
+
+@test "a log.aof that is a symbolic link is refused, and a dangling one creates nothing" {
+	nedb-put -q c a '{}'
+	mv "$NEDB_DIR/log.aof" real.aof
+	ln -s "$PWD/real.aof" "$NEDB_DIR/log.aof"
+	run -5 --separate-stderr nedb-get c a
+	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': log.aof is a symbolic link, which nedb does not follow"
+	run -5 nedb-put c b '{}'
+	mkdir fresh
+	ln -s "$PWD/elsewhere.aof" fresh/log.aof
+	run -5 nedb-put -d fresh c a '{}'
+	assert [ ! -e elsewhere.aof ]
+}
+
+@test "a view.mdb that is a symbolic link is refused" {
+	nedb-put -q c a '{}'
+	mv "$NEDB_DIR/view.mdb" real.mdb
+	ln -s "$PWD/real.mdb" "$NEDB_DIR/view.mdb"
+	run -5 --separate-stderr nedb-get c a
+	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': view.mdb is a symbolic link, which nedb does not follow"
+}
+
+@test "a database's directory and files are private to their owner" {
+	umask 022
+	nedb-put -q c a '{}'
+	nedb-checkpoint >/dev/null
+	nedb-put -q c b '{}'
+	nedb-checkpoint --prune >/dev/null
+	assert_equal "$(stat -c %a "$NEDB_DIR")" 700
+	run find "$NEDB_DIR" -mindepth 1 -type f ! -perm 600
+	assert_output ''
+	run find "$NEDB_DIR" -mindepth 1 -type d ! -perm 700
+	assert_output ''
+}

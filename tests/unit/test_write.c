@@ -75,6 +75,28 @@ test_checkpoint_after_staged_ops_digests_them(void)
 	nedb_close(db);
 }
 
+static void
+test_destroy_waits_for_no_writer_and_stops_later_ones(void)
+{
+	nedb *a = fresh(), *b = NULL;
+	char dir[128];
+
+	snprintf(dir, sizeof dir, "%s/db%d", root, ndb - 1);
+	CHECK(nedb_open(&b, dir, 0) == 0);
+	CHECK(nedb_write_begin(a) == 0);
+	CHECK(nedb_destroy(b) == NEDB_EBUSY);	/* closes b */
+	CHECK(strstr(nedb_errmsg(), "another process is using it") != NULL);
+	CHECK(put(a, "c", "x", "{}") == 0);
+	CHECK(nedb_write_commit(a) == 0);
+	CHECK(nedb_open(&b, dir, 0) == 0);
+	CHECK(nedb_destroy(b) == 0);
+	CHECK(access(dir, F_OK) != 0);
+	/* a handle still open on it cannot write into the void */
+	CHECK(nedb_write_begin(a) == NEDB_ENOTFOUND);
+	CHECK(strstr(nedb_errmsg(), "it was removed") != NULL);
+	nedb_close(a);
+}
+
 int
 main(void)
 {
@@ -82,6 +104,7 @@ main(void)
 		return 2;
 	RUN(test_trybegin_busy_while_another_handle_writes);
 	RUN(test_checkpoint_after_staged_ops_digests_them);
+	RUN(test_destroy_waits_for_no_writer_and_stops_later_ones);
 	{
 		char cmd[256];
 
