@@ -153,7 +153,11 @@ is_int_text(struct nql_span v)
 	return v.len > 0 && v.len < 19;
 }
 
-/* Adds two JSON numbers; integers stay integers. */
+/*
+ * Adds two JSON numbers; integers stay integers, others add as doubles
+ * (the shortest text that reads back).  A sum beyond the range of a
+ * double has no JSON text: -1, and the caller names the field.
+ */
 static int
 add_numbers(nedb_buf *out, struct nql_span a, struct nql_span b)
 {
@@ -164,8 +168,7 @@ add_numbers(nedb_buf *out, struct nql_span a, struct nql_span b)
 		if (!__builtin_add_overflow(x, y, &r))
 			return nedb_buf_printf(out, "%lld", r);
 	}
-	return nedb_buf_printf(out, "%.17g", strtod(a.p, NULL) +
-			       strtod(b.p, NULL));
+	return nedb__buf_double(out, strtod(a.p, NULL) + strtod(b.p, NULL));
 }
 
 struct pull {
@@ -209,6 +212,13 @@ apply_op(nedb_buf *doc, const char *op, struct nql_path *path,
 					 "is not a number", path->dotted);
 		rc = cur.len ? add_numbers(&val, cur, arg) :
 		     nedb_buf_add(&val, arg.p, arg.len);
+		if (rc == -1) {
+			nedb_buf_free(&val);
+			return nedb__err(NEDB_EINPUT, "cannot $inc '%s': the "
+					 "result is beyond the range of a "
+					 "double (about 1.8e308)",
+					 path->dotted);
+		}
 		if (!rc)
 			rc = set_path(doc, path->parts, path->n, val.p,
 				      val.len);

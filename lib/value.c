@@ -34,6 +34,7 @@
  *     may share a key: index hits must be rechecked with nedb__eval).
  */
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -661,28 +662,39 @@ num_cmp(struct nql_span a, struct nql_span b)
 	return sx * mag;
 }
 
-/* The nearest double, parsed in the C locale whatever the process's. */
-static double
-num_double(struct nql_span v)
+/* The C locale, made once (NULL if it cannot be). */
+static locale_t
+c_locale(void)
 {
-	static locale_t c_locale;
-	locale_t loc = __atomic_load_n(&c_locale, __ATOMIC_ACQUIRE);
-	char buf[64], *s = buf;
-	double d;
+	static locale_t c_loc;
+	locale_t loc = __atomic_load_n(&c_loc, __ATOMIC_ACQUIRE);
 
 	if (!loc) {
 		locale_t fresh = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 
 		if (!fresh)
-			return 0;
+			return NULL;
 		/* on failure loc is the locale another thread stored */
-		if (__atomic_compare_exchange_n(&c_locale, &loc, fresh, false,
+		if (__atomic_compare_exchange_n(&c_loc, &loc, fresh, false,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
 			loc = fresh;
 		else
 			freelocale(fresh);
 	}
+	return loc;
+}
+
+/* The nearest double, parsed in the C locale whatever the process's. */
+static double
+num_double(struct nql_span v)
+{
+	locale_t loc = c_locale();
+	char buf[64], *s = buf;
+	double d;
+
+	if (!loc)
+		return 0;
 	if (v.len >= sizeof buf && !(s = malloc(v.len + 1)))
 		return 0;
 	memcpy(s, v.p, v.len);
@@ -691,6 +703,39 @@ num_double(struct nql_span v)
 	if (s != buf)
 		free(s);
 	return d;
+}
+
+/*
+ * Appends the JSON text of a computed number (a sum, an $inc): an
+ * integral value below 2^53 in magnitude as an integer, any other
+ * finite one as the shortest %g text that reads back as the same
+ * double.  JSON has no text for infinities and NaN: for those it
+ * appends nothing and returns -1, and the caller decides (null, or an
+ * error naming the field).
+ */
+int
+nedb__buf_double(nedb_buf *b, double d)
+{
+	locale_t loc = c_locale(), old = loc ? uselocale(loc) : NULL;
+	char text[40];
+
+	if (d != d || d - d != 0) {		/* NaN or an infinity */
+		if (old)
+			uselocale(old);
+		return -1;
+	}
+	if (d == (double)(int64_t)d && d > -9007199254740992.0 &&
+	    d < 9007199254740992.0)
+		snprintf(text, sizeof text, "%lld", (long long)d);
+	else
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(text, sizeof text, "%.*g", prec, d);
+			if (strtod(text, NULL) == d)
+				break;
+		}
+	if (old)
+		uselocale(old);
+	return nedb_buf_puts(b, text);
 }
 
 /* ---- equality and order ------------------------------------------------ */

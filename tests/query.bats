@@ -442,6 +442,43 @@ EOF
 	assert_determinism
 }
 
+@test "GROUP BY prints valid JSON when a sum overflows a double or a value is beyond one" {
+	nedb-put -q t a '{"g":1,"x":1e308}'
+	nedb-put -q t b '{"g":1,"x":1e308}'
+	nedb-put -q t c '{"g":2,"x":1e400}'
+	nedb-put -q t d '{"g":2,"x":-1e400}'
+	nedb-put -q t e '{"g":3,"x":12345678901234567891}'
+	nedb-put -q t f '{"g":3,"x":0.1}'
+	run --separate-stderr nedb-query 'FROM t GROUP BY g SUM x AVG x MIN x MAX x'
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output '{"g":1,"count":2,"sum_x":null,"avg_x":null,"min_x":1e+308,"max_x":1e+308}
+{"g":2,"count":2,"sum_x":null,"avg_x":null,"min_x":-1e400,"max_x":1e400}
+{"g":3,"count":2,"sum_x":1.2345678901234567e+19,"avg_x":6.172839450617284e+18,"min_x":0.1,"max_x":1.2345678901234567e+19}'
+	nedb-query 'FROM t GROUP BY g SUM x AVG x MIN x MAX x' > rows
+	run jq -c '[.sum_x, .max_x | type]' rows
+	assert_output '["null","number"]
+["null","number"]
+["number","number"]'
+}
+
+@test "GROUP BY MIN and MAX beyond a double print the number as stored, compared exactly" {
+	nedb-put -q t <<'EOF'
+{"_id":"a","x":1.50}
+{"_id":"b","x":1E+3}
+{"_id":"c","x":-0.25}
+{"_id":"d","x":"9999"}
+{"_id":"e","x":0.1}
+EOF
+	run nedb-query 'FROM t GROUP BY k MIN x MAX x SUM x AVG x'
+	assert_output '{"k":null,"count":5,"min_x":-0.25,"max_x":1000,"sum_x":1001.35,"avg_x":250.3375}'
+	nedb-put -q t f '{"x":1e400}'
+	nedb-put -q t g '{"x":2e400}'
+	nedb-put -q t h '{"x":-3e400}'
+	run nedb-query 'FROM t GROUP BY k MIN x MAX x SUM x'
+	assert_output '{"k":null,"count":8,"min_x":-3e400,"max_x":2e400,"sum_x":null}'
+}
+
 @test "GROUP BY a dotted path names the group by the path" {
 	nedb-put -q t <<'EOF'
 {"_id":"a","o":{"c":"x"},"n":1}

@@ -262,6 +262,29 @@ EOF
 	assert_determinism
 }
 
+@test "\$inc beyond the range of a double exits 4 naming the field and writes nothing" {
+	nedb-put -q t a '{"x":1e308}'
+	nedb-put -q t b '{"x":1e308}'
+	n=$(log_lines)
+	run --separate-stderr nedb-update --many t '{}' '{"$inc":{"x":1e308}}'
+	assert_failure 4
+	assert_output ""
+	assert_equal "$stderr" "nedb-update: cannot \$inc 'x': the result is beyond the range of a double (about 1.8e308)"
+	assert_equal "$(log_lines)" "$n"
+	# a value already beyond it cannot be incremented either
+	nedb-put -q t c '{"x":1e400}'
+	run --separate-stderr nedb-update t '{"_id":"c"}' '{"$inc":{"x":1}}'
+	assert_failure 4
+	assert_equal "$stderr" "nedb-update: cannot \$inc 'x': the result is beyond the range of a double (about 1.8e308)"
+	# within range, the sum is the shortest text that reads back as it
+	run nedb-update t '{"_id":"a"}' '{"$inc":{"x":-1e307,"y":0.1}}'
+	assert_success
+	nedb-update t '{"_id":"a"}' '{"$inc":{"y":0.2}}'
+	run nedb-get t a
+	assert_output '{"_id":"a","x":9e+307,"y":0.30000000000000004}'
+	assert_determinism
+}
+
 @test "a --many update failing on a later document writes none of them" {
 	seed_t
 	nedb-put t d '{"s":"x","n":"four"}'
