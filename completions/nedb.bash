@@ -16,12 +16,12 @@ _nedb_opts()
 			"--id-field --atomic -q --quiet --caused-by --evidence" \
 			"--confidence --valid-from --valid-to"
 		;;
-	nedb-get) echo "$common --as-of --meta --history" ;;
+	nedb-get) echo "$common --as-of --meta --history --verify" ;;
 	nedb-delete) echo "$common $writer --idem -q --quiet" ;;
 	nedb-update) echo "$common $writer --many --upsert -q --quiet" ;;
 	nedb-query)
 		echo "$common --explain --filter --sort --skip --limit --as-of" \
-			"--project --jq -e --exit-status"
+			"--project --jq --verify -e --exit-status"
 		;;
 	nedb-index) echo "$common $writer --drop --list --auto" ;;
 	nedb-link) echo "$common $writer --idem --unlink --out --in --as-of" ;;

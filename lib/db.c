@@ -2,25 +2,50 @@
  * db.c - opening a database, the write protocol and the read paths.
  *
  * Write protocol (one writer at a time, across processes):
- *  1. Begin the LMDB write transaction: the writer lock of every process.
- *  2. Check the view against the log: the log must reach the view's
- *     applied offset and its line there must carry the applied head.
- *     Apply complete lines a crashed writer left behind; cut off a torn
- *     tail (warning).  Commit that catch-up on its own.
+ *  1. Take the writer lock: flock(2) on the file "lock" (wlock), then
+ *     LMDB's write transaction.  The flock is held until the commit or
+ *     abort and every undo after it are done.
+ *  2. Follow a prune's rotation of log.aof; check the view against the
+ *     log: the log must reach the view's applied offset and its line
+ *     there must carry the applied head.  Apply complete lines a crashed
+ *     writer left behind; cut off a torn tail (warning).  Commit that
+ *     catch-up on its own (view.sync marked dirty first).
  *  3. Stage ops: validate, format the line onto the head, apply it to the
  *     open transaction (later ops of the batch see earlier ones).
  *  4. Commit: append the staged lines, fdatasync (durable), record the
- *     applied seq/offset/head, commit the LMDB transaction.
- *  5. Only then may the caller acknowledge.
+ *     applied seq/offset/head, mark view.sync dirty unless the commit is
+ *     covered (see "The view's sync record"), commit the LMDB
+ *     transaction, sync the view when due.
+ *  5. Release the writer lock.  Only then may the caller acknowledge.
  *
  * Invariants:
- *  1. Any failure in step 4 truncates the log back to where the batch
- *     began and aborts the transaction: nothing half-written stays.
- *  2. A reader sees the view's last committed transaction: a consistent
+ *  1. Only the holder of the writer lock appends to, truncates or
+ *     replaces log.aof, writes view.sync or commits the view.
+ *  2. Any failure in step 4 truncates the log back to where the batch
+ *     began, still under the writer lock: a failed mdb_txn_commit
+ *     releases LMDB's mutex, but not the flock, so no other writer can
+ *     have applied, extended and acknowledged the lines being cut.  If
+ *     the truncate itself fails the handle turns broken (sticky) and
+ *     writes nothing more; the next writer applies what stayed.
+ *  3. An op is acknowledged only after its line is in the log (fsynced
+ *     when durable) and the view's commit that applied it returned; so
+ *     every acknowledged op lies below the view's applied offset, which
+ *     only a rebuild can lower.
+ *  4. A reader sees the view's last committed transaction: a consistent
  *     prefix of the log.  Lines past the applied offset are invisible
- *     until a writer applies them.
- *  3. The view never covers more than the log; if it does, the log was
- *     damaged and every command refuses (NEDB_ECORRUPT).
+ *     until a writer applies them.  After taking its snapshot a reader
+ *     follows a rotation of log.aof, so the file it reads holds every
+ *     line its snapshot applied.
+ *  5. The view never covers more than the log; if it does, the log was
+ *     damaged and every command refuses (NEDB_ECORRUPT) until a rebuild.
+ *  6. The view is trusted for where things are, never for what they
+ *     are when the log can say: AS OF reads take a version's text from
+ *     its line after checking the line's op, collection and id; verified
+ *     reads check HEAD rows the same way; an idempotent retry's receipt
+ *     is made from the log; a checkpoint's digest must equal a replay's.
+ *
+ * Lock order: the directory's flock (nedb_open, nedb_compact,
+ * nedb_destroy), then the writer lock, then LMDB's mutex.
  */
 #include <errno.h>
 #include <fcntl.h>
