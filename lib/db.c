@@ -1774,6 +1774,8 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 			goto missing;
 		if (!unlink && have) {
 			/* as an index that exists: nothing to append */
+			if (!receipt)
+				return 0;
 			nedb_buf_puts(receipt, "{\"op\":\"link\",\"from\":");
 			nedb_buf_json_str(receipt, from, strlen(from));
 			nedb_buf_puts(receipt, ",\"rel\":");
@@ -1819,6 +1821,8 @@ nedb_write_index(nedb *db, const char *coll, const char *field,
 	if (kind && have) {
 		if (d.mv_size == strlen(kind) &&
 		    !memcmp(d.mv_data, kind, d.mv_size)) {
+			if (!receipt)
+				return 0;
 			nedb_buf_puts(receipt, "{\"op\":\"index\",\"coll\":");
 			nedb_buf_json_str(receipt, coll, c);
 			nedb_buf_puts(receipt, ",\"field\":");

@@ -167,7 +167,7 @@ nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_val k, d;
-	int rc;
+	int rc, cb = 0;
 
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
@@ -178,12 +178,14 @@ nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = 0;
-		if ((rc = fn(name, nedb__get_be64(d.mv_data), payload)))
+		if ((cb = fn(name, nedb__get_be64(d.mv_data), payload)))
 			break;
 	}
 	mdb_cursor_close(cur);
 	nedb__txn_done(db, txn);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	/* the callback's code as it is; LMDB's mapped, never raw */
+	return cb ? cb : rc == MDB_NOTFOUND ? 0 :
+	       nedb__mdb(rc, "cannot read view");
 }
 
 int
@@ -192,7 +194,7 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 	MDB_cursor *cur, *ic = NULL;
 	MDB_txn *txn;
 	MDB_val k, d;
-	int rc;
+	int rc, cb = 0;
 
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
@@ -226,13 +228,14 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 			entries += dups;
 		}
 		c = strlen(key);
-		if ((rc = fn(key, key + c + 1, kind, entries, payload)))
+		if ((cb = fn(key, key + c + 1, kind, entries, payload)))
 			break;
 	}
 	mdb_cursor_close(cur);
 	mdb_cursor_close(ic);
 	nedb__txn_done(db, txn);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return cb ? cb : rc == MDB_NOTFOUND ? 0 :
+	       nedb__mdb(rc, "cannot read view");
 }
 
 /* The JSON forms of nedb_collections and nedb_indexes. */

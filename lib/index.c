@@ -55,38 +55,45 @@ nedb__check_field(const char *field)
 	return 0;
 }
 
-/* Splits "a.b.c" into a path (parts point into a copy owned by it). */
+/*
+ * Splits "a.b.c" into a path.  Like the NQL parser's paths (nql_parse.c)
+ * each part is its own allocation, so that one destructor frees either:
+ * nedb__path_free and nql_free release paths of both origins.
+ */
 int
 nedb__path_parse(struct nql_path *p, const char *dotted)
 {
 	size_t n = 1;
-	char *s;
+	const char *tok, *next;
 
 	memset(p, 0, sizeof *p);
 	for (const char *c = dotted; *c; c++)
 		n += *c == '.';
 	if (!(p->dotted = strdup(dotted)) ||
-	    !(p->parts = calloc(n, sizeof *p->parts)) ||
-	    !(s = strdup(dotted))) {
-		free(p->dotted);
-		free(p->parts);
-		return nedb__err(NEDB_EIO, "out of memory");
-	}
-	p->n = 0;
-	for (char *tok = s, *next; tok; tok = next) {
+	    !(p->parts = calloc(n, sizeof *p->parts)))
+		goto oom;
+	for (tok = dotted; tok; tok = next) {
+		size_t len;
+
 		next = strchr(tok, '.');
+		len = next ? (size_t)(next - tok) : strlen(tok);
+		if (!(p->parts[p->n] = strndup(tok, len)))
+			goto oom;
+		p->n++;
 		if (next)
-			*next++ = 0;
-		p->parts[p->n++] = tok;
+			next++;
 	}
 	return 0;
+oom:
+	nedb__path_free(p);
+	return nedb__err(NEDB_EIO, "out of memory");
 }
 
 void
 nedb__path_free(struct nql_path *p)
 {
-	if (p->parts && p->n)
-		free(p->parts[0]);
+	for (size_t i = 0; i < p->n; i++)
+		free(p->parts[i]);
 	free(p->parts);
 	free(p->dotted);
 	memset(p, 0, sizeof *p);
@@ -274,7 +281,7 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 			break;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 static int
@@ -355,5 +362,5 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 			break;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }

@@ -53,6 +53,19 @@ nedb__errno(int code, const char *what)
 	return nedb__err(code, "%s: %s", what, strerror(e));
 }
 
+/*
+ * The end of a cursor walk whose rc is either LMDB's (positive; the walk
+ * ran off the end with MDB_NOTFOUND) or a callback's (a negative
+ * NEDB_E* code): never a raw LMDB code to the caller.
+ */
+int
+nedb__mdb_end(int rc)
+{
+	if (rc == MDB_NOTFOUND || rc == 0)
+		return 0;
+	return rc > 0 ? nedb__mdb(rc, "cannot read view") : rc;
+}
+
 int
 nedb__mdb(int rc, const char *what)
 {

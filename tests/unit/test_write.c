@@ -97,6 +97,25 @@ test_destroy_waits_for_no_writer_and_stops_later_ones(void)
 	nedb_close(a);
 }
 
+static void
+test_null_receipts_are_allowed_everywhere(void)
+{
+	nedb *db = fresh();
+
+	CHECK(nedb_write_begin(db) == 0);
+	CHECK(put(db, "c", "a", "{}") == 0);
+	CHECK(nedb_write_link(db, "c:a", "r", "c:b", 0, NULL, NULL) == 0);
+	CHECK(nedb_write_index(db, "c", "f", "eq", NULL, NULL) == 0);
+	CHECK(nedb_write_commit(db) == 0);
+	CHECK(nedb_write_begin(db) == 0);
+	/* the "exists" answers have no op to append and no receipt */
+	CHECK(nedb_write_link(db, "c:a", "r", "c:b", 0, NULL, NULL) == 0);
+	CHECK(nedb_write_index(db, "c", "f", "eq", NULL, NULL) == 0);
+	CHECK(nedb_write_pending(db) == 0);
+	CHECK(nedb_write_commit(db) == 0);
+	nedb_close(db);
+}
+
 int
 main(void)
 {
@@ -105,6 +124,7 @@ main(void)
 	RUN(test_trybegin_busy_while_another_handle_writes);
 	RUN(test_checkpoint_after_staged_ops_digests_them);
 	RUN(test_destroy_waits_for_no_writer_and_stops_later_ones);
+	RUN(test_null_receipts_are_allowed_everywhere);
 	{
 		char cmd[256];
 
