@@ -75,7 +75,7 @@ $(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
 	$(AR) rcs $@ $^
 
 # Commands link libnedb only: libjq is loaded on first use (nedb_jv.h).
-$(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
+$(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb \
@@ -85,7 +85,7 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
-$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) lib/nedb.h lib/redis.h
+$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/redis.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
 		-L$(BUILD)/lib -lnedb $(MHD_LIBS) $(HIREDIS_LIBS) \
