@@ -54,16 +54,18 @@ nedb__errno(int code, const char *what)
 }
 
 /*
- * The end of a cursor walk whose rc is either LMDB's (positive; the walk
- * ran off the end with MDB_NOTFOUND) or a callback's (a negative
- * NEDB_E* code): never a raw LMDB code to the caller.
+ * The end of a cursor walk whose rc is either LMDB's (the walk ran off
+ * the end with MDB_NOTFOUND, or an MDB_* error) or a callback's (a
+ * NEDB_E* code, or 1 for "stop"): never a raw LMDB code to the caller.
  */
 int
 nedb__mdb_end(int rc)
 {
-	if (rc == MDB_NOTFOUND || rc == 0)
+	if (rc == MDB_NOTFOUND)
 		return 0;
-	return rc > 0 ? nedb__mdb(rc, "cannot read view") : rc;
+	if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
+		return nedb__mdb(rc, "cannot read view");
+	return rc;
 }
 
 int
