@@ -64,6 +64,20 @@ is_delim(char c)
 	       c == '"';
 }
 
+/* The value of 4 hex digits at s (a \u escape jq has validated). */
+static unsigned
+hex4(const char *s)
+{
+	unsigned u = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		u = u << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return u;
+}
+
 static int
 token_error(const char *text, size_t at, const char *what)
 {
@@ -84,6 +98,7 @@ int
 nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 {
 	size_t i = 0, start = out->len;
+	jv_kind kind;
 	jv v;
 
 	if (!nedb__utf8_valid((const unsigned char *)text, len)) {
@@ -113,13 +128,7 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 		jv_free(msg);
 		return rc;
 	}
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		int rc = nedb__err(NEDB_EINPUT, "not an object: got %s",
-				   jv_kind_name(jv_get_kind(v)));
-
-		jv_free(v);
-		return rc;
-	}
+	kind = jv_get_kind(v);
 	jv_free(v);
 	if (nedb_buf_grow(out, len))
 		return NEDB_EIO;
@@ -131,15 +140,33 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 			i++;
 		} else if (c == '"') {
 			size_t j = i + 1;
+			bool high = false;	/* a \uD800-\uDBFF just before */
 
 			while (text[j] != '"') {
+				unsigned u;
+
 				if ((unsigned char)text[j] < 0x20) {
 					out->len = start;
 					return token_error(text, j, "not JSON: "
 							   "control character "
 							   "in a string");
 				}
-				j += text[j] == '\\' ? 2 : 1;
+				u = text[j] == '\\' && text[j + 1] == 'u' ?
+				    hex4(text + j + 2) : 0;
+				if ((u >= 0xDC00 && u <= 0xDFFF) != high) {
+					out->len = start;
+					return token_error(text, j, "not JSON: "
+							   "lone surrogate "
+							   "in a string");
+				}
+				high = u >= 0xD800 && u <= 0xDBFF;
+				j += text[j] != '\\' ? 1 : text[j + 1] == 'u' ?
+				     6 : 2;
+			}
+			if (high) {
+				out->len = start;
+				return token_error(text, j, "not JSON: lone "
+						   "surrogate in a string");
 			}
 			memcpy(out->p + out->len, text + i, j + 1 - i);
 			out->len += j + 1 - i;
@@ -170,6 +197,12 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 		}
 	}
 	out->p[out->len] = 0;
+	/* the top-level type once the text is known to be JSON */
+	if (kind != JV_KIND_OBJECT) {
+		out->len = start;
+		return nedb__err(NEDB_EINPUT, "not an object: got %s",
+				 jv_kind_name(kind));
+	}
 	if (out->len - start > MAX_DOC) {
 		out->len = start;
 		return nedb__err(NEDB_EINPUT, "document too large: more than "

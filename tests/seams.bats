@@ -16,3 +16,39 @@ load helper
 	assert_output '{"_id":"a","a":{"b":2}}
 {"_id":"b","a":{"b":1}}'
 }
+
+@test "input that is not JSON says so with the position, whatever its first byte" {
+	run -4 --separate-stderr nedb-put c x '[NaN]'
+	assert_equal "$stderr" "nedb-put: not JSON: invalid literal at line 1, column 2"
+	run -4 --separate-stderr nedb-put c x '[-01]'
+	assert_equal "$stderr" "nedb-put: not JSON: invalid literal at line 1, column 2"
+	run -4 --separate-stderr bash -c "printf '123\\0' | nedb-put c x"
+	assert_regex "$stderr" '^nedb-put: not JSON: '
+	run -4 --separate-stderr nedb-put c x '[1]'
+	assert_equal "$stderr" "nedb-put: not an object: got array"
+	run -1 nedb-get c x
+}
+
+@test "a lone surrogate escape is refused, high or low, in documents as in NQL" {
+	run -4 --separate-stderr nedb-put c x '{"a":"\uDFAA"}'
+	assert_equal "$stderr" "nedb-put: not JSON: lone surrogate in a string at line 1, column 7"
+	run -4 --separate-stderr nedb-put c x '{"a":"\uD800"}'
+	assert_regex "$stderr" '^nedb-put: not JSON: '
+	run -4 nedb-put c x '{"a":"x\uDC00"}'
+	run -2 nedb-query 'FROM c WHERE a = "\uDFAA"'
+	run -2 nedb-query 'FROM c WHERE a = "\uD800"'
+	# a pair is one character; an escaped backslash is no escape
+	run nedb-put -q c x '{"a":"\uD83D\uDE00 \\uDFAA \ud83d\ude00"}'
+	assert_success
+	run nedb-get c x
+	assert_output '{"_id":"x","a":"\uD83D\uDE00 \\uDFAA \ud83d\ude00"}'
+}
+
+@test "a document nests at most 255 levels, as nedb(7) says" {
+	python3 -c 'print("{\"a\":" + "[" * 254 + "]" * 254 + "}")' > ok.json
+	python3 -c 'print("{\"a\":" + "[" * 255 + "]" * 255 + "}")' > deep.json
+	run nedb-put -q c ok < ok.json
+	assert_success
+	run -4 --separate-stderr nedb-put c deep < deep.json
+	assert_regex "$stderr" '^nedb-put: not JSON: Exceeds depth limit'
+}
