@@ -1,5 +1,6 @@
 /*
- * nedb-verify - rewalk the hash chain from genesis.
+ * nedb-verify - rewalk the hash chain from genesis and hold the log to
+ * the format's rules; with --view, also the view to the log.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,19 +9,24 @@
 static const char usage[] =
 "usage: nedb-verify [options]\n"
 "\n"
-"Checks every op of the log from genesis: its shape, its seq, its link to\n"
-"the op before it and its hash; prints {\"ok\":true,\"seq\":N,\"head\":H},\n"
-"or {\"ok\":false,\"seq\":K,\"error\":E} naming the first bad op (exit 1).\n"
+"Checks every op of the log from genesis, archived ones included: its\n"
+"shape, its seq, its link to the op before it, its hash, and the format's\n"
+"rules (genesis first, nonces increasing per client, idempotency keys\n"
+"used once); prints {\"ok\":true,\"seq\":N,\"head\":H}, or\n"
+"{\"ok\":false,\"seq\":K,\"error\":E} naming the first bad op (exit 1).\n"
 "\n"
 "Options:\n"
-"      --determinism     also rebuild the state from the log and compare\n"
-"                        it with the materialized view\n";
+"      --view            also check that the view matches the log: rebuild\n"
+"                        the state from the log and compare it with the\n"
+"                        materialized view, naming the first difference\n"
+"      --determinism     the same as --view (its former name)\n";
 
-enum { OPT_DETERMINISM = OPT_CMD };
+enum { OPT_VIEW = OPT_CMD };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
-	{"determinism", no_argument, 0, OPT_DETERMINISM},
+	{"view", no_argument, 0, OPT_VIEW},
+	{"determinism", no_argument, 0, OPT_VIEW},
 	{0, 0, 0, 0}
 };
 
@@ -38,7 +44,7 @@ main(int argc, char **argv)
 				NULL)) != -1) {
 		if (cli_common(c, optarg))
 			continue;
-		if (c == OPT_DETERMINISM)
+		if (c == OPT_VIEW)
 			flags |= NEDB_VERIFY_DETERMINISM;
 		else
 			cli_bad_option(c, argv);

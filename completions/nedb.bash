@@ -28,7 +28,7 @@ _nedb_opts()
 	nedb-coll) echo "$common $writer --drop" ;;
 	nedb-expire) echo "$common $writer --idem --persist" ;;
 	nedb-log) echo "$common -n --since --until --reverse -f --follow" ;;
-	nedb-verify) echo "$common --determinism" ;;
+	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedbd) echo "-h --help --version" ;;	# configured by its environment

@@ -1,12 +1,23 @@
 /*
- * verify.c - rewalking the chain from genesis, and the determinism check.
+ * verify.c - rewalking the chain from genesis, and the view check.
  *
  * The walk needs no JSON parser: each line's shape, seq, prev and hash
- * are checked from its text (log.c), so it runs at hashing speed.  It
- * then holds the log against the view: the view's applied head must be
- * a line of the log.  The determinism check replays the log through
- * apply() into a scratch view and compares it, table by table, with the
- * materialized one as of the same seq.
+ * are checked from its text (log.c), and the members the format's rules
+ * need (op, client, nonce, idem) are read where the format puts them, so
+ * it runs at hashing speed.  It then holds the log against the view: the
+ * view's applied head must be a line of the log.  The view check
+ * (--view, formerly --determinism) replays the log through apply() into
+ * a scratch view and compares it, table by table, with the materialized
+ * one as of the same seq.
+ *
+ * Invariants:
+ *  1. Ops are judged in seq order, archive first, and the first bad one
+ *     is reported: a failing check names the op a replay would stop at,
+ *     whatever thread hashed it.
+ *  2. The rules are those of nedb-format(5)'s reference script that need
+ *     no replay, reported with its messages: a log breaking one is
+ *     rejected by both, at the same seq (the script's checkpoint digests
+ *     are checked by the view check, which replays).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -84,6 +96,422 @@ done:
 	return rc;
 }
 
+/*
+ * The format's rules beyond the chain (nedb-format(5), Replay): seq 0 is
+ * the genesis op and no other op is; each client's nonces strictly
+ * increase; an idempotency key is used by one op only.
+ *
+ * To keep the walk at hashing speed nothing is parsed as JSON: a line's
+ * members come in a fixed order, so op, client, nonce and idem are read
+ * where the format puts them, right after prev.  Their strings are
+ * compared as written unless they hold an escape, which is decoded (a
+ * third party may escape differently; the key is the decoded string).
+ *
+ * Memory: one slot per client and per idempotency key (32 bytes, the
+ * table at most half full) plus the key's bytes: about 100 bytes per key
+ * and nothing per op without one.
+ */
+struct rule {
+	const char *client, *idem;	/* string text between the quotes */
+	uint64_t nonce;
+	uint32_t clen, ilen;
+	int8_t kind;			/* enum op_kind; RULE_* below */
+	uint8_t bad;			/* a client op's malformed member */
+	bool cesc, iesc;		/* the string holds a backslash */
+};
+
+enum { BAD_NONE, BAD_CLIENT, BAD_NONCE, BAD_IDEM };
+static const char *const bad_member[] = {
+	NULL, "malformed client", "malformed nonce", "malformed idem"
+};
+
+#define RULE_UNKNOWN (-1)		/* an op kind this nedb does not know */
+#define RULE_NOKIND (-2)		/* no "op" member where it belongs */
+#define SUFFIX_LEN 75			/* ,"hash":"<64 hex>"} */
+
+/*
+ * Whether p starts with the n bytes of lit: a few bytes, compared in line
+ * as two overlapping words (a call to memcmp per member would show in the
+ * walk's time).
+ */
+static inline __attribute__((always_inline)) bool
+starts(const char *p, const char *lit, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, lit, 8);
+		if (a != b)
+			return false;
+		if (n <= 16) {
+			memcpy(&a, p + n - 8, 8);
+			memcpy(&b, lit + n - 8, 8);
+			return a == b;
+		}
+		return !memcmp(p + 8, lit + 8, n - 8);
+	}
+	if (n >= 4) {
+		memcpy(&x, p, 4);
+		memcpy(&y, lit, 4);
+		if (x != y)
+			return false;
+		memcpy(&x, p + n - 4, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return x == y;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != lit[i])
+			return false;
+	return true;
+}
+
+/* The end of a JSON string's text (its closing quote), or NULL. */
+static const char *
+str_end(const char *p, const char *end, bool *esc)
+{
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			*esc = true;
+			p++;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+/* The kind named by the text of "op"; RULE_UNKNOWN if none. */
+static int
+op_kind(const char *p, size_t n)
+{
+	static size_t len[OP__N];
+
+	if (n == 3 && starts(p, "put", 3))
+		return OP_PUT;			/* most ops */
+	for (int k = 0; k < OP__N; k++) {
+		if (!len[k])
+			len[k] = strlen(nedb__op_name(k));
+		if (len[k] == n && !memcmp(nedb__op_name(k), p, n))
+			return k;
+	}
+	return RULE_UNKNOWN;
+}
+
+/* Reads the members the rules need from a line nedb__log_check passed. */
+static void
+parse_rule(const char *line, size_t len, struct rule *r)
+{
+	const char *p = line + 7, *end = line + len - SUFFIX_LEN, *q;
+	uint64_t n = 0;
+
+	memset(r, 0, sizeof *r);
+	r->kind = RULE_NOKIND;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	p += 9 + 64 + 1;			/* ,"prev":"<64 hex>" */
+	if (end - p < 8 || !starts(p, ",\"op\":\"", 7) ||
+	    !(q = memchr(p + 7, '"', (size_t)(end - p - 7))))
+		return;
+	p += 7;
+	r->kind = op_kind(p, (size_t)(q - p));
+	if (r->kind < 0 || !OP_IS_CLIENT(r->kind))
+		return;
+	p = q + 1;
+	if (end - p > 6 && starts(p, ",\"ts\":", 6)) {
+		p += 6 + (p[6] == '-');
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (end - p < 12 || !starts(p, ",\"client\":\"", 11) ||
+	    !(q = str_end(p + 11, end, &r->cesc))) {
+		r->bad = BAD_CLIENT;
+		return;
+	}
+	r->client = p + 11;
+	r->clen = (uint32_t)(q - r->client);
+	p = q + 1;
+	if (end - p < 10 || !starts(p, ",\"nonce\":", 9) ||
+	    p[9] < '0' || p[9] > '9' || (p[9] == '0' && p[10] >= '0' &&
+					 p[10] <= '9')) {
+		r->bad = BAD_NONCE;
+		return;
+	}
+	for (p += 9; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10) {
+			r->bad = BAD_NONCE;
+			return;
+		}
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	r->nonce = n;
+	if (*p != ',' && *p != '}') {
+		r->bad = BAD_NONCE;
+		return;
+	}
+	if (end - p > 9 && starts(p, ",\"idem\":\"", 9)) {
+		if (!(q = str_end(p + 9, end, &r->iesc))) {
+			r->bad = BAD_IDEM;
+			return;
+		}
+		r->idem = p + 9;
+		r->ilen = (uint32_t)(q - r->idem);
+	}
+}
+
+/* Appends code point c as UTF-8. */
+static void
+put_utf8(nedb_buf *b, unsigned c)
+{
+	char u[4];
+	size_t n;
+
+	if (c < 0x80) {
+		u[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xc0 | c >> 6);
+		u[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xe0 | c >> 12);
+		u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | c >> 18);
+		u[1] = (char)(0x80 | (c >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (c >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	nedb_buf_add(b, u, n);
+}
+
+static int
+hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Decodes the text of a JSON string (between its quotes, as str_end
+ * found it) into out; -1 for a bad escape.  A lone surrogate becomes
+ * U+FFFD, as jq reads it.
+ */
+static int
+unescape(const char *p, size_t n, nedb_buf *out)
+{
+	const char *end = p + n;
+
+	out->len = 0;
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		unsigned c, lo;
+
+		if (!bs) {
+			nedb_buf_add(out, p, (size_t)(end - p));
+			break;
+		}
+		nedb_buf_add(out, p, (size_t)(bs - p));
+		p = bs + 1;
+		switch (*p++) {
+		case '"': nedb_buf_add(out, "\"", 1); break;
+		case '\\': nedb_buf_add(out, "\\", 1); break;
+		case '/': nedb_buf_add(out, "/", 1); break;
+		case 'b': nedb_buf_add(out, "\b", 1); break;
+		case 'f': nedb_buf_add(out, "\f", 1); break;
+		case 'n': nedb_buf_add(out, "\n", 1); break;
+		case 'r': nedb_buf_add(out, "\r", 1); break;
+		case 't': nedb_buf_add(out, "\t", 1); break;
+		case 'u':
+			if (end - p < 4 || hex4(p, &c))
+				return -1;
+			p += 4;
+			if (c >= 0xd800 && c < 0xdc00 && end - p >= 6 &&
+			    p[0] == '\\' && p[1] == 'u' && !hex4(p + 2, &lo) &&
+			    lo >= 0xdc00 && lo < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				p += 6;
+			} else if (c >= 0xd800 && c < 0xe000)
+				c = 0xfffd;
+			put_utf8(out, c);
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A set of byte strings, each with a 64-bit value: open addressing. */
+struct strset {
+	struct sslot {
+		uint64_t h, val;
+		uint64_t off;		/* of the key in keys */
+		uint32_t len1;		/* key length + 1; 0: free slot */
+	} *slot;
+	size_t cap, n;			/* cap: 0 or a power of two */
+	nedb_buf keys;
+	uint64_t seed;
+};
+
+static uint64_t
+set_hash(const struct strset *s, const char *p, size_t n)
+{
+	uint64_t h = s->seed ^ (n * 0x9e3779b97f4a7c15ull), w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ h >> 29;
+}
+
+/*
+ * The slot of key, added (with val 0, *added set) when it is not there;
+ * NULL when out of memory.  Slots move when the set grows; a key's
+ * offset in keys does not.
+ */
+static struct sslot *
+set_get(struct strset *s, const char *key, size_t len, bool *added)
+{
+	uint64_t h = set_hash(s, key, len);
+	size_t i;
+
+	*added = false;
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct sslot *t = calloc(cap, sizeof *t);
+
+		if (!t)
+			return NULL;
+		for (size_t j = 0; j < s->cap; j++) {
+			if (!s->slot[j].len1)
+				continue;
+			for (i = s->slot[j].h & (cap - 1); t[i].len1;
+			     i = (i + 1) & (cap - 1))
+				;
+			t[i] = s->slot[j];
+		}
+		free(s->slot);
+		s->slot = t;
+		s->cap = cap;
+	}
+	for (i = h & (s->cap - 1); s->slot[i].len1; i = (i + 1) & (s->cap - 1))
+		if (s->slot[i].h == h && s->slot[i].len1 == len + 1 &&
+		    !memcmp(s->keys.p + s->slot[i].off, key, len))
+			return &s->slot[i];
+	if (nedb_buf_add(&s->keys, key, len))
+		return NULL;
+	s->slot[i] = (struct sslot){h, 0, s->keys.len - len,
+				    (uint32_t)len + 1};
+	s->n++;
+	*added = true;
+	return &s->slot[i];
+}
+
+static void
+set_free(struct strset *s)
+{
+	free(s->slot);
+	nedb_buf_free(&s->keys);
+}
+
+/*
+ * The clients met, numbered 0, 1, ... in the order met, each with its
+ * last nonce.  Runs of ops by one client are the rule, so the last one
+ * looked up is tried first, without hashing.
+ */
+struct clients {
+	struct strset set;		/* client -> its number */
+	struct client {
+		uint64_t off;		/* its name in set.keys */
+		uint32_t len;
+		uint64_t nonce;		/* the last one seen */
+	} *v;
+	size_t n, cap, last;
+};
+
+/* The number of client key in *out; NEDB_EIO when out of memory. */
+static int
+client_number(struct clients *c, const char *key, size_t len, size_t *out)
+{
+	struct sslot *slot;
+	bool added;
+
+	if (c->last < c->n && c->v[c->last].len == len &&
+	    starts(c->set.keys.p + c->v[c->last].off, key, len)) {
+		*out = c->last;
+		return 0;
+	}
+	if (!(slot = set_get(&c->set, key, len, &added)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (added) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 16;
+			void *x = realloc(c->v, cap * sizeof *c->v);
+
+			if (!x)
+				return nedb__err(NEDB_EIO, "out of memory");
+			c->v = x;
+			c->cap = cap;
+		}
+		c->v[c->n] = (struct client){slot->off, (uint32_t)len, 0};
+		slot->val = c->n++;
+	}
+	*out = c->last = (size_t)slot->val;
+	return 0;
+}
+
+static void
+clients_free(struct clients *c)
+{
+	set_free(&c->set);
+	free(c->v);
+}
+
+/* A rule's client as a key: decoded when escaped (into scratch). */
+static int
+client_key(const struct rule *r, nedb_buf *scratch, const char **key,
+	   size_t *len)
+{
+	*key = r->client;
+	*len = r->clen;
+	if (!r->cesc)
+		return 0;
+	if (unescape(r->client, r->clen, scratch))
+		return -1;
+	*key = scratch->p;
+	*len = scratch->len;
+	return 0;
+}
+
 /* The walk's state: one line after another, archive then log.aof. */
 struct walk {
 	nedb_verify_result *out;
@@ -94,10 +522,81 @@ struct walk {
 	MDB_cursor *sc;
 	MDB_val sk, sd;
 	int src;
+	int rc;				/* an error that is not the log's */
+	struct clients clients;		/* with their last nonces */
+	struct strset idems;		/* idempotency keys used */
+	nedb_buf key;			/* a decoded client or key */
 };
 
+#define NO_CLIENT SIZE_MAX
+
+/*
+ * Holds op w->seq to the rules; returns 1 (out filled, or w->rc set
+ * when out of memory) when it breaks one.  cn is the number of its
+ * client when the caller knows it, else NO_CLIENT.
+ */
+static int
+check_rule(struct walk *w, const struct rule *r, size_t cn)
+{
+	const char *why = NULL, *key;
+	struct sslot *slot;
+	size_t klen;
+	bool added;
+
+	if (r->kind == RULE_NOKIND)
+		why = "malformed op";
+	else if ((w->seq == 0) != (r->kind == OP_GENESIS))
+		why = "genesis must be op 0, and only op 0";
+	else if (r->kind == RULE_UNKNOWN)
+		why = "unknown op";
+	else if (!OP_IS_CLIENT(r->kind))
+		return 0;
+	else if (r->bad)
+		why = bad_member[r->bad];
+	if (why)
+		goto fail;
+	if (cn == NO_CLIENT) {
+		if (client_key(r, &w->key, &key, &klen)) {
+			why = "malformed client";
+			goto fail;
+		}
+		if ((w->rc = client_number(&w->clients, key, klen, &cn)))
+			return 1;
+	}
+	if (r->nonce <= w->clients.v[cn].nonce) {
+		why = "nonce not increasing";
+		goto fail;
+	}
+	w->clients.v[cn].nonce = r->nonce;
+	if (!r->idem)
+		return 0;
+	key = r->idem;
+	klen = r->ilen;
+	if (r->iesc) {
+		if (unescape(key, klen, &w->key)) {
+			why = "malformed idem";
+			goto fail;
+		}
+		key = w->key.p;
+		klen = w->key.len;
+	}
+	if (!(slot = set_get(&w->idems, key, klen, &added))) {
+		w->rc = nedb__err(NEDB_EIO, "out of memory");
+		return 1;
+	}
+	if (!added) {
+		why = "idempotency key used twice";
+		goto fail;
+	}
+	return 0;
+fail:
+	fail(w->out, w->seq, why);
+	return 1;
+}
+
 static int walk_link(struct walk *w, const unsigned char *prev,
-		     const unsigned char *hash);
+		     const unsigned char *hash, const struct rule *r,
+		     size_t cn);
 
 /* Checks one line; returns 1 (and fills out) at the first bad op. */
 static int
@@ -105,6 +604,7 @@ walk_line(const char *line, size_t len, uint64_t off, void *payload)
 {
 	unsigned char prev[HASH_LEN], hash[HASH_LEN];
 	struct walk *w = payload;
+	struct rule r;
 	uint64_t s = w->seq;
 
 	(void)off;
@@ -113,19 +613,25 @@ walk_line(const char *line, size_t len, uint64_t off, void *payload)
 		w->failed = true;
 		return 1;
 	}
-	return walk_link(w, prev, hash);
+	parse_rule(line, len, &r);
+	return walk_link(w, prev, hash, &r, NO_CLIENT);
 }
 
-/* The part of the check that needs the op before: the link, the view. */
+/*
+ * The part of the check that needs the ops before: the link, the rules,
+ * the view.
+ */
 static int
 walk_link(struct walk *w, const unsigned char *prev,
-	  const unsigned char *hash)
+	  const unsigned char *hash, const struct rule *r, size_t cn)
 {
 	if (memcmp(prev, w->head, HASH_LEN)) {
 		fail(w->out, w->seq, w->seq ? "prev does not match the hash of "
 		     "the op before it" : "genesis prev is not zero");
 		goto bad;
 	}
+	if (check_rule(w, r, cn))
+		goto bad;
 	/* each op the view has applied must carry the hash it recorded: a
 	 * history rewritten with fresh hashes is named where it begins */
 	if (w->seq <= w->a.seq) {
@@ -160,14 +666,23 @@ bad:
 /*
  * Hashing is the cost of a walk, and every line's hash depends on that
  * line alone: a second thread hashes the second half of log.aof while
- * this one walks the first; the links of the second half are then
- * checked from what it recorded.
+ * this one walks the first; the links and rules of the second half are
+ * then checked from what it recorded.  It numbers the clients it meets
+ * itself, so that the rules need not reread its lines (long out of the
+ * cache by then): one lookup per client and half maps its numbers to
+ * the walk's.
  */
 struct half {
 	const char *p, *end;
 	uint64_t first;			/* seq its first line claims */
-	unsigned char (*h)[2][HASH_LEN];	/* prev, hash per line */
+	struct lrec {
+		unsigned char prev[HASH_LEN], hash[HASH_LEN];
+		struct rule r;
+		uint32_t cn;		/* client number in cl */
+	} *h;				/* per line */
 	size_t n, cap;
+	struct clients cl;
+	nedb_buf key;
 	const char *stop;		/* first line not checked (bad) */
 	char err[256];
 };
@@ -176,32 +691,47 @@ static void *
 hash_half(void *arg)
 {
 	struct half *h = arg;
-	const char *p = h->p, *nl;
+	const char *p = h->p, *nl, *key;
+	size_t klen, cn;
 
 	h->first = strtoull(p + 7, NULL, 10);
 	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
 		uint64_t s = h->first + h->n;
+		struct lrec *l;
 
 		if (h->n == h->cap) {
 			void *x = realloc(h->h, (h->cap = h->cap ? 2 * h->cap :
 						 4096) * sizeof *h->h);
 
-			if (!x) {
-				snprintf(h->err, sizeof h->err, "out of memory");
-				h->stop = p;
-				return NULL;
-			}
+			if (!x)
+				goto oom;
 			h->h = x;
 		}
-		if (nedb__log_check(p, (size_t)(nl - p), &s, h->h[h->n][0],
-				    h->h[h->n][1])) {
+		l = &h->h[h->n];
+		if (nedb__log_check(p, (size_t)(nl - p), &s, l->prev,
+				    l->hash)) {
 			snprintf(h->err, sizeof h->err, "%s", nedb_errmsg());
 			h->stop = p;
 			return NULL;
 		}
+		parse_rule(p, (size_t)(nl - p), &l->r);
+		l->cn = UINT32_MAX;
+		if (l->r.kind >= 0 && OP_IS_CLIENT(l->r.kind) && !l->r.bad) {
+			if (client_key(&l->r, &h->key, &key, &klen))
+				l->r.bad = BAD_CLIENT;
+			else if (client_number(&h->cl, key, klen, &cn) ||
+				 cn >= UINT32_MAX)
+				goto oom;
+			else
+				l->cn = (uint32_t)cn;
+		}
 		h->n++;
 		p = nl + 1;
 	}
+	h->stop = p;
+	return NULL;
+oom:
+	snprintf(h->err, sizeof h->err, "out of memory");
 	h->stop = p;
 	return NULL;
 }
@@ -212,6 +742,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 {
 	struct half h = {0};
 	const char *p = *pp, *mid, *nl;
+	size_t *map = NULL;		/* h's client numbers to w's */
 	pthread_t th;
 	bool two = end - p > (16 << 20);
 	size_t i;
@@ -224,6 +755,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 		if (two) {
 			h.p = mid + 1;
 			h.end = end;
+			h.cl.set.seed = w->idems.seed;
 			end = h.p;
 			two = !pthread_create(&th, NULL, hash_half, &h);
 			if (!two)
@@ -242,9 +774,19 @@ walk_file(struct walk *w, const char **pp, const char *end)
 	pthread_join(th, NULL);
 	if (w->failed)
 		goto out;
-	/* the second half: links and the view, from the recorded hashes;
-	 * its seqs must go on from the first half's */
+	if (h.cl.n && !(map = malloc(h.cl.n * sizeof *map))) {
+		w->rc = nedb__err(NEDB_EIO, "out of memory");
+		w->failed = true;
+		goto out;
+	}
+	for (i = 0; i < h.cl.n; i++)
+		map[i] = NO_CLIENT;
+	/* the second half: links, rules and the view, from what the
+	 * thread recorded; its seqs must go on from the first half's */
 	for (i = 0; i < h.n; i++) {
+		struct lrec *l = &h.h[i];
+		size_t cn = l->cn == UINT32_MAX ? NO_CLIENT : l->cn;
+
 		if (h.first + i != w->seq) {
 			char why[64];
 
@@ -254,7 +796,18 @@ walk_file(struct walk *w, const char **pp, const char *end)
 			w->failed = true;
 			goto out;
 		}
-		if (walk_link(w, h.h[i][0], h.h[i][1]))
+		if (cn != NO_CLIENT) {
+			if (map[cn] == NO_CLIENT &&
+			    (w->rc = client_number(&w->clients,
+						   h.cl.set.keys.p +
+						   h.cl.v[cn].off,
+						   h.cl.v[cn].len, &map[cn]))) {
+				w->failed = true;
+				goto out;
+			}
+			cn = map[cn];
+		}
+		if (walk_link(w, l->prev, l->hash, &l->r, cn))
 			goto out;
 	}
 	if (h.stop < h.end && memchr(h.stop, '\n',
@@ -274,6 +827,9 @@ walk_file(struct walk *w, const char **pp, const char *end)
 out:
 	*pp = p > h.stop ? p : h.stop;
 	free(h.h);
+	free(map);
+	clients_free(&h.cl);
+	nedb_buf_free(&h.key);
 	return 0;
 }
 
@@ -288,6 +844,9 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 
 	memset(out, 0, sizeof *out);
 	out->ok = 1;
+	/* a seed per run: a crafted log cannot choose colliding keys */
+	w.clients.set.seed = w.idems.seed = (uint64_t)(uintptr_t)&w ^
+		(uint64_t)nedb__now_ms() * 0x9e3779b97f4a7c15ull;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
 	if ((rc = nedb__view_applied(&db->view, txn, &w.a))) {
@@ -311,7 +870,7 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	if (db->first_seq) {
 		rc = nedb__archive_scan(db, 0, walk_line, &w);
 		if (w.failed) {
-			rc = 0;
+			rc = w.rc;
 			goto done;
 		}
 		if (rc == NEDB_ECORRUPT) {
@@ -339,8 +898,10 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	end = map + st.st_size;
 	if ((rc = walk_file(&w, &p, end)))
 		goto done;
-	if (w.failed)
+	if (w.failed) {
+		rc = w.rc;
 		goto done;
+	}
 	if (p < end)
 		nedb__warn("torn log tail of %zu bytes after seq %llu (the "
 			   "next write repairs it)", (size_t)(end - p),
@@ -374,5 +935,8 @@ done:
 	if (map)
 		munmap((void *)map, (size_t)st.st_size);
 	mdb_txn_abort(txn);
+	clients_free(&w.clients);
+	set_free(&w.idems);
+	nedb_buf_free(&w.key);
 	return rc;
 }
