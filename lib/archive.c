@@ -354,6 +354,34 @@ nedb__archive_size(nedb *db, uint64_t upto, uint64_t *out)
 	return 0;
 }
 
+/*
+ * Writes all n bytes, going on after a short write: a full disk shows as
+ * a short write first, and only the next write says ENOSPC (errno is not
+ * set by a short write, so reporting it then would name whatever failed
+ * last).  -1 with errno set.
+ */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int
 fsync_path(const char *p)
 {
@@ -422,7 +450,7 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 		put32(zb + 8, (uint32_t)lines);
 		put32(zb + 12, (uint32_t)(end - pos));
 		put32(zb + 16, (uint32_t)zlen);
-		if (write(fd, zb, HDR + zlen) != (ssize_t)(HDR + zlen)) {
+		if (write_all(fd, zb, HDR + zlen)) {
 			rc = nedb__errno(NEDB_EIO, "cannot write archive");
 			goto done;
 		}
@@ -436,14 +464,20 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 			       (unsigned long long)last);
 		goto done;
 	}
-	if (fsync(fd) || close(fd)) {
+	if (fsync(fd)) {
+		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		goto done;
+	}
+	if (close(fd)) {
 		fd = -1;
 		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		unlink(tmp);
 		goto done;
 	}
 	fd = -1;
 	if (rename(tmp, dst)) {
 		rc = nedb__errno(NEDB_EIO, "cannot write archive");
+		unlink(tmp);
 		goto done;
 	}
 	fsync_path(dir);

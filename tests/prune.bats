@@ -145,3 +145,41 @@ setup_more() {
 	run nedb-get t b200 r6
 	assert_success
 }
+
+teardown() {
+	if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then
+		umount "$BATS_TEST_TMPDIR/small"
+	fi
+}
+
+@test "a prune on a full disk says 'disk full', leaves nothing behind, and can be run again" {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	mkdir small
+	mount -t tmpfs -o size=8m tmpfs small || skip "cannot mount a tmpfs"
+	export NEDB_DIR="$BATS_TEST_TMPDIR/small/db"
+	# about 1 MB of log that zlib cannot shrink much
+	python3 -c '
+import base64, random
+r = random.Random(7)
+for i in range(1500):
+    b = base64.b64encode(bytes(r.getrandbits(8) for _ in range(600)))
+    print("{\"_id\":\"r%d\",\"b\":\"%s\"}" % (i, b.decode()))' | nedb-put -q t
+	nedb-checkpoint >/dev/null
+	avail=$(df --output=avail -B1 small | tail -n 1)
+	head -c $((avail - 200000)) /dev/zero > small/filler
+	run --separate-stderr nedb-checkpoint --prune
+	assert_failure 5
+	assert_output ""
+	assert_equal "$stderr" "nedb-checkpoint: cannot write archive: disk full"
+	rm small/filler
+	run ls -A "$NEDB_DIR/archive"
+	assert_output ""
+	run nedb-verify
+	assert_success
+	run nedb-checkpoint --prune
+	assert_success
+	assert_output --partial '"archived":{"ops":'
+	run nedb-get --as-of 1 t r0
+	assert_success
+	assert_determinism
+}
