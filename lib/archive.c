@@ -20,6 +20,12 @@
  *     disk (fsync, rename, fsync dir) before log.aof is replaced.
  *  2. log.aof is replaced by rename under the writer lock; a process
  *     holding the old file still reads a consistent log through it.
+ *  3. Reading archived ops costs what reading log.aof does: a scan
+ *     inflates each block once, in order, and single reads keep the last
+ *     few blocks inflated (the cache), so that nearby reads do not
+ *     inflate again.  Nothing that points into db->segs is kept across a
+ *     call that may list the archive again (a read snapshot follows a
+ *     prune's rotation, which frees the list, and the cache with it).
  *
  * zlib is loaded on first use (like libjq): only pruned databases read
  * archives, and a plain read must not pay for it.
@@ -104,9 +110,45 @@ arch_path(const nedb *db, const char *name)
 	return p;
 }
 
+/*
+ * The blocks nedb__archive_line inflated last: an AS OF scan reads its
+ * documents in id order, which hops between a few blocks, and nedb-log
+ * --reverse reads a block's lines one after another.  The least recently
+ * used slot is reused.  A slot names its block by pointer: the cache
+ * lives exactly as long as the segment list (nedb__archive_free).
+ */
+#define CACHE_SLOTS 4
+
+struct arch_cache {
+	struct cslot {
+		const struct block *b;	/* NULL: empty */
+		nedb_buf raw;		/* its lines */
+		uint32_t *start;	/* b->lines + 1 line offsets in raw */
+		size_t cap;
+		uint64_t used;		/* tick of the last use */
+	} slot[CACHE_SLOTS];
+	uint64_t tick;
+};
+
+static void
+cache_free(nedb *db)
+{
+	struct arch_cache *c = db->arch_cache;
+
+	if (!c)
+		return;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		nedb_buf_free(&c->slot[i].raw);
+		free(c->slot[i].start);
+	}
+	free(c);
+	db->arch_cache = NULL;
+}
+
 void
 nedb__archive_free(nedb *db)
 {
+	cache_free(db);
 	for (size_t i = 0; i < db->nsegs; i++) {
 		free(db->segs[i].path);
 		free(db->segs[i].blocks);
@@ -245,43 +287,238 @@ read_block(const struct segment *s, const struct block *b, nedb_buf *out)
 	return rc;
 }
 
-/* Finds the archived line of seq (without "\n") into out. */
+/*
+ * Where each of the b->lines lines of an inflated block starts (and,
+ * last, where the block ends), into *start (grown as needed).
+ */
+static int
+index_lines(const struct segment *s, const struct block *b,
+	    const nedb_buf *raw, uint32_t **start, size_t *cap)
+{
+	const char *p = raw->p, *end = raw->p + raw->len, *nl;
+	size_t k = 0;
+
+	if (*cap < (size_t)b->lines + 1) {
+		uint32_t *x = realloc(*start, ((size_t)b->lines + 1) *
+				      sizeof *x);
+
+		if (!x)
+			return nedb__err(NEDB_EIO, "out of memory");
+		*start = x;
+		*cap = (size_t)b->lines + 1;
+	}
+	for (; k < b->lines && p < end &&
+	       (nl = memchr(p, '\n', (size_t)(end - p))); k++) {
+		(*start)[k] = (uint32_t)(p - raw->p);
+		p = nl + 1;
+	}
+	if (k != b->lines || p != end)
+		return nedb__err(NEDB_ECORRUPT, "corrupt archive '%s': a block "
+				 "does not hold the lines it says", s->path);
+	(*start)[k] = (uint32_t)raw->len;
+	return 0;
+}
+
+/* The segment and block holding archived op seq, or NULL. */
+static const struct block *
+find_block(const nedb *db, uint64_t seq, const struct segment **sp)
+{
+	for (size_t i = 0; i < db->nsegs; i++) {
+		const struct segment *s = &db->segs[i];
+		size_t lo = 0, hi = s->nblocks;
+
+		if (seq < s->first || seq > s->last)
+			continue;
+		/* blocks are in seq order: the last one starting at or
+		 * before seq */
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (s->blocks[mid].first <= seq)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (lo < s->nblocks && seq >= s->blocks[lo].first &&
+		    seq < s->blocks[lo].first + s->blocks[lo].lines) {
+			*sp = s;
+			return &s->blocks[lo];
+		}
+	}
+	return NULL;
+}
+
+/* The cache slot holding block b of s, inflating it if none does. */
+static int
+cached_block(nedb *db, const struct segment *s, const struct block *b,
+	     struct cslot **out)
+{
+	struct arch_cache *c = db->arch_cache;
+	struct cslot *victim;
+	int rc;
+
+	if (!c && !(c = db->arch_cache = calloc(1, sizeof *c)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	victim = &c->slot[0];
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (c->slot[i].b == b) {
+			c->slot[i].used = ++c->tick;
+			*out = &c->slot[i];
+			return 0;
+		}
+		if (c->slot[i].used < victim->used)
+			victim = &c->slot[i];
+	}
+	victim->b = NULL;
+	if ((rc = read_block(s, b, &victim->raw)) ||
+	    (rc = index_lines(s, b, &victim->raw, &victim->start,
+			      &victim->cap)))
+		return rc;
+	victim->b = b;
+	victim->used = ++c->tick;
+	*out = victim;
+	return 0;
+}
+
+/*
+ * Finds the archived line of seq (without "\n") into out.  Its block
+ * stays inflated in the cache for the next reads nearby.
+ */
 int
 nedb__archive_line(nedb *db, uint64_t seq, nedb_buf *out)
 {
+	const struct segment *s;
+	const struct block *b;
+	struct cslot *cs = NULL;
+	size_t k, len;
 	int rc;
 
 	if ((rc = nedb__archive_load(db)))
 		return rc;
-	for (size_t i = 0; i < db->nsegs; i++) {
-		const struct segment *s = &db->segs[i];
+	if (!(b = find_block(db, seq, &s)))
+		return nedb__err(NEDB_ECORRUPT, "corrupt archive: op %llu is "
+				 "missing", (unsigned long long)seq);
+	if ((rc = cached_block(db, s, b, &cs)))
+		return rc;
+	k = (size_t)(seq - b->first);
+	len = cs->start[k + 1] - cs->start[k] - 1;
+	out->len = 0;
+	return nedb_buf_add(out, cs->raw.p + cs->start[k], len);
+}
 
-		if (seq < s->first || seq > s->last)
-			continue;
-		for (size_t j = 0; j < s->nblocks; j++) {
-			const struct block *b = &s->blocks[j];
-			const char *p, *nl;
-			uint64_t k;
+/* The view's records of n ops from seq on, each checked to be there. */
+static int
+view_records(nedb *db, uint64_t seq, size_t n, struct seqent *out)
+{
+	unsigned char key[8];
+	MDB_val k = {8, key}, d;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	size_t i;
+	int rc;
 
-			if (seq < b->first || seq >= b->first + b->lines)
-				continue;
-			if ((rc = read_block(s, b, out)))
-				return rc;
-			p = out->p;
-			for (k = b->first; k < seq; k++)
-				p = memchr(p, '\n', out->len -
-					   (size_t)(p - out->p)) + 1;
-			nl = memchr(p, '\n', out->len - (size_t)(p - out->p));
-			if (!nl)
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	nedb__put_be64(key, seq);
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &c)))
+		goto done;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
+	for (i = 0; i < n && !rc; i++) {
+		if (k.mv_size != 8 || nedb__get_be64(k.mv_data) != seq + i ||
+		    d.mv_size < sizeof *out) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		memcpy(&out[i], d.mv_data, sizeof *out);
+		if (i + 1 < n)
+			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+done:
+	if (c)
+		mdb_cursor_close(c);
+	nedb__txn_done(db, txn);
+	return rc ? nedb__mdb(rc, "cannot find op") : 0;
+}
+
+/*
+ * Calls fn with each archived op from seq `from` to `to` (all archived),
+ * in order, each line checked as nedb__pread_line checks it (shape, seq,
+ * hash, and the length and hash the view recorded) before fn sees it.
+ * Each block is inflated once, into a buffer of this call's own: fn may
+ * read the archive itself.  Stops when fn returns nonzero (and returns
+ * that).
+ */
+int
+nedb__archive_range(nedb *db, uint64_t from, uint64_t to, nedb_line_fn fn,
+		    void *payload)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN];
+	struct seqent *se = NULL;
+	uint32_t *start = NULL;
+	size_t cap = 0, secap = 0;
+	nedb_buf raw = {0};
+	uint64_t seq = from;
+	int rc = 0;
+
+	while (seq <= to && !rc) {
+		const struct segment *s;
+		const struct block *b;
+		uint64_t first;
+		size_t n, k;
+
+		/* found again for each block: view_records and fn may list
+		 * the archive anew (Invariant 3) */
+		if ((rc = nedb__archive_load(db)))
+			break;
+		if (!(b = find_block(db, seq, &s))) {
+			rc = nedb__err(NEDB_ECORRUPT, "corrupt archive: op %llu "
+				       "is missing", (unsigned long long)seq);
+			break;
+		}
+		if ((rc = read_block(s, b, &raw)) ||
+		    (rc = index_lines(s, b, &raw, &start, &cap)))
+			break;
+		first = b->first;
+		n = (size_t)((to < first + b->lines - 1 ? to :
+			      first + b->lines - 1) - seq + 1);
+		if (n > secap) {
+			void *x = realloc(se, n * sizeof *se);
+
+			if (!x) {
+				rc = nedb__err(NEDB_EIO, "out of memory");
 				break;
-			memmove(out->p, p, (size_t)(nl - p));
-			out->len = (size_t)(nl - p);
-			out->p[out->len] = 0;
-			return 0;
+			}
+			se = x;
+			secap = n;
+		}
+		if ((rc = view_records(db, seq, n, se)))
+			break;
+		for (k = 0; k < n && !rc; k++, seq++) {
+			size_t i = (size_t)(seq - first);
+			const char *line = raw.p + start[i];
+			size_t len = start[i + 1] - start[i] - 1;
+			uint64_t sq = seq;
+
+			if (len != se[k].len)
+				rc = nedb__err(NEDB_ECORRUPT, "corrupt archive at "
+					       "seq %llu: line differs from the "
+					       "one the view recorded",
+					       (unsigned long long)seq);
+			else if (!(rc = nedb__log_check(line, len, &sq, prev,
+							 hash)) &&
+				 memcmp(hash, se[k].hash, HASH_LEN))
+				rc = nedb__err(NEDB_ECORRUPT, "corrupt log at "
+					       "seq %llu: hash differs from the "
+					       "one the view recorded",
+					       (unsigned long long)seq);
+			if (!rc)
+				rc = fn(seq, line, len, payload);
 		}
 	}
-	return nedb__err(NEDB_ECORRUPT, "corrupt archive: op %llu is "
-			 "missing", (unsigned long long)seq);
+	nedb_buf_free(&raw);
+	free(start);
+	free(se);
+	return rc;
 }
 
 /*

@@ -2439,12 +2439,14 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 		nedb_buf_free(&b);
 		return rc;
 	}
-	/* Pruned ops come from the archive, one by one (each checked
-	 * against the view's record of it). */
-	for (; from <= to && from < db->first_seq; from++)
-		if ((rc = nedb__pread_line(db, from, &b, &se)) ||
-		    (rc = fn(from, b.p, b.len, payload)))
+	/* Pruned ops come from the archive, each block inflated once and
+	 * each line checked against the view's record of it (archive.c). */
+	if (from <= to && from < db->first_seq) {
+		seq = to < db->first_seq ? to : db->first_seq - 1;
+		if ((rc = nedb__archive_range(db, from, seq, fn, payload)))
 			goto done;
+		from = seq + 1;
+	}
 	if (from > to)
 		goto done;
 	/* Forward: read sequentially, checking the chain between the

@@ -263,6 +263,10 @@ int nedb__archive_size(struct nedb *db, uint64_t upto, uint64_t *out);
 int nedb__archive_write(struct nedb *db, const char *text, size_t len,
 			uint64_t first, uint64_t last);
 int nedb__archive_drop_from(struct nedb *db, uint64_t from);
+/* Archived ops from..to in order, each checked against the view's
+ * record of it before fn sees it; each block inflated once. */
+int nedb__archive_range(struct nedb *db, uint64_t from, uint64_t to,
+			nedb_line_fn fn, void *payload);
 
 struct nedb {
 	char *dir;
@@ -297,6 +301,7 @@ struct nedb {
 	bool wlocked;			/* this handle holds it */
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
+	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
 };
 
 /* db.c */

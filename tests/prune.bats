@@ -183,3 +183,96 @@ for i in range(1500):
 	assert_success
 	assert_determinism
 }
+
+# Several segments of several blocks each (a block holds about 256 KiB of
+# lines), and ops after them in log.aof.
+many_segments() {
+	python3 -c '
+for i in range(3000):
+    print("{\"_id\":\"m%04d\",\"v\":%d,\"pad\":\"%s\"}" % (i, i, "p" * 150))' |
+		nedb-put -q m
+	nedb-checkpoint >/dev/null
+	nedb-log > before.1
+	nedb-checkpoint --prune >/dev/null
+	python3 -c '
+for i in range(2000):
+    print("{\"_id\":\"m%04d\",\"v\":-%d,\"pad\":\"%s\"}" % (i, i, "q" * 150))' |
+		nedb-put -q m
+	nedb-checkpoint >/dev/null
+	nedb-put -q m tail1 '{"v":1}'
+	nedb-log > before.2
+	nedb-checkpoint --prune >/dev/null
+	nedb-put -q m tail2 '{"v":2}'
+}
+
+@test "nedb-log reads every op across segments, blocks and log.aof, as before the prune" {
+	many_segments
+	[ "$(ls "$NEDB_DIR"/archive/*.seg | wc -l)" -eq 2 ]
+	run --separate-stderr nedb-log
+	assert_success
+	assert_equal "$stderr" ""
+	nedb-log > after
+	# the archived lines are the lines the log held, byte for byte
+	cmp before.2 <(head -n "$(wc -l < before.2)" after)
+	cmp before.1 <(head -n "$(wc -l < before.1)" after)
+	assert_equal "$(wc -l < after)" "$(($(wc -l < before.2) + 2))"
+	run jq -s '[.[].seq] == [range(0; length)]' after
+	assert_output true
+	run tail -n 1 after
+	assert_output --partial '"id":"tail2"'
+	assert_determinism
+}
+
+@test "nedb-log --reverse, --since and --until agree with the forward log over the archive" {
+	many_segments
+	nedb-log > all
+	nedb-log --reverse > rev
+	cmp rev <(tac all)
+	# ranges inside a block, across blocks, across the two segments and
+	# into log.aof
+	n=$(wc -l < all)
+	for r in "5 9" "1000 2600" "3000 3020" "2990 $((n - 1))" "$((n - 3)) $((n - 1))" "0 0"; do
+		set -- $r
+		nedb-log --since "$1" --until "$2" > part
+		cmp part <(sed -n "$(($1 + 1)),$(($2 + 1))p" all)
+		nedb-log --reverse --since "$1" --until "$2" > part
+		cmp part <(sed -n "$(($1 + 1)),$(($2 + 1))p" all | tac)
+	done
+	run nedb-log -n 3
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial "\"seq\":$((n - 3)),"
+}
+
+@test "reads of the past over many archived blocks answer as before the prune" {
+	python3 -c '
+for i in range(3000):
+    print("{\"_id\":\"m%04d\",\"v\":%d,\"pad\":\"%s\"}" % (i, i, "p" * 150))' |
+		nedb-put -q m
+	s=$(nedb-log -n 1 | jq .seq)
+	nedb-put -q m m0005 '{"v":"new"}'
+	nedb-checkpoint >/dev/null
+	nedb-query "FROM m AS OF $s" > past.before
+	nedb-get --history m m0005 > hist.before
+	nedb-checkpoint --prune >/dev/null
+	nedb-query "FROM m AS OF $s" > past.after
+	cmp past.before past.after
+	[ "$(wc -l < past.after)" -eq 3000 ]
+	nedb-get --history m m0005 > hist.after
+	cmp hist.before hist.after
+	run nedb-get --as-of "$s" m m1998 m0005
+	assert_output '{"_id":"m1998","v":1998,"pad":"'"$(printf 'p%.0s' {1..150})"'"}
+{"_id":"m0005","v":5,"pad":"'"$(printf 'p%.0s' {1..150})"'"}'
+}
+
+@test "nedb-log stops at a damaged archived block and prints none of its ops" {
+	nedb-checkpoint --prune >/dev/null
+	seg=$(ls "$NEDB_DIR"/archive/*.seg)
+	printf '\x00\x00' | dd of="$seg" bs=1 seek=40 conv=notrunc 2>/dev/null
+	run --separate-stderr nedb-log
+	assert_failure 5
+	assert_output ""
+	assert_regex "$stderr" "^nedb-log: corrupt archive"
+	run --separate-stderr nedb-log --reverse
+	assert_failure 5
+	refute_output --partial '"seq":7,'
+}
