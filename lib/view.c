@@ -47,6 +47,26 @@ static const char *const dbi_names[DBI__N] = {
 	"idxdef", "idx", "usage"
 };
 
+/*
+ * The address space the view may grow into: 256 GiB, or NEDB_MAPSIZE
+ * bytes (at least 16 MiB) where less can be reserved (valgrind, a
+ * ulimit -v).  Only the pages in use take memory or disk.
+ */
+static size_t
+view_mapsize(void)
+{
+	const char *e = getenv("NEDB_MAPSIZE");
+	unsigned long long n;
+	char *end;
+
+	if (e && *e) {
+		n = strtoull(e, &end, 10);
+		if (!*end && n >= (1u << 24))
+			return (size_t)n;
+	}
+	return (size_t)1 << 38;
+}
+
 int
 nedb__view_open(struct view *v, const char *path, unsigned envflags)
 {
@@ -57,7 +77,7 @@ nedb__view_open(struct view *v, const char *path, unsigned envflags)
 		return nedb__mdb(rc, "cannot create view");
 	mdb_env_set_maxdbs(v->env, 32);
 	mdb_env_set_maxreaders(v->env, 1022);
-	mdb_env_set_mapsize(v->env, (size_t)1 << 38);
+	mdb_env_set_mapsize(v->env, view_mapsize());
 	rc = mdb_env_open(v->env, path, MDB_NOSUBDIR | envflags, 0600);
 	if (rc) {
 		mdb_env_close(v->env);
