@@ -244,11 +244,15 @@ parse_rule(const char *line, size_t len, struct rule *r)
 		return;
 	}
 	for (p += 9; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10) {
+		uint64_t d = (uint64_t)(*p - '0');
+
+		/* up to 2^64-1: a client may use every nonce */
+		if (n > UINT64_MAX / 10 ||
+		    (n == UINT64_MAX / 10 && d > UINT64_MAX % 10)) {
 			r->bad = BAD_NONCE;
 			return;
 		}
-		n = n * 10 + (uint64_t)(*p - '0');
+		n = n * 10 + d;
 	}
 	r->nonce = n;
 	if (*p != ',' && *p != '}') {
