@@ -280,7 +280,7 @@ scan_head(struct exec *x, const char *coll)
 			break;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 /* Scan of the collection as of x->as_of, from the version index. */
@@ -323,7 +323,7 @@ scan_past(struct exec *x, const char *coll)
 	}
 	mdb_cursor_close(cur);
 	nedb_buf_free(&doc);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 /* Index helpers */
@@ -382,7 +382,7 @@ ix_each(struct exec *x, const unsigned char *key, size_t n,
 		if ((rc = fn(x, d.mv_data, d.mv_size)))
 			break;
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 /* Candidate ids may repeat (IN lists, array elements): dedupe them. */
@@ -558,7 +558,7 @@ range_each(struct exec *x, const unsigned char *pre, size_t plen,
 			break;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 /* Fills a (kind, bounds, estimate) if term can use an index. */
@@ -726,7 +726,7 @@ load_search_fields(struct exec *x)
 		x->nsearch_fields++;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return nedb__mdb_end(rc);
 }
 
 /*
