@@ -107,9 +107,10 @@ done:
  * compared as written unless they hold an escape, which is decoded (a
  * third party may escape differently; the key is the decoded string).
  *
- * Memory: one slot per client and per idempotency key (32 bytes, the
- * table at most half full) plus the key's bytes: about 100 bytes per key
- * and nothing per op without one.
+ * Memory: one slot per client and per idempotency key (24 bytes, the
+ * table a quarter to half full), so 50 to 100 bytes per key, plus a copy
+ * of the key when it is not in log.aof (which stays mapped): an archived
+ * or escaped one.  Nothing per op without a key.
  */
 struct rule {
 	const char *client, *idem;	/* string text between the quotes */
@@ -369,22 +370,67 @@ unescape(const char *p, size_t n, nedb_buf *out)
 	return 0;
 }
 
-/* A set of byte strings, each with a 64-bit value: open addressing. */
+/*
+ * Where sets keep their keys: a key that lives as long as the walk (the
+ * text of log.aof, which stays mapped) is pointed to; any other (an
+ * archived line's, a decoded one) is copied into chunks that never move.
+ */
+struct arena {
+	struct chunk {
+		struct chunk *next;
+		size_t used, cap;
+		char p[];
+	} *head;
+};
+
+static const char *
+arena_copy(struct arena *a, const char *p, size_t n)
+{
+	struct chunk *c = a->head;
+
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > (64u << 10) ? n : (64u << 10);
+
+		if (!(c = malloc(sizeof *c + cap)))
+			return NULL;
+		c->next = a->head;
+		c->used = 0;
+		c->cap = cap;
+		a->head = c;
+	}
+	memcpy(c->p + c->used, p, n);
+	c->used += n;
+	return c->p + c->used - n;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct chunk *c = a->head;
+
+		a->head = c->next;
+		free(c);
+	}
+}
+
+/* A set of byte strings, each with a 32-bit value: open addressing. */
 struct strset {
 	struct sslot {
-		uint64_t h, val;
-		uint64_t off;		/* of the key in keys */
+		uint64_t h;
+		const char *key;
 		uint32_t len1;		/* key length + 1; 0: free slot */
+		uint32_t val;
 	} *slot;
 	size_t cap, n;			/* cap: 0 or a power of two */
-	nedb_buf keys;
+	struct arena keys;
 	uint64_t seed;
 };
 
 static uint64_t
-set_hash(const struct strset *s, const char *p, size_t n)
+set_hash(uint64_t seed, const char *p, size_t n)
 {
-	uint64_t h = s->seed ^ (n * 0x9e3779b97f4a7c15ull), w;
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull), w;
 
 	for (; n >= 8; p += 8, n -= 8) {
 		memcpy(&w, p, 8);
@@ -398,43 +444,57 @@ set_hash(const struct strset *s, const char *p, size_t n)
 }
 
 /*
- * The slot of key, added (with val 0, *added set) when it is not there;
- * NULL when out of memory.  Slots move when the set grows; a key's
- * offset in keys does not.
+ * Doubles the table.  Each slot is marked free by a store, not by
+ * calloc (nor malloc and memset, which the compiler makes calloc):
+ * calloc's pages stay the shared zero page until written, the probes
+ * read before they write, and every page would then fault twice, the
+ * second time with a TLB shootdown to the walk's other thread.
+ */
+static int
+set_grow(struct strset *s)
+{
+	size_t cap = s->cap ? 2 * s->cap : 64, i;
+	struct sslot *t = malloc(cap * sizeof *t);
+
+	if (!t)
+		return -1;
+	for (i = 0; i < cap; i++)
+		t[i].len1 = 0;
+	for (size_t j = 0; j < s->cap; j++) {
+		if (!s->slot[j].len1)
+			continue;
+		for (i = s->slot[j].h & (cap - 1); t[i].len1;
+		     i = (i + 1) & (cap - 1))
+			;
+		t[i] = s->slot[j];
+	}
+	free(s->slot);
+	s->slot = t;
+	s->cap = cap;
+	return 0;
+}
+
+/*
+ * The slot of key (whose set_hash is h), added with val 0 (*added set)
+ * when it is not there; NULL when out of memory.  A stable key is kept
+ * by pointer, any other copied.  Slots move when the set grows.
  */
 static struct sslot *
-set_get(struct strset *s, const char *key, size_t len, bool *added)
+set_get(struct strset *s, const char *key, size_t len, uint64_t h,
+	bool stable, bool *added)
 {
-	uint64_t h = set_hash(s, key, len);
 	size_t i;
 
 	*added = false;
-	if (2 * (s->n + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct sslot *t = calloc(cap, sizeof *t);
-
-		if (!t)
-			return NULL;
-		for (size_t j = 0; j < s->cap; j++) {
-			if (!s->slot[j].len1)
-				continue;
-			for (i = s->slot[j].h & (cap - 1); t[i].len1;
-			     i = (i + 1) & (cap - 1))
-				;
-			t[i] = s->slot[j];
-		}
-		free(s->slot);
-		s->slot = t;
-		s->cap = cap;
-	}
+	if (2 * (s->n + 1) > s->cap && set_grow(s))
+		return NULL;
 	for (i = h & (s->cap - 1); s->slot[i].len1; i = (i + 1) & (s->cap - 1))
 		if (s->slot[i].h == h && s->slot[i].len1 == len + 1 &&
-		    !memcmp(s->keys.p + s->slot[i].off, key, len))
+		    !memcmp(s->slot[i].key, key, len))
 			return &s->slot[i];
-	if (nedb_buf_add(&s->keys, key, len))
+	if (!stable && !(key = arena_copy(&s->keys, key, len)))
 		return NULL;
-	s->slot[i] = (struct sslot){h, 0, s->keys.len - len,
-				    (uint32_t)len + 1};
+	s->slot[i] = (struct sslot){h, key, (uint32_t)len + 1, 0};
 	s->n++;
 	*added = true;
 	return &s->slot[i];
@@ -444,7 +504,7 @@ static void
 set_free(struct strset *s)
 {
 	free(s->slot);
-	nedb_buf_free(&s->keys);
+	arena_free(&s->keys);
 }
 
 /*
@@ -455,7 +515,7 @@ set_free(struct strset *s)
 struct clients {
 	struct strset set;		/* client -> its number */
 	struct client {
-		uint64_t off;		/* its name in set.keys */
+		const char *key;	/* its name, kept by set */
 		uint32_t len;
 		uint64_t nonce;		/* the last one seen */
 	} *v;
@@ -464,17 +524,21 @@ struct clients {
 
 /* The number of client key in *out; NEDB_EIO when out of memory. */
 static int
-client_number(struct clients *c, const char *key, size_t len, size_t *out)
+client_number(struct clients *c, const char *key, size_t len, bool stable,
+	      size_t *out)
 {
 	struct sslot *slot;
 	bool added;
 
 	if (c->last < c->n && c->v[c->last].len == len &&
-	    starts(c->set.keys.p + c->v[c->last].off, key, len)) {
+	    starts(c->v[c->last].key, key, len)) {
 		*out = c->last;
 		return 0;
 	}
-	if (!(slot = set_get(&c->set, key, len, &added)))
+	if (!(slot = set_get(&c->set, key, len, set_hash(c->set.seed, key,
+							 len), stable,
+			     &added)) ||
+	    (added && c->n >= UINT32_MAX))
 		return nedb__err(NEDB_EIO, "out of memory");
 	if (added) {
 		if (c->n == c->cap) {
@@ -486,10 +550,10 @@ client_number(struct clients *c, const char *key, size_t len, size_t *out)
 			c->v = x;
 			c->cap = cap;
 		}
-		c->v[c->n] = (struct client){slot->off, (uint32_t)len, 0};
-		slot->val = c->n++;
+		c->v[c->n] = (struct client){slot->key, (uint32_t)len, 0};
+		slot->val = (uint32_t)c->n++;
 	}
-	*out = c->last = (size_t)slot->val;
+	*out = c->last = slot->val;
 	return 0;
 }
 
@@ -522,6 +586,7 @@ struct walk {
 	struct applied a;
 	unsigned char head[HASH_LEN], at_applied[HASH_LEN];
 	bool seen_applied, failed;
+	bool mapped;			/* lines are log.aof's, mapped */
 	uint64_t seq;
 	MDB_cursor *sc;
 	MDB_val sk, sd;
@@ -537,10 +602,12 @@ struct walk {
 /*
  * Holds op w->seq to the rules; returns 1 (out filled, or w->rc set
  * when out of memory) when it breaks one.  cn is the number of its
- * client when the caller knows it, else NO_CLIENT.
+ * client when the caller knows it, else NO_CLIENT; ih the set_hash of
+ * its idempotency key when the caller has it, else NULL.
  */
 static int
-check_rule(struct walk *w, const struct rule *r, size_t cn)
+check_rule(struct walk *w, const struct rule *r, size_t cn,
+	   const uint64_t *ih)
 {
 	const char *why = NULL, *key;
 	struct sslot *slot;
@@ -564,7 +631,8 @@ check_rule(struct walk *w, const struct rule *r, size_t cn)
 			why = "malformed client";
 			goto fail;
 		}
-		if ((w->rc = client_number(&w->clients, key, klen, &cn)))
+		if ((w->rc = client_number(&w->clients, key, klen,
+					   w->mapped && !r->cesc, &cn)))
 			return 1;
 	}
 	if (r->nonce <= w->clients.v[cn].nonce) {
@@ -583,8 +651,11 @@ check_rule(struct walk *w, const struct rule *r, size_t cn)
 		}
 		key = w->key.p;
 		klen = w->key.len;
+		ih = NULL;
 	}
-	if (!(slot = set_get(&w->idems, key, klen, &added))) {
+	if (!(slot = set_get(&w->idems, key, klen, ih ? *ih :
+			     set_hash(w->idems.seed, key, klen),
+			     w->mapped && !r->iesc, &added))) {
 		w->rc = nedb__err(NEDB_EIO, "out of memory");
 		return 1;
 	}
@@ -600,7 +671,7 @@ fail:
 
 static int walk_link(struct walk *w, const unsigned char *prev,
 		     const unsigned char *hash, const struct rule *r,
-		     size_t cn);
+		     size_t cn, const uint64_t *ih);
 
 /* Checks one line; returns 1 (and fills out) at the first bad op. */
 static int
@@ -618,7 +689,7 @@ walk_line(const char *line, size_t len, uint64_t off, void *payload)
 		return 1;
 	}
 	parse_rule(line, len, &r);
-	return walk_link(w, prev, hash, &r, NO_CLIENT);
+	return walk_link(w, prev, hash, &r, NO_CLIENT, NULL);
 }
 
 /*
@@ -627,14 +698,15 @@ walk_line(const char *line, size_t len, uint64_t off, void *payload)
  */
 static int
 walk_link(struct walk *w, const unsigned char *prev,
-	  const unsigned char *hash, const struct rule *r, size_t cn)
+	  const unsigned char *hash, const struct rule *r, size_t cn,
+	  const uint64_t *ih)
 {
 	if (memcmp(prev, w->head, HASH_LEN)) {
 		fail(w->out, w->seq, w->seq ? "prev does not match the hash of "
 		     "the op before it" : "genesis prev is not zero");
 		goto bad;
 	}
-	if (check_rule(w, r, cn))
+	if (check_rule(w, r, cn, ih))
 		goto bad;
 	/* each op the view has applied must carry the hash it recorded: a
 	 * history rewritten with fresh hashes is named where it begins */
@@ -671,10 +743,10 @@ bad:
  * Hashing is the cost of a walk, and every line's hash depends on that
  * line alone: a second thread hashes the second half of log.aof while
  * this one walks the first; the links and rules of the second half are
- * then checked from what it recorded.  It numbers the clients it meets
- * itself, so that the rules need not reread its lines (long out of the
- * cache by then): one lookup per client and half maps its numbers to
- * the walk's.
+ * then checked from what it recorded.  So that the rules need not reread
+ * its lines (long out of the cache by then), it numbers the clients it
+ * meets itself (one lookup per client maps its numbers to the walk's)
+ * and hashes the idempotency keys.
  */
 struct half {
 	const char *p, *end;
@@ -683,13 +755,18 @@ struct half {
 		unsigned char prev[HASH_LEN], hash[HASH_LEN];
 		struct rule r;
 		uint32_t cn;		/* client number in cl */
+		uint64_t ih;		/* set_hash of r.idem, unescaped */
 	} *h;				/* per line */
 	size_t n, cap;
 	struct clients cl;
+	uint64_t seed;			/* the walk's idem set's */
 	nedb_buf key;
 	const char *stop;		/* first line not checked (bad) */
 	char err[256];
 };
+
+/* The shortest line nedb__log_check passes: {"seq":N,"prev":"<64>"}+hash */
+#define MIN_LINE (7 + 1 + 10 + 64 + 1 + SUFFIX_LEN)
 
 static void *
 hash_half(void *arg)
@@ -699,13 +776,17 @@ hash_half(void *arg)
 	size_t klen, cn;
 
 	h->first = strtoull(p + 7, NULL, 10);
+	/* room for as many lines as the bytes can hold, reserved once: the
+	 * pages are only taken as they are written */
+	h->cap = (size_t)(h->end - h->p) / MIN_LINE + 1;
+	if (!(h->h = malloc(h->cap * sizeof *h->h)))
+		goto oom;
 	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
 		uint64_t s = h->first + h->n;
 		struct lrec *l;
 
 		if (h->n == h->cap) {
-			void *x = realloc(h->h, (h->cap = h->cap ? 2 * h->cap :
-						 4096) * sizeof *h->h);
+			void *x = realloc(h->h, (h->cap *= 2) * sizeof *h->h);
 
 			if (!x)
 				goto oom;
@@ -720,14 +801,18 @@ hash_half(void *arg)
 		}
 		parse_rule(p, (size_t)(nl - p), &l->r);
 		l->cn = UINT32_MAX;
+		l->ih = 0;
 		if (l->r.kind >= 0 && OP_IS_CLIENT(l->r.kind) && !l->r.bad) {
 			if (client_key(&l->r, &h->key, &key, &klen))
 				l->r.bad = BAD_CLIENT;
-			else if (client_number(&h->cl, key, klen, &cn) ||
-				 cn >= UINT32_MAX)
+			else if (client_number(&h->cl, key, klen, !l->r.cesc,
+					       &cn))
 				goto oom;
 			else
 				l->cn = (uint32_t)cn;
+			if (l->r.idem && !l->r.iesc)
+				l->ih = set_hash(h->seed, l->r.idem,
+						 l->r.ilen);
 		}
 		h->n++;
 		p = nl + 1;
@@ -751,6 +836,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 	bool two = end - p > (16 << 20);
 	size_t i;
 
+	w->mapped = true;
 	if (two) {
 		mid = memchr(p + (end - p) / 2, '\n',
 			     (size_t)(end - (p + (end - p) / 2)));
@@ -759,7 +845,8 @@ walk_file(struct walk *w, const char **pp, const char *end)
 		if (two) {
 			h.p = mid + 1;
 			h.end = end;
-			h.cl.set.seed = w->idems.seed;
+			h.cl.set.seed = w->clients.set.seed;
+			h.seed = w->idems.seed;
 			end = h.p;
 			two = !pthread_create(&th, NULL, hash_half, &h);
 			if (!two)
@@ -800,18 +887,24 @@ walk_file(struct walk *w, const char **pp, const char *end)
 			w->failed = true;
 			goto out;
 		}
+		/* the idem set is too large for the cache: ask for the
+		 * slot of a key some ops ahead */
+		if (i + 16 < h.n && h.h[i + 16].r.idem && w->idems.cap)
+			__builtin_prefetch(&w->idems.slot[h.h[i + 16].ih &
+							  (w->idems.cap - 1)]);
 		if (cn != NO_CLIENT) {
 			if (map[cn] == NO_CLIENT &&
 			    (w->rc = client_number(&w->clients,
-						   h.cl.set.keys.p +
-						   h.cl.v[cn].off,
-						   h.cl.v[cn].len, &map[cn]))) {
+						   h.cl.v[cn].key,
+						   h.cl.v[cn].len, false,
+						   &map[cn]))) {
 				w->failed = true;
 				goto out;
 			}
 			cn = map[cn];
 		}
-		if (walk_link(w, l->prev, l->hash, &l->r, cn))
+		if (walk_link(w, l->prev, l->hash, &l->r, cn,
+			      l->r.idem && !l->r.iesc ? &l->ih : NULL))
 			goto out;
 	}
 	if (h.stop < h.end && memchr(h.stop, '\n',
