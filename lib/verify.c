@@ -946,6 +946,10 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		(uint64_t)nedb__now_ms() * 0x9e3779b97f4a7c15ull;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
+	/* a prune since this handle opened log.aof: read the new one,
+	 * which holds every line the snapshot just taken has applied */
+	if ((rc = nedb__follow_rotation(db)))
+		goto done;
 	if ((rc = nedb__view_applied(&db->view, txn, &w.a))) {
 		rc = nedb__err(NEDB_ECORRUPT, "view has no head");
 		goto done;

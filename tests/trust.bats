@@ -372,6 +372,11 @@ across_prune() {
 	assert_equal "$(wc -l < prune.out)" 1
 	across_prune nedb-put c k4 '{}'
 	assert_equal "$(cat prune.rc)" 0
+	across_prune nedb-verify
+	assert_equal "$(cat prune.rc)" 0
+	assert_regex "$(cat prune.out)" '^\{"ok":true,"seq":[0-9]+,'
+	across_prune nedb-verify --determinism
+	assert_equal "$(cat prune.rc)" 0
 	assert_determinism
 }
 
