@@ -182,6 +182,8 @@ main(int argc, char **argv)
 		if (rc == NEDB_EUSAGE) {
 			fflush(stdout);
 			fprintf(stderr, "nedb-query: %s\n", nedb_errmsg());
+			if (!find)
+				cli_show_errpos(text.p);
 			exit(2);
 		}
 		cli_fail(rc);

@@ -129,6 +129,21 @@ cli_error(int err)
 }
 
 void
+cli_show_errpos(const char *text)
+{
+	long pos = nedb_errpos();
+
+	if (pos < 0 || !isatty(STDERR_FILENO))
+		return;
+	/* the text on one line: control characters become spaces so
+	 * that the caret lines up by byte */
+	fputs("  ", stderr);
+	for (const char *p = text; *p; p++)
+		fputc((unsigned char)*p < 0x20 ? ' ' : *p, stderr);
+	fprintf(stderr, "\n  %*s^\n", (int)pos, "");
+}
+
+void
 cli_fail(int err)
 {
 	fflush(stdout);

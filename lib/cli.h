@@ -51,6 +51,9 @@ __attribute__((noreturn)) void cli_bad_option(int c, char **argv);
 /* Prints "prog: msg" and exits with status code. */
 __attribute__((noreturn, format(printf, 2, 3)))
 void cli_die(int status, const char *fmt, ...);
+/* On a terminal, after a syntax error's line: the text and a caret
+ * under nedb_errpos() (scripts and logs get the one line only). */
+void cli_show_errpos(const char *text);
 /* Prints "prog: <last library error>" and exits for err. */
 __attribute__((noreturn)) void cli_fail(int err);
 void cli_error(int err);	/* the same message, without exiting */

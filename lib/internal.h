@@ -23,6 +23,7 @@ int nedb__err(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int nedb__errno(int code, const char *what);	/* appends strerror(errno) */
 int nedb__mdb(int rc, const char *what);	/* maps an LMDB error */
+void nedb__set_errpos(long pos);	/* after nedb__err: where in the text */
 int nedb__mdb_end(int rc);	/* a cursor walk's end: 0, mapped, or a callback's */
 bool nedb__test_fail(const char *name);	/* NEDB_TEST_FAIL hook */
 void nedb__test_pause(const char *name);	/* NEDB_TEST_PAUSE hook */

@@ -63,6 +63,13 @@ enum {
 };
 
 NEDB_EXPORT const char *nedb_errmsg(void);
+/*
+ * After a syntax error (NEDB_EUSAGE from nedb_query): the byte offset in
+ * the query text where it was found, so that a program can show it (the
+ * message itself is one line and says the column); -1 after any other
+ * error.
+ */
+NEDB_EXPORT long nedb_errpos(void);
 NEDB_EXPORT int nedb_exit_status(int err);
 NEDB_EXPORT const char *nedb_version(void);
 /* Milliseconds since the epoch (the clock ops are stamped with). */

@@ -1586,10 +1586,12 @@ nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 	int rc;
 
 	if ((rc = nql_parse(nql, &q, &err))) {
-		char msg[1024];
+		size_t pos = err.pos > strlen(nql) ? strlen(nql) : err.pos;
 
-		nql_error_format(msg, sizeof msg, nql, &err);
-		return nedb__err(NEDB_EUSAGE, "%s", msg);
+		rc = nedb__err(NEDB_EUSAGE, "syntax error at column %zu: %s",
+			       pos + 1, err.msg);
+		nedb__set_errpos((long)pos);
+		return rc;
 	}
 	rc = run(db, q, flags, fn, payload);
 	nql_free(q);

@@ -16,6 +16,7 @@
 #include "internal.h"
 
 static __thread char errbuf[512];
+static __thread long errpos = -1;
 
 const char *
 nedb_errmsg(void)
@@ -40,7 +41,20 @@ nedb__err(int code, const char *fmt, ...)
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	memcpy(errbuf, tmp, sizeof errbuf);
+	errpos = -1;
 	return code;
+}
+
+long
+nedb_errpos(void)
+{
+	return errpos;
+}
+
+void
+nedb__set_errpos(long pos)
+{
+	errpos = pos;
 }
 
 int
