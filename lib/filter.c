@@ -66,20 +66,13 @@ is(struct nql_span v, char c)
 	return v.len && *v.p == c;
 }
 
-/* A key literal's decoded text (NUL-terminated) in *out; caller frees. */
+/* A key literal's decoded text in *out (*n bytes, NUL-terminated, and
+ * may hold NULs); caller frees. */
 static int
-key_text(struct nql_span k, char **out)
+key_text(struct nql_span k, char **out, size_t *n)
 {
-	size_t n;
-
-	if (!(*out = nedb__string_value(k, &n)))
+	if (!(*out = nedb__string_value(k, n)))
 		return nedb__err(NEDB_EIO, "out of memory");
-	if (strlen(*out) != n) {
-		free(*out);
-		*out = NULL;
-		return nedb__err(NEDB_EUSAGE, "bad field name in filter: "
-				 "NUL character");
-	}
 	return 0;
 }
 
@@ -91,6 +84,7 @@ path_free(struct nql_path *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->parts[i]);
 	free(p->parts);
+	free(p->lens);
 	free(p->dotted);
 	memset(p, 0, sizeof *p);
 }
@@ -101,45 +95,73 @@ oom(void)
 	return nedb__err(NEDB_EIO, "out of memory");
 }
 
-/* "a.b.0" into parts; empty parts ("a..b", ".a", "a.") are errors. */
+/*
+ * The len bytes of a member name, "a.b.0", into parts.  Whatever a
+ * document can hold a filter can name: an empty part is a member named
+ * "" ("" itself, "a..b", "a."), and a part may hold a NUL (lens).
+ */
 static int
-path_make(struct nql_path *p, const char *dotted)
+path_make(struct nql_path *p, const char *dotted, size_t len)
 {
-	const char *s = dotted;
+	const char *s = dotted, *end = dotted + len;
 
 	memset(p, 0, sizeof *p);
-	if (!(p->dotted = strdup(dotted)))
+	if (!(p->dotted = malloc(len + 1)))
 		return oom();
+	for (size_t i = 0; i < len; i++)	/* see struct nql_path */
+		p->dotted[i] = dotted[i] ? dotted[i] : 0x01;
+	p->dotted[len] = 0;
 	for (;;) {
-		const char *dot = strchr(s, '.');
-		size_t n = dot ? (size_t)(dot - s) : strlen(s);
+		const char *dot = memchr(s, '.', (size_t)(end - s));
+		size_t n = dot ? (size_t)(dot - s) : (size_t)(end - s);
 		char **parts;
+		size_t *lens;
 
-		if (!n) {
-			path_free(p);
-			return nedb__err(NEDB_EUSAGE, "bad field path '%s' in "
-					 "filter", dotted);
-		}
-		if (!(parts = realloc(p->parts, (p->n + 1) * sizeof *parts))) {
-			path_free(p);
-			return oom();
-		}
+		if (!(parts = realloc(p->parts, (p->n + 1) * sizeof *parts)))
+			goto oom;
 		p->parts = parts;
-		if (!(p->parts[p->n] = strndup(s, n))) {
-			path_free(p);
-			return oom();
-		}
-		p->n++;
+		if (!(lens = realloc(p->lens, (p->n + 1) * sizeof *lens)))
+			goto oom;
+		p->lens = lens;
+		if (!(p->parts[p->n] = malloc(n + 1)))
+			goto oom;
+		memcpy(p->parts[p->n], s, n);
+		p->parts[p->n][n] = 0;
+		p->lens[p->n++] = n;
 		if (!dot)
 			return 0;
 		s = dot + 1;
 	}
+oom:
+	path_free(p);
+	return oom();
 }
 
 static int
 path_copy(struct nql_path *to, const struct nql_path *from)
 {
-	return path_make(to, from->dotted);
+	size_t len = 0;
+	char *text;
+	int rc;
+
+	/* the member name again, NULs included */
+	for (size_t i = 0; i < from->n; i++)
+		len += (from->lens ? from->lens[i] :
+			strlen(from->parts[i])) + (i > 0);
+	if (!(text = malloc(len + 1)))
+		return oom();
+	len = 0;
+	for (size_t i = 0; i < from->n; i++) {
+		size_t n = from->lens ? from->lens[i] : strlen(from->parts[i]);
+
+		if (i)
+			text[len++] = '.';
+		memcpy(text + len, from->parts[i], n);
+		len += n;
+	}
+	rc = path_make(to, text, len);
+	free(text);
+	return rc;
 }
 
 static struct nql_expr *
@@ -310,9 +332,10 @@ compile_ops(const struct nql_path *path, struct nql_span obj,
 	int rc = 0;
 
 	while (!rc && next(&p, &k, &v, true)) {
+		size_t oplen;
 		char *op;
 
-		if ((rc = key_text(k, &op)))
+		if ((rc = key_text(k, &op, &oplen)))
 			break;
 		if (*op != '$')
 			rc = nedb__err(NEDB_EUSAGE, "filter field '%s' mixes "
@@ -371,7 +394,8 @@ compile_list(const char *op, struct nql_span arr, struct nql_expr **out)
 
 /* One member of a filter object. */
 static int
-compile_member(const char *key, struct nql_span v, struct nql_expr **out)
+compile_member(const char *key, size_t klen, struct nql_span v,
+	       struct nql_expr **out)
 {
 	struct nql_path path;
 	int rc;
@@ -383,7 +407,7 @@ compile_member(const char *key, struct nql_span v, struct nql_expr **out)
 		return nedb__err(NEDB_EUSAGE, "unknown filter operator '%s' "
 				 "at the top level", key);
 	}
-	if ((rc = path_make(&path, key)))
+	if ((rc = path_make(&path, key, klen)))
 		return rc;
 	if (is(v, '{') && has_operator(v))
 		rc = compile_ops(&path, v, out);
@@ -403,11 +427,12 @@ compile_doc(struct nql_span obj, struct nql_expr **out)
 	int rc = 0;
 
 	while (!rc && next(&p, &k, &v, true)) {
+		size_t klen;
 		char *key;
 
-		if ((rc = key_text(k, &key)))
+		if ((rc = key_text(k, &key, &klen)))
 			break;
-		if (!(rc = compile_member(key, v, &e)))
+		if (!(rc = compile_member(key, klen, v, &e)))
 			rc = join(EX_AND, &acc, e);
 		free(key);
 	}

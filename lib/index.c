@@ -95,6 +95,7 @@ nedb__path_free(struct nql_path *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->parts[i]);
 	free(p->parts);
+	free(p->lens);
 	free(p->dotted);
 	memset(p, 0, sizeof *p);
 }

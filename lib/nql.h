@@ -25,9 +25,16 @@ struct nql_span {
 	size_t len;
 };
 
-/* A dotted path: "a.b.0" is {"a","b","0"}; dotted is the original. */
+/*
+ * A dotted path: "a.b.0" is {"a","b","0"}; dotted is the original.
+ * Each part is its own allocation (nql_path_free).  lens, when not NULL,
+ * gives each part's length: a filter's member name may hold a NUL (its
+ * dotted form then has 0x01 in its place, which no index name can hold,
+ * so that no index is ever chosen for it).
+ */
 struct nql_path {
 	char **parts;
+	size_t *lens;
 	size_t n;
 	char *dotted;
 };

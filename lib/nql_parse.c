@@ -533,6 +533,7 @@ path_free(struct nql_path *path)
 	for (size_t i = 0; i < path->n; i++)
 		free(path->parts[i]);
 	free(path->parts);
+	free(path->lens);
 	free(path->dotted);
 	memset(path, 0, sizeof *path);
 }

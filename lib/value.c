@@ -549,7 +549,8 @@ nedb__path_get(const char *doc, size_t len, const struct nql_path *path)
 		const char *part = path->parts[i];
 
 		if (*v.p == '{')
-			v = obj_get(v, part, strlen(part));
+			v = obj_get(v, part, path->lens ? path->lens[i] :
+				    strlen(part));
 		else if (*v.p == '[' && index_of(part, &idx))
 			v = arr_get(v, idx);
 		else

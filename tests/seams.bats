@@ -52,3 +52,23 @@ load helper
 	run -4 --separate-stderr nedb-put c deep < deep.json
 	assert_regex "$stderr" '^nedb-put: not JSON: Exceeds depth limit'
 }
+
+@test "a filter can name any member a document can hold: empty names and NULs" {
+	nedb-put -q c e '{"":0}'
+	nedb-put -q c n '{"a\u0000b":1}'
+	nedb-put -q c z '{"a":{"":{"b":5}}}'
+	nedb-put -q c a '{"a":1}'
+	nedb-index c a eq >/dev/null
+	run nedb-query --filter '{"":0}' c
+	assert_success
+	assert_output '{"_id":"e","":0}'
+	run nedb-query --filter '{"a\u0000b":1}' c
+	assert_success
+	assert_output '{"_id":"n","a\u0000b":1}'
+	run nedb-query --filter '{"a..b":5}' c
+	assert_output '{"_id":"z","a":{"":{"b":5}}}'
+	# a name with a NUL is never looked up in the index of its prefix
+	run nedb-query --filter '{"a\u0000":1}' c
+	assert_success
+	assert_output ''
+}
