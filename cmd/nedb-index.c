@@ -7,16 +7,18 @@
 
 static const char usage[] =
 "usage: nedb-index [options] COLL FIELD eq|ordered|search\n"
-"       nedb-index --drop [options] COLL FIELD\n"
+"       nedb-index --drop [options] COLL FIELD [eq|ordered|search]\n"
 "       nedb-index --list\n"
 "       nedb-index --auto N\n"
 "\n"
 "Creates an index on a field (a dotted path), filled at once from the\n"
-"collection and kept by every later write; drops one; or lists them as\n"
+"collection and kept by every later write (a field may carry one of each\n"
+"kind); drops one, or every kind on the field; or lists them as\n"
 "{\"coll\",\"field\",\"kind\",\"entries\"}.\n"
 "\n"
 "Options:\n"
-"      --drop            drop the index on COLL FIELD\n"
+"      --drop            drop the index of that kind on COLL FIELD (of\n"
+"                        every kind without one)\n"
 "      --list            list every index\n"
 "      --auto N          index a field once queries have filtered or\n"
 "                        sorted on it N times (0: never, the default)\n"
@@ -81,10 +83,10 @@ main(int argc, char **argv)
 			nedb_buf_puts(&r, "\n");
 		cli_print_lines(&r);
 	} else {
-		if (argc != (drop ? 2 : 3))
-			cli_usage(drop ? "want COLL FIELD" :
+		if (drop ? argc != 2 && argc != 3 : argc != 3)
+			cli_usage(drop ? "want COLL FIELD [KIND]" :
 				  "want COLL FIELD eq|ordered|search");
-		if (!drop && strcmp(argv[2], "eq") &&
+		if (argc == 3 && strcmp(argv[2], "eq") &&
 		    strcmp(argv[2], "ordered") && strcmp(argv[2], "search"))
 			cli_usage("bad index kind '%s': want eq, ordered or "
 				  "search", argv[2]);
@@ -92,8 +94,12 @@ main(int argc, char **argv)
 			cli_die(4, "%s", nedb_errmsg());
 		db = cli_open(!drop);
 		if ((rc = nedb_write_begin(db)) ||
-		    (rc = nedb_write_index(db, argv[0], argv[1],
-					   drop ? NULL : argv[2], &w, &r)) ||
+		    (rc = drop ?
+			  nedb_write_unindex(db, argv[0], argv[1],
+					     argc == 3 ? argv[2] : NULL, &w,
+					     &r) :
+			  nedb_write_index(db, argv[0], argv[1], argv[2], &w,
+					   &r)) ||
 		    (rc = nedb_write_commit(db)))
 			cli_fail(rc);
 		cli_print(r.p, r.len - 1);

@@ -1795,15 +1795,14 @@ missing:
 	return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s", from, rel, to);
 }
 
-int
-nedb_write_index(nedb *db, const char *coll, const char *field,
-		 const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+/* Stages an index op (create) or, with drop, an unindex op. */
+static int
+index_op(nedb *db, const char *coll, const char *field, const char *kind,
+	 bool drop, const nedb_wopts *w, nedb_buf *receipt)
 {
-	struct op o = {.kind = kind ? OP_INDEX : OP_UNINDEX};
-	unsigned char k[MAX_COLL + 1 + 129];
-	size_t c = strlen(coll);
-	MDB_val kv, d;
-	int rc, have;
+	struct op o = {.kind = drop ? OP_UNINDEX : OP_INDEX};
+	unsigned have;
+	int rc;
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
@@ -1812,31 +1811,23 @@ nedb_write_index(nedb *db, const char *coll, const char *field,
 	if (kind && !nedb__index_kind(kind))
 		return nedb__err(NEDB_EUSAGE, "bad index kind '%s': want eq, "
 				 "ordered or search", kind);
-	memcpy(k, coll, c);
-	k[c] = 0;
-	memcpy(k + c + 1, field, strlen(field));
-	kv.mv_size = c + 1 + strlen(field);
-	kv.mv_data = k;
-	have = mdb_get(db->wtxn, db->view.dbi[DBI_IDXDEF], &kv, &d) == 0;
-	if (kind && have) {
-		if (d.mv_size == strlen(kind) &&
-		    !memcmp(d.mv_data, kind, d.mv_size)) {
-			if (!receipt)
-				return 0;
-			nedb_buf_puts(receipt, "{\"op\":\"index\",\"coll\":");
-			nedb_buf_json_str(receipt, coll, c);
-			nedb_buf_puts(receipt, ",\"field\":");
-			nedb_buf_json_str(receipt, field, strlen(field));
-			nedb_buf_printf(receipt, ",\"kind\":\"%s\","
-					"\"exists\":true}\n", kind);
+	have = nedb__index_kinds(&db->view, db->wtxn, coll, field);
+	if (kind)
+		have &= NEDB__IX_BIT(nedb__index_kind(kind));
+	if (!drop && have) {
+		if (!receipt)
 			return 0;
-		}
-		return nedb__err(NEDB_EREJECTED, "index on %s.%s exists with "
-				 "kind %.*s; drop it first", coll, field,
-				 (int)d.mv_size, (char *)d.mv_data);
+		nedb_buf_puts(receipt, "{\"op\":\"index\",\"coll\":");
+		nedb_buf_json_str(receipt, coll, strlen(coll));
+		nedb_buf_puts(receipt, ",\"field\":");
+		nedb_buf_json_str(receipt, field, strlen(field));
+		nedb_buf_printf(receipt, ",\"kind\":\"%s\",\"exists\":true}\n",
+				kind);
+		return 0;
 	}
-	if (!kind && !have)
-		return nedb__err(NEDB_ENOTFOUND, "no index on %s.%s", coll,
+	if (drop && !have)
+		return nedb__err(NEDB_ENOTFOUND, "no %s%sindex on %s.%s",
+				 kind ? kind : "", kind ? " " : "", coll,
 				 field);
 	if ((rc = pre_write(db, w, &o, receipt)))
 		return rc == 1 ? 0 : rc;
@@ -1845,6 +1836,20 @@ nedb_write_index(nedb *db, const char *coll, const char *field,
 	o.ixkind = kind;
 	o.ts = next_ts(db);
 	return stage(db, &o, receipt);
+}
+
+int
+nedb_write_index(nedb *db, const char *coll, const char *field,
+		 const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+{
+	return index_op(db, coll, field, kind, !kind, w, receipt);
+}
+
+int
+nedb_write_unindex(nedb *db, const char *coll, const char *field,
+		   const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+{
+	return index_op(db, coll, field, kind, true, w, receipt);
 }
 
 int

@@ -203,31 +203,35 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 		nedb__txn_done(db, txn);
 		return nedb__mdb(rc, "cannot read view");
 	}
+	/* idxdef: coll \0 field -> one datum per kind */
 	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
 		char key[MAX_COLL + 140], kind[16];
-		unsigned char pk[MAX_COLL + 140];
-		MDB_val ik = {k.mv_size + 1, pk}, id;
+		unsigned char pk[MAX_COLL + 144];
+		MDB_val ik, id;
 		uint64_t entries = 0;
-		size_t c;
+		size_t c, plen;
 		int r;
 
+		if (k.mv_size >= sizeof key)
+			continue;
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = 0;
-		memcpy(pk, k.mv_data, k.mv_size);
-		pk[k.mv_size] = 0;
 		snprintf(kind, sizeof kind, "%.*s", (int)d.mv_size,
 			 (char *)d.mv_data);
+		c = strlen(key);
+		plen = nedb__ix_prefix(pk, key, key + c + 1,
+				       nedb__index_kind(kind));
+		ik.mv_size = plen;
+		ik.mv_data = pk;
 		for (r = mdb_cursor_get(ic, &ik, &id, MDB_SET_RANGE); !r;
 		     r = mdb_cursor_get(ic, &ik, &id, MDB_NEXT_NODUP)) {
 			size_t dups;
 
-			if (ik.mv_size < k.mv_size + 1 ||
-			    memcmp(ik.mv_data, pk, k.mv_size + 1))
+			if (ik.mv_size < plen || memcmp(ik.mv_data, pk, plen))
 				break;
 			mdb_cursor_count(ic, &dups);
 			entries += dups;
 		}
-		c = strlen(key);
 		if ((cb = fn(key, key + c + 1, kind, entries, payload)))
 			break;
 	}

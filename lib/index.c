@@ -1,10 +1,15 @@
 /*
  * index.c - secondary indexes: eq, ordered and search, kept by apply().
  *
- * Definitions live in idxdef (coll \0 field -> kind); entries in idx,
- * an LMDB table with sorted duplicates:
+ * Definitions live in idxdef, a table with sorted duplicates: key
+ * coll \0 field, one datum per kind ("eq", "ordered", "search"), so that
+ * a field may carry an index of each kind and the planner picks per
+ * condition.  Entries are in idx, a table with sorted duplicates:
  *
- *   key  coll \0 field \0 entry      data  id
+ *   key  coll \0 field \0 K \0 entry      data  id
+ *
+ * with K the kind's letter (e, o, s).  This file alone knows the layout
+ * (nedb__ix_prefix).
  *
  * where entry is, by kind:
  *   eq       nedb__index_key of the field's value; for an array, of each
@@ -100,9 +105,11 @@ nedb__path_free(struct nql_path *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* coll \0 field \0 ; returns its length */
+/* coll \0 field \0 K \0 (K: the kind's letter); returns its length.
+ * The last byte is 0, so that 1 there is just past every entry. */
 size_t
-nedb__ix_prefix(unsigned char *out, const char *coll, const char *field)
+nedb__ix_prefix(unsigned char *out, const char *coll, const char *field,
+		int kind)
 {
 	size_t c = strlen(coll), f = strlen(field);
 
@@ -110,7 +117,42 @@ nedb__ix_prefix(unsigned char *out, const char *coll, const char *field)
 	out[c] = 0;
 	memcpy(out + c + 1, field, f);
 	out[c + 1 + f] = 0;
-	return c + f + 2;
+	out[c + 2 + f] = (unsigned char)kind;
+	out[c + 3 + f] = 0;
+	return c + f + 4;
+}
+
+/* The kinds of index on coll.field, as a mask of NEDB__IX_BIT(kind). */
+unsigned
+nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
+		  const char *field)
+{
+	unsigned char k[MAX_COLL + 1 + MAX_FIELD];
+	size_t c = strlen(coll), f = strlen(field);
+	MDB_val kv = {c + 1 + f, k}, d;
+	MDB_cursor *cur;
+	unsigned mask = 0;
+	int rc;
+
+	if (c + 1 + f > sizeof k ||
+	    mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur))
+		return 0;
+	memcpy(k, coll, c);
+	k[c] = 0;
+	memcpy(k + c + 1, field, f);
+	for (rc = mdb_cursor_get(cur, &kv, &d, MDB_SET); !rc;
+	     rc = mdb_cursor_get(cur, &kv, &d, MDB_NEXT_DUP)) {
+		char kind[16];
+
+		if (d.mv_size >= sizeof kind)
+			continue;
+		memcpy(kind, d.mv_data, d.mv_size);
+		kind[d.mv_size] = 0;
+		if (nedb__index_kind(kind))
+			mask |= NEDB__IX_BIT(nedb__index_kind(kind));
+	}
+	mdb_cursor_close(cur);
+	return mask;
 }
 
 struct entries {
@@ -270,7 +312,8 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 		field[k.mv_size - c - 1] = 0;
 		memcpy(kind, d.mv_data, d.mv_size < 15 ? d.mv_size : 15);
 		kind[d.mv_size < 15 ? d.mv_size : 15] = 0;
-		e.plen = nedb__ix_prefix(e.key, coll, field);
+		e.plen = nedb__ix_prefix(e.key, coll, field,
+					 nedb__index_kind(kind));
 		e.id.mv_size = idlen;
 		e.id.mv_data = (void *)id;
 		if (olddoc && (rc = entries_of(&e, nedb__index_kind(kind),
@@ -287,10 +330,10 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 
 static int
 drop_entries(struct view *v, MDB_txn *txn, const char *coll,
-	     const char *field)
+	     const char *field, int kind)
 {
-	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = nedb__ix_prefix(pk, coll, field);
+	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
+	size_t n = nedb__ix_prefix(pk, coll, field, kind);
 	MDB_cursor *cur;
 	MDB_val k = {n, pk}, d;
 	int rc;
@@ -311,27 +354,37 @@ drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 	       nedb__mdb(rc, "cannot write index");
 }
 
+/* Drops the index of that kind on coll.field, or (kind NULL) all. */
 int
 nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
-		 const char *field)
+		 const char *field, const char *kind)
 {
-	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = nedb__ix_prefix(pk, coll, field) - 1;
-	MDB_val k = {n, pk};
+	static const char *const kinds[] = {"eq", "ordered", "search"};
+	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
+	size_t n = nedb__ix_prefix(pk, coll, field, 0) - 3;
 	int rc;
 
-	if ((rc = drop_entries(v, txn, coll, field)))
-		return rc;
-	rc = mdb_del(txn, v->dbi[DBI_IDXDEF], &k, NULL);
-	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot write view");
+	for (size_t i = 0; i < 3; i++) {
+		MDB_val k = {n, pk}, d = {strlen(kinds[i]), (void *)kinds[i]};
+
+		if (kind && strcmp(kind, kinds[i]))
+			continue;
+		if ((rc = drop_entries(v, txn, coll, field,
+				       nedb__index_kind(kinds[i]))))
+			return rc;
+		rc = mdb_del(txn, v->dbi[DBI_IDXDEF], &k, &d);
+		if (rc && rc != MDB_NOTFOUND)
+			return nedb__mdb(rc, "cannot write view");
+	}
+	return 0;
 }
 
 int
 nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		   const char *field, const char *kind)
 {
-	unsigned char pk[MAX_COLL + MAX_FIELD + 2];
-	size_t n = nedb__ix_prefix(pk, coll, field) - 1, c = strlen(coll);
+	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
+	size_t n = nedb__ix_prefix(pk, coll, field, 0) - 3, c = strlen(coll);
 	int ik = nedb__index_kind(kind);
 	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
 	MDB_cursor *cur;
@@ -339,7 +392,7 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 
 	if (!ik)
 		return nedb__err(NEDB_EINPUT, "bad index kind '%s'", kind);
-	if ((rc = nedb__index_drop(v, txn, coll, field)))
+	if ((rc = nedb__index_drop(v, txn, coll, field, kind)))
 		return rc;
 	if ((rc = mdb_put(txn, v->dbi[DBI_IDXDEF], &k, &d, 0)))
 		return nedb__mdb(rc, "cannot write view");
@@ -354,7 +407,7 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 
 		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
 			break;
-		e.plen = nedb__ix_prefix(e.key, coll, field);
+		e.plen = nedb__ix_prefix(e.key, coll, field, ik);
 		e.id.mv_size = k.mv_size - c - 1;
 		e.id.mv_data = (char *)k.mv_data + c + 1;
 		if ((rc = entries_of(&e, ik, field,

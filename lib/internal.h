@@ -14,7 +14,7 @@
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 4			/* bump to force a rebuild */
+#define VIEW_FORMAT 5			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -207,11 +207,15 @@ int nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 int nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		       const char *field, const char *kind);
 int nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
-		     const char *field);
+		     const char *field, const char *kind);
+/* The kinds of index on coll.field: a mask of NEDB__IX_BIT(kind). */
+#define NEDB__IX_BIT(k) (1u << ((k) == 'e' ? 0 : (k) == 'o' ? 1 : 2))
+unsigned nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
+			   const char *field);
 int nedb__index_kind(const char *name);		/* 0 if not a kind */
-/* The key prefix of an index's entries: coll \0 field \0. */
+/* The key prefix of an index's entries: coll \0 field \0 K \0. */
 size_t nedb__ix_prefix(unsigned char *out, const char *coll,
-		       const char *field);
+		       const char *field, int kind);
 int nedb__check_field(const char *field);
 struct nql_path;
 int nedb__path_parse(struct nql_path *p, const char *dotted);

@@ -131,7 +131,7 @@ nedb__log_format(nedb_buf *out, struct op *o)
 		add_str(out, "coll", o->coll);
 		if (o->kind == OP_INDEX || o->kind == OP_UNINDEX) {
 			add_str(out, "field", o->field);
-			if (o->kind == OP_INDEX)
+			if (o->ixkind)	/* an unindex's: only one kind */
 				add_str(out, "kind", o->ixkind);
 			break;
 		}
@@ -432,7 +432,7 @@ nedb__receipt(nedb_buf *out, const struct op *o)
 	case OP_UNINDEX:
 		add_str(out, "coll", o->coll);
 		add_str(out, "field", o->field);
-		if (o->kind == OP_INDEX)
+		if (o->ixkind)
 			add_str(out, "kind", o->ixkind);
 		break;
 	case OP_DROP:

@@ -251,15 +251,20 @@ NEDB_EXPORT int nedb_write_link(nedb *db, const char *from, const char *rel,
 				const char *to, int unlink,
 				const nedb_wopts *w, nedb_buf *receipt);
 /*
- * Stages an index op: create (kind "eq", "ordered" or "search") or, with
- * kind NULL, drop.  Creating an index that exists with the same kind
- * stages nothing and appends {"op":"index",...,"exists":true}; with
- * another kind it is NEDB_EREJECTED.  Dropping a missing index is
- * NEDB_ENOTFOUND.
+ * Stages an index op: create an index of kind "eq", "ordered" or
+ * "search" on coll.field (kind NULL: nedb_write_unindex of every kind).
+ * A field may carry one index of each kind; the planner picks per
+ * condition.  Creating one that exists stages nothing and appends
+ * {"op":"index",...,"exists":true} to receipt (if not NULL).
  */
 NEDB_EXPORT int nedb_write_index(nedb *db, const char *coll,
 				 const char *field, const char *kind,
 				 const nedb_wopts *w, nedb_buf *receipt);
+/* Stages an unindex op: drops the index of that kind on coll.field, or
+ * with kind NULL every kind; NEDB_ENOTFOUND if there is none. */
+NEDB_EXPORT int nedb_write_unindex(nedb *db, const char *coll,
+				   const char *field, const char *kind,
+				   const nedb_wopts *w, nedb_buf *receipt);
 /* Stages a drop of a collection (NEDB_ENOTFOUND if it has no documents). */
 NEDB_EXPORT int nedb_write_drop(nedb *db, const char *coll,
 				const nedb_wopts *w, nedb_buf *receipt);

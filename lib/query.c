@@ -328,26 +328,11 @@ scan_past(struct exec *x, const char *coll)
 
 /* Index helpers */
 
-static int
-index_kind(struct exec *x, const char *coll, const char *field)
+/* The kinds of index on coll.field (a mask of NEDB__IX_BIT). */
+static unsigned
+index_kinds(struct exec *x, const char *coll, const char *field)
 {
-	unsigned char k[MAX_COLL + 1 + 160];
-	size_t c = strlen(coll), f = strlen(field);
-	MDB_val kv = {c + 1 + f, k}, d;
-
-	if (c + 1 + f > sizeof k)
-		return 0;
-	memcpy(k, coll, c);
-	k[c] = 0;
-	memcpy(k + c + 1, field, f);
-	char kind[16];
-
-	if (mdb_get(x->txn, x->db->view.dbi[DBI_IDXDEF], &kv, &d) ||
-	    !d.mv_size || d.mv_size >= sizeof kind)
-		return 0;
-	memcpy(kind, d.mv_data, d.mv_size);
-	kind[d.mv_size] = 0;
-	return nedb__index_kind(kind);
+	return nedb__index_kinds(&x->db->view, x->txn, coll, field);
 }
 
 /* Number of ids under one exact index key. */
@@ -561,25 +546,48 @@ range_each(struct exec *x, const unsigned char *pre, size_t plen,
 	return nedb__mdb_end(rc);
 }
 
+static bool plan_kind(struct exec *x, const struct nql_expr *t, int kind,
+		      struct access *a);
+
 /* Fills a (kind, bounds, estimate) if term can use an index. */
 static bool
 plan_term(struct exec *x, const struct nql_expr *t, struct access *a)
 {
-	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-	size_t plen;
-	int kind;
+	unsigned kinds;
+	struct access b;
+	bool have = false;
 
 	if (t->kind != EX_CMP && t->kind != EX_IN && t->kind != EX_CONTAINS)
 		return false;
 	if (strlen(t->path.dotted) > 128)
 		return false;
-	kind = index_kind(x, x->q->coll, t->path.dotted);
-	if (!kind)
-		return false;
+	kinds = index_kinds(x, x->q->coll, t->path.dotted);
+	/* a field may carry an eq and an ordered index: the one with the
+	 * smaller estimate serves this condition */
+	if ((kinds & NEDB__IX_BIT('e')) && plan_kind(x, t, 'e', &b)) {
+		*a = b;
+		have = true;
+	}
+	if ((kinds & NEDB__IX_BIT('o')) && plan_kind(x, t, 'o', &b) &&
+	    (!have || b.est < a->est)) {
+		*a = b;
+		have = true;
+	}
+	return have;
+}
+
+/* Fills a if term can use the index of that kind on its field. */
+static bool
+plan_kind(struct exec *x, const struct nql_expr *t, int kind,
+	  struct access *a)
+{
+	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+	size_t plen;
+
 	memset(a, 0, sizeof *a);
 	a->term = t;
 	a->kind = kind;
-	plen = nedb__ix_prefix(pre, x->q->coll, t->path.dotted);
+	plen = nedb__ix_prefix(pre, x->q->coll, t->path.dotted, kind);
 	if (kind == 'e' && (t->kind == EX_CONTAINS ||
 			    (t->kind == EX_CMP && t->cmp == CMP_EQ) ||
 			    t->kind == EX_IN)) {
@@ -656,7 +664,7 @@ pick_token(const char *tok, size_t n, void *payload)
 	for (size_t i = 0; i < x->nsearch_fields; i++) {
 		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
 		size_t p = nedb__ix_prefix(k, x->q->coll,
-				     x->search_fields[i].dotted);
+				     x->search_fields[i].dotted, 's');
 
 		if (n > MAX_ENTRY)
 			n = MAX_ENTRY;
@@ -679,7 +687,7 @@ search_candidates(struct exec *x, struct tokpick *t)
 	for (size_t i = 0; i < x->nsearch_fields && !rc; i++) {
 		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
 		size_t p = nedb__ix_prefix(k, x->q->coll,
-				     x->search_fields[i].dotted);
+				     x->search_fields[i].dotted, 's');
 
 		memcpy(k + p, t->best, t->bestlen);
 		rc = ix_each(x, k, p + t->bestlen, gather);
@@ -739,7 +747,7 @@ static int
 index_order(struct exec *x, const char *field, bool desc)
 {
 	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-	size_t plen = nedb__ix_prefix(pre, x->q->coll, field);
+	size_t plen = nedb__ix_prefix(pre, x->q->coll, field, 'o');
 	struct nql_path path;
 	struct rows group = {0};
 	MDB_cursor *cur;
@@ -1288,8 +1296,9 @@ candidates(struct exec *x)
 	/* ORDER BY f LIMIT k on an ordered index, when nothing is more
 	 * selective than walking the index until k rows are found */
 	if (q->norder == 1 && q->has_limit && !q->has_group && !q->traverse &&
-	    !q->trace && index_kind(x, q->coll, q->order[0].path.dotted) ==
-	    'o' && (!have || best.est > q->offset + q->limit)) {
+	    !q->trace && (index_kinds(x, q->coll, q->order[0].path.dotted) &
+			  NEDB__IX_BIT('o')) &&
+	    (!have || best.est > q->offset + q->limit)) {
 		x->plan = "index-order";
 		snprintf(x->ixfield, sizeof x->ixfield, "%s",
 			 q->order[0].path.dotted);
@@ -1320,14 +1329,16 @@ candidates(struct exec *x)
 	     best.term->cmp == CMP_EQ)) {
 		/* one key: its ids come sorted and once each; stream them */
 		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll,
+					      best.term->path.dotted, best.kind);
 
 		return ix_each(x, pre, plen + nedb__index_key(pre + plen,
 			       MAX_ENTRY, best.term->vals[0]), visit_one);
 	}
 	if (best.kind == 'e') {
 		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
-		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll,
+					      best.term->path.dotted, best.kind);
 
 		rc = 0;
 		for (size_t i = 0; i < best.term->nvals && !rc; i++)
@@ -1336,7 +1347,8 @@ candidates(struct exec *x)
 				gather);
 	} else {
 		unsigned char pre[MAX_COLL + 160];
-		size_t plen = nedb__ix_prefix(pre, q->coll, best.term->path.dotted);
+		size_t plen = nedb__ix_prefix(pre, q->coll,
+					      best.term->path.dotted, best.kind);
 
 		rc = range_each(x, pre, plen, &best);
 	}

@@ -99,9 +99,27 @@ int
 nedb__view_dbis(struct view *v, MDB_txn *txn, bool create)
 {
 	for (int i = 0; i < DBI__N; i++) {
-		unsigned f = (create ? MDB_CREATE : 0) |
-			     (i == DBI_IDX ? MDB_DUPSORT : 0);
-		int rc = mdb_dbi_open(txn, dbi_names[i], f, &v->dbi[i]);
+		unsigned want = i == DBI_IDX || i == DBI_IDXDEF ?
+				MDB_DUPSORT : 0, have = 0;
+		int rc = mdb_dbi_open(txn, dbi_names[i],
+				      (create ? MDB_CREATE : 0) | want,
+				      &v->dbi[i]);
+
+		/*
+		 * LMDB keeps a table's flags as it was made: one of an older
+		 * view format with others (idxdef before indexes of several
+		 * kinds) means that view must be rebuilt.  With create the
+		 * table is made again now.
+		 */
+		if (!rc && !(rc = mdb_dbi_flags(txn, v->dbi[i], &have)) &&
+		    (have ^ want) & MDB_DUPSORT) {
+			if (!create)
+				return NEDB_ENOTFOUND;
+			if ((rc = mdb_drop(txn, v->dbi[i], 1)) == 0)
+				rc = mdb_dbi_open(txn, dbi_names[i],
+						  MDB_CREATE | want,
+						  &v->dbi[i]);
+		}
 		if (rc)
 			return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 			       nedb__mdb(rc, "cannot open view tables");
@@ -462,7 +480,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		rc = nedb__index_create(v, txn, o->coll, o->field, o->ixkind);
 		goto done;
 	case OP_UNINDEX:
-		rc = nedb__index_drop(v, txn, o->coll, o->field);
+		rc = nedb__index_drop(v, txn, o->coll, o->field, o->ixkind);
 		goto done;
 	case OP_DROP:
 		rc = apply_drop(v, txn, o);

@@ -344,6 +344,10 @@ busy_copy() {
 	# script, fed the log with the checkpoint nedb writes now, accepts it
 	nedb-link users:erin knows users:dave >/dev/null
 	nedb-index users e eq >/dev/null
+	# indexes of several kinds on one field, one of them dropped alone
+	nedb-index users e ordered >/dev/null
+	nedb-index users e search >/dev/null
+	nedb-index --drop users e search >/dev/null
 	nedb-checkpoint >/dev/null
 	run --separate-stderr python3 "$script" "$NEDB_DIR/log.aof"
 	assert_success

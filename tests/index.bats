@@ -171,17 +171,37 @@ EOF
 	assert_determinism
 }
 
-@test "creating an index of another kind on an indexed field exits 3" {
+@test "a field carries an index of each kind; the planner picks per condition" {
 	seed_people
 	nedb-index users status eq
-	n=$(log_lines)
-	run --separate-stderr nedb-index users status ordered
-	assert_failure 3
-	assert_output ""
-	assert_equal "$stderr" "nedb-index: index on users.status exists with kind eq; drop it first"
-	assert_equal "$(log_lines)" "$n"
-	run nedb-index --list
+	nedb-index users age eq
+	run nedb-index users age ordered
+	assert_success
+	assert_output --regexp '"op":"index","coll":"users","field":"age","kind":"ordered"}$'
+	run nedb-index --list --array
+	assert_output --partial '{"coll":"users","field":"age","kind":"eq","entries":'
+	assert_output --partial '{"coll":"users","field":"age","kind":"ordered","entries":'
+	run nedb-query --explain 'FROM users WHERE age = 31'
+	assert_output --partial '"index":{"field":"age","kind":"eq"},"use":"="'
+	run nedb-query --explain 'FROM users WHERE age > 30'
+	assert_output --partial '"index":{"field":"age","kind":"ordered"},"use":">"'
+	want=$(nedb-query 'FROM users WHERE age >= 30 ORDER BY _id')
+	# dropping one kind keeps the other
+	run nedb-index --drop users age ordered
+	assert_success
+	assert_output --regexp '"op":"unindex","coll":"users","field":"age","kind":"ordered"}$'
+	run nedb-query --explain 'FROM users WHERE age = 31'
 	assert_output --partial '"kind":"eq"'
+	assert_equal "$(nedb-query 'FROM users WHERE age >= 30 ORDER BY _id')" "$want"
+	run -1 --separate-stderr nedb-index --drop users age ordered
+	assert_equal "$stderr" "nedb-index: no ordered index on users.age"
+	# without a kind, every kind goes
+	nedb-index users age ordered >/dev/null
+	run nedb-index --drop users age
+	assert_output --regexp '"op":"unindex","coll":"users","field":"age"}$'
+	run nedb-index --list
+	refute_output --partial '"field":"age"'
+	run -2 nedb-index --drop users age bogus
 	assert_determinism
 }
 
