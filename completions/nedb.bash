@@ -89,8 +89,8 @@ _nedb()
 			-- "$cur"))
 		return
 	fi
-	# nedb-index COLL FIELD KIND: the kinds of index
-	if [[ ${words[0]##*/} == nedb-index && " ${words[*]} " != *" --drop "* &&
+	# nedb-index [--drop] COLL FIELD KIND: the kinds of index
+	if [[ ${words[0]##*/} == nedb-index &&
 		" ${words[*]} " != *" --list "* && " ${words[*]} " != *" --auto "* &&
 		$(_nedb_nargs) == 2 ]]; then
 		COMPREPLY=($(compgen -W 'eq ordered search' -- "$cur"))
