@@ -514,12 +514,16 @@ fast"
 	refute_line dbfile
 }
 
-@test "bash completes the kinds of nedb-index, and no kind for --drop" {
+@test "bash completes the kinds of nedb-index, for --drop too" {
 	run complete_bash nedb-index --client c users age ''
 	assert_output "eq
 ordered
 search"
 	run complete_bash nedb-index --drop users age ''
+	assert_output "eq
+ordered
+search"
+	run complete_bash nedb-index --list ''
 	refute_output --partial ordered
 	run complete_bash nedb-put --caused-by ''
 	assert_output ""
