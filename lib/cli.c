@@ -278,17 +278,60 @@ skip_bom(nedb_buf *b, size_t start)
 	stdin_begun = b->len > start;
 }
 
+/*
+ * Standard input is read with read(2) into a buffer of our own, not
+ * through stdio, so that cli_stdin_idle can tell whether input is
+ * already waiting without looking into stdio's private fields.
+ */
+static struct {
+	char *p;
+	size_t off, len, cap;
+	bool eof;
+} in;
+
+/* Reads more of standard input into in; false at its end. */
+static bool
+in_fill(void)
+{
+	ssize_t n;
+
+	if (in.eof)
+		return false;
+	if (in.off) {			/* keep only what is unread */
+		memmove(in.p, in.p + in.off, in.len - in.off);
+		in.len -= in.off;
+		in.off = 0;
+	}
+	if (in.cap - in.len < 65536) {
+		size_t cap = in.cap ? in.cap * 2 : 131072;
+		char *p = realloc(in.p, cap);
+
+		if (!p)
+			cli_die(5, "out of memory");
+		in.p = p;
+		in.cap = cap;
+	}
+	do
+		n = read(STDIN_FILENO, in.p + in.len, in.cap - in.len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		cli_die(5, "cannot read input: %s", strerror(errno));
+	if (n == 0)
+		in.eof = true;
+	in.len += (size_t)n;
+	return n > 0;
+}
+
 void
 cli_read_stdin(nedb_buf *b)
 {
-	char chunk[65536];
-	size_t n, start = b->len;
+	size_t start = b->len;
 
-	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-		if (nedb_buf_add(b, chunk, n))
-			cli_die(5, "out of memory");
-	if (ferror(stdin))
-		cli_die(5, "cannot read input: %s", strerror(errno));
+	while (in_fill())
+		;
+	if (nedb_buf_add(b, in.p + in.off, in.len - in.off))
+		cli_die(5, "out of memory");
+	in.off = in.len;
 	if (b->len > start)
 		skip_bom(b, start);
 }
@@ -296,16 +339,21 @@ cli_read_stdin(nedb_buf *b)
 bool
 cli_read_line(nedb_buf *b)
 {
-	/* getline grows b's malloc'd buffer itself and NUL-terminates */
-	ssize_t n = getline(&b->p, &b->cap, stdin);
+	char *nl;
+	size_t n;
 
-	if (n < 0) {
-		if (ferror(stdin))
-			cli_die(5, "cannot read input: %s", strerror(errno));
+	while (!(nl = memchr(in.p + in.off, '\n', in.len - in.off)))
+		if (!in_fill())
+			break;
+	if (in.off == in.len) {
 		b->len = 0;
 		return false;
 	}
-	b->len = (size_t)n;
+	n = nl ? (size_t)(nl - (in.p + in.off)) + 1 : in.len - in.off;
+	b->len = 0;
+	if (nedb_buf_add(b, in.p + in.off, n))
+		cli_die(5, "out of memory");
+	in.off += n;
 	skip_bom(b, 0);
 	if (b->len && b->p[b->len - 1] == '\n')
 		b->p[--b->len] = 0;
@@ -315,9 +363,9 @@ cli_read_line(nedb_buf *b)
 bool
 cli_stdin_idle(void)
 {
-	struct pollfd p = {0, POLLIN, 0};
+	struct pollfd p = {STDIN_FILENO, POLLIN, 0};
 
-	if (stdin->_IO_read_ptr < stdin->_IO_read_end)
-		return false;	/* stdio has buffered input */
+	if (in.off < in.len)
+		return false;	/* read already, not yet used */
 	return poll(&p, 1, 0) == 0;
 }
