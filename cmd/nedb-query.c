@@ -147,6 +147,8 @@ main(int argc, char **argv)
 	if (!find && argc > 1)
 		cli_usage("too many arguments: quote the query");
 	if (jqprog) {
+		if (nedb__jv_require())
+			cli_die(5, "%s", nedb_errmsg());
 		jq = jq_init();
 		jq_set_error_cb(jq, jq_error, NULL);
 		if (!jq || !jq_compile(jq, jqprog))

@@ -342,7 +342,8 @@ cli_read_line(nedb_buf *b)
 	char *nl;
 	size_t n;
 
-	while (!(nl = memchr(in.p + in.off, '\n', in.len - in.off)))
+	while (!(nl = in.off < in.len ?
+		      memchr(in.p + in.off, '\n', in.len - in.off) : NULL))
 		if (!in_fill())
 			break;
 	if (in.off == in.len) {

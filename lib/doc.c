@@ -100,6 +100,7 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 	size_t i = 0, start = out->len;
 	jv_kind kind;
 	jv v;
+	int rc;
 
 	if (!nedb__utf8_valid((const unsigned char *)text, len)) {
 		size_t bad = 0;
@@ -110,10 +111,11 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 		return token_error(text, bad, "invalid UTF-8");
 	}
 	/* jq's parser judges the structure and gives positions. */
+	if ((rc = nedb__jv_require()))
+		return rc;
 	v = jv_parse_sized(text, (int)len);
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
-		int rc;
 
 		if (jv_get_kind(msg) == JV_KIND_STRING) {
 			/* jq appends the whole input; keep one short line */
@@ -455,9 +457,12 @@ nedb__doc_merge(nedb_buf *doc, const char *patch, size_t plen)
 int
 nedb__json_string(const char *lit, size_t len, char **out)
 {
-	jv v = jv_parse_sized(lit, (int)len);
+	jv v;
 
 	*out = NULL;
+	if (nedb__jv_require())
+		return NEDB_EIO;
+	v = jv_parse_sized(lit, (int)len);
 	if (jv_get_kind(v) != JV_KIND_STRING) {
 		jv_free(v);
 		return nedb__err(NEDB_EINPUT, "not a JSON string");

@@ -289,14 +289,17 @@ raw_member(const char *line, size_t len, const char *key, size_t *n)
 int
 nedb__log_parse(const char *line, size_t len, struct op *o)
 {
-	jv v = jv_parse_sized(line, (int)len);
 	const char *kind, *docat;
 	size_t head;
 	uint64_t u;
 	jv *owner;
+	jv v;
 	int k;
 
 	memset(o, 0, sizeof *o);
+	if (nedb__jv_require())
+		return NEDB_EIO;
+	v = jv_parse_sized(line, (int)len);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: line is not "

@@ -90,6 +90,9 @@ struct nedb_jv_table {
 
 extern struct nedb_jv_table *nedb__jvt __attribute__((visibility("default")));
 struct nedb_jv_table *nedb__jv_load(void) __attribute__((visibility("default")));
+/* 0 once libjq is loaded; NEDB_EIO (nedb_errmsg says why) if it cannot
+ * be.  Call it before the first jv or jq call of an entry point. */
+int nedb__jv_require(void) __attribute__((visibility("default")));
 
 #ifndef NEDB_JV_NO_MACROS
 #define NEDB_JVT (__builtin_expect(nedb__jvt != 0, 1) ? nedb__jvt : nedb__jv_load())

@@ -34,7 +34,8 @@ replay_line(struct view *v, MDB_txn *txn, const char *line, size_t len,
 				 (unsigned long long)seq,
 				 (unsigned long long)seq - 1);
 	if ((rc = nedb__log_parse(line, len, &o)))
-		return nedb__err(rc, "corrupt log at seq %llu: %s",
+		return rc == NEDB_EIO ? rc :	/* not the line's fault */
+		       nedb__err(rc, "corrupt log at seq %llu: %s",
 				 (unsigned long long)seq, nedb_errmsg());
 	o.seq = seq;
 	o.off = off;

@@ -72,3 +72,21 @@ load helper
 	assert_success
 	assert_output ''
 }
+
+@test "without libjq the library reports it: one line, exit 5, nothing written" {
+	nedb-put -q c a '{"x":1}'
+	log=$(cat "$NEDB_DIR/log.aof")
+	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-put c b '{"x":2}'
+	assert_equal "$stderr" "nedb-put: cannot load libjq.so.1: cannot open shared object file (test)"
+	assert_equal "$(cat "$NEDB_DIR/log.aof")" "$log"
+	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-query --jq .x 'FROM c'
+	assert_equal "$stderr" "nedb-query: cannot load libjq.so.1: cannot open shared object file (test)"
+	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-verify --determinism
+	assert_equal "$stderr" "nedb-verify: cannot load libjq.so.1: cannot open shared object file (test)"
+	# what needs no JSON parser works without it
+	run env NEDB_TEST_FAIL=libjq nedb-get c a
+	assert_success
+	assert_output '{"_id":"a","x":1}'
+	run env NEDB_TEST_FAIL=libjq nedb-verify
+	assert_success
+}
