@@ -25,3 +25,20 @@ seed_users() {
 		printf '{"_id":"u%d","n":%d}\n' "$i" "$i"
 	done | nedb-put -q users
 }
+
+# Rewrites one table of the view with LMDB's own tools, behind nedb's
+# back, as ADVERSARIAL.md finding 4 did: the bytes FROM become TO in
+# every key and value (\xNN escapes allowed).  mdb_dump's hex form: its
+# printable form does not escape a backslash, which a document's binary
+# header may hold, and mdb_load then fails.
+edit_view() {	# table from to
+	mdb_dump -n -s "$1" "$NEDB_DIR/view.mdb" | python3 -c '
+import sys
+a, b = (x.encode("latin-1").decode("unicode_escape").encode("latin-1")
+        for x in sys.argv[1:3])
+for line in sys.stdin:
+    if line.startswith(" "):
+        line = " " + bytes.fromhex(line[1:]).replace(a, b).hex() + "\n"
+    sys.stdout.write(line)' "$2" "$3" |
+		mdb_load -n -s "$1" "$NEDB_DIR/view.mdb" 2>/dev/null
+}
