@@ -172,8 +172,11 @@ main(int argc, char **argv)
 	db = cli_open(false);
 	nedb_set_read_verify(db, verify);
 	flags = explain ? NEDB_QUERY_EXPLAIN : 0;
-	if (explain)
-		project = NULL, jq = NULL;
+	if (explain) {		/* the plan is printed as it is */
+		project = NULL;
+		if (jq)
+			jq_teardown(&jq);
+	}
 	if (find) {
 		f.coll = argv[0];
 		f.filter = filter;
