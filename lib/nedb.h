@@ -361,7 +361,15 @@ typedef int (*nedb_row_fn)(const char *json, size_t len, void *payload);
 
 /*
  * Runs an NQL query (nedb-nql(7)).  A syntax error is NEDB_EUSAGE with a
- * three-line message: what, the query, a caret under where.
+ * one-line message naming the column; nedb_errpos() says where.
+ *
+ * A query may write: with the auto_index option of meta.json (nedb-index
+ * --auto) on, a query that filters or sorts on an unindexed field counts
+ * it, and the count that reaches the threshold creates the index.  That
+ * is a write like any other: it takes the writer lock (waiting for it),
+ * appends an index op and syncs, before the rows are read.  The counts
+ * are statistics, not state (not digested, not replayed).  With the
+ * option off, the default, a query never writes.
  */
 NEDB_EXPORT int nedb_query(nedb *db, const char *nql, unsigned flags,
 			   nedb_row_fn fn, void *payload);
