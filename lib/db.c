@@ -661,12 +661,12 @@ view_suspect(nedb *db)
 
 /* Creates the view's tables; writes the genesis op or rebuilds. */
 static int
-init_view(nedb *db)
+init_view(nedb *db, bool wait)
 {
 	struct applied a;
 	int rc;
 
-	if ((rc = wlock(db, true)))
+	if ((rc = wlock(db, wait)))
 		return rc;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
 		wunlock(db);
@@ -880,8 +880,13 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			       dir);
 		goto fail;
 	}
-	if ((dirfd = dir_lock(db, suspect ? LOCK_EX : LOCK_SH)) < 0) {
-		rc = nedb__errno(NEDB_EIO, "cannot lock database");
+	if ((dirfd = dir_lock(db, (suspect ? LOCK_EX : LOCK_SH) |
+			      (flags & NEDB_OPEN_NOWAIT ? LOCK_NB : 0))) < 0) {
+		rc = errno == EWOULDBLOCK ?
+		     nedb__err(NEDB_EBUSY, "cannot open database '%s' now: "
+			       "another process is compacting or rebuilding "
+			       "its view", dir) :
+		     nedb__errno(NEDB_EIO, "cannot lock database");
 		goto fail;
 	}
 	if (!lstat(viewp, &st) && S_ISLNK(st.st_mode)) {
@@ -941,7 +946,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 				       "database is read-only", dir);
 			goto fail;
 		}
-		rc = init_view(db);
+		rc = init_view(db, !(flags & NEDB_OPEN_NOWAIT));
 	}
 	if (rc || (rc = check_meta(db)))
 		goto fail;

@@ -109,6 +109,10 @@ NEDB_EXPORT int nedb_durability_parse(const char *s);
 typedef struct nedb nedb;
 
 #define NEDB_OPEN_CREATE 0x1	/* create the database if it is missing */
+/* never wait for a lock: NEDB_EBUSY while another process compacts or
+ * rebuilds the view, or holds the writer lock when the view needs
+ * building (for event loops: nedbd) */
+#define NEDB_OPEN_NOWAIT 0x2
 
 /*
  * Opens the database in dir.  Without NEDB_OPEN_CREATE a missing database

@@ -2,7 +2,9 @@
  * test_write.c - the write protocol through the public API: the writer
  * lock, checkpoints of a batch, verified reads.
  */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include "nedb.h"
 #include "unit.h"
@@ -116,6 +118,26 @@ test_null_receipts_are_allowed_everywhere(void)
 	nedb_close(db);
 }
 
+static void
+test_open_nowait_is_busy_while_the_directory_is_locked(void)
+{
+	nedb *db = fresh(), *b = (nedb *)1;
+	char dir[128];
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s/db%d", root, ndb - 1);
+	nedb_close(db);
+	/* what a compaction holds while it replaces the view's files */
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+	CHECK(nedb_open(&b, dir, NEDB_OPEN_NOWAIT) == NEDB_EBUSY);
+	CHECK(b == NULL);
+	CHECK(strstr(nedb_errmsg(), "compacting or rebuilding") != NULL);
+	close(fd);
+	CHECK(nedb_open(&b, dir, NEDB_OPEN_NOWAIT) == 0);
+	nedb_close(b);
+}
+
 int
 main(void)
 {
@@ -125,6 +147,7 @@ main(void)
 	RUN(test_checkpoint_after_staged_ops_digests_them);
 	RUN(test_destroy_waits_for_no_writer_and_stops_later_ones);
 	RUN(test_null_receipts_are_allowed_everywhere);
+	RUN(test_open_nowait_is_busy_while_the_directory_is_locked);
 	{
 		char cmd[256];
 
