@@ -6,7 +6,24 @@
  * gathered, then routed.  A write joins its database's batch (nedbd.h)
  * and its connection is suspended until the batch commits; a read first
  * commits any batch open on its database, so that it never shows an
- * unacknowledged write, and answers at once.
+ * unacknowledged write, and answers at once.  A write whose database's
+ * writer lock another process holds is suspended too, in the lock's
+ * queue, and routed again once the lock is free.
+ *
+ * Closed to strangers (see check_request, called once the headers are
+ * in, before any of the body is read):
+ *  - a Host header other than this server's names, when it listens on
+ *    loopback (DNS rebinding), and an Origin that CORS does not allow,
+ *    are refused (403); a POST whose Content-Type is not JSON is 415 (the
+ *    types a page of another site may send without asking are not);
+ *  - with a token, a /v1 request without it is answered 401 at once;
+ *  - a body larger than NEDBD_MAX_BODY is answered 413 at once when the
+ *    client waits for "100 Continue", else read and thrown away, so that
+ *    the client, still sending, gets its answer;
+ *  - a connection's request headers must be in NEDBD_TIMEOUT seconds
+ *    after it opened (or its previous request ended), and when every
+ *    slot is taken a new connection closes the oldest one still waiting
+ *    for its headers (http_sweep, on_connection).
  *
  * Bodies are taken apart as compact JSON text (nedb_json_object and
  * friends), so numbers in documents keep their text exactly.
@@ -22,6 +39,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include "nedbd.h"
@@ -30,6 +49,17 @@
 #define LOG_DEFAULT 50
 #define LOG_MAX 10000
 #define DETAIL_LOG 10
+#define DRAIN_MAX (1ull << 30)	/* bytes of a refused body read at most */
+#define SLACK 16		/* connections libmicrohttpd may hold past
+				 * NEDBD_MAX_CONNECTIONS while we close some */
+
+/* A connection, in H's list while it waits for a request's headers. */
+struct hconn {
+	int fd;
+	int64_t since;			/* it began waiting */
+	bool waiting;
+	struct hconn *prev, *next;
+};
 
 struct hreq {
 	struct waiter w;		/* first: see released() */
@@ -38,9 +68,14 @@ struct hreq {
 	nedb_buf obj;			/* ... as a compact object */
 	nedb_buf resp;			/* the response body */
 	unsigned status;
-	bool too_big;
+	struct waiter lw;		/* on a writer lock */
+	const char *acao;		/* Access-Control-Allow-Origin, or NULL */
+	bool too_big;			/* the body is read and thrown away */
+	uint64_t drained;		/* bytes of it */
 	bool answered;			/* status and resp are set */
 	bool ready;			/* resumed: send resp */
+	bool again;			/* resumed from the lock: route again */
+	bool created;			/* create_database made the database */
 };
 
 static struct {
@@ -49,7 +84,9 @@ static struct {
 	int fd;
 	unsigned port;
 	bool resumed;			/* connections to finish by MHD_run */
-} H = {EV_HTTP, NULL, -1, 0, false};
+	unsigned nconns;
+	struct hconn *wait, *wait_last;	/* waiting for headers, oldest first */
+} H = {EV_HTTP, NULL, -1, 0, false, 0, NULL, NULL};
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -99,10 +136,15 @@ ok(struct hreq *h, unsigned status)
 	h->answered = true;
 }
 
+/* The CORS headers: only for an origin that may call (h->acao). */
 static void
-cors(struct MHD_Response *r)
+cors(struct hreq *h, struct MHD_Response *r)
 {
-	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	if (strcmp(h->acao ? h->acao : "*", "*"))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+	if (!h->acao)
+		return;
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", h->acao);
 	MHD_add_response_header(r, "Access-Control-Allow-Methods",
 				"GET, POST, DELETE, OPTIONS");
 	MHD_add_response_header(r, "Access-Control-Allow-Headers",
@@ -120,7 +162,7 @@ send_resp(struct hreq *h)
 					    MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	cors(r);
+	cors(h, r);
 	if (h->resp.len)
 		MHD_add_response_header(r, "Content-Type",
 					"application/json");
@@ -152,6 +194,23 @@ static void
 hold(struct hreq *h, struct dbent *e)
 {
 	batch_wait(e, &h->w);
+}
+
+/* The writer lock h waited for is free (or waiting failed): route again. */
+static void
+lock_ready(struct waiter *w, int rc)
+{
+	struct hreq *h = (struct hreq *)((char *)w -
+					 offsetof(struct hreq, lw));
+
+	if (rc < 0) {
+		fail(h, MHD_HTTP_SERVICE_UNAVAILABLE, "database is locked by "
+		     "another writer");
+		h->ready = true;
+	} else
+		h->again = true;
+	MHD_resume_connection(h->conn);
+	H.resumed = true;
 }
 
 /* ---- request bodies ------------------------------------------------------- */
@@ -284,16 +343,6 @@ settle(struct dbent *e)
 		commit_all();
 }
 
-static bool
-db_exists(const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof path, "%s/%s/log.aof", srv.data, name);
-	return stat(path, &st) == 0;
-}
-
 /* The collections as {"C":N,...} and their total, in one walk. */
 struct colls {
 	nedb_buf map;
@@ -362,7 +411,7 @@ list_databases(struct hreq *h)
 	DIR *d = opendir(srv.data);
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0;
+	size_t n = 0, listed;
 
 	if (!d) {
 		fail(h, 500, "cannot read '%s': %s", srv.data,
@@ -372,8 +421,7 @@ list_databases(struct hreq *h)
 	while ((de = readdir(d))) {
 		char **more;
 
-		if (nedb_check_dbname(de->d_name, strlen(de->d_name)) ||
-		    !db_exists(de->d_name))
+		if (nedb_check_dbname(de->d_name, strlen(de->d_name)))
 			continue;
 		if (!(more = realloc(names, (n + 1) * sizeof *names)) ||
 		    !(more[n] = strdup(de->d_name))) {
@@ -386,13 +434,17 @@ list_databases(struct hreq *h)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof *names, cmp_names);
+	listed = n;
 	nedb_buf_puts(&h->resp, "{\"databases\":[");
 	for (size_t i = 0; i < n; i++) {
 		struct dbent *e;
 		int rc;
 
-		if (db_get(names[i], false, &e))
-			continue;	/* went away, or damaged: skip it */
+		/* not a database (no log.aof), went away, or damaged */
+		if (db_get(names[i], false, &e)) {
+			listed--;
+			continue;
+		}
 		settle(e);
 		if (h->resp.p[h->resp.len - 1] != '[')
 			nedb_buf_puts(&h->resp, ",");
@@ -406,7 +458,7 @@ list_databases(struct hreq *h)
 		nedb_read_end(e->db);
 		nedb_buf_puts(&h->resp, "}");
 	}
-	nedb_buf_printf(&h->resp, "],\"count\":%zu}", n);
+	nedb_buf_printf(&h->resp, "],\"count\":%zu}", listed);
 	ok(h, MHD_HTTP_OK);
 done:
 	for (size_t i = 0; i < n; i++)
@@ -414,10 +466,13 @@ done:
 	free(names);
 }
 
+/*
+ * What the list says of e and more, all of it cheap: no walk of the
+ * chain here, on the loop (GET .../verify does that).
+ */
 static void
 show_database(struct hreq *h, struct dbent *e)
 {
-	nedb_verify_result v;
 	nedb_stats st;
 	uint64_t from;
 	int rc;
@@ -445,15 +500,7 @@ show_database(struct hreq *h, struct dbent *e)
 	if ((rc = nedb_log_scan(e->db, from, st.seq, 1, add_line, &h->resp)))
 		goto bad;
 	nedb_read_end(e->db);
-	if ((rc = nedb_verify(e->db, 0, &v)))
-		goto bad;
-	nedb_buf_printf(&h->resp, "],\"verify\":{\"ok\":%s,\"seq\":%llu",
-			v.ok ? "true" : "false", (unsigned long long)v.seq);
-	if (!v.ok) {
-		nedb_buf_puts(&h->resp, ",\"error\":");
-		nedb_buf_json_str(&h->resp, v.error, strlen(v.error));
-	}
-	nedb_buf_puts(&h->resp, "}}");
+	nedb_buf_puts(&h->resp, "]}");
 	ok(h, MHD_HTTP_OK);
 	return;
 bad:
@@ -471,6 +518,23 @@ write_failed(struct hreq *h, struct dbent *e, int rc)
 	if (rc == NEDB_EIO || rc == NEDB_ECORRUPT || rc == NEDB_EBUSY ||
 	    rc == NEDB_EKEY)
 		batch_fail(e, rc);
+}
+
+/*
+ * Opens e's batch for a write of h.  False when h must wait for the
+ * writer lock, which another process holds (h is then suspended, and
+ * routed again once the lock is free: lock_ready), or with an answer.
+ */
+static bool
+join(struct hreq *h, struct dbent *e)
+{
+	int rc = batch_join(e);
+
+	if (rc == NEDB_EBUSY)
+		lock_wait(e, &h->lw);
+	else if (rc)
+		write_failed(h, e, rc);
+	return rc == 0;
 }
 
 /* Copies a receipt (one line) into the response as the answer. */
@@ -661,17 +725,26 @@ create_database(struct hreq *h)
 		fail_db(h, rc);
 		goto done;
 	}
-	if (db_exists(name)) {
+	/* (made by this request, which waited for its lock: go on) */
+	rc = db_get(name, false, &e);
+	if (rc == 0 && !h->created) {
 		fail(h, MHD_HTTP_CONFLICT, "database '%s' exists", name);
 		goto done;
 	}
-	if ((rc = db_get(name, true, &e))) {
+	if (rc == NEDB_ENOTFOUND)
+		rc = db_get(name, true, &e);
+	if (rc) {
 		fail_db(h, rc);
 		goto done;
 	}
+	h->created = true;
 	init = member(h, "init", &ilen);
 	if (init && !(ilen == 4 && !memcmp(init, "null", 4))) {
-		if ((rc = batch_join(e))) {
+		if ((rc = batch_join(e)) == NEDB_EBUSY) {
+			lock_wait(e, &h->lw);
+			goto done;
+		}
+		if (rc) {
 			fail_db(h, rc);
 			goto undo;
 		}
@@ -843,8 +916,9 @@ put_row(struct hreq *h, struct dbent *e)
 	p.evidence = evidence;
 	p.valid_from = vfrom;
 	p.valid_to = vto;
-	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_put(e->db, &p, &receipt))) {
+	if (!join(h, e))
+		goto done;
+	if ((rc = nedb_write_put(e->db, &p, &receipt))) {
 		write_failed(h, e, rc);
 		goto done;
 	}
@@ -877,8 +951,9 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 		fail_db(h, rc);
 		return;
 	}
-	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_delete(e->db, coll, id, &w, &receipt)))
+	if (!join(h, e))
+		;
+	else if ((rc = nedb_write_delete(e->db, coll, id, &w, &receipt)))
 		write_failed(h, e, rc);
 	else {
 		hold(h, e);
@@ -901,9 +976,10 @@ add_index_route(struct hreq *h, struct dbent *e)
 	    !str_member(h, "kind", false, &kind) ||
 	    !wopts(h, &w, &client, &idem))
 		goto done;
-	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_index(e->db, coll, field, kind ? kind : "eq",
-				   &w, &receipt)))
+	if (!join(h, e))
+		;
+	else if ((rc = nedb_write_index(e->db, coll, field, kind ? kind :
+					"eq", &w, &receipt)))
 		write_failed(h, e, rc);
 	else {
 		hold(h, e);
@@ -934,9 +1010,10 @@ link_route(struct hreq *h, struct dbent *e)
 	    !bool_member(h, "unlink", &unlink) ||
 	    !wopts(h, &w, &client, &idem))
 		goto done;
-	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_link(e->db, frm, rel, to, unlink, &w,
-				  &receipt)))
+	if (!join(h, e))
+		;
+	else if ((rc = nedb_write_link(e->db, frm, rel, to, unlink, &w,
+				       &receipt)))
 		write_failed(h, e, rc);
 	else {
 		hold(h, e);
@@ -959,8 +1036,9 @@ checkpoint_route(struct hreq *h, struct dbent *e)
 	size_t vlen, hlen;
 	int rc;
 
-	if ((rc = batch_join(e)) ||
-	    (rc = nedb_write_checkpoint(e->db, &receipt))) {
+	if (!join(h, e))
+		goto done;
+	if ((rc = nedb_write_checkpoint(e->db, &receipt))) {
 		write_failed(h, e, rc);
 		goto done;
 	}
@@ -994,29 +1072,58 @@ add_row(const char *json, size_t len, void *payload)
 	return nedb_buf_add(r->b, json, len);
 }
 
+/*
+ * ?verify=1 (or 0): whether the documents a read returns are checked
+ * against their ops in the log (nedb_set_read_verify).  False with an
+ * answer when the argument is bad.
+ */
+static bool
+verify_arg(struct hreq *h, bool *on)
+{
+	const char *v = MHD_lookup_connection_value(h->conn,
+						    MHD_GET_ARGUMENT_KIND,
+						    "verify");
+
+	if (!v)
+		return true;
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !*v)
+		*on = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "false"))
+		*on = false;
+	else {
+		fail(h, 400, "bad verify '%.40s': want 1 or 0", v);
+		return false;
+	}
+	return true;
+}
+
 static void
 query_route(struct hreq *h, struct dbent *e)
 {
 	struct rows r = {&h->resp, 0};
 	uint64_t seq;
 	char head[65], *nql;
-	bool explain;
+	bool explain, verify = false;
 	int rc;
 
 	if (!body_object(h) || !str_member(h, "nql", true, &nql))
 		return;
-	if (!bool_member(h, "explain", &explain))
+	if (!bool_member(h, "explain", &explain) ||
+	    !bool_member(h, "verify", &verify) || !verify_arg(h, &verify))
 		goto done;
 	settle(e);
 	nedb_buf_puts(&h->resp, "{\"rows\":[");
+	nedb_set_read_verify(e->db, verify);
 	if ((rc = nedb_read_begin(e->db)) ||
 	    (rc = nedb_head(e->db, &seq, head)) ||
 	    (rc = nedb_query(e->db, nql, explain ? NEDB_QUERY_EXPLAIN : 0,
 			     add_row, &r))) {
+		nedb_set_read_verify(e->db, 0);
 		nedb_read_end(e->db);
 		fail_db(h, rc);
 		goto done;
 	}
+	nedb_set_read_verify(e->db, 0);
 	nedb_read_end(e->db);
 	nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu,"
 			"\"head\":\"%s\"}", (unsigned long long)r.n,
@@ -1024,6 +1131,37 @@ query_route(struct hreq *h, struct dbent *e)
 	ok(h, MHD_HTTP_OK);
 done:
 	free(nql);
+}
+
+/* GET rows/COLL/ID: the document, as nedb-get prints it. */
+static void
+get_row(struct hreq *h, struct dbent *e, const char *coll, const char *id)
+{
+	bool verify = false;
+	nedb_doc d;
+	int rc;
+
+	if (!verify_arg(h, &verify))
+		return;
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id)))) {
+		fail_db(h, rc);
+		return;
+	}
+	settle(e);
+	nedb_set_read_verify(e->db, verify);
+	if ((rc = nedb_read_begin(e->db)) == 0 &&
+	    (rc = nedb_get(e->db, coll, id, NEDB_HEAD, &d)) == 0)
+		nedb_buf_add(&h->resp, d.doc, d.len);	/* before read_end */
+	nedb_set_read_verify(e->db, 0);
+	nedb_read_end(e->db);
+	if (rc == NEDB_ENOTFOUND)
+		fail(h, MHD_HTTP_NOT_FOUND, "no document '%s' in '%s'", id,
+		     coll);
+	else if (rc)
+		fail_db(h, rc);
+	else
+		ok(h, MHD_HTTP_OK);
 }
 
 static void
@@ -1091,6 +1229,14 @@ bad:
 
 /* ---- routing -------------------------------------------------------------- */
 
+static void route(struct hreq *h, const char *url, const char *method);
+
+static const char *
+header(struct hreq *h, const char *name)
+{
+	return MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, name);
+}
+
 static bool
 authorized(struct hreq *h)
 {
@@ -1098,14 +1244,174 @@ authorized(struct hreq *h)
 
 	if (!srv.token)
 		return true;
-	a = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND,
-					MHD_HTTP_HEADER_AUTHORIZATION);
+	a = header(h, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (a && !strncasecmp(a, "Bearer ", 7) && token_ok(a + 7,
 							   strlen(a + 7)))
 		return true;
 	fail(h, MHD_HTTP_UNAUTHORIZED, a ? "unauthorized: bad token" :
 	     "unauthorized: send Authorization: Bearer <token>");
 	return false;
+}
+
+/* Whether the path is under /v1 (where the token is wanted). */
+static bool
+under_v1(const char *url)
+{
+	while (*url == '/')
+		url++;
+	return !strncmp(url, "v1", 2) && (url[2] == '/' || !url[2]);
+}
+
+/*
+ * A Host header names this server: when it listens on loopback, one of
+ * localhost, 127.0.0.1, [::1], its own address or NEDBD_HOST, with any
+ * port.  A page of another site that a DNS name rebound to 127.0.0.1
+ * sends its own name, and is refused.  Elsewhere any name goes (many
+ * names may lead to the host).
+ */
+static bool
+host_ok(const char *host)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *names[] = {"localhost", "127.0.0.1", "[::1]", addr,
+			       srv.host, NULL};
+	size_t n;
+
+	if (!srv.loopback || !host)
+		return true;
+	inet_ntop(AF_INET, &srv.addr.sin_addr, addr, sizeof addr);
+	if (*host == '[') {
+		const char *end = strchr(host, ']');
+
+		n = end ? (size_t)(end - host + 1) : strlen(host);
+	} else
+		n = strcspn(host, ":");
+	if (host[n] && (host[n] != ':' || !host[n + 1] ||
+			strspn(host + n + 1, "0123456789") !=
+			strlen(host + n + 1)))
+		return false;
+	for (int i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(host, names[i], n))
+			return true;
+	return false;
+}
+
+/* Whether NEDBD_CORS_ORIGINS (a list split by commas or blanks) has s. */
+static bool
+cors_listed(const char *s)
+{
+	const char *p = srv.cors;
+	size_t n = strlen(s);
+
+	while (p && *p) {
+		size_t len;
+
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		if (len && len == n && !strncasecmp(p, s, n))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/*
+ * The CORS answer for the Origin of h (h->acao), and whether a request
+ * from it may be served at all.  A page of the server's own origin
+ * always may; another one when NEDBD_CORS_ORIGINS lists it, or, when
+ * that is unset and a token is set, any (the token is what guards then:
+ * a browser never adds it by itself).  Without a token and without the
+ * list, no other origin: a web page could otherwise drive the API of
+ * anyone who runs nedbd on their machine.
+ */
+static bool
+origin_ok(struct hreq *h)
+{
+	const char *origin = header(h, MHD_HTTP_HEADER_ORIGIN);
+	const char *host = header(h, MHD_HTTP_HEADER_HOST);
+
+	if (!srv.cors)
+		h->acao = srv.token ? "*" : NULL;
+	else if (cors_listed("*"))
+		h->acao = "*";
+	else if (origin && cors_listed(origin))
+		h->acao = origin;
+	if (!origin || h->acao)
+		return true;
+	/* same origin: http://HOST */
+	return host && !strncasecmp(origin, "http://", 7) &&
+	       !strcasecmp(origin + 7, host);
+}
+
+/*
+ * Whether a POST's Content-Type is JSON: application/json (parameters
+ * such as charset may follow) or none.  The types a page of any site may
+ * send without a CORS preflight (text/plain, form encodings) are not.
+ */
+static bool
+json_type(const char *ct)
+{
+	size_t n;
+
+	if (!ct)
+		return true;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, " \t;");
+	return n == 16 && !strncasecmp(ct, "application/json", 16);
+}
+
+/*
+ * What is checked once a request's headers are in, before any of its
+ * body is read: false when h is answered already (and its body will not
+ * be read).
+ */
+static bool
+check_request(struct hreq *h, const char *url, const char *method)
+{
+	const char *v;
+
+	if (!host_ok(v = header(h, MHD_HTTP_HEADER_HOST))) {
+		fail(h, MHD_HTTP_FORBIDDEN, "forbidden: Host '%.100s' is not "
+		     "this server", v);
+		return false;
+	}
+	if (!origin_ok(h)) {
+		fail(h, MHD_HTTP_FORBIDDEN, "forbidden: origin '%.100s' may "
+		     "not use this server (NEDBD_CORS_ORIGINS)",
+		     header(h, MHD_HTTP_HEADER_ORIGIN));
+		return false;
+	}
+	if (!strcmp(method, "OPTIONS")) {
+		h->status = MHD_HTTP_NO_CONTENT;	/* CORS preflight */
+		h->answered = true;
+		return false;
+	}
+	if (!under_v1(url)) {
+		route(h, url, method);	/* /health, or no route: no body */
+		return false;
+	}
+	if (!authorized(h))
+		return false;
+	if (!strcmp(method, "POST") &&
+	    !json_type(v = header(h, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		fail(h, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported "
+		     "Content-Type '%.100s': send application/json", v);
+		return false;
+	}
+	v = header(h, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v && strtoull(v, NULL, 10) > srv.max_body) {
+		const char *x = header(h, MHD_HTTP_HEADER_EXPECT);
+
+		if (x && !strcasecmp(x, "100-continue")) {
+			/* say so now: the client sends nothing more */
+			fail(h, MHD_HTTP_CONTENT_TOO_LARGE, "request body too "
+			     "large: more than %zu bytes", srv.max_body);
+			return false;
+		}
+		/* it is on its way: read and drop it, then say so */
+		h->too_big = true;
+	}
+	return true;
 }
 
 static void
@@ -1162,14 +1468,11 @@ route(struct hreq *h, const char *url, const char *method)
 				nedb_version());
 		return ok(h, MHD_HTTP_OK);
 	}
+	/* (the token was checked before the body was read: check_request) */
 	if (n < 2 || strcmp(s[0], "v1") || strcmp(s[1], "databases")) {
-		if (n >= 1 && !strcmp(s[0], "v1") && !authorized(h))
-			return;
 		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
 		return;
 	}
-	if (!authorized(h))
-		return;
 	if (h->too_big) {
 		fail(h, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large: "
 		     "more than %zu bytes", srv.max_body);
@@ -1205,6 +1508,8 @@ route(struct hreq *h, const char *url, const char *method)
 			     "rows/COLL/ID", method, url);
 			return;
 		}
+		if (get)
+			return get_row(h, e, s[4], s[5]);
 		if (!del)
 			return method_not_allowed(h, method, url);
 		return delete_row(h, e, s[4], s[5]);
@@ -1230,6 +1535,58 @@ route(struct hreq *h, const char *url, const char *method)
 	method_not_allowed(h, method, url);
 }
 
+/* The connection's entry (on_connection); NULL in the fuzzer's model. */
+static struct hconn *
+hconn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void
+wait_remove(struct hconn *c)
+{
+	if (!c || !c->waiting)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		H.wait = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		H.wait_last = c->prev;
+	c->waiting = false;
+}
+
+/* c waits for a request's headers from now on. */
+static void
+wait_add(struct hconn *c)
+{
+	if (!c)
+		return;
+	wait_remove(c);
+	c->since = mono_ms();
+	c->waiting = true;
+	c->next = NULL;
+	c->prev = H.wait_last;
+	if (H.wait_last)
+		H.wait_last->next = c;
+	else
+		H.wait = c;
+	H.wait_last = c;
+}
+
+/* Closes c's socket under libmicrohttpd, which then closes c. */
+static void
+hang_up(struct hconn *c)
+{
+	wait_remove(c);
+	shutdown(c->fd, SHUT_RDWR);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload,
@@ -1238,22 +1595,16 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	struct hreq *h = *con_cls;
 
 	if (!h) {
-		const char *cl;
-
 		if (!(h = calloc(1, sizeof *h)))
 			return MHD_NO;
 		h->conn = conn;
 		h->w.done = released;
+		h->lw.done = lock_ready;
 		*con_cls = h;
 		srv.busy++;
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > srv.max_body) {
-			/* say so now, without reading it */
-			fail(h, MHD_HTTP_CONTENT_TOO_LARGE, "request body too "
-			     "large: more than %zu bytes", srv.max_body);
+		wait_remove(hconn_of(conn));	/* the headers are in */
+		if (!check_request(h, url, method))
 			return send_resp(h);
-		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -1262,22 +1613,30 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!h->too_big &&
 		    nedb_buf_add(&h->body, upload, *upload_size))
 			h->too_big = true;
+		if (h->too_big) {
+			nedb_buf_free(&h->body);
+			if ((h->drained += *upload_size) > DRAIN_MAX)
+				return MHD_NO;	/* enough: hang up */
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (h->ready)
 		return send_resp(h);
-	if (!strcmp(method, "OPTIONS")) {
-		h->status = MHD_HTTP_NO_CONTENT;	/* CORS preflight */
-		return send_resp(h);
+	if (h->again) {
+		/* the writer lock it waited for is free: all over again */
+		h->again = false;
+		h->obj.len = 0;
+		h->resp.len = 0;
+		h->answered = false;
 	}
 	route(h, url, method);
-	if (!h->answered)
-		fail(h, 500, "no answer");
-	if (h->w.queued) {
+	if (h->w.queued || h->lw.queued) {
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
+	if (!h->answered)
+		fail(h, 500, "no answer");
 	return send_resp(h);
 }
 
@@ -1287,14 +1646,68 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct hreq *h = *con_cls;
 
+	/* kept alive: the next request's headers are due in time too */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		wait_add(hconn_of(conn));
 	if (!h)
 		return;
+	lock_cancel(&h->lw);
 	nedb_buf_free(&h->body);
 	nedb_buf_free(&h->obj);
 	nedb_buf_free(&h->resp);
 	free(h);
 	*con_cls = NULL;
 	srv.busy--;
+}
+
+/*
+ * Connections come and go.  One past NEDBD_MAX_CONNECTIONS closes the
+ * oldest connection still waiting for its request's headers (idle or
+ * slow), or, when none is, itself: strangers that open connections and
+ * send nothing, or a byte at a time, cannot keep others out.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	      enum MHD_ConnectionNotificationCode code)
+{
+	struct hconn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c) {
+			wait_remove(c);
+			free(c);
+			H.nconns--;
+		}
+		*socket_context = NULL;
+		return;
+	}
+	if (!(c = calloc(1, sizeof *c))) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	c->fd = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
+	*socket_context = c;
+	H.nconns++;
+	wait_add(c);
+	if (H.nconns > srv.max_conns)
+		hang_up(H.wait);	/* the oldest waiting; maybe c */
+}
+
+int
+http_sweep(int64_t now)
+{
+	int64_t limit = (int64_t)srv.timeout * 1000;
+
+	while (H.wait && now - H.wait->since >= limit)
+		hang_up(H.wait);
+	if (!H.wait)
+		return -1;
+	return (int)(H.wait->since + limit - now);
 }
 
 /* ---- the daemon ----------------------------------------------------------- */
@@ -1359,9 +1772,12 @@ http_start(unsigned port)
 			       MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
 			       handle, NULL,
 			       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-			       MHD_OPTION_CONNECTION_LIMIT, srv.max_conns,
-			       MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+			       MHD_OPTION_CONNECTION_LIMIT,
+			       srv.max_conns + SLACK,
+			       MHD_OPTION_CONNECTION_TIMEOUT, srv.timeout,
 			       MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			       MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+			       NULL,
 			       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 			       MHD_OPTION_END);

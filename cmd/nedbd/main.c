@@ -30,8 +30,9 @@ static const char usage[] =
 "environment: NEDBD_HOST (127.0.0.1), NEDBD_PORT (7070), NEDBD_DATA\n"
 "(./nedb-data), NEDBD_TOKEN (bearer token; none), NEDBD_RESP2_PORT (0:\n"
 "off), NEDBD_DURABILITY (durable), NEDBD_MAX_BODY (bytes; 33554432),\n"
-"NEDBD_MAX_CONNECTIONS (1000).  SIGTERM or SIGINT finishes the requests\n"
-"in flight, checkpoints every open database and exits 0.\n"
+"NEDBD_MAX_CONNECTIONS (1000), NEDBD_TIMEOUT (seconds; 10),\n"
+"NEDBD_CORS_ORIGINS (origins; none).  SIGTERM or SIGINT finishes the\n"
+"requests in flight, checkpoints every open database and exits 0.\n"
 "\n"
 "Options:\n"
 "  -h, --help            show this help and exit\n"
@@ -98,6 +99,8 @@ resolve(const char *host)
 		die(2, "bad NEDBD_HOST: '%s' (%s)", host, gai_strerror(rc));
 	memcpy(&srv.addr, ai->ai_addr, sizeof srv.addr);
 	freeaddrinfo(ai);
+	srv.host = host;
+	srv.loopback = (ntohl(srv.addr.sin_addr.s_addr) >> 24) == 127;
 }
 
 /* ---- databases ------------------------------------------------------------ */
@@ -120,6 +123,10 @@ db_get(const char *name, bool create, struct dbent **out)
 	if (snprintf(path, sizeof path, "%s/%s", srv.data, name) >=
 	    (int)sizeof path)
 		return NEDB_EINPUT;
+	/* private, whatever the library's modes (see also main's umask);
+	 * nedb_open says why when this fails */
+	if (create)
+		(void)mkdir(path, 0700);
 	if (!(e = calloc(1, sizeof *e)))
 		return NEDB_EIO;
 	if ((rc = nedb_open(&e->db, path, create ? NEDB_OPEN_CREATE : 0))) {
@@ -134,12 +141,18 @@ db_get(const char *name, bool create, struct dbent **out)
 	return 0;
 }
 
+static void release(struct dbent *e, int rc);
+static void release_lockq(struct dbent *e, int rc);
+
 /* Takes e out of the list of open databases. */
 static nedb *
 unlist(struct dbent *e)
 {
 	struct dbent **pp;
 	nedb *db = e->db;
+
+	/* those waiting for its lock look the database up again */
+	release_lockq(e, 0);
 
 	for (pp = &srv.dbs; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
@@ -173,7 +186,7 @@ batch_join(struct dbent *e)
 
 	if (e->batch)
 		return 0;
-	if ((rc = nedb_write_begin(e->db)))
+	if ((rc = nedb_write_trybegin(e->db)))
 		return rc;
 	e->batch = true;
 	e->snap = false;	/* nedb_write_begin ended it */
@@ -201,6 +214,80 @@ release(struct dbent *e, int rc)
 		w->queued = false;
 		w->done(w, rc);
 	}
+}
+
+/* ---- the writer lock ------------------------------------------------------ */
+
+void
+lock_wait(struct dbent *e, struct waiter *w)
+{
+	struct waiter **pp;
+
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->next = NULL;
+	for (pp = &e->lockq; *pp; pp = &(*pp)->next)
+		;
+	*pp = w;		/* first come, first served */
+}
+
+void
+lock_cancel(struct waiter *w)
+{
+	if (!w->queued)
+		return;
+	for (struct dbent *e = srv.dbs; e; e = e->next)
+		for (struct waiter **pp = &e->lockq; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				w->queued = false;
+				return;
+			}
+}
+
+static void
+release_lockq(struct dbent *e, int rc)
+{
+	struct waiter *w = e->lockq, *next;
+
+	e->lockq = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		w->queued = false;
+		w->done(w, rc);
+	}
+}
+
+void
+locks_retry(void)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next) {
+		int rc;
+
+		if (!e->lockq)
+			continue;
+		rc = batch_join(e);
+		if (rc == NEDB_EBUSY)
+			continue;	/* still held: next time */
+		release_lockq(e, rc);
+	}
+}
+
+void
+locks_fail(int rc)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next)
+		release_lockq(e, rc);
+}
+
+bool
+locks_waiting(void)
+{
+	for (struct dbent *e = srv.dbs; e; e = e->next)
+		if (e->lockq)
+			return true;
+	return false;
 }
 
 void
@@ -248,10 +335,30 @@ commit_all(void)
 	}
 }
 
-/* Checkpoints every open database whose last op is not a checkpoint. */
+/* Begins a write on e, waiting for the writer lock until deadline. */
+static int
+begin_by(struct dbent *e, int64_t deadline)
+{
+	struct timespec ts = {0, LOCK_RETRY_MS * 1000000L};
+	int rc;
+
+	while ((rc = nedb_write_trybegin(e->db)) == NEDB_EBUSY &&
+	       mono_ms() < deadline)
+		nanosleep(&ts, NULL);
+	return rc;
+}
+
+/*
+ * Checkpoints every open database whose last op is not a checkpoint.
+ * Nothing is served any more, so it may wait for a writer lock, but not
+ * forever: a database whose lock another process keeps for 5 seconds
+ * is left without a checkpoint (and said so).
+ */
 static void
 checkpoint_all(void)
 {
+	int64_t deadline = mono_ms() + 5000;
+
 	for (struct dbent *e = srv.dbs; e; e = e->next) {
 		nedb_buf receipt = {0};
 		nedb_stats st;
@@ -260,7 +367,7 @@ checkpoint_all(void)
 		if (nedb_stats_get(e->db, &st) == 0 && st.has_checkpoint &&
 		    st.checkpoint == st.seq)
 			continue;
-		if ((rc = nedb_write_begin(e->db)) == 0 &&
+		if ((rc = begin_by(e, deadline)) == 0 &&
 		    (rc = nedb_write_checkpoint(e->db, &receipt)) == 0)
 			rc = nedb_write_commit(e->db);
 		if (rc) {
@@ -302,7 +409,7 @@ loop_mod(int fd, unsigned events, void *ev)
 	return epoll_ctl(srv.epfd, EPOLL_CTL_MOD, fd, &e);
 }
 
-static int64_t
+int64_t
 mono_ms(void)
 {
 	struct timespec ts;
@@ -358,12 +465,17 @@ main(int argc, char **argv)
 			       1ul << 31);
 	srv.max_conns = (unsigned)env_num("NEDBD_MAX_CONNECTIONS", 1000, 1,
 					  100000);
+	srv.timeout = (unsigned)env_num("NEDBD_TIMEOUT", 10, 1, 86400);
+	srv.cors = env("NEDBD_CORS_ORIGINS", NULL);
 	if ((srv.durability = nedb_durability_parse(
 		     env("NEDBD_DURABILITY", "durable"))) < 0)
 		die(2, "bad NEDBD_DURABILITY: '%s' (durable, safe or fast)",
 		    env("NEDBD_DURABILITY", ""));
 	nedb_set_warn(warn_cb);
-	if (mkdir(srv.data, 0755) && errno != EEXIST)
+	/* what nedbd creates is for its user alone: the token guards the
+	 * wire, the modes the files */
+	umask(077);
+	if (mkdir(srv.data, 0700) && errno != EEXIST)
 		die(5, "cannot create data directory '%s': %s", srv.data,
 		    strerror(errno));
 	if (stat(srv.data, &st) || !S_ISDIR(st.st_mode))
@@ -391,7 +503,15 @@ main(int argc, char **argv)
 	fputc('\n', stderr);
 
 	for (;;) {
-		int timeout = http_timeout(), n;
+		int timeout = http_timeout(), n, t;
+		int64_t now = mono_ms();
+
+		if ((t = http_sweep(now)) >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
+		if ((t = resp_sweep(now)) >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
+		if (locks_waiting() && (timeout < 0 || timeout > LOCK_RETRY_MS))
+			timeout = LOCK_RETRY_MS;
 
 		if (srv.stopping) {
 			int64_t left = deadline - mono_ms();
@@ -423,6 +543,9 @@ main(int argc, char **argv)
 			} else if (kind != EV_HTTP)
 				resp_event(evs[i].data.ptr, evs[i].events);
 		}
+		/* writers that waited for a lock: run them if it is free */
+		locks_retry();
+		resp_retry();
 		/* HTTP writes join the batches RESP opened in this turn */
 		snaps_end();
 		http_run();
@@ -434,6 +557,10 @@ main(int argc, char **argv)
 		}
 		resp_flush();
 	}
+	/* what still waits for a lock is answered that it is busy */
+	locks_fail(NEDB_EBUSY);
+	resp_retry();
+	http_run();
 	commit_all();
 	resp_flush();
 	resp_stop();

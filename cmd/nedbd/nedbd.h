@@ -8,6 +8,12 @@
  * from any connection to a database joins that database's open write
  * transaction, its batch; at the end of the turn each batch commits with
  * one fsync and only then are the replies that depend on it released.
+ *
+ * Nothing on the loop ever waits for a lock another process holds: a
+ * batch begins with nedb_write_trybegin, and when a command-line writer
+ * has the database's writer lock the requests that want to write there
+ * wait in its lock queue (lock_wait) while the loop serves everything
+ * else; locks_retry tries the lock again every LOCK_RETRY_MS.
  */
 #ifndef NEDBD_H
 #define NEDBD_H
@@ -37,9 +43,12 @@ struct dbent {
 	nedb *db;
 	bool batch;		/* a write transaction is open */
 	bool snap;		/* a read snapshot is open for this turn */
-	struct waiter *waiters;
+	struct waiter *waiters;	/* on the batch */
+	struct waiter *lockq;	/* on the writer lock, oldest first */
 	struct dbent *next;
 };
+
+#define LOCK_RETRY_MS 5		/* how often a busy writer lock is tried */
 
 struct server {
 	struct sockaddr_in addr;	/* NEDBD_HOST (port 0) */
@@ -47,8 +56,12 @@ struct server {
 	const char *token;		/* NEDBD_TOKEN or NULL */
 	size_t token_len;
 	int durability;
-	size_t max_body;		/* bytes of an HTTP request body */
+	size_t max_body;		/* bytes of a request (HTTP body, RESP) */
 	unsigned max_conns;		/* per protocol */
+	unsigned timeout;		/* NEDBD_TIMEOUT, seconds */
+	const char *host;		/* NEDBD_HOST as given */
+	bool loopback;			/* bound to 127.0.0.0/8 */
+	const char *cors;		/* NEDBD_CORS_ORIGINS or NULL */
 	int epfd;
 	struct dbent *dbs;
 	bool stopping;
@@ -68,8 +81,26 @@ int db_get(const char *name, bool create, struct dbent **out);
 void db_forget(struct dbent *e);
 /* Removes the database (nedb_destroy) and forgets it. */
 int db_drop(struct dbent *e);
-/* Opens e's batch if it is not open. */
+/*
+ * Opens e's batch if it is not open.  NEDB_EBUSY when another process
+ * holds the database's writer lock: wait with lock_wait, never block.
+ */
 int batch_join(struct dbent *e);
+/*
+ * Holds w until e's writer lock may be had: w->done(w, 0) once e's batch
+ * is open (or e was closed: look the database up again), w->done(w, rc)
+ * when trying the lock failed otherwise.  Called from the loop
+ * (locks_retry, or the database's closing), never from inside lock_wait.
+ */
+void lock_wait(struct dbent *e, struct waiter *w);
+/* Takes w out of the lock queue it is in, if any. */
+void lock_cancel(struct waiter *w);
+/* Tries the writer lock of every database with a queue. */
+void locks_retry(void);
+/* Releases every lock queue with rc (stopping). */
+void locks_fail(int rc);
+/* Whether a lock queue is waiting (the loop then wakes to retry). */
+bool locks_waiting(void);
 /* Holds w until e's batch ends (no-op when w already waits). */
 void batch_wait(struct dbent *e, struct waiter *w);
 /* Aborts e's batch: its waiters get rc. */
@@ -87,6 +118,8 @@ int loop_add(int fd, unsigned events, void *ev);
 int loop_mod(int fd, unsigned events, void *ev);
 /* True when a constant-time comparison finds s equal to the token. */
 bool token_ok(const char *s, size_t len);
+/* Monotonic milliseconds. */
+int64_t mono_ms(void);
 
 /* http.c */
 int http_start(unsigned port);
@@ -97,6 +130,9 @@ bool http_resumed(void);
 int http_timeout(void);		/* ms until http_run is due; -1 none */
 void http_quiesce(void);	/* stop accepting */
 void http_stop(void);
+/* Closes connections whose request headers are late; ms until the next
+ * is due, or -1. */
+int http_sweep(int64_t now);
 
 /* resp.c */
 int resp_start(unsigned port);
@@ -104,6 +140,11 @@ void resp_event(void *ev, unsigned events);
 void resp_flush(void);		/* writes replies that are free to go */
 /* Connections on e forget it (it is being dropped). */
 void resp_forget_db(struct dbent *e);
+/* Runs again the commands that waited for a writer lock now free. */
+void resp_retry(void);
+/* Closes connections that did not AUTH in time; ms until the next is
+ * due, or -1. */
+int resp_sweep(int64_t now);
 void resp_quiesce(void);	/* stop accepting and reading */
 bool resp_idle(void);		/* nothing left to write */
 void resp_stop(void);

@@ -1,14 +1,38 @@
 /*
  * resp.c - nedbd's RESP2 front end.
  *
- * Requests are read with hiredis's reader (multibulk, as every client
- * sends them) or, like Redis, as inline commands (a line of words, as
- * typed into nc); they run through lib/redis.c, the table nedb-redis(1)
- * uses too.  A reply that depends on an open batch (a write, or a read
- * that saw the batch's writes) is held, and so is everything after it on
- * that connection, until the batch commits: see nedbd.h.
+ * Requests are parsed here, as Redis's own server parses them (its
+ * networking.c): arrays of bulk strings, as every client sends them, or,
+ * when a request does not start with '*', an inline command (a line of
+ * words, as typed into nc).  They run through lib/redis.c, the table
+ * nedb-redis(1) uses too.  A reply that depends on an open batch (a
+ * write, or a read that saw the batch's writes) is held, and so is
+ * everything after it on that connection, until the batch commits: see
+ * nedbd.h.
+ *
+ * Limits, those of Redis 7 where it has them:
+ *  - before AUTH (NEDBD_TOKEN set): a request has at most 10 arguments
+ *    of at most 16 KiB each, and a connection that has not authenticated
+ *    NEDBD_TIMEOUT seconds after it was accepted is closed; when every
+ *    slot is taken, a new connection closes the oldest unauthenticated
+ *    one, so that idle strangers cannot keep clients out;
+ *  - after: at most MAX_ARGS arguments, and NEDBD_MAX_BODY bytes of
+ *    arguments in one request;
+ *  - an inline command, or the count line of an array or a bulk string,
+ *    ends within 64 KiB.
+ * Breaking one is answered "-ERR Protocol error: ..." and closes the
+ * connection.  So does, without an answer, a request that is an HTTP
+ * request (a browser's page posting to this port): its first line, or
+ * a command named POST or Host:, as Redis does.
+ *
+ * Invariants of a connection's input buffer c->in: bytes before c->req
+ * are done with; c->req <= c->pos <= c->in.len; while an array is being
+ * read (c->mb_left > 0) its arguments so far are at c->arg_off[], all
+ * at or after c->req, so that moving the buffer down by c->req keeps
+ * them (compact).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -18,48 +42,72 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <hiredis/hiredis.h>
 #include "nedbd.h"
 #include "redis.h"
 
 #define NONE ((size_t)-1)
 #define READ_CHUNK 65536
 #define READ_TURN (4u << 20)	/* bytes read per connection per turn */
-#define MAX_PENDING (512u << 20) /* a request larger than this: error */
-#define MAX_INLINE (64u << 10)
+#define MAX_INLINE (64u << 10)	/* an inline command or a count line */
 #define MAX_BACKLOG (16u << 20)	/* unsent replies before reading stops */
-#define MAX_ARGS (1024 * 1024)
+#define MAX_ARGS (1024 * 1024)	/* arguments of one request */
+#define UNAUTH_ARGS 10		/* ... before AUTH */
+#define UNAUTH_BULK 16384	/* bytes of one argument before AUTH */
+#define KEEP_BUF (1u << 20)	/* an empty input buffer larger is freed */
 #define DEFAULT_DB "0"
 
 struct rconn {
 	int kind;			/* EV_RESP_CONN */
 	int fd;
 	unsigned events;		/* registered with epoll */
-	redisReader *rd;
 	nedb_redis_conn c;
 	struct dbent *dbe;		/* the selected database */
+	/* requests: see the invariants above */
+	nedb_buf in;
+	size_t req, pos;
+	long long mb_left;		/* arguments still to come */
+	long long bulk;			/* length of the next one; -1: unread */
+	size_t bulk_total;		/* bytes of the arguments so far */
+	size_t argc, arg_cap;
+	size_t *arg_off, *arg_len;
+	/* replies */
 	nedb_buf out;
 	size_t sent;			/* bytes of out written */
 	size_t held_from;		/* start of held replies, or NONE */
 	unsigned held_n;		/* number of held replies */
-	struct waiter w;
-	/* MULTI ... EXEC: the commands queued, each as argc, then argc
-	 * (length, bytes) pairs in one buffer */
+	size_t mark;			/* start of the request's reply */
+	bool counted;			/* ... which is in held_n */
+	bool exec_void;			/* EXEC's replies are void already */
+	struct waiter w;		/* on a batch */
+	/* MULTI ... EXEC: the commands queued (pack) */
 	bool multi;
 	bool multi_failed;		/* a queued command was refused */
+	bool in_exec;			/* EXEC is running them */
 	nedb_buf queued;
 	unsigned nqueued;
+	/* a command waiting for its database's writer lock (pack) */
+	struct waiter lw;
+	nedb_buf stalled;
+	bool stall;			/* it waits: read and run nothing */
+	bool retry;			/* the lock queue let it go */
+	int retry_rc;
+	bool verify;			/* NEDB.VERIFY ON */
+	int64_t since;			/* accepted at (mono_ms) */
 	bool closing;			/* close once out is written */
 	bool dead;			/* closed; freed when w is released */
-	struct rconn *prev, *next;
+	struct rconn *prev, *next;	/* every connection, oldest first */
+	struct rconn *uprev, *unext;	/* those not authenticated */
+	bool unauth;			/* in that list */
 };
 
 static struct {
 	int kind;			/* EV_RESP_LISTEN */
 	int fd;
 	unsigned nconns;
-	struct rconn *conns;
-} L = {EV_RESP_LISTEN, -1, 0, NULL};
+	struct rconn *conns, *last;
+	struct rconn *unauth, *unauth_last;
+	unsigned nretry;		/* connections with retry set */
+} L = {EV_RESP_LISTEN, -1, 0, NULL, NULL, NULL, NULL, 0};
 
 int
 resp_start(unsigned port)
@@ -80,12 +128,37 @@ resp_start(unsigned port)
 
 /* ---- connections ---------------------------------------------------------- */
 
+static bool
+authed(const struct rconn *c)
+{
+	return !c->c.password || c->c.authed;
+}
+
+static void
+unauth_remove(struct rconn *c)
+{
+	if (!c->unauth)
+		return;
+	if (c->uprev)
+		c->uprev->unext = c->unext;
+	else
+		L.unauth = c->unext;
+	if (c->unext)
+		c->unext->uprev = c->uprev;
+	else
+		L.unauth_last = c->uprev;
+	c->unauth = false;
+}
+
 static void
 conn_free(struct rconn *c)
 {
-	redisReaderFree(c->rd);
+	nedb_buf_free(&c->in);
 	nedb_buf_free(&c->out);
 	nedb_buf_free(&c->queued);
+	nedb_buf_free(&c->stalled);
+	free(c->arg_off);
+	free(c->arg_len);
 	free(c);
 }
 
@@ -94,14 +167,22 @@ conn_close(struct rconn *c)
 {
 	if (c->dead)
 		return;
-	close(c->fd);		/* leaves epoll too */
+	if (c->fd >= 0)
+		close(c->fd);	/* leaves epoll too */
 	c->dead = true;
+	lock_cancel(&c->lw);
+	if (c->retry)
+		L.nretry--;
+	c->retry = false;
+	unauth_remove(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		L.conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		L.last = c->prev;
 	L.nconns--;
 	if (!c->w.queued)
 		conn_free(c);
@@ -125,9 +206,23 @@ conn_released(struct waiter *w, int rc)
 		c->out.len = c->held_from;
 		for (unsigned i = 0; i < c->held_n; i++)
 			nedb_buf_printf(&c->out, "-ERR %s\r\n", msg);
+		c->exec_void = c->in_exec;	/* its reply is one of them */
 	}
 	c->held_from = NONE;
 	c->held_n = 0;
+}
+
+/* The writer lock c's stalled command waits for may be had: resp_retry. */
+static void
+conn_lock_ready(struct waiter *w, int rc)
+{
+	struct rconn *c = (struct rconn *)((char *)w -
+					   offsetof(struct rconn, lw));
+
+	if (!c->retry)
+		L.nretry++;
+	c->retry = true;
+	c->retry_rc = rc;
 }
 
 static int
@@ -147,35 +242,43 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 	return 0;
 }
 
-/*
- * hiredis 0.14 allocates a multibulk's element array from the count it
- * is sent, before any element arrives: counts past MAX_ARGS are refused
- * there (the reader reports out of memory; the connection is closed).
- */
-static redisReplyObjectFunctions fns;
-static void *(*default_array)(const redisReadTask *, int);
-
-static void *
-create_array(const redisReadTask *task, int elements)
+/* A connection on fd (-1: none, for the fuzzer), last in the list. */
+static struct rconn *
+conn_new(int fd)
 {
-	if (elements > MAX_ARGS)
+	struct rconn *c = calloc(1, sizeof *c);
+
+	if (!c)
 		return NULL;
-	return default_array(task, elements);
-}
-
-static redisReader *
-new_reader(void)
-{
-	redisReader *r = redisReaderCreate();
-
-	if (r && !default_array) {
-		fns = *r->fn;
-		default_array = fns.createArray;
-		fns.createArray = create_array;
+	c->kind = EV_RESP_CONN;
+	c->fd = fd;
+	c->events = EPOLLIN;
+	c->held_from = NONE;
+	c->bulk = -1;
+	c->w.done = conn_released;
+	c->lw.done = conn_lock_ready;
+	c->c.password = srv.token;
+	c->c.password_len = srv.token_len;
+	c->c.select = select_db;
+	c->c.payload = c;
+	c->since = mono_ms();
+	c->prev = L.last;
+	if (L.last)
+		L.last->next = c;
+	else
+		L.conns = c;
+	L.last = c;
+	L.nconns++;
+	if (c->c.password) {
+		c->unauth = true;
+		c->uprev = L.unauth_last;
+		if (L.unauth_last)
+			L.unauth_last->unext = c;
+		else
+			L.unauth = c;
+		L.unauth_last = c;
 	}
-	if (r)
-		r->fn = &fns;
-	return r;
+	return c;
 }
 
 static void
@@ -191,6 +294,8 @@ accept_all(void)
 				continue;
 			return;	/* EAGAIN, or out of descriptors for now */
 		}
+		if (L.nconns >= srv.max_conns && L.unauth)
+			conn_close(L.unauth);	/* the oldest stranger */
 		if (L.nconns >= srv.max_conns) {
 			static const char full[] =
 				"-ERR max number of clients reached\r\n";
@@ -201,32 +306,24 @@ accept_all(void)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (!(c = calloc(1, sizeof *c)) ||
-		    !(c->rd = new_reader())) {
-			free(c);
+		if (!(c = conn_new(fd)))
 			close(fd);
-			continue;
-		}
-		c->kind = EV_RESP_CONN;
-		c->fd = fd;
-		c->events = EPOLLIN;
-		c->held_from = NONE;
-		c->w.done = conn_released;
-		c->c.password = srv.token;
-		c->c.password_len = srv.token_len;
-		c->c.select = select_db;
-		c->c.payload = c;
-		if (loop_add(fd, EPOLLIN, c)) {
-			conn_free(c);
-			close(fd);
-			continue;
-		}
-		c->next = L.conns;
-		if (L.conns)
-			L.conns->prev = c;
-		L.conns = c;
-		L.nconns++;
+		else if (loop_add(fd, EPOLLIN, c))
+			conn_close(c);
 	}
+}
+
+int
+resp_sweep(int64_t now)
+{
+	int64_t limit = (int64_t)srv.timeout * 1000;
+
+	/* oldest first: the first one not due says when the next is */
+	while (L.unauth && now - L.unauth->since >= limit)
+		conn_close(L.unauth);
+	if (!L.unauth)
+		return -1;
+	return (int)(L.unauth->since + limit - now);
 }
 
 /* ---- running commands ----------------------------------------------------- */
@@ -240,41 +337,162 @@ protocol_error(struct rconn *c, const char *fmt, const char *what)
 	c->closing = true;
 }
 
+/*
+ * An HTTP request on this port: a web page's form or fetch aimed at it
+ * (cross-protocol scripting).  Closed without an answer, as Redis does;
+ * said on stderr at most once a second.
+ */
 static void
-run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
+http_attack(struct rconn *c)
 {
-	unsigned flags = nedb_redis_flags(argv[0], len[0]);
-	bool may = !c->c.password || c->c.authed, wrote;
-	struct dbent *e;
-	size_t mark = c->out.len;
-	int rc;
+	static int64_t said;
+	int64_t now = mono_ms();
 
-	if (may && !c->dbe && (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))) {
+	if (!said || now - said >= 1000) {
+		fprintf(stderr, "nedbd: possible SECURITY ATTACK detected: an "
+			"HTTP request on the Redis port; connection closed\n");
+		said = now;
+	}
+	c->closing = true;
+}
+
+static bool
+is_cmd(const char *arg, size_t len, const char *name)
+{
+	return len == strlen(name) && !strncasecmp(arg, name, len);
+}
+
+/* Appends a command to b: argc, then argc (length, bytes, NUL). */
+static void
+pack(nedb_buf *b, int argc, const char *const *argv, const size_t *len)
+{
+	uint64_t n = (uint64_t)argc;
+
+	nedb_buf_add(b, &n, sizeof n);
+	for (int i = 0; i < argc; i++) {
+		n = len[i];
+		nedb_buf_add(b, &n, sizeof n);
+		nedb_buf_add(b, argv[i], len[i]);
+		nedb_buf_add(b, "", 1);		/* argv ends in NUL */
+	}
+}
+
+/*
+ * The command packed at *off in b, as argv and len (caller frees both;
+ * they point into b); *off moves past it.  -1 when memory ran out.
+ */
+static int
+unpack(const nedb_buf *b, size_t *off, const char ***argv, size_t **len)
+{
+	uint64_t argc;
+
+	memcpy(&argc, b->p + *off, sizeof argc);
+	*off += sizeof argc;
+	*argv = malloc((argc ? argc : 1) * sizeof **argv);
+	*len = malloc((argc ? argc : 1) * sizeof **len);
+	if (!*argv || !*len) {
+		free(*argv);
+		free(*len);
+		return -1;
+	}
+	for (uint64_t i = 0; i < argc; i++) {
+		uint64_t n;
+
+		memcpy(&n, b->p + *off, sizeof n);
+		*off += sizeof n;
+		(*argv)[i] = b->p + *off;
+		(*len)[i] = n;
+		*off += n + 1;
+	}
+	return (int)argc;
+}
+
+/*
+ * The command waits for e's writer lock, which another process holds:
+ * it is kept, and the connection reads and runs nothing more until
+ * resp_retry runs it again.
+ */
+static void
+stall(struct rconn *c, struct dbent *e, int argc, const char *const *argv,
+      const size_t *len)
+{
+	c->stalled.len = 0;
+	pack(&c->stalled, argc, argv, len);
+	c->stall = true;
+	lock_wait(e, &c->lw);
+}
+
+/* The database c's commands run on (NULL before AUTH). */
+static struct dbent *
+conn_db(struct rconn *c)
+{
+	if (authed(c) && !c->dbe) {
 		/* database 0 until SELECT, as in Redis; or the one dropped */
 		if (!c->c.dbname[0])
 			strcpy(c->c.dbname, DEFAULT_DB);
 		if (db_get(c->c.dbname, true, &c->dbe) == 0)
 			c->c.db = c->dbe->db;
 	}
-	e = c->dbe;
-	if (may && e && flags == (NEDB_REDIS_READ | NEDB_REDIS_KNOWN))
+	return authed(c) ? c->dbe : NULL;
+}
+
+/*
+ * Runs a command.  Its reply is held when it ran in its database's batch
+ * (from c->mark, the start of the request's reply: a whole EXEC array
+ * is held, or voided, as one); dispatch counts it.
+ */
+static void
+run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
+{
+	unsigned flags = nedb_redis_flags(argv[0], len[0]);
+	bool reads = flags == (NEDB_REDIS_READ | NEDB_REDIS_KNOWN);
+	struct dbent *e;
+	bool wrote;
+	int rc;
+
+	if (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))
+		conn_db(c);
+	/* the database whose batch this reply may depend on: SELECT
+	 * commits it, so that held replies never span two */
+	e = authed(c) ? c->dbe : NULL;
+	/* a verified read checks documents against the log, which has
+	 * none of the batch's ops yet: it reads what is committed */
+	if (e && reads && c->verify && e->batch && !c->in_exec)
+		commit_all();
+	if (e && reads)
 		snap_begin(e);	/* one snapshot for this turn's reads */
-	if (may && e && (flags & NEDB_REDIS_WRITE) && (rc = batch_join(e))) {
-		nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
+	if (e && (flags & NEDB_REDIS_WRITE) && (rc = batch_join(e))) {
+		/* a command of EXEC's cannot wait: the others ran */
+		if (rc == NEDB_EBUSY && !c->in_exec)
+			stall(c, e, argc, argv, len);
+		else
+			nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
 		return;
 	}
+	if (c->verify && c->c.db)
+		nedb_set_read_verify(c->c.db, 1);
 	rc = nedb_redis_exec(&c->c, argc, argv, len, &c->out, &wrote);
+	if (c->verify && c->c.db)
+		nedb_set_read_verify(c->c.db, 0);
 	if (e && e->batch) {
 		/* it ran in the batch, so it may show uncommitted writes */
 		if (c->held_from == NONE)
-			c->held_from = mark;
-		c->held_n++;
+			c->held_from = c->mark;
 		batch_wait(e, &c->w);
-		if (rc < 0 && rc != NEDB_ENOTFOUND)
+		/* a write that failed voids the batch (a read that failed
+		 * staged nothing: the commit says whether the rest holds) */
+		if (rc < 0 && rc != NEDB_ENOTFOUND && !reads) {
+			if (!c->counted) {
+				c->held_n++;
+				c->counted = true;
+			}
 			batch_fail(e, rc);
+		}
 	}
 	if (c->c.quit)
 		c->closing = true;
+	if (c->unauth && c->c.authed)
+		unauth_remove(c);
 }
 
 /*
@@ -284,34 +502,13 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
  * make one array.  As in Redis, a command refused while queueing (an
  * unknown one) makes EXEC answer -EXECABORT; errors of commands that
  * run are elements of the array.  WATCH is not supported (an unknown
- * command).
+ * command).  An EXEC with writes waits, whole, for the writer lock.
  */
-static bool
-is_cmd(const char *arg, size_t len, const char *name)
-{
-	return len == strlen(name) && !strncasecmp(arg, name, len);
-}
-
 static void
 reply_status(struct rconn *c, const char *line)
 {
 	nedb_buf_puts(&c->out, line);
 	nedb_buf_puts(&c->out, "\r\n");
-}
-
-static void
-queue(struct rconn *c, int argc, const char *const *argv, const size_t *len)
-{
-	uint64_t n = (uint64_t)argc;
-
-	nedb_buf_add(&c->queued, &n, sizeof n);
-	for (int i = 0; i < argc; i++) {
-		n = len[i];
-		nedb_buf_add(&c->queued, &n, sizeof n);
-		nedb_buf_add(&c->queued, argv[i], len[i]);
-		nedb_buf_add(&c->queued, "", 1);	/* argv ends in NUL */
-	}
-	c->nqueued++;
 }
 
 static void
@@ -323,36 +520,46 @@ exec_queued(struct rconn *c)
 	c->queued = (nedb_buf){0};
 	nedb_buf_printf(&c->out, "*%u\r\n", c->nqueued);
 	c->nqueued = 0;
-	while (off < q.len) {
+	c->in_exec = true;
+	c->exec_void = false;
+	while (off < q.len && !c->exec_void) {
 		const char **argv;
 		size_t *len;
-		uint64_t argc;
+		int argc = unpack(&q, &off, &argv, &len);
 
-		memcpy(&argc, q.p + off, sizeof argc);
-		off += sizeof argc;
-		argv = malloc(argc * sizeof *argv);
-		len = malloc(argc * sizeof *len);
-		if (!argv || !len) {
-			free(argv);
-			free(len);
+		if (argc < 0) {
 			nedb_buf_puts(&c->out, "-ERR out of memory\r\n");
 			c->closing = true;	/* the array cannot be finished */
 			break;
 		}
-		for (uint64_t i = 0; i < argc; i++) {
-			uint64_t n;
-
-			memcpy(&n, q.p + off, sizeof n);
-			off += sizeof n;
-			argv[i] = q.p + off;
-			len[i] = n;
-			off += n + 1;
-		}
-		run(c, (int)argc, argv, len);
+		run(c, argc, argv, len);
 		free(argv);
 		free(len);
 	}
+	c->in_exec = false;
 	nedb_buf_free(&q);
+}
+
+/* Whether a command queued on c writes. */
+static bool
+queue_writes(struct rconn *c)
+{
+	size_t off = 0;
+	bool writes = false;
+
+	while (off < c->queued.len && !writes) {
+		const char **argv;
+		size_t *len;
+		int argc = unpack(&c->queued, &off, &argv, &len);
+
+		if (argc < 0)
+			return false;	/* EXEC says so */
+		writes = argc && (nedb_redis_flags(argv[0], len[0]) &
+				  NEDB_REDIS_WRITE);
+		free(argv);
+		free(len);
+	}
+	return writes;
 }
 
 /* Handles MULTI, EXEC, DISCARD and queueing; false: run the command. */
@@ -360,9 +567,7 @@ static bool
 transaction(struct rconn *c, int argc, const char *const *argv,
 	    const size_t *len)
 {
-	bool may = !c->c.password || c->c.authed;
-
-	if (is_cmd(argv[0], len[0], "multi") && may) {
+	if (is_cmd(argv[0], len[0], "multi") && authed(c)) {
 		if (argc != 1)
 			reply_status(c, "-ERR wrong number of arguments for "
 				     "'multi' command");
@@ -376,12 +581,18 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		return true;
 	}
 	if ((is_cmd(argv[0], len[0], "exec") ||
-	     is_cmd(argv[0], len[0], "discard")) && may) {
+	     is_cmd(argv[0], len[0], "discard")) && authed(c)) {
 		bool exec = is_cmd(argv[0], len[0], "exec");
+		struct dbent *e;
 
 		if (!c->multi) {
 			reply_status(c, exec ? "-ERR EXEC without MULTI" :
 				     "-ERR DISCARD without MULTI");
+			return true;
+		}
+		if (exec && !c->multi_failed && queue_writes(c) &&
+		    (e = conn_db(c)) && batch_join(e) == NEDB_EBUSY) {
+			stall(c, e, argc, argv, len);
 			return true;
 		}
 		c->multi = false;
@@ -405,9 +616,55 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		c->multi_failed = true;
 		return true;
 	}
-	queue(c, argc, argv, len);
+	pack(&c->queued, argc, argv, len);
+	c->nqueued++;
 	reply_status(c, "+QUEUED");
 	return true;
+}
+
+/*
+ * NEDB.VERIFY ON|OFF: reads of this connection check every document
+ * they return against its op in the log (nedb_set_read_verify).  Takes
+ * effect at once, in MULTI too.
+ */
+static void
+verify_command(struct rconn *c, int argc, const char *const *argv,
+	       const size_t *len)
+{
+	if (!authed(c))
+		reply_status(c, "-NOAUTH Authentication required.");
+	else if (argc != 2)
+		reply_status(c, "-ERR wrong number of arguments for "
+			     "'nedb.verify' command");
+	else if (is_cmd(argv[1], len[1], "on") ||
+		 is_cmd(argv[1], len[1], "off")) {
+		c->verify = is_cmd(argv[1], len[1], "on");
+		reply_status(c, "+OK");
+	} else
+		reply_status(c, "-ERR syntax error: NEDB.VERIFY ON or OFF");
+}
+
+/*
+ * Runs one request (argc > 0; every argv[i] NUL-ended): one reply, or
+ * none when it waits for a lock or closes the connection.  A reply after
+ * held ones is held with them, and counted, so that a failed batch
+ * answers each held request with one error.
+ */
+static void
+dispatch(struct rconn *c, int argc, const char *const *argv,
+	 const size_t *len)
+{
+	c->mark = c->out.len;
+	c->counted = false;
+	if (is_cmd(argv[0], len[0], "post") ||
+	    is_cmd(argv[0], len[0], "host:"))
+		http_attack(c);
+	else if (is_cmd(argv[0], len[0], "nedb.verify"))
+		verify_command(c, argc, argv, len);
+	else if (!transaction(c, argc, argv, len))
+		run(c, argc, argv, len);
+	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
+		c->held_n++;
 }
 
 /* Splits an inline command line (NUL-ended) as Redis does; runs it. */
@@ -424,9 +681,8 @@ run_inline(struct rconn *c, const char *line)
 		protocol_error(c, "%s", "unbalanced quotes in request");
 		return;
 	}
-	if (argc < 0 || (size_t)argc > MAX_ARGS) {
-		protocol_error(c, "%s", argc < 0 ? "out of memory" :
-			       "too many arguments");
+	if (argc < 0) {
+		protocol_error(c, "%s", "out of memory");
 		return;
 	}
 	if ((size_t)argc > argv_cap) {
@@ -441,131 +697,277 @@ run_inline(struct rconn *c, const char *line)
 	}
 	for (int i = 0; i < argc; i++)
 		argv[i] = arena.p + off[i];
-	if (argc && !transaction(c, argc, argv, len))
-		run(c, argc, argv, len);
+	/* "GET / HTTP/1.1": a browser's request line */
+	if (argc == 3 && len[2] > 5 && !strncmp(argv[2], "HTTP/", 5)) {
+		http_attack(c);
+		return;
+	}
+	if (argc)
+		dispatch(c, argc, argv, len);
 }
 
-/* Runs every complete request the reader holds. */
+/* ---- reading requests ----------------------------------------------------- */
+
+/* A decimal as Redis's string2ll takes it: no sign but '-', no spaces. */
+static bool
+parse_ll(const char *p, size_t n, long long *out)
+{
+	bool neg = n && *p == '-';
+	unsigned long long v = 0;
+	size_t i = neg;
+
+	if (i == n || (p[i] == '0' && n - i > 1))
+		return false;
+	for (; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9' ||
+		    v > (ULLONG_MAX - (unsigned)(p[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	if (v > (unsigned long long)LLONG_MAX)
+		return false;
+	*out = neg ? -(long long)v : (long long)v;
+	return true;
+}
+
+/*
+ * The line at c->pos, ended by "\r\n": its length before the '\r', or -1
+ * when it is not all there yet (a protocol error, what, when it is
+ * longer than MAX_INLINE already).
+ */
+static long
+count_line(struct rconn *c, const char *what)
+{
+	size_t left = c->in.len - c->pos;
+	const char *p = c->in.p + c->pos, *cr = memchr(p, '\r', left);
+
+	if (!cr) {
+		if (left > MAX_INLINE)
+			protocol_error(c, "%s", what);
+		return -1;
+	}
+	if ((size_t)(cr - p) + 2 > left)
+		return -1;	/* the '\n' is still to come */
+	return (long)(cr - p);
+}
+
+/* Keeps argument off, len of the array being read. */
+static bool
+add_arg(struct rconn *c, size_t off, size_t len)
+{
+	if (c->argc == c->arg_cap) {
+		size_t cap = c->arg_cap ? c->arg_cap * 2 : 16;
+		size_t *o = realloc(c->arg_off, cap * sizeof *o), *l;
+
+		if (o)
+			c->arg_off = o;
+		if (!o || !(l = realloc(c->arg_len, cap * sizeof *l)))
+			return false;
+		c->arg_len = l;
+		c->arg_cap = cap;
+	}
+	c->arg_off[c->argc] = off;
+	c->arg_len[c->argc++] = len;
+	return true;
+}
+
+/*
+ * Reads on in the array being read: false when it is not complete yet or
+ * broke the protocol.
+ */
+static bool
+read_array(struct rconn *c)
+{
+	while (c->mb_left) {
+		if (c->bulk < 0) {
+			const char *p = c->in.p + c->pos;
+			long n = count_line(c, "too big bulk count string");
+			long long ll;
+
+			if (n < 0)
+				return false;
+			if (*p != '$') {
+				char msg[64];
+
+				snprintf(msg, sizeof msg, "expected '$', got "
+					 "'%c'", *p);
+				protocol_error(c, "%s", msg);
+				return false;
+			}
+			if (!parse_ll(p + 1, (size_t)n - 1, &ll) || ll < 0 ||
+			    (unsigned long long)ll > srv.max_body) {
+				protocol_error(c, "%s", "invalid bulk length");
+				return false;
+			}
+			if (!authed(c) && ll > UNAUTH_BULK) {
+				protocol_error(c, "%s", "unauthenticated bulk "
+					       "length");
+				return false;
+			}
+			if ((c->bulk_total += (size_t)ll) > srv.max_body) {
+				protocol_error(c, "%s", "too big request");
+				return false;
+			}
+			c->pos += (size_t)n + 2;
+			c->bulk = ll;
+		}
+		if (c->in.len - c->pos < (size_t)c->bulk + 2)
+			return false;
+		if (!add_arg(c, c->pos, (size_t)c->bulk)) {
+			protocol_error(c, "%s", "out of memory");
+			return false;
+		}
+		/* the "\r\n" after it, whatever it is, ends it */
+		c->in.p[c->pos + (size_t)c->bulk] = 0;
+		c->pos += (size_t)c->bulk + 2;
+		c->bulk = -1;
+		c->mb_left--;
+	}
+	return true;
+}
+
+/* Runs the array just read. */
+static void
+run_array(struct rconn *c)
+{
+	static const char **argv;
+	static size_t cap;
+
+	if (c->argc > cap) {
+		const char **more = realloc(argv, c->argc * sizeof *argv);
+
+		if (!more) {
+			protocol_error(c, "%s", "out of memory");
+			return;
+		}
+		argv = more;
+		cap = c->argc;
+	}
+	for (size_t i = 0; i < c->argc; i++)
+		argv[i] = c->in.p + c->arg_off[i];
+	dispatch(c, (int)c->argc, argv, c->arg_len);
+}
+
+/* Runs every complete request read, until c closes or stalls. */
 static void
 run_requests(struct rconn *c)
 {
-	redisReader *r = c->rd;
+	while (!c->closing && !c->stall) {
+		if (!c->mb_left) {
+			size_t left = c->in.len - c->pos;
+			const char *p;
+			long n;
+			long long ll;
 
-	while (!c->closing) {
-		redisReply *req;
-		const char **argv;
-		size_t *len;
+			c->req = c->pos;
+			if (!left)
+				return;
+			p = c->in.p + c->pos;
+			if (*p != '*') {
+				char *nl = memchr(p, '\n', left);
 
-		if (r->pos >= r->len) {
-			/* all read: a reader left idle on a large buffer (inline
-			 * lines never compact it) starts afresh */
-			if (r->ridx == -1 && r->len > READ_CHUNK) {
-				redisReader *fresh = new_reader();
-
-				if (fresh) {
-					redisReaderFree(r);
-					c->rd = fresh;
+				if (!nl) {
+					if (left > MAX_INLINE)
+						protocol_error(c, "%s", "too big "
+							       "inline request");
+					return;
 				}
+				n = nl - p;
+				if (n && nl[-1] == '\r')
+					n--;
+				c->in.p[c->pos + (size_t)n] = 0;
+				c->pos = (size_t)(nl + 1 - c->in.p);
+				run_inline(c, p);
+				continue;
 			}
-			return;	/* more must come (hiredis would start a
-				 * request on nothing and lose track) */
-		}
-		if (r->ridx == -1 && r->buf[r->pos] != '*') {
-			char *nl = memchr(r->buf + r->pos, '\n',
-					  r->len - r->pos);
-			size_t n;
-
-			if (!nl) {
-				if (r->len - r->pos > MAX_INLINE)
-					protocol_error(c, "%s",
-						       "too big inline request");
+			if ((n = count_line(c, "too big mbulk count string")) <
+			    0)
+				return;
+			if (!parse_ll(p + 1, (size_t)n - 1, &ll) ||
+			    ll > MAX_ARGS) {
+				protocol_error(c, "%s", "invalid multibulk "
+					       "length");
 				return;
 			}
-			n = (size_t)(nl - (r->buf + r->pos));
-			if (n && nl[-1] == '\r')
-				n--;
-			r->buf[r->pos + n] = 0;	/* the '\r' or '\n' */
-			run_inline(c, r->buf + r->pos);
-			r->pos = (size_t)(nl + 1 - r->buf);
-			continue;
-		}
-		if (redisReaderGetReply(r, (void **)&req) != REDIS_OK) {
-			protocol_error(c, "%s", r->errstr);
-			return;
-		}
-		if (!req) {
-			if (r->len - r->pos > MAX_PENDING)
-				protocol_error(c, "%s", "too big request");
-			return;
-		}
-		if (req->type != REDIS_REPLY_ARRAY || req->elements == 0 ||
-		    req->elements > MAX_ARGS) {
-			if (req->elements > MAX_ARGS)
-				protocol_error(c, "%s", "too many arguments");
-			freeReplyObject(req);
-			continue;	/* *0 and *-1: nothing to run */
-		}
-		argv = malloc(req->elements * sizeof *argv);
-		len = malloc(req->elements * sizeof *len);
-		if (argv && len) {
-			size_t i;
-
-			for (i = 0; i < req->elements; i++) {
-				redisReply *a = req->element[i];
-
-				if (a->type != REDIS_REPLY_STRING) {
-					protocol_error(c, "%s", a->type ==
-						       REDIS_REPLY_NIL ?
-						       "invalid bulk length" :
-						       a->type ==
-						       REDIS_REPLY_ARRAY ?
-						       "expected '$', got '*'" :
-						       "expected '$', got "
-						       "another type");
-					break;
-				}
-				argv[i] = a->str;
-				len[i] = a->len;
+			if (!authed(c) && ll > UNAUTH_ARGS) {
+				protocol_error(c, "%s", "unauthenticated "
+					       "multibulk length");
+				return;
 			}
-			if (i == req->elements &&
-			    !transaction(c, (int)i, argv, len))
-				run(c, (int)i, argv, len);
-		} else
-			protocol_error(c, "%s", "out of memory");
-		free(argv);
-		free(len);
-		freeReplyObject(req);
+			c->pos += (size_t)n + 2;
+			if (ll <= 0)
+				continue;	/* *0 and *-1: nothing to run */
+			c->mb_left = ll;
+			c->bulk = -1;
+			c->bulk_total = 0;
+			c->argc = 0;
+		}
+		if (!read_array(c))
+			return;
+		run_array(c);
 	}
+}
+
+/*
+ * Moves what is left to read to the start of c->in, and frees a large
+ * buffer that is done with.
+ */
+static void
+compact(struct rconn *c)
+{
+	size_t from = c->req;
+
+	if (c->in.cap > KEEP_BUF && from == c->in.len) {
+		nedb_buf_free(&c->in);
+		c->req = c->pos = 0;
+		return;
+	}
+	if (!from)
+		return;
+	memmove(c->in.p, c->in.p + from, c->in.len - from);
+	c->in.len -= from;
+	c->pos -= from;
+	for (size_t i = 0; i < c->argc; i++)
+		c->arg_off[i] -= from;
+	c->req = 0;
+}
+
+/* The client is gone: run what came, drop the replies. */
+static void
+conn_eof(struct rconn *c)
+{
+	run_requests(c);
+	c->closing = true;
+	c->out.len = c->sent;
+	if (c->held_from != NONE)
+		c->held_from = c->sent;
 }
 
 static void
 read_requests(struct rconn *c)
 {
-	char buf[READ_CHUNK];
 	size_t total = 0;
 
+	compact(c);
 	while (total < READ_TURN) {
-		ssize_t n = read(c->fd, buf, sizeof buf);
+		ssize_t n;
 
+		if (nedb_buf_grow(&c->in, READ_CHUNK)) {
+			protocol_error(c, "%s", "out of memory");
+			return;
+		}
+		n = read(c->fd, c->in.p + c->in.len, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			/* the client is gone: run what came, drop the rest */
-			run_requests(c);
-			c->closing = true;
-			c->out.len = c->sent;
-			if (c->held_from != NONE)
-				c->held_from = c->sent;
+			conn_eof(c);
 			return;
 		}
-		if (redisReaderFeed(c->rd, buf, (size_t)n) != REDIS_OK) {
-			protocol_error(c, "%s", "out of memory");
-			return;
-		}
+		c->in.len += (size_t)n;
 		total += (size_t)n;
-		if ((size_t)n < sizeof buf)
+		if ((size_t)n < READ_CHUNK)
 			break;
 	}
 	run_requests(c);
@@ -583,10 +985,42 @@ resp_event(void *ev, unsigned events)
 	if (c->dead)
 		return;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing &&
-	    !srv.stopping)
+	    !c->stall && !srv.stopping)
 		read_requests(c);
 	else if (events & (EPOLLHUP | EPOLLERR))
 		conn_close(c);
+}
+
+void
+resp_retry(void)
+{
+	for (struct rconn *c = L.conns; c && L.nretry; c = c->next) {
+		nedb_buf q;
+		const char **argv;
+		size_t *len, off = 0;
+		int argc;
+
+		if (!c->retry)
+			continue;
+		c->retry = false;
+		L.nretry--;
+		c->stall = false;
+		q = c->stalled;
+		c->stalled = (nedb_buf){0};
+		if ((argc = unpack(&q, &off, &argv, &len)) < 0)
+			protocol_error(c, "%s", "out of memory");
+		else {
+			if (c->retry_rc < 0)
+				nedb_buf_printf(&c->out, "-ERR database is "
+						"locked by another writer\r\n");
+			else
+				dispatch(c, argc, argv, len);
+			free(argv);
+			free(len);
+		}
+		nedb_buf_free(&q);
+		run_requests(c);	/* what was read after it */
+	}
 }
 
 /* ---- replies -------------------------------------------------------------- */
@@ -612,13 +1046,14 @@ flush_one(struct rconn *c)
 	}
 	if (c->sent == c->out.len) {
 		c->out.len = c->sent = 0;
-		if (c->closing || srv.stopping) {
+		/* (a command waiting for a lock is in flight: not yet) */
+		if (c->closing || (srv.stopping && !c->stall)) {
 			conn_close(c);
 			return;
 		}
 	}
 	want = (c->sent < limit ? EPOLLOUT : 0) |
-	       (c->closing || srv.stopping ||
+	       (c->closing || c->stall || srv.stopping ||
 		c->out.len - c->sent > MAX_BACKLOG ? 0 : EPOLLIN);
 	if (want != c->events && loop_mod(c->fd, want, c) == 0)
 		c->events = want;

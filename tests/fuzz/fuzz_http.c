@@ -1,22 +1,27 @@
 /*
  * fuzz_http.c - libFuzzer target for nedbd's HTTP routes: request bodies
- * (and some URLs) through http.c's handler, as libmicrohttpd calls it.
+ * (and some URLs and headers) through http.c's handler, as
+ * libmicrohttpd calls it.
  *
  * The fuzzer includes http.c itself and is linked with main.c (its main
  * renamed) and the whole library; libmicrohttpd is not linked: the MHD_*
  * functions http.c calls are defined here, as a model of one turn of
  * MHD_run over a few connections, and so are the resp_* functions (no
- * RESP2 here).  The databases live under a temporary directory in
- * /dev/shm; database "fz" is created anew for each input, and every
- * other database is dropped after it, so that every input starts from
- * the same state.
+ * RESP2 here).  No socket is involved.  The databases live under a
+ * temporary directory in /dev/shm; database "fz" stays open from one
+ * input to the next and is put back to its genesis after every input
+ * that wrote to it, and every other database is dropped (fuzz_reset in
+ * fuzz_nedbd.h), so that every input starts from the same state.
  *
  * An input is up to 8 requests separated by a line "--" ("\n--\n"),
  * all handled in one turn of the loop (so that writes share a batch, as
  * concurrent requests do).  A request's first byte picks its route (its
  * low 4 bits: '@' 0 ... 'O' 15, see routes[] below); routes with a
- * parameter take it from the next line (up to "\n"); the rest is the
- * body.
+ * parameter take it from the next line (up to "\n"); with bit 4 of the
+ * first byte set ('P' ... '_'), the line after that is a request header,
+ * "Name: value" (Host, Origin, Content-Type, Expect, Authorization, any);
+ * the rest is the body.  An input that mentions "auth" (any case) runs
+ * with a token set ("fuzz-secret"), so that its checks are exercised.
  *
  * Invariants checked, besides ASan and UBSan: each request is answered
  * exactly once, never while suspended, and a suspended one only after a
@@ -48,7 +53,10 @@ struct MHD_Connection {
 	char url[4096];
 	char limit[4096];	/* ?limit= */
 	bool has_limit;
+	char verify[64];	/* ?verify= */
+	bool has_verify;
 	char content_length[24];
+	char hname[64], hvalue[4096];	/* one more header */
 	bool suspended;
 	bool resumed;		/* since it was suspended */
 	bool queued;		/* an answer is queued */
@@ -68,9 +76,23 @@ MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
 {
 	if (kind == MHD_GET_ARGUMENT_KIND && !strcmp(key, "limit"))
 		return c->has_limit ? c->limit : NULL;
+	if (kind == MHD_GET_ARGUMENT_KIND && !strcmp(key, "verify"))
+		return c->has_verify ? c->verify : NULL;
+	if (kind == MHD_HEADER_KIND && c->hname[0] &&
+	    !strcasecmp(key, c->hname))
+		return c->hvalue;
 	if (kind == MHD_HEADER_KIND &&
 	    !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
 		return c->content_length[0] ? c->content_length : NULL;
+	return NULL;
+}
+
+/* No connection has a socket (or an entry of http.c's): on_connection is
+ * not called here. */
+const union MHD_ConnectionInfo *
+MHD_get_connection_info(struct MHD_Connection *c,
+			enum MHD_ConnectionInfoType t, ...)
+{
 	return NULL;
 }
 
@@ -197,6 +219,8 @@ void resp_forget_db(struct dbent *e) {}
 void resp_quiesce(void) {}
 bool resp_idle(void) { return true; }
 void resp_stop(void) {}
+void resp_retry(void) {}
+int resp_sweep(int64_t now) { return -1; }
 
 /* ---- requests ----------------------------------------------------------------- */
 
@@ -219,8 +243,8 @@ static const struct route_def {
 	{"GET", "/v1/databases/" DB, P_NONE},			/* I */
 	{"GET", "/v1/databases", P_NONE},			/* J */
 	{"DELETE", "/v1/databases/" DB, P_NONE},		/* K */
-	{NULL, NULL, P_LINE},		/* L: "METHOD URL[?limit=N]" */
-	{"OPTIONS", "/v1/databases/" DB "/put", P_NONE},	/* M */
+	{NULL, NULL, P_LINE},	/* L: "METHOD URL[?limit=N][&verify=V]" */
+	{"GET", "/v1/databases/" DB "/rows/%s", P_PATH},	/* M */
 	{"GET", "/health", P_NONE},				/* N */
 	{"POST", "/v1/databases/%s/put", P_PATH},		/* O */
 };
@@ -255,11 +279,13 @@ parse_req(struct req *q, const uint8_t *p, size_t n)
 	const struct route_def *rd;
 	char param[4096] = "";
 	const uint8_t *nl;
+	bool header;
 
 	memset(q, 0, sizeof *q);
 	if (!n)
 		return false;
 	rd = &routes[p[0] & 15];
+	header = p[0] & 0x10;
 	p++, n--;
 	if (rd->param != P_NONE) {
 		size_t len;
@@ -272,6 +298,25 @@ parse_req(struct req *q, const uint8_t *p, size_t n)
 		p += nl ? len + 1 : len;
 		n -= nl ? len + 1 : len;
 	}
+	if (header) {
+		char line[4200], *colon;
+		size_t len;
+
+		nl = memchr(p, '\n', n);
+		len = nl ? (size_t)(nl - p) : n;
+		snprintf(line, sizeof line, "%.*s",
+			 (int)(len < sizeof line ? len : sizeof line - 1),
+			 (const char *)p);
+		p += nl ? len + 1 : len;
+		n -= nl ? len + 1 : len;
+		if ((colon = strchr(line, ':')) &&
+		    colon - line < (int)sizeof q->c.hname) {
+			*colon = 0;
+			snprintf(q->c.hname, sizeof q->c.hname, "%s", line);
+			snprintf(q->c.hvalue, sizeof q->c.hvalue, "%s",
+				 colon + 1 + (colon[1] == ' '));
+		}
+	}
 	switch (rd->param) {
 	case P_LINE: {
 		char *sp = strchr(param, ' '), *qm;
@@ -280,6 +325,16 @@ parse_req(struct req *q, const uint8_t *p, size_t n)
 			return false;
 		*sp = 0;
 		snprintf(q->c.method, sizeof q->c.method, "%s", param);
+		if ((qm = strstr(sp + 1, "&verify="))) {
+			q->c.has_verify = true;
+			snprintf(q->c.verify, sizeof q->c.verify, "%s", qm + 8);
+			*qm = 0;
+		}
+		if ((qm = strstr(sp + 1, "?verify="))) {
+			q->c.has_verify = true;
+			snprintf(q->c.verify, sizeof q->c.verify, "%s", qm + 8);
+			*qm = 0;
+		}
 		if ((qm = strstr(sp + 1, "?limit="))) {
 			q->c.has_limit = true;
 			snprintf(q->c.limit, sizeof q->c.limit, "%s", qm + 7);
@@ -399,23 +454,6 @@ run_turn(struct req *qs, int n)
 			abort();
 }
 
-/* Runs one request of ours (set-up and clean-up); its status. */
-static unsigned
-request(const char *method, const char *url, const char *body)
-{
-	struct req q;
-	unsigned status;
-
-	memset(&q, 0, sizeof q);
-	snprintf(q.c.method, sizeof q.c.method, "%s", method);
-	snprintf(q.c.url, sizeof q.c.url, "%s", url);
-	q.body = (const uint8_t *)body;
-	q.blen = strlen(body);
-	run_turn(&q, 1);
-	status = q.c.status;
-	return status;
-}
-
 /* ---- set-up ----------------------------------------------------------------- */
 
 int
@@ -423,36 +461,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_setup("http", 16);
 	srv.epfd = -1;
+	fuzz_keep(DB);
+	touch_all = true;	/* one database: a look at it is cheap */
 	return 0;
 }
 
-/* Drops every database but DB, and DB too: the next input starts anew. */
-static void
-reset_dbs(void)
+static bool
+mentions_auth(const uint8_t *p, size_t n)
 {
-	char url[128];
-	DIR *d;
-	struct dirent *de;
-
-	while (srv.dbs) {
-		snprintf(url, sizeof url, "/v1/databases/%s", srv.dbs->name);
-		if (request("DELETE", url, "") != MHD_HTTP_OK)
-			abort();
-	}
-	if (!(d = opendir(root)))
-		abort();
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(path, sizeof path, "%s/%s", root, de->d_name);
-		nftw(path, rm_any, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	closedir(d);
-	if (request("POST", "/v1/databases", "{\"name\":\"" DB "\"}") !=
-	    MHD_HTTP_CREATED)
-		abort();
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (!strncasecmp((const char *)p + i, "auth", 4))
+			return true;
+	return false;
 }
 
 int
@@ -464,7 +484,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_SIZE)
 		return 0;
-	reset_dbs();
+	srv.token = mentions_auth(data, size) ? "fuzz-secret" : NULL;
+	srv.token_len = srv.token ? strlen(srv.token) : 0;
 	while (n < MAX_REQS) {
 		const uint8_t *end = memmem(data, size, sep, sizeof sep - 1);
 		size_t len = end ? (size_t)(end - data) : size;
@@ -477,5 +498,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len + sizeof sep - 1;
 	}
 	run_turn(qs, n);
+	fuzz_reset();
 	return 0;
 }

@@ -3,31 +3,38 @@
  * input is the bytes one client sends on one connection.
  *
  * The fuzzer runs nedbd's own code, not a copy: it includes resp.c and
- * is linked with main.c (its main renamed) and the whole library.  The
- * connection is a Unix socket accepted by resp.c's accept_all from a
- * listening socket of our own; each turn of the loop is what main.c's
- * loop does for a readable connection (resp_event, commit_all,
- * resp_flush).  The databases live under a temporary directory in
- * /dev/shm and are removed after each session, so that every input
- * starts from the same (empty) state.
+ * is linked with main.c (its main renamed) and the whole library.  No
+ * socket is involved: a connection of resp.c's own (conn_new without a
+ * descriptor) is given the bytes as its reads would have been
+ * (run_requests over its input buffer), and each turn of the loop is
+ * what main.c's loop does (commit_all), after which the replies that are
+ * free to go are taken from the connection's output buffer.  The
+ * databases live under a temporary directory in /dev/shm; database "0"
+ * and the first 7 others that sessions made (SELECT) stay open from
+ * one session to the next and are put back to their genesis after every
+ * session that wrote to them, and further ones are dropped (fuzz_reset
+ * in fuzz_nedbd.h), so that every session starts with empty databases.
  *
- * Each input runs twice, on a fresh connection each time: once sent
+ * Each input runs twice, on a fresh connection each time: once given
  * whole (one read), once cut into pieces (after every newline and every
- * 13 bytes, one read each).  Invariants checked: the replies are
- * well-formed RESP2; both runs give the same number of replies, and a
- * protocol error in one run only if in the other (a byte stream does not
- * change meaning with the way TCP cuts it); the connection is gone after
- * the client's EOF; no batch, waiter or request is left over.
+ * 13 bytes, one read and one turn each).  Invariants checked: the
+ * replies are well-formed RESP2 (read back with hiredis's reader, which
+ * nedbd no longer uses for requests); both runs give the same number of
+ * replies, and a protocol error in one run only if in the other (a byte
+ * stream does not change meaning with the way TCP cuts it); a command
+ * never waits for a writer lock (no other process holds one); the
+ * connection is done after the client's EOF; no batch, waiter or
+ * request is left over.
  *
  * An input that mentions "auth" (any case) runs with a password set
- * (NEDBD_TOKEN "fuzz-secret"), so that AUTH and NOAUTH are exercised;
- * others run without one.
+ * (NEDBD_TOKEN "fuzz-secret"), so that AUTH, NOAUTH and the limits
+ * before AUTH are exercised; others run without one.
  *
  * With NEDB_FUZZ_TRACE set, the replies of each run are printed to
  * stderr (build/fuzz/fuzz_resp FILE runs one input).
  */
 #include <limits.h>
-#include <sys/un.h>
+#include <hiredis/hiredis.h>
 #include "../../cmd/nedbd/resp.c"
 #include "fuzz_nedbd.h"
 
@@ -38,8 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PIECE 13
 #define TOKEN "fuzz-secret"
 
-static char sock_path[sizeof root + 8];
-
 /* ---- what main.c needs of http.c (not linked) ------------------------------ */
 
 int http_start(unsigned port) { return -1; }
@@ -49,52 +54,18 @@ bool http_resumed(void) { return false; }
 int http_timeout(void) { return -1; }
 void http_quiesce(void) {}
 void http_stop(void) {}
+int http_sweep(int64_t now) { return -1; }
 
 /* ---- set-up ----------------------------------------------------------------- */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-
 	fuzz_setup("resp", 4);
-	snprintf(sock_path, sizeof sock_path, "%s/.sock", root);
-	signal(SIGPIPE, SIG_IGN);
-	if ((srv.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		abort();
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
-	L.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (L.fd < 0 || bind(L.fd, (struct sockaddr *)&a, sizeof a) ||
-	    listen(L.fd, 8) || loop_add(L.fd, EPOLLIN, &L)) {
-		perror("fuzz_resp: listen");
-		abort();
-	}
+	srv.epfd = -1;
+	fuzz_keep(DEFAULT_DB);
+	pool = true;
 	return 0;
-}
-
-/* Closes every database and removes it: the next session starts empty. */
-static void
-reset_dbs(void)
-{
-	DIR *d;
-	struct dirent *de;
-
-	while (srv.dbs) {
-		if (srv.dbs->batch || srv.dbs->waiters)
-			abort();	/* left over by the session */
-		db_forget(srv.dbs);
-	}
-	if (!(d = opendir(root)))
-		abort();
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (de->d_name[0] == '.')
-			continue;	/* ".", ".." and our socket */
-		snprintf(path, sizeof path, "%s/%s", root, de->d_name);
-		nftw(path, rm_any, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	closedir(d);
 }
 
 /* ---- one session -------------------------------------------------------------- */
@@ -105,54 +76,37 @@ struct outcome {
 	char error[128];		/* its message */
 };
 
-static void
-drain(int fd, nedb_buf *in)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		nedb_buf_add(in, buf, (size_t)n);
-}
-
 /*
- * One turn of main.c's loop for our connection when it is readable (as
- * epoll reports it only with EPOLLIN registered), then more turns while
- * it waits to write (EPOLLOUT), the client reading all the while.
+ * One turn of main.c's loop for the connection after a read: its
+ * requests ran (run_requests); the batches commit, and the replies free
+ * to go are taken.
  */
 static void
-turn(int cfd, nedb_buf *in)
+turn(struct rconn *c, nedb_buf *in)
 {
-	if (L.conns && (L.conns->events & EPOLLIN))
-		resp_event(L.conns, EPOLLIN);
-	commit_all();
-	resp_flush();
-	while (L.conns && (L.conns->events & EPOLLOUT)) {
-		drain(cfd, in);
-		resp_flush();
+	if (c->stall) {
+		fprintf(stderr, "fuzz_resp: a command waits for a writer "
+			"lock nobody holds\n");
+		abort();
 	}
-	drain(cfd, in);
+	commit_all();
+	if (c->held_from != NONE)
+		abort();	/* the commit released them */
+	if (c->out.len > c->sent)
+		nedb_buf_add(in, c->out.p + c->sent, c->out.len - c->sent);
+	c->out.len = c->sent = 0;
 }
 
+/* Gives c the bytes p, n as one read would. */
 static void
-send_all(int cfd, const uint8_t *p, size_t n, nedb_buf *in)
+feed(struct rconn *c, const uint8_t *p, size_t n, nedb_buf *in)
 {
-	while (n) {
-		ssize_t w = write(cfd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			turn(cfd, in);	/* the server reads some */
-			if (!L.conns)
-				return;
-			continue;
-		}
-		if (w <= 0)
-			return;		/* the server closed */
-		p += w;
-		n -= (size_t)w;
-	}
+	if (c->closing)
+		return;		/* it reads no more */
+	compact(c);
+	nedb_buf_add(&c->in, p, n);
+	run_requests(c);
+	turn(c, in);
 }
 
 /* Parses the replies: they must be well-formed RESP2. */
@@ -194,43 +148,47 @@ count_replies(const nedb_buf *in, struct outcome *o)
 	redisReaderFree(r);
 }
 
+/* SELECT, as resp.c's, noting the database for fuzz_reset. */
+static int
+touch_select(nedb_redis_conn *rc, const char *name, void *payload)
+{
+	fuzz_touch(name);
+	return select_db(rc, name, payload);
+}
+
 static void
 session(const uint8_t *data, size_t size, bool cut, struct outcome *o)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct rconn *c = conn_new(-1);
 	nedb_buf in = {0};
-	int cfd;
 
 	memset(o, 0, sizeof *o);
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
-	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (cfd < 0 || connect(cfd, (struct sockaddr *)&a, sizeof a))
+	if (!c || L.conns != c || c->next)
 		abort();
-	resp_event(&L, EPOLLIN);	/* accept_all */
-	if (!L.conns || L.conns->next)
-		abort();
+	c->c.select = touch_select;
+	fuzz_touch(DEFAULT_DB);	/* where it starts */
 	if (!cut)
-		send_all(cfd, data, size, &in);
-	for (size_t i = 0; cut && i < size && L.conns;) {
+		feed(c, data, size, &in);
+	for (size_t i = 0; cut && i < size;) {
 		size_t n = 0;
 
 		while (i + n < size && n < PIECE && data[i + n++] != '\n')
 			;
-		send_all(cfd, data + i, n, &in);
+		feed(c, data + i, n, &in);
 		i += n;
-		turn(cfd, &in);
 	}
-	if (L.conns) {
-		turn(cfd, &in);
-		shutdown(cfd, SHUT_WR);	/* EOF: the client is done */
-		turn(cfd, &in);
+	/* EOF: the client is done (what it sent was all run already) */
+	if (!c->closing) {
+		size_t had = c->out.len;
+
+		conn_eof(c);
+		commit_all();
+		if (c->out.len > had)
+			abort();	/* nothing new ran */
 	}
-	if (L.conns) {
-		fprintf(stderr, "fuzz_resp: connection open after EOF\n");
+	conn_close(c);
+	if (L.conns || L.nconns)
 		abort();
-	}
-	drain(cfd, &in);
-	close(cfd);
 	if (trace)
 		fprintf(stderr, "--- replies, sent %s:\n%.*s", cut ?
 			"in pieces" : "whole", (int)in.len, in.p ? in.p : "");
@@ -257,9 +215,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	srv.token = mentions_auth(data, size) ? TOKEN : NULL;
 	srv.token_len = srv.token ? strlen(srv.token) : 0;
 	session(data, size, false, &whole);
-	reset_dbs();
+	fuzz_reset();
 	session(data, size, true, &pieces);
-	reset_dbs();
+	fuzz_reset();
 	if (whole.replies != pieces.replies ||
 	    whole.protocol_error != pieces.protocol_error) {
 		fprintf(stderr, "fuzz_resp: sent whole: %u replies%s%s; "
@@ -270,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pieces.error);
 		abort();
 	}
-	if (srv.busy || srv.dbs)
+	if (srv.busy)
 		abort();
 	return 0;
 }
