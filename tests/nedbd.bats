@@ -1793,6 +1793,29 @@ PY
 	run -0 nedb-verify -d "$DATA/db1"
 }
 
+@test "a database whose view must be built while a CLI writer holds its lock: 503 at once, then served" {
+	start_nedbd
+	nedb-put -q -d "$DATA/db1" c a '{"n":1}'
+	mkfifo "$BATS_TEST_TMPDIR/feed"
+	nedb-put -q --atomic -d "$DATA/db1" cli <"$BATS_TEST_TMPDIR/feed" 3>&- &
+	EXTRA_PIDS+=($!)
+	local cli=$!
+	exec 7>"$BATS_TEST_TMPDIR/feed"
+	echo '{"_id":"first"}' >&7
+	poll 30 lock_held "$DATA/db1"
+	# nedbd has not opened db1; without its view, opening must build
+	# one, under the lock the CLI holds
+	rm "$DATA/db1/view.mdb"
+	http GET /v1/databases/db1
+	expect_error 503
+	run timeout 20 redis-cli -p "$RPORT" PING
+	assert_output PONG
+	exec 7>&-
+	wait "$cli"
+	http GET /v1/databases/db1
+	expect 200 '.seq == 2' '.rows == 2'
+}
+
 @test "a CLI writer's lock: a MULTI/EXEC with writes waits whole; SIGTERM lets a waiting write finish" {
 	start_nedbd
 	create db1

@@ -136,11 +136,14 @@ ok(struct hreq *h, unsigned status)
 	h->answered = true;
 }
 
+static bool cors_listed(const char *s);
+
 /* The CORS headers: only for an origin that may call (h->acao). */
 static void
 cors(struct hreq *h, struct MHD_Response *r)
 {
-	if (strcmp(h->acao ? h->acao : "*", "*"))
+	/* the answer depends on the Origin when only some may call */
+	if (srv.cors && !cors_listed("*"))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
 	if (!h->acao)
 		return;

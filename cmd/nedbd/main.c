@@ -129,7 +129,11 @@ db_get(const char *name, bool create, struct dbent **out)
 		(void)mkdir(path, 0700);
 	if (!(e = calloc(1, sizeof *e)))
 		return NEDB_EIO;
-	if ((rc = nedb_open(&e->db, path, create ? NEDB_OPEN_CREATE : 0))) {
+	/* never wait on the loop: NEDB_EBUSY while another process compacts
+	 * or rebuilds the view, or holds the writer lock when the view
+	 * must be built */
+	if ((rc = nedb_open(&e->db, path, NEDB_OPEN_NOWAIT |
+			    (create ? NEDB_OPEN_CREATE : 0)))) {
 		free(e);
 		return rc;
 	}

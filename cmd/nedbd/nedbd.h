@@ -74,7 +74,9 @@ extern struct server srv;
 /*
  * The open database name, opened (with create set, created) on first
  * use.  NEDB_ENOTFOUND when it does not exist and create is not set,
- * NEDB_EINPUT for a bad name (nedb_check_dbname); message in nedb_errmsg().
+ * NEDB_EINPUT for a bad name (nedb_check_dbname), NEDB_EBUSY when opening
+ * it would wait for another process (NEDB_OPEN_NOWAIT); message in
+ * nedb_errmsg().
  */
 int db_get(const char *name, bool create, struct dbent **out);
 /* Closes the database and forgets it (its batch must be committed). */
