@@ -462,9 +462,11 @@ wait_go() {
 	# only the writers sharing a client may fail, and only with exit 3
 	assert_equal "$(cat "$WORK"/fail.[1-58] 2>/dev/null)" ""
 	assert_equal "$(cat "$WORK"/err.[1-58] 2>/dev/null)" ""
-	run awk '$2 != 3' "$WORK"/fail.[67] /dev/null
+	# (whether the two shared-client writers ever collide is up to the
+	# scheduler: the files may not exist)
+	run awk '$2 != 3' $(ls "$WORK"/fail.[67] 2>/dev/null) /dev/null
 	assert_output ""
-	run grep -hv "stale nonce" "$WORK"/err.[67] /dev/null
+	run grep -hv "stale nonce" $(ls "$WORK"/err.[67] 2>/dev/null) /dev/null
 	assert_output ""
 	check_acks
 	# a client's nonces increase along the log
