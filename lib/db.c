@@ -284,6 +284,18 @@ nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 					 "%llu: line differs from the one the "
 					 "view recorded",
 					 (unsigned long long)seq);
+	} else if (db->wtxn && db->wlog.len && se->off >= db->wbase_off &&
+		   se->off < db->wbase_off + db->wlog.len) {
+		/* staged in the open write, not yet appended */
+		uint64_t at = se->off - db->wbase_off;
+
+		if (at + se->len + 1 > db->wlog.len ||
+		    db->wlog.p[at + se->len] != '\n')
+			return nedb__err(NEDB_ECORRUPT, "corrupt view: op %llu "
+					 "is not where the open write staged "
+					 "it", (unsigned long long)seq);
+		if (nedb_buf_add(out, db->wlog.p + at, (size_t)se->len))
+			return NEDB_EIO;
 	} else {
 		if (nedb_buf_grow(out, (size_t)se->len + 1))
 			return NEDB_EIO;
@@ -1045,6 +1057,8 @@ nedb__txn(nedb *db, MDB_txn **txn)
 	}
 	if (db->rtxn) {
 		*txn = db->rtxn;
+		if (db->rtxn_refs)
+			db->rtxn_refs++;	/* a call's own, nested */
 		return 0;
 	}
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, txn)))
@@ -1069,14 +1083,23 @@ nedb__txn(nedb *db, MDB_txn **txn)
 		}
 		db->size_checked = true;
 	}
+	/*
+	 * A snapshot of the call's own, held as db->rtxn until the call is
+	 * done with it: a function it calls (a verified read's look at the
+	 * log) shares it.  LMDB allows one read transaction per thread.
+	 */
+	db->rtxn = *txn;
+	db->rtxn_refs = 1;
 	return 0;
 }
 
 void
 nedb__txn_done(nedb *db, MDB_txn *txn)
 {
-	if (txn != db->rtxn && txn != db->wtxn)
+	if (txn == db->rtxn && db->rtxn_refs && --db->rtxn_refs == 0) {
 		mdb_txn_abort(txn);
+		db->rtxn = NULL;
+	}
 }
 
 int
@@ -1089,7 +1112,7 @@ nedb_read_begin(nedb *db)
 		return 0;
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	db->rtxn = txn;
+	db->rtxn_refs = 0;	/* now the caller's, until nedb_read_end */
 	return 0;
 }
 

@@ -287,7 +287,8 @@ struct nedb {
 	int durability;
 	struct view view;
 	MDB_txn *rtxn;			/* read snapshot */
-	bool rtxn_user;			/* opened by nedb_read_begin */
+	bool rtxn_user;			/* unused */
+	int rtxn_refs;			/* rtxn is a call's own: its users */
 	MDB_txn *wtxn;			/* write transaction */
 	struct applied wa;		/* applied state inside wtxn */
 	uint64_t wbase_off;		/* where the staged batch begins */

@@ -163,7 +163,7 @@ test_path_part_with_dot(void)
 {
 	static const char doc[] = "{\"a.b\":1,\"a\":{\"b\":2}}";
 	char *parts[] = {"a.b"};
-	struct nql_path p = {parts, 1, "a.b"};
+	struct nql_path p = {.parts = parts, .n = 1, .dotted = "a.b"};
 	struct nql_span v = nedb__path_get(doc, strlen(doc), &p);
 
 	CHECK(v.len == 1 && *v.p == '1');

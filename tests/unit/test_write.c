@@ -138,6 +138,29 @@ test_open_nowait_is_busy_while_the_directory_is_locked(void)
 	nedb_close(b);
 }
 
+static void
+test_verified_reads_see_the_open_write(void)
+{
+	nedb *db = fresh();
+	nedb_doc d;
+
+	nedb_set_read_verify(db, 1);
+	CHECK(nedb_write_begin(db) == 0);
+	CHECK(put(db, "c", "a", "{\"v\":1}") == 0);
+	CHECK(put(db, "c", "a", "{\"v\":2}") == 0);
+	/* HEAD and the past, both staged and not yet in log.aof */
+	CHECK(nedb_get(db, "c", "a", NEDB_HEAD, &d) == 0);
+	CHECK(d.len == 17 && !memcmp(d.doc, "{\"_id\":\"a\",\"v\":2}", 17));
+	CHECK(nedb_get(db, "c", "a", 1, &d) == 0);
+	CHECK(d.len == 17 && !memcmp(d.doc, "{\"_id\":\"a\",\"v\":1}", 17));
+	CHECK(nedb_write_commit(db) == 0);
+	if (nedb_get(db, "c", "a", NEDB_HEAD, &d))
+		fprintf(stderr, "  %s\n", nedb_errmsg()), unit_failed++;
+	else
+		CHECK(d.len == 17);
+	nedb_close(db);
+}
+
 int
 main(void)
 {
@@ -148,6 +171,7 @@ main(void)
 	RUN(test_destroy_waits_for_no_writer_and_stops_later_ones);
 	RUN(test_null_receipts_are_allowed_everywhere);
 	RUN(test_open_nowait_is_busy_while_the_directory_is_locked);
+	RUN(test_verified_reads_see_the_open_write);
 	{
 		char cmd[256];
 
