@@ -911,6 +911,24 @@ open(p, "r+b").write(b.replace(old, new))
 PY
 }
 
+@test "a verified read of a key written earlier in the same MULTI is checked against its staged op" {
+	start_nedbd
+	run sh -c "printf 'SELECT vt\nNEDB.VERIFY ON\nMULTI\nSET k v1\nGET k\nHSET h f x\nHGET h f\nEXEC\nGET k\n' | redis-cli -p $RPORT"
+	assert_success
+	assert_output "OK
+OK
+OK
+QUEUED
+QUEUED
+QUEUED
+QUEUED
+OK
+v1
+1
+x
+v1"
+}
+
 @test "verified reads: ?verify=1, \"verify\":true and NEDB.VERIFY ON refuse a view edited behind the log's back" {
 	start_nedbd
 	create shop '{"seed":{"users":[{"_id":"u1","v":"zzmarkerzz"}]}}'

@@ -455,10 +455,6 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	/* the database whose batch this reply may depend on: SELECT
 	 * commits it, so that held replies never span two */
 	e = authed(c) ? c->dbe : NULL;
-	/* a verified read checks documents against the log, which has
-	 * none of the batch's ops yet: it reads what is committed */
-	if (e && reads && c->verify && e->batch && !c->in_exec)
-		commit_all();
 	if (e && reads)
 		snap_begin(e);	/* one snapshot for this turn's reads */
 	if (e && (flags & NEDB_REDIS_WRITE) && (rc = batch_join(e))) {
