@@ -1946,6 +1946,86 @@ PY
 	run -0 nedb-verify --determinism -d "$DATA/shop"
 }
 
+@test "checkpoint and prune loops, CLI and HTTP writers and readers on one database: no false corruption, no op lost or twice" {
+	start_nedbd
+	create shop
+	local T=$BATS_TEST_TMPDIR c i pids=() readers=()
+	local D=$DATA/shop U=http://127.0.0.1:$PORT/v1/databases/shop
+	# CLI writers: every receipt kept
+	for c in 1 2; do
+		{
+			for ((i = 0; i < 40; i++)); do
+				nedb-put -d "$D" cli$c d$i "{\"i\":$i}" ||
+					echo "nedb-put failed: $?" >&2
+			done >"$T/acks.cli$c" 2>"$T/err.cli$c"
+		} &
+		pids+=($!)
+	done
+	# HTTP writers: every receipt kept
+	for c in 1 2; do
+		{
+			for ((i = 0; i < 40; i++)); do
+				curl -sf -X POST -H 'Content-Type: application/json' \
+					"$U/put" -d "{\"coll\":\"h$c\",\"id\":\"d$i\",\"doc\":{\"i\":$i}}" ||
+					echo "curl failed: $?" >&2
+				echo
+			done >"$T/acks.h$c" 2>"$T/err.h$c"
+		} &
+		pids+=($!)
+	done
+	# checkpoints and prunes, from the CLI and through nedbd
+	{
+		for ((i = 0; i < 6; i++)); do
+			nedb-checkpoint --prune -d "$D" >/dev/null ||
+				echo "prune failed: $?" >&2
+			curl -sf -X POST "$U/checkpoint" -o /dev/null ||
+				echo "HTTP checkpoint failed: $?" >&2
+		done 2>"$T/err.ckpt"
+	} &
+	pids+=($!)
+	# readers until the writers are done: never a corruption
+	touch "$T/running"
+	for c in 1 2; do
+		{
+			while [ -e "$T/running" ]; do
+				s=$(nedb-log -d "$D" -n 1 | jq .seq) ||
+					echo "log $?"
+				# halfway back: into the archive once pruned
+				nedb-query -d "$D" "FROM cli1 AS OF $((s / 2))" \
+					>/dev/null || echo "query $?"
+				nedb-verify -d "$D" >/dev/null || echo "verify $?"
+				curl -sf "$U/log?limit=3" -o /dev/null || echo "GET log $?"
+				curl -sf "$U/verify" | grep -q '"ok":true' ||
+					echo "GET verify"
+			done >"$T/bad.r$c" 2>&1
+		} &
+		readers+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	rm "$T/running"
+	for i in "${readers[@]}"; do
+		wait "$i"
+	done
+	run cat "$T"/err.* "$T"/bad.r*
+	assert_output ''
+	# every receipt is its op in the log, once
+	nedb-log -d "$D" >"$T/log"
+	cat "$T"/acks.* | grep . >"$T/acks"
+	assert_equal "$(wc -l <"$T/acks")" 160
+	run jq -cn --slurpfile log "$T/log" --slurpfile acks "$T/acks" '
+	  {
+	    contiguous: ([$log[].seq] == [range(0; $log | length)]),
+	    unique: (($acks | map(.seq) | unique | length) == ($acks | length)),
+	    wrong: [$acks[] | . as $a | $log[$a.seq]
+		    | select(.hash != $a.hash or .id != $a.id) | $a.seq]
+	  }'
+	assert_output '{"contiguous":true,"unique":true,"wrong":[]}'
+	run -0 nedb-verify --determinism -d "$D"
+	assert_output --partial '"ok":true'
+}
+
 # ---- shutdown ---------------------------------------------------------------
 
 @test "SIGTERM: exit 0, 'nedbd: stopped', a checkpoint last in every open database" {
