@@ -21,7 +21,12 @@ SAN ?=
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wno-unused-parameter -Wno-unused-function
-CPPFLAGS += -D_GNU_SOURCE -Ilib
+# lib/ by concern: core (errors, buffers, JSON), log (the line codec,
+# archives, replay, verify), view (apply, indexes, edges), engine (open,
+# the write protocol, reads), query (NQL, filters, updates), proto (the
+# Redis command table); cli/ is what the commands share, not libnedb.
+LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto
+CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli
 ifneq ($(SAN),)
 CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	 -fno-sanitize-recover=undefined
@@ -37,11 +42,15 @@ B2_CFLAGS := $(call pc,cflags,libb2,)
 B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
-LIB_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/view.c lib/replay.c \
-	  lib/db.c lib/verify.c lib/nql_parse.c lib/value.c lib/filter.c \
-	  lib/index.c lib/graph.c lib/query.c lib/update.c lib/archive.c lib/redis.c
+LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
+	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
+	  lib/view/index.c lib/view/graph.c lib/query/query.c \
+	  lib/query/update.c lib/log/archive.c lib/proto/redis.c
+LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
+	  lib/proto/redis.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
-CLI_OBJ = $(BUILD)/obj/cli.o
+CLI_OBJ = $(BUILD)/obj/cli/cli.o
 SONAME = libnedb.so.0
 LIB = $(BUILD)/lib/$(SONAME)
 
@@ -57,7 +66,7 @@ MAN8 = man/nedbd.8
 
 all: $(LIB) $(BUILD)/lib/libnedb.so $(BINS) $(BUILD)/bin/nedbd
 
-$(BUILD)/obj/%.o: lib/%.c lib/nedb.h lib/internal.h lib/nedb_jv.h lib/cli.h lib/nql.h lib/redis.h
+$(BUILD)/obj/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
 		$(LMDB_CFLAGS) $(B2_CFLAGS) -c $< -o $@
@@ -70,12 +79,17 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/lib/libnedb.so: $(LIB)
 	ln -sf $(SONAME) $@
 
+$(CLI_OBJ): cli/cli.c cli/cli.h $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC $(LMDB_CFLAGS) $(B2_CFLAGS) \
+		-c $< -o $@
+
 $(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
 # Commands link libnedb only: libjq is loaded on first use (nedb_jv.h).
-$(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a lib/cli.h lib/nedb.h
+$(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a cli/cli.h lib/nedb.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
 		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb \
@@ -85,7 +99,7 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
-$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/redis.h
+$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
 		-L$(BUILD)/lib -lnedb $(MHD_LIBS) $(HIREDIS_LIBS) \
@@ -101,25 +115,26 @@ stage: all
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql resp http
-FUZZ_SRC = lib/util.c lib/jv.c lib/doc.c lib/log.c lib/nql_parse.c \
-	   lib/value.c lib/filter.c
+FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		$(LIB_DIRS:%=-I%) \
 		$(LMDB_CFLAGS) -o $@ $< $(FUZZ_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
 # nedbd's front ends over the whole library: the fuzzer includes resp.c or
 # http.c itself and is linked with main.c (its main renamed); what it does
 # not run (the other front end, libmicrohttpd) it stubs.
 FUZZ_FULL_SRC = $(LIB_SRC) cmd/nedbd/main.c
-FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) lib/nedb.h lib/internal.h lib/redis.h \
+FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) $(LIB_HDR) \
 		 tests/fuzz/fuzz_nedbd.h \
 		 cmd/nedbd/nedbd.h
 FUZZ_FULL = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -D_GNU_SOURCE \
-	    -Dmain=nedbd_main -Ilib $(LMDB_CFLAGS) $(B2_CFLAGS)
+	    -Dmain=nedbd_main $(LIB_DIRS:%=-I%) $(LMDB_CFLAGS) $(B2_CFLAGS)
 
 build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 /*
  * nedb-redis - Redis commands on a database from the shell.
  *
- * The command table is nedbd's (lib/redis.c); this main splits command
+ * The command table is nedbd's (lib/proto/redis.c); this main splits command
  * lines, runs them and prints each RESP2 reply the way redis-cli does:
  * formatted for a terminal by default, or as with redis-cli --raw.
  *
@@ -47,7 +47,7 @@ static const char *dir;
 /* ---- printing replies ---------------------------------------------------- */
 
 /*
- * The replies come from lib/redis.c, so they are well formed; this is a
+ * The replies come from lib/proto/redis.c, so they are well formed; this is a
  * printer of that output, not a parser of the network's.
  */
 static const char *

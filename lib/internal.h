@@ -18,7 +18,7 @@
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
-/* util.c */
+/* core/util.c */
 int nedb__err(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int nedb__errno(int code, const char *what);	/* appends strerror(errno) */
@@ -37,7 +37,7 @@ void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);
 
-/* doc.c: compact, validated JSON text */
+/* core/doc.c: compact, validated JSON text */
 /*
  * Validates text as one JSON object (strict: RFC 8259 numbers, valid
  * UTF-8, nothing after it) and appends its compact form to out.  On
@@ -109,7 +109,7 @@ struct op {
 	void *jv_owner;			/* parsed line that owns the strings */
 };
 
-/* log.c */
+/* log/log.c */
 /* Formats op as a line ("\n"-terminated) onto out; fills hash, docoff. */
 int nedb__log_format(nedb_buf *out, struct op *o);
 /*
@@ -124,7 +124,7 @@ void nedb__op_free(struct op *o);
 int nedb__receipt(nedb_buf *out, const struct op *o);
 const char *nedb__op_name(enum op_kind k);
 
-/* view.c: the LMDB schema and apply() */
+/* view/view.c: the LMDB schema and apply() */
 enum {
 	DBI_META, DBI_DOCS, DBI_VERS, DBI_SEQS, DBI_NONCES, DBI_IDEM,
 	DBI_TTL, DBI_COLLS, DBI_NODES, DBI_NODEIDS, DBI_EDGES, DBI_REDGES,
@@ -195,7 +195,7 @@ int nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 size_t nedb__edgekey(unsigned char *out, uint64_t a, const char *rel,
 		     uint64_t b);
 
-/* index.c: secondary indexes, maintained by apply */
+/* view/index.c: secondary indexes, maintained by apply */
 /*
  * Updates every index of coll for one document: removes the entries of
  * olddoc (if any) and adds those of newdoc (if any).
@@ -227,7 +227,7 @@ int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 /* Key of a document: coll \0 id; returns its length. */
 size_t nedb__dockey(unsigned char *out, const char *coll, const char *id);
 
-/* replay.c: reading the log into a view */
+/* log/replay.c: reading the log into a view */
 /*
  * Applies the complete, chained lines of the log (archives, then
  * log.aof) from a->off to virtual offset `to` to v inside txn, starting
@@ -242,7 +242,7 @@ int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 int nedb__replay_digest(struct nedb *db, uint64_t to, const char *extra,
 			size_t elen, unsigned char out[HASH_LEN]);
 
-/* archive.c */
+/* log/archive.c */
 struct block {
 	uint64_t first;			/* seq of its first line */
 	uint32_t lines, raw, zlen;
@@ -310,7 +310,7 @@ struct nedb {
 	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
 };
 
-/* db.c */
+/* engine/db.c */
 int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
 void nedb__txn_done(nedb *db, MDB_txn *txn);
 int nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out,

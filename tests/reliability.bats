@@ -752,7 +752,7 @@ stream() {
 	assert_determinism
 }
 
-# view.sync (lib/db.c): commits do not fsync the view; an OS crash is
+# view.sync (lib/engine/db.c): commits do not fsync the view; an OS crash is
 # simulated by a record of another boot, with pages of the view garbled.
 other_boot() {	# [log-offset]: rewrites view.sync as written in another boot
 	local off=${1:-$(stat -c %s "$NEDB_DIR/log.aof")}	# default: all synced

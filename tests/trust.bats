@@ -3,7 +3,7 @@
 # lost, a view that may be torn is rebuilt and never read, damage in the
 # view is reported and never committed, and reads can prove what they
 # return.  Races are held open with the library's test hooks
-# (NEDB_TEST_PAUSE/NEDB_TEST_FAIL, lib/util.c), never with sleeps.
+# (NEDB_TEST_PAUSE/NEDB_TEST_FAIL, lib/core/util.c), never with sleeps.
 
 load helper
 

@@ -4,7 +4,7 @@
  * Requests are parsed here, as Redis's own server parses them (its
  * networking.c): arrays of bulk strings, as every client sends them, or,
  * when a request does not start with '*', an inline command (a line of
- * words, as typed into nc).  They run through lib/redis.c, the table
+ * words, as typed into nc).  They run through lib/proto/redis.c, the table
  * nedb-redis(1) uses too.  A reply that depends on an open batch (a
  * write, or a read that saw the batch's writes) is held, and so is
  * everything after it on that connection, until the batch commits: see

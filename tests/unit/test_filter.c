@@ -1,6 +1,6 @@
 /*
  * test_filter.c - MongoDB-style filters compiled into NQL expressions
- * (lib/filter.c): the expression each operator becomes, what filters
+ * (lib/query/filter.c): the expression each operator becomes, what filters
  * match, and every error.
  */
 #include <stdlib.h>

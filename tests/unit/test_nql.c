@@ -1,5 +1,5 @@
 /*
- * test_nql.c - the NQL parser (lib/nql_parse.c): every clause of SPEC §6,
+ * test_nql.c - the NQL parser (lib/query/nql_parse.c): every clause of SPEC §6,
  * operator precedence, literal texts, and syntax errors with the byte
  * offset they point at.  Expressions are checked through a compact
  * S-expression rendering: "(AND (= a 1) (NOT (EXISTS b)))".

@@ -1,5 +1,5 @@
 /*
- * test_redis.c - the Redis command table (lib/redis.c) as nedbd will
+ * test_redis.c - the Redis command table (lib/proto/redis.c) as nedbd will
  * drive it: exact RESP2 bytes, binary-safe arguments, commands batched
  * in the caller's write transaction (the wrote flag, abort), AUTH with a
  * password, SELECT through a callback, and no database selected.  What

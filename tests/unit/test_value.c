@@ -1,6 +1,6 @@
 /*
  * test_value.c - SPEC §6 comparison semantics on compact JSON text
- * (lib/value.c): paths, "=", "<", the total order, evaluation, SEARCH
+ * (lib/query/value.c): paths, "=", "<", the total order, evaluation, SEARCH
  * tokens and index keys.  Mostly tables: value / value / expected.
  */
 #include <stdlib.h>

@@ -16,8 +16,10 @@
  *   redges  be64(to) rel \0 be64(from) -> be64 seq (HEAD, reversed)
  *   edgehist, redgehist  the same keys + be64(seq) -> kind (link/unlink):
  *           every edge change, for --as-of
- *   idxdef  coll \0 field -> kind name ("eq", "ordered", "search")
- *   idx     coll \0 field \0 entry key -> id (duplicates sorted): index.c
+ *   idxdef  coll \0 field -> kind name ("eq", "ordered", "search"), one
+ *           datum per kind (duplicates sorted)
+ *   idx     coll \0 field \0 K \0 entry key -> id (duplicates sorted), K
+ *           the kind's letter: index.c
  *   usage   coll \0 field -> be64 times a query filtered or sorted on it
  *           (auto_index; statistics, not state: not digested or compared)
  *
