@@ -219,7 +219,6 @@ size_t nedb__ix_prefix(unsigned char *out, const char *coll,
 int nedb__check_field(const char *field);
 struct nql_path;
 int nedb__path_parse(struct nql_path *p, const char *dotted);
-void nedb__path_free(struct nql_path *p);
 
 /* Compares two views table by table; describes the first difference. */
 int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,

@@ -671,6 +671,29 @@ view_suspect(nedb *db)
 	return r < 0 || v.dirty || log_size(db) > v.off;
 }
 
+/*
+ * Commits the open write transaction after a replay rewrote the view
+ * (a rebuild, a first build), which a longer log would not betray: view.sync is
+ * marked dirty first (V2), the view synced after.  Ends the write and
+ * releases the writer lock, on failure too.
+ */
+static int
+commit_replayed(nedb *db)
+{
+	int rc = vsync_dirty(db, false);
+
+	if (rc)
+		mdb_txn_abort(db->wtxn);
+	else if ((rc = mdb_txn_commit(db->wtxn)))
+		rc = nedb__mdb(rc, "cannot write view");
+	db->wtxn = NULL;
+	db->wfailed = false;
+	if (!rc)
+		rc = vsync_write(db);
+	wunlock(db);
+	return rc;
+}
+
 /* Creates the view's tables; writes the genesis op or rebuilds. */
 static int
 init_view(nedb *db, bool wait)
@@ -715,16 +738,7 @@ init_view(nedb *db, bool wait)
 			goto fail;
 	} else if ((rc = replay_all(db, CKPT_NONE, 0)))
 		goto fail;
-	if ((rc = vsync_dirty(db, false)))
-		goto fail;
-	rc = mdb_txn_commit(db->wtxn);
-	db->wtxn = NULL;
-	if (!rc)
-		rc = vsync_write(db);
-	else
-		rc = nedb__mdb(rc, "cannot write view");
-	wunlock(db);
-	return rc;
+	return commit_replayed(db);
 commit:
 	/* keeps the table handles */
 	rc = mdb_txn_commit(db->wtxn);
@@ -2023,17 +2037,9 @@ nedb_rebuild(nedb *db)
 	if (nedb__view_applied(&db->view, db->wtxn, &was))
 		was.off = 0;
 	if ((rc = nedb__follow_rotation(db)) ||
-	    (rc = replay_all(db, CKPT_WARN, was.off)) ||
-	    (rc = vsync_dirty(db, false)))
+	    (rc = replay_all(db, CKPT_WARN, was.off)))
 		goto fail;
-	rc = mdb_txn_commit(db->wtxn);
-	db->wtxn = NULL;
-	if (!rc)
-		rc = vsync_write(db);
-	else
-		rc = nedb__mdb(rc, "cannot write view");
-	wunlock(db);
-	return rc;
+	return commit_replayed(db);
 fail:
 	nedb_write_abort(db);
 	return rc;

@@ -78,17 +78,6 @@ key_text(struct nql_span k, char **out, size_t *n)
 
 /* ---- expressions --------------------------------------------------------- */
 
-static void
-path_free(struct nql_path *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->parts[i]);
-	free(p->parts);
-	free(p->lens);
-	free(p->dotted);
-	memset(p, 0, sizeof *p);
-}
-
 static int
 oom(void)
 {
@@ -133,7 +122,7 @@ path_make(struct nql_path *p, const char *dotted, size_t len)
 		s = dot + 1;
 	}
 oom:
-	path_free(p);
+	nql_path_free(p);
 	return oom();
 }
 
@@ -413,7 +402,7 @@ compile_member(const char *key, size_t klen, struct nql_span v,
 		rc = compile_ops(&path, v, out);
 	else
 		rc = leaf(&path, EX_CMP, CMP_EQ, v, out);
-	path_free(&path);
+	nql_path_free(&path);
 	return rc;
 }
 

@@ -107,6 +107,7 @@ struct nql_error {
  */
 int nql_parse(const char *text, struct nql_query **out, struct nql_error *err);
 void nql_free(struct nql_query *q);
+void nql_path_free(struct nql_path *path);
 void nql_expr_free(struct nql_expr *e);
 /* "syntax error at column C: MSG\n  QUERY\n  ^" into buf. */
 void nql_error_format(char *buf, size_t n, const char *text,

@@ -527,8 +527,9 @@ parse_uint(struct parser *p, uint64_t *out, const char *ctx)
 
 /* ---- paths ---- */
 
-static void
-path_free(struct nql_path *path)
+/* The one destructor of paths, whoever made them (nql.h). */
+void
+nql_path_free(struct nql_path *path)
 {
 	for (size_t i = 0; i < path->n; i++)
 		free(path->parts[i]);
@@ -592,7 +593,7 @@ nql_expr_free(struct nql_expr *e)
 		struct nql_expr *next = e->a;
 
 		nql_expr_free(e->b);
-		path_free(&e->path);
+		nql_path_free(&e->path);
 		for (size_t i = 0; i < e->nvals; i++)
 			free((char *)e->vals[i].p);
 		free(e->vals);
@@ -1092,12 +1093,12 @@ nql_free(struct nql_query *q)
 	free(q->coll);
 	nql_expr_free(q->where);
 	free(q->search);
-	path_free(&q->group_by);
+	nql_path_free(&q->group_by);
 	for (size_t i = 0; i < q->naggs; i++)
-		path_free(&q->aggs[i].path);
+		nql_path_free(&q->aggs[i].path);
 	free(q->aggs);
 	for (size_t i = 0; i < q->norder; i++)
-		path_free(&q->order[i].path);
+		nql_path_free(&q->order[i].path);
 	free(q->order);
 	free(q->traverse);
 	free(q);

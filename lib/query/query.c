@@ -757,7 +757,7 @@ index_order(struct exec *x, const char *field, bool desc)
 	if ((rc = nedb__path_parse(&path, field)))
 		return rc;
 	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))) {
-		nedb__path_free(&path);
+		nql_path_free(&path);
 		return nedb__mdb(rc, "cannot read view");
 	}
 	k.mv_size = plen;
@@ -847,7 +847,7 @@ index_order(struct exec *x, const char *field, bool desc)
 done:
 	rows_free(&group);
 	mdb_cursor_close(cur);
-	nedb__path_free(&path);
+	nql_path_free(&path);
 	return rc;
 }
 
@@ -1432,7 +1432,7 @@ done:
 	rows_free(&x.rows);
 	rows_free(&later);
 	for (size_t i = 0; i < x.nsearch_fields; i++)
-		nedb__path_free(&x.search_fields[i]);
+		nql_path_free(&x.search_fields[i]);
 	free(x.search_fields);
 	nedb__txn_done(db, x.txn);
 	return rc;

@@ -357,7 +357,7 @@ nedb_update_doc(nedb_buf *out, const char *doc, size_t len,
 			else if (!(rc = nedb__check_field(field)) &&
 				 !(rc = nedb__path_parse(&path, field))) {
 				rc = apply_op(&d, op, &path, arg);
-				nedb__path_free(&path);
+				nql_path_free(&path);
 			}
 			if (rc == NEDB_EINPUT && !strncmp(nedb_errmsg(),
 							  "bad field", 9))

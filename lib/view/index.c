@@ -63,7 +63,7 @@ nedb__check_field(const char *field)
 /*
  * Splits "a.b.c" into a path.  Like the NQL parser's paths (nql_parse.c)
  * each part is its own allocation, so that one destructor frees either:
- * nedb__path_free and nql_free release paths of both origins.
+ * nql_path_free.
  */
 int
 nedb__path_parse(struct nql_path *p, const char *dotted)
@@ -90,20 +90,10 @@ nedb__path_parse(struct nql_path *p, const char *dotted)
 	}
 	return 0;
 oom:
-	nedb__path_free(p);
+	nql_path_free(p);
 	return nedb__err(NEDB_EIO, "out of memory");
 }
 
-void
-nedb__path_free(struct nql_path *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->parts[i]);
-	free(p->parts);
-	free(p->lens);
-	free(p->dotted);
-	memset(p, 0, sizeof *p);
-}
 
 /* coll \0 field \0 K \0 (K: the kind's letter); returns its length.
  * The last byte is 0, so that 1 there is just past every entry. */
@@ -266,7 +256,7 @@ entries_of(struct entries *e, int kind, const char *field, const char *doc,
 	if ((rc = nedb__path_parse(&path, field)))
 		return rc;
 	v = nedb__path_get(doc, len, &path);
-	nedb__path_free(&path);
+	nql_path_free(&path);
 	switch (kind) {
 	case IX_EQ:
 		if (nedb__type(v) == T_ARRAY)
