@@ -162,8 +162,10 @@ cli_open(bool create)
 		dir = getenv("NEDB_DIR");
 	if (!dir || !*dir)
 		dir = "./nedb-data";
+	/* a database that cannot be opened is exit 5, whatever the cause,
+	 * but for a usage error in the environment (NEDB_MAPSIZE) */
 	if ((rc = nedb_open(&db, dir, create ? NEDB_OPEN_CREATE : 0)))
-		cli_die(5, "%s", nedb_errmsg());
+		cli_die(rc == NEDB_EUSAGE ? 2 : 5, "%s", nedb_errmsg());
 	nedb_set_durability(db, cli.durability);
 	return db;
 }

@@ -286,7 +286,6 @@ struct nedb {
 	int durability;
 	struct view view;
 	MDB_txn *rtxn;			/* read snapshot */
-	bool rtxn_user;			/* unused */
 	int rtxn_refs;			/* rtxn is a call's own: its users */
 	MDB_txn *wtxn;			/* write transaction */
 	struct applied wa;		/* applied state inside wtxn */

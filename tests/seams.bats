@@ -90,3 +90,16 @@ load helper
 	run env NEDB_TEST_FAIL=libjq nedb-verify
 	assert_success
 }
+
+@test "a bad NEDB_MAPSIZE is a usage error with one line, and nothing is written" {
+	nedb-put -q c a '{}'
+	log=$(cat "$NEDB_DIR/log.aof")
+	for v in 12abc -5 1000 99999999999999999999999; do
+		run -2 --separate-stderr env NEDB_MAPSIZE=$v nedb-put c b '{}'
+		assert_equal "$stderr" "nedb-put: bad NEDB_MAPSIZE '$v': want a number of bytes, at least 16777216"
+	done
+	assert_equal "$(cat "$NEDB_DIR/log.aof")" "$log"
+	run env NEDB_MAPSIZE=67108864 nedb-get c a
+	assert_success
+	assert_output '{"_id":"a"}'
+}

@@ -39,6 +39,7 @@
  */
 #include <blake2.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -54,32 +55,39 @@ static const char *const dbi_names[DBI__N] = {
  * bytes (at least 16 MiB) where less can be reserved (valgrind, a
  * ulimit -v).  Only the pages in use take memory or disk.
  */
-static size_t
-view_mapsize(void)
+static int
+view_mapsize(size_t *out)
 {
 	const char *e = getenv("NEDB_MAPSIZE");
 	unsigned long long n;
 	char *end;
 
-	if (e && *e) {
-		n = strtoull(e, &end, 10);
-		if (!*end && n >= (1u << 24))
-			return (size_t)n;
-	}
-	return (size_t)1 << 38;
+	*out = (size_t)1 << 38;
+	if (!e || !*e)
+		return 0;
+	errno = 0;
+	n = strtoull(e, &end, 10);
+	if (*end || errno || *e == '-' || n < (1u << 24))
+		return nedb__err(NEDB_EUSAGE, "bad NEDB_MAPSIZE '%.40s': want a "
+				 "number of bytes, at least 16777216", e);
+	*out = (size_t)n;
+	return 0;
 }
 
 int
 nedb__view_open(struct view *v, const char *path, unsigned envflags)
 {
+	size_t mapsize;
 	int rc;
 
 	memset(v, 0, sizeof *v);
+	if ((rc = view_mapsize(&mapsize)))
+		return rc;
 	if ((rc = mdb_env_create(&v->env)))
 		return nedb__mdb(rc, "cannot create view");
 	mdb_env_set_maxdbs(v->env, 32);
 	mdb_env_set_maxreaders(v->env, 1022);
-	mdb_env_set_mapsize(v->env, view_mapsize());
+	mdb_env_set_mapsize(v->env, mapsize);
 	rc = mdb_env_open(v->env, path, MDB_NOSUBDIR | envflags, 0600);
 	if (rc) {
 		mdb_env_close(v->env);
