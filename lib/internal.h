@@ -319,6 +319,11 @@ int nedb__follow_rotation(nedb *db);
 int nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 		       const char *id, size_t idlen, nedb_buf *out,
 		       struct seqent *se, const char **doc, size_t *doclen);
+/* The latest version of coll/id at or before upto (NEDB_HEAD: any);
+ * MDB_NOTFOUND if none. */
+int nedb__version_at(nedb *db, MDB_txn *txn, const char *coll,
+		     const char *id, size_t idlen, uint64_t upto,
+		     uint64_t *seq, struct verent *ve);
 /* A verified read's check of one HEAD row (nedb_set_read_verify). */
 int nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll,
 		     const char *id, size_t idlen, uint64_t seq,

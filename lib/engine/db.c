@@ -2207,6 +2207,50 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 }
 
 /*
+ * The version index's latest entry for coll/id at or before seq upto
+ * (NEDB_HEAD: the latest of all): 0 with *seq and *ve, MDB_NOTFOUND when
+ * the document had none by then, or LMDB's error.  The one as-of lookup:
+ * AS OF reads, scans of the past and verified reads use it.
+ */
+int
+nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
+		 size_t idlen, uint64_t upto, uint64_t *seq,
+		 struct verent *ve)
+{
+	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	size_t c = strlen(coll), klen = c + 1 + idlen;
+	MDB_cursor *cur;
+	MDB_val k = {klen + 9, key}, d;
+	int rc;
+
+	if (klen + 9 > sizeof key)
+		return MDB_NOTFOUND;
+	memcpy(key, coll, c);
+	key[c] = 0;
+	memcpy(key + c + 1, id, idlen);
+	key[klen] = 0;
+	if (upto == NEDB_HEAD) {
+		key[klen] = 1;		/* just past every version */
+		k.mv_size = klen + 1;
+	} else
+		nedb__put_be64(key + klen + 1, upto + 1);
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
+			    MDB_PREV);
+	key[klen] = 0;
+	if (!rc && (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)))
+		rc = MDB_NOTFOUND;
+	if (!rc) {
+		memcpy(ve, d.mv_data, sizeof *ve);
+		*seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/*
  * A verified read (nedb_set_read_verify): the HEAD row coll/id of seq
  * with text doc must be the latest version the version index holds, and
  * that version's line in the log must carry the same text.
@@ -2215,35 +2259,17 @@ int
 nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 		 size_t idlen, uint64_t seq, const char *doc, size_t len)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
-	size_t c = strlen(coll), klen = c + 1 + idlen;
 	nedb_buf line = {0};
 	struct seqent se;
-	MDB_cursor *cur;
-	MDB_val k, d;
+	struct verent ve;
 	const char *v;
 	size_t vlen;
 	uint64_t last = 0;
 	int rc;
 
-	if (klen + 9 > sizeof key)
-		return nedb__err(NEDB_ECORRUPT, "corrupt view: a key is too "
-				 "long");
-	memcpy(key, coll, c);
-	key[c] = 0;
-	memcpy(key + c + 1, id, idlen);
-	key[klen] = 1;		/* just past every version of coll/id */
-	k.mv_size = klen + 1;
-	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
+	rc = nedb__version_at(db, txn, coll, id, idlen, NEDB_HEAD, &last, &ve);
+	if (rc && rc != MDB_NOTFOUND)
 		return nedb__mdb(rc, "cannot read view");
-	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
-			    MDB_PREV);
-	key[klen] = 0;
-	if (!rc && k.mv_size == klen + 9 && !memcmp(k.mv_data, key, klen + 1))
-		last = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
-	mdb_cursor_close(cur);
 	if (last != seq)
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: '%s/%.*s' is "
 			       "served as of seq %llu, but its latest "
@@ -2285,7 +2311,6 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	struct applied a;
 	struct seqent se;
 	struct verent ve;
-	MDB_cursor *c = NULL;
 	MDB_txn *txn;
 	MDB_val k, d;
 	const char *doc;
@@ -2342,29 +2367,13 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 				 "seq %llu", (unsigned long long)as_of,
 				 (unsigned long long)a.seq);
 	}
-	key[klen] = 0;
-	nedb__put_be64(key + klen + 1, as_of + 1);
-	k.mv_size = klen + 9;
-	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &c)))
+	if ((rc = nedb__version_at(db, txn, coll, id, strlen(id), as_of,
+				   &seq, &ve)))
 		goto done;
-	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	rc = mdb_cursor_get(c, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
-			    MDB_PREV);
-	if (rc)
-		goto done;
-	if (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)) {
-		rc = MDB_NOTFOUND;
-		goto done;
-	}
-	memcpy(&ve, d.mv_data, sizeof ve);
-	seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
 	if (ve.kind != OP_PUT) {
 		rc = MDB_NOTFOUND;
 		goto done;
 	}
-	mdb_cursor_close(c);
-	c = NULL;
 	if ((rc = nedb__read_version(db, seq, OP_PUT, coll, id, strlen(id),
 				     &db->scratch, &se, &doc, &doclen))) {
 		nedb__txn_done(db, txn);
@@ -2374,8 +2383,6 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 		     doclen);
 	out->exp = 0;	/* the past ignores expiry */
 done:
-	if (c)
-		mdb_cursor_close(c);
 	nedb__txn_done(db, txn);
 	if (rc == MDB_NOTFOUND)
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,

@@ -207,35 +207,19 @@ static int
 past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
 	 nedb_buf *out, uint64_t *seq, bool *found)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
-	size_t c = strlen(coll), klen = c + 1 + idlen, doclen;
+	size_t doclen;
 	struct verent ve;
 	struct seqent se;
-	MDB_cursor *cur;
-	MDB_val k, d;
 	const char *doc;
 	int rc;
 
 	*found = false;
-	memcpy(key, coll, c);
-	key[c] = 0;
-	memcpy(key + c + 1, id, idlen);
-	key[klen] = 0;
-	nedb__put_be64(key + klen + 1, x->as_of + 1);
-	k.mv_size = klen + 9;
-	k.mv_data = key;
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_VERS], &cur)))
-		return nedb__mdb(rc, "cannot read view");
-	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
-			    MDB_PREV);
-	if (rc || k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)) {
-		mdb_cursor_close(cur);
+	rc = nedb__version_at(x->db, x->txn, coll, id, idlen, x->as_of, seq,
+			      &ve);
+	if (rc == MDB_NOTFOUND)
 		return 0;
-	}
-	memcpy(&ve, d.mv_data, sizeof ve);
-	*seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
-	mdb_cursor_close(cur);
+	if (rc)
+		return nedb__mdb(rc, "cannot read view");
 	if (ve.kind != OP_PUT)
 		return 0;
 	if ((rc = nedb__read_version(x->db, *seq, OP_PUT, coll, id, idlen,
