@@ -11,6 +11,8 @@ run_unit() {
 	[ -x "$bin" ] || skip "unit test $1 not built"
 	run "$bin"
 	assert_success
+	# the harness's last line: every test ran and no check failed
+	assert_line --regexp '^[1-9][0-9]* tests, 0 failed checks$'
 }
 
 @test "value semantics unit tests pass" {
