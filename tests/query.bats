@@ -1010,7 +1010,9 @@ seed_history() {
 	assert_equal "$(printf '%s' "$output" | tr -d '\r')" "nedb-query: syntax error at column 23: expected a value after '>'
   FROM users WHERE age >
                         ^"
-	run script -qec "nedb-query \$'FROM users\\tWHERE age >'" /dev/null
+	# the query travels in the environment: script(1) runs its command
+	# with $SHELL, which may be sh, where $'..' means nothing
+	Q=$'FROM users\tWHERE age >' run script -qec 'nedb-query "$Q"' /dev/null
 	assert_equal "$(printf '%s' "$output" | tr -d '\r' | sed -n 2p)" "  FROM users WHERE age >"
 }
 
