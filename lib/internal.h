@@ -33,6 +33,13 @@ int nedb__buf_i64(nedb_buf *b, int64_t v);
 void nedb__hex(char *out, const unsigned char *in, size_t n);
 int nedb__unhex(unsigned char *out, const char *in, size_t n);
 int64_t nedb__now_ms(void);
+/* Allocation: never NULL; out of memory calls nedb_set_oom's handler,
+ * then aborts (one policy for the library, as Redis's zmalloc). */
+void *nedb__malloc(size_t n);
+void *nedb__calloc(size_t n, size_t size);
+void *nedb__realloc(void *p, size_t n);
+char *nedb__strdup(const char *s);
+char *nedb__memdup(const char *s, size_t n);	/* n bytes + NUL */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);

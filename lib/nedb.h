@@ -24,7 +24,8 @@
  * Functions return 0 or a negative NEDB_E* code; nedb_errmsg() gives a
  * one-line, lowercase description of the last error in this thread.
  * nedb_exit_status() maps a code onto the exit statuses of the command
- * line tools.  The library never prints and never exits.
+ * line tools.  The library never prints and never exits, with one
+ * exception: out of memory aborts (see nedb_set_oom).
  *
  * Caveats
  * -------
@@ -79,8 +80,21 @@ NEDB_EXPORT int64_t nedb_now_ms(void);
  * default discards them.
  */
 NEDB_EXPORT void nedb_set_warn(void (*fn)(const char *msg));
+/*
+ * Out of memory is not an error code: like Redis's zmalloc, an
+ * allocation that fails calls fn (if set) with the size asked for and
+ * then abort()s, after one line on stderr ("nedb: out of memory ...").
+ * So nedb_buf_* and every other call either succeed or do not return,
+ * and no write is left half built.  fn may log; when it returns, the
+ * process aborts.  The setting is process-wide, like nedb_set_warn's.
+ */
+NEDB_EXPORT void nedb_set_oom(void (*fn)(size_t size));
 
-/* A growable byte buffer; {0} is an empty buffer.  Caller frees. */
+/*
+ * A growable byte buffer; {0} is an empty buffer.  Caller frees.  The
+ * nedb_buf_* functions return 0 (out of memory aborts: nedb_set_oom);
+ * nedb_buf_printf returns NEDB_EIO only for a bad format.
+ */
 typedef struct nedb_buf {
 	char *p;
 	size_t len, cap;

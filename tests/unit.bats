@@ -34,3 +34,7 @@ run_unit() {
 @test "write protocol unit tests pass" {
 	run_unit write
 }
+
+@test "out-of-memory policy unit tests pass" {
+	run_unit alloc
+}

@@ -473,9 +473,9 @@ nedb__json_string(const char *lit, size_t len, char **out)
 		return nedb__err(NEDB_EINPUT, "bad id: control character "
 				 "(NUL)");
 	}
-	*out = strdup(jv_string_value(v));
+	*out = nedb__strdup(jv_string_value(v));
 	jv_free(v);
-	return *out ? 0 : nedb__err(NEDB_EIO, "out of memory");
+	return 0;
 }
 
 static void

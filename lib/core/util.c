@@ -140,23 +140,107 @@ nedb_durability_parse(const char *s)
 	return -1;
 }
 
+/*
+ * Out of memory: one policy for the whole library, Redis's zmalloc's.
+ * An allocation that fails calls the handler (nedb_set_oom), then
+ * aborts; no caller ever sees NULL, so no code path has to unwind a
+ * half-built op, and no nedb_buf_* result can be ignored wrongly (they
+ * succeed or do not return).  The default handler writes one line to
+ * stderr: the one thing the library ever prints, since it is about to
+ * die.
+ */
+static void (*oom_fn)(size_t);
+
+void
+nedb_set_oom(void (*fn)(size_t size))
+{
+	oom_fn = fn;
+}
+
+static void
+oom(size_t size)
+{
+	char msg[80], tmp[24], *d = tmp + sizeof tmp;
+	size_t n = 0;
+	ssize_t w;
+
+	if (oom_fn)
+		oom_fn(size);
+	/* no allocation here: the line is built in place */
+	do
+		*--d = (char)('0' + size % 10);
+	while (size /= 10);
+	memcpy(msg, "nedb: out of memory allocating ", 31);
+	n = 31;
+	memcpy(msg + n, d, (size_t)(tmp + sizeof tmp - d));
+	n += (size_t)(tmp + sizeof tmp - d);
+	memcpy(msg + n, " bytes\n", 7);
+	w = write(2, msg, n + 7);
+	(void)w;
+	abort();
+}
+
+void *
+nedb__malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *
+nedb__calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *
+nedb__realloc(void *old, size_t n)
+{
+	void *p = realloc(old, n ? n : 1);
+
+	if (!p)
+		oom(n);
+	return p;
+}
+
+/* A NUL-terminated copy of exactly n bytes (which may hold NULs). */
+char *
+nedb__memdup(const char *s, size_t n)
+{
+	char *p = nedb__malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *
+nedb__strdup(const char *s)
+{
+	return nedb__memdup(s, strlen(s));
+}
+
 int
 nedb_buf_grow(nedb_buf *b, size_t extra)
 {
 	size_t need, cap;
-	char *p;
 
 	if (extra > SIZE_MAX / 2 - b->len)
-		return nedb__err(NEDB_EIO, "out of memory");
+		oom(extra);
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	if (!(p = realloc(b->p, cap)))
-		return nedb__err(NEDB_EIO, "out of memory");
-	b->p = p;
+	b->p = nedb__realloc(b->p, cap);
 	b->cap = cap;
 	return 0;
 }

@@ -97,10 +97,8 @@ robjFree(robj *o)
 static int
 bstrSet(bstr *s, const char *p, size_t len)
 {
-	char *q = malloc(len + 1);
+	char *q = nedb__malloc(len + 1);
 
-	if (!q)
-		return -1;
 	memcpy(q, p, len);
 	q[len] = 0;
 	free(s->p);
@@ -115,10 +113,8 @@ robjReserve(robj *o)
 {
 	if (o->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 8;
-		bstr *v = realloc(o->v, cap * sizeof *v);
+		bstr *v = nedb__realloc(o->v, cap * sizeof *v);
 
-		if (!v)
-			return -1;
 		o->v = v;
 		o->cap = cap;
 	}
@@ -1253,10 +1249,7 @@ msetCommand(client *c)
 		return;
 	}
 	/* every document first: all are put, or none */
-	if (!(docs = calloc((size_t)n, sizeof *docs))) {
-		oom(c);
-		return;
-	}
+	docs = nedb__calloc((size_t)n, sizeof *docs);
 	for (i = 0; i < n; i++) {
 		robj o = {.type = OBJ_STRING};
 		int rc;
@@ -1836,10 +1829,7 @@ setOpGenericCommand(client *c, int op)
 	robj *sets, res = {.type = OBJ_SET};
 	bool missing = false;
 
-	if (!(sets = calloc((size_t)nsets, sizeof *sets))) {
-		oom(c);
-		return;
-	}
+	sets = nedb__calloc((size_t)nsets, sizeof *sets);
 	for (j = 0; j < nsets; j++) {
 		int r = lookupTyped(c, c->argv[j + 1], OBJ_SET, &sets[j]);
 
@@ -2857,10 +2847,8 @@ nedb_redis_split(const char *s, nedb_buf *arena, size_t **off, size_t **len,
 		}
 		if ((size_t)n == *cap) {
 			*cap = *cap ? *cap * 2 : 16;
-			*off = realloc(*off, *cap * sizeof **off);
-			*len = realloc(*len, *cap * sizeof **len);
-			if (!*off || !*len)
-				return NEDB_EIO;
+			*off = nedb__realloc(*off, *cap * sizeof **off);
+			*len = nedb__realloc(*len, *cap * sizeof **len);
 		}
 		(*off)[n] = start;
 		(*len)[n] = arena->len - start;

@@ -95,25 +95,16 @@ path_make(struct nql_path *p, const char *dotted, size_t len)
 	const char *s = dotted, *end = dotted + len;
 
 	memset(p, 0, sizeof *p);
-	if (!(p->dotted = malloc(len + 1)))
-		return oom();
+	p->dotted = nedb__malloc(len + 1);
 	for (size_t i = 0; i < len; i++)	/* see struct nql_path */
 		p->dotted[i] = dotted[i] ? dotted[i] : 0x01;
 	p->dotted[len] = 0;
 	for (;;) {
 		const char *dot = memchr(s, '.', (size_t)(end - s));
 		size_t n = dot ? (size_t)(dot - s) : (size_t)(end - s);
-		char **parts;
-		size_t *lens;
-
-		if (!(parts = realloc(p->parts, (p->n + 1) * sizeof *parts)))
-			goto oom;
-		p->parts = parts;
-		if (!(lens = realloc(p->lens, (p->n + 1) * sizeof *lens)))
-			goto oom;
-		p->lens = lens;
-		if (!(p->parts[p->n] = malloc(n + 1)))
-			goto oom;
+		p->parts = nedb__realloc(p->parts, (p->n + 1) * sizeof *p->parts);
+		p->lens = nedb__realloc(p->lens, (p->n + 1) * sizeof *p->lens);
+		p->parts[p->n] = nedb__malloc(n + 1);
 		memcpy(p->parts[p->n], s, n);
 		p->parts[p->n][n] = 0;
 		p->lens[p->n++] = n;
@@ -121,9 +112,6 @@ path_make(struct nql_path *p, const char *dotted, size_t len)
 			return 0;
 		s = dot + 1;
 	}
-oom:
-	nql_path_free(p);
-	return oom();
 }
 
 static int
@@ -137,8 +125,7 @@ path_copy(struct nql_path *to, const struct nql_path *from)
 	for (size_t i = 0; i < from->n; i++)
 		len += (from->lens ? from->lens[i] :
 			strlen(from->parts[i])) + (i > 0);
-	if (!(text = malloc(len + 1)))
-		return oom();
+	text = nedb__malloc(len + 1);
 	len = 0;
 	for (size_t i = 0; i < from->n; i++) {
 		size_t n = from->lens ? from->lens[i] : strlen(from->parts[i]);
@@ -156,10 +143,9 @@ path_copy(struct nql_path *to, const struct nql_path *from)
 static struct nql_expr *
 expr_new(enum nql_expr_kind kind)
 {
-	struct nql_expr *e = calloc(1, sizeof *e);
+	struct nql_expr *e = nedb__calloc(1, sizeof *e);
 
-	if (e)
-		e->kind = kind;
+	e->kind = kind;
 	return e;
 }
 
@@ -201,14 +187,12 @@ negate(struct nql_expr **e)
 static int
 add_val(struct nql_expr *e, struct nql_span v)
 {
-	struct nql_span *vals = realloc(e->vals, (e->nvals + 1) * sizeof *vals);
+	struct nql_span *vals = nedb__realloc(e->vals, (e->nvals + 1) * sizeof *vals);
 	char *copy;
 
-	if (!vals)
-		return oom();
 	e->vals = vals;
-	if (!(copy = malloc(v.len + 1)))	/* not strndup: a string may */
-		return oom();		/* hold a raw NUL (jq allows it) */
+	copy = nedb__malloc(v.len + 1);	/* not strndup: a string may
+					 * hold a raw NUL (jq allows it) */
 	memcpy(copy, v.p, v.len);
 	copy[v.len] = 0;
 	e->vals[e->nvals++] = (struct nql_span){copy, v.len};

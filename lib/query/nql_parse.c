@@ -370,8 +370,8 @@ check_string(struct parser *p, char **dec, size_t *declen)
 		return fail(p, t->pos, "unterminated string");
 	if (!nedb__utf8_valid((const unsigned char *)s, n))
 		return fail(p, t->pos, "invalid UTF-8 in string");
-	if (dec && !(out = malloc(n + 1)))
-		return fail_oom(p);
+	if (dec)
+		out = nedb__malloc(n + 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		unsigned cp, lo;
@@ -441,7 +441,7 @@ bad:
 static char *
 dupn(const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = nedb__malloc(n + 1);
 
 	if (d) {
 		memcpy(d, s, n);
@@ -482,8 +482,7 @@ parse_value(struct parser *p, struct nql_expr *e, const char *ctx)
 			    quote(q, text, n));
 	} else
 		return expected(p, "a value", ctx);
-	if (!(v = realloc(e->vals, (e->nvals + 1) * sizeof *v)))
-		return fail_oom(p);
+	v = nedb__realloc(e->vals, (e->nvals + 1) * sizeof *v);
 	e->vals = v;
 	if (!(lit = dupn(text, n)))
 		return fail_oom(p);
@@ -557,7 +556,7 @@ parse_path(struct parser *p, struct nql_path *path, const char *what,
 		return expected(p, what, ctx);
 	for (i = 0; i < t->len; i++)
 		n += s[i] == '.';
-	if (!(path->parts = calloc(n, sizeof *path->parts)) ||
+	if (!(path->parts = nedb__calloc(n, sizeof *path->parts)) ||
 	    !(path->dotted = dupn(s, t->len)))
 		return fail_oom(p);
 	for (start = 0, i = 0; i <= t->len; i++) {
@@ -606,7 +605,7 @@ static struct nql_expr *
 new_expr(struct parser *p, enum nql_expr_kind kind, struct nql_expr *a,
 	 struct nql_expr *b)
 {
-	struct nql_expr *e = calloc(1, sizeof *e);
+	struct nql_expr *e = nedb__calloc(1, sizeof *e);
 
 	if (!e) {
 		nql_expr_free(a);
@@ -922,8 +921,7 @@ parse_group(struct parser *p, struct nql_query *q)
 				    "aggregate (COUNT, SUM, AVG, MIN or MAX) "
 				    "after the field");
 		}
-		if (!(a = realloc(q->aggs, (q->naggs + 1) * sizeof *a)))
-			return fail_oom(p);
+		a = nedb__realloc(q->aggs, (q->naggs + 1) * sizeof *a);
 		q->aggs = a;
 		a += q->naggs++;
 		memset(a, 0, sizeof *a);
@@ -962,8 +960,7 @@ parse_order(struct parser *p, struct nql_query *q)
 		struct nql_order *o;
 
 		advance(p);
-		if (!(o = realloc(q->order, (q->norder + 1) * sizeof *o)))
-			return fail_oom(p);
+		o = nedb__realloc(q->order, (q->norder + 1) * sizeof *o);
 		q->order = o;
 		o += q->norder++;
 		memset(o, 0, sizeof *o);
@@ -1122,10 +1119,7 @@ nql_parse(const char *text, struct nql_query **out, struct nql_error *err)
 	p.s = text;
 	p.len = strlen(text);
 	lex(&p);
-	if (!(q = calloc(1, sizeof *q))) {
-		fail_oom(&p);
-		goto done;
-	}
+	q = nedb__calloc(1, sizeof *q);
 	if (is_kw(&p, "EXPLAIN")) {
 		q->explain = true;
 		advance(&p);

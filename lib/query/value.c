@@ -425,8 +425,7 @@ nedb__string_value(struct nql_span v, size_t *len)
 	v = trim(v);
 	if (v.len < 2 || *v.p != '"')
 		return NULL;
-	if (!(out = malloc(v.len - 1)))	/* decoding never lengthens */
-		return NULL;
+	out = nedb__malloc(v.len - 1);	/* decoding never lengthens */
 	if (!has_escape(v.p + 1, v.len - 2)) {
 		n = v.len - 2;
 		memcpy(out, v.p + 1, n);
@@ -696,8 +695,8 @@ num_double(struct nql_span v)
 
 	if (!loc)
 		return 0;
-	if (v.len >= sizeof buf && !(s = malloc(v.len + 1)))
-		return 0;
+	if (v.len >= sizeof buf)
+		s = nedb__malloc(v.len + 1);
 	memcpy(s, v.p, v.len);
 	s[v.len] = 0;
 	d = strtod_l(s, NULL, loc);
@@ -907,8 +906,7 @@ obj_sorted(struct nql_span v, size_t *n)
 	struct kv *kv;
 
 	*n = 0;
-	if (!(kv = malloc((obj_nkeys(v) + 1) * sizeof *kv)))
-		return NULL;
+	kv = nedb__malloc((obj_nkeys(v) + 1) * sizeof *kv);
 	iter_init(&it, v);
 	while (iter_member(&it, &k, &m))
 		if (last_of_key(&it, k))
@@ -1054,7 +1052,7 @@ eval_chain(const struct nql_expr *e, const char *doc, size_t len)
 	for (x = e; x->kind == kind; x = x->a)
 		n++;
 	if (n > sizeof stack / sizeof *stack &&
-	    !(node = malloc(n * sizeof *node))) {
+	    !(node = nedb__malloc(n * sizeof *node))) {
 		/* out of memory: the same answer, right to left */
 		for (x = e; x->kind == kind; x = x->a)
 			if (nedb__eval(x->b, doc, len) == (kind == EX_OR))
@@ -1128,7 +1126,7 @@ nedb__tokens(const char *text, size_t len,
 		if (!(n = i - s))
 			break;
 		if (n + 1 > cap) {
-			char *nb = malloc(n + 1);
+			char *nb = nedb__malloc(n + 1);
 
 			if (!nb)
 				break;
@@ -1154,33 +1152,20 @@ struct want {
 	size_t *len;
 	bool *found;
 	size_t n, left;
-	bool oom;
 };
 
 static void
 want_add(const char *tok, size_t n, void *payload)
 {
 	struct want *w = payload;
-	char **t;
-	size_t *l;
-	bool *f;
 
 	for (size_t i = 0; i < w->n; i++)
 		if (w->len[i] == n && !memcmp(w->tok[i], tok, n))
 			return;		/* a repeated word */
-	t = realloc(w->tok, (w->n + 1) * sizeof *t);
-	if (t)
-		w->tok = t;
-	l = realloc(w->len, (w->n + 1) * sizeof *l);
-	if (l)
-		w->len = l;
-	f = realloc(w->found, (w->n + 1) * sizeof *f);
-	if (f)
-		w->found = f;
-	if (!t || !l || !f || !(w->tok[w->n] = strndup(tok, n))) {
-		w->oom = true;
-		return;
-	}
+	w->tok = nedb__realloc(w->tok, (w->n + 1) * sizeof *w->tok);
+	w->len = nedb__realloc(w->len, (w->n + 1) * sizeof *w->len);
+	w->found = nedb__realloc(w->found, (w->n + 1) * sizeof *w->found);
+	w->tok[w->n] = nedb__memdup(tok, n);
 	w->len[w->n] = n;
 	w->found[w->n] = false;
 	w->n++;
@@ -1246,15 +1231,12 @@ nedb__search_match(const char *doc, size_t len, const char *query,
 	bool ok;
 
 	nedb__tokens(query, strlen(query), want_add, &w);
-	if (!w.oom) {
-		if (fields)
-			for (size_t i = 0; i < nfields && w.left; i++)
-				search_value(nedb__path_get(doc, len,
-							    &fields[i]), &w);
-		else
-			search_value((struct nql_span){doc, len}, &w);
-	}
-	ok = !w.oom && !w.left;	/* no words: everything matches */
+	if (fields)
+		for (size_t i = 0; i < nfields && w.left; i++)
+			search_value(nedb__path_get(doc, len, &fields[i]), &w);
+	else
+		search_value((struct nql_span){doc, len}, &w);
+	ok = !w.left;	/* no words: everything matches */
 	for (size_t i = 0; i < w.n; i++)
 		free(w.tok[i]);
 	free(w.tok);
