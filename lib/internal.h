@@ -312,6 +312,8 @@ struct nedb {
 	bool wlocked;			/* this handle holds it */
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
+	int64_t created;		/* meta.json, read at open */
+	uint64_t auto_index;		/* meta.json's options.auto_index */
 	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
 };
 

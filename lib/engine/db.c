@@ -132,8 +132,11 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 		close(fd);
 	if (rc)
 		unlink(tmp);
-	else
+	else {
 		fsync_dir(db->dir);
+		db->created = created;
+		db->auto_index = auto_index;
+	}
 	free(tmp);
 	free(dst);
 	return rc;
@@ -773,7 +776,14 @@ dir_lock(nedb *db, int how)
  * meta.json must say format 1.  Another number is a newer nedb's
  * database and garbage is damage: both refused.  A missing one (deleted
  * by hand) is written again, its creation time taken from the genesis
- * op.  Called at open, after the view is ready.
+ * op.  Called at open, after the view is ready; the one reader of
+ * meta.json, it keeps created and options.auto_index in the handle.
+ *
+ * meta.json is configuration, not state: nothing in it changes what a
+ * read answers.  auto_index is a tuning knob, like SQLite's
+ * automatic_index pragma: the indexes it leads to are index ops in the
+ * log like any other, so the state they make is chained, verified and
+ * rebuilt; only the threshold is local to this copy of the database.
  */
 static int
 check_meta(nedb *db)
@@ -829,6 +839,11 @@ check_meta(nedb *db)
 				 "meta.json says format %.*s, and this nedb "
 				 "reads format %d", db->dir,
 				 (int)(vlen > 20 ? 20 : vlen), v, LOG_FORMAT);
+	if (nedb__doc_member(text, (size_t)n, "created", &v, &vlen))
+		db->created = strtoll(v, NULL, 10);
+	if (nedb__doc_member(text, (size_t)n, "options", &v, &vlen) &&
+	    nedb__doc_member(v, vlen, "auto_index", &v, &vlen))
+		db->auto_index = strtoull(v, NULL, 10);
 	return 0;
 }
 
@@ -1017,27 +1032,13 @@ nedb_close(nedb *db)
 int
 nedb_set_auto_index(nedb *db, uint64_t n)
 {
-	char *p = path_in(db, "meta.json"), text[512];
-	int64_t created = 0;
-	const char *c;
-	FILE *f;
-	size_t len;
 	int rc;
 
 	/* under the writer lock, so that two setters do not race */
-	if ((rc = nedb_write_begin(db))) {
-		free(p);
+	if ((rc = nedb_write_begin(db)))
 		return rc;
-	}
-	if (p && (f = fopen(p, "r"))) {
-		len = fread(text, 1, sizeof text - 1, f);
-		text[len] = 0;
-		fclose(f);
-		if ((c = strstr(text, "\"created\":")))
-			created = strtoll(c + 10, NULL, 10);
-	}
-	free(p);
-	rc = write_meta_json(db, created, n);
+	if (!(rc = write_meta_json(db, db->created, n)))
+		db->auto_index = n;
 	nedb_write_abort(db);
 	return rc;
 }

@@ -1423,29 +1423,12 @@ done:
 }
 
 /*
- * auto_index: with "auto_index": N in meta.json's options, a field that
- * queries filter or sort on N times without an index gets one (an index
- * op like any other): ordered if it was used for a range or ORDER BY,
- * eq otherwise.  The counts live in the view's usage table.
+ * auto_index: with "auto_index": N in meta.json's options (read at
+ * open: db->auto_index), a field that queries filter or sort on N times
+ * without an index gets one (an index op like any other): ordered if it
+ * was used for a range or ORDER BY, eq otherwise.  The counts live in
+ * the view's usage table, which is statistics, not state.
  */
-static uint64_t
-auto_index_option(nedb *db)
-{
-	char path[4200], text[512];
-	const char *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "%s/meta.json", db->dir);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = 0;
-	p = strstr(text, "\"auto_index\":");
-	return p ? strtoull(p + 13, NULL, 10) : 0;
-}
-
 struct used {
 	const char *field[32];
 	bool ordered[32];
@@ -1565,7 +1548,7 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 		nedb_read_end(db);
 	nedb_buf_free(&plan);
 	if (!rc && began && !q->has_as_of && !q->explain) {
-		uint64_t n = auto_index_option(db);
+		uint64_t n = db->auto_index;
 
 		if (n)
 			rc = auto_index(db, q, n);
