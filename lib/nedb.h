@@ -31,9 +31,24 @@
  * -------
  * - Document text returned by reads is borrowed: it stays valid until the
  *   read snapshot ends or the next read call on the same handle.
- * - A handle is not thread-safe; use one per thread.
+ * - A handle is not thread-safe; use one per thread.  Settings made
+ *   with nedb_set_warn and nedb_set_oom are process-wide.
+ * - fork(): a child must not use a handle its parent opened (LMDB's
+ *   rule, and the writer lock is the parent's flock); open its own.
+ * - A read snapshot pins the view's pages as of its start: a long one
+ *   (hours of nedb_read_begin) makes the view grow while writers go on.
+ *   End snapshots when done; nedbd holds one per request only.
+ * - Address space: each open handle maps the view's maximum size, 256
+ *   GiB by default (NEDB_MAPSIZE=bytes changes it), not memory but
+ *   virtual addresses: about 500 handles fill a 47-bit address space.
+ *   nedbd keeps a database open from its first request until it is
+ *   dropped or nedbd stops, so it serves a few hundred at most at the
+ *   default size.
  * - JSON work (validating documents, parsing ops during catch-up) loads
  *   libjq on first use, so that plain HEAD reads never pay for it.
+ * - Unless a function's comment says so, pointers given to the library
+ *   are borrowed for the call only, and NULL is not accepted for them.
+ *   Out parameters come last, except nedb_open's handle.
  */
 #ifndef NEDB_H
 #define NEDB_H
