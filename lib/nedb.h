@@ -48,7 +48,8 @@
  *   libjq on first use, so that plain HEAD reads never pay for it.
  * - Unless a function's comment says so, pointers given to the library
  *   are borrowed for the call only, and NULL is not accepted for them.
- *   Out parameters come last, except nedb_open's handle.
+ *   Out parameters come last; those that append to a nedb_buf take it
+ *   first, as nedb_buf_add does; nedb_open's handle comes first.
  */
 #ifndef NEDB_H
 #define NEDB_H

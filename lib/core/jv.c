@@ -6,8 +6,11 @@
  * Every entry point that parses JSON with jq calls nedb__jv_require
  * first and returns its error: the library reports a missing libjq, it
  * never exits over it, and no jv call is made without the table.
+ * Two threads with handles of their own may load it at once: the
+ * loading is serialised and the pointer published with release order.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "internal.h"
@@ -21,11 +24,15 @@ static struct nedb_jv_table table;
 struct nedb_jv_table *
 nedb__jv_load(void)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	const char *why;
 	void *h;
 
-	if (nedb__jvt)
+	if (__atomic_load_n(&nedb__jvt, __ATOMIC_ACQUIRE))
 		return nedb__jvt;
+	pthread_mutex_lock(&lock);
+	if (nedb__jvt)
+		goto done;
 	if (nedb__test_fail("libjq")) {
 		why = "cannot open shared object file (test)";
 		goto fail;
@@ -37,11 +44,14 @@ nedb__jv_load(void)
 	if (!(*(void **)&table.f = dlsym(h, #f))) goto fail_dl;
 	NEDB_JV_FUNCS(NEDB_JV_RESOLVE)
 #undef NEDB_JV_RESOLVE
-	nedb__jvt = &table;
+	__atomic_store_n(&nedb__jvt, &table, __ATOMIC_RELEASE);
+done:
+	pthread_mutex_unlock(&lock);
 	return nedb__jvt;
 fail_dl:
 	why = dlerror();
 fail:
+	pthread_mutex_unlock(&lock);
 	nedb__err(NEDB_EIO, "cannot load libjq.so.1: %s", why ? why : "?");
 	return NULL;
 }
