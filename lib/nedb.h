@@ -41,9 +41,8 @@
  * - Address space: each open handle maps the view's maximum size, 256
  *   GiB by default (NEDB_MAPSIZE=bytes changes it), not memory but
  *   virtual addresses: about 500 handles fill a 47-bit address space.
- *   nedbd keeps a database open from its first request until it is
- *   dropped or nedbd stops, so it serves a few hundred at most at the
- *   default size.
+ *   nedbd keeps at most NEDBD_MAX_DBS (128) databases open, closing
+ *   the least recently used idle one between turns of its loop.
  * - JSON work (validating documents, parsing ops during catch-up) loads
  *   libjq on first use, so that plain HEAD reads never pay for it.
  * - Unless a function's comment says so, pointers given to the library

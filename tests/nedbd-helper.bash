@@ -70,6 +70,8 @@ start_nedbd() {
 	local i
 	for _ in 1 2 3; do
 		RPORT=$(free_port)
+		# a previous daemon's lines must not be taken for this one's
+		rm -f "$ERR"
 		env NEDBD_HOST=127.0.0.1 NEDBD_PORT=0 \
 			NEDBD_RESP2_PORT="$RPORT" NEDBD_DATA="$DATA" \
 			NEDBD_TOKEN="$TOKEN" "$@" nedbd 3>&- 2>"$ERR" &
@@ -80,6 +82,8 @@ start_nedbd() {
 			sleep 0.05
 		done
 		grep -q '^nedbd: serving' "$ERR" && break
+		# not serving: never wait for a daemon that may still run
+		kill -KILL "$NEDBD_PID" 2>/dev/null || true
 		wait "$NEDBD_PID" || true
 		NEDBD_PID=
 		# the RESP2 port was taken in the meantime: another one

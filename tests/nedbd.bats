@@ -2205,3 +2205,52 @@ EOF
 	assert_output "[True, 2, b'2', 1, {b'f': b'v'}]
 [True, ResponseError('WRONGTYPE Operation against a key holding the wrong kind of value')]"
 }
+
+# views_open: how many databases' view.mdb nedbd has open (LMDB opens
+# each twice)
+views_open() {
+	find "/proc/$NEDBD_PID/fd" -lname '*/view.mdb' -printf '%l\n' \
+		2>/dev/null | sort -u | wc -l
+}
+
+views_open_at_most() {
+	local n
+	n=$(views_open)
+	[ "$n" -ge 1 ] && [ "$n" -le "$1" ]
+}
+
+@test "NEDBD_MAX_DBS bounds the databases open at once; a closed one opens again on use" {
+	start_nedbd NEDBD_MAX_DBS=2
+	resp_open
+	run resp_cmd SELECT a
+	assert_output +OK
+	run resp_cmd SET k v
+	assert_output +OK
+	for d in b c d; do
+		create "$d"
+		http POST "/v1/databases/$d/put" -d "{\"coll\":\"t\",\"id\":\"x\",\"doc\":{\"db\":\"$d\"}}"
+		expect 200
+	done
+	# four were opened; between turns all but two are closed again
+	poll 30 views_open_at_most 2
+	# the Redis connection keeps its database, opened anew
+	run resp_cmd GET k
+	assert_output v
+	for d in b c d; do
+		http GET "/v1/databases/$d/rows/t/x"
+		expect 200 ".db == \"$d\""
+	done
+	poll 30 views_open_at_most 2
+	resp_close
+	# what was closed is intact: every database verifies
+	for d in a b c d; do
+		run nedb-verify -d "$DATA/$d"
+		assert_success
+	done
+}
+
+@test "a bad NEDBD_MAX_DBS exits 2 naming it" {
+	run env NEDBD_MAX_DBS=0 NEDBD_DATA="$BATS_TEST_TMPDIR/d" nedbd
+	assert_failure 2
+	assert_output --partial "bad NEDBD_MAX_DBS: '0'"
+}

@@ -31,7 +31,8 @@ static const char usage[] =
 "(./nedb-data), NEDBD_TOKEN (bearer token; none), NEDBD_RESP2_PORT (0:\n"
 "off), NEDBD_DURABILITY (durable), NEDBD_MAX_BODY (bytes; 33554432),\n"
 "NEDBD_MAX_CONNECTIONS (1000), NEDBD_TIMEOUT (seconds; 10),\n"
-"NEDBD_CORS_ORIGINS (origins; none).  SIGTERM or SIGINT finishes the\n"
+"NEDBD_MAX_DBS (databases open at once; 128), NEDBD_CORS_ORIGINS\n"
+"(origins; none).  SIGTERM or SIGINT finishes the\n"
 "requests in flight, checkpoints every open database and exits 0.\n"
 "\n"
 "Options:\n"
@@ -117,6 +118,7 @@ db_get(const char *name, bool create, struct dbent **out)
 		return rc;
 	for (e = srv.dbs; e; e = e->next)
 		if (!strcmp(e->name, name)) {
+			e->used = srv.turn;
 			*out = e;
 			return 0;
 		}
@@ -139,8 +141,10 @@ db_get(const char *name, bool create, struct dbent **out)
 	}
 	nedb_set_durability(e->db, srv.durability);
 	strcpy(e->name, name);
+	e->used = srv.turn;
 	e->next = srv.dbs;
 	srv.dbs = e;
+	srv.ndbs++;
 	*out = e;
 	return 0;
 }
@@ -161,8 +165,11 @@ unlist(struct dbent *e)
 	for (pp = &srv.dbs; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
 			*pp = e->next;
+			srv.ndbs--;
 			break;
 		}
+	/* Redis connections that selected it open it again on next use */
+	resp_forget_db(e);
 	if (e->snap)
 		nedb_read_end(db);
 	free(e);
@@ -173,6 +180,22 @@ void
 db_forget(struct dbent *e)
 {
 	nedb_close(unlist(e));
+}
+
+void
+db_reap(void)
+{
+	while (srv.ndbs > srv.max_dbs) {
+		struct dbent *lru = NULL;
+
+		for (struct dbent *e = srv.dbs; e; e = e->next)
+			if (!e->batch && !e->snap && !e->waiters &&
+			    !e->lockq && (!lru || e->used < lru->used))
+				lru = e;
+		if (!lru)
+			return;		/* all busy: next turn */
+		db_forget(lru);
+	}
 }
 
 int
@@ -470,6 +493,7 @@ main(int argc, char **argv)
 	srv.max_conns = (unsigned)env_num("NEDBD_MAX_CONNECTIONS", 1000, 1,
 					  100000);
 	srv.timeout = (unsigned)env_num("NEDBD_TIMEOUT", 10, 1, 86400);
+	srv.max_dbs = (unsigned)env_num("NEDBD_MAX_DBS", 128, 1, 100000);
 	srv.cors = env("NEDBD_CORS_ORIGINS", NULL);
 	if ((srv.durability = nedb_durability_parse(
 		     env("NEDBD_DURABILITY", "durable"))) < 0)
@@ -560,6 +584,8 @@ main(int argc, char **argv)
 			commit_all();
 		}
 		resp_flush();
+		db_reap();
+		srv.turn++;
 	}
 	/* what still waits for a lock is answered that it is busy */
 	locks_fail(NEDB_EBUSY);

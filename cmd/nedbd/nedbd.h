@@ -45,6 +45,7 @@ struct dbent {
 	bool snap;		/* a read snapshot is open for this turn */
 	struct waiter *waiters;	/* on the batch */
 	struct waiter *lockq;	/* on the writer lock, oldest first */
+	uint64_t used;		/* the loop's turn when last looked up */
 	struct dbent *next;
 };
 
@@ -64,6 +65,8 @@ struct server {
 	const char *cors;		/* NEDBD_CORS_ORIGINS or NULL */
 	int epfd;
 	struct dbent *dbs;
+	unsigned ndbs, max_dbs;		/* open; NEDBD_MAX_DBS */
+	uint64_t turn;			/* of the event loop */
 	bool stopping;
 	unsigned busy;			/* requests in flight */
 };
@@ -81,6 +84,12 @@ extern struct server srv;
 int db_get(const char *name, bool create, struct dbent **out);
 /* Closes the database and forgets it (its batch must be committed). */
 void db_forget(struct dbent *e);
+/*
+ * Between turns of the loop: while more than NEDBD_MAX_DBS databases are
+ * open, closes the one least recently used that nothing waits on (each
+ * handle maps the view's whole address space: see nedb.h).
+ */
+void db_reap(void);
 /* Removes the database (nedb_destroy) and forgets it. */
 int db_drop(struct dbent *e);
 /*
