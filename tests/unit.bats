@@ -34,3 +34,7 @@ run_unit() {
 @test "write protocol unit tests pass" {
 	run_unit write
 }
+
+@test "view codec unit tests pass" {
+	run_unit codec
+}
