@@ -36,10 +36,38 @@ int64_t nedb__now_ms(void);
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);
-void nedb__put_le64(unsigned char *p, uint64_t v);
-uint64_t nedb__get_le64(const unsigned char *p);
-void nedb__put_le32(unsigned char *p, uint32_t v);
-uint32_t nedb__get_le32(const unsigned char *p);
+/* Little-endian, for the document header (view) and archive blocks:
+ * inline, since a scan decodes a header per row. */
+static inline void
+nedb__put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t
+nedb__get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void
+nedb__put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint32_t
+nedb__get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
 
 /* core/doc.c: compact, validated JSON text */
 /*

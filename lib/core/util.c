@@ -455,38 +455,6 @@ nedb__get_be64(const unsigned char *p)
 	return v;
 }
 
-/* Little-endian, for the document header (view) and archive blocks. */
-void
-nedb__put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-uint64_t
-nedb__get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-void
-nedb__put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-uint32_t
-nedb__get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /*
  * Test hooks, read from the environment once.  NEDB_TEST_FAIL=name makes
  * the point name fail as if the system call behind it had failed;

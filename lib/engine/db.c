@@ -2226,7 +2226,7 @@ nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 		 size_t idlen, uint64_t upto, uint64_t *seq,
 		 struct verent *ve)
 {
-	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
+	unsigned char key[VERKEY_MAX];
 	size_t plen;
 	MDB_cursor *cur;
 	MDB_val k, d;
@@ -2234,8 +2234,8 @@ nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 
 	if (idlen > MAX_ID)
 		return NEDB_ENOTFOUND;
-	plen = nedb__verprefix(pre, coll, id, idlen);
-	k.mv_size = nedb__verkey_bound(key, coll, id, idlen, upto);
+	plen = nedb__verprefix(key, coll, id, idlen);
+	k.mv_size = nedb__verkey_bound(key, plen, upto);
 	k.mv_data = key;
 	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
 		return nedb__mdb(rc, "cannot read view");
@@ -2243,7 +2243,8 @@ nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
 			    MDB_PREV);
-	if (!rc && !nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, seq))
+	nedb__key_past(key, plen, false);	/* the prefix again */
+	if (!rc && !nedb__verkey_seq(k.mv_data, k.mv_size, key, plen, seq))
 		rc = MDB_NOTFOUND;
 	if (!rc)
 		memcpy(ve, d.mv_data, sizeof *ve);

@@ -16,12 +16,6 @@ nedb__key_past(unsigned char *p, size_t n, bool past)
 	p[n - 1] = past ? 1 : 0;
 }
 
-bool
-nedb__key_in(const void *k, size_t klen, const void *p, size_t n)
-{
-	return klen > n && !memcmp(k, p, n);
-}
-
 void
 nedb__num_put(unsigned char out[NUM_LEN], uint64_t v)
 {
@@ -88,17 +82,6 @@ nedb__dockey_split(const void *k, size_t klen, const char **coll,
 }
 
 void
-nedb__dochdr_get(struct dochdr *h, const void *p)
-{
-	const unsigned char *b = p;
-
-	h->seq = nedb__get_le64(b);
-	h->ts = (int64_t)nedb__get_le64(b + 8);
-	h->exp = (int64_t)nedb__get_le64(b + 16);
-	memcpy(h->hash, b + 24, HASH_LEN);
-}
-
-void
 nedb__dochdr_put(void *p, const struct dochdr *h)
 {
 	unsigned char *b = p;
@@ -107,6 +90,13 @@ nedb__dochdr_put(void *p, const struct dochdr *h)
 	nedb__put_le64(b + 8, (uint64_t)h->ts);
 	nedb__put_le64(b + 16, (uint64_t)h->exp);
 	memcpy(b + 24, h->hash, HASH_LEN);
+}
+
+void
+nedb__docval_short(void)
+{
+	nedb__err(NEDB_ECORRUPT, "corrupt view: a document's header "
+			 "is cut short; run nedb-checkpoint --rebuild");
 }
 
 int
@@ -118,20 +108,6 @@ nedb__docval_put(nedb_buf *out, const struct dochdr *h, const char *doc,
 	nedb__dochdr_put(hb, h);
 	if (nedb_buf_add(out, hb, sizeof hb) || nedb_buf_add(out, doc, len))
 		return nedb__err(NEDB_EIO, "out of memory");
-	return 0;
-}
-
-int
-nedb__docval_get(const void *p, size_t n, struct dochdr *h, const char **doc,
-		 size_t *len)
-{
-	if (n < DOCHDR_LEN)
-		return nedb__err(NEDB_ECORRUPT, "corrupt view: a document's "
-				 "header is cut short; run nedb-checkpoint "
-				 "--rebuild");
-	nedb__dochdr_get(h, p);
-	*doc = (const char *)p + DOCHDR_LEN;
-	*len = n - DOCHDR_LEN;
 	return 0;
 }
 
@@ -161,41 +137,14 @@ nedb__verprefix(unsigned char *out, const char *coll, const char *id,
 }
 
 size_t
-nedb__verkey_bound(unsigned char *out, const char *coll, const char *id,
-		   size_t idlen, uint64_t upto)
+nedb__verkey_bound(unsigned char *pre, size_t plen, uint64_t upto)
 {
-	size_t n;
-
 	if (upto == NEDB_HEAD) {
-		n = nedb__verprefix(out, coll, id, idlen);
-		nedb__key_past(out, n, true);
-		return n;
+		nedb__key_past(pre, plen, true);
+		return plen;
 	}
-	return nedb__verkey(out, coll, id, idlen, upto + 1);
-}
-
-bool
-nedb__verkey_get(const void *k, size_t klen, const void *p, size_t n,
-		 const char **id, size_t *idlen, uint64_t *seq)
-{
-	const unsigned char *b = k;
-
-	if (klen < n + 10 || memcmp(k, p, n) || b[klen - 9])
-		return false;
-	*id = (const char *)b + n;
-	*idlen = klen - n - 9;
-	*seq = nedb__get_be64(b + klen - 8);
-	return true;
-}
-
-bool
-nedb__verkey_seq(const void *k, size_t klen, const void *p, size_t n,
-		 uint64_t *seq)
-{
-	if (klen != n + 8 || memcmp(k, p, n))
-		return false;
-	*seq = nedb__get_be64((const unsigned char *)k + n);
-	return true;
+	nedb__put_be64(pre + plen, upto + 1);
+	return plen + 8;
 }
 
 size_t
@@ -415,11 +364,4 @@ nedb__ixrange(struct ixrange *r, int cmp, struct nql_span v)
 		r->hi_len = n;
 		break;
 	}
-}
-
-bool
-nedb__ixrange_past(const struct ixrange *r, const void *entry, size_t n)
-{
-	return r->hi_len && memcmp(entry, r->hi, n < r->hi_len ? n :
-				   r->hi_len) > 0;
 }

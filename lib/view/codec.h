@@ -39,6 +39,7 @@
 #ifndef NEDB_CODEC_H
 #define NEDB_CODEC_H
 
+#include <string.h>
 #include "internal.h"
 
 struct nql_span;
@@ -62,7 +63,11 @@ struct nql_span;
  * separator) begins: that 0 made 1.  past false puts the 0 back. */
 void nedb__key_past(unsigned char *p, size_t n, bool past);
 /* Whether key k begins with prefix p and has more after it. */
-bool nedb__key_in(const void *k, size_t klen, const void *p, size_t n);
+static inline bool
+nedb__key_in(const void *k, size_t klen, const void *p, size_t n)
+{
+	return klen > n && !memcmp(k, p, n);
+}
 
 /* A be64 value: counters (colls, usage), nonces, node numbers (nodes),
  * the checkpoint seq (meta "ckpt"), an edge's seq (edges, redges). */
@@ -91,14 +96,38 @@ struct dochdr {
  * that the state digest (which covers it) is the same on every host.
  */
 #define DOCHDR_LEN 56
-void nedb__dochdr_get(struct dochdr *h, const void *p);
+static inline void
+nedb__dochdr_get(struct dochdr *h, const void *p)
+{
+	const unsigned char *b = p;
+
+	h->seq = nedb__get_le64(b);
+	h->ts = (int64_t)nedb__get_le64(b + 8);
+	h->exp = (int64_t)nedb__get_le64(b + 16);
+	memcpy(h->hash, b + 24, HASH_LEN);
+}
+
 void nedb__dochdr_put(void *p, const struct dochdr *h);
 /* Appends a docs value (header, text) to out. */
 int nedb__docval_put(nedb_buf *out, const struct dochdr *h, const char *doc,
 		     size_t len);
-/* Decodes a docs value: 0, or NEDB_ECORRUPT when it is cut short. */
-int nedb__docval_get(const void *p, size_t n, struct dochdr *h,
-		     const char **doc, size_t *len);
+void nedb__docval_short(void);	/* sets NEDB_ECORRUPT's message */
+
+/* Decodes a docs value: 0, or NEDB_ECORRUPT when it is cut short.
+ * Inline: scans decode one per row. */
+static inline int
+nedb__docval_get(const void *p, size_t n, struct dochdr *h, const char **doc,
+		 size_t *len)
+{
+	if (n < DOCHDR_LEN) {
+		nedb__docval_short();
+		return NEDB_ECORRUPT;
+	}
+	nedb__dochdr_get(h, p);
+	*doc = (const char *)p + DOCHDR_LEN;
+	*len = n - DOCHDR_LEN;
+	return 0;
+}
 
 /* vers: coll \0 id \0 be64(seq) -> struct verent. */
 size_t nedb__verkey(unsigned char *out, const char *coll, const char *id,
@@ -108,18 +137,39 @@ size_t nedb__verkey_of(unsigned char *dockey, size_t klen, uint64_t seq);
 /* coll \0 id \0: the prefix of every version of one document. */
 size_t nedb__verprefix(unsigned char *out, const char *coll, const char *id,
 		       size_t idlen);
-/* The first key past every version at or before upto (NEDB_HEAD: past
- * every version): nedb__version_at seeks there and steps back. */
-size_t nedb__verkey_bound(unsigned char *out, const char *coll,
-			  const char *id, size_t idlen, uint64_t upto);
+/* A document's version prefix (verprefix, plen bytes) made, in place,
+ * the first key past every version at or before upto: nedb__version_at
+ * seeks there and steps back.  With upto NEDB_HEAD that is the prefix
+ * with its last byte 1 (nedb__key_past(pre, plen, false) restores it). */
+size_t nedb__verkey_bound(unsigned char *pre, size_t plen, uint64_t upto);
+
 /* Whether k is a version key under collection prefix p (collprefix);
  * its id and seq. */
-bool nedb__verkey_get(const void *k, size_t klen, const void *p, size_t n,
-		      const char **id, size_t *idlen, uint64_t *seq);
+static inline bool
+nedb__verkey_get(const void *k, size_t klen, const void *p, size_t n,
+		 const char **id, size_t *idlen, uint64_t *seq)
+{
+	const unsigned char *b = k;
+
+	if (klen < n + 10 || memcmp(k, p, n) || b[klen - 9])
+		return false;
+	*id = (const char *)b + n;
+	*idlen = klen - n - 9;
+	*seq = nedb__get_be64(b + klen - 8);
+	return true;
+}
+
 /* Whether k is a version of the document whose prefix is p (verprefix);
  * its seq. */
-bool nedb__verkey_seq(const void *k, size_t klen, const void *p, size_t n,
-		      uint64_t *seq);
+static inline bool
+nedb__verkey_seq(const void *k, size_t klen, const void *p, size_t n,
+		 uint64_t *seq)
+{
+	if (klen != n + 8 || memcmp(k, p, n))
+		return false;
+	*seq = nedb__get_be64((const unsigned char *)k + n);
+	return true;
+}
 
 /* seqs: be64(seq) -> struct seqent. */
 size_t nedb__seqkey(unsigned char out[8], uint64_t seq);
@@ -203,8 +253,12 @@ struct ixrange {
 };
 void nedb__ixrange(struct ixrange *r, int cmp, struct nql_span v);
 /* Whether an entry lies past the range's end. */
-bool nedb__ixrange_past(const struct ixrange *r, const void *entry,
-			size_t n);
+static inline bool
+nedb__ixrange_past(const struct ixrange *r, const void *entry, size_t n)
+{
+	return r->hi_len && memcmp(entry, r->hi, n < r->hi_len ? n :
+				   r->hi_len) > 0;
+}
 
 _Static_assert(IXKEY_MAX <= 511 && VERKEY_MAX <= 511 &&
 	       TTLKEY_MAX <= 511 && EDGEHIST_MAX <= 511,

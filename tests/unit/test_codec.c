@@ -70,8 +70,8 @@ test_docval_round_trip_and_short_value(void)
 {
 	struct dochdr h = {42, 1000, 2000, {1, 2, 3}}, g;
 	nedb_buf b = {0};
-	const char *doc;
-	size_t len;
+	const char *doc = NULL;
+	size_t len = 0;
 
 	CHECK(nedb__docval_put(&b, &h, "{\"a\":1}", 7) == 0);
 	CHECK(b.len == DOCHDR_LEN + 7);
@@ -134,19 +134,24 @@ test_version_bound_lies_between(void)
 	size_t vn, bn, nn;
 
 	/* as of seq 10: past version 10, before version 11 */
-	bn = nedb__verkey_bound(bound, "c", "a", 1, 10);
+	bn = nedb__verkey_bound(bound, nedb__verprefix(bound, "c", "a", 1),
+				10);
 	vn = nedb__verkey(v, "c", "a", 1, 10);
 	CHECK(keycmp(v, vn, bound, bn) < 0);
 	vn = nedb__verkey(v, "c", "a", 1, 11);
 	CHECK(keycmp(bound, bn, v, vn) <= 0);
 	/* HEAD: past every version of "a", before any key of "ab" */
-	bn = nedb__verkey_bound(bound, "c", "a", 1, NEDB_HEAD);
+	bn = nedb__verkey_bound(bound, nedb__verprefix(bound, "c", "a", 1),
+				NEDB_HEAD);
 	vn = nedb__verkey(v, "c", "a", 1, UINT64_MAX);
 	CHECK(keycmp(v, vn, bound, bn) < 0);
 	nn = nedb__verkey(next, "c", "ab", 2, 0);
 	CHECK(keycmp(bound, bn, next, nn) < 0);
 	nn = nedb__verkey(next, "c", "a!", 2, 0);
 	CHECK(keycmp(bound, bn, next, nn) < 0);
+	/* and the prefix comes back */
+	nedb__key_past(bound, bn, false);
+	CHECK(bn == 4 && !memcmp(bound, "c\0a\0", 4));
 }
 
 static void
