@@ -1974,10 +1974,10 @@ nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
 int
 nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 {
-	unsigned char start[8] = {0};
+	unsigned char start[8];
 	MDB_cursor *cur;
 	MDB_txn *txn;
-	MDB_val k = {8, start}, d;
+	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
 	int rc;
 
 	*n = 0;
