@@ -43,6 +43,38 @@ char *nedb__memdup(const char *s, size_t n);	/* n bytes + NUL */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);
+/* Little-endian, for the document header (view) and archive blocks:
+ * inline, since a scan decodes a header per row. */
+static inline void
+nedb__put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t
+nedb__get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void
+nedb__put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint32_t
+nedb__get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
 
 /* core/doc.c: compact, validated JSON text */
 /*
@@ -145,22 +177,6 @@ struct view {
 	MDB_dbi dbi[DBI__N];
 };
 
-/* Per-document header stored before its text in DBI_DOCS. */
-struct dochdr {
-	uint64_t seq;
-	int64_t ts;
-	int64_t exp;
-	unsigned char hash[HASH_LEN];
-};
-
-/*
- * The header is stored as DOCHDR_LEN bytes, integers little-endian, so
- * that the state digest (which covers it) is the same on every host.
- */
-#define DOCHDR_LEN 56
-void nedb__dochdr_get(struct dochdr *h, const void *p);
-void nedb__dochdr_put(void *p, const struct dochdr *h);
-
 /* Per-op entry in DBI_SEQS (key: be64 seq). */
 struct seqent {
 	uint64_t off;
@@ -199,8 +215,16 @@ int nedb__view_digest(struct view *v, MDB_txn *txn,
 /* Node numbers for edge keys; NEDB_ENOTFOUND if absent and !create. */
 int nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 		      bool create, uint64_t *out);
-size_t nedb__edgekey(unsigned char *out, uint64_t a, const char *rel,
-		     uint64_t b);
+/*
+ * The HEAD document coll/id in txn, the one HEAD read: 0 with its header
+ * and text (borrowed until txn ends), NEDB_ENOTFOUND with no message when
+ * there is none or it expired at or before now (the caller words it), or
+ * another error with a message.  The keys and values are codec.h's.
+ */
+struct dochdr;
+int nedb__doc_head(struct view *v, MDB_txn *txn, const char *coll,
+		   const char *id, size_t idlen, int64_t now, struct dochdr *h,
+		   const char **doc, size_t *len);
 
 /* view/index.c: secondary indexes, maintained by apply */
 /*
@@ -220,9 +244,6 @@ int nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
 unsigned nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
 			   const char *field);
 int nedb__index_kind(const char *name);		/* 0 if not a kind */
-/* The key prefix of an index's entries: coll \0 field \0 K \0. */
-size_t nedb__ix_prefix(unsigned char *out, const char *coll,
-		       const char *field, int kind);
 int nedb__check_field(const char *field);
 struct nql_path;
 int nedb__path_parse(struct nql_path *p, const char *dotted);
@@ -230,8 +251,6 @@ int nedb__path_parse(struct nql_path *p, const char *dotted);
 /* Compares two views table by table; describes the first difference. */
 int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 		       MDB_txn *tb, char *why, size_t whylen);
-/* Key of a document: coll \0 id; returns its length. */
-size_t nedb__dockey(unsigned char *out, const char *coll, const char *id);
 
 /* log/replay.c: reading the log into a view */
 /*

@@ -38,3 +38,7 @@ run_unit() {
 @test "out-of-memory policy unit tests pass" {
 	run_unit alloc
 }
+
+@test "view codec unit tests pass" {
+	run_unit codec
+}

@@ -58,7 +58,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-#include "internal.h"
+#include "codec.h"
 
 static void (*warn_fn)(const char *msg);
 static int wlock(nedb *db, bool wait);
@@ -1485,9 +1485,10 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 	k.mv_size = strlen(o->client);
 	k.mv_data = (void *)o->client;
 	rc = mdb_get(db->wtxn, db->view.dbi[DBI_NONCES], &k, &d);
-	if (rc == 0)
-		last = nedb__get_be64(d.mv_data);
-	else if (rc != MDB_NOTFOUND)
+	if (rc == 0) {
+		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &last)))
+			return rc;
+	} else if (rc != MDB_NOTFOUND)
 		return nedb__mdb(rc, "cannot read view");
 	if (w && w->nonce) {
 		if (w->nonce <= last)
@@ -1502,25 +1503,6 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 	} else
 		o->nonce = last + 1;
 	return 0;
-}
-
-/* The live head version of a document (NULL when absent or expired). */
-static const char *
-live_doc(nedb *db, MDB_txn *txn, const char *coll, const char *id,
-	 struct dochdr *h, size_t *len, int64_t now)
-{
-	unsigned char key[MAX_COLL + 1 + MAX_ID];
-	MDB_val k, d;
-
-	k.mv_size = nedb__dockey(key, coll, id);
-	k.mv_data = key;
-	if (mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d))
-		return NULL;
-	nedb__dochdr_get(h, d.mv_data);
-	if (h->exp && h->exp <= now)
-		return NULL;
-	*len = d.mv_size - DOCHDR_LEN;
-	return (const char *)d.mv_data + DOCHDR_LEN;
 }
 
 static bool
@@ -1643,7 +1625,12 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 	}
 	o.coll = p->coll;
 	o.ts = next_ts(db);
-	cur = live_doc(db, db->wtxn, o.coll, o.id, &h, &curlen, o.ts);
+	rc = nedb__doc_head(&db->view, db->wtxn, o.coll, o.id, strlen(o.id),
+			    o.ts, &h, &cur, &curlen);
+	if (rc == NEDB_ENOTFOUND)
+		cur = NULL;
+	else if (rc)
+		goto done;
 	if (p->if_seq >= 0 && (uint64_t)p->if_seq != (cur ? h.seq : 0)) {
 		rc = nedb__err(NEDB_EREJECTED, "precondition failed: '%s/%s' "
 			       "is at seq %llu, not %lld", o.coll, o.id,
@@ -1718,6 +1705,7 @@ doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
 {
 	struct op o = {.kind = kind};
 	struct dochdr h;
+	const char *doc;
 	size_t len;
 	int rc;
 
@@ -1731,9 +1719,13 @@ doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
 	o.coll = coll;
 	o.id = id;
 	o.ts = next_ts(db);
-	if (!live_doc(db, db->wtxn, coll, id, &h, &len, o.ts))
+	rc = nedb__doc_head(&db->view, db->wtxn, coll, id, strlen(id), o.ts,
+			    &h, &doc, &len);
+	if (rc == NEDB_ENOTFOUND)
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 				 id);
+	if (rc)
+		return rc;
 	if (kind == OP_EXPIRE)
 		o.exp = ttl_ms > 0 ? o.ts + ttl_ms : 0;
 	return stage(db, &o, receipt);
@@ -1801,7 +1793,7 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 	if ((rc = pre_write(db, w, &o, receipt)))
 		return rc == 1 ? 0 : rc;	/* 1: an idempotent retry */
 	{
-		unsigned char k[17 + MAX_REL];
+		unsigned char k[EDGEKEY_MAX];
 		uint64_t a, b;
 		MDB_val kv, d;
 		bool have = false;
@@ -1938,26 +1930,37 @@ nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
 	/* gather first: deletes change the ttl table under the cursor */
 	if ((rc = mdb_cursor_open(db->wtxn, db->view.dbi[DBI_TTL], &cur)))
 		return nedb__mdb(rc, "cannot read view");
-	nedb__put_be64(start, 0);
-	k.mv_size = 8;
+	k.mv_size = nedb__ttlkey(start, 0, NULL, 0);
 	k.mv_data = start;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if ((int64_t)nedb__get_be64(k.mv_data) > now)
+		const void *dk;
+		size_t dklen;
+		int64_t exp;
+
+		if (!nedb__ttlkey_get(k.mv_data, k.mv_size, &exp, &dk, &dklen) ||
+		    exp > now)
 			break;
-		nedb_buf_add(&keys, (char *)k.mv_data + 8, k.mv_size - 8);
+		nedb_buf_add(&keys, dk, dklen);
 		nedb_buf_add(&keys, "\n", 1);	/* ids hold no control chars */
 	}
 	mdb_cursor_close(cur);
-	rc = 0;
+	if ((rc = nedb__mdb_end(rc))) {
+		nedb_buf_free(&keys);
+		return rc;
+	}
 	for (size_t i = 0; i < keys.len && !rc;) {
 		char *nl = memchr(keys.p + i, '\n', keys.len - i);
 		struct op o = {.kind = OP_DELETE};
-		char *coll = keys.p + i;
+		const char *coll, *id;
+		size_t clen, idlen;
 
 		*nl = 0;
+		if (!nedb__dockey_split(keys.p + i, (size_t)(nl - keys.p) - i,
+					&coll, &clen, &id, &idlen))
+			break;		/* not a docs key: a damaged entry */
 		o.coll = coll;
-		o.id = coll + strlen(coll) + 1;
+		o.id = id;
 		i = (size_t)(nl - keys.p) + 1;
 		if ((rc = pre_write(db, NULL, &o, NULL)) < 0)
 			break;
@@ -1972,10 +1975,10 @@ nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
 int
 nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 {
-	unsigned char start[8] = {0};
+	unsigned char start[8];
 	MDB_cursor *cur;
 	MDB_txn *txn;
-	MDB_val k = {8, start}, d;
+	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
 	int rc;
 
 	*n = 0;
@@ -1987,13 +1990,18 @@ nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 	}
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if ((int64_t)nedb__get_be64(k.mv_data) > now)
+		const void *dk;
+		size_t dklen;
+		int64_t exp;
+
+		if (!nedb__ttlkey_get(k.mv_data, k.mv_size, &exp, &dk, &dklen) ||
+		    exp > now)
 			break;
 		(*n)++;
 	}
 	mdb_cursor_close(cur);
 	nedb__txn_done(db, txn);
-	return 0;
+	return nedb__mdb_end(rc);
 }
 
 int
@@ -2209,46 +2217,41 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 
 /*
  * The version index's latest entry for coll/id at or before seq upto
- * (NEDB_HEAD: the latest of all): 0 with *seq and *ve, MDB_NOTFOUND when
- * the document had none by then, or LMDB's error.  The one as-of lookup:
- * AS OF reads, scans of the past and verified reads use it.
+ * (NEDB_HEAD: the latest of all): 0 with *seq and *ve, NEDB_ENOTFOUND
+ * (no message) when the document had none by then, or another error.
+ * The one as-of lookup: AS OF reads, scans of the past and verified
+ * reads use it.
  */
 int
 nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 		 size_t idlen, uint64_t upto, uint64_t *seq,
 		 struct verent *ve)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
-	size_t c = strlen(coll), klen = c + 1 + idlen;
+	unsigned char key[VERKEY_MAX];
+	size_t plen;
 	MDB_cursor *cur;
-	MDB_val k = {klen + 9, key}, d;
+	MDB_val k, d;
 	int rc;
 
-	if (klen + 9 > sizeof key)
-		return MDB_NOTFOUND;
-	memcpy(key, coll, c);
-	key[c] = 0;
-	memcpy(key + c + 1, id, idlen);
-	key[klen] = 0;
-	if (upto == NEDB_HEAD) {
-		key[klen] = 1;		/* just past every version */
-		k.mv_size = klen + 1;
-	} else
-		nedb__put_be64(key + klen + 1, upto + 1);
+	if (idlen > MAX_ID)
+		return NEDB_ENOTFOUND;
+	plen = nedb__verprefix(key, coll, id, idlen);
+	k.mv_size = nedb__verkey_bound(key, plen, upto);
+	k.mv_data = key;
 	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
-		return rc;
+		return nedb__mdb(rc, "cannot read view");
+	/* the bound's key, or the end: the version before it */
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
 			    MDB_PREV);
-	key[klen] = 0;
-	if (!rc && (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1)))
+	nedb__key_past(key, plen, false);	/* the prefix again */
+	if (!rc && !nedb__verkey_seq(k.mv_data, k.mv_size, key, plen, seq))
 		rc = MDB_NOTFOUND;
-	if (!rc) {
+	if (!rc)
 		memcpy(ve, d.mv_data, sizeof *ve);
-		*seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
-	}
 	mdb_cursor_close(cur);
-	return rc;
+	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
+	       nedb__mdb(rc, "cannot read view");
 }
 
 /*
@@ -2269,8 +2272,8 @@ nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 	int rc;
 
 	rc = nedb__version_at(db, txn, coll, id, idlen, NEDB_HEAD, &last, &ve);
-	if (rc && rc != MDB_NOTFOUND)
-		return nedb__mdb(rc, "cannot read view");
+	if (rc && rc != NEDB_ENOTFOUND)
+		return rc;
 	if (last != seq)
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: '%s/%.*s' is "
 			       "served as of seq %llu, but its latest "
@@ -2308,14 +2311,12 @@ int
 nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	 nedb_doc *out)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
 	struct applied a;
 	struct seqent se;
 	struct verent ve;
 	MDB_txn *txn;
-	MDB_val k, d;
 	const char *doc;
-	size_t klen, doclen;
+	size_t doclen;
 	uint64_t seq;
 	int rc;
 
@@ -2324,24 +2325,15 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 		return rc;
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	klen = nedb__dockey(key, coll, id);
 	if (as_of == NEDB_HEAD) {
 		struct dochdr h;
 
-		k.mv_size = klen;
-		k.mv_data = key;
-		rc = mdb_get(txn, db->view.dbi[DBI_DOCS], &k, &d);
-		if (rc)
+		if ((rc = nedb__doc_head(&db->view, txn, coll, id, strlen(id),
+					 nedb__now_ms(), &h, &doc, &doclen)))
 			goto done;
-		nedb__dochdr_get(&h, d.mv_data);
-		if (h.exp && h.exp <= nedb__now_ms()) {
-			rc = MDB_NOTFOUND;
-			goto done;
-		}
 		db->scratch.len = 0;
-		if (nedb_buf_add(&db->scratch, (char *)d.mv_data + DOCHDR_LEN,
-				 d.mv_size - DOCHDR_LEN)) {
-			rc = ENOMEM;
+		if (nedb_buf_add(&db->scratch, doc, doclen)) {
+			rc = nedb__mdb(ENOMEM, "cannot read view");
 			goto done;
 		}
 		out->doc = db->scratch.p;
@@ -2372,7 +2364,7 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 				   &seq, &ve)))
 		goto done;
 	if (ve.kind != OP_PUT) {
-		rc = MDB_NOTFOUND;
+		rc = NEDB_ENOTFOUND;
 		goto done;
 	}
 	if ((rc = nedb__read_version(db, seq, OP_PUT, coll, id, strlen(id),
@@ -2385,22 +2377,22 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	out->exp = 0;	/* the past ignores expiry */
 done:
 	nedb__txn_done(db, txn);
-	if (rc == MDB_NOTFOUND)
+	if (rc == NEDB_ENOTFOUND)
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 				 id);
-	return rc ? nedb__mdb(rc, "cannot read view") : 0;
+	return rc;
 }
 
 int
 nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 	     void *payload)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
+	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
 	MDB_cursor *c = NULL;
 	nedb_buf line = {0};
 	MDB_txn *txn;
 	MDB_val k, d;
-	size_t klen;
+	size_t plen;
 	int rc, found = 0;
 
 	if ((rc = nedb_check_coll(coll)) ||
@@ -2408,10 +2400,8 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 		return rc;
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	klen = nedb__dockey(key, coll, id);
-	key[klen] = 0;
-	nedb__put_be64(key + klen + 1, 0);
-	k.mv_size = klen + 9;
+	plen = nedb__verprefix(pre, coll, id, strlen(id));
+	k.mv_size = nedb__verkey(key, coll, id, strlen(id), 0);
 	k.mv_data = key;
 	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &c))) {
 		rc = nedb__mdb(rc, "cannot read view");
@@ -2426,10 +2416,9 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 		size_t doclen;
 		uint64_t seq;
 
-		if (k.mv_size != klen + 9 || memcmp(k.mv_data, key, klen + 1))
+		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &seq))
 			break;
 		memcpy(&ve, d.mv_data, sizeof ve);
-		seq = nedb__get_be64((unsigned char *)k.mv_data + klen + 1);
 		if ((rc = nedb__read_version(db, seq, ve.kind, coll, id,
 					     strlen(id), &line, &se, &doc,
 					     &doclen)))
@@ -2440,8 +2429,7 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 			     payload)))
 			goto done;
 	}
-	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 :
-	     nedb__mdb(rc, "cannot read view");
+	rc = nedb__mdb_end(rc);
 	if (!rc && !found)
 		rc = nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 			       id);

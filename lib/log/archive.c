@@ -67,37 +67,6 @@ load_zlib(void)
 	return 0;
 }
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static char *
 arch_path(const nedb *db, const char *name)
 {
@@ -197,10 +166,10 @@ load_blocks(struct segment *s)
 			s->blocks = b;
 		}
 		b = &s->blocks[s->nblocks++];
-		b->first = get64(h);
-		b->lines = get32(h + 8);
-		b->raw = get32(h + 12);
-		b->zlen = get32(h + 16);
+		b->first = nedb__get_le64(h);
+		b->lines = nedb__get_le32(h + 8);
+		b->raw = nedb__get_le32(h + 12);
+		b->zlen = nedb__get_le32(h + 16);
 		b->off = off + HDR;
 		s->raw += b->raw;
 		off += HDR + b->zlen;
@@ -683,10 +652,10 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 			rc = nedb__err(NEDB_EIO, "cannot compress archive");
 			goto done;
 		}
-		put64(zb, seq);
-		put32(zb + 8, (uint32_t)lines);
-		put32(zb + 12, (uint32_t)(end - pos));
-		put32(zb + 16, (uint32_t)zlen);
+		nedb__put_le64(zb, seq);
+		nedb__put_le32(zb + 8, (uint32_t)lines);
+		nedb__put_le32(zb + 12, (uint32_t)(end - pos));
+		nedb__put_le32(zb + 16, (uint32_t)zlen);
 		if (write_all(fd, zb, HDR + zlen)) {
 			rc = nedb__errno(NEDB_EIO, "cannot write archive");
 			goto done;

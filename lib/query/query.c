@@ -17,10 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "codec.h"
 #include "nql.h"
-
-#define MAX_ENTRY 300
 
 /* One result row: owned document text, its id and version seq. */
 struct row {
@@ -48,7 +46,7 @@ struct exec {
 	void *payload;
 	/* plan */
 	const char *plan;	/* "scan", "index", "index-order", "as-of" */
-	char ixfield[160];
+	char ixfield[MAX_FIELD + 1];
 	char ixkind[16];
 	char ixcond[32];
 	uint64_t estimated, scanned;
@@ -173,35 +171,26 @@ consider(struct exec *x, const char *doc, size_t len, const char *id,
 	return rows_add(&x->rows, doc, len, id, idlen, seq, NULL);
 }
 
-/* The HEAD document coll/id, or NULL if absent or expired. */
-static const char *
+/*
+ * The HEAD document coll/id: 0 with its text and seq (borrowed until the
+ * snapshot ends), NEDB_ENOTFOUND when absent or expired, or an error.
+ */
+static int
 head_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
-	 size_t *len, uint64_t *seq)
+	 const char **doc, size_t *len, uint64_t *seq)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID];
-	size_t c = strlen(coll);
 	struct dochdr h;
-	MDB_val k, d;
+	int rc = nedb__doc_head(&x->db->view, x->txn, coll, id, idlen, x->now,
+				&h, doc, len);
 
-	memcpy(key, coll, c);
-	key[c] = 0;
-	memcpy(key + c + 1, id, idlen);
-	k.mv_size = c + 1 + idlen;
-	k.mv_data = key;
-	if (mdb_get(x->txn, x->db->view.dbi[DBI_DOCS], &k, &d))
-		return NULL;
-	nedb__dochdr_get(&h, d.mv_data);
-	if (h.exp && h.exp <= x->now)
-		return NULL;
-	*len = d.mv_size - DOCHDR_LEN;
-	*seq = h.seq;
-	return (const char *)d.mv_data + DOCHDR_LEN;
+	if (!rc)
+		*seq = h.seq;
+	return rc;
 }
 
 /*
- * The document coll/id as of x->as_of (read from its log line, whose hash
- * is checked); NULL when it did not exist then.  *owned is set to a
- * buffer the caller frees.
+ * The document coll/id as of x->as_of into out (read from its log line,
+ * whose hash is checked); *found false when it did not exist then.
  */
 static int
 past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
@@ -216,12 +205,10 @@ past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
 	*found = false;
 	rc = nedb__version_at(x->db, x->txn, coll, id, idlen, x->as_of, seq,
 			      &ve);
-	if (rc == MDB_NOTFOUND)
+	if (rc == NEDB_ENOTFOUND || (!rc && ve.kind != OP_PUT))
 		return 0;
 	if (rc)
-		return nedb__mdb(rc, "cannot read view");
-	if (ve.kind != OP_PUT)
-		return 0;
+		return rc;
 	if ((rc = nedb__read_version(x->db, *seq, OP_PUT, coll, id, idlen,
 				     out, &se, &doc, &doclen)))
 		return rc;
@@ -237,30 +224,28 @@ static int
 scan_head(struct exec *x, const char *coll)
 {
 	unsigned char key[MAX_COLL + 1];
-	size_t c = strlen(coll);
+	size_t c = nedb__collprefix(key, coll);
 	MDB_cursor *cur;
-	MDB_val k, d;
+	MDB_val k = {c, key}, d;
 	int rc;
 
-	memcpy(key, coll, c);
-	key[c] = 0;
-	k.mv_size = c + 1;
-	k.mv_data = key;
 	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_DOCS], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		struct dochdr h;
+		const char *doc;
+		size_t len;
 
-		if (k.mv_size <= c + 1 || memcmp(k.mv_data, key, c + 1))
+		if (!nedb__key_in(k.mv_data, k.mv_size, key, c))
 			break;
-		nedb__dochdr_get(&h, d.mv_data);
+		if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc,
+					   &len)))
+			break;
 		if (h.exp && h.exp <= x->now)
 			continue;
-		if ((rc = consider(x, (char *)d.mv_data + DOCHDR_LEN,
-				   d.mv_size - DOCHDR_LEN,
-				   (char *)k.mv_data + c + 1,
-				   k.mv_size - c - 1, h.seq)))
+		if ((rc = consider(x, doc, len, (char *)k.mv_data + c,
+				   k.mv_size - c, h.seq)))
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -272,32 +257,28 @@ static int
 scan_past(struct exec *x, const char *coll)
 {
 	unsigned char key[MAX_COLL + 1];
-	char last[MAX_COLL + 1 + MAX_ID + 1];
-	size_t c = strlen(coll), lastlen = 0;
+	char last[MAX_ID + 1];
+	size_t c = nedb__collprefix(key, coll), lastlen = 0;
 	nedb_buf doc = {0};
 	MDB_cursor *cur;
-	MDB_val k, d;
+	MDB_val k = {c, key}, d;
 	int rc;
 
-	memcpy(key, coll, c);
-	key[c] = 0;
-	k.mv_size = c + 1;
-	k.mv_data = key;
 	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_VERS], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const char *id;
 		size_t idlen;
 		uint64_t seq;
 		bool found;
 
-		if (k.mv_size <= c + 1 + 9 || memcmp(k.mv_data, key, c + 1))
+		if (!nedb__verkey_get(k.mv_data, k.mv_size, key, c, &id,
+				      &idlen, &seq) || idlen > MAX_ID)
 			break;
-		idlen = k.mv_size - c - 1 - 9;
-		if (lastlen == idlen && !memcmp(last, (char *)k.mv_data + c + 1,
-						idlen))
+		if (lastlen == idlen && !memcmp(last, id, idlen))
 			continue;	/* already read this document */
-		memcpy(last, (char *)k.mv_data + c + 1, idlen);
+		memcpy(last, id, idlen);
 		lastlen = idlen;
 		if ((rc = past_doc(x, coll, last, idlen, &doc, &seq, &found)))
 			break;
@@ -406,11 +387,16 @@ visit_one(struct exec *x, const char *id, size_t n)
 	const char *doc;
 	size_t len;
 	uint64_t seq;
+	int rc;
 
+	if (n > MAX_ID)
+		return 0;
 	memcpy(buf, id, n);
 	buf[n] = 0;
-	doc = head_doc(x, x->q->coll, buf, n, &len, &seq);
-	return doc ? consider(x, doc, len, buf, n, seq) : 0;
+	rc = head_doc(x, x->q->coll, buf, n, &doc, &len, &seq);
+	if (rc)
+		return rc == NEDB_ENOTFOUND ? 0 : rc;
+	return consider(x, doc, len, buf, n, seq);
 }
 
 /* Visits the candidates of a set in _id order, each once. */
@@ -428,10 +414,12 @@ visit_ids(struct exec *x, struct idset *s)
 
 		if (i && !strcmp(s->v[i], s->v[i - 1]))
 			continue;
-		doc = head_doc(x, x->q->coll, s->v[i], strlen(s->v[i]), &len,
-			       &seq);
-		if (doc && (rc = consider(x, doc, len, s->v[i],
-					  strlen(s->v[i]), seq)))
+		rc = head_doc(x, x->q->coll, s->v[i], strlen(s->v[i]), &doc,
+			      &len, &seq);
+		if (rc == NEDB_ENOTFOUND)
+			rc = 0;
+		else if (rc || (rc = consider(x, doc, len, s->v[i],
+					      strlen(s->v[i]), seq)))
 			break;
 	}
 	return rc;
@@ -442,9 +430,7 @@ struct access {
 	const struct nql_expr *term;	/* NULL for SEARCH */
 	int kind;			/* 'e', 'o' or 's' */
 	uint64_t est;
-	/* ranges (ordered): inclusive key bounds, hi_len 0 = none */
-	unsigned char lo[MAX_ENTRY + 1], hi[MAX_ENTRY + 1];
-	size_t lo_len, hi_len;
+	struct ixrange r;		/* ranges (ordered) */
 };
 
 static bool
@@ -455,41 +441,28 @@ scalar_literal(struct nql_span v)
 	return t != T_ARRAY && t != T_OBJECT && t != T_ABSENT;
 }
 
-/* Byte that tags values of v's type in index keys. */
-static unsigned char
-type_tag(struct nql_span v)
-{
-	unsigned char b[MAX_ENTRY];
-
-	nedb__index_key(b, sizeof b, v);
-	return b[0];
-}
-
 static uint64_t
 range_count(struct exec *x, const unsigned char *pre, size_t plen,
 	    const struct access *a, uint64_t cap)
 {
-	unsigned char key[MAX_COLL + 160 + MAX_ENTRY];
+	unsigned char key[IXKEY_MAX];
 	MDB_cursor *cur;
 	MDB_val k, d;
 	uint64_t n = 0;
 	int rc;
 
 	memcpy(key, pre, plen);
-	memcpy(key + plen, a->lo, a->lo_len);
-	k.mv_size = plen + a->lo_len;
+	k.mv_size = nedb__ixkey_entry(key, plen, a->r.lo, a->r.lo_len);
 	k.mv_data = key;
 	if (mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))
 		return 0;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && n < cap;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP)) {
-		size_t dups, el = k.mv_size - plen;
-		const unsigned char *e = (unsigned char *)k.mv_data + plen;
+		size_t dups = 0;
 
-		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
-			break;
-		if (a->hi_len && memcmp(e, a->hi, el < a->hi_len ? el :
-					a->hi_len) > 0)
+		if (!nedb__key_in(k.mv_data, k.mv_size, pre, plen) ||
+		    nedb__ixrange_past(&a->r, (char *)k.mv_data + plen,
+				       k.mv_size - plen))
 			break;
 		mdb_cursor_count(cur, &dups);
 		n += dups;
@@ -502,26 +475,21 @@ static int
 range_each(struct exec *x, const unsigned char *pre, size_t plen,
 	   const struct access *a)
 {
-	unsigned char key[MAX_COLL + 160 + MAX_ENTRY];
+	unsigned char key[IXKEY_MAX];
 	MDB_cursor *cur;
 	MDB_val k, d;
 	int rc;
 
 	memcpy(key, pre, plen);
-	memcpy(key + plen, a->lo, a->lo_len);
-	k.mv_size = plen + a->lo_len;
+	k.mv_size = nedb__ixkey_entry(key, plen, a->r.lo, a->r.lo_len);
 	k.mv_data = key;
 	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		size_t el = k.mv_size - plen;
-		const unsigned char *e = (unsigned char *)k.mv_data + plen;
-
-		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
-			break;
-		if (a->hi_len && memcmp(e, a->hi, el < a->hi_len ? el :
-					a->hi_len) > 0)
+		if (!nedb__key_in(k.mv_data, k.mv_size, pre, plen) ||
+		    nedb__ixrange_past(&a->r, (char *)k.mv_data + plen,
+				       k.mv_size - plen))
 			break;
 		if ((rc = gather(x, d.mv_data, d.mv_size)))
 			break;
@@ -543,7 +511,7 @@ plan_term(struct exec *x, const struct nql_expr *t, struct access *a)
 
 	if (t->kind != EX_CMP && t->kind != EX_IN && t->kind != EX_CONTAINS)
 		return false;
-	if (strlen(t->path.dotted) > 128)
+	if (strlen(t->path.dotted) > MAX_FIELD)
 		return false;
 	kinds = index_kinds(x, x->q->coll, t->path.dotted);
 	/* a field may carry an eq and an ordered index: the one with the
@@ -565,7 +533,7 @@ static bool
 plan_kind(struct exec *x, const struct nql_expr *t, int kind,
 	  struct access *a)
 {
-	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+	unsigned char pre[IXKEY_MAX];
 	size_t plen;
 
 	memset(a, 0, sizeof *a);
@@ -578,36 +546,18 @@ plan_kind(struct exec *x, const struct nql_expr *t, int kind,
 		for (size_t i = 0; i < t->nvals; i++) {
 			if (!scalar_literal(t->vals[i]))
 				return false;
-			a->est += ix_count(x, pre, plen + nedb__index_key(
-				pre + plen, MAX_ENTRY, t->vals[i]));
+			a->est += ix_count(x, pre, nedb__ixkey_value(
+				pre, plen, t->vals[i]));
 		}
 		return true;
 	}
 	if (kind == 'o' && t->kind == EX_CMP && t->cmp != CMP_NE &&
 	    scalar_literal(t->vals[0])) {
 		enum nql_type ty = nedb__type(t->vals[0]);
-		unsigned char tag = type_tag(t->vals[0]);
-		size_t n = nedb__index_key(a->lo, MAX_ENTRY, t->vals[0]);
 
 		if (t->cmp != CMP_EQ && ty != T_NUMBER && ty != T_STRING)
 			return false;	/* < > only hold for numbers, strings */
-		memcpy(a->hi, a->lo, n);
-		switch (t->cmp) {
-		case CMP_EQ:
-			a->lo_len = a->hi_len = n;
-			break;
-		case CMP_GT:
-		case CMP_GE:	/* from v to the end of v's type */
-			a->lo_len = n;
-			a->hi[0] = tag;
-			a->hi_len = 1;
-			break;
-		default:	/* from the start of v's type to v */
-			a->lo[0] = tag;
-			a->lo_len = 1;
-			a->hi_len = n;
-			break;
-		}
+		nedb__ixrange(&a->r, t->cmp, t->vals[0]);
 		a->est = range_count(x, pre, plen, a, 1000000);
 		return true;
 	}
@@ -631,7 +581,7 @@ conjuncts(const struct nql_expr *e, const struct nql_expr **out, size_t *n,
 /* SEARCH with search indexes: the rarest token's ids. */
 struct tokpick {
 	struct exec *x;
-	unsigned char best[MAX_COLL + 160 + MAX_ENTRY];
+	unsigned char best[MAX_ENTRY];	/* its index entry */
 	size_t bestlen;
 	uint64_t bestn;
 	bool any;
@@ -642,24 +592,22 @@ pick_token(const char *tok, size_t n, void *payload)
 {
 	struct tokpick *t = payload;
 	struct exec *x = t->x;
+	unsigned char k[IXKEY_MAX];
+	size_t p = 0, klen = 0;
 	uint64_t total = 0;
 
 	/* a document matches a token through any search-indexed field */
 	for (size_t i = 0; i < x->nsearch_fields; i++) {
-		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
-		size_t p = nedb__ix_prefix(k, x->q->coll,
-				     x->search_fields[i].dotted, 's');
-
-		if (n > MAX_ENTRY)
-			n = MAX_ENTRY;
-		memcpy(k + p, tok, n);
-		total += ix_count(x, k, p + n);
+		p = nedb__ix_prefix(k, x->q->coll, x->search_fields[i].dotted,
+				    's');
+		klen = nedb__ixkey_token(k, p, tok, n);
+		total += ix_count(x, k, klen);
 	}
 	if (!t->any || total < t->bestn) {
 		t->any = true;
 		t->bestn = total;
-		t->bestlen = n < MAX_ENTRY ? n : MAX_ENTRY;
-		memcpy(t->best, tok, t->bestlen);
+		t->bestlen = klen - p;
+		memcpy(t->best, k + p, t->bestlen);
 	}
 }
 
@@ -669,12 +617,12 @@ search_candidates(struct exec *x, struct tokpick *t)
 	int rc = 0;
 
 	for (size_t i = 0; i < x->nsearch_fields && !rc; i++) {
-		unsigned char k[MAX_COLL + 160 + MAX_ENTRY];
+		unsigned char k[IXKEY_MAX];
 		size_t p = nedb__ix_prefix(k, x->q->coll,
 				     x->search_fields[i].dotted, 's');
 
-		memcpy(k + p, t->best, t->bestlen);
-		rc = ix_each(x, k, p + t->bestlen, gather);
+		rc = ix_each(x, k, nedb__ixkey_entry(k, p, t->best, t->bestlen),
+			     gather);
 	}
 	return rc;
 }
@@ -684,28 +632,24 @@ static int
 load_search_fields(struct exec *x)
 {
 	unsigned char pk[MAX_COLL + 1];
-	size_t c = strlen(x->q->coll);
+	size_t c = nedb__collprefix(pk, x->q->coll);
 	MDB_cursor *cur;
-	MDB_val k, d;
+	MDB_val k = {c, pk}, d;
 	int rc;
 
-	memcpy(pk, x->q->coll, c);
-	pk[c] = 0;
-	k.mv_size = c + 1;
-	k.mv_data = pk;
 	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDXDEF], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		char field[160];
+		char coll[MAX_COLL + 1], field[MAX_FIELD + 1];
 		struct nql_path *v;
 
-		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+		if (!nedb__key_in(k.mv_data, k.mv_size, pk, c))
 			break;
-		if (d.mv_size != 6 || memcmp(d.mv_data, "search", 6))
+		if (nedb__ixdef_kind(d.mv_data, d.mv_size, NULL) != 's')
 			continue;
-		snprintf(field, sizeof field, "%.*s",
-			 (int)(k.mv_size - c - 1), (char *)k.mv_data + c + 1);
+		if ((rc = nedb__ixdef_get(k.mv_data, k.mv_size, coll, field)))
+			break;
 		v = realloc(x->search_fields, (x->nsearch_fields + 1) *
 			    sizeof *v);
 		if (!v) {
@@ -730,7 +674,7 @@ load_search_fields(struct exec *x)
 static int
 index_order(struct exec *x, const char *field, bool desc)
 {
-	unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+	unsigned char pre[IXPRE_MAX];
 	size_t plen = nedb__ix_prefix(pre, x->q->coll, field, 'o');
 	struct nql_path path;
 	struct rows group = {0};
@@ -748,9 +692,9 @@ index_order(struct exec *x, const char *field, bool desc)
 	k.mv_data = pre;
 	if (desc) {
 		/* position after the last key with the prefix */
-		pre[plen - 1] = 1;
+		nedb__key_past(pre, plen, true);
 		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-		pre[plen - 1] = 0;
+		nedb__key_past(pre, plen, false);
 		rc = mdb_cursor_get(cur, &k, &d, rc ? MDB_LAST : MDB_PREV);
 		/* MDB_SET, not MDB_FIRST_DUP: after MDB_LAST the cursor is
 		 * at EOF and MDB_NEXT_DUP would find no more duplicates */
@@ -759,14 +703,12 @@ index_order(struct exec *x, const char *field, bool desc)
 	} else
 		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (!rc && !x->done) {
-		size_t el;
 		bool sort_group;
 
-		if (k.mv_size < plen || memcmp(k.mv_data, pre, plen))
+		if (!nedb__key_in(k.mv_data, k.mv_size, pre, plen))
 			break;
-		el = k.mv_size - plen;
-		sort_group = el >= MAX_ENTRY - 1 ||
-			     ((unsigned char *)k.mv_data)[plen] >= 6;
+		sort_group = !nedb__ixentry_exact((char *)k.mv_data + plen,
+						  k.mv_size - plen);
 		group.n = 0;
 		/* all ids of this key */
 		for (;;) {
@@ -774,9 +716,13 @@ index_order(struct exec *x, const char *field, bool desc)
 			size_t len;
 			uint64_t seq;
 
-			doc = head_doc(x, x->q->coll, d.mv_data, d.mv_size,
-				       &len, &seq);
-			if (doc) {
+			rc = head_doc(x, x->q->coll, d.mv_data, d.mv_size,
+				      &doc, &len, &seq);
+			if (rc == NEDB_ENOTFOUND)
+				rc = 0;
+			else if (rc)
+				goto done;
+			else {
 				x->scanned++;
 				/* a group in exact key order goes straight out */
 				if (!matches(x, doc, len))
@@ -826,8 +772,7 @@ index_order(struct exec *x, const char *field, bool desc)
 		} else
 			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP);
 	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
+	rc = nedb__mdb_end(rc);
 done:
 	rows_free(&group);
 	mdb_cursor_close(cur);
@@ -1089,12 +1034,15 @@ on_neighbor(const char *node, const char *rel, void *payload)
 		    !strcmp(t->out->v[i].coll, coll))
 			return 0;	/* each target once */
 	if (x->as_of == NEDB_HEAD) {
+		const char *d;
 		size_t len;
-		const char *d = head_doc(x, coll, id, strlen(id), &len, &seq);
 
-		if (d)
+		rc = head_doc(x, coll, id, strlen(id), &d, &len, &seq);
+		if (!rc)
 			rc = rows_add(t->out, d, len, id, strlen(id), seq,
 				      coll);
+		else if (rc == NEDB_ENOTFOUND)
+			rc = 0;
 	} else {
 		bool found;
 
@@ -1228,10 +1176,12 @@ static uint64_t
 coll_count(struct exec *x)
 {
 	MDB_val k = {strlen(x->q->coll), x->q->coll}, d;
+	uint64_t n;
 
-	if (mdb_get(x->txn, x->db->view.dbi[DBI_COLLS], &k, &d))
+	if (mdb_get(x->txn, x->db->view.dbi[DBI_COLLS], &k, &d) ||
+	    nedb__num_get(d.mv_data, d.mv_size, &n))
 		return 0;
-	return nedb__get_be64(d.mv_data);
+	return n;
 }
 
 static const char *const cond_names[] = {"=", "!=", "<", "<=", ">", ">="};
@@ -1312,25 +1262,24 @@ candidates(struct exec *x)
 	    (best.kind == 'o' && best.term->kind == EX_CMP &&
 	     best.term->cmp == CMP_EQ)) {
 		/* one key: its ids come sorted and once each; stream them */
-		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+		unsigned char pre[IXKEY_MAX];
 		size_t plen = nedb__ix_prefix(pre, q->coll,
 					      best.term->path.dotted, best.kind);
 
-		return ix_each(x, pre, plen + nedb__index_key(pre + plen,
-			       MAX_ENTRY, best.term->vals[0]), visit_one);
+		return ix_each(x, pre, nedb__ixkey_value(pre, plen,
+			       best.term->vals[0]), visit_one);
 	}
 	if (best.kind == 'e') {
-		unsigned char pre[MAX_COLL + 160 + MAX_ENTRY];
+		unsigned char pre[IXKEY_MAX];
 		size_t plen = nedb__ix_prefix(pre, q->coll,
 					      best.term->path.dotted, best.kind);
 
 		rc = 0;
 		for (size_t i = 0; i < best.term->nvals && !rc; i++)
-			rc = ix_each(x, pre, plen + nedb__index_key(
-				pre + plen, MAX_ENTRY, best.term->vals[i]),
-				gather);
+			rc = ix_each(x, pre, nedb__ixkey_value(pre, plen,
+				     best.term->vals[i]), gather);
 	} else {
-		unsigned char pre[MAX_COLL + 160];
+		unsigned char pre[IXPRE_MAX];
 		size_t plen = nedb__ix_prefix(pre, q->coll,
 					      best.term->path.dotted, best.kind);
 
@@ -1491,23 +1440,21 @@ auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
 	if ((rc = nedb_write_begin(db)))
 		return rc;
 	for (size_t i = 0; i < u.n && !rc; i++) {
-		unsigned char k[MAX_COLL + 1 + 160];
-		size_t c = strlen(q->coll), f = strlen(u.field[i]);
-		MDB_val kv = {c + 1 + f, k}, d;
-		unsigned char cnt[8];
+		unsigned char k[IXDEF_MAX];
+		MDB_val kv = {0, k}, d;
+		unsigned char cnt[NUM_LEN];
 		uint64_t n = 0;
 
-		if (f > 128 || nedb__check_field(u.field[i]))
+		if (nedb__check_field(u.field[i]))
 			continue;
-		memcpy(k, q->coll, c);
-		k[c] = 0;
-		memcpy(k + c + 1, u.field[i], f);
+		kv.mv_size = nedb__ixdef_key(k, q->coll, u.field[i]);
 		if (!mdb_get(db->wtxn, db->view.dbi[DBI_IDXDEF], &kv, &d))
 			continue;	/* indexed already */
-		if (!mdb_get(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d))
-			n = nedb__get_be64(d.mv_data);
-		nedb__put_be64(cnt, ++n);
-		d.mv_size = 8;
+		if (!mdb_get(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d) &&
+		    nedb__num_get(d.mv_data, d.mv_size, &n))
+			n = 0;		/* statistics: start again */
+		nedb__num_put(cnt, ++n);
+		d.mv_size = sizeof cnt;
 		d.mv_data = cnt;
 		db->wtouched = true;	/* a commit that appends nothing */
 		if ((rc = mdb_put(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d,

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "codec.h"
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -41,13 +41,13 @@ int
 nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 	       uint64_t as_of, nedb_node_fn fn, void *payload)
 {
-	unsigned char pk[8 + MAX_REL + 1];
+	unsigned char pk[EDGEKEY_MAX];
 	struct nums found = {0};
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
 	MDB_val k, d;
 	uint64_t me;
-	size_t plen = 8;
+	size_t plen;
 	bool hist = as_of != NEDB_HEAD;
 	int rc, dbi;
 
@@ -74,14 +74,9 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 	}
 	if (rc)
 		goto done;
-	nedb__put_be64(pk, me);
-	if (rel) {
-		size_t r = strlen(rel);
-
-		memcpy(pk + 8, rel, r);
-		pk[8 + r] = 0;
-		plen += r + 1;
-	}
+	if (rel && strlen(rel) > MAX_REL)
+		goto done;		/* no such relation: no neighbours */
+	plen = nedb__edgeprefix(pk, me, rel);
 	dbi = hist ? (inbound ? DBI_REDGEHIST : DBI_EDGEHIST) :
 	      (inbound ? DBI_REDGES : DBI_EDGES);
 	if ((rc = mdb_cursor_open(txn, db->view.dbi[dbi], &cur))) {
@@ -92,43 +87,46 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 	k.mv_data = pk;
 	{
 		/* history: the state of an edge is its last change <= as_of */
-		unsigned char group[8 + MAX_REL + 9];
+		unsigned char group[EDGEKEY_MAX];
 		size_t glen = 0;
+		uint64_t gnode = 0;
 		bool linked = false;
 
 		for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 		     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-			size_t base = hist ? k.mv_size - 8 : k.mv_size;
+			uint64_t a, b, seq;
+			const char *r;
+			size_t rlen, base;
 
-			if (k.mv_size < plen || memcmp(k.mv_data, pk, plen))
+			if (!nedb__key_in(k.mv_data, k.mv_size, pk, plen) ||
+			    !nedb__edgekey_get(k.mv_data, k.mv_size, hist, &a,
+					       &r, &rlen, &b, &seq, &base) ||
+			    base > sizeof group)
 				break;
 			if (!hist) {
-				rc = nums_add(&found, nedb__get_be64(
-					(unsigned char *)k.mv_data + base - 8));
-				if (rc)
-					goto done;
+				if ((rc = nums_add(&found, b)))
+					break;
 				continue;
 			}
+			/* a key's edge (all but its seq) names its group */
 			if (glen && (base != glen ||
 				     memcmp(group, k.mv_data, glen))) {
-				if (linked && (rc = nums_add(&found,
-					nedb__get_be64(group + glen - 8))))
-					goto done;
+				if (linked && (rc = nums_add(&found, gnode)))
+					break;
 				linked = false;
 			}
 			glen = base;
 			memcpy(group, k.mv_data, glen);
-			if (nedb__get_be64((unsigned char *)k.mv_data + base)
-			    <= as_of)
-				linked = *(uint8_t *)d.mv_data == OP_LINK;
+			gnode = b;
+			if (seq <= as_of)
+				linked = nedb__edgehist_kind(d.mv_data,
+							     d.mv_size) ==
+					 OP_LINK;
 		}
-		if (rc && rc != MDB_NOTFOUND) {
-			rc = nedb__mdb(rc, "cannot read view");
+		if ((rc = nedb__mdb_end(rc)))
 			goto done;
-		}
-		rc = 0;
 		if (hist && glen && linked &&
-		    (rc = nums_add(&found, nedb__get_be64(group + glen - 8))))
+		    (rc = nums_add(&found, gnode)))
 			goto done;
 	}
 	mdb_cursor_close(cur);
@@ -137,19 +135,18 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 		qsort(found.v, found.n, sizeof *found.v, cmp_u64);
 	for (size_t i = 0; i < found.n; i++) {
 		unsigned char nk[8];
-		MDB_val kv = {8, nk}, dv;
-		char name[MAX_COLL + 2 + MAX_ID];
+		MDB_val kv = {nedb__nodeid_key(nk, found.v[i]), nk}, dv;
+		char name[NODE_MAX + 1];
 
 		if (i && found.v[i] == found.v[i - 1])
 			continue;
-		nedb__put_be64(nk, found.v[i]);
 		if ((rc = mdb_get(txn, db->view.dbi[DBI_NODEIDS], &kv, &dv))) {
 			rc = nedb__mdb(rc, "cannot read view");
 			goto done;
 		}
-		memcpy(name, dv.mv_data, dv.mv_size);
-		name[dv.mv_size] = 0;
-		if ((rc = fn(name, rel, payload)))
+		if ((rc = nedb__namekey_get(dv.mv_data, dv.mv_size, name,
+					    NODE_MAX)) ||
+		    (rc = fn(name, rel, payload)))
 			goto done;
 	}
 done:
@@ -176,16 +173,18 @@ nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 		return nedb__mdb(rc, "cannot read view");
 	}
 	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = 0;
-		if ((cb = fn(name, nedb__get_be64(d.mv_data), payload)))
+		uint64_t count;
+
+		if ((cb = nedb__namekey_get(k.mv_data, k.mv_size, name,
+					    MAX_COLL)) ||
+		    (cb = nedb__num_get(d.mv_data, d.mv_size, &count)) ||
+		    (cb = fn(name, count, payload)))
 			break;
 	}
 	mdb_cursor_close(cur);
 	nedb__txn_done(db, txn);
 	/* the callback's code as it is; LMDB's mapped, never raw */
-	return cb ? cb : rc == MDB_NOTFOUND ? 0 :
-	       nedb__mdb(rc, "cannot read view");
+	return cb ? cb : nedb__mdb_end(rc);
 }
 
 int
@@ -205,41 +204,37 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 	}
 	/* idxdef: coll \0 field -> one datum per kind */
 	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
-		char key[MAX_COLL + 140], kind[16];
-		unsigned char pk[MAX_COLL + 144];
+		char coll[MAX_COLL + 1], field[MAX_FIELD + 1], kind[16];
+		unsigned char pk[IXPRE_MAX];
 		MDB_val ik, id;
 		uint64_t entries = 0;
-		size_t c, plen;
+		size_t plen;
 		int r;
 
-		if (k.mv_size >= sizeof key)
-			continue;
-		memcpy(key, k.mv_data, k.mv_size);
-		key[k.mv_size] = 0;
-		snprintf(kind, sizeof kind, "%.*s", (int)d.mv_size,
-			 (char *)d.mv_data);
-		c = strlen(key);
-		plen = nedb__ix_prefix(pk, key, key + c + 1,
-				       nedb__index_kind(kind));
+		if ((cb = nedb__ixdef_get(k.mv_data, k.mv_size, coll, field)))
+			break;
+		plen = nedb__ix_prefix(pk, coll, field, nedb__ixdef_kind(
+					       d.mv_data, d.mv_size, kind));
 		ik.mv_size = plen;
 		ik.mv_data = pk;
 		for (r = mdb_cursor_get(ic, &ik, &id, MDB_SET_RANGE); !r;
 		     r = mdb_cursor_get(ic, &ik, &id, MDB_NEXT_NODUP)) {
-			size_t dups;
+			size_t dups = 0;
 
-			if (ik.mv_size < plen || memcmp(ik.mv_data, pk, plen))
+			if (!nedb__key_in(ik.mv_data, ik.mv_size, pk, plen))
 				break;
-			mdb_cursor_count(ic, &dups);
+			if ((r = mdb_cursor_count(ic, &dups)))
+				break;
 			entries += dups;
 		}
-		if ((cb = fn(key, key + c + 1, kind, entries, payload)))
+		if ((cb = nedb__mdb_end(r)) ||
+		    (cb = fn(coll, field, kind, entries, payload)))
 			break;
 	}
 	mdb_cursor_close(cur);
 	mdb_cursor_close(ic);
 	nedb__txn_done(db, txn);
-	return cb ? cb : rc == MDB_NOTFOUND ? 0 :
-	       nedb__mdb(rc, "cannot read view");
+	return cb ? cb : nedb__mdb_end(rc);
 }
 
 /* The JSON forms of nedb_collections and nedb_indexes. */
@@ -318,10 +313,9 @@ nedb_stats_get(nedb *db, nedb_stats *out)
 	}
 	out->seq = a.seq;
 	nedb__hex(out->head, a.head, HASH_LEN);
-	if (!mdb_get(txn, db->view.dbi[DBI_META], &k, &d) && d.mv_size == 8) {
+	if (!mdb_get(txn, db->view.dbi[DBI_META], &k, &d) &&
+	    !nedb__num_get(d.mv_data, d.mv_size, &out->checkpoint))
 		out->has_checkpoint = 1;
-		out->checkpoint = nedb__get_be64(d.mv_data);
-	}
 	nedb__txn_done(db, txn);
 	if (!fstat(db->logfd, &st))
 		out->log_bytes = (uint64_t)st.st_size;

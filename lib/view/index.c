@@ -8,8 +8,8 @@
  *
  *   key  coll \0 field \0 K \0 entry      data  id
  *
- * with K the kind's letter (e, o, s).  This file alone knows the layout
- * (nedb__ix_prefix).
+ * with K the kind's letter (e, o, s).  The bytes are codec.c's
+ * (nedb__ix_prefix, nedb__ixkey_value, nedb__ixkey_token).
  *
  * where entry is, by kind:
  *   eq       nedb__index_key of the field's value; for an array, of each
@@ -27,11 +27,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "codec.h"
 #include "nql.h"
-
-#define MAX_FIELD 128
-#define MAX_ENTRY 300
 
 enum ixkind { IX_EQ = 'e', IX_ORDERED = 'o', IX_SEARCH = 's' };
 
@@ -95,51 +92,29 @@ oom:
 }
 
 
-/* coll \0 field \0 K \0 (K: the kind's letter); returns its length.
- * The last byte is 0, so that 1 there is just past every entry. */
-size_t
-nedb__ix_prefix(unsigned char *out, const char *coll, const char *field,
-		int kind)
-{
-	size_t c = strlen(coll), f = strlen(field);
-
-	memcpy(out, coll, c);
-	out[c] = 0;
-	memcpy(out + c + 1, field, f);
-	out[c + 1 + f] = 0;
-	out[c + 2 + f] = (unsigned char)kind;
-	out[c + 3 + f] = 0;
-	return c + f + 4;
-}
-
 /* The kinds of index on coll.field, as a mask of NEDB__IX_BIT(kind). */
 unsigned
 nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
 		  const char *field)
 {
-	unsigned char k[MAX_COLL + 1 + MAX_FIELD];
-	size_t c = strlen(coll), f = strlen(field);
-	MDB_val kv = {c + 1 + f, k}, d;
+	unsigned char k[IXDEF_MAX];
+	MDB_val kv, d;
 	MDB_cursor *cur;
 	unsigned mask = 0;
 	int rc;
 
-	if (c + 1 + f > sizeof k ||
+	if (strlen(coll) > MAX_COLL || strlen(field) > MAX_FIELD ||
 	    mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur))
 		return 0;
-	memcpy(k, coll, c);
-	k[c] = 0;
-	memcpy(k + c + 1, field, f);
+	kv.mv_size = nedb__ixdef_key(k, coll, field);
+	kv.mv_data = k;
 	for (rc = mdb_cursor_get(cur, &kv, &d, MDB_SET); !rc;
 	     rc = mdb_cursor_get(cur, &kv, &d, MDB_NEXT_DUP)) {
-		char kind[16];
+		int kind = d.mv_size < 16 ?
+			   nedb__ixdef_kind(d.mv_data, d.mv_size, NULL) : 0;
 
-		if (d.mv_size >= sizeof kind)
-			continue;
-		memcpy(kind, d.mv_data, d.mv_size);
-		kind[d.mv_size] = 0;
-		if (nedb__index_kind(kind))
-			mask |= NEDB__IX_BIT(nedb__index_kind(kind));
+		if (kind)
+			mask |= NEDB__IX_BIT(kind);
 	}
 	mdb_cursor_close(cur);
 	return mask;
@@ -148,23 +123,23 @@ nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
 struct entries {
 	struct view *v;
 	MDB_txn *txn;
-	unsigned char key[MAX_COLL + MAX_FIELD + 2 + MAX_ENTRY];
+	unsigned char key[IXKEY_MAX];
 	size_t plen;
 	MDB_val id;
 	bool add;
 	int rc;
 };
 
+/* Adds or removes the entry whose key (e->key) is n bytes long. */
 static void
-entry(struct entries *e, const unsigned char *ent, size_t n)
+entry(struct entries *e, size_t n)
 {
 	MDB_val k;
 	int rc;
 
 	if (e->rc)
 		return;
-	memcpy(e->key + e->plen, ent, n);
-	k.mv_size = e->plen + n;
+	k.mv_size = n;
 	k.mv_data = e->key;
 	if (e->add)
 		rc = mdb_put(e->txn, e->v->dbi[DBI_IDX], &k, &e->id, 0);
@@ -177,17 +152,15 @@ entry(struct entries *e, const unsigned char *ent, size_t n)
 static void
 value_entry(struct entries *e, struct nql_span v)
 {
-	unsigned char buf[MAX_ENTRY];
-
-	entry(e, buf, nedb__index_key(buf, sizeof buf, v));
+	entry(e, nedb__ixkey_value(e->key, e->plen, v));
 }
 
 static void
 token_entry(const char *tok, size_t n, void *payload)
 {
-	if (n > MAX_ENTRY)
-		n = MAX_ENTRY;
-	entry(payload, (const unsigned char *)tok, n);
+	struct entries *e = payload;
+
+	entry(e, nedb__ixkey_token(e->key, e->plen, tok, n));
 }
 
 struct each {
@@ -280,38 +253,34 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 		size_t oldlen, const char *newdoc, size_t newlen)
 {
 	unsigned char pk[MAX_COLL + 1];
-	size_t c = strlen(coll);
+	size_t c = nedb__collprefix(pk, coll);
 	MDB_cursor *cur;
-	MDB_val k, d;
+	MDB_val k = {c, pk}, d;
 	int rc;
 
-	memcpy(pk, coll, c);
-	pk[c] = 0;
-	k.mv_size = c + 1;
-	k.mv_data = pk;
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		struct entries e = {.v = v, .txn = txn};
-		char field[MAX_FIELD + 1], kind[16];
+		char dcoll[MAX_COLL + 1], field[MAX_FIELD + 1];
+		int kind;
 
-		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+		if (!nedb__key_in(k.mv_data, k.mv_size, pk, c))
 			break;
-		memcpy(field, (char *)k.mv_data + c + 1, k.mv_size - c - 1);
-		field[k.mv_size - c - 1] = 0;
-		memcpy(kind, d.mv_data, d.mv_size < 15 ? d.mv_size : 15);
-		kind[d.mv_size < 15 ? d.mv_size : 15] = 0;
-		e.plen = nedb__ix_prefix(e.key, coll, field,
-					 nedb__index_kind(kind));
+		if ((rc = nedb__ixdef_get(k.mv_data, k.mv_size, dcoll,
+					  field)))
+			break;
+		kind = nedb__ixdef_kind(d.mv_data, d.mv_size, NULL);
+		e.plen = nedb__ix_prefix(e.key, coll, field, kind);
 		e.id.mv_size = idlen;
 		e.id.mv_data = (void *)id;
-		if (olddoc && (rc = entries_of(&e, nedb__index_kind(kind),
-					       field, olddoc, oldlen)))
+		if (olddoc && (rc = entries_of(&e, kind, field, olddoc,
+					       oldlen)))
 			break;
 		e.add = true;
-		if (newdoc && (rc = entries_of(&e, nedb__index_kind(kind),
-					       field, newdoc, newlen)))
+		if (newdoc && (rc = entries_of(&e, kind, field, newdoc,
+					       newlen)))
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -322,7 +291,7 @@ static int
 drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 	     const char *field, int kind)
 {
-	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
+	unsigned char pk[IXPRE_MAX];
 	size_t n = nedb__ix_prefix(pk, coll, field, kind);
 	MDB_cursor *cur;
 	MDB_val k = {n, pk}, d;
@@ -332,16 +301,17 @@ drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
-		if (k.mv_size < n || memcmp(k.mv_data, pk, n))
+		if (!nedb__key_in(k.mv_data, k.mv_size, pk, n))
 			break;
-		if ((rc = mdb_cursor_del(cur, MDB_NODUPDATA)))
+		if ((rc = mdb_cursor_del(cur, MDB_NODUPDATA))) {
+			rc = nedb__mdb(rc, "cannot write index");
 			break;
+		}
 		k.mv_size = n;
 		k.mv_data = pk;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 :
-	       nedb__mdb(rc, "cannot write index");
+	return nedb__mdb_end(rc);
 }
 
 /* Drops the index of that kind on coll.field, or (kind NULL) all. */
@@ -350,8 +320,8 @@ nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
 		 const char *field, const char *kind)
 {
 	static const char *const kinds[] = {"eq", "ordered", "search"};
-	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
-	size_t n = nedb__ix_prefix(pk, coll, field, 0) - 3;
+	unsigned char pk[IXDEF_MAX];
+	size_t n = nedb__ixdef_key(pk, coll, field);
 	int rc;
 
 	for (size_t i = 0; i < 3; i++) {
@@ -373,8 +343,8 @@ int
 nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		   const char *field, const char *kind)
 {
-	unsigned char pk[MAX_COLL + MAX_FIELD + 4];
-	size_t n = nedb__ix_prefix(pk, coll, field, 0) - 3, c = strlen(coll);
+	unsigned char pk[IXDEF_MAX];
+	size_t n = nedb__ixdef_key(pk, coll, field), c;
 	int ik = nedb__index_kind(kind);
 	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
 	MDB_cursor *cur;
@@ -389,20 +359,23 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 	/* backfill from the collection's documents */
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
 		return nedb__mdb(rc, "cannot read view");
-	k.mv_size = c + 1;
+	k.mv_size = c = nedb__collprefix(pk, coll);
 	k.mv_data = pk;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		struct entries e = {.v = v, .txn = txn, .add = true};
+		struct dochdr h;
+		const char *doc;
+		size_t len;
 
-		if (k.mv_size <= c + 1 || memcmp(k.mv_data, pk, c + 1))
+		if (!nedb__key_in(k.mv_data, k.mv_size, pk, c))
 			break;
 		e.plen = nedb__ix_prefix(e.key, coll, field, ik);
-		e.id.mv_size = k.mv_size - c - 1;
-		e.id.mv_data = (char *)k.mv_data + c + 1;
-		if ((rc = entries_of(&e, ik, field,
-				     (char *)d.mv_data + DOCHDR_LEN,
-				     d.mv_size - DOCHDR_LEN)))
+		e.id.mv_size = k.mv_size - c;
+		e.id.mv_data = (char *)k.mv_data + c;
+		if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc,
+					   &len)) ||
+		    (rc = entries_of(&e, ik, field, doc, len)))
 			break;
 	}
 	mdb_cursor_close(cur);

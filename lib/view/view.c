@@ -23,6 +23,9 @@
  *   usage   coll \0 field -> be64 times a query filtered or sorted on it
  *           (auto_index; statistics, not state: not digested or compared)
  *
+ * The bytes of every key and value are codec.c's (codec.h): nothing else
+ * builds or slices them.
+ *
  * Node keys are numbered because two of them and a relation would not fit
  * LMDB's 511-byte key limit.  Numbers are handed out by apply, so they
  * too are a function of the log.
@@ -42,7 +45,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "codec.h"
 
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
@@ -175,56 +178,6 @@ nedb__view_clear(struct view *v, MDB_txn *txn)
 	return 0;
 }
 
-size_t
-nedb__dockey(unsigned char *out, const char *coll, const char *id)
-{
-	size_t c = strlen(coll), i = strlen(id);
-
-	memcpy(out, coll, c);
-	out[c] = 0;
-	memcpy(out + c + 1, id, i);
-	return c + 1 + i;
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-void
-nedb__dochdr_get(struct dochdr *h, const void *p)
-{
-	const unsigned char *b = p;
-
-	h->seq = get_le64(b);
-	h->ts = (int64_t)get_le64(b + 8);
-	h->exp = (int64_t)get_le64(b + 16);
-	memcpy(h->hash, b + 24, HASH_LEN);
-}
-
-void
-nedb__dochdr_put(void *p, const struct dochdr *h)
-{
-	unsigned char *b = p;
-
-	put_le64(b, h->seq);
-	put_le64(b + 8, (uint64_t)h->ts);
-	put_le64(b + 16, (uint64_t)h->exp);
-	memcpy(b + 24, h->hash, HASH_LEN);
-}
-
 static int
 put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d,
     size_t dlen, unsigned flags)
@@ -244,25 +197,52 @@ del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot write view");
 }
 
+/*
+ * The HEAD read (internal.h): every read of a document's current version
+ * (nedb_get, queries, a write's precondition) comes through here.
+ */
+int
+nedb__doc_head(struct view *v, MDB_txn *txn, const char *coll,
+	       const char *id, size_t idlen, int64_t now, struct dochdr *h,
+	       const char **doc, size_t *len)
+{
+	unsigned char key[DOCKEY_MAX];
+	MDB_val k, d;
+	int rc;
+
+	if (idlen > MAX_ID)
+		return NEDB_ENOTFOUND;
+	k.mv_size = nedb__dockey_n(key, coll, id, idlen);
+	k.mv_data = key;
+	if ((rc = mdb_get(txn, v->dbi[DBI_DOCS], &k, &d)))
+		return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
+		       nedb__mdb(rc, "cannot read view");
+	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, h, doc, len)))
+		return rc;
+	return h->exp && h->exp <= now ? NEDB_ENOTFOUND : 0;
+}
+
 /* Removes the ttl entry of the current version of a document, if any. */
 static int
 drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 {
-	unsigned char tk[8 + MAX_COLL + 1 + MAX_ID];
+	unsigned char tk[TTLKEY_MAX];
 	MDB_val kv = {klen, (void *)key}, d;
 	struct dochdr h;
+	const char *doc;
+	size_t len;
 	int rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &d);
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
 		return nedb__mdb(rc, "cannot read view");
-	nedb__dochdr_get(&h, d.mv_data);
+	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc, &len)))
+		return rc;
 	if (!h.exp)
 		return 0;
-	nedb__put_be64(tk, (uint64_t)h.exp);
-	memcpy(tk + 8, key, klen);
-	return del(txn, v->dbi[DBI_TTL], tk, 8 + klen);
+	return del(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(tk, h.exp, key,
+							  klen));
 }
 
 /* Adds delta to a collection's count of live documents. */
@@ -270,19 +250,21 @@ static int
 count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
 {
 	MDB_val k = {strlen(coll), (void *)coll}, d;
-	unsigned char b[8];
+	unsigned char b[NUM_LEN];
 	uint64_t n = 0;
 	int rc = mdb_get(txn, v->dbi[DBI_COLLS], &k, &d);
 
-	if (rc == 0)
-		n = nedb__get_be64(d.mv_data);
-	else if (rc != MDB_NOTFOUND)
+	if (rc == 0) {
+		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &n)))
+			return rc;
+	} else if (rc != MDB_NOTFOUND)
 		return nedb__mdb(rc, "cannot read view");
 	n += (uint64_t)(int64_t)delta;
 	if (n == 0)
 		return del(txn, v->dbi[DBI_COLLS], coll, strlen(coll));
-	nedb__put_be64(b, n);
-	return put(txn, v->dbi[DBI_COLLS], coll, strlen(coll), b, 8, 0);
+	nedb__num_put(b, n);
+	return put(txn, v->dbi[DBI_COLLS], coll, strlen(coll), b, sizeof b,
+		   0);
 }
 
 int
@@ -290,14 +272,12 @@ nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 		  bool create, uint64_t *out)
 {
 	MDB_val k = {strlen(node), (void *)node}, d;
-	unsigned char b[8];
+	unsigned char b[NUM_LEN], nk[8];
 	MDB_stat st;
 	int rc = mdb_get(txn, v->dbi[DBI_NODES], &k, &d);
 
-	if (rc == 0) {
-		*out = nedb__get_be64(d.mv_data);
-		return 0;
-	}
+	if (rc == 0)
+		return nedb__num_get(d.mv_data, d.mv_size, out);
 	if (rc != MDB_NOTFOUND)
 		return nedb__mdb(rc, "cannot read view");
 	if (!create)
@@ -305,31 +285,19 @@ nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 	if ((rc = mdb_stat(txn, v->dbi[DBI_NODES], &st)))
 		return nedb__mdb(rc, "cannot read view");
 	*out = st.ms_entries + 1;
-	nedb__put_be64(b, *out);
-	if ((rc = put(txn, v->dbi[DBI_NODES], node, strlen(node), b, 8, 0)))
+	nedb__num_put(b, *out);
+	if ((rc = put(txn, v->dbi[DBI_NODES], node, strlen(node), b, sizeof b,
+		      0)))
 		return rc;
-	return put(txn, v->dbi[DBI_NODEIDS], b, 8, node, strlen(node),
-		   MDB_APPEND);
-}
-
-/* be64(a) rel \0 be64(b) [be64(seq)]; returns the length. */
-size_t
-nedb__edgekey(unsigned char *out, uint64_t a, const char *rel, uint64_t b)
-{
-	size_t r = strlen(rel);
-
-	nedb__put_be64(out, a);
-	memcpy(out + 8, rel, r);
-	out[8 + r] = 0;
-	nedb__put_be64(out + 9 + r, b);
-	return 17 + r;
+	return put(txn, v->dbi[DBI_NODEIDS], nk, nedb__nodeid_key(nk, *out),
+		   node, strlen(node), MDB_APPEND);
 }
 
 static int
 apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
 {
-	unsigned char k[17 + MAX_REL + 8], rk[17 + MAX_REL + 8], sq[8];
-	uint8_t kind = (uint8_t)o->kind;
+	unsigned char k[EDGEHIST_MAX], rk[EDGEHIST_MAX], sq[NUM_LEN];
+	unsigned char kind = nedb__edgehist_val(o->kind);
 	uint64_t from, to;
 	size_t n;
 	int rc;
@@ -339,19 +307,20 @@ apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
 		return rc;
 	n = nedb__edgekey(k, from, o->rel, to);
 	nedb__edgekey(rk, to, o->rel, from);
-	nedb__put_be64(sq, o->seq);
+	nedb__num_put(sq, o->seq);
 	if (o->kind == OP_LINK) {
-		if ((rc = put(txn, v->dbi[DBI_EDGES], k, n, sq, 8, 0)) ||
-		    (rc = put(txn, v->dbi[DBI_REDGES], rk, n, sq, 8, 0)))
+		if ((rc = put(txn, v->dbi[DBI_EDGES], k, n, sq, sizeof sq, 0)) ||
+		    (rc = put(txn, v->dbi[DBI_REDGES], rk, n, sq, sizeof sq,
+			      0)))
 			return rc;
 	} else if ((rc = del(txn, v->dbi[DBI_EDGES], k, n)) ||
 		   (rc = del(txn, v->dbi[DBI_REDGES], rk, n)))
 		return rc;
-	memcpy(k + n, sq, 8);
-	memcpy(rk + n, sq, 8);
-	if ((rc = put(txn, v->dbi[DBI_EDGEHIST], k, n + 8, &kind, 1, 0)))
+	nedb__edgehist_key(rk, n, o->seq);
+	n = nedb__edgehist_key(k, n, o->seq);
+	if ((rc = put(txn, v->dbi[DBI_EDGEHIST], k, n, &kind, 1, 0)))
 		return rc;
-	return put(txn, v->dbi[DBI_REDGEHIST], rk, n + 8, &kind, 1, 0);
+	return put(txn, v->dbi[DBI_REDGEHIST], rk, n, &kind, 1, 0);
 }
 
 /* Deletes every live document of a collection; each gets a delete
@@ -359,57 +328,51 @@ apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
 static int
 apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 9];
-	size_t c = strlen(o->coll);
+	unsigned char key[VERKEY_MAX];
+	size_t c = nedb__collprefix(key, o->coll);
 	MDB_cursor *cur;
 	MDB_val k, d;
 	int rc;
 
-	memcpy(key, o->coll, c);
-	key[c] = 0;
-	k.mv_size = c + 1;
+	k.mv_size = c;
 	k.mv_data = key;
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
 		struct verent ve = {OP_DELETE, 0};
+		unsigned char tk[TTLKEY_MAX];
 		struct dochdr h;
-		size_t klen = k.mv_size;
+		const char *doc;
+		size_t klen = k.mv_size, len;
 
-		if (klen <= c + 1 || memcmp(k.mv_data, key, c + 1))
+		if (!nedb__key_in(k.mv_data, klen, key, c) ||
+		    klen > DOCKEY_MAX)
 			break;
 		memcpy(key, k.mv_data, klen);
-		nedb__dochdr_get(&h, d.mv_data);
-		if ((rc = nedb__index_doc(v, txn, o->coll,
-					  (char *)key + c + 1, klen - c - 1,
-					  (char *)d.mv_data + DOCHDR_LEN,
-					  d.mv_size - DOCHDR_LEN, NULL, 0)))
+		if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc,
+					   &len)) ||
+		    (rc = nedb__index_doc(v, txn, o->coll,
+					  (char *)key + c, klen - c, doc, len,
+					  NULL, 0)))
 			break;
-		if (h.exp) {
-			unsigned char tk[8 + sizeof key];
-
-			nedb__put_be64(tk, (uint64_t)h.exp);
-			memcpy(tk + 8, key, klen);
-			if ((rc = del(txn, v->dbi[DBI_TTL], tk, 8 + klen)))
-				break;
-		}
+		if (h.exp && (rc = del(txn, v->dbi[DBI_TTL], tk,
+				       nedb__ttlkey(tk, h.exp, key, klen))))
+			break;
 		if ((rc = mdb_cursor_del(cur, 0))) {
 			rc = nedb__mdb(rc, "cannot write view");
 			break;
 		}
-		key[klen] = 0;
-		nedb__put_be64(key + klen + 1, o->seq);
-		if ((rc = put(txn, v->dbi[DBI_VERS], key, klen + 9, &ve,
+		if ((rc = put(txn, v->dbi[DBI_VERS], key,
+			      nedb__verkey_of(key, klen, o->seq), &ve,
 			      sizeof ve, 0)))
 			break;
-		key[c] = 0;
-		k.mv_size = c + 1;
+		k.mv_size = nedb__collprefix(key, o->coll);
 		k.mv_data = key;
 	}
 	mdb_cursor_close(cur);
-	if (rc && rc != MDB_NOTFOUND)
-		return rc < 0 ? rc : nedb__mdb(rc, "cannot write view");
+	if ((rc = nedb__mdb_end(rc)))
+		return rc;
 	return del(txn, v->dbi[DBI_COLLS], o->coll, strlen(o->coll));
 }
 
@@ -418,30 +381,30 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 static int
 apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID], tk[8 + sizeof key];
-	size_t klen = nedb__dockey(key, o->coll, o->id);
+	unsigned char key[DOCKEY_MAX], tk[TTLKEY_MAX];
+	size_t klen = nedb__dockey(key, o->coll, o->id), len;
 	MDB_val kv = {klen, key}, d;
 	struct dochdr h;
+	const char *doc;
 	nedb_buf val = {0};
 	int rc;
 
+	if ((rc = drop_ttl(v, txn, key, klen)))
+		return rc;
 	if ((rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &d)))
 		return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot read "
 							  "view");
-	if ((rc = drop_ttl(v, txn, key, klen)))
+	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc, &len)))
 		return rc;
-	if ((rc = nedb_buf_add(&val, d.mv_data, d.mv_size)))
-		return rc;
-	nedb__dochdr_get(&h, val.p);
 	h.exp = o->exp;
-	nedb__dochdr_put(val.p, &h);
+	if ((rc = nedb__docval_put(&val, &h, doc, len)))
+		return rc;
 	rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len, 0);
 	nedb_buf_free(&val);
 	if (rc || !o->exp)
 		return rc;
-	nedb__put_be64(tk, (uint64_t)o->exp);
-	memcpy(tk + 8, key, klen);
-	return put(txn, v->dbi[DBI_TTL], tk, 8 + klen, "", 0, 0);
+	return put(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(tk, o->exp, key,
+							  klen), "", 0, 0);
 }
 
 int
@@ -584,10 +547,10 @@ cmp_str(const void *a, const void *b)
 }
 
 static int
-node_name(struct view *v, MDB_txn *txn, const unsigned char *num,
-	  nedb_buf *out)
+node_name(struct view *v, MDB_txn *txn, uint64_t num, nedb_buf *out)
 {
-	MDB_val k = {8, (void *)num}, d;
+	unsigned char nk[8];
+	MDB_val k = {nedb__nodeid_key(nk, num), nk}, d;
 	int rc = mdb_get(txn, v->dbi[DBI_NODEIDS], &k, &d);
 
 	if (rc)
@@ -609,10 +572,19 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_EDGES], &c)))
 		return nedb__mdb(rc, "cannot read view");
 	while (!(rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))) {
-		const unsigned char *p = k.mv_data;
-		size_t r = k.mv_size - 16;
+		uint64_t from, to, seq;
+		const char *rel;
+		size_t r, base;
 		nedb_buf b = {0};
 
+		if (!nedb__edgekey_get(k.mv_data, k.mv_size, false, &from,
+				       &rel, &r, &to, &seq, &base) ||
+		    d.mv_size != NUM_LEN) {
+			rc = nedb__err(NEDB_ECORRUPT, "corrupt view: a "
+				       "malformed edge; run nedb-checkpoint "
+				       "--rebuild");
+			break;
+		}
 		if (n == cap) {
 			nedb_buf *x = realloc(e, (cap = cap ? 2 * cap : 64) *
 					      sizeof *x);
@@ -623,10 +595,10 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 			}
 			e = x;
 		}
-		if ((rc = node_name(v, txn, p, &b)) ||
+		if ((rc = node_name(v, txn, from, &b)) ||
 		    (rc = nedb_buf_add(&b, "", 1)) ||
-		    (rc = nedb_buf_add(&b, p + 8, r)) ||
-		    (rc = node_name(v, txn, p + 8 + r, &b)) ||
+		    (rc = nedb_buf_add(&b, rel, r + 1)) ||
+		    (rc = node_name(v, txn, to, &b)) ||
 		    (rc = nedb_buf_add(&b, d.mv_data, 8))) {
 			nedb_buf_free(&b);
 			break;
@@ -634,9 +606,7 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 		e[n++] = b;
 	}
 	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (!rc) {
+	if (!(rc = nedb__mdb_end(rc))) {
 		/* sort by key (all but the trailing 8-byte seq) */
 		for (size_t i = 0; i < n; i++)
 			e[i].len -= 8;
@@ -702,7 +672,7 @@ show_key(char *out, size_t n, int dbi, const MDB_val *k)
 
 	if (dbi == DBI_SEQS && k->mv_size == 8) {
 		snprintf(out, n, "seq %llu",
-			 (unsigned long long)nedb__get_be64(p));
+			 (unsigned long long)nedb__seqkey_get(p));
 		return;
 	}
 	for (i = 0; i < k->mv_size && o + 4 < n; i++) {
