@@ -46,7 +46,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/query/query.c \
-	  lib/query/update.c lib/log/archive.c lib/proto/redis.c
+	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
+	  lib/engine/update.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)

@@ -122,8 +122,8 @@ main(int argc, char **argv)
 	if (history && (meta || as_of != NEDB_HEAD))
 		cli_usage("--history cannot be combined with --meta or "
 			  "--as-of");
-	if (nedb_check_coll(argv[0]))
-		cli_die(4, "%s", nedb_errmsg());
+	if ((rc = nedb_check_coll(argv[0])))
+		cli_fail(rc);
 	db = cli_open(false);
 	nedb_set_read_verify(db, verify);
 	if ((rc = nedb_read_begin(db)))
