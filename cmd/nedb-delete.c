@@ -90,5 +90,5 @@ main(int argc, char **argv)
 	nedb_buf_free(&r);
 	nedb_buf_free(&line);
 	cli_finish();
-	return missing;
+	return missing ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

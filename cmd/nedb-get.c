@@ -82,8 +82,6 @@ get_one(nedb *db, const char *coll, const char *id)
 		cli_error(rc);
 		return 1;
 	}
-	if (rc == NEDB_EINPUT)
-		cli_fail(rc);
 	if (rc)
 		cli_fail(rc);
 	if (history)
@@ -145,5 +143,5 @@ main(int argc, char **argv)
 	nedb_buf_free(&line);
 	nedb_buf_free(&out);
 	cli_finish();
-	return missing;
+	return missing ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

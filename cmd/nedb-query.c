@@ -199,5 +199,5 @@ main(int argc, char **argv)
 	if (jq)
 		jq_teardown(&jq);
 	cli_finish();
-	return exit_status && !nrows ? 1 : 0;
+	return exit_status && !nrows ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

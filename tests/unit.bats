@@ -34,3 +34,7 @@ run_unit() {
 @test "write protocol unit tests pass" {
 	run_unit write
 }
+
+@test "request layer and update-many unit tests pass" {
+	run_unit request
+}
