@@ -87,7 +87,7 @@ row(const char *json, size_t len, void *payload)
 		if (jv_invalid_has_msg(jv_copy(out))) {
 			jv msg = jv_invalid_get_msg(out);
 
-			/* a program that fails on a row: exit 5 (nedb-query(1)) */
+			/* a program failing on a row: exit 5 (nedb-query(1)) */
 			cli_failf(NEDB_EIO, "jq: %s", jv_get_kind(msg) ==
 				  JV_KIND_STRING ? jv_string_value(msg) :
 				  "error");

@@ -33,11 +33,12 @@
 extern "C" {
 #endif
 
+/* What a body is for, and the call it is made for. */
 enum nedb_request_kind {
 	/* writes, staged by nedb_request_stage */
 	NEDB_REQUEST_PUT,	/* {"coll","id"?,"doc",...}: nedb_write_put */
 	NEDB_REQUEST_INDEX,	/* {"coll","field","kind"?}: nedb_write_index */
-	NEDB_REQUEST_LINK,	/* {"frm","rel","to","unlink"?}: nedb_write_link */
+	NEDB_REQUEST_LINK,	/* {"frm","rel","to","unlink"?}: ..._link */
 	NEDB_REQUEST_CREATE,	/* {"name","init"?}: a database and its init */
 	/* reads, run by the caller */
 	NEDB_REQUEST_QUERY	/* {"nql","explain"?,"verify"?}: nedb_query */

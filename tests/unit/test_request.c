@@ -52,7 +52,7 @@ doc_of(nedb *db, const char *coll, const char *id)
 	return text;
 }
 
-/* ---- the request layer ---------------------------------------------------- */
+/* ---- the request layer --------------------------------------------------- */
 
 static void
 test_a_put_body_becomes_a_put_with_every_member(void)
@@ -64,7 +64,8 @@ test_a_put_body_becomes_a_put_with_every_member(void)
 		    "\"doc\":{\"n\": 1.50},\"client\":\"app\",\"nonce\":7,"
 		    "\"idem\":\"k\",\"tags\":[\"x\",\"y\"],\"caused_by\":[1,2],"
 		    "\"merge\":true,\"ttl\":60,\"if_seq\":3,"
-		    "\"confidence\":0.5,\"evidence\":\"e\",\"valid_from\":\"f\","
+		    "\"confidence\":0.5,\"evidence\":\"e\","
+		    "\"valid_from\":\"f\","
 		    "\"valid_to\":\"t\"}") == 0);
 	CHECK(r.kind == NEDB_REQUEST_PUT);
 	CHECK_STR(p->coll, "c");
@@ -356,7 +357,7 @@ test_every_bad_init_payload_is_a_code_and_one_line(void)
 	nedb_close(db);
 }
 
-/* ---- update-many ---------------------------------------------------------- */
+/* ---- update-many --------------------------------------------------------- */
 
 struct receipts {
 	char ids[8][8];
@@ -578,9 +579,11 @@ test_update_in_the_callers_transaction_waits_for_its_commit(void)
 	CHECK(nedb_update(db, &o, &info, on_receipt, &r) == 0);
 	CHECK(r.n == 1 && nedb_write_pending(db) == 1);
 	/* not visible to another handle before the commit */
-	CHECK_STR(doc_of(other, "t", "b"), "{\"_id\":\"b\",\"n\":2,\"s\":\"y\"}");
+	CHECK_STR(doc_of(other, "t", "b"),
+		  "{\"_id\":\"b\",\"n\":2,\"s\":\"y\"}");
 	CHECK(nedb_write_commit(db) == 0);
-	CHECK_STR(doc_of(other, "t", "b"), "{\"_id\":\"b\",\"n\":2,\"s\":\"q\"}");
+	CHECK_STR(doc_of(other, "t", "b"),
+		  "{\"_id\":\"b\",\"n\":2,\"s\":\"q\"}");
 	nedb_close(other);
 	nedb_close(db);
 }
