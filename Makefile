@@ -46,9 +46,10 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/query/query.c \
-	  lib/query/update.c lib/log/archive.c lib/proto/redis.c
+	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
+	  lib/engine/update.c lib/proto/request.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
-	  lib/proto/redis.h lib/view/codec.h
+	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli/cli.o
 SONAME = libnedb.so.0
@@ -99,7 +100,7 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
-$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h
+$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h lib/proto/request.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
 		-L$(BUILD)/lib -lnedb $(MHD_LIBS) $(HIREDIS_LIBS) \

@@ -47,7 +47,7 @@ cli_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see '%s --help')\n", cli.prog);
-	exit(2);
+	exit(nedb_exit_status(NEDB_EUSAGE));
 }
 
 void
@@ -98,10 +98,10 @@ cli_common(int c, const char *arg)
 		      "of lines\n"
 		      "  -h, --help            show this help\n"
 		      "      --version         show the version\n", stdout);
-		exit(fflush(stdout) ? 5 : 0);
+		exit(fflush(stdout) ? nedb_exit_status(NEDB_EIO) : 0);
 	case OPT_VERSION:
 		printf("%s (nedb) %s\n", cli.prog, nedb_version());
-		exit(fflush(stdout) ? 5 : 0);
+		exit(fflush(stdout) ? nedb_exit_status(NEDB_EIO) : 0);
 	}
 	return false;
 }
@@ -121,11 +121,43 @@ cli_die(int status, const char *fmt, ...)
 }
 
 void
+cli_failf(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(nedb_exit_status(err));
+}
+
+/* What err means, for an error the library left without a message. */
+static const char *
+code_text(int err)
+{
+	switch (err) {
+	case NEDB_ENOTFOUND: return "not found";
+	case NEDB_EUSAGE: return "bad argument";
+	case NEDB_EREJECTED: return "write rejected";
+	case NEDB_EINPUT: return "bad input";
+	case NEDB_ECORRUPT: return "database damaged";
+	case NEDB_EKEY: return "wrong or missing key";
+	case NEDB_EBUSY: return "database busy";
+	case NEDB_EBROKEN: return "chain broken";
+	default: return "database error";
+	}
+}
+
+void
 cli_error(int err)
 {
+	const char *msg = nedb_errmsg();
+
 	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", cli.prog, nedb_errmsg());
-	(void)err;
+	fprintf(stderr, "%s: %s\n", cli.prog, *msg ? msg : code_text(err));
 }
 
 void
@@ -162,10 +194,11 @@ cli_open(bool create)
 		dir = getenv("NEDB_DIR");
 	if (!dir || !*dir)
 		dir = "./nedb-data";
-	/* a database that cannot be opened is exit 5, whatever the cause,
-	 * but for a usage error in the environment (NEDB_MAPSIZE) */
+	/* a database that cannot be opened is a database error (exit 5)
+	 * whatever the cause, a missing one too (not the answer "no"), but
+	 * for a usage error in the environment (NEDB_MAPSIZE, exit 2) */
 	if ((rc = nedb_open(&db, dir, create ? NEDB_OPEN_CREATE : 0)))
-		cli_die(rc == NEDB_EUSAGE ? 2 : 5, "%s", nedb_errmsg());
+		cli_fail(rc == NEDB_EUSAGE ? rc : NEDB_EIO);
 	nedb_set_durability(db, cli.durability);
 	return db;
 }
@@ -255,7 +288,7 @@ cli_finish(void)
 	if (cli.array)
 		fputs(cli.nout ? "]\n" : "[]\n", stdout);
 	if (fflush(stdout) || ferror(stdout))
-		cli_die(5, "cannot write output: %s", strerror(errno));
+		cli_failf(NEDB_EIO, "cannot write output: %s", strerror(errno));
 }
 
 /*
@@ -309,7 +342,7 @@ in_fill(void)
 		char *p = realloc(in.p, cap);
 
 		if (!p)
-			cli_die(5, "out of memory");
+			cli_failf(NEDB_EIO, "out of memory");
 		in.p = p;
 		in.cap = cap;
 	}
@@ -317,7 +350,7 @@ in_fill(void)
 		n = read(STDIN_FILENO, in.p + in.len, in.cap - in.len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		cli_die(5, "cannot read input: %s", strerror(errno));
+		cli_failf(NEDB_EIO, "cannot read input: %s", strerror(errno));
 	if (n == 0)
 		in.eof = true;
 	in.len += (size_t)n;
@@ -332,7 +365,7 @@ cli_read_stdin(nedb_buf *b)
 	while (in_fill())
 		;
 	if (nedb_buf_add(b, in.p + in.off, in.len - in.off))
-		cli_die(5, "out of memory");
+		cli_failf(NEDB_EIO, "out of memory");
 	in.off = in.len;
 	if (b->len > start)
 		skip_bom(b, start);
@@ -355,7 +388,7 @@ cli_read_line(nedb_buf *b)
 	n = nl ? (size_t)(nl - (in.p + in.off)) + 1 : in.len - in.off;
 	b->len = 0;
 	if (nedb_buf_add(b, in.p + in.off, n))
-		cli_die(5, "out of memory");
+		cli_failf(NEDB_EIO, "out of memory");
 	in.off += n;
 	skip_bom(b, 0);
 	if (b->len && b->p[b->len - 1] == '\n')

@@ -48,16 +48,23 @@ __attribute__((noreturn, format(printf, 1, 2)))
 void cli_usage(const char *fmt, ...);
 /* getopt's unknown option / missing argument, as a usage error. */
 __attribute__((noreturn)) void cli_bad_option(int c, char **argv);
-/* Prints "prog: msg" and exits with status code. */
+/* Prints "prog: msg" and exits with status (prefer cli_failf). */
 __attribute__((noreturn, format(printf, 2, 3)))
 void cli_die(int status, const char *fmt, ...);
+/* Prints "prog: msg" and exits with the status of the NEDB_E* code err
+ * (nedb_exit_status): for failures the library did not report. */
+__attribute__((noreturn, format(printf, 2, 3)))
+void cli_failf(int err, const char *fmt, ...);
 /* On a terminal, after a syntax error's line: the text and a caret
  * under nedb_errpos() (scripts and logs get the one line only). */
 void cli_show_errpos(const char *text);
 /* Prints "prog: <last library error>" and exits for err. */
 __attribute__((noreturn)) void cli_fail(int err);
-void cli_error(int err);	/* the same message, without exiting */
-/* Opens the database of -d/$NEDB_DIR/./nedb-data or dies. */
+/* The same message, without exiting (err names the failure when the
+ * library left no message). */
+void cli_error(int err);
+/* Opens the database of -d/$NEDB_DIR/./nedb-data or dies: exit 5 for
+ * any failure (a missing database too), 2 for a bad NEDB_MAPSIZE. */
 nedb *cli_open(bool create);
 /* Handles --client, --nonce and --idem into w; false if c is not one. */
 bool cli_write_opt(int c, const char *arg, nedb_wopts *w);

@@ -59,8 +59,8 @@ main(int argc, char **argv)
 			nedb_buf_puts(&r, "\n");
 		cli_print_lines(&r);
 	} else {
-		if (nedb_check_coll(argv[0]))
-			cli_die(4, "%s", nedb_errmsg());
+		if ((rc = nedb_check_coll(argv[0])))
+			cli_fail(rc);
 		rc = nedb_write_begin(db);
 		if (!rc)
 			rc = nedb_write_drop(db, argv[0], &w, &r);

@@ -52,8 +52,8 @@ main(int argc, char **argv)
 		cli_usage("missing collection");
 	if (w.idem && argc != 2)
 		cli_usage("--idem needs exactly one ID");
-	if (nedb_check_coll(argv[0]))
-		cli_die(4, "%s", nedb_errmsg());
+	if ((rc = nedb_check_coll(argv[0])))
+		cli_fail(rc);
 	db = cli_open(false);
 	if ((rc = nedb_write_begin(db)))
 		cli_fail(rc);
@@ -85,10 +85,10 @@ main(int argc, char **argv)
 	if (!quiet)
 		cli_print_lines(&r);
 	if (failed)
-		cli_die(nedb_exit_status(failed), "%s", msg);
+		cli_failf(failed, "%s", msg);
 	nedb_close(db);
 	nedb_buf_free(&r);
 	nedb_buf_free(&line);
 	cli_finish();
-	return missing;
+	return missing ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

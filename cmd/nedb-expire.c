@@ -63,9 +63,9 @@ main(int argc, char **argv)
 				  "--persist)", argv[2]);
 		ttl = (int64_t)s * 1000;
 	}
-	if (nedb_check_coll(argv[0]) || nedb_check_id(argv[1],
-						      strlen(argv[1])))
-		cli_die(4, "%s", nedb_errmsg());
+	if ((rc = nedb_check_coll(argv[0])) ||
+	    (rc = nedb_check_id(argv[1], strlen(argv[1]))))
+		cli_fail(rc);
 	db = cli_open(false);
 	if ((rc = nedb_write_begin(db)) ||
 	    (rc = nedb_write_expire(db, argv[0], argv[1], ttl, &w, &r)) ||

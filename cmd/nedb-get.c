@@ -82,8 +82,6 @@ get_one(nedb *db, const char *coll, const char *id)
 		cli_error(rc);
 		return 1;
 	}
-	if (rc == NEDB_EINPUT)
-		cli_fail(rc);
 	if (rc)
 		cli_fail(rc);
 	if (history)
@@ -122,8 +120,8 @@ main(int argc, char **argv)
 	if (history && (meta || as_of != NEDB_HEAD))
 		cli_usage("--history cannot be combined with --meta or "
 			  "--as-of");
-	if (nedb_check_coll(argv[0]))
-		cli_die(4, "%s", nedb_errmsg());
+	if ((rc = nedb_check_coll(argv[0])))
+		cli_fail(rc);
 	db = cli_open(false);
 	nedb_set_read_verify(db, verify);
 	if ((rc = nedb_read_begin(db)))
@@ -145,5 +143,5 @@ main(int argc, char **argv)
 	nedb_buf_free(&line);
 	nedb_buf_free(&out);
 	cli_finish();
-	return missing;
+	return missing ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

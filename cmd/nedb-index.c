@@ -90,8 +90,8 @@ main(int argc, char **argv)
 		    strcmp(argv[2], "ordered") && strcmp(argv[2], "search"))
 			cli_usage("bad index kind '%s': want eq, ordered or "
 				  "search", argv[2]);
-		if (nedb_check_coll(argv[0]))
-			cli_die(4, "%s", nedb_errmsg());
+		if ((rc = nedb_check_coll(argv[0])))
+			cli_fail(rc);
 		db = cli_open(!drop);
 		if ((rc = nedb_write_begin(db)) ||
 		    (rc = drop ?

@@ -81,8 +81,8 @@ main(int argc, char **argv)
 		if (argc < 1 || argc > 2)
 			cli_usage(argc < 1 ? "missing node" :
 				  "too many arguments");
-		if (nedb_check_node(argv[0]))
-			cli_die(4, "%s", nedb_errmsg());
+		if ((rc = nedb_check_node(argv[0])))
+			cli_fail(rc);
 		db = cli_open(false);
 		if ((rc = nedb_neighbors(db, argv[0], argc > 1 ? argv[1] :
 					 NULL, in, as_of, print_node, &r)))

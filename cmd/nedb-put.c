@@ -218,7 +218,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 
 	q.p = *p;
 	if (pthread_create(&th, NULL, reader, NULL))
-		cli_die(5, "cannot start a thread");
+		cli_failf(NEDB_EIO, "cannot start a thread");
 	for (;;) {
 		struct item *it = next_item();
 
@@ -257,9 +257,9 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 				nedb_write_abort(db);
 			else if (nedb_write_commit(db) == 0)
 				print_receipts(&r);
-			cli_die(nedb_exit_status(rc), "line %llu: %s%s",
-				(unsigned long long)it->lineno, it->err,
-				atomic ? " (nothing written)" : "");
+			cli_failf(rc, "line %llu: %s%s",
+				  (unsigned long long)it->lineno, it->err,
+				  atomic ? " (nothing written)" : "");
 		}
 		consumed();
 		if (nonce && nonce < UINT64_MAX)
@@ -290,7 +290,7 @@ main(int argc, char **argv)
 	nedb_put p = {.if_seq = -1};
 	bool atomic = false;
 	nedb *db;
-	int c;
+	int c, rc;
 
 	cli_init("nedb-put", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
@@ -340,8 +340,8 @@ main(int argc, char **argv)
 	p.coll = argv[0];
 	p.tags = tags;
 	p.caused_by = causes;
-	if (nedb_check_coll(p.coll))
-		cli_die(4, "%s", nedb_errmsg());
+	if ((rc = nedb_check_coll(p.coll)))
+		cli_fail(rc);
 	if (argc >= 2) {
 		p.id = argv[1];
 		if (argc == 3) {

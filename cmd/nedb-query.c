@@ -87,9 +87,10 @@ row(const char *json, size_t len, void *payload)
 		if (jv_invalid_has_msg(jv_copy(out))) {
 			jv msg = jv_invalid_get_msg(out);
 
-			cli_die(5, "jq: %s", jv_get_kind(msg) ==
-				JV_KIND_STRING ? jv_string_value(msg) :
-				"error");
+			/* a program failing on a row: exit 5 (nedb-query(1)) */
+			cli_failf(NEDB_EIO, "jq: %s", jv_get_kind(msg) ==
+				  JV_KIND_STRING ? jv_string_value(msg) :
+				  "error");
 		}
 		jv_free(out);
 		return 0;
@@ -147,8 +148,8 @@ main(int argc, char **argv)
 	if (!find && argc > 1)
 		cli_usage("too many arguments: quote the query");
 	if (jqprog) {
-		if (nedb__jv_require())
-			cli_die(5, "%s", nedb_errmsg());
+		if ((rc = nedb__jv_require()))
+			cli_fail(rc);
 		jq = jq_init();
 		jq_set_error_cb(jq, jq_error, NULL);
 		if (!jq || !jq_compile(jq, jqprog))
@@ -185,11 +186,10 @@ main(int argc, char **argv)
 		rc = nedb_query(db, text.p, flags, row, NULL);
 	if (rc) {
 		if (rc == NEDB_EUSAGE) {
-			fflush(stdout);
-			fprintf(stderr, "nedb-query: %s\n", nedb_errmsg());
+			cli_error(rc);
 			if (!find)
 				cli_show_errpos(text.p);
-			exit(2);
+			exit(nedb_exit_status(rc));
 		}
 		cli_fail(rc);
 	}
@@ -199,5 +199,5 @@ main(int argc, char **argv)
 	if (jq)
 		jq_teardown(&jq);
 	cli_finish();
-	return exit_status && !nrows ? 1 : 0;
+	return exit_status && !nrows ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 }

@@ -269,9 +269,10 @@ die_db(int rc, const nedb_buf *r, size_t at)
 		m += 4;
 		n -= 4;
 	}
+	/* exit 5 whatever the code, a missing database too (nedb-redis(1)) */
 	if (rc == NEDB_ENOTFOUND && *open_error)
-		cli_die(5, "%s", open_error);	/* why there is no database */
-	cli_die(5, "%.*s", n, m);
+		cli_failf(NEDB_EIO, "%s", open_error);	/* why there is none */
+	cli_failf(NEDB_EIO, "%.*s", n, m);
 }
 
 static int
@@ -321,21 +322,21 @@ run_stdin(void)
 		argc = nul ? NEDB_EINPUT :
 		       nedb_redis_split(line.p, &arena, &off, &len, &cap);
 		if (argc == NEDB_EIO)
-			cli_die(5, "out of memory");
+			cli_failf(NEDB_EIO, "out of memory");
 		if (argc < 0) {
 			fflush(stdout);
 			fprintf(stderr, "%s: line %llu: invalid argument(s): "
 				"%s\n", cli.prog, (unsigned long long)lineno,
 				nul ? "a NUL byte (write it as \"\\x00\")" :
 				"unbalanced quotes");
-			status = 4;
+			status = nedb_exit_status(NEDB_EINPUT);
 			continue;
 		}
 		if (argc == 0)
 			continue;
 		argv = realloc(argv, (size_t)argc * sizeof *argv);
 		if (!argv)
-			cli_die(5, "out of memory");
+			cli_failf(NEDB_EIO, "out of memory");
 		for (int i = 0; i < argc; i++)
 			argv[i] = arena.p + off[i];
 		flags = nedb_redis_flags(argv[0], len[0]);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include "cli.h"
 
 static const char usage[] =
@@ -38,44 +37,35 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
-struct match {
-	char **docs;
-	size_t n;
-	bool many;
-};
-
+/* The receipts, printed once the update is committed. */
 static int
-collect(const char *json, size_t len, void *payload)
+keep_receipt(const char *json, size_t len, void *payload)
 {
-	struct match *m = payload;
-	char **v = realloc(m->docs, (m->n + 1) * sizeof *v);
+	nedb_buf *r = payload;
 
-	if (!v || !(v[m->n] = strndup(json, len)))
-		cli_die(5, "out of memory");
-	m->docs = v;
-	m->n++;
-	return m->many ? 0 : 1;		/* one is enough without --many */
+	if (nedb_buf_add(r, json, len) || nedb_buf_add(r, "\n", 1))
+		cli_failf(NEDB_EIO, "out of memory");
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct match m = {0};
-	nedb_find_opts f = {.as_of = NEDB_HEAD};
-	nedb_buf r = {0}, doc = {0};
-	bool upsert = false, quiet = false;
-	nedb_put p = {.if_seq = -1};
+	nedb_update_opts o = {0};
+	nedb_update_info info;
+	nedb_buf r = {0}, probe = {0};
+	bool quiet = false;
 	nedb *db;
-	int c, rc, changed = 0;
+	int c, rc;
 
 	cli_init("nedb-update", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
 				longopts, NULL)) != -1) {
-		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &p.w))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &o.w))
 			continue;
 		switch (c) {
-		case OPT_MANY: m.many = true; break;
-		case OPT_UPSERT: upsert = true; break;
+		case OPT_MANY: o.many = 1; break;
+		case OPT_UPSERT: o.upsert = 1; break;
 		case 'q': quiet = true; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -84,90 +74,24 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc != 3)
 		cli_usage("want COLL FILTER UPDATE");
-	if (nedb_check_coll(argv[0]))
-		cli_die(4, "%s", nedb_errmsg());
-	/* check the update before touching the database */
-	if ((rc = nedb_update_doc(&doc, "{}", 2, argv[2])) &&
-	    rc == NEDB_EUSAGE)
-		cli_die(2, "%s", nedb_errmsg());
-	db = cli_open(upsert);
-	if ((rc = nedb_write_begin(db)))
+	o.coll = argv[0];
+	o.filter = argv[1];
+	o.update = argv[2];
+	if ((rc = nedb_check_coll(o.coll)))
 		cli_fail(rc);
-	f.coll = argv[0];
-	f.filter = argv[1];
-	rc = nedb_find(db, &f, 0, collect, &m);
-	if (rc == NEDB_EUSAGE)
-		cli_die(2, "%s", nedb_errmsg());
-	if (rc && rc != 1)
+	/* a bad update is a usage error, before the database is opened */
+	if ((rc = nedb_update_doc(&probe, "{}", 2, o.update)) == NEDB_EUSAGE)
 		cli_fail(rc);
-	p.coll = argv[0];
-	p.keep_ttl = 1;		/* an update changes members, not the expiry */
-	for (size_t i = 0; i < m.n; i++) {
-		char *id = NULL;
-
-		doc.len = 0;
-		if ((rc = nedb_update_doc(&doc, m.docs[i], strlen(m.docs[i]),
-					  argv[2])))
-			cli_die(nedb_exit_status(rc), "%s", nedb_errmsg());
-		if (doc.len == strlen(m.docs[i]) &&
-		    !memcmp(doc.p, m.docs[i], doc.len))
-			continue;	/* no change: no op */
-		if ((rc = nedb_doc_id(m.docs[i], strlen(m.docs[i]), &id)))
-			cli_fail(rc);
-		p.id = id;
-		p.doc = doc.p;
-		p.doclen = doc.len;
-		rc = nedb_write_put(db, &p, quiet ? NULL : &r);
-		free(id);
-		if (rc)
-			cli_fail(rc);
-		if (p.w.nonce)
-			p.w.nonce++;
-		changed++;
-	}
-	if (!m.n && upsert) {
-		nedb_buf base = {0};
-		char *fid = NULL;
-		char idbuf[33];
-		unsigned char rnd[16];
-
-		if ((rc = nedb_upsert_base(&base, argv[1])))
-			cli_die(2, "%s", nedb_errmsg());
-		doc.len = 0;
-		if ((rc = nedb_update_doc(&doc, base.p, base.len, argv[2])))
-			cli_die(nedb_exit_status(rc), "%s", nedb_errmsg());
-		/* the id: the filter's _id, or a random one */
-		if (nedb_doc_id(base.p, base.len, &fid) == 0) {
-			p.id = fid;
-		} else {
-			if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-				cli_die(5, "cannot make an id");
-			for (int i = 0; i < 16; i++)
-				snprintf(idbuf + 2 * i, 3, "%02x", rnd[i]);
-			p.id = idbuf;
-		}
-		p.doc = doc.p;
-		p.doclen = doc.len;
-		if ((rc = nedb_write_put(db, &p, quiet ? NULL : &r)))
-			cli_fail(rc);
-		changed++;
-		free(fid);
-		nedb_buf_free(&base);
-	}
-	if ((rc = nedb_write_commit(db)))
+	nedb_buf_free(&probe);
+	db = cli_open(o.upsert);
+	if ((rc = nedb_update(db, &o, &info, quiet ? NULL : keep_receipt,
+			      &r)))
 		cli_fail(rc);
 	cli_print_lines(&r);
-	for (size_t i = 0; i < m.n; i++)
-		free(m.docs[i]);
-	free(m.docs);
 	nedb_buf_free(&r);
-	nedb_buf_free(&doc);
 	nedb_close(db);
 	cli_finish();
-	if (!m.n && !upsert) {
-		fprintf(stderr, "nedb-update: no document matches\n");
-		return 1;
-	}
-	(void)changed;
+	if (!info.matched && !o.upsert)
+		cli_failf(NEDB_ENOTFOUND, "no document matches");
 	return 0;
 }

@@ -67,5 +67,5 @@ main(int argc, char **argv)
 	nedb_buf_free(&out);
 	nedb_close(db);
 	cli_finish();
-	return r.ok ? 0 : 1;
+	return r.ok ? 0 : nedb_exit_status(NEDB_EBROKEN);
 }

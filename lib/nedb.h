@@ -441,6 +441,61 @@ NEDB_EXPORT int nedb_doc_id(const char *doc, size_t len, char **out);
 /* The document an upsert starts from: the filter's equality members. */
 NEDB_EXPORT int nedb_upsert_base(nedb_buf *out, const char *filter);
 
+/* Update-many and upsert (nedb-update, SQL's UPDATE); {0} is "the first
+ * match, no upsert, client local". */
+typedef struct nedb_update_opts {
+	const char *coll;
+	const char *filter;	/* nedb_find's filter; NULL: everything */
+	const char *update;	/* nedb_update_doc's update */
+	int many;		/* every match, not only the first */
+	int upsert;		/* insert a document when nothing matches */
+	nedb_wopts w;		/* idem must be NULL */
+} nedb_update_opts;
+
+typedef struct nedb_update_info {
+	uint64_t matched;	/* documents the filter matched */
+	uint64_t changed;	/* puts staged, the upserted one included */
+	int upserted;		/* a document was inserted */
+} nedb_update_info;
+
+/*
+ * Changes the first document of o->coll that o->filter matches (in _id
+ * order), or with o->many every one, by o->update (nedb_update_doc),
+ * and stages one put per document it changed; a document the update
+ * leaves as it was is matched but not written.  An update changes
+ * members, never the expiry.  With o->upsert and no match, it stages a
+ * put of nedb_upsert_base(filter) changed by the update, its id the
+ * filter's _id or 32 random hex digits.  A client nonce o->w.nonce is
+ * taken by the first put, the next ones by the following puts.
+ *
+ * Transactions: with a write transaction open (nedb_write_begin), the
+ * puts are staged in it and acknowledge nothing until its commit; with
+ * none, nedb_update opens one (waiting for the writer lock, ending a
+ * read snapshot of the caller's) and commits it before it returns.
+ *
+ * fn (NULL: none wanted) then receives each put's receipt, one compact
+ * JSON object without "\n", in _id order; its nonzero return stops the
+ * walk and is returned (what was written stays written).  *out (NULL
+ * ok) says what matched and what was staged, on failure too.
+ *
+ * Returns 0 also when nothing matched (out->matched is 0).  On failure
+ * nothing is staged, and with its own transaction nothing is written:
+ *  NEDB_EUSAGE    a bad update (checked before anything is read), bad
+ *                 filter, bad client name, an idempotency key, coll or
+ *                 update NULL;
+ *  NEDB_EINPUT    a bad collection name, or an update that does not fit
+ *                 a document ($inc of a string, too large a result);
+ *  NEDB_EREJECTED a stale nonce;
+ *  NEDB_EBUSY, NEDB_EIO, NEDB_ECORRUPT  as nedb_write_begin,
+ *                 nedb_write_put and nedb_write_commit; after one of
+ *                 these in the caller's transaction, the transaction is
+ *                 unusable (its commit fails): abort it.
+ * Nothing passed in is kept after the call.
+ */
+NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
+			    nedb_update_info *out, nedb_row_fn fn,
+			    void *payload);
+
 /* The log. */
 
 /*

@@ -42,3 +42,7 @@ run_unit() {
 @test "view codec unit tests pass" {
 	run_unit codec
 }
+
+@test "request layer and update-many unit tests pass" {
+	run_unit request
+}

@@ -25,8 +25,9 @@
  *    slot is taken a new connection closes the oldest one still waiting
  *    for its headers (http_sweep, on_connection).
  *
- * Bodies are taken apart as compact JSON text (nedb_json_object and
- * friends), so numbers in documents keep their text exactly.
+ * Bodies are taken apart by the library's request layer
+ * (lib/proto/request.h); this file is the transport: libmicrohttpd,
+ * routes, status codes and the answers' bodies.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +45,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "nedbd.h"
+#include "request.h"
 
 #define CLIENT "http"		/* client of writes that name none */
 #define LOG_DEFAULT 50
@@ -65,7 +67,6 @@ struct hreq {
 	struct waiter w;		/* first: see released() */
 	struct MHD_Connection *conn;
 	nedb_buf body;			/* the request body as sent */
-	nedb_buf obj;			/* ... as a compact object */
 	nedb_buf resp;			/* the response body */
 	unsigned status;
 	struct waiter lw;		/* on a writer lock */
@@ -218,99 +219,20 @@ lock_ready(struct waiter *w, int rc)
 
 /* ---- request bodies ------------------------------------------------------- */
 
-static bool
-body_object(struct hreq *h)
-{
-	if (!h->body.len) {
-		fail(h, MHD_HTTP_BAD_REQUEST, "request body: want a JSON "
-		     "object, got nothing");
-		return false;
-	}
-	if (nedb_json_object(&h->obj, h->body.p, h->body.len)) {
-		fail(h, MHD_HTTP_BAD_REQUEST, "request body: %s",
-		     nedb_errmsg());
-		return false;
-	}
-	return true;
-}
-
-/* Member key of the body: its compact text, or NULL (len 0) if absent. */
-static const char *
-member(struct hreq *h, const char *key, size_t *len)
-{
-	const char *v;
-
-	if (!nedb_json_member(h->obj.p, h->obj.len, key, &v, len)) {
-		*len = 0;
-		return NULL;
-	}
-	return v;
-}
-
 /*
- * A string member: *out is the decoded string (caller frees) or NULL when
- * absent and optional.  False (and an answer) when it is required and
- * absent, or not a string.
+ * Takes h's body apart as a request of kind (request.h); false with an
+ * answer when it is bad (400, whatever the reason, as ever).  Writes
+ * that name no client are the client "http".
  */
 static bool
-str_member(struct hreq *h, const char *key, bool required, char **out)
+parse_body(struct hreq *h, nedb_request *r, int kind)
 {
-	size_t len;
-	const char *v = member(h, key, &len);
-
-	*out = NULL;
-	if (!v || (!required && len == 4 && !memcmp(v, "null", 4))) {
-		if (required)
-			fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" "
-			     "is missing", key);
-		return !required;
-	}
-	if (*v != '"' || nedb_json_string(v, len, out)) {
-		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
-		     "a string", key);
+	if (nedb_request_parse(r, kind, h->body.p, h->body.len)) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "%s", r->error);
 		return false;
 	}
-	return true;
-}
-
-/* An unsigned integer member; *has says whether it was there. */
-static bool
-u64_member(struct hreq *h, const char *key, uint64_t *out, bool *has)
-{
-	size_t len;
-	const char *v = member(h, key, &len);
-	char *end;
-
-	*has = false;
-	if (!v || (len == 4 && !memcmp(v, "null", 4)))
-		return true;
-	errno = 0;
-	if (*v < '0' || *v > '9' ||
-	    (*out = strtoull(v, &end, 10), errno) || end != v + len) {
-		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
-		     "a non-negative integer", key);
-		return false;
-	}
-	*has = true;
-	return true;
-}
-
-static bool
-bool_member(struct hreq *h, const char *key, bool *out)
-{
-	size_t len;
-	const char *v = member(h, key, &len);
-
-	*out = false;
-	if (!v || (len == 4 && !memcmp(v, "null", 4)))
-		return true;
-	if (len == 4 && !memcmp(v, "true", 4))
-		*out = true;
-	else if (!(len == 5 && !memcmp(v, "false", 5))) {
-		fail(h, MHD_HTTP_BAD_REQUEST, "request body: \"%s\" must be "
-		     "true or false", key);
-		return false;
-	}
+	if (!r->w.client)
+		r->w.client = CLIENT;
 	return true;
 }
 
@@ -552,197 +474,31 @@ answer_receipt(struct hreq *h, const nedb_buf *receipt)
 	ok(h, MHD_HTTP_OK);
 }
 
-struct init {
-	struct hreq *h;
-	struct dbent *e;
-	const char *coll;	/* of the seed array being walked */
-	bool links;		/* init.links is being walked */
-};
-
-/* An init index or link: an array of three strings. */
-struct tri {
-	char **out;
-	int n;
-	bool bad;
-};
-
-static int
-tri_item(const char *k, size_t kl, const char *x, size_t xl, void *p)
-{
-	struct tri *q = p;
-
-	if (q->n == 3 || *x != '"' || nedb_json_string(x, xl, &q->out[q->n])) {
-		q->bad = true;
-		return 1;
-	}
-	q->n++;
-	return 0;
-}
-
-static bool
-triple(const char *v, size_t len, char *out[3])
-{
-	struct tri t = {out, 0, false};
-
-	out[0] = out[1] = out[2] = NULL;
-	if (*v != '[' || nedb_json_each(v, len, tri_item, &t) || t.bad ||
-	    t.n != 3) {
-		for (int i = 0; i < 3; i++)
-			free(out[i]);
-		return false;
-	}
-	return true;
-}
-
-static const nedb_wopts init_w = {.client = CLIENT};
-
-/* One of init.indexes ([coll, field, kind]) or init.links ([from, rel,
- * to]), as in->links says. */
-static int
-init_triple(const char *k, size_t kl, const char *v, size_t len, void *p)
-{
-	struct init *in = p;
-	const char *what = in->links ? "links" : "indexes";
-	nedb_buf receipt = {0};
-	char *t[3];
-	int rc;
-
-	if (!triple(v, len, t)) {
-		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.%s: want %s arrays of "
-		     "strings", what, in->links ? "[from, rel, to]" :
-		     "[coll, field, kind]");
-		return 1;
-	}
-	rc = in->links ?
-	     nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w,
-			     &receipt) :
-	     nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w, &receipt);
-	for (int i = 0; i < 3; i++)
-		free(t[i]);
-	nedb_buf_free(&receipt);
-	if (rc) {
-		fail(in->h, status_of(rc), "init.%s: %s", what, nedb_errmsg());
-		return 1;
-	}
-	return 0;
-}
-
-static int
-init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
-{
-	struct init *in = p;
-	nedb_buf receipt = {0};
-	nedb_put put = {.coll = in->coll, .doc = v, .doclen = len,
-			.if_seq = -1, .w = init_w};
-	const char *x;
-	size_t xl;
-	int rc;
-
-	if (*v != '{') {
-		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.seed.%s: want "
-		     "objects", in->coll);
-		return 1;
-	}
-	/* seed documents name their id "_id" or "id" */
-	if (!nedb_json_member(v, len, "_id", &x, &xl))
-		put.id_field = "id";
-	rc = nedb_write_put(in->e->db, &put, &receipt);
-	nedb_buf_free(&receipt);
-	if (rc) {
-		fail(in->h, status_of(rc), "init.seed.%s: %s", in->coll,
-		     nedb_errmsg());
-		return 1;
-	}
-	return 0;
-}
-
-static int
-init_seed(const char *k, size_t kl, const char *v, size_t len, void *p)
-{
-	struct init *in = p;
-	char *coll;
-	int rc;
-
-	if (nedb_json_string(k, kl, &coll))
-		return 1;
-	if (*v != '[') {
-		fail(in->h, MHD_HTTP_BAD_REQUEST, "init.seed.%s: want an "
-		     "array of documents", coll);
-		free(coll);
-		return 1;
-	}
-	in->coll = coll;
-	rc = nedb_json_each(v, len, init_doc, in);
-	free(coll);
-	return rc;
-}
-
-/* Stages the init payload; false with an answer when it is bad. */
-static bool
-run_init(struct hreq *h, struct dbent *e, const char *v, size_t len)
-{
-	struct init in = {h, e, NULL, false};
-	const char *x;
-	size_t xl;
-
-	if (*v != '{') {
-		fail(h, MHD_HTTP_BAD_REQUEST, "init: want an object");
-		return false;
-	}
-	if (nedb_json_member(v, len, "indexes", &x, &xl) &&
-	    (*x != '[' || nedb_json_each(x, xl, init_triple, &in))) {
-		if (!h->answered)
-			fail(h, 400, "init.indexes: want an array");
-		return false;
-	}
-	if (nedb_json_member(v, len, "seed", &x, &xl) &&
-	    (*x != '{' || nedb_json_each(x, xl, init_seed, &in))) {
-		if (!h->answered)
-			fail(h, 400, "init.seed: want an object of arrays");
-		return false;
-	}
-	in.links = true;
-	if (nedb_json_member(v, len, "links", &x, &xl) &&
-	    (*x != '[' || nedb_json_each(x, xl, init_triple, &in))) {
-		if (!h->answered)
-			fail(h, 400, "init.links: want an array");
-		return false;
-	}
-	return true;
-}
-
 static void
 create_database(struct hreq *h)
 {
+	nedb_request r;
 	struct dbent *e;
-	const char *init;
-	size_t ilen;
-	char *name;
 	uint64_t seq;
 	char head[65];
 	int rc;
 
-	if (!body_object(h) || !str_member(h, "name", true, &name))
-		return;
-	if ((rc = nedb_check_dbname(name, strlen(name)))) {
-		fail_db(h, rc);
+	if (!parse_body(h, &r, NEDB_REQUEST_CREATE))
 		goto done;
-	}
 	/* (made by this request, which waited for its lock: go on) */
-	rc = db_get(name, false, &e);
+	rc = db_get(r.name, false, &e);
 	if (rc == 0 && !h->created) {
-		fail(h, MHD_HTTP_CONFLICT, "database '%s' exists", name);
+		fail(h, MHD_HTTP_CONFLICT, "database '%s' exists", r.name);
 		goto done;
 	}
 	if (rc == NEDB_ENOTFOUND)
-		rc = db_get(name, true, &e);
+		rc = db_get(r.name, true, &e);
 	if (rc) {
 		fail_db(h, rc);
 		goto done;
 	}
 	h->created = true;
-	init = member(h, "init", &ilen);
-	if (init && !(ilen == 4 && !memcmp(init, "null", 4))) {
+	if (r.init) {
 		if ((rc = batch_join(e)) == NEDB_EBUSY) {
 			lock_wait(e, &h->lw);
 			goto done;
@@ -751,7 +507,8 @@ create_database(struct hreq *h)
 			fail_db(h, rc);
 			goto undo;
 		}
-		if (!run_init(h, e, init, ilen)) {
+		if ((rc = nedb_request_stage(&r, e->db, NULL))) {
+			fail(h, status_of(rc), "%s", r.error);
 			/* all of init or nothing: the database goes too */
 			batch_fail(e, NEDB_EINPUT);
 			goto undo;
@@ -763,7 +520,7 @@ create_database(struct hreq *h)
 		goto done;
 	}
 	nedb_buf_puts(&h->resp, "{\"ok\":true,\"name\":");
-	nedb_buf_json_str(&h->resp, name, strlen(name));
+	nedb_buf_json_str(&h->resp, r.name, strlen(r.name));
 	nedb_buf_printf(&h->resp, ",\"seq\":%llu,\"head\":\"%s\"}",
 			(unsigned long long)seq, head);
 	ok(h, MHD_HTTP_CREATED);
@@ -771,7 +528,7 @@ create_database(struct hreq *h)
 undo:
 	db_drop(e);
 done:
-	free(name);
+	nedb_request_free(&r);
 }
 
 static void
@@ -793,151 +550,24 @@ drop_database(struct hreq *h, struct dbent *e)
 	ok(h, MHD_HTTP_OK);
 }
 
-/* client, nonce and idem of a write's body. */
-static bool
-wopts(struct hreq *h, nedb_wopts *w, char **client, char **idem)
-{
-	bool has;
-
-	*idem = NULL;
-	if (!str_member(h, "client", false, client) ||
-	    !str_member(h, "idem", false, idem) ||
-	    !u64_member(h, "nonce", &w->nonce, &has))
-		return false;
-	w->client = *client ? *client : CLIENT;
-	w->idem = *idem;
-	return true;
-}
-
-struct list {
-	struct hreq *h;
-	const char *key;
-	char **s;		/* strings ... */
-	uint64_t *u;		/* ... or seqs */
-	size_t n, max;
-	bool bad;
-};
-
-static int
-list_item(const char *k, size_t kl, const char *v, size_t len, void *p)
-{
-	struct list *l = p;
-	char *end;
-
-	if (l->n == l->max) {
-		fail(l->h, 400, "request body: \"%s\" has more than %zu "
-		     "items", l->key, l->max);
-		return 1;
-	}
-	if (l->s) {
-		if (*v != '"' || nedb_json_string(v, len, &l->s[l->n]))
-			goto bad;
-	} else {
-		errno = 0;
-		if (*v < '0' || *v > '9' ||
-		    (l->u[l->n] = strtoull(v, &end, 10), errno) ||
-		    end != v + len)
-			goto bad;
-	}
-	l->n++;
-	return 0;
-bad:
-	fail(l->h, 400, "request body: \"%s\" must be an array of %s",
-	     l->key, l->s ? "strings" : "seqs");
-	return 1;
-}
-
-static bool
-list_member(struct hreq *h, struct list *l)
-{
-	size_t len;
-	const char *v = member(h, l->key, &len);
-
-	l->h = h;
-	if (!v || (len == 4 && !memcmp(v, "null", 4)))
-		return true;
-	if (*v != '[') {
-		fail(h, 400, "request body: \"%s\" must be an array", l->key);
-		return false;
-	}
-	return nedb_json_each(v, len, list_item, l) == 0;
-}
-
+/* POST put, index or link: the body's op joins the batch. */
 static void
-put_row(struct hreq *h, struct dbent *e)
+write_route(struct hreq *h, struct dbent *e, int kind)
 {
-	char *coll = NULL, *id = NULL, *client = NULL, *idem = NULL;
-	char *evidence = NULL, *vfrom = NULL, *vto = NULL, *tags[64];
-	uint64_t causes[64], ttl, if_seq;
-	struct list lt = {.key = "tags", .s = tags, .max = 64};
-	struct list lc = {.key = "caused_by", .u = causes, .max = 64};
-	nedb_put p = {.if_seq = -1};
-	nedb_buf receipt = {0}, conf = {0};
-	const char *doc, *c;
-	size_t doclen, clen;
-	bool has, merge;
+	nedb_request r;
+	nedb_buf receipt = {0};
 	int rc;
 
-	if (!body_object(h) || !str_member(h, "coll", true, &coll) ||
-	    !str_member(h, "id", false, &id) ||
-	    !wopts(h, &p.w, &client, &idem) ||
-	    !str_member(h, "evidence", false, &evidence) ||
-	    !str_member(h, "valid_from", false, &vfrom) ||
-	    !str_member(h, "valid_to", false, &vto) ||
-	    !list_member(h, &lt) || !list_member(h, &lc) ||
-	    !bool_member(h, "merge", &merge))
+	if (!parse_body(h, &r, kind) || !join(h, e))
 		goto done;
-	if (!u64_member(h, "ttl", &ttl, &has))
-		goto done;
-	if (has && (ttl == 0 || ttl > INT64_MAX / 1000)) {
-		fail(h, 400, "request body: \"ttl\" must be seconds > 0");
-		goto done;
-	}
-	p.ttl_ms = has ? (int64_t)ttl * 1000 : 0;
-	if (!u64_member(h, "if_seq", &if_seq, &has))
-		goto done;
-	if (has)
-		p.if_seq = if_seq > INT64_MAX ? INT64_MAX : (int64_t)if_seq;
-	if (!(doc = member(h, "doc", &doclen)) || *doc != '{') {
-		fail(h, 400, "request body: \"doc\" must be an object");
-		goto done;
-	}
-	if ((c = member(h, "confidence", &clen)) &&
-	    !(clen == 4 && !memcmp(c, "null", 4))) {
-		nedb_buf_add(&conf, c, clen);
-		p.confidence = conf.p;
-	}
-	p.coll = coll;
-	p.id = id;
-	p.doc = doc;
-	p.doclen = doclen;
-	p.merge = merge;
-	p.tags = (const char *const *)tags;
-	p.ntags = lt.n;
-	p.caused_by = causes;
-	p.ncaused_by = lc.n;
-	p.evidence = evidence;
-	p.valid_from = vfrom;
-	p.valid_to = vto;
-	if (!join(h, e))
-		goto done;
-	if ((rc = nedb_write_put(e->db, &p, &receipt))) {
+	if ((rc = nedb_request_stage(&r, e->db, &receipt))) {
 		write_failed(h, e, rc);
 		goto done;
 	}
 	hold(h, e);
 	answer_receipt(h, &receipt);
 done:
-	for (size_t i = 0; i < lt.n; i++)
-		free(tags[i]);
-	free(coll);
-	free(id);
-	free(client);
-	free(idem);
-	free(evidence);
-	free(vfrom);
-	free(vto);
-	nedb_buf_free(&conf);
+	nedb_request_free(&r);
 	nedb_buf_free(&receipt);
 }
 
@@ -962,72 +592,6 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 		hold(h, e);
 		answer_receipt(h, &receipt);
 	}
-	nedb_buf_free(&receipt);
-}
-
-static void
-add_index_route(struct hreq *h, struct dbent *e)
-{
-	char *coll = NULL, *field = NULL, *kind = NULL, *client, *idem;
-	nedb_wopts w = {0};
-	nedb_buf receipt = {0};
-	int rc;
-
-	client = idem = NULL;
-	if (!body_object(h) || !str_member(h, "coll", true, &coll) ||
-	    !str_member(h, "field", true, &field) ||
-	    !str_member(h, "kind", false, &kind) ||
-	    !wopts(h, &w, &client, &idem))
-		goto done;
-	if (!join(h, e))
-		;
-	else if ((rc = nedb_write_index(e->db, coll, field, kind ? kind :
-					"eq", &w, &receipt)))
-		write_failed(h, e, rc);
-	else {
-		hold(h, e);
-		answer_receipt(h, &receipt);
-	}
-done:
-	free(coll);
-	free(field);
-	free(kind);
-	free(client);
-	free(idem);
-	nedb_buf_free(&receipt);
-}
-
-static void
-link_route(struct hreq *h, struct dbent *e)
-{
-	char *frm = NULL, *rel = NULL, *to = NULL, *client, *idem;
-	nedb_wopts w = {0};
-	nedb_buf receipt = {0};
-	bool unlink;
-	int rc;
-
-	client = idem = NULL;
-	if (!body_object(h) || !str_member(h, "frm", true, &frm) ||
-	    !str_member(h, "rel", true, &rel) ||
-	    !str_member(h, "to", true, &to) ||
-	    !bool_member(h, "unlink", &unlink) ||
-	    !wopts(h, &w, &client, &idem))
-		goto done;
-	if (!join(h, e))
-		;
-	else if ((rc = nedb_write_link(e->db, frm, rel, to, unlink, &w,
-				       &receipt)))
-		write_failed(h, e, rc);
-	else {
-		hold(h, e);
-		answer_receipt(h, &receipt);
-	}
-done:
-	free(frm);
-	free(rel);
-	free(to);
-	free(client);
-	free(idem);
 	nedb_buf_free(&receipt);
 }
 
@@ -1104,22 +668,23 @@ static void
 query_route(struct hreq *h, struct dbent *e)
 {
 	struct rows r = {&h->resp, 0};
+	nedb_request q;
 	uint64_t seq;
-	char head[65], *nql;
-	bool explain, verify = false;
+	char head[65];
+	bool verify;
 	int rc;
 
-	if (!body_object(h) || !str_member(h, "nql", true, &nql))
-		return;
-	if (!bool_member(h, "explain", &explain) ||
-	    !bool_member(h, "verify", &verify) || !verify_arg(h, &verify))
+	if (!parse_body(h, &q, NEDB_REQUEST_QUERY))
+		goto done;
+	verify = q.verify;
+	if (!verify_arg(h, &verify))
 		goto done;
 	settle(e);
 	nedb_buf_puts(&h->resp, "{\"rows\":[");
 	nedb_set_read_verify(e->db, verify);
 	if ((rc = nedb_read_begin(e->db)) ||
 	    (rc = nedb_head(e->db, &seq, head)) ||
-	    (rc = nedb_query(e->db, nql, explain ? NEDB_QUERY_EXPLAIN : 0,
+	    (rc = nedb_query(e->db, q.nql, q.explain ? NEDB_QUERY_EXPLAIN : 0,
 			     add_row, &r))) {
 		nedb_set_read_verify(e->db, 0);
 		nedb_read_end(e->db);
@@ -1133,7 +698,7 @@ query_route(struct hreq *h, struct dbent *e)
 			(unsigned long long)seq, head);
 	ok(h, MHD_HTTP_OK);
 done:
-	free(nql);
+	nedb_request_free(&q);
 }
 
 /* GET rows/COLL/ID: the document, as nedb-get prints it. */
@@ -1528,11 +1093,11 @@ route(struct hreq *h, const char *url, const char *method)
 	if (post && !strcmp(s[3], "query"))
 		return query_route(h, e);
 	if (post && !strcmp(s[3], "put"))
-		return put_row(h, e);
+		return write_route(h, e, NEDB_REQUEST_PUT);
 	if (post && !strcmp(s[3], "index"))
-		return add_index_route(h, e);
+		return write_route(h, e, NEDB_REQUEST_INDEX);
 	if (post && !strcmp(s[3], "link"))
-		return link_route(h, e);
+		return write_route(h, e, NEDB_REQUEST_LINK);
 	if (post && !strcmp(s[3], "checkpoint"))
 		return checkpoint_route(h, e);
 	method_not_allowed(h, method, url);
@@ -1629,7 +1194,6 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	if (h->again) {
 		/* the writer lock it waited for is free: all over again */
 		h->again = false;
-		h->obj.len = 0;
 		h->resp.len = 0;
 		h->answered = false;
 	}
@@ -1656,7 +1220,6 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	lock_cancel(&h->lw);
 	nedb_buf_free(&h->body);
-	nedb_buf_free(&h->obj);
 	nedb_buf_free(&h->resp);
 	free(h);
 	*con_cls = NULL;
