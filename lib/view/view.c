@@ -458,8 +458,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	int rc;
 
 	nedb__put_be64(sk, o->seq);
-	se.off = o->off;
-	se.len = o->len;
+	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
 		      MDB_APPEND)))
