@@ -34,3 +34,7 @@ run_unit() {
 @test "write protocol unit tests pass" {
 	run_unit write
 }
+
+@test "log interface and chain walker unit tests pass" {
+	run_unit log
+}

@@ -765,7 +765,6 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		free(db);
 		return nedb__err(NEDB_EIO, "out of memory");
 	}
-	db->log.fd = -1;
 	db->vlockfd = -1;
 	db->wlockfd = -1;
 	if (stat(dir, &st)) {

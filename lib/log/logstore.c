@@ -13,7 +13,8 @@
 int
 nedb__log_open(nedb *db, bool create, bool *writable)
 {
-	db->log.be = &nedb__log_file;
+	if (!db->log.be)
+		db->log.be = &nedb__log_file;	/* the only one so far */
 	db->log.failed = false;
 	return db->log.be->open(db, create, writable);
 }
