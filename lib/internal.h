@@ -15,7 +15,7 @@
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 5			/* bump to force a rebuild */
+#define VIEW_FORMAT 6			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -167,14 +167,11 @@ struct seqent {
 	unsigned char hash[HASH_LEN];
 } __attribute__((packed));
 
-/* Per-version entry in DBI_VERS (key: coll \0 id \0 be64 seq).  The
- * version's text is read by asking the log for op seq (the view says
- * where, only the line says what).  docoff is the document's offset
- * within a put's line, kept for the view's format; readers do not use
- * it. */
+/* Per-version entry in DBI_VERS (key: coll \0 id \0 be64 seq): its
+ * kind.  The version's text is read by asking the log for op seq (the
+ * view says where, only the line says what): no offset into a line. */
 struct verent {
 	uint8_t kind;
-	uint32_t docoff;
 } __attribute__((packed));
 
 /* What the view has applied, stored under "applied" in DBI_META: the

@@ -1,19 +1,23 @@
 /*
  * db.c - opening a database, the write protocol and the read paths.
  *
+ * The log is reached only through its interface (lib/log/logstore.h):
+ * "position" below is the log's opaque position after an op, which the
+ * view records as applied.
+ *
  * Write protocol (one writer at a time, across processes):
  *  1. Take the writer lock: flock(2) on the file "lock" (wlock), then
  *     LMDB's write transaction.  The flock is held until the commit or
  *     abort and every undo after it are done.
  *  2. Follow a prune's rotation of log.aof; check the view against the
- *     log: the log must reach the view's applied offset and its line
+ *     log: the log must reach the view's applied position and its line
  *     there must carry the applied head.  Apply complete lines a crashed
  *     writer left behind; cut off a torn tail (warning).  Commit that
  *     catch-up on its own (view.sync marked dirty first).
  *  3. Stage ops: validate, format the line onto the head, apply it to the
  *     open transaction (later ops of the batch see earlier ones).
  *  4. Commit: append the staged lines, fdatasync (durable), record the
- *     applied seq/offset/head, mark view.sync dirty unless the commit is
+ *     applied seq/position/head, mark view.sync dirty unless the commit is
  *     covered (see "The view's sync record"), commit the LMDB
  *     transaction, sync the view when due.
  *  5. Release the writer lock.  Only then may the caller acknowledge.
@@ -29,10 +33,10 @@
  *     writes nothing more; the next writer applies what stayed.
  *  3. An op is acknowledged only after its line is in the log (fsynced
  *     when durable) and the view's commit that applied it returned; so
- *     every acknowledged op lies below the view's applied offset, which
+ *     every acknowledged op lies below the view's applied position, which
  *     only a rebuild can lower.
  *  4. A reader sees the view's last committed transaction: a consistent
- *     prefix of the log.  Lines past the applied offset are invisible
+ *     prefix of the log.  Lines past the applied position are invisible
  *     until a writer applies them.  After taking its snapshot a reader
  *     follows a rotation of log.aof, so the file it reads holds every
  *     line its snapshot applied.
@@ -400,7 +404,7 @@ fail:
  * Invariants (all under the writer lock, so no other process commits
  * between the steps):
  *  V1. "clean at X" is written only after mdb_env_sync returned, with X
- *      the view's applied offset read before that sync: every page of
+ *      the view's applied position read before that sync: every page of
  *      every commit up to X is on disk.
  *  V2. A commit that a log longer than X would not betray is preceded by
  *      a dirty record (vsync_dirty): a commit that appends nothing (a
@@ -424,7 +428,7 @@ fail:
 struct vsync {
 	char boot[40];
 	bool dirty;
-	uint64_t off;		/* clean: the applied offset synced */
+	uint64_t off;		/* clean: the applied position synced */
 	int64_t ms;
 };
 
@@ -513,7 +517,7 @@ vsync_write(nedb *db)
 	MDB_txn *txn;
 	int rc;
 
-	/* X before the sync: the applied offset of the last commit */
+	/* X before the sync: the applied position of the last commit */
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
 	rc = nedb__view_applied(&db->view, txn, &a);

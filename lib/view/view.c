@@ -373,7 +373,7 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
-		struct verent ve = {OP_DELETE, 0};
+		struct verent ve = {OP_DELETE};
 		struct dochdr h;
 		size_t klen = k.mv_size;
 
@@ -549,7 +549,6 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 	}
 	ve.kind = (uint8_t)o->kind;
-	ve.docoff = o->docoff;
 	key[klen] = 0;
 	nedb__put_be64(key + klen + 1, o->seq);
 	rc = put(txn, v->dbi[DBI_VERS], key, klen + 9, &ve, sizeof ve, 0);
