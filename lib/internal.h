@@ -314,7 +314,7 @@ void nedb__txn_done(nedb *db, MDB_txn *txn);
  * *se) and checked against it: from the log, or from the open write's
  * staged lines. */
 int nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se);
-/* Reopens log.aof if a prune replaced it (after taking a snapshot). */
+/* Follows the log's rotation by a prune (after taking a snapshot). */
 int nedb__follow_rotation(nedb *db);
 /* The version of coll/id that op seq wrote, checked against its line. */
 int nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
