@@ -9,10 +9,10 @@
  *   u64 first seq | u32 lines | u32 raw bytes | u32 compressed bytes |
  *   compressed lines ("\n"-terminated, exactly as they were in the log)
  *
- * (integers little-endian).  Offsets in the view are "virtual": offsets
- * in the concatenation of every archived line and log.aof, so pruning
- * never changes them; log.aof starts at virtual offset `shift`, the raw
- * size of the archive.
+ * (integers little-endian).  The file backend's positions and locators
+ * (logfile.c) are "virtual" offsets: offsets in the concatenation of
+ * every archived line and log.aof, so pruning never changes them;
+ * log.aof starts at virtual offset `shift`, the raw size of the archive.
  *
  * Invariants:
  *  1. Segments are contiguous from seq 0, and the first line of log.aof

@@ -30,13 +30,16 @@
  *     returns 0 with sync, every line of the batch is durable; without
  *     sync they are written but may be lost by an OS crash (never by a
  *     process crash).
- *  2. A short write or ENOSPC makes append fail with NEDB_EIO; the
- *     engine then truncates back to the batch's start position.  An
- *     fsync (or truncate) that fails leaves the backend in an unknown
- *     state: it turns the log's error sticky (l->failed) and every later
- *     append, sync or truncate through this handle fails with NEDB_EIO
- *     (SQLite's pager ERROR state; a retried fsync may "succeed" with the
- *     data lost).  Reads go on.
+ *  2. A short write or ENOSPC makes append fail with NEDB_EIO (errno
+ *     says why; the caller words the message) and the engine truncates
+ *     back to the batch's start position.  An fsync or truncate that
+ *     fails leaves the log in an unknown state: the backend turns the
+ *     error sticky (db->log.failed) and every later append or sync
+ *     through this handle fails with NEDB_EIO, errno EIO (SQLite's pager
+ *     ERROR state: a retried fsync may "succeed" with the data lost).
+ *     Truncate is still tried, being how a failed batch is undone; if it
+ *     fails the engine turns the handle broken (db.c, Invariant 2).
+ *     Reads go on.
  *  3. Torn tail: a crash can leave the last line incomplete (no
  *     newline).  Walks report where the complete lines end (*torn); the
  *     backend never hands an incomplete line to a callback, and only the
