@@ -258,8 +258,8 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
 			       check_ckpt)))
 		return rc;
-	if (torn < size && was_applied == size + 1 &&
-	    nedb__log_append(db, "\n", 1, false) == 0) {
+	if (torn < size && was_applied > size &&
+	    nedb__log_restore_end(db, was_applied) == 0) {
 		/*
 		 * The view had applied the last line, which has lost only
 		 * its newline: an op that may have been acknowledged.  With
@@ -271,11 +271,12 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 
 		if (nedb__log_sync(db))
 			return nedb__errno(NEDB_EIO, "cannot repair log");
+		size = nedb__log_end(db);
 		/* damage is found before anything is applied: ECORRUPT
 		 * leaves the transaction as it was */
-		rc = nedb__replay(db, &db->view, db->wtxn, size + 1, &b, &t2,
+		rc = nedb__replay(db, &db->view, db->wtxn, size, &b, &t2,
 				  check_ckpt);
-		if (!rc && b.end == size + 1) {
+		if (!rc && b.end == size) {
 			nedb__warn("restored the newline at the end of the "
 				   "log (after seq %llu)",
 				   (unsigned long long)b.seq);
@@ -284,7 +285,6 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 		}
 		if (rc && rc != NEDB_ECORRUPT)
 			return rc;
-		size++;
 	}
 	if (!a.end)
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "

@@ -219,6 +219,14 @@ f_sync(nedb *db)
 }
 
 static int
+f_restore_end(nedb *db, uint64_t pos)
+{
+	if (pos != f_end(db) + 1 || write_all(db->log.fd, "\n", 1))
+		return 1;
+	return 0;
+}
+
+static int
 f_truncate(nedb *db, uint64_t pos)
 {
 	if (pos < db->log.shift ||
@@ -451,6 +459,7 @@ const struct log_backend nedb__log_file = {
 	.after = f_after,
 	.append = f_append,
 	.sync = f_sync,
+	.restore_end = f_restore_end,
 	.truncate = f_truncate,
 	.read = f_read,
 	.walk = f_walk,

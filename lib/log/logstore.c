@@ -76,6 +76,14 @@ nedb__log_sync(nedb *db)
 	return db->log.be->sync(db);
 }
 
+int
+nedb__log_restore_end(nedb *db, uint64_t pos)
+{
+	if (db->log.failed)
+		return 1;
+	return db->log.be->restore_end(db, pos);
+}
+
 /* Tried even after a failed sync: it is how a failed batch is undone
  * (db.c, Invariant 2); its own failure turns the error sticky. */
 int

@@ -117,6 +117,10 @@ struct log_backend {
 	int (*append)(struct nedb *db, const char *lines, size_t len,
 		      bool sync);
 	int (*sync)(struct nedb *db);
+	/* When the last line lacks only its terminator and pos is where it
+	 * would end with one: writes the terminator (not synced) and
+	 * returns 0; else 1, nothing written.  A crash's repair. */
+	int (*restore_end)(struct nedb *db, uint64_t pos);
 	int (*truncate)(struct nedb *db, uint64_t pos);
 	/* The line at loc (op seq) into out, without its "\n". */
 	int (*read)(struct nedb *db, uint64_t seq, const struct log_loc *loc,
@@ -164,6 +168,7 @@ uint64_t nedb__log_after(struct nedb *db, const struct log_loc *loc);
 int nedb__log_append(struct nedb *db, const char *lines, size_t len,
 		     bool sync);
 int nedb__log_sync(struct nedb *db);
+int nedb__log_restore_end(struct nedb *db, uint64_t pos);
 int nedb__log_truncate(struct nedb *db, uint64_t pos);
 /*
  * The line of op seq at loc into out (NUL-terminated, without "\n"),

@@ -307,6 +307,31 @@ test_torn_tail_is_reported_not_read(void)
 }
 
 static void
+test_lost_terminator_is_restored_only_where_asked(void)
+{
+	nedb *db = log_fresh();
+	struct hist h = {0};
+	struct log_tail t;
+	nedb_buf b = {0};
+
+	append_ops(db, &h, 2);
+	make_op(&h, &b, 6000);
+	/* the last line whole but for its newline */
+	CHECK(nedb__log_append(db, b.p, b.len - 1, false) == 0);
+	CHECK(nedb__log_end(db) == h.end - 1);
+	CHECK(nedb__log_restore_end(db, h.end + 1) == 1);
+	CHECK(nedb__log_restore_end(db, h.end - 1) == 1);
+	CHECK(nedb__log_end(db) == h.end - 1);
+	CHECK(nedb__log_restore_end(db, h.end) == 0);
+	CHECK(nedb__log_sync(db) == 0);
+	CHECK(nedb__log_tail(db, 0, 0, zero, &t) == 0);
+	CHECK(t.seq == 2 && t.end == h.end && t.torn == 0);
+	nedb_buf_free(&b);
+	hist_free(&h);
+	log_free(db);
+}
+
+static void
 test_rotation_keeps_locators(void)
 {
 	nedb *db = log_fresh(), *other;
@@ -544,6 +569,7 @@ main(void)
 		RUN(test_walk_scans_a_range_in_order);
 		RUN(test_truncate_after_a_seq);
 		RUN(test_torn_tail_is_reported_not_read);
+		RUN(test_lost_terminator_is_restored_only_where_asked);
 		RUN(test_rotation_keeps_locators);
 		RUN(test_failed_sync_is_sticky);
 		RUN(test_map_holds_the_hot_log);
