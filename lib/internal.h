@@ -9,12 +9,13 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include "nedb.h"
+#include "logstore.h"
 
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
 #define MAX_COLL 64
-#define VIEW_FORMAT 5			/* bump to force a rebuild */
+#define VIEW_FORMAT 6			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -142,13 +143,14 @@ struct op {
 	uint32_t docoff;		/* offset of doc within the line */
 	unsigned char hash[HASH_LEN];
 	unsigned char prev[HASH_LEN];
-	uint64_t off;			/* of the line in log.aof */
+	struct log_loc loc;		/* where the log keeps the line */
 	uint32_t len;			/* of the line, without "\n" */
 	unsigned char state[HASH_LEN];	/* checkpoint: digest of the state */
 	void *jv_owner;			/* parsed line that owns the strings */
 };
 
 /* log/log.c */
+#define LOG_SUFFIX_LEN 75	/* a line's end: ,"hash":"<64 hex>"} */
 /* Formats op as a line ("\n"-terminated) onto out; fills hash, docoff. */
 int nedb__log_format(nedb_buf *out, struct op *o);
 /*
@@ -161,6 +163,10 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
 int nedb__receipt(nedb_buf *out, const struct op *o);
+/* The document of a put's checked line (the format puts it last, after
+ * scalars only): a span of line, found without a JSON parser. */
+bool nedb__log_doc(const char *line, size_t len, const char **doc,
+		   size_t *doclen);
 const char *nedb__op_name(enum op_kind k);
 
 /* view/view.c: the LMDB schema and apply() */
@@ -177,23 +183,26 @@ struct view {
 	MDB_dbi dbi[DBI__N];
 };
 
-/* Per-op entry in DBI_SEQS (key: be64 seq). */
+/* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
+ * op (opaque: only the log's backend reads loc) and its hash. */
 struct seqent {
-	uint64_t off;
-	uint32_t len;
+	struct log_loc loc;
 	unsigned char hash[HASH_LEN];
 } __attribute__((packed));
 
-/* Per-version entry in DBI_VERS (key: coll \0 id \0 be64 seq). */
+/* Per-version entry in DBI_VERS (key: coll \0 id \0 be64 seq): its
+ * kind.  The version's text is read by asking the log for op seq (the
+ * view says where, only the line says what): no offset into a line. */
 struct verent {
 	uint8_t kind;
-	uint32_t docoff;
 } __attribute__((packed));
 
-/* What the view has applied, stored under "applied" in DBI_META. */
+/* What the view has applied, stored under "applied" in DBI_META: the
+ * tail it has reached (seq, head) and the log position after it
+ * (opaque: the log's backend gives and compares it). */
 struct applied {
 	uint64_t seq;
-	uint64_t off;			/* log offset after the last applied op */
+	uint64_t end;			/* log position after the last op */
 	unsigned char head[HASH_LEN];
 	uint32_t format;
 	uint64_t ckpt;			/* seq of the last checkpoint op */
@@ -254,11 +263,11 @@ int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 
 /* log/replay.c: reading the log into a view */
 /*
- * Applies the complete, chained lines of the log (archives, then
- * log.aof) from a->off to virtual offset `to` to v inside txn, starting
- * after applied state a (updated).  Torn tail: the virtual offset of an
- * incomplete last line is put in *torn (else to).  With check_ckpt,
- * checkpoint digests are recomputed and compared.
+ * Applies the complete, chained lines of the log from position a->end to
+ * position `to` to v inside txn, starting after applied state a
+ * (updated).  Torn tail: the position of an incomplete last line is put
+ * in *torn (else to).  With check_ckpt, checkpoint digests are
+ * recomputed and compared.
  */
 enum { CKPT_NONE, CKPT_FAIL, CKPT_WARN };	/* check_ckpt */
 int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
@@ -293,21 +302,10 @@ int nedb__archive_size(struct nedb *db, uint64_t upto, uint64_t *out);
 int nedb__archive_write(struct nedb *db, const char *text, size_t len,
 			uint64_t first, uint64_t last);
 int nedb__archive_drop_from(struct nedb *db, uint64_t from);
-/* Archived ops from..to in order, each checked against the view's
- * record of it before fn sees it; each block inflated once. */
-int nedb__archive_range(struct nedb *db, uint64_t from, uint64_t to,
-			nedb_line_fn fn, void *payload);
 
 struct nedb {
 	char *dir;
-	/* log.aof holds ops from first_seq on; its byte 0 is virtual offset
-	 * shift (the bytes archived before it): archive.c */
-	uint64_t first_seq, shift;
-	uint64_t log_ino;
-	struct segment *segs;
-	size_t nsegs;
-	bool segs_loaded;
-	int logfd;			/* O_RDWR|O_APPEND, or O_RDONLY */
+	struct nedb_log log;		/* the log's backend and its state */
 	bool writable;
 	int durability;
 	struct view view;
@@ -315,9 +313,11 @@ struct nedb {
 	int rtxn_refs;			/* rtxn is a call's own: its users */
 	MDB_txn *wtxn;			/* write transaction */
 	struct applied wa;		/* applied state inside wtxn */
-	uint64_t wbase_off;		/* where the staged batch begins */
+	uint64_t wbase_end;		/* log position the batch begins at */
 	nedb_buf wlog;			/* staged lines */
 	size_t wcount;
+	uint64_t wbase_seq;		/* seq of the first staged op */
+	size_t *wat, wcap;		/* where each staged line starts */
 	bool wfailed;			/* the write transaction is unusable */
 	bool wtouched;			/* wtxn changed more than staged ops */
 	bool size_checked;
@@ -333,15 +333,16 @@ struct nedb {
 	bool read_verify;		/* nedb_set_read_verify */
 	int64_t created;		/* meta.json, read at open */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
-	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
 };
 
 /* engine/db.c */
 int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
 void nedb__txn_done(nedb *db, MDB_txn *txn);
-int nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out,
-		     struct seqent *se);
-/* Reopens log.aof if a prune replaced it (after taking a snapshot). */
+/* The line of op seq (no "\n"), found by the view's record of it (in
+ * *se) and checked against it: from the log, or from the open write's
+ * staged lines. */
+int nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se);
+/* Follows the log's rotation by a prune (after taking a snapshot). */
 int nedb__follow_rotation(nedb *db);
 /* The version of coll/id that op seq wrote, checked against its line. */
 int nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,

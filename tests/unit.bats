@@ -46,3 +46,7 @@ run_unit() {
 @test "request layer and update-many unit tests pass" {
 	run_unit request
 }
+
+@test "log interface and chain walker unit tests pass" {
+	run_unit log
+}

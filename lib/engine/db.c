@@ -1,19 +1,23 @@
 /*
  * db.c - opening a database, the write protocol and the read paths.
  *
+ * The log is reached only through its interface (lib/log/logstore.h):
+ * "position" below is the log's opaque position after an op, which the
+ * view records as applied.
+ *
  * Write protocol (one writer at a time, across processes):
  *  1. Take the writer lock: flock(2) on the file "lock" (wlock), then
  *     LMDB's write transaction.  The flock is held until the commit or
  *     abort and every undo after it are done.
  *  2. Follow a prune's rotation of log.aof; check the view against the
- *     log: the log must reach the view's applied offset and its line
+ *     log: the log must reach the view's applied position and its line
  *     there must carry the applied head.  Apply complete lines a crashed
  *     writer left behind; cut off a torn tail (warning).  Commit that
  *     catch-up on its own (view.sync marked dirty first).
  *  3. Stage ops: validate, format the line onto the head, apply it to the
  *     open transaction (later ops of the batch see earlier ones).
  *  4. Commit: append the staged lines, fdatasync (durable), record the
- *     applied seq/offset/head, mark view.sync dirty unless the commit is
+ *     applied seq/position/head, mark view.sync dirty unless the commit is
  *     covered (see "The view's sync record"), commit the LMDB
  *     transaction, sync the view when due.
  *  5. Release the writer lock.  Only then may the caller acknowledge.
@@ -29,10 +33,10 @@
  *     writes nothing more; the next writer applies what stayed.
  *  3. An op is acknowledged only after its line is in the log (fsynced
  *     when durable) and the view's commit that applied it returned; so
- *     every acknowledged op lies below the view's applied offset, which
+ *     every acknowledged op lies below the view's applied position, which
  *     only a rebuild can lower.
  *  4. A reader sees the view's last committed transaction: a consistent
- *     prefix of the log.  Lines past the applied offset are invisible
+ *     prefix of the log.  Lines past the applied position are invisible
  *     until a writer applies them.  After taking its snapshot a reader
  *     follows a rotation of log.aof, so the file it reads holds every
  *     line its snapshot applied.
@@ -53,7 +57,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -142,130 +145,53 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
+/* Whether the file system of the database is nearly full (to tell a
+ * full disk from other I/O errors LMDB reports as EIO). */
 static bool
 disk_nearly_full(nedb *db)
 {
 	struct statvfs s;
 
-	return fstatvfs(db->logfd, &s) == 0 &&
+	return statvfs(db->dir, &s) == 0 &&
 	       (uint64_t)s.f_bavail * s.f_frsize < (1u << 20);
 }
 
 /*
- * Cuts the log back to virtual offset off after a failed append, under
- * the writer lock.  If that fails too, the lines may stay and the next
+ * Cuts the log back to position end after a failed append, under the
+ * writer lock.  If that fails too, the lines may stay and the next
  * writer will apply them: the handle turns broken (sticky) so that this
  * process acknowledges nothing more.
  */
 static void
-undo_append(nedb *db, uint64_t off)
+undo_append(nedb *db, uint64_t end)
 {
 	int e = errno;
 
-	if (ftruncate(db->logfd, (off_t)(off - db->shift)) ||
-	    fdatasync(db->logfd))
+	if (nedb__log_truncate(db, end))
 		db->broken = true;
 	errno = e;
 }
 
-/* The virtual size of the log: archived bytes plus log.aof's. */
-static uint64_t
-log_size(nedb *db)
-{
-	struct stat st;
-
-	if (fstat(db->logfd, &st))
-		return 0;
-	return db->shift + (uint64_t)st.st_size;
-}
-
-/*
- * Where log.aof begins: the seq of its first line and the bytes archived
- * before it (archive.c).  A log that was never pruned starts at seq 0.
- */
-static int
-log_origin(nedb *db)
-{
-	char head[32];
-	struct stat st;
-	ssize_t n;
-
-	db->first_seq = 0;
-	db->shift = 0;
-	if (fstat(db->logfd, &st))
-		return nedb__errno(NEDB_EIO, "cannot read log");
-	db->log_ino = (uint64_t)st.st_ino;
-	n = pread(db->logfd, head, sizeof head - 1, 0);
-	if (n < 8 || memcmp(head, "{\"seq\":", 7))
-		return 0;	/* empty, or damage the walk will report */
-	head[n] = 0;
-	db->first_seq = strtoull(head + 7, NULL, 10);
-	if (!db->first_seq)
-		return 0;
-	return nedb__archive_size(db, db->first_seq, &db->shift);
-}
-
-/* log.aof may have been replaced by a prune: reopen it.  Readers call
- * it after taking their snapshot (nedb__txn), writers under the lock. */
+/* The log may have been rotated by a prune: follow it.  Readers call it
+ * after taking their snapshot (nedb__txn), writers under the lock. */
 int
 nedb__follow_rotation(nedb *db)
 {
-	char *p = path_in(db, "log.aof");
-	struct stat st;
-	int fd, rc = 0;
+	bool rotated;
+	int rc = nedb__log_follow(db, &rotated);
 
-	if (!p)
-		return nedb__err(NEDB_EIO, "out of memory");
-	if (lstat(p, &st)) {
-		/* removed (nedb_destroy): a writer must not go on */
-		if (errno == ENOENT && db->wlocked)
-			rc = nedb__err(NEDB_ENOTFOUND, "cannot write to "
-				       "database '%s': it was removed",
-				       db->dir);
-	} else if ((uint64_t)st.st_ino != db->log_ino) {
+	if (rotated)
 		db->size_checked = false;
-		fd = open(p, (db->writable ? O_RDWR | O_APPEND : O_RDONLY) |
-			  O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			rc = nedb__errno(NEDB_EIO, "cannot open log");
-		else {
-			close(db->logfd);
-			db->logfd = fd;
-			nedb__archive_free(db);
-			rc = log_origin(db);
-		}
-	}
-	free(p);
 	return rc;
 }
 
 /* Reads one op line by seq and checks it against the view. */
 int
-nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
+nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 {
-	unsigned char prev[HASH_LEN], hash[HASH_LEN];
 	unsigned char sk[8];
 	MDB_val k = {8, sk}, d;
 	MDB_txn *txn;
-	uint64_t s = seq;
-	ssize_t n;
 	int rc;
 
 	if ((rc = nedb__txn(db, &txn)))
@@ -277,86 +203,66 @@ nedb__pread_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 	nedb__txn_done(db, txn);
 	if (rc)
 		return nedb__mdb(rc, "cannot find op");
-	out->len = 0;
-	if (seq < db->first_seq) {
-		/* pruned: the line is in the archive */
-		if ((rc = nedb__archive_line(db, seq, out)))
-			return rc;
-		if (out->len != se->len)
-			return nedb__err(NEDB_ECORRUPT, "corrupt archive at seq "
-					 "%llu: line differs from the one the "
-					 "view recorded",
-					 (unsigned long long)seq);
-	} else if (db->wtxn && db->wlog.len && se->off >= db->wbase_off &&
-		   se->off < db->wbase_off + db->wlog.len) {
+	if (db->wtxn && db->wcount && seq >= db->wbase_seq &&
+	    seq - db->wbase_seq < db->wcount) {
 		/* staged in the open write, not yet appended */
-		uint64_t at = se->off - db->wbase_off;
+		unsigned char prev[HASH_LEN], hash[HASH_LEN];
+		size_t i = (size_t)(seq - db->wbase_seq), at = db->wat[i];
+		size_t end = i + 1 < db->wcount ? db->wat[i + 1] :
+			     db->wlog.len;
+		uint64_t s = seq;
 
-		if (at + se->len + 1 > db->wlog.len ||
-		    db->wlog.p[at + se->len] != '\n')
+		if (end <= at || db->wlog.p[end - 1] != '\n')
 			return nedb__err(NEDB_ECORRUPT, "corrupt view: op %llu "
 					 "is not where the open write staged "
 					 "it", (unsigned long long)seq);
-		if (nedb_buf_add(out, db->wlog.p + at, (size_t)se->len))
+		out->len = 0;
+		if (nedb_buf_add(out, db->wlog.p + at, end - at - 1))
 			return NEDB_EIO;
-	} else {
-		if (nedb_buf_grow(out, (size_t)se->len + 1))
-			return NEDB_EIO;
-		n = se->off < db->shift ? -2 :
-		    pread(db->logfd, out->p, (size_t)se->len + 1,
-			  (off_t)(se->off - db->shift));
-		if (n == -1)
-			return nedb__errno(NEDB_EIO, "cannot read log");
-		if (n < 0 || (size_t)n != se->len + 1 ||
-		    out->p[se->len] != '\n')
+		if ((rc = nedb__log_check(out->p, out->len, &s, prev, hash)))
+			return rc;
+		if (memcmp(hash, se->hash, HASH_LEN))
 			return nedb__err(NEDB_ECORRUPT, "corrupt log at seq "
-					 "%llu: line is missing or cut short",
+					 "%llu: hash differs from the one the "
+					 "view recorded",
 					 (unsigned long long)seq);
-		out->len = se->len;
-		out->p[out->len] = 0;
+		return 0;
 	}
-	if ((rc = nedb__log_check(out->p, out->len, &s, prev, hash)))
-		return rc;
-	if (memcmp(hash, se->hash, HASH_LEN))
-		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: "
-				 "hash differs from the one the view recorded",
-				 (unsigned long long)seq);
-	return 0;
+	return nedb__log_read(db, seq, &se->loc, se->hash, out);
 }
 
-/* Cuts off a torn final line (from virtual offset torn of size), with a
- * warning: the one repair made without asking.  Under the writer lock. */
+/* Cuts off a torn final line (from position torn of the log's end), with
+ * a warning: the one repair made without asking.  Under the writer lock. */
 static int
-repair_tail(nedb *db, uint64_t torn, uint64_t size, uint64_t seq)
+repair_tail(nedb *db, uint64_t torn, uint64_t end, uint64_t seq)
 {
-	if (torn >= size)
+	if (torn >= end)
 		return 0;
 	nedb__warn("repaired a torn log tail: removed %llu bytes after seq "
-		   "%llu", (unsigned long long)(size - torn),
+		   "%llu", (unsigned long long)(end - torn),
 		   (unsigned long long)seq);
-	if (ftruncate(db->logfd, (off_t)(torn - db->shift)) ||
-	    fdatasync(db->logfd))
+	if (nedb__log_truncate(db, torn))
 		return nedb__errno(NEDB_EIO, "cannot repair log");
 	return 0;
 }
 
 /*
- * Empties the view and replays the whole log into it (archives, then
- * log.aof), inside db->wtxn; cuts a torn tail; records what it applied.
+ * Empties the view and replays the whole log into it, inside db->wtxn;
+ * cuts a torn tail; records what it applied.
  */
 static int
 replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 {
 	struct applied a = {.format = VIEW_FORMAT};
-	uint64_t torn, size = log_size(db);
+	uint64_t torn, size = nedb__log_end(db);
 	int rc;
 
 	if ((rc = nedb__view_clear(&db->view, db->wtxn)) ||
 	    (rc = nedb__replay(db, &db->view, db->wtxn, size, &a, &torn,
 			       check_ckpt)))
 		return rc;
-	if (torn < size && was_applied == size + 1 &&
-	    write_all(db->logfd, "\n", 1) == 0) {
+	if (torn < size && was_applied > size &&
+	    nedb__log_restore_end(db, was_applied) == 0) {
 		/*
 		 * The view had applied the last line, which has lost only
 		 * its newline: an op that may have been acknowledged.  With
@@ -366,13 +272,14 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 		struct applied b = a;
 		uint64_t t2;
 
-		if (fdatasync(db->logfd))
+		if (nedb__log_sync(db))
 			return nedb__errno(NEDB_EIO, "cannot repair log");
+		size = nedb__log_end(db);
 		/* damage is found before anything is applied: ECORRUPT
 		 * leaves the transaction as it was */
-		rc = nedb__replay(db, &db->view, db->wtxn, size + 1, &b, &t2,
+		rc = nedb__replay(db, &db->view, db->wtxn, size, &b, &t2,
 				  check_ckpt);
-		if (!rc && b.off == size + 1) {
+		if (!rc && b.end == size) {
 			nedb__warn("restored the newline at the end of the "
 				   "log (after seq %llu)",
 				   (unsigned long long)b.seq);
@@ -381,9 +288,8 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 		}
 		if (rc && rc != NEDB_ECORRUPT)
 			return rc;
-		size++;
 	}
-	if (!a.off)
+	if (!a.end)
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: no complete "
 				 "genesis op");
 	if ((rc = repair_tail(db, torn, size, a.seq)))
@@ -399,26 +305,26 @@ replay_all(nedb *db, int check_ckpt, uint64_t was_applied)
 static int
 catch_up(nedb *db, struct applied *a, bool *changed)
 {
-	uint64_t size = log_size(db), torn;
+	uint64_t size = nedb__log_end(db), torn;
 	int rc;
 
 	*changed = false;
-	if (size < a->off)
+	if (size < a->end)
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: it ends before "
 				 "seq %llu, which the view has applied",
 				 (unsigned long long)a->seq);
-	if (a->off) {
+	if (a->end) {
 		struct seqent se;
 
-		if ((rc = nedb__pread_line(db, a->seq, &db->scratch, &se)))
+		if ((rc = nedb__op_line(db, a->seq, &db->scratch, &se)))
 			return rc;
 		if (memcmp(se.hash, a->head, HASH_LEN) ||
-		    se.off + se.len + 1 != a->off)
+		    nedb__log_after(db, &se.loc) != a->end)
 			return nedb__err(NEDB_ECORRUPT, "corrupt log at seq "
 					 "%llu: it is not the op the view "
 					 "applied", (unsigned long long)a->seq);
 	}
-	if (size == a->off)
+	if (size == a->end)
 		return 0;
 	if ((rc = nedb__replay(db, &db->view, db->wtxn, size, a, &torn,
 			       false)))
@@ -440,22 +346,37 @@ next_ts(nedb *db)
 	return now;
 }
 
-/* Stages o (seq, prev, off filled here) and applies it. */
+/* Stages o (seq, prev, loc filled here) and applies it. */
 static int
 stage(nedb *db, struct op *o, nedb_buf *receipt)
 {
 	size_t mark = db->wlog.len;
+	uint64_t end;
 	int rc;
 
-	o->seq = db->wa.off ? db->wa.seq + 1 : 0;
+	o->seq = db->wa.end ? db->wa.seq + 1 : 0;
 	memcpy(o->prev, db->wa.head, HASH_LEN);
-	o->off = db->wa.off;
+	if (db->wcount == db->wcap) {
+		size_t cap = db->wcap ? 2 * db->wcap : 64;
+		size_t *x = realloc(db->wat, cap * sizeof *x);
+
+		if (!x) {
+			rc = nedb__err(NEDB_EIO, "out of memory");
+			goto fail;
+		}
+		db->wat = x;
+		db->wcap = cap;
+	}
+	if (!db->wcount)
+		db->wbase_seq = o->seq;
 	if ((rc = nedb__log_format(&db->wlog, o)))
 		goto fail;
+	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);
 	if ((rc = nedb__apply(&db->view, db->wtxn, o)))
 		goto fail;
+	db->wat[db->wcount] = mark;
 	db->wa.seq = o->seq;
-	db->wa.off += o->len + 1;
+	db->wa.end = end;
 	memcpy(db->wa.head, o->hash, HASH_LEN);
 	if (o->kind == OP_CHECKPOINT)
 		db->wa.ckpt = o->seq;
@@ -486,7 +407,7 @@ fail:
  * Invariants (all under the writer lock, so no other process commits
  * between the steps):
  *  V1. "clean at X" is written only after mdb_env_sync returned, with X
- *      the view's applied offset read before that sync: every page of
+ *      the view's applied position read before that sync: every page of
  *      every commit up to X is on disk.
  *  V2. A commit that a log longer than X would not betray is preceded by
  *      a dirty record (vsync_dirty): a commit that appends nothing (a
@@ -510,7 +431,7 @@ fail:
 struct vsync {
 	char boot[40];
 	bool dirty;
-	uint64_t off;		/* clean: the applied offset synced */
+	uint64_t off;		/* clean: the applied position synced */
 	int64_t ms;
 };
 
@@ -599,7 +520,7 @@ vsync_write(nedb *db)
 	MDB_txn *txn;
 	int rc;
 
-	/* X before the sync: the applied offset of the last commit */
+	/* X before the sync: the applied position of the last commit */
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
 	rc = nedb__view_applied(&db->view, txn, &a);
@@ -607,14 +528,14 @@ vsync_write(nedb *db)
 	if (rc)
 		return nedb__err(NEDB_ECORRUPT, "view has no head");
 	nedb__test_pause("view-sync");
-	if (fdatasync(db->logfd))
+	if (nedb__log_sync(db))
 		return nedb__errno(NEDB_EIO, "cannot sync log");
 	if ((rc = mdb_env_sync(db->view.env, 1)))
 		return nedb__mdb(rc, "cannot sync view");
 	if (!*boot_id())
 		return 0;	/* no record: every commit syncs */
 	snprintf(buf, sizeof buf, "nedb view sync 1 boot %s log %llu ms %lld",
-		 boot_id(), (unsigned long long)a.off, (long long)now);
+		 boot_id(), (unsigned long long)a.end, (long long)now);
 	if ((rc = vsync_put(db, buf)))
 		return rc;
 	db->vsync_ms = now;
@@ -671,7 +592,7 @@ view_suspect(nedb *db)
 		db->vsync_ms = v.ms;
 		return false;
 	}
-	return r < 0 || v.dirty || log_size(db) > v.off;
+	return r < 0 || v.dirty || nedb__log_end(db) > v.off;
 }
 
 /*
@@ -715,7 +636,7 @@ init_view(nedb *db, bool wait)
 	rc = nedb__view_applied(&db->view, db->wtxn, &a);
 	if (rc == 0 && a.format == VIEW_FORMAT)
 		goto commit;		/* another process got here first */
-	if (log_size(db) == 0) {
+	if (nedb__log_end(db) == 0) {
 		struct op o = {.kind = OP_GENESIS};
 
 		if ((rc = nedb__view_clear(&db->view, db->wtxn)))
@@ -726,8 +647,7 @@ init_view(nedb *db, bool wait)
 		o.ts = next_ts(db);
 		if ((rc = stage(db, &o, NULL)))
 			goto fail;
-		if (write_all(db->logfd, db->wlog.p, db->wlog.len) ||
-		    fdatasync(db->logfd)) {
+		if (nedb__log_append(db, db->wlog.p, db->wlog.len, true)) {
 			rc = nedb__errno(NEDB_EIO, "cannot write log");
 			undo_append(db, 0);
 			goto fail;
@@ -809,7 +729,7 @@ check_meta(nedb *db)
 			return 0;
 		}
 		if (access(mp, F_OK) && errno == ENOENT) {
-			if (!nedb__pread_line(db, 0, &db->scratch, &se))
+			if (!nedb__op_line(db, 0, &db->scratch, &se))
 				line_num(db->scratch.p, db->scratch.len, "ts",
 					 &created);
 			nedb__warn("meta.json was missing; it is written "
@@ -852,7 +772,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 {
 	bool create = flags & NEDB_OPEN_CREATE, suspect;
 	int dirfd = -1;
-	char *logp = NULL, *viewp = NULL;
+	char *viewp = NULL;
 	struct applied a;
 	struct stat st;
 	MDB_txn *txn;
@@ -864,7 +784,6 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		free(db);
 		return nedb__err(NEDB_EIO, "out of memory");
 	}
-	db->logfd = -1;
 	db->vlockfd = -1;
 	db->wlockfd = -1;
 	if (stat(dir, &st)) {
@@ -885,28 +804,8 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			       "directory", dir);
 		goto fail;
 	}
-	logp = path_in(db, "log.aof");
 	viewp = path_in(db, "view.mdb");
-	db->writable = true;
-	db->logfd = open(logp, O_RDWR | O_APPEND | O_CLOEXEC |
-			 O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-	if (db->logfd < 0 && (errno == EACCES || errno == EROFS)) {
-		db->writable = false;
-		db->logfd = open(logp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (db->logfd < 0) {
-		rc = errno == ELOOP ?
-		     nedb__err(NEDB_EIO, "cannot open database '%s': log.aof "
-			       "is a symbolic link, which nedb does not "
-			       "follow", dir) :
-		     errno == ENOENT ?
-		     nedb__err(NEDB_ENOTFOUND, "cannot open database '%s': "
-			       "no such database (no log.aof)", dir) :
-		     nedb__err(NEDB_EIO, "cannot open database '%s': %s", dir,
-			       strerror(errno));
-		goto fail;
-	}
-	if ((rc = log_origin(db)))
+	if ((rc = nedb__log_open(db, create, &db->writable)))
 		goto fail;
 	/*
 	 * The view is opened under a shared lock of the directory, which a
@@ -992,7 +891,6 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	if (rc || (rc = check_meta(db)))
 		goto fail;
 	close(dirfd);
-	free(logp);
 	free(viewp);
 	*out = db;
 	nedb__test_pause("opened");
@@ -1000,7 +898,6 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 fail:
 	if (dirfd >= 0)
 		close(dirfd);
-	free(logp);
 	free(viewp);
 	nedb_close(db);
 	return rc;
@@ -1018,13 +915,12 @@ nedb_close(nedb *db)
 	nedb__view_close(&db->view);
 	if (db->vlockfd >= 0)	/* after LMDB is done with its locks */
 		close(db->vlockfd);
-	if (db->logfd >= 0)
-		close(db->logfd);
+	nedb__log_close(db);
 	if (db->wlockfd >= 0)
 		close(db->wlockfd);
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
-	nedb__archive_free(db);
+	free(db->wat);
 	free(db->dir);
 	free(db);
 }
@@ -1090,7 +986,7 @@ nedb__txn(nedb *db, MDB_txn **txn)
 	if (!db->size_checked) {
 		/* Invariant 3: a log shorter than the view is damage. */
 		if ((rc = nedb__view_applied(&db->view, *txn, &a)) ||
-		    log_size(db) < a.off) {
+		    nedb__log_end(db) < a.end) {
 			mdb_txn_abort(*txn);
 			return nedb__err(NEDB_ECORRUPT, "corrupt log: it ends "
 					 "before seq %llu, which the view has "
@@ -1291,7 +1187,7 @@ write_begin(nedb *db, bool wait)
 			return rc;
 		}
 	}
-	db->wbase_off = db->wa.off;
+	db->wbase_end = db->wa.end;
 	db->wlog.len = 0;
 	db->wcount = 0;
 	db->wfailed = false;
@@ -1347,17 +1243,16 @@ nedb_write_commit(nedb *db)
 		return nedb__err(NEDB_EIO, "write failed; nothing committed");
 	}
 	if (db->wlog.len) {
-		if (write_all(db->logfd, db->wlog.p, db->wlog.len) ||
-		    (db->durability == NEDB_DURABLE &&
-		     fdatasync(db->logfd))) {
+		if (nedb__log_append(db, db->wlog.p, db->wlog.len,
+				     db->durability == NEDB_DURABLE)) {
 			rc = nedb__errno(NEDB_EIO, "cannot append to log");
-			undo_append(db, db->wbase_off);
+			undo_append(db, db->wbase_end);
 			nedb_write_abort(db);
 			return rc;
 		}
 		if ((rc = nedb__view_set_applied(&db->view, db->wtxn,
 						 &db->wa))) {
-			undo_append(db, db->wbase_off);
+			undo_append(db, db->wbase_end);
 			nedb_write_abort(db);
 			return rc;
 		}
@@ -1370,7 +1265,7 @@ nedb_write_commit(nedb *db)
 	if ((rc = vsync_dirty(db, appended &&
 			      db->durability == NEDB_DURABLE))) {
 		if (appended)
-			undo_append(db, db->wbase_off);
+			undo_append(db, db->wbase_end);
 		nedb_write_abort(db);
 		return rc;
 	}
@@ -1388,7 +1283,7 @@ nedb_write_commit(nedb *db)
 		/* Invariant 1: the lines go while the writer lock is held. */
 		nedb__test_pause("commit-failed");
 		if (appended)
-			undo_append(db, db->wbase_off);
+			undo_append(db, db->wbase_end);
 	} else if (vsync_after_commit(db, appended))
 		nedb__warn("%s (the view will be rebuilt if the system goes "
 			   "down)", nedb_errmsg());
@@ -1436,7 +1331,7 @@ idem_receipt(nedb *db, const char *idem, const char *stored, size_t len,
 	    !(seq = strtoull(v, NULL, 10)))
 		return nedb__err(NEDB_ECORRUPT, "corrupt view: the receipt of "
 				 "idempotency key '%s' has no seq", idem);
-	if ((rc = nedb__pread_line(db, seq, &db->scratch, &se)))
+	if ((rc = nedb__op_line(db, seq, &db->scratch, &se)))
 		return rc;
 	if ((rc = nedb__log_parse(db->scratch.p, db->scratch.len, &o)))
 		return rc;
@@ -2014,7 +1909,7 @@ nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
 	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)) ||
-	    (rc = nedb__replay_digest(db, db->wbase_off, db->wlog.p,
+	    (rc = nedb__replay_digest(db, db->wbase_end, db->wlog.p,
 				      db->wlog.len, log_state)))
 		return rc;
 	if (memcmp(o.state, log_state, HASH_LEN))
@@ -2044,9 +1939,9 @@ nedb_rebuild(nedb *db)
 		return nedb__mdb(rc, "cannot lock database");
 	}
 	if (nedb__view_applied(&db->view, db->wtxn, &was))
-		was.off = 0;
+		was.end = 0;
 	if ((rc = nedb__follow_rotation(db)) ||
-	    (rc = replay_all(db, CKPT_WARN, was.off)))
+	    (rc = replay_all(db, CKPT_WARN, was.end)))
 		goto fail;
 	return commit_replayed(db);
 fail:
@@ -2055,20 +1950,18 @@ fail:
 }
 
 /*
- * Archives the ops before the latest checkpoint (archive.c) and starts
- * log.aof at it.  Under the writer lock; the view is not touched: its
- * offsets are virtual and stay valid.
+ * Moves the ops before the latest checkpoint out of the hot log (the
+ * file backend archives them, archive.c, and starts log.aof at it).
+ * Under the writer lock; the view is not touched: its locators and
+ * positions stay valid across a rotation (logstore.h, Contract 5).
  */
 int
 nedb_prune(nedb *db, nedb_prune_info *out)
 {
 	MDB_val k = {4, "ckpt"}, d;
 	struct seqent se;
-	struct stat st;
-	char *logp = NULL, *tmpp = NULL;
-	const char *map = NULL;
-	uint64_t ckpt, first, cut;
-	int fd = -1, rc;
+	uint64_t ckpt;
+	int rc;
 
 	memset(out, 0, sizeof *out);
 	if ((rc = nedb_write_begin(db)))
@@ -2080,57 +1973,11 @@ nedb_prune(nedb *db, nedb_prune_info *out)
 		goto done;
 	}
 	ckpt = nedb__get_be64(d.mv_data);
-	first = db->first_seq;
-	if (ckpt <= first)
-		goto done;		/* nothing before it in log.aof */
-	if ((rc = nedb__pread_line(db, ckpt, &db->scratch, &se)))
+	if ((rc = nedb__op_line(db, ckpt, &db->scratch, &se)))
 		goto done;
-	cut = se.off - db->shift;	/* bytes of log.aof before ckpt */
-	if (fstat(db->logfd, &st)) {
-		rc = nedb__errno(NEDB_EIO, "cannot read log");
-		goto done;
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-		   db->logfd, 0);
-	if (map == MAP_FAILED) {
-		map = NULL;
-		rc = nedb__errno(NEDB_EIO, "cannot read log");
-		goto done;
-	}
-	/* 1. the segment, complete on disk */
-	if ((rc = nedb__archive_drop_from(db, first)) ||
-	    (rc = nedb__archive_write(db, map, cut, first, ckpt - 1)))
-		goto done;
-	/* 2. the rest of the log as the new log.aof, swapped in by rename */
-	logp = path_in(db, "log.aof");
-	tmpp = path_in(db, "log.aof.prune");
-	if (!logp || !tmpp) {
-		rc = nedb__err(NEDB_EIO, "out of memory");
-		goto done;
-	}
-	fd = open(tmpp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, map + cut, (size_t)st.st_size - cut) ||
-	    fsync(fd) || rename(tmpp, logp)) {
-		rc = nedb__errno(NEDB_EIO, "cannot write log");
-		unlink(tmpp);
-		goto done;
-	}
-	fsync_dir(db->dir);
-	close(fd);
-	fd = -1;
-	out->archived = ckpt - first;
-	out->first = first;
-	out->last = ckpt - 1;
-	out->bytes = cut;
-	/* 3. this handle moves to the new file */
-	rc = nedb__follow_rotation(db);
+	rc = nedb__log_rotate(db, ckpt, &se.loc, out);
+	db->size_checked = false;
 done:
-	if (fd >= 0)
-		close(fd);
-	if (map)
-		munmap((void *)map, (size_t)st.st_size);
-	free(logp);
-	free(tmpp);
 	nedb_write_abort(db);
 	return rc;
 }
@@ -2167,7 +2014,7 @@ member_is(const char *line, size_t len, const char *key, const char *s,
 }
 
 /*
- * Reads the op at seq from the log (hash-checked by nedb__pread_line)
+ * Reads the op at seq from the log (hash-checked by nedb__op_line)
  * and checks that it is a version of coll/id: a put of that document
  * (its text in *doc, *doclen, borrowed from out), or with kind OP_DELETE
  * a delete of it or a drop of its collection.  The view says where a
@@ -2186,7 +2033,7 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 
 	*doc = NULL;
 	*doclen = 0;
-	if ((rc = nedb__pread_line(db, seq, out, se)))
+	if ((rc = nedb__op_line(db, seq, out, se)))
 		return rc;
 	if (kind == OP_PUT)
 		op = "put";
@@ -2202,8 +2049,7 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 	*doc = NULL;
 	*doclen = 0;
 	if (ok && kind == OP_PUT)
-		ok = nedb__doc_member(out->p, out->len, "doc", doc, doclen) &&
-		     **doc == '{';
+		ok = nedb__log_doc(out->p, out->len, doc, doclen);
 	nedb_buf_free(&tmp);
 	if (!ok)
 		return nedb__err(NEDB_ECORRUPT, "corrupt view: it points at "
@@ -2443,16 +2289,45 @@ done:
 
 /* The log */
 
+struct scan {
+	struct chain c;
+	uint64_t to;
+	bool stopped;			/* past to: not an error */
+	nedb_line_fn fn;
+	void *payload;
+};
+
+static int
+scan_line(const char *line, size_t len, const struct log_loc *loc,
+	  uint64_t next, void *payload)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN];
+	struct scan *sc = payload;
+	uint64_t seq = sc->c.seq;
+	int rc, why;
+
+	(void)loc;
+	(void)next;
+	if (seq > sc->to) {
+		sc->stopped = true;
+		return 1;
+	}
+	if ((rc = nedb__chain_check(&sc->c, line, len, prev, hash, &why)))
+		return rc;
+	nedb__chain_step(&sc->c, hash);
+	return sc->fn(seq, line, len, sc->payload);
+}
+
 int
 nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 	      nedb_line_fn fn, void *payload)
 {
-	unsigned char prev[HASH_LEN], hash[HASH_LEN], last[HASH_LEN];
 	struct seqent se, first;
 	struct applied a;
+	struct scan sc = {.fn = fn, .payload = payload};
 	nedb_buf b = {0};
 	MDB_txn *txn;
-	uint64_t seq, pos, end;
+	uint64_t seq, torn;
 	int rc;
 
 	if ((rc = nedb__txn(db, &txn)))
@@ -2467,84 +2342,37 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 		return 0;
 	if (reverse) {
 		for (seq = to + 1; seq-- > from;) {
-			if ((rc = nedb__pread_line(db, seq, &b, &se)) ||
+			if ((rc = nedb__op_line(db, seq, &b, &se)) ||
 			    (rc = fn(seq, b.p, b.len, payload)))
 				break;
 		}
 		nedb_buf_free(&b);
 		return rc;
 	}
-	/* Pruned ops come from the archive, each block inflated once and
-	 * each line checked against the view's record of it (archive.c). */
-	if (from <= to && from < db->first_seq) {
-		seq = to < db->first_seq ? to : db->first_seq - 1;
-		if ((rc = nedb__archive_range(db, from, seq, fn, payload)))
-			goto done;
-		from = seq + 1;
-	}
-	if (from > to)
+	/*
+	 * Forward: the first and last ops are read by the view's records
+	 * of them (anchored), and the chain walker holds every line between
+	 * to its link, as the log's backend hands them over in order.
+	 */
+	if ((rc = nedb__op_line(db, to, &b, &se)))
 		goto done;
-	/* Forward: read sequentially, checking the chain between the
-	 * first and last lines, both anchored to the view. */
-	if ((rc = nedb__pread_line(db, to, &b, &se)))
+	if ((rc = nedb__op_line(db, from, &b, &first)) ||
+	    (rc = fn(from, b.p, b.len, payload)))
 		goto done;
-	end = se.off + se.len + 1;
-	memcpy(last, se.hash, HASH_LEN);
-	if ((rc = nedb__pread_line(db, from, &b, &first)))
+	if (from == to)
 		goto done;
-	pos = first.off;
-	memcpy(hash, first.hash, HASH_LEN);
-	if ((rc = fn(from, b.p, b.len, payload)))
+	sc.c.seq = from + 1;
+	sc.to = to;
+	memcpy(sc.c.head, first.hash, HASH_LEN);
+	if ((rc = nedb__log_walk(db, from + 1, nedb__log_after(db, &first.loc),
+				 nedb__log_after(db, &se.loc), scan_line, &sc,
+				 &torn)) && !sc.stopped)
 		goto done;
-	pos += first.len + 1;
-	seq = from + 1;
-	b.len = 0;
-	while (pos < end) {
-		size_t want = 1 << 20, start = 0;
-		ssize_t n;
-		char *nl;
-
-		if (end - pos - b.len < want)
-			want = (size_t)(end - pos - b.len);
-		if ((rc = nedb_buf_grow(&b, want)))
-			goto done;
-		n = pread(db->logfd, b.p + b.len, want,
-			  (off_t)(pos + b.len - db->shift));
-		if (n <= 0) {
-			rc = n < 0 ? nedb__errno(NEDB_EIO, "cannot read log") :
-			     nedb__err(NEDB_ECORRUPT, "corrupt log: it ends "
-				       "before seq %llu",
-				       (unsigned long long)seq);
-			goto done;
-		}
-		b.len += (size_t)n;
-		while ((nl = memchr(b.p + start, '\n', b.len - start))) {
-			unsigned char h[HASH_LEN];
-			const char *line = b.p + start;
-			size_t len = (size_t)(nl - line);
-			uint64_t s = seq;
-
-			if ((rc = nedb__log_check(line, len, &s, prev, h)))
-				goto done;
-			if (memcmp(prev, hash, HASH_LEN)) {
-				rc = nedb__err(NEDB_ECORRUPT, "corrupt log at "
-					       "seq %llu: prev does not match "
-					       "the hash of seq %llu",
-					       (unsigned long long)s,
-					       (unsigned long long)s - 1);
-				goto done;
-			}
-			memcpy(hash, h, HASH_LEN);
-			start += len + 1;
-			seq++;
-			if ((rc = fn(s, line, len, payload)))
-				goto done;
-		}
-		memmove(b.p, b.p + start, b.len - start);
-		b.len -= start;
-		pos += start;
-	}
-	if (memcmp(hash, last, HASH_LEN))
+	rc = 0;
+	if (sc.c.seq != to + 1)
+		rc = nedb__err(NEDB_ECORRUPT, "corrupt log: it ends before "
+			       "seq %llu", (unsigned long long)sc.c.seq);
+	else if (memcmp(sc.c.head, se.hash, HASH_LEN))
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: hash "
 			       "differs from the one the view recorded",
 			       (unsigned long long)to);

@@ -9,10 +9,10 @@
  *   u64 first seq | u32 lines | u32 raw bytes | u32 compressed bytes |
  *   compressed lines ("\n"-terminated, exactly as they were in the log)
  *
- * (integers little-endian).  Offsets in the view are "virtual": offsets
- * in the concatenation of every archived line and log.aof, so pruning
- * never changes them; log.aof starts at virtual offset `shift`, the raw
- * size of the archive.
+ * (integers little-endian).  The file backend's positions and locators
+ * (logfile.c) are "virtual" offsets: offsets in the concatenation of
+ * every archived line and log.aof, so pruning never changes them;
+ * log.aof starts at virtual offset `shift`, the raw size of the archive.
  *
  * Invariants:
  *  1. Segments are contiguous from seq 0, and the first line of log.aof
@@ -23,7 +23,7 @@
  *  3. Reading archived ops costs what reading log.aof does: a scan
  *     inflates each block once, in order, and single reads keep the last
  *     few blocks inflated (the cache), so that nearby reads do not
- *     inflate again.  Nothing that points into db->segs is kept across a
+ *     inflate again.  Nothing that points into db->log.segs is kept across a
  *     call that may list the archive again (a read snapshot follows a
  *     prune's rotation, which frees the list, and the cache with it).
  *
@@ -102,7 +102,7 @@ struct arch_cache {
 static void
 cache_free(nedb *db)
 {
-	struct arch_cache *c = db->arch_cache;
+	struct arch_cache *c = db->log.arch_cache;
 
 	if (!c)
 		return;
@@ -111,21 +111,21 @@ cache_free(nedb *db)
 		free(c->slot[i].start);
 	}
 	free(c);
-	db->arch_cache = NULL;
+	db->log.arch_cache = NULL;
 }
 
 void
 nedb__archive_free(nedb *db)
 {
 	cache_free(db);
-	for (size_t i = 0; i < db->nsegs; i++) {
-		free(db->segs[i].path);
-		free(db->segs[i].blocks);
+	for (size_t i = 0; i < db->log.nsegs; i++) {
+		free(db->log.segs[i].path);
+		free(db->log.segs[i].blocks);
 	}
-	free(db->segs);
-	db->segs = NULL;
-	db->nsegs = 0;
-	db->segs_loaded = false;
+	free(db->log.segs);
+	db->log.segs = NULL;
+	db->log.nsegs = 0;
+	db->log.segs_loaded = false;
 }
 
 static int
@@ -187,14 +187,14 @@ nedb__archive_load(nedb *db)
 	struct dirent *e;
 	int rc = 0;
 
-	if (db->segs_loaded)
+	if (db->log.segs_loaded)
 		return 0;
 	if (!(dir = arch_path(db, "")))
 		return nedb__err(NEDB_EIO, "out of memory");
 	d = opendir(dir);
 	free(dir);
 	if (!d) {
-		db->segs_loaded = true;
+		db->log.segs_loaded = true;
 		return 0;		/* never pruned */
 	}
 	while ((e = readdir(d))) {
@@ -205,13 +205,13 @@ nedb__archive_load(nedb *db)
 		if (sscanf(e->d_name, "%20llu-%20llu.%3s", &first, &last,
 			   tail) != 3 || strcmp(tail, "seg"))
 			continue;
-		s = realloc(db->segs, (db->nsegs + 1) * sizeof *s);
+		s = realloc(db->log.segs, (db->log.nsegs + 1) * sizeof *s);
 		if (!s) {
 			rc = nedb__err(NEDB_EIO, "out of memory");
 			break;
 		}
-		db->segs = s;
-		s = &db->segs[db->nsegs++];
+		db->log.segs = s;
+		s = &db->log.segs[db->log.nsegs++];
 		memset(s, 0, sizeof *s);
 		s->first = first;
 		s->last = last;
@@ -220,9 +220,9 @@ nedb__archive_load(nedb *db)
 			break;
 	}
 	closedir(d);
-	if (!rc && db->nsegs > 1)
-		qsort(db->segs, db->nsegs, sizeof *db->segs, seg_cmp);
-	db->segs_loaded = true;
+	if (!rc && db->log.nsegs > 1)
+		qsort(db->log.segs, db->log.nsegs, sizeof *db->log.segs, seg_cmp);
+	db->log.segs_loaded = true;
 	return rc;
 }
 
@@ -292,8 +292,8 @@ index_lines(const struct segment *s, const struct block *b,
 static const struct block *
 find_block(const nedb *db, uint64_t seq, const struct segment **sp)
 {
-	for (size_t i = 0; i < db->nsegs; i++) {
-		const struct segment *s = &db->segs[i];
+	for (size_t i = 0; i < db->log.nsegs; i++) {
+		const struct segment *s = &db->log.segs[i];
 		size_t lo = 0, hi = s->nblocks;
 
 		if (seq < s->first || seq > s->last)
@@ -322,11 +322,11 @@ static int
 cached_block(nedb *db, const struct segment *s, const struct block *b,
 	     struct cslot **out)
 {
-	struct arch_cache *c = db->arch_cache;
+	struct arch_cache *c = db->log.arch_cache;
 	struct cslot *victim;
 	int rc;
 
-	if (!c && !(c = db->arch_cache = calloc(1, sizeof *c)))
+	if (!c && !(c = db->log.arch_cache = calloc(1, sizeof *c)))
 		return nedb__err(NEDB_EIO, "out of memory");
 	victim = &c->slot[0];
 	for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -375,121 +375,6 @@ nedb__archive_line(nedb *db, uint64_t seq, nedb_buf *out)
 	return nedb_buf_add(out, cs->raw.p + cs->start[k], len);
 }
 
-/* The view's records of n ops from seq on, each checked to be there. */
-static int
-view_records(nedb *db, uint64_t seq, size_t n, struct seqent *out)
-{
-	unsigned char key[8];
-	MDB_val k = {8, key}, d;
-	MDB_cursor *c = NULL;
-	MDB_txn *txn;
-	size_t i;
-	int rc;
-
-	if ((rc = nedb__txn(db, &txn)))
-		return rc;
-	nedb__put_be64(key, seq);
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &c)))
-		goto done;
-	rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
-	for (i = 0; i < n && !rc; i++) {
-		if (k.mv_size != 8 || nedb__get_be64(k.mv_data) != seq + i ||
-		    d.mv_size < sizeof *out) {
-			rc = MDB_NOTFOUND;
-			break;
-		}
-		memcpy(&out[i], d.mv_data, sizeof *out);
-		if (i + 1 < n)
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-	}
-done:
-	if (c)
-		mdb_cursor_close(c);
-	nedb__txn_done(db, txn);
-	return rc ? nedb__mdb(rc, "cannot find op") : 0;
-}
-
-/*
- * Calls fn with each archived op from seq `from` to `to` (all archived),
- * in order, each line checked as nedb__pread_line checks it (shape, seq,
- * hash, and the length and hash the view recorded) before fn sees it.
- * Each block is inflated once, into a buffer of this call's own: fn may
- * read the archive itself.  Stops when fn returns nonzero (and returns
- * that).
- */
-int
-nedb__archive_range(nedb *db, uint64_t from, uint64_t to, nedb_line_fn fn,
-		    void *payload)
-{
-	unsigned char prev[HASH_LEN], hash[HASH_LEN];
-	struct seqent *se = NULL;
-	uint32_t *start = NULL;
-	size_t cap = 0, secap = 0;
-	nedb_buf raw = {0};
-	uint64_t seq = from;
-	int rc = 0;
-
-	while (seq <= to && !rc) {
-		const struct segment *s;
-		const struct block *b;
-		uint64_t first;
-		size_t n, k;
-
-		/* found again for each block: view_records and fn may list
-		 * the archive anew (Invariant 3) */
-		if ((rc = nedb__archive_load(db)))
-			break;
-		if (!(b = find_block(db, seq, &s))) {
-			rc = nedb__err(NEDB_ECORRUPT, "corrupt archive: op %llu "
-				       "is missing", (unsigned long long)seq);
-			break;
-		}
-		if ((rc = read_block(s, b, &raw)) ||
-		    (rc = index_lines(s, b, &raw, &start, &cap)))
-			break;
-		first = b->first;
-		n = (size_t)((to < first + b->lines - 1 ? to :
-			      first + b->lines - 1) - seq + 1);
-		if (n > secap) {
-			void *x = realloc(se, n * sizeof *se);
-
-			if (!x) {
-				rc = nedb__err(NEDB_EIO, "out of memory");
-				break;
-			}
-			se = x;
-			secap = n;
-		}
-		if ((rc = view_records(db, seq, n, se)))
-			break;
-		for (k = 0; k < n && !rc; k++, seq++) {
-			size_t i = (size_t)(seq - first);
-			const char *line = raw.p + start[i];
-			size_t len = start[i + 1] - start[i] - 1;
-			uint64_t sq = seq;
-
-			if (len != se[k].len)
-				rc = nedb__err(NEDB_ECORRUPT, "corrupt archive at "
-					       "seq %llu: line differs from the "
-					       "one the view recorded",
-					       (unsigned long long)seq);
-			else if (!(rc = nedb__log_check(line, len, &sq, prev,
-							 hash)) &&
-				 memcmp(hash, se[k].hash, HASH_LEN))
-				rc = nedb__err(NEDB_ECORRUPT, "corrupt log at "
-					       "seq %llu: hash differs from the "
-					       "one the view recorded",
-					       (unsigned long long)seq);
-			if (!rc)
-				rc = fn(seq, line, len, payload);
-		}
-	}
-	nedb_buf_free(&raw);
-	free(start);
-	free(se);
-	return rc;
-}
-
 /*
  * Calls fn with every archived line from seq `from` on, in order, with
  * its virtual offset.  Stops early when fn returns nonzero.
@@ -505,11 +390,11 @@ nedb__archive_scan(nedb *db, uint64_t from,
 
 	if ((rc = nedb__archive_load(db)))
 		return rc;
-	for (size_t i = 0; i < db->nsegs && !rc; i++) {
-		const struct segment *s = &db->segs[i];
+	for (size_t i = 0; i < db->log.nsegs && !rc; i++) {
+		const struct segment *s = &db->log.segs[i];
 
 		/* a segment a crashed prune left behind: log.aof has it */
-		if (s->first >= db->first_seq)
+		if (s->first >= db->log.first_seq)
 			break;
 		for (size_t j = 0; j < s->nblocks && !rc; j++) {
 			const struct block *bl = &s->blocks[j];
@@ -554,9 +439,9 @@ nedb__archive_size(nedb *db, uint64_t upto, uint64_t *out)
 	*out = 0;
 	if ((rc = nedb__archive_load(db)))
 		return rc;
-	for (size_t i = 0; i < db->nsegs; i++)
-		if (db->segs[i].last < upto)
-			*out += db->segs[i].raw;
+	for (size_t i = 0; i < db->log.nsegs; i++)
+		if (db->log.segs[i].last < upto)
+			*out += db->log.segs[i].raw;
 	return 0;
 }
 
@@ -708,9 +593,9 @@ nedb__archive_drop_from(nedb *db, uint64_t from)
 
 	if ((rc = nedb__archive_load(db)))
 		return rc;
-	for (size_t i = 0; i < db->nsegs; i++)
-		if (db->segs[i].first >= from)
-			unlink(db->segs[i].path);
+	for (size_t i = 0; i < db->log.nsegs; i++)
+		if (db->log.segs[i].first >= from)
+			unlink(db->log.segs[i].path);
 	nedb__archive_free(db);
 	return 0;
 }

@@ -27,7 +27,7 @@
 #include "internal.h"
 #include "nedb_jv.h"
 
-#define SUFFIX_LEN 75	/* ,"hash":"<64>"} */
+#define SUFFIX_LEN LOG_SUFFIX_LEN	/* ,"hash":"<64>"} */
 
 static const char *const kinds[OP__N] = {
 	"genesis", "put", "delete", "checkpoint", "link", "unlink", "index",
@@ -445,4 +445,18 @@ nedb__receipt(nedb_buf *out, const struct op *o)
 		break;
 	}
 	return nedb_buf_puts(out, "}\n");
+}
+
+/*
+ * The document of a checked put line: the slice between ,"doc": and the
+ * hash.  Every member before it is a scalar, so one walk of the
+ * top-level members finds it; the text after it must be the hash.
+ */
+bool
+nedb__log_doc(const char *line, size_t len, const char **doc, size_t *doclen)
+{
+	if (len < SUFFIX_LEN ||
+	    !nedb__doc_member(line, len, "doc", doc, doclen) || **doc != '{')
+		return false;
+	return *doc + *doclen == line + len - SUFFIX_LEN;
 }

@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -78,7 +76,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 		rc = nedb__mdb(rc, "cannot make a scratch view");
 		goto done;
 	}
-	rc = nedb__replay(db, &v, txn, want->off, &a, &torn, true);
+	rc = nedb__replay(db, &v, txn, want->end, &a, &torn, true);
 	if (rc == NEDB_ECORRUPT) {
 		fail(out, a.seq + 1, nedb_errmsg());
 		rc = 0;
@@ -128,7 +126,6 @@ static const char *const bad_member[] = {
 
 #define RULE_UNKNOWN (-1)		/* an op kind this nedb does not know */
 #define RULE_NOKIND (-2)		/* no "op" member where it belongs */
-#define SUFFIX_LEN 75			/* ,"hash":"<64 hex>"} */
 
 /*
  * Whether p starts with the n bytes of lit: a few bytes, compared in line
@@ -209,7 +206,7 @@ op_kind(const char *p, size_t n)
 static void
 parse_rule(const char *line, size_t len, struct rule *r)
 {
-	const char *p = line + 7, *end = line + len - SUFFIX_LEN, *q;
+	const char *p = line + 7, *end = line + len - LOG_SUFFIX_LEN, *q;
 	uint64_t n = 0;
 
 	memset(r, 0, sizeof *r);
@@ -584,10 +581,10 @@ client_key(const struct rule *r, nedb_buf *scratch, const char **key,
 struct walk {
 	nedb_verify_result *out;
 	struct applied a;
-	unsigned char head[HASH_LEN], at_applied[HASH_LEN];
+	struct chain c;			/* c.seq: the op being checked */
+	unsigned char at_applied[HASH_LEN];
 	bool seen_applied, failed;
-	bool mapped;			/* lines are log.aof's, mapped */
-	uint64_t seq;
+	bool mapped;			/* lines are the log's map's */
 	MDB_cursor *sc;
 	MDB_val sk, sd;
 	int src;
@@ -600,7 +597,7 @@ struct walk {
 #define NO_CLIENT SIZE_MAX
 
 /*
- * Holds op w->seq to the rules; returns 1 (out filled, or w->rc set
+ * Holds op w->c.seq to the rules; returns 1 (out filled, or w->rc set
  * when out of memory) when it breaks one.  cn is the number of its
  * client when the caller knows it, else NO_CLIENT; ih the set_hash of
  * its idempotency key when the caller has it, else NULL.
@@ -616,7 +613,7 @@ check_rule(struct walk *w, const struct rule *r, size_t cn,
 
 	if (r->kind == RULE_NOKIND)
 		why = "malformed op";
-	else if ((w->seq == 0) != (r->kind == OP_GENESIS))
+	else if ((w->c.seq == 0) != (r->kind == OP_GENESIS))
 		why = "genesis must be op 0, and only op 0";
 	else if (r->kind == RULE_UNKNOWN)
 		why = "unknown op";
@@ -665,7 +662,7 @@ check_rule(struct walk *w, const struct rule *r, size_t cn,
 	}
 	return 0;
 fail:
-	fail(w->out, w->seq, why);
+	fail(w->out, w->c.seq, why);
 	return 1;
 }
 
@@ -673,23 +670,32 @@ static int walk_link(struct walk *w, const unsigned char *prev,
 		     const unsigned char *hash, const struct rule *r,
 		     size_t cn, const uint64_t *ih);
 
-/* Checks one line; returns 1 (and fills out) at the first bad op. */
+/* Checks one line; returns 1 (and fills out) at the first bad op.  The
+ * chain walker checks the line; walk_link its link, then the rules. */
 static int
-walk_line(const char *line, size_t len, uint64_t off, void *payload)
+walk_line(struct walk *w, const char *line, size_t len)
 {
 	unsigned char prev[HASH_LEN], hash[HASH_LEN];
-	struct walk *w = payload;
 	struct rule r;
-	uint64_t s = w->seq;
+	int why;
 
-	(void)off;
-	if (nedb__log_check(line, len, &s, prev, hash)) {
-		fail(w->out, w->seq, nedb_errmsg());
+	if (nedb__chain_check(&w->c, line, len, prev, hash, &why) &&
+	    why == CHAIN_BADLINE) {
+		fail(w->out, w->c.seq, nedb_errmsg());
 		w->failed = true;
 		return 1;
 	}
 	parse_rule(line, len, &r);
 	return walk_link(w, prev, hash, &r, NO_CLIENT, NULL);
+}
+
+static int
+walked_line(const char *line, size_t len, const struct log_loc *loc,
+	    uint64_t next, void *payload)
+{
+	(void)loc;
+	(void)next;
+	return walk_line(payload, line, len);
 }
 
 /*
@@ -701,38 +707,37 @@ walk_link(struct walk *w, const unsigned char *prev,
 	  const unsigned char *hash, const struct rule *r, size_t cn,
 	  const uint64_t *ih)
 {
-	if (memcmp(prev, w->head, HASH_LEN)) {
-		fail(w->out, w->seq, w->seq ? "prev does not match the hash of "
-		     "the op before it" : "genesis prev is not zero");
+	if (nedb__chain_link(&w->c, prev)) {
+		fail(w->out, w->c.seq, w->c.seq ? "prev does not match the hash "
+		     "of the op before it" : "genesis prev is not zero");
 		goto bad;
 	}
 	if (check_rule(w, r, cn, ih))
 		goto bad;
 	/* each op the view has applied must carry the hash it recorded: a
 	 * history rewritten with fresh hashes is named where it begins */
-	if (w->seq <= w->a.seq) {
+	if (w->c.seq <= w->a.seq) {
 		struct seqent se;
 
 		if (w->src || w->sk.mv_size != 8 ||
-		    nedb__get_be64(w->sk.mv_data) != w->seq) {
-			fail(w->out, w->seq, "the view has no record of this "
+		    nedb__get_be64(w->sk.mv_data) != w->c.seq) {
+			fail(w->out, w->c.seq, "the view has no record of this "
 			     "op");
 			goto bad;
 		}
 		memcpy(&se, w->sd.mv_data, sizeof se);
 		if (memcmp(se.hash, hash, HASH_LEN)) {
-			fail(w->out, w->seq, "hash differs from the one the "
+			fail(w->out, w->c.seq, "hash differs from the one the "
 			     "view recorded");
 			goto bad;
 		}
 		w->src = mdb_cursor_get(w->sc, &w->sk, &w->sd, MDB_NEXT);
 	}
-	memcpy(w->head, hash, HASH_LEN);
-	if (w->seq == w->a.seq) {
+	if (w->c.seq == w->a.seq) {
 		memcpy(w->at_applied, hash, HASH_LEN);
 		w->seen_applied = true;
 	}
-	w->seq++;
+	nedb__chain_step(&w->c, hash);
 	return 0;
 bad:
 	w->failed = true;
@@ -766,7 +771,7 @@ struct half {
 };
 
 /* The shortest line nedb__log_check passes: {"seq":N,"prev":"<64>"}+hash */
-#define MIN_LINE (7 + 1 + 10 + 64 + 1 + SUFFIX_LEN)
+#define MIN_LINE (7 + 1 + 10 + 64 + 1 + LOG_SUFFIX_LEN)
 
 static void *
 hash_half(void *arg)
@@ -854,7 +859,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 		}
 	}
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		if (walk_line(p, (size_t)(nl - p), 0, w))
+		if (walk_line(w, p, (size_t)(nl - p)))
 			break;
 		p = nl + 1;
 	}
@@ -878,12 +883,12 @@ walk_file(struct walk *w, const char **pp, const char *end)
 		struct lrec *l = &h.h[i];
 		size_t cn = l->cn == UINT32_MAX ? NO_CLIENT : l->cn;
 
-		if (h.first + i != w->seq) {
+		if (h.first + i != w->c.seq) {
 			char why[64];
 
 			snprintf(why, sizeof why, "found seq %llu",
 				 (unsigned long long)(h.first + i));
-			fail(w->out, w->seq, why);
+			fail(w->out, w->c.seq, why);
 			w->failed = true;
 			goto out;
 		}
@@ -913,9 +918,9 @@ walk_file(struct walk *w, const char **pp, const char *end)
 		const char *q = h.stop;
 
 		nl = memchr(q, '\n', (size_t)(h.end - q));
-		walk_line(q, (size_t)(nl - q), 0, w);
+		walk_line(w, q, (size_t)(nl - q));
 		if (!w->failed) {
-			fail(w->out, w->seq, h.err);
+			fail(w->out, w->c.seq, h.err);
 			w->failed = true;
 		}
 		goto out;
@@ -934,9 +939,10 @@ int
 nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 {
 	struct walk w = {.out = out};
-	struct stat st;
-	const char *map = NULL, *p, *end;
+	struct log_map m = {0};
+	const char *p, *end;
 	MDB_txn *txn;
+	bool rotated;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -946,19 +952,19 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		(uint64_t)nedb__now_ms() * 0x9e3779b97f4a7c15ull;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
-	/* a prune since this handle opened log.aof: read the new one,
+	/* a prune since this handle opened the log: read the new one,
 	 * which holds every line the snapshot just taken has applied */
-	if ((rc = nedb__follow_rotation(db)))
+	if ((rc = nedb__log_follow(db, &rotated)))
 		goto done;
+	if (rotated)
+		db->size_checked = false;
 	if ((rc = nedb__view_applied(&db->view, txn, &w.a))) {
 		rc = nedb__err(NEDB_ECORRUPT, "view has no head");
 		goto done;
 	}
-	if (fstat(db->logfd, &st)) {
-		rc = nedb__errno(NEDB_EIO, "cannot read log");
+	if ((rc = nedb__log_map(db, &m)))
 		goto done;
-	}
-	if (st.st_size == 0) {
+	if (m.n == 0) {
 		fail(out, 0, "log is empty: no genesis op");
 		goto done;
 	}
@@ -967,36 +973,30 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		goto done;
 	}
 	w.src = mdb_cursor_get(w.sc, &w.sk, &w.sd, MDB_FIRST);
-	/* from genesis: the archived ops first */
-	if (db->first_seq) {
-		rc = nedb__archive_scan(db, 0, walk_line, &w);
+	/* from genesis: the ops before the map (archived) first */
+	if (m.seq) {
+		uint64_t torn;
+
+		rc = nedb__log_walk(db, 0, 0, m.pos, walked_line, &w, &torn);
 		if (w.failed) {
 			rc = w.rc;
 			goto done;
 		}
 		if (rc == NEDB_ECORRUPT) {
-			fail(out, w.seq, nedb_errmsg());
+			fail(out, w.c.seq, nedb_errmsg());
 			rc = 0;
 			goto done;
 		}
 		if (rc)
 			goto done;
-		if (w.seq != db->first_seq) {
-			fail(out, w.seq, "the archive does not reach the first "
-			     "op of log.aof");
+		if (w.c.seq != m.seq) {
+			fail(out, w.c.seq, "the archive does not reach the "
+			     "first op of log.aof");
 			goto done;
 		}
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED,
-		   db->logfd, 0);
-	if (map == MAP_FAILED) {
-		map = NULL;
-		rc = nedb__errno(NEDB_EIO, "cannot read log");
-		goto done;
-	}
-	madvise((void *)map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	p = map;
-	end = map + st.st_size;
+	p = m.p;
+	end = m.p + m.n;
 	if ((rc = walk_file(&w, &p, end)))
 		goto done;
 	if (w.failed) {
@@ -1006,8 +1006,8 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	if (p < end)
 		nedb__warn("torn log tail of %zu bytes after seq %llu (the "
 			   "next write repairs it)", (size_t)(end - p),
-			   (unsigned long long)w.seq - 1);
-	if (w.seq == 0) {
+			   (unsigned long long)w.c.seq - 1);
+	if (w.c.seq == 0) {
 		fail(out, 0, "log has no complete genesis op");
 		goto done;
 	}
@@ -1016,9 +1016,9 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 
 		snprintf(msg, sizeof msg, "log ends at seq %llu but the view "
 			 "has ops through seq %llu",
-			 (unsigned long long)w.seq - 1,
+			 (unsigned long long)w.c.seq - 1,
 			 (unsigned long long)w.a.seq);
-		fail(out, w.seq, msg);
+		fail(out, w.c.seq, msg);
 		goto done;
 	}
 	if (memcmp(w.at_applied, w.a.head, HASH_LEN)) {
@@ -1026,15 +1026,14 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		     "recorded");
 		goto done;
 	}
-	out->seq = w.seq - 1;
-	nedb__hex(out->head, w.head, HASH_LEN);
+	out->seq = w.c.seq - 1;
+	nedb__hex(out->head, w.c.head, HASH_LEN);
 	if (flags & NEDB_VERIFY_DETERMINISM)
 		rc = determinism(db, txn, &w.a, out);
 done:
 	if (w.sc)
 		mdb_cursor_close(w.sc);
-	if (map)
-		munmap((void *)map, (size_t)st.st_size);
+	nedb__log_unmap(db, &m);
 	mdb_txn_abort(txn);
 	clients_free(&w.clients);
 	set_free(&w.idems);

@@ -1111,7 +1111,7 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 			seen = v;
 			seen[ns++] = s;
 		}
-		if ((rc = nedb__pread_line(x->db, s, &line, &se)))
+		if ((rc = nedb__op_line(x->db, s, &line, &se)))
 			break;
 		cb = memmem(line.p, line.len, ",\"caused_by\":[", 14);
 		if (cb && (!memmem(line.p, line.len, ",\"doc\":{", 8) ||

@@ -317,8 +317,7 @@ nedb_stats_get(nedb *db, nedb_stats *out)
 	    !nedb__num_get(d.mv_data, d.mv_size, &out->checkpoint))
 		out->has_checkpoint = 1;
 	nedb__txn_done(db, txn);
-	if (!fstat(db->logfd, &st))
-		out->log_bytes = (uint64_t)st.st_size;
+	out->log_bytes = nedb__log_bytes(db);
 	if ((p = malloc(strlen(db->dir) + 16))) {
 		sprintf(p, "%s/view.mdb", db->dir);
 		if (!stat(p, &st))

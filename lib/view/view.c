@@ -340,7 +340,7 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 		return nedb__mdb(rc, "cannot read view");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
-		struct verent ve = {OP_DELETE, 0};
+		struct verent ve = {OP_DELETE};
 		unsigned char tk[TTLKEY_MAX];
 		struct dochdr h;
 		const char *doc;
@@ -421,8 +421,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	int rc;
 
 	nedb__put_be64(sk, o->seq);
-	se.off = o->off;
-	se.len = o->len;
+	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
 		      MDB_APPEND)))
@@ -513,7 +512,6 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 	}
 	ve.kind = (uint8_t)o->kind;
-	ve.docoff = o->docoff;
 	key[klen] = 0;
 	nedb__put_be64(key + klen + 1, o->seq);
 	rc = put(txn, v->dbi[DBI_VERS], key, klen + 9, &ve, sizeof ve, 0);
