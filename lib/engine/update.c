@@ -40,11 +40,11 @@ static int
 collect(const char *json, size_t len, void *payload)
 {
 	struct matches *m = payload;
-	char **v = realloc(m->docs, (m->n + 1) * sizeof *v);
+	char **v = nedb__realloc(m->docs, (m->n + 1) * sizeof *v);
 
 	if (v)
 		m->docs = v;
-	if (!v || !(v[m->n] = strndup(json, len))) {
+	if (!v || !(v[m->n] = nedb__memdup(json, len))) {
 		m->rc = nedb__err(NEDB_EIO, "out of memory");
 		return 1;
 	}
@@ -70,7 +70,7 @@ prepare(struct change *c, const char *coll, const char *id, nedb_buf *doc)
 	if (c->doc.len > MAX_DOC)
 		return nedb__err(NEDB_EINPUT, "document too large: more than "
 				 "%u bytes", MAX_DOC);
-	if (!(c->id = strdup(id)))
+	if (!(c->id = nedb__strdup(id)))
 		return nedb__err(NEDB_EIO, "out of memory");
 	return 0;
 }
@@ -133,7 +133,7 @@ find_changes(nedb *db, const nedb_update_opts *o, struct change **out,
 	rc = 0;
 	info->matched = m.n;
 	if (m.n + (!m.n && o->upsert) &&
-	    !(cs = calloc(m.n ? m.n : 1, sizeof *cs))) {
+	    !(cs = nedb__calloc(m.n ? m.n : 1, sizeof *cs))) {
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;
 	}

@@ -71,7 +71,7 @@ static char *
 arch_path(const nedb *db, const char *name)
 {
 	size_t n = strlen(db->dir) + strlen(name) + 16;
-	char *p = malloc(n);
+	char *p = nedb__malloc(n);
 
 	if (p)
 		snprintf(p, n, "%s/archive%s%s", db->dir, *name ? "/" : "",
@@ -158,7 +158,7 @@ load_blocks(struct segment *s)
 					 "cut short", s->path);
 		}
 		if (s->nblocks % 64 == 0) {
-			b = realloc(s->blocks, (s->nblocks + 64) * sizeof *b);
+			b = nedb__realloc(s->blocks, (s->nblocks + 64) * sizeof *b);
 			if (!b) {
 				close(fd);
 				return nedb__err(NEDB_EIO, "out of memory");
@@ -205,7 +205,7 @@ nedb__archive_load(nedb *db)
 		if (sscanf(e->d_name, "%20llu-%20llu.%3s", &first, &last,
 			   tail) != 3 || strcmp(tail, "seg"))
 			continue;
-		s = realloc(db->log.segs, (db->log.nsegs + 1) * sizeof *s);
+		s = nedb__realloc(db->log.segs, (db->log.nsegs + 1) * sizeof *s);
 		if (!s) {
 			rc = nedb__err(NEDB_EIO, "out of memory");
 			break;
@@ -230,7 +230,7 @@ nedb__archive_load(nedb *db)
 static int
 read_block(const struct segment *s, const struct block *b, nedb_buf *out)
 {
-	unsigned char *zb = malloc(b->zlen ? b->zlen : 1);
+	unsigned char *zb = nedb__malloc(b->zlen ? b->zlen : 1);
 	unsigned long raw = b->raw;
 	int fd, rc = 0;
 
@@ -268,7 +268,7 @@ index_lines(const struct segment *s, const struct block *b,
 	size_t k = 0;
 
 	if (*cap < (size_t)b->lines + 1) {
-		uint32_t *x = realloc(*start, ((size_t)b->lines + 1) *
+		uint32_t *x = nedb__realloc(*start, ((size_t)b->lines + 1) *
 				      sizeof *x);
 
 		if (!x)
@@ -326,7 +326,7 @@ cached_block(nedb *db, const struct segment *s, const struct block *b,
 	struct cslot *victim;
 	int rc;
 
-	if (!c && !(c = db->log.arch_cache = calloc(1, sizeof *c)))
+	if (!c && !(c = db->log.arch_cache = nedb__calloc(1, sizeof *c)))
 		return nedb__err(NEDB_EIO, "out of memory");
 	victim = &c->slot[0];
 	for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -508,8 +508,8 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 	snprintf(name, sizeof name, "%020llu-%020llu.seg",
 		 (unsigned long long)first, (unsigned long long)last);
 	if (!(dst = arch_path(db, name)) ||
-	    !(tmp = malloc(strlen(dst) + 8)) ||
-	    !(zb = malloc(HDR + z.compressBound(BLOCK_RAW + 65536) +
+	    !(tmp = nedb__malloc(strlen(dst) + 8)) ||
+	    !(zb = nedb__malloc(HDR + z.compressBound(BLOCK_RAW + 65536) +
 			  MAX_DOC * 2))) {
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;

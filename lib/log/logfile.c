@@ -35,7 +35,7 @@ static char *
 path_in(const nedb *db, const char *name)
 {
 	size_t n = strlen(db->dir) + strlen(name) + 2;
-	char *p = malloc(n);
+	char *p = nedb__malloc(n);
 
 	if (p)
 		snprintf(p, n, "%s/%s", db->dir, name);

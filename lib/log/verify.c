@@ -388,7 +388,7 @@ arena_copy(struct arena *a, const char *p, size_t n)
 	if (!c || c->cap - c->used < n) {
 		size_t cap = n > (64u << 10) ? n : (64u << 10);
 
-		if (!(c = malloc(sizeof *c + cap)))
+		if (!(c = nedb__malloc(sizeof *c + cap)))
 			return NULL;
 		c->next = a->head;
 		c->used = 0;
@@ -451,7 +451,7 @@ static int
 set_grow(struct strset *s)
 {
 	size_t cap = s->cap ? 2 * s->cap : 64, i;
-	struct sslot *t = malloc(cap * sizeof *t);
+	struct sslot *t = nedb__malloc(cap * sizeof *t);
 
 	if (!t)
 		return -1;
@@ -540,7 +540,7 @@ client_number(struct clients *c, const char *key, size_t len, bool stable,
 	if (added) {
 		if (c->n == c->cap) {
 			size_t cap = c->cap ? 2 * c->cap : 16;
-			void *x = realloc(c->v, cap * sizeof *c->v);
+			void *x = nedb__realloc(c->v, cap * sizeof *c->v);
 
 			if (!x)
 				return nedb__err(NEDB_EIO, "out of memory");
@@ -784,14 +784,14 @@ hash_half(void *arg)
 	/* room for as many lines as the bytes can hold, reserved once: the
 	 * pages are only taken as they are written */
 	h->cap = (size_t)(h->end - h->p) / MIN_LINE + 1;
-	if (!(h->h = malloc(h->cap * sizeof *h->h)))
+	if (!(h->h = nedb__malloc(h->cap * sizeof *h->h)))
 		goto oom;
 	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
 		uint64_t s = h->first + h->n;
 		struct lrec *l;
 
 		if (h->n == h->cap) {
-			void *x = realloc(h->h, (h->cap *= 2) * sizeof *h->h);
+			void *x = nedb__realloc(h->h, (h->cap *= 2) * sizeof *h->h);
 
 			if (!x)
 				goto oom;
@@ -870,7 +870,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 	pthread_join(th, NULL);
 	if (w->failed)
 		goto out;
-	if (h.cl.n && !(map = malloc(h.cl.n * sizeof *map))) {
+	if (h.cl.n && !(map = nedb__malloc(h.cl.n * sizeof *map))) {
 		w->rc = nedb__err(NEDB_EIO, "out of memory");
 		w->failed = true;
 		goto out;

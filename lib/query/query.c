@@ -81,7 +81,7 @@ rows_add(struct rows *r, const char *doc, size_t len, const char *id,
 
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct row *v = realloc(r->v, cap * sizeof *v);
+		struct row *v = nedb__realloc(r->v, cap * sizeof *v);
 
 		if (!v)
 			return nedb__err(NEDB_EIO, "out of memory");
@@ -89,9 +89,9 @@ rows_add(struct rows *r, const char *doc, size_t len, const char *id,
 		r->cap = cap;
 	}
 	x = &r->v[r->n];
-	x->doc = malloc(len + 1);
-	x->id = malloc(idlen + 1);
-	x->coll = coll ? strdup(coll) : NULL;
+	x->doc = nedb__malloc(len + 1);
+	x->id = nedb__malloc(idlen + 1);
+	x->coll = coll ? nedb__strdup(coll) : NULL;
 	if (!x->doc || !x->id || (coll && !x->coll)) {
 		free(x->doc);
 		free(x->id);
@@ -355,14 +355,14 @@ gather(struct exec *x, const char *id, size_t n)
 
 	if (cand->n == cand->cap) {
 		size_t cap = cand->cap ? cand->cap * 2 : 256;
-		char **v = realloc(cand->v, cap * sizeof *v);
+		char **v = nedb__realloc(cand->v, cap * sizeof *v);
 
 		if (!v)
 			return nedb__err(NEDB_EIO, "out of memory");
 		cand->v = v;
 		cand->cap = cap;
 	}
-	if (!(s = malloc(n + 1)))
+	if (!(s = nedb__malloc(n + 1)))
 		return nedb__err(NEDB_EIO, "out of memory");
 	memcpy(s, id, n);
 	s[n] = 0;
@@ -650,7 +650,7 @@ load_search_fields(struct exec *x)
 			continue;
 		if ((rc = nedb__ixdef_get(k.mv_data, k.mv_size, coll, field)))
 			break;
-		v = realloc(x->search_fields, (x->nsearch_fields + 1) *
+		v = nedb__realloc(x->search_fields, (x->nsearch_fields + 1) *
 			    sizeof *v);
 		if (!v) {
 			rc = nedb__err(NEDB_EIO, "out of memory");
@@ -823,7 +823,7 @@ sort_rows(const struct nql_query *q, struct rows *r)
 
 	if (!q->norder || r->n < 2)
 		return 0;
-	if (!(tmp = malloc(r->n * sizeof *tmp)))
+	if (!(tmp = nedb__malloc(r->n * sizeof *tmp)))
 		return nedb__err(NEDB_EIO, "out of memory");
 	merge_sort(q, r->v, tmp, r->n);
 	free(tmp);
@@ -891,7 +891,7 @@ group_rows(struct exec *x, struct rows *in, struct rows *out)
 			if (nedb__value_eq(g[j].key, k))
 				break;
 		if (j == ng) {
-			struct group *v = realloc(g, (ng + 1) * sizeof *g);
+			struct group *v = nedb__realloc(g, (ng + 1) * sizeof *g);
 
 			if (!v) {
 				rc = nedb__err(NEDB_EIO, "out of memory");
@@ -899,14 +899,14 @@ group_rows(struct exec *x, struct rows *in, struct rows *out)
 			}
 			g = v;
 			memset(&g[ng], 0, sizeof *g);
-			g[ng].keytext = strndup(k.p, k.len);
+			g[ng].keytext = nedb__memdup(k.p, k.len);
 			g[ng].key = (struct nql_span){g[ng].keytext, k.len};
-			g[ng].sum = calloc(na + 1, sizeof(double));
-			g[ng].min = calloc(na + 1, sizeof(double));
-			g[ng].max = calloc(na + 1, sizeof(double));
-			g[ng].mint = calloc(na + 1, sizeof *g[ng].mint);
-			g[ng].maxt = calloc(na + 1, sizeof *g[ng].maxt);
-			g[ng].nnum = calloc(na + 1, sizeof(uint64_t));
+			g[ng].sum = nedb__calloc(na + 1, sizeof(double));
+			g[ng].min = nedb__calloc(na + 1, sizeof(double));
+			g[ng].max = nedb__calloc(na + 1, sizeof(double));
+			g[ng].mint = nedb__calloc(na + 1, sizeof *g[ng].mint);
+			g[ng].maxt = nedb__calloc(na + 1, sizeof *g[ng].maxt);
+			g[ng].nnum = nedb__calloc(na + 1, sizeof(uint64_t));
 			if (!g[ng].keytext || !g[ng].sum || !g[ng].min ||
 			    !g[ng].max || !g[ng].mint || !g[ng].maxt ||
 			    !g[ng].nnum) {
@@ -1064,7 +1064,7 @@ traverse(struct exec *x, struct rows *in, struct rows *out)
 	for (size_t i = 0; i < in->n && !rc; i++) {
 		const char *coll = in->v[i].coll ? in->v[i].coll : x->q->coll;
 		size_t n = strlen(coll) + 1 + strlen(in->v[i].id) + 1;
-		char *node = malloc(n);
+		char *node = nedb__malloc(n);
 
 		if (!node)
 			return nedb__err(NEDB_EIO, "out of memory");
@@ -1086,7 +1086,7 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 	nedb_buf line = {0};
 	int rc = 0;
 
-	queue = malloc((in->n + 1) * sizeof *queue);
+	queue = nedb__malloc((in->n + 1) * sizeof *queue);
 	if (!queue)
 		return nedb__err(NEDB_EIO, "out of memory");
 	for (size_t i = 0; i < in->n; i++)
@@ -1102,7 +1102,7 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 		if (dup)
 			continue;
 		{
-			uint64_t *v = realloc(seen, (ns + 1) * sizeof *v);
+			uint64_t *v = nedb__realloc(seen, (ns + 1) * sizeof *v);
 
 			if (!v) {
 				rc = nedb__err(NEDB_EIO, "out of memory");
@@ -1120,7 +1120,7 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 			const char *p = cb + 14;
 
 			while (*p && *p != ']') {
-				uint64_t *v = realloc(queue, (nq + 1) *
+				uint64_t *v = nedb__realloc(queue, (nq + 1) *
 						      sizeof *v);
 				char *end;
 
@@ -1555,7 +1555,7 @@ parse_sort(struct nql_query *q, const char *sort)
 				       "{\"field\":1 or -1, ...}");
 			break;
 		}
-		o = realloc(q->order, (q->norder + 1) * sizeof *o);
+		o = nedb__realloc(q->order, (q->norder + 1) * sizeof *o);
 		if (!o) {
 			free(key);
 			rc = nedb__err(NEDB_EIO, "out of memory");
@@ -1579,12 +1579,12 @@ int
 nedb_find(nedb *db, const nedb_find_opts *o, unsigned flags, nedb_row_fn fn,
 	  void *payload)
 {
-	struct nql_query *q = calloc(1, sizeof *q);
+	struct nql_query *q = nedb__calloc(1, sizeof *q);
 	int rc;
 
 	if (!q)
 		return nedb__err(NEDB_EIO, "out of memory");
-	if (!(q->coll = strdup(o->coll))) {
+	if (!(q->coll = nedb__strdup(o->coll))) {
 		free(q);
 		return nedb__err(NEDB_EIO, "out of memory");
 	}

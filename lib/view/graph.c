@@ -26,7 +26,7 @@ nums_add(struct nums *s, uint64_t x)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *v = realloc(s->v, cap * sizeof *v);
+		uint64_t *v = nedb__realloc(s->v, cap * sizeof *v);
 
 		if (!v)
 			return nedb__err(NEDB_EIO, "out of memory");
@@ -318,7 +318,7 @@ nedb_stats_get(nedb *db, nedb_stats *out)
 		out->has_checkpoint = 1;
 	nedb__txn_done(db, txn);
 	out->log_bytes = nedb__log_bytes(db);
-	if ((p = malloc(strlen(db->dir) + 16))) {
+	if ((p = nedb__malloc(strlen(db->dir) + 16))) {
 		sprintf(p, "%s/view.mdb", db->dir);
 		if (!stat(p, &st))
 			out->view_bytes = (uint64_t)st.st_size;

@@ -71,15 +71,15 @@ nedb__path_parse(struct nql_path *p, const char *dotted)
 	memset(p, 0, sizeof *p);
 	for (const char *c = dotted; *c; c++)
 		n += *c == '.';
-	if (!(p->dotted = strdup(dotted)) ||
-	    !(p->parts = calloc(n, sizeof *p->parts)))
+	if (!(p->dotted = nedb__strdup(dotted)) ||
+	    !(p->parts = nedb__calloc(n, sizeof *p->parts)))
 		goto oom;
 	for (tok = dotted; tok; tok = next) {
 		size_t len;
 
 		next = strchr(tok, '.');
 		len = next ? (size_t)(next - tok) : strlen(tok);
-		if (!(p->parts[p->n] = strndup(tok, len)))
+		if (!(p->parts[p->n] = nedb__memdup(tok, len)))
 			goto oom;
 		p->n++;
 		if (next)
