@@ -103,3 +103,26 @@ load helper
 	assert_success
 	assert_output '{"_id":"a"}'
 }
+
+@test "a directory sync that fails is reported, never ignored: create, options, prune" {
+	run -5 --separate-stderr env NEDB_TEST_FAIL=fsync-dir nedb-put -d new c a '{}'
+	assert_equal "$stderr" "nedb-put: cannot sync directory: Input/output error"
+	assert_output ""
+	# the next writer finishes what the failed creation began
+	run --separate-stderr nedb-put -d new c a '{}'
+	assert_success
+	assert_equal "$stderr" "nedb-put: warning: meta.json was missing; it is written again"
+	nedb-put c a '{"x":1}'
+	run -5 --separate-stderr env NEDB_TEST_FAIL=fsync-dir nedb-index --auto 3
+	assert_equal "$stderr" "nedb-index: cannot sync directory: Input/output error"
+	nedb-checkpoint >/dev/null
+	run -5 --separate-stderr env NEDB_TEST_FAIL=fsync-dir nedb-checkpoint --prune
+	assert_equal "$stderr" "nedb-checkpoint: cannot sync directory: Input/output error"
+	assert_output ""
+	# what each did is whole: the log verifies across its archive
+	run nedb-verify
+	assert_success
+	run nedb-get c a
+	assert_output '{"_id":"a","x":1}'
+	assert_determinism
+}

@@ -227,6 +227,27 @@ nedb__strdup(const char *s)
 	return nedb__memdup(s, strlen(s));
 }
 
+/*
+ * Makes a directory's entries durable (after a create or rename in it).
+ * Every caller checks: a failed fsync is NEDB_EIO, never ignored.
+ */
+int
+nedb__fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd >= 0 && nedb__test_fail("fsync-dir")) {
+		close(fd);
+		fd = -1;
+		errno = EIO;
+	}
+	if (fd < 0 || fsync(fd))
+		rc = nedb__errno(NEDB_EIO, "cannot sync directory");
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int
 nedb_buf_grow(nedb_buf *b, size_t extra)
 {

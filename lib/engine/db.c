@@ -100,18 +100,6 @@ path_in(const nedb *db, const char *name)
 	return p;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	fsync(fd);
-	close(fd);
-	return 0;
-}
-
 /* Writes meta.json atomically: temp file, fsync, rename, fsync dir. */
 static int
 write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
@@ -135,8 +123,7 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 		close(fd);
 	if (rc)
 		unlink(tmp);
-	else {
-		fsync_dir(db->dir);
+	else if (!(rc = nedb__fsync_dir(db->dir))) {
 		db->created = created;
 		db->auto_index = auto_index;
 	}
@@ -655,8 +642,8 @@ init_view(nedb *db, bool wait)
 		db->wlog.len = 0;
 		db->wcount = 0;
 		a = db->wa;
-		fsync_dir(db->dir);
-		if ((rc = write_meta_json(db, o.ts, 0)) ||
+		if ((rc = nedb__fsync_dir(db->dir)) ||
+		    (rc = write_meta_json(db, o.ts, 0)) ||
 		    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
 			goto fail;
 	} else if ((rc = replay_all(db, CKPT_NONE, 0)))
@@ -2435,7 +2422,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	char *viewp = path_in(db, "view.mdb"), *lockp = path_in(db,
 		"view.mdb-lock"), *tmpp = path_in(db, "view.mdb.compact");
 	MDB_txn *txn;
-	int dirfd = -1, fd = -1, rc;
+	int dirfd = -1, fd = -1, rc, dsync = 0;
 
 	*before = *after = 0;
 	if (!viewp || !lockp || !tmpp) {
@@ -2477,7 +2464,9 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		goto done;
 	}
 	unlink(lockp);
-	fsync_dir(db->dir);
+	/* the swap is done either way: a failed sync of it is reported
+	 * once this process has moved to the new files */
+	dsync = nedb__fsync_dir(db->dir);
 	/* this process moves to the new files */
 	nedb__view_close(&db->view);
 	close(db->vlockfd);
@@ -2493,7 +2482,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 		goto done;
 	}
 	mdb_txn_commit(txn);	/* keeps the table handles */
-	if ((rc = vsync_write(db)) == 0)
+	if ((rc = vsync_write(db)) == 0 && (rc = dsync) == 0)
 		rc = view_size(db, after);
 done:
 	wunlock(db);

@@ -473,18 +473,6 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static int
-fsync_path(const char *p)
-{
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	fsync(fd);
-	close(fd);
-	return 0;
-}
-
 /*
  * Writes lines [first, last] (text, "\n"-terminated each) as a segment:
  * temp file, fsync, rename, fsync of the directory.
@@ -571,7 +559,7 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 		unlink(tmp);
 		goto done;
 	}
-	fsync_path(dir);
+	rc = nedb__fsync_dir(dir);
 	nedb__archive_free(db);		/* list it again on next use */
 done:
 	if (fd >= 0) {

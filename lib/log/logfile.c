@@ -59,17 +59,6 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static void
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	fsync(fd);
-	close(fd);
-}
-
 /*
  * Where log.aof begins: the seq of its first line and the bytes archived
  * before it (archive.c).  A log that was never pruned starts at seq 0.
@@ -392,7 +381,7 @@ f_rotate(nedb *db, uint64_t seq, const struct log_loc *loc,
 	char *logp = NULL, *tmpp = NULL;
 	uint64_t first = db->log.first_seq, cut;
 	bool rotated;
-	int fd = -1, rc;
+	int fd = -1, rc, dsync = 0;
 
 	if (seq <= first)
 		return 0;		/* nothing before it in log.aof */
@@ -422,7 +411,9 @@ f_rotate(nedb *db, uint64_t seq, const struct log_loc *loc,
 		unlink(tmpp);
 		goto done;
 	}
-	fsync_dir(db->dir);
+	/* log.aof is replaced either way: a failed sync of the rename is
+	 * reported once this handle has followed it */
+	dsync = nedb__fsync_dir(db->dir);
 	close(fd);
 	fd = -1;
 	out->archived = seq - first;
@@ -430,7 +421,8 @@ f_rotate(nedb *db, uint64_t seq, const struct log_loc *loc,
 	out->last = seq - 1;
 	out->bytes = cut;
 	/* 3. this handle moves to the new file */
-	rc = f_follow(db, &rotated);
+	if (!(rc = f_follow(db, &rotated)))
+		rc = dsync;
 done:
 	if (fd >= 0)
 		close(fd);
