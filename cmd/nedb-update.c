@@ -63,6 +63,7 @@ main(int argc, char **argv)
 	struct match m = {0};
 	nedb_find_opts f = {.as_of = NEDB_HEAD};
 	nedb_buf r = {0}, doc = {0};
+	nedb_receipt rcpt;
 	bool upsert = false, quiet = false;
 	nedb_put p = {.if_seq = -1};
 	nedb *db;
@@ -117,10 +118,12 @@ main(int argc, char **argv)
 		p.id = id;
 		p.doc = doc.p;
 		p.doclen = doc.len;
-		rc = nedb_write_put(db, &p, quiet ? NULL : &r);
+		rc = nedb_write_put(db, &p, quiet ? NULL : &rcpt);
 		free(id);
 		if (rc)
 			cli_fail(rc);
+		if (!quiet)
+			cli_receipt_line(&r, &rcpt);
 		if (p.w.nonce)
 			p.w.nonce++;
 		changed++;
@@ -148,8 +151,10 @@ main(int argc, char **argv)
 		}
 		p.doc = doc.p;
 		p.doclen = doc.len;
-		if ((rc = nedb_write_put(db, &p, quiet ? NULL : &r)))
+		if ((rc = nedb_write_put(db, &p, quiet ? NULL : &rcpt)))
 			cli_fail(rc);
+		if (!quiet)
+			cli_receipt_line(&r, &rcpt);
 		changed++;
 		free(fid);
 		nedb_buf_free(&base);

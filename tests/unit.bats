@@ -34,3 +34,7 @@ run_unit() {
 @test "write protocol unit tests pass" {
 	run_unit write
 }
+
+@test "op table unit tests pass" {
+	run_unit optab
+}

@@ -540,15 +540,11 @@ join(struct hreq *h, struct dbent *e)
 	return rc == 0;
 }
 
-/* Copies a receipt (one line) into the response as the answer. */
+/* A write's receipt, rendered into the response, as the answer. */
 static void
-answer_receipt(struct hreq *h, const nedb_buf *receipt)
+answer_receipt(struct hreq *h, const nedb_receipt *receipt)
 {
-	size_t n = receipt->len;
-
-	while (n && receipt->p[n - 1] == '\n')
-		n--;
-	nedb_buf_add(&h->resp, receipt->p, n);
+	nedb_receipt_json(&h->resp, receipt, 0);
 	ok(h, MHD_HTTP_OK);
 }
 
@@ -603,7 +599,6 @@ init_triple(const char *k, size_t kl, const char *v, size_t len, void *p)
 {
 	struct init *in = p;
 	const char *what = in->links ? "links" : "indexes";
-	nedb_buf receipt = {0};
 	char *t[3];
 	int rc;
 
@@ -614,12 +609,10 @@ init_triple(const char *k, size_t kl, const char *v, size_t len, void *p)
 		return 1;
 	}
 	rc = in->links ?
-	     nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w,
-			     &receipt) :
-	     nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w, &receipt);
+	     nedb_write_link(in->e->db, t[0], t[1], t[2], 0, &init_w, NULL) :
+	     nedb_write_index(in->e->db, t[0], t[1], t[2], &init_w, NULL);
 	for (int i = 0; i < 3; i++)
 		free(t[i]);
-	nedb_buf_free(&receipt);
 	if (rc) {
 		fail(in->h, status_of(rc), "init.%s: %s", what, nedb_errmsg());
 		return 1;
@@ -631,7 +624,6 @@ static int
 init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
 {
 	struct init *in = p;
-	nedb_buf receipt = {0};
 	nedb_put put = {.coll = in->coll, .doc = v, .doclen = len,
 			.if_seq = -1, .w = init_w};
 	const char *x;
@@ -646,8 +638,7 @@ init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
 	/* seed documents name their id "_id" or "id" */
 	if (!nedb_json_member(v, len, "_id", &x, &xl))
 		put.id_field = "id";
-	rc = nedb_write_put(in->e->db, &put, &receipt);
-	nedb_buf_free(&receipt);
+	rc = nedb_write_put(in->e->db, &put, NULL);
 	if (rc) {
 		fail(in->h, status_of(rc), "init.seed.%s: %s", in->coll,
 		     nedb_errmsg());
@@ -872,7 +863,8 @@ put_row(struct hreq *h, struct dbent *e)
 	struct list lt = {.key = "tags", .s = tags, .max = 64};
 	struct list lc = {.key = "caused_by", .u = causes, .max = 64};
 	nedb_put p = {.if_seq = -1};
-	nedb_buf receipt = {0}, conf = {0};
+	nedb_receipt receipt;
+	nedb_buf conf = {0};
 	const char *doc, *c;
 	size_t doclen, clen;
 	bool has, merge;
@@ -938,14 +930,13 @@ done:
 	free(vfrom);
 	free(vto);
 	nedb_buf_free(&conf);
-	nedb_buf_free(&receipt);
 }
 
 static void
 delete_row(struct hreq *h, struct dbent *e, const char *coll,
 	   const char *id)
 {
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 	nedb_wopts w = {.client = CLIENT};
 	int rc;
 
@@ -962,7 +953,6 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 		hold(h, e);
 		answer_receipt(h, &receipt);
 	}
-	nedb_buf_free(&receipt);
 }
 
 static void
@@ -970,7 +960,7 @@ add_index_route(struct hreq *h, struct dbent *e)
 {
 	char *coll = NULL, *field = NULL, *kind = NULL, *client, *idem;
 	nedb_wopts w = {0};
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 	int rc;
 
 	client = idem = NULL;
@@ -994,7 +984,6 @@ done:
 	free(kind);
 	free(client);
 	free(idem);
-	nedb_buf_free(&receipt);
 }
 
 static void
@@ -1002,7 +991,7 @@ link_route(struct hreq *h, struct dbent *e)
 {
 	char *frm = NULL, *rel = NULL, *to = NULL, *client, *idem;
 	nedb_wopts w = {0};
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 	bool unlink;
 	int rc;
 
@@ -1028,34 +1017,25 @@ done:
 	free(to);
 	free(client);
 	free(idem);
-	nedb_buf_free(&receipt);
 }
 
 static void
 checkpoint_route(struct hreq *h, struct dbent *e)
 {
-	nedb_buf receipt = {0};
-	const char *v, *hash;
-	size_t vlen, hlen;
+	nedb_receipt receipt;
 	int rc;
 
 	if (!join(h, e))
-		goto done;
+		return;
 	if ((rc = nedb_write_checkpoint(e->db, &receipt))) {
 		write_failed(h, e, rc);
-		goto done;
+		return;
 	}
 	hold(h, e);
-	if (nedb_json_member(receipt.p, receipt.len, "seq", &v, &vlen) &&
-	    nedb_json_member(receipt.p, receipt.len, "hash", &hash, &hlen)) {
-		nedb_buf_printf(&h->resp, "{\"ok\":true,\"seq\":%.*s,"
-				"\"head\":%.*s}", (int)vlen, v, (int)hlen,
-				hash);
-		ok(h, MHD_HTTP_OK);
-	} else
-		answer_receipt(h, &receipt);
-done:
-	nedb_buf_free(&receipt);
+	nedb_buf_printf(&h->resp, "{\"ok\":true,\"seq\":%llu,"
+			"\"head\":\"%s\"}", (unsigned long long)receipt.seq,
+			receipt.hash);
+	ok(h, MHD_HTTP_OK);
 }
 
 /* ---- reads ---------------------------------------------------------------- */
