@@ -227,12 +227,15 @@ typedef struct nedb_put {
 } nedb_put;
 
 /*
- * The part of a put that needs no database: validates and compacts
- * p->doc into *doc and, when p->id is NULL, decodes the id from the
- * document into *id (caller frees both).  Safe to run in another thread
- * than the writer's (it is the only one that may use libjq then).  Then
- * set p->doc/doclen to the compact text, p->id to the id, p->prepared,
- * and call nedb_write_put.
+ * The part of a put that needs no database, and the only place its
+ * document and id are checked: validates and compacts p->doc into *doc
+ * and, when p->id is NULL, decodes the id from the document into *id
+ * (caller frees both); unless p->merge, the document's "_id" is then
+ * the id (set where it was not).  Safe to run in another thread than the
+ * writer's (it is the only one that may use libjq then).  Then set
+ * p->doc/doclen to the compact text, p->id to the id, p->prepared, and
+ * call nedb_write_put, which trusts them (but for "_id", which it sets
+ * to the id where a prepared document holds another).
  */
 NEDB_EXPORT int nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id);
 

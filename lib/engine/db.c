@@ -1613,49 +1613,6 @@ provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
 	return 0;
 }
 
-int
-nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
-{
-	const char *v;
-	size_t vlen;
-	int rc;
-
-	*id = NULL;
-	if ((rc = nedb_check_coll(p->coll)))
-		return rc;
-	if (!p->doc || !p->doclen)
-		return nedb__err(NEDB_EINPUT, "not JSON: empty input");
-	if (p->doclen > MAX_DOC + (MAX_DOC >> 2))
-		return nedb__err(NEDB_EINPUT, "document too large: more than "
-				 "%u bytes", MAX_DOC);
-	doc->len = 0;
-	if ((rc = nedb__doc_normalize(doc, p->doc, p->doclen)))
-		return rc;
-	if (p->id)
-		return nedb_check_id(p->id, strlen(p->id));
-	{
-		const char *f = p->id_field ? p->id_field : "_id";
-
-		if (!nedb__doc_member(doc->p, doc->len, f, &v, &vlen))
-			return nedb__err(NEDB_EINPUT, "document has no \"%s\" "
-					 "member", f);
-		if (*v != '"')
-			return nedb__err(NEDB_EINPUT, "document's \"%s\" is "
-					 "not a string", f);
-	}
-	/* the common id needs no decoding: no escapes */
-	if (!memchr(v, '\\', vlen)) {
-		if (!(*id = strndup(v + 1, vlen - 2)))
-			return nedb__err(NEDB_EIO, "out of memory");
-	} else if ((rc = nedb__json_string(v, vlen, id)))
-		return rc;
-	if ((rc = nedb_check_id(*id, strlen(*id)))) {
-		free(*id);
-		*id = NULL;
-	}
-	return rc;
-}
-
 /*
  * Sets member key of the put's document to val: the text becomes own's
  * (copied from the caller's the first time it changes).
@@ -1678,20 +1635,98 @@ put_doc_set(struct op *o, nedb_buf *own, const char *key, const char *val,
 	return 0;
 }
 
+/* Sets the document's "_id" to id where it is not that already (the
+ * last "_id" counts, as in jq): the text may change, into own. */
+static int
+put_doc_id(struct op *o, nedb_buf *own)
+{
+	nedb_buf lit = {0};
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	if ((rc = nedb_buf_json_str(&lit, o->id, strlen(o->id))))
+		return rc;
+	if (!nedb__doc_member(o->doc, o->doclen, "_id", &v, &vlen) ||
+	    vlen != lit.len || memcmp(v, lit.p, vlen))
+		rc = put_doc_set(o, own, "_id", lit.p, lit.len, true);
+	nedb_buf_free(&lit);
+	return rc;
+}
+
+int
+nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
+{
+	struct op o;
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	*id = NULL;
+	if ((rc = nedb_check_coll(p->coll)))
+		return rc;
+	if (!p->doc || !p->doclen)
+		return nedb__err(NEDB_EINPUT, "not JSON: empty input");
+	if (p->doclen > MAX_DOC + (MAX_DOC >> 2))
+		return nedb__err(NEDB_EINPUT, "document too large: more than "
+				 "%u bytes", MAX_DOC);
+	doc->len = 0;
+	if ((rc = nedb__doc_normalize(doc, p->doc, p->doclen)))
+		return rc;
+	if (p->id) {
+		if ((rc = nedb_check_id(p->id, strlen(p->id))))
+			return rc;
+		goto place;
+	}
+	{
+		const char *f = p->id_field ? p->id_field : "_id";
+
+		if (!nedb__doc_member(doc->p, doc->len, f, &v, &vlen))
+			return nedb__err(NEDB_EINPUT, "document has no \"%s\" "
+					 "member", f);
+		if (*v != '"')
+			return nedb__err(NEDB_EINPUT, "document's \"%s\" is "
+					 "not a string", f);
+	}
+	/* the common id needs no decoding: no escapes */
+	if (!memchr(v, '\\', vlen)) {
+		if (!(*id = strndup(v + 1, vlen - 2)))
+			return nedb__err(NEDB_EIO, "out of memory");
+	} else if ((rc = nedb__json_string(v, vlen, id)))
+		return rc;
+	if ((rc = nedb_check_id(*id, strlen(*id))))
+		goto fail;
+	/* an id read from the document's own _id is in place */
+	if (!p->id_field || !strcmp(p->id_field, "_id"))
+		return 0;
+place:
+	/* a merge's _id is settled by nedb_write_put, after the merge */
+	if (p->merge)
+		return 0;
+	memset(&o, 0, sizeof o);
+	o.id = p->id ? p->id : *id;
+	o.doc = doc->p;
+	o.doclen = doc->len;
+	if (!(rc = put_doc_id(&o, doc)))
+		return 0;
+fail:
+	free(*id);
+	*id = NULL;
+	return rc;
+}
+
 /*
  * The text a put stages, from o->doc (compact and valid): merged into
- * the current version cur when p->merge, "_id" set to o->id unless the
- * document holds it already, "_tags" set from p->tags.  The text stays
- * the caller's (no copy) until one of these changes it; then it is
- * own's.
+ * the current version cur when p->merge, "_id" set to the id where
+ * nedb_put_prepare has not placed it, "_tags" set from p->tags.  The
+ * text stays the caller's (no copy) until one of these changes it; then
+ * it is own's.
  */
 static int
 put_doc(const nedb_put *p, struct op *o, const char *cur, size_t curlen,
 	nedb_buf *own)
 {
 	nedb_buf lit = {0};
-	const char *v;
-	size_t vlen;
 	int rc = 0;
 
 	if (p->merge && cur) {
@@ -1707,41 +1742,36 @@ put_doc(const nedb_put *p, struct op *o, const char *cur, size_t curlen,
 		o->doc = own->p;
 		o->doclen = own->len;
 	}
-	/* An id read from the document's own _id is already in place. */
-	if (p->id || (p->id_field && strcmp(p->id_field, "_id")) ||
-	    p->merge) {
-		if ((rc = nedb_buf_json_str(&lit, o->id, strlen(o->id))))
-			goto done;
-		if ((!nedb__doc_member(o->doc, o->doclen, "_id", &v, &vlen) ||
-		     vlen != lit.len || memcmp(v, lit.p, vlen)) &&
-		    (rc = put_doc_set(o, own, "_id", lit.p, lit.len, true)))
-			goto done;
-	}
+	/* "_id" is in place unless merged, or prepared by the caller (who
+	 * may reuse a document under another id, as RENAME does) */
+	if ((p->merge || p->prepared) && (rc = put_doc_id(o, own)))
+		return rc;
 	if (p->ntags) {
-		lit.len = 0;
 		rc = nedb_buf_add(&lit, "[", 1);
 		for (size_t i = 0; i < p->ntags && !rc; i++)
 			rc = (i && nedb_buf_add(&lit, ",", 1)) ||
 			     nedb_buf_json_str(&lit, p->tags[i],
 					       strlen(p->tags[i])) ?
 			     NEDB_EIO : 0;
-		if (rc || (rc = nedb_buf_add(&lit, "]", 1)) ||
-		    (rc = put_doc_set(o, own, "_tags", lit.p, lit.len, false)))
-			goto done;
+		if (!rc && !(rc = nedb_buf_add(&lit, "]", 1)))
+			rc = put_doc_set(o, own, "_tags", lit.p, lit.len,
+					 false);
+		nedb_buf_free(&lit);
+		if (rc)
+			return rc;
 	}
 	if (o->doclen > MAX_DOC)
 		rc = nedb__err(NEDB_EINPUT, "document too large: more than "
 			       "%u bytes", MAX_DOC);
-done:
-	nedb_buf_free(&lit);
 	return rc;
 }
 
 /*
  * A put, in the order its checks run: the document and the id (the
- * caller's when prepared, else nedb_put_prepare's: checked once, then
- * trusted), the write options and the key or nonce (pre_write), the
- * precondition, the text to stage (put_doc), expiry and provenance.
+ * caller's when prepared, else nedb_put_prepare's: checked and "_id"
+ * placed once, then trusted), the write options and the key or nonce
+ * (pre_write), the precondition, the text to stage (put_doc), expiry
+ * and provenance.
  */
 int
 nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
@@ -1772,7 +1802,9 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 	}
 	o.coll = p->coll;
 	o.ts = next_ts(db);
-	cur = live_doc(db, db->wtxn, o.coll, o.id, &h, &curlen, o.ts);
+	/* the current version, when something depends on it */
+	cur = p->if_seq >= 0 || p->merge || (p->keep_ttl && p->ttl_ms <= 0) ?
+	      live_doc(db, db->wtxn, o.coll, o.id, &h, &curlen, o.ts) : NULL;
 	if (p->if_seq >= 0 && (uint64_t)p->if_seq != (cur ? h.seq : 0)) {
 		rc = nedb__err(NEDB_EREJECTED, "precondition failed: '%s/%s' "
 			       "is at seq %llu, not %lld", o.coll, o.id,
