@@ -85,7 +85,7 @@ enum op_kind {
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
-#define OP_IS_CLIENT(k) (nedb__optab[k].client)
+#define OP_IS_CLIENT(k) ((unsigned)(k) < OP__N && nedb__optab[k].client)
 
 struct op {
 	enum op_kind kind;
