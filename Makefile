@@ -43,6 +43,7 @@ B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
 LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+	  lib/log/optab.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/query/query.c \
@@ -119,6 +120,7 @@ stage: all
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql resp http
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+	   lib/log/optab.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 

@@ -258,6 +258,28 @@ cli_print_lines(const nedb_buf *b)
 }
 
 void
+cli_receipt_line(nedb_buf *lines, const nedb_receipt *r)
+{
+	int rc;
+
+	if ((rc = nedb_receipt_json(lines, r, 0)) ||
+	    (rc = nedb_buf_add(lines, "\n", 1)))
+		cli_fail(rc);
+}
+
+void
+cli_print_receipt(const nedb_receipt *r)
+{
+	nedb_buf b = {0};
+	int rc;
+
+	if ((rc = nedb_receipt_json(&b, r, 0)))
+		cli_fail(rc);
+	cli_print(b.p, b.len);
+	nedb_buf_free(&b);
+}
+
+void
 cli_print(const char *text, size_t len)
 {
 	if (cli.array)

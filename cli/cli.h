@@ -72,6 +72,10 @@ bool cli_write_opt(int c, const char *arg, nedb_wopts *w);
 uint64_t cli_as_of(const char *arg);
 /* Prints each line of b (receipts) as one value, then flushes. */
 void cli_print_lines(const nedb_buf *b);
+/* Appends r's JSON and "\n" to lines (for cli_print_lines). */
+void cli_receipt_line(nedb_buf *lines, const nedb_receipt *r);
+/* Prints r as one value (cli_print). */
+void cli_print_receipt(const nedb_receipt *r);
 /* Parses a non-negative integer argument or dies naming it. */
 uint64_t cli_u64(const char *what, const char *s);
 /* Prints one JSON value (compact text) honouring --pretty and --array. */

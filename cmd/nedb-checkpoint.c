@@ -30,6 +30,7 @@ int
 main(int argc, char **argv)
 {
 	bool rebuild = false, prune = false;
+	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	char head[65];
 	uint64_t seq;
@@ -57,23 +58,25 @@ main(int argc, char **argv)
 		if ((rc = nedb_rebuild(db)) || (rc = nedb_head(db, &seq, head)))
 			cli_fail(rc);
 		nedb_buf_printf(&r, "{\"rebuilt\":true,\"seq\":%llu,"
-				"\"head\":\"%s\"}\n", (unsigned long long)seq,
+				"\"head\":\"%s\"}", (unsigned long long)seq,
 				head);
 	} else {
 		if ((rc = nedb_write_begin(db)) ||
-		    (rc = nedb_write_checkpoint(db, &r)) ||
+		    (rc = nedb_write_checkpoint(db, &rcpt)) ||
 		    (rc = nedb_write_commit(db)))
+			cli_fail(rc);
+		/* the receipt, with what went to the archive and what
+		 * became of the view */
+		if ((rc = nedb_receipt_json(&r, &rcpt, NEDB_RECEIPT_OPEN)))
 			cli_fail(rc);
 		if (prune) {
 			nedb_prune_info pi;
 
 			if ((rc = nedb_prune(db, &pi)))
 				cli_fail(rc);
-			/* the receipt, with what went to the archive */
-			r.len -= 2;	/* "}\n" */
 			nedb_buf_printf(&r, ",\"archived\":{\"ops\":%llu,"
 					"\"first\":%llu,\"last\":%llu,"
-					"\"bytes\":%llu}}\n",
+					"\"bytes\":%llu}",
 					(unsigned long long)pi.archived,
 					(unsigned long long)pi.first,
 					(unsigned long long)pi.last,
@@ -87,7 +90,6 @@ main(int argc, char **argv)
 		/* a failed compaction leaves the view as it was: the
 		 * checkpoint stands, and its receipt is printed either way */
 		rc = nedb_compact(db, &before, &after);
-		r.len -= 2;	/* "}\n" */
 		if (rc) {
 			const char *why = rc == NEDB_EBUSY ?
 				"in use by other processes" : nedb_errmsg();
@@ -95,14 +97,14 @@ main(int argc, char **argv)
 			nedb_buf_puts(&r, ",\"view\":{\"compacted\":false,"
 				      "\"reason\":");
 			nedb_buf_json_str(&r, why, strlen(why));
-			nedb_buf_puts(&r, "}}\n");
+			nedb_buf_puts(&r, "}}");
 		} else
 			nedb_buf_printf(&r, ",\"view\":{\"compacted\":true,"
-					"\"before\":%llu,\"after\":%llu}}\n",
+					"\"before\":%llu,\"after\":%llu}}",
 					(unsigned long long)before,
 					(unsigned long long)after);
 	}
-	cli_print(r.p, r.len - 1);
+	cli_print(r.p, r.len);
 	nedb_buf_free(&r);
 	if (rc && rc != NEDB_EBUSY) {
 		cli_finish();

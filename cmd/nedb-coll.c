@@ -31,6 +31,7 @@ int
 main(int argc, char **argv)
 {
 	nedb_wopts w = {0};
+	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	bool drop = false;
 	nedb *db;
@@ -63,12 +64,12 @@ main(int argc, char **argv)
 			cli_fail(rc);
 		rc = nedb_write_begin(db);
 		if (!rc)
-			rc = nedb_write_drop(db, argv[0], &w, &r);
+			rc = nedb_write_drop(db, argv[0], &w, &rcpt);
 		if (!rc)
 			rc = nedb_write_commit(db);
 		if (rc)
 			cli_fail(rc);
-		cli_print(r.p, r.len - 1);
+		cli_print_receipt(&rcpt);
 	}
 	nedb_buf_free(&r);
 	nedb_close(db);

@@ -30,6 +30,7 @@ int
 main(int argc, char **argv)
 {
 	nedb_buf r = {0}, line = {0};
+	nedb_receipt rcpt;
 	nedb_wopts w = {0};
 	bool quiet = false;
 	int c, rc, missing = 0, failed = 0;
@@ -67,8 +68,10 @@ main(int argc, char **argv)
 			failed = NEDB_EINPUT;
 			break;
 		}
-		rc = nedb_write_delete(db, argv[0], id, &w, &r);
-		if (rc == NEDB_ENOTFOUND) {
+		rc = nedb_write_delete(db, argv[0], id, &w, &rcpt);
+		if (!rc)
+			cli_receipt_line(&r, &rcpt);
+		else if (rc == NEDB_ENOTFOUND) {
 			cli_error(rc);
 			missing = 1;
 		} else if (rc) {

@@ -36,7 +36,7 @@ main(int argc, char **argv)
 {
 	bool persist = false;
 	nedb_wopts w = {0};
-	nedb_buf r = {0};
+	nedb_receipt r;
 	int64_t ttl = 0;
 	nedb *db;
 	int c, rc;
@@ -71,8 +71,7 @@ main(int argc, char **argv)
 	    (rc = nedb_write_expire(db, argv[0], argv[1], ttl, &w, &r)) ||
 	    (rc = nedb_write_commit(db)))
 		cli_fail(rc);
-	cli_print(r.p, r.len - 1);
-	nedb_buf_free(&r);
+	cli_print_receipt(&r);
 	nedb_close(db);
 	cli_finish();
 	return 0;

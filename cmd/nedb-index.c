@@ -43,6 +43,7 @@ main(int argc, char **argv)
 	bool drop = false, list = false, autoset = false;
 	uint64_t autoval = 0;
 	nedb_wopts w = {0};
+	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	nedb *db;
 	int c, rc;
@@ -97,12 +98,12 @@ main(int argc, char **argv)
 		    (rc = drop ?
 			  nedb_write_unindex(db, argv[0], argv[1],
 					     argc == 3 ? argv[2] : NULL, &w,
-					     &r) :
+					     &rcpt) :
 			  nedb_write_index(db, argv[0], argv[1], argv[2], &w,
-					   &r)) ||
+					   &rcpt)) ||
 		    (rc = nedb_write_commit(db)))
 			cli_fail(rc);
-		cli_print(r.p, r.len - 1);
+		cli_print_receipt(&rcpt);
 	}
 	nedb_buf_free(&r);
 	nedb_close(db);

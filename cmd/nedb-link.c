@@ -56,6 +56,7 @@ main(int argc, char **argv)
 	bool unlink = false, out = false, in = false;
 	uint64_t as_of = NEDB_HEAD;
 	nedb_wopts w = {0};
+	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	nedb *db;
 	int c, rc;
@@ -96,11 +97,10 @@ main(int argc, char **argv)
 		db = cli_open(true);
 		if ((rc = nedb_write_begin(db)) ||
 		    (rc = nedb_write_link(db, argv[0], argv[1], argv[2],
-					  unlink, &w, &r)) ||
+					  unlink, &w, &rcpt)) ||
 		    (rc = nedb_write_commit(db)))
 			cli_fail(rc);
-		if (r.len)
-			cli_print(r.p, r.len - 1);
+		cli_print_receipt(&rcpt);
 	}
 	nedb_buf_free(&r);
 	nedb_close(db);

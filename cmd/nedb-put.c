@@ -71,6 +71,7 @@ static int
 put_one(nedb *db, nedb_put *p)
 {
 	nedb_buf doc = {0}, r = {0};
+	nedb_receipt rcpt;
 	int rc;
 
 	if (!p->doc) {
@@ -80,8 +81,9 @@ put_one(nedb *db, nedb_put *p)
 	}
 	if ((rc = nedb_write_begin(db)))
 		cli_fail(rc);
-	if ((rc = nedb_write_put(db, p, &r)))
+	if ((rc = nedb_write_put(db, p, &rcpt)))
 		cli_fail(rc);
+	cli_receipt_line(&r, &rcpt);
 	if ((rc = nedb_write_commit(db)))
 		cli_fail(rc);
 	print_receipts(&r);
@@ -210,6 +212,7 @@ reader(void *arg)
 static int
 put_stream(nedb *db, nedb_put *p, bool atomic)
 {
+	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	uint64_t nonce = p->w.nonce;
 	bool open = false;
@@ -245,10 +248,12 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			p->doclen = it->doc.len;
 			p->id = it->id;
 			p->prepared = 1;
-			rc = nedb_write_put(db, p, quiet ? NULL : &r);
+			rc = nedb_write_put(db, p, quiet ? NULL : &rcpt);
 			if (rc)
 				snprintf(it->err, sizeof it->err, "%s",
 					 nedb_errmsg());
+			else if (!quiet)
+				cli_receipt_line(&r, &rcpt);
 		}
 		free(it->id);
 		it->id = NULL;

@@ -39,12 +39,9 @@ static const struct option longopts[] = {
 
 /* The receipts, printed once the update is committed. */
 static int
-keep_receipt(const char *json, size_t len, void *payload)
+keep_receipt(const nedb_receipt *r, void *payload)
 {
-	nedb_buf *r = payload;
-
-	if (nedb_buf_add(r, json, len) || nedb_buf_add(r, "\n", 1))
-		cli_failf(NEDB_EIO, "out of memory");
+	cli_receipt_line(payload, r);
 	return 0;
 }
 

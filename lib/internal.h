@@ -114,14 +114,19 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
 		      const unsigned char prev[HASH_LEN],
 		      const char *body, size_t len);
 
-/* An op, as staged by a write or parsed back from a log line. */
+/*
+ * An op, as staged by a write or parsed back from a log line.  Its kinds
+ * are described once, in log/optab.c (nedb__optab): a new kind is an
+ * entry here, one there, its apply hook (view/view.c), its builder
+ * (engine/db.c) and its section of nedb-format(5).
+ */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
 	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP__N
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
-#define OP_IS_CLIENT(k) ((k) != OP_GENESIS && (k) != OP_CHECKPOINT)
+#define OP_IS_CLIENT(k) ((unsigned)(k) < OP__N && nedb__optab[k].client)
 
 struct op {
 	enum op_kind kind;
@@ -150,6 +155,53 @@ struct op {
 	void *jv_owner;			/* parsed line that owns the strings */
 };
 
+/*
+ * log/optab.c: one description per op kind.  Every line starts with
+ * seq, prev, op and ts and ends with hash; between them come the kind's
+ * members, in the order of its list.  The receipt ({"seq","hash","op"}
+ * and the members marked M_RCPT, in the same order) is made from the
+ * same list.
+ */
+enum op_mtype {
+	M_STR,		/* const char *: a JSON string */
+	M_U64,		/* uint64_t: digits */
+	M_I64,		/* int64_t: digits, maybe a '-' */
+	M_HEX,		/* unsigned char[HASH_LEN]: a string of 64 hex digits */
+	M_RAW,		/* const char * and a size_t: JSON text (a number, an
+			 * array of numbers) with no string in it */
+	M_DOC,		/* the document: the last member, its text served
+			 * from the line (docoff) */
+	M_FORMAT	/* the constant LOG_FORMAT (genesis) */
+};
+#define M_OPT 0x1	/* may be absent: left out when NULL (M_I64: 0) */
+#define M_RCPT 0x2	/* the receipt carries it */
+
+struct op_member {
+	const char *name;	/* "coll" */
+	const char *key;	/* ,"coll": as the line holds it */
+	uint8_t keylen;
+	uint8_t type;		/* enum op_mtype */
+	uint8_t flags;		/* M_OPT, M_RCPT */
+	uint16_t off;		/* offsetof(struct op, ...) */
+	uint16_t lenoff;	/* M_RAW: offsetof its length */
+	uint16_t roff, rsize;	/* M_RCPT: offsetof(nedb_receipt, ...), size */
+};
+
+struct op_desc {
+	const char *name;		/* "put": the line's "op" */
+	bool client;			/* carries client, nonce, maybe idem */
+	const struct op_member *m;	/* after "ts", in the line's order */
+	size_t n;
+};
+
+extern const struct op_desc nedb__optab[OP__N];
+const char *nedb__op_name(enum op_kind k);
+/* The kind whose name is s[0, n); -1 if none. */
+int nedb__op_kind(const char *s, size_t n);
+/* Fills r from o (exists and replay cleared); NEDB_ECORRUPT when one of
+ * its strings does not fit (only a damaged log can hold such an op). */
+int nedb__receipt_of(nedb_receipt *r, const struct op *o);
+
 /* log/log.c */
 #define LOG_SUFFIX_LEN 75	/* a line's end: ,"hash":"<64 hex>"} */
 /* Formats op as a line ("\n"-terminated) onto out; fills hash, docoff. */
@@ -163,12 +215,10 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 /* Parses a checked line into o (loads libjq).  nedb__op_free after. */
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
-int nedb__receipt(nedb_buf *out, const struct op *o);
 /* The document of a put's checked line (the format puts it last, after
  * scalars only): a span of line, found without a JSON parser. */
 bool nedb__log_doc(const char *line, size_t len, const char **doc,
 		   size_t *doclen);
-const char *nedb__op_name(enum op_kind k);
 
 /* view/view.c: the LMDB schema and apply() */
 enum {
@@ -219,6 +269,11 @@ int nedb__view_set_applied(struct view *v, MDB_txn *txn,
 int nedb__view_clear(struct view *v, MDB_txn *txn);
 /* The one apply(): folds op o into the view inside txn. */
 int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
+/* Its hook per kind: what the op does beyond its seqs entry and its
+ * client's nonce and idempotency key, which nedb__apply records. */
+typedef int (*nedb__apply_fn)(struct view *v, MDB_txn *txn,
+			      const struct op *o);
+extern const nedb__apply_fn nedb__apply_kind[OP__N];
 /* BLAKE2b digest of the logical state (everything but positions). */
 int nedb__view_digest(struct view *v, MDB_txn *txn,
 		      unsigned char out[HASH_LEN]);

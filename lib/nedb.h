@@ -256,51 +256,96 @@ typedef struct nedb_put {
 } nedb_put;
 
 /*
- * The part of a put that needs no database: validates and compacts
- * p->doc into *doc and, when p->id is NULL, decodes the id from the
- * document into *id (caller frees both).  Safe to run in another thread
- * than the writer's (it is the only one that may use libjq then).  Then
- * set p->doc/doclen to the compact text, p->id to the id, p->prepared,
- * and call nedb_write_put.
+ * The part of a put that needs no database, and the only place its
+ * document and id are checked: validates and compacts p->doc into *doc
+ * and, when p->id is NULL, decodes the id from the document into *id
+ * (caller frees both); unless p->merge, the document's "_id" is then
+ * the id (set where it was not).  Safe to run in another thread than the
+ * writer's (it is the only one that may use libjq then).  Then set
+ * p->doc/doclen to the compact text, p->id to the id, p->prepared, and
+ * call nedb_write_put, which trusts them (but for "_id", which it sets
+ * to the id where a prepared document holds another).
  */
 NEDB_EXPORT int nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id);
 
 /*
- * Stages a put and appends its receipt, one JSON line with "\n", to
- * receipt.  A repeated idempotency key appends the original receipt and
- * stages nothing.  On error nothing is staged; the transaction stays
- * usable.
+ * A receipt: what a staged op is, filled in by the nedb_write_*
+ * functions, rendered as JSON by nedb_receipt_json.  Every function
+ * that takes one accepts NULL (no receipt wanted) on every path.  Its
+ * strings are its own arrays (nothing to free, safe to copy); those the
+ * op's kind does not carry are "".
  */
-NEDB_EXPORT int nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt);
+typedef struct nedb_receipt {
+	const char *op;		/* the kind: "put", "delete", "link", ...
+				 * (static text) */
+	uint64_t seq;		/* the op's seq (0 with exists) */
+	char hash[65];		/* the op's hash, hex ("" with exists) */
+	char coll[65];		/* put, delete, expire, index, unindex, drop */
+	char id[401];		/* put, delete, expire */
+	char from[466], rel[65], to[466];	/* link, unlink: node keys */
+	char field[129];	/* index, unindex */
+	char kind[16];		/* index; unindex of one kind ("" of all) */
+	int64_t exp;		/* expire: when, ms since the epoch; 0 never */
+	char state[65];		/* checkpoint: the state's digest, hex */
+	int exists;		/* nothing staged: the index or the edge was
+				 * already there (no seq, no hash) */
+	int replay;		/* nothing staged: the idempotency key was
+				 * seen; this is its first op's receipt */
+} nedb_receipt;
+
+#define NEDB_RECEIPT_OPEN 0x1	/* leave the object open (no final '}') */
+
+/*
+ * Appends r as one JSON object, without a newline:
+ * {"seq":N,"hash":"H","op":"KIND", then the kind's members as
+ * nedb-format(5) lists them}, or for exists
+ * {"op":"KIND", the members,"exists":true}.  A replay renders as the
+ * first op's receipt did.  With NEDB_RECEIPT_OPEN the final '}' is left
+ * out, for a caller that adds members (each starting with ',') and
+ * closes the object.  NEDB_EUSAGE for an unknown r->op; NEDB_EIO when
+ * out cannot grow.
+ */
+NEDB_EXPORT int nedb_receipt_json(nedb_buf *out, const nedb_receipt *r,
+				  unsigned flags);
+
+/*
+ * Stages a put and fills its receipt.  A repeated idempotency key fills
+ * in the original receipt (replay set) and stages nothing.  On error
+ * nothing is staged, the receipt's contents are unspecified, and the
+ * transaction stays usable.
+ */
+NEDB_EXPORT int nedb_write_put(nedb *db, const nedb_put *p,
+			       nedb_receipt *receipt);
 /* Stages a delete; NEDB_ENOTFOUND (nothing staged) if there is no live doc. */
 NEDB_EXPORT int nedb_write_delete(nedb *db, const char *coll, const char *id,
-				  const nedb_wopts *w, nedb_buf *receipt);
+				  const nedb_wopts *w, nedb_receipt *receipt);
 /*
  * Stages a link (or with unlink set, an unlink) of the directed edge
  * from -rel-> to, node keys "coll:id".  Unlinking a missing edge is
- * NEDB_ENOTFOUND.
+ * NEDB_ENOTFOUND.  Linking an edge that exists stages nothing and fills
+ * the receipt with exists set.
  */
 NEDB_EXPORT int nedb_write_link(nedb *db, const char *from, const char *rel,
 				const char *to, int unlink,
-				const nedb_wopts *w, nedb_buf *receipt);
+				const nedb_wopts *w, nedb_receipt *receipt);
 /*
  * Stages an index op: create an index of kind "eq", "ordered" or
  * "search" on coll.field (kind NULL: nedb_write_unindex of every kind).
  * A field may carry one index of each kind; the planner picks per
- * condition.  Creating one that exists stages nothing and appends
- * {"op":"index",...,"exists":true} to receipt (if not NULL).
+ * condition.  Creating one that exists stages nothing and fills the
+ * receipt with exists set ({"op":"index",...,"exists":true}).
  */
 NEDB_EXPORT int nedb_write_index(nedb *db, const char *coll,
 				 const char *field, const char *kind,
-				 const nedb_wopts *w, nedb_buf *receipt);
+				 const nedb_wopts *w, nedb_receipt *receipt);
 /* Stages an unindex op: drops the index of that kind on coll.field, or
  * with kind NULL every kind; NEDB_ENOTFOUND if there is none. */
 NEDB_EXPORT int nedb_write_unindex(nedb *db, const char *coll,
 				   const char *field, const char *kind,
-				   const nedb_wopts *w, nedb_buf *receipt);
+				   const nedb_wopts *w, nedb_receipt *receipt);
 /* Stages a drop of a collection (NEDB_ENOTFOUND if it has no documents). */
 NEDB_EXPORT int nedb_write_drop(nedb *db, const char *coll,
-				const nedb_wopts *w, nedb_buf *receipt);
+				const nedb_wopts *w, nedb_receipt *receipt);
 /*
  * Stages an expire op: the live document coll/id expires ttl_ms from now,
  * or with ttl_ms 0 never (persist).  NEDB_ENOTFOUND if there is no live
@@ -308,7 +353,7 @@ NEDB_EXPORT int nedb_write_drop(nedb *db, const char *coll,
  */
 NEDB_EXPORT int nedb_write_expire(nedb *db, const char *coll,
 				  const char *id, int64_t ttl_ms,
-				  const nedb_wopts *w, nedb_buf *receipt);
+				  const nedb_wopts *w, nedb_receipt *receipt);
 /* Stages a delete op for every document expired at now (ms). */
 NEDB_EXPORT int nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted);
 /* Counts documents expired at now but not yet swept. */
@@ -335,7 +380,7 @@ NEDB_EXPORT int nedb_prune(nedb *db, nedb_prune_info *out);
  */
 NEDB_EXPORT int nedb_compact(nedb *db, uint64_t *before, uint64_t *after);
 /* Stages a checkpoint op committing to a digest of the state. */
-NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_buf *receipt);
+NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_receipt *receipt);
 /*
  * Rebuilds the view from the whole log (its own write transaction; none
  * may be open).  Works when the view and the log disagree; checkpoint
@@ -473,9 +518,9 @@ typedef struct nedb_update_info {
  * none, nedb_update opens one (waiting for the writer lock, ending a
  * read snapshot of the caller's) and commits it before it returns.
  *
- * fn (NULL: none wanted) then receives each put's receipt, one compact
- * JSON object without "\n", in _id order; its nonzero return stops the
- * walk and is returned (what was written stays written).  *out (NULL
+ * fn (NULL: none wanted) then receives each put's receipt (borrowed for
+ * the call), in _id order; its nonzero return stops the walk and is
+ * returned (what was written stays written).  *out (NULL
  * ok) says what matched and what was staged, on failure too.
  *
  * Returns 0 also when nothing matched (out->matched is 0).  On failure
@@ -492,8 +537,9 @@ typedef struct nedb_update_info {
  *                 unusable (its commit fails): abort it.
  * Nothing passed in is kept after the call.
  */
+typedef int (*nedb_receipt_fn)(const nedb_receipt *r, void *payload);
 NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
-			    nedb_update_info *out, nedb_row_fn fn,
+			    nedb_update_info *out, nedb_receipt_fn fn,
 			    void *payload);
 
 /* The log. */

@@ -50,3 +50,7 @@ run_unit() {
 @test "log interface and chain walker unit tests pass" {
 	run_unit log
 }
+
+@test "op table unit tests pass" {
+	run_unit optab
+}

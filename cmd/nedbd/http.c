@@ -462,15 +462,11 @@ join(struct hreq *h, struct dbent *e)
 	return rc == 0;
 }
 
-/* Copies a receipt (one line) into the response as the answer. */
+/* A write's receipt, rendered into the response, as the answer. */
 static void
-answer_receipt(struct hreq *h, const nedb_buf *receipt)
+answer_receipt(struct hreq *h, const nedb_receipt *receipt)
 {
-	size_t n = receipt->len;
-
-	while (n && receipt->p[n - 1] == '\n')
-		n--;
-	nedb_buf_add(&h->resp, receipt->p, n);
+	nedb_receipt_json(&h->resp, receipt, 0);
 	ok(h, MHD_HTTP_OK);
 }
 
@@ -555,7 +551,7 @@ static void
 write_route(struct hreq *h, struct dbent *e, int kind)
 {
 	nedb_request r;
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 	int rc;
 
 	if (!parse_body(h, &r, kind) || !join(h, e))
@@ -568,14 +564,13 @@ write_route(struct hreq *h, struct dbent *e, int kind)
 	answer_receipt(h, &receipt);
 done:
 	nedb_request_free(&r);
-	nedb_buf_free(&receipt);
 }
 
 static void
 delete_row(struct hreq *h, struct dbent *e, const char *coll,
 	   const char *id)
 {
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 	nedb_wopts w = {.client = CLIENT};
 	int rc;
 
@@ -592,34 +587,25 @@ delete_row(struct hreq *h, struct dbent *e, const char *coll,
 		hold(h, e);
 		answer_receipt(h, &receipt);
 	}
-	nedb_buf_free(&receipt);
 }
 
 static void
 checkpoint_route(struct hreq *h, struct dbent *e)
 {
-	nedb_buf receipt = {0};
-	const char *v, *hash;
-	size_t vlen, hlen;
+	nedb_receipt receipt;
 	int rc;
 
 	if (!join(h, e))
-		goto done;
+		return;
 	if ((rc = nedb_write_checkpoint(e->db, &receipt))) {
 		write_failed(h, e, rc);
-		goto done;
+		return;
 	}
 	hold(h, e);
-	if (nedb_json_member(receipt.p, receipt.len, "seq", &v, &vlen) &&
-	    nedb_json_member(receipt.p, receipt.len, "hash", &hash, &hlen)) {
-		nedb_buf_printf(&h->resp, "{\"ok\":true,\"seq\":%.*s,"
-				"\"head\":%.*s}", (int)vlen, v, (int)hlen,
-				hash);
-		ok(h, MHD_HTTP_OK);
-	} else
-		answer_receipt(h, &receipt);
-done:
-	nedb_buf_free(&receipt);
+	nedb_buf_printf(&h->resp, "{\"ok\":true,\"seq\":%llu,"
+			"\"head\":\"%s\"}", (unsigned long long)receipt.seq,
+			receipt.hash);
+	ok(h, MHD_HTTP_OK);
 }
 
 /* ---- reads ---------------------------------------------------------------- */

@@ -387,7 +387,6 @@ checkpoint_all(void)
 	int64_t deadline = mono_ms() + 5000;
 
 	for (struct dbent *e = srv.dbs; e; e = e->next) {
-		nedb_buf receipt = {0};
 		nedb_stats st;
 		int rc;
 
@@ -395,14 +394,13 @@ checkpoint_all(void)
 		    st.checkpoint == st.seq)
 			continue;
 		if ((rc = begin_by(e, deadline)) == 0 &&
-		    (rc = nedb_write_checkpoint(e->db, &receipt)) == 0)
+		    (rc = nedb_write_checkpoint(e->db, NULL)) == 0)
 			rc = nedb_write_commit(e->db);
 		if (rc) {
 			nedb_write_abort(e->db);
 			fprintf(stderr, "nedbd: %s: checkpoint: %s\n", e->name,
 				nedb_errmsg());
 		}
-		nedb_buf_free(&receipt);
 	}
 }
 

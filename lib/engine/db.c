@@ -93,7 +93,7 @@ static char *
 path_in(const nedb *db, const char *name)
 {
 	size_t n = strlen(db->dir) + strlen(name) + 2;
-	char *p = malloc(n);
+	char *p = nedb__malloc(n);
 
 	if (p)
 		snprintf(p, n, "%s/%s", db->dir, name);
@@ -333,9 +333,14 @@ next_ts(nedb *db)
 	return now;
 }
 
-/* Stages o (seq, prev, loc filled here) and applies it. */
+/*
+ * Stages o (seq, prev, loc filled here), applies it and fills its
+ * receipt (NULL: none wanted).  Every op a write stages comes through
+ * here: the builders below validate their arguments and fill o, and
+ * the op table (optab.c) does the rest.
+ */
 static int
-stage(nedb *db, struct op *o, nedb_buf *receipt)
+stage(nedb *db, struct op *o, nedb_receipt *receipt)
 {
 	size_t mark = db->wlog.len;
 	uint64_t end;
@@ -345,7 +350,7 @@ stage(nedb *db, struct op *o, nedb_buf *receipt)
 	memcpy(o->prev, db->wa.head, HASH_LEN);
 	if (db->wcount == db->wcap) {
 		size_t cap = db->wcap ? 2 * db->wcap : 64;
-		size_t *x = realloc(db->wat, cap * sizeof *x);
+		size_t *x = nedb__realloc(db->wat, cap * sizeof *x);
 
 		if (!x) {
 			rc = nedb__err(NEDB_EIO, "out of memory");
@@ -368,7 +373,7 @@ stage(nedb *db, struct op *o, nedb_buf *receipt)
 	if (o->kind == OP_CHECKPOINT)
 		db->wa.ckpt = o->seq;
 	db->wcount++;
-	return receipt ? nedb__receipt(receipt, o) : 0;
+	return receipt ? nedb__receipt_of(receipt, o) : 0;
 fail:
 	/* The transaction may hold half of the op: it must not commit. */
 	db->wlog.len = mark;
@@ -767,7 +772,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	int rc;
 
 	*out = NULL;
-	if (!(db = calloc(1, sizeof *db)) || !(db->dir = strdup(dir))) {
+	if (!(db = nedb__calloc(1, sizeof *db)) || !(db->dir = nedb__strdup(dir))) {
 		free(db);
 		return nedb__err(NEDB_EIO, "out of memory");
 	}
@@ -1280,31 +1285,46 @@ nedb_write_commit(nedb *db)
 	return rc;
 }
 
+/*
+ * The write options of an op a client writes, checked once, before the
+ * view is consulted: the client's name ("local" when none is given) and
+ * the idempotency key's syntax.  Fills o->client and o->idem, which the
+ * rest of the write trusts.
+ */
 static int
-check_client(const char *c)
+check_wopts(const nedb_wopts *w, struct op *o)
 {
-	size_t n = strlen(c);
+	size_t n;
 
-	if (n == 0 || n > 128 || nedb_check_id(c, n))
-		return nedb__err(NEDB_EUSAGE, "bad client name '%.80s': want "
-				 "1-128 bytes of UTF-8, no control characters",
-				 c);
+	o->client = "local";
+	if (w && w->client) {
+		n = strlen(w->client);
+		if (n == 0 || n > 128 || nedb_check_id(w->client, n))
+			return nedb__err(NEDB_EUSAGE, "bad client name "
+					 "'%.80s': want 1-128 bytes of UTF-8, "
+					 "no control characters", w->client);
+		o->client = w->client;
+	}
+	if (w && w->idem) {
+		n = strlen(w->idem);
+		if (n == 0 || n > MAX_ID || nedb_check_id(w->idem, n))
+			return nedb__err(NEDB_EUSAGE, "bad idempotency key: "
+					 "want 1-400 bytes of UTF-8, no "
+					 "control characters");
+		o->idem = w->idem;
+	}
 	return 0;
 }
 
 /*
- * The checks every put and delete share: the client's nonce and the
- * idempotency key.  Returns 1 when the key was seen (its receipt has been
- * appended), 0 to go on, or an error.
- */
-/*
  * The receipt of the op that used idempotency key idem, for a retry.
  * The view only says which seq that was; the receipt is made again from
- * the log's line, which must carry that key.
+ * the log's line, which must carry that key.  The line is checked even
+ * when no receipt is wanted.
  */
 static int
 idem_receipt(nedb *db, const char *idem, const char *stored, size_t len,
-	     nedb_buf *receipt)
+	     nedb_receipt *receipt)
 {
 	struct seqent se;
 	struct op o;
@@ -1329,40 +1349,39 @@ idem_receipt(nedb *db, const char *idem, const char *stored, size_t len,
 			       "'%s' names seq %llu, which the log does not "
 			       "hold it in; run nedb-checkpoint --rebuild",
 			       idem, (unsigned long long)seq);
-	else if (receipt)
-		rc = nedb__receipt(receipt, &o);
+	else if (receipt && !(rc = nedb__receipt_of(receipt, &o)))
+		receipt->replay = 1;
 	nedb__op_free(&o);
 	return rc;
 }
 
+/*
+ * What every op a client writes goes through before its own checks of
+ * the view: its write options (check_wopts), then its idempotency key
+ * and its client's nonce against the view.  Returns 1 when the key was
+ * seen (the receipt, if wanted, is the first op's, with replay set), 0
+ * to go on with o->client, o->nonce and o->idem filled, or an error.
+ */
 static int
-pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
+pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_receipt *receipt)
 {
 	MDB_val k, d;
 	uint64_t last = 0;
 	int rc;
 
-	o->client = w && w->client ? w->client : "local";
-	if ((rc = check_client(o->client)))
+	if ((rc = check_wopts(w, o)))
 		return rc;
-	if (w && w->idem) {
-		size_t n = strlen(w->idem);
-
-		if (n == 0 || n > MAX_ID || nedb_check_id(w->idem, n))
-			return nedb__err(NEDB_EUSAGE, "bad idempotency key: "
-					 "want 1-400 bytes of UTF-8, no "
-					 "control characters");
-		k.mv_size = n;
-		k.mv_data = (void *)w->idem;
+	if (o->idem) {
+		k.mv_size = strlen(o->idem);
+		k.mv_data = (void *)o->idem;
 		rc = mdb_get(db->wtxn, db->view.dbi[DBI_IDEM], &k, &d);
 		if (rc == 0) {
-			rc = idem_receipt(db, w->idem, d.mv_data, d.mv_size,
+			rc = idem_receipt(db, o->idem, d.mv_data, d.mv_size,
 					  receipt);
 			return rc ? rc : 1;
 		}
 		if (rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot read view");
-		o->idem = w->idem;
 	}
 	k.mv_size = strlen(o->client);
 	k.mv_data = (void *)o->client;
@@ -1384,6 +1403,26 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_buf *receipt)
 				 "used up", o->client);
 	} else
 		o->nonce = last + 1;
+	return 0;
+}
+
+/*
+ * The receipt of a write whose effect is there already (an index or an
+ * edge that exists): o's members, no seq or hash, exists set.  Nothing
+ * is staged.
+ */
+static int
+exists_receipt(nedb_receipt *receipt, const struct op *o)
+{
+	int rc;
+
+	if (!receipt)
+		return 0;
+	if ((rc = nedb__receipt_of(receipt, o)))
+		return rc;
+	receipt->seq = 0;
+	receipt->hash[0] = 0;
+	receipt->exists = 1;
 	return 0;
 }
 
@@ -1439,9 +1478,51 @@ provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
 	return 0;
 }
 
+/*
+ * Sets member key of the put's document to val: the text becomes own's
+ * (copied from the caller's the first time it changes).
+ */
+static int
+put_doc_set(struct op *o, nedb_buf *own, const char *key, const char *val,
+	    size_t vlen, bool first)
+{
+	int rc;
+
+	if (o->doc != own->p) {
+		own->len = 0;
+		if ((rc = nedb_buf_add(own, o->doc, o->doclen)))
+			return rc;
+	}
+	if ((rc = nedb__doc_set(own, key, val, vlen, first)))
+		return rc;
+	o->doc = own->p;
+	o->doclen = own->len;
+	return 0;
+}
+
+/* Sets the document's "_id" to id where it is not that already (the
+ * last "_id" counts, as in jq): the text may change, into own. */
+static int
+put_doc_id(struct op *o, nedb_buf *own)
+{
+	nedb_buf lit = {0};
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	if ((rc = nedb_buf_json_str(&lit, o->id, strlen(o->id))))
+		return rc;
+	if (!nedb__doc_member(o->doc, o->doclen, "_id", &v, &vlen) ||
+	    vlen != lit.len || memcmp(v, lit.p, vlen))
+		rc = put_doc_set(o, own, "_id", lit.p, lit.len, true);
+	nedb_buf_free(&lit);
+	return rc;
+}
+
 int
 nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
 {
+	struct op o;
 	const char *v;
 	size_t vlen;
 	int rc;
@@ -1457,8 +1538,11 @@ nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
 	doc->len = 0;
 	if ((rc = nedb__doc_normalize(doc, p->doc, p->doclen)))
 		return rc;
-	if (p->id)
-		return nedb_check_id(p->id, strlen(p->id));
+	if (p->id) {
+		if ((rc = nedb_check_id(p->id, strlen(p->id))))
+			return rc;
+		goto place;
+	}
 	{
 		const char *f = p->id_field ? p->id_field : "_id";
 
@@ -1471,35 +1555,111 @@ nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id)
 	}
 	/* the common id needs no decoding: no escapes */
 	if (!memchr(v, '\\', vlen)) {
-		if (!(*id = strndup(v + 1, vlen - 2)))
+		if (!(*id = nedb__memdup(v + 1, vlen - 2)))
 			return nedb__err(NEDB_EIO, "out of memory");
 	} else if ((rc = nedb__json_string(v, vlen, id)))
 		return rc;
-	if ((rc = nedb_check_id(*id, strlen(*id)))) {
-		free(*id);
-		*id = NULL;
-	}
+	if ((rc = nedb_check_id(*id, strlen(*id))))
+		goto fail;
+	/* an id read from the document's own _id is in place */
+	if (!p->id_field || !strcmp(p->id_field, "_id"))
+		return 0;
+place:
+	/* a merge's _id is settled by nedb_write_put, after the merge */
+	if (p->merge)
+		return 0;
+	memset(&o, 0, sizeof o);
+	o.id = p->id ? p->id : *id;
+	o.doc = doc->p;
+	o.doclen = doc->len;
+	if (!(rc = put_doc_id(&o, doc)))
+		return 0;
+fail:
+	free(*id);
+	*id = NULL;
 	return rc;
 }
 
-int
-nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
+/*
+ * The text a put stages, from o->doc (compact and valid): merged into
+ * the current version cur when p->merge, "_id" set to the id where
+ * nedb_put_prepare has not placed it, "_tags" set from p->tags.  The
+ * text stays the caller's (no copy) until one of these changes it; then
+ * it is own's.
+ */
+static int
+put_doc(const nedb_put *p, struct op *o, const char *cur, size_t curlen,
+	nedb_buf *own)
 {
-	nedb_buf doc = {0}, idlit = {0}, prov = {0};
+	nedb_buf lit = {0};
+	int rc = 0;
+
+	if (p->merge && cur) {
+		nedb_buf base = {0};
+
+		if ((rc = nedb_buf_add(&base, cur, curlen)) ||
+		    (rc = nedb__doc_merge(&base, o->doc, o->doclen))) {
+			nedb_buf_free(&base);
+			return rc;
+		}
+		nedb_buf_free(own);
+		*own = base;
+		o->doc = own->p;
+		o->doclen = own->len;
+	}
+	/* "_id" is in place unless merged, or prepared by the caller (who
+	 * may reuse a document under another id, as RENAME does) */
+	if ((p->merge || p->prepared) && (rc = put_doc_id(o, own)))
+		return rc;
+	if (p->ntags) {
+		rc = nedb_buf_add(&lit, "[", 1);
+		for (size_t i = 0; i < p->ntags && !rc; i++)
+			rc = (i && nedb_buf_add(&lit, ",", 1)) ||
+			     nedb_buf_json_str(&lit, p->tags[i],
+					       strlen(p->tags[i])) ?
+			     NEDB_EIO : 0;
+		if (!rc && !(rc = nedb_buf_add(&lit, "]", 1)))
+			rc = put_doc_set(o, own, "_tags", lit.p, lit.len,
+					 false);
+		nedb_buf_free(&lit);
+		if (rc)
+			return rc;
+	}
+	if (o->doclen > MAX_DOC)
+		rc = nedb__err(NEDB_EINPUT, "document too large: more than "
+			       "%u bytes", MAX_DOC);
+	return rc;
+}
+
+/*
+ * A put, in the order its checks run: the document and the id (the
+ * caller's when prepared, else nedb_put_prepare's: checked and "_id"
+ * placed once, then trusted), the write options and the key or nonce
+ * (pre_write), the precondition, the text to stage (put_doc), expiry
+ * and provenance.
+ */
+int
+nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
+{
+	nedb_buf own = {0}, prov = {0};
 	struct op o = {.kind = OP_PUT};
 	char *idbuf = NULL;
 	struct dochdr h;
-	const char *cur, *v;
-	size_t curlen, vlen;
+	const char *cur;
+	size_t curlen;
 	int rc;
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
 	if (p->prepared) {
-		if ((rc = nedb_buf_add(&doc, p->doc, p->doclen)))
-			goto done;
-	} else if ((rc = nedb_put_prepare(p, &doc, &idbuf)))
+		o.doc = p->doc;
+		o.doclen = p->doclen;
+	} else if ((rc = nedb_put_prepare(p, &own, &idbuf))) {
 		goto done;
+	} else {
+		o.doc = own.p;
+		o.doclen = own.len;
+	}
 	o.id = p->id ? p->id : idbuf;
 	if ((rc = pre_write(db, &p->w, &o, receipt))) {
 		rc = rc == 1 ? 0 : rc;
@@ -1507,12 +1667,16 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 	}
 	o.coll = p->coll;
 	o.ts = next_ts(db);
-	rc = nedb__doc_head(&db->view, db->wtxn, o.coll, o.id, strlen(o.id),
-			    o.ts, &h, &cur, &curlen);
-	if (rc == NEDB_ENOTFOUND)
-		cur = NULL;
-	else if (rc)
-		goto done;
+	/* the current version, when something depends on it */
+	cur = NULL;
+	if (p->if_seq >= 0 || p->merge || (p->keep_ttl && p->ttl_ms <= 0)) {
+		rc = nedb__doc_head(&db->view, db->wtxn, o.coll, o.id,
+				    strlen(o.id), o.ts, &h, &cur, &curlen);
+		if (rc == NEDB_ENOTFOUND)
+			cur = NULL;
+		else if (rc)
+			goto done;
+	}
 	if (p->if_seq >= 0 && (uint64_t)p->if_seq != (cur ? h.seq : 0)) {
 		rc = nedb__err(NEDB_EREJECTED, "precondition failed: '%s/%s' "
 			       "is at seq %llu, not %lld", o.coll, o.id,
@@ -1520,57 +1684,15 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_buf *receipt)
 			       (long long)p->if_seq);
 		goto done;
 	}
-	if (p->merge && cur) {
-		nedb_buf base = {0};
-
-		if ((rc = nedb_buf_add(&base, cur, curlen)) ||
-		    (rc = nedb__doc_merge(&base, doc.p, doc.len))) {
-			nedb_buf_free(&base);
-			goto done;
-		}
-		nedb_buf_free(&doc);
-		doc = base;
-	}
-	nedb_buf_json_str(&idlit, o.id, strlen(o.id));
-	/* An id read from the document's own _id is already in place. */
-	if ((p->id || (p->id_field && strcmp(p->id_field, "_id")) ||
-	     p->merge) &&
-	    (!nedb__doc_member(doc.p, doc.len, "_id", &v, &vlen) ||
-	     vlen != idlit.len || memcmp(v, idlit.p, vlen)))
-		if ((rc = nedb__doc_set(&doc, "_id", idlit.p, idlit.len,
-					true)))
-			goto done;
-	if (p->ntags) {
-		nedb_buf arr = {0};
-
-		nedb_buf_add(&arr, "[", 1);
-		for (size_t i = 0; i < p->ntags; i++) {
-			if (i)
-				nedb_buf_add(&arr, ",", 1);
-			nedb_buf_json_str(&arr, p->tags[i],
-					  strlen(p->tags[i]));
-		}
-		nedb_buf_add(&arr, "]", 1);
-		rc = nedb__doc_set(&doc, "_tags", arr.p, arr.len, false);
-		nedb_buf_free(&arr);
-		if (rc)
-			goto done;
-	}
-	if (doc.len > MAX_DOC) {
-		rc = nedb__err(NEDB_EINPUT, "document too large: more than "
-			       "%u bytes", MAX_DOC);
+	if ((rc = put_doc(p, &o, cur, curlen, &own)))
 		goto done;
-	}
-	o.doc = doc.p;
-	o.doclen = doc.len;
 	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms :
 		p->keep_ttl && cur ? h.exp : 0;
 	if ((rc = provenance(db, p, &o, &prov)))
 		goto done;
 	rc = stage(db, &o, receipt);
 done:
-	nedb_buf_free(&doc);
-	nedb_buf_free(&idlit);
+	nedb_buf_free(&own);
 	nedb_buf_free(&prov);
 	free(idbuf);
 	return rc;
@@ -1583,7 +1705,7 @@ done:
  */
 static int
 doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
-       int64_t ttl_ms, const nedb_wopts *w, nedb_buf *receipt)
+       int64_t ttl_ms, const nedb_wopts *w, nedb_receipt *receipt)
 {
 	struct op o = {.kind = kind};
 	struct dochdr h;
@@ -1615,7 +1737,7 @@ doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
 
 int
 nedb_write_delete(nedb *db, const char *coll, const char *id,
-		  const nedb_wopts *w, nedb_buf *receipt)
+		  const nedb_wopts *w, nedb_receipt *receipt)
 {
 	return doc_op(db, OP_DELETE, coll, id, 0, w, receipt);
 }
@@ -1662,7 +1784,7 @@ bad:
 
 int
 nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
-		int unlink, const nedb_wopts *w, nedb_buf *receipt)
+		int unlink, const nedb_wopts *w, nedb_receipt *receipt)
 {
 	struct op o = {.kind = unlink ? OP_UNLINK : OP_LINK};
 	int rc;
@@ -1674,6 +1796,9 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 		return rc;
 	if ((rc = pre_write(db, w, &o, receipt)))
 		return rc == 1 ? 0 : rc;	/* 1: an idempotent retry */
+	o.from = from;
+	o.rel = rel;
+	o.to = to;
 	{
 		unsigned char k[EDGEKEY_MAX];
 		uint64_t a, b;
@@ -1688,34 +1813,19 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 					&d);
 		}
 		if (unlink && !have)
-			goto missing;
-		if (!unlink && have) {
-			/* as an index that exists: nothing to append */
-			if (!receipt)
-				return 0;
-			nedb_buf_puts(receipt, "{\"op\":\"link\",\"from\":");
-			nedb_buf_json_str(receipt, from, strlen(from));
-			nedb_buf_puts(receipt, ",\"rel\":");
-			nedb_buf_json_str(receipt, rel, strlen(rel));
-			nedb_buf_puts(receipt, ",\"to\":");
-			nedb_buf_json_str(receipt, to, strlen(to));
-			nedb_buf_puts(receipt, ",\"exists\":true}\n");
-			return 0;
-		}
+			return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s",
+					 from, rel, to);
+		if (!unlink && have)	/* nothing to append */
+			return exists_receipt(receipt, &o);
 	}
-	o.from = from;
-	o.rel = rel;
-	o.to = to;
 	o.ts = next_ts(db);
 	return stage(db, &o, receipt);
-missing:
-	return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s", from, rel, to);
 }
 
 /* Stages an index op (create) or, with drop, an unindex op. */
 static int
 index_op(nedb *db, const char *coll, const char *field, const char *kind,
-	 bool drop, const nedb_wopts *w, nedb_buf *receipt)
+	 bool drop, const nedb_wopts *w, nedb_receipt *receipt)
 {
 	struct op o = {.kind = drop ? OP_UNINDEX : OP_INDEX};
 	unsigned have;
@@ -1728,50 +1838,42 @@ index_op(nedb *db, const char *coll, const char *field, const char *kind,
 	if (kind && !nedb__index_kind(kind))
 		return nedb__err(NEDB_EUSAGE, "bad index kind '%s': want eq, "
 				 "ordered or search", kind);
+	o.coll = coll;
+	o.field = field;
+	o.ixkind = kind;
 	have = nedb__index_kinds(&db->view, db->wtxn, coll, field);
 	if (kind)
 		have &= NEDB__IX_BIT(nedb__index_kind(kind));
-	if (!drop && have) {
-		if (!receipt)
-			return 0;
-		nedb_buf_puts(receipt, "{\"op\":\"index\",\"coll\":");
-		nedb_buf_json_str(receipt, coll, strlen(coll));
-		nedb_buf_puts(receipt, ",\"field\":");
-		nedb_buf_json_str(receipt, field, strlen(field));
-		nedb_buf_printf(receipt, ",\"kind\":\"%s\",\"exists\":true}\n",
-				kind);
-		return 0;
-	}
+	if (!drop && have)	/* nothing to append */
+		return exists_receipt(receipt, &o);
 	if (drop && !have)
 		return nedb__err(NEDB_ENOTFOUND, "no %s%sindex on %s.%s",
 				 kind ? kind : "", kind ? " " : "", coll,
 				 field);
 	if ((rc = pre_write(db, w, &o, receipt)))
 		return rc == 1 ? 0 : rc;
-	o.coll = coll;
-	o.field = field;
-	o.ixkind = kind;
 	o.ts = next_ts(db);
 	return stage(db, &o, receipt);
 }
 
 int
 nedb_write_index(nedb *db, const char *coll, const char *field,
-		 const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+		 const char *kind, const nedb_wopts *w, nedb_receipt *receipt)
 {
 	return index_op(db, coll, field, kind, !kind, w, receipt);
 }
 
 int
 nedb_write_unindex(nedb *db, const char *coll, const char *field,
-		   const char *kind, const nedb_wopts *w, nedb_buf *receipt)
+		   const char *kind, const nedb_wopts *w,
+		   nedb_receipt *receipt)
 {
 	return index_op(db, coll, field, kind, true, w, receipt);
 }
 
 int
 nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
-		nedb_buf *receipt)
+		nedb_receipt *receipt)
 {
 	struct op o = {.kind = OP_DROP};
 	MDB_val kv = {strlen(coll), (void *)coll}, d;
@@ -1792,7 +1894,7 @@ nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
 
 int
 nedb_write_expire(nedb *db, const char *coll, const char *id, int64_t ttl_ms,
-		  const nedb_wopts *w, nedb_buf *receipt)
+		  const nedb_wopts *w, nedb_receipt *receipt)
 {
 	return doc_op(db, OP_EXPIRE, coll, id, ttl_ms, w, receipt);
 }
@@ -1887,7 +1989,7 @@ nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 }
 
 int
-nedb_write_checkpoint(nedb *db, nedb_buf *receipt)
+nedb_write_checkpoint(nedb *db, nedb_receipt *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};
 	unsigned char log_state[HASH_LEN];
@@ -2508,7 +2610,7 @@ nedb_destroy(nedb *db)
 		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
 		"view.mdb.compact", "view.sync", "meta.json", "lock", NULL
 	};
-	char *dir = strdup(db->dir), *p;
+	char *dir = nedb__strdup(db->dir), *p;
 	int rc = 0, dirfd;
 
 	if (!dir) {

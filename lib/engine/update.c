@@ -168,10 +168,10 @@ done:
 	return rc;
 }
 
-/* Pass 2: one put per change; its receipt (a line) onto receipts. */
+/* Pass 2: one put per change; its receipt into rs[i] (rs NULL: none). */
 static int
 stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
-	      size_t n, nedb_buf *receipts, nedb_update_info *info)
+	      size_t n, nedb_receipt *rs, nedb_update_info *info)
 {
 	nedb_put p = {.coll = o->coll, .if_seq = -1, .w = o->w,
 		      .prepared = 1,
@@ -183,7 +183,7 @@ stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
 		p.id = cs[i].id;
 		p.doc = cs[i].doc.p;
 		p.doclen = cs[i].doc.len;
-		if ((rc = nedb_write_put(db, &p, receipts)))
+		if ((rc = nedb_write_put(db, &p, rs ? &rs[i] : NULL)))
 			return rc;
 		if (p.w.nonce)
 			p.w.nonce++;
@@ -192,29 +192,13 @@ stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
 	return 0;
 }
 
-/* Calls fn with each line of receipts (without its "\n"). */
-static int
-each_receipt(const nedb_buf *receipts, nedb_row_fn fn, void *payload)
-{
-	for (size_t i = 0; i < receipts->len;) {
-		const char *line = receipts->p + i;
-		const char *nl = memchr(line, '\n', receipts->len - i);
-		size_t len = nl ? (size_t)(nl - line) : receipts->len - i;
-		int rc;
-
-		if ((rc = fn(line, len, payload)))
-			return rc;
-		i += len + 1;
-	}
-	return 0;
-}
-
 int
 nedb_update(nedb *db, const nedb_update_opts *o, nedb_update_info *out,
-	    nedb_row_fn fn, void *payload)
+	    nedb_receipt_fn fn, void *payload)
 {
 	nedb_update_info info = {0};
-	nedb_buf receipts = {0}, probe = {0};
+	nedb_receipt *rs = NULL;
+	nedb_buf probe = {0};
 	struct change *cs = NULL;
 	size_t n = 0;
 	bool own = !db->wtxn;
@@ -237,16 +221,19 @@ nedb_update(nedb *db, const nedb_update_opts *o, nedb_update_info *out,
 		return rc;
 	if (own && (rc = nedb_write_begin(db)))
 		return rc;
-	if ((rc = find_changes(db, o, &cs, &n, &info)) ||
-	    (rc = stage_changes(db, o, cs, n, fn ? &receipts : NULL, &info)))
+	if ((rc = find_changes(db, o, &cs, &n, &info)))
+		goto done;
+	if (fn && n)
+		rs = nedb__calloc(n, sizeof *rs);
+	if ((rc = stage_changes(db, o, cs, n, rs, &info)))
 		goto done;
 	if (own) {
 		own = false;	/* a failed commit has ended the write */
 		if ((rc = nedb_write_commit(db)))
 			goto done;
 	}
-	if (fn)
-		rc = each_receipt(&receipts, fn, payload);
+	for (size_t i = 0; rs && i < n && !rc; i++)
+		rc = fn(&rs[i], payload);
 done:
 	if (own)
 		nedb_write_abort(db);
@@ -257,6 +244,6 @@ done:
 		nedb_buf_free(&cs[i].doc);
 	}
 	free(cs);
-	nedb_buf_free(&receipts);
+	free(rs);
 	return rc;
 }

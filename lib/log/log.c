@@ -12,6 +12,9 @@
  * the line between ,"doc": and ,"hash": and can be served from the line
  * without parsing it.
  *
+ * Which members a kind carries, and in what order, is its entry in the
+ * op table (optab.c); the code here handles members by their type.
+ *
  * Invariants:
  *  1. Lines are written only by nedb__log_format; what it writes,
  *     nedb__log_check accepts and nedb__log_parse reads back into the
@@ -28,17 +31,6 @@
 #include "nedb_jv.h"
 
 #define SUFFIX_LEN LOG_SUFFIX_LEN	/* ,"hash":"<64>"} */
-
-static const char *const kinds[OP__N] = {
-	"genesis", "put", "delete", "checkpoint", "link", "unlink", "index",
-	"unindex", "drop", "expire"
-};
-
-const char *
-nedb__op_name(enum op_kind k)
-{
-	return kinds[k];
-}
 
 void
 nedb__chain_hash(unsigned char out[HASH_LEN],
@@ -67,112 +59,120 @@ line_hash(unsigned char out[HASH_LEN], const unsigned char prev[HASH_LEN],
 	blake2b_final(&s, out, HASH_LEN);
 }
 
-static void
-add_str(nedb_buf *b, const char *key, const char *val)
+static int
+add_str(nedb_buf *b, const char *key, size_t klen, const char *val)
 {
-	nedb_buf_add(b, ",\"", 2);
-	nedb_buf_puts(b, key);
-	nedb_buf_add(b, "\":", 2);
-	nedb_buf_json_str(b, val, strlen(val));
+	if (nedb_buf_add(b, key, klen))
+		return NEDB_EIO;
+	return nedb_buf_json_str(b, val, strlen(val));
 }
 
-static void
-add_num(nedb_buf *b, const char *key, int64_t v)
+static int
+add_hex(nedb_buf *b, const char *key, size_t klen,
+	const unsigned char h[HASH_LEN])
 {
-	nedb_buf_add(b, ",\"", 2);
-	nedb_buf_puts(b, key);
-	nedb_buf_add(b, "\":", 2);
-	nedb__buf_i64(b, v);
+	char hex[2 * HASH_LEN + 2];
+
+	nedb__hex(hex + 1, h, HASH_LEN);
+	hex[0] = hex[2 * HASH_LEN + 1] = '"';
+	if (nedb_buf_add(b, key, klen))
+		return NEDB_EIO;
+	return nedb_buf_add(b, hex, sizeof hex);
 }
 
-static void
-add_hex(nedb_buf *b, const char *key, const unsigned char h[HASH_LEN])
-{
-	char hex[2 * HASH_LEN + 1];
+#define K(s) s, sizeof s - 1
 
-	nedb__hex(hex, h, HASH_LEN);
-	nedb_buf_add(b, ",\"", 2);
-	nedb_buf_puts(b, key);
-	nedb_buf_add(b, "\":\"", 3);
-	nedb_buf_add(b, hex, 2 * HASH_LEN);
-	nedb_buf_add(b, "\"", 1);
+/* One member of o onto out, as its entry in the op table says. */
+static int
+format_member(nedb_buf *out, const struct op_member *m, struct op *o,
+	      size_t start)
+{
+	const char *f = (const char *)o + m->off;
+	const char *s;
+	int64_t v;
+
+	switch (m->type) {
+	case M_STR:
+		s = *(const char *const *)f;
+		if (!s && (m->flags & M_OPT))
+			return 0;
+		if (!s)
+			return nedb__err(NEDB_EUSAGE, "op %s lacks member %s",
+					 nedb__op_name(o->kind), m->name);
+		return add_str(out, m->key, m->keylen, s);
+	case M_U64:
+	case M_I64:
+		memcpy(&v, f, sizeof v);
+		if (!v && (m->flags & M_OPT))
+			return 0;
+		if (nedb_buf_add(out, m->key, m->keylen))
+			return NEDB_EIO;
+		return m->type == M_U64 ? nedb__buf_u64(out, (uint64_t)v) :
+		       nedb__buf_i64(out, v);
+	case M_HEX:
+		return add_hex(out, m->key, m->keylen,
+			       (const unsigned char *)f);
+	case M_RAW:
+		s = *(const char *const *)f;
+		if (!s && (m->flags & M_OPT))
+			return 0;
+		if (!s)
+			return nedb__err(NEDB_EUSAGE, "op %s lacks member %s",
+					 nedb__op_name(o->kind), m->name);
+		if (nedb_buf_add(out, m->key, m->keylen))
+			return NEDB_EIO;
+		return nedb_buf_add(out, s, *(const size_t *)
+				    ((const char *)o + m->lenoff));
+	case M_DOC:
+		if (!o->doc)
+			return nedb__err(NEDB_EUSAGE, "op %s lacks member %s",
+					 nedb__op_name(o->kind), m->name);
+		if (nedb_buf_add(out, m->key, m->keylen))
+			return NEDB_EIO;
+		o->docoff = (uint32_t)(out->len - start);
+		return nedb_buf_add(out, o->doc, o->doclen);
+	case M_FORMAT:
+		if (nedb_buf_add(out, m->key, m->keylen))
+			return NEDB_EIO;
+		return nedb__buf_u64(out, LOG_FORMAT);
+	}
+	return 0;
 }
 
-/* Formatted by hand, not printf: this runs once per op of a bulk load. */
+/*
+ * Formatted by hand, not printf: this runs once per op of a bulk load.
+ * On error out is left as it was.
+ */
 int
 nedb__log_format(nedb_buf *out, struct op *o)
 {
+	const struct op_desc *d = &nedb__optab[o->kind];
 	size_t start = out->len;
+	int rc = NEDB_EIO;
 
-	nedb_buf_puts(out, "{\"seq\":");
-	nedb__buf_u64(out, o->seq);
-	add_hex(out, "prev", o->prev);
-	add_str(out, "op", kinds[o->kind]);
-	add_num(out, "ts", o->ts);
-	switch (o->kind) {
-	case OP_GENESIS:
-		add_num(out, "format", LOG_FORMAT);
-		break;
-	case OP_CHECKPOINT:
-		add_hex(out, "state", o->state);
-		break;
-	default:
-		add_str(out, "client", o->client);
-		nedb_buf_puts(out, ",\"nonce\":");
-		nedb__buf_u64(out, o->nonce);
-		if (o->idem)
-			add_str(out, "idem", o->idem);
-		if (o->kind == OP_LINK || o->kind == OP_UNLINK) {
-			add_str(out, "from", o->from);
-			add_str(out, "rel", o->rel);
-			add_str(out, "to", o->to);
-			break;
-		}
-		add_str(out, "coll", o->coll);
-		if (o->kind == OP_INDEX || o->kind == OP_UNINDEX) {
-			add_str(out, "field", o->field);
-			if (o->ixkind)	/* an unindex's: only one kind */
-				add_str(out, "kind", o->ixkind);
-			break;
-		}
-		if (o->kind == OP_DROP)
-			break;
-		add_str(out, "id", o->id);
-		if (o->kind == OP_EXPIRE) {
-			add_num(out, "exp", o->exp);
-			break;
-		}
-		if (o->kind != OP_PUT)
-			break;
-		if (o->exp)
-			add_num(out, "exp", o->exp);
-		if (o->caused_by) {
-			nedb_buf_puts(out, ",\"caused_by\":");
-			nedb_buf_add(out, o->caused_by, o->caused_by_len);
-		}
-		if (o->evidence)
-			add_str(out, "evidence", o->evidence);
-		if (o->confidence) {
-			nedb_buf_puts(out, ",\"confidence\":");
-			nedb_buf_add(out, o->confidence, o->confidence_len);
-		}
-		if (o->valid_from)
-			add_str(out, "valid_from", o->valid_from);
-		if (o->valid_to)
-			add_str(out, "valid_to", o->valid_to);
-		nedb_buf_puts(out, ",\"doc\":");
-		o->docoff = (uint32_t)(out->len - start);
-		nedb_buf_add(out, o->doc, o->doclen);
-		break;
+	if (nedb_buf_add(out, K("{\"seq\":")) ||
+	    nedb__buf_u64(out, o->seq) ||
+	    add_hex(out, K(",\"prev\":"), o->prev) ||
+	    nedb_buf_add(out, K(",\"op\":\"")) ||
+	    nedb_buf_puts(out, d->name) ||
+	    nedb_buf_add(out, K("\",\"ts\":")) ||
+	    nedb__buf_i64(out, o->ts))
+		goto fail;
+	for (size_t i = 0; i < d->n; i++)
+		if ((rc = format_member(out, &d->m[i], o, start)))
+			goto fail;
+	if (nedb_buf_grow(out, SUFFIX_LEN + 2)) {
+		rc = NEDB_EIO;
+		goto fail;
 	}
-	if (nedb_buf_grow(out, SUFFIX_LEN + 2))
-		return NEDB_EIO;
 	line_hash(o->hash, o->prev, out->p + start, out->len - start);
-	add_hex(out, "hash", o->hash);
-	if (nedb_buf_add(out, "}\n", 2))
-		return NEDB_EIO;
+	add_hex(out, K(",\"hash\":"), o->hash);
+	nedb_buf_add(out, "}\n", 2);	/* room was made above */
 	o->len = (uint32_t)(out->len - start - 1);
 	return 0;
+fail:
+	out->len = start;
+	return rc;
 }
 
 static int
@@ -240,18 +240,15 @@ str_member(jv obj, const char *key)
  * the document are searched, and no string there can hold a '"'.
  */
 static bool
-int_member(const char *line, size_t len, const char *key, bool sign,
-	   uint64_t *out)
+int_member(const char *line, size_t len, const char *key, size_t klen,
+	   bool sign, uint64_t *out)
 {
-	char pat[16];
 	const char *p;
 	char *end;
 
-	snprintf(pat, sizeof pat, ",\"%s\":", key);
-	p = memmem(line, len, pat, strlen(pat));
-	if (!p)
+	if (!(p = memmem(line, len, key, klen)))
 		return false;
-	p += strlen(pat);
+	p += klen;
 	if (sign && *p == '-') {
 		long long v;
 
@@ -269,15 +266,14 @@ int_member(const char *line, size_t len, const char *key, bool sign,
 
 /* The raw text of a number or an array of numbers before the document. */
 static const char *
-raw_member(const char *line, size_t len, const char *key, size_t *n)
+raw_member(const char *line, size_t len, const char *key, size_t klen,
+	   size_t *n)
 {
-	char pat[24];
 	const char *p, *e;
 
-	snprintf(pat, sizeof pat, ",\"%s\":", key);
-	if (!(p = memmem(line, len, pat, strlen(pat))))
+	if (!(p = memmem(line, len, key, klen)))
 		return NULL;
-	p += strlen(pat);
+	p += klen;
 	for (e = p; e < line + len && *e != ',' && *e != '}'; e++)
 		if (*e == '[')
 			while (e < line + len && *e != ']')
@@ -286,9 +282,58 @@ raw_member(const char *line, size_t len, const char *key, size_t *n)
 	return p;
 }
 
+/*
+ * One member of the line into o, as its entry in the op table says;
+ * false when a member the kind needs is missing or malformed.  head is
+ * the length of the text before the document.
+ */
+static bool
+parse_member(const struct op_member *m, jv v, const char *line, size_t len,
+	     size_t head, const char *docat, struct op *o)
+{
+	char *f = (char *)o + m->off;
+	const char *s;
+	uint64_t u;
+	size_t n = 0;
+
+	switch (m->type) {
+	case M_STR:
+		s = str_member(v, m->name);
+		memcpy(f, &s, sizeof s);
+		return s || (m->flags & M_OPT);
+	case M_U64:
+	case M_I64:
+		if (!int_member(line, head, m->key, m->keylen,
+				m->type == M_I64, &u))
+			return m->flags & M_OPT;
+		memcpy(f, &u, sizeof u);
+		return true;
+	case M_HEX:
+		s = str_member(v, m->name);
+		return s && strlen(s) == 2 * HASH_LEN &&
+		       !nedb__unhex((unsigned char *)f, s, HASH_LEN);
+	case M_RAW:
+		s = raw_member(line, head, m->key, m->keylen, &n);
+		memcpy(f, &s, sizeof s);
+		memcpy((char *)o + m->lenoff, &n, sizeof n);
+		return s || (m->flags & M_OPT);
+	case M_DOC:
+		if (!docat)
+			return false;
+		o->docoff = (uint32_t)(docat + m->keylen - line);
+		o->doc = line + o->docoff;
+		o->doclen = len - SUFFIX_LEN - o->docoff;
+		return true;
+	case M_FORMAT:
+		return true;	/* read by nothing: there is one format */
+	}
+	return false;
+}
+
 int
 nedb__log_parse(const char *line, size_t len, struct op *o)
 {
+	const struct op_desc *d;
 	const char *kind, *docat;
 	size_t head;
 	uint64_t u;
@@ -305,93 +350,37 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 		return nedb__err(NEDB_ECORRUPT, "corrupt log: line is not "
 				 "a JSON object");
 	}
-	if (!(owner = malloc(sizeof *owner))) {
+	if (!(owner = nedb__malloc(sizeof *owner))) {
 		jv_free(v);
 		return nedb__err(NEDB_EIO, "out of memory");
 	}
 	*owner = v;
 	o->jv_owner = owner;
 	kind = str_member(v, "op");
-	for (k = 0; k < OP__N; k++)
-		if (kind && !strcmp(kind, kinds[k]))
-			break;
-	if (k == OP__N)
+	if (!kind || (k = nedb__op_kind(kind, strlen(kind))) < 0)
 		goto bad;
 	o->kind = (enum op_kind)k;
+	d = &nedb__optab[k];
 	docat = memmem(line, len, ",\"doc\":{", 8);
 	head = docat ? (size_t)(docat - line) : len;
 	/* "seq" is the first member: search from its own comma-less start */
 	if (len < 7 || memcmp(line, "{\"seq\":", 7))
 		goto bad;
 	o->seq = strtoull(line + 7, NULL, 10);
-	if (!int_member(line, head, "ts", true, &u))
+	if (!int_member(line, head, K(",\"ts\":"), true, &u))
 		goto bad;
 	o->ts = (int64_t)u;
 	o->len = (uint32_t)len;
-	if (o->kind == OP_CHECKPOINT) {
-		const char *st = str_member(v, "state");
-
-		if (!st || strlen(st) != 64 || nedb__unhex(o->state, st, 32))
+	for (size_t i = 0; i < d->n; i++)
+		if (!parse_member(&d->m[i], v, line, len, head, docat, o))
 			goto bad;
-	}
-	if (!OP_IS_CLIENT(o->kind))
-		return 0;
-	o->client = str_member(v, "client");
-	o->idem = str_member(v, "idem");
-	if (!o->client || !int_member(line, head, "nonce", false, &o->nonce))
-		goto bad;
-	switch (o->kind) {
-	case OP_LINK:
-	case OP_UNLINK:
-		o->from = str_member(v, "from");
-		o->rel = str_member(v, "rel");
-		o->to = str_member(v, "to");
-		if (!o->from || !o->rel || !o->to)
-			goto bad;
-		return 0;
-	case OP_INDEX:
-	case OP_UNINDEX:
-		o->coll = str_member(v, "coll");
-		o->field = str_member(v, "field");
-		o->ixkind = str_member(v, "kind");
-		if (!o->coll || !o->field ||
-		    (o->kind == OP_INDEX && !o->ixkind))
-			goto bad;
-		return 0;
-	case OP_DROP:
-		if (!(o->coll = str_member(v, "coll")))
-			goto bad;
-		return 0;
-	default:
-		break;
-	}
-	o->coll = str_member(v, "coll");
-	o->id = str_member(v, "id");
-	if (!o->coll || !o->id)
-		goto bad;
-	if (int_member(line, head, "exp", true, &u))
-		o->exp = (int64_t)u;
-	else if (o->kind == OP_EXPIRE)
-		goto bad;
-	if (o->kind == OP_DELETE || o->kind == OP_EXPIRE)
-		return 0;
-	if (!docat)
-		goto bad;
-	o->evidence = str_member(v, "evidence");
-	o->valid_from = str_member(v, "valid_from");
-	o->valid_to = str_member(v, "valid_to");
-	o->caused_by = raw_member(line, head, "caused_by",
-				  &o->caused_by_len);
-	o->confidence = raw_member(line, head, "confidence",
-				   &o->confidence_len);
-	o->docoff = (uint32_t)(docat + 7 - line);
-	o->doc = line + o->docoff;
-	o->doclen = len - SUFFIX_LEN - o->docoff;
 	return 0;
 bad:
+	/* the message first: kind is the parsed line's */
+	k = nedb__err(NEDB_ECORRUPT, "corrupt log: op %s lacks members it "
+		      "needs", kind ? kind : "(none)");
 	nedb__op_free(o);
-	return nedb__err(NEDB_ECORRUPT, "corrupt log: op %s lacks members "
-			 "it needs", kind ? kind : "(none)");
+	return k;
 }
 
 void
@@ -402,49 +391,6 @@ nedb__op_free(struct op *o)
 		free(o->jv_owner);
 		o->jv_owner = NULL;
 	}
-}
-
-int
-nedb__receipt(nedb_buf *out, const struct op *o)
-{
-	nedb_buf_puts(out, "{\"seq\":");
-	nedb__buf_u64(out, o->seq);
-	add_hex(out, "hash", o->hash);
-	add_str(out, "op", kinds[o->kind]);
-	switch (o->kind) {
-	case OP_PUT:
-	case OP_DELETE:
-		add_str(out, "coll", o->coll);
-		add_str(out, "id", o->id);
-		break;
-	case OP_EXPIRE:
-		add_str(out, "coll", o->coll);
-		add_str(out, "id", o->id);
-		add_num(out, "exp", o->exp);
-		break;
-	case OP_CHECKPOINT:
-		add_hex(out, "state", o->state);
-		break;
-	case OP_LINK:
-	case OP_UNLINK:
-		add_str(out, "from", o->from);
-		add_str(out, "rel", o->rel);
-		add_str(out, "to", o->to);
-		break;
-	case OP_INDEX:
-	case OP_UNINDEX:
-		add_str(out, "coll", o->coll);
-		add_str(out, "field", o->field);
-		if (o->ixkind)
-			add_str(out, "kind", o->ixkind);
-		break;
-	case OP_DROP:
-		add_str(out, "coll", o->coll);
-		break;
-	default:
-		break;
-	}
-	return nedb_buf_puts(out, "}\n");
 }
 
 /*

@@ -449,7 +449,7 @@ stage_init(nedb_request *r, nedb *db)
 }
 
 int
-nedb_request_stage(nedb_request *r, nedb *db, nedb_buf *receipt)
+nedb_request_stage(nedb_request *r, nedb *db, nedb_receipt *receipt)
 {
 	int rc;
 

@@ -96,8 +96,8 @@ NEDB_EXPORT int nedb_request_parse(nedb_request *r, int kind,
 
 /*
  * Stages the ops of a write request in db's open write transaction
- * (nedb_write_begin): the put, index or link, with its receipt appended
- * to receipt (NULL: none); for CREATE the init payload's indexes, seed
+ * (nedb_write_begin): the put, index or link, its receipt filled in
+ * (NULL: none wanted); for CREATE the init payload's indexes, seed
  * documents (whose ids are their "_id" or "id") and links, in that
  * order, with no receipts.  Returns what the write returns (see
  * nedb_write_put and friends); for CREATE, NEDB_EINPUT too for a
@@ -108,7 +108,7 @@ NEDB_EXPORT int nedb_request_parse(nedb_request *r, int kind,
  * NEDB_EUSAGE for a read request.
  */
 NEDB_EXPORT int nedb_request_stage(nedb_request *r, nedb *db,
-				   nedb_buf *receipt);
+				   nedb_receipt *receipt);
 
 /* Frees what r owns; r may then be parsed again.  Safe on a request
  * nedb_request_parse failed on. */

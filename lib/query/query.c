@@ -1429,7 +1429,6 @@ static int
 auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
 {
 	struct used u = {0};
-	nedb_buf r = {0};
 	int rc;
 
 	note_expr(&u, q->where);
@@ -1465,13 +1464,12 @@ auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
 		if (n >= threshold)
 			rc = nedb_write_index(db, q->coll, u.field[i],
 					      u.ordered[i] ? "ordered" : "eq",
-					      NULL, &r);
+					      NULL, NULL);
 	}
 	if (rc)
 		nedb_write_abort(db);
 	else
 		rc = nedb_write_commit(db);
-	nedb_buf_free(&r);
 	return rc;
 }
 

@@ -407,12 +407,12 @@ apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 							  klen), "", 0, 0);
 }
 
-int
-nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
+/* Put and delete: the document's new HEAD (or none), its version, its
+ * index entries, its expiry and its collection's count. */
+static int
+apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char key[MAX_COLL + 1 + MAX_ID + 1 + 8];
-	unsigned char sk[8];
-	struct seqent se;
 	struct verent ve;
 	nedb_buf val = {0};
 	MDB_val kv, old;
@@ -420,49 +420,6 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	bool existed;
 	int rc;
 
-	nedb__put_be64(sk, o->seq);
-	se.loc = o->loc;
-	memcpy(se.hash, o->hash, HASH_LEN);
-	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
-		      MDB_APPEND)))
-		return rc;
-	if (o->kind == OP_GENESIS)
-		return 0;
-	if (o->kind == OP_CHECKPOINT)
-		return put(txn, v->dbi[DBI_META], "ckpt", 4, sk, 8, 0);
-
-	/* every client op: nonce and idempotency key */
-	nedb__put_be64(sk, o->nonce);
-	if ((rc = put(txn, v->dbi[DBI_NONCES], o->client, strlen(o->client),
-		      sk, 8, 0)))
-		return rc;
-	if (o->idem) {
-		if ((rc = nedb__receipt(&val, o)) ||
-		    (rc = put(txn, v->dbi[DBI_IDEM], o->idem, strlen(o->idem),
-			      val.p, val.len - 1, 0)))
-			goto done;
-		val.len = 0;
-	}
-	switch (o->kind) {
-	case OP_LINK:
-	case OP_UNLINK:
-		rc = apply_edge(v, txn, o);
-		goto done;
-	case OP_INDEX:
-		rc = nedb__index_create(v, txn, o->coll, o->field, o->ixkind);
-		goto done;
-	case OP_UNINDEX:
-		rc = nedb__index_drop(v, txn, o->coll, o->field, o->ixkind);
-		goto done;
-	case OP_DROP:
-		rc = apply_drop(v, txn, o);
-		goto done;
-	case OP_EXPIRE:
-		rc = apply_expire(v, txn, o);
-		goto done;
-	default:
-		break;
-	}
 	klen = nedb__dockey(key, o->coll, o->id);
 	kv.mv_size = klen;
 	kv.mv_data = key;
@@ -520,7 +477,83 @@ done:
 	return rc;
 }
 
-/* The tables that make up the logical state, digested in this order. */
+static int
+apply_genesis(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	return 0;
+}
+
+static int
+apply_checkpoint(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char sk[8];
+
+	nedb__put_be64(sk, o->seq);
+	return put(txn, v->dbi[DBI_META], "ckpt", 4, sk, 8, 0);
+}
+
+static int
+apply_index(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	return nedb__index_create(v, txn, o->coll, o->field, o->ixkind);
+}
+
+static int
+apply_unindex(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	return nedb__index_drop(v, txn, o->coll, o->field, o->ixkind);
+}
+
+/* What each kind of op does to the view (its description: optab.c). */
+const nedb__apply_fn nedb__apply_kind[OP__N] = {
+	[OP_GENESIS] = apply_genesis,
+	[OP_PUT] = apply_doc,
+	[OP_DELETE] = apply_doc,
+	[OP_CHECKPOINT] = apply_checkpoint,
+	[OP_LINK] = apply_edge,
+	[OP_UNLINK] = apply_edge,
+	[OP_INDEX] = apply_index,
+	[OP_UNINDEX] = apply_unindex,
+	[OP_DROP] = apply_drop,
+	[OP_EXPIRE] = apply_expire,
+};
+
+int
+nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char sk[8];
+	struct seqent se;
+	nedb_buf val = {0};
+	nedb_receipt r;
+	int rc;
+
+	nedb__put_be64(sk, o->seq);
+	se.loc = o->loc;
+	memcpy(se.hash, o->hash, HASH_LEN);
+	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
+		      MDB_APPEND)))
+		return rc;
+	if (OP_IS_CLIENT(o->kind)) {
+		/* every client op: nonce and idempotency key */
+		nedb__put_be64(sk, o->nonce);
+		if ((rc = put(txn, v->dbi[DBI_NONCES], o->client,
+			      strlen(o->client), sk, 8, 0)))
+			return rc;
+		if (o->idem) {
+			rc = nedb__receipt_of(&r, o);
+			if (!rc)
+				rc = nedb_receipt_json(&val, &r, 0);
+			if (!rc)
+				rc = put(txn, v->dbi[DBI_IDEM], o->idem,
+					 strlen(o->idem), val.p, val.len, 0);
+			nedb_buf_free(&val);
+			if (rc)
+				return rc;
+		}
+	}
+	return nedb__apply_kind[o->kind](v, txn, o);
+}
+
 /*
  * The state a checkpoint commits to: what the log says, not how the view
  * stores it.  Index entries, counts and node numbers are derived from
@@ -584,7 +617,7 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 			break;
 		}
 		if (n == cap) {
-			nedb_buf *x = realloc(e, (cap = cap ? 2 * cap : 64) *
+			nedb_buf *x = nedb__realloc(e, (cap = cap ? 2 * cap : 64) *
 					      sizeof *x);
 
 			if (!x) {

@@ -254,15 +254,17 @@ test_staging_a_put_index_and_link(void)
 {
 	nedb *db = fresh();
 	nedb_request r;
-	nedb_buf receipt = {0};
+	nedb_receipt receipt;
 
 	CHECK(nedb_write_begin(db) == 0);
 	CHECK(parse(&r, NEDB_REQUEST_PUT, "{\"coll\":\"c\",\"id\":\"a\","
 		    "\"doc\":{\"n\":1},\"client\":\"app\"}") == 0);
 	CHECK(nedb_request_stage(&r, db, &receipt) == 0);
 	nedb_request_free(&r);
-	CHECK(strstr(receipt.p, "\"op\":\"put\",\"coll\":\"c\",\"id\":\"a\"")
-	      != NULL);
+	CHECK_STR(receipt.op, "put");
+	CHECK_STR(receipt.coll, "c");
+	CHECK_STR(receipt.id, "a");
+	CHECK(receipt.seq == 1 && strlen(receipt.hash) == 64);
 	CHECK(parse(&r, NEDB_REQUEST_INDEX, "{\"coll\":\"c\",\"field\":\"n\"}")
 	      == 0);
 	CHECK(nedb_request_stage(&r, db, NULL) == 0);
@@ -284,7 +286,6 @@ test_staging_a_put_index_and_link(void)
 	nedb_request_free(&r);
 	CHECK(nedb_write_commit(db) == 0);
 	CHECK_STR(doc_of(db, "c", "a"), "{\"_id\":\"a\",\"n\":1}");
-	nedb_buf_free(&receipt);
 	nedb_close(db);
 }
 
@@ -365,18 +366,13 @@ struct receipts {
 };
 
 static int
-on_receipt(const char *json, size_t len, void *payload)
+on_receipt(const nedb_receipt *rc, void *payload)
 {
 	struct receipts *r = payload;
-	const char *v;
-	size_t vlen;
 
-	CHECK(json[len - 1] == '}');
-	if (r->n < 8 && nedb_json_member(json, len, "id", &v, &vlen) &&
-	    vlen < 8) {
-		memcpy(r->ids[r->n], v + 1, vlen - 2);
-		r->ids[r->n][vlen - 2] = 0;
-	}
+	CHECK(!strcmp(rc->op, "put") && rc->seq > 0);
+	if (r->n < 8 && strlen(rc->id) < 8)
+		strcpy(r->ids[r->n], rc->id);
 	r->n++;
 	return 0;
 }

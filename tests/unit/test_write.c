@@ -61,7 +61,7 @@ test_checkpoint_after_staged_ops_digests_them(void)
 {
 	nedb *db = fresh();
 	nedb_verify_result vr;
-	nedb_buf r = {0};
+	nedb_receipt r;
 
 	CHECK(nedb_write_begin(db) == 0);
 	CHECK(put(db, "c", "a", "{\"n\":1}") == 0);
@@ -73,7 +73,6 @@ test_checkpoint_after_staged_ops_digests_them(void)
 	CHECK(nedb_verify(db, NEDB_VERIFY_DETERMINISM, &vr) == 0);
 	CHECK(vr.ok);
 	CHECK(vr.seq == 5);
-	nedb_buf_free(&r);
 	nedb_close(db);
 }
 
