@@ -183,7 +183,7 @@ nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	nedb__put_be64(sk, seq);
+	nedb__seqkey(sk, seq);
 	rc = mdb_get(txn, db->view.dbi[DBI_SEQS], &k, &d);
 	if (!rc)
 		memcpy(se, d.mv_data, sizeof *se);
@@ -2061,7 +2061,7 @@ nedb_prune(nedb *db, nedb_prune_info *out)
 			       "run nedb-checkpoint first");
 		goto done;
 	}
-	ckpt = nedb__get_be64(d.mv_data);
+	nedb__num_get(d.mv_data, d.mv_size, &ckpt);
 	if ((rc = nedb__op_line(db, ckpt, &db->scratch, &se)))
 		goto done;
 	rc = nedb__log_rotate(db, ckpt, &se.loc, out);

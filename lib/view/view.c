@@ -412,7 +412,7 @@ apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 static int
 apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 {
-	unsigned char key[MAX_COLL + 1 + MAX_ID + 1 + 8];
+	unsigned char key[VERKEY_MAX];
 	struct verent ve;
 	nedb_buf val = {0};
 	MDB_val kv, old;
@@ -429,21 +429,24 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		goto done;
 	}
 	existed = rc == 0;
-	if (existed && (rc = nedb__index_doc(v, txn, o->coll, o->id,
-					     strlen(o->id),
-					     (char *)old.mv_data + DOCHDR_LEN,
-					     old.mv_size - DOCHDR_LEN, NULL, 0)))
-		goto done;
+	if (existed) {
+		struct dochdr h;
+		const char *doc;
+		size_t len;
+
+		if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc,
+					   &len)) ||
+		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
+					  strlen(o->id), doc, len, NULL, 0)))
+			goto done;
+	}
 	if ((rc = drop_ttl(v, txn, key, klen)))
 		goto done;
 	if (o->kind == OP_PUT) {
 		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
-		unsigned char hb[DOCHDR_LEN];
 
 		memcpy(h.hash, o->hash, HASH_LEN);
-		nedb__dochdr_put(hb, &h);
-		if ((rc = nedb_buf_add(&val, hb, sizeof hb)) ||
-		    (rc = nedb_buf_add(&val, o->doc, o->doclen)) ||
+		if ((rc = nedb__docval_put(&val, &h, o->doc, o->doclen)) ||
 		    (rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len,
 			      0)))
 			goto done;
@@ -454,12 +457,10 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		if (!existed && (rc = count_coll(v, txn, o->coll, 1)))
 			goto done;
 		if (o->exp) {
-			unsigned char tk[8 + sizeof key];
+			unsigned char tk[TTLKEY_MAX];
 
-			nedb__put_be64(tk, (uint64_t)o->exp);
-			memcpy(tk + 8, key, klen);
-			if ((rc = put(txn, v->dbi[DBI_TTL], tk, 8 + klen, "",
-				      0, 0)))
+			if ((rc = put(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(
+				      tk, o->exp, key, klen), "", 0, 0)))
 				goto done;
 		}
 	} else {
@@ -469,9 +470,8 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 	}
 	ve.kind = (uint8_t)o->kind;
-	key[klen] = 0;
-	nedb__put_be64(key + klen + 1, o->seq);
-	rc = put(txn, v->dbi[DBI_VERS], key, klen + 9, &ve, sizeof ve, 0);
+	rc = put(txn, v->dbi[DBI_VERS], key, nedb__verkey_of(key, klen, o->seq),
+		 &ve, sizeof ve, 0);
 done:
 	nedb_buf_free(&val);
 	return rc;
@@ -488,7 +488,7 @@ apply_checkpoint(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char sk[8];
 
-	nedb__put_be64(sk, o->seq);
+	nedb__num_put(sk, o->seq);
 	return put(txn, v->dbi[DBI_META], "ckpt", 4, sk, 8, 0);
 }
 
@@ -527,7 +527,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb_receipt r;
 	int rc;
 
-	nedb__put_be64(sk, o->seq);
+	nedb__seqkey(sk, o->seq);
 	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
@@ -535,7 +535,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */
-		nedb__put_be64(sk, o->nonce);
+		nedb__num_put(sk, o->nonce);
 		if ((rc = put(txn, v->dbi[DBI_NONCES], o->client,
 			      strlen(o->client), sk, 8, 0)))
 			return rc;
