@@ -292,7 +292,7 @@ main(int argc, char **argv)
 {
 	const char *tags[64];
 	uint64_t causes[64];
-	nedb_put p = {.if_seq = -1};
+	nedb_put p = {0};
 	bool atomic = false;
 	nedb *db;
 	int c, rc;
@@ -311,7 +311,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MERGE: p.merge = 1; break;
 		case OPT_IFSEQ:
-			p.if_seq = (int64_t)cli_u64("seq", optarg);
+			/* --if-seq 0: the document must not exist */
+			if (!(p.if_seq = cli_u64("seq", optarg)))
+				p.if_absent = 1;
 			break;
 		case OPT_TAG:
 			if (p.ntags == 64)
@@ -356,7 +358,7 @@ main(int argc, char **argv)
 		if (p.id_field || atomic)
 			cli_usage("--id-field and --atomic are for streams "
 				  "(no ID)");
-	} else if (p.w.idem || p.if_seq >= 0)
+	} else if (p.w.idem || p.if_seq || p.if_absent)
 		cli_usage("--idem and --if-seq need an ID");
 	db = cli_open(true);
 	if (argc >= 2)

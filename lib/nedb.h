@@ -241,7 +241,9 @@ typedef struct nedb_put {
 	size_t doclen;
 	int64_t ttl_ms;		/* 0: none */
 	int merge;		/* merge members into the current document */
-	int64_t if_seq;		/* -1: none; 0: must not exist */
+	/* preconditions; a zeroed nedb_put has none */
+	uint64_t if_seq;	/* N: the current version must be op N's */
+	int if_absent;		/* the document must not exist */
 	const char *const *tags;
 	size_t ntags;
 	/* provenance (NULL: none) */

@@ -1669,7 +1669,8 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 	o.ts = next_ts(db);
 	/* the current version, when something depends on it */
 	cur = NULL;
-	if (p->if_seq >= 0 || p->merge || (p->keep_ttl && p->ttl_ms <= 0)) {
+	if (p->if_seq || p->if_absent || p->merge ||
+	    (p->keep_ttl && p->ttl_ms <= 0)) {
 		rc = nedb__doc_head(&db->view, db->wtxn, o.coll, o.id,
 				    strlen(o.id), o.ts, &h, &cur, &curlen);
 		if (rc == NEDB_ENOTFOUND)
@@ -1677,11 +1678,13 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 		else if (rc)
 			goto done;
 	}
-	if (p->if_seq >= 0 && (uint64_t)p->if_seq != (cur ? h.seq : 0)) {
+	if ((p->if_seq || p->if_absent) &&
+	    (p->if_absent ? 0 : p->if_seq) != (cur ? h.seq : 0)) {
 		rc = nedb__err(NEDB_EREJECTED, "precondition failed: '%s/%s' "
-			       "is at seq %llu, not %lld", o.coll, o.id,
+			       "is at seq %llu, not %llu", o.coll, o.id,
 			       (unsigned long long)(cur ? h.seq : 0),
-			       (long long)p->if_seq);
+			       (unsigned long long)(p->if_absent ? 0 :
+						    p->if_seq));
 		goto done;
 	}
 	if ((rc = put_doc(p, &o, cur, curlen, &own)))

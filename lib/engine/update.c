@@ -173,7 +173,7 @@ static int
 stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
 	      size_t n, nedb_receipt *rs, nedb_update_info *info)
 {
-	nedb_put p = {.coll = o->coll, .if_seq = -1, .w = o->w,
+	nedb_put p = {.coll = o->coll, .w = o->w,
 		      .prepared = 1,
 		      .keep_ttl = 1};	/* an update changes members, not
 					 * the expiry */

@@ -891,7 +891,7 @@ dbPut(client *c, const char *key, const char *doc, size_t len,
 {
 	nedb_put p = {
 		.coll = REDIS_COLL, .id = key, .doc = doc, .doclen = len,
-		.ttl_ms = ttl_ms, .if_seq = -1, .w = c->w, .prepared = 1,
+		.ttl_ms = ttl_ms, .w = c->w, .prepared = 1,
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 

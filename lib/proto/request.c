@@ -216,8 +216,8 @@ parse_put(nedb_request *r)
 	p->ttl_ms = has ? (int64_t)ttl * 1000 : 0;
 	if ((rc = u64_member(r, "if_seq", &if_seq, &has)))
 		return rc;
-	if (has)
-		p->if_seq = if_seq > INT64_MAX ? INT64_MAX : (int64_t)if_seq;
+	if (has && !(p->if_seq = if_seq))
+		p->if_absent = 1;	/* "if_seq":0: must not exist */
 	if (!(p->doc = member(r, "doc", &p->doclen)) || *p->doc != '{')
 		return fail(r, NEDB_EINPUT, "request body: \"doc\" must be an "
 			    "object");
@@ -260,7 +260,6 @@ nedb_request_parse(nedb_request *r, int kind, const char *body, size_t len)
 
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
-	r->put.if_seq = -1;
 	if (kind < NEDB_REQUEST_PUT || kind > NEDB_REQUEST_QUERY)
 		return fail(r, NEDB_EUSAGE, "unknown request kind %d", kind);
 	if (!len)
@@ -372,7 +371,7 @@ init_doc(const char *k, size_t kl, const char *v, size_t len, void *p)
 {
 	struct init *in = p;
 	nedb_put put = {.coll = in->coll, .doc = v, .doclen = len,
-			.if_seq = -1, .w = in->r->w};
+			.w = in->r->w};
 	const char *x;
 	size_t xl;
 	int rc;

@@ -55,8 +55,8 @@ typedef struct nedb_request {
 	 * CREATE's init ops are written with w too.
 	 */
 	nedb_wopts w;
-	/* PUT: everything but w, ready for nedb_write_put (if_seq -1 when
-	 * the body has none; ttl in seconds in the body, ms here) */
+	/* PUT: everything but w, ready for nedb_write_put ("if_seq":0 is
+	 * if_absent; ttl in seconds in the body, ms here) */
 	nedb_put put;
 	/* INDEX: coll, field, ixkind (NULL: "eq"); PUT: coll too */
 	char *coll, *field, *ixkind;

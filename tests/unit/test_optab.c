@@ -473,7 +473,7 @@ static int
 put(nedb *db, const char *id, const char *idem, nedb_receipt *r)
 {
 	nedb_put p = {.coll = "c", .id = id, .doc = "{\"v\":1}", .doclen = 7,
-		      .if_seq = -1, .w = {.idem = idem}};
+		      .w = {.idem = idem}};
 
 	return nedb_write_put(db, &p, r);
 }

@@ -101,10 +101,15 @@ test_a_put_body_leaves_out_what_it_does_not_name(void)
 	CHECK(r.put.id == NULL);
 	CHECK(r.w.client == NULL);	/* the transport names it */
 	CHECK(r.w.nonce == 0 && r.w.idem == NULL);
-	CHECK(r.put.if_seq == -1);	/* no precondition */
+	CHECK(!r.put.if_seq && !r.put.if_absent);	/* no precondition */
 	CHECK(r.put.ttl_ms == 0 && r.put.merge == 0);
 	CHECK(r.put.ntags == 0 && r.put.ncaused_by == 0);
 	CHECK(r.put.confidence == NULL && r.put.evidence == NULL);
+	nedb_request_free(&r);
+	/* "if_seq":0 is the precondition that the document is absent */
+	CHECK(parse(&r, NEDB_REQUEST_PUT, "{\"coll\":\"c\",\"doc\":{},"
+		    "\"if_seq\":0}") == 0);
+	CHECK(!r.put.if_seq && r.put.if_absent);
 	nedb_request_free(&r);
 }
 
@@ -381,7 +386,7 @@ static nedb *
 seeded(void)
 {
 	nedb *db = fresh();
-	nedb_put p = {.coll = "t", .id_field = "_id", .if_seq = -1};
+	nedb_put p = {.coll = "t", .id_field = "_id"};
 	const char *docs[] = {"{\"_id\":\"a\",\"n\":1,\"s\":\"x\"}",
 			      "{\"_id\":\"b\",\"n\":2,\"s\":\"y\"}",
 			      "{\"_id\":\"c\",\"n\":3,\"s\":\"x\"}"};
@@ -502,7 +507,7 @@ test_a_bad_update_writes_nothing(void)
 	nedb_update_opts o = {.coll = "t", .many = 1};
 	nedb_update_info info;
 	nedb_put p = {.coll = "t", .id = "d", .doc = "{\"n\":\"str\"}",
-		      .doclen = 11, .if_seq = -1};
+		      .doclen = 11};
 
 	/* a bad operator: a usage error before anything is read */
 	o.update = "{\"$bad\":{\"n\":1}}";
@@ -589,7 +594,7 @@ test_update_keeps_the_expiry(void)
 {
 	nedb *db = fresh();
 	nedb_put p = {.coll = "t", .id = "a", .doc = "{\"n\":1}", .doclen = 7,
-		      .if_seq = -1, .ttl_ms = 3600000};
+		      .ttl_ms = 3600000};
 	nedb_update_opts o = {.coll = "t", .update = "{\"$inc\":{\"n\":1}}"};
 	nedb_doc before, after;
 

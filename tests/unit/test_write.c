@@ -27,7 +27,7 @@ static int
 put(nedb *db, const char *coll, const char *id, const char *doc)
 {
 	nedb_put p = {.coll = coll, .id = id, .doc = doc,
-		      .doclen = strlen(doc), .if_seq = -1};
+		      .doclen = strlen(doc)};
 
 	return nedb_write_put(db, &p, NULL);
 }
@@ -160,6 +160,37 @@ test_verified_reads_see_the_open_write(void)
 	nedb_close(db);
 }
 
+/* A zeroed nedb_put has no precondition; if_seq and if_absent do. */
+static void
+test_put_preconditions(void)
+{
+	nedb *db = fresh();
+	nedb_put p = {0};
+	nedb_receipt r;
+
+	p.coll = "c";
+	p.id = "a";
+	p.doc = "{}";
+	p.doclen = 2;
+	CHECK(nedb_write_begin(db) == 0);
+	CHECK(nedb_write_put(db, &p, &r) == 0 && r.seq == 1);
+	CHECK(nedb_write_put(db, &p, &r) == 0 && r.seq == 2);	/* none */
+	p.if_absent = 1;
+	CHECK(nedb_write_put(db, &p, NULL) == NEDB_EREJECTED);
+	CHECK(strstr(nedb_errmsg(), "is at seq 2, not 0") != NULL);
+	p.if_absent = 0;
+	p.if_seq = 1;
+	CHECK(nedb_write_put(db, &p, NULL) == NEDB_EREJECTED);
+	p.if_seq = 2;
+	CHECK(nedb_write_put(db, &p, &r) == 0 && r.seq == 3);
+	p.id = "b";
+	p.if_seq = 0;
+	p.if_absent = 1;
+	CHECK(nedb_write_put(db, &p, &r) == 0 && r.seq == 4);
+	CHECK(nedb_write_commit(db) == 0);
+	nedb_close(db);
+}
+
 int
 main(void)
 {
@@ -171,6 +202,7 @@ main(void)
 	RUN(test_null_receipts_are_allowed_everywhere);
 	RUN(test_open_nowait_is_busy_while_the_directory_is_locked);
 	RUN(test_verified_reads_see_the_open_write);
+	RUN(test_put_preconditions);
 	{
 		char cmd[256];
 
