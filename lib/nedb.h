@@ -72,10 +72,12 @@ enum {
 	NEDB_EREJECTED = -3,	/* stale nonce, failed precondition */
 	NEDB_EINPUT = -4,	/* not JSON, not an object, too large, bad name */
 	NEDB_ECORRUPT = -5,	/* damaged log or view */
-	NEDB_EKEY = -6,		/* wrong or missing key */
+	NEDB_EKEY = -6,		/* wrong or missing key (encrypted
+				 * databases; not returned yet) */
 	NEDB_EBUSY = -7,	/* lock not available */
 	NEDB_EIO = -8,		/* I/O error, disk full, out of memory */
-	NEDB_EBROKEN = -9	/* nedb_verify: the chain is broken */
+	NEDB_EBROKEN = -9	/* reserved: nedb_verify reports a broken
+				 * chain in its result, not as a code */
 };
 
 NEDB_EXPORT const char *nedb_errmsg(void);
@@ -186,26 +188,45 @@ typedef struct nedb_doc {
  */
 NEDB_EXPORT void nedb_set_read_verify(nedb *db, int on);
 
-/* Read snapshot.  Reads outside one open their own for each call. */
+/*
+ * Read snapshot: every read until nedb_read_end sees the same prefix of
+ * the log.  Reads outside one open their own for each call.  Beginning
+ * one when one is open is a no-op; nedb_write_begin ends it.  Returns
+ * 0, or NEDB_EIO (LMDB cannot start a reader: too many readers, I/O)
+ * or NEDB_ECORRUPT (the view covers more than the log).
+ */
 NEDB_EXPORT int nedb_read_begin(nedb *db);
+/* Ends the snapshot; nothing to end is fine. */
 NEDB_EXPORT void nedb_read_end(nedb *db);
 
-/* Head of the snapshot (or of the view): seq and hash (65 bytes, hex). */
+/*
+ * Head of the snapshot (or of the view): *seq and, when hash is not
+ * NULL, the head hash in hex (65 bytes with its NUL).  NEDB_EIO or
+ * NEDB_ECORRUPT as nedb_read_begin.
+ */
 NEDB_EXPORT int nedb_head(nedb *db, uint64_t *seq, char *hash);
 
 /*
- * Reads one document as of seq (NEDB_HEAD for now).  HEAD reads skip
- * expired documents; past reads ignore expiry.  NEDB_ENOTFOUND when
- * there is no live version.  Past versions are read from the log and
- * their hashes checked: damage is NEDB_ECORRUPT, never data.
+ * Reads one document as of seq (NEDB_HEAD for now) into *out (its text
+ * borrowed: see Caveats).  HEAD reads skip expired documents; past reads
+ * ignore expiry.  Past versions are read from the log and their hashes
+ * checked.  Returns 0, or
+ *  NEDB_ENOTFOUND  no live version (never written, deleted, expired);
+ *  NEDB_EINPUT     a bad collection name or id;
+ *  NEDB_EUSAGE     as_of beyond the head;
+ *  NEDB_ECORRUPT   the log's line for it does not check out (damage is
+ *                  never returned as data), or a damaged view;
+ *  NEDB_EIO        I/O.
  */
 NEDB_EXPORT int nedb_get(nedb *db, const char *coll, const char *id,
 			 uint64_t as_of, nedb_doc *out);
 
 /*
  * Calls fn for every version of a document, oldest first, deletes
- * included (doc NULL).  fn returns nonzero to stop (returned as is).
- * NEDB_ENOTFOUND when the document never existed.
+ * included (doc NULL; op names the kind: "put", "delete", "expire",
+ * "drop").  v and its text are borrowed for the call.  fn returns
+ * nonzero to stop (returned as is).  NEDB_ENOTFOUND when the document
+ * never existed; otherwise as nedb_get.
  */
 typedef int (*nedb_version_fn)(const nedb_doc *v, const char *op,
 			       void *payload);
@@ -219,9 +240,29 @@ NEDB_EXPORT int nedb_history(nedb *db, const char *coll, const char *id,
  * NEDB_EBUSY at once when another handle holds it, so that an event loop
  * never blocks on another process (nedbd retries later).
  */
+/*
+ * Beginning ends the caller's read snapshot, repairs a torn log tail and
+ * applies what a crashed writer left (see nedb(7)).  Returns 0, or
+ *  NEDB_EBUSY      (trybegin) another handle holds the lock;
+ *  NEDB_EUSAGE     a write is already open on this handle;
+ *  NEDB_ENOTFOUND  the database was removed meanwhile;
+ *  NEDB_ECORRUPT   the log no longer holds what the view applied, or a
+ *                  line to catch up does not check out;
+ *  NEDB_EIO        a read-only database, a handle broken by a failed
+ *                  undo or fsync (reopen it), or I/O.
+ */
 NEDB_EXPORT int nedb_write_begin(nedb *db);
 NEDB_EXPORT int nedb_write_trybegin(nedb *db);
+/*
+ * Appends the staged ops, makes them durable (by the durability mode),
+ * applies them to the view and releases the lock; the write is over
+ * either way.  Only after 0 may receipts be acknowledged.  NEDB_EUSAGE
+ * when no write is open; NEDB_EIO when appending, syncing or committing
+ * failed ("disk full" for ENOSPC): then nothing of the batch is in the
+ * log, or, when even that undo failed, the handle refuses later writes.
+ */
 NEDB_EXPORT int nedb_write_commit(nedb *db);
+/* Drops the staged ops and releases the lock; no write open is fine. */
 NEDB_EXPORT void nedb_write_abort(nedb *db);
 /* Number of ops staged in the open write transaction. */
 NEDB_EXPORT size_t nedb_write_pending(nedb *db);
@@ -547,9 +588,13 @@ NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
 /* The log. */
 
 /*
- * Calls fn with each op line (without "\n") with from <= seq <= to, in
- * order (reverse when reverse is set).  Lines are hash-checked as they
- * are read.  Only ops applied to the read snapshot are visited.
+ * Calls fn with each op line (without "\n"; borrowed for the call) with
+ * from <= seq <= to, in order (reverse when reverse is set), archived
+ * ops included.  Each line is checked against the chain and the view's
+ * record of it before fn sees it.  Only ops applied to the read
+ * snapshot are visited.  fn's nonzero return stops the scan and is
+ * returned.  NEDB_ECORRUPT when a line does not check out (the lines
+ * before it were delivered), NEDB_EIO for I/O.
  */
 typedef int (*nedb_line_fn)(uint64_t seq, const char *line, size_t len,
 			    void *payload);
@@ -566,16 +611,22 @@ typedef struct nedb_verify_result {
 #define NEDB_VERIFY_DETERMINISM 0x1
 
 /*
- * Rewalks the chain from genesis.  Returns 0 with out->ok set, or a
- * negative code when the database cannot be read at all.  With
- * NEDB_VERIFY_DETERMINISM the state is rebuilt from the log and
- * compared with the view.
+ * Rewalks the chain from genesis, archives included, and checks the
+ * format's rules (seqs, links, hashes, nonces, idempotency keys).
+ * Returns 0 with the verdict in *out: ok, or not ok with the first bad
+ * seq and a one-line error (a broken chain is a verdict, not an error
+ * code).  A negative code only when the database cannot be read at all
+ * (NEDB_EIO, NEDB_ECORRUPT for a view without a head).  With
+ * NEDB_VERIFY_DETERMINISM the state is also rebuilt from the log in a
+ * scratch view and compared with this one, table by table.  O(history):
+ * not for an event loop.
  */
 NEDB_EXPORT int nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out);
 
 /*
- * Waits until the view's head passes seq or timeout_ms passes (for
- * --follow).  Returns the new head seq in *seq.
+ * Waits until the view's head passes *seq or timeout_ms passes (for
+ * --follow), polling; then sets *seq to the head (in and out) and
+ * follows a prune's rotation of the log.  Errors as nedb_head.
  */
 NEDB_EXPORT int nedb_wait(nedb *db, uint64_t *seq, int timeout_ms);
 
