@@ -54,3 +54,7 @@ run_unit() {
 @test "op table unit tests pass" {
 	run_unit optab
 }
+
+@test "LMDB error mapping unit tests pass" {
+	run_unit errors
+}
