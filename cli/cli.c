@@ -107,20 +107,6 @@ cli_common(int c, const char *arg)
 }
 
 void
-cli_die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: ", cli.prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(status);
-}
-
-void
 cli_failf(int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -48,9 +48,6 @@ __attribute__((noreturn, format(printf, 1, 2)))
 void cli_usage(const char *fmt, ...);
 /* getopt's unknown option / missing argument, as a usage error. */
 __attribute__((noreturn)) void cli_bad_option(int c, char **argv);
-/* Prints "prog: msg" and exits with status (prefer cli_failf). */
-__attribute__((noreturn, format(printf, 2, 3)))
-void cli_die(int status, const char *fmt, ...);
 /* Prints "prog: msg" and exits with the status of the NEDB_E* code err
  * (nedb_exit_status): for failures the library did not report. */
 __attribute__((noreturn, format(printf, 2, 3)))

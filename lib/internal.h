@@ -42,6 +42,7 @@ void *nedb__realloc(void *p, size_t n);
 char *nedb__strdup(const char *s);
 char *nedb__memdup(const char *s, size_t n);	/* n bytes + NUL */
 int nedb__fsync_dir(const char *dir);	/* NEDB_EIO with a message */
+char *nedb__path_in(const char *dir, const char *name);	/* dir/name */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);

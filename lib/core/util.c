@@ -227,6 +227,17 @@ nedb__strdup(const char *s)
 	return nedb__memdup(s, strlen(s));
 }
 
+/* dir/name, allocated (never NULL: see nedb_set_oom). */
+char *
+nedb__path_in(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = nedb__malloc(n);
+
+	snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
 /*
  * Makes a directory's entries durable (after a create or rename in it).
  * Every caller checks: a failed fsync is NEDB_EIO, never ignored.

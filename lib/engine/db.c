@@ -89,23 +89,12 @@ nedb__warn(const char *fmt, ...)
 	warn_fn(msg);
 }
 
-static char *
-path_in(const nedb *db, const char *name)
-{
-	size_t n = strlen(db->dir) + strlen(name) + 2;
-	char *p = nedb__malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", db->dir, name);
-	return p;
-}
-
 /* Writes meta.json atomically: temp file, fsync, rename, fsync dir. */
 static int
 write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 {
-	char *tmp = path_in(db, "meta.json.tmp"), *dst = path_in(db,
-								   "meta.json");
+	char *tmp = nedb__path_in(db->dir, "meta.json.tmp");
+	char *dst = nedb__path_in(db->dir, "meta.json");
 	char text[160], opts[48] = "";
 	int fd, rc = 0, n;
 
@@ -452,7 +441,7 @@ boot_id(void)
 static int
 vsync_read(nedb *db, struct vsync *v)
 {
-	char *p = path_in(db, "view.sync"), buf[VSYNC_LEN + 1];
+	char *p = nedb__path_in(db->dir, "view.sync"), buf[VSYNC_LEN + 1];
 	unsigned long long off;
 	long long ms;
 	int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
@@ -490,7 +479,7 @@ vsync_put(nedb *db, const char *text)
 	memcpy(buf, text, n);
 	memset(buf + n, ' ', sizeof buf - n - 1);
 	buf[sizeof buf - 1] = '\n';
-	if (!(p = path_in(db, "view.sync")))
+	if (!(p = nedb__path_in(db->dir, "view.sync")))
 		return nedb__err(NEDB_EIO, "out of memory");
 	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	free(p);
@@ -700,7 +689,7 @@ dir_lock(nedb *db, int how)
 static int
 check_meta(nedb *db)
 {
-	char *p = path_in(db, "meta.json"), text[512];
+	char *p = nedb__path_in(db->dir, "meta.json"), text[512];
 	struct seqent se;
 	const char *v;
 	size_t vlen;
@@ -713,7 +702,7 @@ check_meta(nedb *db)
 	free(p);
 	if (fd < 0 && errno == ENOENT) {
 		int64_t created = 0;
-		char *mp = path_in(db, "meta.json");
+		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
 		if (!db->writable || !mp || (rc = wlock(db, true))) {
@@ -796,7 +785,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 			       "directory", dir);
 		goto fail;
 	}
-	viewp = path_in(db, "view.mdb");
+	viewp = nedb__path_in(db->dir, "view.mdb");
 	if ((rc = nedb__log_open(db, create, &db->writable)))
 		goto fail;
 	/*
@@ -829,7 +818,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	}
 	/* one process rebuilds; the others wait, then see its record */
 	if (suspect && view_suspect(db)) {
-		char *lockp = path_in(db, "view.mdb-lock");
+		char *lockp = nedb__path_in(db->dir, "view.mdb-lock");
 
 		nedb__warn("the system went down with the view not synced; "
 			   "rebuilding it from the log");
@@ -846,7 +835,7 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 		 * short, or left half-made by a full disk) is set aside and
 		 * rebuilt.  No process can be using a view that will not open.
 		 */
-		char *lockp = path_in(db, "view.mdb-lock");
+		char *lockp = nedb__path_in(db->dir, "view.mdb-lock");
 
 		nedb__warn("the view cannot be opened (%s); rebuilding it "
 			   "from the log", nedb_errmsg());
@@ -1067,7 +1056,7 @@ wlock(nedb *db, bool wait)
 
 	if (db->wlocked)
 		return 0;
-	if (!(p = path_in(db, "lock")))
+	if (!(p = nedb__path_in(db->dir, "lock")))
 		return nedb__err(NEDB_EIO, "out of memory");
 	for (;;) {
 		if (db->wlockfd < 0 &&
@@ -2524,8 +2513,9 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
 			   .l_start = 0, .l_len = 1};
-	char *viewp = path_in(db, "view.mdb"), *lockp = path_in(db,
-		"view.mdb-lock"), *tmpp = path_in(db, "view.mdb.compact");
+	char *viewp = nedb__path_in(db->dir, "view.mdb");
+	char *lockp = nedb__path_in(db->dir, "view.mdb-lock");
+	char *tmpp = nedb__path_in(db->dir, "view.mdb.compact");
 	MDB_txn *txn;
 	int dirfd = -1, fd = -1, rc, dsync = 0;
 
@@ -2639,12 +2629,12 @@ nedb_destroy(nedb *db)
 		return rc;
 	}
 	nedb__archive_drop_from(db, 0);
-	if ((p = path_in(db, "archive"))) {
+	if ((p = nedb__path_in(db->dir, "archive"))) {
 		rmdir(p);
 		free(p);
 	}
 	for (int i = 0; files[i]; i++) {
-		if (!(p = path_in(db, files[i])))
+		if (!(p = nedb__path_in(db->dir, files[i])))
 			continue;
 		/* without log.aof there is no database: that one must go */
 		if (unlink(p) && errno != ENOENT && i == 0)

@@ -31,17 +31,6 @@
 
 #define CHUNK (1u << 20)
 
-static char *
-path_in(const nedb *db, const char *name)
-{
-	size_t n = strlen(db->dir) + strlen(name) + 2;
-	char *p = nedb__malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s/%s", db->dir, name);
-	return p;
-}
-
 static int
 write_all(int fd, const char *p, size_t n)
 {
@@ -88,7 +77,7 @@ origin(nedb *db)
 static int
 f_open(nedb *db, bool create, bool *writable)
 {
-	char *p = path_in(db, "log.aof");
+	char *p = nedb__path_in(db->dir, "log.aof");
 	const char *dir = db->dir;
 	int rc;
 
@@ -131,7 +120,7 @@ f_close(nedb *db)
 static int
 f_follow(nedb *db, bool *rotated)
 {
-	char *p = path_in(db, "log.aof");
+	char *p = nedb__path_in(db->dir, "log.aof");
 	struct stat st;
 	int fd, rc = 0;
 
@@ -398,8 +387,8 @@ f_rotate(nedb *db, uint64_t seq, const struct log_loc *loc,
 	    (rc = nedb__archive_write(db, m.p, cut, first, seq - 1)))
 		goto done;
 	/* 2. the rest of the log as the new log.aof, swapped in by rename */
-	logp = path_in(db, "log.aof");
-	tmpp = path_in(db, "log.aof.prune");
+	logp = nedb__path_in(db->dir, "log.aof");
+	tmpp = nedb__path_in(db->dir, "log.aof.prune");
 	if (!logp || !tmpp) {
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;
