@@ -162,10 +162,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/unit.h
 
 check: stage fuzz unit
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 stage unit
-	@tests/run $(STAGE)/usr/local build-san/stage/usr/local
+	@NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local \
+		build-san/stage/usr/local
 
 check-fast: stage unit
-	@tests/run $(STAGE)/usr/local
+	@NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local
 
 check-valgrind: stage
 	@NEDB_VALGRIND=1 tests/run $(STAGE)/usr/local
