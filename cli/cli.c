@@ -186,6 +186,7 @@ cli_open(bool create)
 	if ((rc = nedb_open(&db, dir, create ? NEDB_OPEN_CREATE : 0)))
 		cli_fail(rc == NEDB_EUSAGE ? rc : NEDB_EIO);
 	nedb_set_durability(db, cli.durability);
+	cli.open = db;
 	return db;
 }
 
