@@ -1891,23 +1891,20 @@ nedb_write_expire(nedb *db, const char *coll, const char *id, int64_t ttl_ms,
 	return doc_op(db, OP_EXPIRE, coll, id, ttl_ms, w, receipt);
 }
 
-int
-nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
+/* Calls fn with the document key of each entry expired at now, oldest
+ * first. */
+static int
+each_expired(nedb *db, MDB_txn *txn, int64_t now,
+	     void (*fn)(const void *dk, size_t dklen, void *payload),
+	     void *payload)
 {
 	unsigned char start[8];
+	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
 	MDB_cursor *cur;
-	MDB_val k, d;
-	nedb_buf keys = {0};
 	int rc;
 
-	*deleted = 0;
-	if (!db->wtxn)
-		return nedb__err(NEDB_EUSAGE, "no write is open");
-	/* gather first: deletes change the ttl table under the cursor */
-	if ((rc = mdb_cursor_open(db->wtxn, db->view.dbi[DBI_TTL], &cur)))
+	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_TTL], &cur)))
 		return nedb__mdb(rc, "cannot read view");
-	k.mv_size = nedb__ttlkey(start, 0, NULL, 0);
-	k.mv_data = start;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		const void *dk;
@@ -1917,11 +1914,36 @@ nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
 		if (!nedb__ttlkey_get(k.mv_data, k.mv_size, &exp, &dk, &dklen) ||
 		    exp > now)
 			break;
-		nedb_buf_add(&keys, dk, dklen);
-		nedb_buf_add(&keys, "\n", 1);	/* ids hold no control chars */
+		fn(dk, dklen, payload);
 	}
 	mdb_cursor_close(cur);
-	if ((rc = nedb__mdb_end(rc))) {
+	return nedb__mdb_end(rc);
+}
+
+static void
+gather_key(const void *dk, size_t dklen, void *payload)
+{
+	nedb_buf_add(payload, dk, dklen);
+	nedb_buf_add(payload, "\n", 1);	/* ids hold no control chars */
+}
+
+static void
+count_key(const void *dk, size_t dklen, void *payload)
+{
+	(*(uint64_t *)payload)++;
+}
+
+int
+nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
+{
+	nedb_buf keys = {0};
+	int rc;
+
+	*deleted = 0;
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	/* gather first: deletes change the ttl table under the cursor */
+	if ((rc = each_expired(db, db->wtxn, now, gather_key, &keys))) {
 		nedb_buf_free(&keys);
 		return rc;
 	}
@@ -1951,33 +1973,15 @@ nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted)
 int
 nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 {
-	unsigned char start[8];
-	MDB_cursor *cur;
 	MDB_txn *txn;
-	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
 	int rc;
 
 	*n = 0;
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_TTL], &cur))) {
-		nedb__txn_done(db, txn);
-		return nedb__mdb(rc, "cannot read view");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		const void *dk;
-		size_t dklen;
-		int64_t exp;
-
-		if (!nedb__ttlkey_get(k.mv_data, k.mv_size, &exp, &dk, &dklen) ||
-		    exp > now)
-			break;
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
+	rc = each_expired(db, txn, now, count_key, n);
 	nedb__txn_done(db, txn);
-	return nedb__mdb_end(rc);
+	return rc;
 }
 
 int

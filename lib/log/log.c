@@ -88,17 +88,18 @@ format_member(nedb_buf *out, const struct op_member *m, struct op *o,
 	      size_t start)
 {
 	const char *f = (const char *)o + m->off;
-	const char *s;
+	const char *s = NULL;
 	int64_t v;
 
-	switch (m->type) {
-	case M_STR:
-		s = *(const char *const *)f;
-		if (!s && (m->flags & M_OPT))
+	if (m->type == M_STR || m->type == M_RAW) {
+		if (!(s = *(const char *const *)f) && (m->flags & M_OPT))
 			return 0;
 		if (!s)
 			return nedb__err(NEDB_EUSAGE, "op %s lacks member %s",
 					 nedb__op_name(o->kind), m->name);
+	}
+	switch (m->type) {
+	case M_STR:
 		return add_str(out, m->key, m->keylen, s);
 	case M_U64:
 	case M_I64:
@@ -113,12 +114,6 @@ format_member(nedb_buf *out, const struct op_member *m, struct op *o,
 		return add_hex(out, m->key, m->keylen,
 			       (const unsigned char *)f);
 	case M_RAW:
-		s = *(const char *const *)f;
-		if (!s && (m->flags & M_OPT))
-			return 0;
-		if (!s)
-			return nedb__err(NEDB_EUSAGE, "op %s lacks member %s",
-					 nedb__op_name(o->kind), m->name);
 		if (nedb_buf_add(out, m->key, m->keylen))
 			return NEDB_EIO;
 		return nedb_buf_add(out, s, *(const size_t *)
