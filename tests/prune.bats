@@ -50,6 +50,27 @@ setup_more() {
 	assert_line --index 2 --partial '"seq":7,'
 }
 
+@test "a prune's temp file in archive/ is not a segment: readers and the next prune ignore it" {
+	nedb-checkpoint --prune >/dev/null
+	nedb-put -q t d9 '{"v":9}'
+	# what a reader sees while another process's prune is writing: a
+	# temp file, which is gone (renamed) by the time the reader opens it
+	ln -s gone "$NEDB_DIR/archive/00000000000000000008-00000000000000000009.seg.tmp"
+	: >"$NEDB_DIR/archive/notes.txt"
+	run -0 nedb-get --as-of 1 t d1
+	assert_output '{"_id":"d1","v":1}'
+	run -0 nedb-log
+	assert_equal "${#lines[@]}" 10
+	run -0 nedb-verify
+	run -0 nedb-checkpoint --prune
+	assert_output --partial '"archived":{"ops":2,"first":8,"last":9,'
+	run -0 nedb-get --as-of 9 t d9
+	assert_output '{"_id":"d9","v":9}'
+	# the stale temp file was replaced, not written through
+	[ ! -e "$NEDB_DIR/archive/gone" ]
+	[ ! -L "$NEDB_DIR/archive/00000000000000000008-00000000000000000009.seg" ]
+}
+
 @test "writes after a prune go on the chain and prune again archives them" {
 	nedb-checkpoint --prune >/dev/null
 	nedb-put -q t d9 '{"v":9}'

@@ -178,6 +178,32 @@ load_blocks(struct segment *s)
 	return 0;
 }
 
+/*
+ * Parses a segment's name: exactly 20 digits, '-', 20 digits, ".seg".
+ * Anything else in archive/ -- notably "<name>.seg.tmp", which a prune
+ * in progress is writing -- is not a segment.
+ */
+static bool
+seg_name(const char *name, uint64_t *first, uint64_t *last)
+{
+	uint64_t v[2] = {0, 0};
+
+	if (strlen(name) != 45 || name[20] != '-' || strcmp(name + 41, ".seg"))
+		return false;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 20; i++) {
+			char c = name[k * 21 + i];
+
+			if (c < '0' || c > '9' ||
+			    v[k] > (UINT64_MAX - (uint64_t)(c - '0')) / 10)
+				return false;
+			v[k] = v[k] * 10 + (uint64_t)(c - '0');
+		}
+	*first = v[0];
+	*last = v[1];
+	return true;
+}
+
 /* Lists archive/ (once per handle). */
 int
 nedb__archive_load(nedb *db)
@@ -198,13 +224,11 @@ nedb__archive_load(nedb *db)
 		return 0;		/* never pruned */
 	}
 	while ((e = readdir(d))) {
-		unsigned long long first, last;
+		uint64_t first, last;
 		struct segment *s;
-		char tail[8];
 
-		if (sscanf(e->d_name, "%20llu-%20llu.%3s", &first, &last,
-			   tail) != 3 || strcmp(tail, "seg"))
-			continue;
+		if (!seg_name(e->d_name, &first, &last))
+			continue;	/* a prune's temp file, or not ours */
 		s = nedb__realloc(db->log.segs, (db->log.nsegs + 1) * sizeof *s);
 		if (!s) {
 			rc = nedb__err(NEDB_EIO, "out of memory");
@@ -503,7 +527,8 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 		goto done;
 	}
 	sprintf(tmp, "%s.tmp", dst);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	unlink(tmp);		/* left by a prune killed here (writer lock held) */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		       0600)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot write archive");
 		goto done;
