@@ -12,6 +12,11 @@
  *     12+n    16    tag: the GCM tag over the associated data (AAD) and
  *                   the ciphertext
  *
+ * Nonces are 12 bytes from libcrypto's CSPRNG each, drawn NONCE_BATCH at
+ * a time into the key object (one RAND_bytes call costs about as much
+ * as sealing a small value): a nonce is never handed out twice, and a
+ * forked child draws afresh (fork_gen) rather than reuse its parent's.
+ *
  * The AAD is not stored: the caller gives the same bytes to seal and to
  * open (for a view value, its key; for a log line, its seq), so a sealed
  * value moved to another key or seq fails to open.  This is exactly
@@ -29,7 +34,10 @@
  *     every path; libcrypto cleanses its own contexts when freed.
  *  3. A failed open never returns plaintext: out is wiped before
  *     NEDB_EKEY is returned.
- *  4. libcrypto's per-thread error queue is cleared after a failure, so
+ *  4. A nonce is used once: a batch slot is consumed before it is used,
+ *     and a batch is never kept across a fork (pthread_atfork bumps
+ *     fork_gen in the child; a seal compares it).
+ *  5. libcrypto's per-thread error queue is cleared after a failure, so
  *     that it does not grow (nothing reads it: messages are nedb's).
  */
 #include <dlfcn.h>
@@ -82,6 +90,13 @@ static struct {
 	EVP_MAC *hmac;
 } C;
 static bool loaded;
+static unsigned fork_gen;		/* bumped in every forked child */
+
+static void
+after_fork_child(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
 
 int
 nedb__crypt_require(void)
@@ -116,6 +131,10 @@ nedb__crypt_require(void)
 		why = "no HMAC";
 	if (why) {
 		C.ERR_clear_error();
+		goto fail;
+	}
+	if (pthread_atfork(NULL, NULL, after_fork_child)) {
+		why = "pthread_atfork failed";
 		goto fail;
 	}
 	__atomic_store_n(&loaded, true, __ATOMIC_RELEASE);
@@ -200,8 +219,12 @@ nedb__hkdf(unsigned char *out, size_t outlen, const void *ikm,
 /* One context per direction, each keyed once: a seal or an open then
  * sets only the nonce (EVP_*Init_ex with a NULL key keeps the key
  * schedule). */
+#define NONCE_BATCH 32
 struct nedb_aead {
 	EVP_CIPHER_CTX *enc, *dec;
+	unsigned next;			/* first unused nonce of the batch */
+	unsigned gen;			/* fork_gen the batch was drawn in */
+	unsigned char nonces[NONCE_BATCH][NEDB_AEAD_NONCE];
 };
 
 void
@@ -227,6 +250,7 @@ nedb__aead_new(nedb_aead **out, const unsigned char key[NEDB_KEY_LEN])
 	if ((rc = nedb__crypt_require()))
 		return rc;
 	a = nedb__calloc(1, sizeof *a);
+	a->next = NONCE_BATCH;		/* none drawn yet */
 	if (!(a->enc = C.EVP_CIPHER_CTX_new()) ||
 	    !(a->dec = C.EVP_CIPHER_CTX_new())) {
 		rc = crypto_fail("EVP_CIPHER_CTX_new");
@@ -274,11 +298,17 @@ int
 nedb__aead_seal(nedb_aead *a, unsigned char *out, const void *aad,
 		size_t aadlen, const void *pt, size_t n)
 {
-	unsigned char iv[NEDB_AEAD_NONCE];
+	unsigned gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 
-	if (C.RAND_bytes(iv, sizeof iv) != 1)
-		return crypto_fail("RAND_bytes");
-	return nedb__aead_seal_iv(a, out, iv, aad, aadlen, pt, n);
+	if (a->next == NONCE_BATCH || a->gen != gen) {
+		if (C.RAND_bytes(a->nonces[0], sizeof a->nonces) != 1)
+			return crypto_fail("RAND_bytes");
+		a->next = 0;
+		a->gen = gen;
+	}
+	/* consumed before use (invariant 4), even if the seal fails */
+	return nedb__aead_seal_iv(a, out, a->nonces[a->next++], aad, aadlen,
+				  pt, n);
 }
 
 int

@@ -12,9 +12,11 @@
  * that need NEDB_TEST_FAIL set at start-up (the library reads it once).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 #include "internal.h"
@@ -206,7 +208,8 @@ test_flipped_byte_fails(void)
 			    strstr(nedb_errmsg(), "authentication failed"))
 				fails++;
 			/* never half-returned: what was written is wiped */
-			CHECK(memcmp(back, pt, 4));
+			for (size_t j = 0; j < n; j++)
+				CHECK(back[j] == 0);
 			ct[i] ^= (unsigned char)(1 << bit);
 		}
 	CHECK(fails == (int)len * 2);
@@ -229,6 +232,42 @@ test_flipped_byte_fails(void)
 	/* and it still opens untouched */
 	CHECK(nedb__aead_open(a, back, aad, sizeof aad, ct, len) == 0);
 	CHECK(memcmp(back, pt, n) == 0);
+	nedb__aead_free(a);
+}
+
+/* Nonces are never repeated: not within a key object (batches), and not
+ * by a forked child that inherited the parent's batch. */
+static void
+test_nonces_unique_across_fork(void)
+{
+	unsigned char k[NEDB_KEY_LEN], ct[32], mine[100][NEDB_AEAD_NONCE];
+	unsigned char theirs[NEDB_AEAD_NONCE];
+	nedb_aead *a;
+	int fd[2], st;
+	pid_t pid;
+
+	key_of(k, 16);
+	CHECK(nedb__aead_new(&a, k) == 0);
+	/* 100 seals: several batches, all distinct */
+	for (int i = 0; i < 100; i++) {
+		CHECK(nedb__aead_seal(a, ct, NULL, 0, "v", 1) == 0);
+		memcpy(mine[i], ct, NEDB_AEAD_NONCE);
+		for (int j = 0; j < i; j++)
+			CHECK(memcmp(mine[i], mine[j], NEDB_AEAD_NONCE));
+	}
+	CHECK(pipe(fd) == 0);
+	if ((pid = fork()) == 0) {
+		nedb__aead_seal(a, ct, NULL, 0, "v", 1);
+		_exit(write(fd[1], ct, NEDB_AEAD_NONCE) != NEDB_AEAD_NONCE);
+	}
+	CHECK(pid > 0);
+	CHECK(nedb__aead_seal(a, ct, NULL, 0, "v", 1) == 0);
+	CHECK(read(fd[0], theirs, sizeof theirs) == sizeof theirs);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	      WEXITSTATUS(st) == 0);
+	CHECK(memcmp(ct, theirs, NEDB_AEAD_NONCE));
+	close(fd[0]);
+	close(fd[1]);
 	nedb__aead_free(a);
 }
 
@@ -715,6 +754,54 @@ child_nolib(void)
 	return 0;
 }
 
+/* Threads that all reach for libcrypto at once load it once, and each
+ * seals and opens with keys of its own (child mode: nothing loaded). */
+static void *
+thread_body(void *arg)
+{
+	unsigned char k[NEDB_KEY_LEN], ct[64], back[64], okm[32];
+	nedb_aead *a;
+	long bad = 0;
+
+	key_of(k, (int)(long)arg);
+	if (nedb__hkdf(okm, 32, k, 32, NULL, 0, "t", 1) ||
+	    nedb__aead_new(&a, okm))
+		return (void *)1;
+	for (int i = 0; i < 200; i++)
+		if (nedb__aead_seal(a, ct, &i, sizeof i, "threads", 7) ||
+		    nedb__aead_open(a, back, &i, sizeof i, ct, 7 + 28) ||
+		    memcmp(back, "threads", 7))
+			bad++;
+	nedb__aead_free(a);
+	return (void *)bad;
+}
+
+static int
+child_threads(void)
+{
+	pthread_t t[8];
+	void *r;
+	int bad = 0;
+
+	for (long i = 0; i < 8; i++)
+		if (pthread_create(&t[i], NULL, thread_body, (void *)i))
+			return 1;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], &r);
+		bad += r != NULL;
+	}
+	return bad ? 2 : 0;
+}
+
+static void
+test_threads_load_once(const char *self)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof cmd, "%s threads", self);
+	CHECK(system(cmd) == 0);
+}
+
 /* A rewrap that fails before its rename leaves key.enc as it was, and
  * no temporary file (child mode, NEDB_TEST_FAIL=key-rename). */
 static void
@@ -757,6 +844,8 @@ main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "nolib"))
 		return child_nolib();
+	if (argc == 2 && !strcmp(argv[1], "threads"))
+		return child_threads();
 	if (argc == 3 && !strcmp(argv[1], "rewrap"))
 		return child_rewrap(argv[2]);
 	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) < 0)
@@ -769,6 +858,7 @@ main(int argc, char **argv)
 	RUN(test_loaded_on_first_use);
 	RUN(test_seal_open_round_trip);
 	RUN(test_flipped_byte_fails);
+	RUN(test_nonces_unique_across_fork);
 	RUN(test_wrong_key_fails);
 	RUN(test_gcm_known_answer);
 	RUN(test_hkdf_rfc5869);
@@ -785,6 +875,8 @@ main(int argc, char **argv)
 	test_missing_libcrypto(self);
 	unit_run++;
 	test_rewrap_failure_changes_nothing(self);
+	unit_run++;
+	test_threads_load_once(self);
 	{
 		char cmd[200];
 
