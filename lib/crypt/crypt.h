@@ -143,7 +143,8 @@ struct nedb_crypt {
 	nedb_aead *log;			/* NEDB_LABEL_LOG */
 	nedb_aead *view;		/* NEDB_LABEL_VIEW */
 	nedb_prf *vkey;			/* NEDB_LABEL_VKEY */
-	unsigned char kid[NEDB_KEYID_LEN];	/* of the TMK that opened it */
+	unsigned char kid[NEDB_KEYID_LEN];	/* of the TMK: set by
+						 * nedb__crypt_open/_create */
 };
 int nedb__crypt_keys(struct nedb_crypt *c,
 		     const unsigned char dek[NEDB_KEY_LEN]);
@@ -180,7 +181,9 @@ void nedb__key_id_hex(char out[2 * NEDB_KEYID_LEN + 1],
  * Creates dir/key.enc with a new random DEK wrapped under tmk, and gives
  * the DEK in dek (caller wipes).  Never replaces a key.enc: one that
  * exists is NEDB_EREJECTED (its DEK is the only way to the data).
- * Durable (file and directory synced) when it returns 0.
+ * Durable (file and directory synced) when it returns 0.  On NEDB_EIO
+ * from the final directory sync key.enc exists (maybe not durably): it
+ * opens with tmk.
  */
 int nedb__key_create(const char *dir, const unsigned char tmk[NEDB_KEY_LEN],
 		     unsigned char dek[NEDB_KEY_LEN]);
@@ -205,6 +208,27 @@ int nedb__key_open(const char *dir, const unsigned char tmk[NEDB_KEY_LEN],
  */
 int nedb__key_rewrap(const char *dir, const unsigned char old_tmk[NEDB_KEY_LEN],
 		     const unsigned char new_tmk[NEDB_KEY_LEN]);
+
+/*
+ * Removes the temporary files (key.enc.XXXXXX) a crash during create or
+ * rewrap can leave; each holds a DEK wrapped, never in clear.  Only under
+ * the writer lock (a rewrap in progress owns its temporary file), and
+ * only once the key has been checked: a refused key changes no file.
+ */
+int nedb__key_cleanup(const char *dir);
+
+/*
+ * An encrypted database's keys in one call, the DEK never leaving it:
+ * nedb__crypt_open unwraps dir/key.enc with tmk (nedb__key_open, same
+ * errors) and fills c (nedb__crypt_keys, kid set); nedb__crypt_create
+ * makes key.enc first (nedb__key_create, same errors; if deriving the
+ * sub-keys then fails, the new key.enc stays and the error is returned).
+ * On error c is zeroed.  Free with nedb__crypt_keys_free.
+ */
+int nedb__crypt_open(struct nedb_crypt *c, const char *dir,
+		     const unsigned char tmk[NEDB_KEY_LEN]);
+int nedb__crypt_create(struct nedb_crypt *c, const char *dir,
+		       const unsigned char tmk[NEDB_KEY_LEN]);
 
 /*
  * Whether dir holds a key.enc, and the key id it was wrapped with (from

@@ -44,6 +44,7 @@
  *  5. No key material outlives a call in memory this file owns: KEK,
  *     DEK copies and key file bytes are wiped on every path.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -357,11 +358,8 @@ write_temp(const char *dir, const unsigned char f[KF_LEN], char **tmpp)
 		} else
 			n += (size_t)r;
 	}
-	if (!rc && (fsync(fd) || nedb__test_fail("key-fsync"))) {
-		if (nedb__test_fail("key-fsync"))
-			errno = EIO;
+	if (!rc && (nedb__test_fail("key-fsync") ? (errno = EIO) : fsync(fd)))
 		rc = nedb__errno(NEDB_EIO, "cannot sync key file");
-	}
 	close(fd);
 	return rc;
 }
@@ -472,5 +470,73 @@ nedb__key_status(const char *dir, bool *encrypted,
 	}
 	nedb__wipe(f, sizeof f);
 	free(path);
+	return rc;
+}
+
+/* The sub-keys of dek into c, with tmk's key id; wipes dek. */
+static int
+keys_from(struct nedb_crypt *c, unsigned char dek[NEDB_KEY_LEN],
+	  const unsigned char tmk[NEDB_KEY_LEN])
+{
+	unsigned char kid[NEDB_KEYID_LEN];
+	int rc;
+
+	if (!(rc = nedb__key_id(kid, tmk)) && !(rc = nedb__crypt_keys(c, dek)))
+		memcpy(c->kid, kid, sizeof kid);
+	nedb__wipe(dek, NEDB_KEY_LEN);
+	return rc;
+}
+
+int
+nedb__crypt_open(struct nedb_crypt *c, const char *dir,
+		 const unsigned char tmk[NEDB_KEY_LEN])
+{
+	unsigned char dek[NEDB_KEY_LEN];
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if ((rc = nedb__key_open(dir, tmk, dek)))
+		return rc;
+	return keys_from(c, dek, tmk);
+}
+
+int
+nedb__crypt_create(struct nedb_crypt *c, const char *dir,
+		   const unsigned char tmk[NEDB_KEY_LEN])
+{
+	unsigned char dek[NEDB_KEY_LEN];
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if ((rc = nedb__key_create(dir, tmk, dek)))
+		return rc;
+	return keys_from(c, dek, tmk);
+}
+
+/* A temporary key file's name: key.enc. and mkostemp's six characters. */
+static bool
+is_key_temp(const char *name)
+{
+	static const char pre[] = NEDB_KEYFILE ".";
+
+	return !strncmp(name, pre, sizeof pre - 1) &&
+	       strlen(name) == sizeof pre - 1 + 6;
+}
+
+int
+nedb__key_cleanup(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if (!(d = opendir(dir)))
+		return nedb__errno(NEDB_EIO, "cannot read database directory");
+	while ((e = readdir(d)))
+		if (is_key_temp(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) &&
+		    errno != ENOENT && !rc)
+			rc = nedb__errno(NEDB_EIO, "cannot remove a temporary "
+					 "key file");
+	closedir(d);
 	return rc;
 }

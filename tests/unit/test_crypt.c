@@ -532,6 +532,41 @@ test_keyfile_create_open_status(void)
 	free(dir);
 }
 
+/* The handle's keys in one call: create, then open, give the same
+ * sub-keys (the same DEK), named by the TMK's key id. */
+static void
+test_crypt_open_create(void)
+{
+	unsigned char tmk[NEDB_KEY_LEN], other[NEDB_KEY_LEN], kid[8];
+	unsigned char ct[64], back[64], m1[32], m2[32];
+	struct nedb_crypt a, b, zero;
+	char *dir = fresh_dir();
+
+	memset(&zero, 0, sizeof zero);
+	key_of(tmk, 17);
+	key_of(other, 18);
+	CHECK(nedb__crypt_open(&a, dir, tmk) == NEDB_ENOTFOUND);
+	CHECK(memcmp(&a, &zero, sizeof a) == 0);
+	CHECK(nedb__crypt_create(&a, dir, tmk) == 0);
+	CHECK(nedb__crypt_create(&b, dir, tmk) == NEDB_EREJECTED);
+	CHECK(nedb__crypt_open(&b, dir, other) == NEDB_EKEY);
+	CHECK(memcmp(&b, &zero, sizeof b) == 0);
+	CHECK(nedb__crypt_open(&b, dir, tmk) == 0);
+	CHECK(nedb__key_id(kid, tmk) == 0);
+	CHECK(memcmp(a.kid, kid, 8) == 0 && memcmp(b.kid, kid, 8) == 0);
+	CHECK(nedb__aead_seal(a.log, ct, "7", 1, "op seven", 8) == 0);
+	CHECK(nedb__aead_open(b.log, back, "7", 1, ct, 8 + 28) == 0);
+	CHECK(memcmp(back, "op seven", 8) == 0);
+	CHECK(nedb__aead_seal(b.view, ct, "k", 1, "value", 5) == 0);
+	CHECK(nedb__aead_open(a.view, back, "k", 1, ct, 5 + 28) == 0);
+	CHECK(nedb__prf(a.vkey, m1, "coll", 4) == 0);
+	CHECK(nedb__prf(b.vkey, m2, "coll", 4) == 0);
+	CHECK(memcmp(m1, m2, 32) == 0);
+	nedb__crypt_keys_free(&a);
+	nedb__crypt_keys_free(&b);
+	free(dir);
+}
+
 static void
 test_keyfile_wrong_key_refused(void)
 {
@@ -826,6 +861,31 @@ test_rewrap_failure_changes_nothing(const char *self)
 	free(dir);
 }
 
+/* Temporary key files left by a crash are removed; nothing else is. */
+static void
+test_key_cleanup(void)
+{
+	unsigned char tmk[NEDB_KEY_LEN], dek[NEDB_KEY_LEN];
+	char *dir = fresh_dir(), path[256], names[256];
+
+	key_of(tmk, 19);
+	CHECK(nedb__key_create(dir, tmk, dek) == 0);
+	snprintf(path, sizeof path, "%s/key.enc.Ab3xYz", dir);
+	write_file(path, "x", 1);
+	snprintf(path, sizeof path, "%s/key.enc.bak", dir);	/* not ours */
+	write_file(path, "x", 1);
+	snprintf(path, sizeof path, "%s/log.aof", dir);
+	write_file(path, "x", 1);
+	CHECK(nedb__key_cleanup(dir) == 0);
+	CHECK(file_size(dir, "key.enc.Ab3xYz") == -1);
+	CHECK(file_size(dir, "key.enc.bak") == 1);
+	CHECK(file_size(dir, "log.aof") == 1);
+	CHECK(file_size(dir, "key.enc") == 80);
+	list_dir(dir, names, sizeof names);
+	CHECK(strstr(names, "key.enc ") != NULL);
+	free(dir);
+}
+
 static int
 child_rewrap(const char *dir)
 {
@@ -867,9 +927,11 @@ main(int argc, char **argv)
 	RUN(test_tmk_parsing);
 	RUN(test_key_id);
 	RUN(test_keyfile_create_open_status);
+	RUN(test_crypt_open_create);
 	RUN(test_keyfile_wrong_key_refused);
 	RUN(test_keyfile_rewrap);
 	RUN(test_keyfile_damage_refused);
+	RUN(test_key_cleanup);
 	RUN(test_cross_check_python);
 	unit_run++;
 	test_missing_libcrypto(self);
