@@ -13,8 +13,8 @@
  *                   the ciphertext
  *
  * Nonces are 12 bytes from libcrypto's CSPRNG each, drawn NONCE_BATCH at
- * a time into the key object (one RAND_bytes call costs about as much
- * as sealing a small value): a nonce is never handed out twice, and a
+ * a time into the key object (one RAND_bytes call costs more than
+ * sealing a small value does): a nonce is never handed out twice, and a
  * forked child draws afresh (fork_gen) rather than reuse its parent's.
  *
  * The AAD is not stored: the caller gives the same bytes to seal and to

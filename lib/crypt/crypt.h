@@ -34,6 +34,18 @@
  * associated data) is NEDB_EKEY; a sealed value too short to hold a nonce
  * and a tag is NEDB_ECORRUPT.  Nothing here prints or exits.
  *
+ * Caveats
+ *  - Loading libcrypto and its first use (provider set-up, DRBG seeding)
+ *    cost ~2 ms of a process's start (measured on the 2-core build box,
+ *    min of 60: plaintext nedb-get takes ~1.3 ms whole).  Only encrypted
+ *    databases pay it, but a one-shot command on one pays it every time.
+ *  - Random 96-bit nonces: one key should seal at most ~2^32 values
+ *    (NIST SP 800-38D).  A key that may exceed that over a database's
+ *    life (the view's, across rebuilds) should be derived per file, e.g.
+ *    nedb__crypt_subkey with the label plus a random id kept beside it.
+ *  - Nothing here orders sealed values: ordered view keys need their own
+ *    design (issue #11).
+ *
  * Memory: key material lives in caller buffers or in the objects below;
  * nedb__wipe clears a buffer so that the compiler cannot drop the store,
  * and every _free here wipes what it held.  An nedb_aead or nedb_prf is
