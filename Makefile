@@ -24,8 +24,11 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # lib/ by concern: core (errors, buffers, JSON), log (the line codec,
 # archives, replay, verify), view (apply, indexes, edges), engine (open,
 # the write protocol, reads), query (NQL, filters, updates), proto (the
-# Redis command table); cli/ is what the commands share, not libnedb.
-LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto
+# Redis command table), crypt (encryption at rest: libcrypto, loaded on
+# first use like libjq, and key.enc); cli/ is what the commands share,
+# not libnedb.
+LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto \
+	   lib/crypt
 CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli
 ifneq ($(SAN),)
 CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -49,10 +52,11 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/query/query.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/proto/request.c \
-	  lib/log/logstore.c lib/log/logfile.c lib/log/chain.c
+	  lib/log/logstore.c lib/log/logfile.c lib/log/chain.c \
+	  lib/crypt/aead.c lib/crypt/keys.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h \
-	  lib/log/logstore.h
+	  lib/log/logstore.h lib/crypt/crypt.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli/cli.o
 SONAME = libnedb.so.0
@@ -92,7 +96,9 @@ $(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# Commands link libnedb only: libjq is loaded on first use (nedb_jv.h).
+# Commands link libnedb only: libjq is loaded on first use (nedb_jv.h),
+# and so is libcrypto (lib/crypt/aead.c; its headers, from libssl-dev,
+# are needed to build, never -lcrypto to link).
 $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a cli/cli.h lib/nedb.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \

@@ -62,3 +62,7 @@ run_unit() {
 @test "LMDB error mapping unit tests pass" {
 	run_unit errors
 }
+
+@test "encryption primitives and key file unit tests pass" {
+	run_unit crypt
+}

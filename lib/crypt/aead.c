@@ -1,0 +1,466 @@
+/*
+ * aead.c - libcrypto loaded on first use, and the primitives of
+ * encryption at rest on top of it: AES-256-GCM seal and open,
+ * HKDF-SHA256, HMAC-SHA256 (crypt.h has the key hierarchy).
+ *
+ * A sealed value (what nedb__aead_seal writes; the log's "ct" and the
+ * view's values are this, base64 or raw):
+ *
+ *     offset  size  content
+ *     0       12    nonce: random (RAND_bytes), the GCM IV
+ *     12      n     ciphertext: AES-256-GCM of the n plaintext bytes
+ *     12+n    16    tag: the GCM tag over the associated data (AAD) and
+ *                   the ciphertext
+ *
+ * Nonces are 12 bytes from libcrypto's CSPRNG each, drawn NONCE_BATCH at
+ * a time into the key object (one RAND_bytes call costs more than
+ * sealing a small value does): a nonce is never handed out twice, and a
+ * forked child draws afresh (fork_gen) rather than reuse its parent's.
+ *
+ * The AAD is not stored: the caller gives the same bytes to seal and to
+ * open (for a view value, its key; for a log line, its seq), so a sealed
+ * value moved to another key or seq fails to open.  This is exactly
+ * NIST SP 800-38D GCM with a 96-bit IV, and the same bytes as Python's
+ * cryptography AESGCM(key).encrypt(nonce, pt, aad) after the nonce:
+ * AESGCM(key).decrypt(v[:12], v[12:], aad) opens one.
+ *
+ * Invariants:
+ *  1. C (the table of libcrypto functions) is used only after
+ *     nedb__crypt_require returned 0; `loaded` is set, with release
+ *     order, only once every slot is resolved and the algorithms are
+ *     fetched (jv.c's scheme: loading serialised by a mutex).
+ *  2. Nothing here leaves key material behind in memory it frees: keys
+ *     copied into objects are wiped on free, intermediate buffers on
+ *     every path; libcrypto cleanses its own contexts when freed.
+ *  3. A failed open never returns plaintext: out is wiped before
+ *     NEDB_EKEY is returned.
+ *  4. A nonce is used once: a batch slot is consumed before it is used,
+ *     and a batch is never kept across a fork (pthread_atfork bumps
+ *     fork_gen in the child; a seal compares it).
+ *  5. libcrypto's per-thread error queue is cleared after a failure, so
+ *     that it does not grow (nothing reads it: messages are nedb's).
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include "internal.h"
+#include "crypt.h"
+
+/* Every libcrypto function used, resolved by name from libcrypto.so.3;
+ * the prototypes come from OpenSSL's headers (libssl-dev), so a call
+ * through the table is type-checked as a direct one would be. */
+#define CRYPTO_FUNCS(X) \
+	X(RAND_bytes) \
+	X(ERR_clear_error) \
+	X(EVP_CIPHER_fetch) \
+	X(EVP_CIPHER_CTX_new) \
+	X(EVP_CIPHER_CTX_free) \
+	X(EVP_CIPHER_CTX_ctrl) \
+	X(EVP_EncryptInit_ex) \
+	X(EVP_EncryptUpdate) \
+	X(EVP_EncryptFinal_ex) \
+	X(EVP_DecryptInit_ex) \
+	X(EVP_DecryptUpdate) \
+	X(EVP_DecryptFinal_ex) \
+	X(EVP_KDF_fetch) \
+	X(EVP_KDF_CTX_new) \
+	X(EVP_KDF_CTX_free) \
+	X(EVP_KDF_derive) \
+	X(EVP_MAC_fetch) \
+	X(EVP_MAC_CTX_new) \
+	X(EVP_MAC_CTX_free) \
+	X(EVP_MAC_init) \
+	X(EVP_MAC_update) \
+	X(EVP_MAC_final)
+
+static struct {
+#define CRYPTO_SLOT(f) __typeof__(&f) f;
+	CRYPTO_FUNCS(CRYPTO_SLOT)
+#undef CRYPTO_SLOT
+	EVP_CIPHER *gcm;		/* AES-256-GCM, fetched once */
+	EVP_KDF *hkdf;
+	EVP_MAC *hmac;
+} C;
+static bool loaded;
+static unsigned fork_gen;		/* bumped in every forked child */
+
+static void
+after_fork_child(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+int
+nedb__crypt_require(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const char *why = NULL;
+	void *h;
+
+	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&lock);
+	if (loaded)
+		goto done;
+	if (nedb__test_fail("libcrypto")) {
+		why = "cannot open shared object file (test)";
+		goto fail;
+	}
+	/* RTLD_LOCAL: its symbols stay out of the global namespace, so a
+	 * program that links another OpenSSL is not disturbed. */
+	if (!(h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)))
+		goto fail_dl;
+#define CRYPTO_RESOLVE(f) \
+	if (!(*(void **)&C.f = dlsym(h, #f))) goto fail_dl;
+	CRYPTO_FUNCS(CRYPTO_RESOLVE)
+#undef CRYPTO_RESOLVE
+	/* Kept for the life of the process (as libcrypto itself is). */
+	if (!C.gcm && !(C.gcm = C.EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)))
+		why = "no AES-256-GCM";
+	else if (!C.hkdf && !(C.hkdf = C.EVP_KDF_fetch(NULL, "HKDF", NULL)))
+		why = "no HKDF";
+	else if (!C.hmac && !(C.hmac = C.EVP_MAC_fetch(NULL, "HMAC", NULL)))
+		why = "no HMAC";
+	if (why) {
+		C.ERR_clear_error();
+		goto fail;
+	}
+	if (pthread_atfork(NULL, NULL, after_fork_child)) {
+		why = "pthread_atfork failed";
+		goto fail;
+	}
+	__atomic_store_n(&loaded, true, __ATOMIC_RELEASE);
+done:
+	pthread_mutex_unlock(&lock);
+	return 0;
+fail_dl:
+	why = dlerror();
+fail:
+	pthread_mutex_unlock(&lock);
+	return nedb__err(NEDB_EIO, "cannot load libcrypto.so.3: %s",
+			 why ? why : "?");
+}
+
+void
+nedb__wipe(void *p, size_t n)
+{
+	if (p)
+		explicit_bzero(p, n);
+}
+
+/* A libcrypto call failed where it should not (not an authentication
+ * failure): NEDB_EIO, the queue cleared. */
+static int
+crypto_fail(const char *what)
+{
+	C.ERR_clear_error();
+	return nedb__err(NEDB_EIO, "libcrypto: %s failed", what);
+}
+
+int
+nedb__rand(unsigned char *out, size_t n)
+{
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (n > INT32_MAX)
+		return nedb__err(NEDB_EUSAGE, "too many random bytes asked for");
+	if (C.RAND_bytes(out, (int)n) != 1)
+		return crypto_fail("RAND_bytes");
+	return 0;
+}
+
+int
+nedb__hkdf(unsigned char *out, size_t outlen, const void *ikm,
+	   size_t ikmlen, const void *salt, size_t saltlen,
+	   const void *info, size_t infolen)
+{
+	OSSL_PARAM p[5], *q = p;
+	EVP_KDF_CTX *k;
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (outlen == 0 || outlen > 255 * 32)
+		return nedb__err(NEDB_EUSAGE, "hkdf: bad output length %zu",
+				 outlen);
+	/* The OSSL_PARAM_* macros are initialisers, not calls: nothing
+	 * more to resolve from libcrypto. */
+	*q++ = (OSSL_PARAM)OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						  (char *)"SHA256", 6);
+	*q++ = (OSSL_PARAM)OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY,
+						   (void *)ikm, ikmlen);
+	if (saltlen)
+		*q++ = (OSSL_PARAM)OSSL_PARAM_octet_string(
+			OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	if (infolen)
+		*q++ = (OSSL_PARAM)OSSL_PARAM_octet_string(
+			OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	*q = (OSSL_PARAM)OSSL_PARAM_END;
+	if (!(k = C.EVP_KDF_CTX_new(C.hkdf)))
+		return crypto_fail("EVP_KDF_CTX_new");
+	if (C.EVP_KDF_derive(k, out, outlen, p) != 1)
+		rc = crypto_fail("HKDF");
+	C.EVP_KDF_CTX_free(k);
+	return rc;
+}
+
+/* --- AES-256-GCM --- */
+
+/* One context per direction, each keyed once: a seal or an open then
+ * sets only the nonce (EVP_*Init_ex with a NULL key keeps the key
+ * schedule). */
+#define NONCE_BATCH 32
+struct nedb_aead {
+	EVP_CIPHER_CTX *enc, *dec;
+	unsigned next;			/* first unused nonce of the batch */
+	unsigned gen;			/* fork_gen the batch was drawn in */
+	unsigned char nonces[NONCE_BATCH][NEDB_AEAD_NONCE];
+};
+
+void
+nedb__aead_free(nedb_aead *a)
+{
+	if (!a)
+		return;
+	/* EVP_CIPHER_CTX_free cleanses the key schedule */
+	if (a->enc)
+		C.EVP_CIPHER_CTX_free(a->enc);
+	if (a->dec)
+		C.EVP_CIPHER_CTX_free(a->dec);
+	free(a);
+}
+
+int
+nedb__aead_new(nedb_aead **out, const unsigned char key[NEDB_KEY_LEN])
+{
+	nedb_aead *a;
+	int rc;
+
+	*out = NULL;
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	a = nedb__calloc(1, sizeof *a);
+	a->next = NONCE_BATCH;		/* none drawn yet */
+	if (!(a->enc = C.EVP_CIPHER_CTX_new()) ||
+	    !(a->dec = C.EVP_CIPHER_CTX_new())) {
+		rc = crypto_fail("EVP_CIPHER_CTX_new");
+		goto fail;
+	}
+	if (C.EVP_EncryptInit_ex(a->enc, C.gcm, NULL, key, NULL) != 1 ||
+	    C.EVP_DecryptInit_ex(a->dec, C.gcm, NULL, key, NULL) != 1) {
+		rc = crypto_fail("AES-256-GCM key setup");
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	nedb__aead_free(a);
+	return rc;
+}
+
+int
+nedb__aead_seal_iv(nedb_aead *a, unsigned char *out,
+		   const unsigned char iv[NEDB_AEAD_NONCE], const void *aad,
+		   size_t aadlen, const void *pt, size_t n)
+{
+	unsigned char *ct = out + NEDB_AEAD_NONCE;
+	int len;
+
+	if (n > NEDB_AEAD_MAX || aadlen > NEDB_AEAD_MAX)
+		return nedb__err(NEDB_EINPUT, "value too large to seal "
+				 "(%zu bytes)", n > aadlen ? n : aadlen);
+	memmove(out, iv, NEDB_AEAD_NONCE);
+	if (C.EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, iv) != 1)
+		return crypto_fail("GCM init");
+	if (aadlen && C.EVP_EncryptUpdate(a->enc, NULL, &len, aad,
+					  (int)aadlen) != 1)
+		return crypto_fail("GCM aad");
+	if (n && C.EVP_EncryptUpdate(a->enc, ct, &len, pt, (int)n) != 1)
+		return crypto_fail("GCM encrypt");
+	if (C.EVP_EncryptFinal_ex(a->enc, ct + n, &len) != 1 ||
+	    C.EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_GCM_GET_TAG, NEDB_AEAD_TAG,
+				  ct + n) != 1)
+		return crypto_fail("GCM final");
+	return 0;
+}
+
+int
+nedb__aead_seal(nedb_aead *a, unsigned char *out, const void *aad,
+		size_t aadlen, const void *pt, size_t n)
+{
+	unsigned gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+
+	if (a->next == NONCE_BATCH || a->gen != gen) {
+		if (C.RAND_bytes(a->nonces[0], sizeof a->nonces) != 1)
+			return crypto_fail("RAND_bytes");
+		a->next = 0;
+		a->gen = gen;
+	}
+	/* consumed before use (invariant 4), even if the seal fails */
+	return nedb__aead_seal_iv(a, out, a->nonces[a->next++], aad, aadlen,
+				  pt, n);
+}
+
+int
+nedb__aead_open(nedb_aead *a, unsigned char *out, const void *aad,
+		size_t aadlen, const void *in, size_t n)
+{
+	const unsigned char *iv = in, *ct = iv + NEDB_AEAD_NONCE;
+	unsigned char tag[NEDB_AEAD_TAG];
+	size_t ctlen;
+	int len;
+
+	if (n < NEDB_AEAD_OVERHEAD)
+		return nedb__err(NEDB_ECORRUPT, "sealed value too short "
+				 "(%zu bytes, at least %d)", n,
+				 NEDB_AEAD_OVERHEAD);
+	ctlen = n - NEDB_AEAD_OVERHEAD;
+	if (ctlen > NEDB_AEAD_MAX || aadlen > NEDB_AEAD_MAX)
+		return nedb__err(NEDB_EINPUT, "value too large to open "
+				 "(%zu bytes)", n);
+	memcpy(tag, ct + ctlen, sizeof tag);	/* ctrl takes a non-const */
+	if (C.EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, iv) != 1)
+		return crypto_fail("GCM init");
+	if (aadlen && C.EVP_DecryptUpdate(a->dec, NULL, &len, aad,
+					  (int)aadlen) != 1)
+		return crypto_fail("GCM aad");
+	if (ctlen && C.EVP_DecryptUpdate(a->dec, out, &len, ct,
+					 (int)ctlen) != 1)
+		return crypto_fail("GCM decrypt");
+	if (C.EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG, NEDB_AEAD_TAG,
+				  tag) != 1)
+		return crypto_fail("GCM tag");
+	if (C.EVP_DecryptFinal_ex(a->dec, out + ctlen, &len) != 1) {
+		C.ERR_clear_error();
+		nedb__wipe(out, ctlen);
+		return nedb__err(NEDB_EKEY, "authentication failed: wrong key "
+				 "or damaged data");
+	}
+	return 0;
+}
+
+/* --- HMAC-SHA256 --- */
+
+struct nedb_prf {
+	EVP_MAC_CTX *ctx;		/* keyed once; re-initialised per use */
+};
+
+void
+nedb__prf_free(nedb_prf *p)
+{
+	if (!p)
+		return;
+	if (p->ctx)
+		C.EVP_MAC_CTX_free(p->ctx);	/* cleanses the key */
+	free(p);
+}
+
+int
+nedb__prf_new(nedb_prf **out, const void *key, size_t keylen)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256",
+				       6),
+		OSSL_PARAM_END
+	};
+	nedb_prf *p;
+	int rc;
+
+	*out = NULL;
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	p = nedb__calloc(1, sizeof *p);
+	if (!(p->ctx = C.EVP_MAC_CTX_new(C.hmac))) {
+		rc = crypto_fail("EVP_MAC_CTX_new");
+		goto fail;
+	}
+	/* HMAC takes an empty key, which libcrypto wants as non-NULL */
+	if (C.EVP_MAC_init(p->ctx, keylen ? key : (const void *)"", keylen,
+			   params) != 1) {
+		rc = crypto_fail("HMAC key setup");
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	nedb__prf_free(p);
+	return rc;
+}
+
+int
+nedb__prf(nedb_prf *p, unsigned char out[NEDB_PRF_LEN], const void *msg,
+	  size_t n)
+{
+	size_t len;
+
+	/* A NULL key re-initialises with the key already set. */
+	if (C.EVP_MAC_init(p->ctx, NULL, 0, NULL) != 1 ||
+	    (n && C.EVP_MAC_update(p->ctx, msg, n) != 1) ||
+	    C.EVP_MAC_final(p->ctx, out, &len, NEDB_PRF_LEN) != 1 ||
+	    len != NEDB_PRF_LEN)
+		return crypto_fail("HMAC");
+	return 0;
+}
+
+int
+nedb__hmac(unsigned char out[NEDB_PRF_LEN], const void *key, size_t keylen,
+	   const void *msg, size_t n)
+{
+	nedb_prf *p;
+	int rc;
+
+	if ((rc = nedb__prf_new(&p, key, keylen)))
+		return rc;
+	rc = nedb__prf(p, out, msg, n);
+	nedb__prf_free(p);
+	return rc;
+}
+
+/* --- the DEK's sub-keys --- */
+
+int
+nedb__crypt_subkey(unsigned char out[NEDB_KEY_LEN],
+		   const unsigned char dek[NEDB_KEY_LEN], const char *label)
+{
+	static const char salt[] = "nedb dek v1";
+
+	return nedb__hkdf(out, NEDB_KEY_LEN, dek, NEDB_KEY_LEN, salt,
+			  sizeof salt - 1, label, strlen(label));
+}
+
+void
+nedb__crypt_keys_free(struct nedb_crypt *c)
+{
+	nedb__aead_free(c->log);
+	nedb__aead_free(c->view);
+	nedb__prf_free(c->vkey);
+	memset(c, 0, sizeof *c);
+}
+
+int
+nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
+{
+	unsigned char k[NEDB_KEY_LEN];
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if ((rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_LOG)) ||
+	    (rc = nedb__aead_new(&c->log, k)) ||
+	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VIEW)) ||
+	    (rc = nedb__aead_new(&c->view, k)) ||
+	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VKEY)) ||
+	    (rc = nedb__prf_new(&c->vkey, k, sizeof k)))
+		nedb__crypt_keys_free(c);
+	nedb__wipe(k, sizeof k);
+	return rc;
+}
