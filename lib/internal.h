@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "nedb.h"
 #include "logstore.h"
+#include "crypt.h"
 
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
@@ -233,6 +234,9 @@ enum {
 struct view {
 	MDB_env *env;
 	MDB_dbi dbi[DBI__N];
+	/* an encrypted database's keys (the handle's db->crypt); NULL for
+	 * a plaintext one */
+	const struct nedb_crypt *crypt;
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -390,7 +394,16 @@ struct nedb {
 	bool read_verify;		/* nedb_set_read_verify */
 	int64_t created;		/* meta.json, read at open */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
+	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
+	 * for a plaintext database (nedb__encrypted) */
+	struct nedb_crypt crypt;
 };
+
+static inline bool
+nedb__encrypted(const nedb *db)
+{
+	return db->crypt.log != NULL;
+}
 
 /* engine/db.c */
 int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */

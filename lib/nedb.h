@@ -73,7 +73,8 @@ enum {
 	NEDB_EINPUT = -4,	/* not JSON, not an object, too large, bad name */
 	NEDB_ECORRUPT = -5,	/* damaged log or view */
 	NEDB_EKEY = -6,		/* wrong or missing key (encrypted
-				 * databases; not returned yet) */
+				 * databases), or an encrypted value
+				 * that does not authenticate */
 	NEDB_EBUSY = -7,	/* lock not available */
 	NEDB_EIO = -8,		/* I/O error, disk full, out of memory */
 	NEDB_EBROKEN = -9	/* reserved: nedb_verify reports a broken
@@ -151,6 +152,39 @@ typedef struct nedb nedb;
  * rebuild from the log).  *out is set to NULL on failure.
  */
 NEDB_EXPORT int nedb_open(nedb **out, const char *dir, unsigned flags);
+/*
+ * Encryption at rest (nedb-key(1), SPEC §8).  The master key (TMK, 32
+ * bytes) is found, first found wins, in tmk_file (64 hex digits or 32
+ * raw bytes), else in the environment: NEDB_TMK (64 hex digits) or
+ * NEDB_TMK_FILE (both set is refused).  nedb_open is nedb_open_key with
+ * tmk_file NULL: the environment alone.
+ *  - An encrypted database (one with key.enc) opened without its key,
+ *    or with another, is NEDB_EKEY before any other file is read or
+ *    written.
+ *  - A database created with a key is encrypted from its genesis op.
+ *  - A plaintext database opened with a key is encrypted first (its
+ *    log, archives, view and meta.json, crash-safe): the conversion
+ *    takes the writer lock, so it needs a writable database.
+ * libcrypto is loaded only when a key is given or key.enc exists.
+ */
+NEDB_EXPORT int nedb_open_key(nedb **out, const char *dir, unsigned flags,
+			      const char *tmk_file);
+/*
+ * Whether the database in dir is encrypted and, if so, its key id: 16
+ * hex digits naming the master key (never the key) into kid.  Reads
+ * key.enc's header only: no key needed.  NEDB_ENOTFOUND when dir holds
+ * no database.
+ */
+NEDB_EXPORT int nedb_key_status(const char *dir, int *encrypted,
+				char kid[17]);
+/*
+ * Wraps the database's data key under a new master key (read from
+ * new_tmk_file): the current key is found as nedb_open_key finds it.
+ * Changes key.enc alone, atomically; the old key is refused after.
+ * Takes the writer lock.  *kid gets the new key id.
+ */
+NEDB_EXPORT int nedb_key_rewrap(const char *dir, const char *tmk_file,
+				const char *new_tmk_file, char kid[17]);
 /* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
 NEDB_EXPORT void nedb_close(nedb *db);
 /*

@@ -748,9 +748,68 @@ check_meta(nedb *db)
 	return 0;
 }
 
+/*
+ * The key step of an open, before any other file of the database is read
+ * or written (SPEC §8): the master key from tmk_file or the environment
+ * (nedb__tmk_get), then key.enc.
+ *  - key.enc and no key, or another key: NEDB_EKEY, nothing touched.
+ *  - key.enc and its key: db->crypt holds the data key's sub-keys.
+ *  - a key and no key.enc: a new database (no log.aof yet, create) gets
+ *    a key.enc before its genesis op; an existing plaintext one is to be
+ *    encrypted (*convert).
+ *  - neither: plaintext, and libcrypto is never loaded.
+ */
+static int
+open_keys(nedb *db, const char *tmk_file, bool create, bool *convert)
+{
+	unsigned char tmk[NEDB_KEY_LEN], kid[NEDB_KEYID_LEN];
+	char hex[2 * NEDB_KEYID_LEN + 1];
+	bool have, enc;
+	int rc;
+
+	*convert = false;
+	if ((rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
+				getenv("NEDB_TMK_FILE"))) ||
+	    (rc = nedb__key_status(db->dir, &enc, kid)))
+		goto out;
+	if (enc && !have) {
+		nedb__key_id_hex(hex, kid);
+		rc = nedb__err(NEDB_EKEY, "cannot open database '%s': it is "
+			       "encrypted (key id %s); give its key with "
+			       "NEDB_TMK, NEDB_TMK_FILE or --tmk-file",
+			       db->dir, hex);
+	} else if (enc) {
+		rc = nedb__crypt_open(&db->crypt, db->dir, tmk);
+	} else if (have) {
+		char *lp = nedb__path_in(db->dir, "log.aof");
+
+		if (!lp)
+			rc = nedb__err(NEDB_EIO, "out of memory");
+		else if (!access(lp, F_OK))
+			*convert = true;
+		else if (create &&
+			 (rc = nedb__crypt_create(&db->crypt, db->dir, tmk)) ==
+			 NEDB_EREJECTED)	/* another process made it first */
+			rc = nedb__crypt_open(&db->crypt, db->dir, tmk);
+		free(lp);
+	}
+	db->view.crypt = nedb__encrypted(db) ? &db->crypt : NULL;
+out:
+	nedb__wipe(tmk, sizeof tmk);
+	return rc;
+}
+
 int
 nedb_open(nedb **out, const char *dir, unsigned flags)
 {
+	return nedb_open_key(out, dir, flags, NULL);
+}
+
+int
+nedb_open_key(nedb **out, const char *dir, unsigned flags,
+	      const char *tmk_file)
+{
+	bool convert;
 	bool create = flags & NEDB_OPEN_CREATE, suspect;
 	int dirfd = -1;
 	char *viewp = NULL;
@@ -783,6 +842,14 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	} else if (!S_ISDIR(st.st_mode)) {
 		rc = nedb__err(NEDB_EIO, "cannot open database '%s': not a "
 			       "directory", dir);
+		goto fail;
+	}
+	if ((rc = open_keys(db, tmk_file, create, &convert)))
+		goto fail;
+	if (convert) {
+		rc = nedb__err(NEDB_EREJECTED, "cannot open database '%s' with "
+			       "a key: it is not encrypted, and encrypting an "
+			       "existing database is not built yet", dir);
 		goto fail;
 	}
 	viewp = nedb__path_in(db->dir, "view.mdb");
@@ -901,9 +968,74 @@ nedb_close(nedb *db)
 		close(db->wlockfd);
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
+	nedb__crypt_keys_free(&db->crypt);
 	free(db->wat);
 	free(db->dir);
 	free(db);
+}
+
+int
+nedb_key_status(const char *dir, int *encrypted, char kid[17])
+{
+	unsigned char k[NEDB_KEYID_LEN];
+	struct stat st;
+	bool enc;
+	char *lp;
+	int rc;
+
+	*encrypted = 0;
+	kid[0] = 0;
+	if (!(lp = nedb__path_in(dir, "log.aof")))
+		return nedb__err(NEDB_EIO, "out of memory");
+	rc = stat(lp, &st);
+	free(lp);
+	if (rc)
+		return errno == ENOENT || errno == ENOTDIR ?
+		       nedb__err(NEDB_ENOTFOUND, "no database in '%s'", dir) :
+		       nedb__errno(NEDB_EIO, "cannot read database");
+	if ((rc = nedb__key_status(dir, &enc, k)))
+		return rc;
+	if (enc) {
+		*encrypted = 1;
+		nedb__key_id_hex(kid, k);
+	}
+	return 0;
+}
+
+int
+nedb_key_rewrap(const char *dir, const char *tmk_file,
+		const char *new_tmk_file, char kid[17])
+{
+	unsigned char old[NEDB_KEY_LEN], new[NEDB_KEY_LEN], k[NEDB_KEYID_LEN];
+	bool have;
+	nedb *db;
+	int rc;
+
+	kid[0] = 0;
+	if ((rc = nedb__tmk_get(new, &have, new_tmk_file, NULL, NULL)))
+		return rc;
+	if (!have)
+		return nedb__err(NEDB_EUSAGE, "no new key given");
+	if ((rc = nedb_open_key(&db, dir, 0, tmk_file))) {
+		nedb__wipe(new, sizeof new);
+		return rc;
+	}
+	if (!nedb__encrypted(db))
+		rc = nedb__err(NEDB_EREJECTED, "database '%s' is not "
+			       "encrypted: there is no key to rewrap", dir);
+	else if (!(rc = nedb__tmk_get(old, &have, tmk_file, getenv("NEDB_TMK"),
+				      getenv("NEDB_TMK_FILE"))) &&
+		 !(rc = wlock(db, true))) {
+		if (!(rc = nedb__key_rewrap(dir, old, new)) &&
+		    !(rc = nedb__key_cleanup(dir)) &&
+		    !(rc = nedb__key_id(k, new)))
+			nedb__key_id_hex(kid, k);
+		wunlock(db);
+	}
+	nedb__wipe(old, sizeof old);
+	nedb__wipe(new, sizeof new);
+	nedb_close(db);
+	return rc;
 }
 
 int
