@@ -15,6 +15,7 @@
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
 #define MAX_ID 400
+#define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
 #define VIEW_FORMAT 6			/* bump to force a rebuild */
 #define MAX_REL 64
@@ -154,6 +155,10 @@ struct op {
 	struct log_loc loc;		/* where the log keeps the line */
 	uint32_t len;			/* of the line, without "\n" */
 	unsigned char state[HASH_LEN];	/* checkpoint: digest of the state */
+	/* encrypted databases: a random "salt" member after ts, so that a
+	 * guessed op cannot be confirmed against its published hash */
+	bool salted;
+	unsigned char salt[SALT_LEN];
 	void *jv_owner;			/* parsed line that owns the strings */
 };
 

@@ -79,7 +79,9 @@
 	X(EVP_MAC_CTX_free) \
 	X(EVP_MAC_init) \
 	X(EVP_MAC_update) \
-	X(EVP_MAC_final)
+	X(EVP_MAC_final) \
+	X(EVP_EncodeBlock) \
+	X(EVP_DecodeBlock)
 
 static struct {
 #define CRYPTO_SLOT(f) __typeof__(&f) f;
@@ -463,4 +465,46 @@ nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
 		nedb__crypt_keys_free(c);
 	nedb__wipe(k, sizeof k);
 	return rc;
+}
+
+/*
+ * Base64 (RFC 4648, with padding, no line breaks) by libcrypto's
+ * EVP_EncodeBlock / EVP_DecodeBlock: the encoding of a log line's "ct".
+ */
+int
+nedb__b64_encode(char *out, const void *in, size_t n, size_t *outlen)
+{
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (n > NEDB_AEAD_MAX)
+		return nedb__err(NEDB_EINPUT, "value too long to encode");
+	*outlen = (size_t)C.EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	return 0;
+}
+
+int
+nedb__b64_decode(unsigned char *out, const char *in, size_t n,
+		 size_t *outlen)
+{
+	size_t pad = 0;
+	int m, rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	/* EVP_DecodeBlock skips white space at the ends and counts padding
+	 * as zero bytes: take neither. */
+	if (n % 4 || n > NEDB_AEAD_MAX)
+		return NEDB_ECORRUPT;
+	for (size_t i = 0; i < n; i++)
+		if (in[i] == ' ' || in[i] == '\t' || in[i] == '\r' ||
+		    in[i] == '\n')
+			return NEDB_ECORRUPT;
+	if (n && in[n - 1] == '=')
+		pad = n >= 2 && in[n - 2] == '=' ? 2 : 1;
+	if ((m = C.EVP_DecodeBlock(out, (const unsigned char *)in, (int)n)) < 0)
+		return NEDB_ECORRUPT;
+	*outlen = (size_t)m - pad;
+	return 0;
 }

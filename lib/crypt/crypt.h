@@ -166,6 +166,17 @@ int nedb__crypt_subkey(unsigned char out[NEDB_KEY_LEN],
 		       const unsigned char dek[NEDB_KEY_LEN],
 		       const char *label);
 
+/*
+ * Base64 with padding (RFC 4648 §4), no line breaks.  encode writes
+ * 4 * ceil(n / 3) bytes and a NUL (out needs one more); decode writes
+ * at most 3 * n / 4 bytes, and returns NEDB_ECORRUPT (no message) for
+ * anything that is not canonical base64.
+ */
+#define NEDB_B64_LEN(n) (4 * (((n) + 2) / 3))
+int nedb__b64_encode(char *out, const void *in, size_t n, size_t *outlen);
+int nedb__b64_decode(unsigned char *out, const char *in, size_t n,
+		     size_t *outlen);
+
 /* --- keys.c: the master key and key.enc --- */
 
 /*

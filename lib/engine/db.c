@@ -350,6 +350,11 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 	}
 	if (!db->wcount)
 		db->wbase_seq = o->seq;
+	if (nedb__encrypted(db)) {
+		if ((rc = nedb__rand(o->salt, SALT_LEN)))
+			goto fail;
+		o->salted = true;
+	}
 	if ((rc = nedb__log_format(&db->wlog, o)))
 		goto fail;
 	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);

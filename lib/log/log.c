@@ -153,6 +153,15 @@ nedb__log_format(nedb_buf *out, struct op *o)
 	    nedb_buf_add(out, K("\",\"ts\":")) ||
 	    nedb__buf_i64(out, o->ts))
 		goto fail;
+	if (o->salted) {
+		char hex[2 * SALT_LEN + 1];
+
+		nedb__hex(hex, o->salt, SALT_LEN);
+		if (nedb_buf_add(out, K(",\"salt\":\"")) ||
+		    nedb_buf_add(out, hex, 2 * SALT_LEN) ||
+		    nedb_buf_add(out, "\"", 1))
+			goto fail;
+	}
 	for (size_t i = 0; i < d->n; i++)
 		if ((rc = format_member(out, &d->m[i], o, start)))
 			goto fail;

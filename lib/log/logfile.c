@@ -65,10 +65,19 @@ origin(nedb *db)
 		return nedb__errno(NEDB_EIO, "cannot read log");
 	db->log.ino = (uint64_t)st.st_ino;
 	n = pread(db->log.fd, head, sizeof head - 1, 0);
-	if (n < 8 || memcmp(head, "{\"seq\":", 7))
+	if (n >= 8 && !memcmp(head, "{\"enc\":", 7) && nedb__encrypted(db)) {
+		/* sealed: only the plaintext says (logcrypt.c) */
+		int rc = nedb__crypt_first_seq(db, db->log.fd,
+					       &db->log.first_seq);
+
+		if (rc)
+			return rc;
+	} else if (n < 8 || memcmp(head, "{\"seq\":", 7)) {
 		return 0;	/* empty, or damage the walk will report */
-	head[n] = 0;
-	db->log.first_seq = strtoull(head + 7, NULL, 10);
+	} else {
+		head[n] = 0;
+		db->log.first_seq = strtoull(head + 7, NULL, 10);
+	}
 	if (!db->log.first_seq)
 		return 0;
 	return nedb__archive_size(db, db->log.first_seq, &db->log.shift);

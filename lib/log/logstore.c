@@ -14,7 +14,8 @@ int
 nedb__log_open(nedb *db, bool create, bool *writable)
 {
 	if (!db->log.be)
-		db->log.be = &nedb__log_file;	/* the only one so far */
+		db->log.be = nedb__encrypted(db) ? &nedb__log_crypt :
+			     &nedb__log_file;
 	db->log.failed = false;
 	return db->log.be->open(db, create, writable);
 }

@@ -96,6 +96,10 @@ struct log_map {
 	uint64_t seq;			/* the seq its first line claims */
 	uint64_t pos;			/* position of p[0] */
 	void *cookie;			/* backend's */
+	/* the map ends early, before a line the backend could not decode
+	 * (an encrypted line that does not open): why, or NULL */
+	const char *why;
+	char why_buf[256];
 };
 
 /* The operations of a backend; its state lives in db->log. */
@@ -141,6 +145,21 @@ struct log_backend {
 };
 
 extern const struct log_backend nedb__log_file;	/* logfile.c */
+extern const struct log_backend nedb__log_crypt;	/* logcrypt.c */
+
+/*
+ * logcrypt.c: one line of an encrypted log.  seal appends the stored
+ * form of a plaintext line (without "\n") to out; open appends the
+ * plaintext of a stored line to out (NUL-terminated), or returns
+ * NEDB_ECORRUPT naming seq when it does not open.  tmp is scratch.
+ */
+struct nedb_crypt;
+int nedb__line_seal(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
+		    const char *line, size_t len);
+int nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
+		    const char *line, size_t len, uint64_t seq);
+/* The seq of log.aof's first line, read from fd and opened. */
+int nedb__crypt_first_seq(struct nedb *db, int fd, uint64_t *seq);
 
 /* The backend's state inside struct nedb. */
 struct nedb_log {
@@ -155,6 +174,8 @@ struct nedb_log {
 	size_t nsegs;
 	bool segs_loaded;
 	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
+	/* encrypted backend (logcrypt.c): sealed lines, scratch */
+	nedb_buf sealed, ctmp;
 };
 
 /* The interface the rest of the library calls (logstore.c). */

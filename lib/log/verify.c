@@ -227,6 +227,9 @@ parse_rule(const char *line, size_t len, struct rule *r)
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 	}
+	/* an encrypted database's op: ,"salt":"<32 hex>" (log.c) */
+	if (end - p > 9 + 2 * SALT_LEN && starts(p, ",\"salt\":\"", 9))
+		p += 9 + 2 * SALT_LEN + 1;
 	if (end - p < 12 || !starts(p, ",\"client\":\"", 11) ||
 	    !(q = str_end(p + 11, end, &r->cesc))) {
 		r->bad = BAD_CLIENT;
@@ -964,7 +967,7 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	}
 	if ((rc = nedb__log_map(db, &m)))
 		goto done;
-	if (m.n == 0) {
+	if (m.n == 0 && !m.why) {
 		fail(out, 0, "log is empty: no genesis op");
 		goto done;
 	}
@@ -1001,6 +1004,11 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		goto done;
 	if (w.failed) {
 		rc = w.rc;
+		goto done;
+	}
+	if (m.why) {
+		/* a line the backend could not decode ends the map */
+		fail(out, w.c.seq, m.why);
 		goto done;
 	}
 	if (p < end)
