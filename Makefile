@@ -51,7 +51,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/query/query.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
-	  lib/engine/update.c lib/proto/request.c \
+	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \

@@ -44,6 +44,11 @@ void *nedb__realloc(void *p, size_t n);
 char *nedb__strdup(const char *s);
 char *nedb__memdup(const char *s, size_t n);	/* n bytes + NUL */
 int nedb__fsync_dir(const char *dir);	/* NEDB_EIO with a message */
+/* Writes all n bytes (a short write goes on; a full disk is ENOSPC):
+ * 0, or -1 with errno set. */
+int nedb__write_all(int fd, const void *p, size_t n);
+/* Reads the whole (small) file at path into out: 0, or -1 with errno. */
+int nedb__read_file(const char *path, nedb_buf *out);
 char *nedb__path_in(const char *dir, const char *name);	/* dir/name */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);
@@ -411,6 +416,15 @@ nedb__encrypted(const nedb *db)
 }
 
 /* engine/db.c */
+int nedb__dir_lock(nedb *db, int how);	/* flock of the directory: fd */
+int nedb__wlock(nedb *db, bool wait);	/* the writer lock */
+void nedb__wunlock(nedb *db);
+/* Whether no other process has the view open (compaction's test, kept
+ * while the environment stays open): 0, or NEDB_EBUSY saying what. */
+int nedb__view_exclusive(nedb *db, const char *what);
+/* engine/convert.c: encrypting a plaintext database (at open) */
+int nedb__encrypt(nedb *db, const char *tmk_file);
+int nedb__encrypt_recover(nedb *db);
 int nedb__txn(nedb *db, MDB_txn **txn);	/* the current snapshot */
 void nedb__txn_done(nedb *db, MDB_txn *txn);
 /* The line of op seq (no "\n"), found by the view's record of it (in

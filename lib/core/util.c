@@ -618,3 +618,54 @@ nedb__test_pause(const char *name)
 	while (access(path, F_OK))
 		usleep(1000);
 }
+
+/*
+ * Writes all n bytes, going on after a short write: a full disk shows as
+ * a short write first, and only the next write says ENOSPC (errno is not
+ * set by a short write, so reporting it then would name whatever failed
+ * last).  -1 with errno set.
+ */
+int
+nedb__write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads the whole (small) file at path into out: 0, or -1 with errno. */
+int
+nedb__read_file(const char *path, nedb_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	out->len = 0;
+	for (;;) {
+		nedb_buf_grow(out, 4096);
+		n = read(fd, out->p + out->len, 4096);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}

@@ -64,8 +64,6 @@
 #include "codec.h"
 
 static void (*warn_fn)(const char *msg);
-static int wlock(nedb *db, bool wait);
-static void wunlock(nedb *db);
 static bool line_num(const char *line, size_t len, const char *key,
 		     int64_t *out);
 
@@ -600,7 +598,7 @@ commit_replayed(nedb *db)
 	db->wfailed = false;
 	if (!rc)
 		rc = vsync_write(db);
-	wunlock(db);
+	nedb__wunlock(db);
 	return rc;
 }
 
@@ -611,10 +609,10 @@ init_view(nedb *db, bool wait)
 	struct applied a;
 	int rc;
 
-	if ((rc = wlock(db, wait)))
+	if ((rc = nedb__wlock(db, wait)))
 		return rc;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
-		wunlock(db);
+		nedb__wunlock(db);
 		return nedb__mdb(rc, "cannot open view");
 	}
 	if ((rc = nedb__view_dbis(&db->view, db->wtxn, true)))
@@ -652,19 +650,19 @@ commit:
 	/* keeps the table handles */
 	rc = mdb_txn_commit(db->wtxn);
 	db->wtxn = NULL;
-	wunlock(db);
+	nedb__wunlock(db);
 	return nedb__mdb(rc, "cannot open view");
 fail:
 	mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
 	db->wfailed = false;
-	wunlock(db);
+	nedb__wunlock(db);
 	return rc;
 }
 
 /* Locks the database directory (flock): fd to close, or -1. */
-static int
-dir_lock(nedb *db, int how)
+int
+nedb__dir_lock(nedb *db, int how)
 {
 	int fd = open(db->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -710,7 +708,7 @@ check_meta(nedb *db)
 		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
-		if (!db->writable || !mp || (rc = wlock(db, true))) {
+		if (!db->writable || !mp || (rc = nedb__wlock(db, true))) {
 			free(mp);
 			return 0;
 		}
@@ -722,7 +720,7 @@ check_meta(nedb *db)
 				   "again");
 			rc = write_meta_json(db, created, 0);
 		}
-		wunlock(db);
+		nedb__wunlock(db);
 		free(mp);
 		return rc;
 	}
@@ -810,11 +808,12 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	return nedb_open_key(out, dir, flags, NULL);
 }
 
-int
-nedb_open_key(nedb **out, const char *dir, unsigned flags,
-	      const char *tmk_file)
+/* nedb_open_key's open; *convert: a plaintext database was opened
+ * (without its key) that the key given is to encrypt. */
+static int
+open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
+	bool *convert)
 {
-	bool convert;
 	bool create = flags & NEDB_OPEN_CREATE, suspect;
 	int dirfd = -1;
 	char *viewp = NULL;
@@ -849,14 +848,9 @@ nedb_open_key(nedb **out, const char *dir, unsigned flags,
 			       "directory", dir);
 		goto fail;
 	}
-	if ((rc = open_keys(db, tmk_file, create, &convert)))
+	if ((rc = nedb__encrypt_recover(db)) ||
+	    (rc = open_keys(db, tmk_file, create, convert)))
 		goto fail;
-	if (convert) {
-		rc = nedb__err(NEDB_EREJECTED, "cannot open database '%s' with "
-			       "a key: it is not encrypted, and encrypting an "
-			       "existing database is not built yet", dir);
-		goto fail;
-	}
 	viewp = nedb__path_in(db->dir, "view.mdb");
 	if ((rc = nedb__log_open(db, create, &db->writable)))
 		goto fail;
@@ -873,7 +867,7 @@ nedb_open_key(nedb **out, const char *dir, unsigned flags,
 			       dir);
 		goto fail;
 	}
-	if ((dirfd = dir_lock(db, (suspect ? LOCK_EX : LOCK_SH) |
+	if ((dirfd = nedb__dir_lock(db, (suspect ? LOCK_EX : LOCK_SH) |
 			      (flags & NEDB_OPEN_NOWAIT ? LOCK_NB : 0))) < 0) {
 		rc = errno == EWOULDBLOCK ?
 		     nedb__err(NEDB_EBUSY, "cannot open database '%s' now: "
@@ -956,6 +950,30 @@ fail:
 	return rc;
 }
 
+int
+nedb_open_key(nedb **out, const char *dir, unsigned flags,
+	      const char *tmk_file)
+{
+	bool convert;
+	int rc = open_db(out, dir, flags, tmk_file, &convert);
+
+	if (rc || !convert)
+		return rc;
+	/* a plaintext database and a key: encrypt it, then open it again */
+	rc = nedb__encrypt(*out, tmk_file);
+	nedb_close(*out);
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (!(rc = open_db(out, dir, flags, tmk_file, &convert)) && convert) {
+		nedb_close(*out);
+		*out = NULL;
+		rc = nedb__err(NEDB_EIO, "cannot open database '%s': it was "
+			       "encrypted and is plaintext again", dir);
+	}
+	return rc;
+}
+
 void
 nedb_close(nedb *db)
 {
@@ -1030,12 +1048,12 @@ nedb_key_rewrap(const char *dir, const char *tmk_file,
 			       "encrypted: there is no key to rewrap", dir);
 	else if (!(rc = nedb__tmk_get(old, &have, tmk_file, getenv("NEDB_TMK"),
 				      getenv("NEDB_TMK_FILE"))) &&
-		 !(rc = wlock(db, true))) {
+		 !(rc = nedb__wlock(db, true))) {
 		if (!(rc = nedb__key_rewrap(dir, old, new)) &&
 		    !(rc = nedb__key_cleanup(dir)) &&
 		    !(rc = nedb__key_id(k, new)))
 			nedb__key_id_hex(kid, k);
-		wunlock(db);
+		nedb__wunlock(db);
 	}
 	nedb__wipe(old, sizeof old);
 	nedb__wipe(new, sizeof new);
@@ -1184,8 +1202,8 @@ nedb_head(nedb *db, uint64_t *seq, char *hash)
  * writer could append (and acknowledge) in between.  The file is never
  * replaced, so every process locks the same inode.
  */
-static int
-wlock(nedb *db, bool wait)
+int
+nedb__wlock(nedb *db, bool wait)
 {
 	char *p;
 	struct stat a, b;
@@ -1231,8 +1249,8 @@ wlock(nedb *db, bool wait)
 	return rc;
 }
 
-static void
-wunlock(nedb *db)
+void
+nedb__wunlock(nedb *db)
 {
 	if (db->wlocked)
 		flock(db->wlockfd, LOCK_UN);
@@ -1262,7 +1280,7 @@ write_begin(nedb *db, bool wait)
 	bool changed;
 	int rc;
 
-	if ((rc = write_ready(db)) || (rc = wlock(db, wait)))
+	if ((rc = write_ready(db)) || (rc = nedb__wlock(db, wait)))
 		return rc;
 	if (!db->readers_checked) {
 		int dead;
@@ -1274,7 +1292,7 @@ write_begin(nedb *db, bool wait)
 	}
 	for (;;) {
 		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
-			wunlock(db);
+			nedb__wunlock(db);
 			return nedb__mdb(rc, "cannot lock database");
 		}
 		if ((rc = nedb__follow_rotation(db)))
@@ -1291,17 +1309,17 @@ write_begin(nedb *db, bool wait)
 		if ((rc = vsync_dirty(db, false))) {
 			mdb_txn_abort(db->wtxn);
 			db->wtxn = NULL;
-			wunlock(db);
+			nedb__wunlock(db);
 			return rc;
 		}
 		if ((rc = mdb_txn_commit(db->wtxn))) {
 			db->wtxn = NULL;
-			wunlock(db);
+			nedb__wunlock(db);
 			return nedb__mdb(rc, "cannot write view");
 		}
 		db->wtxn = NULL;
 		if ((rc = vsync_after_commit(db, false))) {
-			wunlock(db);
+			nedb__wunlock(db);
 			return rc;
 		}
 	}
@@ -1314,7 +1332,7 @@ write_begin(nedb *db, bool wait)
 fail:
 	mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
-	wunlock(db);
+	nedb__wunlock(db);
 	return rc;
 }
 
@@ -1345,7 +1363,7 @@ nedb_write_abort(nedb *db)
 	db->wlog.len = 0;
 	db->wcount = 0;
 	db->wfailed = false;
-	wunlock(db);
+	nedb__wunlock(db);
 }
 
 int
@@ -1407,7 +1425,7 @@ nedb_write_commit(nedb *db)
 			   "down)", nedb_errmsg());
 	db->wlog.len = 0;
 	db->wcount = 0;
-	wunlock(db);
+	nedb__wunlock(db);
 	return rc;
 }
 
@@ -2154,10 +2172,10 @@ nedb_rebuild(nedb *db)
 	struct applied was;
 	int rc;
 
-	if ((rc = write_ready(db)) || (rc = wlock(db, true)))
+	if ((rc = write_ready(db)) || (rc = nedb__wlock(db, true)))
 		return rc;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
-		wunlock(db);
+		nedb__wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}
 	if (nedb__view_applied(&db->view, db->wtxn, &was))
@@ -2650,10 +2668,29 @@ view_size(nedb *db, uint64_t *out)
 }
 
 int
-nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
+nedb__view_exclusive(nedb *db, const char *what)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
 			   .l_start = 0, .l_len = 1};
+	char *lockp;
+
+	if (db->vlockfd < 0) {
+		lockp = nedb__path_in(db->dir, "view.mdb-lock");
+		db->vlockfd = open(lockp, O_RDWR | O_CLOEXEC);
+		free(lockp);
+		if (db->vlockfd < 0)
+			return nedb__errno(NEDB_EIO, "cannot open "
+					   "view.mdb-lock");
+	}
+	if (fcntl(db->vlockfd, F_SETLK, &fl))
+		return nedb__err(NEDB_EBUSY, "%s: other processes have the "
+				 "database open", what);
+	return 0;
+}
+
+int
+nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
+{
 	char *viewp = nedb__path_in(db->dir, "view.mdb");
 	char *lockp = nedb__path_in(db->dir, "view.mdb-lock");
 	char *tmpp = nedb__path_in(db->dir, "view.mdb.compact");
@@ -2667,23 +2704,14 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	}
 	if ((rc = write_ready(db)) || (rc = view_size(db, before)))
 		goto done;
-	if ((dirfd = dir_lock(db, LOCK_EX)) < 0) {
+	if ((dirfd = nedb__dir_lock(db, LOCK_EX)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot lock database");
 		goto done;
 	}
 	/* after the directory lock, as nedb_open orders them */
-	if ((rc = wlock(db, true)))
+	if ((rc = nedb__wlock(db, true)) ||
+	    (rc = nedb__view_exclusive(db, "the view is not compacted")))
 		goto done;
-	if (db->vlockfd < 0 &&
-	    (db->vlockfd = open(lockp, O_RDWR | O_CLOEXEC)) < 0) {
-		rc = nedb__errno(NEDB_EIO, "cannot open view.mdb-lock");
-		goto done;
-	}
-	if (fcntl(db->vlockfd, F_SETLK, &fl)) {
-		rc = nedb__err(NEDB_EBUSY, "the view is not compacted: other "
-			       "processes have the database open");
-		goto done;
-	}
 	fd = open(tmpp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot write view");
@@ -2721,7 +2749,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	if ((rc = vsync_write(db)) == 0 && (rc = dsync) == 0)
 		rc = view_size(db, after);
 done:
-	wunlock(db);
+	nedb__wunlock(db);
 	if (fd >= 0)
 		close(fd);
 	if (dirfd >= 0)
@@ -2759,8 +2787,8 @@ nedb_destroy(nedb *db)
 	 * A writer that gets the lock afterwards finds log.aof gone and
 	 * fails; one that opens afterwards creates a new database.
 	 */
-	if ((dirfd = dir_lock(db, LOCK_EX | LOCK_NB)) < 0 ||
-	    (rc = wlock(db, false))) {
+	if ((dirfd = nedb__dir_lock(db, LOCK_EX | LOCK_NB)) < 0 ||
+	    (rc = nedb__wlock(db, false))) {
 		if (dirfd >= 0)
 			close(dirfd);
 		nedb_close(db);

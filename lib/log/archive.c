@@ -470,34 +470,6 @@ nedb__archive_size(nedb *db, uint64_t upto, uint64_t *out)
 }
 
 /*
- * Writes all n bytes, going on after a short write: a full disk shows as
- * a short write first, and only the next write says ENOSPC (errno is not
- * set by a short write, so reporting it then would name whatever failed
- * last).  -1 with errno set.
- */
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
  * Writes lines [first, last] (text, "\n"-terminated each) as a segment:
  * temp file, fsync, rename, fsync of the directory.
  */
@@ -554,7 +526,7 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 		nedb__put_le32(zb + 8, (uint32_t)lines);
 		nedb__put_le32(zb + 12, (uint32_t)(end - pos));
 		nedb__put_le32(zb + 16, (uint32_t)zlen);
-		if (write_all(fd, zb, HDR + zlen)) {
+		if (nedb__write_all(fd, zb, HDR + zlen)) {
 			rc = nedb__errno(NEDB_EIO, "cannot write archive");
 			goto done;
 		}

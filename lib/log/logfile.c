@@ -31,23 +31,6 @@
 
 #define CHUNK (1u << 20)
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Where log.aof begins: the seq of its first line and the bytes archived
  * before it (archive.c).  A log that was never pruned starts at seq 0.
@@ -186,7 +169,7 @@ f_after(const struct log_loc *loc)
 static int
 f_append(nedb *db, const char *lines, size_t len, bool sync)
 {
-	if (write_all(db->log.fd, lines, len))
+	if (nedb__write_all(db->log.fd, lines, len))
 		return NEDB_EIO;
 	if (sync && fdatasync(db->log.fd)) {
 		db->log.failed = true;
@@ -208,7 +191,7 @@ f_sync(nedb *db)
 static int
 f_restore_end(nedb *db, uint64_t pos)
 {
-	if (pos != f_end(db) + 1 || write_all(db->log.fd, "\n", 1))
+	if (pos != f_end(db) + 1 || nedb__write_all(db->log.fd, "\n", 1))
 		return 1;
 	return 0;
 }
@@ -403,7 +386,7 @@ f_rotate(nedb *db, uint64_t seq, const struct log_loc *loc,
 		goto done;
 	}
 	fd = open(tmpp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, m.p + cut, m.n - cut) || fsync(fd) ||
+	if (fd < 0 || nedb__write_all(fd, m.p + cut, m.n - cut) || fsync(fd) ||
 	    rename(tmpp, logp)) {
 		rc = nedb__errno(NEDB_EIO, "cannot write log");
 		unlink(tmpp);
