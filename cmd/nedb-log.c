@@ -15,9 +15,11 @@ static const char usage[] =
 "      --since SEQ       start at op SEQ (inclusive)\n"
 "      --until SEQ       stop at op SEQ (inclusive)\n"
 "      --reverse         newest first\n"
-"  -f, --follow          keep printing new ops as they are written\n";
+"  -f, --follow          keep printing new ops as they are written\n"
+"      --raw             the lines as stored (an encrypted database's\n"
+"                        sealed lines), each still checked\n";
 
-enum { OPT_SINCE = OPT_CMD, OPT_UNTIL, OPT_REVERSE };
+enum { OPT_SINCE = OPT_CMD, OPT_UNTIL, OPT_REVERSE, OPT_RAW };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -25,6 +27,7 @@ static const struct option longopts[] = {
 	{"until", required_argument, 0, OPT_UNTIL},
 	{"reverse", no_argument, 0, OPT_REVERSE},
 	{"follow", no_argument, 0, 'f'},
+	{"raw", no_argument, 0, OPT_RAW},
 	{0, 0, 0, 0}
 };
 
@@ -41,7 +44,8 @@ int
 main(int argc, char **argv)
 {
 	uint64_t since = 0, until = NEDB_HEAD, n = 0, head, from;
-	bool reverse = false, follow = false, have_n = false;
+	bool follow = false, have_n = false;
+	int flags = 0;		/* NEDB_SCAN_REVERSE, NEDB_SCAN_RAW */
 	nedb *db;
 	int c, rc;
 
@@ -54,14 +58,15 @@ main(int argc, char **argv)
 		case 'n': n = cli_u64("count", optarg); have_n = true; break;
 		case OPT_SINCE: since = cli_u64("seq", optarg); break;
 		case OPT_UNTIL: until = cli_u64("seq", optarg); break;
-		case OPT_REVERSE: reverse = true; break;
+		case OPT_REVERSE: flags |= NEDB_SCAN_REVERSE; break;
+		case OPT_RAW: flags |= NEDB_SCAN_RAW; break;
 		case 'f': follow = true; break;
 		default: cli_bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
-	if (follow && (reverse || cli.array || until != NEDB_HEAD))
+	if (follow && ((flags & NEDB_SCAN_REVERSE) || cli.array || until != NEDB_HEAD))
 		cli_usage("--follow cannot be combined with --reverse, --array "
 			  "or --until");
 	db = cli_open(false);
@@ -77,7 +82,7 @@ main(int argc, char **argv)
 			from = until + 1 - n;
 	}
 	if (from <= until &&
-	    (rc = nedb_log_scan(db, from, until, reverse, print_line, NULL)))
+	    (rc = nedb_log_scan(db, from, until, flags, print_line, NULL)))
 		cli_fail(rc);
 	nedb_read_end(db);
 	if (since > head + 1)
@@ -89,8 +94,10 @@ main(int argc, char **argv)
 			break;
 		if ((rc = nedb_wait(db, &head, 1000)))
 			cli_fail(rc);
-		if (head > last && (rc = nedb_log_scan(db, last + 1, head, 0,
-						       print_line, NULL)))
+		if (head > last &&
+		    (rc = nedb_log_scan(db, last + 1, head,
+					flags & NEDB_SCAN_RAW, print_line,
+					NULL)))
 			cli_fail(rc);
 	}
 	nedb_close(db);

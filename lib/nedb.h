@@ -623,7 +623,7 @@ NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
 
 /*
  * Calls fn with each op line (without "\n"; borrowed for the call) with
- * from <= seq <= to, in order (reverse when reverse is set), archived
+ * from <= seq <= to, in order (reverse with NEDB_SCAN_REVERSE), archived
  * ops included.  Each line is checked against the chain and the view's
  * record of it before fn sees it.  Only ops applied to the read
  * snapshot are visited.  fn's nonzero return stops the scan and is
@@ -632,8 +632,11 @@ NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
  */
 typedef int (*nedb_line_fn)(uint64_t seq, const char *line, size_t len,
 			    void *payload);
+#define NEDB_SCAN_REVERSE 0x1	/* from to down to from */
+#define NEDB_SCAN_RAW 0x2	/* lines as stored: an encrypted database's
+				 * sealed lines (each still checked first) */
 NEDB_EXPORT int nedb_log_scan(nedb *db, uint64_t from, uint64_t to,
-			      int reverse, nedb_line_fn fn, void *payload);
+			      int flags, nedb_line_fn fn, void *payload);
 
 typedef struct nedb_verify_result {
 	int ok;

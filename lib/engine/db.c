@@ -2530,12 +2530,35 @@ done:
 /* The log */
 
 struct scan {
+	nedb *db;
 	struct chain c;
 	uint64_t to;
 	bool stopped;			/* past to: not an error */
+	bool raw;			/* NEDB_SCAN_RAW */
+	nedb_buf rawb;
 	nedb_line_fn fn;
 	void *payload;
 };
+
+/*
+ * Hands a checked line to the caller: as it is stored, with
+ * NEDB_SCAN_RAW (an encrypted database's sealed line, read again by the
+ * file backend from where the checked one was).
+ */
+static int
+deliver(struct scan *sc, uint64_t seq, const struct log_loc *loc,
+	const char *line, size_t len)
+{
+	int rc;
+
+	if (sc->raw && nedb__encrypted(sc->db)) {
+		if ((rc = nedb__log_file.read(sc->db, seq, loc, &sc->rawb)))
+			return rc;
+		line = sc->rawb.p;
+		len = sc->rawb.len;
+	}
+	return sc->fn(seq, line, len, sc->payload);
+}
 
 static int
 scan_line(const char *line, size_t len, const struct log_loc *loc,
@@ -2546,7 +2569,6 @@ scan_line(const char *line, size_t len, const struct log_loc *loc,
 	uint64_t seq = sc->c.seq;
 	int rc, why;
 
-	(void)loc;
 	(void)next;
 	if (seq > sc->to) {
 		sc->stopped = true;
@@ -2555,16 +2577,17 @@ scan_line(const char *line, size_t len, const struct log_loc *loc,
 	if ((rc = nedb__chain_check(&sc->c, line, len, prev, hash, &why)))
 		return rc;
 	nedb__chain_step(&sc->c, hash);
-	return sc->fn(seq, line, len, sc->payload);
+	return deliver(sc, seq, loc, line, len);
 }
 
 int
-nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
+nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int flags,
 	      nedb_line_fn fn, void *payload)
 {
 	struct seqent se, first;
 	struct applied a;
-	struct scan sc = {.fn = fn, .payload = payload};
+	struct scan sc = {.db = db, .raw = flags & NEDB_SCAN_RAW, .fn = fn,
+			  .payload = payload};
 	nedb_buf b = {0};
 	MDB_txn *txn;
 	uint64_t seq, torn;
@@ -2580,14 +2603,13 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 		to = a.seq;
 	if (from > to)
 		return 0;
-	if (reverse) {
+	if (flags & NEDB_SCAN_REVERSE) {
 		for (seq = to + 1; seq-- > from;) {
 			if ((rc = nedb__op_line(db, seq, &b, &se)) ||
-			    (rc = fn(seq, b.p, b.len, payload)))
+			    (rc = deliver(&sc, seq, &se.loc, b.p, b.len)))
 				break;
 		}
-		nedb_buf_free(&b);
-		return rc;
+		goto done;
 	}
 	/*
 	 * Forward: the first and last ops are read by the view's records
@@ -2597,7 +2619,7 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 	if ((rc = nedb__op_line(db, to, &b, &se)))
 		goto done;
 	if ((rc = nedb__op_line(db, from, &b, &first)) ||
-	    (rc = fn(from, b.p, b.len, payload)))
+	    (rc = deliver(&sc, from, &first.loc, b.p, b.len)))
 		goto done;
 	if (from == to)
 		goto done;
@@ -2618,6 +2640,7 @@ nedb_log_scan(nedb *db, uint64_t from, uint64_t to, int reverse,
 			       (unsigned long long)to);
 done:
 	nedb_buf_free(&b);
+	nedb_buf_free(&sc.rawb);
 	return rc;
 }
 
