@@ -28,6 +28,10 @@ fuzz() {
 	fuzz logline
 }
 
+@test "the encrypted log line fuzzer finds nothing" {
+	fuzz encline
+}
+
 @test "the NQL parser fuzzer finds nothing" {
 	fuzz nql
 }
