@@ -151,6 +151,7 @@ roll_forward(const char *dir)
 	if (!rc)
 		rc = nedb__fsync_dir(arch);
 	free(arch);
+	nedb__test_pause("encrypt-rolling");
 	for (int i = 0; !rc && files[i]; i++)
 		rc = move(dir, files[i], files[i]);
 	if (!rc) {
