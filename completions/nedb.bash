@@ -27,7 +27,7 @@ _nedb_opts()
 	nedb-link) echo "$common $writer --idem --unlink --out --in --as-of" ;;
 	nedb-coll) echo "$common $writer --drop" ;;
 	nedb-expire) echo "$common $writer --idem --persist" ;;
-	nedb-log) echo "$common -n --since --until --reverse -f --follow" ;;
+	nedb-log) echo "$common -n --since --until --reverse -f --follow --raw" ;;
 	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;

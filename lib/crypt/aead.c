@@ -18,8 +18,9 @@
  * forked child draws afresh (fork_gen) rather than reuse its parent's.
  *
  * The AAD is not stored: the caller gives the same bytes to seal and to
- * open (for a view value, its key; for a log line, its seq), so a sealed
- * value moved to another key or seq fails to open.  This is exactly
+ * open (for a view value, its key), so a sealed value moved to another
+ * key fails to open.  Log lines have none: the chain inside them binds
+ * each to its place (logcrypt.c).  This is exactly
  * NIST SP 800-38D GCM with a 96-bit IV, and the same bytes as Python's
  * cryptography AESGCM(key).encrypt(nonce, pt, aad) after the nonce:
  * AESGCM(key).decrypt(v[:12], v[12:], aad) opens one.
