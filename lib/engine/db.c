@@ -2793,7 +2793,8 @@ nedb_destroy(nedb *db)
 {
 	static const char *const files[] = {
 		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
-		"view.mdb.compact", "view.sync", "meta.json", "lock", NULL
+		"view.mdb.compact", "view.sync", "meta.json", NEDB_KEYFILE,
+		"lock", NULL
 	};
 	char *dir = nedb__strdup(db->dir), *p;
 	int rc = 0, dirfd;
@@ -2821,6 +2822,7 @@ nedb_destroy(nedb *db)
 		return rc;
 	}
 	nedb__archive_drop_from(db, 0);
+	nedb__key_cleanup(db->dir);	/* a crashed rewrap's temporary */
 	if ((p = nedb__path_in(db->dir, "archive"))) {
 		rmdir(p);
 		free(p);
