@@ -471,6 +471,26 @@ key_id() {
 	expect 200 '.v == 2'
 }
 
+@test "nedbd --tmk-file serves encrypted databases over RESP2; without the key it answers an error" {
+	NEDBD_ARGS=(--tmk-file "$K1")
+	start_nedbd
+	run -0 rcli SET greeting hello
+	assert_output OK
+	run -0 rdb shop 'SET k v'
+	assert_output OK
+	run -0 rcli GET greeting
+	assert_output '"hello"'
+	stop_nedbd
+	run -0 nedb-key -d "$DATA/0" status
+	assert_output --partial '"encrypted":true'
+	run -0 nedb-get -d "$DATA/shop" --tmk-file "$K1" redis k
+	assert_output --partial '"value":"v"'
+	NEDBD_ARGS=()
+	start_nedbd
+	run rcli GET greeting
+	assert_output --partial "it is encrypted (key id $(nedb-key -d "$DATA/0" status | jq -r .key_id))"
+}
+
 @test "nedbd without the key, or with another, answers 500 for an encrypted database and changes nothing" {
 	local before id
 	mkdir -p "$DATA"
