@@ -31,7 +31,8 @@ static const char usage[] =
 "overwrites.\n"
 "\n"
 "Options:\n"
-"      --new-tmk-file FILE  rewrap: the new master key\n"
+"      --new-tmk-file FILE\n"
+"                        rewrap: the new master key\n"
 "      --out FILE        new: the key file to create\n";
 
 enum { OPT_NEW_TMK = OPT_CMD, OPT_OUT };
