@@ -64,7 +64,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
-       nedb-expire nedb-sweep nedb-stats nedb-redis
+       nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)

@@ -74,6 +74,9 @@ cli_common(int c, const char *arg)
 	case 'd':
 		cli.db = arg;
 		return true;
+	case OPT_TMK_FILE:
+		cli.tmk_file = arg;
+		return true;
 	case OPT_DURABILITY:
 		if ((cli.durability = nedb_durability_parse(arg)) < 0)
 			cli_usage("bad durability '%s': want durable, safe or "
@@ -91,6 +94,9 @@ cli_common(int c, const char *arg)
 		fputs("\nCommon options:\n"
 		      "  -d, --db DIR          database directory "
 		      "($NEDB_DIR, ./nedb-data)\n"
+		      "      --tmk-file FILE   the master key of an encrypted "
+		      "database\n"
+		      "                        ($NEDB_TMK, $NEDB_TMK_FILE)\n"
 		      "      --durability M    durable (default), safe or "
 		      "fast ($NEDB_DURABILITY)\n"
 		      "      --pretty          indent JSON output\n"
@@ -169,21 +175,30 @@ cli_fail(int err)
 	exit(nedb_exit_status(err));
 }
 
-nedb *
-cli_open(bool create)
+const char *
+cli_dir(void)
 {
 	const char *dir = cli.db;
-	nedb *db;
-	int rc;
 
 	if (!dir || !*dir)
 		dir = getenv("NEDB_DIR");
 	if (!dir || !*dir)
 		dir = "./nedb-data";
+	return dir;
+}
+
+nedb *
+cli_open(bool create)
+{
+	nedb *db;
+	int rc;
+
 	/* a database that cannot be opened is a database error (exit 5)
-	 * whatever the cause, a missing one too (not the answer "no"), but
-	 * for a usage error in the environment (NEDB_MAPSIZE, exit 2) */
-	if ((rc = nedb_open(&db, dir, create ? NEDB_OPEN_CREATE : 0)))
+	 * whatever the cause, a missing one or a wrong key too (not the
+	 * answer "no"), but for a usage error in the environment
+	 * (NEDB_MAPSIZE, exit 2) */
+	if ((rc = nedb_open_key(&db, cli_dir(), create ? NEDB_OPEN_CREATE : 0,
+				cli.tmk_file)))
 		cli_fail(rc == NEDB_EUSAGE ? rc : NEDB_EIO);
 	nedb_set_durability(db, cli.durability);
 	cli.open = db;

@@ -1,7 +1,7 @@
 /*
  * cli.h - what every nedb command shares: program name, the common
- * options (-d/--db, --durability, --pretty, --array, --help, --version),
- * opening the database, output and errors with the exit statuses of
+ * options (-d/--db, --tmk-file, --durability, --pretty, --array, --help,
+ * --version), opening the database, output and errors with the exit statuses of
  * nedb(7).  Linked statically into each command (libnedbcli.a).
  */
 #ifndef NEDB_CLI_H
@@ -14,6 +14,7 @@
 
 enum {
 	OPT_DURABILITY = 1000, OPT_PRETTY, OPT_ARRAY, OPT_VERSION, OPT_HELP,
+	OPT_TMK_FILE,
 	OPT_CLIENT, OPT_NONCE, OPT_IDEM,	/* writers: cli_write_opt */
 	OPT_ASOF,				/* readers: cli_as_of */
 	OPT_CMD			/* first code free for a command's own options */
@@ -22,6 +23,7 @@ enum {
 /* Long options every command takes; put CLI_COMMON_LONGOPTS in the table. */
 #define CLI_COMMON_LONGOPTS \
 	{"db", required_argument, 0, 'd'}, \
+	{"tmk-file", required_argument, 0, OPT_TMK_FILE}, \
 	{"durability", required_argument, 0, OPT_DURABILITY}, \
 	{"pretty", no_argument, 0, OPT_PRETTY}, \
 	{"array", no_argument, 0, OPT_ARRAY}, \
@@ -33,6 +35,9 @@ struct cli {
 	const char *prog;
 	const char *usage;	/* the SYNOPSIS and options, for --help */
 	const char *db;
+	/* --tmk-file: the master key of an encrypted database, or NULL
+	 * for the environment's (NEDB_TMK, NEDB_TMK_FILE) or none */
+	const char *tmk_file;
 	int durability;
 	bool pretty, array;
 	int nout;		/* values printed so far */
@@ -63,8 +68,11 @@ __attribute__((noreturn)) void cli_fail(int err);
 /* The same message, without exiting (err names the failure when the
  * library left no message). */
 void cli_error(int err);
-/* Opens the database of -d/$NEDB_DIR/./nedb-data or dies: exit 5 for
- * any failure (a missing database too), 2 for a bad NEDB_MAPSIZE. */
+/* The database directory: -d, else $NEDB_DIR, else ./nedb-data. */
+const char *cli_dir(void);
+/* Opens the database of cli_dir() with the key of --tmk-file or the
+ * environment, or dies: exit 5 for any failure (a missing database, a
+ * wrong, missing or unreadable key too), 2 for a bad NEDB_MAPSIZE. */
 nedb *cli_open(bool create);
 /* Handles --client, --nonce and --idem into w; false if c is not one. */
 bool cli_write_opt(int c, const char *arg, nedb_wopts *w);

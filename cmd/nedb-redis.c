@@ -250,7 +250,8 @@ need_db(unsigned flags, const char *name, size_t len)
 		return;
 	if (conn.db || (*open_error && !create))
 		return;
-	if (nedb_open(&conn.db, dir, create ? NEDB_OPEN_CREATE : 0)) {
+	if (nedb_open_key(&conn.db, dir, create ? NEDB_OPEN_CREATE : 0,
+			  cli.tmk_file)) {
 		snprintf(open_error, sizeof open_error, "%s", nedb_errmsg());
 		return;
 	}
@@ -404,9 +405,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	dir = cli.db && *cli.db ? cli.db : getenv("NEDB_DIR");
-	if (!dir || !*dir)
-		dir = "./nedb-data";
+	dir = cli_dir();
 	set_dbname(dir);
 	rc = argc ? run_args(argc, argv) : run_stdin();
 	nedb_close(conn.db);

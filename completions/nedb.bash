@@ -7,7 +7,8 @@
 
 _nedb_opts()
 {
-	local common="-d --db --durability --pretty --array -h --help --version"
+	local common="-d --db --tmk-file --durability --pretty --array -h --help"
+	common+=" --version"
 	local writer="--client --nonce"
 
 	case $1 in
@@ -31,7 +32,8 @@ _nedb_opts()
 	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
-	nedbd) echo "-h --help --version" ;;	# configured by its environment
+	nedb-key) echo "$common --new-tmk-file --out" ;;
+	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;
 	esac
 }
@@ -44,12 +46,15 @@ _nedb_nargs()
 
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-d | --db | --durability | --client | --nonce | --idem | --ttl | \
-			--if-seq | --tag | --id-field | --as-of | -n | --since | \
+		-d | --db | --tmk-file | --new-tmk-file | --durability | --client | \
+			--nonce | --idem | --ttl | --if-seq | --tag | --id-field | --as-of | -n | --since | \
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \
 			--valid-from | --valid-to | --auto)
 			((i++))
+			;;
+		--out)	# nedb-key new --out FILE (nedb-link's --out is a flag)
+			[[ ${words[0]##*/} == nedb-key ]] && ((i++))
 			;;
 		-*) ;;
 		*) ((n++)) ;;
@@ -67,6 +72,16 @@ _nedb()
 	-d | --db)
 		_filedir -d
 		return
+		;;
+	--tmk-file | --new-tmk-file)
+		_filedir
+		return
+		;;
+	--out)
+		if [[ ${words[0]##*/} == nedb-key ]]; then
+			_filedir
+			return
+		fi
 		;;
 	--durability)
 		COMPREPLY=($(compgen -W 'durable safe fast' -- "$cur"))
@@ -96,6 +111,13 @@ _nedb()
 		COMPREPLY=($(compgen -W 'eq ordered search' -- "$cur"))
 		return
 	fi
+	# nedb-key SUBCOMMAND
+	if [[ ${words[0]##*/} == nedb-key && $(_nedb_nargs) == 0 ]]; then
+		COMPREPLY=($(compgen -W 'status rewrap new' -- "$cur"))
+		return
+	fi
+	# nedbd takes no arguments
+	[[ ${words[0]##*/} == nedbd ]] && return
 	# nedb-redis COMMAND: the commands of its table, in the case typed
 	if [[ ${words[0]##*/} == nedb-redis && $(_nedb_nargs) == 0 ]]; then
 		local cmds="APPEND AUTH COMMAND DBSIZE DECR DECRBY DEL ECHO EVAL
@@ -113,6 +135,6 @@ _nedb()
 } &&
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
-		nedb-log nedb-verify nedb-checkpoint nedb-redis nedbd
+		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key nedbd
 
 # ex: filetype=sh

@@ -278,6 +278,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-key(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-key.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
@@ -541,15 +546,44 @@ HGETALL"
 	assert_output ""
 }
 
-@test "bash completes nedbd with its two options only, and no arguments" {
+@test "bash completes nedbd with its options only, and no arguments" {
 	run bash --norc --noprofile -c ". '$ROOT/completions/nedb.bash' &&
 		complete -p nedbd"
 	assert_output "complete -F _nedb nedbd"
 	run complete_bash nedbd -
-	assert_output "-h
+	assert_output "--tmk-file
+-h
 --help
 --version"
 	run complete_bash nedbd ''
+	assert_output ""
+}
+
+@test "bash completes nedb-key's subcommands, and key files after --tmk-file, --new-tmk-file and its --out" {
+	run complete_bash nedb-key ''
+	assert_output "status
+rewrap
+new"
+	run complete_bash nedb-key --tmk-file k.key re
+	assert_output rewrap
+	run complete_bash nedb-key rewrap ''
+	assert_output ""
+	mkdir -p "$BATS_TEST_TMPDIR/keys/kdir"
+	touch "$BATS_TEST_TMPDIR/keys/k1.key"
+	cd "$BATS_TEST_TMPDIR/keys"
+	for opt in --tmk-file --new-tmk-file --out; do
+		run complete_bash nedb-key "$opt" k
+		assert_line kdir
+		if [ -f /usr/share/bash-completion/bash_completion ]; then
+			assert_line k1.key	# (the stand-in _filedir offers directories only)
+		fi
+	done
+	run complete_bash nedb-get --tmk-file k
+	assert_line kdir
+	run complete_bash nedbd --tmk-file k
+	assert_line kdir
+	# nedb-link's --out takes no file: the node comes next
+	run complete_bash nedb-link --out k
 	assert_output ""
 }
 

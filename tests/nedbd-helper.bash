@@ -13,6 +13,7 @@ setup_more() {
 	TOKEN=
 	PORT=
 	RPORT=
+	NEDBD_ARGS=()	# nedbd's arguments (--tmk-file)
 }
 
 teardown() {
@@ -63,9 +64,9 @@ poll() {
 }
 
 # start_nedbd [NAME=VALUE...]: nedbd over $DATA with the environment
-# given, HTTP on a port the kernel picks ($PORT), RESP2 on a free port
-# ($RPORT; empty when NEDBD_RESP2_PORT=0 is given); returns once /health
-# and PING answer.
+# given and the arguments in $NEDBD_ARGS, HTTP on a port the kernel
+# picks ($PORT), RESP2 on a free port ($RPORT; empty when
+# NEDBD_RESP2_PORT=0 is given); returns once /health and PING answer.
 start_nedbd() {
 	local i
 	for _ in 1 2 3; do
@@ -74,7 +75,8 @@ start_nedbd() {
 		rm -f "$ERR"
 		env NEDBD_HOST=127.0.0.1 NEDBD_PORT=0 \
 			NEDBD_RESP2_PORT="$RPORT" NEDBD_DATA="$DATA" \
-			NEDBD_TOKEN="$TOKEN" "$@" nedbd 3>&- 2>"$ERR" &
+			NEDBD_TOKEN="$TOKEN" "$@" nedbd "${NEDBD_ARGS[@]}" \
+			3>&- 2>"$ERR" &
 		NEDBD_PID=$!
 		for ((i = 0; i < 600; i++)); do
 			grep -qs '^nedbd: serving' "$ERR" && break

@@ -23,7 +23,7 @@
 #include "nedbd.h"
 
 static const char usage[] =
-"usage: nedbd [--help] [--version]\n"
+"usage: nedbd [--tmk-file FILE] [--help] [--version]\n"
 "\n"
 "Serves every database under NEDBD_DATA over HTTP/JSON and, when\n"
 "NEDBD_RESP2_PORT is set, the Redis protocol.  Configured by the\n"
@@ -36,6 +36,8 @@ static const char usage[] =
 "requests in flight, checkpoints every open database and exits 0.\n"
 "\n"
 "Options:\n"
+"      --tmk-file FILE   the master key of every database served (else\n"
+"                        NEDB_TMK or NEDB_TMK_FILE; none: plaintext only)\n"
 "  -h, --help            show this help and exit\n"
 "      --version         print the version and exit\n";
 
@@ -52,6 +54,20 @@ die(int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(status);
+}
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("nedbd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'nedbd --help' for more information.\n", stderr);
+	exit(2);
 }
 
 static void
@@ -134,8 +150,9 @@ db_get(const char *name, bool create, struct dbent **out)
 	/* never wait on the loop: NEDB_EBUSY while another process compacts
 	 * or rebuilds the view, or holds the writer lock when the view
 	 * must be built */
-	if ((rc = nedb_open(&e->db, path, NEDB_OPEN_NOWAIT |
-			    (create ? NEDB_OPEN_CREATE : 0)))) {
+	if ((rc = nedb_open_key(&e->db, path, NEDB_OPEN_NOWAIT |
+				(create ? NEDB_OPEN_CREATE : 0),
+				srv.tmk_file))) {
 		free(e);
 		return rc;
 	}
@@ -467,6 +484,16 @@ main(int argc, char **argv)
 	int sfd;
 
 	for (int i = 1; i < argc; i++) {
+		const char *eq = !strncmp(argv[i], "--tmk-file=", 11) ?
+				 argv[i] + 11 : NULL;
+
+		if (eq || !strcmp(argv[i], "--tmk-file")) {
+			if (!eq && ++i == argc)
+				usage_error("option '--tmk-file' needs an "
+					    "argument");
+			srv.tmk_file = eq ? eq : argv[i];
+			continue;
+		}
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage, stdout);
 			return 0;
@@ -475,10 +502,13 @@ main(int argc, char **argv)
 			printf("nedbd %s\n", nedb_version());
 			return 0;
 		}
-		fprintf(stderr, "nedbd: unknown option '%s'\n"
-			"Try 'nedbd --help' for more information.\n", argv[i]);
-		return 2;
+		usage_error("unknown option '%s'", argv[i]);
 	}
+	/* a key file that cannot be read is said now, not at the first
+	 * request (whether it holds a key is the first open's to say) */
+	if (srv.tmk_file && access(srv.tmk_file, R_OK))
+		die(5, "cannot read key file '%s': %s", srv.tmk_file,
+		    strerror(errno));
 	host = env("NEDBD_HOST", "127.0.0.1");
 	resolve(host);
 	port = (unsigned)env_num("NEDBD_PORT", 7070, 0, 65535);

@@ -55,6 +55,8 @@ struct server {
 	struct sockaddr_in addr;	/* NEDBD_HOST (port 0) */
 	const char *data;		/* NEDBD_DATA */
 	const char *token;		/* NEDBD_TOKEN or NULL */
+	const char *tmk_file;		/* --tmk-file or NULL: the master
+					 * key of every database served */
 	size_t token_len;
 	int durability;
 	size_t max_body;		/* bytes of a request (HTTP body, RESP) */

@@ -62,6 +62,8 @@ struct rconn {
 	unsigned events;		/* registered with epoll */
 	nedb_redis_conn c;
 	struct dbent *dbe;		/* the selected database */
+	char open_err[320];		/* why it could not be opened (a
+					 * wrong key, busy), or "" */
 	/* requests: see the invariants above */
 	nedb_buf in;
 	size_t req, pos;
@@ -430,8 +432,12 @@ conn_db(struct rconn *c)
 		/* database 0 until SELECT, as in Redis; or the one dropped */
 		if (!c->c.dbname[0])
 			strcpy(c->c.dbname, DEFAULT_DB);
-		if (db_get(c->c.dbname, true, &c->dbe) == 0)
+		if (db_get(c->c.dbname, true, &c->dbe) == 0) {
 			c->c.db = c->dbe->db;
+			c->open_err[0] = 0;
+		} else
+			snprintf(c->open_err, sizeof c->open_err, "%s",
+				 nedb_errmsg());
 	}
 	return authed(c) ? c->dbe : NULL;
 }
@@ -448,6 +454,7 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	bool reads = flags == (NEDB_REDIS_READ | NEDB_REDIS_KNOWN);
 	struct dbent *e;
 	bool wrote;
+	size_t at;
 	int rc;
 
 	if (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))
@@ -467,9 +474,17 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	}
 	if (c->verify && c->c.db)
 		nedb_set_read_verify(c->c.db, 1);
+	at = c->out.len;
 	rc = nedb_redis_exec(&c->c, argc, argv, len, &c->out, &wrote);
 	if (c->verify && c->c.db)
 		nedb_set_read_verify(c->c.db, 0);
+	if (rc == NEDB_ENOTFOUND && !c->c.db && c->open_err[0] &&
+	    (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))) {
+		/* the command's own errors (arity, keys) came first; then
+		 * why there is no database, not "SELECT one first" */
+		c->out.len = at;
+		nedb_buf_printf(&c->out, "-ERR %s\r\n", c->open_err);
+	}
 	if (e && e->batch) {
 		/* it ran in the batch, so it may show uncommitted writes */
 		if (c->held_from == NONE)

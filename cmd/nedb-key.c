@@ -1,0 +1,199 @@
+/*
+ * nedb-key - the keys of encryption at rest (nedb-key(1), SPEC §8):
+ * whether a database is encrypted and with which key id, re-wrapping its
+ * data key under a new master key, and making a master key.
+ *
+ * The key material never passes through this file: the library reads
+ * key files itself (nedb_open_key, nedb_key_rewrap), and "new" writes
+ * random bytes as hex straight from the kernel's generator, without
+ * libcrypto.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+
+static const char usage[] =
+"usage: nedb-key [options] status\n"
+"       nedb-key [options] rewrap --new-tmk-file FILE\n"
+"       nedb-key new --out FILE\n"
+"\n"
+"status: prints {\"encrypted\":true,\"key_id\":\"<16 hex>\"} or\n"
+"{\"encrypted\":false}; needs no key.  rewrap: wraps the data key under\n"
+"the master key of FILE (the current key as for any command: --tmk-file,\n"
+"NEDB_TMK, NEDB_TMK_FILE) and prints {\"rewrapped\":true,\"key_id\":...};\n"
+"only key.enc changes, and the old key is refused after.  new: writes a\n"
+"random 256-bit master key (64 hex digits) to FILE, mode 0600; never\n"
+"overwrites.\n"
+"\n"
+"Options:\n"
+"      --new-tmk-file FILE\n"
+"                        rewrap: the new master key\n"
+"      --out FILE        new: the key file to create\n";
+
+enum { OPT_NEW_TMK = OPT_CMD, OPT_OUT };
+
+static const struct option longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{"new-tmk-file", required_argument, 0, OPT_NEW_TMK},
+	{"out", required_argument, 0, OPT_OUT},
+	{0, 0, 0, 0}
+};
+
+/* A library failure to open the database: exit 5 whatever the cause, a
+ * missing database too, as cli_open does; others keep their status. */
+__attribute__((noreturn)) static void
+fail_db(int rc)
+{
+	cli_fail(rc == NEDB_ENOTFOUND ? NEDB_EIO : rc);
+}
+
+static void
+key_status(void)
+{
+	char kid[17], out[64];
+	int enc, rc;
+
+	if ((rc = nedb_key_status(cli_dir(), &enc, kid)))
+		fail_db(rc);
+	if (enc)
+		snprintf(out, sizeof out,
+			 "{\"encrypted\":true,\"key_id\":\"%s\"}", kid);
+	else
+		snprintf(out, sizeof out, "{\"encrypted\":false}");
+	cli_print(out, strlen(out));
+}
+
+static void
+key_rewrap(const char *new_tmk_file)
+{
+	char kid[17], out[64];
+	int rc;
+
+	if ((rc = nedb_key_rewrap(cli_dir(), cli.tmk_file, new_tmk_file,
+				  kid)))
+		fail_db(rc);
+	snprintf(out, sizeof out, "{\"rewrapped\":true,\"key_id\":\"%s\"}",
+		 kid);
+	cli_print(out, strlen(out));
+}
+
+/* Writes all of p to fd; -1 with errno on failure. */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A new master key: 32 bytes of getrandom(2), as 64 lowercase hex
+ * digits and a newline, in a file created for it (O_EXCL: an existing
+ * file, which may be the only copy of a key, is never replaced), mode
+ * 0600, synced.  A failure after the file was created removes it.
+ */
+static void
+key_new(const char *path)
+{
+	unsigned char k[32];
+	char hex[2 * sizeof k + 1];
+	size_t got = 0;
+	int fd, err = 0;
+
+	while (got < sizeof k) {
+		ssize_t r = getrandom(k + got, sizeof k - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			cli_failf(NEDB_EIO, "cannot get random bytes: %s",
+				  strerror(errno));
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < sizeof k; i++)
+		snprintf(hex + 2 * i, 3, "%02x", k[i]);
+	hex[2 * sizeof k] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		explicit_bzero(k, sizeof k);
+		explicit_bzero(hex, sizeof hex);
+		if (errno == EEXIST)
+			cli_failf(NEDB_EREJECTED, "'%s' exists: a key file is "
+				  "never overwritten", path);
+		cli_failf(NEDB_EIO, "cannot create key file '%s': %s", path,
+			  strerror(errno));
+	}
+	if (fchmod(fd, 0600) || write_all(fd, hex, sizeof hex) || fsync(fd))
+		err = errno;
+	if (close(fd) && !err)
+		err = errno;
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(hex, sizeof hex);
+	if (err) {
+		unlink(path);
+		cli_failf(NEDB_EIO, "cannot write key file '%s': %s", path,
+			  strerror(err));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *new_tmk = NULL, *out = NULL, *sub;
+	int c;
+
+	cli_init("nedb-key", usage);
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+				NULL)) != -1) {
+		if (cli_common(c, optarg))
+			continue;
+		switch (c) {
+		case OPT_NEW_TMK: new_tmk = optarg; break;
+		case OPT_OUT: out = optarg; break;
+		default: cli_bad_option(c, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage("missing subcommand: status, rewrap or new");
+	sub = argv[0];
+	if (argc > 1)
+		cli_usage("unexpected argument '%s'", argv[1]);
+	if (strcmp(sub, "status") && strcmp(sub, "rewrap") &&
+	    strcmp(sub, "new"))
+		cli_usage("unknown subcommand '%s': want status, rewrap or new",
+			  sub);
+	if (new_tmk && strcmp(sub, "rewrap"))
+		cli_usage("option '--new-tmk-file' is for rewrap only");
+	if (out && strcmp(sub, "new"))
+		cli_usage("option '--out' is for new only");
+
+	if (!strcmp(sub, "status")) {
+		key_status();
+	} else if (!strcmp(sub, "rewrap")) {
+		if (!new_tmk || !*new_tmk)
+			cli_usage("rewrap needs --new-tmk-file FILE");
+		key_rewrap(new_tmk);
+	} else {
+		if (!out || !*out)
+			cli_usage("new needs --out FILE");
+		key_new(out);
+	}
+	cli_finish();
+	return 0;
+}
