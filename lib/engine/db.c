@@ -1031,6 +1031,7 @@ nedb_key_rewrap(const char *dir, const char *tmk_file,
 {
 	unsigned char old[NEDB_KEY_LEN], new[NEDB_KEY_LEN], k[NEDB_KEYID_LEN];
 	bool have;
+	int enc;
 	nedb *db;
 	int rc;
 
@@ -1039,6 +1040,13 @@ nedb_key_rewrap(const char *dir, const char *tmk_file,
 		return rc;
 	if (!have)
 		return nedb__err(NEDB_EUSAGE, "no new key given");
+	/* a plaintext database is refused, not encrypted by the open */
+	if ((rc = nedb_key_status(dir, &enc, kid)) || !enc) {
+		nedb__wipe(new, sizeof new);
+		return rc ? rc : nedb__err(NEDB_EREJECTED, "database '%s' is "
+					   "not encrypted: there is no key to "
+					   "rewrap", dir);
+	}
 	if ((rc = nedb_open_key(&db, dir, 0, tmk_file))) {
 		nedb__wipe(new, sizeof new);
 		return rc;
