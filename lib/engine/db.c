@@ -808,6 +808,19 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	return nedb_open_key(out, dir, flags, NULL);
 }
 
+/* Whether the master key given (if any) can be read and parsed. */
+static int
+check_tmk(const char *tmk_file)
+{
+	unsigned char tmk[NEDB_KEY_LEN];
+	bool have;
+	int rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
+			       getenv("NEDB_TMK_FILE"));
+
+	nedb__wipe(tmk, sizeof tmk);
+	return rc;
+}
+
 /* nedb_open_key's open; *convert: a plaintext database was opened
  * (without its key) that the key given is to encrypt. */
 static int
@@ -838,6 +851,9 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 			     nedb__errno(NEDB_EIO, "cannot open database");
 			goto fail;
 		}
+		/* a bad key leaves no empty directory behind */
+		if ((rc = check_tmk(tmk_file)))
+			goto fail;
 		if (mkdir(dir, 0700) && errno != EEXIST) {
 			rc = nedb__err(NEDB_EIO, "cannot create database "
 				       "'%s': %s", dir, strerror(errno));
@@ -1031,38 +1047,51 @@ nedb_key_rewrap(const char *dir, const char *tmk_file,
 {
 	unsigned char old[NEDB_KEY_LEN], new[NEDB_KEY_LEN], k[NEDB_KEYID_LEN];
 	bool have;
-	int enc;
 	nedb *db;
-	int rc;
+	int enc, rc;
 
+	/*
+	 * Only key.enc is read and replaced, under the writer lock: the
+	 * view is not opened (its lock file would change), and a plaintext
+	 * database is refused, not encrypted as an open with a key would.
+	 */
 	kid[0] = 0;
+	db = nedb__calloc(1, sizeof *db);
+	db->dir = nedb__strdup(dir);
+	db->vlockfd = db->wlockfd = -1;
 	if ((rc = nedb__tmk_get(new, &have, new_tmk_file, NULL, NULL)))
-		return rc;
-	if (!have)
-		return nedb__err(NEDB_EUSAGE, "no new key given");
-	/* a plaintext database is refused, not encrypted by the open */
-	if ((rc = nedb_key_status(dir, &enc, kid)) || !enc) {
-		nedb__wipe(new, sizeof new);
-		return rc ? rc : nedb__err(NEDB_EREJECTED, "database '%s' is "
-					   "not encrypted: there is no key to "
-					   "rewrap", dir);
+		goto done;
+	if (!have) {
+		rc = nedb__err(NEDB_EUSAGE, "no new key given");
+		goto done;
 	}
-	if ((rc = nedb_open_key(&db, dir, 0, tmk_file))) {
-		nedb__wipe(new, sizeof new);
-		return rc;
-	}
-	if (!nedb__encrypted(db))
+	if ((rc = nedb_key_status(dir, &enc, kid)) ||
+	    (rc = nedb__encrypt_recover(db)) ||
+	    (rc = nedb_key_status(dir, &enc, kid)))
+		goto done;
+	if (!enc) {
 		rc = nedb__err(NEDB_EREJECTED, "database '%s' is not "
 			       "encrypted: there is no key to rewrap", dir);
-	else if (!(rc = nedb__tmk_get(old, &have, tmk_file, getenv("NEDB_TMK"),
-				      getenv("NEDB_TMK_FILE"))) &&
-		 !(rc = nedb__wlock(db, true))) {
+		goto done;
+	}
+	if ((rc = nedb__tmk_get(old, &have, tmk_file, getenv("NEDB_TMK"),
+				getenv("NEDB_TMK_FILE"))))
+		goto done;
+	if (!have) {
+		rc = nedb__err(NEDB_EKEY, "database '%s' is encrypted (key id "
+			       "%s): give its current key with NEDB_TMK, "
+			       "NEDB_TMK_FILE or --tmk-file", dir, kid);
+		goto done;
+	}
+	kid[0] = 0;
+	if (!(rc = nedb__wlock(db, true))) {
 		if (!(rc = nedb__key_rewrap(dir, old, new)) &&
 		    !(rc = nedb__key_cleanup(dir)) &&
 		    !(rc = nedb__key_id(k, new)))
 			nedb__key_id_hex(kid, k);
 		nedb__wunlock(db);
 	}
+done:
 	nedb__wipe(old, sizeof old);
 	nedb__wipe(new, sizeof new);
 	nedb_close(db);
