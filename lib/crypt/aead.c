@@ -64,6 +64,7 @@
 	X(EVP_CIPHER_CTX_new) \
 	X(EVP_CIPHER_CTX_free) \
 	X(EVP_CIPHER_CTX_ctrl) \
+	X(EVP_CIPHER_CTX_set_padding) \
 	X(EVP_EncryptInit_ex) \
 	X(EVP_EncryptUpdate) \
 	X(EVP_EncryptFinal_ex) \
@@ -86,6 +87,7 @@ static struct {
 	CRYPTO_FUNCS(CRYPTO_SLOT)
 #undef CRYPTO_SLOT
 	EVP_CIPHER *gcm;		/* AES-256-GCM, fetched once */
+	EVP_CIPHER *ecb;		/* AES-256-ECB: view keys' CTR blocks */
 	EVP_KDF *hkdf;
 	EVP_MAC *hmac;
 } C;
@@ -125,6 +127,9 @@ nedb__crypt_require(void)
 	/* Kept for the life of the process (as libcrypto itself is). */
 	if (!C.gcm && !(C.gcm = C.EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)))
 		why = "no AES-256-GCM";
+	else if (!C.ecb && !(C.ecb = C.EVP_CIPHER_fetch(NULL, "AES-256-ECB",
+							NULL)))
+		why = "no AES-256-ECB";
 	else if (!C.hkdf && !(C.hkdf = C.EVP_KDF_fetch(NULL, "HKDF", NULL)))
 		why = "no HKDF";
 	else if (!C.hmac && !(C.hmac = C.EVP_MAC_fetch(NULL, "HMAC", NULL)))
@@ -349,6 +354,55 @@ nedb__aead_open(nedb_aead *a, unsigned char *out, const void *aad,
 	return 0;
 }
 
+/* --- AES-256 on whole blocks (ECB), for the view's keys --- */
+
+/*
+ * The view encrypts its keys in CTR mode (lib/view/kv.c) and does the
+ * counter itself: one EVP_EncryptUpdate over the counter blocks with a
+ * context keyed once costs ~30 ns for two blocks, where re-initialising
+ * a CTR context per key costs ~165 ns (measured on the build box).
+ */
+void
+nedb__ecb_free(nedb_ecb *e)
+{
+	if (e)
+		C.EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)e);
+}
+
+int
+nedb__ecb_new(nedb_ecb **out, const unsigned char key[NEDB_KEY_LEN])
+{
+	EVP_CIPHER_CTX *x;
+	int rc;
+
+	*out = NULL;
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (!(x = C.EVP_CIPHER_CTX_new()))
+		return crypto_fail("EVP_CIPHER_CTX_new");
+	if (C.EVP_EncryptInit_ex(x, C.ecb, NULL, key, NULL) != 1 ||
+	    C.EVP_CIPHER_CTX_set_padding(x, 0) != 1) {
+		C.EVP_CIPHER_CTX_free(x);
+		return crypto_fail("AES-256-ECB key setup");
+	}
+	*out = (nedb_ecb *)x;
+	return 0;
+}
+
+int
+nedb__ecb(nedb_ecb *e, unsigned char *out, const unsigned char *in, size_t n)
+{
+	int len;
+
+	if (n % 16 || n > INT32_MAX)
+		return nedb__err(NEDB_EUSAGE, "ecb: %zu bytes is not whole "
+				 "blocks", n);
+	if (C.EVP_EncryptUpdate((EVP_CIPHER_CTX *)e, out, &len, in,
+				(int)n) != 1 || (size_t)len != n)
+		return crypto_fail("AES-256-ECB");
+	return 0;
+}
+
 /* --- HMAC-SHA256 --- */
 
 struct nedb_prf {
@@ -444,7 +498,7 @@ nedb__crypt_keys_free(struct nedb_crypt *c)
 	nedb__aead_free(c->log);
 	nedb__aead_free(c->view);
 	nedb__prf_free(c->vkey);
-	memset(c, 0, sizeof *c);
+	nedb__wipe(c, sizeof *c);
 }
 
 int
@@ -459,7 +513,10 @@ nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
 	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VIEW)) ||
 	    (rc = nedb__aead_new(&c->view, k)) ||
 	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VKEY)) ||
-	    (rc = nedb__prf_new(&c->vkey, k, sizeof k)))
+	    (rc = nedb__prf_new(&c->vkey, k, sizeof k)) ||
+	    (rc = nedb__crypt_subkey(c->view_val, dek, NEDB_LABEL_VIEW)) ||
+	    (rc = nedb__crypt_subkey(c->view_ctr, dek, NEDB_LABEL_VKCTR)) ||
+	    (rc = nedb__crypt_subkey(c->view_iv, dek, NEDB_LABEL_VKIV)))
 		nedb__crypt_keys_free(c);
 	nedb__wipe(k, sizeof k);
 	return rc;

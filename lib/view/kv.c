@@ -1,0 +1,660 @@
+/*
+ * kv.c - the encrypted view (kv.h): keys encrypted deterministically and
+ * ordered by their plaintext, values sealed.
+ *
+ * An encrypted key (tables marked KV_DET below, and the duplicates of
+ * idxdef and idx):
+ *
+ *     offset  size  content
+ *     0       12    iv: BLAKE2b-256 keyed with the iv key (NEDB_LABEL_VKIV)
+ *                   over tag ‖ k, first 12 bytes; tag is the table's
+ *                   kv_tab tag, with 0x80 set for a duplicate's datum
+ *     12      n     k XOR the keystream AES-256(ctr key, iv ‖ be32 i)
+ *                   for block i = 0, 1, ... (CTR; NEDB_LABEL_VKCTR)
+ *
+ * Equal keys give equal bytes (so mdb_get finds them), and that equality
+ * is all the bytes tell without the keys: the iv is a PRF of the whole
+ * plaintext, so two different keys never share a keystream (but with
+ * chance 2^-96).  Length is not hidden.  On the way out a key's iv is
+ * recomputed from its plaintext and compared (as SIV does): a changed
+ * byte of a stored key is NEDB_ECORRUPT, not a wrong name.
+ *
+ * A sealed value is nedb__aead_seal's nonce ‖ ciphertext ‖ tag under the
+ * view value key (NEDB_LABEL_VIEW), with associated data tag ‖ plaintext
+ * key.
+ *
+ * Order.  LMDB compares keys (and duplicates) with memcmp; an encrypted
+ * table is given, with mdb_set_compare and mdb_set_dupsort, a comparator
+ * that decrypts both sides and compares the plaintexts as LMDB's default
+ * would (memcmp of the common length, then the shorter first).  So the
+ * B-tree is in plaintext order and every scan of the view works as it
+ * does on a plaintext one.  MDB_cmp_func carries no context, so each
+ * open encrypted view takes a slot of a static table: slot i's keys, and
+ * a comparator function of its own (kv_cmp_i, made by a macro) that
+ * passes i on.  Slots are taken at view open and given back at close
+ * under a lock; a slot's generation is bumped each time it is taken, so
+ * that a thread's contexts keyed for an earlier user are rebuilt.
+ *
+ * LMDB passes the key searched for as the first argument: each thread
+ * keeps the last one it decrypted (by iv and length), and decrypts the
+ * second only as far as the first differing block.
+ *
+ * Invariants:
+ *  1. Only this file sees ciphertext: every value it returns has been
+ *     decrypted and authenticated (keys by their iv, values by GCM), or
+ *     an error is returned.
+ *  2. A slot's keys are written only under slot_lock while no view uses
+ *     it, and read by comparators only while the view that took it is
+ *     open: the generation, stored with release order after the keys,
+ *     tells a thread its contexts are stale.
+ *  3. A cipher context is used by the thread that made it only (the
+ *     comparators of one view may run in several threads).
+ *  4. The layout of an encrypted view is fixed by the tags below and the
+ *     labels: changing either makes existing views unreadable (a rebuild
+ *     with a VIEW_FORMAT bump).
+ */
+#include <blake2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crypt.h"
+#include "kv.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KV_FRESH 1		/* a fresh buffer per read (kv.h) */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KV_FRESH 1
+#endif
+#endif
+#ifndef KV_FRESH
+#define KV_FRESH 0
+#endif
+
+#define KV_SLOTS 256		/* nedbd keeps up to 128 databases open */
+#define KV_BLOCK 16
+
+enum { KV_PLAIN, KV_DET, KV_SEAL };
+
+/* How each table's keys and values are stored, and its tag (fixed). */
+static const struct {
+	unsigned char tag, key, val;
+	const char *name;
+} kv_tab[DBI__N] = {
+	[DBI_META] = {1, KV_PLAIN, KV_SEAL, "meta"},
+	[DBI_DOCS] = {2, KV_DET, KV_SEAL, "docs"},
+	[DBI_VERS] = {3, KV_DET, KV_PLAIN, "vers"},
+	[DBI_SEQS] = {4, KV_PLAIN, KV_SEAL, "seqs"},
+	[DBI_NONCES] = {5, KV_DET, KV_PLAIN, "nonces"},
+	[DBI_IDEM] = {6, KV_DET, KV_SEAL, "idem"},
+	[DBI_TTL] = {7, KV_DET, KV_PLAIN, "ttl"},
+	[DBI_COLLS] = {8, KV_DET, KV_PLAIN, "colls"},
+	[DBI_NODES] = {9, KV_DET, KV_PLAIN, "nodes"},
+	[DBI_NODEIDS] = {10, KV_PLAIN, KV_SEAL, "nodeids"},
+	[DBI_EDGES] = {11, KV_DET, KV_PLAIN, "edges"},
+	[DBI_REDGES] = {12, KV_DET, KV_PLAIN, "redges"},
+	[DBI_EDGEHIST] = {13, KV_DET, KV_PLAIN, "edgehist"},
+	[DBI_REDGEHIST] = {14, KV_DET, KV_PLAIN, "redgehist"},
+	[DBI_IDXDEF] = {15, KV_DET, KV_DET, "idxdef"},
+	[DBI_IDX] = {16, KV_DET, KV_DET, "idx"},
+	[DBI_USAGE] = {17, KV_DET, KV_PLAIN, "usage"},
+};
+#define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
+
+_Static_assert(DBI__N == 17, "a new table needs a row in kv_tab");
+
+/* One open encrypted view's keys (invariant 2). */
+static struct kvslot {
+	unsigned gen;			/* 0: never taken */
+	bool used;
+	unsigned char ctr[NEDB_KEY_LEN], val[NEDB_KEY_LEN];
+	blake2b_state iv;		/* keyed with the iv key, fresh */
+} slots[KV_SLOTS];
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A thread's contexts for one slot (invariant 3). */
+struct kvctx {
+	unsigned gen;			/* of the slot they were keyed for */
+	nedb_ecb *ecb;
+	nedb_aead *val;
+	/* the comparator's last first argument: its iv, length, plaintext */
+	size_t clen;
+	unsigned char civ[KV_IV_LEN];
+	unsigned char cpt[KV_KEY_MAX];
+};
+
+struct kvthread {
+	struct kvctx *ctx[KV_SLOTS];
+};
+static __thread struct kvthread *self;
+static pthread_key_t self_key;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+/* What a view holds (struct view's kv). */
+struct kvview {
+	unsigned slot, gen;
+	struct kvbuf get[DBI__N];	/* nedb__kv_get's data, per table */
+	struct kvbuf seal;		/* a sealed value being put */
+};
+
+static void
+ctx_free(struct kvctx *c)
+{
+	if (!c)
+		return;
+	nedb__ecb_free(c->ecb);
+	nedb__aead_free(c->val);
+	nedb__wipe(c, sizeof *c);
+	free(c);
+}
+
+static void
+thread_free(void *p)
+{
+	struct kvthread *t = p;
+
+	for (int i = 0; i < KV_SLOTS; i++)
+		ctx_free(t->ctx[i]);
+	free(t);
+	self = NULL;
+}
+
+static void
+self_init(void)
+{
+	pthread_key_create(&self_key, thread_free);
+}
+
+/*
+ * This thread's contexts for slot i, keyed for its current user: NULL
+ * (with a message) when they cannot be made.  The comparators call it,
+ * so it must be cheap when nothing changed: one load and a compare.
+ */
+static struct kvctx *
+kv_ctx(unsigned i)
+{
+	unsigned gen = __atomic_load_n(&slots[i].gen, __ATOMIC_ACQUIRE);
+	struct kvctx *c;
+
+	if (self && (c = self->ctx[i]) && c->gen == gen)
+		return c;
+	if (!self) {
+		pthread_once(&self_once, self_init);
+		if (!(self = calloc(1, sizeof *self))) {
+			nedb__err(NEDB_EIO, "out of memory");
+			return NULL;
+		}
+		pthread_setspecific(self_key, self);
+	}
+	ctx_free(self->ctx[i]);
+	self->ctx[i] = NULL;
+	if (!(c = calloc(1, sizeof *c))) {
+		nedb__err(NEDB_EIO, "out of memory");
+		return NULL;
+	}
+	if (nedb__ecb_new(&c->ecb, slots[i].ctr) ||
+	    nedb__aead_new(&c->val, slots[i].val)) {
+		ctx_free(c);
+		return NULL;
+	}
+	c->gen = gen;
+	c->clen = SIZE_MAX;		/* no cached search key */
+	self->ctx[i] = c;
+	return c;
+}
+
+/* The keystream of blocks [first, first + nb) for iv, XORed into out. */
+static int
+ctr_xor(struct kvctx *c, unsigned char *out, const unsigned char *iv,
+	const unsigned char *in, size_t n, size_t first)
+{
+	unsigned char blk[KV_KEY_MAX + KV_BLOCK], ks[KV_KEY_MAX + KV_BLOCK];
+	size_t nb = (n + KV_BLOCK - 1) / KV_BLOCK;
+	int rc;
+
+	for (size_t b = 0; b < nb; b++) {
+		unsigned char *p = blk + b * KV_BLOCK;
+		uint32_t ctr = (uint32_t)(first + b);
+
+		memcpy(p, iv, KV_IV_LEN);
+		p[12] = (unsigned char)(ctr >> 24);
+		p[13] = (unsigned char)(ctr >> 16);
+		p[14] = (unsigned char)(ctr >> 8);
+		p[15] = (unsigned char)ctr;
+	}
+	if ((rc = nedb__ecb(c->ecb, ks, blk, nb * KV_BLOCK)))
+		return rc;
+	for (size_t j = 0; j < n; j++)
+		out[j] = in[j] ^ ks[j];
+	return 0;
+}
+
+/* The iv of plaintext k under tag. */
+static void
+make_iv(unsigned slot, unsigned char tag, const void *k, size_t n,
+	unsigned char iv[KV_IV_LEN])
+{
+	blake2b_state s = slots[slot].iv;
+	unsigned char h[32];
+
+	blake2b_update(&s, &tag, 1);
+	blake2b_update(&s, k, n);
+	blake2b_final(&s, h, sizeof h);
+	memcpy(iv, h, KV_IV_LEN);
+}
+
+/* E(k) into out (KV_IV_LEN + n bytes, at most KV_KEY_MAX). */
+static int
+enc(struct view *v, unsigned char tag, const MDB_val *k, unsigned char *out,
+    MDB_val *e)
+{
+	struct kvctx *c;
+	int rc;
+
+	if (k->mv_size > KV_KEY_MAX - KV_IV_LEN)
+		return nedb__err(NEDB_EINPUT, "view key of %zu bytes too long "
+				 "to encrypt (at most %d)", k->mv_size,
+				 KV_KEY_MAX - KV_IV_LEN);
+	if (!(c = kv_ctx(v->kv->slot)))
+		return NEDB_EIO;
+	make_iv(v->kv->slot, tag, k->mv_data, k->mv_size, out);
+	if ((rc = ctr_xor(c, out + KV_IV_LEN, out, k->mv_data, k->mv_size, 0)))
+		return rc;
+	e->mv_size = KV_IV_LEN + k->mv_size;
+	e->mv_data = out;
+	return 0;
+}
+
+static int
+damaged(int t, const char *what)
+{
+	return nedb__err(NEDB_ECORRUPT, "view is damaged: %s in table '%s' "
+			 "does not decrypt; run nedb-checkpoint --rebuild",
+			 what, kv_tab[t].name);
+}
+
+/* Room for n bytes in b (a fresh allocation under ASan: kv.h). */
+static unsigned char *
+room(struct kvbuf *b, size_t n)
+{
+	if (KV_FRESH) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+	if (n > b->cap || !b->p) {
+		size_t cap = KV_FRESH ? n + 1 : n < 256 ? 256 : 2 * n;
+		unsigned char *p = KV_FRESH ? malloc(cap) : realloc(b->p, cap);
+
+		if (!p) {
+			nedb__err(NEDB_EIO, "out of memory");
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p;
+}
+
+/* D(e) into b, its iv checked: the plaintext in *out. */
+static int
+dec(struct view *v, int t, unsigned char tag, const MDB_val *e,
+    struct kvbuf *b, MDB_val *out)
+{
+	const unsigned char *p = e->mv_data;
+	unsigned char iv[KV_IV_LEN], *o;
+	size_t n;
+	struct kvctx *c;
+	int rc;
+
+	if (e->mv_size < KV_IV_LEN)
+		return damaged(t, tag & KV_DUP ? "a datum" : "a key");
+	n = e->mv_size - KV_IV_LEN;
+	if (!(c = kv_ctx(v->kv->slot)) || !(o = room(b, n)))
+		return NEDB_EIO;
+	if ((rc = ctr_xor(c, o, p, p + KV_IV_LEN, n, 0)))
+		return rc;
+	make_iv(v->kv->slot, tag, o, n, iv);
+	if (memcmp(iv, p, KV_IV_LEN))
+		return damaged(t, tag & KV_DUP ? "a datum" : "a key");
+	out->mv_size = n;
+	out->mv_data = o;
+	return 0;
+}
+
+/* The associated data of a sealed value: tag ‖ plaintext key. */
+static size_t
+aad_of(unsigned char *out, int t, const MDB_val *k)
+{
+	out[0] = kv_tab[t].tag;
+	memcpy(out + 1, k->mv_data, k->mv_size);
+	return 1 + k->mv_size;
+}
+
+/* A value as stored (raw) to plaintext in *d; pk is its plaintext key. */
+static int
+val_out(struct view *v, int t, const MDB_val *pk, const MDB_val *raw,
+	struct kvbuf *b, MDB_val *d)
+{
+	unsigned char aad[1 + KV_KEY_MAX], *o;
+	struct kvctx *c;
+	size_t n;
+
+	switch (kv_tab[t].val) {
+	case KV_PLAIN:
+		*d = *raw;
+		return 0;
+	case KV_DET:
+		return dec(v, t, kv_tab[t].tag | KV_DUP, raw, b, d);
+	}
+	if (raw->mv_size < NEDB_AEAD_OVERHEAD)
+		return damaged(t, "a value");
+	n = raw->mv_size - NEDB_AEAD_OVERHEAD;
+	if (!(c = kv_ctx(v->kv->slot)) || !(o = room(b, n)))
+		return NEDB_EIO;
+	if (nedb__aead_open(c->val, o, aad, aad_of(aad, t, pk), raw->mv_data,
+			    raw->mv_size))
+		return damaged(t, "a value");
+	d->mv_size = n;
+	d->mv_data = o;
+	return 0;
+}
+
+int
+nedb__kv_get_enc(struct view *v, MDB_txn *txn, int t, MDB_val *k,
+		 MDB_val *d)
+{
+	unsigned char ek[KV_KEY_MAX];
+	MDB_val e = *k, raw;
+	int rc;
+
+	if (kv_tab[t].key == KV_DET &&
+	    (rc = enc(v, kv_tab[t].tag, k, ek, &e)))
+		return rc;
+	if ((rc = mdb_get(txn, v->dbi[t], &e, &raw)))
+		return rc;
+	return val_out(v, t, k, &raw, &v->kv->get[t], d);
+}
+
+int
+nedb__kv_put_enc(struct view *v, MDB_txn *txn, int t, MDB_val *k,
+		 MDB_val *d, unsigned flags)
+{
+	unsigned char ek[KV_KEY_MAX], ed[KV_KEY_MAX], aad[1 + KV_KEY_MAX];
+	MDB_val e = *k, ev = *d;
+	struct kvctx *c;
+	int rc;
+
+	if (flags & MDB_RESERVE)
+		return nedb__err(NEDB_EUSAGE, "MDB_RESERVE on an encrypted "
+				 "view");
+	if (kv_tab[t].key == KV_DET &&
+	    (rc = enc(v, kv_tab[t].tag, k, ek, &e)))
+		return rc;
+	if (kv_tab[t].val == KV_DET) {
+		if ((rc = enc(v, kv_tab[t].tag | KV_DUP, d, ed, &ev)))
+			return rc;
+	} else if (kv_tab[t].val == KV_SEAL) {
+		unsigned char *o;
+
+		if (!(c = kv_ctx(v->kv->slot)) ||
+		    !(o = room(&v->kv->seal, d->mv_size + NEDB_AEAD_OVERHEAD)))
+			return NEDB_EIO;
+		if ((rc = nedb__aead_seal(c->val, o, aad, aad_of(aad, t, k),
+					  d->mv_data, d->mv_size)))
+			return rc;
+		ev.mv_size = d->mv_size + NEDB_AEAD_OVERHEAD;
+		ev.mv_data = o;
+	}
+	/* LMDB writes the existing datum back into ev on MDB_KEYEXIST
+	 * (MDB_NOOVERWRITE): the caller's d is left as it gave it. */
+	return mdb_put(txn, v->dbi[t], &e, &ev, flags);
+}
+
+int
+nedb__kv_del_enc(struct view *v, MDB_txn *txn, int t, MDB_val *k,
+		 MDB_val *d)
+{
+	unsigned char ek[KV_KEY_MAX], ed[KV_KEY_MAX];
+	MDB_val e = *k, ev;
+	int rc;
+
+	if (kv_tab[t].key == KV_DET &&
+	    (rc = enc(v, kv_tab[t].tag, k, ek, &e)))
+		return rc;
+	if (!d)
+		return mdb_del(txn, v->dbi[t], &e, NULL);
+	ev = *d;
+	if (kv_tab[t].val == KV_SEAL)	/* random nonces: no datum to match */
+		return nedb__err(NEDB_EUSAGE, "deleting one sealed value of "
+				 "'%s'", kv_tab[t].name);
+	if (kv_tab[t].val == KV_DET &&
+	    (rc = enc(v, kv_tab[t].tag | KV_DUP, d, ed, &ev)))
+		return rc;
+	return mdb_del(txn, v->dbi[t], &e, &ev);
+}
+
+int
+nedb__kv_cget_enc(struct kvcur *c, MDB_val *k, MDB_val *d, MDB_cursor_op op)
+{
+	struct view *v = c->v;
+	int t = c->t, rc;
+	unsigned char ek[KV_KEY_MAX], ed[KV_KEY_MAX];
+	bool key_in = op == MDB_SET || op == MDB_SET_KEY ||
+		      op == MDB_SET_RANGE || op == MDB_GET_BOTH ||
+		      op == MDB_GET_BOTH_RANGE;
+	bool data_in = op == MDB_GET_BOTH || op == MDB_GET_BOTH_RANGE;
+	/* the ops after which LMDB leaves the key (and for GET_BOTH the
+	 * data) as given: the caller's plaintext stands */
+	bool key_out = op != MDB_SET && op != MDB_GET_BOTH;
+	MDB_val e, ev, pk;
+
+	if (key_in) {
+		e = *k;
+		if (kv_tab[t].key == KV_DET &&
+		    (rc = enc(v, kv_tab[t].tag, k, ek, &e)))
+			return rc;
+	}
+	if (data_in) {
+		ev = *d;
+		if (kv_tab[t].val != KV_DET)
+			return nedb__err(NEDB_EUSAGE, "MDB_GET_BOTH on '%s'",
+					 kv_tab[t].name);
+		if ((rc = enc(v, kv_tab[t].tag | KV_DUP, d, ed, &ev)))
+			return rc;
+	}
+	if ((rc = mdb_cursor_get(c->c, &e, &ev, op)))
+		return rc;
+	if (!key_out)
+		pk = *k;
+	else if (kv_tab[t].key == KV_DET) {
+		if ((rc = dec(v, t, kv_tab[t].tag, &e, &c->k, &pk)))
+			return rc;
+	} else
+		pk = e;
+	if (op == MDB_GET_BOTH) {
+		*k = pk;
+		return 0;		/* d as the caller gave it */
+	}
+	if ((rc = val_out(v, t, &pk, &ev, &c->d, d)))
+		return rc;
+	*k = pk;
+	return 0;
+}
+
+void
+nedb__kv_cclose_enc(struct kvcur *c)
+{
+	free(c->k.p);
+	free(c->d.p);
+	c->k.p = c->d.p = NULL;
+}
+
+/* --- the comparators --- */
+
+/*
+ * LMDB's default order (mdb_cmp_memn) of the plaintexts of a and b,
+ * under slot i's keys.  A stored value shorter than an iv cannot be one
+ * of ours (a damaged page, or a view written without the key): it is
+ * compared as it is, which keeps LMDB consistent but finds nothing.  The
+ * comparator cannot fail: if this thread cannot make its contexts (out
+ * of memory), it falls back to the raw order too, and the next kv call
+ * in the thread reports the error.
+ */
+static int
+raw_cmp(const MDB_val *a, const MDB_val *b)
+{
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int r = memcmp(a->mv_data, b->mv_data, n);
+
+	return r ? r : (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+static int
+kv_cmp(unsigned i, const MDB_val *a, const MDB_val *b)
+{
+	const unsigned char *pa = a->mv_data, *pb = b->mv_data;
+	unsigned char ks[KV_KEY_MAX];
+	size_t na, nb, n, done, m;
+	struct kvctx *c;
+	int r;
+
+	if (a->mv_size < KV_IV_LEN || b->mv_size < KV_IV_LEN ||
+	    a->mv_size > KV_KEY_MAX || b->mv_size > KV_KEY_MAX ||
+	    !(c = kv_ctx(i)))
+		return raw_cmp(a, b);
+	/* same bytes, same plaintext (the iv is a function of it) */
+	if (a->mv_size == b->mv_size && !memcmp(pa, pb, a->mv_size))
+		return 0;
+	na = a->mv_size - KV_IV_LEN;
+	nb = b->mv_size - KV_IV_LEN;
+	/* the search key: the last one decrypted, or decrypt it now */
+	if (c->clen != na || memcmp(c->civ, pa, KV_IV_LEN)) {
+		if (ctr_xor(c, c->cpt, pa, pa + KV_IV_LEN, na, 0))
+			return raw_cmp(a, b);
+		memcpy(c->civ, pa, KV_IV_LEN);
+		c->clen = na;
+	}
+	/* b: its first two blocks, then the rest only if they tie (keys
+	 * with a long common prefix are where the rest is needed) */
+	n = na < nb ? na : nb;
+	for (done = 0; done < n; done += m) {
+		m = done || n < 2 * KV_BLOCK ? n - done : 2 * KV_BLOCK;
+		if (ctr_xor(c, ks, pb, pb + KV_IV_LEN + done, m,
+			    done / KV_BLOCK))
+			return raw_cmp(a, b);
+		if ((r = memcmp(c->cpt + done, ks, m)))
+			return r;
+	}
+	return (na > nb) - (na < nb);
+}
+
+/* kv_cmp_00 ... kv_cmp_ff: slot 0xhl's comparator. */
+#define KV_FN(h, l) \
+static int \
+kv_cmp_##h##l(const MDB_val *a, const MDB_val *b) \
+{ \
+	return kv_cmp(0x##h##l, a, b); \
+}
+#define KV_ROW(h) KV_FN(h, 0) KV_FN(h, 1) KV_FN(h, 2) KV_FN(h, 3) \
+	KV_FN(h, 4) KV_FN(h, 5) KV_FN(h, 6) KV_FN(h, 7) KV_FN(h, 8) \
+	KV_FN(h, 9) KV_FN(h, a) KV_FN(h, b) KV_FN(h, c) KV_FN(h, d) \
+	KV_FN(h, e) KV_FN(h, f)
+KV_ROW(0) KV_ROW(1) KV_ROW(2) KV_ROW(3) KV_ROW(4) KV_ROW(5) KV_ROW(6)
+KV_ROW(7) KV_ROW(8) KV_ROW(9) KV_ROW(a) KV_ROW(b) KV_ROW(c) KV_ROW(d)
+KV_ROW(e) KV_ROW(f)
+#define KV_P(h, l) kv_cmp_##h##l,
+#define KV_PROW(h) KV_P(h, 0) KV_P(h, 1) KV_P(h, 2) KV_P(h, 3) KV_P(h, 4) \
+	KV_P(h, 5) KV_P(h, 6) KV_P(h, 7) KV_P(h, 8) KV_P(h, 9) KV_P(h, a) \
+	KV_P(h, b) KV_P(h, c) KV_P(h, d) KV_P(h, e) KV_P(h, f)
+static MDB_cmp_func *const kv_cmps[KV_SLOTS] = {
+	KV_PROW(0) KV_PROW(1) KV_PROW(2) KV_PROW(3) KV_PROW(4) KV_PROW(5)
+	KV_PROW(6) KV_PROW(7) KV_PROW(8) KV_PROW(9) KV_PROW(a) KV_PROW(b)
+	KV_PROW(c) KV_PROW(d) KV_PROW(e) KV_PROW(f)
+};
+#undef KV_FN
+#undef KV_ROW
+#undef KV_P
+#undef KV_PROW
+
+/* --- a view's slot --- */
+
+int
+nedb__kv_open(struct view *v)
+{
+	const struct nedb_crypt *cr = v->crypt;
+	struct kvview *kv;
+	unsigned i;
+
+	v->kv = NULL;
+	if (!cr)
+		return 0;
+	if (!(kv = calloc(1, sizeof *kv)))
+		return nedb__err(NEDB_EIO, "out of memory");
+	pthread_mutex_lock(&slot_lock);
+	for (i = 0; i < KV_SLOTS && slots[i].used; i++)
+		;
+	if (i == KV_SLOTS) {
+		pthread_mutex_unlock(&slot_lock);
+		free(kv);
+		return nedb__err(NEDB_EBUSY, "too many encrypted views open "
+				 "at once (%d)", KV_SLOTS);
+	}
+	slots[i].used = true;
+	memcpy(slots[i].ctr, cr->view_ctr, NEDB_KEY_LEN);
+	memcpy(slots[i].val, cr->view_val, NEDB_KEY_LEN);
+	blake2b_init_key(&slots[i].iv, 32, cr->view_iv, NEDB_KEY_LEN);
+	/* a new generation: contexts keyed for the slot's last user go */
+	__atomic_store_n(&slots[i].gen, slots[i].gen + 1 ? slots[i].gen + 1 :
+			 1, __ATOMIC_RELEASE);
+	kv->slot = i;
+	kv->gen = slots[i].gen;
+	pthread_mutex_unlock(&slot_lock);
+	v->kv = kv;
+	if (!kv_ctx(i)) {		/* fail here rather than in a read */
+		nedb__kv_close(v);
+		return NEDB_EIO;
+	}
+	return 0;
+}
+
+void
+nedb__kv_close(struct view *v)
+{
+	struct kvview *kv = v->kv;
+
+	if (!kv)
+		return;
+	pthread_mutex_lock(&slot_lock);
+	nedb__wipe(slots[kv->slot].ctr, NEDB_KEY_LEN);
+	nedb__wipe(slots[kv->slot].val, NEDB_KEY_LEN);
+	nedb__wipe(&slots[kv->slot].iv, sizeof slots[kv->slot].iv);
+	slots[kv->slot].used = false;
+	pthread_mutex_unlock(&slot_lock);
+	/* this thread's contexts need not wait for the slot's reuse */
+	if (self) {
+		ctx_free(self->ctx[kv->slot]);
+		self->ctx[kv->slot] = NULL;
+	}
+	for (int t = 0; t < DBI__N; t++)
+		free(kv->get[t].p);
+	free(kv->seal.p);
+	free(kv);
+	v->kv = NULL;
+}
+
+int
+nedb__kv_dbi(struct view *v, MDB_txn *txn, int t)
+{
+	MDB_cmp_func *f;
+	int rc = 0;
+
+	if (!v->kv)
+		return 0;
+	f = kv_cmps[v->kv->slot];
+	if (kv_tab[t].key == KV_DET)
+		rc = mdb_set_compare(txn, v->dbi[t], f);
+	if (!rc && kv_tab[t].val == KV_DET)
+		rc = mdb_set_dupsort(txn, v->dbi[t], f);
+	return rc;
+}
