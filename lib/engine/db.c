@@ -1936,8 +1936,8 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 		    !nedb__node_number(&db->view, db->wtxn, to, false, &b)) {
 			kv.mv_size = nedb__edgekey(k, a, rel, b);
 			kv.mv_data = k;
-			have = !nedb__kv_get(&db->view, db->wtxn, DBI_EDGES, &kv,
-					&d);
+			have = !nedb__kv_get(&db->view, db->wtxn, DBI_EDGES,
+					     &kv, &d);
 		}
 		if (unlink && !have)
 			return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s",

@@ -141,7 +141,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 
 		if (i && found.v[i] == found.v[i - 1])
 			continue;
-		if ((rc = nedb__kv_get(&db->view, txn, DBI_NODEIDS, &kv, &dv))) {
+		if ((rc = nedb__kv_get(&db->view, txn, DBI_NODEIDS, &kv,
+				       &dv))) {
 			rc = nedb__mdb(rc, "cannot read view");
 			goto done;
 		}

@@ -57,6 +57,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "codec.h"
 #include "crypt.h"
 #include "kv.h"
 
@@ -102,6 +103,16 @@ static const struct {
 #define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
 
 _Static_assert(DBI__N == 17, "a new table needs a row in kv_tab");
+/* Every encrypted key and duplicate must still fit LMDB's limit with its
+ * iv (codec.h has the plaintext sizes; ids are idx's duplicates, and
+ * clients and idempotency keys are at most MAX_ID bytes). */
+_Static_assert(IXKEY_MAX + KV_IV_LEN <= KV_KEY_MAX &&
+	       VERKEY_MAX + KV_IV_LEN <= KV_KEY_MAX &&
+	       TTLKEY_MAX + KV_IV_LEN <= KV_KEY_MAX &&
+	       EDGEHIST_MAX + KV_IV_LEN <= KV_KEY_MAX &&
+	       NODE_MAX + KV_IV_LEN <= KV_KEY_MAX &&
+	       MAX_ID + KV_IV_LEN <= KV_KEY_MAX,
+	       "an encrypted view key must fit LMDB's 511-byte key limit");
 
 /* One open encrypted view's keys (invariant 2). */
 static struct kvslot {
@@ -447,7 +458,14 @@ nedb__kv_cget_enc(struct kvcur *c, MDB_val *k, MDB_val *d, MDB_cursor_op op)
 	/* the ops after which LMDB leaves the key (and for GET_BOTH the
 	 * data) as given: the caller's plaintext stands */
 	bool key_out = op != MDB_SET && op != MDB_GET_BOTH;
-	MDB_val e, ev, pk;
+	MDB_val e = {0}, ev = {0}, pk;
+
+	/* these leave the key unset, or return several data at once */
+	if (op == MDB_FIRST_DUP || op == MDB_LAST_DUP ||
+	    op == MDB_GET_MULTIPLE || op == MDB_NEXT_MULTIPLE ||
+	    op == MDB_PREV_MULTIPLE)
+		return nedb__err(NEDB_EUSAGE, "cursor op %d on an encrypted "
+				 "view", (int)op);
 
 	if (key_in) {
 		e = *k;
