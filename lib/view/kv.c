@@ -36,8 +36,10 @@
  * that a thread's contexts keyed for an earlier user are rebuilt.
  *
  * LMDB passes the key searched for as the first argument: each thread
- * keeps the last one it decrypted (by iv and length), and decrypts the
- * second only as far as the first differing block.
+ * keeps the last one it decrypted (by iv and length), and the first
+ * KV_HEAD bytes of the stored keys it met (kvctx's head[]), decrypting
+ * the rest of one only when the heads tie.  Equal iv and length mean
+ * equal plaintext but with chance 2^-96 (the iv is a PRF of it).
  *
  * Invariants:
  *  1. Only this file sees ciphertext: every value it returns has been
@@ -74,6 +76,11 @@
 
 #define KV_SLOTS 256		/* nedbd keeps up to 128 databases open */
 #define KV_BLOCK 16
+#define KV_MEMO 8		/* keys remembered per thread and view */
+#define KV_PAGE 256		/* stored keys' heads remembered (kv_cmp) */
+#define KV_HEAD 48		/* how much of a stored key's head */
+_Static_assert(KV_HEAD % KV_BLOCK == 0, "a head is whole blocks");
+_Static_assert(48 % 16 == 0, "a head is whole blocks");
 
 enum { KV_PLAIN, KV_DET, KV_SEAL };
 
@@ -132,6 +139,30 @@ struct kvctx {
 	size_t clen;
 	unsigned char civ[KV_IV_LEN];
 	unsigned char cpt[KV_KEY_MAX];
+	/*
+	 * The last keys encrypted or decrypted, plaintext beside
+	 * ciphertext: one write looks up and stores the same few keys
+	 * several times (a document's key in docs three times, its
+	 * collection's twice), and an iv is two BLAKE2b compressions.
+	 */
+	struct kvmemo {
+		unsigned char tag;
+		size_t n;			/* plaintext bytes; 0: unused */
+		unsigned char pt[KV_KEY_MAX - KV_IV_LEN];
+		unsigned char ct[KV_KEY_MAX];
+	} memo[KV_MEMO];
+	unsigned memo_next;
+	/*
+	 * The heads of stored keys the comparator decrypted, by iv: a
+	 * lookup meets the same branch-page keys every time (and a
+	 * write's several lookups the same leaf), so most of its
+	 * comparisons need no AES.  Direct-mapped; len 0 is empty.
+	 */
+	struct kvhead {
+		unsigned char iv[KV_IV_LEN];
+		unsigned short len;		/* plaintext bytes of the key */
+		unsigned char pt[KV_HEAD];	/* its first ones */
+	} head[KV_PAGE];
 };
 
 struct kvthread {
@@ -254,11 +285,37 @@ make_iv(unsigned slot, unsigned char tag, const void *k, size_t n,
 	memcpy(iv, h, KV_IV_LEN);
 }
 
+/* The memo of (tag, plaintext k): its entry, or NULL. */
+static struct kvmemo *
+memo_find(struct kvctx *c, unsigned char tag, const void *k, size_t n)
+{
+	for (int i = 0; i < KV_MEMO; i++) {
+		struct kvmemo *m = &c->memo[i];
+
+		if (m->n == n && m->tag == tag && n && !memcmp(m->pt, k, n))
+			return m;
+	}
+	return NULL;
+}
+
+static void
+memo_add(struct kvctx *c, unsigned char tag, const void *k, size_t n,
+	 const unsigned char *ct)
+{
+	struct kvmemo *m = &c->memo[c->memo_next++ % KV_MEMO];
+
+	m->tag = tag;
+	m->n = n;
+	memcpy(m->pt, k, n);
+	memcpy(m->ct, ct, KV_IV_LEN + n);
+}
+
 /* E(k) into out (KV_IV_LEN + n bytes, at most KV_KEY_MAX). */
 static int
 enc(struct view *v, unsigned char tag, const MDB_val *k, unsigned char *out,
     MDB_val *e)
 {
+	struct kvmemo *m;
 	struct kvctx *c;
 	int rc;
 
@@ -268,11 +325,17 @@ enc(struct view *v, unsigned char tag, const MDB_val *k, unsigned char *out,
 				 KV_KEY_MAX - KV_IV_LEN);
 	if (!(c = kv_ctx(v->kv->slot)))
 		return NEDB_EIO;
+	e->mv_size = KV_IV_LEN + k->mv_size;
+	e->mv_data = out;
+	if ((m = memo_find(c, tag, k->mv_data, k->mv_size))) {
+		memcpy(out, m->ct, e->mv_size);
+		return 0;
+	}
 	make_iv(v->kv->slot, tag, k->mv_data, k->mv_size, out);
 	if ((rc = ctr_xor(c, out + KV_IV_LEN, out, k->mv_data, k->mv_size, 0)))
 		return rc;
-	e->mv_size = KV_IV_LEN + k->mv_size;
-	e->mv_data = out;
+	if (k->mv_size)
+		memo_add(c, tag, k->mv_data, k->mv_size, out);
 	return 0;
 }
 
@@ -314,6 +377,7 @@ dec(struct view *v, int t, unsigned char tag, const MDB_val *e,
 {
 	const unsigned char *p = e->mv_data;
 	unsigned char iv[KV_IV_LEN], *o;
+	struct kvmemo *m;
 	size_t n;
 	struct kvctx *c;
 	int rc;
@@ -325,9 +389,14 @@ dec(struct view *v, int t, unsigned char tag, const MDB_val *e,
 		return NEDB_EIO;
 	if ((rc = ctr_xor(c, o, p, p + KV_IV_LEN, n, 0)))
 		return rc;
-	make_iv(v->kv->slot, tag, o, n, iv);
-	if (memcmp(iv, p, KV_IV_LEN))
-		return damaged(t, tag & KV_DUP ? "a datum" : "a key");
+	/* a key remembered with these very bytes was checked already */
+	if (!(m = memo_find(c, tag, o, n)) || memcmp(m->ct, p, e->mv_size)) {
+		make_iv(v->kv->slot, tag, o, n, iv);
+		if (memcmp(iv, p, KV_IV_LEN))
+			return damaged(t, tag & KV_DUP ? "a datum" : "a key");
+		if (n)
+			memo_add(c, tag, o, n, p);
+	}
 	out->mv_size = n;
 	out->mv_data = o;
 	return 0;
@@ -533,7 +602,8 @@ kv_cmp(unsigned i, const MDB_val *a, const MDB_val *b)
 {
 	const unsigned char *pa = a->mv_data, *pb = b->mv_data;
 	unsigned char ks[KV_KEY_MAX];
-	size_t na, nb, n, done, m;
+	struct kvhead *h;
+	size_t na, nb, n, m;
 	struct kvctx *c;
 	int r;
 
@@ -553,15 +623,26 @@ kv_cmp(unsigned i, const MDB_val *a, const MDB_val *b)
 		memcpy(c->civ, pa, KV_IV_LEN);
 		c->clen = na;
 	}
-	/* b: its first two blocks, then the rest only if they tie (keys
-	 * with a long common prefix are where the rest is needed) */
+	/* b: its head (remembered, or decrypted now and remembered),
+	 * then the rest only if that ties */
 	n = na < nb ? na : nb;
-	for (done = 0; done < n; done += m) {
-		m = done || n < 2 * KV_BLOCK ? n - done : 2 * KV_BLOCK;
-		if (ctr_xor(c, ks, pb, pb + KV_IV_LEN + done, m,
-			    done / KV_BLOCK))
+	h = &c->head[(pb[0] | pb[1] << 8) % KV_PAGE];
+	m = nb < KV_HEAD ? nb : KV_HEAD;
+	if (h->len != nb || memcmp(h->iv, pb, KV_IV_LEN)) {
+		if (ctr_xor(c, h->pt, pb, pb + KV_IV_LEN, m, 0)) {
+			h->len = 0;
 			return raw_cmp(a, b);
-		if ((r = memcmp(c->cpt + done, ks, m)))
+		}
+		memcpy(h->iv, pb, KV_IV_LEN);
+		h->len = (unsigned short)nb;
+	}
+	if ((r = memcmp(c->cpt, h->pt, n < m ? n : m)))
+		return r;
+	if (n > m) {
+		if (ctr_xor(c, ks, pb, pb + KV_IV_LEN + m, n - m,
+			    m / KV_BLOCK))
+			return raw_cmp(a, b);
+		if ((r = memcmp(c->cpt + m, ks, n - m)))
 			return r;
 	}
 	return (na > nb) - (na < nb);
