@@ -520,6 +520,32 @@ test_key_limit(void)
 	view_free(&v, &c);
 }
 
+/* The block function under the keys' CTR (AES-NI or EVP): FIPS-197's
+ * AES-256 example (appendix C.3), and many blocks at once. */
+static void
+test_ecb_known_answer(void)
+{
+	static const unsigned char want[16] = {
+		0x8e, 0xa2, 0xb7, 0xca, 0x51, 0x67, 0x45, 0xbf,
+		0xea, 0xfc, 0x49, 0x90, 0x4b, 0x49, 0x60, 0x89
+	};
+	unsigned char key[32], pt[16 * 33], ct[16 * 33];
+	nedb_ecb *e;
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (unsigned char)i;
+	for (int i = 0; i < 16; i++)
+		pt[i] = (unsigned char)(i * 0x11);
+	for (int b = 1; b < 33; b++)
+		memcpy(pt + 16 * b, pt, 16);
+	CHECK(nedb__ecb_new(&e, key) == 0);
+	CHECK(nedb__ecb(e, ct, pt, sizeof pt) == 0);
+	for (int b = 0; b < 33; b++)
+		CHECK(!memcmp(ct + 16 * b, want, 16));
+	CHECK(nedb__ecb(e, ct, pt, 15) == NEDB_EUSAGE);
+	nedb__ecb_free(e);
+}
+
 int
 main(void)
 {
@@ -528,6 +554,7 @@ main(void)
 		return 1;
 	}
 	make_keys();
+	RUN(test_ecb_known_answer);
 	RUN(test_round_trip);
 	RUN(test_plaintext_order);
 	RUN(test_dupsort_delete_one);
