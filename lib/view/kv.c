@@ -54,6 +54,8 @@
  *  4. The layout of an encrypted view is fixed by the tags below and the
  *     labels: changing either makes existing views unreadable (a rebuild
  *     with a VIEW_FORMAT bump).
+ *  5. Plaintext kept in memory (a thread's remembered keys and heads, a
+ *     slot's keys) is wiped when it is freed or the slot given back.
  */
 #include <blake2.h>
 #include <pthread.h>
@@ -80,11 +82,20 @@
 #define KV_PAGE 256		/* stored keys' heads remembered (kv_cmp) */
 #define KV_HEAD 48		/* how much of a stored key's head */
 _Static_assert(KV_HEAD % KV_BLOCK == 0, "a head is whole blocks");
-_Static_assert(48 % 16 == 0, "a head is whole blocks");
 
 enum { KV_PLAIN, KV_DET, KV_SEAL };
 
-/* How each table's keys and values are stored, and its tag (fixed). */
+/*
+ * How each table's keys and values are stored, and its tag (fixed).
+ * Keys stay plaintext where they are numbers or fixed names (seqs,
+ * nodeids, meta); every value that holds a name or text is sealed.  The
+ * values left plaintext hold no name: a version's kind, a be64 count,
+ * nonce, node number or seq, a ttl entry's empty value, an edge
+ * change's kind.  Sealing them would cost a seal per write and an open
+ * per read for nothing secret; nedb-format(5) lists what they show.
+ * Seqs' values (where an op is, its hash) are sealed: the hash of a
+ * guessable op would confirm the guess.
+ */
 static const struct {
 	unsigned char tag, key, val;
 	const char *name;
