@@ -202,3 +202,17 @@ same() {
 	run count_forms "$BATS_TEST_TMPDIR/r/view.mdb" collcanaryz9
 	assert_output --partial "raw 0"
 }
+
+@test "a checkpoint's digest of the encrypted view is the one a replay computes" {
+	cp -r "$ENC" "$BATS_TEST_TMPDIR/c"
+	run enc nedb-checkpoint -d "$BATS_TEST_TMPDIR/c"
+	assert_success
+	# verify replays the log into a scratch view (its own random
+	# nonces) and recomputes each checkpoint's digest from it
+	run --separate-stderr enc nedb-verify -d "$BATS_TEST_TMPDIR/c" --view
+	assert_success
+	assert_output --partial '"ok":true'
+	run --separate-stderr enc nedb-checkpoint -d "$BATS_TEST_TMPDIR/c" --rebuild
+	assert_success
+	assert_equal "$stderr" ""
+}
