@@ -442,6 +442,7 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 	}
 	existed = rc == 0;
 	if (existed) {
+		unsigned char tk[TTLKEY_MAX];
 		struct dochdr h;
 		const char *doc;
 		size_t len;
@@ -451,9 +452,13 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
 					  strlen(o->id), doc, len, NULL, 0)))
 			goto done;
+		/* drop_ttl's work, from the header in hand: a second read
+		 * of the document would cost a second search (and, in an
+		 * encrypted view, its decryption) for the same bytes */
+		if (h.exp && (rc = del(v, txn, DBI_TTL, tk, nedb__ttlkey(
+				       tk, h.exp, key, klen))))
+			goto done;
 	}
-	if ((rc = drop_ttl(v, txn, key, klen)))
-		goto done;
 	if (o->kind == OP_PUT) {
 		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
 
