@@ -43,8 +43,9 @@
  *    (NIST SP 800-38D).  A key that may exceed that over a database's
  *    life (the view's, across rebuilds) should be derived per file, e.g.
  *    nedb__crypt_subkey with the label plus a random id kept beside it.
- *  - Nothing here orders sealed values: ordered view keys need their own
- *    design (issue #11).
+ *  - Nothing here orders sealed values: the view's keys are encrypted
+ *    deterministically and ordered by a comparator that decrypts them
+ *    (lib/view/kv.c, issue #11).
  *
  * Memory: key material lives in caller buffers or in the objects below;
  * nedb__wipe clears a buffer so that the compiler cannot drop the store,
