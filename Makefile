@@ -49,13 +49,14 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/log/optab.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
-	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/query/query.c \
+	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
+	  lib/query/query.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
-	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h \
+	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/crypt/crypt.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli/cli.o

@@ -247,6 +247,7 @@ struct view {
 	/* an encrypted database's keys (the handle's db->crypt); NULL for
 	 * a plaintext one */
 	const struct nedb_crypt *crypt;
+	struct kvview *kv;		/* its encryption state: view/kv.c */
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -274,7 +275,10 @@ struct applied {
 	uint64_t ckpt;			/* seq of the last checkpoint op */
 } __attribute__((packed));
 
-int nedb__view_open(struct view *v, const char *path, unsigned envflags);
+/* Opens view.mdb at path; crypt: the database's keys, or NULL for a
+ * plaintext view (view/kv.h). */
+int nedb__view_open(struct view *v, const char *path, unsigned envflags,
+		    const struct nedb_crypt *crypt);
 void nedb__view_close(struct view *v);
 int nedb__view_dbis(struct view *v, MDB_txn *txn, bool create);
 int nedb__view_applied(struct view *v, MDB_txn *txn, struct applied *a);

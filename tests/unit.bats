@@ -66,3 +66,7 @@ run_unit() {
 @test "encryption primitives and key file unit tests pass" {
 	run_unit crypt
 }
+
+@test "encrypted view kv layer unit tests pass" {
+	run_unit kv
+}

@@ -85,6 +85,10 @@ nedb__mdb_end(int rc)
 int
 nedb__mdb(int rc, const char *what)
 {
+	/* already one of ours, its message set: an encrypted view's
+	 * reads and writes (view/kv.h) return them beside LMDB's codes */
+	if (rc < 0 && rc >= NEDB_EBROKEN)
+		return rc;
 	switch (rc) {
 	case 0:
 		return 0;

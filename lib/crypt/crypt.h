@@ -43,8 +43,9 @@
  *    (NIST SP 800-38D).  A key that may exceed that over a database's
  *    life (the view's, across rebuilds) should be derived per file, e.g.
  *    nedb__crypt_subkey with the label plus a random id kept beside it.
- *  - Nothing here orders sealed values: ordered view keys need their own
- *    design (issue #11).
+ *  - Nothing here orders sealed values: the view's keys are encrypted
+ *    deterministically and ordered by a comparator that decrypts them
+ *    (lib/view/kv.c, issue #11).
  *
  * Memory: key material lives in caller buffers or in the objects below;
  * nedb__wipe clears a buffer so that the compiler cannot drop the store,
@@ -72,6 +73,10 @@
 #define NEDB_LABEL_LOG "nedb log v1"
 #define NEDB_LABEL_VIEW "nedb view value v1"
 #define NEDB_LABEL_VKEY "nedb view key v1"
+/* The view's deterministic key encryption (lib/view/kv.c): the AES key
+ * of its CTR keystream, and the BLAKE2b key that makes each key's iv. */
+#define NEDB_LABEL_VKCTR "nedb view key ctr v1"
+#define NEDB_LABEL_VKIV "nedb view key iv v1"
 
 /* --- aead.c: libcrypto and the primitives --- */
 
@@ -135,6 +140,18 @@ int nedb__aead_open(nedb_aead *a, unsigned char *out, const void *aad,
 		    size_t aadlen, const void *in, size_t n);
 
 /*
+ * AES-256 of whole 16-byte blocks (ECB) with the key schedule made once:
+ * the block function under the view's CTR mode (lib/view/kv.c), which
+ * builds its own counter blocks.  n must be a multiple of 16.  One
+ * thread at a time per object.  _free(NULL) is a no-op.
+ */
+typedef struct nedb_ecb nedb_ecb;
+int nedb__ecb_new(nedb_ecb **out, const unsigned char key[NEDB_KEY_LEN]);
+int nedb__ecb(nedb_ecb *e, unsigned char *out, const unsigned char *in,
+	      size_t n);
+void nedb__ecb_free(nedb_ecb *e);
+
+/*
  * A keyed PRF, HMAC-SHA256 with its key set up once: for view keys whose
  * order does not matter (equal inputs give equal outputs; nothing else
  * can be learnt without the key).  _free(NULL) is a no-op; _free wipes.
@@ -157,6 +174,16 @@ struct nedb_crypt {
 	nedb_prf *vkey;			/* NEDB_LABEL_VKEY */
 	unsigned char kid[NEDB_KEYID_LEN];	/* of the TMK: set by
 						 * nedb__crypt_open/_create */
+	/*
+	 * The view's keys as bytes (lib/view/kv.c): its LMDB comparators
+	 * run in whatever thread LMDB calls them from, so each thread keys
+	 * its own contexts from these.  view_val is NEDB_LABEL_VIEW's (the
+	 * key of `view` above), view_ctr NEDB_LABEL_VKCTR's, view_iv
+	 * NEDB_LABEL_VKIV's.  Wiped by nedb__crypt_keys_free.
+	 */
+	unsigned char view_val[NEDB_KEY_LEN];
+	unsigned char view_ctr[NEDB_KEY_LEN];
+	unsigned char view_iv[NEDB_KEY_LEN];
 };
 int nedb__crypt_keys(struct nedb_crypt *c,
 		     const unsigned char dek[NEDB_KEY_LEN]);

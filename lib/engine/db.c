@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "codec.h"
+#include "kv.h"
 
 static void (*warn_fn)(const char *msg);
 static bool line_num(const char *line, size_t len, const char *key,
@@ -171,7 +172,7 @@ nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
 	nedb__seqkey(sk, seq);
-	rc = mdb_get(txn, db->view.dbi[DBI_SEQS], &k, &d);
+	rc = nedb__kv_get(&db->view, txn, DBI_SEQS, &k, &d);
 	if (!rc)
 		memcpy(se, d.mv_data, sizeof *se);
 	nedb__txn_done(db, txn);
@@ -910,7 +911,8 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 		free(lockp);
 	}
 	rc = nedb__view_open(&db->view, viewp,
-			     db->writable ? MDB_NOSYNC : MDB_RDONLY);
+			     db->writable ? MDB_NOSYNC : MDB_RDONLY,
+			     nedb__encrypted(db) ? &db->crypt : NULL);
 	if (rc == NEDB_ECORRUPT && db->writable) {
 		/*
 		 * The view is a cache of the log: one LMDB cannot open (cut
@@ -925,7 +927,8 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 		if (lockp)
 			unlink(lockp);
 		free(lockp);
-		rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC);
+		rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC,
+				     nedb__encrypted(db) ? &db->crypt : NULL);
 	}
 	if (rc)
 		goto fail;
@@ -1555,7 +1558,7 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_receipt *receipt)
 	if (o->idem) {
 		k.mv_size = strlen(o->idem);
 		k.mv_data = (void *)o->idem;
-		rc = mdb_get(db->wtxn, db->view.dbi[DBI_IDEM], &k, &d);
+		rc = nedb__kv_get(&db->view, db->wtxn, DBI_IDEM, &k, &d);
 		if (rc == 0) {
 			rc = idem_receipt(db, o->idem, d.mv_data, d.mv_size,
 					  receipt);
@@ -1566,7 +1569,7 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_receipt *receipt)
 	}
 	k.mv_size = strlen(o->client);
 	k.mv_data = (void *)o->client;
-	rc = mdb_get(db->wtxn, db->view.dbi[DBI_NONCES], &k, &d);
+	rc = nedb__kv_get(&db->view, db->wtxn, DBI_NONCES, &k, &d);
 	if (rc == 0) {
 		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &last)))
 			return rc;
@@ -1993,8 +1996,8 @@ nedb_write_link(nedb *db, const char *from, const char *rel, const char *to,
 		    !nedb__node_number(&db->view, db->wtxn, to, false, &b)) {
 			kv.mv_size = nedb__edgekey(k, a, rel, b);
 			kv.mv_data = k;
-			have = !mdb_get(db->wtxn, db->view.dbi[DBI_EDGES], &kv,
-					&d);
+			have = !nedb__kv_get(&db->view, db->wtxn, DBI_EDGES,
+					     &kv, &d);
 		}
 		if (unlink && !have)
 			return nedb__err(NEDB_ENOTFOUND, "no edge %s -%s-> %s",
@@ -2067,7 +2070,7 @@ nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
 		return nedb__err(NEDB_EUSAGE, "no write is open");
 	if ((rc = nedb_check_coll(coll)))
 		return rc;
-	if (mdb_get(db->wtxn, db->view.dbi[DBI_COLLS], &kv, &d))
+	if (nedb__kv_get(&db->view, db->wtxn, DBI_COLLS, &kv, &d))
 		return nedb__err(NEDB_ENOTFOUND, "no collection '%s'", coll);
 	if ((rc = pre_write(db, w, &o, receipt)))
 		return rc == 1 ? 0 : rc;
@@ -2092,13 +2095,13 @@ each_expired(nedb *db, MDB_txn *txn, int64_t now,
 {
 	unsigned char start[8];
 	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
-	MDB_cursor *cur;
+	struct kvcur cur;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_TTL], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, DBI_TTL)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		const void *dk;
 		size_t dklen;
 		int64_t exp;
@@ -2108,7 +2111,7 @@ each_expired(nedb *db, MDB_txn *txn, int64_t now,
 			break;
 		fn(dk, dklen, payload);
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -2243,7 +2246,7 @@ nedb_prune(nedb *db, nedb_prune_info *out)
 	memset(out, 0, sizeof *out);
 	if ((rc = nedb_write_begin(db)))
 		return rc;
-	if (mdb_get(db->wtxn, db->view.dbi[DBI_META], &k, &d) ||
+	if (nedb__kv_get(&db->view, db->wtxn, DBI_META, &k, &d) ||
 	    d.mv_size != 8) {
 		rc = nedb__err(NEDB_ENOTFOUND, "no checkpoint to prune before: "
 			       "run nedb-checkpoint first");
@@ -2352,7 +2355,7 @@ nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 {
 	unsigned char key[VERKEY_MAX];
 	size_t plen;
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k, d;
 	int rc;
 
@@ -2361,18 +2364,18 @@ nedb__version_at(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 	plen = nedb__verprefix(key, coll, id, idlen);
 	k.mv_size = nedb__verkey_bound(key, plen, upto);
 	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, DBI_VERS)))
 		return nedb__mdb(rc, "cannot read view");
 	/* the bound's key, or the end: the version before it */
-	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	rc = mdb_cursor_get(cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
+	rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE);
+	rc = nedb__kv_cget(&cur, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
 			    MDB_PREV);
 	nedb__key_past(key, plen, false);	/* the prefix again */
 	if (!rc && !nedb__verkey_seq(k.mv_data, k.mv_size, key, plen, seq))
 		rc = MDB_NOTFOUND;
 	if (!rc)
 		memcpy(ve, d.mv_data, sizeof *ve);
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 	       nedb__mdb(rc, "cannot read view");
 }
@@ -2511,7 +2514,7 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 	     void *payload)
 {
 	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
-	MDB_cursor *c = NULL;
+	struct kvcur c = {NULL};
 	nedb_buf line = {0};
 	MDB_txn *txn;
 	MDB_val k, d;
@@ -2526,12 +2529,12 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 	plen = nedb__verprefix(pre, coll, id, strlen(id));
 	k.mv_size = nedb__verkey(key, coll, id, strlen(id), 0);
 	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_VERS], &c))) {
+	if ((rc = nedb__kv_copen(&c, &db->view, txn, DBI_VERS))) {
 		rc = nedb__mdb(rc, "cannot read view");
 		goto done;
 	}
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&c, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT)) {
 		struct seqent se;
 		struct verent ve;
 		nedb_doc v;
@@ -2557,8 +2560,8 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 		rc = nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 			       id);
 done:
-	if (c)
-		mdb_cursor_close(c);
+	if (c.c)
+		nedb__kv_cclose(&c);
 	nedb__txn_done(db, txn);
 	nedb_buf_free(&line);
 	return rc;
@@ -2795,7 +2798,8 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	nedb__view_close(&db->view);
 	close(db->vlockfd);
 	db->vlockfd = -1;
-	if ((rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC)))
+	if ((rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC,
+				  nedb__encrypted(db) ? &db->crypt : NULL)))
 		goto done;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
 		rc = nedb__mdb(rc, "cannot open view");

@@ -122,7 +122,8 @@ nedb__replay_digest(nedb *db, uint64_t to, const char *extra, size_t elen,
 	    sizeof dir || !mkdtemp(dir))
 		return nedb__errno(NEDB_EIO, "cannot make a scratch view");
 	snprintf(path, sizeof path, "%s/view.mdb", dir);
-	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC | MDB_NOLOCK)))
+	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC | MDB_NOLOCK,
+				  db->view.crypt)))
 		goto done;
 	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {

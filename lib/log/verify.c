@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <unistd.h>
 #include "internal.h"
+#include "kv.h"
 
 static void
 fail(nedb_verify_result *out, uint64_t seq, const char *msg)
@@ -69,7 +70,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 	if (!mkdtemp(tmpl))
 		return nedb__errno(NEDB_EIO, "cannot make a scratch view");
 	snprintf(path, sizeof path, "%s/view.mdb", tmpl);
-	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC)))
+	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC, db->view.crypt)))
 		goto done;
 	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {
@@ -588,7 +589,7 @@ struct walk {
 	unsigned char at_applied[HASH_LEN];
 	bool seen_applied, failed;
 	bool mapped;			/* lines are the log's map's */
-	MDB_cursor *sc;
+	struct kvcur sc;
 	MDB_val sk, sd;
 	int src;
 	int rc;				/* an error that is not the log's */
@@ -734,7 +735,7 @@ walk_link(struct walk *w, const unsigned char *prev,
 			     "view recorded");
 			goto bad;
 		}
-		w->src = mdb_cursor_get(w->sc, &w->sk, &w->sd, MDB_NEXT);
+		w->src = nedb__kv_cget(&w->sc, &w->sk, &w->sd, MDB_NEXT);
 	}
 	if (w->c.seq == w->a.seq) {
 		memcpy(w->at_applied, hash, HASH_LEN);
@@ -971,11 +972,11 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		fail(out, 0, "log is empty: no genesis op");
 		goto done;
 	}
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_SEQS], &w.sc))) {
+	if ((rc = nedb__kv_copen(&w.sc, &db->view, txn, DBI_SEQS))) {
 		rc = nedb__mdb(rc, "cannot read view");
 		goto done;
 	}
-	w.src = mdb_cursor_get(w.sc, &w.sk, &w.sd, MDB_FIRST);
+	w.src = nedb__kv_cget(&w.sc, &w.sk, &w.sd, MDB_FIRST);
 	/* from genesis: the ops before the map (archived) first */
 	if (m.seq) {
 		uint64_t torn;
@@ -1039,8 +1040,8 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	if (flags & NEDB_VERIFY_DETERMINISM)
 		rc = determinism(db, txn, &w.a, out);
 done:
-	if (w.sc)
-		mdb_cursor_close(w.sc);
+	if (w.sc.c)
+		nedb__kv_cclose(&w.sc);
 	nedb__log_unmap(db, &m);
 	mdb_txn_abort(txn);
 	clients_free(&w.clients);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "kv.h"
 #include "nql.h"
 
 /* One result row: owned document text, its id and version seq. */
@@ -225,14 +226,14 @@ scan_head(struct exec *x, const char *coll)
 {
 	unsigned char key[MAX_COLL + 1];
 	size_t c = nedb__collprefix(key, coll);
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {c, key}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_DOCS], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_DOCS)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		struct dochdr h;
 		const char *doc;
 		size_t len;
@@ -248,7 +249,7 @@ scan_head(struct exec *x, const char *coll)
 				   k.mv_size - c, h.seq)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -260,14 +261,14 @@ scan_past(struct exec *x, const char *coll)
 	char last[MAX_ID + 1];
 	size_t c = nedb__collprefix(key, coll), lastlen = 0;
 	nedb_buf doc = {0};
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {c, key}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_VERS], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_VERS)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc && !x->done;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		const char *id;
 		size_t idlen;
 		uint64_t seq;
@@ -286,7 +287,7 @@ scan_past(struct exec *x, const char *coll)
 					    seq)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	nedb_buf_free(&doc);
 	return nedb__mdb_end(rc);
 }
@@ -304,15 +305,15 @@ index_kinds(struct exec *x, const char *coll, const char *field)
 static uint64_t
 ix_count(struct exec *x, const unsigned char *key, size_t n)
 {
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {n, (void *)key}, d;
 	size_t dups = 0;
 
-	if (mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))
+	if (nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDX))
 		return 0;
-	if (!mdb_cursor_get(cur, &k, &d, MDB_SET))
-		mdb_cursor_count(cur, &dups);
-	mdb_cursor_close(cur);
+	if (!nedb__kv_cget(&cur, &k, &d, MDB_SET))
+		nedb__kv_ccount(&cur, &dups);
+	nedb__kv_cclose(&cur);
 	return dups;
 }
 
@@ -321,17 +322,17 @@ static int
 ix_each(struct exec *x, const unsigned char *key, size_t n,
 	int (*fn)(struct exec *, const char *, size_t))
 {
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {n, (void *)key}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDX)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET); !rc && !x->done;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET); !rc && !x->done;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT_DUP))
 		if ((rc = fn(x, d.mv_data, d.mv_size)))
 			break;
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -446,7 +447,7 @@ range_count(struct exec *x, const unsigned char *pre, size_t plen,
 	    const struct access *a, uint64_t cap)
 {
 	unsigned char key[IXKEY_MAX];
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k, d;
 	uint64_t n = 0;
 	int rc;
@@ -454,20 +455,20 @@ range_count(struct exec *x, const unsigned char *pre, size_t plen,
 	memcpy(key, pre, plen);
 	k.mv_size = nedb__ixkey_entry(key, plen, a->r.lo, a->r.lo_len);
 	k.mv_data = key;
-	if (mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))
+	if (nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDX))
 		return 0;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc && n < cap;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc && n < cap;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT_NODUP)) {
 		size_t dups = 0;
 
 		if (!nedb__key_in(k.mv_data, k.mv_size, pre, plen) ||
 		    nedb__ixrange_past(&a->r, (char *)k.mv_data + plen,
 				       k.mv_size - plen))
 			break;
-		mdb_cursor_count(cur, &dups);
+		nedb__kv_ccount(&cur, &dups);
 		n += dups;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return n;
 }
 
@@ -476,17 +477,17 @@ range_each(struct exec *x, const unsigned char *pre, size_t plen,
 	   const struct access *a)
 {
 	unsigned char key[IXKEY_MAX];
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k, d;
 	int rc;
 
 	memcpy(key, pre, plen);
 	k.mv_size = nedb__ixkey_entry(key, plen, a->r.lo, a->r.lo_len);
 	k.mv_data = key;
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDX)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		if (!nedb__key_in(k.mv_data, k.mv_size, pre, plen) ||
 		    nedb__ixrange_past(&a->r, (char *)k.mv_data + plen,
 				       k.mv_size - plen))
@@ -494,7 +495,7 @@ range_each(struct exec *x, const unsigned char *pre, size_t plen,
 		if ((rc = gather(x, d.mv_data, d.mv_size)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -633,14 +634,14 @@ load_search_fields(struct exec *x)
 {
 	unsigned char pk[MAX_COLL + 1];
 	size_t c = nedb__collprefix(pk, x->q->coll);
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {c, pk}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDXDEF], &cur)))
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDXDEF)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		char coll[MAX_COLL + 1], field[MAX_FIELD + 1];
 		struct nql_path *v;
 
@@ -661,7 +662,7 @@ load_search_fields(struct exec *x)
 			break;
 		x->nsearch_fields++;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -678,13 +679,13 @@ index_order(struct exec *x, const char *field, bool desc)
 	size_t plen = nedb__ix_prefix(pre, x->q->coll, field, 'o');
 	struct nql_path path;
 	struct rows group = {0};
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k, d;
 	int rc;
 
 	if ((rc = nedb__path_parse(&path, field)))
 		return rc;
-	if ((rc = mdb_cursor_open(x->txn, x->db->view.dbi[DBI_IDX], &cur))) {
+	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_IDX))) {
 		nql_path_free(&path);
 		return nedb__mdb(rc, "cannot read view");
 	}
@@ -693,15 +694,15 @@ index_order(struct exec *x, const char *field, bool desc)
 	if (desc) {
 		/* position after the last key with the prefix */
 		nedb__key_past(pre, plen, true);
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE);
 		nedb__key_past(pre, plen, false);
-		rc = mdb_cursor_get(cur, &k, &d, rc ? MDB_LAST : MDB_PREV);
+		rc = nedb__kv_cget(&cur, &k, &d, rc ? MDB_LAST : MDB_PREV);
 		/* MDB_SET, not MDB_FIRST_DUP: after MDB_LAST the cursor is
 		 * at EOF and MDB_NEXT_DUP would find no more duplicates */
 		if (!rc)
-			rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
+			rc = nedb__kv_cget(&cur, &k, &d, MDB_SET);
 	} else
-		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE);
 	while (!rc && !x->done) {
 		bool sort_group;
 
@@ -736,7 +737,7 @@ index_order(struct exec *x, const char *field, bool desc)
 					goto done;
 			}
 			if (x->done ||
-			    mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP))
+			    nedb__kv_cget(&cur, &k, &d, MDB_NEXT_DUP))
 				break;
 		}
 		if (sort_group && group.n > 1) {
@@ -766,16 +767,16 @@ index_order(struct exec *x, const char *field, bool desc)
 				goto done;
 		rows_free(&group);
 		if (desc) {
-			rc = mdb_cursor_get(cur, &k, &d, MDB_PREV_NODUP);
+			rc = nedb__kv_cget(&cur, &k, &d, MDB_PREV_NODUP);
 			if (!rc)
-				rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
+				rc = nedb__kv_cget(&cur, &k, &d, MDB_SET);
 		} else
-			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP);
+			rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT_NODUP);
 	}
 	rc = nedb__mdb_end(rc);
 done:
 	rows_free(&group);
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	nql_path_free(&path);
 	return rc;
 }
@@ -1178,7 +1179,7 @@ coll_count(struct exec *x)
 	MDB_val k = {strlen(x->q->coll), x->q->coll}, d;
 	uint64_t n;
 
-	if (mdb_get(x->txn, x->db->view.dbi[DBI_COLLS], &k, &d) ||
+	if (nedb__kv_get(&x->db->view, x->txn, DBI_COLLS, &k, &d) ||
 	    nedb__num_get(d.mv_data, d.mv_size, &n))
 		return 0;
 	return n;
@@ -1447,16 +1448,16 @@ auto_index(nedb *db, const struct nql_query *q, uint64_t threshold)
 		if (nedb__check_field(u.field[i]))
 			continue;
 		kv.mv_size = nedb__ixdef_key(k, q->coll, u.field[i]);
-		if (!mdb_get(db->wtxn, db->view.dbi[DBI_IDXDEF], &kv, &d))
+		if (!nedb__kv_get(&db->view, db->wtxn, DBI_IDXDEF, &kv, &d))
 			continue;	/* indexed already */
-		if (!mdb_get(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d) &&
+		if (!nedb__kv_get(&db->view, db->wtxn, DBI_USAGE, &kv, &d) &&
 		    nedb__num_get(d.mv_data, d.mv_size, &n))
 			n = 0;		/* statistics: start again */
 		nedb__num_put(cnt, ++n);
 		d.mv_size = sizeof cnt;
 		d.mv_data = cnt;
 		db->wtouched = true;	/* a commit that appends nothing */
-		if ((rc = mdb_put(db->wtxn, db->view.dbi[DBI_USAGE], &kv, &d,
+		if ((rc = nedb__kv_put(&db->view, db->wtxn, DBI_USAGE, &kv, &d,
 				  0))) {
 			rc = nedb__mdb(rc, "cannot write view");
 			break;

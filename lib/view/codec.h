@@ -31,10 +31,13 @@
  * VIEW_FORMAT bump and a new digest format.  The seqs, vers and "applied"
  * values (struct seqent, verent, applied: internal.h) are not here yet.
  *
- * Encryption: a codec that encrypts values would change the decoders to
- * decrypt into a per-transaction buffer; every caller already treats the
- * spans as borrowed until its transaction ends, so no caller changes.
- * Keys are order-preserving plaintext by design (see REVIEW.md).
+ * Encryption: these are the plaintext bytes whether or not the database
+ * is encrypted.  An encrypted view stores each key encrypted (12 more
+ * bytes: kv.c asserts that every one still fits LMDB's limit) and in
+ * plaintext order, and its values sealed; kv.h does it beneath every
+ * read and write, so codecs and callers are the same for both.  What a
+ * read returns is then borrowed for less than the whole transaction:
+ * kv.h states for how long.
  */
 #ifndef NEDB_CODEC_H
 #define NEDB_CODEC_H

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "codec.h"
+#include "kv.h"
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -43,7 +44,7 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 {
 	unsigned char pk[EDGEKEY_MAX];
 	struct nums found = {0};
-	MDB_cursor *cur = NULL;
+	struct kvcur cur = {NULL};
 	MDB_txn *txn;
 	MDB_val k, d;
 	uint64_t me;
@@ -79,7 +80,7 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 	plen = nedb__edgeprefix(pk, me, rel);
 	dbi = hist ? (inbound ? DBI_REDGEHIST : DBI_EDGEHIST) :
 	      (inbound ? DBI_REDGES : DBI_EDGES);
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[dbi], &cur))) {
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, dbi))) {
 		rc = nedb__mdb(rc, "cannot read view");
 		goto done;
 	}
@@ -92,8 +93,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 		uint64_t gnode = 0;
 		bool linked = false;
 
-		for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-		     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+		     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 			uint64_t a, b, seq;
 			const char *r;
 			size_t rlen, base;
@@ -129,8 +130,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 		    (rc = nums_add(&found, gnode)))
 			goto done;
 	}
-	mdb_cursor_close(cur);
-	cur = NULL;
+	nedb__kv_cclose(&cur);
+	cur.c = NULL;
 	if (found.n > 1)
 		qsort(found.v, found.n, sizeof *found.v, cmp_u64);
 	for (size_t i = 0; i < found.n; i++) {
@@ -140,7 +141,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 
 		if (i && found.v[i] == found.v[i - 1])
 			continue;
-		if ((rc = mdb_get(txn, db->view.dbi[DBI_NODEIDS], &kv, &dv))) {
+		if ((rc = nedb__kv_get(&db->view, txn, DBI_NODEIDS, &kv,
+				       &dv))) {
 			rc = nedb__mdb(rc, "cannot read view");
 			goto done;
 		}
@@ -150,8 +152,8 @@ nedb_neighbors(nedb *db, const char *node, const char *rel, int inbound,
 			goto done;
 	}
 done:
-	if (cur)
-		mdb_cursor_close(cur);
+	if (cur.c)
+		nedb__kv_cclose(&cur);
 	nedb__txn_done(db, txn);
 	free(found.v);
 	return rc;
@@ -161,18 +163,18 @@ int
 nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 {
 	char name[MAX_COLL + 1];
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_txn *txn;
 	MDB_val k, d;
 	int rc, cb = 0;
 
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_COLLS], &cur))) {
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, DBI_COLLS))) {
 		nedb__txn_done(db, txn);
 		return nedb__mdb(rc, "cannot read view");
 	}
-	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
+	while (!(rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT))) {
 		uint64_t count;
 
 		if ((cb = nedb__namekey_get(k.mv_data, k.mv_size, name,
@@ -181,7 +183,7 @@ nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 		    (cb = fn(name, count, payload)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	nedb__txn_done(db, txn);
 	/* the callback's code as it is; LMDB's mapped, never raw */
 	return cb ? cb : nedb__mdb_end(rc);
@@ -190,20 +192,20 @@ nedb_collections(nedb *db, nedb_coll_fn fn, void *payload)
 int
 nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 {
-	MDB_cursor *cur, *ic = NULL;
+	struct kvcur cur, ic = {NULL};
 	MDB_txn *txn;
 	MDB_val k, d;
 	int rc, cb = 0;
 
 	if ((rc = nedb__txn(db, &txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, db->view.dbi[DBI_IDXDEF], &cur)) ||
-	    (rc = mdb_cursor_open(txn, db->view.dbi[DBI_IDX], &ic))) {
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, DBI_IDXDEF)) ||
+	    (rc = nedb__kv_copen(&ic, &db->view, txn, DBI_IDX))) {
 		nedb__txn_done(db, txn);
 		return nedb__mdb(rc, "cannot read view");
 	}
 	/* idxdef: coll \0 field -> one datum per kind */
-	while (!(rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))) {
+	while (!(rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT))) {
 		char coll[MAX_COLL + 1], field[MAX_FIELD + 1], kind[16];
 		unsigned char pk[IXPRE_MAX];
 		MDB_val ik, id;
@@ -217,13 +219,13 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 					       d.mv_data, d.mv_size, kind));
 		ik.mv_size = plen;
 		ik.mv_data = pk;
-		for (r = mdb_cursor_get(ic, &ik, &id, MDB_SET_RANGE); !r;
-		     r = mdb_cursor_get(ic, &ik, &id, MDB_NEXT_NODUP)) {
+		for (r = nedb__kv_cget(&ic, &ik, &id, MDB_SET_RANGE); !r;
+		     r = nedb__kv_cget(&ic, &ik, &id, MDB_NEXT_NODUP)) {
 			size_t dups = 0;
 
 			if (!nedb__key_in(ik.mv_data, ik.mv_size, pk, plen))
 				break;
-			if ((r = mdb_cursor_count(ic, &dups)))
+			if ((r = nedb__kv_ccount(&ic, &dups)))
 				break;
 			entries += dups;
 		}
@@ -231,8 +233,8 @@ nedb_indexes(nedb *db, nedb_index_fn fn, void *payload)
 		    (cb = fn(coll, field, kind, entries, payload)))
 			break;
 	}
-	mdb_cursor_close(cur);
-	mdb_cursor_close(ic);
+	nedb__kv_cclose(&cur);
+	nedb__kv_cclose(&ic);
 	nedb__txn_done(db, txn);
 	return cb ? cb : nedb__mdb_end(rc);
 }
@@ -313,7 +315,7 @@ nedb_stats_get(nedb *db, nedb_stats *out)
 	}
 	out->seq = a.seq;
 	nedb__hex(out->head, a.head, HASH_LEN);
-	if (!mdb_get(txn, db->view.dbi[DBI_META], &k, &d) &&
+	if (!nedb__kv_get(&db->view, txn, DBI_META, &k, &d) &&
 	    !nedb__num_get(d.mv_data, d.mv_size, &out->checkpoint))
 		out->has_checkpoint = 1;
 	nedb__txn_done(db, txn);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "kv.h"
 #include "nql.h"
 
 enum ixkind { IX_EQ = 'e', IX_ORDERED = 'o', IX_SEARCH = 's' };
@@ -99,24 +100,24 @@ nedb__index_kinds(struct view *v, MDB_txn *txn, const char *coll,
 {
 	unsigned char k[IXDEF_MAX];
 	MDB_val kv, d;
-	MDB_cursor *cur;
+	struct kvcur cur;
 	unsigned mask = 0;
 	int rc;
 
 	if (strlen(coll) > MAX_COLL || strlen(field) > MAX_FIELD ||
-	    mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur))
+	    nedb__kv_copen(&cur, v, txn, DBI_IDXDEF))
 		return 0;
 	kv.mv_size = nedb__ixdef_key(k, coll, field);
 	kv.mv_data = k;
-	for (rc = mdb_cursor_get(cur, &kv, &d, MDB_SET); !rc;
-	     rc = mdb_cursor_get(cur, &kv, &d, MDB_NEXT_DUP)) {
+	for (rc = nedb__kv_cget(&cur, &kv, &d, MDB_SET); !rc;
+	     rc = nedb__kv_cget(&cur, &kv, &d, MDB_NEXT_DUP)) {
 		int kind = d.mv_size < 16 ?
 			   nedb__ixdef_kind(d.mv_data, d.mv_size, NULL) : 0;
 
 		if (kind)
 			mask |= NEDB__IX_BIT(kind);
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return mask;
 }
 
@@ -142,9 +143,9 @@ entry(struct entries *e, size_t n)
 	k.mv_size = n;
 	k.mv_data = e->key;
 	if (e->add)
-		rc = mdb_put(e->txn, e->v->dbi[DBI_IDX], &k, &e->id, 0);
+		rc = nedb__kv_put(e->v, e->txn, DBI_IDX, &k, &e->id, 0);
 	else
-		rc = mdb_del(e->txn, e->v->dbi[DBI_IDX], &k, &e->id);
+		rc = nedb__kv_del(e->v, e->txn, DBI_IDX, &k, &e->id);
 	if (rc && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
 		e->rc = nedb__mdb(rc, "cannot write index");
 }
@@ -254,14 +255,14 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 {
 	unsigned char pk[MAX_COLL + 1];
 	size_t c = nedb__collprefix(pk, coll);
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {c, pk}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDXDEF], &cur)))
+	if ((rc = nedb__kv_copen(&cur, v, txn, DBI_IDXDEF)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		struct entries e = {.v = v, .txn = txn};
 		char dcoll[MAX_COLL + 1], field[MAX_FIELD + 1];
 		int kind;
@@ -283,7 +284,7 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 					       newlen)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -293,24 +294,24 @@ drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 {
 	unsigned char pk[IXPRE_MAX];
 	size_t n = nedb__ix_prefix(pk, coll, field, kind);
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k = {n, pk}, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_IDX], &cur)))
+	if ((rc = nedb__kv_copen(&cur, v, txn, DBI_IDX)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE)) {
 		if (!nedb__key_in(k.mv_data, k.mv_size, pk, n))
 			break;
-		if ((rc = mdb_cursor_del(cur, MDB_NODUPDATA))) {
+		if ((rc = nedb__kv_cdel(&cur, MDB_NODUPDATA))) {
 			rc = nedb__mdb(rc, "cannot write index");
 			break;
 		}
 		k.mv_size = n;
 		k.mv_data = pk;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }
 
@@ -332,7 +333,7 @@ nedb__index_drop(struct view *v, MDB_txn *txn, const char *coll,
 		if ((rc = drop_entries(v, txn, coll, field,
 				       nedb__index_kind(kinds[i]))))
 			return rc;
-		rc = mdb_del(txn, v->dbi[DBI_IDXDEF], &k, &d);
+		rc = nedb__kv_del(v, txn, DBI_IDXDEF, &k, &d);
 		if (rc && rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot write view");
 	}
@@ -347,22 +348,22 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 	size_t n = nedb__ixdef_key(pk, coll, field), c;
 	int ik = nedb__index_kind(kind);
 	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
-	MDB_cursor *cur;
+	struct kvcur cur;
 	int rc;
 
 	if (!ik)
 		return nedb__err(NEDB_EINPUT, "bad index kind '%s'", kind);
 	if ((rc = nedb__index_drop(v, txn, coll, field, kind)))
 		return rc;
-	if ((rc = mdb_put(txn, v->dbi[DBI_IDXDEF], &k, &d, 0)))
+	if ((rc = nedb__kv_put(v, txn, DBI_IDXDEF, &k, &d, 0)))
 		return nedb__mdb(rc, "cannot write view");
 	/* backfill from the collection's documents */
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
+	if ((rc = nedb__kv_copen(&cur, v, txn, DBI_DOCS)))
 		return nedb__mdb(rc, "cannot read view");
 	k.mv_size = c = nedb__collprefix(pk, coll);
 	k.mv_data = pk;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
 		struct entries e = {.v = v, .txn = txn, .add = true};
 		struct dochdr h;
 		const char *doc;
@@ -378,6 +379,6 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		    (rc = entries_of(&e, ik, field, doc, len)))
 			break;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	return nedb__mdb_end(rc);
 }

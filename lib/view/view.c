@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "kv.h"
 
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
@@ -78,12 +79,14 @@ view_mapsize(size_t *out)
 }
 
 int
-nedb__view_open(struct view *v, const char *path, unsigned envflags)
+nedb__view_open(struct view *v, const char *path, unsigned envflags,
+		const struct nedb_crypt *crypt)
 {
 	size_t mapsize;
 	int rc;
 
 	memset(v, 0, sizeof *v);
+	v->crypt = crypt;
 	if ((rc = view_mapsize(&mapsize)))
 		return rc;
 	if ((rc = mdb_env_create(&v->env)))
@@ -97,7 +100,11 @@ nedb__view_open(struct view *v, const char *path, unsigned envflags)
 		v->env = NULL;
 		return nedb__mdb(rc, "cannot open view");
 	}
-	return 0;
+	if ((rc = nedb__kv_open(v))) {
+		mdb_env_close(v->env);
+		v->env = NULL;
+	}
+	return rc;
 }
 
 void
@@ -106,6 +113,7 @@ nedb__view_close(struct view *v)
 	if (v->env)
 		mdb_env_close(v->env);
 	v->env = NULL;
+	nedb__kv_close(v);	/* after LMDB: its comparators use the slot */
 }
 
 int
@@ -133,6 +141,8 @@ nedb__view_dbis(struct view *v, MDB_txn *txn, bool create)
 						  MDB_CREATE | want,
 						  &v->dbi[i]);
 		}
+		if (!rc)
+			rc = nedb__kv_dbi(v, txn, i);
 		if (rc)
 			return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 			       nedb__mdb(rc, "cannot open view tables");
@@ -144,10 +154,12 @@ int
 nedb__view_applied(struct view *v, MDB_txn *txn, struct applied *a)
 {
 	MDB_val k = {7, "applied"}, d;
-	int rc = mdb_get(txn, v->dbi[DBI_META], &k, &d);
+	int rc = nedb__kv_get(v, txn, DBI_META, &k, &d);
 
 	memset(a, 0, sizeof *a);
-	if (rc == MDB_NOTFOUND)
+	/* a view written without the key (or with another) does not
+	 * open: rebuilt, as one of another format is */
+	if (rc == MDB_NOTFOUND || rc == NEDB_ECORRUPT)
 		return NEDB_ENOTFOUND;
 	if (rc)
 		return nedb__mdb(rc, "cannot read view");
@@ -162,7 +174,7 @@ nedb__view_set_applied(struct view *v, MDB_txn *txn, const struct applied *a)
 {
 	MDB_val k = {7, "applied"}, d = {sizeof *a, (void *)a};
 
-	return nedb__mdb(mdb_put(txn, v->dbi[DBI_META], &k, &d, 0),
+	return nedb__mdb(nedb__kv_put(v, txn, DBI_META, &k, &d, 0),
 			 "cannot write view");
 }
 
@@ -179,20 +191,20 @@ nedb__view_clear(struct view *v, MDB_txn *txn)
 }
 
 static int
-put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *d,
-    size_t dlen, unsigned flags)
+put(struct view *v, MDB_txn *txn, int t, const void *k, size_t klen,
+    const void *d, size_t dlen, unsigned flags)
 {
 	MDB_val kv = {klen, (void *)k}, dv = {dlen, (void *)d};
 
-	return nedb__mdb(mdb_put(txn, dbi, &kv, &dv, flags),
+	return nedb__mdb(nedb__kv_put(v, txn, t, &kv, &dv, flags),
 			 "cannot write view");
 }
 
 static int
-del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
+del(struct view *v, MDB_txn *txn, int t, const void *k, size_t klen)
 {
 	MDB_val kv = {klen, (void *)k};
-	int rc = mdb_del(txn, dbi, &kv, NULL);
+	int rc = nedb__kv_del(v, txn, t, &kv, NULL);
 
 	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot write view");
 }
@@ -214,7 +226,7 @@ nedb__doc_head(struct view *v, MDB_txn *txn, const char *coll,
 		return NEDB_ENOTFOUND;
 	k.mv_size = nedb__dockey_n(key, coll, id, idlen);
 	k.mv_data = key;
-	if ((rc = mdb_get(txn, v->dbi[DBI_DOCS], &k, &d)))
+	if ((rc = nedb__kv_get(v, txn, DBI_DOCS, &k, &d)))
 		return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 		       nedb__mdb(rc, "cannot read view");
 	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, h, doc, len)))
@@ -231,7 +243,7 @@ drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 	struct dochdr h;
 	const char *doc;
 	size_t len;
-	int rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &d);
+	int rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &d);
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -241,7 +253,7 @@ drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 		return rc;
 	if (!h.exp)
 		return 0;
-	return del(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(tk, h.exp, key,
+	return del(v, txn, DBI_TTL, tk, nedb__ttlkey(tk, h.exp, key,
 							  klen));
 }
 
@@ -252,7 +264,7 @@ count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
 	MDB_val k = {strlen(coll), (void *)coll}, d;
 	unsigned char b[NUM_LEN];
 	uint64_t n = 0;
-	int rc = mdb_get(txn, v->dbi[DBI_COLLS], &k, &d);
+	int rc = nedb__kv_get(v, txn, DBI_COLLS, &k, &d);
 
 	if (rc == 0) {
 		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &n)))
@@ -261,9 +273,9 @@ count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
 		return nedb__mdb(rc, "cannot read view");
 	n += (uint64_t)(int64_t)delta;
 	if (n == 0)
-		return del(txn, v->dbi[DBI_COLLS], coll, strlen(coll));
+		return del(v, txn, DBI_COLLS, coll, strlen(coll));
 	nedb__num_put(b, n);
-	return put(txn, v->dbi[DBI_COLLS], coll, strlen(coll), b, sizeof b,
+	return put(v, txn, DBI_COLLS, coll, strlen(coll), b, sizeof b,
 		   0);
 }
 
@@ -274,7 +286,7 @@ nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 	MDB_val k = {strlen(node), (void *)node}, d;
 	unsigned char b[NUM_LEN], nk[8];
 	MDB_stat st;
-	int rc = mdb_get(txn, v->dbi[DBI_NODES], &k, &d);
+	int rc = nedb__kv_get(v, txn, DBI_NODES, &k, &d);
 
 	if (rc == 0)
 		return nedb__num_get(d.mv_data, d.mv_size, out);
@@ -286,10 +298,10 @@ nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 		return nedb__mdb(rc, "cannot read view");
 	*out = st.ms_entries + 1;
 	nedb__num_put(b, *out);
-	if ((rc = put(txn, v->dbi[DBI_NODES], node, strlen(node), b, sizeof b,
+	if ((rc = put(v, txn, DBI_NODES, node, strlen(node), b, sizeof b,
 		      0)))
 		return rc;
-	return put(txn, v->dbi[DBI_NODEIDS], nk, nedb__nodeid_key(nk, *out),
+	return put(v, txn, DBI_NODEIDS, nk, nedb__nodeid_key(nk, *out),
 		   node, strlen(node), MDB_APPEND);
 }
 
@@ -309,18 +321,18 @@ apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb__edgekey(rk, to, o->rel, from);
 	nedb__num_put(sq, o->seq);
 	if (o->kind == OP_LINK) {
-		if ((rc = put(txn, v->dbi[DBI_EDGES], k, n, sq, sizeof sq, 0)) ||
-		    (rc = put(txn, v->dbi[DBI_REDGES], rk, n, sq, sizeof sq,
+		if ((rc = put(v, txn, DBI_EDGES, k, n, sq, sizeof sq, 0)) ||
+		    (rc = put(v, txn, DBI_REDGES, rk, n, sq, sizeof sq,
 			      0)))
 			return rc;
-	} else if ((rc = del(txn, v->dbi[DBI_EDGES], k, n)) ||
-		   (rc = del(txn, v->dbi[DBI_REDGES], rk, n)))
+	} else if ((rc = del(v, txn, DBI_EDGES, k, n)) ||
+		   (rc = del(v, txn, DBI_REDGES, rk, n)))
 		return rc;
 	nedb__edgehist_key(rk, n, o->seq);
 	n = nedb__edgehist_key(k, n, o->seq);
-	if ((rc = put(txn, v->dbi[DBI_EDGEHIST], k, n, &kind, 1, 0)))
+	if ((rc = put(v, txn, DBI_EDGEHIST, k, n, &kind, 1, 0)))
 		return rc;
-	return put(txn, v->dbi[DBI_REDGEHIST], rk, n, &kind, 1, 0);
+	return put(v, txn, DBI_REDGEHIST, rk, n, &kind, 1, 0);
 }
 
 /* Deletes every live document of a collection; each gets a delete
@@ -330,16 +342,16 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char key[VERKEY_MAX];
 	size_t c = nedb__collprefix(key, o->coll);
-	MDB_cursor *cur;
+	struct kvcur cur;
 	MDB_val k, d;
 	int rc;
 
 	k.mv_size = c;
 	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_DOCS], &cur)))
+	if ((rc = nedb__kv_copen(&cur, v, txn, DBI_DOCS)))
 		return nedb__mdb(rc, "cannot read view");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE)) {
 		struct verent ve = {OP_DELETE};
 		unsigned char tk[TTLKEY_MAX];
 		struct dochdr h;
@@ -356,24 +368,24 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 					  (char *)key + c, klen - c, doc, len,
 					  NULL, 0)))
 			break;
-		if (h.exp && (rc = del(txn, v->dbi[DBI_TTL], tk,
+		if (h.exp && (rc = del(v, txn, DBI_TTL, tk,
 				       nedb__ttlkey(tk, h.exp, key, klen))))
 			break;
-		if ((rc = mdb_cursor_del(cur, 0))) {
+		if ((rc = nedb__kv_cdel(&cur, 0))) {
 			rc = nedb__mdb(rc, "cannot write view");
 			break;
 		}
-		if ((rc = put(txn, v->dbi[DBI_VERS], key,
+		if ((rc = put(v, txn, DBI_VERS, key,
 			      nedb__verkey_of(key, klen, o->seq), &ve,
 			      sizeof ve, 0)))
 			break;
 		k.mv_size = nedb__collprefix(key, o->coll);
 		k.mv_data = key;
 	}
-	mdb_cursor_close(cur);
+	nedb__kv_cclose(&cur);
 	if ((rc = nedb__mdb_end(rc)))
 		return rc;
-	return del(txn, v->dbi[DBI_COLLS], o->coll, strlen(o->coll));
+	return del(v, txn, DBI_COLLS, o->coll, strlen(o->coll));
 }
 
 /* Sets (exp > 0) or clears a document's expiry; its text is unchanged,
@@ -391,7 +403,7 @@ apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 
 	if ((rc = drop_ttl(v, txn, key, klen)))
 		return rc;
-	if ((rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &d)))
+	if ((rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &d)))
 		return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot read "
 							  "view");
 	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc, &len)))
@@ -399,11 +411,11 @@ apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 	h.exp = o->exp;
 	if ((rc = nedb__docval_put(&val, &h, doc, len)))
 		return rc;
-	rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len, 0);
+	rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0);
 	nedb_buf_free(&val);
 	if (rc || !o->exp)
 		return rc;
-	return put(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(tk, o->exp, key,
+	return put(v, txn, DBI_TTL, tk, nedb__ttlkey(tk, o->exp, key,
 							  klen), "", 0, 0);
 }
 
@@ -423,13 +435,14 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 	klen = nedb__dockey(key, o->coll, o->id);
 	kv.mv_size = klen;
 	kv.mv_data = key;
-	rc = mdb_get(txn, v->dbi[DBI_DOCS], &kv, &old);
+	rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &old);
 	if (rc && rc != MDB_NOTFOUND) {
 		rc = nedb__mdb(rc, "cannot read view");
 		goto done;
 	}
 	existed = rc == 0;
 	if (existed) {
+		unsigned char tk[TTLKEY_MAX];
 		struct dochdr h;
 		const char *doc;
 		size_t len;
@@ -439,15 +452,19 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
 					  strlen(o->id), doc, len, NULL, 0)))
 			goto done;
+		/* drop_ttl's work, from the header in hand: a second read
+		 * of the document would cost a second search (and, in an
+		 * encrypted view, its decryption) for the same bytes */
+		if (h.exp && (rc = del(v, txn, DBI_TTL, tk, nedb__ttlkey(
+				       tk, h.exp, key, klen))))
+			goto done;
 	}
-	if ((rc = drop_ttl(v, txn, key, klen)))
-		goto done;
 	if (o->kind == OP_PUT) {
 		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
 
 		memcpy(h.hash, o->hash, HASH_LEN);
 		if ((rc = nedb__docval_put(&val, &h, o->doc, o->doclen)) ||
-		    (rc = put(txn, v->dbi[DBI_DOCS], key, klen, val.p, val.len,
+		    (rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len,
 			      0)))
 			goto done;
 		if ((rc = nedb__index_doc(v, txn, o->coll, o->id,
@@ -459,18 +476,18 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		if (o->exp) {
 			unsigned char tk[TTLKEY_MAX];
 
-			if ((rc = put(txn, v->dbi[DBI_TTL], tk, nedb__ttlkey(
+			if ((rc = put(v, txn, DBI_TTL, tk, nedb__ttlkey(
 				      tk, o->exp, key, klen), "", 0, 0)))
 				goto done;
 		}
 	} else {
-		if ((rc = del(txn, v->dbi[DBI_DOCS], key, klen)))
+		if ((rc = del(v, txn, DBI_DOCS, key, klen)))
 			goto done;
 		if (existed && (rc = count_coll(v, txn, o->coll, -1)))
 			goto done;
 	}
 	ve.kind = (uint8_t)o->kind;
-	rc = put(txn, v->dbi[DBI_VERS], key, nedb__verkey_of(key, klen, o->seq),
+	rc = put(v, txn, DBI_VERS, key, nedb__verkey_of(key, klen, o->seq),
 		 &ve, sizeof ve, 0);
 done:
 	nedb_buf_free(&val);
@@ -489,7 +506,7 @@ apply_checkpoint(struct view *v, MDB_txn *txn, const struct op *o)
 	unsigned char sk[8];
 
 	nedb__num_put(sk, o->seq);
-	return put(txn, v->dbi[DBI_META], "ckpt", 4, sk, 8, 0);
+	return put(v, txn, DBI_META, "ckpt", 4, sk, 8, 0);
 }
 
 static int
@@ -530,13 +547,13 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb__seqkey(sk, o->seq);
 	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
-	if ((rc = put(txn, v->dbi[DBI_SEQS], sk, 8, &se, sizeof se,
+	if ((rc = put(v, txn, DBI_SEQS, sk, 8, &se, sizeof se,
 		      MDB_APPEND)))
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */
 		nedb__num_put(sk, o->nonce);
-		if ((rc = put(txn, v->dbi[DBI_NONCES], o->client,
+		if ((rc = put(v, txn, DBI_NONCES, o->client,
 			      strlen(o->client), sk, 8, 0)))
 			return rc;
 		if (o->idem) {
@@ -544,7 +561,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 			if (!rc)
 				rc = nedb_receipt_json(&val, &r, 0);
 			if (!rc)
-				rc = put(txn, v->dbi[DBI_IDEM], o->idem,
+				rc = put(v, txn, DBI_IDEM, o->idem,
 					 strlen(o->idem), val.p, val.len, 0);
 			nedb_buf_free(&val);
 			if (rc)
@@ -582,7 +599,7 @@ node_name(struct view *v, MDB_txn *txn, uint64_t num, nedb_buf *out)
 {
 	unsigned char nk[8];
 	MDB_val k = {nedb__nodeid_key(nk, num), nk}, d;
-	int rc = mdb_get(txn, v->dbi[DBI_NODEIDS], &k, &d);
+	int rc = nedb__kv_get(v, txn, DBI_NODEIDS, &k, &d);
 
 	if (rc)
 		return nedb__mdb(rc, "cannot read view");
@@ -596,13 +613,13 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 	nedb_buf *e = NULL;
 	size_t n = 0, cap = 0;
 	unsigned char tag = EDGES_TAG, len[8];
-	MDB_cursor *c;
+	struct kvcur c;
 	MDB_val k, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_EDGES], &c)))
+	if ((rc = nedb__kv_copen(&c, v, txn, DBI_EDGES)))
 		return nedb__mdb(rc, "cannot read view");
-	while (!(rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))) {
+	while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
 		uint64_t from, to, seq;
 		const char *rel;
 		size_t r, base;
@@ -636,7 +653,7 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 		}
 		e[n++] = b;
 	}
-	mdb_cursor_close(c);
+	nedb__kv_cclose(&c);
 	if (!(rc = nedb__mdb_end(rc))) {
 		/* sort by key (all but the trailing 8-byte seq) */
 		for (size_t i = 0; i < n; i++)
@@ -663,7 +680,7 @@ int
 nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 {
 	blake2b_state s;
-	MDB_cursor *c;
+	struct kvcur c;
 	MDB_val k, d;
 	unsigned char len[8];
 	int rc;
@@ -673,10 +690,10 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 	     t++) {
 		unsigned char tag = state_tags[t];
 
-		if ((rc = mdb_cursor_open(txn, v->dbi[state_tables[t]], &c)))
+		if ((rc = nedb__kv_copen(&c, v, txn, state_tables[t])))
 			return nedb__mdb(rc, "cannot read view");
 		blake2b_update(&s, &tag, 1);
-		while (!(rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))) {
+		while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
 			nedb__put_be64(len, k.mv_size);
 			blake2b_update(&s, len, 8);
 			blake2b_update(&s, k.mv_data, k.mv_size);
@@ -684,7 +701,7 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 			blake2b_update(&s, len, 8);
 			blake2b_update(&s, d.mv_data, d.mv_size);
 		}
-		mdb_cursor_close(c);
+		nedb__kv_cclose(&c);
 		if (rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot read view");
 	}
@@ -721,7 +738,7 @@ int
 nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b, MDB_txn *tb,
 		   char *why, size_t whylen)
 {
-	MDB_cursor *ca = NULL, *cb = NULL;
+	struct kvcur ca = {NULL}, cb = {NULL};
 	MDB_val ka, da, kb, db;
 	char kbuf[160];
 	int rc = 0;
@@ -732,16 +749,23 @@ nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b, MDB_txn *tb,
 		if (t == DBI_USAGE)
 			continue;
 
-		if (mdb_cursor_open(ta, a->dbi[t], &ca) ||
-		    mdb_cursor_open(tb, b->dbi[t], &cb)) {
+		if (nedb__kv_copen(&ca, a, ta, t) ||
+		    nedb__kv_copen(&cb, b, tb, t)) {
 			rc = nedb__err(NEDB_EIO, "cannot read view");
 			goto done;
 		}
 		for (;;) {
-			ra = mdb_cursor_get(ca, &ka, &da, MDB_NEXT);
-			rb = mdb_cursor_get(cb, &kb, &db, MDB_NEXT);
+			ra = nedb__kv_cget(&ca, &ka, &da, MDB_NEXT);
+			rb = nedb__kv_cget(&cb, &kb, &db, MDB_NEXT);
 			if (ra == MDB_NOTFOUND && rb == MDB_NOTFOUND)
 				break;
+			/* a key or value that does not decrypt (kv.h) */
+			if ((ra && ra != MDB_NOTFOUND) ||
+			    (rb && rb != MDB_NOTFOUND)) {
+				rc = nedb__mdb(ra && ra != MDB_NOTFOUND ? ra :
+					       rb, "cannot read view");
+				goto done;
+			}
 			if (ra == MDB_NOTFOUND) {
 				show_key(kbuf, sizeof kbuf, t, &kb);
 				snprintf(why, whylen, "view lacks %s '%s'",
@@ -766,14 +790,14 @@ nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b, MDB_txn *tb,
 				goto done;
 			}
 		}
-		mdb_cursor_close(ca);
-		mdb_cursor_close(cb);
-		ca = cb = NULL;
+		nedb__kv_cclose(&ca);
+		nedb__kv_cclose(&cb);
+		ca.c = cb.c = NULL;
 	}
 done:
-	if (ca)
-		mdb_cursor_close(ca);
-	if (cb)
-		mdb_cursor_close(cb);
+	if (ca.c)
+		nedb__kv_cclose(&ca);
+	if (cb.c)
+		nedb__kv_cclose(&cb);
 	return rc;
 }
