@@ -52,9 +52,6 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 #include "internal.h"
 #include "crypt.h"
 
@@ -187,6 +184,38 @@ nedb__rand(unsigned char *out, size_t n)
 		return nedb__err(NEDB_EUSAGE, "too many random bytes asked for");
 	if (C.RAND_bytes(out, (int)n) != 1)
 		return crypto_fail("RAND_bytes");
+	return 0;
+}
+
+/*
+ * Small random values (an op's salt) from a per-thread pool refilled
+ * POOL bytes at a time: one RAND_bytes call costs far more than the 16
+ * bytes it gives (~6k instructions measured).  A forked child refills
+ * rather than reuse its parent's bytes (fork_gen), and a pool's bytes
+ * are wiped as they are handed out.
+ */
+#define POOL 1024
+
+int
+nedb__rand_small(unsigned char *out, size_t n)
+{
+	static __thread unsigned char pool[POOL];
+	static __thread size_t left;
+	static __thread unsigned gen;
+	unsigned g = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	int rc;
+
+	if (n > POOL / 4)
+		return nedb__rand(out, n);
+	if (left < n || gen != g) {
+		if ((rc = nedb__rand(pool, POOL)))
+			return rc;
+		left = POOL;
+		gen = g;
+	}
+	memcpy(out, pool + POOL - left, n);
+	nedb__wipe(pool + POOL - left, n);
+	left -= n;
 	return 0;
 }
 
@@ -368,94 +397,15 @@ nedb__aead_open(nedb_aead *a, unsigned char *out, const void *aad,
  * context keyed once costs ~30 ns for two blocks, where re-initialising
  * a CTR context per key costs ~165 ns (measured on the build box).  The
  * comparators of an encrypted view call this a dozen times per lookup,
- * one to three blocks each, where EVP's per-call overhead is most of the
- * cost: on x86 with AES-NI the blocks are encrypted here with the
- * instructions directly, once a self-check against EVP agreed for the
- * key (else EVP does it).
+ * one to three blocks each, so EVP's per-call overhead is most of the
+ * cost; the block function stays libcrypto's all the same (SPEC §2: no
+ * hand-written cipher), and the view keeps the calls few instead
+ * (kv.c's caches).
  */
 struct nedb_ecb {
-	EVP_CIPHER_CTX *x;
-	bool ni;			/* rk is set up and checked */
-#if defined(__x86_64__)
-	__m128i rk[15];			/* the AES-256 key schedule */
-#endif
+	EVP_CIPHER_CTX *x;		/* keyed once */
 };
 
-#if defined(__x86_64__)
-/* The AES-256 key expansion of Intel's AES-NI white paper (2010). */
-__attribute__((target("aes,sse2"))) static inline __m128i
-ni_assist1(__m128i t1, __m128i t2)
-{
-	__m128i t4;
-
-	t2 = _mm_shuffle_epi32(t2, 0xff);
-	t4 = _mm_slli_si128(t1, 4);
-	t1 = _mm_xor_si128(t1, t4);
-	t4 = _mm_slli_si128(t4, 4);
-	t1 = _mm_xor_si128(t1, t4);
-	t4 = _mm_slli_si128(t4, 4);
-	t1 = _mm_xor_si128(t1, t4);
-	return _mm_xor_si128(t1, t2);
-}
-
-__attribute__((target("aes,sse2"))) static inline __m128i
-ni_assist2(__m128i t1, __m128i t3)
-{
-	__m128i t2, t4;
-
-	t4 = _mm_aeskeygenassist_si128(t1, 0);
-	t2 = _mm_shuffle_epi32(t4, 0xaa);
-	t4 = _mm_slli_si128(t3, 4);
-	t3 = _mm_xor_si128(t3, t4);
-	t4 = _mm_slli_si128(t4, 4);
-	t3 = _mm_xor_si128(t3, t4);
-	t4 = _mm_slli_si128(t4, 4);
-	t3 = _mm_xor_si128(t3, t4);
-	return _mm_xor_si128(t3, t2);
-}
-
-#define NI_ROUND(i, rcon) do { \
-	t1 = ni_assist1(t1, _mm_aeskeygenassist_si128(t3, rcon)); \
-	rk[i] = t1; \
-	if (i + 1 < 15) { \
-		t3 = ni_assist2(t1, t3); \
-		rk[i + 1] = t3; \
-	} \
-} while (0)
-
-__attribute__((target("aes,sse2"))) static void
-ni_expand(__m128i rk[15], const unsigned char key[NEDB_KEY_LEN])
-{
-	__m128i t1 = _mm_loadu_si128((const __m128i *)key);
-	__m128i t3 = _mm_loadu_si128((const __m128i *)(key + 16));
-
-	rk[0] = t1;
-	rk[1] = t3;
-	NI_ROUND(2, 0x01);
-	NI_ROUND(4, 0x02);
-	NI_ROUND(6, 0x04);
-	NI_ROUND(8, 0x08);
-	NI_ROUND(10, 0x10);
-	NI_ROUND(12, 0x20);
-	NI_ROUND(14, 0x40);
-}
-#undef NI_ROUND
-
-__attribute__((target("aes,sse2"))) static void
-ni_blocks(const __m128i rk[15], unsigned char *out, const unsigned char *in,
-	  size_t n)
-{
-	for (size_t o = 0; o < n; o += 16) {
-		__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)
-							  (in + o)), rk[0]);
-
-		for (int r = 1; r < 14; r++)
-			x = _mm_aesenc_si128(x, rk[r]);
-		_mm_storeu_si128((__m128i *)(out + o),
-				 _mm_aesenclast_si128(x, rk[14]));
-	}
-}
-#endif
 
 void
 nedb__ecb_free(nedb_ecb *e)
@@ -498,17 +448,6 @@ nedb__ecb_new(nedb_ecb **out, const unsigned char key[NEDB_KEY_LEN])
 		nedb__ecb_free(e);
 		return crypto_fail("AES-256-ECB key setup");
 	}
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("aes")) {
-		unsigned char t[64], a[64], b[64];
-
-		for (size_t i = 0; i < sizeof t; i++)
-			t[i] = (unsigned char)(i * 29 + 7);
-		ni_expand(e->rk, key);
-		ni_blocks(e->rk, a, t, sizeof t);
-		e->ni = !ecb_evp(e, b, t, sizeof t) && !memcmp(a, b, sizeof a);
-	}
-#endif
 	*out = e;
 	return 0;
 }
@@ -519,12 +458,6 @@ nedb__ecb(nedb_ecb *e, unsigned char *out, const unsigned char *in, size_t n)
 	if (n % 16 || n > INT32_MAX)
 		return nedb__err(NEDB_EUSAGE, "ecb: %zu bytes is not whole "
 				 "blocks", n);
-#if defined(__x86_64__)
-	if (e->ni) {
-		ni_blocks(e->rk, out, in, n);
-		return 0;
-	}
-#endif
 	return ecb_evp(e, out, in, n);
 }
 

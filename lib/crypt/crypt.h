@@ -89,6 +89,9 @@ void nedb__wipe(void *p, size_t n);
 
 /* n random bytes from libcrypto's CSPRNG (RAND_bytes). */
 int nedb__rand(unsigned char *out, size_t n);
+/* The same for a few bytes (at most 256): from a per-thread pool that
+ * one RAND_bytes call refills (an op's salt). */
+int nedb__rand_small(unsigned char *out, size_t n);
 
 /*
  * HKDF-SHA256 (RFC 5869, extract then expand): outlen bytes (at most

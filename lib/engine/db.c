@@ -350,7 +350,7 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 	if (!db->wcount)
 		db->wbase_seq = o->seq;
 	if (nedb__encrypted(db)) {
-		if ((rc = nedb__rand(o->salt, SALT_LEN)))
+		if ((rc = nedb__rand_small(o->salt, SALT_LEN)))
 			goto fail;
 		o->salted = true;
 	}

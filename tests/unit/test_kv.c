@@ -520,7 +520,7 @@ test_key_limit(void)
 	view_free(&v, &c);
 }
 
-/* The block function under the keys' CTR (AES-NI or EVP): FIPS-197's
+/* The block function under the keys' CTR (libcrypto's): FIPS-197's
  * AES-256 example (appendix C.3), and many blocks at once. */
 static void
 test_ecb_known_answer(void)
