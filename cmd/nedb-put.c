@@ -115,6 +115,7 @@ static struct {
 	size_t head, tail;	/* head: next to read; tail: next to fill */
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;
+	bool full;		/* the reader waits for room */
 	nedb_put p;
 } q = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
        .room = PTHREAD_COND_INITIALIZER};
@@ -123,8 +124,10 @@ static struct item *
 slot_for_fill(void)
 {
 	pthread_mutex_lock(&q.mu);
-	while (q.tail - q.head == RING)
+	while (q.tail - q.head == RING) {
+		q.full = true;
 		pthread_cond_wait(&q.room, &q.mu);
+	}
 	pthread_mutex_unlock(&q.mu);
 	return &q.v[q.tail % RING];
 }
@@ -153,7 +156,13 @@ consumed(void)
 {
 	pthread_mutex_lock(&q.mu);
 	q.head++;
-	pthread_cond_signal(&q.room);
+	/* a full ring wakes its reader once half of it is free, not for
+	 * every slot: a slow writer (an encrypted database) would otherwise
+	 * switch threads once per document */
+	if (q.full && q.tail - q.head <= RING / 2) {
+		q.full = false;
+		pthread_cond_signal(&q.room);
+	}
 	pthread_mutex_unlock(&q.mu);
 }
 
