@@ -1,7 +1,8 @@
 /*
  * nedb-key - the keys of encryption at rest (nedb-key(1), SPEC §8):
  * whether a database is encrypted and with which key id, re-wrapping its
- * data key under a new master key, and making a master key.
+ * data key under a new master key, and making a master key (at random,
+ * or from a passphrase: the one place a slow key derivation runs).
  *
  * The key material never passes through this file: the library reads
  * key files itself (nedb_open_key, nedb_key_rewrap), and "new" writes
@@ -21,6 +22,7 @@ static const char usage[] =
 "usage: nedb-key [options] status\n"
 "       nedb-key [options] rewrap --new-tmk-file FILE\n"
 "       nedb-key new --out FILE\n"
+"       nedb-key derive --passphrase-file FILE --salt TEXT --out FILE\n"
 "\n"
 "status: prints {\"encrypted\":true,\"key_id\":\"<16 hex>\"} or\n"
 "{\"encrypted\":false}; needs no key.  rewrap: wraps the data key under\n"
@@ -28,19 +30,26 @@ static const char usage[] =
 "NEDB_TMK, NEDB_TMK_FILE) and prints {\"rewrapped\":true,\"key_id\":...};\n"
 "only key.enc changes, and the old key is refused after.  new: writes a\n"
 "random 256-bit master key (64 hex digits) to FILE, mode 0600; never\n"
-"overwrites.\n"
+"overwrites.  derive: the same, from a passphrase (scrypt, ~0.5 s and\n"
+"128 MiB): the same passphrase and salt give the same key.\n"
 "\n"
 "Options:\n"
 "      --new-tmk-file FILE\n"
 "                        rewrap: the new master key\n"
-"      --out FILE        new: the key file to create\n";
+"      --out FILE        new, derive: the key file to create\n"
+"      --passphrase-file FILE\n"
+"                        derive: the passphrase (one final newline is\n"
+"                        not part of it)\n"
+"      --salt TEXT       derive: the salt, e.g. the database's name\n";
 
-enum { OPT_NEW_TMK = OPT_CMD, OPT_OUT };
+enum { OPT_NEW_TMK = OPT_CMD, OPT_OUT, OPT_PASS, OPT_SALT };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"new-tmk-file", required_argument, 0, OPT_NEW_TMK},
 	{"out", required_argument, 0, OPT_OUT},
+	{"passphrase-file", required_argument, 0, OPT_PASS},
+	{"salt", required_argument, 0, OPT_SALT},
 	{0, 0, 0, 0}
 };
 
@@ -100,36 +109,24 @@ write_all(int fd, const char *p, size_t n)
 }
 
 /*
- * A new master key: 32 bytes of getrandom(2), as 64 lowercase hex
- * digits and a newline, in a file created for it (O_EXCL: an existing
- * file, which may be the only copy of a key, is never replaced), mode
- * 0600, synced.  A failure after the file was created removes it.
+ * Writes key k as 64 lowercase hex digits and a newline to a file created
+ * for it (O_EXCL: an existing file, which may be the only copy of a key,
+ * is never replaced), mode 0600, synced; wipes k.  A failure after the
+ * file was created removes it.
  */
 static void
-key_new(const char *path)
+write_key(const char *path, unsigned char k[32])
 {
-	unsigned char k[32];
-	char hex[2 * sizeof k + 1];
-	size_t got = 0;
+	char hex[2 * 32 + 1];
 	int fd, err = 0;
 
-	while (got < sizeof k) {
-		ssize_t r = getrandom(k + got, sizeof k - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			cli_failf(NEDB_EIO, "cannot get random bytes: %s",
-				  strerror(errno));
-		got += (size_t)r;
-	}
-	for (size_t i = 0; i < sizeof k; i++)
+	for (size_t i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", k[i]);
-	hex[2 * sizeof k] = '\n';
+	hex[2 * 32] = '\n';
+	explicit_bzero(k, 32);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	if (fd < 0) {
-		explicit_bzero(k, sizeof k);
 		explicit_bzero(hex, sizeof hex);
 		if (errno == EEXIST)
 			cli_failf(NEDB_EREJECTED, "'%s' exists: a key file is "
@@ -141,7 +138,6 @@ key_new(const char *path)
 		err = errno;
 	if (close(fd) && !err)
 		err = errno;
-	explicit_bzero(k, sizeof k);
 	explicit_bzero(hex, sizeof hex);
 	if (err) {
 		unlink(path);
@@ -150,10 +146,62 @@ key_new(const char *path)
 	}
 }
 
+/* A new master key: 32 bytes of getrandom(2). */
+static void
+key_new(const char *path)
+{
+	unsigned char k[32];
+	size_t got = 0;
+
+	while (got < sizeof k) {
+		ssize_t r = getrandom(k + got, sizeof k - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			cli_failf(NEDB_EIO, "cannot get random bytes: %s",
+				  strerror(errno));
+		got += (size_t)r;
+	}
+	write_key(path, k);
+}
+
+/* A master key from the passphrase in pass_file and salt (scrypt). */
+static void
+key_derive(const char *pass_file, const char *salt, const char *path)
+{
+	unsigned char k[32];
+	char pass[4097];
+	ssize_t n = -1;
+	int fd, rc;
+
+	if (!access(path, F_OK))
+		cli_failf(NEDB_EREJECTED, "'%s' exists: a key file is never "
+			  "overwritten", path);
+	if ((fd = open(pass_file, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, pass, sizeof pass);
+		close(fd);
+	}
+	if (n < 0)
+		cli_failf(NEDB_EIO, "cannot read passphrase file '%s': %s",
+			  pass_file, strerror(errno));
+	if (n == (ssize_t)sizeof pass)
+		cli_failf(NEDB_EINPUT, "passphrase file '%s' is longer than "
+			  "4096 bytes", pass_file);
+	if (n > 0 && pass[n - 1] == '\n')
+		n--;
+	rc = nedb_key_derive(k, pass, (size_t)n, salt, strlen(salt));
+	explicit_bzero(pass, sizeof pass);
+	if (rc)
+		cli_fail(rc);
+	write_key(path, k);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *new_tmk = NULL, *out = NULL, *sub;
+	const char *new_tmk = NULL, *out = NULL, *pass = NULL, *salt = NULL;
+	const char *sub;
 	int c;
 
 	cli_init("nedb-key", usage);
@@ -164,24 +212,29 @@ main(int argc, char **argv)
 		switch (c) {
 		case OPT_NEW_TMK: new_tmk = optarg; break;
 		case OPT_OUT: out = optarg; break;
+		case OPT_PASS: pass = optarg; break;
+		case OPT_SALT: salt = optarg; break;
 		default: cli_bad_option(c, argv);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		cli_usage("missing subcommand: status, rewrap or new");
+		cli_usage("missing subcommand: status, rewrap, new or derive");
 	sub = argv[0];
 	if (argc > 1)
 		cli_usage("unexpected argument '%s'", argv[1]);
 	if (strcmp(sub, "status") && strcmp(sub, "rewrap") &&
-	    strcmp(sub, "new"))
-		cli_usage("unknown subcommand '%s': want status, rewrap or new",
-			  sub);
+	    strcmp(sub, "new") && strcmp(sub, "derive"))
+		cli_usage("unknown subcommand '%s': want status, rewrap, new "
+			  "or derive", sub);
 	if (new_tmk && strcmp(sub, "rewrap"))
 		cli_usage("option '--new-tmk-file' is for rewrap only");
-	if (out && strcmp(sub, "new"))
-		cli_usage("option '--out' is for new only");
+	if (out && strcmp(sub, "new") && strcmp(sub, "derive"))
+		cli_usage("option '--out' is for new and derive only");
+	if ((pass || salt) && strcmp(sub, "derive"))
+		cli_usage("options '--passphrase-file' and '--salt' are for "
+			  "derive only");
 
 	if (!strcmp(sub, "status")) {
 		key_status();
@@ -189,10 +242,15 @@ main(int argc, char **argv)
 		if (!new_tmk || !*new_tmk)
 			cli_usage("rewrap needs --new-tmk-file FILE");
 		key_rewrap(new_tmk);
-	} else {
+	} else if (!strcmp(sub, "new")) {
 		if (!out || !*out)
 			cli_usage("new needs --out FILE");
 		key_new(out);
+	} else {
+		if (!out || !*out || !pass || !*pass || !salt || !*salt)
+			cli_usage("derive needs --passphrase-file FILE, --salt "
+				  "TEXT and --out FILE");
+		key_derive(pass, salt, out);
 	}
 	cli_finish();
 	return 0;

@@ -32,7 +32,7 @@ _nedb_opts()
 	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
-	nedb-key) echo "$common --new-tmk-file --out" ;;
+	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;
 	esac
@@ -50,7 +50,7 @@ _nedb_nargs()
 			--nonce | --idem | --ttl | --if-seq | --tag | --id-field | --as-of | -n | --since | \
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \
-			--valid-from | --valid-to | --auto)
+			--valid-from | --valid-to | --auto | --passphrase-file | --salt)
 			((i++))
 			;;
 		--out)	# nedb-key new --out FILE (nedb-link's --out is a flag)
@@ -73,7 +73,7 @@ _nedb()
 		_filedir -d
 		return
 		;;
-	--tmk-file | --new-tmk-file)
+	--tmk-file | --new-tmk-file | --passphrase-file)
 		_filedir
 		return
 		;;
@@ -113,7 +113,7 @@ _nedb()
 	fi
 	# nedb-key SUBCOMMAND
 	if [[ ${words[0]##*/} == nedb-key && $(_nedb_nargs) == 0 ]]; then
-		COMPREPLY=($(compgen -W 'status rewrap new' -- "$cur"))
+		COMPREPLY=($(compgen -W 'status rewrap new derive' -- "$cur"))
 		return
 	fi
 	# nedbd takes no arguments

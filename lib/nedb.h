@@ -185,6 +185,18 @@ NEDB_EXPORT int nedb_key_status(const char *dir, int *encrypted,
  */
 NEDB_EXPORT int nedb_key_rewrap(const char *dir, const char *tmk_file,
 				const char *new_tmk_file, char kid[17]);
+/*
+ * A master key from a passphrase, for nedb-key derive: scrypt (RFC 7914;
+ * N 2^17, r 8, p 1: 128 MiB and about half a second) of the passphrase
+ * with salt, 32 bytes into tmk.  The same passphrase and salt give the
+ * same key.  Never run on open: every command would pay for it.
+ */
+#define NEDB_SCRYPT_N (1u << 17)
+#define NEDB_SCRYPT_R 8
+#define NEDB_SCRYPT_P 1
+NEDB_EXPORT int nedb_key_derive(unsigned char tmk[32], const void *pass,
+				size_t passlen, const void *salt,
+				size_t saltlen);
 /* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
 NEDB_EXPORT void nedb_close(nedb *db);
 /*

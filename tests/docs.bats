@@ -563,7 +563,8 @@ HGETALL"
 	run complete_bash nedb-key ''
 	assert_output "status
 rewrap
-new"
+new
+derive"
 	run complete_bash nedb-key --tmk-file k.key re
 	assert_output rewrap
 	run complete_bash nedb-key rewrap ''

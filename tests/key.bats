@@ -50,15 +50,15 @@ key_id() {
 
 @test "nedb-key without a subcommand, with an unknown one or a misplaced option exits 2 with a hint" {
 	run -2 --separate-stderr nedb-key
-	assert_equal "$stderr" "nedb-key: missing subcommand: status, rewrap or new (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: missing subcommand: status, rewrap, new or derive (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key rotate
-	assert_equal "$stderr" "nedb-key: unknown subcommand 'rotate': want status, rewrap or new (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: unknown subcommand 'rotate': want status, rewrap, new or derive (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key rewrap
 	assert_equal "$stderr" "nedb-key: rewrap needs --new-tmk-file FILE (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key new
 	assert_equal "$stderr" "nedb-key: new needs --out FILE (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key status --out x
-	assert_equal "$stderr" "nedb-key: option '--out' is for new only (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: option '--out' is for new and derive only (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key status extra
 	assert_equal "$stderr" "nedb-key: unexpected argument 'extra' (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key --bogus status
@@ -523,4 +523,38 @@ key_id() {
 	run -5 --separate-stderr env NEDB_TMK=zz nedb-put -d "$BATS_TEST_TMPDIR/new" t a '{}'
 	assert_equal "$stderr" "nedb-put: NEDB_TMK is not a key (want 64 hex digits, got 2 characters)"
 	[ ! -e "$BATS_TEST_TMPDIR/new" ]
+}
+
+@test "derive: a key from a passphrase is scrypt's (RFC 7914), the same every time, and opens the database" {
+	printf 'correct horse battery\n' >pass
+	run -0 --separate-stderr nedb-key derive --passphrase-file pass --salt shop --out d1
+	assert_output ''
+	assert_equal "$(stat -c %a d1)" 600
+	want=$(python3 -c "import hashlib; print(hashlib.scrypt(b'correct horse battery', salt=b'shop', n=2**17, r=8, p=1, maxmem=2**28, dklen=32).hex())")
+	assert_equal "$(cat d1)" "$want"
+	nedb-key derive --passphrase-file pass --salt shop --out d2
+	assert_equal "$(cat d2)" "$want"
+	nedb-key derive --passphrase-file pass --salt other --out d3
+	[ "$(cat d3)" != "$want" ]
+	nedb-put -q --tmk-file d1 t a '{"v":1}'
+	run -0 nedb-get --tmk-file d2 t a
+	assert_output '{"_id":"a","v":1}'
+	run -5 nedb-get --tmk-file d3 t a
+}
+
+@test "derive: an empty passphrase, a missing option, or an existing key file is refused" {
+	: >empty
+	run -4 --separate-stderr nedb-key derive --passphrase-file empty --salt s --out k
+	assert_equal "$stderr" "nedb-key: the passphrase is empty"
+	[ ! -e k ]
+	printf 'p\n' >pass
+	run -2 nedb-key derive --passphrase-file pass --out k
+	run -2 nedb-key derive --salt s --out k
+	run -2 nedb-key new --salt s --out k
+	echo keep >k
+	run -3 --separate-stderr nedb-key derive --passphrase-file pass --salt s --out k
+	assert_equal "$stderr" "nedb-key: 'k' exists: a key file is never overwritten"
+	assert_equal "$(cat k)" keep
+	run -5 nedb-key derive --passphrase-file nonesuch --salt s --out fresh.key
+	[ ! -e fresh.key ]
 }

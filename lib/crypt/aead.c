@@ -75,6 +75,7 @@
 	X(EVP_DecryptFinal_ex) \
 	X(EVP_KDF_fetch) \
 	X(EVP_KDF_CTX_new) \
+	X(EVP_KDF_free) \
 	X(EVP_KDF_CTX_free) \
 	X(EVP_KDF_derive) \
 	X(EVP_MAC_fetch) \
@@ -263,6 +264,45 @@ nedb__hkdf(unsigned char *out, size_t outlen, const void *ikm,
 		return crypto_fail("EVP_KDF_CTX_new");
 	if (C.EVP_KDF_derive(k, out, outlen, p) != 1)
 		rc = crypto_fail("HKDF");
+	C.EVP_KDF_CTX_free(k);
+	return rc;
+}
+
+/*
+ * scrypt (RFC 7914) for nedb-key derive: fetched on its first use only,
+ * as no open needs it.
+ */
+int
+nedb__scrypt(unsigned char *out, size_t outlen, const void *pass,
+	     size_t passlen, const void *salt, size_t saltlen, uint64_t n,
+	     uint32_t r, uint32_t par)
+{
+	uint64_t maxmem = 128 * r * n + (64u << 20);
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pass,
+					passlen),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+					saltlen),
+		OSSL_PARAM_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+		OSSL_PARAM_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
+		OSSL_PARAM_uint32(OSSL_KDF_PARAM_SCRYPT_P, &par),
+		OSSL_PARAM_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+		OSSL_PARAM_END
+	};
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *k;
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (!(kdf = C.EVP_KDF_fetch(NULL, "SCRYPT", NULL)))
+		return crypto_fail("no scrypt");
+	k = C.EVP_KDF_CTX_new(kdf);
+	C.EVP_KDF_free(kdf);
+	if (!k)
+		return crypto_fail("EVP_KDF_CTX_new");
+	if (C.EVP_KDF_derive(k, out, outlen, p) != 1)
+		rc = crypto_fail("scrypt");
 	C.EVP_KDF_CTX_free(k);
 	return rc;
 }

@@ -101,6 +101,12 @@ int nedb__hkdf(unsigned char *out, size_t outlen, const void *ikm,
 	       size_t ikmlen, const void *salt, size_t saltlen,
 	       const void *info, size_t infolen);
 
+/* scrypt (RFC 7914) with cost n (a power of 2), block size r and
+ * parallelism par: outlen bytes into out.  Slow by design. */
+int nedb__scrypt(unsigned char *out, size_t outlen, const void *pass,
+		 size_t passlen, const void *salt, size_t saltlen, uint64_t n,
+		 uint32_t r, uint32_t par);
+
 /* One-shot HMAC-SHA256 of msg under key: NEDB_PRF_LEN bytes. */
 int nedb__hmac(unsigned char out[NEDB_PRF_LEN], const void *key,
 	       size_t keylen, const void *msg, size_t n);

@@ -540,3 +540,15 @@ nedb__key_cleanup(const char *dir)
 	closedir(d);
 	return rc;
 }
+
+int
+nedb_key_derive(unsigned char tmk[NEDB_KEY_LEN], const void *pass,
+		size_t passlen, const void *salt, size_t saltlen)
+{
+	if (!passlen)
+		return nedb__err(NEDB_EINPUT, "the passphrase is empty");
+	if (!saltlen)
+		return nedb__err(NEDB_EINPUT, "the salt is empty");
+	return nedb__scrypt(tmk, NEDB_KEY_LEN, pass, passlen, salt, saltlen,
+			    NEDB_SCRYPT_N, NEDB_SCRYPT_R, NEDB_SCRYPT_P);
+}
