@@ -469,6 +469,21 @@ key_id() {
 	expect 200 '.v == 2'
 }
 
+@test "nedbd DELETE removes an encrypted database whole, key.enc and archive too" {
+	NEDBD_ARGS=(--tmk-file "$K1")
+	start_nedbd
+	create shop
+	http POST /v1/databases/shop/put -d '{"coll":"users","id":"a","doc":{"n":1}}'
+	expect 200
+	http POST /v1/databases/shop/checkpoint
+	expect 200
+	nedb-checkpoint -d "$DATA/shop" --tmk-file "$K1" --prune >/dev/null
+	[ -f "$DATA/shop/key.enc" ]
+	http DELETE /v1/databases/shop
+	expect 200 '.deleted == true'
+	[ ! -e "$DATA/shop" ]
+}
+
 @test "nedbd --tmk-file serves encrypted databases over RESP2; without the key it answers an error" {
 	NEDBD_ARGS=(--tmk-file "$K1")
 	start_nedbd
