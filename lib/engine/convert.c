@@ -110,23 +110,21 @@ roll_forward(const char *dir)
 	static const char *const files[] = {
 		"meta.json", "view.mdb", "view.sync", "log.aof", NULL
 	};
-	char *commit = stage_path(dir, "COMMIT"), *arch;
-	char list[1 << 16];
+	char *commit = stage_path(dir, "COMMIT"), *arch, *list;
+	nedb_buf b = {0};
 	struct dirent *e;
-	ssize_t n = -1;
 	DIR *d;
-	int fd, rc = 0;
+	int rc = 0;
 
-	if ((fd = open(commit, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, list, sizeof list - 1);
-		close(fd);
-	}
-	if (n < 0) {
+	/* the whole list, however many segments: one left out would be
+	 * taken for a plaintext one and removed */
+	if (nedb__read_file(commit, &b)) {
 		rc = nedb__errno(NEDB_EIO, "cannot read an encryption's "
 				 "COMMIT");
 		goto done;
 	}
-	list[n] = 0;
+	nedb_buf_add(&b, "", 1);
+	list = b.p;
 	arch = nedb__path_in(dir, "archive");
 	mkdir(arch, 0700);
 	/* the listed segments (not moved yet: still staged), then away
@@ -171,6 +169,7 @@ roll_forward(const char *dir)
 		free(stage);
 	}
 done:
+	nedb_buf_free(&b);
 	free(commit);
 	return rc;
 }
