@@ -375,7 +375,7 @@ done:
 int
 nedb__encrypt(nedb *db, const char *tmk_file)
 {
-	char *stage = stage_path(db->dir, ""), *keyp;
+	char *stage = stage_path(db->dir, "");
 	int dirfd = -1, rc;
 	bool enc;
 	unsigned char kid[NEDB_KEYID_LEN];
@@ -409,6 +409,5 @@ done:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(stage);
-	(void)keyp;
 	return rc;
 }
