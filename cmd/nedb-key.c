@@ -91,23 +91,6 @@ key_rewrap(const char *new_tmk_file)
 	cli_print(out, strlen(out));
 }
 
-/* Writes all of p to fd; -1 with errno on failure. */
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Writes key k as 64 lowercase hex digits and a newline to a file created
  * for it (O_EXCL: an existing file, which may be the only copy of a key,
@@ -117,12 +100,13 @@ write_all(int fd, const char *p, size_t n)
 static void
 write_key(const char *path, unsigned char k[32])
 {
-	char hex[2 * 32 + 1];
+	char hex[2 * 32 + 2];
 	int fd, err = 0;
 
 	for (size_t i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", k[i]);
 	hex[2 * 32] = '\n';
+	hex[2 * 32 + 1] = 0;
 	explicit_bzero(k, 32);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
@@ -134,7 +118,9 @@ write_key(const char *path, unsigned char k[32])
 		cli_failf(NEDB_EIO, "cannot create key file '%s': %s", path,
 			  strerror(errno));
 	}
-	if (fchmod(fd, 0600) || write_all(fd, hex, sizeof hex) || fsync(fd))
+	/* dprintf goes on after a short write, as stdio does */
+	if (fchmod(fd, 0600) || dprintf(fd, "%s", hex) != 2 * 32 + 1 ||
+	    fsync(fd))
 		err = errno;
 	if (close(fd) && !err)
 		err = errno;

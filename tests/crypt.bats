@@ -10,30 +10,14 @@ CANARIES=(canary-id-7731 CanaryColl CanaryField canary-eq-value
 	canary-ordered-value canary-token-word canary-nested-deep)
 
 setup_more() {
-	HOOKS="$BATS_TEST_TMPDIR/hooks"
-	mkdir -p "$HOOKS"
-	PIDS=()
+	hooks_init
 	python3 -c 'import os; print(os.urandom(32).hex())' >"$BATS_TEST_TMPDIR/k1"
 	K1=$BATS_TEST_TMPDIR/k1
 	LIB=$BATS_TEST_DIRNAME/lib-crypt
 }
 
 teardown() {
-	local p
-	touch "$HOOKS"/*.go 2>/dev/null || true
-	for p in "${PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-
-wait_reached() {
-	local i
-	for ((i = 0; i < 6000; i++)); do
-		[ -e "$HOOKS/$1.reached" ] && return 0
-		sleep 0.01
-	done
-	echo "hook point $1 never reached" >&2
-	return 1
+	hooks_teardown
 }
 
 # The same writes on any database: every canary in a place of its own.
@@ -130,6 +114,30 @@ EOF
 	run nedb-get --as-of "$seq" CanaryColl d2
 	assert_failure 5
 	refute_output --partial 'v2'
+}
+
+@test "a plaintext line among sealed ones is damage named by its seq, and never read as an op" {
+	export NEDB_TMK_FILE=$K1
+	fill
+	seq=$(nedb-get --history CanaryColl d3 | jq -s '.[0].seq')
+	# the op's own plaintext, put where its sealed line was
+	plain=$(nedb-log --since "$seq" --until "$seq")
+	python3 - "$NEDB_DIR/log.aof" "$seq" "$plain" <<'PY'
+import sys
+p, seq, plain = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+lines = open(p, 'rb').read().split(b'\n')
+lines[seq] = plain
+open(p, 'wb').write(b'\n'.join(lines))
+PY
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial "\"seq\":$seq,"
+	assert_output --partial 'not an encrypted line'
+	# (the shorter line moved the log's end: reads see that first)
+	run nedb-get --as-of "$seq" CanaryColl d3
+	assert_failure 5
+	assert_output --regexp '^nedb-get: corrupt log'
+	assert_equal "${#lines[@]}" 1
 }
 
 @test "opening a plaintext database with a key encrypts it: the same head, log and answers" {

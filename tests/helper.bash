@@ -42,3 +42,34 @@ for line in sys.stdin:
     sys.stdout.write(line)' "$2" "$3" |
 		mdb_load -n -s "$1" "$NEDB_DIR/view.mdb" 2>/dev/null
 }
+
+# The library's test hooks (NEDB_TEST_PAUSE with NEDB_TEST_DIR=$HOOKS):
+# hooks_init in setup_more, hooks_teardown in teardown; background
+# processes a test starts go in PIDS.
+hooks_init() {
+	HOOKS="$BATS_TEST_TMPDIR/hooks"
+	mkdir -p "$HOOKS"
+	PIDS=()
+}
+
+# Lets every paused process go on, then kills what is left.
+hooks_teardown() {
+	local f p
+	for f in "$HOOKS"/*.reached; do
+		[ -e "$f" ] && touch "${f%.reached}.go"
+	done
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
+# Waits (up to a minute) until the hook point $1 has been reached.
+wait_reached() {
+	local i
+	for ((i = 0; i < 6000; i++)); do
+		[ -e "$HOOKS/$1.reached" ] && return 0
+		sleep 0.01
+	done
+	echo "hook point $1 never reached" >&2
+	return 1
+}

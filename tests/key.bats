@@ -572,4 +572,8 @@ key_id() {
 	assert_equal "$(cat k)" keep
 	run -5 nedb-key derive --passphrase-file nonesuch --salt s --out fresh.key
 	[ ! -e fresh.key ]
+	head -c 4097 /dev/zero | tr '\0' p >long
+	run -4 --separate-stderr nedb-key derive --passphrase-file long --salt s --out fresh.key
+	assert_equal "$stderr" "nedb-key: passphrase file 'long' is longer than 4096 bytes"
+	[ ! -e fresh.key ]
 }

@@ -8,28 +8,11 @@
 load helper
 
 setup_more() {
-	HOOKS="$BATS_TEST_TMPDIR/hooks"
-	mkdir -p "$HOOKS"
-	PIDS=()
+	hooks_init
 }
 
 teardown() {
-	local p
-	touch "$HOOKS"/*.reached.go 2>/dev/null || true
-	for p in "${PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-
-# Waits (up to a minute) until the hook point $1 has been reached.
-wait_reached() {
-	local i
-	for ((i = 0; i < 6000; i++)); do
-		[ -e "$HOOKS/$1.reached" ] && return 0
-		sleep 0.01
-	done
-	echo "hook point $1 never reached" >&2
-	return 1
+	hooks_teardown
 }
 
 # Waits until process $1 has exited or sleeps in a file lock.

@@ -70,3 +70,13 @@ run_unit() {
 @test "encrypted view kv layer unit tests pass" {
 	run_unit kv
 }
+
+@test "every unit test program has its test here: none is built and never run" {
+	local f name missing=()
+	for f in "$BATS_TEST_DIRNAME"/unit/test_*.c; do
+		name=${f##*/test_}
+		name=${name%.c}
+		grep -qx "	run_unit $name" "$BATS_TEST_FILENAME" || missing+=("$name")
+	done
+	assert_equal "${missing[*]}" ""
+}

@@ -754,8 +754,8 @@ check_meta(nedb *db)
 
 /*
  * The key step of an open, before any other file of the database is read
- * or written (SPEC §8): the master key from tmk_file or the environment
- * (nedb__tmk_get), then key.enc.
+ * or written (SPEC §8): the master key, which open_db read once from
+ * tmk_file or the environment (tmk when have), against key.enc.
  *  - key.enc and no key, or another key: NEDB_EKEY, nothing touched.
  *  - key.enc and its key: db->crypt holds the data key's sub-keys.
  *  - a key and no key.enc: a new database (no log.aof yet, create) gets
@@ -764,18 +764,17 @@ check_meta(nedb *db)
  *  - neither: plaintext, and libcrypto is never loaded.
  */
 static int
-open_keys(nedb *db, const char *tmk_file, bool create, bool *convert)
+open_keys(nedb *db, const unsigned char tmk[NEDB_KEY_LEN], bool have,
+	  bool create, bool *convert)
 {
-	unsigned char tmk[NEDB_KEY_LEN], kid[NEDB_KEYID_LEN];
+	unsigned char kid[NEDB_KEYID_LEN];
 	char hex[2 * NEDB_KEYID_LEN + 1];
-	bool have, enc;
+	bool enc;
 	int rc;
 
 	*convert = false;
-	if ((rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
-				getenv("NEDB_TMK_FILE"))) ||
-	    (rc = nedb__key_status(db->dir, &enc, kid)))
-		goto out;
+	if ((rc = nedb__key_status(db->dir, &enc, kid)))
+		return rc;
 	if (enc && !have) {
 		nedb__key_id_hex(hex, kid);
 		rc = nedb__err(NEDB_EKEY, "cannot open database '%s': it is "
@@ -798,8 +797,6 @@ open_keys(nedb *db, const char *tmk_file, bool create, bool *convert)
 		free(lp);
 	}
 	db->view.crypt = nedb__encrypted(db) ? &db->crypt : NULL;
-out:
-	nedb__wipe(tmk, sizeof tmk);
 	return rc;
 }
 
@@ -809,26 +806,15 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	return nedb_open_key(out, dir, flags, NULL);
 }
 
-/* Whether the master key given (if any) can be read and parsed. */
-static int
-check_tmk(const char *tmk_file)
-{
-	unsigned char tmk[NEDB_KEY_LEN];
-	bool have;
-	int rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
-			       getenv("NEDB_TMK_FILE"));
-
-	nedb__wipe(tmk, sizeof tmk);
-	return rc;
-}
-
 /* nedb_open_key's open; *convert: a plaintext database was opened
  * (without its key) that the key given is to encrypt. */
 static int
 open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	bool *convert)
 {
-	bool create = flags & NEDB_OPEN_CREATE, suspect;
+	bool create = flags & NEDB_OPEN_CREATE, suspect, have = false;
+	bool read_tmk = false;
+	unsigned char tmk[NEDB_KEY_LEN];
 	int dirfd = -1;
 	char *viewp = NULL;
 	struct applied a;
@@ -853,7 +839,10 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 			goto fail;
 		}
 		/* a bad key leaves no empty directory behind */
-		if ((rc = check_tmk(tmk_file)))
+		read_tmk = true;
+		if ((rc = nedb__tmk_get(tmk, &have, tmk_file,
+					getenv("NEDB_TMK"),
+					getenv("NEDB_TMK_FILE"))))
 			goto fail;
 		if (mkdir(dir, 0700) && errno != EEXIST) {
 			rc = nedb__err(NEDB_EIO, "cannot create database "
@@ -865,9 +854,13 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 			       "directory", dir);
 		goto fail;
 	}
-	if ((rc = nedb__encrypt_recover(db)) ||
-	    (rc = open_keys(db, tmk_file, create, convert)))
+	if ((!read_tmk &&
+	     (rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
+				 getenv("NEDB_TMK_FILE")))) ||
+	    (rc = nedb__encrypt_recover(db)) ||
+	    (rc = open_keys(db, tmk, have, create, convert)))
 		goto fail;
+	nedb__wipe(tmk, sizeof tmk);
 	viewp = nedb__path_in(db->dir, "view.mdb");
 	if ((rc = nedb__log_open(db, create, &db->writable)))
 		goto fail;
@@ -962,6 +955,7 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	nedb__test_pause("opened");
 	return 0;
 fail:
+	nedb__wipe(tmk, sizeof tmk);
 	if (dirfd >= 0)
 		close(dirfd);
 	free(viewp);
@@ -1068,8 +1062,9 @@ nedb_key_rewrap(const char *dir, const char *tmk_file,
 		rc = nedb__err(NEDB_EUSAGE, "no new key given");
 		goto done;
 	}
-	if ((rc = nedb_key_status(dir, &enc, kid)) ||
-	    (rc = nedb__encrypt_recover(db)) ||
+	/* an encryption a crash interrupted is finished (or dropped) first:
+	 * key.enc may not be in place yet */
+	if ((rc = nedb__encrypt_recover(db)) ||
 	    (rc = nedb_key_status(dir, &enc, kid)))
 		goto done;
 	if (!enc) {
