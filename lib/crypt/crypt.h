@@ -84,6 +84,22 @@
  * Thread-safe; every function below that needs libcrypto calls it. */
 int nedb__crypt_require(void);
 
+/*
+ * SHA-256 (the Merkle tree's hash, SPEC §9).  Needs libcrypto loaded but
+ * none of its providers (nedb__crypt_load: the dlopen alone, ~1 ms per
+ * process), so a plaintext writer can hash tree nodes cheaply.
+ * nedb__sha256_init and nedb__sha256 fail only when libcrypto cannot be
+ * loaded (NEDB_EIO); update and final only after a successful init.
+ */
+#define NEDB_SHA256_LEN 32
+typedef struct { _Alignas(8) unsigned char opaque[128]; } nedb_sha256;
+int nedb__crypt_load(void);
+int nedb__sha256_init(nedb_sha256 *h);
+void nedb__sha256_update(nedb_sha256 *h, const void *p, size_t n);
+void nedb__sha256_final(nedb_sha256 *h, unsigned char out[NEDB_SHA256_LEN]);
+int nedb__sha256(unsigned char out[NEDB_SHA256_LEN], const void *p,
+		 size_t n);
+
 /* Clears n bytes at p (explicit_bzero: never optimised away). */
 void nedb__wipe(void *p, size_t n);
 

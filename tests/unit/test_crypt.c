@@ -886,6 +886,30 @@ test_key_cleanup(void)
 	free(dir);
 }
 
+/* SHA-256 known answers (FIPS 180-2 B.1 and B.2, and the empty string),
+ * whole and fed in pieces. */
+static void
+test_sha256_known_answer(void)
+{
+	static const char two[] =
+		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	unsigned char md[NEDB_SHA256_LEN];
+	nedb_sha256 h;
+
+	CHECK(nedb__sha256(md, "abc", 3) == 0);
+	CHECK(eq_hex(md, sizeof md, "ba7816bf8f01cfea414140de5dae2223"
+		     "b00361a396177a9cb410ff61f20015ad"));
+	CHECK(nedb__sha256(md, "", 0) == 0);
+	CHECK(eq_hex(md, sizeof md, "e3b0c44298fc1c149afbf4c8996fb924"
+		     "27ae41e4649b934ca495991b7852b855"));
+	CHECK(nedb__sha256_init(&h) == 0);
+	for (size_t i = 0; i < sizeof two - 1; i += 7)
+		nedb__sha256_update(&h, two + i, 7);
+	nedb__sha256_final(&h, md);
+	CHECK(eq_hex(md, sizeof md, "248d6a61d20638b8e5c026930c3e6039"
+		     "a33ce45964ff2167f6ecedd419db06c1"));
+}
+
 static int
 child_rewrap(const char *dir)
 {
@@ -923,6 +947,7 @@ main(int argc, char **argv)
 	RUN(test_gcm_known_answer);
 	RUN(test_hkdf_rfc5869);
 	RUN(test_hmac_known_answer);
+	RUN(test_sha256_known_answer);
 	RUN(test_subkeys_are_distinct);
 	RUN(test_tmk_parsing);
 	RUN(test_key_id);
