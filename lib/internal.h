@@ -17,7 +17,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
-#define VIEW_FORMAT 6			/* bump to force a rebuild */
+#define VIEW_FORMAT 7			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -238,6 +238,7 @@ enum {
 	DBI_TTL, DBI_COLLS, DBI_NODES, DBI_NODEIDS, DBI_EDGES, DBI_REDGES,
 	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX,
 	DBI_USAGE,	/* query statistics for auto-indexing: not state */
+	DBI_TREE,	/* the Merkle tree's stored hashes: proof/tree.c */
 	DBI__N
 };
 
