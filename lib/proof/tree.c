@@ -12,21 +12,26 @@
  *                     largest power of two below hi - lo
  *
  * The table "tree" of the view holds, for every complete subtree (2^level
- * leaves starting at a multiple of 2^level), its hash under be64 of
- * tlog's StoredHashIndex(level, n).  The algorithms below are those of
- * golang.org/x/mod/sumdb/tlog (TreeHash, ProveRecord, ProveTree) over
- * that storage, so that their output is what tlog's checkers expect.
+ * leaves starting at a multiple of 2^level) of level TREE_TILE or more,
+ * its hash under be64 of tlog's StoredHashIndex(level, n); a smaller
+ * one is hashed from its ops' hashes in seqs when asked for (read_hash).
+ * The algorithms below are those of golang.org/x/mod/sumdb/tlog
+ * (TreeHash, ProveRecord, ProveTree) over that storage, so that their
+ * output is what tlog's checkers expect.
  *
  * Invariants:
  *  1. After apply() of ops 0..N-1 the table holds exactly the hashes of
- *     the complete subtrees of the tree of size N (tlog's
- *     StoredHashCount(N) entries): a function of the op hashes only,
- *     rebuilt with the view and compared by nedb-verify --determinism.
+ *     the complete subtrees of level TREE_TILE or more of the tree of
+ *     size N: a function of the op hashes only, rebuilt with the view
+ *     and compared by nedb-verify --determinism.
  *  2. The hashes an op adds are stored in increasing key order, after
  *     every earlier op's (MDB_APPEND), in the op's own transaction.
  *  3. A root or proof for size N reads only complete subtrees within
- *     leaves 0..N-1, each at most once: O(log N) reads, consistent
- *     within one snapshot.
+ *     ops 0..N-1, each at most once: O(log N) stored hashes, and op
+ *     hashes of the few tiles the path crosses, consistent within one
+ *     snapshot.
+ *  4. Only an op that completes a tile hashes anything on the write
+ *     path: the other writers never load libcrypto for the tree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,27 +56,6 @@ nedb__tree_index(unsigned level, uint64_t n)
 	return i + level;
 }
 
-static int
-read_hash(struct view *v, MDB_txn *txn, unsigned level, uint64_t n,
-	  unsigned char out[TREE_HASH_LEN])
-{
-	unsigned char key[8];
-	MDB_val k = {sizeof key, key}, d;
-	int rc;
-
-	nedb__put_be64(key, nedb__tree_index(level, n));
-	rc = nedb__kv_get(v, txn, DBI_TREE, &k, &d);
-	if (rc == MDB_NOTFOUND || (!rc && d.mv_size != TREE_HASH_LEN))
-		return nedb__err(NEDB_ECORRUPT, "corrupt view: tree node "
-				 "%u/%llu is %s; run nedb-checkpoint "
-				 "--rebuild", level, (unsigned long long)n,
-				 rc ? "missing" : "malformed");
-	if (rc)
-		return nedb__mdb(rc, "cannot read view");
-	memcpy(out, d.mv_data, TREE_HASH_LEN);
-	return 0;
-}
-
 /* out = SHA-256(0x01 || l || r); out may be l or r. */
 static int
 node_hash(unsigned char out[TREE_HASH_LEN],
@@ -86,30 +70,105 @@ node_hash(unsigned char out[TREE_HASH_LEN],
 	return nedb__sha256(out, b, sizeof b);
 }
 
-int
-nedb__tree_append(struct view *v, MDB_txn *txn, uint64_t seq,
-		  const unsigned char hash[HASH_LEN])
+/*
+ * The hash of the complete subtree of 2^level ops from n * 2^level,
+ * level below TREE_TILE: its ops' hashes read from seqs (one cursor
+ * walk), their leaf hashes folded pairwise.
+ */
+static int
+tile_hash(struct view *v, MDB_txn *txn, unsigned level, uint64_t n,
+	  unsigned char out[TREE_HASH_LEN])
 {
-	unsigned char b[1 + HASH_LEN], h[TREE_HASH_LEN], key[8];
-	uint64_t at = nedb__tree_index(0, seq);
-	MDB_val k = {sizeof key, key}, d = {TREE_HASH_LEN, h};
+	unsigned char h[1 << TREE_TILE][TREE_HASH_LEN], sk[8];
+	unsigned char b[1 + HASH_LEN];
+	uint64_t first = n << level, w = (uint64_t)1 << level;
+	MDB_val k = {sizeof sk, sk}, d;
+	struct kvcur c;
 	int rc;
 
+	nedb__seqkey(sk, first);
+	if ((rc = nedb__kv_copen(&c, v, txn, DBI_SEQS)))
+		return nedb__mdb(rc, "cannot read view");
 	b[0] = 0x00;
-	memcpy(b + 1, hash, HASH_LEN);
-	if ((rc = nedb__sha256(h, b, sizeof b)))
+	for (uint64_t i = 0; i < w; i++) {
+		rc = nedb__kv_cget(&c, &k, &d, i ? MDB_NEXT : MDB_SET_KEY);
+		if (!rc && (k.mv_size != 8 ||
+			    nedb__seqkey_get(k.mv_data) != first + i ||
+			    d.mv_size != sizeof(struct seqent)))
+			rc = MDB_NOTFOUND;
+		if (rc) {
+			rc = rc == MDB_NOTFOUND ? nedb__err(NEDB_ECORRUPT,
+				"corrupt view: no record of op %llu; run "
+				"nedb-checkpoint --rebuild",
+				(unsigned long long)(first + i)) :
+			     nedb__mdb(rc, "cannot read view");
+			break;
+		}
+		memcpy(b + 1, ((const struct seqent *)d.mv_data)->hash,
+		       HASH_LEN);
+		if ((rc = nedb__sha256(h[i], b, sizeof b)))
+			break;
+	}
+	nedb__kv_cclose(&c);
+	for (; !rc && w > 1; w /= 2)
+		for (uint64_t i = 0; !rc && i < w / 2; i++)
+			rc = node_hash(h[i], h[2 * i], h[2 * i + 1]);
+	if (!rc)
+		memcpy(out, h[0], TREE_HASH_LEN);
+	return rc;
+}
+
+/* The hash of complete subtree n of level: stored, or below a tile's
+ * top computed from its ops. */
+static int
+read_hash(struct view *v, MDB_txn *txn, unsigned level, uint64_t n,
+	  unsigned char out[TREE_HASH_LEN])
+{
+	unsigned char key[8];
+	MDB_val k = {sizeof key, key}, d;
+	int rc;
+
+	if (level < TREE_TILE)
+		return tile_hash(v, txn, level, n, out);
+	nedb__put_be64(key, nedb__tree_index(level, n));
+	rc = nedb__kv_get(v, txn, DBI_TREE, &k, &d);
+	if (rc == MDB_NOTFOUND || (!rc && d.mv_size != TREE_HASH_LEN))
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: tree node "
+				 "%u/%llu is %s; run nedb-checkpoint "
+				 "--rebuild", level, (unsigned long long)n,
+				 rc ? "missing" : "malformed");
+	if (rc)
+		return nedb__mdb(rc, "cannot read view");
+	memcpy(out, d.mv_data, TREE_HASH_LEN);
+	return 0;
+}
+
+int
+nedb__tree_append(struct view *v, MDB_txn *txn, uint64_t seq)
+{
+	unsigned char l[TREE_HASH_LEN], h[TREE_HASH_LEN], key[8];
+	MDB_val k = {sizeof key, key}, d = {TREE_HASH_LEN, h};
+	uint64_t at;
+	int rc;
+
+	/* only the op that completes a tile stores anything (so only it
+	 * loads libcrypto): the tile's top... */
+	if ((seq + 1) % ((uint64_t)1 << TREE_TILE))
+		return 0;
+	if ((rc = tile_hash(v, txn, TREE_TILE, seq >> TREE_TILE, h)))
 		return rc;
-	/* each trailing 1 bit of seq completes a subtree, whose left half
-	 * is the stored node just before it on that level */
-	for (unsigned l = 0;; l++) {
+	at = nedb__tree_index(TREE_TILE, seq >> TREE_TILE);
+	/* ...then each further trailing 1 bit of seq completes a subtree,
+	 * whose left half is the stored node just before it on that level */
+	for (unsigned lv = TREE_TILE;; lv++) {
 		nedb__put_be64(key, at++);
 		if ((rc = nedb__kv_put(v, txn, DBI_TREE, &k, &d,
 				       MDB_APPEND)))
 			return nedb__mdb(rc, "cannot write view");
-		if (!(seq >> l & 1))
+		if (!(seq >> lv & 1))
 			return 0;
-		if ((rc = read_hash(v, txn, l, (seq >> l) - 1, b + 1)) ||
-		    (rc = node_hash(h, b + 1, h)))
+		if ((rc = read_hash(v, txn, lv, (seq >> lv) - 1, l)) ||
+		    (rc = node_hash(h, l, h)))
 			return rc;
 	}
 }

@@ -23,8 +23,9 @@
  *   usage   coll \0 field -> be64 times a query filtered or sorted on it
  *           (auto_index; statistics, not state: not digested or compared)
  *   tree    be64 tlog StoredHashIndex(level, n) -> SHA-256 of that
- *           complete subtree of the ops' Merkle tree (proof/tree.c): a
- *           function of the op hashes, compared but not digested
+ *           complete subtree of the ops' Merkle tree, for subtrees of 256
+ *           ops or more (proof/tree.h): a function of the op hashes,
+ *           compared but not digested
  *
  * The bytes of every key and value are codec.c's (codec.h): nothing else
  * builds or slices them.
@@ -553,7 +554,7 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(v, txn, DBI_SEQS, sk, 8, &se, sizeof se,
 		      MDB_APPEND)) ||
-	    (rc = nedb__tree_append(v, txn, o->seq, o->hash)))
+	    (rc = nedb__tree_append(v, txn, o->seq)))
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */

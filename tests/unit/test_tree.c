@@ -1,14 +1,16 @@
 /*
  * test_tree.c - the Merkle tree's storage (lib/proof/tree.c): tlog's
- * stored-hash order, every complete subtree's hash equal to RFC 6962's
- * MTH computed naively, appends in key order, a missing node reported as
- * damage, and the same hashes in an encrypted view (sealed there).
+ * stored-hash order, every stored subtree (a tile of 256 ops or more)
+ * equal to RFC 6962's MTH computed naively and nothing else stored,
+ * appends in key order, a missing node or op record reported as damage,
+ * and the same hashes in an encrypted view.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "internal.h"
 #include "crypt.h"
+#include "codec.h"
 #include "kv.h"
 #include "tree.h"
 #include "unit.h"
@@ -74,7 +76,7 @@ mth(unsigned char out[32], uint64_t lo, uint64_t hi)
 	nedb__sha256(out, b, 65);
 }
 
-/* tlog's StoredHashCount(n). */
+/* tlog's StoredHashCount(n): every complete subtree. */
 static uint64_t
 stored_count(uint64_t n)
 {
@@ -113,19 +115,26 @@ test_index_order(void)
 	}
 }
 
-/* Appends ops 0..n-1 to v's tree. */
+/* Appends ops from..n-1 to v as apply does: its seqs entry (the op's
+ * hash), then the tree. */
 static int
 append(struct view *v, uint64_t from, uint64_t n)
 {
-	unsigned char h[HASH_LEN];
+	unsigned char sk[8];
+	struct seqent se;
+	MDB_val k = {8, sk}, d = {sizeof se, &se};
 	MDB_txn *txn;
 	int rc = 0;
 
+	memset(&se, 0, sizeof se);
 	if (mdb_txn_begin(v->env, NULL, 0, &txn))
 		return -100;
 	for (uint64_t i = from; i < n && !rc; i++) {
-		op_hash(h, i);
-		rc = nedb__tree_append(v, txn, i, h);
+		op_hash(se.hash, i);
+		nedb__seqkey(sk, i);
+		if (!(rc = nedb__kv_put(v, txn, DBI_SEQS, &k, &d,
+					MDB_APPEND)))
+			rc = nedb__tree_append(v, txn, i);
 	}
 	if (rc)
 		mdb_txn_abort(txn);
@@ -134,8 +143,8 @@ append(struct view *v, uint64_t from, uint64_t n)
 	return rc;
 }
 
-/* Every stored hash is the MTH of its subtree, and there are exactly
- * tlog's count of them. */
+/* Every stored hash is the MTH of its subtree, and only the subtrees of
+ * a tile or more are stored. */
 static void
 check_nodes(struct view *v, uint64_t n)
 {
@@ -143,11 +152,14 @@ check_nodes(struct view *v, uint64_t n)
 	MDB_val k = {8, key}, d;
 	MDB_txn *txn;
 	MDB_stat st;
+	uint64_t count = 0;
 
+	for (unsigned l = TREE_TILE; ((uint64_t)1 << l) <= n; l++)
+		count += n >> l;
 	CHECK(mdb_txn_begin(v->env, NULL, MDB_RDONLY, &txn) == 0);
 	CHECK(mdb_stat(txn, v->dbi[DBI_TREE], &st) == 0);
-	CHECK(st.ms_entries == stored_count(n));
-	for (unsigned l = 0; ((uint64_t)1 << l) <= n; l++)
+	CHECK(st.ms_entries == count);
+	for (unsigned l = TREE_TILE; ((uint64_t)1 << l) <= n; l++)
 		for (uint64_t i = 0; (i + 1) << l <= n; i++) {
 			nedb__put_be64(key, nedb__tree_index(l, i));
 			mth(want, i << l, (i + 1) << l);
@@ -166,10 +178,12 @@ test_nodes(int seed)
 	view_new(&v, &c, seed);
 	CHECK(append(&v, 0, 1) == 0);
 	check_nodes(&v, 1);
-	CHECK(append(&v, 1, 77) == 0);
-	check_nodes(&v, 77);
-	CHECK(append(&v, 77, 256) == 0);
+	CHECK(append(&v, 1, 255) == 0);
+	check_nodes(&v, 255);
+	CHECK(append(&v, 255, 256) == 0);
 	check_nodes(&v, 256);
+	CHECK(append(&v, 256, 1100) == 0);
+	check_nodes(&v, 1100);
 	view_free(&v, &c);
 }
 
@@ -185,40 +199,58 @@ test_encrypted_view(void)
 	test_nodes(3);
 }
 
-/* An op whose left sibling is gone from the table: damage, not a
- * made-up hash; nothing is written. */
+/* Deletes key k (8 bytes of be64 v) from table t. */
+static void
+drop(struct view *v, int t, uint64_t at)
+{
+	unsigned char key[8];
+	MDB_val k = {8, key};
+	MDB_txn *txn;
+
+	nedb__put_be64(key, at);
+	CHECK(mdb_txn_begin(v->env, NULL, 0, &txn) == 0);
+	CHECK(nedb__kv_del(v, txn, t, &k, NULL) == 0);
+	CHECK(mdb_txn_commit(txn) == 0);
+}
+
+/* A tile whose hash is gone from the table, or an op whose record is:
+ * damage, not a made-up hash. */
 static void
 test_missing_node(void)
 {
 	struct view v;
 	struct nedb_crypt c;
-	unsigned char key[8];
-	MDB_val k = {8, key};
-	MDB_txn *txn;
 
 	view_new(&v, &c, 0);
-	CHECK(append(&v, 0, 6) == 0);
-	CHECK(mdb_txn_begin(v.env, NULL, 0, &txn) == 0);
-	nedb__put_be64(key, nedb__tree_index(1, 2));	/* ops 4, 5 */
-	CHECK(nedb__kv_del(&v, txn, DBI_TREE, &k, NULL) == 0);
-	CHECK(mdb_txn_commit(txn) == 0);
-	CHECK(append(&v, 6, 7) == 0);		/* needs only op 5's... */
-	CHECK(append(&v, 7, 8) == NEDB_ECORRUPT);	/* ...this, (1, 2) */
-	CHECK(strstr(nedb_errmsg(), "tree node 1/2 is missing") != NULL);
+	CHECK(append(&v, 0, 768) == 0);
+	drop(&v, DBI_TREE, nedb__tree_index(TREE_TILE, 2));	/* ops 512-767 */
+	CHECK(append(&v, 768, 1023) == 0);	/* no tile completed */
+	CHECK(append(&v, 1023, 1024) == NEDB_ECORRUPT);	/* (8, 3) + (8, 2) */
+	CHECK(strstr(nedb_errmsg(), "tree node 8/2 is missing") != NULL);
+	view_free(&v, &c);
+
+	view_new(&v, &c, 0);
+	CHECK(append(&v, 0, 200) == 0);
+	drop(&v, DBI_SEQS, 100);
+	CHECK(append(&v, 200, 256) == NEDB_ECORRUPT);
+	CHECK(strstr(nedb_errmsg(), "no record of op 100") != NULL);
 	view_free(&v, &c);
 }
 
-/* An op appended twice is refused (MDB_APPEND: keys only grow). */
+/* A tile completed twice is refused (MDB_APPEND: keys only grow). */
 static void
 test_append_twice(void)
 {
 	struct view v;
 	struct nedb_crypt c;
+	MDB_txn *txn;
 
 	view_new(&v, &c, 0);
-	CHECK(append(&v, 0, 4) == 0);
-	CHECK(append(&v, 3, 4) != 0);
-	check_nodes(&v, 4);
+	CHECK(append(&v, 0, 256) == 0);
+	CHECK(mdb_txn_begin(v.env, NULL, 0, &txn) == 0);
+	CHECK(nedb__tree_append(&v, txn, 255) != 0);
+	mdb_txn_abort(txn);
+	check_nodes(&v, 256);
 	view_free(&v, &c);
 }
 
