@@ -289,8 +289,9 @@ int nedb__view_set_applied(struct view *v, MDB_txn *txn,
 int nedb__view_clear(struct view *v, MDB_txn *txn);
 /* The one apply(): folds op o into the view inside txn. */
 int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
-/* Its hook per kind: what the op does beyond its seqs entry and its
- * client's nonce and idempotency key, which nedb__apply records. */
+/* Its hook per kind: what the op does beyond its seqs entry, the
+ * Merkle tree (proof/tree.h) and its client's nonce and idempotency
+ * key, which nedb__apply records. */
 typedef int (*nedb__apply_fn)(struct view *v, MDB_txn *txn,
 			      const struct op *o);
 extern const nedb__apply_fn nedb__apply_kind[OP__N];

@@ -679,8 +679,10 @@ NEDB_EXPORT int nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out);
  * right); the tree of size N covers seqs 0..N-1.  Proofs are those of
  * RFC 6962 §2.1.1 and §2.1.2 (hashes bottom up), which Go's
  * golang.org/x/mod/sumdb/tlog checks with CheckRecord and CheckTree.
- * Every call reads the read snapshot (or its own), O(log N) stored
- * hashes, and loads libcrypto (SHA-256).  size NEDB_HEAD means the
+ * Every call reads the read snapshot (or its own): O(log N) stored
+ * hashes and the op hashes of at most a few tiles of 256 ops (the view
+ * stores subtrees of a tile or more, nedb-format(5)); it loads libcrypto
+ * (SHA-256) unless the answer needs no hashing.  size NEDB_HEAD means the
  * snapshot's (the number of ops: head seq + 1).  Errors:
  *  NEDB_EUSAGE     size beyond the snapshot's, seq not below size, old
  *                  0 or above size (the message says which);

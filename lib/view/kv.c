@@ -95,7 +95,7 @@ enum { KV_PLAIN, KV_DET, KV_SEAL };
  * per read for nothing secret; nedb-format(5) lists what they show.
  * Seqs' values (where an op is, its hash) are sealed: the hash of a
  * guessable op would confirm the guess; so are the Merkle tree's
- * hashes (tree), leaf hashes being hashes of op hashes.
+ * hashes (tree), which are hashes of op hashes.
  */
 static const struct {
 	unsigned char tag, key, val;
