@@ -393,3 +393,18 @@ random_proofs() {
 	# without the key nothing is read
 	run -5 env -u NEDB_TMK nedb-proof root
 }
+
+@test "proofs over 100000 ops: Go's tlog accepts them and rejects every change (NEDB_CHECK_FULL=1)" {
+	[ -n "${NEDB_CHECK_FULL:-}" ] || skip "a long run: set NEDB_CHECK_FULL=1"
+	seq 1 100000 | sed 's/.*/{"_id":"d&","n":&}/' | nedb-put -q c
+	random_proofs "$NEDB_DIR" 100 >proofs
+	run "$TLOGCHECK" <proofs
+	assert_output "ok 204"
+	run "$TLOGCHECK" -mutate <proofs
+	assert_output --regexp '^rejected [0-9]{5,}$'
+	op_hashes "$NEDB_DIR" hashes
+	head -20 proofs >some
+	run python3 "$LIB/merkle.py" hashes <some
+	assert_output "ok 20"
+	assert_determinism
+}
