@@ -354,6 +354,29 @@ random_proofs() {
 	assert_output "$(cat before)"
 }
 
+@test "a view of the format before the tree is rebuilt on open, with its tree" {
+	seed_users 300
+	nedb-proof root >before
+	# the applied record says format 6 (struct applied: the format is
+	# the u32 after seq, end and head), and a stored hash is damaged
+	mdb_dump -n -s meta "$NEDB_DIR/view.mdb" | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+for i, l in enumerate(lines):
+    if l == " " + b"applied".hex():
+        v = bytearray.fromhex(lines[i + 1][1:])
+        v[48:52] = (6).to_bytes(4, "little")
+        lines[i + 1] = " " + v.hex()
+print("\n".join(lines), end="")' | mdb_load -n -s meta "$NEDB_DIR/view.mdb"
+	mdb_dump -n -s tree "$NEDB_DIR/view.mdb" | awk '
+		/^ / && ++n == 2 { print " " substr("1111111111111111111111111111111111111111111111111111111111111111", 1, 64); next }
+		{ print }' | mdb_load -n -s tree "$NEDB_DIR/view.mdb"
+	run nedb-proof root
+	assert_success
+	assert_output "$(cat before)"
+	assert_determinism
+}
+
 @test "an encrypted database proves the same way, its tree sealed in the view" {
 	export NEDB_TMK=$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	local i
