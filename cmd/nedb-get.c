@@ -17,9 +17,12 @@ static const char usage[] =
 "      --meta            print {\"doc\",\"seq\",\"hash\",\"ts\"} instead\n"
 "      --history         print every version, oldest first\n"
 "      --verify          check each document against its op in the log\n"
-"                        before printing it (exit 5 if it differs)\n";
+"                        before printing it (exit 5 if it differs)\n"
+"      --proof           add the inclusion proof of the op that wrote\n"
+"                        each version (\"_proof\"; \"proof\" with --meta\n"
+"                        and --history), as nedb-proof inclusion prints it\n";
 
-enum { OPT_META = OPT_CMD, OPT_HISTORY, OPT_VERIFY };
+enum { OPT_META = OPT_CMD, OPT_HISTORY, OPT_VERIFY, OPT_PROOF };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
@@ -27,12 +30,38 @@ static const struct option longopts[] = {
 	{"meta", no_argument, 0, OPT_META},
 	{"history", no_argument, 0, OPT_HISTORY},
 	{"verify", no_argument, 0, OPT_VERIFY},
+	{"proof", no_argument, 0, OPT_PROOF},
 	{0, 0, 0, 0}
 };
 
-static bool meta, history, verify;
+static bool meta, history, verify, proof;
 static uint64_t as_of = NEDB_HEAD;
 static nedb_buf out;
+static nedb *db;
+
+/*
+ * With --proof: puts member name, the inclusion proof of op seq in the
+ * tree the read sees (all ops, or those up to --as-of), last in the
+ * object out ends with.
+ */
+static void
+add_proof(const char *name, uint64_t seq)
+{
+	nedb_proof p;
+	int rc;
+
+	if (!proof)
+		return;
+	rc = nedb_prove_inclusion(db, seq, as_of == NEDB_HEAD ? NEDB_HEAD :
+				  as_of + 1, &p);
+	if (rc)
+		cli_fail(rc);
+	out.len--;			/* the object's closing brace */
+	nedb_buf_printf(&out, "%s\"%s\":", out.len > 1 ? "," : "", name);
+	nedb_proof_json(&out, &p);
+	nedb_buf_puts(&out, "}");
+	nedb_proof_free(&p);
+}
 
 static void
 print_version(const nedb_doc *d, const char *op, bool with_op)
@@ -56,6 +85,7 @@ print_version(const nedb_doc *d, const char *op, bool with_op)
 	if (d->exp)
 		nedb_buf_printf(&out, ",\"exp\":%lld", (long long)d->exp);
 	nedb_buf_puts(&out, "}");
+	add_proof("proof", d->seq);
 	cli_print(out.p, out.len);
 }
 
@@ -69,7 +99,7 @@ on_version(const nedb_doc *d, const char *op, void *payload)
 
 /* Returns 0, or 1 when the document is missing. */
 static int
-get_one(nedb *db, const char *coll, const char *id)
+get_one(const char *coll, const char *id)
 {
 	nedb_doc d;
 	int rc;
@@ -86,9 +116,14 @@ get_one(nedb *db, const char *coll, const char *id)
 		cli_fail(rc);
 	if (history)
 		return 0;
-	if (meta)
+	if (meta) {
 		print_version(&d, NULL, false);
-	else
+	} else if (proof) {
+		out.len = 0;
+		nedb_buf_add(&out, d.doc, d.len);
+		add_proof("_proof", d.seq);
+		cli_print(out.p, out.len);
+	} else
 		cli_print(d.doc, d.len);
 	return 0;
 }
@@ -98,7 +133,6 @@ main(int argc, char **argv)
 {
 	nedb_buf line = {0};
 	int c, missing = 0, rc;
-	nedb *db;
 
 	cli_init("nedb-get", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
@@ -110,6 +144,7 @@ main(int argc, char **argv)
 		case OPT_META: meta = true; break;
 		case OPT_HISTORY: history = true; break;
 		case OPT_VERIFY: verify = true; break;
+		case OPT_PROOF: proof = true; break;
 		default: cli_bad_option(c, argv);
 		}
 	}
@@ -128,14 +163,14 @@ main(int argc, char **argv)
 		cli_fail(rc);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
-			missing |= get_one(db, argv[0], argv[i]);
+			missing |= get_one(argv[0], argv[i]);
 	} else {
 		while (cli_read_line(&line)) {
 			if (!line.len)
 				continue;
 			if (nedb_check_id(line.p, line.len))
 				cli_fail(NEDB_EINPUT);
-			missing |= get_one(db, argv[0], line.p);
+			missing |= get_one(argv[0], line.p);
 		}
 	}
 	nedb_read_end(db);

@@ -17,7 +17,7 @@ _nedb_opts()
 			"--id-field --atomic -q --quiet --caused-by --evidence" \
 			"--confidence --valid-from --valid-to"
 		;;
-	nedb-get) echo "$common --as-of --meta --history --verify" ;;
+	nedb-get) echo "$common --as-of --meta --history --verify --proof" ;;
 	nedb-delete) echo "$common $writer --idem -q --quiet" ;;
 	nedb-update) echo "$common $writer --many --upsert -q --quiet" ;;
 	nedb-query)
@@ -33,6 +33,7 @@ _nedb_opts()
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
+	nedb-proof) echo "$common --size" ;;
 	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;
 	esac
@@ -50,7 +51,8 @@ _nedb_nargs()
 			--nonce | --idem | --ttl | --if-seq | --tag | --id-field | --as-of | -n | --since | \
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \
-			--valid-from | --valid-to | --auto | --passphrase-file | --salt)
+			--valid-from | --valid-to | --auto | --passphrase-file | --salt | \
+			--size)
 			((i++))
 			;;
 		--out)	# nedb-key new --out FILE (nedb-link's --out is a flag)
@@ -90,7 +92,7 @@ _nedb()
 	--client | --nonce | --idem | --ttl | --if-seq | --tag | --id-field | \
 		--as-of | -n | --since | --until | --filter | --sort | --skip | \
 		--limit | --project | --jq | --caused-by | --evidence | \
-		--confidence | --valid-from | --valid-to | --auto)
+		--confidence | --valid-from | --valid-to | --auto | --size)
 		# a free-form value: nothing to offer
 		return
 		;;
@@ -116,6 +118,11 @@ _nedb()
 		COMPREPLY=($(compgen -W 'status rewrap new derive' -- "$cur"))
 		return
 	fi
+	# nedb-proof SUBCOMMAND
+	if [[ ${words[0]##*/} == nedb-proof && $(_nedb_nargs) == 0 ]]; then
+		COMPREPLY=($(compgen -W 'root inclusion consistency' -- "$cur"))
+		return
+	fi
 	# nedbd takes no arguments
 	[[ ${words[0]##*/} == nedbd ]] && return
 	# nedb-redis COMMAND: the commands of its table, in the case typed
@@ -135,6 +142,7 @@ _nedb()
 } &&
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
-		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key nedbd
+		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key nedb-proof \
+		nedbd
 
 # ex: filetype=sh

@@ -17,7 +17,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
-#define VIEW_FORMAT 6			/* bump to force a rebuild */
+#define VIEW_FORMAT 7			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1
 
@@ -238,6 +238,7 @@ enum {
 	DBI_TTL, DBI_COLLS, DBI_NODES, DBI_NODEIDS, DBI_EDGES, DBI_REDGES,
 	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX,
 	DBI_USAGE,	/* query statistics for auto-indexing: not state */
+	DBI_TREE,	/* the Merkle tree's stored hashes: proof/tree.c */
 	DBI__N
 };
 
@@ -288,8 +289,9 @@ int nedb__view_set_applied(struct view *v, MDB_txn *txn,
 int nedb__view_clear(struct view *v, MDB_txn *txn);
 /* The one apply(): folds op o into the view inside txn. */
 int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
-/* Its hook per kind: what the op does beyond its seqs entry and its
- * client's nonce and idempotency key, which nedb__apply records. */
+/* Its hook per kind: what the op does beyond its seqs entry, the
+ * Merkle tree (proof/tree.h) and its client's nonce and idempotency
+ * key, which nedb__apply records. */
 typedef int (*nedb__apply_fn)(struct view *v, MDB_txn *txn,
 			      const struct op *o);
 extern const nedb__apply_fn nedb__apply_kind[OP__N];

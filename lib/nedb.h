@@ -673,6 +673,61 @@ typedef struct nedb_verify_result {
 NEDB_EXPORT int nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out);
 
 /*
+ * Proofs (SPEC §9).  The ops form an RFC 6962 Merkle tree (SHA-256):
+ * entry i is the 32 raw bytes of op seq i's hash, its leaf hash
+ * SHA-256(0x00 || entry), an interior node SHA-256(0x01 || left ||
+ * right); the tree of size N covers seqs 0..N-1.  Proofs are those of
+ * RFC 6962 §2.1.1 and §2.1.2 (hashes bottom up), which Go's
+ * golang.org/x/mod/sumdb/tlog checks with CheckRecord and CheckTree.
+ * Every call reads the read snapshot (or its own): O(log N) stored
+ * hashes and the op hashes of at most a few tiles of 256 ops (the view
+ * stores subtrees of a tile or more, nedb-format(5)); it loads libcrypto
+ * (SHA-256) unless the answer needs no hashing.  size NEDB_HEAD means the
+ * snapshot's (the number of ops: head seq + 1).  Errors:
+ *  NEDB_EUSAGE     size beyond the snapshot's, seq not below size, old
+ *                  0 or above size (the message says which);
+ *  NEDB_ECORRUPT   a stored hash is missing or malformed (a damaged
+ *                  view: nedb-checkpoint --rebuild);
+ *  NEDB_EIO        LMDB, or libcrypto cannot be loaded.
+ */
+#define NEDB_TREE_HASH 32
+enum { NEDB_PROOF_INCLUSION = 1, NEDB_PROOF_CONSISTENCY = 2 };
+
+typedef struct nedb_proof {
+	int kind;		/* NEDB_PROOF_* */
+	uint64_t seq;		/* inclusion: the op (the leaf's index) */
+	uint64_t old;		/* consistency: the old tree's size */
+	uint64_t size;		/* the tree's size */
+	unsigned char leaf[NEDB_TREE_HASH];	/* inclusion: op seq's hash */
+	unsigned char old_root[NEDB_TREE_HASH];	/* consistency */
+	unsigned char root[NEDB_TREE_HASH];	/* the tree of size's root */
+	unsigned char (*path)[NEDB_TREE_HASH];	/* the proof, owned */
+	size_t n;		/* hashes in path */
+} nedb_proof;
+
+/* The number of ops in the read snapshot (the tree's size). */
+NEDB_EXPORT int nedb_tree_size(nedb *db, uint64_t *out);
+/* The root of the tree of size ops (0: SHA-256 of nothing, RFC 6962);
+ * *size gets the size used (in and out: NEDB_HEAD for the snapshot's). */
+NEDB_EXPORT int nedb_tree_root(nedb *db, uint64_t *size,
+			       unsigned char out[NEDB_TREE_HASH]);
+/* The inclusion proof of op seq in the tree of size ops.  Free *out with
+ * nedb_proof_free (also after an error). */
+NEDB_EXPORT int nedb_prove_inclusion(nedb *db, uint64_t seq, uint64_t size,
+				     nedb_proof *out);
+/* The consistency proof from the tree of old ops (1 <= old <= size) to
+ * the tree of size ops. */
+NEDB_EXPORT int nedb_prove_consistency(nedb *db, uint64_t old, uint64_t size,
+				       nedb_proof *out);
+NEDB_EXPORT void nedb_proof_free(nedb_proof *p);
+/*
+ * Appends p as nedb-proof(1) prints it, compact: inclusion
+ * {"seq","size","leaf","root","proof":[...]}, consistency
+ * {"old","new","old_root","new_root","proof":[...]}, hashes in hex.
+ */
+NEDB_EXPORT int nedb_proof_json(nedb_buf *out, const nedb_proof *p);
+
+/*
  * Waits until the view's head passes *seq or timeout_ms passes (for
  * --follow), polling; then sets *seq to the head (in and out) and
  * follows a prune's rotation of the log.  Errors as nedb_head.

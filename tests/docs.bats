@@ -283,6 +283,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-proof(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-proof.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
@@ -585,6 +590,19 @@ derive"
 	assert_line kdir
 	# nedb-link's --out takes no file: the node comes next
 	run complete_bash nedb-link --out k
+	assert_output ""
+}
+
+@test "bash completes nedb-proof's subcommands and its --size" {
+	run complete_bash nedb-proof ''
+	assert_output "root
+inclusion
+consistency"
+	run complete_bash nedb-proof --size 3 i
+	assert_output inclusion
+	run complete_bash nedb-proof root --si
+	assert_output --size
+	run complete_bash nedb-proof inclusion ''
 	assert_output ""
 }
 

@@ -94,7 +94,8 @@ enum { KV_PLAIN, KV_DET, KV_SEAL };
  * change's kind.  Sealing them would cost a seal per write and an open
  * per read for nothing secret; nedb-format(5) lists what they show.
  * Seqs' values (where an op is, its hash) are sealed: the hash of a
- * guessable op would confirm the guess.
+ * guessable op would confirm the guess; so are the Merkle tree's
+ * hashes (tree), which are hashes of op hashes.
  */
 static const struct {
 	unsigned char tag, key, val;
@@ -117,10 +118,11 @@ static const struct {
 	[DBI_IDXDEF] = {15, KV_DET, KV_DET, "idxdef"},
 	[DBI_IDX] = {16, KV_DET, KV_DET, "idx"},
 	[DBI_USAGE] = {17, KV_DET, KV_PLAIN, "usage"},
+	[DBI_TREE] = {18, KV_PLAIN, KV_SEAL, "tree"},
 };
 #define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
 
-_Static_assert(DBI__N == 17, "a new table needs a row in kv_tab");
+_Static_assert(DBI__N == 18, "a new table needs a row in kv_tab");
 /* Every encrypted key and duplicate must still fit LMDB's limit with its
  * iv (codec.h has the plaintext sizes; ids are idx's duplicates, and
  * clients and idempotency keys are at most MAX_ID bytes). */

@@ -22,6 +22,10 @@
  *           the kind's letter: index.c
  *   usage   coll \0 field -> be64 times a query filtered or sorted on it
  *           (auto_index; statistics, not state: not digested or compared)
+ *   tree    be64 tlog StoredHashIndex(level, n) -> SHA-256 of that
+ *           complete subtree of the ops' Merkle tree, for subtrees of 256
+ *           ops or more (proof/tree.h): a function of the op hashes,
+ *           compared but not digested
  *
  * The bytes of every key and value are codec.c's (codec.h): nothing else
  * builds or slices them.
@@ -32,7 +36,7 @@
  *
  * Invariants:
  *  1. nedb__apply is the only function that changes docs, vers, seqs,
- *     nonces, idem and ttl.  Writes, catch-up, --rebuild and the
+ *     nonces, idem, ttl and tree.  Writes, catch-up, --rebuild and the
  *     determinism check all call it, so the view is a pure function of
  *     the log.
  *  2. apply reads nothing but the op and the view: no clock, no
@@ -47,11 +51,12 @@
 #include <string.h>
 #include "codec.h"
 #include "kv.h"
+#include "tree.h"
 
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx", "usage"
+	"idxdef", "idx", "usage", "tree"
 };
 
 /*
@@ -548,7 +553,8 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(v, txn, DBI_SEQS, sk, 8, &se, sizeof se,
-		      MDB_APPEND)))
+		      MDB_APPEND)) ||
+	    (rc = nedb__tree_append(v, txn, o->seq)))
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */
@@ -721,6 +727,11 @@ show_key(char *out, size_t n, int dbi, const MDB_val *k)
 	if (dbi == DBI_SEQS && k->mv_size == 8) {
 		snprintf(out, n, "seq %llu",
 			 (unsigned long long)nedb__seqkey_get(p));
+		return;
+	}
+	if (dbi == DBI_TREE && k->mv_size == 8) {
+		snprintf(out, n, "stored hash %llu",
+			 (unsigned long long)nedb__get_be64(p));
 		return;
 	}
 	for (i = 0; i < k->mv_size && o + 4 < n; i++) {
