@@ -28,7 +28,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # first use like libjq, and key.enc); cli/ is what the commands share,
 # not libnedb.
 LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto \
-	   lib/crypt
+	   lib/crypt lib/proof
 CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli
 ifneq ($(SAN),)
 CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -54,10 +54,11 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
-	  lib/crypt/aead.c lib/crypt/keys.c
+	  lib/crypt/aead.c lib/crypt/keys.c \
+	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
-	  lib/log/logstore.h lib/crypt/crypt.h
+	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/verify.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli/cli.o
 SONAME = libnedb.so.0
@@ -65,7 +66,8 @@ LIB = $(BUILD)/lib/$(SONAME)
 
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
-       nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key
+       nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
+       nedb-proof nedb-witness
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
