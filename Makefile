@@ -127,7 +127,7 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql resp http encline
+FUZZERS = doc logline nql resp http encline note
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	   lib/log/optab.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
@@ -156,6 +156,10 @@ build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
 		$(LMDB_LIBS) -ldl
 
 build/fuzz/fuzz_encline: tests/fuzz/fuzz_encline.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+
+build/fuzz/fuzz_note: tests/fuzz/fuzz_note.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
