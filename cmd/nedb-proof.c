@@ -13,9 +13,8 @@
 #include "cli.h"
 
 static const char usage[] =
-"usage: nedb-proof verify [--root HEX | --checkpoint FILE --vkey KEY]\n"
-"                         [--witness KEY ... [--quorum Q]] [--leaf HEX]\n"
-"                         [--quiet] [FILE]\n"
+"usage: nedb-proof verify [--root HEX | --checkpoint FILE --vkey KEY] "
+"[--witness KEY ...] [--quorum Q] [--leaf HEX] [-q] [FILE]\n"
 "\n"
 "verify: checks proofs with no database: JSON objects as nedb-proof\n"
 "inclusion and consistency print them, or C2SP tlog-proof@v1 texts, one\n"

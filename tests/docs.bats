@@ -283,6 +283,16 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-proof(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-proof.1"
+	assert_success
+}
+
+@test "the examples of nedb-witness(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-witness.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do

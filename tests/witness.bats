@@ -176,8 +176,9 @@ PY
 
 @test "a checkpoint Go signs with its own key is witnessed, extension lines and all" {
 	"$XCHECK" genkey go.example/log > gokeys
-	printf 'go.example/log\n3\n%s\nx-ext 1\n' \
-		"$(mkproofs root 3 a | xxd -r -p | base64)" |
+	root=$(python3 -c 'import base64, sys
+print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$(mkproofs root 3 a)")
+	printf 'go.example/log\n3\n%s\nx-ext 1\n' "$root" |
 		"$XCHECK" sign "$(sed -n 1p gokeys)" > c
 	run nedb-witness --state st --key w.key --vkey "$(sed -n 2p gokeys)" < c
 	assert_success
