@@ -556,6 +556,23 @@ HGETALL"
 	assert_output ""
 }
 
+@test "bash completes nedb-proof verify and nedb-witness, with files where files go" {
+	run complete_bash nedb-proof ''
+	assert_output verify
+	mkdir -p "$BATS_TEST_TMPDIR/pf/pdir"
+	cd "$BATS_TEST_TMPDIR/pf"
+	run complete_bash nedb-proof verify --root abc p
+	assert_line pdir
+	run complete_bash nedb-proof verify --vkey ''
+	assert_output ""
+	run complete_bash nedb-witness --state p
+	assert_line pdir
+	run complete_bash nedb-witness --proof p
+	assert_line pdir
+	run complete_bash nedb-witness --key k.key ''
+	assert_output ""
+}
+
 @test "bash completes nedbd with its options only, and no arguments" {
 	run bash --norc --noprofile -c ". '$ROOT/completions/nedb.bash' &&
 		complete -p nedbd"
@@ -574,7 +591,10 @@ HGETALL"
 	assert_output "status
 rewrap
 new
-derive"
+derive
+signer"
+	run complete_bash nedb-key signer ''
+	assert_output new
 	run complete_bash nedb-key --tmk-file k.key re
 	assert_output rewrap
 	run complete_bash nedb-key rewrap ''
