@@ -272,7 +272,8 @@ main(int argc, char **argv)
 	if (new_tmk && strcmp(sub, "rewrap"))
 		cli_usage("option '--new-tmk-file' is for rewrap only");
 	if (out && strcmp(sub, "new") && strcmp(sub, "derive"))
-		cli_usage("option '--out' is for new and derive only");
+		cli_usage("option '--out' is for new, derive and signer new "
+			  "only");
 	if ((pass || salt) && strcmp(sub, "derive"))
 		cli_usage("options '--passphrase-file' and '--salt' are for "
 			  "derive only");
