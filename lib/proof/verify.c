@@ -546,40 +546,65 @@ report(nedb_proof_result *r, int rc, nedb_proof_cb fn, void *payload,
 	return 0;
 }
 
-/* Reads all of in into b. */
+/* Appends what one read of in gives (up to 64 KiB) to b: *got bytes, 0
+ * at the end of the input. */
 static int
-read_all(FILE *in, nedb_buf *b)
+read_chunk(FILE *in, nedb_buf *b, size_t *got)
 {
-	for (;;) {
-		size_t got;
-
-		nedb_buf_grow(b, 65536);
-		got = fread(b->p + b->len, 1, b->cap - b->len - 1, in);
-		b->len += got;
-		if (got == 0)
-			break;
-	}
+	nedb_buf_grow(b, 65536);
+	*got = fread(b->p + b->len, 1, 65536, in);
+	b->len += *got;
 	b->p[b->len] = 0;
-	if (ferror(in))
+	if (*got == 0 && ferror(in))
 		return nedb__err(NEDB_EIO, "cannot read proofs: %s",
 				 strerror(errno));
 	return 0;
 }
 
+/*
+ * JSON proofs, streamed: b holds what was read so far, the rest comes
+ * from in 64 KiB at a time, so that memory stays that of one proof
+ * however many follow (an array from --array is held whole).
+ */
 static int
-verify_json(const struct policy *p, const nedb_buf *b, nedb_proof_cb fn,
+verify_json(const struct policy *p, FILE *in, nedb_buf *b, nedb_proof_cb fn,
 	    void *payload, size_t *count, size_t *nbad, char *first_bad,
 	    size_t first_len)
 {
 	jv_parser *ps = jv_parser_new(0);
-	jv v = jv_invalid();
+	bool eof = false;
+	size_t got;
+	jv v;
 	int rc = 0;
 
-	jv_parser_set_buf(ps, b->p, (int)b->len, 0);
+	jv_parser_set_buf(ps, b->p, (int)b->len, 1);
 	for (;;) {
 		v = jv_parser_next(ps);
-		if (!jv_is_valid(v))
-			break;
+		if (!jv_is_valid(v)) {
+			if (jv_invalid_has_msg(jv_copy(v))) {
+				jv msg = jv_invalid_get_msg(v);
+
+				rc = nedb__err(NEDB_EINPUT, "proof %zu: not "
+					       "JSON: %s", *count + 1,
+					       jv_string_value(msg));
+				jv_free(msg);
+				break;
+			}
+			jv_free(v);
+			if (eof)
+				break;
+			/* the parser has taken all of b: read on */
+			b->len = 0;
+			if ((rc = read_chunk(in, b, &got)))
+				break;
+			if (got == 0) {
+				eof = true;
+				jv_parser_set_buf(ps, "", 0, 0);
+			} else {
+				jv_parser_set_buf(ps, b->p, (int)b->len, 1);
+			}
+			continue;
+		}
 		/* --array output: each element is a proof */
 		bool arr = jv_get_kind(v) == JV_KIND_ARRAY;
 		int m = arr ? jv_array_length(jv_copy(v)) : 1;
@@ -597,18 +622,8 @@ verify_json(const struct policy *p, const nedb_buf *b, nedb_proof_cb fn,
 				    first_len);
 		}
 		jv_free(v);
-		v = jv_invalid();
 		if (rc)
 			break;
-	}
-	if (!rc && jv_invalid_has_msg(jv_copy(v))) {
-		jv msg = jv_invalid_get_msg(v);
-
-		rc = nedb__err(NEDB_EINPUT, "proof %zu: not JSON: %s",
-			       *count + 1, jv_string_value(msg));
-		jv_free(msg);
-	} else {
-		jv_free(v);
 	}
 	jv_parser_free(ps);
 	return rc;
@@ -625,6 +640,10 @@ verify_text(const struct policy *p, const nedb_buf *b, nedb_proof_cb fn,
 	int rc = 0;
 
 	memset(&cache, 0, sizeof cache);
+	while (off < b->len && b->p[off] == '\n') {
+		off++;
+		line++;
+	}
 	while (!rc && off < b->len) {
 		nedb_proof_result r = { .n = ++*count };
 
@@ -666,18 +685,21 @@ nedb_proof_verify(FILE *in, const nedb_proof_policy *pol, nedb_proof_cb fn,
 	*count = 0;
 	if ((rc = policy_init(&p, pol)))
 		goto done;
-	if ((rc = read_all(in, &b)))
-		goto done;
-	if (b.len > INT32_MAX) {
-		rc = nedb__err(NEDB_EINPUT, "input over 2 GiB: give the "
-			       "proofs in parts");
-		goto done;
-	}
-	while (i < b.len && strchr(" \t\r\n", b.p[i]))
-		i++;
-	if (i == b.len) {
-		rc = nedb__err(NEDB_EINPUT, "no proof in the input");
-		goto done;
+	/* the first byte that is not white space says which form */
+	for (;;) {
+		size_t got;
+
+		while (i < b.len && (b.p[i] == ' ' || b.p[i] == '\t' ||
+				     b.p[i] == '\r' || b.p[i] == '\n'))
+			i++;
+		if (i < b.len)
+			break;
+		if ((rc = read_chunk(in, &b, &got)))
+			goto done;
+		if (got == 0) {
+			rc = nedb__err(NEDB_EINPUT, "no proof in the input");
+			goto done;
+		}
 	}
 	if (b.p[i] == '{' || b.p[i] == '[') {
 		if (!p.has_root && !p.has_cp) {
@@ -686,9 +708,18 @@ nedb_proof_verify(FILE *in, const nedb_proof_policy *pol, nedb_proof_cb fn,
 				       "--checkpoint");
 			goto done;
 		}
-		rc = verify_json(&p, &b, fn, payload, &n, &nbad, first_bad,
-				 sizeof first_bad);
+		rc = verify_json(&p, in, &b, fn, payload, &n, &nbad,
+				 first_bad, sizeof first_bad);
 	} else {
+		/* tlog-proofs: read whole (each carries its checkpoint) */
+		for (size_t got = 1; got;)
+			if ((rc = read_chunk(in, &b, &got)))
+				goto done;
+		if (b.len > INT32_MAX) {
+			rc = nedb__err(NEDB_EINPUT, "input over 2 GiB: give "
+				       "the proofs in parts");
+			goto done;
+		}
 		rc = verify_text(&p, &b, fn, payload, &n, &nbad, first_bad,
 				 sizeof first_bad);
 	}

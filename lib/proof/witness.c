@@ -73,6 +73,8 @@ check_consistent(const struct nedb_checkpoint *old,
 					 (unsigned long long)cur->size, rb, ra);
 		return 0;
 	}
+	if (!proof && old->size == 0)
+		return 0;		/* every tree extends the empty one */
 	if (!proof)
 		return nedb__err(NEDB_EBROKEN, "'%s': no consistency proof "
 				 "(--proof) from the accepted size %llu (root "
