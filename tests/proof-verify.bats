@@ -66,10 +66,19 @@ setup_more() {
 	assert_line --index 3 '{"ok":true,"proof":4,"type":"inclusion","seq":3,"size":4}'
 }
 
-@test "a JSON array of proofs, as --array prints them, is read too" {
+@test "a JSON array of proofs, as --array prints them, and indented proofs are read too" {
 	mkproofs cons 6 p | jq -s . > cons.json
 	run nedb-proof verify -q --root "$(mkproofs root 6 p)" cons.json
 	assert_success
+	mkproofs cons 6 p | jq . > pretty.json
+	run nedb-proof verify --root "$(mkproofs root 6 p)" - < pretty.json
+	assert_success
+	[ "${#lines[@]}" -eq 5 ]
+	# cut short: malformed, after the proofs before it were reported
+	head -c -3 pretty.json > cut.json
+	run --separate-stderr -4 nedb-proof verify --root "$(mkproofs root 6 p)" cut.json
+	[ "${#lines[@]}" -eq 4 ]
+	[[ $stderr == "nedb-proof: proof 5: not JSON: "* ]]
 }
 
 @test "every changed hash digit, seq or size of a proof is rejected" {
