@@ -14,9 +14,14 @@ setup_file() {
 }
 
 setup_more() {
+	hooks_init
 	nedb-key signer new log.example/a --out log.key > log.vk
 	nedb-key signer new witness.example/w1 --out w.key > w.vk
 	LVK=$(cat log.vk) WVK=$(cat w.vk)
+}
+
+teardown() {
+	hooks_teardown
 }
 
 # A checkpoint of the tree of $1 leaves drawn from seed $2, signed by
@@ -188,4 +193,38 @@ print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$(mkproofs root 3
 	run nedb-proof verify -q --checkpoint out --vkey "$(sed -n 2p gokeys)" \
 		--witness "$WVK" < <(mkproofs incl 3 a)
 	assert_success
+}
+
+@test "a witness that cannot record the checkpoint cosigns nothing and keeps the old one" {
+	cp 4 a | witness > /dev/null
+	before=$(cat st/*[0-9a-f])
+	mkproofs one 8 a 4 > p
+	run --separate-stderr -5 env NEDB_TEST_FAIL=witness-rename \
+		nedb-witness --state st --key w.key --vkey "$LVK" --proof p < <(cp 8 a)
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_equal "$(cat st/*[0-9a-f])" "$before"
+	! ls -a st | grep -q '^\.tmp'
+}
+
+@test "kill -9 before the rename: the old checkpoint stands, the leftover goes, the next run records" {
+	cp 4 a | witness > /dev/null
+	before=$(cat st/*[0-9a-f])
+	mkproofs one 8 a 4 > p
+	cp 8 a > c8
+	NEDB_TEST_PAUSE=witness-rename NEDB_TEST_DIR=$HOOKS \
+		nedb-witness --state st --key w.key --vkey "$LVK" --proof p \
+		< c8 > out 3>&- &
+	PIDS+=($!)
+	wait_reached witness-rename
+	kill -9 "${PIDS[0]}"
+	wait "${PIDS[0]}" || true
+	[ ! -s out ]
+	assert_equal "$(cat st/*[0-9a-f])" "$before"
+	ls -a st | grep -q '^\.tmp\.'
+	# the same checkpoint again: recorded and cosigned, the leftover gone
+	run witness --proof p < c8
+	assert_success
+	! ls -a st | grep -q '^\.tmp'
+	diff st/*[0-9a-f] c8
 }
