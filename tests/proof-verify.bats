@@ -128,6 +128,17 @@ setup_more() {
 	assert_success
 	[ "${#lines[@]}" -eq 50 ]
 	refute_output --partial '"ok":false'
+	# held to a checkpoint or a root given: theirs, or invalid
+	mkproofs checkpoint 50 t log.example/a log.key > same
+	mkproofs checkpoint 50 u log.example/a log.key > other
+	run nedb-proof verify -q --vkey "$LVK" --checkpoint same all.tlog
+	assert_success
+	run nedb-proof verify -q --vkey "$LVK" --checkpoint other all.tlog
+	assert_failure 1
+	run nedb-proof verify -q --vkey "$LVK" --root "$(mkproofs root 50 t)" all.tlog
+	assert_success
+	run nedb-proof verify -q --vkey "$LVK" --root "$(mkproofs root 50 u)" all.tlog
+	assert_failure 1
 }
 
 @test "a tlog-proof with a changed index, hash or root is rejected" {
@@ -175,6 +186,10 @@ setup_more() {
 	assert_success
 	run -2 nedb-proof verify -q --checkpoint cosigned --vkey "$LVK" \
 		--witness "$(cat w1.vk)" --quorum 2 incl.json
+	# one witness named twice is not a quorum of two
+	run --separate-stderr -2 nedb-proof verify -q --checkpoint cosigned --vkey "$LVK" \
+		--witness "$(cat w1.vk)" --witness "$(cat w1.vk)" incl.json
+	[[ $stderr == "nedb-proof: witness keys 'w1.example' and 'w1.example' are the same key"* ]]
 }
 
 @test "valid and invalid proofs in one stream: each is reported, exit 1" {

@@ -290,6 +290,15 @@ policy_init(struct policy *p, const nedb_proof_policy *in)
 		if ((rc = nedb__note_keyhash(&p->wit[i].hash, p->wit[i].name,
 					     NEDB_NOTE_COSIG, p->wit[i].pub)))
 			return rc;
+		/* one key counts once towards the quorum: a cosignature does
+		 * not commit to its cosigner's name, so the same key under
+		 * two names would be one witness counted twice */
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(p->wit[j].pub, p->wit[i].pub, 32))
+				return nedb__err(NEDB_EUSAGE, "witness keys '%s' "
+						 "and '%s' are the same key",
+						 p->wit[j].name,
+						 p->wit[i].name);
 	}
 	p->quorum = in->quorum_set ? in->quorum : in->nwitness;
 	if (p->quorum > p->nwit)
@@ -522,6 +531,10 @@ check_tlog(const struct policy *p, const struct nedb_tlog_proof *t,
 	if (p->has_root && !hash_eq(cp.root, p->root))
 		return nedb__err(NEDB_EBROKEN, "checkpoint's root is not the "
 				 "trusted root");
+	if (p->has_cp && (cp.size != p->cp.size ||
+			  !hash_eq(cp.root, p->cp.root)))
+		return nedb__err(NEDB_EBROKEN, "proof's checkpoint is not the "
+				 "one given (--checkpoint)");
 	if ((rc = nedb__tlog_leaf(lh, leaf, NEDB_TLOG_HASH)))
 		return rc;
 	return nedb__tlog_check_inclusion(t->index, cp.size, lh, cp.root,
