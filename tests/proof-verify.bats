@@ -247,6 +247,8 @@ setup_more() {
 	run -2 nedb-proof verify --root abc incl.json
 	run -2 nedb-proof verify --checkpoint /dev/null incl.json
 	run -2 nedb-proof verify --root "$(mkproofs root 3 z)" --vkey nokey incl.json
+	run -2 nedb-proof verify --root "$(mkproofs root 3 z)" --vkey "$LVK" \
+		--witness "$LVK" incl.json
 	run -2 nedb-proof frobnicate
 	run -2 nedb-proof verify --bogus
 	run -5 nedb-proof verify --root "$(mkproofs root 3 z)" /nonexistent

@@ -721,6 +721,12 @@ nedb_proof_verify(FILE *in, const nedb_proof_policy *pol, nedb_proof_cb fn,
 				       "--checkpoint");
 			goto done;
 		}
+		if (p.nwit && !p.has_cp) {
+			rc = nedb__err(NEDB_EUSAGE, "witnesses cosign "
+				       "checkpoints: --witness needs "
+				       "--checkpoint");
+			goto done;
+		}
 		rc = verify_json(&p, in, &b, fn, payload, &n, &nbad,
 				 first_bad, sizeof first_bad);
 	} else {
