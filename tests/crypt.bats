@@ -116,6 +116,42 @@ EOF
 	refute_output --partial 'v2'
 }
 
+@test "a long encrypted log, opened by two threads for verify, names its first bad op in either half" {
+	export NEDB_TMK_FILE=$K1
+	# ~12 MB of sealed lines: over the 4 MiB at which verify splits
+	python3 -c '
+import json
+for i in range(12000): print(json.dumps({"_id": "d%05d" % i, "pad": "p" * 600}))' |
+		nedb-put -q users
+	run nedb-verify
+	assert_success
+	assert_output --partial '"seq":12000'
+	flip() {
+		python3 - "$NEDB_DIR/log.aof" "$1" <<'EOF2'
+import sys
+p, seq = sys.argv[1], int(sys.argv[2])
+lines = open(p, 'rb').read().split(b'\n')
+l = bytearray(lines[seq])
+l[40] = ord('A') if l[40] != ord('A') else ord('B')
+lines[seq] = bytes(l)
+open(p, 'wb').write(b'\n'.join(lines))
+EOF2
+	}
+	flip 10000		# in the second half
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial '"seq":10000,'
+	assert_output --partial 'does not decrypt'
+	flip 11000		# a later one: still 10000
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial '"seq":10000,'
+	flip 2000		# in the first half: now the first
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial '"seq":2000,'
+}
+
 @test "a plaintext line among sealed ones is damage named by its seq, and never read as an op" {
 	export NEDB_TMK_FILE=$K1
 	fill

@@ -209,6 +209,9 @@ struct nedb_crypt {
 	unsigned char view_val[NEDB_KEY_LEN];
 	unsigned char view_ctr[NEDB_KEY_LEN];
 	unsigned char view_iv[NEDB_KEY_LEN];
+	/* NEDB_LABEL_LOG's, for a second thread decrypting a log whole
+	 * (logcrypt.c's map); `log` above is keyed with it. */
+	unsigned char log_key[NEDB_KEY_LEN];
 };
 int nedb__crypt_keys(struct nedb_crypt *c,
 		     const unsigned char dek[NEDB_KEY_LEN]);

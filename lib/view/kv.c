@@ -429,9 +429,18 @@ room(struct kvbuf *b, size_t n)
 }
 
 /* D(e) into b, its iv checked: the plaintext in *out. */
+/*
+ * A stored key to plaintext.  check false skips the iv's check, for a
+ * caller that opens the key's sealed value next: its associated data is
+ * the plaintext key, so a changed byte of the key fails that open
+ * instead (CTR keeps the iv, so the plaintext changes with the
+ * ciphertext), and a key swapped whole with its value is a valid pair
+ * either way.  A scan of the documents then pays one BLAKE2b less per
+ * key (15% of an unindexed encrypted scan).
+ */
 static int
 dec(struct view *v, int t, unsigned char tag, const MDB_val *e,
-    struct kvbuf *b, MDB_val *out)
+    struct kvbuf *b, MDB_val *out, bool check)
 {
 	const unsigned char *p = e->mv_data;
 	unsigned char iv[KV_IV_LEN], *o;
@@ -448,7 +457,8 @@ dec(struct view *v, int t, unsigned char tag, const MDB_val *e,
 	if ((rc = ctr_xor(c, o, p, p + KV_IV_LEN, n, 0)))
 		return rc;
 	/* a key remembered with these very bytes was checked already */
-	if (!(m = memo_find(c, tag, o, n)) || memcmp(m->ct, p, e->mv_size)) {
+	if (check && (!(m = memo_find(c, tag, o, n)) ||
+		      memcmp(m->ct, p, e->mv_size))) {
 		make_iv(v->kv->slot, tag, o, n, iv);
 		if (memcmp(iv, p, KV_IV_LEN))
 			return damaged(t, tag & KV_DUP ? "a datum" : "a key");
@@ -483,7 +493,7 @@ val_out(struct view *v, int t, const MDB_val *pk, const MDB_val *raw,
 		*d = *raw;
 		return 0;
 	case KV_DET:
-		return dec(v, t, kv_tab[t].tag | KV_DUP, raw, b, d);
+		return dec(v, t, kv_tab[t].tag | KV_DUP, raw, b, d, true);
 	}
 	if (raw->mv_size < NEDB_AEAD_OVERHEAD)
 		return damaged(t, "a value");
@@ -613,7 +623,8 @@ nedb__kv_cget_enc(struct kvcur *c, MDB_val *k, MDB_val *d, MDB_cursor_op op)
 	if (!key_out)
 		pk = *k;
 	else if (kv_tab[t].key == KV_DET) {
-		if ((rc = dec(v, t, kv_tab[t].tag, &e, &c->k, &pk)))
+		if ((rc = dec(v, t, kv_tab[t].tag, &e, &c->k, &pk,
+			       kv_tab[t].val != KV_SEAL || op == MDB_GET_BOTH)))
 			return rc;
 	} else
 		pk = e;

@@ -910,6 +910,46 @@ test_sha256_known_answer(void)
 		     "a33ce45964ff2167f6ecedd419db06c1"));
 }
 
+/* Base64: RFC 4648 §10's vectors, a round trip of every length up to 64
+ * and every byte, and the strictness the log relies on (one text per
+ * value). */
+static void
+test_base64(void)
+{
+	static const char *const vec[][2] = {
+		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+		{"foobar", "Zm9vYmFy"},
+	};
+	static const char *const bad[] = {
+		"Zg=", "Zg", "Zh==", "Zm9=", "Z===", "====", "Zg==Zg==",
+		"Zm 9v", "Zm9v\n", "Zm-v", "Zm_v", "=m9v", "Zm=v",
+	};
+	unsigned char in[256], back[256];
+	char text[400];
+	size_t n, m;
+
+	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+		CHECK(nedb__b64_encode(text, vec[i][0], strlen(vec[i][0]),
+				       &n) == 0);
+		CHECK(n == strlen(vec[i][1]) && !strcmp(text, vec[i][1]));
+		CHECK(nedb__b64_decode(back, vec[i][1], strlen(vec[i][1]),
+				       &m) == 0);
+		CHECK(m == strlen(vec[i][0]) && !memcmp(back, vec[i][0], m));
+	}
+	for (int i = 0; i < 256; i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	for (size_t len = 0; len <= 256; len++) {
+		CHECK(nedb__b64_encode(text, in, len, &n) == 0);
+		CHECK(n == NEDB_B64_LEN(len) && strlen(text) == n);
+		CHECK(nedb__b64_decode(back, text, n, &m) == 0);
+		CHECK(m == len && !memcmp(back, in, len));
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(nedb__b64_decode(back, bad[i], strlen(bad[i]), &m) ==
+		      NEDB_ECORRUPT);
+}
+
 static int
 child_rewrap(const char *dir)
 {
@@ -948,6 +988,7 @@ main(int argc, char **argv)
 	RUN(test_hkdf_rfc5869);
 	RUN(test_hmac_known_answer);
 	RUN(test_sha256_known_answer);
+	RUN(test_base64);
 	RUN(test_subkeys_are_distinct);
 	RUN(test_tmk_parsing);
 	RUN(test_key_id);
