@@ -31,34 +31,6 @@
 #include "internal.h"
 #include "verify.h"
 
-/*
- * Base64 as these formats write it (RFC 4648 §4, padded): decoded, then
- * encoded again and compared, so that only the one canonical spelling of
- * some bytes is taken (libcrypto's decoder alone lets '=' stand inside
- * the text, and any decoder lets unused low bits be set).  0 or
- * NEDB_ECORRUPT, no message; out needs 3 * n / 4 bytes.
- */
-static int
-b64_decode(unsigned char *out, const char *in, size_t n, size_t *outlen)
-{
-	char stack[128], *re = stack;
-	size_t m;
-	int rc;
-
-	if ((rc = nedb__b64_decode(out, in, n, outlen)))
-		return rc;
-	if (n + 1 > sizeof stack)
-		re = nedb__malloc(n + 1);
-	rc = NEDB_B64_LEN(*outlen) != n ||
-	     nedb__b64_encode(re, out, *outlen, &m) || m != n ||
-	     memcmp(re, in, n) ? NEDB_ECORRUPT : 0;
-	nedb__wipe(re, n + 1);		/* it may have been a seed */
-	if (re != stack)
-		free(re);
-	return rc;
-}
-#define nedb__b64_decode b64_decode
-
 #define EMDASH "\xe2\x80\x94"		/* U+2014 */
 #define SIG_PREFIX EMDASH " "
 #define SIG_PREFIX_LEN 4
