@@ -35,12 +35,12 @@ static const char usage[] =
 
 /* --- verify ------------------------------------------------------- */
 
-enum { OPT_ROOT = OPT_CMD, OPT_CHECKPOINT, OPT_VKEY, OPT_WITNESS,
-       OPT_QUORUM, OPT_LEAF, OPT_QUIET };
+enum { VOPT_ROOT = OPT_CMD, VOPT_CHECKPOINT, VOPT_VKEY, VOPT_WITNESS,
+       VOPT_QUORUM, VOPT_LEAF };
 
 /* The whole of a (small) file, or die. */
 static void
-read_file_or_die(const char *path, nedb_buf *b)
+verify_read_file(const char *path, nedb_buf *b)
 {
 	FILE *f = fopen(path, "rb");
 	char chunk[65536];
@@ -89,12 +89,12 @@ cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_COMMON_LONGOPTS,
-		{"root", required_argument, 0, OPT_ROOT},
-		{"checkpoint", required_argument, 0, OPT_CHECKPOINT},
-		{"vkey", required_argument, 0, OPT_VKEY},
-		{"witness", required_argument, 0, OPT_WITNESS},
-		{"quorum", required_argument, 0, OPT_QUORUM},
-		{"leaf", required_argument, 0, OPT_LEAF},
+		{"root", required_argument, 0, VOPT_ROOT},
+		{"checkpoint", required_argument, 0, VOPT_CHECKPOINT},
+		{"vkey", required_argument, 0, VOPT_VKEY},
+		{"witness", required_argument, 0, VOPT_WITNESS},
+		{"quorum", required_argument, 0, VOPT_QUORUM},
+		{"leaf", required_argument, 0, VOPT_LEAF},
 		{"quiet", no_argument, 0, 'q'},
 		{0, 0, 0, 0}
 	};
@@ -113,15 +113,15 @@ cmd_verify(int argc, char **argv)
 		if (cli_common(c, optarg))
 			continue;
 		switch (c) {
-		case OPT_ROOT: p.root_hex = optarg; break;
-		case OPT_CHECKPOINT: cp_file = optarg; break;
-		case OPT_VKEY: p.vkey = optarg; break;
-		case OPT_WITNESS: wit[p.nwitness++] = optarg; break;
-		case OPT_QUORUM:
+		case VOPT_ROOT: p.root_hex = optarg; break;
+		case VOPT_CHECKPOINT: cp_file = optarg; break;
+		case VOPT_VKEY: p.vkey = optarg; break;
+		case VOPT_WITNESS: wit[p.nwitness++] = optarg; break;
+		case VOPT_QUORUM:
 			p.quorum = (size_t)cli_u64("quorum", optarg);
 			p.quorum_set = 1;
 			break;
-		case OPT_LEAF: p.leaf_hex = optarg; break;
+		case VOPT_LEAF: p.leaf_hex = optarg; break;
 		case 'q': quiet = 1; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -137,7 +137,7 @@ cmd_verify(int argc, char **argv)
 	if ((p.nwitness || p.quorum_set) && !p.vkey)
 		cli_usage("--witness and --quorum need --vkey");
 	if (cp_file) {
-		read_file_or_die(cp_file, &cp);
+		verify_read_file(cp_file, &cp);
 		p.checkpoint = cp.p ? cp.p : "";
 		p.checkpoint_len = cp.len;
 	}
