@@ -54,10 +54,12 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
-	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c
+	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
+	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
-	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h
+	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \
+	  lib/proof/verify.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_OBJ = $(BUILD)/obj/cli/cli.o
 SONAME = libnedb.so.0
@@ -65,7 +67,8 @@ LIB = $(BUILD)/lib/$(SONAME)
 
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
-       nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key nedb-proof
+       nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
+       nedb-proof nedb-witness
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -125,7 +128,7 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql resp http encline
+FUZZERS = doc logline nql resp http encline note
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	   lib/log/optab.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
@@ -154,6 +157,10 @@ build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
 		$(LMDB_LIBS) -ldl
 
 build/fuzz/fuzz_encline: tests/fuzz/fuzz_encline.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+
+build/fuzz/fuzz_note: tests/fuzz/fuzz_note.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@ static const char usage[] =
 "       nedb-key [options] rewrap --new-tmk-file FILE\n"
 "       nedb-key new --out FILE\n"
 "       nedb-key derive --passphrase-file FILE --salt TEXT --out FILE\n"
+"       nedb-key signer new NAME --out FILE\n"
 "\n"
 "status: prints {\"encrypted\":true,\"key_id\":\"<16 hex>\"} or\n"
 "{\"encrypted\":false}; needs no key.  rewrap: wraps the data key under\n"
@@ -31,12 +33,16 @@ static const char usage[] =
 "only key.enc changes, and the old key is refused after.  new: writes a\n"
 "random 256-bit master key (64 hex digits) to FILE, mode 0600; never\n"
 "overwrites.  derive: the same, from a passphrase (scrypt, ~0.5 s and\n"
-"128 MiB): the same passphrase and salt give the same key.\n"
+"128 MiB): the same passphrase and salt give the same key.  signer new:\n"
+"writes a new Ed25519 signer key named NAME (sumdb/note's\n"
+"PRIVATE+KEY+NAME+... form) to FILE, mode 0600, never overwriting, and\n"
+"prints its verifier key NAME+<key id>+<base64> (for checkpoints and\n"
+"witnesses, nedb-proof(1), nedb-witness(1)).\n"
 "\n"
 "Options:\n"
 "      --new-tmk-file FILE\n"
 "                        rewrap: the new master key\n"
-"      --out FILE        new, derive: the key file to create\n"
+"      --out FILE        new, derive, signer new: the key file to create\n"
 "      --passphrase-file FILE\n"
 "                        derive: the passphrase (one final newline is\n"
 "                        not part of it)\n"
@@ -92,26 +98,20 @@ key_rewrap(const char *new_tmk_file)
 }
 
 /*
- * Writes key k as 64 lowercase hex digits and a newline to a file created
- * for it (O_EXCL: an existing file, which may be the only copy of a key,
- * is never replaced), mode 0600, synced; wipes k.  A failure after the
- * file was created removes it.
+ * Writes text (a key) to a file created for it (O_EXCL: an existing
+ * file, which may be the only copy of a key, is never replaced), mode
+ * 0600, synced.  A failure after the file was created removes it.  The
+ * caller wipes text.
  */
 static void
-write_key(const char *path, unsigned char k[32])
+write_key_text(const char *path, const char *text)
 {
-	char hex[2 * 32 + 2];
+	size_t n = strlen(text);
 	int fd, err = 0;
 
-	for (size_t i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", k[i]);
-	hex[2 * 32] = '\n';
-	hex[2 * 32 + 1] = 0;
-	explicit_bzero(k, 32);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	if (fd < 0) {
-		explicit_bzero(hex, sizeof hex);
 		if (errno == EEXIST)
 			cli_failf(NEDB_EREJECTED, "'%s' exists: a key file is "
 				  "never overwritten", path);
@@ -119,17 +119,56 @@ write_key(const char *path, unsigned char k[32])
 			  strerror(errno));
 	}
 	/* dprintf goes on after a short write, as stdio does */
-	if (fchmod(fd, 0600) || dprintf(fd, "%s", hex) != 2 * 32 + 1 ||
+	if (fchmod(fd, 0600) || dprintf(fd, "%s", text) != (int)n ||
 	    fsync(fd))
 		err = errno;
 	if (close(fd) && !err)
 		err = errno;
-	explicit_bzero(hex, sizeof hex);
 	if (err) {
 		unlink(path);
 		cli_failf(NEDB_EIO, "cannot write key file '%s': %s", path,
 			  strerror(err));
 	}
+}
+
+/* Writes key k as 64 lowercase hex digits and a newline; wipes k. */
+static void
+write_key(const char *path, unsigned char k[32])
+{
+	char hex[2 * 32 + 2];
+
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", k[i]);
+	hex[2 * 32] = '\n';
+	hex[2 * 32 + 1] = 0;
+	explicit_bzero(k, 32);
+	write_key_text(path, hex);
+	explicit_bzero(hex, sizeof hex);
+}
+
+/* A new Ed25519 signer key named name in path; its verifier key on
+ * stdout (one line of text: what --vkey and --witness take). */
+static void
+signer_new(const char *name, const char *path)
+{
+	char *skey, *vkey;
+	nedb_buf line = {0};
+	int rc;
+
+	if ((rc = nedb_signer_new(name, &skey, &vkey))) {
+		if (rc == NEDB_EUSAGE)
+			cli_usage("%s", nedb_errmsg());
+		cli_fail(rc);
+	}
+	nedb_buf_puts(&line, skey);
+	nedb_buf_puts(&line, "\n");
+	explicit_bzero(skey, strlen(skey));
+	free(skey);
+	write_key_text(path, line.p);
+	explicit_bzero(line.p, line.len);
+	nedb_buf_free(&line);
+	printf("%s\n", vkey);
+	free(vkey);
 }
 
 /* A new master key: 32 bytes of getrandom(2). */
@@ -206,18 +245,35 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		cli_usage("missing subcommand: status, rewrap, new or derive");
+		cli_usage("missing subcommand: status, rewrap, new, derive or "
+			  "signer");
 	sub = argv[0];
+	if (!strcmp(sub, "signer")) {
+		if (argc < 2 || strcmp(argv[1], "new"))
+			cli_usage("want 'signer new NAME --out FILE'");
+		if (argc < 3)
+			cli_usage("signer new needs a key NAME");
+		if (argc > 3)
+			cli_usage("unexpected argument '%s'", argv[3]);
+		if (new_tmk || pass || salt)
+			cli_usage("signer new takes --out FILE only");
+		if (!out || !*out)
+			cli_usage("signer new needs --out FILE");
+		signer_new(argv[2], out);
+		cli_finish();
+		return 0;
+	}
 	if (argc > 1)
 		cli_usage("unexpected argument '%s'", argv[1]);
 	if (strcmp(sub, "status") && strcmp(sub, "rewrap") &&
 	    strcmp(sub, "new") && strcmp(sub, "derive"))
-		cli_usage("unknown subcommand '%s': want status, rewrap, new "
-			  "or derive", sub);
+		cli_usage("unknown subcommand '%s': want status, rewrap, new, "
+			  "derive or signer", sub);
 	if (new_tmk && strcmp(sub, "rewrap"))
 		cli_usage("option '--new-tmk-file' is for rewrap only");
 	if (out && strcmp(sub, "new") && strcmp(sub, "derive"))
-		cli_usage("option '--out' is for new and derive only");
+		cli_usage("option '--out' is for new, derive and signer new "
+			  "only");
 	if ((pass || salt) && strcmp(sub, "derive"))
 		cli_usage("options '--passphrase-file' and '--salt' are for "
 			  "derive only");

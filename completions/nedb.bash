@@ -33,7 +33,11 @@ _nedb_opts()
 	nedb-checkpoint) echo "$common --rebuild --prune" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
-	nedb-proof) echo "$common --size" ;;
+	nedb-proof)
+		echo "$common --size --tlog-proof --root --checkpoint --vkey" \
+			"--witness --quorum --leaf -q --quiet"
+		;;
+	nedb-witness) echo "$common --state --key --vkey --proof" ;;
 	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;
 	esac
@@ -52,8 +56,12 @@ _nedb_nargs()
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \
 			--valid-from | --valid-to | --auto | --passphrase-file | --salt | \
-			--size)
+			--size | --root | --checkpoint | --vkey | --witness | --quorum | \
+			--leaf | --state | --key)
 			((i++))
+			;;
+		--proof)	# nedb-witness --proof FILE (nedb-get's is a flag)
+			[[ ${words[0]##*/} == nedb-witness ]] && ((i++))
 			;;
 		--out)	# nedb-key new --out FILE (nedb-link's --out is a flag)
 			[[ ${words[0]##*/} == nedb-key ]] && ((i++))
@@ -75,8 +83,22 @@ _nedb()
 		_filedir -d
 		return
 		;;
-	--tmk-file | --new-tmk-file | --passphrase-file)
+	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key)
 		_filedir
+		return
+		;;
+	--state)
+		_filedir -d
+		return
+		;;
+	--proof)
+		if [[ ${words[0]##*/} == nedb-witness ]]; then
+			_filedir
+			return
+		fi
+		;;
+	--root | --vkey | --witness | --quorum | --leaf)
+		# a hash, a key, a number: nothing to offer
 		return
 		;;
 	--out)
@@ -113,16 +135,27 @@ _nedb()
 		COMPREPLY=($(compgen -W 'eq ordered search' -- "$cur"))
 		return
 	fi
-	# nedb-key SUBCOMMAND
+	# nedb-key SUBCOMMAND, and signer's
 	if [[ ${words[0]##*/} == nedb-key && $(_nedb_nargs) == 0 ]]; then
-		COMPREPLY=($(compgen -W 'status rewrap new derive' -- "$cur"))
+		COMPREPLY=($(compgen -W 'status rewrap new derive signer' -- "$cur"))
 		return
 	fi
-	# nedb-proof SUBCOMMAND
-	if [[ ${words[0]##*/} == nedb-proof && $(_nedb_nargs) == 0 ]]; then
-		COMPREPLY=($(compgen -W 'root inclusion consistency' -- "$cur"))
+	if [[ ${words[0]##*/} == nedb-key && $(_nedb_nargs) == 1 &&
+		" ${words[*]} " == *" signer "* ]]; then
+		COMPREPLY=($(compgen -W 'new' -- "$cur"))
 		return
 	fi
+	# nedb-proof SUBCOMMAND; verify reads a FILE of proofs
+	if [[ ${words[0]##*/} == nedb-proof ]]; then
+		if [[ $(_nedb_nargs) == 0 ]]; then
+			COMPREPLY=($(compgen -W 'root inclusion consistency verify checkpoint' -- "$cur"))
+		elif [[ $(_nedb_nargs) == 1 && " ${words[*]} " == *" verify "* ]]; then
+			_filedir
+		fi
+		return
+	fi
+	# nedb-witness takes no arguments
+	[[ ${words[0]##*/} == nedb-witness ]] && return
 	# nedbd takes no arguments
 	[[ ${words[0]##*/} == nedbd ]] && return
 	# nedb-redis COMMAND: the commands of its table, in the case typed
@@ -142,7 +175,7 @@ _nedb()
 } &&
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
-		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key nedb-proof \
-		nedbd
+		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
+		nedb-proof nedb-witness nedbd
 
 # ex: filetype=sh

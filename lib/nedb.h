@@ -55,6 +55,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,6 +198,82 @@ NEDB_EXPORT int nedb_key_rewrap(const char *dir, const char *tmk_file,
 NEDB_EXPORT int nedb_key_derive(unsigned char tmk[32], const void *pass,
 				size_t passlen, const void *salt,
 				size_t saltlen);
+/*
+ * Offline verification (SPEC §9; lib/proof/): no database needed.
+ * Formats (nedb-format(5)): RFC 6962 proofs as nedb-proof prints them
+ * (JSON) or as C2SP tlog-proof@v1 text, C2SP signed notes and
+ * tlog-checkpoints, tlog-cosignature/v1.
+ *
+ * nedb_signer_new makes an Ed25519 key named name (sumdb/note's key
+ * name rule: UTF-8, no white space, no '+'): *skey is the signer key
+ * "PRIVATE+KEY+<name>+<id>+<base64>", *vkey the verifier key
+ * "<name>+<id>+<base64>".  Caller frees both (and should wipe *skey
+ * first).  NEDB_EUSAGE for a bad name.
+ */
+NEDB_EXPORT int nedb_signer_new(const char *name, char **skey, char **vkey);
+
+/* What nedb_proof_verify checks proofs against. */
+typedef struct nedb_proof_policy {
+	const char *root_hex;	/* a trusted root (64 hex digits) or NULL */
+	const char *checkpoint;	/* a signed checkpoint note or NULL */
+	size_t checkpoint_len;
+	const char *vkey;	/* the log's verifier key (for checkpoints) */
+	const char *const *witness;	/* witnesses' verifier keys */
+	size_t nwitness;
+	size_t quorum;		/* cosignatures needed, when quorum_set */
+	int quorum_set;		/* else every witness given must cosign */
+	const char *leaf_hex;	/* tlog-proof: the op hash it must prove */
+} nedb_proof_policy;
+
+/* One proof's outcome (borrowed for the call). */
+typedef struct nedb_proof_result {
+	uint64_t n;		/* its place in the input, from 1 */
+	const char *kind;	/* "inclusion" or "consistency" */
+	uint64_t a, b;		/* seq and size, or old and new size */
+	int ok;
+	const char *error;	/* why it is invalid, or NULL */
+} nedb_proof_result;
+typedef void (*nedb_proof_cb)(const nedb_proof_result *r, void *payload);
+
+/*
+ * Reads proofs from in to its end: JSON objects (or arrays of them) as
+ * nedb-proof inclusion / consistency print them, or tlog-proof@v1
+ * texts one after another; calls fn (may be NULL) for each.  Returns 0
+ * when every proof is valid, NEDB_EBROKEN when one or more are invalid
+ * (all are still checked and reported; the message names the first),
+ * NEDB_EINPUT at the first malformed one (the message names it; earlier
+ * ones were reported), NEDB_EUSAGE for a bad policy (a key, a root),
+ * NEDB_EBROKEN before any proof when the policy's checkpoint does not
+ * verify; *count is the number of proofs reported.
+ */
+NEDB_EXPORT int nedb_proof_verify(FILE *in, const nedb_proof_policy *p,
+				  nedb_proof_cb fn, void *payload,
+				  size_t *count);
+
+/* nedb-witness: see nedb_witness_cosign. */
+typedef struct nedb_witness_opts {
+	const char *state_dir;	/* last accepted checkpoint per origin */
+	const char *key_file;	/* the witness's signer key */
+	const char *vkey;	/* the log's verifier key */
+	const char *proof;	/* consistency proof JSON text, or NULL */
+	size_t proof_len;
+	uint64_t time;		/* cosignature time (POSIX s); 0: now */
+} nedb_witness_opts;
+
+/*
+ * Cosigns the signed checkpoint note[0, len) when the log's signature
+ * verifies and it is consistent with the last checkpoint accepted for
+ * its origin (same size: same root; larger: o->proof leads from the old
+ * to the new; smaller: refused; none yet: accepted, trust on first
+ * use), then records it as the accepted one (atomic replace, synced).
+ * *out (caller frees, *outlen bytes) is the note with the witness's
+ * tlog-cosignature/v1 line added.  NEDB_EBROKEN (message naming both
+ * roots) when refused, NEDB_EINPUT for a malformed note or proof,
+ * NEDB_EUSAGE for a bad key, NEDB_EIO/NEDB_ECORRUPT for the state.
+ */
+NEDB_EXPORT int nedb_witness_cosign(const nedb_witness_opts *o,
+				    const char *note, size_t len, char **out,
+				    size_t *outlen);
 /* Ends any open transaction (aborting a write) and frees db.  NULL ok. */
 NEDB_EXPORT void nedb_close(nedb *db);
 /*

@@ -288,6 +288,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-witness(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-witness.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
@@ -551,6 +556,21 @@ HGETALL"
 	assert_output ""
 }
 
+@test "bash completes nedb-proof verify and nedb-witness, with files where files go" {
+	mkdir -p "$BATS_TEST_TMPDIR/pf/pdir"
+	cd "$BATS_TEST_TMPDIR/pf"
+	run complete_bash nedb-proof verify --root abc p
+	assert_line pdir
+	run complete_bash nedb-proof verify --vkey ''
+	assert_output ""
+	run complete_bash nedb-witness --state p
+	assert_line pdir
+	run complete_bash nedb-witness --proof p
+	assert_line pdir
+	run complete_bash nedb-witness --key k.key ''
+	assert_output ""
+}
+
 @test "bash completes nedbd with its options only, and no arguments" {
 	run bash --norc --noprofile -c ". '$ROOT/completions/nedb.bash' &&
 		complete -p nedbd"
@@ -569,7 +589,10 @@ HGETALL"
 	assert_output "status
 rewrap
 new
-derive"
+derive
+signer"
+	run complete_bash nedb-key signer ''
+	assert_output new
 	run complete_bash nedb-key --tmk-file k.key re
 	assert_output rewrap
 	run complete_bash nedb-key rewrap ''
@@ -597,7 +620,9 @@ derive"
 	run complete_bash nedb-proof ''
 	assert_output "root
 inclusion
-consistency"
+consistency
+verify
+checkpoint"
 	run complete_bash nedb-proof --size 3 i
 	assert_output inclusion
 	run complete_bash nedb-proof root --si

@@ -43,3 +43,7 @@ fuzz() {
 @test "the HTTP body fuzzer finds nothing" {
 	fuzz http
 }
+
+@test "the proof, checkpoint and note parser fuzzer finds nothing" {
+	fuzz note
+}

@@ -50,15 +50,15 @@ key_id() {
 
 @test "nedb-key without a subcommand, with an unknown one or a misplaced option exits 2 with a hint" {
 	run -2 --separate-stderr nedb-key
-	assert_equal "$stderr" "nedb-key: missing subcommand: status, rewrap, new or derive (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: missing subcommand: status, rewrap, new, derive or signer (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key rotate
-	assert_equal "$stderr" "nedb-key: unknown subcommand 'rotate': want status, rewrap, new or derive (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: unknown subcommand 'rotate': want status, rewrap, new, derive or signer (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key rewrap
 	assert_equal "$stderr" "nedb-key: rewrap needs --new-tmk-file FILE (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key new
 	assert_equal "$stderr" "nedb-key: new needs --out FILE (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key status --out x
-	assert_equal "$stderr" "nedb-key: option '--out' is for new and derive only (see 'nedb-key --help')"
+	assert_equal "$stderr" "nedb-key: option '--out' is for new, derive and signer new only (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key status extra
 	assert_equal "$stderr" "nedb-key: unexpected argument 'extra' (see 'nedb-key --help')"
 	run -2 --separate-stderr nedb-key --bogus status

@@ -84,3 +84,7 @@ run_unit() {
 	done
 	assert_equal "${missing[*]}" ""
 }
+
+@test "offline verification unit tests pass" {
+	run_unit proof
+}

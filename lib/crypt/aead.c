@@ -94,7 +94,17 @@
 	X(EVP_MAC_final) \
 	X(SHA256_Init) \
 	X(SHA256_Update) \
-	X(SHA256_Final)
+	X(SHA256_Final) \
+	X(EVP_PKEY_new_raw_private_key) \
+	X(EVP_PKEY_new_raw_public_key) \
+	X(EVP_PKEY_get_raw_public_key) \
+	X(EVP_PKEY_free) \
+	X(EVP_MD_CTX_new) \
+	X(EVP_MD_CTX_free) \
+	X(EVP_DigestSignInit) \
+	X(EVP_DigestSign) \
+	X(EVP_DigestVerifyInit) \
+	X(EVP_DigestVerify)
 
 static struct {
 #define CRYPTO_SLOT(f) __typeof__(&f) f;
@@ -822,4 +832,91 @@ nedb__b64_decode(unsigned char *out, const char *in, size_t n,
 	}
 	*outlen = (size_t)(o - out);
 	return 0;
+}
+
+/*
+ * --- Ed25519 (RFC 8032), the signatures of signed notes (SPEC §9) ---
+ *
+ * Keys are held as raw bytes (the 32-byte seed, the 32-byte public key),
+ * as sumdb/note keeps them; an EVP_PKEY is made for each call and freed
+ * at once, so no key object outlives a call.  Pure Ed25519: no digest,
+ * the message signed whole (EVP_DigestSign with a NULL md).
+ */
+
+int
+nedb__ed25519_public(unsigned char pub[NEDB_ED25519_LEN],
+		     const unsigned char seed[NEDB_ED25519_LEN])
+{
+	EVP_PKEY *k;
+	size_t n = NEDB_ED25519_LEN;
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (!(k = C.EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+						  NEDB_ED25519_LEN)))
+		return crypto_fail("EVP_PKEY_new_raw_private_key");
+	rc = C.EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 &&
+	     n == NEDB_ED25519_LEN ? 0 :
+	     crypto_fail("EVP_PKEY_get_raw_public_key");
+	C.EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+nedb__ed25519_sign(unsigned char sig[NEDB_ED25519_SIG],
+		   const unsigned char seed[NEDB_ED25519_LEN],
+		   const void *msg, size_t n)
+{
+	EVP_PKEY *k;
+	EVP_MD_CTX *ctx = NULL;
+	size_t siglen = NEDB_ED25519_SIG;
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (!(k = C.EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+						  NEDB_ED25519_LEN)))
+		return crypto_fail("EVP_PKEY_new_raw_private_key");
+	if (!(ctx = C.EVP_MD_CTX_new()) ||
+	    C.EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) != 1 ||
+	    C.EVP_DigestSign(ctx, sig, &siglen, msg, n) != 1 ||
+	    siglen != NEDB_ED25519_SIG)
+		rc = crypto_fail("EVP_DigestSign");
+	C.EVP_MD_CTX_free(ctx);
+	C.EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+nedb__ed25519_verify(const unsigned char pub[NEDB_ED25519_LEN],
+		     const void *msg, size_t n,
+		     const unsigned char sig[NEDB_ED25519_SIG])
+{
+	EVP_PKEY *k;
+	EVP_MD_CTX *ctx = NULL;
+	int rc, v;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	/* A point that is not on the curve is refused here or by the
+	 * verification: either way the signature does not verify. */
+	if (!(k = C.EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+						 NEDB_ED25519_LEN))) {
+		C.ERR_clear_error();
+		return NEDB_EBROKEN;
+	}
+	if (!(ctx = C.EVP_MD_CTX_new()) ||
+	    C.EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) != 1) {
+		rc = crypto_fail("EVP_DigestVerifyInit");
+	} else {
+		v = C.EVP_DigestVerify(ctx, sig, NEDB_ED25519_SIG, msg, n);
+		if (v != 1) {
+			C.ERR_clear_error();
+			rc = NEDB_EBROKEN;
+		}
+	}
+	C.EVP_MD_CTX_free(ctx);
+	C.EVP_PKEY_free(k);
+	return rc;
 }

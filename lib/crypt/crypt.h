@@ -232,6 +232,25 @@ int nedb__b64_encode(char *out, const void *in, size_t n, size_t *outlen);
 int nedb__b64_decode(unsigned char *out, const char *in, size_t n,
 		     size_t *outlen);
 
+/*
+ * Ed25519 (RFC 8032) by libcrypto, for signed notes (lib/proof/note.c).
+ * A private key is its 32-byte seed (as sumdb/note stores it).
+ * _public derives the public key; _sign writes the 64-byte signature of
+ * msg[0, n); _verify returns 0 when sig is pub's signature of the
+ * message and NEDB_EBROKEN (no message) when it is not, a public key
+ * that is no curve point included.  NEDB_EIO when libcrypto fails.
+ */
+#define NEDB_ED25519_LEN 32
+#define NEDB_ED25519_SIG 64
+int nedb__ed25519_public(unsigned char pub[NEDB_ED25519_LEN],
+			 const unsigned char seed[NEDB_ED25519_LEN]);
+int nedb__ed25519_sign(unsigned char sig[NEDB_ED25519_SIG],
+		       const unsigned char seed[NEDB_ED25519_LEN],
+		       const void *msg, size_t n);
+int nedb__ed25519_verify(const unsigned char pub[NEDB_ED25519_LEN],
+			 const void *msg, size_t n,
+			 const unsigned char sig[NEDB_ED25519_SIG]);
+
 /* --- keys.c: the master key and key.enc --- */
 
 /*
