@@ -55,7 +55,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
-	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c
+	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
+	  lib/proof/sign.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \

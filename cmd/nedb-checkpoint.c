@@ -15,14 +15,22 @@ static const char usage[] =
 "Options:\n"
 "      --prune           then archive (zlib) the log before this checkpoint\n"
 "                        into archive/, so that log.aof starts at it\n"
-"      --rebuild         rebuild the view from the log instead\n";
+"      --rebuild         rebuild the view from the log instead\n"
+"      --sign KEYFILE    also sign the Merkle tree of the ops as a C2SP\n"
+"                        tlog-checkpoint note with this signer key (nedb-key\n"
+"                        signer new), kept in the database; the receipt\n"
+"                        carries it as \"note\"\n"
+"      --origin NAME     the checkpoint's origin line (default: nedb/ and\n"
+"                        the first 16 hex digits of the genesis hash)\n";
 
-enum { OPT_REBUILD = OPT_CMD, OPT_PRUNE };
+enum { OPT_REBUILD = OPT_CMD, OPT_PRUNE, OPT_SIGN, OPT_ORIGIN };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"rebuild", no_argument, 0, OPT_REBUILD},
 	{"prune", no_argument, 0, OPT_PRUNE},
+	{"sign", required_argument, 0, OPT_SIGN},
+	{"origin", required_argument, 0, OPT_ORIGIN},
 	{0, 0, 0, 0}
 };
 
@@ -30,6 +38,7 @@ int
 main(int argc, char **argv)
 {
 	bool rebuild = false, prune = false;
+	const char *sign = NULL, *origin = NULL;
 	nedb_receipt rcpt;
 	nedb_buf r = {0};
 	char head[65];
@@ -46,6 +55,10 @@ main(int argc, char **argv)
 			rebuild = true;
 		else if (c == OPT_PRUNE)
 			prune = true;
+		else if (c == OPT_SIGN)
+			sign = optarg;
+		else if (c == OPT_ORIGIN)
+			origin = optarg;
 		else
 			cli_bad_option(c, argv);
 	}
@@ -53,6 +66,14 @@ main(int argc, char **argv)
 		cli_usage("unexpected argument '%s'", argv[optind]);
 	if (rebuild && prune)
 		cli_usage("--rebuild and --prune exclude each other");
+	if (rebuild && sign)
+		cli_usage("--rebuild and --sign exclude each other");
+	if (origin && !sign)
+		cli_usage("--origin names a signed checkpoint: give --sign "
+			  "KEYFILE");
+	/* a bad key or origin is refused before anything is written */
+	if (sign && (rc = nedb_tree_sign_check(sign, origin)))
+		cli_fail(rc);
 	db = cli_open(false);
 	if (rebuild) {
 		if ((rc = nedb_rebuild(db)) || (rc = nedb_head(db, &seq, head)))
@@ -69,6 +90,16 @@ main(int argc, char **argv)
 		 * became of the view */
 		if ((rc = nedb_receipt_json(&r, &rcpt, NEDB_RECEIPT_OPEN)))
 			cli_fail(rc);
+		if (sign) {
+			/* the tree with the checkpoint op, signed */
+			nedb_buf note = {0};
+
+			if ((rc = nedb_tree_sign(db, sign, origin, &note)))
+				cli_fail(rc);
+			nedb_buf_puts(&r, ",\"note\":");
+			nedb_buf_json_str(&r, note.p, note.len);
+			nedb_buf_free(&note);
+		}
 		if (prune) {
 			nedb_prune_info pi;
 

@@ -16,8 +16,8 @@ static const char usage[] =
 "       nedb-proof [options] inclusion SEQ [--size N] [--tlog-proof]\n"
 "       nedb-proof [options] consistency OLD NEW\n"
 "       nedb-proof [options] checkpoint\n"
-"       nedb-proof verify [--root HEX | --checkpoint FILE --vkey KEY]\n"
-"                  [--witness KEY ...] [--quorum Q] [--leaf HEX] [-q] [FILE]\n"
+"       nedb-proof verify [--root HEX | --checkpoint FILE --vkey KEY] "
+"[--witness KEY ...] [--quorum Q] [--leaf HEX] [-q] [FILE]\n"
 "\n"
 "root: prints {\"size\":N,\"root\":\"<hex>\"}, the RFC 6962 Merkle tree\n"
 "head of the first N ops (seqs 0 to N-1; all of them by default).\n"
@@ -25,7 +25,7 @@ static const char usage[] =
 "the audit path of op SEQ in that tree (leaf: the op's hash).\n"
 "consistency: prints {\"old\",\"new\",\"old_root\",\"new_root\",\"proof\"},\n"
 "the proof that the tree of OLD ops is a prefix of the tree of NEW.\n"
-"checkpoint: prints the latest signed checkpoint (nedb-checkpoint --sign).\n"
+"checkpoint: prints the latest signed checkpoint (see nedb-checkpoint).\n"
 "verify: checks proofs with no database: JSON objects as inclusion and\n"
 "consistency print them, or C2SP tlog-proof@v1 texts, one or many, from\n"
 "FILE or stdin.  Prints {\"ok\":true|false,...} per proof; exits 0 when\n"
@@ -176,11 +176,12 @@ cmd_verify(int argc, char **argv)
 
 /* --- end of verify ------------------------------------------------- */
 
-enum { OPT_SIZE = OPT_CMD };
+enum { OPT_SIZE = OPT_CMD, OPT_TLOG };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	{"size", required_argument, 0, OPT_SIZE},
+	{"tlog-proof", no_argument, 0, OPT_TLOG},
 	{0, 0, 0, 0}
 };
 
@@ -227,6 +228,29 @@ proof_inclusion(nedb *db, uint64_t seq, uint64_t size)
 	nedb_proof_free(&p);
 }
 
+/* The tlog-proof@v1 text of op seq, with the latest signed checkpoint. */
+static void
+proof_tlog(nedb *db, uint64_t seq)
+{
+	int rc;
+
+	out.len = 0;
+	if ((rc = nedb_prove_tlog(db, seq, &out)))
+		cli_fail(rc);
+	fwrite(out.p, 1, out.len, stdout);
+}
+
+static void
+proof_checkpoint(nedb *db)
+{
+	int rc;
+
+	out.len = 0;
+	if ((rc = nedb_tree_note(db, &out)))
+		cli_fail(rc);
+	fwrite(out.p, 1, out.len, stdout);
+}
+
 static void
 proof_consistency(nedb *db, uint64_t old, uint64_t size)
 {
@@ -244,6 +268,7 @@ main(int argc, char **argv)
 {
 	uint64_t size = NEDB_HEAD, a = 0, b = 0;
 	const char *sub;
+	bool tlog = false;
 	int c, rc, want;
 	nedb *db;
 
@@ -260,6 +285,9 @@ main(int argc, char **argv)
 			/* UINT64_MAX is NEDB_HEAD: beyond any log anyway */
 			if ((size = cli_u64("size", optarg)) == NEDB_HEAD)
 				size--;
+			break;
+		case OPT_TLOG:
+			tlog = true;
 			break;
 		default: cli_bad_option(c, argv);
 		}
@@ -278,17 +306,26 @@ main(int argc, char **argv)
 		want = 1;
 	else if (!strcmp(sub, "consistency"))
 		want = 2;
+	else if (!strcmp(sub, "checkpoint"))
+		want = 3;
 	else
-		cli_usage("unknown subcommand '%s': want root, inclusion or "
-			  "consistency", sub);
-	if (argc - 1 < want)
+		cli_usage("unknown subcommand '%s': want root, inclusion, "
+			  "consistency, checkpoint or verify", sub);
+	if (tlog && want != 1)
+		cli_usage("option '--tlog-proof' is for inclusion only");
+	if (tlog && size != NEDB_HEAD)
+		cli_usage("option '--tlog-proof' proves in the signed "
+			  "checkpoint's tree: no --size");
+	if (want == 3 && size != NEDB_HEAD)
+		cli_usage("option '--size' is for root and inclusion only");
+	if (want < 3 && argc - 1 < want)
 		cli_usage("%s needs %s", sub, want == 1 ? "SEQ" : "OLD NEW");
-	if (argc - 1 > want)
-		cli_usage("unexpected argument '%s'", argv[want + 1]);
+	if (argc - 1 > want % 3)
+		cli_usage("unexpected argument '%s'", argv[want % 3 + 1]);
 	if (want == 2 && size != NEDB_HEAD)
 		cli_usage("option '--size' is for root and inclusion only: "
 			  "consistency takes OLD NEW");
-	if (want >= 1)
+	if (want == 1 || want == 2)
 		a = cli_u64(want == 1 ? "seq" : "old size", argv[1]);
 	if (want == 2) {
 		b = cli_u64("new size", argv[2]);
@@ -305,10 +342,14 @@ main(int argc, char **argv)
 		cli_fail(rc);
 	if (want == 0)
 		proof_root(db, size);
+	else if (want == 1 && tlog)
+		proof_tlog(db, a);
 	else if (want == 1)
 		proof_inclusion(db, a, size);
-	else
+	else if (want == 2)
 		proof_consistency(db, a, b);
+	else
+		proof_checkpoint(db);
 	nedb_read_end(db);
 	nedb_close(db);
 	nedb_buf_free(&out);

@@ -30,7 +30,7 @@ _nedb_opts()
 	nedb-expire) echo "$common $writer --idem --persist" ;;
 	nedb-log) echo "$common -n --since --until --reverse -f --follow --raw" ;;
 	nedb-verify) echo "$common --view --determinism" ;;
-	nedb-checkpoint) echo "$common --rebuild --prune" ;;
+	nedb-checkpoint) echo "$common --rebuild --prune --sign --origin" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedb-proof)
@@ -56,7 +56,7 @@ _nedb_nargs()
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \
 			--valid-from | --valid-to | --auto | --passphrase-file | --salt | \
-			--size | --root | --checkpoint | --vkey | --witness | --quorum | \
+			--size | --root | --checkpoint | --vkey | --witness | --quorum | --origin | \
 			--leaf | --state | --key)
 			((i++))
 			;;
@@ -83,7 +83,7 @@ _nedb()
 		_filedir -d
 		return
 		;;
-	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key)
+	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key | --sign)
 		_filedir
 		return
 		;;

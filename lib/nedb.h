@@ -805,6 +805,27 @@ NEDB_EXPORT void nedb_proof_free(nedb_proof *p);
 NEDB_EXPORT int nedb_proof_json(nedb_buf *out, const nedb_proof *p);
 
 /*
+ * Signed checkpoints (lib/proof/sign.c).  nedb_tree_sign signs the tree
+ * of every op committed so far as a C2SP tlog-checkpoint note, with the
+ * sumdb/note Ed25519 signer key in keyfile ("PRIVATE+KEY+..."), origin
+ * NULL for "nedb/" and the first 16 hex digits of the genesis hash; the
+ * note's text in *out, also kept in DIR/checkpoint.note unless a larger
+ * tree's note is kept already.  Takes the writer lock unless the handle
+ * holds it, and ends the handle's read snapshot.  NEDB_EUSAGE for a bad
+ * key file or origin.
+ * nedb_tree_sign_check: the key file and origin checked as
+ * nedb_tree_sign would, with no database (before writing anything).
+ * nedb_tree_note: the kept note's text (NEDB_ENOTFOUND: none).
+ * nedb_prove_tlog: the C2SP tlog-proof@v1 of op seq in the kept note's
+ * tree, with the note (NEDB_ENOTFOUND: no note, or seq not in its tree).
+ */
+NEDB_EXPORT int nedb_tree_sign(nedb *db, const char *keyfile,
+			       const char *origin, nedb_buf *out);
+NEDB_EXPORT int nedb_tree_sign_check(const char *keyfile, const char *origin);
+NEDB_EXPORT int nedb_tree_note(nedb *db, nedb_buf *out);
+NEDB_EXPORT int nedb_prove_tlog(nedb *db, uint64_t seq, nedb_buf *out);
+
+/*
  * Waits until the view's head passes *seq or timeout_ms passes (for
  * --follow), polling; then sets *seq to the head (in and out) and
  * follows a prune's rotation of the log.  Errors as nedb_head.

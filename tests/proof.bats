@@ -223,13 +223,6 @@ random_proofs() {
 	[ ! -e "$NEDB_DIR" ]
 }
 
-@test "verify and checkpoint are not built in this branch yet" {
-	run -2 --separate-stderr nedb-proof verify proof.json
-	assert_equal "$stderr" "nedb-proof: verify: not built yet"
-	run -2 --separate-stderr nedb-proof -d "$NEDB_DIR" checkpoint
-	assert_equal "$stderr" "nedb-proof: checkpoint: not built yet"
-}
-
 @test "nedb-get --proof adds the inclusion proof of the op that wrote each version" {
 	seed_users 3		# seqs 1 to 3
 	nedb-put -q users u2 '{"n":22}'
