@@ -181,7 +181,7 @@ load nedbd-helper
 		"PUT /v1/databases/shop" "POST /v1/databases/shop" \
 		"GET /v1/databases/shop/query" "GET /v1/databases/shop/put" \
 		"POST /v1/databases/shop/verify" "DELETE /v1/databases/shop/log" \
-		"GET /v1/databases/shop/checkpoint" "GET /v1/databases/shop/index" \
+		"POST /v1/databases/shop/proof/inclusion" "GET /v1/databases/shop/index" \
 		"GET /v1/databases/shop/link" "POST /v1/databases/shop/rows/u/1" \
 		"PATCH /v1/databases/shop"; do
 		http "${r% *}" "${r#* }"
@@ -854,6 +854,50 @@ delete http"
 	http GET /v1/databases/nosuch/log
 	expect_error 404
 	http POST /v1/databases/nosuch/checkpoint
+	expect_error 404
+}
+
+@test "GET proof/inclusion, proof/consistency and checkpoint answer as nedb-proof does" {
+	start_nedbd
+	create shop '{"seed":{"c":[{"_id":"a"},{"_id":"b"},{"_id":"c"}]}}'
+	http GET '/v1/databases/shop/proof/inclusion?seq=2'
+	expect 200 '.seq == 2 and .size == 4'
+	assert_equal "$(jq -c . <<<"$BODY")" "$(nedb-proof -d "$DATA/shop" inclusion 2)"
+	http GET '/v1/databases/shop/proof/inclusion?seq=1&size=3'
+	expect 200 '.seq == 1 and .size == 3'
+	assert_equal "$(jq -c . <<<"$BODY")" "$(nedb-proof -d "$DATA/shop" inclusion 1 --size 3)"
+	http GET '/v1/databases/shop/proof/consistency?old=2&new=4'
+	expect 200 '.old == 2 and .new == 4'
+	assert_equal "$(jq -c . <<<"$BODY")" "$(nedb-proof -d "$DATA/shop" consistency 2 4)"
+	# no signed checkpoint yet: 404; then the CLI signs one
+	http GET /v1/databases/shop/checkpoint
+	expect_error 404
+	nedb-key signer new example.com/shop --out "$BATS_TEST_TMPDIR/log.key" > "$BATS_TEST_TMPDIR/log.vk"
+	nedb-checkpoint -d "$DATA/shop" --sign "$BATS_TEST_TMPDIR/log.key" >/dev/null
+	http GET /v1/databases/shop/checkpoint
+	expect 200 'keys == ["note"]'
+	assert_equal "$(jq -j .note <<<"$BODY")" "$(cat "$DATA/shop/checkpoint.note")"
+	# the proof over HTTP checks against the signed checkpoint
+	jq -j .note <<<"$BODY" > "$BATS_TEST_TMPDIR/cp"
+	http GET '/v1/databases/shop/proof/inclusion?seq=3'
+	run nedb-proof verify --checkpoint "$BATS_TEST_TMPDIR/cp" --vkey "$(cat "$BATS_TEST_TMPDIR/log.vk")" <<<"$BODY"
+	assert_success
+	# bad arguments: 400; unknown proofs and databases: 404
+	for q in 'seq=9' 'seq=x' 'seq=' 'seq=1&size=99' 'size=2' 'seq=-1'; do
+		http GET "/v1/databases/shop/proof/inclusion?$q"
+		expect_error 400
+	done
+	for q in 'old=3&new=2' 'old=0&new=2' 'old=1' 'new=2' 'old=1&new=99'; do
+		http GET "/v1/databases/shop/proof/consistency?$q"
+		expect_error 400
+	done
+	http GET '/v1/databases/shop/proof/other?seq=1'
+	expect_error 404
+	http GET '/v1/databases/shop/proof'
+	expect_error 404
+	http GET '/v1/databases/nosuch/proof/inclusion?seq=1'
+	expect_error 404
+	http GET /v1/databases/nosuch/checkpoint
 	expect_error 404
 }
 

@@ -781,6 +781,94 @@ bad:
 	fail_db(h, rc);
 }
 
+/*
+ * A number argument of a GET (seq, size, old, new): false with an answer
+ * when it is missing (and required) or not a number.  *v keeps its value
+ * when the argument is absent and optional.
+ */
+static bool
+num_arg(struct hreq *h, const char *name, bool need, uint64_t *v)
+{
+	const char *a = MHD_lookup_connection_value(h->conn,
+						    MHD_GET_ARGUMENT_KIND,
+						    name);
+	unsigned long long n;
+	char *end;
+
+	if (!a) {
+		if (need)
+			fail(h, 400, "missing %s: want ?%s=N", name, name);
+		return !need;
+	}
+	errno = 0;
+	n = strtoull(a, &end, 10);
+	if (*a < '0' || *a > '9' || errno || *end || n == UINT64_MAX) {
+		fail(h, 400, "bad %s '%.40s': want a number", name, a);
+		return false;
+	}
+	*v = n;
+	return true;
+}
+
+/*
+ * GET …/proof/inclusion?seq=S[&size=N] and …/proof/consistency?old=M&new=N:
+ * the JSON nedb-proof prints (SPEC §9).
+ */
+static void
+proof_route(struct hreq *h, struct dbent *e, const char *kind)
+{
+	uint64_t a = 0, b = NEDB_HEAD;
+	nedb_proof p = {0};
+	bool incl = !strcmp(kind, "inclusion");
+	int rc;
+
+	if (!incl && strcmp(kind, "consistency")) {
+		fail(h, MHD_HTTP_NOT_FOUND, "no proof '%.40s': want inclusion "
+		     "or consistency", kind);
+		return;
+	}
+	if (!(incl ? num_arg(h, "seq", true, &a) &&
+		     num_arg(h, "size", false, &b) :
+		     num_arg(h, "old", true, &a) &&
+		     num_arg(h, "new", true, &b)))
+		return;
+	settle(e);
+	if ((rc = nedb_read_begin(e->db)))
+		goto bad;
+	rc = incl ? nedb_prove_inclusion(e->db, a, b, &p) :
+		    nedb_prove_consistency(e->db, a, b, &p);
+	nedb_read_end(e->db);
+	if (rc || (rc = nedb_proof_json(&h->resp, &p)))
+		goto bad;
+	nedb_proof_free(&p);
+	ok(h, MHD_HTTP_OK);
+	return;
+bad:
+	nedb_proof_free(&p);
+	h->resp.len = 0;
+	fail_db(h, rc);
+}
+
+/* GET …/checkpoint: the latest signed checkpoint, {"note":"<text>"}. */
+static void
+note_route(struct hreq *h, struct dbent *e)
+{
+	nedb_buf note = {0};
+	int rc;
+
+	settle(e);
+	if ((rc = nedb_tree_note(e->db, &note))) {
+		nedb_buf_free(&note);
+		fail_db(h, rc);
+		return;
+	}
+	nedb_buf_puts(&h->resp, "{\"note\":");
+	nedb_buf_json_str(&h->resp, note.p, note.len);
+	nedb_buf_puts(&h->resp, "}");
+	nedb_buf_free(&note);
+	ok(h, MHD_HTTP_OK);
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 static void route(struct hreq *h, const char *url, const char *method);
@@ -1042,7 +1130,8 @@ route(struct hreq *h, const char *url, const char *method)
 	if (n > 3 && strcmp(s[3], "query") && strcmp(s[3], "put") &&
 	    strcmp(s[3], "index") && strcmp(s[3], "link") &&
 	    strcmp(s[3], "verify") && strcmp(s[3], "log") &&
-	    strcmp(s[3], "checkpoint") && strcmp(s[3], "rows")) {
+	    strcmp(s[3], "checkpoint") && strcmp(s[3], "rows") &&
+	    strcmp(s[3], "proof")) {
 		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
 		return;
 	}
@@ -1068,10 +1157,23 @@ route(struct hreq *h, const char *url, const char *method)
 			return method_not_allowed(h, method, url);
 		return delete_row(h, e, s[4], s[5]);
 	}
+	if (!strcmp(s[3], "proof")) {
+		if (n != 5) {
+			fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s: want "
+			     "proof/inclusion or proof/consistency", method,
+			     url);
+			return;
+		}
+		if (!get)
+			return method_not_allowed(h, method, url);
+		return proof_route(h, e, s[4]);
+	}
 	if (n != 4) {
 		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
 		return;
 	}
+	if (get && !strcmp(s[3], "checkpoint"))
+		return note_route(h, e);
 	if (get && !strcmp(s[3], "verify"))
 		return verify_route(h, e);
 	if (get && !strcmp(s[3], "log"))
