@@ -19,7 +19,8 @@
 #define MAX_COLL 64
 #define VIEW_FORMAT 7			/* bump to force a rebuild */
 #define MAX_REL 64
-#define LOG_FORMAT 1
+#define LOG_FORMAT 1			/* a new database's, by default */
+#define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
 
 /* core/util.c */
 int nedb__err(int code, const char *fmt, ...)
@@ -154,6 +155,14 @@ struct op {
 	int64_t exp;			/* put: expiry (ms), 0 none */
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
+	/* log format 2 (doc/redaction.md): a put commits to its document
+	 * through dh = BLAKE2b(dsalt || doc), with dsalt and doc in the
+	 * line's unhashed tail; format is the genesis's "format" too */
+	int format;			/* 0 or 1: format 1 */
+	unsigned char dsalt[SALT_LEN];	/* format 2: filled by the writer */
+	unsigned char dh[HASH_LEN];	/* format 2: filled by format/parse */
+	uint64_t redacted;		/* parsed: the tail erased by op R */
+	char *docbuf;			/* parsed, redacted: doc's marker text */
 	uint32_t docoff;		/* offset of doc within the line */
 	unsigned char hash[HASH_LEN];
 	unsigned char prev[HASH_LEN];
@@ -183,7 +192,7 @@ enum op_mtype {
 			 * array of numbers) with no string in it */
 	M_DOC,		/* the document: the last member, its text served
 			 * from the line (docoff) */
-	M_FORMAT	/* the constant LOG_FORMAT (genesis) */
+	M_FORMAT	/* the op's format, 1 when 0 (genesis) */
 };
 #define M_OPT 0x1	/* may be absent: left out when NULL (M_I64: 0) */
 #define M_RCPT 0x2	/* the receipt carries it */
@@ -228,7 +237,8 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
 /* The document of a put's checked line (the format puts it last, after
- * scalars only): a span of line, found without a JSON parser. */
+ * scalars only): a span of line, found without a JSON parser.  False
+ * for a format-2 line whose document was redacted. */
 bool nedb__log_doc(const char *line, size_t len, const char **doc,
 		   size_t *doclen);
 
@@ -249,6 +259,9 @@ struct view {
 	 * a plaintext one */
 	const struct nedb_crypt *crypt;
 	struct kvview *kv;		/* its encryption state: view/kv.c */
+	/* the database's log format: in format 2 the state digest leaves
+	 * out document text, which the op hash commits to (dh) */
+	int log_format;
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -409,6 +422,7 @@ struct nedb {
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
 	int64_t created;		/* meta.json, read at open */
+	int log_format;			/* meta.json's "format" (1, 2) */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */

@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -101,8 +102,9 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 		snprintf(opts, sizeof opts, "\"auto_index\":%llu",
 			 (unsigned long long)auto_index);
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
-		     "\"options\":{%s}}\n", LOG_FORMAT, (long long)created,
-		     opts);
+		     "\"options\":{%s}}\n",
+		     db->log_format ? db->log_format : LOG_FORMAT,
+		     (long long)created, opts);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
 	    rename(tmp, dst))
@@ -322,6 +324,44 @@ next_ts(nedb *db)
 }
 
 /*
+ * A format-2 document's salt (doc/redaction.md): 16 random bytes that
+ * hide it behind its "dh".  An encrypted database has libcrypto loaded
+ * and a pool of its bytes; a plaintext one must not load libcrypto for
+ * this (SPEC §2), so it asks the kernel.
+ */
+static int
+doc_salt(nedb *db, unsigned char salt[SALT_LEN])
+{
+	if (nedb__encrypted(db))
+		return nedb__rand_small(salt, SALT_LEN);
+	if (getrandom(salt, SALT_LEN, 0) != SALT_LEN)
+		return nedb__errno(NEDB_EIO, "cannot make a document's salt");
+	return 0;
+}
+
+/*
+ * The log format of a database being created: LOG_FORMAT, or 2 when
+ * NEDB_LOG_FORMAT=2 is set.  Opt-in on this branch only: see
+ * doc/redaction.md §9, a decision for the lead.
+ */
+static int
+creation_format(nedb *db)
+{
+	const char *e = getenv("NEDB_LOG_FORMAT");
+
+	if (!e || !*e)
+		db->log_format = LOG_FORMAT;
+	else if (!strcmp(e, "1") || !strcmp(e, "2"))
+		db->log_format = *e - '0';
+	else
+		return nedb__err(NEDB_EUSAGE, "cannot create database '%s': "
+				 "NEDB_LOG_FORMAT is '%s', not 1 or 2",
+				 db->dir, e);
+	db->view.log_format = db->log_format;
+	return 0;
+}
+
+/*
  * Stages o (seq, prev, loc filled here), applies it and fills its
  * receipt (NULL: none wanted).  Every op a write stages comes through
  * here: the builders below validate their arguments and fill o, and
@@ -354,6 +394,9 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 			goto fail;
 		o->salted = true;
 	}
+	o->format = db->log_format;
+	if (o->format >= 2 && o->doc && (rc = doc_salt(db, o->dsalt)))
+		goto fail;
 	if ((rc = nedb__log_format(&db->wlog, o)))
 		goto fail;
 	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);
@@ -624,7 +667,8 @@ init_view(nedb *db, bool wait)
 	if (nedb__log_end(db) == 0) {
 		struct op o = {.kind = OP_GENESIS};
 
-		if ((rc = nedb__view_clear(&db->view, db->wtxn)))
+		if ((rc = creation_format(db)) ||
+		    (rc = nedb__view_clear(&db->view, db->wtxn)))
 			goto fail;
 		memset(&a, 0, sizeof a);
 		a.format = VIEW_FORMAT;
@@ -705,18 +749,23 @@ check_meta(nedb *db)
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(p);
 	if (fd < 0 && errno == ENOENT) {
-		int64_t created = 0;
+		int64_t created = 0, format = LOG_FORMAT;
 		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
+		/* the genesis says the format and the creation time */
+		if (!nedb__op_line(db, 0, &db->scratch, &se)) {
+			line_num(db->scratch.p, db->scratch.len, "ts",
+				 &created);
+			line_num(db->scratch.p, db->scratch.len, "format",
+				 &format);
+		}
+		db->log_format = db->view.log_format = (int)format;
 		if (!db->writable || !mp || (rc = nedb__wlock(db, true))) {
 			free(mp);
 			return 0;
 		}
 		if (access(mp, F_OK) && errno == ENOENT) {
-			if (!nedb__op_line(db, 0, &db->scratch, &se))
-				line_num(db->scratch.p, db->scratch.len, "ts",
-					 &created);
 			nedb__warn("meta.json was missing; it is written "
 				   "again");
 			rc = write_meta_json(db, created, 0);
@@ -739,11 +788,13 @@ check_meta(nedb *db)
 		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
 				 "meta.json is not nedb's (no format); remove "
 				 "it to have it written again", db->dir);
-	if (vlen != 1 || *v != '0' + LOG_FORMAT)
+	if (vlen != 1 || *v < '1' || *v > '0' + LOG_FORMAT_MAX)
 		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
 				 "meta.json says format %.*s, and this nedb "
-				 "reads format %d", db->dir,
-				 (int)(vlen > 20 ? 20 : vlen), v, LOG_FORMAT);
+				 "reads formats 1 and %d", db->dir,
+				 (int)(vlen > 20 ? 20 : vlen), v,
+				 LOG_FORMAT_MAX);
+	db->log_format = db->view.log_format = *v - '0';
 	if (nedb__doc_member(text, (size_t)n, "created", &v, &vlen))
 		db->created = strtoll(v, NULL, 10);
 	if (nedb__doc_member(text, (size_t)n, "options", &v, &vlen) &&
@@ -2289,6 +2340,36 @@ member_is(const char *line, size_t len, const char *key, const char *s,
 }
 
 /*
+ * A format-2 put line whose document was redacted (its tail checked by
+ * nedb__op_line): the marker {"_id":ID,"_redacted":{"seq":R}} it reads
+ * as (SPEC §9), written in out's room after the line, which keeps its
+ * length, so that *doc is borrowed from out as a document is.
+ */
+static bool
+redacted_version(nedb_buf *out, const char *id, size_t idlen,
+		 const char **doc, size_t *doclen)
+{
+	size_t line = out->len, vlen;
+	uint64_t r;
+	const char *v;
+
+	if (!nedb__doc_member(out->p, out->len, "redacted", &v, &vlen) ||
+	    !(r = strtoull(v, NULL, 10)))
+		return false;
+	if (nedb_buf_add(out, "\0{\"_id\":", 8) ||
+	    nedb_buf_json_str(out, id, idlen) ||
+	    nedb_buf_add(out, ",\"_redacted\":{\"seq\":", 20) ||
+	    nedb__buf_u64(out, r) || nedb_buf_add(out, "}}", 3)) {
+		out->len = line;
+		return false;
+	}
+	*doc = out->p + line + 1;
+	*doclen = out->len - line - 2;	/* the NUL before and after it */
+	out->len = line;
+	return true;
+}
+
+/*
  * Reads the op at seq from the log (hash-checked by nedb__op_line)
  * and checks that it is a version of coll/id: a put of that document
  * (its text in *doc, *doclen, borrowed from out), or with kind OP_DELETE
@@ -2323,8 +2404,9 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 	      member_is(out->p, out->len, "id", id, idlen, &tmp));
 	*doc = NULL;
 	*doclen = 0;
-	if (ok && kind == OP_PUT)
-		ok = nedb__log_doc(out->p, out->len, doc, doclen);
+	if (ok && kind == OP_PUT && !nedb__log_doc(out->p, out->len, doc,
+						  doclen))
+		ok = redacted_version(out, id, idlen, doc, doclen);
 	nedb_buf_free(&tmp);
 	if (!ok)
 		return nedb__err(NEDB_ECORRUPT, "corrupt view: it points at "
@@ -2796,6 +2878,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	if ((rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC,
 				  nedb__encrypted(db) ? &db->crypt : NULL)))
 		goto done;
+	db->view.log_format = db->log_format;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
 		rc = nedb__mdb(rc, "cannot open view");
 		goto done;

@@ -1,0 +1,270 @@
+#!/usr/bin/env bats
+# Redaction (issue 12, SPEC §9; design in doc/redaction.md).  What is
+# here: log format 2, in which a put commits to its document through
+# "dh" = BLAKE2b(salt ‖ text) with the salt ("ds") and the text in an
+# unhashed tail, so that the text can go and every hash stay.  Format 2
+# is opt-in on this branch (NEDB_LOG_FORMAT=2 when a database is
+# created; doc/redaction.md §9).  nedb-redact itself is not written yet:
+# its tests are at the end, skipped, as the contract to meet.
+
+load helper
+
+setup_more() {
+	export NEDB_LOG_FORMAT=2
+}
+
+hash_of() {
+	[[ $1 =~ \"hash\":\"([0-9a-f]{64})\" ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# A third party's check of a log, as nedb-format(5) describes it: every
+# line's hash from its body (format 2: cut after "dh"), and every
+# format-2 document against its dh.
+third_party_verify() {
+	python3 - "$1" <<'EOF'
+import hashlib, json, re, sys
+prev = bytes(32)
+for n, line in enumerate(open(sys.argv[1], "rb")):
+    line = line.rstrip(b"\n")
+    assert line[-75:-66] == b',"hash":"' and line.endswith(b'"}'), n
+    h = line[-66:-2].decode()
+    body = line[:-75] + b"}"
+    doc_at = body.find(b',"doc":')
+    dh_at = body.find(b',"dh":"', 0, doc_at if doc_at >= 0 else len(body))
+    if dh_at >= 0:
+        end = dh_at + 7 + 65
+        tail, body = body[end:-1], body[:end] + b"}"
+        dh = bytes.fromhex(body[dh_at + 7:dh_at + 71].decode())
+        if tail.startswith(b',"ds":"'):
+            salt, doc = bytes.fromhex(tail[7:39].decode()), tail[47:]
+            assert hashlib.blake2b(salt + doc, digest_size=32).digest() == dh, n
+        else:
+            assert re.fullmatch(rb',"redacted":[1-9][0-9]* *', tail), n
+    assert hashlib.blake2b(prev + body, digest_size=32).hexdigest() == h, n
+    assert json.loads(line)["seq"] == n, n
+    prev = bytes.fromhex(h)
+print(n)
+EOF
+}
+
+# Erases the document of op seq $1 by hand, as nedb-redact's rewrite
+# will (doc/redaction.md §2): the tail becomes ,"redacted":$2 and spaces
+# up to its old length.
+redact_by_hand() {
+	python3 - "$NEDB_DIR/log.aof" "$1" "$2" <<'EOF'
+import sys
+path, seq, r = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+lines = open(path, "rb").read().split(b"\n")
+l = lines[seq]
+a, b = l.index(b',"ds":"'), len(l) - 75
+t = b',"redacted":' + r
+lines[seq] = l[:a] + t + b" " * (b - a - len(t)) + l[b:]
+open(path, "wb").write(b"\n".join(lines))
+EOF
+}
+
+@test "a database created with NEDB_LOG_FORMAT=2 says format 2 in meta.json and its genesis" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	run jq -c .format "$NEDB_DIR/meta.json"
+	assert_output 2
+	run jq -c .format <(head -1 "$NEDB_DIR/log.aof")
+	assert_output 2
+}
+
+@test "a format-2 put line holds dh, then ds and doc after it, doc last" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	run sed -n 2p "$NEDB_DIR/log.aof"
+	assert_output --regexp ',"id":"alice","dh":"[0-9a-f]{64}","ds":"[0-9a-f]{32}","doc":\{"_id":"alice","name":"Alice"\},"hash":"[0-9a-f]{64}"\}$'
+}
+
+@test "the same document put twice gets two salts and two dh" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users alice '{"name":"Alice"}'
+	run bash -c "jq -r .dh '$NEDB_DIR/log.aof' | sed 1d | sort -u | wc -l"
+	assert_output 2
+}
+
+@test "a third party's script verifies a format-2 log, and so does nedb-verify" {
+	seed_users 3
+	nedb-put -q users u2 '{"n":22,"dh":"a member of the document, not the line"}'
+	nedb-delete users u3 >/dev/null
+	nedb-checkpoint >/dev/null
+	run third_party_verify "$NEDB_DIR/log.aof"
+	assert_success
+	assert_output 6
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "reads, AS OF, --verify and --history work on a format-2 database" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users alice '{"name":"Alice B."}'
+	run nedb-get users alice
+	assert_output '{"_id":"alice","name":"Alice B."}'
+	run nedb-get --verify --as-of 1 users alice
+	assert_output '{"_id":"alice","name":"Alice"}'
+	run nedb-query 'FROM users AS OF 1 WHERE name = "Alice"'
+	assert_output '{"_id":"alice","name":"Alice"}'
+	run nedb-get --history users alice
+	assert_line --index 0 --partial '"doc":{"_id":"alice","name":"Alice"}'
+}
+
+@test "a changed byte of a format-2 document is reported against its dh" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users bob '{"name":"Bob"}'
+	sed -i '2s/"Alice"/"Alicf"/' "$NEDB_DIR/log.aof"
+	run nedb-verify
+	assert_failure 1
+	assert_output '{"ok":false,"seq":1,"error":"document does not match its hash (dh)"}'
+}
+
+@test "a changed salt of a format-2 document is reported against its dh" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users bob '{"name":"Bob"}'
+	sed -i -E '2s/"ds":"(.)/"ds":"\1\1/; 2s/"ds":"(.{32})./"ds":"\1/' "$NEDB_DIR/log.aof"
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial '"seq":1,"error":"'
+}
+
+@test "a format-2 tail that is neither a document nor a redaction is malformed" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users bob '{"name":"Bob"}'
+	sed -i '2s/,"ds":"/,"dz":"/' "$NEDB_DIR/log.aof"
+	run nedb-verify
+	assert_failure 1
+	assert_output '{"ok":false,"seq":1,"error":"malformed document commitment"}'
+}
+
+@test "a format-2 database survives a prune, a rebuild and a proof" {
+	seed_users 4
+	nedb-checkpoint --prune >/dev/null
+	nedb-put -q users u5 '{"n":5}'
+	run nedb-checkpoint --rebuild
+	assert_success
+	run nedb-get --as-of 2 users u2
+	assert_output '{"_id":"u2","n":2}'
+	nedb-proof inclusion 2 >incl.json
+	run nedb-proof verify -q --root "$(nedb-proof root | jq -r .root)" incl.json
+	assert_success
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "an encrypted format-2 database seals dh, ds and doc, and verifies" {
+	python3 -c 'import os; print(os.urandom(32).hex())' >k1
+	export NEDB_TMK_FILE=$PWD/k1
+	nedb-put -q users alice '{"name":"CanaryAlice"}'
+	nedb-put -q users alice '{"name":"Alice 2"}'
+	run grep -rl CanaryAlice "$NEDB_DIR"
+	assert_failure
+	run nedb-get --as-of 1 users alice
+	assert_output '{"_id":"alice","name":"CanaryAlice"}'
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "a redacted tail keeps every op hash: the log, the root and an earlier proof still verify" {
+	nedb-put -q users alice '{"name":"SecretAlice"}'
+	nedb-put -q users alice '{"name":"Alice B."}'
+	nedb-put -q users bob '{"name":"Bob"}'
+	nedb-proof inclusion 1 >incl.json
+	root=$(nedb-proof root | jq -r .root)
+	head=$(nedb-verify | jq -r .head)
+	redact_by_hand 1 9
+	run grep -c SecretAlice "$NEDB_DIR/log.aof"
+	assert_output 0
+	run third_party_verify "$NEDB_DIR/log.aof"
+	assert_success
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-proof root --size 4
+	assert_output "{\"size\":4,\"root\":\"$root\"}"
+	run nedb-proof verify -q --root "$root" incl.json
+	assert_success
+	run nedb-log --until 3
+	assert_line --index 3 --partial "\"hash\":\"$head\""
+}
+
+@test "a redacted version reads as its marker, in AS OF, --history and --verify" {
+	nedb-put -q users alice '{"name":"SecretAlice"}'
+	nedb-put -q users alice '{"name":"Alice B."}'
+	redact_by_hand 1 9
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-get --as-of 1 users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":9}}'
+	run nedb-get --verify --as-of 1 users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":9}}'
+	run nedb-get --history users alice
+	assert_line --index 0 --partial '"doc":{"_id":"alice","_redacted":{"seq":9}}'
+	run nedb-get users alice
+	assert_output '{"_id":"alice","name":"Alice B."}'
+}
+
+@test "a rebuild of a redacted HEAD version serves the marker" {
+	nedb-put -q users alice '{"name":"SecretAlice"}'
+	redact_by_hand 1 9
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-get users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":9}}'
+}
+
+@test "a format-2 checkpoint's state leaves document text out, so a redaction keeps it" {
+	nedb-put -q users alice '{"name":"SecretAlice"}'
+	nedb-checkpoint >/dev/null
+	redact_by_hand 1 9
+	run nedb-checkpoint --rebuild
+	assert_success
+	assert_determinism
+}
+
+@test "NEDB_LOG_FORMAT other than 1 or 2 is refused when a database is created" {
+	NEDB_LOG_FORMAT=3 run --separate-stderr nedb-put users alice '{}'
+	assert_failure 2
+	assert_equal "$stderr" "nedb-put: cannot create database '$NEDB_DIR': NEDB_LOG_FORMAT is '3', not 1 or 2"
+}
+
+@test "NEDB_LOG_FORMAT does not change an existing database's format" {
+	NEDB_LOG_FORMAT=1 nedb-put -q users alice '{"a":1}'
+	nedb-put -q users bob '{"b":1}'
+	run grep -c '"dh"' "$NEDB_DIR/log.aof"
+	assert_output 0
+	run jq -c .format "$NEDB_DIR/meta.json"
+	assert_output 1
+}
+
+@test "a format-1 document with a member named dh is not taken for a commitment" {
+	unset NEDB_LOG_FORMAT
+	nedb-put -q users alice '{"dh":"0000000000000000000000000000000000000000000000000000000000000000","ds":"00"}'
+	run nedb-verify
+	assert_success
+	run nedb-get users alice
+	assert_output --partial '"dh":"0000'
+}
+
+@test "a meta.json written again keeps the genesis's format" {
+	nedb-put -q users alice '{"a":1}'
+	rm "$NEDB_DIR/meta.json"
+	unset NEDB_LOG_FORMAT
+	nedb-put -q users bob '{"b":1}' 2>/dev/null
+	run jq -c .format "$NEDB_DIR/meta.json"
+	assert_output 2
+	run grep -c '"id":"bob","dh":"' "$NEDB_DIR/log.aof"
+	assert_output 1
+}
+
+# --- nedb-redact: the contract, not written yet (doc/redaction.md) ---
+
+@test "nedb-redact erases one version: no byte of it in any file, verify and earlier proofs pass" {
+	skip "nedb-redact is not written yet (doc/redaction.md, TODO 1-6)"
+}
+
+@test "nedb-redact killed at every pause point leaves no redaction or a whole one" {
+	skip "nedb-redact is not written yet (doc/redaction.md, TODO 3)"
+}
+
+@test "nedb-redact on a format-1 database exits 5 saying it cannot redact" {
+	skip "nedb-redact is not written yet (doc/redaction.md §7)"
+}
