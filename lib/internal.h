@@ -131,7 +131,7 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
  */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
-	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP__N
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP__N
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
@@ -153,6 +153,10 @@ struct op {
 	size_t caused_by_len, confidence_len;
 	const char *evidence, *valid_from, *valid_to;
 	int64_t exp;			/* put: expiry (ms), 0 none */
+	/* redact: the put seqs it erases, a JSON array of ascending
+	 * numbers, and why (engine/redact.c) */
+	const char *seqs, *reason;
+	size_t seqs_len;
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
 	/* log format 2 (doc/redaction.md): a put commits to its document
@@ -236,6 +240,14 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 /* Parses a checked line into o (loads libjq).  nedb__op_free after. */
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
+/* What a redacted version of id reads as (SPEC §9), onto out:
+ * {"_id":ID,"_redacted":{"seq":R}}. */
+int nedb__redacted_doc(nedb_buf *out, const char *id, size_t idlen,
+		       uint64_t r);
+/* The seqs of a redact op's "seqs" array text, in order: calls fn on
+ * each until it returns non-zero (returned). */
+int nedb__each_seq(const char *text, size_t len,
+		   int (*fn)(uint64_t seq, void *payload), void *payload);
 /* The document of a put's checked line (the format puts it last, after
  * scalars only): a span of line, found without a JSON parser.  False
  * for a format-2 line whose document was redacted. */
@@ -442,6 +454,14 @@ void nedb__wunlock(nedb *db);
 /* Whether no other process has the view open (compaction's test, kept
  * while the environment stays open): 0, or NEDB_EBUSY saying what. */
 int nedb__view_exclusive(nedb *db, const char *what);
+/* engine/redact.c: a redaction a crash interrupted, at open */
+int nedb__redact_recover(nedb *db);
+/* engine/db.c: stages a redact op of coll/id (the versions to erase
+ * chosen by seq, 0 for all) and hands back its line; redact.c's */
+int nedb__stage_redact(nedb *db, const char *coll, const char *id,
+		       uint64_t seq, const char *reason, const nedb_wopts *w,
+		       nedb_receipt *receipt, nedb_buf *line,
+		       nedb_buf *seqs);
 /* engine/convert.c: encrypting a plaintext database (at open) */
 int nedb__encrypt(nedb *db, const char *tmk_file);
 int nedb__encrypt_recover(nedb *db);

@@ -909,6 +909,7 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	     (rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
 				 getenv("NEDB_TMK_FILE")))) ||
 	    (rc = nedb__encrypt_recover(db)) ||
+	    (rc = nedb__redact_recover(db)) ||
 	    (rc = open_keys(db, tmk, have, create, convert)))
 		goto fail;
 	nedb__wipe(tmk, sizeof tmk);
@@ -1975,6 +1976,112 @@ nedb_write_delete(nedb *db, const char *coll, const char *id,
 	return doc_op(db, OP_DELETE, coll, id, 0, w, receipt);
 }
 
+/*
+ * The put versions of coll/id a redaction erases, as the text of a JSON
+ * array in *seqs: seq, or with seq 0 every one not erased already.
+ */
+static int
+redact_versions(nedb *db, const char *coll, const char *id, uint64_t seq,
+		nedb_buf *seqs)
+{
+	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
+	struct kvcur c = {NULL};
+	nedb_buf line = {0};
+	MDB_val k, d;
+	size_t plen, n = 0, puts = 0;
+	bool found = false;
+	int rc;
+
+	plen = nedb__verprefix(pre, coll, id, strlen(id));
+	k.mv_size = nedb__verkey(key, coll, id, strlen(id), 0);
+	k.mv_data = key;
+	nedb_buf_add(seqs, "[", 1);
+	if ((rc = nedb__kv_copen(&c, &db->view, db->wtxn, DBI_VERS)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = nedb__kv_cget(&c, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT)) {
+		struct seqent se;
+		struct verent ve;
+		const char *doc;
+		size_t doclen;
+		uint64_t s;
+
+		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &s))
+			break;
+		memcpy(&ve, d.mv_data, sizeof ve);
+		if (ve.kind != OP_PUT || (seq && s != seq))
+			continue;
+		puts++;
+		if ((rc = nedb__op_line(db, s, &line, &se)))
+			break;
+		if (!nedb__log_doc(line.p, line.len, &doc, &doclen))
+			continue;	/* its tail says redacted */
+		if (n++)
+			nedb_buf_add(seqs, ",", 1);
+		nedb__buf_u64(seqs, s);
+		found = true;
+	}
+	nedb__kv_cclose(&c);
+	nedb_buf_free(&line);
+	if ((rc = nedb__mdb_end(rc)))
+		return rc;
+	if (nedb_buf_add(seqs, "]", 1))
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (found)
+		return 0;
+	if (!puts && seq)
+		return nedb__err(NEDB_ENOTFOUND, "no version %llu of "
+				 "'%s/%s'", (unsigned long long)seq, coll, id);
+	if (!puts)
+		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+				 id);
+	if (seq)
+		return nedb__err(NEDB_EREJECTED, "version %llu of '%s/%s' is "
+				 "redacted already", (unsigned long long)seq,
+				 coll, id);
+	return nedb__err(NEDB_EREJECTED, "every version of '%s/%s' is "
+			 "redacted already", coll, id);
+}
+
+int
+nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
+		   const char *reason, const nedb_wopts *w,
+		   nedb_receipt *receipt, nedb_buf *line, nedb_buf *seqs)
+{
+	struct op o = {.kind = OP_REDACT};
+	size_t mark = db->wlog.len;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if (db->log_format < 2)
+		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
+				 "it is in log format 1, whose ops commit to "
+				 "document text itself; only a database "
+				 "created in format 2 can redact", db->dir);
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if (reason && (strlen(reason) > 1024 ||
+		       !nedb__utf8_valid((const unsigned char *)reason,
+					 strlen(reason))))
+		return nedb__err(NEDB_EINPUT, "bad reason: want at most 1024 "
+				 "bytes of UTF-8");
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	if ((rc = redact_versions(db, coll, id, seq, seqs)))
+		return rc;
+	o.coll = coll;
+	o.id = id;
+	o.seqs = seqs->p;
+	o.seqs_len = seqs->len;
+	o.reason = reason;
+	o.ts = next_ts(db);
+	if ((rc = stage(db, &o, receipt)))
+		return rc;
+	return nedb_buf_add(line, db->wlog.p + mark, db->wlog.len - mark);
+}
+
 int
 nedb_check_node(const char *node)
 {
@@ -2356,10 +2463,9 @@ redacted_version(nedb_buf *out, const char *id, size_t idlen,
 	if (!nedb__doc_member(out->p, out->len, "redacted", &v, &vlen) ||
 	    !(r = strtoull(v, NULL, 10)))
 		return false;
-	if (nedb_buf_add(out, "\0{\"_id\":", 8) ||
-	    nedb_buf_json_str(out, id, idlen) ||
-	    nedb_buf_add(out, ",\"_redacted\":{\"seq\":", 20) ||
-	    nedb__buf_u64(out, r) || nedb_buf_add(out, "}}", 3)) {
+	if (nedb_buf_add(out, "", 1) ||
+	    nedb__redacted_doc(out, id, idlen, r) ||
+	    nedb_buf_add(out, "", 1)) {
 		out->len = line;
 		return false;
 	}

@@ -395,15 +395,47 @@ raw_member(const char *line, size_t len, const char *key, size_t klen,
  * What a redacted version reads as: {"_id":ID,"_redacted":{"seq":R}}
  * (SPEC §9), owned by o (docbuf).  Its id is the line's.
  */
+int
+nedb__redacted_doc(nedb_buf *out, const char *id, size_t idlen, uint64_t r)
+{
+	if (nedb_buf_add(out, K("{\"_id\":")) ||
+	    nedb_buf_json_str(out, id, idlen) ||
+	    nedb_buf_add(out, K(",\"_redacted\":{\"seq\":")) ||
+	    nedb__buf_u64(out, r) || nedb_buf_add(out, "}}", 2))
+		return NEDB_EIO;
+	return 0;
+}
+
+int
+nedb__each_seq(const char *text, size_t len,
+	       int (*fn)(uint64_t seq, void *payload), void *payload)
+{
+	const char *p = text, *end = text + len;
+	int rc;
+
+	while (p < end) {
+		uint64_t v = 0;
+
+		while (p < end && (*p < '0' || *p > '9'))
+			p++;
+		if (p == end)
+			break;
+		while (p < end && *p >= '0' && *p <= '9')
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		if ((rc = fn(v, payload)))
+			return rc;
+	}
+	return 0;
+}
+
 static bool
 redacted_doc(struct op *o)
 {
 	nedb_buf b = {0};
 
-	if (!o->id || nedb_buf_add(&b, K("{\"_id\":")) ||
-	    nedb_buf_json_str(&b, o->id, strlen(o->id)) ||
-	    nedb_buf_add(&b, K(",\"_redacted\":{\"seq\":")) ||
-	    nedb__buf_u64(&b, o->redacted) || nedb_buf_add(&b, "}}", 3)) {
+	if (!o->id || nedb__redacted_doc(&b, o->id, strlen(o->id),
+					 o->redacted) ||
+	    nedb_buf_add(&b, "", 1)) {
 		nedb_buf_free(&b);
 		return false;
 	}
