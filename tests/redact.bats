@@ -4,13 +4,19 @@
 # "dh" = BLAKE2b(salt ‖ text) with the salt ("ds") and the text in an
 # unhashed tail, so that the text can go and every hash stay.  Format 2
 # is opt-in on this branch (NEDB_LOG_FORMAT=2 when a database is
-# created; doc/redaction.md §9).  nedb-redact itself is not written yet:
-# its tests are at the end, skipped, as the contract to meet.
+# created; doc/redaction.md §9).  Then nedb-redact itself: the text gone
+# from every file, every hash, proof and signed checkpoint kept, kill -9
+# at every step, format-1 databases refused.
 
 load helper
 
 setup_more() {
 	export NEDB_LOG_FORMAT=2
+	hooks_init
+}
+
+teardown() {
+	hooks_teardown
 }
 
 hash_of() {
@@ -255,16 +261,230 @@ EOF
 	assert_output 1
 }
 
-# --- nedb-redact: the contract, not written yet (doc/redaction.md) ---
+# --- nedb-redact ---
 
-@test "nedb-redact erases one version: no byte of it in any file, verify and earlier proofs pass" {
-	skip "nedb-redact is not written yet (doc/redaction.md, TODO 1-6)"
+# Every file of the database, the view's pages (free ones included) and
+# the archive's inflated blocks, searched for each of the words given
+# (as they are, and in hex): prints the first file holding one, and
+# fails, if any does.
+no_trace() {
+	python3 - "$NEDB_DIR" "$@" <<'PY'
+import os, sys, zlib
+root, words = sys.argv[1], [w.encode() for w in sys.argv[2:]]
+for d, _, files in os.walk(root):
+    for f in files:
+        data = open(os.path.join(d, f), "rb").read()
+        texts = [data]
+        for i in range(len(data)):	# every zlib stream in it
+            if data[i] == 0x78:
+                try:
+                    texts.append(zlib.decompressobj().decompress(data[i:]))
+                except zlib.error:
+                    pass
+        for t in texts:
+            for w in words:
+                if w in t or w.hex().encode() in t:
+                    print(os.path.join(d, f), w.decode())
+                    sys.exit(1)
+PY
 }
 
-@test "nedb-redact killed at every pause point leaves no redaction or a whole one" {
-	skip "nedb-redact is not written yet (doc/redaction.md, TODO 3)"
+# alice with two versions (seq 1, 3), an index on name, bob beside her.
+two_versions() {
+	nedb-put -q users alice '{"name":"SecretAliceOne","city":"Lyon"}'
+	nedb-index users name eq >/dev/null
+	nedb-put -q users alice '{"name":"SecretAliceTwo","city":"Lyon"}'
+	nedb-put -q users bob '{"name":"Bob","city":"Lyon"}'
 }
 
-@test "nedb-redact on a format-1 database exits 5 saying it cannot redact" {
-	skip "nedb-redact is not written yet (doc/redaction.md §7)"
+@test "nedb-redact --seq erases one version: no byte of it in any file, the other version intact" {
+	two_versions
+	run --separate-stderr nedb-redact users alice --seq 1 --reason "erasure request 7"
+	assert_success
+	assert_output --regexp '^\{"seq":5,"hash":"[0-9a-f]{64}","op":"redact","coll":"users","id":"alice"\}$'
+	run no_trace SecretAliceOne
+	assert_success
+	run nedb-get --as-of 1 users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":5}}'
+	run nedb-get users alice
+	assert_output '{"_id":"alice","name":"SecretAliceTwo","city":"Lyon"}'
+	run tail -1 "$NEDB_DIR/log.aof"
+	assert_output --partial '"op":"redact","ts":'
+	assert_output --partial '"coll":"users","id":"alice","seqs":[1],"reason":"erasure request 7","hash":"'
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "nedb-redact --all erases every version, the HEAD one and its index entries too" {
+	two_versions
+	run nedb-redact users alice --all
+	assert_success
+	run no_trace SecretAliceOne SecretAliceTwo
+	assert_success
+	run nedb-get users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":5}}'
+	run nedb-query 'FROM users WHERE name = "SecretAliceTwo"'
+	assert_output ''
+	run nedb-query 'FROM users WHERE city = "Lyon" ORDER BY _id'
+	assert_line --index 0 '{"_id":"bob","name":"Bob","city":"Lyon"}'
+	run grep -c '"seqs":\[1,3\]' "$NEDB_DIR/log.aof"
+	assert_output 1
+	assert_determinism
+}
+
+@test "after nedb-redact every op hash, the root, earlier proofs and the head before it are unchanged" {
+	two_versions
+	nedb-proof inclusion 1 >incl.json
+	nedb-proof consistency 2 5 >cons.json
+	root=$(nedb-proof root | jq -r .root)
+	before=$(nedb-log | jq -r .hash)
+	nedb-redact users alice --all >/dev/null
+	run nedb-proof verify -q --root "$root" incl.json
+	assert_success
+	run nedb-proof verify -q --root "$root" cons.json
+	assert_success
+	run nedb-proof root --size 5
+	assert_output "{\"size\":5,\"root\":\"$root\"}"
+	assert_equal "$(nedb-log --until 4 | jq -r .hash)" "$before"
+	run third_party_verify "$NEDB_DIR/log.aof"
+	assert_success
+}
+
+@test "a signed checkpoint made before nedb-redact still verifies, with a proof made before" {
+	nedb-key signer new log.example/a --out log.key >log.vk
+	two_versions
+	nedb-checkpoint --sign log.key >/dev/null
+	nedb-proof checkpoint >cp
+	nedb-proof inclusion 1 --size 6 >incl.json
+	nedb-redact users alice --all >/dev/null
+	run nedb-proof verify -q --checkpoint cp --vkey "$(cat log.vk)" incl.json
+	assert_success
+	run nedb-proof checkpoint
+	assert_output "$(cat cp)"
+	run nedb-checkpoint --rebuild
+	assert_success
+	assert_determinism
+}
+
+@test "nedb-redact reaches pruned ops in the archive" {
+	two_versions
+	nedb-checkpoint --prune >/dev/null
+	nedb-put -q users carol '{"name":"Carol"}'
+	run nedb-redact users alice --seq 3
+	assert_success
+	run no_trace SecretAliceTwo
+	assert_success
+	run nedb-get --as-of 3 users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":7}}'
+	run nedb-get --as-of 1 users alice
+	assert_output '{"_id":"alice","name":"SecretAliceOne","city":"Lyon"}'
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "nedb-redact on an encrypted database re-seals the lines without the text" {
+	python3 -c 'import os; print(os.urandom(32).hex())' >k1
+	export NEDB_TMK_FILE=$PWD/k1
+	two_versions
+	nedb-checkpoint --prune >/dev/null
+	head=$(nedb-verify | jq -r .head)
+	run nedb-redact users alice --all
+	assert_success
+	run nedb-get --as-of 1 users alice
+	assert_output '{"_id":"alice","_redacted":{"seq":6}}'
+	run nedb-log --until 5
+	assert_line --index 5 --partial "\"hash\":\"$head\""
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "nedb-redact's errors: usage 2, no such version 1, redacted already 3, bad name 4" {
+	two_versions
+	run -2 nedb-redact users alice
+	run -2 nedb-redact users alice --all --seq 1
+	run -2 nedb-redact users
+	run -1 nedb-redact users carol --all
+	run -1 nedb-redact users alice --seq 2
+	run -0 nedb-redact users alice --seq 1
+	run --separate-stderr nedb-redact users alice --seq 1
+	assert_failure 3
+	assert_equal "$stderr" "nedb-redact: version 1 of 'users/alice' is redacted already"
+	run -0 nedb-redact users alice --all
+	run -3 nedb-redact users alice --all
+	run -4 nedb-redact 'bad coll' alice --all
+	assert_determinism
+}
+
+@test "a repeated --idem of nedb-redact prints the original receipt and erases nothing more" {
+	two_versions
+	run -0 nedb-redact --idem r1 users alice --seq 1
+	first=$output
+	nedb-put -q users alice '{"name":"SecretAliceThree"}'
+	run -0 nedb-redact --idem r1 users alice --all
+	assert_output "$first"
+	run nedb-get users alice
+	assert_output '{"_id":"alice","name":"SecretAliceThree"}'
+}
+
+@test "nedb-redact on a format-1 database exits 5 saying it cannot redact, and writes nothing" {
+	unset NEDB_LOG_FORMAT
+	nedb-put -q users alice '{"name":"A"}'
+	sum=$(sha256sum "$NEDB_DIR/log.aof")
+	run --separate-stderr nedb-redact users alice --all
+	assert_failure 5
+	assert_equal "$stderr" "nedb-redact: cannot redact in database '$NEDB_DIR': it is in log format 1, whose ops commit to document text itself; only a database created in format 2 can redact"
+	assert_equal "$(sha256sum "$NEDB_DIR/log.aof")" "$sum"
+	[ ! -e "$NEDB_DIR/.redact" ]
+}
+
+kill_redaction_at() {
+	NEDB_TEST_PAUSE=$1 NEDB_TEST_DIR=$HOOKS \
+		nedb-redact users alice --all >/dev/null 2>&1 &
+	PIDS+=($!)
+	wait_reached "$1"
+	kill -9 "$!"
+	wait "$!" || true
+}
+
+@test "killed before its commit, a redaction leaves the database as it was" {
+	local point
+	for point in redact-copied redact-staged; do
+		rm -rf "$NEDB_DIR" "$HOOKS"/*
+		two_versions
+		nedb-checkpoint --prune >/dev/null
+		head=$(nedb-verify | jq -r .head)
+		sums=$(cd "$NEDB_DIR" && sha256sum log.aof archive/*)
+		kill_redaction_at "$point"
+		[ -d "$NEDB_DIR/.redact" ]
+		run -0 nedb-verify --determinism
+		assert_output --partial "\"head\":\"$head\""
+		[ ! -e "$NEDB_DIR/.redact" ]
+		assert_equal "$(cd "$NEDB_DIR" && sha256sum log.aof archive/*)" "$sums"
+		run nedb-get users alice
+		assert_output '{"_id":"alice","name":"SecretAliceTwo","city":"Lyon"}'
+		# and a second try goes through
+		run -0 nedb-redact users alice --all
+		run no_trace SecretAliceOne SecretAliceTwo
+		assert_success
+	done
+}
+
+@test "killed after its commit, a redaction is finished by the next open" {
+	local point
+	for point in redact-committed redact-rolling; do
+		rm -rf "$NEDB_DIR" "$HOOKS"/*
+		two_versions
+		nedb-checkpoint --prune >/dev/null
+		kill_redaction_at "$point"
+		run -0 nedb-verify --determinism
+		assert_output --partial '"seq":6,'
+		[ ! -e "$NEDB_DIR/.redact" ]
+		run nedb-get users alice
+		assert_output '{"_id":"alice","_redacted":{"seq":6}}'
+		run no_trace SecretAliceOne SecretAliceTwo
+		assert_success
+	done
 }
