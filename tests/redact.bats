@@ -524,3 +524,19 @@ kill_redaction_at() {
 		assert_success
 	done
 }
+
+@test "nedb-redact refuses, changing nothing, while another process has the database open" {
+	two_versions
+	NEDB_TEST_PAUSE=opened NEDB_TEST_DIR=$HOOKS nedb-get users bob >/dev/null 2>&1 &
+	PIDS+=($!)
+	wait_reached opened
+	sum=$(sha256sum "$NEDB_DIR/log.aof")
+	run --separate-stderr nedb-redact users alice --all
+	assert_failure 5
+	assert_equal "$stderr" "nedb-redact: cannot redact: other processes have the database open"
+	assert_equal "$(sha256sum "$NEDB_DIR/log.aof")" "$sum"
+	[ ! -e "$NEDB_DIR/.redact" ]
+	touch "$HOOKS/opened.go"
+	wait "${PIDS[0]}"
+	run -0 nedb-redact users alice --all
+}

@@ -328,6 +328,15 @@ sync_path(const char *path)
 	return rc;
 }
 
+/* Counts the seqs of a "seqs" text: returns 0 to go on. */
+static int
+count_seq(uint64_t seq, void *payload)
+{
+	(void)seq;
+	++*(int *)payload;
+	return 0;
+}
+
 /* Steps 1 and 2 into stage: the copy with the redaction, committed. */
 static int
 stage_copy(nedb *db, const char *stage, const char *opline, size_t oplen,
@@ -339,7 +348,7 @@ stage_copy(nedb *db, const char *stage, const char *opline, size_t oplen,
 	char *p = NULL, *q = NULL;
 	uint64_t torn;
 	nedb *s = NULL;
-	int rc;
+	int rc, named = 0;
 
 	if (mkdir(stage, 0700))
 		return nedb__errno(NEDB_EIO, "cannot make " STAGE);
@@ -354,8 +363,14 @@ stage_copy(nedb *db, const char *stage, const char *opline, size_t oplen,
 		goto done;
 	}
 	rc = nedb__log_walk(db, 0, 0, nedb__log_end(db), copy_line, &w, &torn);
-	/* the redact op last: its own line, as stage() made it */
-	if (!rc && oplen && oplen > 0 && opline[oplen - 1] == '\n')
+	/* the redact op last: its own line, as stage() made it ("\n"
+	 * ended), and every named tail erased before it */
+	if (!rc)
+		nedb__each_seq(seqs->p, seqs->len, count_seq, &named);
+	if (!rc && w.erased != (size_t)named)
+		rc = nedb__err(NEDB_ECORRUPT, "cannot redact: the log does "
+			       "not hold the versions the view named");
+	if (!rc)
 		rc = put_line(&w, opline, oplen - 1);
 	if (!rc && (nedb__write_all(w.fd, w.out.p, w.out.len) || fsync(w.fd)))
 		rc = nedb__errno(NEDB_EIO, "cannot write log");
