@@ -112,7 +112,7 @@ static int
 format_commitment(nedb_buf *out, struct op *o, size_t start,
 		  size_t *bodyend)
 {
-	char hex[2 * SALT_LEN];
+	char hex[2 * SALT_LEN + 1];	/* nedb__hex ends it with a NUL */
 
 	doc_hash(o->dh, o->dsalt, o->doc, o->doclen);
 	if (add_hex(out, K(",\"dh\":"), o->dh))
@@ -120,7 +120,8 @@ format_commitment(nedb_buf *out, struct op *o, size_t start,
 	*bodyend = out->len - start;
 	nedb__hex(hex, o->dsalt, SALT_LEN);
 	if (nedb_buf_add(out, K(",\"ds\":\"")) ||
-	    nedb_buf_add(out, hex, sizeof hex) || nedb_buf_add(out, "\"", 1))
+	    nedb_buf_add(out, hex, 2 * SALT_LEN) ||
+	    nedb_buf_add(out, "\"", 1))
 		return NEDB_EIO;
 	return 0;
 }
