@@ -540,3 +540,24 @@ kill_redaction_at() {
 	wait "${PIDS[0]}"
 	run -0 nedb-redact users alice --all
 }
+
+@test "nedb-format(5)'s script verifies and replays a format-2 log with redactions as nedb does" {
+	python3 "$BATS_TEST_DIRNAME/format-check.py" file \
+		"$BATS_TEST_DIRNAME/../man/nedb-format.5" nedb-replay.py >replay.py
+	two_versions
+	nedb-checkpoint >/dev/null
+	nedb-redact users alice --seq 1 --reason why >/dev/null
+	nedb-put -q users carol '{"name":"SecretCarol"}'
+	nedb-redact users carol --all >/dev/null
+	nedb-checkpoint >/dev/null
+	run --separate-stderr python3 replay.py "$NEDB_DIR/log.aof"
+	assert_success
+	assert_equal "$stderr" "$(nedb-verify)"
+	assert_output "$(nedb-query 'FROM users ORDER BY _id')"
+	assert_line '{"_id":"carol","_redacted":{"seq":8}}'
+	# and it holds erased tails to the redact ops as nedb-verify does
+	redact_by_hand 3 9
+	run --separate-stderr python3 replay.py "$NEDB_DIR/log.aof"
+	assert_failure 1
+	assert_equal "$stderr" "$(nedb-verify)"
+}
