@@ -561,3 +561,25 @@ kill_redaction_at() {
 	assert_failure 1
 	assert_equal "$stderr" "$(nedb-verify)"
 }
+
+@test "a format-1 put line in a format-2 log is reported, though its hash holds" {
+	nedb-put -q users alice '{"name":"Alice"}'
+	nedb-put -q users bob '{"name":"Bob"}'
+	# seq 2 written again in format 1, with the hash that makes it chain
+	python3 - "$NEDB_DIR/log.aof" <<'PY'
+import hashlib, sys
+p = sys.argv[1]
+lines = open(p, "rb").read().split(b"\n")
+l = lines[2]
+a, b = l.index(b',"dh":"'), l.index(b',"doc":')
+body = l[:a] + l[b:-75] + b"}"
+prev = bytes.fromhex(l[l.index(b'"prev":"') + 8:][:64].decode())
+h = hashlib.blake2b(prev + body, digest_size=32).hexdigest().encode()
+lines[2] = body[:-1] + b',"hash":"' + h + b'"}'
+open(p, "wb").write(b"\n".join(lines))
+PY
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-verify
+	assert_failure 1
+	assert_output '{"ok":false,"seq":2,"error":"a put without a document commitment (dh) in a format-2 log"}'
+}

@@ -960,6 +960,7 @@ struct redaction {
 
 struct rwalk {
 	uint64_t seq;
+	uint64_t bad;			/* a put without dh, or UINT64_MAX */
 	struct redaction *put, *op;	/* erased puts; redact ops */
 	size_t nput, nop, cput, cop;
 	int rc;
@@ -1000,6 +1001,18 @@ rw_line(const char *line, size_t len, const struct log_loc *loc,
 	if (p && end - p > 9 + 64 + 1 + 16 &&
 	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
 		redact = true;
+	/* a put, which in format 2 commits to its document through dh
+	 * (the first ,"doc": is the member: only scalars come before) */
+	if (p && end - p > 9 + 64 + 1 + 11 &&
+	    starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11)) {
+		const char *d = memmem(line, (size_t)(end - line),
+				       ",\"doc\":", 7);
+
+		if (d && !memmem(line, (size_t)(d - line), ",\"dh\":\"", 7)) {
+			w->bad = r.seq;
+			return 1;
+		}
+	}
 	/* an erased put: ,"redacted": right before its spaces and hash */
 	for (p = end; p > line && p[-1] == ' '; p--)
 		;
@@ -1090,10 +1103,17 @@ redactions(nedb *db, nedb_verify_result *out)
 	char why[160] = "";
 	int rc;
 
+	w.bad = UINT64_MAX;
 	rc = nedb__log_walk(db, 0, 0, nedb__log_end(db), rw_line, &w, &torn);
+	if (rc == 1 && w.bad != UINT64_MAX) {
+		rc = 0;
+		bad = w.bad;
+		snprintf(why, sizeof why, "a put without a document "
+			 "commitment (dh) in a format-2 log");
+	}
 	if (rc)
 		goto done;
-	for (size_t i = 0; i < w.nop && bad == UINT64_MAX; i++) {
+	for (size_t i = 0; i < w.nop && w.op[i].seq < bad; i++) {
 		struct rw_named n = {.w = &w, .op = &w.op[i]};
 
 		if (nedb__each_seq(w.op[i].seqs, w.op[i].seqs_len,
@@ -1106,7 +1126,8 @@ redactions(nedb *db, nedb_verify_result *out)
 	/* an erased put no redact op accounted for: named first, it is
 	 * the earlier damage */
 	for (size_t i = 0; i < w.nput; i++)
-		if (w.put[i].by && w.put[i].seq < bad) {
+		/* (a walk stopped early at w.bad saw no op after it) */
+		if (w.put[i].by && w.put[i].seq < bad && w.put[i].by < w.bad) {
 			bad = w.put[i].seq;
 			snprintf(why, sizeof why, "text erased, but op %llu is "
 				 "not a redact op naming this one",
