@@ -583,3 +583,18 @@ PY
 	assert_failure 1
 	assert_output '{"ok":false,"seq":2,"error":"a put without a document commitment (dh) in a format-2 log"}'
 }
+
+@test "nedb-log prints a redacted line compactly, --raw as stored, and both check" {
+	two_versions
+	nedb-redact users alice --seq 1 >/dev/null
+	run nedb-log --since 1 --until 1
+	assert_output --regexp '"dh":"[0-9a-f]{64}","redacted":5,"hash":"[0-9a-f]{64}"\}$'
+	printf '%s\n' "$output" | jq -e . >/dev/null
+	run nedb-log --raw --since 1 --until 1
+	assert_output "$(sed -n 2p "$NEDB_DIR/log.aof")"
+	assert_output --regexp '"redacted":5 +,"hash":'
+	# the compact line hashes as the stored one (the spaces are unhashed)
+	{ head -1 "$NEDB_DIR/log.aof"; nedb-log --since 1 --until 1; } >compact
+	run third_party_verify compact
+	assert_success
+}
