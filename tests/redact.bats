@@ -598,3 +598,25 @@ PY
 	run third_party_verify compact
 	assert_success
 }
+
+@test "an erased tail is exactly ,\"redacted\":R and spaces: anything else is malformed" {
+	local tail
+	for tail in ',"redacted":0' ',"redacted":05' ',"redacted":5x' \
+		',"redacted": 5' ',"redacted":' ' ,"redacted":5'; do
+		rm -rf "$NEDB_DIR"
+		nedb-put -q users alice '{"name":"SecretAlice"}'
+		nedb-put -q users bob '{"name":"Bob"}'
+		python3 - "$NEDB_DIR/log.aof" "$tail" <<'PY'
+import sys
+p, t = sys.argv[1], sys.argv[2].encode()
+lines = open(p, "rb").read().split(b"\n")
+l = lines[1]
+a, b = l.index(b',"ds":"'), len(l) - 75
+lines[1] = l[:a] + t + b" " * (b - a - len(t)) + l[b:]
+open(p, "wb").write(b"\n".join(lines))
+PY
+		run nedb-verify
+		assert_failure 1
+		assert_output '{"ok":false,"seq":1,"error":"malformed document commitment"}'
+	done
+}
