@@ -22,6 +22,8 @@
  *           the kind's letter: index.c
  *   usage   coll \0 field -> be64 times a query filtered or sorted on it
  *           (auto_index; statistics, not state: not digested or compared)
+ *   times   be64(ts) -> be64 seq of the last op at that time: timeidx.c
+ *           (derived: compared, not digested)
  *
  * The bytes of every key and value are codec.c's (codec.h): nothing else
  * builds or slices them.
@@ -51,7 +53,7 @@
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx", "usage"
+	"idxdef", "idx", "usage", "times"
 };
 
 /*
@@ -548,7 +550,8 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	se.loc = o->loc;
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(v, txn, DBI_SEQS, sk, 8, &se, sizeof se,
-		      MDB_APPEND)))
+		      MDB_APPEND)) ||
+	    (rc = nedb__time_apply(v, txn, o)))
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */
