@@ -3,7 +3,8 @@
  * @TIME, read into the clock ops are stamped with (ms since the epoch,
  * UTC: an op's "ts" member), and written back for messages.
  *
- * Accepted (nedb-nql(7) has the same list):
+ * Accepted (nedb-nql(7) has the same list), for instants within the
+ * years 0000 to 9999 UTC:
  *   1765000000123                  ms since the epoch, as "ts" holds it
  *   2026-12-06                     that day's first instant, UTC
  *   2026-12-06T16:28               minutes; UTC unless an offset follows
@@ -21,6 +22,10 @@
  */
 #include <stdio.h>
 #include "internal.h"
+
+/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z */
+#define TIME_MIN (-719528 * INT64_C(86400000))
+#define TIME_MAX (2932896 * INT64_C(86400000) + 86399999)
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (Howard Hinnant's days_from_civil). */
@@ -113,8 +118,8 @@ nedb_time_parse(const char *s, size_t len, int64_t *ms)
 			goto bad;
 		for (i = 0; i < len; i++)
 			v = v * 10 + (uint64_t)(s[i] - '0');
-		*ms = (int64_t)v;
-		return 0;
+		t = (int64_t)v;
+		goto range;
 	}
 	i = 0;
 	if (!digits(s, len, &i, 4, &y) || !lit(s, len, &i, '-') ||
@@ -170,6 +175,12 @@ nedb_time_parse(const char *s, size_t len, int64_t *ms)
 	}
 	t = days_from_civil(y, mo, d) * 86400000 +
 	    ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + frac - off;
+range:
+	/* what nedb__time_format writes back as it was read */
+	if (t < TIME_MIN || t > TIME_MAX)
+		return nedb__err(NEDB_EUSAGE, "bad time '%.*s': not within "
+				 "the years 0000 to 9999 (UTC)",
+				 (int)(len > 40 ? 40 : len), s);
 	*ms = t;
 	return 0;
 bad:
