@@ -127,7 +127,7 @@ stage: all
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql resp http encline
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
-	   lib/log/optab.c \
+	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
