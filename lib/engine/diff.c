@@ -39,7 +39,7 @@ struct tset {
 	size_t n, cap;
 };
 
-static int
+static void
 tset_add(struct tset *s, const char *coll, size_t clen, const char *id,
 	 size_t idlen)
 {
@@ -55,7 +55,6 @@ tset_add(struct tset *s, const char *coll, size_t clen, const char *id,
 	t->coll = nedb__memdup(coll, clen);
 	t->id = nedb__memdup(id, idlen);
 	t->idlen = idlen;
-	return 0;
 }
 
 static void
@@ -123,9 +122,8 @@ add_dropped(nedb *db, MDB_txn *txn, const char *coll, uint64_t seq,
 		if (!nedb__verkey_get(k.mv_data, k.mv_size, pre, plen, &id,
 				      &idlen, &vs))
 			break;
-		if (vs == seq && (rc = tset_add(s, coll, strlen(coll), id,
-						idlen)))
-			break;
+		if (vs == seq)
+			tset_add(s, coll, strlen(coll), id, idlen);
 	}
 	nedb__kv_cclose(&c);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 :
@@ -164,7 +162,7 @@ add_op(nedb *db, MDB_txn *txn, uint64_t seq, const char *coll,
 			       "%s without an id", (unsigned long long)seq,
 			       IS("put") ? "put" : "delete");
 	else if (!(rc = member_str(v[2], vlen[2], &id, &idlen)))
-		rc = tset_add(s, c, clen, id, idlen);
+		tset_add(s, c, clen, id, idlen);
 #undef IS
 done:
 	free(c);
