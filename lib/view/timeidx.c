@@ -26,6 +26,8 @@
  *  3. It is derived, not state: left out of the checkpoint digest (which
  *     existing logs commit to), compared by nedb-verify --determinism.
  *
+ * Keys and values are codec.h's be64 numbers (nedb__num_put/_get).
+ *
  * Encrypted views (kv.c): keys are encrypted as secret keys are (KV_DET,
  * ordered by their plaintext through the table's comparator), so op
  * times do not show; values are seqs, plaintext as the edges' are.
@@ -39,6 +41,7 @@
 static int
 time_last(struct view *v, MDB_txn *txn, int64_t *ts, uint64_t *seq)
 {
+	uint64_t t = 0;
 	struct kvcur c;
 	MDB_val k, d;
 	int rc;
@@ -46,14 +49,9 @@ time_last(struct view *v, MDB_txn *txn, int64_t *ts, uint64_t *seq)
 	if ((rc = nedb__kv_copen(&c, v, txn, DBI_TIMES)))
 		return nedb__mdb(rc, "cannot read view");
 	rc = nedb__kv_cget(&c, &k, &d, MDB_LAST);
-	if (!rc && (k.mv_size != NUM_LEN || d.mv_size != NUM_LEN))
-		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
-			       "entry of its times; run nedb-checkpoint "
-			       "--rebuild");
-	if (!rc) {
-		*ts = (int64_t)nedb__get_be64(k.mv_data);
-		*seq = nedb__get_be64(d.mv_data);
-	}
+	if (!rc && !(rc = nedb__num_get(k.mv_data, k.mv_size, &t)))
+		rc = nedb__num_get(d.mv_data, d.mv_size, seq);
+	*ts = (int64_t)t;
 	nedb__kv_cclose(&c);
 	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 	       nedb__mdb(rc, "cannot read view");
@@ -83,8 +81,8 @@ nedb__time_apply(struct view *v, MDB_txn *txn, const struct op *o)
 
 	if ((rc = nedb__time_floor(v, txn, &ts)))
 		return rc;
-	nedb__put_be64(k, (uint64_t)ts);
-	nedb__put_be64(d, o->seq);
+	nedb__num_put(k, (uint64_t)ts);
+	nedb__num_put(d, o->seq);
 	return nedb__mdb(nedb__kv_put(v, txn, DBI_TIMES, &kv, &dv, 0),
 			 "cannot write view");
 }
@@ -100,6 +98,7 @@ time_seq(struct view *v, MDB_txn *txn, int64_t ms, uint64_t *seq,
 {
 	unsigned char kb[NUM_LEN];
 	MDB_val k = {NUM_LEN, kb}, d;
+	uint64_t t;
 	struct kvcur c;
 	int rc;
 
@@ -109,21 +108,17 @@ time_seq(struct view *v, MDB_txn *txn, int64_t ms, uint64_t *seq,
 		rc = MDB_NOTFOUND;
 	else {
 		/* the first key past ms, or the end: the entry before it */
-		nedb__put_be64(kb, (uint64_t)ms + 1);
+		nedb__num_put(kb, (uint64_t)ms + 1);
 		rc = nedb__kv_cget(&c, &k, &d, MDB_SET_RANGE);
 		rc = nedb__kv_cget(&c, &k, &d, rc == MDB_NOTFOUND ? MDB_LAST :
 				    MDB_PREV);
 	}
-	if (!rc && (k.mv_size != NUM_LEN || d.mv_size != NUM_LEN))
-		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
-			       "entry of its times; run nedb-checkpoint "
-			       "--rebuild");
-	if (!rc)
-		*seq = nedb__get_be64(d.mv_data);
+	if (!rc && !(rc = nedb__num_get(k.mv_data, k.mv_size, &t)))
+		rc = nedb__num_get(d.mv_data, d.mv_size, seq);
 	else if (rc == MDB_NOTFOUND &&
 		 !nedb__kv_cget(&c, &k, &d, MDB_FIRST) &&
-		 k.mv_size == NUM_LEN)
-		*first = (int64_t)nedb__get_be64(k.mv_data);
+		 !nedb__num_get(k.mv_data, k.mv_size, &t))
+		*first = (int64_t)t;
 	nedb__kv_cclose(&c);
 	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
 	       nedb__mdb(rc, "cannot read view");
