@@ -46,7 +46,7 @@ B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
 LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
-	  lib/log/optab.c \
+	  lib/log/optab.c lib/core/time.c lib/view/timeidx.c lib/engine/diff.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
@@ -69,7 +69,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness
+       nedb-proof nedb-witness nedb-diff
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -131,7 +131,7 @@ stage: all
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql resp http encline note
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
-	   lib/log/optab.c \
+	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
