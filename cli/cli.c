@@ -438,6 +438,25 @@ cli_read_stdin(nedb_buf *b)
 		skip_bom(b, start);
 }
 
+void
+cli_read_file(const char *path, nedb_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+
+	if (!f)
+		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
+			  strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (nedb_buf_add(b, chunk, n))
+			cli_failf(NEDB_EIO, "out of memory");
+	if (ferror(f))
+		cli_failf(NEDB_EIO, "cannot read '%s': %s", path,
+			  strerror(errno));
+	fclose(f);
+}
+
 bool
 cli_read_line(nedb_buf *b)
 {

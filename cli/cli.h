@@ -101,6 +101,9 @@ void cli_print(const char *text, size_t len);
 void cli_finish(void);
 /* Reads all of stdin into b (for a document argument left out). */
 void cli_read_stdin(nedb_buf *b);
+/* Appends the whole of the file at path to b, or dies (exit 5) naming
+ * it: a key, a checkpoint, a proof named by an option. */
+void cli_read_file(const char *path, nedb_buf *b);
 /* Reads one line of stdin into b (without "\n"); false at EOF. */
 bool cli_read_line(nedb_buf *b);
 /* True when stdin has nothing ready to read now (a producer is slow). */
