@@ -2,6 +2,7 @@
 #
 #   make                 build libnedb and the commands into $(BUILD)
 #   make check           the bats suite, then again under ASan+UBSan
+#   make check-full      the suite once, with its long runs (NEDB_CHECK_FULL)
 #   make install         PREFIX=/usr/local DESTDIR=...
 #   make deps            install the Debian packages the build and tests need
 
@@ -190,6 +191,10 @@ check-fast: stage unit
 check-valgrind: stage
 	@NEDB_VALGRIND=1 tests/run $(STAGE)/usr/local
 
+# The long runs make check samples (proofs over 100k ops checked by Go).
+check-full: stage unit
+	@NEDB_CHECK_FULL=1 NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local
+
 demo: all
 	@tests/demo.sh $(BUILD)
 
@@ -244,4 +249,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit bench check check-fast check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench check check-fast check-full check-valgrind demo lint deps install uninstall clean
