@@ -2,6 +2,7 @@
 #
 #   make                 build libnedb and the commands into $(BUILD)
 #   make check           the bats suite, then again under ASan+UBSan
+#   make check-full      the suite once, with its long runs (NEDB_CHECK_FULL)
 #   make install         PREFIX=/usr/local DESTDIR=...
 #   make deps            install the Debian packages the build and tests need
 
@@ -46,7 +47,7 @@ B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
 LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
-	  lib/log/optab.c \
+	  lib/log/optab.c lib/core/time.c lib/view/timeidx.c lib/engine/diff.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
@@ -70,7 +71,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-redact
+       nedb-proof nedb-witness nedb-diff nedb-redact
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -132,7 +133,7 @@ stage: all
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql resp http encline note
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
-	   lib/log/optab.c \
+	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
@@ -191,6 +192,10 @@ check-fast: stage unit
 check-valgrind: stage
 	@NEDB_VALGRIND=1 tests/run $(STAGE)/usr/local
 
+# The long runs make check samples (proofs over 100k ops checked by Go).
+check-full: stage unit
+	@NEDB_CHECK_FULL=1 NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local
+
 demo: all
 	@tests/demo.sh $(BUILD)
 
@@ -245,4 +250,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit bench check check-fast check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench check check-fast check-full check-valgrind demo lint deps install uninstall clean

@@ -238,13 +238,56 @@ cli_write_opt(int c, const char *arg, nedb_wopts *w)
 	return false;
 }
 
+/* A time after '@' into ms, or a usage error naming what. */
+static int64_t
+parse_time(const char *what, const char *t)
+{
+	int64_t ms;
+
+	if (nedb_time_parse(t, strlen(t), &ms))
+		cli_usage("%s: %s", what, nedb_errmsg());
+	return ms;
+}
+
 uint64_t
 cli_as_of(const char *arg)
 {
-	uint64_t seq = cli_u64("seq", arg);
+	uint64_t seq;
 
+	if (*arg == '@') {
+		parse_time("--as-of", arg + 1);
+		cli.as_of_time = arg + 1;
+		return 0;
+	}
+	cli.as_of_time = NULL;
+	seq = cli_u64("seq", arg);
 	/* UINT64_MAX is NEDB_HEAD: it is beyond any head anyway */
 	return seq == NEDB_HEAD ? seq - 1 : seq;
+}
+
+/* The seq of the time t on db, or dies (exit 2 for a time before the
+ * first op, as for a seq beyond the head). */
+static uint64_t
+seq_at(nedb *db, const char *what, const char *t)
+{
+	uint64_t seq;
+	int rc;
+
+	if ((rc = nedb_seq_at(db, parse_time(what, t), &seq)))
+		cli_fail(rc);
+	return seq;
+}
+
+uint64_t
+cli_as_of_seq(nedb *db, uint64_t as_of)
+{
+	return cli.as_of_time ? seq_at(db, "--as-of", cli.as_of_time) : as_of;
+}
+
+uint64_t
+cli_point(nedb *db, const char *what, const char *arg)
+{
+	return *arg == '@' ? seq_at(db, what, arg + 1) : cli_u64(what, arg);
 }
 
 void
@@ -393,6 +436,25 @@ cli_read_stdin(nedb_buf *b)
 	in.off = in.len;
 	if (b->len > start)
 		skip_bom(b, start);
+}
+
+void
+cli_read_file(const char *path, nedb_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+
+	if (!f)
+		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
+			  strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (nedb_buf_add(b, chunk, n))
+			cli_failf(NEDB_EIO, "out of memory");
+	if (ferror(f))
+		cli_failf(NEDB_EIO, "cannot read '%s': %s", path,
+			  strerror(errno));
+	fclose(f);
 }
 
 bool

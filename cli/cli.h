@@ -44,6 +44,7 @@ struct cli {
 	/* the handle cli_open opened: an exit on a failure leaves it to
 	 * the kernel, reachable (not a leak to LeakSanitizer) */
 	nedb *open;
+	const char *as_of_time;	/* --as-of @TIME: the time's text */
 };
 
 extern struct cli cli;
@@ -76,8 +77,16 @@ const char *cli_dir(void);
 nedb *cli_open(bool create);
 /* Handles --client, --nonce and --idem into w; false if c is not one. */
 bool cli_write_opt(int c, const char *arg, nedb_wopts *w);
-/* Parses an --as-of SEQ (dies on a bad one; never NEDB_HEAD). */
+/* Parses an --as-of SEQ or @TIME (dies on a bad one; never NEDB_HEAD).
+ * A time is only checked here (the value returned is 0): the command
+ * turns it into a seq with cli_as_of_seq once the database is open. */
 uint64_t cli_as_of(const char *arg);
+/* as_of, or the seq of the @TIME cli_as_of was given, on db (dies when
+ * the time is before the database's first op). */
+uint64_t cli_as_of_seq(nedb *db, uint64_t as_of);
+/* A point of time named by arg, SEQ or @TIME, as a seq of db (dies on a
+ * bad one, naming it as what). */
+uint64_t cli_point(nedb *db, const char *what, const char *arg);
 /* Prints each line of b (receipts) as one value, then flushes. */
 void cli_print_lines(const nedb_buf *b);
 /* Appends r's JSON and "\n" to lines (for cli_print_lines). */
@@ -92,6 +101,9 @@ void cli_print(const char *text, size_t len);
 void cli_finish(void);
 /* Reads all of stdin into b (for a document argument left out). */
 void cli_read_stdin(nedb_buf *b);
+/* Appends the whole of the file at path to b, or dies (exit 5) naming
+ * it: a key, a checkpoint, a proof named by an option. */
+void cli_read_file(const char *path, nedb_buf *b);
 /* Reads one line of stdin into b (without "\n"); false at EOF. */
 bool cli_read_line(nedb_buf *b);
 /* True when stdin has nothing ready to read now (a producer is slow). */

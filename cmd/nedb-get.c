@@ -13,7 +13,8 @@ static const char usage[] =
 "given); exits 1 if any is missing.\n"
 "\n"
 "Options:\n"
-"      --as-of SEQ       read the database as it stood after op SEQ\n"
+"      --as-of SEQ|@TIME read the database as it stood after op SEQ, or\n"
+"                        at TIME (2026-12-06T16:28:40Z: the last op then)\n"
 "      --meta            print {\"doc\",\"seq\",\"hash\",\"ts\"} instead\n"
 "      --history         print every version, oldest first\n"
 "      --verify          check each document against its op in the log\n"
@@ -161,6 +162,7 @@ main(int argc, char **argv)
 	nedb_set_read_verify(db, verify);
 	if ((rc = nedb_read_begin(db)))
 		cli_fail(rc);
+	as_of = cli_as_of_seq(db, as_of);
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			missing |= get_one(argv[0], argv[i]);

@@ -8,8 +8,8 @@
 static const char usage[] =
 "usage: nedb-link [options] FROM REL TO\n"
 "       nedb-link --unlink [options] FROM REL TO\n"
-"       nedb-link --out NODE [REL] [--as-of SEQ]\n"
-"       nedb-link --in NODE [REL] [--as-of SEQ]\n"
+"       nedb-link --out NODE [REL] [--as-of SEQ|@TIME]\n"
+"       nedb-link --in NODE [REL] [--as-of SEQ|@TIME]\n"
 "\n"
 "Adds (or removes) the edge FROM -REL-> TO between node keys COLL:ID and\n"
 "prints its receipt; or lists the neighbours of NODE, one JSON string per\n"
@@ -19,7 +19,8 @@ static const char usage[] =
 "      --unlink          remove the edge (exit 1 if there is none)\n"
 "      --out             list the nodes NODE links to\n"
 "      --in              list the nodes linking to NODE\n"
-"      --as-of SEQ       list the edges as they stood after op SEQ\n"
+"      --as-of SEQ|@TIME list the edges as they stood after op SEQ, or at\n"
+"                        TIME (the last op at or before it)\n"
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n"
 "      --idem KEY        idempotency key\n";
@@ -85,6 +86,7 @@ main(int argc, char **argv)
 		if ((rc = nedb_check_node(argv[0])))
 			cli_fail(rc);
 		db = cli_open(false);
+		as_of = cli_as_of_seq(db, as_of);
 		if ((rc = nedb_neighbors(db, argv[0], argc > 1 ? argv[1] :
 					 NULL, in, as_of, print_node, &r)))
 			cli_fail(rc);

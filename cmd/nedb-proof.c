@@ -51,25 +51,6 @@ static const char usage[] =
 enum { VOPT_ROOT = OPT_CMD, VOPT_CHECKPOINT, VOPT_VKEY, VOPT_WITNESS,
        VOPT_QUORUM, VOPT_LEAF };
 
-/* The whole of a (small) file, or die. */
-static void
-verify_read_file(const char *path, nedb_buf *b)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-
-	if (!f)
-		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
-			  strerror(errno));
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		nedb_buf_add(b, chunk, n);
-	if (ferror(f))
-		cli_failf(NEDB_EIO, "cannot read '%s': %s", path,
-			  strerror(errno));
-	fclose(f);
-}
-
 static void
 verify_report(const nedb_proof_result *r, void *payload)
 {
@@ -150,7 +131,7 @@ cmd_verify(int argc, char **argv)
 	if ((p.nwitness || p.quorum_set) && !p.vkey)
 		cli_usage("--witness and --quorum need --vkey");
 	if (cp_file) {
-		verify_read_file(cp_file, &cp);
+		cli_read_file(cp_file, &cp);
 		p.checkpoint = cp.p ? cp.p : "";
 		p.checkpoint_len = cp.len;
 	}
@@ -216,11 +197,14 @@ proof_root(nedb *db, uint64_t size)
 	cli_print(out.p, out.len);
 }
 
+/* An inclusion (old 0) or consistency proof, as JSON. */
 static void
-proof_inclusion(nedb *db, uint64_t seq, uint64_t size)
+prove(nedb *db, uint64_t seq_or_old, uint64_t size, bool consistency)
 {
 	nedb_proof p;
-	int rc = nedb_prove_inclusion(db, seq, size, &p);
+	int rc = consistency ?
+		 nedb_prove_consistency(db, seq_or_old, size, &p) :
+		 nedb_prove_inclusion(db, seq_or_old, size, &p);
 
 	if (rc)
 		cli_fail(rc);
@@ -249,18 +233,6 @@ proof_checkpoint(nedb *db)
 	if ((rc = nedb_tree_note(db, &out)))
 		cli_fail(rc);
 	fwrite(out.p, 1, out.len, stdout);
-}
-
-static void
-proof_consistency(nedb *db, uint64_t old, uint64_t size)
-{
-	nedb_proof p;
-	int rc = nedb_prove_consistency(db, old, size, &p);
-
-	if (rc)
-		cli_fail(rc);
-	print_proof(&p);
-	nedb_proof_free(&p);
 }
 
 int
@@ -344,10 +316,8 @@ main(int argc, char **argv)
 		proof_root(db, size);
 	else if (want == 1 && tlog)
 		proof_tlog(db, a);
-	else if (want == 1)
-		proof_inclusion(db, a, size);
-	else if (want == 2)
-		proof_consistency(db, a, b);
+	else if (want == 1 || want == 2)
+		prove(db, a, want == 1 ? size : b, want == 2);
 	else
 		proof_checkpoint(db);
 	nedb_read_end(db);

@@ -22,7 +22,8 @@ static const char usage[] =
 "      --sort JSON       --filter: {\"field\":1 or -1, ...}\n"
 "      --skip N          --filter: skip the first N rows\n"
 "      --limit N         --filter: at most N rows\n"
-"      --as-of SEQ       --filter: as the database stood after op SEQ\n"
+"      --as-of SEQ|@TIME --filter: as the database stood after op SEQ,\n"
+"                        or at TIME (the last op at or before it)\n"
 "      --project JSON    keep only some members: {\"f\":1,...} or {\"f\":0}\n"
 "      --jq FILTER       run a jq program on each row, print its outputs\n"
 "      --verify          check each row against its op in the log\n"
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 	if (find) {
 		f.coll = argv[0];
 		f.filter = filter;
+		f.as_of = cli_as_of_seq(db, f.as_of);
 		rc = nedb_find(db, &f, flags, row, NULL);
 	} else
 		rc = nedb_query(db, text.p, flags, row, NULL);

@@ -69,19 +69,7 @@ main(int argc, char **argv)
 		cli_usage("--state DIR, --key FILE and --vkey LOGKEY are "
 			  "needed");
 	if (proof_file) {
-		FILE *f = fopen(proof_file, "rb");
-		char chunk[65536];
-		size_t n;
-
-		if (!f)
-			cli_failf(NEDB_EIO, "cannot open '%s': %s", proof_file,
-				  strerror(errno));
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			nedb_buf_add(&proof, chunk, n);
-		if (ferror(f))
-			cli_failf(NEDB_EIO, "cannot read '%s': %s",
-				  proof_file, strerror(errno));
-		fclose(f);
+		cli_read_file(proof_file, &proof);
 		o.proof = proof.p ? proof.p : "";
 		o.proof_len = proof.len;
 	}

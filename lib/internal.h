@@ -17,7 +17,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
-#define VIEW_FORMAT 7			/* bump to force a rebuild */
+#define VIEW_FORMAT 8			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1			/* a new database's, by default */
 #define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
@@ -37,6 +37,7 @@ int nedb__buf_i64(nedb_buf *b, int64_t v);
 void nedb__hex(char *out, const unsigned char *in, size_t n);
 int nedb__unhex(unsigned char *out, const char *in, size_t n);
 int64_t nedb__now_ms(void);
+int64_t nedb__op_clock(void);	/* ops' ts: now, or NEDB_TEST_NOW */
 /* Allocation: never NULL; out of memory calls nedb_set_oom's handler,
  * then aborts (one policy for the library, as Redis's zmalloc). */
 void *nedb__malloc(size_t n);
@@ -261,6 +262,7 @@ enum {
 	DBI_EDGEHIST, DBI_REDGEHIST, DBI_IDXDEF, DBI_IDX,
 	DBI_USAGE,	/* query statistics for auto-indexing: not state */
 	DBI_TREE,	/* the Merkle tree's stored hashes: proof/tree.c */
+	DBI_TIMES,	/* op times -> seqs: view/timeidx.c */
 	DBI__N
 };
 
@@ -358,6 +360,18 @@ int nedb__index_kind(const char *name);		/* 0 if not a kind */
 int nedb__check_field(const char *field);
 struct nql_path;
 int nedb__path_parse(struct nql_path *p, const char *dotted);
+
+/* view/timeidx.c: the index of op times (AS OF TIMESTAMP) */
+/* Indexes op o's time (apply's part: nedb__apply calls it). */
+int nedb__time_apply(struct view *v, MDB_txn *txn, const struct op *o);
+/* Raises *ts to the latest op's indexed time: what a writer stamps a new
+ * op with at least, so that times never go back. */
+int nedb__time_floor(struct view *v, MDB_txn *txn, int64_t *ts);
+/* The last op at or before ms (ms since the epoch) in txn: NEDB_EUSAGE
+ * with a message when ms is before the first op. */
+int nedb__seq_at(nedb *db, MDB_txn *txn, int64_t ms, uint64_t *seq);
+/* core/time.c: ms as RFC 3339 UTC with ms ("2026-12-06T16:28:40.123Z"). */
+char *nedb__time_format(char out[48], int64_t ms);
 
 /* Compares two views table by table; describes the first difference. */
 int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,

@@ -345,6 +345,60 @@ NEDB_EXPORT int nedb_get(nedb *db, const char *coll, const char *id,
 			 uint64_t as_of, nedb_doc *out);
 
 /*
+ * Points of time.  nedb_time_parse reads a time as AS OF TIMESTAMP and
+ * --as-of @TIME take it (s[0, len), no NUL needed) into ms since the
+ * epoch, UTC: "2026-12-06" (that day's first instant), RFC 3339
+ * "2026-12-06T16:28:40.123Z" (seconds and fractions optional, 'T' or a
+ * space, 'Z', an offset +HH:MM or -HH:MM, or none for UTC), or digits:
+ * ms since the epoch, as an op's "ts".  Fractions finer than a ms are
+ * cut.  NEDB_EUSAGE with a message naming the text when it is none of
+ * these (or no such date or time of day).  Needs no database.
+ */
+NEDB_EXPORT int nedb_time_parse(const char *s, size_t len, int64_t *ms);
+/*
+ * The seq of the last op whose ts is at or before ms (the database as
+ * it stood at that time), from the view's index of op times: one
+ * lookup, no scan of the log.  A time after the head's is the head.
+ * Returns 0, or NEDB_EUSAGE when ms is before the database's first op
+ * (its genesis), NEDB_EIO or NEDB_ECORRUPT as nedb_read_begin.
+ */
+NEDB_EXPORT int nedb_seq_at(nedb *db, int64_t ms, uint64_t *seq);
+
+/*
+ * What changed between two points of time: fn is called once per
+ * document whose text as of seq from differs from its text as of seq
+ * to, in (collection, id) byte order; with coll not NULL, for that
+ * collection's documents only.  change is "added" (no live version as
+ * of from), "removed" (none as of to) or "changed"; before and after
+ * are the texts (NULL when absent; borrowed for the call) and
+ * before_seq, after_seq the ops that wrote them (0 when absent).  A
+ * document written and deleted between the two, or written back with
+ * the same text, is no change.  Reads happen in one snapshot and cost
+ * in proportion to the ops between from and to (a drop of a collection
+ * among them: also to that collection's versions).  fn's nonzero return
+ * stops the walk and is returned.  Returns 0, or
+ *  NEDB_EUSAGE     from after to, or to beyond the head;
+ *  NEDB_EINPUT     a bad collection name;
+ *  NEDB_ECORRUPT   an op's or version's line does not check out;
+ *  NEDB_EIO        I/O.
+ */
+typedef struct nedb_change {
+	const char *coll;
+	const char *id;		/* idlen bytes, NUL-ended */
+	size_t idlen;
+	const char *change;	/* "added", "removed" or "changed" */
+	const char *before, *after;	/* compact JSON text, or NULL */
+	size_t before_len, after_len;
+	uint64_t before_seq, after_seq;
+} nedb_change;
+typedef int (*nedb_change_fn)(const nedb_change *c, void *payload);
+NEDB_EXPORT int nedb_diff(nedb *db, uint64_t from, uint64_t to,
+			  const char *coll, nedb_change_fn fn, void *payload);
+/* Appends c as nedb-diff prints it: {"coll","id","change","before",
+ * "after"} (no newline). */
+NEDB_EXPORT int nedb_change_json(nedb_buf *out, const nedb_change *c);
+
+/*
  * Calls fn for every version of a document, oldest first, deletes
  * included (doc NULL; op names the kind: "put", "delete", "expire",
  * "drop").  v and its text are borrowed for the call.  fn returns

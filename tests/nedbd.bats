@@ -650,6 +650,24 @@ HTTP/1.1 200 OK
 	expect 200 '.seq == 4'
 }
 
+@test "POST query reads the past by AS OF TIMESTAMP; a time before the database is 400" {
+	start_nedbd
+	create shop '{"seed":{"users":[{"_id":"u1"},{"_id":"u2"}]}}'
+	query shop 'FROM users AS OF TIMESTAMP "2999-01-01"'
+	expect 200 '.count == 2'
+	http POST /v1/databases/shop/query --data-binary \
+		"$(jq -cn '{nql: "FROM users AS OF TIMESTAMP \"2999-12-31T23:59:59Z\"", explain: true}')"
+	expect 200 '.rows[0].as_of == 2'
+	http POST /v1/databases/shop/query --data-binary \
+		"$(jq -cn '{nql: "FROM users AS OF TIMESTAMP \"2000-01-01\""}')"
+	expect_error 400
+	jq -e '.error | test("^no op at or before 2000-01-01T00:00:00.000Z")' <<<"$BODY"
+	http POST /v1/databases/shop/query --data-binary \
+		"$(jq -cn '{nql: "FROM users AS OF TIMESTAMP \"2000-13-01\""}')"
+	expect_error 400
+	jq -e '.error | test("bad time")' <<<"$BODY"
+}
+
 @test "POST put answers the receipt; the document and its op (client http) are in the database" {
 	start_nedbd
 	create shop

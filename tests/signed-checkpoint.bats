@@ -137,6 +137,18 @@ setup_more() {
 	assert_success
 }
 
+@test "a damaged kept note is refused by readers and replaced by the next --sign" {
+	nedb-checkpoint --sign log.key >/dev/null
+	echo garbage > "$NEDB_DIR/checkpoint.note"
+	run -5 --separate-stderr nedb-proof checkpoint
+	[[ $stderr == *"checkpoint.note is damaged"* ]]
+	run -5 nedb-proof inclusion 1 --tlog-proof
+	nedb-checkpoint --sign log.key | jq -j .note > note
+	cmp note "$NEDB_DIR/checkpoint.note"
+	run "$XCHECK" open "$LVK" < note
+	assert_success
+}
+
 @test "an encrypted database signs the same tree, and its note names no document" {
 	python3 -c 'import os; print(os.urandom(32).hex())' > k1
 	export NEDB_TMK_FILE=$PWD/k1

@@ -75,6 +75,10 @@ run_unit() {
 	run_unit tree
 }
 
+@test "time parsing and formatting unit tests pass" {
+	run_unit time
+}
+
 @test "every unit test program has its test here: none is built and never run" {
 	local f name missing=()
 	for f in "$BATS_TEST_DIRNAME"/unit/test_*.c; do

@@ -624,6 +624,28 @@ nedb__test_pause(const char *name)
 }
 
 /*
+ * The clock ops are stamped with: the real one, or with NEDB_TEST_NOW=ms
+ * (a test hook, read once) that fixed time, so that a test can give ops
+ * the times it needs (the same time, a clock gone back) without sleeping.
+ */
+int64_t
+nedb__op_clock(void)
+{
+	static const char *v;
+	static int once;
+	const char *e = test_env("NEDB_TEST_NOW", &v, &once);
+	char *end;
+	long long t;
+
+	if (e && *e) {
+		t = strtoll(e, &end, 10);
+		if (!*end)
+			return t;
+	}
+	return nedb__now_ms();
+}
+
+/*
  * Writes all n bytes, going on after a short write: a full disk shows as
  * a short write first, and only the next write says ENOSPC (errno is not
  * set by a short write, so reporting it then would name whatever failed

@@ -315,7 +315,7 @@ catch_up(nedb *db, struct applied *a, bool *changed)
 static int64_t
 next_ts(nedb *db)
 {
-	int64_t now = nedb__now_ms();
+	int64_t now = nedb__op_clock();
 
 	if (now <= (int64_t)db->last_ts)
 		now = (int64_t)db->last_ts;
@@ -389,6 +389,12 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 	}
 	if (!db->wcount)
 		db->wbase_seq = o->seq;
+	/* times never go back, whoever wrote last (SPEC §6: AS OF
+	 * TIMESTAMP); a clock that did keeps the latest op's time */
+	if ((rc = nedb__time_floor(&db->view, db->wtxn, &o->ts)))
+		goto fail;
+	if (o->ts > (int64_t)db->last_ts)
+		db->last_ts = (uint64_t)o->ts;
 	if (nedb__encrypted(db)) {
 		if ((rc = nedb__rand_small(o->salt, SALT_LEN)))
 			goto fail;

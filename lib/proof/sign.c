@@ -199,12 +199,12 @@ nedb_tree_sign(nedb *db, const char *keyfile, const char *origin,
 	    (rc = nedb_buf_add(out, "\n", 1)) ||
 	    (rc = nedb__note_sign_line(out, &k, text.p, text.len)))
 		goto done;
+	/* kept unless a larger tree was signed meanwhile (this note is
+	 * then printed, not kept); a damaged kept note is replaced */
 	rc = read_note(db, &kept);
-	if (rc == NEDB_ENOTFOUND || (!rc && (rc = note_checkpoint(&kept, &old))
-				     == 0 && old.size <= size))
+	if (rc == NEDB_ENOTFOUND || (!rc && (note_checkpoint(&kept, &old) ||
+					     old.size <= size)))
 		rc = replace_note(db, out);
-	/* else: a larger tree was signed meanwhile (or the kept note is
-	 * damaged: rc says so); this note is printed, not kept */
 done:
 	nedb_read_end(db);
 	if (locked)

@@ -78,6 +78,8 @@ struct nql_query {
 	char *coll;
 	bool has_as_of;
 	uint64_t as_of;
+	bool as_of_time;		/* AS OF TIMESTAMP: as_of_ms, not as_of */
+	int64_t as_of_ms;
 	struct nql_expr *where;		/* NULL: no WHERE */
 	char *search;			/* NULL: no SEARCH (decoded text) */
 	bool has_group;

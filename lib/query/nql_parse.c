@@ -2,7 +2,8 @@
  * nql_parse.c - the NQL lexer and recursive-descent parser (SPEC §6):
  * query text in, struct nql_query out (nql.h).
  *
- *   query  := [EXPLAIN] FROM coll [AS OF n] [WHERE expr] [SEARCH "text"]
+ *   query  := [EXPLAIN] FROM coll [AS OF n | AS OF TIMESTAMP "time"]
+ *             [WHERE expr] [SEARCH "text"]
  *             [GROUP BY path agg...] [ORDER BY path [ASC|DESC] {, ...}]
  *             [TRAVERSE relation [IN]] [TRACE caused_by]
  *             [LIMIT n [OFFSET m]] [;]
@@ -885,6 +886,28 @@ parse_search(struct parser *p, struct nql_query *q)
 	return 0;
 }
 
+/* AS OF TIMESTAMP "time": the time (nedb_time_parse's forms) in ms;
+ * the query resolves it to a seq against the database it runs on. */
+static int
+parse_as_of_time(struct parser *p, struct nql_query *q)
+{
+	char *text = NULL;
+	size_t n;
+	int rc;
+
+	if (p->tok.kind != TK_STR)
+		return expected(p, "a double-quoted time", "AS OF TIMESTAMP");
+	if (check_string(p, &text, &n))
+		return -1;
+	rc = nedb_time_parse(text, n, &q->as_of_ms);
+	free(text);
+	if (rc)
+		return fail(p, p->tok.pos, "%s", nedb_errmsg());
+	q->as_of_time = true;
+	advance(p);
+	return 0;
+}
+
 static int
 parse_group(struct parser *p, struct nql_query *q)
 {
@@ -985,6 +1008,10 @@ parse_clause(struct parser *p, struct nql_query *q, enum clause c)
 			return expected(p, "OF", "AS");
 		advance(p);
 		q->has_as_of = true;
+		if (is_kw(p, "TIMESTAMP")) {
+			advance(p);
+			return parse_as_of_time(p, q);
+		}
 		return parse_uint(p, &q->as_of, "AS OF");
 	case C_WHERE:
 		return (q->where = parse_or(p)) ? 0 : -1;

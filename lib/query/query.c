@@ -1169,7 +1169,7 @@ explain(struct exec *x, nedb_buf *b)
 			(unsigned long long)x->emitted);
 	if (q->has_as_of)
 		nedb_buf_printf(b, ",\"as_of\":%llu",
-				(unsigned long long)q->as_of);
+				(unsigned long long)x->as_of);
 	nedb_buf_puts(b, "}");
 }
 
@@ -1311,7 +1311,12 @@ nedb__query_run(nedb *db, const struct nql_query *q, nedb_row_fn fn,
 		return rc;
 	x.now = nedb__now_ms();
 	x.as_of = NEDB_HEAD;
-	if (q->has_as_of) {
+	if (q->has_as_of && q->as_of_time) {
+		/* AS OF TIMESTAMP: the last op at or before it, from the
+		 * view's index of op times (never beyond the head) */
+		if ((rc = nedb__seq_at(db, x.txn, q->as_of_ms, &x.as_of)))
+			goto done;
+	} else if (q->has_as_of) {
 		if ((rc = nedb__view_applied(&db->view, x.txn, &a)))
 			goto done;
 		if (q->as_of > a.seq) {

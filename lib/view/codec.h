@@ -73,7 +73,8 @@ nedb__key_in(const void *k, size_t klen, const void *p, size_t n)
 }
 
 /* A be64 value: counters (colls, usage), nonces, node numbers (nodes),
- * the checkpoint seq (meta "ckpt"), an edge's seq (edges, redges). */
+ * the checkpoint seq (meta "ckpt"), an edge's seq (edges, redges); the
+ * times table's keys (an op's time) and values (its seq). */
 void nedb__num_put(unsigned char out[NUM_LEN], uint64_t v);
 int nedb__num_get(const void *p, size_t n, uint64_t *v);
 

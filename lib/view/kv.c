@@ -119,10 +119,12 @@ static const struct {
 	[DBI_IDX] = {16, KV_DET, KV_DET, "idx"},
 	[DBI_USAGE] = {17, KV_DET, KV_PLAIN, "usage"},
 	[DBI_TREE] = {18, KV_PLAIN, KV_SEAL, "tree"},
+	/* op times: a ts would tell when each op was written (timeidx.c) */
+	[DBI_TIMES] = {20, KV_DET, KV_PLAIN, "times"},
 };
 #define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
 
-_Static_assert(DBI__N == 18, "a new table needs a row in kv_tab");
+_Static_assert(DBI__N == 19, "a new table needs a row in kv_tab");
 /* Every encrypted key and duplicate must still fit LMDB's limit with its
  * iv (codec.h has the plaintext sizes; ids are idx's duplicates, and
  * clients and idempotency keys are at most MAX_ID bytes). */

@@ -19,8 +19,8 @@
  *    associated data: a value moved to another key does not open.
  *    The duplicates of idxdef and idx (index kinds, ids) are encrypted
  *    as keys are, so that one duplicate can be found and deleted.
- *    Counts, nonces, node numbers, seqs of edges and version kinds stay
- *    plaintext.
+ *    Counts, nonces, node numbers, seqs of edges and of the times
+ *    table, and version kinds stay plaintext.
  *
  * Calls take the table's index (DBI_*) rather than its MDB_dbi: the
  * index says how its bytes are encrypted.  They return what the mdb_*

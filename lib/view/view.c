@@ -26,6 +26,8 @@
  *           complete subtree of the ops' Merkle tree, for subtrees of 256
  *           ops or more (proof/tree.h): a function of the op hashes,
  *           compared but not digested
+ *   times   be64(ts) -> be64 seq of the last op at that time: timeidx.c
+ *           (derived: compared, not digested)
  *
  * The bytes of every key and value are codec.c's (codec.h): nothing else
  * builds or slices them.
@@ -56,7 +58,7 @@
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx", "usage", "tree"
+	"idxdef", "idx", "usage", "tree", "times"
 };
 
 /*
@@ -604,7 +606,8 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 	memcpy(se.hash, o->hash, HASH_LEN);
 	if ((rc = put(v, txn, DBI_SEQS, sk, 8, &se, sizeof se,
 		      MDB_APPEND)) ||
-	    (rc = nedb__tree_append(v, txn, o->seq)))
+	    (rc = nedb__tree_append(v, txn, o->seq)) ||
+	    (rc = nedb__time_apply(v, txn, o)))
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */

@@ -188,7 +188,12 @@ print_query(nedb_buf *b, const struct nql_query *q)
 	if (q->explain)
 		nedb_buf_puts(b, "EXPLAIN ");
 	nedb_buf_printf(b, "FROM %s", q->coll);
-	if (q->has_as_of)
+	if (q->has_as_of && q->as_of_time) {
+		char t[48];
+
+		nedb_buf_printf(b, " AS OF TIMESTAMP \"%s\"",
+				nedb__time_format(t, q->as_of_ms));
+	} else if (q->has_as_of)
 		nedb_buf_printf(b, " AS OF %llu", (unsigned long long)q->as_of);
 	if (q->where) {
 		nedb_buf_puts(b, " WHERE ");
