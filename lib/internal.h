@@ -51,6 +51,9 @@ int nedb__fsync_dir(const char *dir);	/* NEDB_EIO with a message */
 int nedb__write_all(int fd, const void *p, size_t n);
 /* Reads the whole (small) file at path into out: 0, or -1 with errno. */
 int nedb__read_file(const char *path, nedb_buf *out);
+/* path replaced by p[0, n) through dir/.tmp.XXXXXX, durably (util.c) */
+int nedb__replace_file(const char *dir, const char *path, const void *p,
+		       size_t n, const char *hook);
 char *nedb__path_in(const char *dir, const char *name);	/* dir/name */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nedb__put_be64(unsigned char *p, uint64_t v);

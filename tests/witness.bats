@@ -228,3 +228,17 @@ print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$(mkproofs root 3
 	! ls -a st | grep -q '^\.tmp'
 	diff st/*[0-9a-f] c8
 }
+
+@test "a --proof file or a checkpoint file that cannot be read: exit 5, one line, nothing recorded" {
+	cp 4 a | witness > /dev/null
+	before=$(cat st/*[0-9a-f])
+	run --separate-stderr -5 nedb-witness --state st --key w.key --vkey "$LVK" --proof nosuch.json < <(cp 8 a)
+	assert_output ""
+	assert_equal "$stderr" "nedb-witness: cannot open 'nosuch.json': No such file or directory"
+	assert_equal "$(cat st/*[0-9a-f])" "$before"
+	run --separate-stderr -5 nedb-proof verify --checkpoint nosuch.cp --vkey "$LVK" < /dev/null
+	assert_output ""
+	assert_equal "$stderr" "nedb-proof: cannot open 'nosuch.cp': No such file or directory"
+	run --separate-stderr -5 nedb-proof verify --root "$(printf '0%.0s' {1..64})" nosuch.json
+	assert_equal "$stderr" "nedb-proof: cannot open 'nosuch.json': No such file or directory"
+}

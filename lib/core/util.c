@@ -695,3 +695,47 @@ nedb__read_file(const char *path, nedb_buf *out)
 	close(fd);
 	return n < 0 ? -1 : 0;
 }
+
+/*
+ * Replaces path (in dir) with the n bytes at p, durably: a temporary
+ * dir/.tmp.XXXXXX written and fsynced, renamed over path, dir fsynced.
+ * A crash leaves the old file or the new one whole, and maybe a
+ * .tmp.XXXXXX, which the caller's owner of dir may remove under its
+ * lock.  hook names the test pause before the rename and the test
+ * failure of the rename (NEDB_TEST_PAUSE, NEDB_TEST_FAIL); NULL for none.
+ */
+int
+nedb__replace_file(const char *dir, const char *path, const void *p,
+		   size_t n, const char *hook)
+{
+	char *tmp = nedb__path_in(dir, ".tmp.XXXXXX");
+	int fd, rc = 0;
+
+	if (!tmp)
+		return nedb__err(NEDB_EIO, "out of memory");
+	if ((fd = mkstemp(tmp)) < 0) {
+		rc = nedb__err(NEDB_EIO, "cannot create a file in '%s': %s",
+			       dir, strerror(errno));
+		goto done;
+	}
+	if (nedb__write_all(fd, p, n) || fsync(fd)) {
+		rc = nedb__err(NEDB_EIO, "cannot write '%s': %s", tmp,
+			       strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	if (hook)
+		nedb__test_pause(hook);
+	if (close(fd) || (hook && nedb__test_fail(hook) ? (errno = EIO) :
+			  rename(tmp, path))) {
+		rc = nedb__err(NEDB_EIO, "cannot replace '%s': %s", path,
+			       strerror(errno));
+		unlink(tmp);
+		goto done;
+	}
+	rc = nedb__fsync_dir(dir);
+done:
+	free(tmp);
+	return rc;
+}

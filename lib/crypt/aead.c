@@ -179,14 +179,15 @@ int
 nedb__crypt_require(void)
 {
 	const char *why = NULL;
+	int rc;
 
 	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE))
 		return 0;
+	if ((rc = nedb__crypt_load()))
+		return rc;
 	pthread_mutex_lock(&load_lock);
 	if (loaded)
 		goto done;
-	if (crypt_resolve_locked(&why))
-		goto fail;
 	/*
 	 * Without the system's openssl.cnf: nedb fetches the default
 	 * provider's AES-GCM, HKDF and HMAC by name, which a configuration

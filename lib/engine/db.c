@@ -390,8 +390,11 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 	if (!db->wcount)
 		db->wbase_seq = o->seq;
 	/* times never go back, whoever wrote last (SPEC §6: AS OF
-	 * TIMESTAMP); a clock that did keeps the latest op's time */
-	if ((rc = nedb__time_floor(&db->view, db->wtxn, &o->ts)))
+	 * TIMESTAMP); a clock that did keeps the latest op's time.  The
+	 * view's latest is read for a batch's first op: the later ones
+	 * come from next_ts, at or after it (db->last_ts) */
+	if (!db->wcount &&
+	    (rc = nedb__time_floor(&db->view, db->wtxn, &o->ts)))
 		goto fail;
 	if (o->ts > (int64_t)db->last_ts)
 		db->last_ts = (uint64_t)o->ts;

@@ -10,8 +10,9 @@
  * salt keeps from confirming a guess).
  *
  * Invariants:
- *  1. DIR/checkpoint.note only grows: it is replaced (a temporary file,
- *     fsync, rename, fsync of the directory) under the writer lock, and
+ *  1. DIR/checkpoint.note only grows: it is replaced (nedb__replace_file:
+ *     a temporary file, fsync, rename, fsync of the directory) under the
+ *     writer lock, and
  *     only by a note of a tree at least as large, so two signers racing
  *     leave the larger.
  *  2. The signer key's seed is wiped from every buffer that held it.
@@ -93,46 +94,17 @@ done:
 	return rc;
 }
 
-/* Writes text to DIR/checkpoint.note through a temporary file. */
+/* DIR/checkpoint.note replaced by text (under the writer lock). */
 static int
 replace_note(nedb *db, const nedb_buf *text)
 {
-	char *tmp = nedb__path_in(db->dir, NOTE_FILE ".tmp");
 	char *dst = nedb__path_in(db->dir, NOTE_FILE);
-	int fd = -1, rc = 0;
+	int rc;
 
-	if (!tmp || !dst) {
-		rc = nedb__err(NEDB_EIO, "out of memory");
-		goto done;
-	}
-	/* a crash may have left one: ours, under the writer lock */
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		       O_NOFOLLOW, 0644)) < 0) {
-		rc = nedb__errno(NEDB_EIO, "cannot create " NOTE_FILE ".tmp");
-		goto done;
-	}
-	if ((rc = nedb__write_all(fd, text->p, text->len)))
-		goto done;
-	if (fsync(fd)) {
-		rc = nedb__errno(NEDB_EIO, "cannot sync " NOTE_FILE ".tmp");
-		goto done;
-	}
-	if (nedb__test_fail("note-rename")) {
-		rc = nedb__err(NEDB_EIO, "cannot rename " NOTE_FILE ".tmp (test)");
-		goto done;
-	}
-	if (rename(tmp, dst)) {
-		rc = nedb__errno(NEDB_EIO, "cannot rename " NOTE_FILE ".tmp");
-		goto done;
-	}
-	rc = nedb__fsync_dir(db->dir);
-done:
-	if (fd >= 0)
-		close(fd);
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
+	if (!dst)
+		return nedb__err(NEDB_EIO, "out of memory");
+	rc = nedb__replace_file(db->dir, dst, text->p, text->len,
+				"note-rename");
 	free(dst);
 	return rc;
 }

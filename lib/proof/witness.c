@@ -107,39 +107,6 @@ done:
 	return rc;
 }
 
-/* Replaces path with text, durably (invariant 1). */
-static int
-replace_file(const char *dir, const char *path, const char *text, size_t n)
-{
-	char *tmp = nedb__path_in(dir, ".tmp.XXXXXX");
-	int fd, rc = 0;
-
-	if ((fd = mkstemp(tmp)) < 0) {
-		rc = nedb__err(NEDB_EIO, "cannot create a file in '%s': %s",
-			       dir, strerror(errno));
-		goto done;
-	}
-	if (nedb__write_all(fd, text, n) || fsync(fd)) {
-		rc = nedb__err(NEDB_EIO, "cannot write '%s': %s", tmp,
-			       strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto done;
-	}
-	nedb__test_pause("witness-rename");
-	if (close(fd) || (nedb__test_fail("witness-rename") ? (errno = EIO) :
-			  rename(tmp, path))) {
-		rc = nedb__err(NEDB_EIO, "cannot replace '%s': %s", path,
-			       strerror(errno));
-		unlink(tmp);
-		goto done;
-	}
-	rc = nedb__fsync_dir(dir);
-done:
-	free(tmp);
-	return rc;
-}
-
 /*
  * Removes the temporary files a crash between writing and renaming left
  * (.tmp.XXXXXX): only under the lock, when no other witness process has
@@ -254,7 +221,8 @@ nedb_witness_cosign(const nedb_witness_opts *o, const char *note,
 	/* invariant 1: recorded before cosigned (not rewritten when it is
 	 * the accepted checkpoint again) */
 	if ((!on || cur.size > old.size) &&
-	    (rc = replace_file(o->state_dir, path, note, len)))
+	    (rc = nedb__replace_file(o->state_dir, path, note, len,
+					 "witness-rename")))
 		goto done;
 
 	/* the note with this witness's earlier lines left out, then ours */
