@@ -471,7 +471,7 @@ two_versions() {
 	sum=$(sha256sum "$NEDB_DIR/log.aof")
 	run --separate-stderr nedb-redact users alice --all
 	assert_failure 5
-	assert_equal "$stderr" "nedb-redact: cannot redact in database '$NEDB_DIR': it is in log format 1, whose ops commit to document text itself; only a database created in format 2 can redact"
+	assert_equal "$stderr" "nedb-redact: cannot redact in database '$NEDB_DIR': it is in log format 1, whose ops commit to document text itself; only a database created in format 2 (NEDB_LOG_FORMAT=2) can redact"
 	assert_equal "$(sha256sum "$NEDB_DIR/log.aof")" "$sum"
 	[ ! -e "$NEDB_DIR/.redact" ]
 }
@@ -619,4 +619,16 @@ PY
 		assert_failure 1
 		assert_output '{"ok":false,"seq":1,"error":"malformed document commitment"}'
 	done
+}
+
+@test "nedb-diff shows a redacted version as its marker, never its text" {
+	two_versions
+	nedb-redact users alice --seq 1 >/dev/null
+	run --separate-stderr nedb-diff 0 1 users
+	assert_success
+	assert_output '{"coll":"users","id":"alice","change":"added","before":null,"after":{"_id":"alice","_redacted":{"seq":5}}}'
+	run --separate-stderr nedb-diff 1 3 users
+	assert_success
+	assert_output '{"coll":"users","id":"alice","change":"changed","before":{"_id":"alice","_redacted":{"seq":5}},"after":{"_id":"alice","name":"SecretAliceTwo","city":"Lyon"}}'
+	refute_output --partial SecretAliceOne
 }

@@ -340,9 +340,9 @@ doc_salt(nedb *db, unsigned char salt[SALT_LEN])
 }
 
 /*
- * The log format of a database being created: LOG_FORMAT, or 2 when
- * NEDB_LOG_FORMAT=2 is set.  Opt-in on this branch only: see
- * doc/redaction.md §9, a decision for the lead.
+ * The log format of a database being created: LOG_FORMAT (1, whose
+ * lines are hashed whole as SPEC §3 says), or 2, which can redact,
+ * when NEDB_LOG_FORMAT=2 is set (doc/redaction.md §9).
  */
 static int
 creation_format(nedb *db)
@@ -2067,7 +2067,8 @@ nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
 		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
 				 "it is in log format 1, whose ops commit to "
 				 "document text itself; only a database "
-				 "created in format 2 can redact", db->dir);
+				 "created in format 2 (NEDB_LOG_FORMAT=2) "
+				 "can redact", db->dir);
 	if ((rc = nedb_check_coll(coll)) ||
 	    (rc = nedb_check_id(id, strlen(id))))
 		return rc;
