@@ -53,7 +53,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
 	  lib/query/query.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
-	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
+	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c \
+	  lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
@@ -70,7 +71,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff
+       nedb-proof nedb-witness nedb-diff nedb-redact
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)

@@ -31,12 +31,31 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
+/*
+ * Prints a line.  A redacted one (nedb-format(5), Format 2) keeps its
+ * length with spaces before its hash member, the last 75 bytes: they
+ * are left out, so that every op prints as compact JSON; --raw prints
+ * the line as stored.
+ */
 static int
 print_line(uint64_t seq, const char *line, size_t len, void *payload)
 {
+	static nedb_buf b;
+	const bool *raw = payload;
+	size_t end = len > 75 ? len - 75 : 0, pad = end;
+
 	(void)seq;
-	(void)payload;
-	cli_print(line, len);
+	while (!*raw && pad > 0 && line[pad - 1] == ' ')
+		pad--;
+	if (pad == end) {
+		cli_print(line, len);
+		return 0;
+	}
+	b.len = 0;
+	if (nedb_buf_add(&b, line, pad) ||
+	    nedb_buf_add(&b, line + end, len - end))
+		return NEDB_EIO;
+	cli_print(b.p, b.len);
 	return 0;
 }
 
@@ -44,7 +63,7 @@ int
 main(int argc, char **argv)
 {
 	uint64_t since = 0, until = NEDB_HEAD, n = 0, head, from;
-	bool follow = false, have_n = false;
+	bool follow = false, have_n = false, raw = false;
 	int flags = 0;		/* NEDB_SCAN_REVERSE, NEDB_SCAN_RAW */
 	nedb *db;
 	int c, rc;
@@ -59,7 +78,7 @@ main(int argc, char **argv)
 		case OPT_SINCE: since = cli_u64("seq", optarg); break;
 		case OPT_UNTIL: until = cli_u64("seq", optarg); break;
 		case OPT_REVERSE: flags |= NEDB_SCAN_REVERSE; break;
-		case OPT_RAW: flags |= NEDB_SCAN_RAW; break;
+		case OPT_RAW: flags |= NEDB_SCAN_RAW; raw = true; break;
 		case 'f': follow = true; break;
 		default: cli_bad_option(c, argv);
 		}
@@ -82,7 +101,7 @@ main(int argc, char **argv)
 			from = until + 1 - n;
 	}
 	if (from <= until &&
-	    (rc = nedb_log_scan(db, from, until, flags, print_line, NULL)))
+	    (rc = nedb_log_scan(db, from, until, flags, print_line, &raw)))
 		cli_fail(rc);
 	nedb_read_end(db);
 	if (since > head + 1)
@@ -97,7 +116,7 @@ main(int argc, char **argv)
 		if (head > last &&
 		    (rc = nedb_log_scan(db, last + 1, head,
 					flags & NEDB_SCAN_RAW, print_line,
-					NULL)))
+					&raw)))
 			cli_fail(rc);
 	}
 	nedb_close(db);

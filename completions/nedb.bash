@@ -28,6 +28,7 @@ _nedb_opts()
 	nedb-link) echo "$common $writer --idem --unlink --out --in --as-of" ;;
 	nedb-coll) echo "$common $writer --drop" ;;
 	nedb-expire) echo "$common $writer --idem --persist" ;;
+	nedb-redact) echo "$common $writer --idem --seq --all --reason" ;;
 	nedb-log) echo "$common -n --since --until --reverse -f --follow --raw" ;;
 	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-diff) echo "$common -e --exit-status" ;;
@@ -58,7 +59,7 @@ _nedb_nargs()
 			--jq | --caused-by | --evidence | --confidence | \
 			--valid-from | --valid-to | --auto | --passphrase-file | --salt | \
 			--size | --root | --checkpoint | --vkey | --witness | --quorum | --origin | \
-			--leaf | --state | --key)
+			--leaf | --state | --key | --seq | --reason)
 			((i++))
 			;;
 		--proof)	# nedb-witness --proof FILE (nedb-get's is a flag)
@@ -177,6 +178,6 @@ _nedb()
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedbd
+		nedb-proof nedb-witness nedb-diff nedb-redact nedbd
 
 # ex: filetype=sh

@@ -19,7 +19,8 @@
 #define MAX_COLL 64
 #define VIEW_FORMAT 8			/* bump to force a rebuild */
 #define MAX_REL 64
-#define LOG_FORMAT 1
+#define LOG_FORMAT 1			/* a new database's, by default */
+#define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
 
 /* core/util.c */
 int nedb__err(int code, const char *fmt, ...)
@@ -134,7 +135,7 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
  */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
-	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP__N
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP__N
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
@@ -156,8 +157,20 @@ struct op {
 	size_t caused_by_len, confidence_len;
 	const char *evidence, *valid_from, *valid_to;
 	int64_t exp;			/* put: expiry (ms), 0 none */
+	/* redact: the put seqs it erases, a JSON array of ascending
+	 * numbers, and why (engine/redact.c) */
+	const char *seqs, *reason;
+	size_t seqs_len;
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
+	/* log format 2 (doc/redaction.md): a put commits to its document
+	 * through dh = BLAKE2b(dsalt || doc), with dsalt and doc in the
+	 * line's unhashed tail; format is the genesis's "format" too */
+	int format;			/* 0 or 1: format 1 */
+	unsigned char dsalt[SALT_LEN];	/* format 2: filled by the writer */
+	unsigned char dh[HASH_LEN];	/* format 2: filled by format/parse */
+	uint64_t redacted;		/* parsed: the tail erased by op R */
+	char *docbuf;			/* parsed, redacted: doc's marker text */
 	uint32_t docoff;		/* offset of doc within the line */
 	unsigned char hash[HASH_LEN];
 	unsigned char prev[HASH_LEN];
@@ -187,7 +200,7 @@ enum op_mtype {
 			 * array of numbers) with no string in it */
 	M_DOC,		/* the document: the last member, its text served
 			 * from the line (docoff) */
-	M_FORMAT	/* the constant LOG_FORMAT (genesis) */
+	M_FORMAT	/* the op's format, 1 when 0 (genesis) */
 };
 #define M_OPT 0x1	/* may be absent: left out when NULL (M_I64: 0) */
 #define M_RCPT 0x2	/* the receipt carries it */
@@ -231,8 +244,17 @@ int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 /* Parses a checked line into o (loads libjq).  nedb__op_free after. */
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);
+/* What a redacted version of id reads as (SPEC §9), onto out:
+ * {"_id":ID,"_redacted":{"seq":R}}. */
+int nedb__redacted_doc(nedb_buf *out, const char *id, size_t idlen,
+		       uint64_t r);
+/* The seqs of a redact op's "seqs" array text, in order: calls fn on
+ * each until it returns non-zero (returned). */
+int nedb__each_seq(const char *text, size_t len,
+		   int (*fn)(uint64_t seq, void *payload), void *payload);
 /* The document of a put's checked line (the format puts it last, after
- * scalars only): a span of line, found without a JSON parser. */
+ * scalars only): a span of line, found without a JSON parser.  False
+ * for a format-2 line whose document was redacted. */
 bool nedb__log_doc(const char *line, size_t len, const char **doc,
 		   size_t *doclen);
 
@@ -254,6 +276,9 @@ struct view {
 	 * a plaintext one */
 	const struct nedb_crypt *crypt;
 	struct kvview *kv;		/* its encryption state: view/kv.c */
+	/* the database's log format: in format 2 the state digest leaves
+	 * out document text, which the op hash commits to (dh) */
+	int log_format;
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -426,6 +451,7 @@ struct nedb {
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
 	int64_t created;		/* meta.json, read at open */
+	int log_format;			/* meta.json's "format" (1, 2) */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */
@@ -445,6 +471,14 @@ void nedb__wunlock(nedb *db);
 /* Whether no other process has the view open (compaction's test, kept
  * while the environment stays open): 0, or NEDB_EBUSY saying what. */
 int nedb__view_exclusive(nedb *db, const char *what);
+/* engine/redact.c: a redaction a crash interrupted, at open */
+int nedb__redact_recover(nedb *db);
+/* engine/db.c: stages a redact op of coll/id (the versions to erase
+ * chosen by seq, 0 for all) and hands back its line; redact.c's */
+int nedb__stage_redact(nedb *db, const char *coll, const char *id,
+		       uint64_t seq, const char *reason, const nedb_wopts *w,
+		       nedb_receipt *receipt, nedb_buf *line,
+		       nedb_buf *seqs);
 /* engine/convert.c: encrypting a plaintext database (at open) */
 int nedb__encrypt(nedb *db, const char *tmk_file);
 int nedb__encrypt_recover(nedb *db);

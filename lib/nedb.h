@@ -608,6 +608,27 @@ NEDB_EXPORT int nedb_write_checkpoint(nedb *db, nedb_receipt *receipt);
  */
 NEDB_EXPORT int nedb_rebuild(nedb *db);
 
+/*
+ * Redaction (SPEC §9, doc/redaction.md): erases the text of version seq
+ * of coll/id, or with seq 0 of every version not erased yet, with a
+ * redact op naming them and reason (NULL: none; hashed and permanent:
+ * no personal data in it).  Afterwards no file of the database holds
+ * that text, and every op hash, proof and signed checkpoint is as it
+ * was; a redacted version reads as {"_id":ID,"_redacted":{"seq":R}}.
+ * Not a staged write: it takes the writer lock itself (no write may be
+ * open) and needs the view to itself (NEDB_EBUSY when another process
+ * has the database open).  tmk_file: an encrypted database's master
+ * key, as for nedb_open_key (NULL: the environment's).  Errors:
+ * NEDB_ENOTFOUND (no such document or version), NEDB_EREJECTED (already
+ * redacted, stale nonce), NEDB_EINPUT (bad name, bad reason), NEDB_EIO
+ * (a database in log format 1, which cannot redact; I/O).  After it
+ * returns 0 the handle still reads the files as they were: close it.
+ */
+NEDB_EXPORT int nedb_redact(nedb *db, const char *coll, const char *id,
+			    uint64_t seq, const char *reason,
+			    const nedb_wopts *w, const char *tmk_file,
+			    nedb_receipt *receipt);
+
 /* Edges, collections and indexes. */
 
 /*

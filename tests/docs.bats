@@ -263,6 +263,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-redact(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-redact.1"
+	assert_success
+}
+
 @test "the examples of nedb-sweep(1) run as shown" {
 	run python3 "$CHECK" run "$ROOT/man/nedb-sweep.1"
 	assert_success

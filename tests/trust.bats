@@ -384,7 +384,7 @@ across_prune() {
 	printf '{"format":99,"created":1,"options":{}}\n' > "$NEDB_DIR/meta.json"
 	run -5 --separate-stderr nedb-get c a
 	assert_output ''
-	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': meta.json says format 99, and this nedb reads format 1"
+	assert_equal "$stderr" "nedb-get: cannot open database '$NEDB_DIR': meta.json says format 99, and this nedb reads formats 1 and 2"
 	run -5 nedb-put c b '{}'
 	run -5 nedb-checkpoint --rebuild
 }

@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -101,8 +102,9 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 		snprintf(opts, sizeof opts, "\"auto_index\":%llu",
 			 (unsigned long long)auto_index);
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
-		     "\"options\":{%s}}\n", LOG_FORMAT, (long long)created,
-		     opts);
+		     "\"options\":{%s}}\n",
+		     db->log_format ? db->log_format : LOG_FORMAT,
+		     (long long)created, opts);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
 	    rename(tmp, dst))
@@ -322,6 +324,44 @@ next_ts(nedb *db)
 }
 
 /*
+ * A format-2 document's salt (doc/redaction.md): 16 random bytes that
+ * hide it behind its "dh".  An encrypted database has libcrypto loaded
+ * and a pool of its bytes; a plaintext one must not load libcrypto for
+ * this (SPEC §2), so it asks the kernel.
+ */
+static int
+doc_salt(nedb *db, unsigned char salt[SALT_LEN])
+{
+	if (nedb__encrypted(db))
+		return nedb__rand_small(salt, SALT_LEN);
+	if (getrandom(salt, SALT_LEN, 0) != SALT_LEN)
+		return nedb__errno(NEDB_EIO, "cannot make a document's salt");
+	return 0;
+}
+
+/*
+ * The log format of a database being created: LOG_FORMAT (1, whose
+ * lines are hashed whole as SPEC §3 says), or 2, which can redact,
+ * when NEDB_LOG_FORMAT=2 is set (doc/redaction.md §9).
+ */
+static int
+creation_format(nedb *db)
+{
+	const char *e = getenv("NEDB_LOG_FORMAT");
+
+	if (!e || !*e)
+		db->log_format = LOG_FORMAT;
+	else if (!strcmp(e, "1") || !strcmp(e, "2"))
+		db->log_format = *e - '0';
+	else
+		return nedb__err(NEDB_EUSAGE, "cannot create database '%s': "
+				 "NEDB_LOG_FORMAT is '%s', not 1 or 2",
+				 db->dir, e);
+	db->view.log_format = db->log_format;
+	return 0;
+}
+
+/*
  * Stages o (seq, prev, loc filled here), applies it and fills its
  * receipt (NULL: none wanted).  Every op a write stages comes through
  * here: the builders below validate their arguments and fill o, and
@@ -363,6 +403,9 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 			goto fail;
 		o->salted = true;
 	}
+	o->format = db->log_format;
+	if (o->format >= 2 && o->doc && (rc = doc_salt(db, o->dsalt)))
+		goto fail;
 	if ((rc = nedb__log_format(&db->wlog, o)))
 		goto fail;
 	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);
@@ -633,7 +676,8 @@ init_view(nedb *db, bool wait)
 	if (nedb__log_end(db) == 0) {
 		struct op o = {.kind = OP_GENESIS};
 
-		if ((rc = nedb__view_clear(&db->view, db->wtxn)))
+		if ((rc = creation_format(db)) ||
+		    (rc = nedb__view_clear(&db->view, db->wtxn)))
 			goto fail;
 		memset(&a, 0, sizeof a);
 		a.format = VIEW_FORMAT;
@@ -714,18 +758,23 @@ check_meta(nedb *db)
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(p);
 	if (fd < 0 && errno == ENOENT) {
-		int64_t created = 0;
+		int64_t created = 0, format = LOG_FORMAT;
 		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
+		/* the genesis says the format and the creation time */
+		if (!nedb__op_line(db, 0, &db->scratch, &se)) {
+			line_num(db->scratch.p, db->scratch.len, "ts",
+				 &created);
+			line_num(db->scratch.p, db->scratch.len, "format",
+				 &format);
+		}
+		db->log_format = db->view.log_format = (int)format;
 		if (!db->writable || !mp || (rc = nedb__wlock(db, true))) {
 			free(mp);
 			return 0;
 		}
 		if (access(mp, F_OK) && errno == ENOENT) {
-			if (!nedb__op_line(db, 0, &db->scratch, &se))
-				line_num(db->scratch.p, db->scratch.len, "ts",
-					 &created);
 			nedb__warn("meta.json was missing; it is written "
 				   "again");
 			rc = write_meta_json(db, created, 0);
@@ -748,11 +797,13 @@ check_meta(nedb *db)
 		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
 				 "meta.json is not nedb's (no format); remove "
 				 "it to have it written again", db->dir);
-	if (vlen != 1 || *v != '0' + LOG_FORMAT)
+	if (vlen != 1 || *v < '1' || *v > '0' + LOG_FORMAT_MAX)
 		return nedb__err(NEDB_ECORRUPT, "cannot open database '%s': "
 				 "meta.json says format %.*s, and this nedb "
-				 "reads format %d", db->dir,
-				 (int)(vlen > 20 ? 20 : vlen), v, LOG_FORMAT);
+				 "reads formats 1 and %d", db->dir,
+				 (int)(vlen > 20 ? 20 : vlen), v,
+				 LOG_FORMAT_MAX);
+	db->log_format = db->view.log_format = *v - '0';
 	if (nedb__doc_member(text, (size_t)n, "created", &v, &vlen))
 		db->created = strtoll(v, NULL, 10);
 	if (nedb__doc_member(text, (size_t)n, "options", &v, &vlen) &&
@@ -867,6 +918,7 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	     (rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
 				 getenv("NEDB_TMK_FILE")))) ||
 	    (rc = nedb__encrypt_recover(db)) ||
+	    (rc = nedb__redact_recover(db)) ||
 	    (rc = open_keys(db, tmk, have, create, convert)))
 		goto fail;
 	nedb__wipe(tmk, sizeof tmk);
@@ -1933,6 +1985,113 @@ nedb_write_delete(nedb *db, const char *coll, const char *id,
 	return doc_op(db, OP_DELETE, coll, id, 0, w, receipt);
 }
 
+/*
+ * The put versions of coll/id a redaction erases, as the text of a JSON
+ * array in *seqs: seq, or with seq 0 every one not erased already.
+ */
+static int
+redact_versions(nedb *db, const char *coll, const char *id, uint64_t seq,
+		nedb_buf *seqs)
+{
+	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
+	struct kvcur c = {NULL};
+	nedb_buf line = {0};
+	MDB_val k, d;
+	size_t plen, n = 0, puts = 0;
+	bool found = false;
+	int rc;
+
+	plen = nedb__verprefix(pre, coll, id, strlen(id));
+	k.mv_size = nedb__verkey(key, coll, id, strlen(id), 0);
+	k.mv_data = key;
+	nedb_buf_add(seqs, "[", 1);
+	if ((rc = nedb__kv_copen(&c, &db->view, db->wtxn, DBI_VERS)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = nedb__kv_cget(&c, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT)) {
+		struct seqent se;
+		struct verent ve;
+		const char *doc;
+		size_t doclen;
+		uint64_t s;
+
+		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &s))
+			break;
+		memcpy(&ve, d.mv_data, sizeof ve);
+		if (ve.kind != OP_PUT || (seq && s != seq))
+			continue;
+		puts++;
+		if ((rc = nedb__op_line(db, s, &line, &se)))
+			break;
+		if (!nedb__log_doc(line.p, line.len, &doc, &doclen))
+			continue;	/* its tail says redacted */
+		if (n++)
+			nedb_buf_add(seqs, ",", 1);
+		nedb__buf_u64(seqs, s);
+		found = true;
+	}
+	nedb__kv_cclose(&c);
+	nedb_buf_free(&line);
+	if ((rc = nedb__mdb_end(rc)))
+		return rc;
+	if (nedb_buf_add(seqs, "]", 1))
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (found)
+		return 0;
+	if (!puts && seq)
+		return nedb__err(NEDB_ENOTFOUND, "no version %llu of "
+				 "'%s/%s'", (unsigned long long)seq, coll, id);
+	if (!puts)
+		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
+				 id);
+	if (seq)
+		return nedb__err(NEDB_EREJECTED, "version %llu of '%s/%s' is "
+				 "redacted already", (unsigned long long)seq,
+				 coll, id);
+	return nedb__err(NEDB_EREJECTED, "every version of '%s/%s' is "
+			 "redacted already", coll, id);
+}
+
+int
+nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
+		   const char *reason, const nedb_wopts *w,
+		   nedb_receipt *receipt, nedb_buf *line, nedb_buf *seqs)
+{
+	struct op o = {.kind = OP_REDACT};
+	size_t mark = db->wlog.len;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if (db->log_format < 2)
+		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
+				 "it is in log format 1, whose ops commit to "
+				 "document text itself; only a database "
+				 "created in format 2 (NEDB_LOG_FORMAT=2) "
+				 "can redact", db->dir);
+	if ((rc = nedb_check_coll(coll)) ||
+	    (rc = nedb_check_id(id, strlen(id))))
+		return rc;
+	if (reason && (strlen(reason) > 1024 ||
+		       !nedb__utf8_valid((const unsigned char *)reason,
+					 strlen(reason))))
+		return nedb__err(NEDB_EINPUT, "bad reason: want at most 1024 "
+				 "bytes of UTF-8");
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	if ((rc = redact_versions(db, coll, id, seq, seqs)))
+		return rc;
+	o.coll = coll;
+	o.id = id;
+	o.seqs = seqs->p;
+	o.seqs_len = seqs->len;
+	o.reason = reason;
+	o.ts = next_ts(db);
+	if ((rc = stage(db, &o, receipt)))
+		return rc;
+	return nedb_buf_add(line, db->wlog.p + mark, db->wlog.len - mark);
+}
+
 int
 nedb_check_node(const char *node)
 {
@@ -2298,6 +2457,35 @@ member_is(const char *line, size_t len, const char *key, const char *s,
 }
 
 /*
+ * A format-2 put line whose document was redacted (its tail checked by
+ * nedb__op_line): the marker {"_id":ID,"_redacted":{"seq":R}} it reads
+ * as (SPEC §9), written in out's room after the line, which keeps its
+ * length, so that *doc is borrowed from out as a document is.
+ */
+static bool
+redacted_version(nedb_buf *out, const char *id, size_t idlen,
+		 const char **doc, size_t *doclen)
+{
+	size_t line = out->len, vlen;
+	uint64_t r;
+	const char *v;
+
+	if (!nedb__doc_member(out->p, out->len, "redacted", &v, &vlen) ||
+	    !(r = strtoull(v, NULL, 10)))
+		return false;
+	if (nedb_buf_add(out, "", 1) ||
+	    nedb__redacted_doc(out, id, idlen, r) ||
+	    nedb_buf_add(out, "", 1)) {
+		out->len = line;
+		return false;
+	}
+	*doc = out->p + line + 1;
+	*doclen = out->len - line - 2;	/* the NUL before and after it */
+	out->len = line;
+	return true;
+}
+
+/*
  * Reads the op at seq from the log (hash-checked by nedb__op_line)
  * and checks that it is a version of coll/id: a put of that document
  * (its text in *doc, *doclen, borrowed from out), or with kind OP_DELETE
@@ -2332,8 +2520,9 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 	      member_is(out->p, out->len, "id", id, idlen, &tmp));
 	*doc = NULL;
 	*doclen = 0;
-	if (ok && kind == OP_PUT)
-		ok = nedb__log_doc(out->p, out->len, doc, doclen);
+	if (ok && kind == OP_PUT && !nedb__log_doc(out->p, out->len, doc,
+						  doclen))
+		ok = redacted_version(out, id, idlen, doc, doclen);
 	nedb_buf_free(&tmp);
 	if (!ok)
 		return nedb__err(NEDB_ECORRUPT, "corrupt view: it points at "
@@ -2805,6 +2994,7 @@ nedb_compact(nedb *db, uint64_t *before, uint64_t *after)
 	if ((rc = nedb__view_open(&db->view, viewp, MDB_NOSYNC,
 				  nedb__encrypted(db) ? &db->crypt : NULL)))
 		goto done;
+	db->view.log_format = db->log_format;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn))) {
 		rc = nedb__mdb(rc, "cannot open view");
 		goto done;

@@ -110,6 +110,16 @@ static const struct op_member expire_m[] = {
 	RMEMBER("exp", M_I64, 0, exp, exp),
 };
 
+/* A redaction (engine/redact.c): which put seqs of coll/id lost their
+ * text, and why.  reason is hashed and permanent. */
+static const struct op_member redact_m[] = {
+	CLIENT_MEMBERS,
+	RMEMBER("coll", M_STR, 0, coll, coll),
+	RMEMBER("id", M_STR, 0, id, id),
+	RAW("seqs", 0, seqs),
+	MEMBER("reason", M_STR, M_OPT, reason),
+};
+
 #define KIND(nm, cl, list) {nm, cl, list, sizeof list / sizeof *list}
 
 const struct op_desc nedb__optab[OP__N] = {
@@ -123,6 +133,7 @@ const struct op_desc nedb__optab[OP__N] = {
 	[OP_UNINDEX] = KIND("unindex", true, unindex_m),
 	[OP_DROP] = KIND("drop", true, drop_m),
 	[OP_EXPIRE] = KIND("expire", true, expire_m),
+	[OP_REDACT] = KIND("redact", true, redact_m),
 };
 
 const char *

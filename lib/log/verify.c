@@ -72,6 +72,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 	snprintf(path, sizeof path, "%s/view.mdb", tmpl);
 	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC, db->view.crypt)))
 		goto done;
+	v.log_format = db->view.log_format;
 	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {
 		rc = nedb__mdb(rc, "cannot make a scratch view");
@@ -939,6 +940,214 @@ out:
 	return 0;
 }
 
+/*
+ * Log format 2's rule across lines (doc/redaction.md §4): a put whose
+ * tail was erased says by which op (,"redacted":R), and that op must be
+ * a redact op naming it, of the same document; every seq a redact op
+ * names must be erased by it.  The tail is not hashed (that is what
+ * lets text go), so without this rule text could vanish with no op in
+ * the chain saying so.  A second walk, after the chain's: it parses
+ * only redact ops and erased puts, which are few, and the rest is a
+ * scan for their marks.
+ */
+struct redaction {
+	uint64_t seq, by;		/* a put and its eraser, or an op */
+	char *key;			/* coll \0 id \0 */
+	size_t klen;
+	char *seqs;			/* a redact op's "seqs" text */
+	size_t seqs_len;
+};
+
+struct rwalk {
+	uint64_t seq;
+	uint64_t bad;			/* a put without dh, or UINT64_MAX */
+	struct redaction *put, *op;	/* erased puts; redact ops */
+	size_t nput, nop, cput, cop;
+	int rc;
+};
+
+static int
+rw_add(struct redaction **v, size_t *n, size_t *cap, struct redaction *r)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct redaction *x = nedb__realloc(*v, c * sizeof *x);
+
+		if (!x)
+			return nedb__err(NEDB_EIO, "out of memory");
+		*v = x;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *r;
+	return 0;
+}
+
+static int
+rw_line(const char *line, size_t len, const struct log_loc *loc,
+	uint64_t next, void *payload)
+{
+	struct rwalk *w = payload;
+	struct redaction r = {.seq = w->seq++};
+	const char *end = line + len - LOG_SUFFIX_LEN, *p;
+	bool redact = false, erased;
+	struct op o;
+	size_t c, i;
+	int rc;
+
+	(void)loc;
+	(void)next;
+	/* a redact op: its "op" member, right after prev */
+	p = memchr(line + 7, ',', len - 7);
+	if (p && end - p > 9 + 64 + 1 + 16 &&
+	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
+		redact = true;
+	/* a put, which in format 2 commits to its document through dh
+	 * (the first ,"doc": is the member: only scalars come before) */
+	if (p && end - p > 9 + 64 + 1 + 11 &&
+	    starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11)) {
+		const char *d = memmem(line, (size_t)(end - line),
+				       ",\"doc\":", 7);
+
+		if (d && !memmem(line, (size_t)(d - line), ",\"dh\":\"", 7)) {
+			w->bad = r.seq;
+			return 1;
+		}
+	}
+	/* an erased put: ,"redacted": right before its spaces and hash */
+	for (p = end; p > line && p[-1] == ' '; p--)
+		;
+	while (p > line && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	erased = p - line > 12 && starts(p - 12, ",\"redacted\":", 12) &&
+		 !redact;
+	if (!redact && !erased)
+		return 0;
+	if ((rc = nedb__log_parse(line, len, &o)))
+		return rc;
+	if (erased && (o.kind != OP_PUT || !o.redacted)) {
+		nedb__op_free(&o);
+		return 0;	/* text in a string, not a mark */
+	}
+	c = strlen(o.coll), i = strlen(o.id);
+	r.klen = c + i + 2;
+	r.key = nedb__malloc(r.klen);
+	memcpy(r.key, o.coll, c + 1);
+	memcpy(r.key + c + 1, o.id, i + 1);
+	if (erased) {
+		r.by = o.redacted;
+		rc = rw_add(&w->put, &w->nput, &w->cput, &r);
+	} else {
+		r.seqs = nedb__memdup(o.seqs, o.seqs_len);
+		r.seqs_len = o.seqs_len;
+		rc = rw_add(&w->op, &w->nop, &w->cop, &r);
+	}
+	nedb__op_free(&o);
+	return rc;
+}
+
+/* The erased put seq in w, or NULL (they are in seq order). */
+static struct redaction *
+rw_put(struct rwalk *w, uint64_t seq)
+{
+	size_t lo = 0, hi = w->nput;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->put[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nput && w->put[lo].seq == seq ? &w->put[lo] : NULL;
+}
+
+struct rw_named {
+	struct rwalk *w;
+	const struct redaction *op;
+	uint64_t last;
+	char why[160];
+};
+
+static int
+rw_check_named(uint64_t seq, void *payload)
+{
+	struct rw_named *n = payload;
+	struct redaction *p = rw_put(n->w, seq);
+
+	if (seq <= n->last || seq >= n->op->seq)
+		snprintf(n->why, sizeof n->why, "redact op names seq %llu "
+			 "out of order", (unsigned long long)seq);
+	else if (!p || p->by != n->op->seq)
+		snprintf(n->why, sizeof n->why, "redact op names seq %llu, "
+			 "whose text is not erased by it",
+			 (unsigned long long)seq);
+	else if (p->klen != n->op->klen ||
+		 memcmp(p->key, n->op->key, p->klen))
+		snprintf(n->why, sizeof n->why, "redact op names seq %llu, "
+			 "a version of another document",
+			 (unsigned long long)seq);
+	else {
+		p->by = 0;		/* accounted for */
+		n->last = seq;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+redactions(nedb *db, nedb_verify_result *out)
+{
+	struct rwalk w = {0};
+	uint64_t torn, bad = UINT64_MAX;
+	char why[160] = "";
+	int rc;
+
+	w.bad = UINT64_MAX;
+	rc = nedb__log_walk(db, 0, 0, nedb__log_end(db), rw_line, &w, &torn);
+	if (rc == 1 && w.bad != UINT64_MAX) {
+		rc = 0;
+		bad = w.bad;
+		snprintf(why, sizeof why, "a put without a document "
+			 "commitment (dh) in a format-2 log");
+	}
+	if (rc)
+		goto done;
+	for (size_t i = 0; i < w.nop && w.op[i].seq < bad; i++) {
+		struct rw_named n = {.w = &w, .op = &w.op[i]};
+
+		if (nedb__each_seq(w.op[i].seqs, w.op[i].seqs_len,
+				   rw_check_named, &n) || !n.last) {
+			bad = w.op[i].seq;
+			snprintf(why, sizeof why, "%s", n.last || *n.why ?
+				 n.why : "redact op names no seq");
+		}
+	}
+	/* an erased put no redact op accounted for: named first, it is
+	 * the earlier damage */
+	for (size_t i = 0; i < w.nput; i++)
+		/* (a walk stopped early at w.bad saw no op after it) */
+		if (w.put[i].by && w.put[i].seq < bad && w.put[i].by < w.bad) {
+			bad = w.put[i].seq;
+			snprintf(why, sizeof why, "text erased, but op %llu is "
+				 "not a redact op naming this one",
+				 (unsigned long long)w.put[i].by);
+			break;
+		}
+	if (bad != UINT64_MAX)
+		fail(out, bad, why);
+done:
+	for (size_t i = 0; i < w.nput; i++)
+		free(w.put[i].key);
+	for (size_t i = 0; i < w.nop; i++) {
+		free(w.op[i].key);
+		free(w.op[i].seqs);
+	}
+	free(w.put);
+	free(w.op);
+	return rc;
+}
+
 int
 nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 {
@@ -1035,6 +1244,8 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		     "recorded");
 		goto done;
 	}
+	if (db->log_format >= 2 && ((rc = redactions(db, out)) || !out->ok))
+		goto done;
 	out->seq = w.c.seq - 1;
 	nedb__hex(out->head, w.c.head, HASH_LEN);
 	if (flags & NEDB_VERIFY_DETERMINISM)

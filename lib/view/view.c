@@ -528,6 +528,55 @@ apply_unindex(struct view *v, MDB_txn *txn, const struct op *o)
 	return nedb__index_drop(v, txn, o->coll, o->field, o->ixkind);
 }
 
+static int
+seq_is(uint64_t seq, void *payload)
+{
+	return seq == *(uint64_t *)payload;
+}
+
+/*
+ * A redaction: when the HEAD version of the document is one it erases,
+ * its row becomes the marker (header kept: seq, ts, exp and op hash),
+ * and its index entries the marker's.  Older versions are read from
+ * their lines, which the redaction rewrites (engine/redact.c); a put
+ * replayed from a rewritten line is the marker already, and this is
+ * then a no-op that writes the same bytes.
+ */
+static int
+apply_redact(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char key[VERKEY_MAX];
+	nedb_buf val = {0}, mark = {0};
+	struct dochdr h;
+	const char *doc;
+	size_t klen, len;
+	MDB_val kv, old;
+	int rc;
+
+	klen = nedb__dockey(key, o->coll, o->id);
+	kv.mv_size = klen;
+	kv.mv_data = key;
+	rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &old);
+	if (rc == MDB_NOTFOUND)
+		return 0;		/* deleted: no HEAD text */
+	if (rc)
+		return nedb__mdb(rc, "cannot read view");
+	if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc, &len)))
+		return rc;
+	if (!nedb__each_seq(o->seqs, o->seqs_len, seq_is, &h.seq))
+		return 0;		/* HEAD is not one it erases */
+	if ((rc = nedb__redacted_doc(&mark, o->id, strlen(o->id), o->seq)) ||
+	    (rc = nedb__index_doc(v, txn, o->coll, o->id, strlen(o->id), doc,
+				  len, mark.p, mark.len)) ||
+	    (rc = nedb__docval_put(&val, &h, mark.p, mark.len)))
+		goto done;
+	rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0);
+done:
+	nedb_buf_free(&val);
+	nedb_buf_free(&mark);
+	return rc;
+}
+
 /* What each kind of op does to the view (its description: optab.c). */
 const nedb__apply_fn nedb__apply_kind[OP__N] = {
 	[OP_GENESIS] = apply_genesis,
@@ -540,6 +589,7 @@ const nedb__apply_fn nedb__apply_kind[OP__N] = {
 	[OP_UNINDEX] = apply_unindex,
 	[OP_DROP] = apply_drop,
 	[OP_EXPIRE] = apply_expire,
+	[OP_REDACT] = apply_redact,
 };
 
 int
@@ -703,6 +753,12 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 			return nedb__mdb(rc, "cannot read view");
 		blake2b_update(&s, &tag, 1);
 		while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
+			/* format 2: a document's header only; its op hash
+			 * there commits to the text (dh), which a redaction
+			 * may have erased since (doc/redaction.md) */
+			if (state_tables[t] == DBI_DOCS &&
+			    v->log_format >= 2 && d.mv_size > DOCHDR_LEN)
+				d.mv_size = DOCHDR_LEN;
 			nedb__put_be64(len, k.mv_size);
 			blake2b_update(&s, len, 8);
 			blake2b_update(&s, k.mv_data, k.mv_size);

@@ -116,13 +116,31 @@ fixture(int i, struct op *o)
 		o->id = "erin";
 		o->exp = 0;
 		break;
+	case 13:
+		o->kind = OP_REDACT;
+		o->coll = "users";
+		o->id = "alice";
+		o->seqs = "[3,9]";
+		o->seqs_len = 5;
+		o->reason = "GDPR \"art. 17\"";
+		break;
+	case 14:	/* log format 2: the document behind dh */
+		o->kind = OP_PUT;
+		o->format = 2;
+		for (int b = 0; b < SALT_LEN; b++)
+			o->dsalt[b] = (unsigned char)(b * 3 + 5);
+		o->coll = "c";
+		o->id = "i";
+		o->doc = DOC;
+		o->doclen = sizeof DOC - 1;
+		break;
 	default:
 		return 0;
 	}
 	return 1;
 }
 
-#define NFIX 13
+#define NFIX 15
 
 /*
  * What the code before the op table (commit da03956, a switch per
@@ -142,6 +160,8 @@ static const char *const want_line[] = {
 	/* 10 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"drop\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"stream\",\"hash\":\"5e8a041f27a2c71841a9ebd3f7485cb51380afae8394ece986e20c8eca27abdc\"}",
 	/* 11 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"expire\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"users\",\"id\":\"erin\",\"exp\":1700003600123,\"hash\":\"b7841181b997f9a87de140d7f7650c4b5f286bbe6b6807f0fcf531832c908e07\"}",
 	/* 12 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"expire\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"idem\":\"x\\\"p\",\"coll\":\"users\",\"id\":\"erin\",\"exp\":0,\"hash\":\"594214063fa08c393f65693b4a80fe4b415d664c599253c3ed30bc6ea76e5d4b\"}",
+	/* 13 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"redact\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"users\",\"id\":\"alice\",\"seqs\":[3,9],\"reason\":\"GDPR \\\"art. 17\\\"\",\"hash\":\"1c83e66d1b83165173608e93096f1ca3263dee3fe49432748299988fe08deb4e\"}",
+	/* 14 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"put\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"c\",\"id\":\"i\",\"dh\":\"e24dda8a3d43703f1508cdfab67f3558c4c1588b3c1d9c35aeb027b3372ab9cf\",\"ds\":\"05080b0e1114171a1d202326292c2f32\",\"doc\":{\"_id\":\"x\",\"a\":[1,{\"b\":null}],\"s\":\"\\u00e9\\n\",\"n\":-1.5e3},\"hash\":\"526b9308a1099a735551f0218c54611cd101a259648271bc4f53769397aef480\"}",
 };
 
 static const char *const want_receipt[] = {
@@ -158,6 +178,8 @@ static const char *const want_receipt[] = {
 	/* 10 */ "{\"seq\":42,\"hash\":\"5e8a041f27a2c71841a9ebd3f7485cb51380afae8394ece986e20c8eca27abdc\",\"op\":\"drop\",\"coll\":\"stream\"}",
 	/* 11 */ "{\"seq\":42,\"hash\":\"b7841181b997f9a87de140d7f7650c4b5f286bbe6b6807f0fcf531832c908e07\",\"op\":\"expire\",\"coll\":\"users\",\"id\":\"erin\",\"exp\":1700003600123}",
 	/* 12 */ "{\"seq\":42,\"hash\":\"594214063fa08c393f65693b4a80fe4b415d664c599253c3ed30bc6ea76e5d4b\",\"op\":\"expire\",\"coll\":\"users\",\"id\":\"erin\",\"exp\":0}",
+	/* 13 */ "{\"seq\":42,\"hash\":\"1c83e66d1b83165173608e93096f1ca3263dee3fe49432748299988fe08deb4e\",\"op\":\"redact\",\"coll\":\"users\",\"id\":\"alice\"}",
+	/* 14 */ "{\"seq\":42,\"hash\":\"526b9308a1099a735551f0218c54611cd101a259648271bc4f53769397aef480\",\"op\":\"put\",\"coll\":\"c\",\"id\":\"i\"}",
 };
 
 static bool
@@ -289,6 +311,11 @@ test_every_kind_round_trips(void)
 		CHECK(back.exp == o.exp);
 		CHECK(same_raw(back.doc, back.doclen, o.doc, o.doclen));
 		CHECK(back.docoff == o.docoff);
+		CHECK(same_raw(back.seqs, back.seqs_len, o.seqs, o.seqs_len));
+		CHECK(same_str(back.reason, o.reason));
+		CHECK(back.format == (o.kind == OP_GENESIS && !o.format ? 1 :
+				      o.format));
+		CHECK(!memcmp(back.dsalt, o.dsalt, SALT_LEN));
 		if (o.kind == OP_CHECKPOINT)
 			CHECK(!memcmp(back.state, o.state, HASH_LEN));
 		/* and it formats again to the same line */
