@@ -578,6 +578,11 @@ NEDB_EXPORT int nedb_write_expire(nedb *db, const char *coll,
 NEDB_EXPORT int nedb_write_sweep(nedb *db, int64_t now, uint64_t *deleted);
 /* Counts documents expired at now but not yet swept. */
 NEDB_EXPORT int nedb_expired_pending(nedb *db, int64_t now, uint64_t *n);
+/* Counts the live documents of coll that expire (after now), and their
+ * mean time to live in ms (0 when none): INFO keyspace's expires and
+ * avg_ttl. */
+NEDB_EXPORT int nedb_ttl_count(nedb *db, const char *coll, int64_t now,
+			       uint64_t *n, int64_t *avg_ms);
 typedef struct nedb_prune_info {
 	uint64_t archived;	/* ops moved out of log.aof (0: none) */
 	uint64_t first, last;	/* their seqs */

@@ -2245,6 +2245,75 @@ PONG'
 	assert_success
 }
 
+@test "RESP: a wrong number of arguments in MULTI aborts EXEC, nothing written, as in Redis" {
+	start_nedbd
+	run rcli <<'CMDS'
+SELECT t1
+MULTI
+SET a 1
+GET
+EXEC
+EXISTS a
+MULTI
+SET a 1
+EXPIRE a
+INCR n
+EXEC
+EXISTS a n
+CMDS
+	assert_success
+	assert_output 'OK
+OK
+QUEUED
+(error) ERR wrong number of arguments for '"'"'get'"'"' command
+(error) EXECABORT Transaction discarded because of previous errors.
+(integer) 0
+OK
+QUEUED
+(error) ERR wrong number of arguments for '"'"'expire'"'"' command
+QUEUED
+(error) EXECABORT Transaction discarded because of previous errors.
+(integer) 0'
+	run nedb-log -d "$DATA/t1"
+	refute_output --partial '"op":"put"'
+}
+
+@test "RESP: before AUTH, MULTI, EXEC and DISCARD answer NOAUTH (arity first), as in Redis" {
+	start_nedbd NEDBD_TOKEN=s3cret
+	run rcli <<'CMDS'
+MULTI
+EXEC
+DISCARD
+MULTI x
+AUTH s3cret
+MULTI
+EXEC
+CMDS
+	assert_success
+	assert_output '(error) NOAUTH Authentication required.
+(error) NOAUTH Authentication required.
+(error) NOAUTH Authentication required.
+(error) ERR wrong number of arguments for '"'"'multi'"'"' command
+OK
+OK
+(empty array)'
+}
+
+@test "RESP: INFO keyspace has the fields redis-py reads as a dict" {
+	redis_python
+	start_nedbd
+	run "$PY" - "$RPORT" <<'PY'
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+r.execute_command("SELECT", "ks")
+r.set("a", "1")
+r.set("b", "2", ex=500)
+print(r.info("keyspace")["db0"]["keys"], r.info("keyspace")["db0"]["expires"])
+PY
+	assert_success
+	assert_output '2 1'
+}
+
 @test "RESP: a Python redis client's default (transactional) pipeline works" {
 	redis_python
 	start_nedbd

@@ -639,16 +639,24 @@ user:10'
 	assert_line --partial 'redis_version:7.0.0'
 	assert_line --partial 'redis_mode:standalone'
 	assert_line --partial 'role:master'
-	assert_line --partial 'db0:keys=2'
+	assert_line --partial 'db0:keys=2,expires=0,avg_ttl=0'
 	run nedb-redis info keyspace
-	assert_output "$(printf '# Keyspace\r\ndb0:keys=2\r')"
+	assert_output "$(printf '# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r')"
+	# expires counts the live keys with a TTL; avg_ttl is their mean, in ms
+	nedb-redis SET c 3 EX 1000 >/dev/null
+	nedb-redis SET d 4 PX 3000000 >/dev/null
+	nedb-redis SET x 5 PX 1 >/dev/null
+	nedb-redis HSET h f v >/dev/null
+	nedb-put -q users u1 '{}' --ttl 100
+	run nedb-redis INFO keyspace
+	assert_output --regexp $'^# Keyspace\r\ndb0:keys=5,expires=2,avg_ttl=(1999[0-9]{3}|2000000)\r$'
 	run nedb-redis INFO nosuchsection
 	assert_output ''
 }
 
 @test "COMMAND describes the table: COUNT, INFO, LIST, DOCS" {
 	run nedb-redis COMMAND COUNT
-	assert_output '(integer) 60'
+	assert_output '(integer) 68'
 	run nedb-redis COMMAND INFO get mset nosuch
 	assert_output '1) 1) "get"
    2) (integer) 2
@@ -668,7 +676,7 @@ user:10'
 	run nedb-redis --raw COMMAND LIST
 	assert_line set
 	assert_line eval
-	assert_equal "${#lines[@]}" 60
+	assert_equal "${#lines[@]}" 68
 	run nedb-redis COMMAND DOCS
 	assert_output '(empty array)'
 	run -1 nedb-redis COMMAND NOSUCH
@@ -1307,4 +1315,51 @@ OK'
 		b=$(nedb-redis --raw KEYS "$pat")
 		assert_equal "$pat: $b" "$pat: $a"
 	done
+}
+
+@test "SET EXAT/PXAT, SETEX, PSETEX, GETSET, UNLINK, EXPIREAT, PEXPIREAT and EXPIRETIME as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET a 1 EXAT 4102444800
+		EXPIRETIME a
+		PEXPIRETIME a
+		SET a 1 PXAT 4102444800123
+		PEXPIRETIME a
+		SET a 2 EXAT 1
+		GET a
+		EXISTS a
+		SET a 3 EX 10 PXAT 4102444800000
+		SET a 3 KEEPTTL EXAT 4102444800
+		SET a 3 EXAT 0
+		SET a 3 PXAT -5
+		SET a 3 EXAT notanumber
+		SETEX s 100 v
+		TTL s
+		GET s
+		SETEX s 0 v
+		SETEX s -1 v
+		PSETEX p 100000 w
+		TTL p
+		PSETEX p 0 w
+		GETSET s new
+		TTL s
+		GETSET fresh x
+		HSET h f v
+		GETSET h x
+		UNLINK s p fresh nosuch
+		EXISTS s p fresh
+		SET e v
+		EXPIRETIME e
+		EXPIRETIME nosuch
+		EXPIREAT e 4102444800
+		EXPIRETIME e
+		EXPIREAT e 4102444801 NX
+		EXPIREAT e 4102444801 GT
+		PEXPIREAT e 4102444802000
+		PEXPIRETIME e
+		EXPIREAT e 1
+		EXISTS e
+		EXPIREAT nosuch 4102444800
+		SETEX s v
+		EXPIRETIME
+	EOF
 }

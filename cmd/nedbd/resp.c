@@ -511,7 +511,8 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
  * EXEC runs them all in this turn, in the database's batch, so that
  * they commit together and nothing runs between them; their replies
  * make one array.  As in Redis, a command refused while queueing (an
- * unknown one) makes EXEC answer -EXECABORT; errors of commands that
+ * unknown one, or one with the wrong number of arguments) makes EXEC
+ * answer -EXECABORT and writes nothing; errors of commands that
  * run are elements of the array.  WATCH is not supported (an unknown
  * command).  An EXEC with writes waits, whole, for the writer lock.
  */
@@ -578,7 +579,24 @@ static bool
 transaction(struct rconn *c, int argc, const char *const *argv,
 	    const size_t *len)
 {
-	if (is_cmd(argv[0], len[0], "multi") && authed(c)) {
+	bool tx = is_cmd(argv[0], len[0], "multi") ||
+		  is_cmd(argv[0], len[0], "exec") ||
+		  is_cmd(argv[0], len[0], "discard");
+
+	if (tx && !authed(c)) {
+		/* Redis's order: arity, then authentication */
+		if (argc != 1)
+			nedb_buf_printf(&c->out, "-ERR wrong number of "
+					"arguments for '%s' command\r\n",
+					is_cmd(argv[0], len[0], "multi") ?
+					"multi" : is_cmd(argv[0], len[0],
+							 "exec") ? "exec" :
+					"discard");
+		else
+			reply_status(c, "-NOAUTH Authentication required.");
+		return true;
+	}
+	if (is_cmd(argv[0], len[0], "multi")) {
 		if (argc != 1)
 			reply_status(c, "-ERR wrong number of arguments for "
 				     "'multi' command");
@@ -591,8 +609,7 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		}
 		return true;
 	}
-	if ((is_cmd(argv[0], len[0], "exec") ||
-	     is_cmd(argv[0], len[0], "discard")) && authed(c)) {
+	if (tx) {
 		bool exec = is_cmd(argv[0], len[0], "exec");
 		struct dbent *e;
 
@@ -621,8 +638,9 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		return false;
 	if (is_cmd(argv[0], len[0], "quit"))
 		return false;
-	if (!nedb_redis_flags(argv[0], len[0])) {
-		/* refused now; EXEC will abort (Redis does the same) */
+	if (!nedb_redis_arity_ok(argv[0], len[0], argc)) {
+		/* unknown, or the wrong number of arguments: refused now,
+		 * and EXEC will abort (Redis does the same) */
 		run(c, argc, argv, len);
 		c->multi_failed = true;
 		return true;

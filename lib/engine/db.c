@@ -2343,6 +2343,50 @@ nedb_expired_pending(nedb *db, int64_t now, uint64_t *n)
 }
 
 int
+nedb_ttl_count(nedb *db, const char *coll, int64_t now, uint64_t *n,
+	       int64_t *avg_ms)
+{
+	unsigned char start[8];
+	MDB_val k = {nedb__ttlkey(start, 0, NULL, 0), start}, d;
+	size_t want = strlen(coll);
+	long double sum = 0;
+	struct kvcur cur;
+	MDB_txn *txn;
+	int rc;
+
+	*n = 0;
+	*avg_ms = 0;
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	if ((rc = nedb__kv_copen(&cur, &db->view, txn, DBI_TTL))) {
+		nedb__txn_done(db, txn);
+		return nedb__mdb(rc, "cannot read view");
+	}
+	for (rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = nedb__kv_cget(&cur, &k, &d, MDB_NEXT)) {
+		const void *dk;
+		const char *c, *id;
+		size_t dklen, clen, idlen;
+		int64_t exp;
+
+		if (!nedb__ttlkey_get(k.mv_data, k.mv_size, &exp, &dk, &dklen))
+			break;
+		if (exp <= now || !nedb__dockey_split(dk, dklen, &c, &clen,
+						       &id, &idlen) ||
+		    clen != want || memcmp(c, coll, want))
+			continue;
+		(*n)++;
+		sum += (long double)(exp - now);
+	}
+	nedb__kv_cclose(&cur);
+	rc = nedb__mdb_end(rc);
+	nedb__txn_done(db, txn);
+	if (!rc && *n)
+		*avg_ms = (int64_t)(sum / (long double)*n);
+	return rc;
+}
+
+int
 nedb_write_checkpoint(nedb *db, nedb_receipt *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};

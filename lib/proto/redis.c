@@ -1111,10 +1111,46 @@ dbSize(client *c, uint64_t *n)
 #define SET_PX 0x08
 #define SET_KEEPTTL 0x10
 #define SET_GET 0x20
+#define SET_EXAT 0x40
+#define SET_PXAT 0x80
+#define SET_EXPIRY (SET_EX | SET_PX | SET_EXAT | SET_PXAT | SET_KEEPTTL)
+
+/*
+ * The expiry of SET key value [EX s|PX ms|EXAT s|PXAT ms] as Redis 7
+ * takes it: *ttl in ms from now (<= 0: already passed), from argument
+ * j of c's.  Replies and returns -1 when it is not valid.
+ */
+static int
+setExpiry(client *c, int j, unsigned flags, long long *ttl)
+{
+	bool secs = flags & (SET_EX | SET_EXAT);
+	long long v, now = nedb_now_ms();
+
+	if (getLongLong(c, j, &v, NULL))
+		return -1;
+	if (v <= 0 || (secs && v > LLONG_MAX / 1000))
+		goto bad;
+	if (secs)
+		v *= 1000;
+	if (flags & (SET_EX | SET_PX)) {
+		if (v > LLONG_MAX - now)
+			goto bad;
+		*ttl = v;
+	} else
+		*ttl = v - now;
+	return 0;
+bad:
+	addReplyError(c, "ERR invalid expire time in 'set' command");
+	return -1;
+}
 
 static void
 setCommand(client *c)
 {
+	static const struct { const char *name; unsigned flag; } ttlopt[] = {
+		{"ex", SET_EX}, {"px", SET_PX}, {"exat", SET_EXAT},
+		{"pxat", SET_PXAT},
+	};
 	const char *key = c->argv[1];
 	unsigned flags = 0;
 	int expire = 0;
@@ -1123,43 +1159,32 @@ setCommand(client *c)
 	int r;
 
 	for (int j = 3; j < c->argc; j++) {
-		bool next = j + 1 < c->argc;
+		bool next = j + 1 < c->argc, done = false;
 
+		for (size_t t = 0; t < 4 && !done; t++)
+			if (argIs(c, j, ttlopt[t].name) && next &&
+			    !(flags & SET_EXPIRY)) {
+				flags |= ttlopt[t].flag;
+				expire = ++j;
+				done = true;
+			}
+		if (done)
+			continue;
 		if (argIs(c, j, "nx") && !(flags & SET_XX))
 			flags |= SET_NX;
 		else if (argIs(c, j, "xx") && !(flags & SET_NX))
 			flags |= SET_XX;
 		else if (argIs(c, j, "get"))
 			flags |= SET_GET;
-		else if (argIs(c, j, "keepttl") &&
-			 !(flags & (SET_EX | SET_PX)))
+		else if (argIs(c, j, "keepttl") && !(flags & SET_EXPIRY))
 			flags |= SET_KEEPTTL;
-		else if (argIs(c, j, "ex") && next &&
-			 !(flags & (SET_KEEPTTL | SET_PX))) {
-			flags |= SET_EX;
-			expire = ++j;
-		} else if (argIs(c, j, "px") && next &&
-			   !(flags & (SET_KEEPTTL | SET_EX))) {
-			flags |= SET_PX;
-			expire = ++j;
-		} else {
+		else {
 			addReplySyntaxError(c);
 			return;
 		}
 	}
-	if (expire) {
-		if (getLongLong(c, expire, &ms, NULL))
-			return;
-		if (ms <= 0 || ((flags & SET_EX) && ms > LLONG_MAX / 1000) ||
-		    ((flags & SET_EX) ? ms * 1000 : ms) >
-		    LLONG_MAX - nedb_now_ms()) {
-			addReplyError(c, "ERR invalid expire time in 'set' "
-				      "command");
-			return;
-		}
-		if (flags & SET_EX)
-			ms *= 1000;
-	}
+	if (expire && setExpiry(c, expire, flags, &ms))
+		return;
 	if (lookupKey(c, key, &o))
 		return;
 	if ((flags & SET_GET) && o.type != OBJ_NONE && o.type != OBJ_STRING) {
@@ -1173,7 +1198,10 @@ setCommand(client *c)
 	} else {
 		int64_t ttl = (flags & SET_KEEPTTL) ? ttlLeft(&o) : ms;
 
-		if (setStringKey(c, key, c->argv[2], c->argvlen[2], ttl)) {
+		/* a time that has passed: set and gone at once, as in Redis */
+		if (expire && ttl <= 0 ? o.type != OBJ_NONE &&
+		    dbDelete(c, key) < 0 :
+		    setStringKey(c, key, c->argv[2], c->argvlen[2], ttl)) {
 			robjFree(&o);
 			return;
 		}
@@ -1188,6 +1216,62 @@ setCommand(client *c)
 		addReplyNull(c);
 	else
 		addReplyOK(c);
+	robjFree(&o);
+}
+
+/* SETEX key seconds value, PSETEX key ms value. */
+static void
+setexGenericCommand(client *c, bool secs)
+{
+	long long v;
+
+	if (getLongLong(c, 2, &v, NULL))
+		return;
+	if (v <= 0 || (secs && v > LLONG_MAX / 1000) ||
+	    (secs ? v * 1000 : v) > LLONG_MAX - nedb_now_ms()) {
+		addReplyErrorFormat(c, "ERR invalid expire time in '%s' "
+				    "command", c->cmd->name);
+		return;
+	}
+	if (setStringKey(c, c->argv[1], c->argv[3], c->argvlen[3],
+			 secs ? v * 1000 : v))
+		return;
+	addReplyOK(c);
+}
+
+static void
+setexCommand(client *c)
+{
+	setexGenericCommand(c, true);
+}
+
+static void
+psetexCommand(client *c)
+{
+	setexGenericCommand(c, false);
+}
+
+/* GETSET key value: SET key value GET, the TTL cleared. */
+static void
+getsetCommand(client *c)
+{
+	robj o;
+
+	if (lookupKey(c, c->argv[1], &o))
+		return;
+	if (o.type != OBJ_NONE && o.type != OBJ_STRING) {
+		robjFree(&o);
+		addReplyWrongType(c);
+		return;
+	}
+	if (setStringKey(c, c->argv[1], c->argv[2], c->argvlen[2], 0)) {
+		robjFree(&o);
+		return;
+	}
+	if (o.type == OBJ_STRING)
+		addReplyBulk(c, o.str.p, o.str.len);
+	else
+		addReplyNull(c);
 	robjFree(&o);
 }
 
@@ -2096,7 +2180,7 @@ rpopCommand(client *c)
 #define EXPIRE_LT 0x8
 
 static void
-expireGenericCommand(client *c, bool seconds)
+expireGenericCommand(client *c, bool seconds, bool at)
 {
 	unsigned flags = 0;
 	long long when, now, cur;
@@ -2133,12 +2217,13 @@ expireGenericCommand(client *c, bool seconds)
 		return;
 	now = nedb_now_ms();
 	if ((seconds && (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000))
-	    || (seconds ? when * 1000 : when) > LLONG_MAX - now) {
+	    || (!at && (seconds ? when * 1000 : when) > LLONG_MAX - now)) {
 		addReplyErrorFormat(c, "ERR invalid expire time in '%s' "
 				    "command", c->cmd->name);
 		return;
 	}
-	when = (seconds ? when * 1000 : when) + now;	/* absolute, ms */
+	/* absolute, ms */
+	when = (seconds ? when * 1000 : when) + (at ? 0 : now);
 	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
 		return;
 	if (!r) {
@@ -2162,17 +2247,29 @@ expireGenericCommand(client *c, bool seconds)
 static void
 expireCommand(client *c)
 {
-	expireGenericCommand(c, true);
+	expireGenericCommand(c, true, false);
+}
+
+static void
+expireatCommand(client *c)
+{
+	expireGenericCommand(c, true, true);
+}
+
+static void
+pexpireatCommand(client *c)
+{
+	expireGenericCommand(c, false, true);
 }
 
 static void
 pexpireCommand(client *c)
 {
-	expireGenericCommand(c, false);
+	expireGenericCommand(c, false, false);
 }
 
 static void
-ttlGenericCommand(client *c, bool ms)
+ttlGenericCommand(client *c, bool ms, bool at)
 {
 	long long left;
 	nedb_doc d;
@@ -2188,6 +2285,10 @@ ttlGenericCommand(client *c, bool ms)
 		addReplyLongLong(c, -1);
 		return;
 	}
+	if (at) {
+		addReplyLongLong(c, ms ? d.exp : d.exp / 1000);
+		return;
+	}
 	left = d.exp - nedb_now_ms();
 	if (left < 0)
 		left = 0;
@@ -2195,15 +2296,27 @@ ttlGenericCommand(client *c, bool ms)
 }
 
 static void
+expiretimeCommand(client *c)
+{
+	ttlGenericCommand(c, false, true);
+}
+
+static void
+pexpiretimeCommand(client *c)
+{
+	ttlGenericCommand(c, true, true);
+}
+
+static void
 ttlCommand(client *c)
 {
-	ttlGenericCommand(c, false);
+	ttlGenericCommand(c, false, false);
 }
 
 static void
 pttlCommand(client *c)
 {
-	ttlGenericCommand(c, true);
+	ttlGenericCommand(c, true, false);
 }
 
 static void
@@ -2354,7 +2467,8 @@ infoCommand(client *c)
 				      "connected_slaves:0\r\n",
 				      b.len ? "\r\n" : "");
 	if (want[2]) {
-		uint64_t n = 0;
+		uint64_t n = 0, nexp = 0;
+		int64_t avg = 0;
 
 		if (c->db) {
 			bool began = !c->db->rtxn && !c->db->wtxn;
@@ -2363,7 +2477,11 @@ infoCommand(client *c)
 			if (began && (r = nedb_read_begin(c->db)))
 				dbFail(c, r);
 			else {
-				dbSize(c, &n);
+				if (!dbSize(c, &n) && n &&
+				    (r = nedb_ttl_count(c->db, REDIS_COLL,
+							nedb_now_ms(), &nexp,
+							&avg)))
+					dbFail(c, r);
 				if (began)
 					nedb_read_end(c->db);
 			}
@@ -2376,8 +2494,11 @@ infoCommand(client *c)
 		rc |= nedb_buf_printf(&b, "%s# Keyspace\r\n", b.len ? "\r\n" :
 				      "");
 		if (n)
-			rc |= nedb_buf_printf(&b, "db0:keys=%llu\r\n",
-					      (unsigned long long)n);
+			rc |= nedb_buf_printf(&b, "db0:keys=%llu,expires=%llu,"
+					      "avg_ttl=%lld\r\n",
+					      (unsigned long long)n,
+					      (unsigned long long)nexp,
+					      (long long)avg);
 	}
 	if (rc)
 		oom(c);
@@ -2465,6 +2586,7 @@ static const struct redisCommand commandTable[] = {
 	{"get", getCommand, 2, R, 1, 1, 1},
 	{"set", setCommand, -3, W, 1, 1, 1},
 	{"del", delCommand, -2, W, 1, -1, 1},
+	{"unlink", delCommand, -2, W, 1, -1, 1},
 	{"exists", existsCommand, -2, R, 1, -1, 1},
 	{"incr", incrCommand, 2, W, 1, 1, 1},
 	{"incrby", incrbyCommand, 3, W, 1, 1, 1},
@@ -2473,6 +2595,9 @@ static const struct redisCommand commandTable[] = {
 	{"mset", msetCommand, -3, W, 1, -1, 2},
 	{"mget", mgetCommand, -2, R, 1, -1, 1},
 	{"setnx", setnxCommand, 3, W, 1, 1, 1},
+	{"setex", setexCommand, 4, W, 1, 1, 1},
+	{"psetex", psetexCommand, 4, W, 1, 1, 1},
+	{"getset", getsetCommand, 3, W, 1, 1, 1},
 	{"getdel", getdelCommand, 2, W, 1, 1, 1},
 	{"append", appendCommand, 3, W, 1, 1, 1},
 	{"strlen", strlenCommand, 2, R, 1, 1, 1},
@@ -2515,6 +2640,10 @@ static const struct redisCommand commandTable[] = {
 	/* expiry */
 	{"expire", expireCommand, -3, W, 1, 1, 1},
 	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
+	{"expireat", expireatCommand, -3, W, 1, 1, 1},
+	{"pexpireat", pexpireatCommand, -3, W, 1, 1, 1},
+	{"expiretime", expiretimeCommand, 2, R, 1, 1, 1},
+	{"pexpiretime", pexpiretimeCommand, 2, R, 1, 1, 1},
 	{"ttl", ttlCommand, 2, R, 1, 1, 1},
 	{"pttl", pttlCommand, 2, R, 1, 1, 1},
 	{"persist", persistCommand, 2, W, 1, 1, 1},
@@ -2555,6 +2684,15 @@ nedb_redis_flags(const char *name, size_t len)
 	const struct redisCommand *cmd = lookupCommand(name, len);
 
 	return cmd ? cmd->flags | NEDB_REDIS_KNOWN : 0;
+}
+
+bool
+nedb_redis_arity_ok(const char *name, size_t len, int argc)
+{
+	const struct redisCommand *cmd = lookupCommand(name, len);
+
+	return cmd && (cmd->arity > 0 ? argc == cmd->arity :
+		       argc >= -cmd->arity);
 }
 
 /* COMMAND's description of cmd, in the RESP2 form of Redis 6. */

@@ -101,6 +101,11 @@ NEDB_EXPORT int nedb_redis_split(const char *line, nedb_buf *arena,
 /* The NEDB_REDIS_* flags of the command name (0 if unknown). */
 NEDB_EXPORT unsigned nedb_redis_flags(const char *name, size_t len);
 
+/* Whether the command name exists and takes argc arguments (its name
+ * counted), as Redis checks before it queues one in MULTI. */
+NEDB_EXPORT bool nedb_redis_arity_ok(const char *name, size_t len,
+				     int argc);
+
 #ifdef __cplusplus
 }
 #endif
