@@ -566,6 +566,17 @@ HGETALL"
 	assert_output ""
 }
 
+@test "bash and zsh complete exactly the commands of nedb-redis's table (COMMAND LIST)" {
+	local table
+	table=$(nedb-redis -d "$BATS_TEST_TMPDIR/cl" COMMAND LIST |
+		sed 's/.*"\(.*\)"/\1/' | tr a-z A-Z | sort)
+	[ "$(wc -l <<<"$table")" -gt 50 ]
+	run complete_bash nedb-redis ''
+	assert_output "$table"
+	run sed -n "s/.*'1::Redis command:(\(.*\))'.*/\1/p" "$ROOT/completions/_nedb"
+	assert_output "$(tr '\n' ' ' <<<"$table" | sed 's/ $//')"
+}
+
 @test "bash completes nedb-proof verify and nedb-witness, with files where files go" {
 	mkdir -p "$BATS_TEST_TMPDIR/pf/pdir"
 	cd "$BATS_TEST_TMPDIR/pf"
