@@ -116,9 +116,17 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
-$(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h lib/proto/request.h
+# The web console's files, built into nedbd (tools/embed.sh).
+CONSOLE = cmd/nedbd/console/index.html cmd/nedbd/console/console.js \
+	  cmd/nedbd/console/console.css
+$(BUILD)/gen/console.c: $(CONSOLE) tools/embed.sh
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
+	tools/embed.sh $@ $(CONSOLE)
+
+$(BUILD)/bin/nedbd: $(NEDBD_SRC) $(BUILD)/gen/console.c cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h lib/proto/request.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Icmd/nedbd $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \
+		$(BUILD)/gen/console.c \
 		-L$(BUILD)/lib -lnedb $(MHD_LIBS) $(HIREDIS_LIBS) \
 		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 $(LDFLAGS)
 
@@ -167,9 +175,10 @@ build/fuzz/fuzz_note: tests/fuzz/fuzz_note.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c cmd/nedbd/http.c $(FUZZ_FULL_DEPS)
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c cmd/nedbd/http.c $(FUZZ_FULL_DEPS) $(BUILD)/gen/console.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -o $@ $< $(FUZZ_FULL_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+	$(FUZZ_FULL) -Icmd/nedbd -o $@ $< $(FUZZ_FULL_SRC) $(BUILD)/gen/console.c \
+		$(B2_LIBS) $(LMDB_LIBS) -ldl
 
 # Library unit tests (tests/unit/test_*.c), linked with libnedb's objects
 # so that internal functions can be tested; run by tests/unit.bats.

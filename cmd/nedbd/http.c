@@ -77,6 +77,7 @@ struct hreq {
 	bool ready;			/* resumed: send resp */
 	bool again;			/* resumed from the lock: route again */
 	bool created;			/* create_database made the database */
+	const char *ctype;		/* a console file's type; NULL: JSON */
 };
 
 static struct {
@@ -167,7 +168,19 @@ send_resp(struct hreq *h)
 	if (!r)
 		return MHD_NO;
 	cors(h, r);
-	if (h->resp.len)
+	if (h->ctype) {
+		/* the console: its own files only, never in a frame */
+		MHD_add_response_header(r, "Content-Type", h->ctype);
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'self'; "
+					"frame-ancestors 'none'; "
+					"base-uri 'none'; form-action 'self'");
+		MHD_add_response_header(r, "X-Content-Type-Options",
+					"nosniff");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		MHD_add_response_header(r, "Cache-Control", "no-cache");
+	} else if (h->resp.len)
 		MHD_add_response_header(r, "Content-Type",
 					"application/json");
 	if (h->status == MHD_HTTP_UNAUTHORIZED)
@@ -631,11 +644,11 @@ add_row(const char *json, size_t len, void *payload)
  * answer when the argument is bad.
  */
 static bool
-verify_arg(struct hreq *h, bool *on)
+bool_arg(struct hreq *h, const char *name, bool *on)
 {
 	const char *v = MHD_lookup_connection_value(h->conn,
 						    MHD_GET_ARGUMENT_KIND,
-						    "verify");
+						    name);
 
 	if (!v)
 		return true;
@@ -644,7 +657,7 @@ verify_arg(struct hreq *h, bool *on)
 	else if (!strcmp(v, "0") || !strcmp(v, "false"))
 		*on = false;
 	else {
-		fail(h, 400, "bad verify '%.40s': want 1 or 0", v);
+		fail(h, 400, "bad %s '%.40s': want 1 or 0", name, v);
 		return false;
 	}
 	return true;
@@ -663,7 +676,7 @@ query_route(struct hreq *h, struct dbent *e)
 	if (!parse_body(h, &q, NEDB_REQUEST_QUERY))
 		goto done;
 	verify = q.verify;
-	if (!verify_arg(h, &verify))
+	if (!bool_arg(h, "verify", &verify))
 		goto done;
 	settle(e);
 	nedb_buf_puts(&h->resp, "{\"rows\":[");
@@ -687,21 +700,75 @@ done:
 	nedb_request_free(&q);
 }
 
+/* One version of ?history=1, as an element of "versions". */
+static int
+add_version(const nedb_doc *v, const char *op, void *payload)
+{
+	struct rows *r = payload;
+
+	nedb_buf_printf(r->b, "%s{\"seq\":%llu,\"ts\":%lld,\"op\":",
+			r->n++ ? "," : "", (unsigned long long)v->seq,
+			(long long)v->ts);
+	nedb_buf_json_str(r->b, op, strlen(op));
+	nedb_buf_printf(r->b, ",\"hash\":\"%s\",\"doc\":", v->hash);
+	if (v->doc)
+		nedb_buf_add(r->b, v->doc, v->len);
+	else
+		nedb_buf_puts(r->b, "null");
+	nedb_buf_puts(r->b, "}");
+	return 0;
+}
+
+/* GET rows/COLL/ID?history=1: every version, oldest first (nedb-get
+ * --history), and the head it was read at. */
+static void
+get_history(struct hreq *h, struct dbent *e, const char *coll,
+	    const char *id, bool verify)
+{
+	struct rows r = {&h->resp, 0};
+	uint64_t seq;
+	char head[65];
+	int rc;
+
+	settle(e);
+	nedb_set_read_verify(e->db, verify);
+	nedb_buf_puts(&h->resp, "{\"versions\":[");
+	if ((rc = nedb_read_begin(e->db)) == 0 &&
+	    (rc = nedb_head(e->db, &seq, head)) == 0)
+		rc = nedb_history(e->db, coll, id, add_version, &r);
+	nedb_set_read_verify(e->db, 0);
+	nedb_read_end(e->db);
+	if (rc == NEDB_ENOTFOUND)
+		fail(h, MHD_HTTP_NOT_FOUND, "no document '%s' in '%s', ever",
+		     id, coll);
+	else if (rc)
+		fail_db(h, rc);
+	else {
+		nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu,"
+				"\"head\":\"%s\"}", (unsigned long long)r.n,
+				(unsigned long long)seq, head);
+		ok(h, MHD_HTTP_OK);
+	}
+}
+
 /* GET rows/COLL/ID: the document, as nedb-get prints it. */
 static void
 get_row(struct hreq *h, struct dbent *e, const char *coll, const char *id)
 {
-	bool verify = false;
+	bool verify = false, history = false;
 	nedb_doc d;
 	int rc;
 
-	if (!verify_arg(h, &verify))
+	if (!bool_arg(h, "verify", &verify) ||
+	    !bool_arg(h, "history", &history))
 		return;
 	if ((rc = nedb_check_coll(coll)) ||
 	    (rc = nedb_check_id(id, strlen(id)))) {
 		fail_db(h, rc);
 		return;
 	}
+	if (history)
+		return get_history(h, e, coll, id, verify);
 	settle(e);
 	nedb_set_read_verify(e->db, verify);
 	if ((rc = nedb_read_begin(e->db)) == 0 &&
@@ -1088,6 +1155,34 @@ split_path(const char *url, char *buf, size_t size, char **seg, int max)
 	return n;
 }
 
+/*
+ * The web console (nedbd(8) "WEB CONSOLE"): GET / and its files, built
+ * in, public (the page asks for the token; every /v1 call carries it).
+ * False when name is none of them.
+ */
+static bool
+console_file(struct hreq *h, const char *name, bool get, const char *method,
+	     const char *url)
+{
+	for (size_t i = 0; i < nedbd_nassets; i++) {
+		const struct nedbd_asset *a = &nedbd_assets[i];
+
+		if (strcmp(a->path + 1, name))
+			continue;
+		if (!get) {
+			method_not_allowed(h, method, url);
+			return true;
+		}
+		h->resp.len = 0;
+		nedb_buf_add(&h->resp, (const char *)a->bytes, a->len);
+		h->ctype = a->type;
+		h->status = MHD_HTTP_OK;
+		h->answered = true;
+		return true;
+	}
+	return false;
+}
+
 static void
 route(struct hreq *h, const char *url, const char *method)
 {
@@ -1103,6 +1198,9 @@ route(struct hreq *h, const char *url, const char *method)
 		return;
 	}
 	n = split_path(url, buf, sizeof buf, s, 6);
+	if (n <= 1 && console_file(h, n ? s[0] : "index.html", get, method,
+				   url))
+		return;
 	if (n == 1 && !strcmp(s[0], "health")) {
 		if (!get)
 			return method_not_allowed(h, method, url);

@@ -75,6 +75,16 @@ struct server {
 
 extern struct server srv;
 
+/* The web console's files, built in (tools/embed.sh, cmd/nedbd/console/). */
+struct nedbd_asset {
+	const char *path;		/* "/index.html" */
+	const char *type;		/* its Content-Type */
+	const unsigned char *bytes;
+	size_t len;
+};
+extern const struct nedbd_asset nedbd_assets[];
+extern const size_t nedbd_nassets;
+
 /* main.c: databases and batches */
 /*
  * The open database name, opened (with create set, created) on first
