@@ -118,7 +118,7 @@ MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
 # The web console's files, built into nedbd (tools/embed.sh).
 CONSOLE = cmd/nedbd/console/index.html cmd/nedbd/console/console.js \
-	  cmd/nedbd/console/console.css
+	  cmd/nedbd/console/console.css cmd/nedbd/console/favicon.svg
 $(BUILD)/gen/console.c: $(CONSOLE) tools/embed.sh
 	@mkdir -p $(dir $@)
 	tools/embed.sh $@ $(CONSOLE)

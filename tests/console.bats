@@ -129,7 +129,7 @@ true
 "s3cret"
 null
 ["shop"]
-"seq op coll id ts hash"
+"seq op coll id time hash"
 "4 put,3 put,2 put,1 put,0 genesis"'
 }
 
@@ -145,6 +145,12 @@ null
 		eval [...document.querySelectorAll("#results tbody tr")].map(tr => [...tr.cells].map(td => td.textContent))
 		eval document.getElementById("query-info").textContent.replace(/\(\d+ ms\)/, "(T)")
 		eval document.getElementById("pwned") === null
+		eval document.querySelectorAll("#results thead th")[1].click()
+		eval [[...document.querySelectorAll("#results thead th")].map(th => th.textContent).join("|"), [...document.querySelectorAll("#results tbody tr")].map(tr => tr.cells[0].textContent).join(",")]
+		eval document.querySelectorAll("#results thead th")[1].click()
+		eval [document.querySelectorAll("#results thead th")[1].textContent, [...document.querySelectorAll("#results tbody tr")].map(tr => tr.cells[0].textContent).join(",")]
+		eval document.querySelectorAll("#results thead th")[0].click()
+		eval [document.querySelectorAll("#results thead th")[1].getAttribute("aria-sort"), [...document.querySelectorAll("#results tbody tr")].map(tr => tr.cells[0].textContent).join(",")]
 		eval document.getElementById("query").value = "FROM users WHERE"
 		eval document.getElementById("run").click()
 		wait !document.getElementById("query-error").hidden
@@ -157,8 +163,13 @@ null
 	assert_line --index 5 '[["alice", "32", "", "", ""], ["bob", "", "Lyon", "[\"a\",\"b\"]", ""], ["mal", "", "", "", "<img src=x id=pwned>"]]'
 	assert_line --index 6 '"3 rows at seq 4 (T)"'
 	assert_line --index 7 'true'
-	assert_line --index 10 'true'
-	assert_line --index 11 '0'
+	# sorted by a click on a column's header, absent values first; again,
+	# the other way
+	assert_line --index 9 '["_id|age ▲|city|tags|name", "bob,mal,alice"]'
+	assert_line --index 11 '["age ▼", "alice,bob,mal"]'
+	assert_line --index 13 '["none", "alice,bob,mal"]'
+	assert_line --index 16 'true'
+	assert_line --index 17 '0'
 }
 
 @test "console: a document's history with a slider that travels to any seq" {
@@ -246,4 +257,36 @@ null
 	assert_line --index 3 '"signed in"'
 	assert_line --index 5 '[0, null]'
 	assert_line --index 7 '"sign in with the server'"'"'s token"'
+}
+
+@test "console: a whole session has no page errors, asks nothing of anyone but nedbd, and leaves a screenshot" {
+	needs_browser
+	start_nedbd NEDBD_TOKEN=s3cret
+	shop
+	local shot=${NEDB_ARTIFACTS:-$BATS_TEST_TMPDIR}/console.png
+	rm -f "$shot"
+	run drive < <(signin_steps; cat <<-EOF
+		eval document.getElementById("query").value = "FROM users ORDER BY _id"
+		eval document.getElementById("run").click()
+		wait document.querySelectorAll("#results tbody tr").length === 3
+		eval document.getElementById("hist-coll").value = "users"
+		eval document.getElementById("hist-id").value = "alice"
+		eval document.getElementById("hist-go").click()
+		wait !document.getElementById("history").hidden
+		eval (() => { const s = document.getElementById("hist-slider"); s.value = 1; s.dispatchEvent(new Event("input")); return document.getElementById("hist-meta").textContent.replace(/, .*/, ""); })()
+		eval document.getElementById("verify").click()
+		wait document.getElementById("chain").className === "ok"
+		shot $shot
+		errors
+		requests
+	EOF
+	)
+	assert_success
+	assert_line --index 7 '"put at seq 1"'
+	assert_line --index 9 '[]'
+	assert_line --index 10 "[\"http://127.0.0.1:$PORT\"]"
+	# a PNG of the page as it was
+	run sh -c "head -c 8 '$shot' | od -An -tx1"
+	assert_output ' 89 50 4e 47 0d 0a 1a 0a'
+	[ "$(stat -c %s "$shot")" -gt 10000 ]
 }

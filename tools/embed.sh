@@ -22,6 +22,7 @@ shift
 		*.html) t='text/html; charset=utf-8' ;;
 		*.js) t='text/javascript; charset=utf-8' ;;
 		*.css) t='text/css; charset=utf-8' ;;
+		*.svg) t='image/svg+xml' ;;
 		*) t='application/octet-stream' ;;
 		esac
 		echo "	{\"/${f##*/}\", \"$t\", a$i, sizeof a$i},"

@@ -7,6 +7,11 @@ protocol: opens URL, then runs the steps on stdin, one per line:
   wait JS    evaluates JS until it is truthy (every 50 ms, at most 30 s;
              an exception counts as false: the page may be navigating);
              exit 1, naming the step, if it never is
+  shot FILE  saves a screenshot of the page as PNG
+  errors     prints the page's errors so far (uncaught exceptions,
+             console.error, failed loads, CSP violations) as a JSON list
+  requests   prints the origins the page has requested so far, as a
+             sorted JSON list
   # ...      a comment
 
 Exit 0 when every step ran; 1 on a failed wait or a JS exception; 2 when
@@ -27,7 +32,8 @@ def start(profile):
     proc = subprocess.Popen(
         [browser(), "--headless=new", "--no-sandbox", "--disable-gpu",
          "--no-first-run", "--no-default-browser-check",
-         "--disable-dev-shm-usage", "--remote-debugging-port=0",
+         "--disable-dev-shm-usage", "--window-size=1280,900",
+         "--remote-debugging-port=0",
          "--remote-allow-origins=*", "--user-data-dir=" + profile,
          "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -57,6 +63,25 @@ class Page:
     def __init__(self, ws_url):
         self.ws = websocket.create_connection(ws_url, timeout=60)
         self.n = 0
+        self.errors = []
+        self.origins = set()
+
+    def event(self, msg):
+        m, p = msg.get("method"), msg.get("params", {})
+        if m == "Runtime.exceptionThrown":
+            d = p["exceptionDetails"]
+            self.errors.append((d.get("exception") or {}).get(
+                "description") or d.get("text"))
+        elif m == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert"):
+            self.errors.append(" ".join(str(a.get("value", a.get(
+                "description"))) for a in p["args"]))
+        elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
+            self.errors.append(p["entry"]["text"])
+        elif m == "Network.requestWillBeSent":
+            url = p["request"]["url"]
+            if not url.startswith(("data:", "about:")):
+                parts = url.split("/")
+                self.origins.add("/".join(parts[:3]))
 
     def call(self, method, **params):
         self.n += 1
@@ -64,6 +89,8 @@ class Page:
                                  "params": params}))
         while True:
             msg = json.loads(self.ws.recv())
+            if "method" in msg:
+                self.event(msg)
             if msg.get("id") == self.n:
                 if "error" in msg:
                     raise RuntimeError(msg["error"].get("message"))
@@ -94,7 +121,8 @@ def main():
     try:
         proc, ws_url = start(profile)
         page = Page(ws_url)
-        page.call("Page.enable")
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            page.call(domain + ".enable")
         page.call("Page.navigate", url=url)
         for raw in sys.stdin:
             line = raw.strip()
@@ -110,6 +138,17 @@ def main():
                         sys.stderr.write("drive.py: never true: %s\n" % js)
                         return 1
                     time.sleep(0.05)
+            elif verb == "shot":
+                import base64
+                png = page.call("Page.captureScreenshot", format="png")
+                with open(js, "wb") as f:
+                    f.write(base64.b64decode(png["data"]))
+            elif verb == "errors":
+                page.eval("0")	# take in the events so far
+                print(json.dumps(page.errors, ensure_ascii=False), flush=True)
+            elif verb == "requests":
+                page.eval("0")
+                print(json.dumps(sorted(page.origins)), flush=True)
             else:
                 sys.stderr.write("drive.py: bad step: %s\n" % line)
                 return 1

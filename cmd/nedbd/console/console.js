@@ -48,8 +48,21 @@ function cell(v) {
   return td;
 }
 
+// The order of two cells' values for sorting: absent and null first,
+// then numbers, then everything else as text.
+function order(a, b) {
+  const rank = (v) => (v === undefined || v === null ? 0 : typeof v === "number" ? 1 : 2);
+  if (rank(a) !== rank(b)) return rank(a) - rank(b);
+  if (rank(a) === 0) return 0;
+  if (rank(a) === 1) return a - b;
+  const x = typeof a === "string" ? a : JSON.stringify(a);
+  const y = typeof b === "string" ? b : JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 // Rows as a table: the columns are the union of the rows' top-level
-// members, in the order they are first seen.
+// members, in the order they are first seen.  A click on a column's
+// header sorts the rows by it; another click reverses the order.
 function fillTable(table, rows) {
   table.replaceChildren();
   const cols = [];
@@ -60,18 +73,33 @@ function fillTable(table, rows) {
       for (const k of Object.keys(r))
         if (!seen.has(k)) { seen.add(k); cols.push(k); }
   }
+  const names = objects ? cols : ["value"];
+  const get = (r, c) => (objects ? r[c] : r);
   const head = table.createTHead().insertRow();
-  for (const c of objects ? cols : ["value"]) {
-    const th = document.createElement("th");
-    th.textContent = c;
-    head.appendChild(th);
-  }
   const body = table.createTBody();
-  for (const r of rows) {
-    const tr = body.insertRow();
-    if (objects) for (const c of cols) tr.appendChild(cell(r[c]));
-    else tr.appendChild(cell(r));
-  }
+  let by = -1, dir = 1;
+  const render = () => {
+    body.replaceChildren();
+    for (const r of rows) {
+      const tr = body.insertRow();
+      for (const c of names) tr.appendChild(cell(get(r, c)));
+    }
+    names.forEach((c, i) => {
+      head.cells[i].textContent = c + (i === by ? (dir > 0 ? " \u25b2" : " \u25bc") : "");
+      head.cells[i].setAttribute("aria-sort", i !== by ? "none" : dir > 0 ? "ascending" : "descending");
+    });
+  };
+  names.forEach((c, i) => {
+    const th = document.createElement("th");
+    th.addEventListener("click", () => {
+      dir = by === i ? -dir : 1;
+      by = i;
+      rows = rows.slice().sort((a, b) => dir * order(get(a, c), get(b, c)));
+      render();
+    });
+    head.appendChild(th);
+  });
+  render();
 }
 
 async function signIn(ev) {
@@ -199,7 +227,8 @@ async function showLog() {
   try {
     const d = await api(dbPath("/log?limit=20"));
     fillTable($("log"), d.entries.map((o) => ({
-      seq: o.seq, op: o.op, coll: o.coll, id: o.id, ts: o.ts,
+      seq: o.seq, op: o.op, coll: o.coll, id: o.id,
+      time: typeof o.ts === "number" ? new Date(o.ts).toISOString() : o.ts,
       hash: typeof o.hash === "string" ? o.hash.slice(0, 16) + "…" : o.hash,
     })));
   } catch (e) {
@@ -219,6 +248,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("history-form").addEventListener("submit", showHistory);
   $("hist-slider").addEventListener("input", showVersion);
   $("verify").addEventListener("click", verify);
-  // a server without a token, or a token kept from before: signed in
-  signIn();
+  // a token kept from before (this tab's): signed in again; else the
+  // form waits (an empty token signs in to a server that has none)
+  if (token) signIn();
+  else setStatus("sign in with the server's token");
 });
