@@ -747,6 +747,19 @@ nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* The two characters of every 12 bits: half the lookups per 3 bytes. */
+static char b64_pairs[4096][2];
+static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_pairs_init(void)
+{
+	for (int i = 0; i < 4096; i++) {
+		b64_pairs[i][0] = b64_alphabet[i >> 6];
+		b64_pairs[i][1] = b64_alphabet[i & 63];
+	}
+}
+
 int
 nedb__b64_encode(char *out, const void *in, size_t n, size_t *outlen)
 {
@@ -754,14 +767,13 @@ nedb__b64_encode(char *out, const void *in, size_t n, size_t *outlen)
 	char *o = out;
 	size_t i;
 
+	pthread_once(&b64_pairs_once, b64_pairs_init);
 	for (i = 0; i + 3 <= n; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
 			     p[i + 2];
 
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[v >> 12 & 63];
-		o[2] = b64_alphabet[v >> 6 & 63];
-		o[3] = b64_alphabet[v & 63];
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 4095], 2);
 		o += 4;
 	}
 	if (n - i) {

@@ -79,7 +79,7 @@
 #define KV_SLOTS 256		/* nedbd keeps up to 128 databases open */
 #define KV_BLOCK 16
 #define KV_MEMO 8		/* keys remembered per thread and view */
-#define KV_PAGE 256		/* stored keys' heads remembered (kv_cmp) */
+#define KV_PAGE 4096		/* stored keys' heads remembered (kv_cmp) */
 #define KV_HEAD 48		/* how much of a stored key's head */
 _Static_assert(KV_HEAD % KV_BLOCK == 0, "a head is whole blocks");
 
