@@ -1511,6 +1511,13 @@ int
 nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 	   void *payload)
 {
+	return nedb_query_as_of(db, nql, flags, NEDB_HEAD, fn, payload);
+}
+
+int
+nedb_query_as_of(nedb *db, const char *nql, unsigned flags, uint64_t as_of,
+		 nedb_row_fn fn, void *payload)
+{
 	struct nql_query *q = NULL;
 	struct nql_error err;
 	int rc;
@@ -1522,6 +1529,10 @@ nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 			       pos + 1, err.msg);
 		nedb__set_errpos((long)pos);
 		return rc;
+	}
+	if (as_of != NEDB_HEAD && !q->has_as_of) {
+		q->has_as_of = true;
+		q->as_of = as_of;
 	}
 	rc = run(db, q, flags, fn, payload);
 	nql_free(q);
