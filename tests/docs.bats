@@ -298,6 +298,26 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb.1"
+	assert_success
+}
+
+@test "the examples of nedb-shell(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-shell.1"
+	assert_success
+}
+
+@test "the umbrella's --help usage is nedb(1)'s SYNOPSIS, and its options are in the page" {
+	local opt text
+	run diff <(usage_lines "$BIN/nedb") <(section "$ROOT/man/nedb.1" SYNOPSIS)
+	assert_success
+	text=$(render "$ROOT/man/nedb.1")
+	for opt in $(help_options "$BIN/nedb"); do
+		[[ $text == *"$opt"* ]] || fail "nedb: $opt is not in nedb.1"
+	done
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
