@@ -190,16 +190,36 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The statement shown with a caret under pos (a terminal only). */
-static void
-show_caret(const char *text, long pos)
+/*
+ * A syntax error at byte pos of a statement that may span lines: named
+ * by the line it is on (of the script) and its column in that line,
+ * and on a terminal shown with a caret under it.
+ */
+static int
+syntax_error(const char *text, long pos, int rc)
 {
-	if (pos < 0 || !isatty(STDERR_FILENO))
-		return;
-	fputs("  ", stderr);
-	for (const char *p = text; *p; p++)
-		fputc((unsigned char)*p < 0x20 ? ' ' : *p, stderr);
-	fprintf(stderr, "\n  %*s^\n", (int)pos, "");
+	const char *msg = nedb_errmsg(), *at = strstr(msg, "at column ");
+	const char *line = text, *why;
+	unsigned long was = sh.lineno;
+
+	for (const char *p = text; p < text + pos; p++)
+		if (*p == '\n') {
+			line = p + 1;
+			sh.lineno++;
+		}
+	if (at && (why = strchr(at, ':')))
+		say_error("%.*sat column %ld%s", (int)(at - msg), msg,
+			  (long)(text + pos - line) + 1, why);
+	else
+		say_error("%s", msg);
+	sh.lineno = was;
+	if (isatty(STDERR_FILENO)) {
+		size_t n = strcspn(line, "\n");
+
+		fprintf(stderr, "  %.*s\n  %*s^\n", (int)n, line,
+			(int)(text + pos - line), "");
+	}
+	return nedb_exit_status(rc);
 }
 
 static int
@@ -222,10 +242,9 @@ run_nql(const char *text)
 
 		if (sh.rows)
 			cli_table_clear(sh.rows);
-		rc = lib_error(rc);
 		if (pos >= 0)
-			show_caret(text, pos);
-		return rc;
+			return syntax_error(text, pos, rc);
+		return lib_error(rc);
 	}
 	out_end();
 	return 0;
@@ -395,26 +414,36 @@ is_sql_word(const char *w)
 	return false;
 }
 
+/* Whether text is SQL: its first word (after EXPLAIN) is SQL's. */
+static bool
+is_sql(const char *text)
+{
+	char w[16];
+	const char *rest;
+
+	first_word(text, w, sizeof w, &rest);
+	if (!strcmp(w, "EXPLAIN"))
+		first_word(rest, w, sizeof w, NULL);
+	return is_sql_word(w);
+}
+
 /* Runs one statement (without its ';'): NQL or SQL by its first word. */
 static int
 statement(const char *text)
 {
-	char w[16], w2[16];
-	const char *rest;
+	char w[16];
 	double t0 = now_s();
 	int rc;
 
-	first_word(text, w, sizeof w, &rest);
+	first_word(text, w, sizeof w, NULL);
 	if (!*w && !*text)
 		return 0;
-	if (!strcmp(w, "EXPLAIN")) {
-		first_word(rest, w2, sizeof w2, NULL);
-		rc = is_sql_word(w2) ? sql_run(text) : run_nql(text);
-	} else if (!strcmp(w, "FROM"))
-		rc = run_nql(text);
-	else if (is_sql_word(w))
+	if (is_sql(text))
 		rc = sql_run(text);
+	else if (!strcmp(w, "FROM") || !strcmp(w, "EXPLAIN"))
+		rc = run_nql(text);
 	else {
+		text += strspn(text, " \t\n");
 		say_error("unknown statement '%.*s': NQL starts with FROM, SQL "
 			  "with SELECT, INSERT, UPDATE, DELETE...; .help lists "
 			  "the dot-commands", (int)strcspn(text, " \t\n;"),
@@ -806,7 +835,7 @@ dot_open(const char *dir)
 		return nedb_exit_status(NEDB_EUSAGE);
 	}
 	if ((rc = nedb_open_key(&db, dir, 0, cli.tmk_file))) {
-		say_error("cannot open '%s': %s", dir, nedb_errmsg());
+		say_error("%s", nedb_errmsg());
 		return nedb_exit_status(NEDB_EIO);
 	}
 	nedb_set_durability(db, cli.durability);
@@ -1306,9 +1335,9 @@ dot(char *line)
 /* Statement boundaries */
 
 /*
- * Whether the statement in s is complete: every quote and bracket
- * closed, and the last word not one that needs more (WHERE, AND, '=',
- * ...); or it ends with ';'.  *semi tells where a ';' outside quotes
+ * Whether the statement in s is complete: it ends with ';'; or it is
+ * NQL with every quote and bracket closed and the last word not one that
+ * needs more (WHERE, AND, '=', ...).  SQL ends at ';' only.  *semi tells where a ';' outside quotes
  * ended it (the text after it is the next statement's).
  */
 static bool
@@ -1354,6 +1383,9 @@ complete_stmt(const char *s, size_t *semi)
 		}
 	}
 	if (q || depth || !any)
+		return false;
+	/* SQL ends at ';' only, as in sqlite3: its clauses span lines */
+	if (is_sql(s))
 		return false;
 	if (strchr(",=<>!+-*/", s[last]))
 		return false;

@@ -313,14 +313,19 @@ help(const char *name)
 	const char *mp = getenv("MANPATH");
 	struct stat st;
 
-	if (!strcmp(name, "nedb"))
+	struct names ns = {0};
+
+	if (!strncmp(name, "nedb-", 5))
+		name += 5;
+	if (!strcmp(name, "nedb") || !strcmp(name, "help"))
 		snprintf(page, sizeof page, "nedb");
-	else if (!strncmp(name, "nedb-", 5) && good_name(name + 5))
-		snprintf(page, sizeof page, "%s", name);
-	else if (good_name(name))
+	else {
+		/* a page for each command there is: a typo gets a hint */
+		commands(&ns);
+		if (!good_name(name) || !has(&ns, name))
+			unknown(name);
 		snprintf(page, sizeof page, "nedb-%s", name);
-	else
-		unknown(name);
+	}
 	if (*selfdir) {
 		snprintf(dir, sizeof dir, "%s/../share/man", selfdir);
 		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
