@@ -113,6 +113,9 @@ cp_width(unsigned cp)
 
 	if (cp < 0x7f)
 		return cp >= 0x20;
+	/* an emoji's skin tone joins the emoji before it (glibc counts 2) */
+	if (cp >= 0x1f3fb && cp <= 0x1f3ff)
+		return 0;
 	if (!utf8 && !(utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", 0)))
 		return 1;
 	old = uselocale(utf8);
