@@ -1582,6 +1582,8 @@ interactive(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: select wakes */
 	rl_catch_signals = 0;
+	/* no stale COLUMNS after a resize: tables ask the terminal */
+	rl_change_environment = 0;
 	rl_readline_name = "nedb";
 	rl_attempted_completion_function = complete;
 	rl_basic_word_break_characters = " \t\n(),=<>!;";

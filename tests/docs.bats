@@ -540,6 +540,31 @@ complete -F _nedb nedb-log"
 	done
 }
 
+@test "bash completes nedb's commands, then each command's own options and arguments" {
+	run complete_bash nedb q
+	assert_output query
+	run complete_bash nedb -d /tmp ver
+	assert_output verify
+	run complete_bash nedb help che
+	assert_output checkpoint
+	run complete_bash nedb -
+	assert_output "-d
+--db
+--tmk-file
+-h
+--help
+--version"
+	# after the command, as nedb-COMMAND
+	run complete_bash nedb query --ta
+	assert_output --table
+	run complete_bash nedb -d /tmp index users age ''
+	assert_output "eq
+ordered
+search"
+	run complete_bash nedb checkpoint --no-p
+	assert_output --no-progress
+}
+
 @test "bash completes --durability with the three modes and -d with directories" {
 	run complete_bash nedb-get --durability ''
 	assert_output "durable

@@ -262,6 +262,23 @@ bob,Bob,25\r
 alice,Alice,32\r'
 }
 
+@test ".explain shows plans instead of rows, .timer the time of each statement on stderr" {
+	run --separate-stderr nedb <<-'EOF'
+		.explain on
+		FROM users WHERE age > 30
+		.explain off
+		.timer on
+		FROM users WHERE age > 30
+	EOF
+	assert_success
+	assert_line --index 0 --regexp '^\{.*"coll":"users".*\}$'
+	assert_line --index 1 '{"_id":"alice","name":"Alice","age":32}'
+	[ "${#lines[@]}" -eq 2 ]
+	[[ $stderr =~ ^time:\ [0-9]+\.[0-9]{3}\ ms,\ 1\ row$ ]] || fail "stderr: $stderr"
+	run -2 --separate-stderr nedb <<<'.timer maybe'
+	assert_equal "$stderr" "nedb-shell: line 1: usage: .timer on|off"
+}
+
 @test ".as-of SEQ and @TIME make every later query travel, until .as-of off" {
 	local ts
 	ts=$(nedb-log --since 2 --until 2 | jq .ts)
