@@ -114,10 +114,13 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a
 		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed -pthread $(LDFLAGS)
 
 # The umbrella: libc only, for it is on the path of every "nedb CMD"
-# (nedb.h for NEDB_VERSION, no -lnedb).
+# (nedb.h for NEDB_VERSION, no -lnedb), and linked statically: no
+# dynamic loader before the exec (nedb get: +0.6 ms dynamic, +0.35 ms
+# static, minimum of hyperfine runs).  ASan cannot link statically.
+NEDB_STATIC = $(if $(SAN),,-static)
 $(BUILD)/bin/nedb: cmd/nedb.c lib/nedb.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< -Wl,-O1 $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(NEDB_STATIC) -o $@ $< -Wl,-O1 $(LDFLAGS)
 
 # The shell: the only command that links readline.
 READLINE_LIBS := $(call pc,libs,readline,-lreadline)
