@@ -104,7 +104,8 @@ NEDB_EXPORT void nedb_set_warn(void (*fn)(const char *msg));
  * that a program can show them (the commands' --progress): what names
  * the work ("verify": nedb_verify's walk of the chain, "replay": a
  * rebuild of the view from the log, by nedb_rebuild, a determinism
- * check or a long catch-up), n the ops done so far, done of total its
+ * check or a long catch-up, "prune": nedb_prune's archive of the log,
+ * compressed block by block), n the ops done so far, done of total its
  * progress in units of the work's own (ops, or bytes of the log; total
  * 0 when unknown).  Called every few thousand ops, from the thread
  * that called the library; fn must not call into the handle.  The

@@ -50,7 +50,7 @@ on_tty() {
 	assert_output --regexp '^\{"ok":true,"seq":600,'
 }
 
-@test "verify and checkpoint --rebuild show the library's progress on a terminal" {
+@test "verify, checkpoint, --rebuild and --prune show the library's progress on a terminal" {
 	docs 5000
 	nedb-put -q big < docs.ndjson
 	run on_tty "nedb-verify"
@@ -64,4 +64,8 @@ on_tty() {
 	run on_tty "nedb-checkpoint"
 	assert_output --regexp $'\rreplay: 4,096 ops'
 	assert_output --partial '"op":"checkpoint"'
+	run on_tty "nedb-checkpoint --prune"
+	assert_success
+	assert_output --regexp $'\rprune: [0-9,]+ ops, [0-9]+%'
+	assert_output --partial '"archived":{"ops":5002,'
 }
