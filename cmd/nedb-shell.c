@@ -283,7 +283,6 @@ sql_run(const char *text)
 {
 	int fds[2], status;
 	const char *prog = sql_program();
-	nedb_buf line = {0};
 	FILE *in;
 	pid_t pid;
 	char *l = NULL;
@@ -364,7 +363,6 @@ sql_run(const char *text)
 	} else
 		close(fds[0]);
 	free(l);
-	nedb_buf_free(&line);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	out_end();
@@ -1015,9 +1013,7 @@ dot_schema(const char *coll)
 			nedb_buf_add(&q, b.p, b.len);
 		}
 		print_json_rows(&q);
-		if (!s.docs && (!sh.interactive || sh.source))
-			;
-		else if (!s.docs)
+		if (!s.docs && sh.interactive && !sh.source)
 			printf("(%s has no documents%s)\n", coll,
 			       sh.as_of != NEDB_HEAD ? " at this point of "
 			       "time" : "");
