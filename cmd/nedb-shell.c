@@ -1130,6 +1130,19 @@ dot_log(const char *arg)
 	return rc && rc != 1 ? lib_error(rc) : 0;
 }
 
+/* ms since the epoch as RFC 3339 UTC, as .as-of @TIME takes it back. */
+static void
+time_text(nedb_buf *b, int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char t[32];
+
+	gmtime_r(&s, &tm);
+	strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+	nedb_buf_printf(b, "%s.%03dZ", t, (int)(ms % 1000));
+}
+
 static int
 on_version(const nedb_doc *d, const char *op, void *payload)
 {
@@ -1138,14 +1151,15 @@ on_version(const nedb_doc *d, const char *op, void *payload)
 	if (sh.as_of != NEDB_HEAD && d->seq > sh.as_of)
 		return 0;
 	b->len = 0;
-	nedb_buf_printf(b, "{\"seq\":%llu,\"op\":\"%s\",",
+	nedb_buf_printf(b, "{\"seq\":%llu,\"op\":\"%s\",\"time\":\"",
 			(unsigned long long)d->seq, op);
+	time_text(b, d->ts);
+	nedb_buf_puts(b, "\"");
 	if (d->doc) {
-		nedb_buf_puts(b, "\"doc\":");
+		nedb_buf_puts(b, ",\"doc\":");
 		nedb_buf_add(b, d->doc, d->len);
-		nedb_buf_puts(b, ",");
 	}
-	nedb_buf_printf(b, "\"ts\":%lld}", (long long)d->ts);
+	nedb_buf_puts(b, "}");
 	out_row(b->p, b->len);
 	return 0;
 }

@@ -301,6 +301,10 @@ alice,Alice,32\r'
 {"_id":"bob","name":"Bob","age":25}
 {"_id":"alice","name":"Alice","age":31}
 {"_id":"alice","name":"Alice","age":32}'
+	# the time .history shows takes .as-of back to that version
+	ts=$(nedb <<<'.history users alice' | head -n 1 | jq -r .time)
+	run nedb <<<$".as-of @$ts\nFROM users"
+	assert_output '{"_id":"alice","name":"Alice","age":31}'
 	run -2 --separate-stderr nedb <<<'.as-of 99'
 	assert_equal "$stderr" "nedb-shell: line 1: no op 99 yet: the head is seq 3"
 	run -2 --separate-stderr nedb <<<'.as-of yesterday'
@@ -318,8 +322,8 @@ alice,Alice,32\r'
 	EOF
 	assert_success
 	assert_equal "$stderr" ""
-	assert_line --index 0 --regexp '^\{"seq":1,"op":"put","doc":\{"_id":"alice","name":"Alice","age":31\},"ts":[0-9]+\}$'
-	assert_line --index 1 --regexp '^\{"seq":3,"op":"put","doc":\{"_id":"alice","name":"Alice","age":32\},"ts":[0-9]+\}$'
+	assert_line --index 0 --regexp '^\{"seq":1,"op":"put","time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z","doc":\{"_id":"alice","name":"Alice","age":31\}\}$'
+	assert_line --index 1 --regexp '^\{"seq":3,"op":"put","time":"[^"]+","doc":\{"_id":"alice","name":"Alice","age":32\}\}$'
 	assert_line --index 2 --regexp '^\{"seq":3,"prev":"[0-9a-f]{64}","op":"put",'
 	assert_line --index 3 --regexp '^\{"seq":4,"prev":"[0-9a-f]{64}","op":"index",'
 	assert_line --index 4 '{"field":"_id","types":"string","in":"2/2"}'
