@@ -303,7 +303,7 @@ alice,Alice,32\r'
 {"_id":"alice","name":"Alice","age":32}'
 	# the time .history shows takes .as-of back to that version
 	ts=$(nedb <<<'.history users alice' | head -n 1 | jq -r .time)
-	run nedb <<<$".as-of @$ts\nFROM users"
+	run nedb <<<".as-of @$ts"$'\n'"FROM users"
 	assert_output '{"_id":"alice","name":"Alice","age":31}'
 	run -2 --separate-stderr nedb <<<'.as-of 99'
 	assert_equal "$stderr" "nedb-shell: line 1: no op 99 yet: the head is seq 3"
