@@ -236,6 +236,35 @@ wait_count() {
 	[ ! -e "$BATS_TEST_TMPDIR/none" ]
 }
 
+@test ".open switches to another database, which must exist" {
+	nedb-put -q -d other things t1 '{"x":1}'
+	run --separate-stderr nedb <<-'EOF'
+		.open other
+		.colls
+		FROM things
+		.open missing
+		.colls
+	EOF
+	assert_failure 5
+	assert_output '{"coll":"things","count":1}
+{"_id":"t1","x":1}'
+	assert_equal "$stderr" "nedb-shell: line 4: cannot open database 'missing': no such database"
+	[ ! -e missing ]
+}
+
+@test "--table starts a script in .mode table, --json a terminal in .mode json" {
+	COLUMNS=80 run nedb shell --table <<<'FROM users WHERE age < 30'
+	assert_output '┌─────┬──────┬─────┐
+│ _id │ name │ age │
+├─────┼──────┼─────┤
+│ bob │ Bob  │  25 │
+└─────┴──────┴─────┘'
+	term_start nedb-shell --json
+	type_text "FROM users WHERE age < 30"
+	keys Enter
+	wait_screen '^\{"_id":"bob","name":"Bob","age":25\}$'
+}
+
 @test ".mode table, line and csv draw the rows of a statement" {
 	run nedb <<-'EOF'
 		.mode table
