@@ -10,8 +10,9 @@
  * how) and its rows read back, so that every mode draws them alike.
  *
  * Signals: while a line is being edited, Ctrl-C drops the statement
- * typed so far; while a statement runs, it stops it (the row callback
- * stops the query; a nedb-sql child gets the terminal's SIGINT itself).
+ * typed so far; while a statement runs, it stops it (nedb_interrupt
+ * stops the query at its next candidate, the row callback at its next
+ * row; a nedb-sql child gets the terminal's SIGINT itself).
  * Ctrl-D on an empty line leaves.
  */
 #include <errno.h>
@@ -71,12 +72,20 @@ static struct {
 } sh = {.as_of = NEDB_HEAD};
 
 static volatile sig_atomic_t interrupted;
+static nedb *volatile running;	/* the handle a statement runs on */
 
+/* Ctrl-C: the statement stops (its query at the next candidate, by
+ * nedb_interrupt; a row callback at the next row); or, while a line is
+ * edited, the loop drops what was typed. */
 static void
 on_sigint(int sig)
 {
+	nedb *db = running;
+
 	(void)sig;
 	interrupted = 1;
+	if (db)
+		nedb_interrupt(db);
 }
 
 /* An error of a statement: one line, naming the script's line. */
@@ -231,8 +240,10 @@ run_nql(const char *text)
 	if (!need_db())
 		return nedb_exit_status(NEDB_EIO);
 	out_begin();
+	running = sh.db;
 	rc = nedb_query_as_of(sh.db, text, flags, sh.as_of, row_cb, NULL);
-	if (rc == 1 && interrupted) {
+	running = NULL;
+	if (rc && interrupted) {
 		out_end();
 		say_error("interrupted");
 		return 130;

@@ -6,6 +6,7 @@
 #define NEDB_INTERNAL_H
 
 #include <lmdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include "nedb.h"
@@ -435,6 +436,9 @@ struct nedb {
 	bool wlocked;			/* this handle holds it */
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
+	/* nedb_interrupt: set from a signal handler or another thread,
+	 * read by a running query at each candidate */
+	volatile sig_atomic_t interrupt;
 	int64_t created;		/* meta.json, read at open */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL

@@ -687,6 +687,14 @@ typedef int (*nedb_row_fn)(const char *json, size_t len, void *payload);
 NEDB_EXPORT int nedb_query(nedb *db, const char *nql, unsigned flags,
 			   nedb_row_fn fn, void *payload);
 /*
+ * Asks the query running on db to stop, as sqlite3_interrupt does: safe
+ * to call from a signal handler or another thread.  The query (nedb_query,
+ * nedb_query_as_of, nedb_find) stops at its next candidate document and
+ * returns NEDB_EUSAGE, "interrupted"; rows already delivered stay
+ * delivered.  Each query clears the request as it begins.
+ */
+NEDB_EXPORT void nedb_interrupt(nedb *db);
+/*
  * nedb_query with a default point of time: a query without an AS OF of
  * its own runs as of seq as_of (NEDB_HEAD: now), as if it said AS OF
  * as_of (so that the shell's .as-of makes every statement travel).

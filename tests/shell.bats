@@ -15,6 +15,9 @@ setup_more() {
 }
 
 teardown() {
+	if [ -n "${HOOKS:-}" ]; then
+		hooks_teardown
+	fi
 	if [ -n "${TMUX_SOCK:-}" ]; then
 		tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 	fi
@@ -498,7 +501,27 @@ echo "{\"n\":1,\"s\":\"x\"}"; echo "{\"n\":2,\"s\":\"y\"}"'
 	wait_screen '^\[exited 0\]$'
 }
 
-@test "on a terminal: Ctrl-C stops a running statement and the shell goes on" {
+@test "on a terminal: Ctrl-C stops a running NQL query, and the next one runs" {
+	hooks_init
+	export NEDB_TEST_PAUSE=query NEDB_TEST_DIR="$HOOKS"
+	term_start nedb
+	type_text "FROM users"
+	keys Enter
+	wait_reached query
+	# the terminal echoes ^C once the signal is the shell's: only then
+	# may the query go on, to find it
+	keys C-c
+	wait_screen '\^C'
+	touch "$HOOKS/query.go"
+	wait_screen '^error: interrupted$'
+	run screen
+	refute_output --partial "│ alice"
+	type_text "FROM users WHERE age < 30"
+	keys Enter
+	wait_screen '^│ bob │ Bob  │  25 │$'
+}
+
+@test "on a terminal: Ctrl-C stops a running SQL statement and the shell goes on" {
 	shell_with_sql 'touch "$(dirname "$0")/started"; exec sleep 600'
 	term_start "$SHELL_BIN"
 	type_text "SELECT * FROM users;"

@@ -158,6 +158,8 @@ consider(struct exec *x, const char *doc, size_t len, const char *id,
 {
 	int rc;
 
+	if (x->db->interrupt)		/* nedb_interrupt */
+		return nedb__err(NEDB_EUSAGE, "interrupted");
 	x->scanned++;
 	if (!matches(x, doc, len))
 		return 0;
@@ -1488,6 +1490,8 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 	nedb_buf plan = {0};
 	int rc;
 
+	db->interrupt = 0;
+	nedb__test_pause("query");
 	if (flags & NEDB_QUERY_EXPLAIN)
 		q->explain = true;
 	if (began && (rc = nedb_read_begin(db)))
@@ -1505,6 +1509,12 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 			rc = auto_index(db, q, n);
 	}
 	return rc;
+}
+
+void
+nedb_interrupt(nedb *db)
+{
+	db->interrupt = 1;
 }
 
 int
