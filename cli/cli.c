@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -28,6 +29,7 @@ cli_init(const char *prog, const char *usage)
 
 	cli.prog = prog;
 	cli.usage = usage;
+	cli.progress = -1;
 	cli.durability = NEDB_DURABLE;
 	if (d && *d && (cli.durability = nedb_durability_parse(d)) < 0)
 		cli_usage("bad NEDB_DURABILITY '%s': want durable, safe or "
@@ -87,6 +89,15 @@ cli_common(int c, const char *arg)
 		return true;
 	case OPT_ARRAY:
 		cli.array = true;
+		return true;
+	case OPT_TABLE:
+		cli.table = true;
+		return true;
+	case OPT_PROGRESS:
+		cli.progress = 1;
+		return true;
+	case OPT_NO_PROGRESS:
+		cli.progress = 0;
 		return true;
 	case 'h':
 	case OPT_HELP:
@@ -324,9 +335,18 @@ cli_print_receipt(const nedb_receipt *r)
 	nedb_buf_free(&b);
 }
 
+static cli_table *rows;		/* --table: the rows printed so far */
+
 void
 cli_print(const char *text, size_t len)
 {
+	if (cli.table) {
+		if (!rows)
+			rows = cli_table_new();
+		cli_table_row(rows, text, len);
+		cli.nout++;
+		return;
+	}
 	if (cli.array)
 		fputs(cli.nout ? "," : "[", stdout);
 	if (cli.pretty) {
@@ -352,6 +372,15 @@ cli_print(const char *text, size_t len)
 void
 cli_finish(void)
 {
+	if (rows) {
+		cli_table_print(rows, stdout, cli_term_width(STDOUT_FILENO));
+		cli_table_free(rows);
+		rows = NULL;
+		if (fflush(stdout) || ferror(stdout))
+			cli_failf(NEDB_EIO, "cannot write output: %s",
+				  strerror(errno));
+		return;
+	}
 	if (cli.array)
 		fputs(cli.nout ? "]\n" : "[]\n", stdout);
 	if (fflush(stdout) || ferror(stdout))
@@ -480,6 +509,18 @@ cli_read_line(nedb_buf *b)
 	if (b->len && b->p[b->len - 1] == '\n')
 		b->p[--b->len] = 0;
 	return true;
+}
+
+uint64_t
+cli_stdin_size(void)
+{
+	struct stat st;
+	off_t at;
+
+	if (fstat(STDIN_FILENO, &st) || !S_ISREG(st.st_mode) ||
+	    (at = lseek(STDIN_FILENO, 0, SEEK_CUR)) < 0 || at > st.st_size)
+		return 0;
+	return (uint64_t)(st.st_size - at);
 }
 
 bool

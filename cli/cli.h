@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "nedb.h"
 
 enum {
@@ -17,6 +18,8 @@ enum {
 	OPT_TMK_FILE,
 	OPT_CLIENT, OPT_NONCE, OPT_IDEM,	/* writers: cli_write_opt */
 	OPT_ASOF,				/* readers: cli_as_of */
+	OPT_TABLE,				/* CLI_TABLE_LONGOPT */
+	OPT_PROGRESS, OPT_NO_PROGRESS,		/* CLI_PROGRESS_LONGOPTS */
 	OPT_CMD			/* first code free for a command's own options */
 };
 
@@ -30,6 +33,19 @@ enum {
 	{"help", no_argument, 0, OPT_HELP}, \
 	{"version", no_argument, 0, OPT_VERSION}
 #define CLI_COMMON_SHORTOPTS ":d:h"
+/* --table, in the table of a command that prints rows (cli_print then
+ * collects them and cli_finish draws the table; see table.c). */
+#define CLI_TABLE_LONGOPT {"table", no_argument, 0, OPT_TABLE}
+#define CLI_TABLE_HELP \
+"      --table           print the rows as a table for people\n"
+/* --progress and --no-progress, in the table of a command that does
+ * long work (cli_progress_*). */
+#define CLI_PROGRESS_LONGOPTS \
+	{"progress", no_argument, 0, OPT_PROGRESS}, \
+	{"no-progress", no_argument, 0, OPT_NO_PROGRESS}
+#define CLI_PROGRESS_HELP \
+"      --progress        show progress on stderr (default: when it is a\n" \
+"                        terminal); --no-progress: never\n"
 
 struct cli {
 	const char *prog;
@@ -45,6 +61,8 @@ struct cli {
 	 * the kernel, reachable (not a leak to LeakSanitizer) */
 	nedb *open;
 	const char *as_of_time;	/* --as-of @TIME: the time's text */
+	bool table;		/* --table: rows collected, drawn at the end */
+	int progress;		/* --progress 1, --no-progress 0, else -1 */
 };
 
 extern struct cli cli;
@@ -106,7 +124,48 @@ void cli_read_stdin(nedb_buf *b);
 void cli_read_file(const char *path, nedb_buf *b);
 /* Reads one line of stdin into b (without "\n"); false at EOF. */
 bool cli_read_line(nedb_buf *b);
+/* The bytes left to read on stdin when it is a regular file; 0 when
+ * unknown (a pipe, a terminal). */
+uint64_t cli_stdin_size(void);
 /* True when stdin has nothing ready to read now (a producer is slow). */
 bool cli_stdin_idle(void);
+
+/*
+ * Tables for people (table.c).  Rows are JSON text (objects, or any
+ * value as one column "value"); columns are the union of the rows'
+ * top-level members, first seen first.  cli_table_print draws them in a
+ * box width display columns wide at most (cut cells end with '…');
+ * cli_table_print_csv and cli_table_print_lines as sqlite3's .mode csv
+ * and .mode line.  Printing leaves the rows; clear drops them.
+ */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(void);
+void cli_table_row(cli_table *t, const char *json, size_t len);
+void cli_table_print(cli_table *t, FILE *f, int width);
+void cli_table_print_csv(cli_table *t, FILE *f);
+void cli_table_print_lines(cli_table *t, FILE *f);
+void cli_table_clear(cli_table *t);
+void cli_table_free(cli_table *t);
+/* The display width of UTF-8 text (wcwidth per character). */
+int cli_text_width(const char *s, size_t n);
+/* Columns of the terminal on fd: $COLUMNS, else its size, else 80. */
+int cli_term_width(int fd);
+
+/*
+ * Progress (progress.c): one line on stderr, redrawn at most ten times
+ * a second, "what: N unit, R/s, P%, ETA M:SS", when cli.progress says
+ * so (-1: when stderr is a terminal).  begin names the work; set
+ * reports n items done and done of total units (total 0: unknown, no
+ * percentage or ETA); end erases the line.  cli_progress_library
+ * shows the library's reports (nedb_set_progress) the same way.
+ */
+void cli_progress_begin(const char *what, const char *unit);
+void cli_progress_set(uint64_t n, uint64_t done, uint64_t total);
+void cli_progress_end(void);
+/* Erases the line for now (output to the same terminal follows); the
+ * next report draws it again. */
+void cli_progress_clear(void);
+void cli_progress_library(void);
+bool cli_progress_on(void);
 
 #endif

@@ -21,12 +21,14 @@ static const char usage[] =
 "                        signer new), kept in the database; the receipt\n"
 "                        carries it as \"note\"\n"
 "      --origin NAME     the checkpoint's origin line (default: nedb/ and\n"
-"                        the first 16 hex digits of the genesis hash)\n";
+"                        the first 16 hex digits of the genesis hash)\n"
+CLI_PROGRESS_HELP;
 
 enum { OPT_REBUILD = OPT_CMD, OPT_PRUNE, OPT_SIGN, OPT_ORIGIN };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_PROGRESS_LONGOPTS,
 	{"rebuild", no_argument, 0, OPT_REBUILD},
 	{"prune", no_argument, 0, OPT_PRUNE},
 	{"sign", required_argument, 0, OPT_SIGN},
@@ -75,6 +77,7 @@ main(int argc, char **argv)
 	if (sign && (rc = nedb_tree_sign_check(sign, origin)))
 		cli_fail(rc);
 	db = cli_open(false);
+	cli_progress_library();	/* the rebuild's replay, the digest's */
 	if (rebuild) {
 		if ((rc = nedb_rebuild(db)) || (rc = nedb_head(db, &seq, head)))
 			cli_fail(rc);
@@ -135,6 +138,7 @@ main(int argc, char **argv)
 					(unsigned long long)before,
 					(unsigned long long)after);
 	}
+	cli_progress_end();
 	cli_print(r.p, r.len);
 	nedb_buf_free(&r);
 	if (rc && rc != NEDB_EBUSY) {

@@ -15,12 +15,14 @@ static const char usage[] =
 "Options:\n"
 "      --drop            drop collection COLL\n"
 "      --client C        client id for replay protection (default local)\n"
-"      --nonce N         the client's nonce; must exceed the last one\n";
+"      --nonce N         the client's nonce; must exceed the last one\n"
+CLI_TABLE_HELP;
 
 enum { OPT_DROP = OPT_CMD };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"drop", no_argument, 0, OPT_DROP},
 	{"client", required_argument, 0, OPT_CLIENT},
 	{"nonce", required_argument, 0, OPT_NONCE},

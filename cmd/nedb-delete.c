@@ -15,10 +15,12 @@ static const char usage[] =
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n"
 "      --idem KEY        idempotency key (one ID only)\n"
-"  -q, --quiet           print no receipts\n";
+"  -q, --quiet           print no receipts\n"
+CLI_TABLE_HELP;
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"client", required_argument, 0, OPT_CLIENT},
 	{"nonce", required_argument, 0, OPT_NONCE},
 	{"idem", required_argument, 0, OPT_IDEM},

@@ -16,10 +16,12 @@ static const char usage[] =
 "at or before TIME.\n"
 "\n"
 "Options:\n"
-"  -e, --exit-status     exit 1 when nothing changed\n";
+"  -e, --exit-status     exit 1 when nothing changed\n"
+CLI_TABLE_HELP;
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"exit-status", no_argument, 0, 'e'},
 	{0, 0, 0, 0}
 };

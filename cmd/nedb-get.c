@@ -21,12 +21,14 @@ static const char usage[] =
 "                        before printing it (exit 5 if it differs)\n"
 "      --proof           add the inclusion proof of the op that wrote\n"
 "                        each version (\"_proof\"; \"proof\" with --meta\n"
-"                        and --history), as nedb-proof inclusion prints it\n";
+"                        and --history), as nedb-proof inclusion prints it\n"
+CLI_TABLE_HELP;
 
 enum { OPT_META = OPT_CMD, OPT_HISTORY, OPT_VERIFY, OPT_PROOF };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"as-of", required_argument, 0, OPT_ASOF},
 	{"meta", no_argument, 0, OPT_META},
 	{"history", no_argument, 0, OPT_HISTORY},

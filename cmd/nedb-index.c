@@ -23,12 +23,14 @@ static const char usage[] =
 "      --auto N          index a field once queries have filtered or\n"
 "                        sorted on it N times (0: never, the default)\n"
 "      --client C        client id for replay protection (default local)\n"
-"      --nonce N         the client's nonce; must exceed the last one\n";
+"      --nonce N         the client's nonce; must exceed the last one\n"
+CLI_TABLE_HELP;
 
 enum { OPT_DROP = OPT_CMD, OPT_LIST, OPT_AUTO };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"drop", no_argument, 0, OPT_DROP},
 	{"list", no_argument, 0, OPT_LIST},
 	{"auto", required_argument, 0, OPT_AUTO},

@@ -23,12 +23,14 @@ static const char usage[] =
 "                        TIME (the last op at or before it)\n"
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's nonce; must exceed the last one\n"
-"      --idem KEY        idempotency key\n";
+"      --idem KEY        idempotency key\n"
+CLI_TABLE_HELP;
 
 enum { OPT_UNLINK = OPT_CMD, OPT_OUT, OPT_IN };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"unlink", no_argument, 0, OPT_UNLINK},
 	{"out", no_argument, 0, OPT_OUT},
 	{"in", no_argument, 0, OPT_IN},

@@ -17,12 +17,14 @@ static const char usage[] =
 "      --reverse         newest first\n"
 "  -f, --follow          keep printing new ops as they are written\n"
 "      --raw             the lines as stored (an encrypted database's\n"
-"                        sealed lines), each still checked\n";
+"                        sealed lines), each still checked\n"
+CLI_TABLE_HELP;
 
 enum { OPT_SINCE = OPT_CMD, OPT_UNTIL, OPT_REVERSE, OPT_RAW };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"since", required_argument, 0, OPT_SINCE},
 	{"until", required_argument, 0, OPT_UNTIL},
 	{"reverse", no_argument, 0, OPT_REVERSE},
@@ -88,6 +90,9 @@ main(int argc, char **argv)
 	if (follow && ((flags & NEDB_SCAN_REVERSE) || cli.array || until != NEDB_HEAD))
 		cli_usage("--follow cannot be combined with --reverse, --array "
 			  "or --until");
+	if (follow && cli.table)
+		cli_usage("--follow cannot be combined with --table: a table "
+			  "is drawn once every row is known");
 	db = cli_open(false);
 	if ((rc = nedb_read_begin(db)) || (rc = nedb_head(db, &head, NULL)))
 		cli_fail(rc);

@@ -31,7 +31,11 @@ static const char usage[] =
 "      --evidence TEXT   what supports it\n"
 "      --confidence X    a number from 0 to 1\n"
 "      --valid-from T    when it starts to hold (text, e.g. a date)\n"
-"      --valid-to T      when it stops holding\n";
+"      --valid-to T      when it stops holding\n"
+"\n"
+"Output:\n"
+CLI_TABLE_HELP
+CLI_PROGRESS_HELP;
 
 enum { OPT_TTL = OPT_CMD, OPT_MERGE, OPT_IFSEQ, OPT_TAG, OPT_IDFIELD,
        OPT_ATOMIC, OPT_CAUSEDBY, OPT_EVIDENCE, OPT_CONFIDENCE,
@@ -39,6 +43,8 @@ enum { OPT_TTL = OPT_CMD, OPT_MERGE, OPT_IFSEQ, OPT_TAG, OPT_IDFIELD,
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
+	CLI_PROGRESS_LONGOPTS,
 	{"client", required_argument, 0, OPT_CLIENT},
 	{"nonce", required_argument, 0, OPT_NONCE},
 	{"idem", required_argument, 0, OPT_IDEM},
@@ -62,6 +68,8 @@ static bool quiet;
 static void
 print_receipts(nedb_buf *r)
 {
+	if (!quiet && r->len && !cli.table)
+		cli_progress_clear();	/* receipts on the same terminal */
 	if (!quiet)
 		cli_print_lines(r);
 	r->len = 0;
@@ -102,6 +110,7 @@ enum { IT_DOC, IT_FLUSH, IT_EOF };
 struct item {
 	int kind;
 	uint64_t lineno;
+	uint64_t pos;		/* bytes of the stream read through it */
 	nedb_buf doc;
 	char *id;
 	int rc;
@@ -170,7 +179,7 @@ static void *
 reader(void *arg)
 {
 	nedb_buf line = {0};
-	uint64_t lineno = 0;
+	uint64_t lineno = 0, pos = 0;
 	bool flushed = true;
 	struct item *it;
 
@@ -186,11 +195,13 @@ reader(void *arg)
 		if (!cli_read_line(&line))
 			break;
 		lineno++;
+		pos += line.len + 1;
 		if (strspn(line.p, " \t\r") == line.len)
 			continue;
 		it = slot_for_fill();
 		it->kind = IT_DOC;
 		it->lineno = lineno;
+		it->pos = pos;
 		q.p.doc = line.p;
 		q.p.doclen = line.len;
 		q.p.id = NULL;
@@ -223,12 +234,13 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 {
 	nedb_receipt rcpt;
 	nedb_buf r = {0};
-	uint64_t nonce = p->w.nonce;
+	uint64_t nonce = p->w.nonce, ndocs = 0, size = cli_stdin_size();
 	bool open = false;
 	pthread_t th;
 	int rc;
 
 	q.p = *p;
+	cli_progress_begin("put", "documents");
 	if (pthread_create(&th, NULL, reader, NULL))
 		cli_failf(NEDB_EIO, "cannot start a thread");
 	for (;;) {
@@ -266,7 +278,10 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 		}
 		free(it->id);
 		it->id = NULL;
+		if (!rc && ++ndocs % 64 == 0)
+			cli_progress_set(ndocs, it->pos, size);
 		if (rc) {
+			cli_progress_end();
 			if (atomic)
 				nedb_write_abort(db);
 			else if (nedb_write_commit(db) == 0)
@@ -289,6 +304,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 	pthread_join(th, NULL);
 	if (open && (rc = nedb_write_commit(db)))
 		cli_fail(rc);
+	cli_progress_end();
 	print_receipts(&r);
 	for (size_t i = 0; i < RING; i++)
 		nedb_buf_free(&q.v[i].doc);

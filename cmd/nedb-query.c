@@ -28,13 +28,15 @@ static const char usage[] =
 "      --jq FILTER       run a jq program on each row, print its outputs\n"
 "      --verify          check each row against its op in the log\n"
 "                        before printing it (exit 5 if one differs)\n"
-"  -e, --exit-status     exit 1 when there are no rows\n";
+"  -e, --exit-status     exit 1 when there are no rows\n"
+CLI_TABLE_HELP;
 
 enum { OPT_EXPLAIN = OPT_CMD, OPT_FILTER, OPT_SORT, OPT_SKIP, OPT_LIMIT,
        OPT_PROJECT, OPT_JQ, OPT_VERIFY };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"explain", no_argument, 0, OPT_EXPLAIN},
 	{"filter", required_argument, 0, OPT_FILTER},
 	{"sort", required_argument, 0, OPT_SORT},

@@ -10,10 +10,14 @@ static const char usage[] =
 "\n"
 "Prints {\"seq\",\"head\",\"ops\",\"log_bytes\",\"view_bytes\",\"collections\":\n"
 "[{\"coll\",\"count\"}],\"indexes\":[{\"coll\",\"field\",\"kind\",\"entries\"}],\n"
-"\"last_checkpoint\",\"expired_pending\"}.\n";
+"\"last_checkpoint\",\"expired_pending\"}.\n"
+"\n"
+"Options:\n"
+CLI_TABLE_HELP;
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{0, 0, 0, 0}
 };
 

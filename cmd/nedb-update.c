@@ -23,12 +23,14 @@ static const char usage[] =
 "                        filter's _id)\n"
 "      --client C        client id for replay protection (default local)\n"
 "      --nonce N         the client's first nonce\n"
-"  -q, --quiet           print no receipts\n";
+"  -q, --quiet           print no receipts\n"
+CLI_TABLE_HELP;
 
 enum { OPT_MANY = OPT_CMD, OPT_UPSERT };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
 	{"many", no_argument, 0, OPT_MANY},
 	{"upsert", no_argument, 0, OPT_UPSERT},
 	{"client", required_argument, 0, OPT_CLIENT},

@@ -19,12 +19,16 @@ static const char usage[] =
 "      --view            also check that the view matches the log: rebuild\n"
 "                        the state from the log and compare it with the\n"
 "                        materialized view, naming the first difference\n"
-"      --determinism     the same as --view (its former name)\n";
+"      --determinism     the same as --view (its former name)\n"
+CLI_TABLE_HELP
+CLI_PROGRESS_HELP;
 
 enum { OPT_VIEW = OPT_CMD };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
+	CLI_TABLE_LONGOPT,
+	CLI_PROGRESS_LONGOPTS,
 	{"view", no_argument, 0, OPT_VIEW},
 	{"determinism", no_argument, 0, OPT_VIEW},
 	{0, 0, 0, 0}
@@ -52,7 +56,10 @@ main(int argc, char **argv)
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
 	db = cli_open(false);
-	if ((rc = nedb_verify(db, flags, &r)))
+	cli_progress_library();
+	rc = nedb_verify(db, flags, &r);
+	cli_progress_end();
+	if (rc)
 		cli_fail(rc);
 	if (r.ok) {
 		nedb_buf_printf(&out, "{\"ok\":true,\"seq\":%llu,\"head\":"

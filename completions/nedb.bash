@@ -15,24 +15,41 @@ _nedb_opts()
 	nedb-put)
 		echo "$common $writer --idem --ttl --merge --if-seq --tag" \
 			"--id-field --atomic -q --quiet --caused-by --evidence" \
-			"--confidence --valid-from --valid-to"
+			"--confidence --valid-from --valid-to --table" \
+			"--progress --no-progress"
 		;;
-	nedb-get) echo "$common --as-of --meta --history --verify --proof" ;;
-	nedb-delete) echo "$common $writer --idem -q --quiet" ;;
-	nedb-update) echo "$common $writer --many --upsert -q --quiet" ;;
+	nedb-get)
+		echo "$common --as-of --meta --history --verify --proof --table"
+		;;
+	nedb-delete) echo "$common $writer --idem -q --quiet --table" ;;
+	nedb-update) echo "$common $writer --many --upsert -q --quiet --table" ;;
 	nedb-query)
 		echo "$common --explain --filter --sort --skip --limit --as-of" \
-			"--project --jq --verify -e --exit-status"
+			"--project --jq --verify -e --exit-status --table"
 		;;
-	nedb-index) echo "$common $writer --drop --list --auto" ;;
-	nedb-link) echo "$common $writer --idem --unlink --out --in --as-of" ;;
-	nedb-coll) echo "$common $writer --drop" ;;
+	nedb-index) echo "$common $writer --drop --list --auto --table" ;;
+	nedb-link)
+		echo "$common $writer --idem --unlink --out --in --as-of --table"
+		;;
+	nedb-coll) echo "$common $writer --drop --table" ;;
 	nedb-expire) echo "$common $writer --idem --persist" ;;
 	nedb-redact) echo "$common $writer --idem --seq --all --reason" ;;
-	nedb-log) echo "$common -n --since --until --reverse -f --follow --raw" ;;
-	nedb-verify) echo "$common --view --determinism" ;;
-	nedb-diff) echo "$common -e --exit-status" ;;
-	nedb-checkpoint) echo "$common --rebuild --prune --sign --origin" ;;
+	nedb-log)
+		echo "$common -n --since --until --reverse -f --follow --raw" \
+			"--table"
+		;;
+	nedb-verify)
+		echo "$common --view --determinism --table --progress" \
+			"--no-progress"
+		;;
+	nedb-diff) echo "$common -e --exit-status --table" ;;
+	nedb-stats) echo "$common --table" ;;
+	nedb-shell) echo "$common --table --json" ;;
+	nedb) echo "-d --db --tmk-file -h --help --version" ;;
+	nedb-checkpoint)
+		echo "$common --rebuild --prune --sign --origin --progress" \
+			"--no-progress"
+		;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedb-proof)
@@ -75,10 +92,58 @@ _nedb_nargs()
 	echo $n
 }
 
+# The commands nedb can run: nedb-* in PATH, without the prefix.
+_nedb_commands()
+{
+	compgen -c nedb- | sed 's/^nedb-//' | sort -u
+}
+
+# nedb [-d DIR] [--tmk-file FILE] COMMAND ARGS: the command, then as
+# nedb-COMMAND (words shifted); returns 1 when done.
+_nedb_umbrella()
+{
+	local i=1
+
+	while ((i < cword)); do
+		case ${words[i]} in
+		-d | --db | --tmk-file) ((i += 2)) ;;
+		-*) ((i++)) ;;
+		*) break ;;
+		esac
+	done
+	if ((i >= cword)); then
+		case $prev in
+		-d | --db) _filedir -d ;;
+		--tmk-file) _filedir ;;
+		*)
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "$(_nedb_opts nedb)" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "help $(_nedb_commands)" -- "$cur"))
+			fi
+			;;
+		esac
+		return 1
+	fi
+	if [[ ${words[i]} == help ]]; then
+		((cword == i + 1)) &&
+			COMPREPLY=($(compgen -W "$(_nedb_commands)" -- "$cur"))
+		return 1
+	fi
+	words=("nedb-${words[i]}" "${words[@]:i+1}")
+	((cword -= i))
+	prev=${words[cword - 1]}
+	return 0
+}
+
 _nedb()
 {
 	local cur prev words cword split
 	_init_completion -s || return
+
+	if [[ ${words[0]##*/} == nedb ]]; then
+		_nedb_umbrella || return
+	fi
 
 	case $prev in
 	-d | --db)
@@ -176,7 +241,7 @@ _nedb()
 	fi
 	# Collections, ids, documents and queries are not files: offer nothing.
 } &&
-	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
+	complete -F _nedb nedb nedb-shell nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
 		nedb-proof nedb-witness nedb-diff nedb-redact nedbd

@@ -6,6 +6,7 @@
 #define NEDB_INTERNAL_H
 
 #include <lmdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include "nedb.h"
@@ -56,6 +57,16 @@ int nedb__replace_file(const char *dir, const char *path, const void *p,
 		       size_t n, const char *hook);
 char *nedb__path_in(const char *dir, const char *name);	/* dir/name */
 void nedb__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* nedb_set_progress's function (NULL: none); long loops call it every
+ * NEDB__PROGRESS_EVERY ops through nedb__progress. */
+extern nedb_progress_fn nedb__progress_fn;
+#define NEDB__PROGRESS_EVERY 4096
+#define nedb__progress(what, n, done, total) \
+	do { \
+		if (nedb__progress_fn && \
+		    (n) % NEDB__PROGRESS_EVERY == 0) \
+			nedb__progress_fn((what), (n), (done), (total)); \
+	} while (0)
 void nedb__put_be64(unsigned char *p, uint64_t v);
 uint64_t nedb__get_be64(const unsigned char *p);
 /* Little-endian, for the document header (view) and archive blocks:
@@ -450,6 +461,9 @@ struct nedb {
 	bool wlocked;			/* this handle holds it */
 	bool broken;			/* sticky: a failed undo; no writes */
 	bool read_verify;		/* nedb_set_read_verify */
+	/* nedb_interrupt: set from a signal handler or another thread,
+	 * read by a running query at each candidate */
+	volatile sig_atomic_t interrupt;
 	int64_t created;		/* meta.json, read at open */
 	int log_format;			/* meta.json's "format" (1, 2) */
 	uint64_t auto_index;		/* meta.json's options.auto_index */

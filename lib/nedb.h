@@ -100,6 +100,21 @@ NEDB_EXPORT int64_t nedb_now_ms(void);
  */
 NEDB_EXPORT void nedb_set_warn(void (*fn)(const char *msg));
 /*
+ * Sets the function that receives progress reports of long work, so
+ * that a program can show them (the commands' --progress): what names
+ * the work ("verify": nedb_verify's walk of the chain, "replay": a
+ * rebuild of the view from the log, by nedb_rebuild, a determinism
+ * check or a long catch-up, "prune": nedb_prune's archive of the log,
+ * compressed block by block), n the ops done so far, done of total its
+ * progress in units of the work's own (ops, or bytes of the log; total
+ * 0 when unknown).  Called every few thousand ops, from the thread
+ * that called the library; fn must not call into the handle.  The
+ * default is none.  Process-wide, like nedb_set_warn.
+ */
+typedef void (*nedb_progress_fn)(const char *what, uint64_t n,
+				 uint64_t done, uint64_t total);
+NEDB_EXPORT void nedb_set_progress(nedb_progress_fn fn);
+/*
  * Out of memory is not an error code: like Redis's zmalloc, an
  * allocation that fails calls fn (if set) with the size asked for and
  * then abort()s, after one line on stderr ("nedb: out of memory ...").
@@ -697,6 +712,22 @@ typedef int (*nedb_row_fn)(const char *json, size_t len, void *payload);
  */
 NEDB_EXPORT int nedb_query(nedb *db, const char *nql, unsigned flags,
 			   nedb_row_fn fn, void *payload);
+/*
+ * Asks the query running on db to stop, as sqlite3_interrupt does: safe
+ * to call from a signal handler or another thread.  The query (nedb_query,
+ * nedb_query_as_of, nedb_find) stops at its next candidate document and
+ * returns NEDB_EUSAGE, "interrupted"; rows already delivered stay
+ * delivered.  Each query clears the request as it begins.
+ */
+NEDB_EXPORT void nedb_interrupt(nedb *db);
+/*
+ * nedb_query with a default point of time: a query without an AS OF of
+ * its own runs as of seq as_of (NEDB_HEAD: now), as if it said AS OF
+ * as_of (so that the shell's .as-of makes every statement travel).
+ */
+NEDB_EXPORT int nedb_query_as_of(nedb *db, const char *nql, unsigned flags,
+				 uint64_t as_of, nedb_row_fn fn,
+				 void *payload);
 
 /* A MongoDB-style find (nedb-query --filter). */
 typedef struct nedb_find_opts {

@@ -303,6 +303,26 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb.1"
+	assert_success
+}
+
+@test "the examples of nedb-shell(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-shell.1"
+	assert_success
+}
+
+@test "the umbrella's --help usage is nedb(1)'s SYNOPSIS, and its options are in the page" {
+	local opt text
+	run diff <(usage_lines "$BIN/nedb") <(section "$ROOT/man/nedb.1" SYNOPSIS)
+	assert_success
+	text=$(render "$ROOT/man/nedb.1")
+	for opt in $(help_options "$BIN/nedb"); do
+		[[ $text == *"$opt"* ]] || fail "nedb: $opt is not in nedb.1"
+	done
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do
@@ -523,6 +543,31 @@ complete -F _nedb nedb-log"
 			assert_line -- "$opt"
 		done
 	done
+}
+
+@test "bash completes nedb's commands, then each command's own options and arguments" {
+	run complete_bash nedb q
+	assert_output query
+	run complete_bash nedb -d /tmp ver
+	assert_output verify
+	run complete_bash nedb help che
+	assert_output checkpoint
+	run complete_bash nedb -
+	assert_output "-d
+--db
+--tmk-file
+-h
+--help
+--version"
+	# after the command, as nedb-COMMAND
+	run complete_bash nedb query --ta
+	assert_output --table
+	run complete_bash nedb -d /tmp index users age ''
+	assert_output "eq
+ordered
+search"
+	run complete_bash nedb checkpoint --no-p
+	assert_output --no-progress
 }
 
 @test "bash completes --durability with the three modes and -d with directories" {

@@ -75,6 +75,15 @@ nedb_set_warn(void (*fn)(const char *msg))
 	warn_fn = fn;
 }
 
+/* The progress reports of long work (nedb_set_progress). */
+nedb_progress_fn nedb__progress_fn;
+
+void
+nedb_set_progress(nedb_progress_fn fn)
+{
+	nedb__progress_fn = fn;
+}
+
 void
 nedb__warn(const char *fmt, ...)
 {

@@ -532,6 +532,8 @@ nedb__archive_write(nedb *db, const char *text, size_t len, uint64_t first,
 		}
 		seq += lines;
 		pos = end;
+		if (nedb__progress_fn)	/* a block is many ops: each one */
+			nedb__progress_fn("prune", seq - first, pos, len);
 	}
 	if (seq != last + 1) {
 		rc = nedb__err(NEDB_EIO, "archive: %llu lines for ops %llu-%llu",

@@ -22,6 +22,7 @@ struct rp {
 	struct applied *a;
 	int check_ckpt;
 	struct chain c;
+	uint64_t to;		/* where the walk ends (progress) */
 };
 
 static int
@@ -69,6 +70,7 @@ replay_line(const char *line, size_t len, const struct log_loc *loc,
 	nedb__chain_step(&r->c, hash);
 	a->seq = seq;
 	a->end = next;
+	nedb__progress("replay", seq + 1, next, r->to);
 	memcpy(a->head, hash, HASH_LEN);
 	if (o.kind == OP_CHECKPOINT)
 		a->ckpt = seq;
@@ -96,6 +98,7 @@ nedb__replay(nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 	struct rp r;
 
 	rp_init(&r, v, txn, a, check_ckpt);
+	r.to = to;
 	return nedb__log_walk(db, r.c.seq, a->end, to, replay_line, &r, torn);
 }
 

@@ -743,6 +743,7 @@ walk_link(struct walk *w, const unsigned char *prev,
 		w->seen_applied = true;
 	}
 	nedb__chain_step(&w->c, hash);
+	nedb__progress("verify", w->c.seq, w->c.seq, w->a.seq + 1);
 	return 0;
 bad:
 	w->failed = true;

@@ -158,6 +158,8 @@ consider(struct exec *x, const char *doc, size_t len, const char *id,
 {
 	int rc;
 
+	if (x->db->interrupt)		/* nedb_interrupt */
+		return nedb__err(NEDB_EUSAGE, "interrupted");
 	x->scanned++;
 	if (!matches(x, doc, len))
 		return 0;
@@ -1488,6 +1490,8 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 	nedb_buf plan = {0};
 	int rc;
 
+	db->interrupt = 0;
+	nedb__test_pause("query");
 	if (flags & NEDB_QUERY_EXPLAIN)
 		q->explain = true;
 	if (began && (rc = nedb_read_begin(db)))
@@ -1507,9 +1511,22 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 	return rc;
 }
 
+void
+nedb_interrupt(nedb *db)
+{
+	db->interrupt = 1;
+}
+
 int
 nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 	   void *payload)
+{
+	return nedb_query_as_of(db, nql, flags, NEDB_HEAD, fn, payload);
+}
+
+int
+nedb_query_as_of(nedb *db, const char *nql, unsigned flags, uint64_t as_of,
+		 nedb_row_fn fn, void *payload)
 {
 	struct nql_query *q = NULL;
 	struct nql_error err;
@@ -1522,6 +1539,10 @@ nedb_query(nedb *db, const char *nql, unsigned flags, nedb_row_fn fn,
 			       pos + 1, err.msg);
 		nedb__set_errpos((long)pos);
 		return rc;
+	}
+	if (as_of != NEDB_HEAD && !q->has_as_of) {
+		q->has_as_of = true;
+		q->as_of = as_of;
 	}
 	rc = run(db, q, flags, fn, payload);
 	nql_free(q);

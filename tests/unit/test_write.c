@@ -23,6 +23,17 @@ fresh(void)
 	return db;
 }
 
+static nedb *interrupt_target;
+
+static int
+count_rows(const char *json, size_t len, void *payload)
+{
+	(void)json;
+	(void)len;
+	++*(int *)payload;
+	return 0;
+}
+
 static int
 put(nedb *db, const char *coll, const char *id, const char *doc)
 {
@@ -54,6 +65,43 @@ test_trybegin_busy_while_another_handle_writes(void)
 	nedb_write_abort(b);
 	nedb_close(a);
 	nedb_close(b);
+}
+
+/* A row callback that asks for the query to stop, as a signal would. */
+static int
+interrupt_at_first(const char *json, size_t len, void *payload)
+{
+	int *rows = payload;
+
+	(void)json;
+	(void)len;
+	if (++*rows == 1)
+		nedb_interrupt(interrupt_target);
+	return 0;
+}
+
+static void
+test_interrupt_stops_a_query_at_its_next_candidate(void)
+{
+	nedb *db = fresh();
+	int rows = 0;
+
+	CHECK(nedb_write_begin(db) == 0);
+	CHECK(put(db, "c", "a", "{\"n\":1}") == 0);
+	CHECK(put(db, "c", "b", "{\"n\":2}") == 0);
+	CHECK(put(db, "c", "c", "{\"n\":3}") == 0);
+	CHECK(nedb_write_commit(db) == 0);
+	interrupt_target = db;
+	CHECK(nedb_query(db, "FROM c", 0, interrupt_at_first, &rows) ==
+	      NEDB_EUSAGE);
+	CHECK_STR(nedb_errmsg(), "interrupted");
+	CHECK(rows == 1);
+	/* a request before a query is dropped as the query begins */
+	rows = 0;
+	nedb_interrupt(db);
+	CHECK(nedb_query(db, "FROM c WHERE n > 1", 0, count_rows, &rows) == 0);
+	CHECK(rows == 2);
+	nedb_close(db);
 }
 
 static void
@@ -203,6 +251,7 @@ main(void)
 	RUN(test_open_nowait_is_busy_while_the_directory_is_locked);
 	RUN(test_verified_reads_see_the_open_write);
 	RUN(test_put_preconditions);
+	RUN(test_interrupt_stops_a_query_at_its_next_candidate);
 	{
 		char cmd[256];
 
