@@ -655,8 +655,8 @@ user:10'
 }
 
 @test "COMMAND describes the table: COUNT, INFO, LIST, DOCS" {
-	run nedb-redis COMMAND COUNT
-	assert_output '(integer) 68'
+	local count
+	count=$(nedb-redis --raw COMMAND COUNT)
 	run nedb-redis COMMAND INFO get mset nosuch
 	assert_output '1) 1) "get"
    2) (integer) 2
@@ -676,7 +676,9 @@ user:10'
 	run nedb-redis --raw COMMAND LIST
 	assert_line set
 	assert_line eval
-	assert_equal "${#lines[@]}" 68
+	assert_line zadd
+	assert_equal "${#lines[@]}" "$count"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" "$count"
 	run nedb-redis COMMAND DOCS
 	assert_output '(empty array)'
 	run -1 nedb-redis COMMAND NOSUCH
@@ -1362,4 +1364,222 @@ OK'
 		SETEX s v
 		EXPIRETIME
 	EOF
+}
+
+# ---- sorted sets ------------------------------------------------------------
+
+@test "ZADD, ZINCRBY, ZSCORE, ZMSCORE, ZREM and ZCARD as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c
+		ZADD z 1.1 d -0 e 1e20 f inf g -inf h 0.1 i
+		ZRANGE z 0 -1 WITHSCORES
+		ZSCORE z d
+		ZSCORE z e
+		ZSCORE z nosuch
+		ZSCORE nosuch a
+		ZMSCORE z a d nosuch
+		ZMSCORE nosuch a b
+		ZADD z NX 5 a 6 x
+		ZADD z XX CH 5 a 6 y
+		ZADD z GT CH 4 a 7 b
+		ZADD z LT CH 4 a 7 c
+		ZADD z CH 5 a 5 b
+		ZADD z INCR 2.5 a
+		ZADD z INCR NX 2.5 a
+		ZADD z INCR XX 1 nosuch
+		ZADD z INCR GT -1 a
+		ZADD nosuch XX 1 a
+		ZINCRBY z 10 b
+		ZINCRBY z -inf g
+		ZINCRBY z 1 fresh
+		ZINCRBY z -0 zero
+		ZINCRBY z 0.1 i
+		ZADD z 0x10 hex 1e-400 tiny " 1e3" sp .5 dot 5. pt 4.9e-324 sub
+		ZADD z 123456789012345678 big 1.7976931348623157e308 max 3.14159 pi
+		ZRANGE z 0 -1 WITHSCORES
+		ZCARD z
+		ZCARD nosuch
+		ZREM z a nosuch b
+		ZREM nosuch a
+		ZREM z a
+		ZCARD z
+		TYPE z
+		ZADD one 1 m
+		ZREM one m
+		EXISTS one
+		TYPE one
+	EOF
+}
+
+@test "ZRANGE by index, score and lex, ZCOUNT, ZLEXCOUNT, ZRANK and ZPOP as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c 3 cc 4 d -inf lo +inf hi
+		ZRANGE z 0 2
+		ZRANGE z -3 -1 WITHSCORES
+		ZRANGE z 2 1
+		ZRANGE z 0 -1 REV
+		ZRANGE z 5 100
+		ZRANGE z (1 +inf BYSCORE
+		ZRANGE z +inf (1 BYSCORE REV WITHSCORES
+		ZRANGE z -inf +inf BYSCORE LIMIT 1 2
+		ZRANGE z -inf +inf BYSCORE LIMIT -1 2
+		ZRANGE z -inf +inf BYSCORE LIMIT 0 -1
+		ZRANGE z -inf +inf BYSCORE LIMIT 7 1
+		ZRANGE z 3 1 BYSCORE
+		ZRANGE z (3 3 BYSCORE
+		ZRANGE z "" ( BYSCORE
+		ZRANGEBYSCORE z 1 3 WITHSCORES
+		ZRANGEBYSCORE z 1 3 LIMIT 1 1
+		ZRANGEBYSCORE z (1 (3
+		ZREVRANGEBYSCORE z 3 1 WITHSCORES
+		ZREVRANGEBYSCORE z 3 (1 LIMIT 1 5
+		ZREVRANGE z 0 1 WITHSCORES
+		ZREVRANGE z -2 -1
+		ZRANGEBYSCORE nosuch 0 1
+		ZCOUNT z -inf +inf
+		ZCOUNT z (1 3
+		ZCOUNT z 1 (3
+		ZCOUNT nosuch 0 1
+		ZRANK z a
+		ZRANK z cc
+		ZREVRANK z a
+		ZRANK z nosuch
+		ZRANK nosuch a
+		ZADD l 0 a 0 b 0 c 0 d 0 e 0 f 0 g
+		ZRANGEBYLEX l - +
+		ZRANGEBYLEX l [b (e
+		ZRANGEBYLEX l (b [e LIMIT 1 2
+		ZREVRANGEBYLEX l + -
+		ZREVRANGEBYLEX l [e (b
+		ZRANGE l + [c BYLEX REV
+		ZRANGE l [c + BYLEX LIMIT 0 2
+		ZRANGEBYLEX l [e [b
+		ZRANGEBYLEX l (b (b
+		ZLEXCOUNT l - +
+		ZLEXCOUNT l [b (f
+		ZADD m 1 z 2 a 3 m 4 b
+		ZRANGEBYLEX m [a [m
+		ZRANGEBYLEX m [b [z
+		ZREVRANGEBYLEX m [m [a
+		ZLEXCOUNT m [a [z
+		ZPOPMIN z
+		ZPOPMAX z 2
+		ZPOPMIN z 0
+		ZPOPMIN nosuch
+		ZPOPMAX nosuch 2
+		ZPOPMAX z 100
+		EXISTS z
+	EOF
+}
+
+@test "sorted set errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET s x
+		ZADD z 1 a
+		ZADD s 1 a
+		ZINCRBY s 1 a
+		ZREM s a
+		ZCARD s
+		ZSCORE s a
+		ZMSCORE s a
+		ZRANK s a
+		ZREVRANK s a
+		ZCOUNT s 0 1
+		ZLEXCOUNT s - +
+		ZRANGE s 0 1
+		ZRANGEBYSCORE s 0 1
+		ZREVRANGEBYLEX s + -
+		ZPOPMIN s
+		GET z
+		LPUSH z x
+		SADD z x
+		HSET z f v
+		INCR z
+		ZADD z XX NX 1 a
+		ZADD z GT LT 1 a
+		ZADD z NX GT 1 a
+		ZADD z INCR 1 a 2 b
+		ZADD z 1 a 2
+		ZADD z NX
+		ZADD z abc a
+		ZADD z nan a
+		ZADD z 1 a x b
+		ZADD z inf a
+		ZADD z INCR -inf a
+		ZINCRBY z x a
+		ZINCRBY z nx a
+		ZCOUNT z x 3
+		ZCOUNT z 1 [3
+		ZLEXCOUNT z a b
+		ZLEXCOUNT z -x +
+		ZRANGE z 0 x
+		ZRANGE z a b BYSCORE
+		ZRANGE z a b BYLEX
+		ZRANGE z 0 1 LIMIT 0 1
+		ZRANGE z - + BYLEX WITHSCORES
+		ZRANGE z 0 1 BYSCORE BYLEX
+		ZRANGE z 0 1 REV REV
+		ZRANGE z 0 1 LIMIT 0
+		ZRANGE z 0 1 BYSCORE LIMIT x 1
+		ZRANGEBYSCORE z 0 1 REV
+		ZREVRANGE z 0 1 LIMIT 0 1
+		ZRANGEBYSCORE z 0 1 BYLEX
+		ZPOPMIN z -1
+		ZPOPMIN z x
+		ZPOPMIN z 1 2
+		ZADD z
+		ZSCORE z
+		ZRANK z a b
+		ZCOUNT z 1
+	EOF
+}
+
+@test "a sorted set is a document ordered by score, infinities as strings" {
+	nedb-redis ZADD z 1.1 a 2 b inf c -inf d 1e-7 "x y" 0.1 e
+	run nedb-get redis z
+	assert_output '{"_id":"z","type":"zset","value":[["d","-inf"],["x y",1e-07],["e",0.1],["a",1.1],["b",2],["c","inf"]]}'
+	nedb-redis <<<'ZADD z 5 "\xff"'
+	run nedb-get redis z
+	assert_output '{"_id":"z","type":"zset","b64":[["ZA==","-inf"],["eCB5",1e-07],["ZQ==",0.1],["YQ==",1.1],["Yg==",2],["/w==",5],["Yw==","inf"]]}'
+	run nedb-redis <<<'ZSCORE z "\xff"'
+	assert_output '"5"'
+	nedb-redis ZPOPMAX z 7
+	run nedb-redis TYPE z
+	assert_output none
+	run nedb-log -n 1
+	assert_output --partial '"op":"delete"'
+	assert_determinism
+}
+
+@test "a hand-written sorted set is read in order; a repeated member makes it unknown" {
+	nedb-put -q redis h '{"type":"zset","value":[["b",2],["a",1],["c","inf"]]}'
+	run nedb-redis --raw ZRANGE h 0 -1 WITHSCORES
+	assert_output "$(printf '%s\n' a 1 b 2 c inf)"
+	nedb-put -q redis d '{"type":"zset","value":[["b",2],["b",1]]}'
+	nedb-put -q redis s '{"type":"zset","value":[["b","2"]]}'
+	run nedb-redis TYPE d
+	assert_output unknown
+	run nedb-redis TYPE s
+	assert_output unknown
+	run -1 nedb-redis ZCARD s
+	assert_output '(error) WRONGTYPE Operation against a key holding the wrong kind of value'
+}
+
+@test "sorted set commands keep the TTL and write only on change" {
+	local before
+	nedb-redis ZADD z 1 a 2 b
+	nedb-redis EXPIRE z 100
+	nedb-redis ZADD z 3 c
+	nedb-redis ZINCRBY z 1 a
+	nedb-redis ZREM z b
+	nedb-redis ZPOPMIN z
+	run nedb-redis TTL z
+	assert_output --regexp '^\(integer\) (99|100)$'
+	before=$(head_seq)
+	nedb-redis ZADD z 3 c
+	nedb-redis ZADD z NX 9 c
+	nedb-redis ZADD z GT 1 c
+	nedb-redis ZREM z nosuch
+	nedb-redis ZRANGE z 0 -1
+	assert_equal "$(head_seq)" "$before"
 }

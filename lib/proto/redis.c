@@ -20,13 +20,21 @@
  *   hash    {"_id":K,"type":"hash","value":{"F":"V",...}}  (insertion order)
  *   set     {"_id":K,"type":"set","value":["M",...]}  (sorted by bytes, unique)
  *   list    {"_id":K,"type":"list","value":["E",...]}  (head first)
+ *   zset    {"_id":K,"type":"zset","value":[["M",S],...]}
+ *           (ordered by score, then member bytes; each member once)
+ *
+ * A score S is a JSON number, the shortest of %.15g, %.16g and %.17g
+ * that reads back as the same double, or the string "inf" or "-inf"
+ * (JSON has no infinities); -0 is stored as 0, as a Redis listpack
+ * keeps it.  Scores are replied as Redis 7.0 replies them: "%.17g",
+ * "inf", "-inf".
  *
  * When any byte string of a value (a string, a hash field or value, a
  * member, an element) is not valid UTF-8, the document holds "b64"
  * instead of "value": the same shape with every one of those strings in
- * base64 (RFC 4648, padded).  Sets stay sorted by their raw bytes.
- * Redis removes a hash, set or list that becomes empty; so does this (a
- * delete op).  A key's TTL is the document's nedb expiry: SET (without
+ * base64 (RFC 4648, padded; scores stay numbers).  Sets and sorted sets
+ * stay ordered by their raw bytes.  Redis removes a hash, set, list or
+ * sorted set that becomes empty; so does this (a delete op).  A key's TTL is the document's nedb expiry: SET (without
  * KEEPTTL), MSET and SETNX clear it as in Redis; commands that change a
  * value in place (APPEND, INCR, HSET, LPUSH, ...) keep it.  A document of
  * the collection in any other shape (written by nedb-put, say) is of type
@@ -46,7 +54,9 @@
  *    so that the RESP path never loads libjq.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +70,13 @@
 
 /* ---- objects ------------------------------------------------------------ */
 
-enum { OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_UNKNOWN };
+enum {
+	OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_ZSET,
+	OBJ_UNKNOWN
+};
 
 static const char *const type_name[] = {
-	"none", "string", "hash", "set", "list", "unknown"
+	"none", "string", "hash", "set", "list", "zset", "unknown"
 };
 
 typedef struct bstr {
@@ -74,7 +87,9 @@ typedef struct bstr {
 /*
  * A value read from (or to be written to) a document.  Strings use str;
  * sets and lists their members in v; hashes field, value, field, value...
- * in v (n counts both).
+ * in v (n counts both).  A sorted set holds its members in v sorted by
+ * bytes, as a set does, and the score of v[i] in sc[i]: the order of
+ * the document, (score, member), is made when it is needed (zsetOrder).
  */
 typedef struct robj {
 	int type;
@@ -82,6 +97,8 @@ typedef struct robj {
 	bstr str;
 	bstr *v;
 	size_t n, cap;
+	double *sc;		/* OBJ_ZSET: scores, parallel to v */
+	size_t sccap;
 } robj;
 
 static void
@@ -91,6 +108,7 @@ robjFree(robj *o)
 	for (size_t i = 0; i < o->n; i++)
 		free(o->v[i].p);
 	free(o->v);
+	free(o->sc);
 	memset(o, 0, sizeof *o);
 }
 
@@ -193,6 +211,77 @@ hashFind(const robj *o, const char *p, size_t len)
 		if (o->v[i].len == len && !memcmp(o->v[i].p, p, len))
 			return (long)i;
 	return -1;
+}
+
+/* ---- sorted sets in memory ------------------------------------------------ */
+
+/* One member of a sorted set seen in score order: v[i] of o, score s. */
+typedef struct zent {
+	const bstr *m;
+	double s;
+	size_t i;
+} zent;
+
+/* Redis's order of a sorted set: score, then member bytes. */
+static int
+zentCmp(const void *x, const void *y)
+{
+	const zent *a = x, *b = y;
+
+	if (a->s < b->s)
+		return -1;
+	if (a->s > b->s)
+		return 1;
+	return bstrCmp(a->m->p, a->m->len, b->m->p, b->m->len);
+}
+
+/* The members of the sorted set o in (score, member) order; caller frees. */
+static zent *
+zsetOrder(const robj *o)
+{
+	zent *z = nedb__malloc((o->n ? o->n : 1) * sizeof *z);
+
+	for (size_t i = 0; i < o->n; i++)
+		z[i] = (zent){&o->v[i], o->sc[i], i};
+	qsort(z, o->n, sizeof *z, zentCmp);
+	return z;
+}
+
+/* Whether (s, m) sorts before member i of o: for ranks without a sort. */
+static bool
+zsetBefore(const robj *o, size_t j, size_t i)
+{
+	if (o->sc[j] != o->sc[i])
+		return o->sc[j] < o->sc[i];
+	return bstrCmp(o->v[j].p, o->v[j].len, o->v[i].p, o->v[i].len) < 0;
+}
+
+static void
+zsetGrowScores(robj *o)
+{
+	if (o->sccap < o->cap) {
+		o->sc = nedb__realloc(o->sc, o->cap * sizeof *o->sc);
+		o->sccap = o->cap;
+	}
+}
+
+/* Inserts member p with score at position at of the member order. */
+static int
+zsetInsert(robj *o, size_t at, const char *p, size_t len, double score)
+{
+	if (robjInsert(o, at, p, len))
+		return -1;
+	zsetGrowScores(o);
+	memmove(o->sc + at + 1, o->sc + at, (o->n - 1 - at) * sizeof *o->sc);
+	o->sc[at] = score;
+	return 0;
+}
+
+static void
+zsetRemove(robj *o, size_t at)
+{
+	robjRemove(o, at, 1);
+	memmove(o->sc + at, o->sc + at + 1, (o->n - at) * sizeof *o->sc);
 }
 
 /* ---- base64 (RFC 4648) ---------------------------------------------------
@@ -389,6 +478,146 @@ decodeAggregate(const char *v, size_t vlen, bool object, bool b64, robj *o)
 }
 
 /*
+ * A score as a document holds it: a JSON number, or the string "inf" or
+ * "-inf" (JSON has no infinities).  False for anything else.
+ */
+static bool
+scoreParse(const char *p, const char *q, double *d)
+{
+	size_t n = (size_t)(q - p);
+	char buf[64], *s = buf, *end;
+
+	if (n == 5 && !memcmp(p, "\"inf\"", 5)) {
+		*d = HUGE_VAL;
+		return true;
+	}
+	if (n == 6 && !memcmp(p, "\"-inf\"", 6)) {
+		*d = -HUGE_VAL;
+		return true;
+	}
+	if (n == 0 || nedb__number_len(p, n) != n)
+		return false;
+	if (n >= sizeof buf)
+		s = nedb__memdup(p, n);
+	else {
+		memcpy(buf, p, n);
+		buf[n] = 0;
+	}
+	*d = strtod(s, &end);
+	if (s != buf)
+		free(s);
+	return !isnan(*d);
+}
+
+/* The text of score d in a document (see scoreParse): the shortest of
+ * %.15g, %.16g and %.17g that reads back as d. */
+static int
+scoreJson(nedb_buf *b, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		return nedb_buf_puts(b, d > 0 ? "\"inf\"" : "\"-inf\"");
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return nedb_buf_puts(b, buf);
+}
+
+static int
+zentMemberCmp(const void *x, const void *y)
+{
+	const zent *a = x, *b = y;
+
+	return bstrCmp(a->m->p, a->m->len, b->m->p, b->m->len);
+}
+
+/* One ["member",score] at *p, moved past it: 0, 1 (a bad shape), -1. */
+static int
+decodePair(const char **pp, const char *e, bool b64, bstr *m, double *d)
+{
+	const char *p = skipWs(*pp, e), *q;
+	int rc;
+
+	if (p == e || *p++ != '[')
+		return 1;
+	p = skipWs(p, e);
+	q = jsonEnd(p, e);
+	if ((rc = decodeStr(p, q, b64, m)))
+		return rc;
+	p = skipWs(q, e);
+	if (p == e || *p++ != ',')
+		return 1;
+	p = skipWs(p, e);
+	q = jsonEnd(p, e);
+	if (!scoreParse(p, q, d))
+		return 1;
+	p = skipWs(q, e);
+	if (p == e || *p++ != ']')
+		return 1;
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Reads the pairs of a sorted set, [["member",score],...], into o: the
+ * members sorted by bytes, their scores beside them.  Returns 0, 1 when
+ * the shape is wrong (a member twice included), -1 when memory ran out.
+ */
+static int
+decodeZset(const char *v, size_t vlen, bool b64, robj *o)
+{
+	const char *p = skipWs(v, v + vlen), *e = v + vlen;
+	robj u = {.type = OBJ_ZSET};
+	zent *z;
+	int rc = 1;
+
+	if (p == e || *p++ != '[')
+		return 1;
+	if ((p = skipWs(p, e)) < e && *p == ']')
+		return 0;
+	for (;;) {
+		bstr m = {0};
+		double d;
+
+		if ((rc = decodePair(&p, e, b64, &m, &d))) {
+			free(m.p);
+			goto done;
+		}
+		robjReserve(&u);
+		u.v[u.n++] = m;
+		zsetGrowScores(&u);
+		u.sc[u.n - 1] = d;
+		p = skipWs(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p == e || *p != ']')
+			goto done;
+		break;
+	}
+	/* into member order, refusing repeats */
+	z = nedb__malloc(u.n * sizeof *z);
+	for (size_t i = 0; i < u.n; i++)
+		z[i] = (zent){&u.v[i], u.sc[i], i};
+	qsort(z, u.n, sizeof *z, zentMemberCmp);
+	rc = 0;
+	for (size_t i = 0; i < u.n && !rc; i++) {
+		if (i && !zentMemberCmp(&z[i - 1], &z[i]))
+			rc = 1;
+		else if (zsetInsert(o, o->n, z[i].m->p, z[i].m->len, z[i].s))
+			rc = -1;
+	}
+	free(z);
+done:
+	robjFree(&u);
+	return rc;
+}
+
+/*
  * Takes a document of the collection apart into o (whose exp the caller
  * sets).  A shape outside the mapping is OBJ_UNKNOWN.  Returns 0, or -1
  * when memory ran out.
@@ -399,6 +628,7 @@ parseObject(const char *doc, size_t len, robj *o)
 	static const struct { const char *lit; int type; } types[] = {
 		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
 		{"\"set\"", OBJ_SET}, {"\"list\"", OBJ_LIST},
+		{"\"zset\"", OBJ_ZSET},
 	};
 	static const char *const keys[] = {"type", "value", "b64"};
 	const char *m[3], *t, *v;
@@ -427,6 +657,8 @@ parseObject(const char *doc, size_t len, robj *o)
 		return 0;
 	if (type == OBJ_STRING)
 		rc = decodeStr(v, v + vlen, b64, &o->str);
+	else if (type == OBJ_ZSET)
+		rc = decodeZset(v, vlen, b64, o);
 	else
 		rc = decodeAggregate(v, vlen, type == OBJ_HASH, b64, o);
 	if (rc == 0 && type == OBJ_SET && o->n > 1) {
@@ -506,6 +738,21 @@ buildDoc(nedb_buf *b, const char *key, const robj *o)
 		}
 		rc |= nedb_buf_add(b, "}", 1);
 		break;
+	case OBJ_ZSET: {
+		zent *z = zsetOrder(o);
+
+		rc |= nedb_buf_add(b, "[", 1);
+		for (size_t i = 0; i < o->n; i++) {
+			rc |= nedb_buf_add(b, i ? ",[" : "[", i ? 2 : 1);
+			rc |= putStr(b, z[i].m, b64);
+			rc |= nedb_buf_add(b, ",", 1);
+			rc |= scoreJson(b, z[i].s);
+			rc |= nedb_buf_add(b, "]", 1);
+		}
+		rc |= nedb_buf_add(b, "]", 1);
+		free(z);
+		break;
+	}
 	default:
 		rc |= nedb_buf_add(b, "[", 1);
 		for (size_t i = 0; i < o->n; i++) {
@@ -1982,6 +2229,723 @@ sdiffCommand(client *c)
 	setOpGenericCommand(c, SET_OP_DIFF);
 }
 
+/* ---- sorted sets ------------------------------------------------------------ */
+
+/*
+ * Redis's string2d: the whole of s as strtod reads it (inf, nan refused,
+ * hex accepted), no leading space, no overflow.
+ */
+static bool
+string2d(const char *s, size_t n, double *out)
+{
+	char *end;
+	double d;
+
+	if (n == 0 || isspace((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	if ((size_t)(end - s) != n || isnan(d) ||
+	    (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL ||
+				 fpclassify(d) == FP_ZERO)))
+		return false;
+	*out = d;
+	return true;
+}
+
+static int
+getDouble(client *c, int i, double *d, const char *msg)
+{
+	if (string2d(c->argv[i], c->argvlen[i], d))
+		return 0;
+	addReplyError(c, msg ? msg : "ERR value is not a valid float");
+	return -1;
+}
+
+/* A score as Redis 7.0 replies it: "%.17g", or inf and -inf. */
+static void
+addReplyDouble(client *c, double d)
+{
+	char buf[40];
+	int n;
+
+	if (isinf(d)) {
+		addReplyBulkStr(c, d > 0 ? "inf" : "-inf");
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "%.17g", d);
+	addReplyBulk(c, buf, (size_t)n);
+}
+
+#define ZADD_NX 0x01
+#define ZADD_XX 0x02
+#define ZADD_GT 0x04
+#define ZADD_LT 0x08
+#define ZADD_INCR 0x10
+#define ZADD_CH 0x20
+
+/*
+ * ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ..., and ZINCRBY key
+ * increment member (INCR): Redis's zaddGenericCommand, options first,
+ * then pairs, then the incompatible options, every score, the key.
+ */
+static void
+zaddGenericCommand(client *c, unsigned flags)
+{
+	static const struct { const char *name; unsigned flag; } opts[] = {
+		{"nx", ZADD_NX}, {"xx", ZADD_XX}, {"ch", ZADD_CH},
+		{"incr", ZADD_INCR}, {"gt", ZADD_GT}, {"lt", ZADD_LT},
+	};
+	long long added = 0, updated = 0, processed = 0;
+	int at = 2, elements, r;
+	double *scores = NULL, score = 0;
+	robj o = {0};
+
+	for (; at < c->argc; at++) {
+		size_t k;
+
+		for (k = 0; k < 6 && !argIs(c, at, opts[k].name); k++)
+			;
+		if (k == 6)
+			break;
+		flags |= opts[k].flag;
+	}
+	elements = c->argc - at;
+	if (elements % 2 || !elements) {
+		addReplySyntaxError(c);
+		return;
+	}
+	elements /= 2;
+	if ((flags & ZADD_NX) && (flags & ZADD_XX)) {
+		addReplyError(c, "ERR XX and NX options at the same time are "
+			      "not compatible");
+		return;
+	}
+	if (((flags & ZADD_NX) && (flags & (ZADD_GT | ZADD_LT))) ||
+	    ((flags & ZADD_GT) && (flags & ZADD_LT))) {
+		addReplyError(c, "ERR GT, LT, and/or NX options at the same "
+			      "time are not compatible");
+		return;
+	}
+	if ((flags & ZADD_INCR) && elements > 1) {
+		addReplyError(c, "ERR INCR option supports a single "
+			      "increment-element pair");
+		return;
+	}
+	scores = nedb__malloc((size_t)elements * sizeof *scores);
+	for (int j = 0; j < elements; j++)
+		if (getDouble(c, at + 2 * j, &scores[j], NULL))
+			goto done;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		goto done;
+	if (!r && (flags & ZADD_XX))
+		goto reply;
+	for (int j = 0; j < elements; j++) {
+		const char *m = c->argv[at + 2 * j + 1];
+		size_t mlen = c->argvlen[at + 2 * j + 1];
+		bool found;
+		size_t i = setFind(&o, m, mlen, &found);
+
+		score = scores[j];
+		if (!found) {
+			if (flags & ZADD_XX)
+				continue;
+			/* listpacks keep -0 as the integer 0: so does this */
+			if (zsetInsert(&o, i, m, mlen, score == 0 ? 0 : score)) {
+				oom(c);
+				goto done;
+			}
+			added++;
+			processed++;
+			continue;
+		}
+		if (flags & ZADD_NX)
+			continue;
+		if (flags & ZADD_INCR) {
+			score += o.sc[i];
+			if (isnan(score)) {
+				addReplyError(c, "ERR resulting score is not a "
+					      "number (NaN)");
+				goto done;
+			}
+		}
+		if (((flags & ZADD_LT) && score >= o.sc[i]) ||
+		    ((flags & ZADD_GT) && score <= o.sc[i]))
+			continue;
+		processed++;
+		if (score != o.sc[i]) {
+			o.sc[i] = score == 0 ? 0 : score;
+			updated++;
+		}
+	}
+	if ((added || updated) && storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		goto done;
+reply:
+	if (!(flags & ZADD_INCR))
+		addReplyLongLong(c, flags & ZADD_CH ? added + updated : added);
+	else if (processed)
+		addReplyDouble(c, score);
+	else
+		addReplyNull(c);
+done:
+	free(scores);
+	robjFree(&o);
+}
+
+static void
+zaddCommand(client *c)
+{
+	zaddGenericCommand(c, 0);
+}
+
+static void
+zincrbyCommand(client *c)
+{
+	zaddGenericCommand(c, ZADD_INCR);
+}
+
+static void
+zremCommand(client *c)
+{
+	long long deleted = 0;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	for (int j = 2; r && j < c->argc; j++) {
+		bool found;
+		size_t i = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found) {
+			zsetRemove(&o, i);
+			deleted++;
+		}
+	}
+	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, deleted);
+	robjFree(&o);
+}
+
+static void
+zcardCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)o.n);
+	robjFree(&o);
+}
+
+static void
+zscoreCommand(client *c)
+{
+	bool found = false;
+	size_t i;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
+	if (found)
+		addReplyDouble(c, o.sc[i]);
+	else
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+zmscoreCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	addReplyArrayLen(c, c->argc - 2);
+	for (int j = 2; j < c->argc; j++) {
+		bool found = false;
+		size_t i = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found)
+			addReplyDouble(c, o.sc[i]);
+		else
+			addReplyNull(c);
+	}
+	robjFree(&o);
+}
+
+/* ZRANK and ZREVRANK: the rank counted without sorting the set. */
+static void
+zrankGenericCommand(client *c, bool rev)
+{
+	bool found = false;
+	size_t i, rank = 0;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
+	if (!found) {
+		addReplyNull(c);
+	} else {
+		for (size_t j = 0; j < o.n; j++)
+			rank += zsetBefore(&o, j, i);
+		addReplyLongLong(c, (long long)(rev ? o.n - 1 - rank : rank));
+	}
+	robjFree(&o);
+}
+
+static void
+zrankCommand(client *c)
+{
+	zrankGenericCommand(c, false);
+}
+
+static void
+zrevrankCommand(client *c)
+{
+	zrankGenericCommand(c, true);
+}
+
+/* A score range: min and max, each inclusive or ("(") exclusive. */
+typedef struct zrangespec {
+	double min, max;
+	bool minex, maxex;
+} zrangespec;
+
+/* Redis's zslParseRange: strtod up to the NUL, after an optional "(". */
+static bool
+zrangeItem(const char *s, double *v, bool *ex)
+{
+	char *end;
+
+	*ex = s[0] == '(';
+	*v = strtod(s + *ex, &end);
+	return end[0] == 0 && !isnan(*v);
+}
+
+static int
+zslParseRange(client *c, int imin, int imax, zrangespec *r)
+{
+	if (zrangeItem(c->argv[imin], &r->min, &r->minex) &&
+	    zrangeItem(c->argv[imax], &r->max, &r->maxex))
+		return 0;
+	addReplyError(c, "ERR min or max is not a float");
+	return -1;
+}
+
+static bool
+zslValueGteMin(double v, const zrangespec *r)
+{
+	return r->minex ? v > r->min : v >= r->min;
+}
+
+static bool
+zslValueLteMax(double v, const zrangespec *r)
+{
+	return r->maxex ? v < r->max : v <= r->max;
+}
+
+/* A lexicographic range: "-" and "+" are the ends, "[" and "(" a bound. */
+typedef struct zlexspec {
+	const char *min, *max;
+	size_t minlen, maxlen;
+	int mininf, maxinf;	/* -1: "-", 1: "+", 0: a string */
+	bool minex, maxex;
+} zlexspec;
+
+static bool
+zlexItem(const char *s, size_t n, const char **p, size_t *len, int *inf,
+	 bool *ex)
+{
+	*inf = 0;
+	*p = s + 1;
+	*len = n ? n - 1 : 0;
+	switch (n ? s[0] : 0) {
+	case '+':
+	case '-':
+		*inf = s[0] == '+' ? 1 : -1;
+		*ex = true;
+		return n == 1;
+	case '(':
+		*ex = true;
+		return true;
+	case '[':
+		*ex = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+zslParseLexRange(client *c, int imin, int imax, zlexspec *r)
+{
+	if (zlexItem(c->argv[imin], c->argvlen[imin], &r->min, &r->minlen,
+		     &r->mininf, &r->minex) &&
+	    zlexItem(c->argv[imax], c->argvlen[imax], &r->max, &r->maxlen,
+		     &r->maxinf, &r->maxex))
+		return 0;
+	addReplyError(c, "ERR min or max not valid string range item");
+	return -1;
+}
+
+/* Redis's sdscmplex: a string against a bound (inf -1 or 1: an end). */
+static int
+zlexCmp(const char *a, size_t an, int ainf, const char *b, size_t bn,
+	int binf)
+{
+	if (ainf && ainf == binf)
+		return 0;
+	if (ainf < 0 || binf > 0)
+		return -1;
+	if (ainf > 0 || binf < 0)
+		return 1;
+	return bstrCmp(a, an, b, bn);
+}
+
+static bool
+zslLexValueGteMin(const bstr *m, const zlexspec *r)
+{
+	int d = zlexCmp(m->p, m->len, 0, r->min, r->minlen, r->mininf);
+
+	return r->minex ? d > 0 : d >= 0;
+}
+
+static bool
+zslLexValueLteMax(const bstr *m, const zlexspec *r)
+{
+	int d = zlexCmp(m->p, m->len, 0, r->max, r->maxlen, r->maxinf);
+
+	return r->maxex ? d < 0 : d <= 0;
+}
+
+/*
+ * Where a lex range starts in z (n members in order), as Redis's
+ * listpack code finds it (zzlFirstInLexRange, zzlLastInLexRange): the
+ * range must be possible and touch both ends' members; then the first
+ * member >= min (the last <= max when rev) must also be within the
+ * other bound.  -1: none.
+ */
+static long
+zlexStart(const zent *z, size_t n, const zlexspec *r, bool rev)
+{
+	int d = zlexCmp(r->min, r->minlen, r->mininf, r->max, r->maxlen,
+			r->maxinf);
+
+	if (!n || d > 0 || (d == 0 && (r->minex || r->maxex)) ||
+	    !zslLexValueGteMin(z[n - 1].m, r) || !zslLexValueLteMax(z[0].m, r))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = rev ? n - 1 - k : k;
+
+		if (rev ? zslLexValueLteMax(z[i].m, r) :
+		    zslLexValueGteMin(z[i].m, r))
+			return (rev ? zslLexValueGteMin(z[i].m, r) :
+				zslLexValueLteMax(z[i].m, r)) ? (long)i : -1;
+	}
+	return -1;
+}
+
+/* Where a score range starts: the first member >= min (last <= max). */
+static long
+zscoreStart(const zent *z, size_t n, const zrangespec *r, bool rev)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = rev ? n - 1 - k : k;
+
+		if (rev ? zslValueLteMax(z[i].s, r) : zslValueGteMin(z[i].s, r))
+			return (rev ? zslValueGteMin(z[i].s, r) :
+				zslValueLteMax(z[i].s, r)) ? (long)i : -1;
+	}
+	return -1;
+}
+
+static void
+zcountCommand(client *c)
+{
+	long long count = 0;
+	zrangespec r;
+	robj o;
+
+	if (zslParseRange(c, 2, 3, &r) ||
+	    lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	for (size_t i = 0; i < o.n; i++)
+		count += zslValueGteMin(o.sc[i], &r) &&
+			 zslValueLteMax(o.sc[i], &r);
+	addReplyLongLong(c, count);
+	robjFree(&o);
+}
+
+static void
+zlexcountCommand(client *c)
+{
+	long long count = 0;
+	zlexspec r;
+	zent *z;
+	long i;
+	robj o;
+
+	if (zslParseLexRange(c, 2, 3, &r) ||
+	    lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	z = zsetOrder(&o);
+	if ((i = zlexStart(z, o.n, &r, false)) >= 0)
+		for (; (size_t)i < o.n && zslLexValueLteMax(z[i].m, &r); i++)
+			count++;
+	addReplyLongLong(c, count);
+	free(z);
+	robjFree(&o);
+}
+
+enum { ZRANGE_AUTO, ZRANGE_RANK, ZRANGE_SCORE, ZRANGE_LEX };
+enum { ZDIR_AUTO, ZDIR_FORWARD, ZDIR_REVERSE };
+
+/* The arguments of a ZRANGE, as Redis's zrangeGenericCommand reads them. */
+typedef struct zrangeargs {
+	int type, dir;
+	long long start, end, offset, limit;
+	bool withscores;
+	zrangespec score;
+	zlexspec lex;
+} zrangeargs;
+
+static int
+zrangeParse(client *c, zrangeargs *a)
+{
+	int minidx = 2, maxidx = 3;
+
+	a->start = a->end = a->offset = 0;
+	a->limit = -1;
+	a->withscores = false;
+	for (int j = 4; j < c->argc; j++) {
+		int left = c->argc - j - 1;
+
+		if (argIs(c, j, "withscores")) {
+			a->withscores = true;
+		} else if (argIs(c, j, "limit") && left >= 2) {
+			if (getLongLong(c, j + 1, &a->offset, NULL) ||
+			    getLongLong(c, j + 2, &a->limit, NULL))
+				return -1;
+			j += 2;
+		} else if (a->dir == ZDIR_AUTO && argIs(c, j, "rev")) {
+			a->dir = ZDIR_REVERSE;
+		} else if (a->type == ZRANGE_AUTO && argIs(c, j, "bylex")) {
+			a->type = ZRANGE_LEX;
+		} else if (a->type == ZRANGE_AUTO && argIs(c, j, "byscore")) {
+			a->type = ZRANGE_SCORE;
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	if (a->dir == ZDIR_AUTO)
+		a->dir = ZDIR_FORWARD;
+	if (a->type == ZRANGE_AUTO)
+		a->type = ZRANGE_RANK;
+	if (a->limit != -1 && a->type == ZRANGE_RANK) {
+		addReplyError(c, "ERR syntax error, LIMIT is only supported in "
+			      "combination with either BYSCORE or BYLEX");
+		return -1;
+	}
+	if (a->withscores && a->type == ZRANGE_LEX) {
+		addReplyError(c, "ERR syntax error, WITHSCORES not supported "
+			      "in combination with BYLEX");
+		return -1;
+	}
+	if (a->dir == ZDIR_REVERSE && a->type != ZRANGE_RANK) {
+		minidx = 3;
+		maxidx = 2;
+	}
+	if (a->type == ZRANGE_RANK)
+		return getLongLong(c, minidx, &a->start, NULL) ||
+		       getLongLong(c, maxidx, &a->end, NULL) ? -1 : 0;
+	if (a->type == ZRANGE_SCORE)
+		return zslParseRange(c, minidx, maxidx, &a->score);
+	return zslParseLexRange(c, minidx, maxidx, &a->lex);
+}
+
+/*
+ * The positions in z (the order of o) that a range selects, in the order
+ * of the reply, into *out (caller frees); returns their number.
+ */
+static size_t
+zrangeSelect(const zrangeargs *a, const zent *z, size_t n, size_t **out)
+{
+	bool rev = a->dir == ZDIR_REVERSE;
+	size_t *sel = nedb__malloc((n ? n : 1) * sizeof *sel), k = 0;
+	long long offset = a->offset, limit = a->limit;
+	long i;
+
+	*out = sel;
+	if (a->type == ZRANGE_RANK) {
+		long long start = a->start, end = a->end, len = (long long)n;
+
+		if (start < 0)
+			start += len;
+		if (end < 0)
+			end += len;
+		if (start < 0)
+			start = 0;
+		if (start > end || start >= len)
+			return 0;
+		if (end >= len)
+			end = len - 1;
+		for (long long j = start; j <= end; j++)
+			sel[k++] = rev ? (size_t)(len - 1 - j) : (size_t)j;
+		return k;
+	}
+	if (offset < 0 || (offset > 0 && (size_t)offset >= n))
+		return 0;
+	i = a->type == ZRANGE_SCORE ? zscoreStart(z, n, &a->score, rev) :
+	    zlexStart(z, n, &a->lex, rev);
+	for (; i >= 0 && (size_t)i < n && offset; offset--)
+		i += rev ? -1 : 1;
+	for (; i >= 0 && (size_t)i < n && limit--; i += rev ? -1 : 1) {
+		bool in = a->type == ZRANGE_SCORE ?
+			(rev ? zslValueGteMin(z[i].s, &a->score) :
+			 zslValueLteMax(z[i].s, &a->score)) :
+			(rev ? zslLexValueGteMin(z[i].m, &a->lex) :
+			 zslLexValueLteMax(z[i].m, &a->lex));
+
+		if (!in)
+			break;
+		sel[k++] = (size_t)i;
+	}
+	return k;
+}
+
+static void
+zrangeGenericCommand(client *c, int type, int dir)
+{
+	zrangeargs a = {.type = type, .dir = dir};
+	size_t *sel, k;
+	zent *z;
+	robj o;
+	int r;
+
+	if (zrangeParse(c, &a) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	addReplyArrayLen(c, (long long)(a.withscores ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		addReplyBulk(c, z[sel[j]].m->p, z[sel[j]].m->len);
+		if (a.withscores)
+			addReplyDouble(c, z[sel[j]].s);
+	}
+	free(sel);
+	free(z);
+	robjFree(&o);
+}
+
+static void
+zrangeCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_AUTO, ZDIR_AUTO);
+}
+
+static void
+zrevrangeCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_RANK, ZDIR_REVERSE);
+}
+
+static void
+zrangebyscoreCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_SCORE, ZDIR_FORWARD);
+}
+
+static void
+zrevrangebyscoreCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_SCORE, ZDIR_REVERSE);
+}
+
+static void
+zrangebylexCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_LEX, ZDIR_FORWARD);
+}
+
+static void
+zrevrangebylexCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_LEX, ZDIR_REVERSE);
+}
+
+/* ZPOPMIN and ZPOPMAX key [count]: member, score, member, score... */
+static void
+zpopGenericCommand(client *c, bool max)
+{
+	long long count = 1;
+	size_t n;
+	zent *z;
+	robj o, popped = {.type = OBJ_ZSET};
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (c->argc == 3 && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			     count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	if (!r || count == 0) {
+		addReplyArrayLen(c, 0);
+		robjFree(&o);
+		return;
+	}
+	n = (size_t)count < o.n ? (size_t)count : o.n;
+	z = zsetOrder(&o);
+	/* the reply's pairs, copied before the members leave o */
+	for (size_t k = 0; k < n; k++) {
+		const zent *e = &z[max ? o.n - 1 - k : k];
+
+		if (zsetInsert(&popped, popped.n, e->m->p, e->m->len, e->s)) {
+			oom(c);
+			goto done;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool found;
+		size_t i = setFind(&o, popped.v[k].p, popped.v[k].len, &found);
+
+		zsetRemove(&o, i);
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+		addReplyArrayLen(c, (long long)(2 * n));
+		for (size_t k = 0; k < n; k++) {
+			addReplyBulk(c, popped.v[k].p, popped.v[k].len);
+			addReplyDouble(c, popped.sc[k]);
+		}
+	}
+done:
+	free(z);
+	robjFree(&popped);
+	robjFree(&o);
+}
+
+static void
+zpopminCommand(client *c)
+{
+	zpopGenericCommand(c, false);
+}
+
+static void
+zpopmaxCommand(client *c)
+{
+	zpopGenericCommand(c, true);
+}
+
 /* ---- lists ---------------------------------------------------------------- */
 
 static void
@@ -2628,6 +3592,25 @@ static const struct redisCommand commandTable[] = {
 	{"sunion", sunionCommand, -2, R, 1, -1, 1},
 	{"sinter", sinterCommand, -2, R, 1, -1, 1},
 	{"sdiff", sdiffCommand, -2, R, 1, -1, 1},
+	/* sorted sets */
+	{"zadd", zaddCommand, -4, W, 1, 1, 1},
+	{"zincrby", zincrbyCommand, 4, W, 1, 1, 1},
+	{"zrem", zremCommand, -3, W, 1, 1, 1},
+	{"zcard", zcardCommand, 2, R, 1, 1, 1},
+	{"zscore", zscoreCommand, 3, R, 1, 1, 1},
+	{"zmscore", zmscoreCommand, -3, R, 1, 1, 1},
+	{"zrank", zrankCommand, 3, R, 1, 1, 1},
+	{"zrevrank", zrevrankCommand, 3, R, 1, 1, 1},
+	{"zcount", zcountCommand, 4, R, 1, 1, 1},
+	{"zlexcount", zlexcountCommand, 4, R, 1, 1, 1},
+	{"zrange", zrangeCommand, -4, R, 1, 1, 1},
+	{"zrevrange", zrevrangeCommand, -4, R, 1, 1, 1},
+	{"zrangebyscore", zrangebyscoreCommand, -4, R, 1, 1, 1},
+	{"zrevrangebyscore", zrevrangebyscoreCommand, -4, R, 1, 1, 1},
+	{"zrangebylex", zrangebylexCommand, -4, R, 1, 1, 1},
+	{"zrevrangebylex", zrevrangebylexCommand, -4, R, 1, 1, 1},
+	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
+	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
 	/* lists */
 	{"lpush", lpushCommand, -3, W, 1, 1, 1},
 	{"rpush", rpushCommand, -3, W, 1, 1, 1},
