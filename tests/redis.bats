@@ -1583,3 +1583,225 @@ OK'
 	nedb-redis ZRANGE z 0 -1
 	assert_equal "$(head_seq)" "$before"
 }
+
+# ---- more strings and keys ------------------------------------------------------
+
+@test "INCRBYFLOAT, GETRANGE, SETRANGE, MSETNX, RENAMENX and COPY as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET f 10.5
+		INCRBYFLOAT f 0.1
+		INCRBYFLOAT f -5
+		INCRBYFLOAT f 5.0e3
+		INCRBYFLOAT f 1e-20
+		INCRBYFLOAT new 3
+		INCRBYFLOAT new2 -0.0
+		SET h 0x10
+		INCRBYFLOAT h 1
+		SET e 5
+		EXPIRE e 100
+		INCRBYFLOAT e 1.5
+		TTL e
+		SET g "Hello World"
+		GETRANGE g 0 4
+		GETRANGE g -5 -1
+		GETRANGE g -1 -5
+		GETRANGE g 5 1
+		GETRANGE g 0 100
+		GETRANGE g -100 2
+		GETRANGE g 20 30
+		GETRANGE nosuch 0 1
+		SET e2 ""
+		GETRANGE e2 0 -1
+		SETRANGE g 6 Redis
+		GET g
+		SETRANGE g 15 "!!"
+		GET g
+		SETRANGE n 3 abc
+		GET n
+		SETRANGE n2 3 ""
+		EXISTS n2
+		SETRANGE g 0 ""
+		EXPIRE g 100
+		SETRANGE g 0 h
+		TTL g
+		MSETNX a 1 b 2
+		MSETNX b 3 c 4
+		MGET a b c
+		RENAMENX a z
+		RENAMENX b z
+		RENAMENX b b
+		MGET a b z
+		COPY z zz
+		COPY z zz
+		SET z new
+		COPY z zz REPLACE
+		GET zz
+		COPY nosuch q
+		COPY z q DB 0
+		LPUSH ll 1 2 3
+		EXPIRE ll 100
+		COPY ll ll2
+		LRANGE ll2 0 -1
+		TTL ll2
+		TYPE ll2
+		FLUSHALL
+		DBSIZE
+		SET x 1
+		FLUSHALL ASYNC
+		DBSIZE
+	EOF
+}
+
+@test "GETEX and the repeated expiry options of SET as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET k v
+		GETEX k
+		TTL k
+		GETEX k EX 100
+		TTL k
+		GETEX k PX 200000
+		TTL k
+		GETEX k PERSIST
+		TTL k
+		GETEX k PERSIST
+		GETEX k EXAT 4102444800
+		EXPIRETIME k
+		GETEX k PXAT 4102444800123
+		PEXPIRETIME k
+		GETEX k EX 10 EX 20
+		TTL k
+		GETEX k PERSIST PERSIST
+		TTL k
+		GETEX nosuch EX 10
+		GETEX k EXAT 1
+		EXISTS k
+		SET a 1 EX 10 EX 20
+		TTL a
+		SET a 1 KEEPTTL KEEPTTL
+		TTL a
+	EOF
+}
+
+@test "string and key errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET f 1
+		SET s abc
+		LPUSH l x
+		INCRBYFLOAT f abc
+		INCRBYFLOAT f inf
+		INCRBYFLOAT f 1e400
+		INCRBYFLOAT f " 1"
+		INCRBYFLOAT s 1
+		INCRBYFLOAT l 1
+		SET big 1e308
+		INCRBYFLOAT big 1e308
+		INCRBYFLOAT big 1e308
+		GETRANGE s x 1
+		GETRANGE l 0 1
+		SETRANGE s -1 x
+		SETRANGE s x x
+		SETRANGE l 0 x
+		SETRANGE s 536870912 x
+		MSETNX a
+		MSETNX x 1 y
+		RENAMENX nosuch q
+		COPY s s
+		COPY s q DB x
+		COPY s q DB 99
+		COPY s q DB -1
+		COPY s q REPLACE EXTRA
+		COPY s q DB
+		FLUSHALL NOW
+		GETEX s EX 10 PX 20
+		GETEX s PERSIST EX 10
+		GETEX s EX 10 PERSIST
+		GETEX s EX 0
+		GETEX s EX -1
+		GETEX s EX x
+		GETEX s EX
+		GETEX s FOO
+		GETEX nosuch EX x
+		GETEX nosuch FOO
+		GETEX l EX 10
+		GETEX l EX x
+		GETEX s EX 99999999999999999
+		SET a 1 EX 10 KEEPTTL
+		INCRBYFLOAT f
+		GETRANGE f 0
+		COPY f
+		GETEX
+	EOF
+}
+
+@test "HSCAN, SSCAN and ZSCAN answer everything in one call, as redis-server does for small values" {
+	same_as_redis <<-'EOF'
+		HSET h a 1 b 2 c 3 ab 4
+		HSCAN h 0
+		HSCAN h 0 MATCH a*
+		HSCAN h 0 COUNT 1
+		HSCAN h 0 COUNT 0
+		HSCAN h 0 COUNT x
+		HSCAN h x
+		HSCAN h " 0"
+		HSCAN h -1
+		HSCAN h 0 TYPE string
+		HSCAN h 0 MATCH
+		HSCAN nosuch 0 COUNT 0
+		SET s x
+		HSCAN s 0
+		HSCAN s x
+		SSCAN s 0
+		ZSCAN s 0
+		ZADD z 1 a 2.5 b inf c -1 d 1e17 e 1e20 f 0.1 g -0 h
+		ZSCAN z 0
+		ZSCAN z 0 MATCH [ab]
+		SADD st x
+		SSCAN st 0
+		SSCAN st 0 MATCH y
+		SSCAN nosuch 0
+		SCAN 0 TYPE
+		SCAN x
+		SCAN 0 COUNT 0
+		SCAN 0 FOO
+		SCAN 0 MATCH
+	EOF
+}
+
+@test "SCAN visits every key once in byte order, with MATCH, TYPE and COUNT as a hint" {
+	local c=0 out all='' calls=0 port
+	{
+		for i in $(seq 1 40); do echo "SET k$i v"; done
+		for i in $(seq 1 12); do echo "SET session:$i v"; done
+		echo 'SADD aset x'
+		echo 'ZADD zs 1 a'
+		echo 'RPUSH li x'
+	} >cmds
+	nedb-redis <cmds >/dev/null
+	while :; do
+		out=$(nedb-redis --raw SCAN "$c" COUNT 5)
+		c=$(head -1 <<<"$out")
+		all+=$(tail -n +2 <<<"$out")$'\n'
+		calls=$((calls + 1))
+		[ "$c" = 0 ] && break
+	done
+	# keys sharing their first 8 bytes come in one reply
+	[ "$calls" -ge 8 ] && [ "$calls" -le 12 ]
+	assert_equal "$(grep -c . <<<"$all")" 55
+	assert_equal "$(grep . <<<"$all")" "$(nedb-redis --raw KEYS '*')"
+	run nedb-redis --raw SCAN 0 TYPE zset COUNT 1000
+	assert_output "$(printf '0\nzs')"
+	run nedb-redis --raw SCAN 0 MATCH 'k1*' COUNT 1000
+	assert_output "$(printf '0\nk1\nk10\nk11\nk12\nk13\nk14\nk15\nk16\nk17\nk18\nk19')"
+	run nedb-redis SCAN 0 COUNT 2
+	assert_line --index 0 --regexp '^1\) "[1-9][0-9]*"$'
+	assert_line --index 1 '2) 1) "aset"'
+	[ -f "$BATS_FILE_TMPDIR/redis.port" ] || return 0
+	# the same keys as redis-server's SCAN, for each MATCH and TYPE
+	port=$(cat "$BATS_FILE_TMPDIR/redis.port")
+	redis-cli -p "$port" flushall >/dev/null
+	redis-cli -p "$port" <cmds >/dev/null
+	for opt in "MATCH k1*" "TYPE set" "TYPE string" "MATCH *:1?"; do
+		assert_equal "$(nedb-redis --raw SCAN 0 $opt COUNT 100 | tail -n +2)" \
+			"$(redis-cli -p "$port" --raw SCAN 0 $opt COUNT 100 | tail -n +2 | LC_ALL=C sort)"
+	done
+}

@@ -1360,7 +1360,11 @@ dbSize(client *c, uint64_t *n)
 #define SET_GET 0x20
 #define SET_EXAT 0x40
 #define SET_PXAT 0x80
+#define SET_PERSIST 0x100	/* GETEX */
 #define SET_EXPIRY (SET_EX | SET_PX | SET_EXAT | SET_PXAT | SET_KEEPTTL)
+/* An expiry option excludes the others, not itself (EX 1 EX 2 is fine) */
+#define SET_TTL_CLASH(flags, self) ((flags) & (SET_EXPIRY | SET_PERSIST) & \
+				    ~(unsigned)(self))
 
 /*
  * The expiry of SET key value [EX s|PX ms|EXAT s|PXAT ms] as Redis 7
@@ -1387,7 +1391,8 @@ setExpiry(client *c, int j, unsigned flags, long long *ttl)
 		*ttl = v - now;
 	return 0;
 bad:
-	addReplyError(c, "ERR invalid expire time in 'set' command");
+	addReplyErrorFormat(c, "ERR invalid expire time in '%s' command",
+			    c->cmd->name);
 	return -1;
 }
 
@@ -1410,7 +1415,7 @@ setCommand(client *c)
 
 		for (size_t t = 0; t < 4 && !done; t++)
 			if (argIs(c, j, ttlopt[t].name) && next &&
-			    !(flags & SET_EXPIRY)) {
+			    !SET_TTL_CLASH(flags, ttlopt[t].flag)) {
 				flags |= ttlopt[t].flag;
 				expire = ++j;
 				done = true;
@@ -1423,7 +1428,8 @@ setCommand(client *c)
 			flags |= SET_XX;
 		else if (argIs(c, j, "get"))
 			flags |= SET_GET;
-		else if (argIs(c, j, "keepttl") && !(flags & SET_EXPIRY))
+		else if (argIs(c, j, "keepttl") &&
+			 !SET_TTL_CLASH(flags, SET_KEEPTTL))
 			flags |= SET_KEEPTTL;
 		else {
 			addReplySyntaxError(c);
@@ -1569,8 +1575,9 @@ getdelCommand(client *c)
 	robjFree(&o);
 }
 
+/* MSET, and MSETNX: nothing at all when one of the keys exists. */
 static void
-msetCommand(client *c)
+msetGenericCommand(client *c, bool nx)
 {
 	nedb_buf *docs;
 	int n = (c->argc - 1) / 2, i;
@@ -1578,6 +1585,17 @@ msetCommand(client *c)
 	if (c->argc % 2 == 0) {
 		addReplyArity(c);
 		return;
+	}
+	for (i = 0; nx && i < n; i++) {
+		nedb_doc d;
+		int r = dbFetch(c, c->argv[1 + 2 * i], &d);
+
+		if (r < 0)
+			return;
+		if (r) {
+			addReplyLongLong(c, 0);
+			return;
+		}
 	}
 	/* every document first: all are put, or none */
 	docs = nedb__calloc((size_t)n, sizeof *docs);
@@ -1598,12 +1616,26 @@ msetCommand(client *c)
 			if (dbPut(c, c->argv[1 + 2 * i], docs[i].p, docs[i].len,
 				  0))
 				break;
-		if (i == n)
+		if (i == n && nx)
+			addReplyLongLong(c, 1);
+		else if (i == n)
 			addReplyOK(c);
 	}
 	for (i = 0; i < n; i++)
 		nedb_buf_free(&docs[i]);
 	free(docs);
+}
+
+static void
+msetCommand(client *c)
+{
+	msetGenericCommand(c, false);
+}
+
+static void
+msetnxCommand(client *c)
+{
+	msetGenericCommand(c, true);
 }
 
 static void
@@ -1679,6 +1711,224 @@ incrDecrGenericCommand(client *c, long long incr)
 	}
 	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
 		addReplyLongLong(c, value);
+done:
+	robjFree(&o);
+}
+
+/* Redis's string2ld: the whole of s as strtold reads it, as string2d. */
+static bool
+string2ld(const char *s, size_t n, long double *out)
+{
+	char buf[5120], *end;
+	long double v;
+
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	errno = 0;
+	v = strtold(buf, &end);
+	if (isspace((unsigned char)buf[0]) || end[0] != 0 ||
+	    (size_t)(end - buf) != n || isnan(v) || errno == EINVAL ||
+	    (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL ||
+				 fpclassify(v) == FP_ZERO)))
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * A long double as Redis writes the result of INCRBYFLOAT (ld2string's
+ * human mode): "%.17Lf" without trailing zeros, "-0" as "0".  The text
+ * goes to buf (5200 bytes); returns its length.
+ */
+static size_t
+ld2human(char *buf, size_t size, long double v)
+{
+	int l = snprintf(buf, size, "%.17Lf", v);
+
+	if (l < 0 || (size_t)l + 1 > size)
+		l = 0;	/* as Redis: no room, an empty string */
+	else if (strchr(buf, '.')) {
+		while (buf[l - 1] == '0')
+			l--;
+		if (buf[l - 1] == '.')
+			l--;
+	}
+	if (l == 2 && buf[0] == '-' && buf[1] == '0') {
+		buf[0] = '0';
+		l = 1;
+	}
+	buf[l] = 0;
+	return (size_t)l;
+}
+
+/*
+ * INCRBYFLOAT key increment.  Redis replicates it as SET key value
+ * KEEPTTL: the value written here is the one replied, the TTL kept.
+ */
+static void
+incrbyfloatCommand(client *c)
+{
+	long double value = 0, incr;
+	char buf[5200];
+	size_t n;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if ((r && !string2ld(o.str.p, o.str.len, &value)) ||
+	    !string2ld(c->argv[2], c->argvlen[2], &incr)) {
+		addReplyError(c, "ERR value is not a valid float");
+		goto done;
+	}
+	value += incr;
+	if (isnan(value) || isinf(value)) {
+		addReplyError(c, "ERR increment would produce NaN or Infinity");
+		goto done;
+	}
+	n = ld2human(buf, sizeof buf, value);
+	if (bstrSet(&o.str, buf, n))
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyBulk(c, buf, n);
+done:
+	robjFree(&o);
+}
+
+static void
+getrangeCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	len = (long long)o.str.len;
+	if (!r || (start < 0 && end < 0 && start > end)) {
+		addReplyBulk(c, "", 0);
+		goto done;
+	}
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (end < 0)
+		end = 0;
+	if (end >= len)
+		end = len - 1;
+	if (start > end || len == 0)
+		addReplyBulk(c, "", 0);
+	else
+		addReplyBulk(c, o.str.p + start, (size_t)(end - start + 1));
+done:
+	robjFree(&o);
+}
+
+#define PROTO_MAX_BULK_LEN (512ll << 20)	/* Redis's default */
+
+static void
+setrangeCommand(client *c)
+{
+	size_t vlen = c->argvlen[3];
+	long long offset;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &offset, NULL))
+		return;
+	if (offset < 0) {
+		addReplyError(c, "ERR offset is out of range");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (vlen == 0) {
+		addReplyLongLong(c, (long long)o.str.len);
+		goto done;
+	}
+	if (offset > PROTO_MAX_BULK_LEN - (long long)vlen) {
+		addReplyError(c, "ERR string exceeds maximum allowed size "
+			      "(proto-max-bulk-len)");
+		goto done;
+	}
+	if ((size_t)offset + vlen > MAX_DOC) {
+		addReplyErrorFormat(c, "ERR value too large: the document of "
+				    "key '%.64s' would exceed %u bytes",
+				    c->argv[1], MAX_DOC);
+		goto done;
+	}
+	if ((size_t)offset + vlen > o.str.len) {
+		char *p = nedb__calloc(1, (size_t)offset + vlen + 1);
+
+		if (o.str.len)
+			memcpy(p, o.str.p, o.str.len);
+		free(o.str.p);
+		o.str.p = p;
+		o.str.len = (size_t)offset + vlen;
+	}
+	memcpy(o.str.p + offset, c->argv[3], vlen);
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)o.str.len);
+done:
+	robjFree(&o);
+}
+
+/*
+ * GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: GET, then a new expiry
+ * (an expire op; a time that has passed deletes the key) or none.
+ */
+static void
+getexCommand(client *c)
+{
+	static const struct { const char *name; unsigned flag; } ttlopt[] = {
+		{"ex", SET_EX}, {"px", SET_PX}, {"exat", SET_EXAT},
+		{"pxat", SET_PXAT},
+	};
+	unsigned flags = 0;
+	int expire = 0;
+	long long ms = 0;
+	robj o;
+	int r;
+
+	for (int j = 2; j < c->argc; j++) {
+		bool next = j + 1 < c->argc, done = false;
+
+		for (size_t t = 0; t < 4 && !done; t++)
+			if (argIs(c, j, ttlopt[t].name) && next &&
+			    !SET_TTL_CLASH(flags, ttlopt[t].flag)) {
+				flags |= ttlopt[t].flag;
+				expire = ++j;
+				done = true;
+			}
+		if (done)
+			continue;
+		if (argIs(c, j, "persist") && !SET_TTL_CLASH(flags, SET_PERSIST))
+			flags |= SET_PERSIST;
+		else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (!r) {
+		addReplyNull(c);
+		goto done;
+	}
+	if (expire && setExpiry(c, expire, flags, &ms))
+		goto done;
+	if (expire && ms <= 0 ? dbDelete(c, c->argv[1]) < 0 :
+	    expire ? dbExpire(c, c->argv[1], ms) :
+	    (flags & SET_PERSIST) && o.exp ? dbExpire(c, c->argv[1], 0) : 0)
+		goto done;
+	addReplyBulk(c, o.str.p, o.str.len);
 done:
 	robjFree(&o);
 }
@@ -1760,12 +2010,13 @@ typeCommand(client *c)
 	robjFree(&o);
 }
 
+/* RENAME, and RENAMENX: 0 and nothing done when dst exists. */
 static void
-renameCommand(client *c)
+renameGenericCommand(client *c, bool nx)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
 	nedb_buf doc = {0};
-	nedb_doc d;
+	nedb_doc d, dd;
 	int r;
 
 	if ((r = dbFetch(c, src, &d)) < 0)
@@ -1775,10 +2026,101 @@ renameCommand(client *c)
 		return;
 	}
 	if (!strcmp(src, dst)) {
-		addReplyOK(c);
+		if (nx)
+			addReplyLongLong(c, 0);
+		else
+			addReplyOK(c);
 		return;
 	}
-	/* the document moves as it is, TTL and all; put rewrites its _id */
+	/* the document moves as it is, TTL and all; put rewrites its _id
+	 * (copied first: the next read may reuse the memory of this one) */
+	if (nedb_buf_add(&doc, d.doc, d.len)) {
+		oom(c);
+		return;
+	}
+	if (nx && (r = dbFetch(c, dst, &dd)) != 0) {
+		if (r > 0)
+			addReplyLongLong(c, 0);
+		nedb_buf_free(&doc);
+		return;
+	}
+	{
+		robj t = {.exp = d.exp};
+
+		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+		    dbDelete(c, src) >= 0) {
+			if (nx)
+				addReplyLongLong(c, 1);
+			else
+				addReplyOK(c);
+		}
+	}
+	nedb_buf_free(&doc);
+}
+
+static void
+renameCommand(client *c)
+{
+	renameGenericCommand(c, false);
+}
+
+static void
+renamenxCommand(client *c)
+{
+	renameGenericCommand(c, true);
+}
+
+/*
+ * COPY source destination [DB db] [REPLACE]: the document as it is, TTL
+ * and all.  Databases have names here, not numbers: DB 0 is this one,
+ * and another number is refused.
+ */
+static void
+copyCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	bool replace = false;
+	nedb_buf doc = {0};
+	nedb_doc d, dd;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		long long db;
+
+		if (argIs(c, j, "replace")) {
+			replace = true;
+		} else if (argIs(c, j, "db") && j + 1 < c->argc) {
+			if (getLongLong(c, ++j, &db, NULL))
+				return;
+			if (db < INT_MIN || db > INT_MAX) {
+				addReplyError(c, "ERR value is out of range");
+				return;
+			}
+			if (db < 0 || db >= 16) {
+				addReplyError(c, "ERR DB index is out of range");
+				return;
+			}
+			if (db != 0) {
+				addReplyError(c, "ERR COPY to another database "
+					      "is not supported: databases have "
+					      "names here (SELECT)");
+				return;
+			}
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (!strcmp(src, dst)) {
+		addReplyError(c, "ERR source and destination objects are the "
+			      "same");
+		return;
+	}
+	if ((r = dbFetch(c, src, &d)) <= 0) {
+		if (r == 0)
+			addReplyLongLong(c, 0);
+		return;
+	}
 	if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
 		return;
@@ -1786,9 +2128,11 @@ renameCommand(client *c)
 	{
 		robj t = {.exp = d.exp};
 
-		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
-		    dbDelete(c, src) >= 0)
-			addReplyOK(c);
+		if ((r = dbFetch(c, dst, &dd)) > 0 && !replace)
+			addReplyLongLong(c, 0);
+		else if (r >= 0 &&
+			 dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0)
+			addReplyLongLong(c, 1);
 	}
 	nedb_buf_free(&doc);
 }
@@ -1818,6 +2162,8 @@ dbsizeCommand(client *c)
 		addReplyLongLong(c, (long long)n);
 }
 
+/* FLUSHDB, and FLUSHALL, which is the same here: a connection sees one
+ * database at a time, and the others are other directories. */
 static void
 flushdbCommand(client *c)
 {
@@ -2946,6 +3292,260 @@ zpopmaxCommand(client *c)
 	zpopGenericCommand(c, true);
 }
 
+/* ---- SCAN, HSCAN, SSCAN, ZSCAN ----------------------------------------------
+ *
+ * SCAN walks the keys in the order of their bytes.  Its cursor is the
+ * first 8 bytes of the next key to visit, big-endian, padded with zero
+ * bytes (keys hold no NUL, so no key's cursor is 0): a call resumes at
+ * the first key not below those bytes.  A call visits COUNT keys and
+ * then every following key that shares the 8 bytes of the last, so that
+ * the next cursor always moves forward; COUNT is a hint, as in Redis.
+ * Every key present from the first call to the last is returned once
+ * (never twice), whatever else is written in between.
+ *
+ * HSCAN, SSCAN and ZSCAN answer every field or member in one call, with
+ * cursor 0: Redis does the same for a small hash, set or sorted set.
+ */
+
+typedef struct scanopts {
+	const char *pat;	/* NULL: every one */
+	size_t patlen;
+	long long count;
+	const char *type;	/* SCAN TYPE; NULL: any */
+} scanopts;
+
+/* Redis's parseScanCursorOrReply: strtoul's reading of the argument. */
+static int
+scanCursor(client *c, int i, unsigned long long *cursor)
+{
+	char *end;
+
+	errno = 0;
+	*cursor = strtoull(c->argv[i], &end, 10);
+	if (isspace((unsigned char)c->argv[i][0]) || end[0] != 0 ||
+	    errno == ERANGE) {
+		addReplyError(c, "ERR invalid cursor");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+scanOptions(client *c, int i, bool keys, scanopts *so)
+{
+	memset(so, 0, sizeof *so);
+	so->count = 10;
+	for (; i < c->argc; i += 2) {
+		bool two = c->argc - i >= 2;
+
+		if (argIs(c, i, "count") && two) {
+			if (getLongLong(c, i + 1, &so->count, NULL))
+				return -1;
+			if (so->count < 1) {
+				addReplySyntaxError(c);
+				return -1;
+			}
+		} else if (argIs(c, i, "match") && two) {
+			so->pat = c->argv[i + 1];
+			so->patlen = c->argvlen[i + 1];
+			if (so->patlen == 1 && so->pat[0] == '*')
+				so->pat = NULL;
+		} else if (argIs(c, i, "type") && keys && two) {
+			so->type = c->argv[i + 1];
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+scanMatch(const scanopts *so, const char *p, size_t n)
+{
+	return !so->pat || globMatch(so->pat, so->patlen, p, n);
+}
+
+/* The cursor of a key: its first 8 bytes, big-endian. */
+static unsigned long long
+scanPrefix(const char *p, size_t n)
+{
+	unsigned long long v = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? (unsigned char)p[i] : 0);
+	return v;
+}
+
+struct scanwalk {
+	const scanopts *so;
+	char from[8];
+	size_t fromlen;
+	long long visited;
+	unsigned long long last, next;
+	bool stop, oom;
+	size_t n;
+	nedb_buf b;		/* the keys to answer, as bulk strings */
+};
+
+static int
+scanRow(const char *json, size_t len, void *payload)
+{
+	struct scanwalk *w = payload;
+	unsigned long long pre;
+	struct nql_span v;
+	char *key;
+	size_t n;
+	bool keep;
+
+	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
+		return 0;
+	if (!(key = nedb__string_value(v, &n))) {
+		w->oom = true;
+		return 1;
+	}
+	pre = scanPrefix(key, n);
+	if (bstrCmp(key, n, w->from, w->fromlen) < 0) {
+		free(key);
+		return 0;
+	}
+	if (w->visited >= w->so->count && pre != w->last) {
+		w->next = pre;
+		w->stop = true;
+		free(key);
+		return 1;
+	}
+	w->visited++;
+	w->last = pre;
+	keep = scanMatch(w->so, key, n);
+	if (keep && w->so->type) {
+		robj o = {0};
+
+		if (parseObject(json, len, &o))
+			w->oom = true;
+		keep = !strcasecmp(w->so->type, type_name[o.type]);
+		robjFree(&o);
+	}
+	if (keep) {
+		if (bufBulk(&w->b, key, n))
+			w->oom = true;
+		w->n++;
+	}
+	free(key);
+	return w->oom;
+}
+
+static void
+addReplyScan(client *c, unsigned long long cursor, size_t n,
+	     const nedb_buf *items)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%llu", cursor);
+	addReplyArrayLen(c, 2);
+	addReplyBulkStr(c, buf);
+	addReplyArrayBuf(c, n, items);
+}
+
+static void
+scanCommand(client *c)
+{
+	struct scanwalk w = {0};
+	unsigned long long cursor;
+	scanopts so;
+	int rc;
+
+	if (scanCursor(c, 1, &cursor) || scanOptions(c, 2, true, &so))
+		return;
+	w.so = &so;
+	for (int i = 0; i < 8 && cursor >> (56 - 8 * i) & 0xff; i++)
+		w.from[w.fromlen++] = (char)(cursor >> (56 - 8 * i) & 0xff);
+	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, scanRow, &w);
+	if (w.oom)
+		oom(c);
+	else if (rc && !w.stop)
+		failed(c, rc);
+	else
+		addReplyScan(c, w.stop ? w.next : 0, w.n, &w.b);
+	nedb_buf_free(&w.b);
+}
+
+/* A score as a small sorted set holds it (ZSCAN shows that text): an
+ * integer when the double is one, else as Redis's d2string writes it. */
+static int
+bufZsetScore(nedb_buf *b, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		snprintf(buf, sizeof buf, "%s", d > 0 ? "inf" : "-inf");
+	else if (d >= (double)(-LLONG_MAX / 2) && d <= (double)(LLONG_MAX / 2)
+		 && (double)(long long)d == d)
+		snprintf(buf, sizeof buf, "%lld", (long long)d);
+	else
+		snprintf(buf, sizeof buf, "%.17g", d);
+	return bufBulk(b, buf, strlen(buf));
+}
+
+/* HSCAN, SSCAN, ZSCAN key cursor [MATCH pattern] [COUNT count]. */
+static void
+scanValueGenericCommand(client *c, int type)
+{
+	unsigned long long cursor;
+	nedb_buf b = {0};
+	size_t n = 0;
+	scanopts so;
+	zent *z = NULL;
+	robj o;
+	int r;
+
+	if (scanCursor(c, 2, &cursor))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], type, &o)) < 0)
+		return;
+	if (r && scanOptions(c, 3, false, &so))
+		goto done;
+	if (type == OBJ_ZSET)
+		z = zsetOrder(&o);
+	for (size_t i = 0; r && i < o.n; i += type == OBJ_HASH ? 2 : 1) {
+		const bstr *m = z ? z[i].m : &o.v[i];
+
+		if (!scanMatch(&so, m->p, m->len))
+			continue;
+		if (bufBulk(&b, m->p, m->len) ||
+		    (type == OBJ_HASH &&
+		     bufBulk(&b, o.v[i + 1].p, o.v[i + 1].len)) ||
+		    (z && bufZsetScore(&b, z[i].s))) {
+			oom(c);
+			goto done;
+		}
+		n += type == OBJ_SET ? 1 : 2;
+	}
+	addReplyScan(c, 0, n, &b);
+done:
+	free(z);
+	nedb_buf_free(&b);
+	robjFree(&o);
+}
+
+static void
+hscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_HASH);
+}
+
+static void
+sscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_SET);
+}
+
+static void
+zscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_ZSET);
+}
+
 /* ---- lists ---------------------------------------------------------------- */
 
 static void
@@ -3570,6 +4170,18 @@ static const struct redisCommand commandTable[] = {
 	{"keys", keysCommand, 2, R, 0, 0, 0},
 	{"dbsize", dbsizeCommand, 1, R, 0, 0, 0},
 	{"flushdb", flushdbCommand, -1, W, 0, 0, 0},
+	{"flushall", flushdbCommand, -1, W, 0, 0, 0},
+	{"msetnx", msetnxCommand, -3, W, 1, -1, 2},
+	{"renamenx", renamenxCommand, 3, W, 1, 2, 1},
+	{"copy", copyCommand, -3, W, 1, 2, 1},
+	{"incrbyfloat", incrbyfloatCommand, 3, W, 1, 1, 1},
+	{"getrange", getrangeCommand, 4, R, 1, 1, 1},
+	{"setrange", setrangeCommand, 4, W, 1, 1, 1},
+	{"getex", getexCommand, -2, W, 1, 1, 1},
+	{"scan", scanCommand, -2, R, 0, 0, 0},
+	{"hscan", hscanCommand, -3, R, 1, 1, 1},
+	{"sscan", sscanCommand, -3, R, 1, 1, 1},
+	{"zscan", zscanCommand, -3, R, 1, 1, 1},
 	/* hashes */
 	{"hset", hsetCommand, -4, W, 1, 1, 1},
 	{"hmset", hmsetCommand, -4, W, 1, 1, 1},
