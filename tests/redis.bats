@@ -726,8 +726,8 @@ user:10'
 	assert_failure 1
 	assert_output "(error) ERR unknown command 'FOO', with args beginning with: 'a' 'b c' "
 	assert_equal "$stderr" ""
-	run -1 nedb-redis flushall
-	assert_output "(error) ERR unknown command 'flushall', with args beginning with: "
+	run -1 nedb-redis bgsave
+	assert_output "(error) ERR unknown command 'bgsave', with args beginning with: "
 	run -1 nedb-redis FOO "$(printf 'x%.0s' {1..200})"
 	assert_output "(error) ERR unknown command 'FOO', with args beginning with: '$(printf 'x%.0s' {1..128})' "
 }
@@ -1804,4 +1804,298 @@ OK'
 		assert_equal "$(nedb-redis --raw SCAN 0 $opt COUNT 100 | tail -n +2)" \
 			"$(redis-cli -p "$port" --raw SCAN 0 $opt COUNT 100 | tail -n +2 | LC_ALL=C sort)"
 	done
+}
+
+# ---- more hashes, lists and sets ------------------------------------------------
+
+@test "HSTRLEN, HINCRBYFLOAT and HRANDFIELD's errors as with redis-server" {
+	same_as_redis <<-'EOF'
+		HSET h a 1 b 2.5 c x d 10
+		HSTRLEN h a
+		HSTRLEN h c
+		HSTRLEN h nosuch
+		HSTRLEN nosuch a
+		HINCRBYFLOAT h a 0.5
+		HINCRBYFLOAT h b 1e3
+		HINCRBYFLOAT h new -3.25
+		HINCRBYFLOAT nosuch f 2
+		HGETALL h
+		EXPIRE h 100
+		HINCRBYFLOAT h a 1
+		TTL h
+		HINCRBYFLOAT h c 1
+		HINCRBYFLOAT h a x
+		HINCRBYFLOAT h a inf
+		HINCRBYFLOAT h a nan
+		HSET big f 1e4000
+		HINCRBYFLOAT big f 1e4000
+		SET s x
+		HSTRLEN s a
+		HINCRBYFLOAT s a 1
+		HRANDFIELD nosuch
+		HRANDFIELD nosuch 5
+		HRANDFIELD nosuch 5 WITHVALUES
+		HRANDFIELD h 0
+		HRANDFIELD s
+		HRANDFIELD s 1
+		HRANDFIELD h x
+		HRANDFIELD h 1 FOO
+		HRANDFIELD h 1 WITHVALUES x
+		HRANDFIELD h 9223372036854775807 WITHVALUES
+		HRANDFIELD h -9223372036854775808
+		HSET one f v
+		HRANDFIELD one
+		HRANDFIELD one 1 WITHVALUES
+		HRANDFIELD one -3
+		HRANDFIELD one -2 WITHVALUES
+		HSTRLEN h
+		HINCRBYFLOAT h a
+	EOF
+}
+
+@test "HRANDFIELD picks distinct fields for a count, repeats for a negative one" {
+	nedb-redis HSET h a 1 b 2 c 3 d 4 e 5
+	run nedb-redis --raw HRANDFIELD h
+	assert_output --regexp '^[a-e]$'
+	run nedb-redis --raw HRANDFIELD h 3
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | grep -c '^[a-e]$')" 3
+	run nedb-redis --raw HRANDFIELD h 9
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" "$(printf '%s\n' a b c d e)"
+	run nedb-redis --raw HRANDFIELD h -8
+	assert_equal "${#lines[@]}" 8
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep -vc '^[a-e]$')" 0
+	run nedb-redis --raw HRANDFIELD h 2 WITHVALUES
+	assert_equal "${#lines[@]}" 4
+	for i in 0 2; do
+		assert_equal "$(nedb-redis --raw HGET h "${lines[i]}")" "${lines[i + 1]}"
+	done
+	run nedb-redis --raw HRANDFIELD h -3 WITHVALUES
+	assert_equal "${#lines[@]}" 6
+}
+
+@test "LTRIM, LREM, LPOS, LINSERT, LPUSHX, RPUSHX, LMOVE and RPOPLPUSH as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l a b a c a d a
+		LREM l 2 a
+		LRANGE l 0 -1
+		LREM l -1 a
+		LRANGE l 0 -1
+		LREM l 0 a
+		LRANGE l 0 -1
+		LREM l 0 zz
+		LREM nosuch 1 a
+		RPUSH m a a
+		LREM m 0 a
+		EXISTS m
+		RPUSH t 1 2 3 4 5 6
+		EXPIRE t 100
+		LTRIM t 1 -2
+		LRANGE t 0 -1
+		TTL t
+		LTRIM t -100 100
+		LRANGE t 0 -1
+		LTRIM t 2 1
+		EXISTS t
+		LTRIM nosuch 0 1
+		RPUSH p a b c 1 2 3 c c
+		LPOS p c
+		LPOS p c RANK 2
+		LPOS p c RANK -1
+		LPOS p c COUNT 2
+		LPOS p c COUNT 0
+		LPOS p c RANK -1 COUNT 0
+		LPOS p c RANK -2 COUNT 2
+		LPOS p c MAXLEN 1
+		LPOS p c COUNT 0 MAXLEN 3
+		LPOS p zz
+		LPOS p zz COUNT 2
+		LPOS nosuch a
+		LPOS nosuch a COUNT 1
+		LINSERT p BEFORE c X
+		LINSERT p AFTER c Y
+		LRANGE p 0 -1
+		LINSERT p AFTER zz Y
+		LINSERT nosuch AFTER a b
+		LPUSHX p 0
+		LPUSHX nosuch 0
+		RPUSHX p 9 10
+		RPUSHX nosuch 9
+		LRANGE p 0 -1
+		EXISTS nosuch
+		RPUSH a 1 2 3
+		LMOVE a b LEFT RIGHT
+		LMOVE a b RIGHT LEFT
+		LRANGE a 0 -1
+		LRANGE b 0 -1
+		RPUSH a 4 5
+		LMOVE a a LEFT RIGHT
+		LRANGE a 0 -1
+		LMOVE a a RIGHT LEFT
+		LRANGE a 0 -1
+		LMOVE nosuch b LEFT LEFT
+		RPOPLPUSH a b
+		RPOPLPUSH a b
+		RPOPLPUSH a b
+		EXISTS a
+		LRANGE b 0 -1
+		RPOPLPUSH b b
+		LRANGE b 0 -1
+	EOF
+}
+
+@test "list errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH p a b c
+		SET s x
+		LREM p x a
+		LTRIM p x 1
+		LTRIM p 0 x
+		LPOS p c RANK 0
+		LPOS p c COUNT -1
+		LPOS p c COUNT x
+		LPOS p c MAXLEN -1
+		LPOS p c MAXLEN x
+		LPOS p c RANK x
+		LPOS p c FOO
+		LPOS p c RANK
+		LINSERT p MIDDLE c X
+		LMOVE p b UP DOWN
+		LMOVE p b LEFT DOWN
+		LMOVE p s LEFT LEFT
+		LMOVE s p LEFT LEFT
+		RPOPLPUSH p s
+		RPOPLPUSH s p
+		LPUSHX s x
+		RPUSHX s x
+		LINSERT s BEFORE a b
+		LTRIM s 0 1
+		LREM s 0 a
+		LPOS s a
+		LRANGE p 0 -1
+		LTRIM p 0
+		LREM p 0
+		LINSERT p BEFORE a
+		LMOVE p q LEFT
+		RPOPLPUSH p
+		LPUSHX p
+		LPOS p
+	EOF
+}
+
+@test "SINTERSTORE, SUNIONSTORE, SDIFFSTORE, SINTERCARD, SMISMEMBER and SMOVE as with redis-server" {
+	same_as_redis <<-'EOF'
+		SADD a 1 2 3 4
+		SADD b 3 4 5
+		SADD c 4 5 6
+		SINTERSTORE d a b
+		SMEMBERS d
+		SUNIONSTORE d a c
+		SMEMBERS d
+		SDIFFSTORE d a b
+		SMEMBERS d
+		EXPIRE d 100
+		SDIFFSTORE d a b
+		TTL d
+		SINTERSTORE d a nosuch
+		EXISTS d
+		SET str x
+		SUNIONSTORE str a
+		TYPE str
+		SDIFFSTORE x nosuch a
+		EXISTS x
+		SINTERSTORE d a a
+		SMEMBERS d
+		SINTERCARD 2 a b
+		SINTERCARD 3 a b c
+		SINTERCARD 1 a LIMIT 2
+		SINTERCARD 1 a LIMIT 0
+		SINTERCARD 2 a nosuch
+		SMISMEMBER a 1 9 4
+		SMISMEMBER nosuch 1 2
+		SMOVE a b 1
+		SMOVE a b 9
+		SMOVE nosuch b 1
+		SMOVE a a 2
+		SMOVE a a 9
+		SMOVE a b 3
+		SMEMBERS a
+		SMEMBERS b
+		SADD one x
+		SMOVE one new x
+		EXISTS one
+		SMEMBERS new
+		SPOP nosuch
+		SPOP nosuch 2
+		SPOP a 0
+		SRANDMEMBER nosuch
+		SRANDMEMBER nosuch 3
+		SRANDMEMBER a 0
+		SADD solo z
+		SRANDMEMBER solo
+		SRANDMEMBER solo -3
+		SRANDMEMBER solo 5
+		SPOP solo
+		EXISTS solo
+		SADD two p
+		SPOP two 5
+		EXISTS two
+	EOF
+}
+
+@test "set errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SADD a 1 2
+		SET s x
+		SUNIONSTORE x s
+		SINTERSTORE x a s
+		SDIFFSTORE x s a
+		SINTERCARD 0 a
+		SINTERCARD x a
+		SINTERCARD 3 a b
+		SINTERCARD 1 a LIMIT -1
+		SINTERCARD 1 a LIMIT x
+		SINTERCARD 1 a FOO 1
+		SINTERCARD 1 a LIMIT
+		SINTERCARD 2 a s
+		SMISMEMBER s 1
+		SMOVE a s 2
+		SMOVE s a 2
+		SMOVE nosuch s 2
+		SPOP s
+		SPOP a x
+		SPOP a -1
+		SPOP a 1 2
+		SRANDMEMBER s
+		SRANDMEMBER a x
+		SRANDMEMBER a 1 2
+		SRANDMEMBER a -9223372036854775808
+		SINTERSTORE
+		SINTERCARD 1
+		SMISMEMBER a
+		SMOVE a b
+	EOF
+}
+
+@test "SPOP and SRANDMEMBER pick members at random, distinct for a count" {
+	nedb-redis SADD s a b c d e
+	run nedb-redis --raw SRANDMEMBER s
+	assert_output --regexp '^[a-e]$'
+	run nedb-redis --raw SRANDMEMBER s 3
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | grep -c '^[a-e]$')" 3
+	run nedb-redis --raw SRANDMEMBER s -7
+	assert_equal "${#lines[@]}" 7
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep -vc '^[a-e]$')" 0
+	run nedb-redis --raw SPOP s 2
+	assert_equal "${#lines[@]}" 2
+	run nedb-redis --raw SMISMEMBER s "${lines[0]}" "${lines[1]}"
+	assert_output "$(printf '0\n0')"
+	run nedb-redis SCARD s
+	assert_output '(integer) 3'
+	run nedb-redis --raw SPOP s
+	assert_output --regexp '^[a-e]$'
+	nedb-redis SPOP s 5
+	run nedb-redis EXISTS s
+	assert_output '(integer) 0'
+	assert_determinism
 }

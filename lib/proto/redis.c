@@ -2406,6 +2406,166 @@ done:
 	robjFree(&o);
 }
 
+static void
+hstrlenCommand(client *c)
+{
+	robj o;
+	long i;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	i = hashFind(&o, c->argv[2], c->argvlen[2]);
+	addReplyLongLong(c, i >= 0 ? (long long)o.v[i + 1].len : 0);
+	robjFree(&o);
+}
+
+/* HINCRBYFLOAT key field increment; Redis replicates it as HSET with the
+ * value replied, which is the value written here. */
+static void
+hincrbyfloatCommand(client *c)
+{
+	long double value = 0, incr;
+	char buf[5200];
+	size_t n;
+	robj o;
+	long i;
+
+	if (!string2ld(c->argv[3], c->argvlen[3], &incr)) {
+		addReplyError(c, "ERR value is not a valid float");
+		return;
+	}
+	if (isnan(incr) || isinf(incr)) {
+		addReplyError(c, "ERR value is NaN or Infinity");
+		return;
+	}
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	i = hashFind(&o, c->argv[2], c->argvlen[2]);
+	if (i >= 0 && !string2ld(o.v[i + 1].p, o.v[i + 1].len, &value)) {
+		addReplyError(c, "ERR hash value is not a float");
+		goto done;
+	}
+	value += incr;
+	if (isnan(value) || isinf(value)) {
+		addReplyError(c, "ERR increment would produce NaN or Infinity");
+		goto done;
+	}
+	n = ld2human(buf, sizeof buf, value);
+	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, n) < 0)
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyBulk(c, buf, n);
+done:
+	robjFree(&o);
+}
+
+/* A random number below n (n > 0), for the commands that pick at random
+ * (HRANDFIELD, SRANDMEMBER, SPOP): xorshift64*, seeded from the clock
+ * and the address of its state.  Not for secrets. */
+static size_t
+randomBelow(size_t n)
+{
+	static uint64_t s;
+
+	if (!s)
+		s = (uint64_t)nedb_now_ms() * 0x9e3779b97f4a7c15ull ^
+		    (uint64_t)(uintptr_t)&s;
+	s ^= s >> 12;
+	s ^= s << 25;
+	s ^= s >> 27;
+	return (size_t)((s * 0x2545f4914f6cdd1dull) >> 11) % n;
+}
+
+/*
+ * The picks of HRANDFIELD and SRANDMEMBER with a count, as Redis makes
+ * them: count >= 0 distinct ones (all when count >= n), count < 0 that
+ * many with repeats.  Positions in [0, n) into *out (caller frees).
+ */
+static size_t
+randomPicks(long long count, size_t n, size_t **out)
+{
+	size_t k, *p;
+
+	if (count >= 0) {
+		k = (unsigned long long)count < n ? (size_t)count : n;
+		p = nedb__malloc((n ? n : 1) * sizeof *p);
+		for (size_t i = 0; i < n; i++)
+			p[i] = i;
+		if (k < n)	/* a partial Fisher-Yates shuffle */
+			for (size_t i = 0; i < k; i++) {
+				size_t j = i + randomBelow(n - i), t = p[i];
+
+				p[i] = p[j];
+				p[j] = t;
+			}
+	} else {
+		k = (size_t)-count;
+		p = nedb__malloc(k * sizeof *p);
+		for (size_t i = 0; i < k; i++)
+			p[i] = randomBelow(n);
+	}
+	*out = p;
+	return k;
+}
+
+/* HRANDFIELD key [count [WITHVALUES]]. */
+static void
+hrandfieldCommand(client *c)
+{
+	bool withvalues = c->argc == 4, hascount = c->argc >= 3;
+	long long count = 1;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (hascount) {
+		if (getLongLong(c, 2, &count, NULL))
+			return;
+		if (count < -LLONG_MAX) {
+			addReplyError(c, "ERR value is out of range, value must "
+				      "between -9223372036854775807 and "
+				      "9223372036854775807");
+			return;
+		}
+		if (c->argc > 4 || (withvalues && !argIs(c, 3, "withvalues"))) {
+			addReplySyntaxError(c);
+			return;
+		}
+		if (withvalues && (count < -LLONG_MAX / 2 ||
+				   count > LLONG_MAX / 2)) {
+			addReplyError(c, "ERR value is out of range");
+			return;
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = 2 * randomBelow(o.n / 2);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	k = randomPicks(count, o.n / 2, &pick);
+	addReplyArrayLen(c, (long long)(withvalues ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		const bstr *f = &o.v[2 * pick[j]];
+
+		addReplyBulk(c, f->p, f->len);
+		if (withvalues)
+			addReplyBulk(c, f[1].p, f[1].len);
+	}
+	free(pick);
+done:
+	robjFree(&o);
+}
+
 /* ---- sets ----------------------------------------------------------------- */
 
 /* SADD and SREM: insert or remove each member; store only on change. */
@@ -2495,20 +2655,22 @@ scardCommand(client *c)
 enum { SET_OP_UNION, SET_OP_INTER, SET_OP_DIFF };
 
 /*
- * SUNION, SINTER, SDIFF.  Every key is read (and type checked) first, as
- * Redis does; a missing key is an empty set.  Sets are sorted, so the
- * result is built sorted.
+ * The union, intersection or difference of the sets named by the nsets
+ * arguments from first on, into res (an empty set to begin with).  Every
+ * key is read (and type checked) first, as Redis does; a missing key is
+ * an empty set.  Sets are sorted, so the result is built sorted.
+ * Returns 0, or -1 after an error reply.
  */
-static void
-setOpGenericCommand(client *c, int op)
+static int
+setOpCompute(client *c, int first, int nsets, int op, robj *res)
 {
-	int nsets = c->argc - 1, j;
-	robj *sets, res = {.type = OBJ_SET};
+	robj *sets;
 	bool missing = false;
+	int j, rc = -1;
 
 	sets = nedb__calloc((size_t)nsets, sizeof *sets);
 	for (j = 0; j < nsets; j++) {
-		int r = lookupTyped(c, c->argv[j + 1], OBJ_SET, &sets[j]);
+		int r = lookupTyped(c, c->argv[first + j], OBJ_SET, &sets[j]);
 
 		if (r < 0)
 			goto done;
@@ -2519,18 +2681,21 @@ setOpGenericCommand(client *c, int op)
 			for (size_t i = 0; i < sets[j].n; i++) {
 				bstr *m = &sets[j].v[i];
 				bool found;
-				size_t at = setFind(&res, m->p, m->len, &found);
+				size_t at = setFind(res, m->p, m->len, &found);
 
 				if (!found &&
-				    robjInsert(&res, at, m->p, m->len)) {
+				    robjInsert(res, at, m->p, m->len)) {
 					oom(c);
 					goto done;
 				}
 			}
-		goto reply;
+		rc = 0;
+		goto done;
 	}
-	if (op == SET_OP_INTER && missing)
-		goto reply;
+	if (op == SET_OP_INTER && missing) {
+		rc = 0;
+		goto done;
+	}
 	/* SINTER, SDIFF: the members of the first set that the others
 	 * all have, or that none of them has; in order already */
 	for (size_t i = 0; i < sets[0].n; i++) {
@@ -2543,18 +2708,262 @@ setOpGenericCommand(client *c, int op)
 			setFind(&sets[j], m->p, m->len, &found);
 			keep = op == SET_OP_INTER ? found : !found;
 		}
-		if (keep && robjInsert(&res, res.n, m->p, m->len)) {
+		if (keep && robjInsert(res, res->n, m->p, m->len)) {
 			oom(c);
 			goto done;
 		}
 	}
-reply:
-	addReplyMembers(c, &res);
+	rc = 0;
 done:
 	for (j = 0; j < nsets; j++)
 		robjFree(&sets[j]);
 	free(sets);
+	return rc;
+}
+
+/* SUNION, SINTER, SDIFF. */
+static void
+setOpGenericCommand(client *c, int op)
+{
+	robj res = {.type = OBJ_SET};
+
+	if (setOpCompute(c, 1, c->argc - 1, op, &res) == 0)
+		addReplyMembers(c, &res);
 	robjFree(&res);
+}
+
+/*
+ * SUNIONSTORE, SINTERSTORE, SDIFFSTORE destination key...: the result
+ * replaces destination, whatever it held, without a TTL; an empty result
+ * deletes it.
+ */
+static void
+setOpStoreGenericCommand(client *c, int op)
+{
+	robj res = {.type = OBJ_SET};
+
+	if (setOpCompute(c, 2, c->argc - 2, op, &res) == 0 &&
+	    storeKey(c, c->argv[1], &res, 0) == 0)
+		addReplyLongLong(c, (long long)res.n);
+	robjFree(&res);
+}
+
+static void
+sunionstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_UNION);
+}
+
+static void
+sinterstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_INTER);
+}
+
+static void
+sdiffstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_DIFF);
+}
+
+static bool keyArgsValid(client *c, int first, int last);
+
+/* SINTERCARD numkeys key... [LIMIT limit]. */
+static void
+sintercardCommand(client *c)
+{
+	long long numkeys, limit = 0;
+	robj res = {.type = OBJ_SET};
+
+	if (getLongLong(c, 1, &numkeys, "ERR numkeys should be greater "
+			"than 0"))
+		return;
+	if (numkeys < 1) {
+		addReplyError(c, "ERR numkeys should be greater than 0");
+		return;
+	}
+	if (numkeys > c->argc - 2) {
+		addReplyError(c, "ERR Number of keys can't be greater than "
+			      "number of args");
+		return;
+	}
+	for (int j = 2 + (int)numkeys; j < c->argc; j++) {
+		if (!argIs(c, j, "limit") || j + 1 == c->argc) {
+			addReplySyntaxError(c);
+			return;
+		}
+		if (getLongLong(c, ++j, &limit, "ERR LIMIT can't be negative"))
+			return;
+		if (limit < 0) {
+			addReplyError(c, "ERR LIMIT can't be negative");
+			return;
+		}
+	}
+	if (!keyArgsValid(c, 2, 1 + (int)numkeys))
+		return;
+	if (setOpCompute(c, 2, (int)numkeys, SET_OP_INTER, &res) == 0)
+		addReplyLongLong(c, limit && (size_t)limit < res.n ? limit :
+				 (long long)res.n);
+	robjFree(&res);
+}
+
+static void
+smismemberCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	addReplyArrayLen(c, c->argc - 2);
+	for (int j = 2; j < c->argc; j++) {
+		bool found = false;
+
+		setFind(&o, c->argv[j], c->argvlen[j], &found);
+		addReplyLongLong(c, found);
+	}
+	robjFree(&o);
+}
+
+/* SMOVE source destination member. */
+static void
+smoveCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	const char *m = c->argv[3];
+	size_t mlen = c->argvlen[3], at;
+	robj s, d = {0};
+	bool found;
+	int r;
+
+	if ((r = lookupKey(c, src, &s)) || s.type == OBJ_NONE) {
+		if (!r)
+			addReplyLongLong(c, 0);
+		return;
+	}
+	if (s.type != OBJ_SET) {
+		robjFree(&s);
+		addReplyWrongType(c);
+		return;
+	}
+	if (lookupTyped(c, dst, OBJ_SET, &d) < 0)
+		goto done;
+	at = setFind(&s, m, mlen, &found);
+	if (!strcmp(src, dst) || !found) {
+		addReplyLongLong(c, found);
+		goto done;
+	}
+	robjRemove(&s, at, 1);
+	at = setFind(&d, m, mlen, &found);
+	if (!found && robjInsert(&d, at, m, mlen)) {
+		oom(c);
+		goto done;
+	}
+	if (storeKey(c, src, &s, ttlLeft(&s)) == 0 &&
+	    (found || storeKey(c, dst, &d, ttlLeft(&d)) == 0))
+		addReplyLongLong(c, 1);
+done:
+	robjFree(&s);
+	robjFree(&d);
+}
+
+/* SPOP key [count]: Redis replicates it as SREM; here the set without
+ * the members popped is written. */
+static void
+spopCommand(client *c)
+{
+	bool hascount = c->argc == 3;
+	long long count = 1;
+	size_t k;
+	robj o, popped = {.type = OBJ_SET};
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (hascount && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			 count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &o)) < 0)
+		return;
+	if (!r || count == 0) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	k = (unsigned long long)count < o.n ? (size_t)count : o.n;
+	for (size_t i = 0; i < k; i++) {
+		size_t at = randomBelow(o.n);
+
+		if (robjReserve(&popped)) {
+			oom(c);
+			goto done;
+		}
+		popped.v[popped.n++] = o.v[at];
+		o.v[at].p = NULL;
+		robjRemove(&o, at, 1);
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		goto done;
+	if (hascount)
+		addReplyMembers(c, &popped);
+	else
+		addReplyBulk(c, popped.v[0].p, popped.v[0].len);
+done:
+	robjFree(&popped);
+	robjFree(&o);
+}
+
+/* SRANDMEMBER key [count]. */
+static void
+srandmemberCommand(client *c)
+{
+	bool hascount = c->argc == 3;
+	long long count = 1;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (hascount) {
+		if (getLongLong(c, 2, &count, NULL))
+			return;
+		if (count < -LLONG_MAX) {
+			addReplyError(c, "ERR value is out of range, value must "
+				      "between -9223372036854775807 and "
+				      "9223372036854775807");
+			return;
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = randomBelow(o.n);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	k = randomPicks(count, o.n, &pick);
+	addReplyArrayLen(c, (long long)k);
+	for (size_t j = 0; j < k; j++)
+		addReplyBulk(c, o.v[pick[j]].p, o.v[pick[j]].len);
+	free(pick);
+done:
+	robjFree(&o);
 }
 
 static void
@@ -3736,6 +4145,282 @@ rpopCommand(client *c)
 	popGenericCommand(c, false);
 }
 
+/* LPUSHX, RPUSHX: a push onto a list that exists, else 0. */
+static void
+pushxGenericCommand(client *c, bool head)
+{
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (r)
+		pushGenericCommand(c, head);
+	else
+		addReplyLongLong(c, 0);
+}
+
+static void
+lpushxCommand(client *c)
+{
+	pushxGenericCommand(c, true);
+}
+
+static void
+rpushxCommand(client *c)
+{
+	pushxGenericCommand(c, false);
+}
+
+/* LINSERT key BEFORE|AFTER pivot element. */
+static void
+linsertCommand(client *c)
+{
+	bool after;
+	robj o;
+	int r;
+
+	if (argIs(c, 2, "after"))
+		after = true;
+	else if (argIs(c, 2, "before"))
+		after = false;
+	else {
+		addReplySyntaxError(c);
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	for (size_t i = 0; r && i < o.n; i++) {
+		if (o.v[i].len != c->argvlen[3] ||
+		    memcmp(o.v[i].p, c->argv[3], c->argvlen[3]))
+			continue;
+		if (robjInsert(&o, i + after, c->argv[4], c->argvlen[4]))
+			oom(c);
+		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+			addReplyLongLong(c, (long long)o.n);
+		goto done;
+	}
+	addReplyLongLong(c, r ? -1 : 0);
+done:
+	robjFree(&o);
+}
+
+static void
+ltrimCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	len = (long long)o.n;
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (start > end || start >= len) {
+		start = len;	/* everything goes */
+		end = len - 1;
+	} else if (end >= len)
+		end = len - 1;
+	if (r && (start > 0 || end < len - 1)) {
+		robjRemove(&o, (size_t)(end + 1), (size_t)(len - 1 - end));
+		robjRemove(&o, 0, (size_t)start);
+		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+			goto done;
+	}
+	addReplyOK(c);
+done:
+	robjFree(&o);
+}
+
+/* LREM key count element: count > 0 from the head, < 0 from the tail,
+ * 0 all of them. */
+static void
+lremCommand(client *c)
+{
+	long long toremove, removed = 0;
+	unsigned long long limit;
+	bool fromtail;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &toremove, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	fromtail = toremove < 0;
+	limit = fromtail ? 0ull - (unsigned long long)toremove :
+		(unsigned long long)toremove;
+	/* i counts the elements still to look at, from the end searched */
+	for (size_t i = o.n, k = 0; r && i > 0; i--) {
+		size_t at = fromtail ? i - 1 : k;
+
+		if (o.v[at].len != c->argvlen[3] ||
+		    memcmp(o.v[at].p, c->argv[3], c->argvlen[3])) {
+			k++;
+			continue;
+		}
+		robjRemove(&o, at, 1);
+		if (++removed == (long long)limit && limit)
+			break;
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
+/* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. */
+static void
+lposCommand(client *c)
+{
+	long long rank = 1, count = -1, maxlen = 0, matches = 0, found = 0;
+	bool fromtail = false;
+	nedb_buf b = {0};
+	robj o;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		bool more = j + 1 < c->argc;
+
+		if (argIs(c, j, "rank") && more) {
+			if (getLongLong(c, ++j, &rank, NULL))
+				return;
+			if (rank == 0) {
+				addReplyError(c, "ERR RANK can't be zero: use 1 to "
+					      "start from the first match, 2 "
+					      "from the second ... or use "
+					      "negative to start from the end "
+					      "of the list");
+				return;
+			}
+		} else if (argIs(c, j, "count") && more) {
+			if (getLongLong(c, ++j, &count, "ERR COUNT can't be "
+					"negative"))
+				return;
+			if (count < 0) {
+				addReplyError(c, "ERR COUNT can't be negative");
+				return;
+			}
+		} else if (argIs(c, j, "maxlen") && more) {
+			if (getLongLong(c, ++j, &maxlen, "ERR MAXLEN can't be "
+					"negative"))
+				return;
+			if (maxlen < 0) {
+				addReplyError(c, "ERR MAXLEN can't be negative");
+				return;
+			}
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (rank < 0) {
+		rank = rank == LLONG_MIN ? LLONG_MAX : -rank;
+		fromtail = true;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	for (size_t k = 0; r && k < o.n && (!maxlen || (long long)k < maxlen);
+	     k++) {
+		size_t i = fromtail ? o.n - 1 - k : k;
+
+		if (o.v[i].len != c->argvlen[2] ||
+		    memcmp(o.v[i].p, c->argv[2], c->argvlen[2]) ||
+		    ++matches < rank)
+			continue;
+		if (count == -1) {
+			addReplyLongLong(c, (long long)i);
+			goto done;
+		}
+		if (bufHeader(&b, ':', (long long)i)) {
+			oom(c);
+			goto done;
+		}
+		if (++found == count)
+			break;
+	}
+	if (count == -1)
+		addReplyNull(c);
+	else
+		addReplyArrayBuf(c, (size_t)found, &b);
+done:
+	nedb_buf_free(&b);
+	robjFree(&o);
+}
+
+/*
+ * LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH: one
+ * element from one end of source to one end of destination (the same
+ * list may be both: a rotation).
+ */
+static void
+lmoveGenericCommand(client *c, bool fromhead, bool tohead)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	bool same = !strcmp(src, dst);
+	robj s, d, *to = &d;
+	bstr e = {0};
+	int r;
+
+	if ((r = lookupTyped(c, src, OBJ_LIST, &s)) < 0)
+		return;
+	if (!r) {
+		addReplyNull(c);
+		robjFree(&s);
+		return;
+	}
+	memset(&d, 0, sizeof d);
+	if (same)
+		to = &s;
+	else if (lookupTyped(c, dst, OBJ_LIST, &d) < 0)
+		goto done;
+	/* the element leaves source, then joins destination */
+	e = s.v[fromhead ? 0 : s.n - 1];
+	s.v[fromhead ? 0 : s.n - 1].p = NULL;
+	robjRemove(&s, fromhead ? 0 : s.n - 1, 1);
+	if (robjInsert(to, tohead ? 0 : to->n, e.p, e.len)) {
+		oom(c);
+		goto done;
+	}
+	if ((same || storeKey(c, src, &s, ttlLeft(&s)) == 0) &&
+	    storeKey(c, dst, to, ttlLeft(to)) == 0)
+		addReplyBulk(c, e.p, e.len);
+done:
+	free(e.p);
+	robjFree(&s);
+	robjFree(&d);
+}
+
+static void
+lmoveCommand(client *c)
+{
+	bool fromhead, tohead;
+
+	if (!argIs(c, 3, "left") && !argIs(c, 3, "right")) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (!argIs(c, 4, "left") && !argIs(c, 4, "right")) {
+		addReplySyntaxError(c);
+		return;
+	}
+	fromhead = argIs(c, 3, "left");
+	tohead = argIs(c, 4, "left");
+	lmoveGenericCommand(c, fromhead, tohead);
+}
+
+static void
+rpoplpushCommand(client *c)
+{
+	lmoveGenericCommand(c, false, true);
+}
+
 /* ---- expiry -------------------------------------------------------------- */
 
 #define EXPIRE_NX 0x1
@@ -4195,6 +4880,9 @@ static const struct redisCommand commandTable[] = {
 	{"hvals", hvalsCommand, 2, R, 1, 1, 1},
 	{"hlen", hlenCommand, 2, R, 1, 1, 1},
 	{"hincrby", hincrbyCommand, 4, W, 1, 1, 1},
+	{"hincrbyfloat", hincrbyfloatCommand, 4, W, 1, 1, 1},
+	{"hstrlen", hstrlenCommand, 3, R, 1, 1, 1},
+	{"hrandfield", hrandfieldCommand, -2, R, 1, 1, 1},
 	/* sets */
 	{"sadd", saddCommand, -3, W, 1, 1, 1},
 	{"smembers", smembersCommand, 2, R, 1, 1, 1},
@@ -4204,6 +4892,14 @@ static const struct redisCommand commandTable[] = {
 	{"sunion", sunionCommand, -2, R, 1, -1, 1},
 	{"sinter", sinterCommand, -2, R, 1, -1, 1},
 	{"sdiff", sdiffCommand, -2, R, 1, -1, 1},
+	{"sunionstore", sunionstoreCommand, -3, W, 1, -1, 1},
+	{"sinterstore", sinterstoreCommand, -3, W, 1, -1, 1},
+	{"sdiffstore", sdiffstoreCommand, -3, W, 1, -1, 1},
+	{"sintercard", sintercardCommand, -3, R, 0, 0, 0},
+	{"smismember", smismemberCommand, -3, R, 1, 1, 1},
+	{"smove", smoveCommand, 4, W, 1, 2, 1},
+	{"spop", spopCommand, -2, W, 1, 1, 1},
+	{"srandmember", srandmemberCommand, -2, R, 1, 1, 1},
 	/* sorted sets */
 	{"zadd", zaddCommand, -4, W, 1, 1, 1},
 	{"zincrby", zincrbyCommand, 4, W, 1, 1, 1},
@@ -4232,6 +4928,14 @@ static const struct redisCommand commandTable[] = {
 	{"lset", lsetCommand, 4, W, 1, 1, 1},
 	{"lpop", lpopCommand, -2, W, 1, 1, 1},
 	{"rpop", rpopCommand, -2, W, 1, 1, 1},
+	{"lpushx", lpushxCommand, -3, W, 1, 1, 1},
+	{"rpushx", rpushxCommand, -3, W, 1, 1, 1},
+	{"linsert", linsertCommand, 5, W, 1, 1, 1},
+	{"ltrim", ltrimCommand, 4, W, 1, 1, 1},
+	{"lrem", lremCommand, 4, W, 1, 1, 1},
+	{"lpos", lposCommand, -3, R, 1, 1, 1},
+	{"lmove", lmoveCommand, 5, W, 1, 2, 1},
+	{"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1},
 	/* expiry */
 	{"expire", expireCommand, -3, W, 1, 1, 1},
 	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
@@ -4387,6 +5091,8 @@ unknownCommand(client *c)
 	nedb_buf_free(&args);
 }
 
+static bool keyArgsValidStep(client *c, int first, int last, int step);
+
 /* Checks every key argument of the command: nedb ids only. */
 static bool
 keysValid(client *c)
@@ -4397,8 +5103,21 @@ keysValid(client *c)
 	if (!cmd->firstkey)
 		return true;
 	last = cmd->lastkey < 0 ? c->argc + cmd->lastkey : cmd->lastkey;
-	for (int j = cmd->firstkey; j <= last && j < c->argc;
-	     j += cmd->keystep) {
+	return keyArgsValidStep(c, cmd->firstkey, last, cmd->keystep);
+}
+
+/* Checks arguments first to last (of a command whose keys the table
+ * cannot place, as SINTERCARD's): nedb ids only, else an error reply. */
+static bool
+keyArgsValid(client *c, int first, int last)
+{
+	return keyArgsValidStep(c, first, last, 1);
+}
+
+static bool
+keyArgsValidStep(client *c, int first, int last, int step)
+{
+	for (int j = first; j <= last && j < c->argc; j += step) {
 		if (nedb_check_id(c->argv[j], c->argvlen[j]) == 0)
 			continue;
 		const char *m = nedb_errmsg();
