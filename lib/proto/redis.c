@@ -5216,6 +5216,42 @@ done:
 	return 0;
 }
 
+/* ---- WATCH ------------------------------------------------------------ */
+
+static int
+lastVersion(const nedb_doc *v, const char *op, void *payload)
+{
+	(void)op;
+	*(uint64_t *)payload = v->seq;
+	return 0;
+}
+
+int
+nedb_redis_key_version(nedb *db, const char *key, size_t len, uint64_t *seq,
+		       bool *present, int64_t *exp)
+{
+	nedb_doc d;
+	int rc;
+
+	*seq = 0;
+	*present = false;
+	*exp = 0;
+	if (strlen(key) != len || nedb_check_id(key, len))
+		return 0;
+	rc = nedb_get(db, REDIS_COLL, key, NEDB_HEAD, &d);
+	if (rc == 0) {
+		*seq = d.seq;
+		*present = true;
+		*exp = d.exp;
+		return 0;
+	}
+	if (rc != NEDB_ENOTFOUND)
+		return rc;
+	/* deleted, expired or dropped since: the newest version says when */
+	rc = nedb_history(db, REDIS_COLL, key, lastVersion, seq);
+	return rc == NEDB_ENOTFOUND ? 0 : rc;
+}
+
 /* ---- command lines ---------------------------------------------------- */
 
 int
