@@ -2539,3 +2539,24 @@ CMDS
 	done
 	resp_close
 }
+
+@test "RESP: before AUTH, WATCH and UNWATCH answer NOAUTH (arity first), as redis-server with requirepass" {
+	local out
+	start_redis_server
+	redis-cli -p "$REDIS_PORT" CONFIG SET requirepass s3cret >/dev/null
+	start_nedbd NEDBD_TOKEN=s3cret
+	cat >cmds <<'CMDS'
+WATCH
+WATCH a
+UNWATCH
+UNWATCH x
+AUTH s3cret
+WATCH a
+UNWATCH
+CMDS
+	run rcli <cmds
+	assert_success
+	out=$output
+	run redis-cli -p "$REDIS_PORT" --no-raw <cmds
+	assert_output "$out"
+}
