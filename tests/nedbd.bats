@@ -2560,3 +2560,44 @@ CMDS
 	run redis-cli -p "$REDIS_PORT" --no-raw <cmds
 	assert_output "$out"
 }
+
+@test "RESP: the new commands of the table answer through nedbd as through redis-server" {
+	start_redis_server
+	start_nedbd
+	cat >cmds <<'CMDS'
+SELECT wide
+ZADD z 1 a 2.5 b inf c
+ZRANGE z 0 -1 WITHSCORES
+ZRANGEBYSCORE z (1 +inf LIMIT 0 1
+ZINCRBY z 0.1 a
+ZPOPMAX z
+ZSCAN z 0
+INCRBYFLOAT f 1.5
+GETEX f PX 100000
+SETRANGE f 5 xyz
+GETRANGE f 0 -1
+MSETNX m1 1 m2 2
+COPY m1 m3
+RENAMENX m3 m1
+SCAN 0 MATCH m3 COUNT 100
+HSET h a 1
+HINCRBYFLOAT h a 0.25
+HSTRLEN h a
+RPUSH l a b c a
+LPOS l a COUNT 0
+LMOVE l l LEFT RIGHT
+LRANGE l 0 -1
+SADD s1 x y
+SADD s2 y
+SINTERSTORE s3 s1 s2
+SINTERCARD 2 s1 s2
+SMOVE s1 s2 x
+SMISMEMBER s2 x y z
+FLUSHALL
+DBSIZE
+CMDS
+	run rcli <cmds
+	assert_success
+	# redis-server numbers its databases: SELECT 0 there
+	assert_output "$(sed '1s/.*/SELECT 0/' cmds | redis-cli -p "$REDIS_PORT" --no-raw)"
+}
