@@ -2099,3 +2099,60 @@ OK'
 	assert_output '(integer) 0'
 	assert_determinism
 }
+
+@test "every new command of a type answers WRONGTYPE on a key of another type and writes nothing" {
+	local before
+	nedb-redis SET s text
+	nedb-redis ZADD z 1 m
+	before=$(head_seq)
+	run -1 nedb-redis <<-'EOF'
+		ZADD s 1 m
+		ZINCRBY s 1 m
+		ZREM s m
+		ZCARD s
+		ZSCORE s m
+		ZMSCORE s m
+		ZRANK s m
+		ZREVRANK s m
+		ZCOUNT s 0 1
+		ZLEXCOUNT s - +
+		ZRANGE s 0 1
+		ZREVRANGE s 0 1
+		ZRANGEBYSCORE s 0 1
+		ZREVRANGEBYSCORE s 1 0
+		ZRANGEBYLEX s - +
+		ZREVRANGEBYLEX s + -
+		ZPOPMIN s
+		ZPOPMAX s 2
+		ZSCAN s 0
+		INCRBYFLOAT z 1
+		GETRANGE z 0 1
+		SETRANGE z 0 x
+		GETEX z EX 10
+		HSTRLEN z f
+		HINCRBYFLOAT z f 1
+		HRANDFIELD z
+		HSCAN z 0
+		LPUSHX z x
+		RPUSHX z x
+		LINSERT z BEFORE a b
+		LTRIM z 0 1
+		LREM z 0 x
+		LPOS z x
+		LMOVE z s LEFT LEFT
+		RPOPLPUSH z s
+		SMISMEMBER z m
+		SMOVE z s m
+		SPOP z
+		SRANDMEMBER z
+		SSCAN z 0
+		SINTERSTORE d z
+		SUNIONSTORE d z
+		SDIFFSTORE d z
+		SINTERCARD 1 z
+	EOF
+	assert_equal "${#lines[@]}" 44
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u)" \
+		'(error) WRONGTYPE Operation against a key holding the wrong kind of value'
+	assert_equal "$(head_seq)" "$before"
+}
