@@ -2156,3 +2156,16 @@ OK'
 		'(error) WRONGTYPE Operation against a key holding the wrong kind of value'
 	assert_equal "$(head_seq)" "$before"
 }
+
+@test "HRANDFIELD and SRANDMEMBER refuse more than 2^20 picks with repeats" {
+	nedb-redis HSET h f v
+	nedb-redis SADD s m
+	run -1 nedb-redis SRANDMEMBER s -1048577
+	assert_output '(error) ERR count is too large: at most 1048576 picks with repeats here'
+	run -1 nedb-redis HRANDFIELD h -9223372036854775807
+	assert_output '(error) ERR count is too large: at most 1048576 picks with repeats here'
+	run nedb-redis SRANDMEMBER nosuch -9223372036854775807
+	assert_output '(empty array)'
+	run nedb-redis --raw SRANDMEMBER s 9223372036854775807
+	assert_output m
+}

@@ -1924,11 +1924,17 @@ getexCommand(client *c)
 	}
 	if (expire && setExpiry(c, expire, flags, &ms))
 		goto done;
-	if (expire && ms <= 0 ? dbDelete(c, c->argv[1]) < 0 :
-	    expire ? dbExpire(c, c->argv[1], ms) :
-	    (flags & SET_PERSIST) && o.exp ? dbExpire(c, c->argv[1], 0) : 0)
-		goto done;
-	addReplyBulk(c, o.str.p, o.str.len);
+	/* Redis replicates this as PEXPIREAT, DEL or PERSIST: ops alike */
+	if (expire && ms <= 0)
+		r = dbDelete(c, c->argv[1]) < 0 ? -1 : 0;	/* time passed */
+	else if (expire)
+		r = dbExpire(c, c->argv[1], ms);
+	else if ((flags & SET_PERSIST) && o.exp)
+		r = dbExpire(c, c->argv[1], 0);
+	else
+		r = 0;
+	if (r == 0)
+		addReplyBulk(c, o.str.p, o.str.len);
 done:
 	robjFree(&o);
 }
@@ -2477,6 +2483,22 @@ randomBelow(size_t n)
 }
 
 /*
+ * Picks with repeats that one reply may hold: Redis answers any count
+ * (and allocates for it); a server shared by many must not.
+ */
+#define MAX_RANDOM_REPEATS (1ll << 20)
+
+static int
+randomCountOk(client *c, long long count)
+{
+	if (count >= -MAX_RANDOM_REPEATS)
+		return 0;
+	addReplyErrorFormat(c, "ERR count is too large: at most %lld picks "
+			    "with repeats here", MAX_RANDOM_REPEATS);
+	return -1;
+}
+
+/*
  * The picks of HRANDFIELD and SRANDMEMBER with a count, as Redis makes
  * them: count >= 0 distinct ones (all when count >= n), count < 0 that
  * many with repeats.  Positions in [0, n) into *out (caller frees).
@@ -2552,6 +2574,8 @@ hrandfieldCommand(client *c)
 		addReplyBulk(c, o.v[i].p, o.v[i].len);
 		goto done;
 	}
+	if (randomCountOk(c, count))
+		goto done;
 	k = randomPicks(count, o.n / 2, &pick);
 	addReplyArrayLen(c, (long long)(withvalues ? 2 * k : k));
 	for (size_t j = 0; j < k; j++) {
@@ -2957,6 +2981,8 @@ srandmemberCommand(client *c)
 		addReplyBulk(c, o.v[i].p, o.v[i].len);
 		goto done;
 	}
+	if (randomCountOk(c, count))
+		goto done;
 	k = randomPicks(count, o.n, &pick);
 	addReplyArrayLen(c, (long long)k);
 	for (size_t j = 0; j < k; j++)
