@@ -2125,6 +2125,9 @@ OK'
 		ZPOPMIN s
 		ZPOPMAX s 2
 		ZSCAN s 0
+		ZREMRANGEBYRANK s 0 1
+		ZREMRANGEBYSCORE s 0 1
+		ZREMRANGEBYLEX s - +
 		INCRBYFLOAT z 1
 		GETRANGE z 0 1
 		SETRANGE z 0 x
@@ -2151,7 +2154,7 @@ OK'
 		SDIFFSTORE d z
 		SINTERCARD 1 z
 	EOF
-	assert_equal "${#lines[@]}" 44
+	assert_equal "${#lines[@]}" 47
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u)" \
 		'(error) WRONGTYPE Operation against a key holding the wrong kind of value'
 	assert_equal "$(head_seq)" "$before"
@@ -2168,4 +2171,39 @@ OK'
 	assert_output '(empty array)'
 	run nedb-redis --raw SRANDMEMBER s 9223372036854775807
 	assert_output m
+}
+
+@test "ZREMRANGEBYRANK, ZREMRANGEBYSCORE and ZREMRANGEBYLEX as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c 4 d 5 e 6 f
+		EXPIRE z 100
+		ZREMRANGEBYRANK z 0 1
+		ZRANGE z 0 -1
+		TTL z
+		ZREMRANGEBYRANK z -2 -1
+		ZRANGE z 0 -1
+		ZREMRANGEBYRANK z 5 10
+		ZREMRANGEBYRANK z 1 0
+		ZREMRANGEBYSCORE z (3 4
+		ZRANGE z 0 -1 WITHSCORES
+		ZREMRANGEBYSCORE z -inf +inf
+		EXISTS z
+		ZREMRANGEBYSCORE nosuch 0 1
+		ZADD l 0 a 0 b 0 c 0 d
+		ZREMRANGEBYLEX l [b (d
+		ZRANGE l 0 -1
+		ZREMRANGEBYLEX l - +
+		EXISTS l
+		ZADD m 0 a 0 b
+		ZREMRANGEBYLEX m x y
+		ZREMRANGEBYSCORE m x 1
+		ZREMRANGEBYRANK m x 1
+		SET s x
+		ZREMRANGEBYRANK s 0 1
+		ZREMRANGEBYSCORE s 0 1
+		ZREMRANGEBYLEX s - +
+		ZREMRANGEBYRANK s x 1
+		ZREMRANGEBYLEX m [a
+		ZREMRANGEBYRANK nosuch x 1
+	EOF
 }

@@ -3659,6 +3659,66 @@ zrevrangebylexCommand(client *c)
 	zrangeGenericCommand(c, ZRANGE_LEX, ZDIR_REVERSE);
 }
 
+static int
+sizeDescCmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	return (a < b) - (a > b);
+}
+
+/* ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX key min max: the
+ * members ZRANGE would list for the range go. */
+static void
+zremrangeGenericCommand(client *c, int type)
+{
+	zrangeargs a = {.type = type, .dir = ZDIR_FORWARD, .limit = -1};
+	size_t *sel, k;
+	zent *z;
+	robj o;
+	int r;
+
+	if (type == ZRANGE_RANK ? getLongLong(c, 2, &a.start, NULL) ||
+	    getLongLong(c, 3, &a.end, NULL) : type == ZRANGE_SCORE ?
+	    zslParseRange(c, 2, 3, &a.score) :
+	    zslParseLexRange(c, 2, 3, &a.lex))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	/* positions in member order, highest first, so that each removal
+	 * leaves the others in place */
+	for (size_t j = 0; j < k; j++)
+		sel[j] = z[sel[j]].i;
+	qsort(sel, k, sizeof *sel, sizeDescCmp);
+	for (size_t j = 0; j < k; j++)
+		zsetRemove(&o, sel[j]);
+	if (!k || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)k);
+	free(sel);
+	free(z);
+	robjFree(&o);
+}
+
+static void
+zremrangebyrankCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_RANK);
+}
+
+static void
+zremrangebyscoreCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_SCORE);
+}
+
+static void
+zremrangebylexCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_LEX);
+}
+
 /* ZPOPMIN and ZPOPMAX key [count]: member, score, member, score... */
 static void
 zpopGenericCommand(client *c, bool max)
@@ -4943,6 +5003,9 @@ static const struct redisCommand commandTable[] = {
 	{"zrevrangebyscore", zrevrangebyscoreCommand, -4, R, 1, 1, 1},
 	{"zrangebylex", zrangebylexCommand, -4, R, 1, 1, 1},
 	{"zrevrangebylex", zrevrangebylexCommand, -4, R, 1, 1, 1},
+	{"zremrangebyrank", zremrangebyrankCommand, 4, W, 1, 1, 1},
+	{"zremrangebyscore", zremrangebyscoreCommand, 4, W, 1, 1, 1},
+	{"zremrangebylex", zremrangebylexCommand, 4, W, 1, 1, 1},
 	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
 	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
 	/* lists */
