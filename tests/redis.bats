@@ -2128,6 +2128,7 @@ OK'
 		ZREMRANGEBYRANK s 0 1
 		ZREMRANGEBYSCORE s 0 1
 		ZREMRANGEBYLEX s - +
+		ZRANDMEMBER s
 		INCRBYFLOAT z 1
 		GETRANGE z 0 1
 		SETRANGE z 0 x
@@ -2154,7 +2155,7 @@ OK'
 		SDIFFSTORE d z
 		SINTERCARD 1 z
 	EOF
-	assert_equal "${#lines[@]}" 47
+	assert_equal "${#lines[@]}" 48
 	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u)" \
 		'(error) WRONGTYPE Operation against a key holding the wrong kind of value'
 	assert_equal "$(head_seq)" "$before"
@@ -2206,4 +2207,37 @@ OK'
 		ZREMRANGEBYLEX m [a
 		ZREMRANGEBYRANK nosuch x 1
 	EOF
+}
+
+@test "ZRANDMEMBER as with redis-server on one member; distinct picks for a count, repeats for a negative one" {
+	same_as_redis <<-'EOF'
+		ZADD z 1.5 a
+		ZRANDMEMBER z
+		ZRANDMEMBER z 1 WITHSCORES
+		ZRANDMEMBER z -3 WITHSCORES
+		ZRANDMEMBER z 5
+		ZRANDMEMBER z 0
+		ZRANDMEMBER nosuch
+		ZRANDMEMBER nosuch 3
+		ZRANDMEMBER nosuch 3 WITHSCORES
+		ZRANDMEMBER z x
+		ZRANDMEMBER z 1 FOO
+		ZRANDMEMBER z 1 WITHSCORES x
+		ZRANDMEMBER z 9223372036854775807 WITHSCORES
+		ZRANDMEMBER z -9223372036854775808
+		ZRANDMEMBER z 1 WITHVALUES
+		SET s x
+		ZRANDMEMBER s
+		ZRANDMEMBER s 1
+	EOF
+	nedb-redis ZADD y 1 a 2 b 3 c 4 d
+	run nedb-redis --raw ZRANDMEMBER y 3 WITHSCORES
+	assert_equal "${#lines[@]}" 6
+	for i in 0 2 4; do
+		assert_equal "$(nedb-redis --raw ZSCORE y "${lines[i]}")" "${lines[i + 1]}"
+	done
+	assert_equal "$(printf '%s\n' "${lines[0]}" "${lines[2]}" "${lines[4]}" | sort -u | wc -l)" 3
+	run nedb-redis --raw ZRANDMEMBER y -9
+	assert_equal "${#lines[@]}" 9
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep -vc '^[a-d]$')" 0
 }

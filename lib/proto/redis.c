@@ -2530,36 +2530,89 @@ randomPicks(long long count, size_t n, size_t **out)
 	return k;
 }
 
+static void addReplyDouble(client *c, double d);
+
+/* The arguments [count [WITH...]] of HRANDFIELD and ZRANDMEMBER. */
+static int
+randomArgs(client *c, const char *with, long long *count)
+{
+	bool withvalues = c->argc == 4;
+
+	*count = 1;
+	if (c->argc < 3)
+		return 0;
+	if (getLongLong(c, 2, count, NULL))
+		return -1;
+	if (*count < -LLONG_MAX) {
+		addReplyError(c, "ERR value is out of range, value must "
+			      "between -9223372036854775807 and "
+			      "9223372036854775807");
+		return -1;
+	}
+	if (c->argc > 4 || (withvalues && !argIs(c, 3, with))) {
+		addReplySyntaxError(c);
+		return -1;
+	}
+	if (withvalues && (*count < -LLONG_MAX / 2 ||
+			   *count > LLONG_MAX / 2)) {
+		addReplyError(c, "ERR value is out of range");
+		return -1;
+	}
+	return 0;
+}
+
+/* ZRANDMEMBER key [count [WITHSCORES]]. */
+static void
+zrandmemberCommand(client *c)
+{
+	bool withscores = c->argc == 4, hascount = c->argc >= 3;
+	long long count;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (randomArgs(c, "withscores", &count) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = randomBelow(o.n);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	if (randomCountOk(c, count))
+		goto done;
+	k = randomPicks(count, o.n, &pick);
+	addReplyArrayLen(c, (long long)(withscores ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		addReplyBulk(c, o.v[pick[j]].p, o.v[pick[j]].len);
+		if (withscores)
+			addReplyDouble(c, o.sc[pick[j]]);
+	}
+	free(pick);
+done:
+	robjFree(&o);
+}
+
 /* HRANDFIELD key [count [WITHVALUES]]. */
 static void
 hrandfieldCommand(client *c)
 {
 	bool withvalues = c->argc == 4, hascount = c->argc >= 3;
-	long long count = 1;
+	long long count;
 	size_t k, *pick;
 	robj o;
 	int r;
 
-	if (hascount) {
-		if (getLongLong(c, 2, &count, NULL))
-			return;
-		if (count < -LLONG_MAX) {
-			addReplyError(c, "ERR value is out of range, value must "
-				      "between -9223372036854775807 and "
-				      "9223372036854775807");
-			return;
-		}
-		if (c->argc > 4 || (withvalues && !argIs(c, 3, "withvalues"))) {
-			addReplySyntaxError(c);
-			return;
-		}
-		if (withvalues && (count < -LLONG_MAX / 2 ||
-				   count > LLONG_MAX / 2)) {
-			addReplyError(c, "ERR value is out of range");
-			return;
-		}
-	}
-	if ((r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
+	if (randomArgs(c, "withvalues", &count) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
 		return;
 	if (!r || (hascount && count == 0)) {
 		if (hascount)
@@ -5006,6 +5059,7 @@ static const struct redisCommand commandTable[] = {
 	{"zremrangebyrank", zremrangebyrankCommand, 4, W, 1, 1, 1},
 	{"zremrangebyscore", zremrangebyscoreCommand, 4, W, 1, 1, 1},
 	{"zremrangebylex", zremrangebylexCommand, 4, W, 1, 1, 1},
+	{"zrandmember", zrandmemberCommand, -2, R, 1, 1, 1},
 	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
 	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
 	/* lists */
