@@ -2241,3 +2241,84 @@ OK'
 	assert_equal "${#lines[@]}" 9
 	assert_equal "$(printf '%s\n' "${lines[@]}" | grep -vc '^[a-d]$')" 0
 }
+
+@test "ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZUNION, ZINTER, ZDIFF and ZINTERCARD as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD a 1 x 2 y 3 z
+		ZADD b 10 y 20 z 30 w
+		SADD s x w q
+		ZUNIONSTORE d 2 a b
+		ZRANGE d 0 -1 WITHSCORES
+		ZINTERSTORE d 2 a b
+		ZRANGE d 0 -1 WITHSCORES
+		ZDIFFSTORE d 2 a b
+		ZRANGE d 0 -1 WITHSCORES
+		ZUNIONSTORE d 3 a b s WEIGHTS 2 0.5 -1
+		ZRANGE d 0 -1 WITHSCORES
+		ZUNIONSTORE d 2 a b AGGREGATE MIN
+		ZRANGE d 0 -1 WITHSCORES
+		ZINTERSTORE d 2 a b WEIGHTS 1 2 AGGREGATE MAX
+		ZRANGE d 0 -1 WITHSCORES
+		ZINTERSTORE d 2 a nosuch
+		EXISTS d
+		ZUNION 2 a b WITHSCORES
+		ZINTER 2 a b
+		ZINTER 2 a s WITHSCORES
+		ZDIFF 2 b a WITHSCORES
+		ZDIFF 1 s
+		ZINTERCARD 2 a b
+		ZINTERCARD 2 a b LIMIT 1
+		ZINTERCARD 1 s
+		ZADD i 1 m
+		ZADD j inf m
+		ZADD k -inf m
+		ZUNION 3 i j k WITHSCORES
+		ZUNION 2 j k WITHSCORES
+		ZUNION 2 i j WEIGHTS 0 0 WITHSCORES
+		ZINTER 2 j k WITHSCORES
+		ZUNION 2 i i WITHSCORES
+		ZUNION 2 a b WEIGHTS -0 1 WITHSCORES
+		ZUNIONSTORE d 2 a b WEIGHTS -0 1
+		ZRANGE d 0 -1 WITHSCORES
+		SET str v
+		EXPIRE str 100
+		ZUNIONSTORE str 1 a
+		TYPE str
+		TTL str
+		ZUNIONSTORE d 1 nosuch
+		EXISTS d
+		ZUNION 1 nosuch
+		ZINTERCARD 1 nosuch
+	EOF
+}
+
+@test "sorted set algebra errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD a 1 x
+		ZADD b 2 x
+		SET str v
+		ZUNIONSTORE d 1 str
+		ZUNION 2 a str
+		ZINTERCARD 1 str
+		ZUNIONSTORE d 0 a
+		ZUNIONSTORE d x a
+		ZUNIONSTORE d 3 a b
+		ZUNIONSTORE d 2 a b WEIGHTS 1
+		ZUNIONSTORE d 2 a b WEIGHTS 1 x
+		ZUNIONSTORE d 2 a b AGGREGATE AVG
+		ZUNIONSTORE d 2 a b AGGREGATE
+		ZUNIONSTORE d 2 a b WITHSCORES
+		ZDIFFSTORE d 2 a b WEIGHTS 1 1
+		ZDIFF 2 a b AGGREGATE SUM
+		ZINTERCARD 2 a b WITHSCORES
+		ZINTERCARD 2 a b LIMIT -1
+		ZINTERCARD 2 a b LIMIT x
+		ZINTERCARD 0 a
+		ZINTER 0 a
+		ZUNION 1 a FOO
+		ZUNIONSTORE d 2 a str WEIGHTS x
+		ZUNIONSTORE d
+		ZUNION 1
+		ZINTERCARD 1
+	EOF
+}

@@ -4094,6 +4094,274 @@ zscanCommand(client *c)
 	scanValueGenericCommand(c, OBJ_ZSET);
 }
 
+enum { ZAGGR_SUM, ZAGGR_MIN, ZAGGR_MAX };
+
+/* Redis's zunionInterAggregate: a sum of inf and -inf is 0. */
+static void
+zsetAggregate(double *t, double v, int aggr)
+{
+	if (aggr == ZAGGR_SUM) {
+		*t += v;
+		if (isnan(*t))
+			*t = 0;
+	} else if (aggr == ZAGGR_MIN)
+		*t = v < *t ? v : *t;
+	else
+		*t = v > *t ? v : *t;
+}
+
+/* Adds member m with score s to the sorted set res, or aggregates s into
+ * its score. */
+static int
+zsetAccumulate(robj *res, const bstr *m, double s, int aggr)
+{
+	bool found;
+	size_t at = setFind(res, m->p, m->len, &found);
+
+	if (found) {
+		zsetAggregate(&res->sc[at], s, aggr);
+		return 0;
+	}
+	return zsetInsert(res, at, m->p, m->len, s);
+}
+
+/* The options after the keys of ZUNION, ZINTER, ZDIFF and their STORE
+ * forms, and ZINTERCARD, as Redis reads them. */
+static int
+zsetOpOptions(client *c, int j, long long setnum, int op, bool store,
+	      bool card, double *w, int *aggr, bool *withscores,
+	      long long *limit)
+{
+	while (j < c->argc) {
+		int left = c->argc - j;
+
+		if (op != SET_OP_DIFF && !card && left >= setnum + 1 &&
+		    argIs(c, j, "weights")) {
+			for (long long i = 0; i < setnum; i++)
+				if (getDouble(c, ++j, &w[i], "ERR weight value "
+					      "is not a float"))
+					return -1;
+			j++;
+		} else if (op != SET_OP_DIFF && !card && left >= 2 &&
+			   argIs(c, j, "aggregate")) {
+			if (argIs(c, j + 1, "sum"))
+				*aggr = ZAGGR_SUM;
+			else if (argIs(c, j + 1, "min"))
+				*aggr = ZAGGR_MIN;
+			else if (argIs(c, j + 1, "max"))
+				*aggr = ZAGGR_MAX;
+			else {
+				addReplySyntaxError(c);
+				return -1;
+			}
+			j += 2;
+		} else if (!store && !card && argIs(c, j, "withscores")) {
+			*withscores = true;
+			j++;
+		} else if (card && left >= 2 && argIs(c, j, "limit")) {
+			if (getLongLong(c, j + 1, limit, "ERR LIMIT can't be "
+					"negative"))
+				return -1;
+			if (*limit < 0) {
+				addReplyError(c, "ERR LIMIT can't be negative");
+				return -1;
+			}
+			j += 2;
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The union, intersection or difference of sorted sets (a set counts as
+ * one with every score 1) into res, as Redis computes it: the inputs of
+ * a union or intersection taken from the smallest up (a stable order),
+ * each score times its weight (NaN: 0), then aggregated.
+ */
+static int
+zsetOpCompute(robj *src, const double *w, long long setnum, int op, int aggr,
+	      robj *res)
+{
+	size_t *ord = nedb__malloc((size_t)setnum * sizeof *ord);
+	int rc = 0;
+
+	for (long long i = 0; i < setnum; i++) {
+		size_t k = (size_t)i;
+
+		while (op != SET_OP_DIFF && k && src[ord[k - 1]].n > src[i].n) {
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = (size_t)i;
+	}
+	if (op == SET_OP_UNION) {
+		for (long long i = 0; i < setnum && !rc; i++) {
+			const robj *s = &src[ord[i]];
+
+			for (size_t k = 0; k < s->n && !rc; k++) {
+				double v = w[ord[i]] * s->sc[k];
+
+				rc = zsetAccumulate(res, &s->v[k], isnan(v) ? 0 : v,
+						    aggr);
+			}
+		}
+	} else {
+		const robj *s0 = &src[ord[0]];
+
+		for (size_t k = 0; k < s0->n && !rc; k++) {
+			double v = w[ord[0]] * s0->sc[k];
+			long long i;
+
+			if (isnan(v))
+				v = 0;
+			for (i = 1; i < setnum; i++) {
+				const robj *s = &src[ord[i]];
+				bool found;
+				size_t at = setFind(s, s0->v[k].p, s0->v[k].len,
+						    &found);
+
+				if (op == SET_OP_DIFF ? found : !found)
+					break;
+				if (op == SET_OP_INTER)
+					zsetAggregate(&v, s->sc[at] * w[ord[i]],
+						      aggr);
+			}
+			if (i == setnum)
+				rc = zsetAccumulate(res, &s0->v[k], v, aggr);
+		}
+	}
+	free(ord);
+	return rc;
+}
+
+/*
+ * ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE destination numkeys key...
+ * [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX]; ZUNION, ZINTER, ZDIFF numkeys
+ * key... [...] [WITHSCORES]; ZINTERCARD numkeys key... [LIMIT limit].
+ * A stored result replaces destination without a TTL; empty, deletes it.
+ */
+static void
+zsetOpGenericCommand(client *c, int op, bool store, bool card)
+{
+	int numidx = store ? 2 : 1, aggr = ZAGGR_SUM;
+	long long setnum, limit = 0, i;
+	robj *src = NULL, res = {.type = OBJ_ZSET};
+	bool withscores = false;
+	double *w = NULL;
+
+	if (getLongLong(c, numidx, &setnum, NULL))
+		return;
+	if (setnum < 1) {
+		addReplyErrorFormat(c, "ERR at least 1 input key is needed for "
+				    "'%s' command", c->cmd->name);
+		return;
+	}
+	if (setnum > c->argc - (numidx + 1)) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (!keyArgsValid(c, numidx + 1, numidx + (int)setnum))
+		return;
+	src = nedb__calloc((size_t)setnum, sizeof *src);
+	w = nedb__malloc((size_t)setnum * sizeof *w);
+	for (i = 0; i < setnum; i++) {
+		robj *s = &src[i];
+
+		w[i] = 1;
+		if (lookupKey(c, c->argv[numidx + 1 + i], s))
+			goto done;
+		if (s->type == OBJ_SET) {	/* every score 1 */
+			s->sc = nedb__malloc((s->n ? s->n : 1) * sizeof *s->sc);
+			s->sccap = s->n;
+			for (size_t k = 0; k < s->n; k++)
+				s->sc[k] = 1;
+		} else if (s->type != OBJ_ZSET && s->type != OBJ_NONE) {
+			addReplyWrongType(c);
+			goto done;
+		}
+	}
+	if (zsetOpOptions(c, numidx + 1 + (int)setnum, setnum, op, store, card,
+			  w, &aggr, &withscores, &limit))
+		goto done;
+	if (zsetOpCompute(src, w, setnum, op, aggr, &res)) {
+		oom(c);
+		goto done;
+	}
+	if (store) {
+		/* stored, -0 is 0, as a small sorted set keeps it; replied
+		 * (ZUNION...), Redis keeps it */
+		for (size_t k = 0; k < res.n; k++)
+			if (res.sc[k] == 0)
+				res.sc[k] = 0;
+		if (storeKey(c, c->argv[1], &res, 0) == 0)
+			addReplyLongLong(c, (long long)res.n);
+	} else if (card) {
+		addReplyLongLong(c, limit && (size_t)limit < res.n ? limit :
+				 (long long)res.n);
+	} else {
+		zent *z = zsetOrder(&res);
+
+		addReplyArrayLen(c, (long long)(withscores ? 2 * res.n : res.n));
+		for (size_t k = 0; k < res.n; k++) {
+			addReplyBulk(c, z[k].m->p, z[k].m->len);
+			if (withscores)
+				addReplyDouble(c, z[k].s);
+		}
+		free(z);
+	}
+done:
+	for (i = 0; src && i < setnum; i++)
+		robjFree(&src[i]);
+	free(src);
+	free(w);
+	robjFree(&res);
+}
+
+static void
+zunionstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_UNION, true, false);
+}
+
+static void
+zinterstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, true, false);
+}
+
+static void
+zdiffstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_DIFF, true, false);
+}
+
+static void
+zunionCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_UNION, false, false);
+}
+
+static void
+zinterCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, false, false);
+}
+
+static void
+zdiffCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_DIFF, false, false);
+}
+
+static void
+zintercardCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, false, true);
+}
+
 /* ---- lists ---------------------------------------------------------------- */
 
 static void
@@ -5060,6 +5328,13 @@ static const struct redisCommand commandTable[] = {
 	{"zremrangebyscore", zremrangebyscoreCommand, 4, W, 1, 1, 1},
 	{"zremrangebylex", zremrangebylexCommand, 4, W, 1, 1, 1},
 	{"zrandmember", zrandmemberCommand, -2, R, 1, 1, 1},
+	{"zunionstore", zunionstoreCommand, -4, W, 1, 1, 1},
+	{"zinterstore", zinterstoreCommand, -4, W, 1, 1, 1},
+	{"zdiffstore", zdiffstoreCommand, -4, W, 1, 1, 1},
+	{"zunion", zunionCommand, -3, R, 0, 0, 0},
+	{"zinter", zinterCommand, -3, R, 0, 0, 0},
+	{"zdiff", zdiffCommand, -3, R, 0, 0, 0},
+	{"zintercard", zintercardCommand, -3, R, 0, 0, 0},
 	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
 	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
 	/* lists */
