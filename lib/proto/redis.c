@@ -3547,17 +3547,17 @@ typedef struct zrangeargs {
 } zrangeargs;
 
 static int
-zrangeParse(client *c, zrangeargs *a)
+zrangeParse(client *c, zrangeargs *a, int src, bool store)
 {
-	int minidx = 2, maxidx = 3;
+	int minidx = src + 1, maxidx = src + 2;
 
 	a->start = a->end = a->offset = 0;
 	a->limit = -1;
 	a->withscores = false;
-	for (int j = 4; j < c->argc; j++) {
+	for (int j = src + 3; j < c->argc; j++) {
 		int left = c->argc - j - 1;
 
-		if (argIs(c, j, "withscores")) {
+		if (!store && argIs(c, j, "withscores")) {
 			a->withscores = true;
 		} else if (argIs(c, j, "limit") && left >= 2) {
 			if (getLongLong(c, j + 1, &a->offset, NULL) ||
@@ -3590,8 +3590,8 @@ zrangeParse(client *c, zrangeargs *a)
 		return -1;
 	}
 	if (a->dir == ZDIR_REVERSE && a->type != ZRANGE_RANK) {
-		minidx = 3;
-		maxidx = 2;
+		minidx = src + 2;
+		maxidx = src + 1;
 	}
 	if (a->type == ZRANGE_RANK)
 		return getLongLong(c, minidx, &a->start, NULL) ||
@@ -3660,7 +3660,7 @@ zrangeGenericCommand(client *c, int type, int dir)
 	robj o;
 	int r;
 
-	if (zrangeParse(c, &a) ||
+	if (zrangeParse(c, &a, 1, false) ||
 	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;
 	z = zsetOrder(&o);
@@ -3673,6 +3673,44 @@ zrangeGenericCommand(client *c, int type, int dir)
 	}
 	free(sel);
 	free(z);
+	robjFree(&o);
+}
+
+/*
+ * ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]:
+ * the members ZRANGE would list, with their scores, replace dst (without
+ * a TTL); none deletes it.
+ */
+static void
+zrangestoreCommand(client *c)
+{
+	zrangeargs a = {.type = ZRANGE_AUTO, .dir = ZDIR_AUTO};
+	robj o, res = {.type = OBJ_ZSET};
+	size_t *sel, k;
+	zent *z;
+
+	if (zrangeParse(c, &a, 2, true) ||
+	    lookupTyped(c, c->argv[2], OBJ_ZSET, &o) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	for (size_t j = 0; j < k; j++) {
+		bool found;
+		size_t at = setFind(&res, z[sel[j]].m->p, z[sel[j]].m->len,
+				    &found);
+
+		if (zsetInsert(&res, at, z[sel[j]].m->p, z[sel[j]].m->len,
+			       z[sel[j]].s)) {
+			oom(c);
+			goto done;
+		}
+	}
+	if (storeKey(c, c->argv[1], &res, 0) == 0)
+		addReplyLongLong(c, (long long)res.n);
+done:
+	free(sel);
+	free(z);
+	robjFree(&res);
 	robjFree(&o);
 }
 
@@ -5320,6 +5358,7 @@ static const struct redisCommand commandTable[] = {
 	{"zlexcount", zlexcountCommand, 4, R, 1, 1, 1},
 	{"zrange", zrangeCommand, -4, R, 1, 1, 1},
 	{"zrevrange", zrevrangeCommand, -4, R, 1, 1, 1},
+	{"zrangestore", zrangestoreCommand, -5, W, 1, 2, 1},
 	{"zrangebyscore", zrangebyscoreCommand, -4, R, 1, 1, 1},
 	{"zrevrangebyscore", zrevrangebyscoreCommand, -4, R, 1, 1, 1},
 	{"zrangebylex", zrangebylexCommand, -4, R, 1, 1, 1},
