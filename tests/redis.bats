@@ -1563,6 +1563,12 @@ OK'
 	assert_output unknown
 	run -1 nedb-redis ZCARD s
 	assert_output '(error) WRONGTYPE Operation against a key holding the wrong kind of value'
+	nedb-put -q redis z '{"type":"zset","value":[["a",-0],["b",1e999],["c",123456789012345678901234567890]]}'
+	run nedb-redis --raw ZRANGE z 0 -1 WITHSCORES
+	assert_output "$(printf '%s\n' a 0 c 1.2345678901234568e+29 b inf)"
+	nedb-redis ZADD z 1 d
+	run nedb-get redis z
+	assert_output '{"_id":"z","type":"zset","value":[["a",0],["d",1],["c",1.2345678901234568e+29],["b","inf"]]}'
 }
 
 @test "sorted set commands keep the TTL and write only on change" {

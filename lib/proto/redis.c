@@ -506,6 +506,8 @@ scoreParse(const char *p, const char *q, double *d)
 	*d = strtod(s, &end);
 	if (s != buf)
 		free(s);
+	if (*d == 0)
+		*d = 0;		/* -0 written by hand: 0, as ZADD keeps it */
 	return !isnan(*d);
 }
 
