@@ -2385,3 +2385,219 @@ views_open_at_most() {
 	assert_failure 2
 	assert_output --partial "bad NEDBD_MAX_DBS: '0'"
 }
+
+# ---- WATCH ---------------------------------------------------------------------
+
+# A redis-server on a free port in EXTRA_PIDS, its port in $REDIS_PORT;
+# the test is skipped when none is installed.
+start_redis_server() {
+	local i
+	command -v redis-server >/dev/null || skip "redis-server is not installed"
+	REDIS_PORT=$(free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		--appendonly no --dir "$BATS_TEST_TMPDIR" >/dev/null 2>&1 3>&- &
+	EXTRA_PIDS+=($!)
+	for ((i = 0; i < 200; i++)); do
+		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "RESP: WATCH and UNWATCH answer as redis-server does, in MULTI and out of it" {
+	start_redis_server
+	start_nedbd
+	cat >cmds <<'CMDS'
+WATCH
+MULTI
+WATCH x
+SET a 1
+UNWATCH
+EXEC
+UNWATCH x
+WATCH x
+SET x 2
+MULTI
+GET x
+EXEC
+WATCH x
+MULTI
+GET x
+FOO
+EXEC
+DISCARD
+WATCH a b
+MULTI
+GET a
+EXEC
+MULTI
+WATCH
+EXEC
+MULTI
+UNWATCH x
+EXEC
+WATCH x
+UNWATCH
+SET x 3
+MULTI
+GET x
+EXEC
+WATCH x
+MULTI
+DISCARD
+SET x 4
+MULTI
+GET x
+EXEC
+CMDS
+	run rcli <cmds
+	assert_success
+	assert_output "$(redis-cli -p "$REDIS_PORT" --no-raw <cmds)"
+}
+
+@test "RESP: a watched key written by another connection makes EXEC answer nil and write nothing" {
+	start_nedbd
+	resp_open
+	run resp_cmd SET k v0
+	assert_output +OK
+	run resp_cmd WATCH k other
+	assert_output +OK
+	run rcli SET k theirs
+	assert_output OK
+	run resp_cmd MULTI
+	run resp_cmd SET k mine
+	assert_output +QUEUED
+	run resp_cmd INCR n
+	run resp_cmd EXEC
+	assert_output '*-1'
+	run resp_cmd GET k
+	assert_output theirs
+	run resp_cmd EXISTS n
+	assert_output :0
+	# EXEC forgot the keys: the next transaction runs
+	run resp_cmd MULTI
+	run resp_cmd SET k mine
+	run resp_cmd EXEC
+	assert_output '*1'
+	run resp_read
+	assert_output +OK
+	# a watched key nobody touched lets EXEC run
+	run resp_cmd WATCH k
+	run rcli SET other x
+	run resp_cmd MULTI
+	run resp_cmd GET k
+	run resp_cmd EXEC
+	assert_output '*1'
+	run resp_read
+	assert_output mine
+	resp_close
+}
+
+@test "RESP: a watched key written by a CLI writer (nedb-put) between WATCH and EXEC aborts EXEC" {
+	start_nedbd
+	resp_open
+	run resp_cmd SET k v0
+	run resp_cmd WATCH k
+	nedb-put -q -d "$DATA/0" redis k '{"type":"string","value":"cli"}'
+	run resp_cmd MULTI
+	run resp_cmd SET k mine
+	run resp_cmd EXEC
+	assert_output '*-1'
+	run resp_cmd GET k
+	assert_output cli
+	run nedb-get -d "$DATA/0" redis k
+	assert_output '{"_id":"k","type":"string","value":"cli"}'
+	# nedb-redis is a writer of another process too
+	run resp_cmd WATCH k
+	nedb-redis -d "$DATA/0" APPEND k '!'
+	run resp_cmd MULTI
+	run resp_cmd SET k mine
+	run resp_cmd EXEC
+	assert_output '*-1'
+	run resp_cmd GET k
+	assert_output 'cli!'
+	resp_close
+}
+
+@test "RESP: WATCH sees a delete, an expiry, FLUSHDB and a key created and deleted again" {
+	start_nedbd
+	resp_open
+	run resp_cmd SET k v0
+	for change in 'DEL k' 'EXPIRE k 100' 'PERSIST k' 'FLUSHDB' \
+		'SET gone 1|DEL gone'; do
+		run resp_cmd SET k v0
+		run resp_cmd EXPIRE k 1000
+		run resp_cmd WATCH k gone
+		IFS='|' read -ra cmds <<<"$change"
+		for cmd in "${cmds[@]}"; do
+			rcli $cmd >/dev/null
+		done
+		run resp_cmd MULTI
+		run resp_cmd SET k mine
+		run resp_cmd EXEC
+		assert_equal "$change: $output" "$change: *-1"
+	done
+	resp_close
+}
+
+@test "RESP: before AUTH, WATCH and UNWATCH answer NOAUTH (arity first), as redis-server with requirepass" {
+	local out
+	start_redis_server
+	redis-cli -p "$REDIS_PORT" CONFIG SET requirepass s3cret >/dev/null
+	start_nedbd NEDBD_TOKEN=s3cret
+	cat >cmds <<'CMDS'
+WATCH
+WATCH a
+UNWATCH
+UNWATCH x
+AUTH s3cret
+WATCH a
+UNWATCH
+CMDS
+	run rcli <cmds
+	assert_success
+	out=$output
+	run redis-cli -p "$REDIS_PORT" --no-raw <cmds
+	assert_output "$out"
+}
+
+@test "RESP: the new commands of the table answer through nedbd as through redis-server" {
+	start_redis_server
+	start_nedbd
+	cat >cmds <<'CMDS'
+SELECT wide
+ZADD z 1 a 2.5 b inf c
+ZRANGE z 0 -1 WITHSCORES
+ZRANGEBYSCORE z (1 +inf LIMIT 0 1
+ZINCRBY z 0.1 a
+ZPOPMAX z
+ZSCAN z 0
+INCRBYFLOAT f 1.5
+GETEX f PX 100000
+SETRANGE f 5 xyz
+GETRANGE f 0 -1
+MSETNX m1 1 m2 2
+COPY m1 m3
+RENAMENX m3 m1
+SCAN 0 MATCH m3 COUNT 100
+HSET h a 1
+HINCRBYFLOAT h a 0.25
+HSTRLEN h a
+RPUSH l a b c a
+LPOS l a COUNT 0
+LMOVE l l LEFT RIGHT
+LRANGE l 0 -1
+SADD s1 x y
+SADD s2 y
+SINTERSTORE s3 s1 s2
+SINTERCARD 2 s1 s2
+SMOVE s1 s2 x
+SMISMEMBER s2 x y z
+FLUSHALL
+DBSIZE
+CMDS
+	run rcli <cmds
+	assert_success
+	# redis-server numbers its databases: SELECT 0 there
+	assert_output "$(sed '1s/.*/SELECT 0/' cmds | redis-cli -p "$REDIS_PORT" --no-raw)"
+}

@@ -87,6 +87,11 @@ struct rconn {
 	bool in_exec;			/* EXEC is running them */
 	nedb_buf queued;
 	unsigned nqueued;
+	/* WATCH: the keys, each (present, expiry, length, bytes, NUL),
+	 * of the database watch_db whose head was watch_seq then */
+	nedb_buf watched;
+	char watch_db[65];
+	uint64_t watch_seq;
 	/* a command waiting for its database's writer lock (pack) */
 	struct waiter lw;
 	nedb_buf stalled;
@@ -158,6 +163,7 @@ conn_free(struct rconn *c)
 	nedb_buf_free(&c->in);
 	nedb_buf_free(&c->out);
 	nedb_buf_free(&c->queued);
+	nedb_buf_free(&c->watched);
 	nedb_buf_free(&c->stalled);
 	free(c->arg_off);
 	free(c->arg_len);
@@ -513,14 +519,127 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
  * make one array.  As in Redis, a command refused while queueing (an
  * unknown one, or one with the wrong number of arguments) makes EXEC
  * answer -EXECABORT and writes nothing; errors of commands that
- * run are elements of the array.  WATCH is not supported (an unknown
- * command).  An EXEC with writes waits, whole, for the writer lock.
+ * run are elements of the array.  An EXEC with writes waits, whole, for
+ * the writer lock.
+ *
+ * WATCH (optimistic locking): a watched key remembers the database's
+ * head seq at WATCH time and whether the key was live.  EXEC holds the
+ * writer lock before it looks (when it writes), so nothing can come in
+ * between: if any watched key was changed since by anyone (its newest
+ * op, deletes and drops included, is newer than that head; its expiry
+ * is another; or it was live and is not, having expired), EXEC answers
+ * a nil array and runs nothing.  Writers of other processes (nedb-put, nedb-redis) are
+ * seen as this server's own connections are, since both write ops.
+ * EXEC and DISCARD forget the watched keys, as UNWATCH does.
  */
 static void
 reply_status(struct rconn *c, const char *line)
 {
 	nedb_buf_puts(&c->out, line);
 	nedb_buf_puts(&c->out, "\r\n");
+}
+
+static void
+unwatch(struct rconn *c)
+{
+	c->watched.len = 0;
+	c->watch_db[0] = 0;
+}
+
+/* The database of c's watched keys, looked up (never created). */
+static struct dbent *
+watch_dbent(struct rconn *c)
+{
+	struct dbent *e = conn_db(c);
+
+	if (e && strcmp(e->name, c->watch_db) && db_get(c->watch_db, false,
+							 &e))
+		e = NULL;
+	return e;
+}
+
+/* WATCH key...: 0, or a database error (replied). */
+static void
+watch_command(struct rconn *c, int argc, const char *const *argv,
+	      const size_t *len)
+{
+	struct dbent *e = conn_db(c);
+	uint64_t seq, head;
+	bool present;
+	int rc = 0;
+
+	if (!e) {
+		nedb_buf_printf(&c->out, "-ERR %s\r\n", c->open_err);
+		return;
+	}
+	if (c->watched.len && strcmp(c->watch_db, e->name)) {
+		/* keys of two databases: the older ones must still hold,
+		 * checked when EXEC comes; simplest is to keep one */
+		reply_status(c, "-ERR WATCH keys of one database at a time: "
+			     "UNWATCH first");
+		return;
+	}
+	if (!e->batch)
+		snap_begin(e);
+	if (!c->watched.len) {
+		if ((rc = nedb_head(e->db, &head, NULL)))
+			goto fail;
+		snprintf(c->watch_db, sizeof c->watch_db, "%s", e->name);
+		c->watch_seq = head;
+	}
+	for (int j = 1; j < argc; j++) {
+		unsigned char p;
+		uint64_t n = len[j];
+		int64_t exp;
+
+		if ((rc = nedb_redis_key_version(e->db, argv[j], len[j], &seq,
+						 &present, &exp)))
+			goto fail;
+		p = present;
+		if (nedb_buf_add(&c->watched, &p, 1) ||
+		    nedb_buf_add(&c->watched, &exp, sizeof exp) ||
+		    nedb_buf_add(&c->watched, &n, sizeof n) ||
+		    nedb_buf_add(&c->watched, argv[j], len[j] + 1)) {
+			rc = NEDB_EIO;
+			goto fail;
+		}
+	}
+	reply_status(c, "+OK");
+	return;
+fail:
+	nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
+}
+
+/* Whether a watched key changed since WATCH (or cannot be read). */
+static bool
+watch_dirty(struct rconn *c)
+{
+	struct dbent *e;
+	size_t off = 0;
+
+	if (!c->watched.len)
+		return false;
+	if (!(e = watch_dbent(c)))
+		return true;
+	if (!e->batch)
+		snap_begin(e);
+	while (off < c->watched.len) {
+		const char *p = c->watched.p + off, *key;
+		bool was = *p++, present;
+		int64_t wexp, exp;
+		uint64_t n, seq;
+
+		memcpy(&wexp, p, sizeof wexp);
+		memcpy(&n, p + sizeof wexp, sizeof n);
+		key = p + sizeof wexp + sizeof n;
+		off += 1 + sizeof wexp + sizeof n + n + 1;
+		if (nedb_redis_key_version(e->db, key, n, &seq, &present,
+					   &exp) ||
+		    seq > c->watch_seq || (was && !present) ||
+		    (present && exp != wexp))
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -544,7 +663,10 @@ exec_queued(struct rconn *c)
 			c->closing = true;	/* the array cannot be finished */
 			break;
 		}
-		run(c, argc, argv, len);
+		if (is_cmd(argv[0], len[0], "unwatch"))
+			reply_status(c, "+OK");	/* EXEC unwatched already */
+		else
+			run(c, argc, argv, len);
 		free(argv);
 		free(len);
 	}
@@ -579,21 +701,44 @@ static bool
 transaction(struct rconn *c, int argc, const char *const *argv,
 	    const size_t *len)
 {
-	bool tx = is_cmd(argv[0], len[0], "multi") ||
-		  is_cmd(argv[0], len[0], "exec") ||
-		  is_cmd(argv[0], len[0], "discard");
+	static const char *const names[] = {
+		"multi", "exec", "discard", "watch", "unwatch",
+	};
+	const char *name = NULL;
+	bool tx;
 
-	if (tx && !authed(c)) {
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (is_cmd(argv[0], len[0], names[i]))
+			name = names[i];
+	tx = name && strcmp(name, "watch") && strcmp(name, "unwatch");
+	if (name && (!authed(c) || (!c->multi && !tx))) {
+		bool watch = !strcmp(name, "watch");
+
 		/* Redis's order: arity, then authentication */
-		if (argc != 1)
+		if (watch ? argc < 2 : argc != 1)
 			nedb_buf_printf(&c->out, "-ERR wrong number of "
 					"arguments for '%s' command\r\n",
-					is_cmd(argv[0], len[0], "multi") ?
-					"multi" : is_cmd(argv[0], len[0],
-							 "exec") ? "exec" :
-					"discard");
-		else
+					name);
+		else if (!authed(c))
 			reply_status(c, "-NOAUTH Authentication required.");
+		else if (watch)
+			watch_command(c, argc, argv, len);
+		else if (!tx) {
+			unwatch(c);
+			reply_status(c, "+OK");
+		}
+		if (tx || !c->multi)
+			return true;
+	}
+	if (name && !tx && (!strcmp(name, "watch") ? argc < 2 : argc != 1)) {
+		/* refused while queueing: EXEC will abort */
+		nedb_buf_printf(&c->out, "-ERR wrong number of arguments for "
+				"'%s' command\r\n", name);
+		c->multi_failed = true;
+		return true;
+	}
+	if (name && !strcmp(name, "watch")) {
+		reply_status(c, "-ERR WATCH inside MULTI is not allowed");
 		return true;
 	}
 	if (is_cmd(argv[0], len[0], "multi")) {
@@ -624,6 +769,14 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 			return true;
 		}
 		c->multi = false;
+		if (exec && !c->multi_failed && watch_dirty(c)) {
+			unwatch(c);
+			c->queued.len = 0;
+			c->nqueued = 0;
+			reply_status(c, "*-1");
+			return true;
+		}
+		unwatch(c);
 		if (exec && !c->multi_failed) {
 			exec_queued(c);
 			return true;
@@ -638,6 +791,12 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		return false;
 	if (is_cmd(argv[0], len[0], "quit"))
 		return false;
+	if (name && !strcmp(name, "unwatch")) {
+		pack(&c->queued, argc, argv, len);	/* runs in EXEC */
+		c->nqueued++;
+		reply_status(c, "+QUEUED");
+		return true;
+	}
 	if (!nedb_redis_arity_ok(argv[0], len[0], argc)) {
 		/* unknown, or the wrong number of arguments: refused now,
 		 * and EXEC will abort (Redis does the same) */

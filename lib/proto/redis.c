@@ -20,13 +20,21 @@
  *   hash    {"_id":K,"type":"hash","value":{"F":"V",...}}  (insertion order)
  *   set     {"_id":K,"type":"set","value":["M",...]}  (sorted by bytes, unique)
  *   list    {"_id":K,"type":"list","value":["E",...]}  (head first)
+ *   zset    {"_id":K,"type":"zset","value":[["M",S],...]}
+ *           (ordered by score, then member bytes; each member once)
+ *
+ * A score S is a JSON number, the shortest of %.15g, %.16g and %.17g
+ * that reads back as the same double, or the string "inf" or "-inf"
+ * (JSON has no infinities); -0 is stored as 0, as a Redis listpack
+ * keeps it.  Scores are replied as Redis 7.0 replies them: "%.17g",
+ * "inf", "-inf".
  *
  * When any byte string of a value (a string, a hash field or value, a
  * member, an element) is not valid UTF-8, the document holds "b64"
  * instead of "value": the same shape with every one of those strings in
- * base64 (RFC 4648, padded).  Sets stay sorted by their raw bytes.
- * Redis removes a hash, set or list that becomes empty; so does this (a
- * delete op).  A key's TTL is the document's nedb expiry: SET (without
+ * base64 (RFC 4648, padded; scores stay numbers).  Sets and sorted sets
+ * stay ordered by their raw bytes.  Redis removes a hash, set, list or
+ * sorted set that becomes empty; so does this (a delete op).  A key's TTL is the document's nedb expiry: SET (without
  * KEEPTTL), MSET and SETNX clear it as in Redis; commands that change a
  * value in place (APPEND, INCR, HSET, LPUSH, ...) keep it.  A document of
  * the collection in any other shape (written by nedb-put, say) is of type
@@ -46,7 +54,9 @@
  *    so that the RESP path never loads libjq.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +70,13 @@
 
 /* ---- objects ------------------------------------------------------------ */
 
-enum { OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_UNKNOWN };
+enum {
+	OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_ZSET,
+	OBJ_UNKNOWN
+};
 
 static const char *const type_name[] = {
-	"none", "string", "hash", "set", "list", "unknown"
+	"none", "string", "hash", "set", "list", "zset", "unknown"
 };
 
 typedef struct bstr {
@@ -74,7 +87,9 @@ typedef struct bstr {
 /*
  * A value read from (or to be written to) a document.  Strings use str;
  * sets and lists their members in v; hashes field, value, field, value...
- * in v (n counts both).
+ * in v (n counts both).  A sorted set holds its members in v sorted by
+ * bytes, as a set does, and the score of v[i] in sc[i]: the order of
+ * the document, (score, member), is made when it is needed (zsetOrder).
  */
 typedef struct robj {
 	int type;
@@ -82,6 +97,8 @@ typedef struct robj {
 	bstr str;
 	bstr *v;
 	size_t n, cap;
+	double *sc;		/* OBJ_ZSET: scores, parallel to v */
+	size_t sccap;
 } robj;
 
 static void
@@ -91,6 +108,7 @@ robjFree(robj *o)
 	for (size_t i = 0; i < o->n; i++)
 		free(o->v[i].p);
 	free(o->v);
+	free(o->sc);
 	memset(o, 0, sizeof *o);
 }
 
@@ -193,6 +211,77 @@ hashFind(const robj *o, const char *p, size_t len)
 		if (o->v[i].len == len && !memcmp(o->v[i].p, p, len))
 			return (long)i;
 	return -1;
+}
+
+/* ---- sorted sets in memory ------------------------------------------------ */
+
+/* One member of a sorted set seen in score order: v[i] of o, score s. */
+typedef struct zent {
+	const bstr *m;
+	double s;
+	size_t i;
+} zent;
+
+/* Redis's order of a sorted set: score, then member bytes. */
+static int
+zentCmp(const void *x, const void *y)
+{
+	const zent *a = x, *b = y;
+
+	if (a->s < b->s)
+		return -1;
+	if (a->s > b->s)
+		return 1;
+	return bstrCmp(a->m->p, a->m->len, b->m->p, b->m->len);
+}
+
+/* The members of the sorted set o in (score, member) order; caller frees. */
+static zent *
+zsetOrder(const robj *o)
+{
+	zent *z = nedb__malloc((o->n ? o->n : 1) * sizeof *z);
+
+	for (size_t i = 0; i < o->n; i++)
+		z[i] = (zent){&o->v[i], o->sc[i], i};
+	qsort(z, o->n, sizeof *z, zentCmp);
+	return z;
+}
+
+/* Whether (s, m) sorts before member i of o: for ranks without a sort. */
+static bool
+zsetBefore(const robj *o, size_t j, size_t i)
+{
+	if (o->sc[j] != o->sc[i])
+		return o->sc[j] < o->sc[i];
+	return bstrCmp(o->v[j].p, o->v[j].len, o->v[i].p, o->v[i].len) < 0;
+}
+
+static void
+zsetGrowScores(robj *o)
+{
+	if (o->sccap < o->cap) {
+		o->sc = nedb__realloc(o->sc, o->cap * sizeof *o->sc);
+		o->sccap = o->cap;
+	}
+}
+
+/* Inserts member p with score at position at of the member order. */
+static int
+zsetInsert(robj *o, size_t at, const char *p, size_t len, double score)
+{
+	if (robjInsert(o, at, p, len))
+		return -1;
+	zsetGrowScores(o);
+	memmove(o->sc + at + 1, o->sc + at, (o->n - 1 - at) * sizeof *o->sc);
+	o->sc[at] = score;
+	return 0;
+}
+
+static void
+zsetRemove(robj *o, size_t at)
+{
+	robjRemove(o, at, 1);
+	memmove(o->sc + at, o->sc + at + 1, (o->n - at) * sizeof *o->sc);
 }
 
 /* ---- base64 (RFC 4648) ---------------------------------------------------
@@ -389,6 +478,148 @@ decodeAggregate(const char *v, size_t vlen, bool object, bool b64, robj *o)
 }
 
 /*
+ * A score as a document holds it: a JSON number, or the string "inf" or
+ * "-inf" (JSON has no infinities).  False for anything else.
+ */
+static bool
+scoreParse(const char *p, const char *q, double *d)
+{
+	size_t n = (size_t)(q - p);
+	char buf[64], *s = buf, *end;
+
+	if (n == 5 && !memcmp(p, "\"inf\"", 5)) {
+		*d = HUGE_VAL;
+		return true;
+	}
+	if (n == 6 && !memcmp(p, "\"-inf\"", 6)) {
+		*d = -HUGE_VAL;
+		return true;
+	}
+	if (n == 0 || nedb__number_len(p, n) != n)
+		return false;
+	if (n >= sizeof buf)
+		s = nedb__memdup(p, n);
+	else {
+		memcpy(buf, p, n);
+		buf[n] = 0;
+	}
+	*d = strtod(s, &end);
+	if (s != buf)
+		free(s);
+	if (*d == 0)
+		*d = 0;		/* -0 written by hand: 0, as ZADD keeps it */
+	return !isnan(*d);
+}
+
+/* The text of score d in a document (see scoreParse): the shortest of
+ * %.15g, %.16g and %.17g that reads back as d. */
+static int
+scoreJson(nedb_buf *b, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		return nedb_buf_puts(b, d > 0 ? "\"inf\"" : "\"-inf\"");
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return nedb_buf_puts(b, buf);
+}
+
+static int
+zentMemberCmp(const void *x, const void *y)
+{
+	const zent *a = x, *b = y;
+
+	return bstrCmp(a->m->p, a->m->len, b->m->p, b->m->len);
+}
+
+/* One ["member",score] at *p, moved past it: 0, 1 (a bad shape), -1. */
+static int
+decodePair(const char **pp, const char *e, bool b64, bstr *m, double *d)
+{
+	const char *p = skipWs(*pp, e), *q;
+	int rc;
+
+	if (p == e || *p++ != '[')
+		return 1;
+	p = skipWs(p, e);
+	q = jsonEnd(p, e);
+	if ((rc = decodeStr(p, q, b64, m)))
+		return rc;
+	p = skipWs(q, e);
+	if (p == e || *p++ != ',')
+		return 1;
+	p = skipWs(p, e);
+	q = jsonEnd(p, e);
+	if (!scoreParse(p, q, d))
+		return 1;
+	p = skipWs(q, e);
+	if (p == e || *p++ != ']')
+		return 1;
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Reads the pairs of a sorted set, [["member",score],...], into o: the
+ * members sorted by bytes, their scores beside them.  Returns 0, 1 when
+ * the shape is wrong (a member twice included), -1 when memory ran out.
+ */
+static int
+decodeZset(const char *v, size_t vlen, bool b64, robj *o)
+{
+	const char *p = skipWs(v, v + vlen), *e = v + vlen;
+	robj u = {.type = OBJ_ZSET};
+	zent *z;
+	int rc = 1;
+
+	if (p == e || *p++ != '[')
+		return 1;
+	if ((p = skipWs(p, e)) < e && *p == ']')
+		return 0;
+	for (;;) {
+		bstr m = {0};
+		double d;
+
+		if ((rc = decodePair(&p, e, b64, &m, &d))) {
+			free(m.p);
+			goto done;
+		}
+		robjReserve(&u);
+		u.v[u.n++] = m;
+		zsetGrowScores(&u);
+		u.sc[u.n - 1] = d;
+		p = skipWs(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p == e || *p != ']')
+			goto done;
+		break;
+	}
+	/* into member order, refusing repeats */
+	z = nedb__malloc(u.n * sizeof *z);
+	for (size_t i = 0; i < u.n; i++)
+		z[i] = (zent){&u.v[i], u.sc[i], i};
+	qsort(z, u.n, sizeof *z, zentMemberCmp);
+	rc = 0;
+	for (size_t i = 0; i < u.n && !rc; i++) {
+		if (i && !zentMemberCmp(&z[i - 1], &z[i]))
+			rc = 1;
+		else if (zsetInsert(o, o->n, z[i].m->p, z[i].m->len, z[i].s))
+			rc = -1;
+	}
+	free(z);
+done:
+	robjFree(&u);
+	return rc;
+}
+
+/*
  * Takes a document of the collection apart into o (whose exp the caller
  * sets).  A shape outside the mapping is OBJ_UNKNOWN.  Returns 0, or -1
  * when memory ran out.
@@ -399,6 +630,7 @@ parseObject(const char *doc, size_t len, robj *o)
 	static const struct { const char *lit; int type; } types[] = {
 		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
 		{"\"set\"", OBJ_SET}, {"\"list\"", OBJ_LIST},
+		{"\"zset\"", OBJ_ZSET},
 	};
 	static const char *const keys[] = {"type", "value", "b64"};
 	const char *m[3], *t, *v;
@@ -427,6 +659,8 @@ parseObject(const char *doc, size_t len, robj *o)
 		return 0;
 	if (type == OBJ_STRING)
 		rc = decodeStr(v, v + vlen, b64, &o->str);
+	else if (type == OBJ_ZSET)
+		rc = decodeZset(v, vlen, b64, o);
 	else
 		rc = decodeAggregate(v, vlen, type == OBJ_HASH, b64, o);
 	if (rc == 0 && type == OBJ_SET && o->n > 1) {
@@ -506,6 +740,21 @@ buildDoc(nedb_buf *b, const char *key, const robj *o)
 		}
 		rc |= nedb_buf_add(b, "}", 1);
 		break;
+	case OBJ_ZSET: {
+		zent *z = zsetOrder(o);
+
+		rc |= nedb_buf_add(b, "[", 1);
+		for (size_t i = 0; i < o->n; i++) {
+			rc |= nedb_buf_add(b, i ? ",[" : "[", i ? 2 : 1);
+			rc |= putStr(b, z[i].m, b64);
+			rc |= nedb_buf_add(b, ",", 1);
+			rc |= scoreJson(b, z[i].s);
+			rc |= nedb_buf_add(b, "]", 1);
+		}
+		rc |= nedb_buf_add(b, "]", 1);
+		free(z);
+		break;
+	}
 	default:
 		rc |= nedb_buf_add(b, "[", 1);
 		for (size_t i = 0; i < o->n; i++) {
@@ -1113,7 +1362,11 @@ dbSize(client *c, uint64_t *n)
 #define SET_GET 0x20
 #define SET_EXAT 0x40
 #define SET_PXAT 0x80
+#define SET_PERSIST 0x100	/* GETEX */
 #define SET_EXPIRY (SET_EX | SET_PX | SET_EXAT | SET_PXAT | SET_KEEPTTL)
+/* An expiry option excludes the others, not itself (EX 1 EX 2 is fine) */
+#define SET_TTL_CLASH(flags, self) ((flags) & (SET_EXPIRY | SET_PERSIST) & \
+				    ~(unsigned)(self))
 
 /*
  * The expiry of SET key value [EX s|PX ms|EXAT s|PXAT ms] as Redis 7
@@ -1140,7 +1393,8 @@ setExpiry(client *c, int j, unsigned flags, long long *ttl)
 		*ttl = v - now;
 	return 0;
 bad:
-	addReplyError(c, "ERR invalid expire time in 'set' command");
+	addReplyErrorFormat(c, "ERR invalid expire time in '%s' command",
+			    c->cmd->name);
 	return -1;
 }
 
@@ -1163,7 +1417,7 @@ setCommand(client *c)
 
 		for (size_t t = 0; t < 4 && !done; t++)
 			if (argIs(c, j, ttlopt[t].name) && next &&
-			    !(flags & SET_EXPIRY)) {
+			    !SET_TTL_CLASH(flags, ttlopt[t].flag)) {
 				flags |= ttlopt[t].flag;
 				expire = ++j;
 				done = true;
@@ -1176,7 +1430,8 @@ setCommand(client *c)
 			flags |= SET_XX;
 		else if (argIs(c, j, "get"))
 			flags |= SET_GET;
-		else if (argIs(c, j, "keepttl") && !(flags & SET_EXPIRY))
+		else if (argIs(c, j, "keepttl") &&
+			 !SET_TTL_CLASH(flags, SET_KEEPTTL))
 			flags |= SET_KEEPTTL;
 		else {
 			addReplySyntaxError(c);
@@ -1322,8 +1577,9 @@ getdelCommand(client *c)
 	robjFree(&o);
 }
 
+/* MSET, and MSETNX: nothing at all when one of the keys exists. */
 static void
-msetCommand(client *c)
+msetGenericCommand(client *c, bool nx)
 {
 	nedb_buf *docs;
 	int n = (c->argc - 1) / 2, i;
@@ -1331,6 +1587,17 @@ msetCommand(client *c)
 	if (c->argc % 2 == 0) {
 		addReplyArity(c);
 		return;
+	}
+	for (i = 0; nx && i < n; i++) {
+		nedb_doc d;
+		int r = dbFetch(c, c->argv[1 + 2 * i], &d);
+
+		if (r < 0)
+			return;
+		if (r) {
+			addReplyLongLong(c, 0);
+			return;
+		}
 	}
 	/* every document first: all are put, or none */
 	docs = nedb__calloc((size_t)n, sizeof *docs);
@@ -1351,12 +1618,26 @@ msetCommand(client *c)
 			if (dbPut(c, c->argv[1 + 2 * i], docs[i].p, docs[i].len,
 				  0))
 				break;
-		if (i == n)
+		if (i == n && nx)
+			addReplyLongLong(c, 1);
+		else if (i == n)
 			addReplyOK(c);
 	}
 	for (i = 0; i < n; i++)
 		nedb_buf_free(&docs[i]);
 	free(docs);
+}
+
+static void
+msetCommand(client *c)
+{
+	msetGenericCommand(c, false);
+}
+
+static void
+msetnxCommand(client *c)
+{
+	msetGenericCommand(c, true);
 }
 
 static void
@@ -1432,6 +1713,230 @@ incrDecrGenericCommand(client *c, long long incr)
 	}
 	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
 		addReplyLongLong(c, value);
+done:
+	robjFree(&o);
+}
+
+/* Redis's string2ld: the whole of s as strtold reads it, as string2d. */
+static bool
+string2ld(const char *s, size_t n, long double *out)
+{
+	char buf[5120], *end;
+	long double v;
+
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	errno = 0;
+	v = strtold(buf, &end);
+	if (isspace((unsigned char)buf[0]) || end[0] != 0 ||
+	    (size_t)(end - buf) != n || isnan(v) || errno == EINVAL ||
+	    (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL ||
+				 fpclassify(v) == FP_ZERO)))
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * A long double as Redis writes the result of INCRBYFLOAT (ld2string's
+ * human mode): "%.17Lf" without trailing zeros, "-0" as "0".  The text
+ * goes to buf (5200 bytes); returns its length.
+ */
+static size_t
+ld2human(char *buf, size_t size, long double v)
+{
+	int l = snprintf(buf, size, "%.17Lf", v);
+
+	if (l < 0 || (size_t)l + 1 > size)
+		l = 0;	/* as Redis: no room, an empty string */
+	else if (strchr(buf, '.')) {
+		while (buf[l - 1] == '0')
+			l--;
+		if (buf[l - 1] == '.')
+			l--;
+	}
+	if (l == 2 && buf[0] == '-' && buf[1] == '0') {
+		buf[0] = '0';
+		l = 1;
+	}
+	buf[l] = 0;
+	return (size_t)l;
+}
+
+/*
+ * INCRBYFLOAT key increment.  Redis replicates it as SET key value
+ * KEEPTTL: the value written here is the one replied, the TTL kept.
+ */
+static void
+incrbyfloatCommand(client *c)
+{
+	long double value = 0, incr;
+	char buf[5200];
+	size_t n;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if ((r && !string2ld(o.str.p, o.str.len, &value)) ||
+	    !string2ld(c->argv[2], c->argvlen[2], &incr)) {
+		addReplyError(c, "ERR value is not a valid float");
+		goto done;
+	}
+	value += incr;
+	if (isnan(value) || isinf(value)) {
+		addReplyError(c, "ERR increment would produce NaN or Infinity");
+		goto done;
+	}
+	n = ld2human(buf, sizeof buf, value);
+	if (bstrSet(&o.str, buf, n))
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyBulk(c, buf, n);
+done:
+	robjFree(&o);
+}
+
+static void
+getrangeCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	len = (long long)o.str.len;
+	if (!r || (start < 0 && end < 0 && start > end)) {
+		addReplyBulk(c, "", 0);
+		goto done;
+	}
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (end < 0)
+		end = 0;
+	if (end >= len)
+		end = len - 1;
+	if (start > end || len == 0)
+		addReplyBulk(c, "", 0);
+	else
+		addReplyBulk(c, o.str.p + start, (size_t)(end - start + 1));
+done:
+	robjFree(&o);
+}
+
+#define PROTO_MAX_BULK_LEN (512ll << 20)	/* Redis's default */
+
+static void
+setrangeCommand(client *c)
+{
+	size_t vlen = c->argvlen[3];
+	long long offset;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &offset, NULL))
+		return;
+	if (offset < 0) {
+		addReplyError(c, "ERR offset is out of range");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (vlen == 0) {
+		addReplyLongLong(c, (long long)o.str.len);
+		goto done;
+	}
+	if (offset > PROTO_MAX_BULK_LEN - (long long)vlen) {
+		addReplyError(c, "ERR string exceeds maximum allowed size "
+			      "(proto-max-bulk-len)");
+		goto done;
+	}
+	if ((size_t)offset + vlen > MAX_DOC) {
+		addReplyErrorFormat(c, "ERR value too large: the document of "
+				    "key '%.64s' would exceed %u bytes",
+				    c->argv[1], MAX_DOC);
+		goto done;
+	}
+	if ((size_t)offset + vlen > o.str.len) {
+		char *p = nedb__calloc(1, (size_t)offset + vlen + 1);
+
+		if (o.str.len)
+			memcpy(p, o.str.p, o.str.len);
+		free(o.str.p);
+		o.str.p = p;
+		o.str.len = (size_t)offset + vlen;
+	}
+	memcpy(o.str.p + offset, c->argv[3], vlen);
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)o.str.len);
+done:
+	robjFree(&o);
+}
+
+/*
+ * GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: GET, then a new expiry
+ * (an expire op; a time that has passed deletes the key) or none.
+ */
+static void
+getexCommand(client *c)
+{
+	static const struct { const char *name; unsigned flag; } ttlopt[] = {
+		{"ex", SET_EX}, {"px", SET_PX}, {"exat", SET_EXAT},
+		{"pxat", SET_PXAT},
+	};
+	unsigned flags = 0;
+	int expire = 0;
+	long long ms = 0;
+	robj o;
+	int r;
+
+	for (int j = 2; j < c->argc; j++) {
+		bool next = j + 1 < c->argc, done = false;
+
+		for (size_t t = 0; t < 4 && !done; t++)
+			if (argIs(c, j, ttlopt[t].name) && next &&
+			    !SET_TTL_CLASH(flags, ttlopt[t].flag)) {
+				flags |= ttlopt[t].flag;
+				expire = ++j;
+				done = true;
+			}
+		if (done)
+			continue;
+		if (argIs(c, j, "persist") && !SET_TTL_CLASH(flags, SET_PERSIST))
+			flags |= SET_PERSIST;
+		else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (!r) {
+		addReplyNull(c);
+		goto done;
+	}
+	if (expire && setExpiry(c, expire, flags, &ms))
+		goto done;
+	/* Redis replicates this as PEXPIREAT, DEL or PERSIST: ops alike */
+	if (expire && ms <= 0)
+		r = dbDelete(c, c->argv[1]) < 0 ? -1 : 0;	/* time passed */
+	else if (expire)
+		r = dbExpire(c, c->argv[1], ms);
+	else if ((flags & SET_PERSIST) && o.exp)
+		r = dbExpire(c, c->argv[1], 0);
+	else
+		r = 0;
+	if (r == 0)
+		addReplyBulk(c, o.str.p, o.str.len);
 done:
 	robjFree(&o);
 }
@@ -1513,12 +2018,13 @@ typeCommand(client *c)
 	robjFree(&o);
 }
 
+/* RENAME, and RENAMENX: 0 and nothing done when dst exists. */
 static void
-renameCommand(client *c)
+renameGenericCommand(client *c, bool nx)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
 	nedb_buf doc = {0};
-	nedb_doc d;
+	nedb_doc d, dd;
 	int r;
 
 	if ((r = dbFetch(c, src, &d)) < 0)
@@ -1528,10 +2034,101 @@ renameCommand(client *c)
 		return;
 	}
 	if (!strcmp(src, dst)) {
-		addReplyOK(c);
+		if (nx)
+			addReplyLongLong(c, 0);
+		else
+			addReplyOK(c);
 		return;
 	}
-	/* the document moves as it is, TTL and all; put rewrites its _id */
+	/* the document moves as it is, TTL and all; put rewrites its _id
+	 * (copied first: the next read may reuse the memory of this one) */
+	if (nedb_buf_add(&doc, d.doc, d.len)) {
+		oom(c);
+		return;
+	}
+	if (nx && (r = dbFetch(c, dst, &dd)) != 0) {
+		if (r > 0)
+			addReplyLongLong(c, 0);
+		nedb_buf_free(&doc);
+		return;
+	}
+	{
+		robj t = {.exp = d.exp};
+
+		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+		    dbDelete(c, src) >= 0) {
+			if (nx)
+				addReplyLongLong(c, 1);
+			else
+				addReplyOK(c);
+		}
+	}
+	nedb_buf_free(&doc);
+}
+
+static void
+renameCommand(client *c)
+{
+	renameGenericCommand(c, false);
+}
+
+static void
+renamenxCommand(client *c)
+{
+	renameGenericCommand(c, true);
+}
+
+/*
+ * COPY source destination [DB db] [REPLACE]: the document as it is, TTL
+ * and all.  Databases have names here, not numbers: DB 0 is this one,
+ * and another number is refused.
+ */
+static void
+copyCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	bool replace = false;
+	nedb_buf doc = {0};
+	nedb_doc d, dd;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		long long db;
+
+		if (argIs(c, j, "replace")) {
+			replace = true;
+		} else if (argIs(c, j, "db") && j + 1 < c->argc) {
+			if (getLongLong(c, ++j, &db, NULL))
+				return;
+			if (db < INT_MIN || db > INT_MAX) {
+				addReplyError(c, "ERR value is out of range");
+				return;
+			}
+			if (db < 0 || db >= 16) {
+				addReplyError(c, "ERR DB index is out of range");
+				return;
+			}
+			if (db != 0) {
+				addReplyError(c, "ERR COPY to another database "
+					      "is not supported: databases have "
+					      "names here (SELECT)");
+				return;
+			}
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (!strcmp(src, dst)) {
+		addReplyError(c, "ERR source and destination objects are the "
+			      "same");
+		return;
+	}
+	if ((r = dbFetch(c, src, &d)) <= 0) {
+		if (r == 0)
+			addReplyLongLong(c, 0);
+		return;
+	}
 	if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
 		return;
@@ -1539,9 +2136,11 @@ renameCommand(client *c)
 	{
 		robj t = {.exp = d.exp};
 
-		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
-		    dbDelete(c, src) >= 0)
-			addReplyOK(c);
+		if ((r = dbFetch(c, dst, &dd)) > 0 && !replace)
+			addReplyLongLong(c, 0);
+		else if (r >= 0 &&
+			 dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0)
+			addReplyLongLong(c, 1);
 	}
 	nedb_buf_free(&doc);
 }
@@ -1571,6 +2170,8 @@ dbsizeCommand(client *c)
 		addReplyLongLong(c, (long long)n);
 }
 
+/* FLUSHDB, and FLUSHALL, which is the same here: a connection sees one
+ * database at a time, and the others are other directories. */
 static void
 flushdbCommand(client *c)
 {
@@ -1813,6 +2414,237 @@ done:
 	robjFree(&o);
 }
 
+static void
+hstrlenCommand(client *c)
+{
+	robj o;
+	long i;
+
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	i = hashFind(&o, c->argv[2], c->argvlen[2]);
+	addReplyLongLong(c, i >= 0 ? (long long)o.v[i + 1].len : 0);
+	robjFree(&o);
+}
+
+/* HINCRBYFLOAT key field increment; Redis replicates it as HSET with the
+ * value replied, which is the value written here. */
+static void
+hincrbyfloatCommand(client *c)
+{
+	long double value = 0, incr;
+	char buf[5200];
+	size_t n;
+	robj o;
+	long i;
+
+	if (!string2ld(c->argv[3], c->argvlen[3], &incr)) {
+		addReplyError(c, "ERR value is not a valid float");
+		return;
+	}
+	if (isnan(incr) || isinf(incr)) {
+		addReplyError(c, "ERR value is NaN or Infinity");
+		return;
+	}
+	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
+		return;
+	i = hashFind(&o, c->argv[2], c->argvlen[2]);
+	if (i >= 0 && !string2ld(o.v[i + 1].p, o.v[i + 1].len, &value)) {
+		addReplyError(c, "ERR hash value is not a float");
+		goto done;
+	}
+	value += incr;
+	if (isnan(value) || isinf(value)) {
+		addReplyError(c, "ERR increment would produce NaN or Infinity");
+		goto done;
+	}
+	n = ld2human(buf, sizeof buf, value);
+	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, n) < 0)
+		oom(c);
+	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyBulk(c, buf, n);
+done:
+	robjFree(&o);
+}
+
+/* A random number below n (n > 0), for the commands that pick at random
+ * (HRANDFIELD, SRANDMEMBER, SPOP): xorshift64*, seeded from the clock
+ * and the address of its state.  Not for secrets. */
+static size_t
+randomBelow(size_t n)
+{
+	static uint64_t s;
+
+	if (!s)
+		s = (uint64_t)nedb_now_ms() * 0x9e3779b97f4a7c15ull ^
+		    (uint64_t)(uintptr_t)&s;
+	s ^= s >> 12;
+	s ^= s << 25;
+	s ^= s >> 27;
+	return (size_t)((s * 0x2545f4914f6cdd1dull) >> 11) % n;
+}
+
+/*
+ * Picks with repeats that one reply may hold: Redis answers any count
+ * (and allocates for it); a server shared by many must not.
+ */
+#define MAX_RANDOM_REPEATS (1ll << 20)
+
+static int
+randomCountOk(client *c, long long count)
+{
+	if (count >= -MAX_RANDOM_REPEATS)
+		return 0;
+	addReplyErrorFormat(c, "ERR count is too large: at most %lld picks "
+			    "with repeats here", MAX_RANDOM_REPEATS);
+	return -1;
+}
+
+/*
+ * The picks of HRANDFIELD and SRANDMEMBER with a count, as Redis makes
+ * them: count >= 0 distinct ones (all when count >= n), count < 0 that
+ * many with repeats.  Positions in [0, n) into *out (caller frees).
+ */
+static size_t
+randomPicks(long long count, size_t n, size_t **out)
+{
+	size_t k, *p;
+
+	if (count >= 0) {
+		k = (unsigned long long)count < n ? (size_t)count : n;
+		p = nedb__malloc((n ? n : 1) * sizeof *p);
+		for (size_t i = 0; i < n; i++)
+			p[i] = i;
+		if (k < n)	/* a partial Fisher-Yates shuffle */
+			for (size_t i = 0; i < k; i++) {
+				size_t j = i + randomBelow(n - i), t = p[i];
+
+				p[i] = p[j];
+				p[j] = t;
+			}
+	} else {
+		k = (size_t)-count;
+		p = nedb__malloc(k * sizeof *p);
+		for (size_t i = 0; i < k; i++)
+			p[i] = randomBelow(n);
+	}
+	*out = p;
+	return k;
+}
+
+static void addReplyDouble(client *c, double d);
+
+/* The arguments [count [WITH...]] of HRANDFIELD and ZRANDMEMBER. */
+static int
+randomArgs(client *c, const char *with, long long *count)
+{
+	bool withvalues = c->argc == 4;
+
+	*count = 1;
+	if (c->argc < 3)
+		return 0;
+	if (getLongLong(c, 2, count, NULL))
+		return -1;
+	if (*count < -LLONG_MAX) {
+		addReplyError(c, "ERR value is out of range, value must "
+			      "between -9223372036854775807 and "
+			      "9223372036854775807");
+		return -1;
+	}
+	if (c->argc > 4 || (withvalues && !argIs(c, 3, with))) {
+		addReplySyntaxError(c);
+		return -1;
+	}
+	if (withvalues && (*count < -LLONG_MAX / 2 ||
+			   *count > LLONG_MAX / 2)) {
+		addReplyError(c, "ERR value is out of range");
+		return -1;
+	}
+	return 0;
+}
+
+/* ZRANDMEMBER key [count [WITHSCORES]]. */
+static void
+zrandmemberCommand(client *c)
+{
+	bool withscores = c->argc == 4, hascount = c->argc >= 3;
+	long long count;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (randomArgs(c, "withscores", &count) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = randomBelow(o.n);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	if (randomCountOk(c, count))
+		goto done;
+	k = randomPicks(count, o.n, &pick);
+	addReplyArrayLen(c, (long long)(withscores ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		addReplyBulk(c, o.v[pick[j]].p, o.v[pick[j]].len);
+		if (withscores)
+			addReplyDouble(c, o.sc[pick[j]]);
+	}
+	free(pick);
+done:
+	robjFree(&o);
+}
+
+/* HRANDFIELD key [count [WITHVALUES]]. */
+static void
+hrandfieldCommand(client *c)
+{
+	bool withvalues = c->argc == 4, hascount = c->argc >= 3;
+	long long count;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (randomArgs(c, "withvalues", &count) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = 2 * randomBelow(o.n / 2);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	if (randomCountOk(c, count))
+		goto done;
+	k = randomPicks(count, o.n / 2, &pick);
+	addReplyArrayLen(c, (long long)(withvalues ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		const bstr *f = &o.v[2 * pick[j]];
+
+		addReplyBulk(c, f->p, f->len);
+		if (withvalues)
+			addReplyBulk(c, f[1].p, f[1].len);
+	}
+	free(pick);
+done:
+	robjFree(&o);
+}
+
 /* ---- sets ----------------------------------------------------------------- */
 
 /* SADD and SREM: insert or remove each member; store only on change. */
@@ -1902,20 +2734,22 @@ scardCommand(client *c)
 enum { SET_OP_UNION, SET_OP_INTER, SET_OP_DIFF };
 
 /*
- * SUNION, SINTER, SDIFF.  Every key is read (and type checked) first, as
- * Redis does; a missing key is an empty set.  Sets are sorted, so the
- * result is built sorted.
+ * The union, intersection or difference of the sets named by the nsets
+ * arguments from first on, into res (an empty set to begin with).  Every
+ * key is read (and type checked) first, as Redis does; a missing key is
+ * an empty set.  Sets are sorted, so the result is built sorted.
+ * Returns 0, or -1 after an error reply.
  */
-static void
-setOpGenericCommand(client *c, int op)
+static int
+setOpCompute(client *c, int first, int nsets, int op, robj *res)
 {
-	int nsets = c->argc - 1, j;
-	robj *sets, res = {.type = OBJ_SET};
+	robj *sets;
 	bool missing = false;
+	int j, rc = -1;
 
 	sets = nedb__calloc((size_t)nsets, sizeof *sets);
 	for (j = 0; j < nsets; j++) {
-		int r = lookupTyped(c, c->argv[j + 1], OBJ_SET, &sets[j]);
+		int r = lookupTyped(c, c->argv[first + j], OBJ_SET, &sets[j]);
 
 		if (r < 0)
 			goto done;
@@ -1926,18 +2760,21 @@ setOpGenericCommand(client *c, int op)
 			for (size_t i = 0; i < sets[j].n; i++) {
 				bstr *m = &sets[j].v[i];
 				bool found;
-				size_t at = setFind(&res, m->p, m->len, &found);
+				size_t at = setFind(res, m->p, m->len, &found);
 
 				if (!found &&
-				    robjInsert(&res, at, m->p, m->len)) {
+				    robjInsert(res, at, m->p, m->len)) {
 					oom(c);
 					goto done;
 				}
 			}
-		goto reply;
+		rc = 0;
+		goto done;
 	}
-	if (op == SET_OP_INTER && missing)
-		goto reply;
+	if (op == SET_OP_INTER && missing) {
+		rc = 0;
+		goto done;
+	}
 	/* SINTER, SDIFF: the members of the first set that the others
 	 * all have, or that none of them has; in order already */
 	for (size_t i = 0; i < sets[0].n; i++) {
@@ -1950,18 +2787,264 @@ setOpGenericCommand(client *c, int op)
 			setFind(&sets[j], m->p, m->len, &found);
 			keep = op == SET_OP_INTER ? found : !found;
 		}
-		if (keep && robjInsert(&res, res.n, m->p, m->len)) {
+		if (keep && robjInsert(res, res->n, m->p, m->len)) {
 			oom(c);
 			goto done;
 		}
 	}
-reply:
-	addReplyMembers(c, &res);
+	rc = 0;
 done:
 	for (j = 0; j < nsets; j++)
 		robjFree(&sets[j]);
 	free(sets);
+	return rc;
+}
+
+/* SUNION, SINTER, SDIFF. */
+static void
+setOpGenericCommand(client *c, int op)
+{
+	robj res = {.type = OBJ_SET};
+
+	if (setOpCompute(c, 1, c->argc - 1, op, &res) == 0)
+		addReplyMembers(c, &res);
 	robjFree(&res);
+}
+
+/*
+ * SUNIONSTORE, SINTERSTORE, SDIFFSTORE destination key...: the result
+ * replaces destination, whatever it held, without a TTL; an empty result
+ * deletes it.
+ */
+static void
+setOpStoreGenericCommand(client *c, int op)
+{
+	robj res = {.type = OBJ_SET};
+
+	if (setOpCompute(c, 2, c->argc - 2, op, &res) == 0 &&
+	    storeKey(c, c->argv[1], &res, 0) == 0)
+		addReplyLongLong(c, (long long)res.n);
+	robjFree(&res);
+}
+
+static void
+sunionstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_UNION);
+}
+
+static void
+sinterstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_INTER);
+}
+
+static void
+sdiffstoreCommand(client *c)
+{
+	setOpStoreGenericCommand(c, SET_OP_DIFF);
+}
+
+static bool keyArgsValid(client *c, int first, int last);
+
+/* SINTERCARD numkeys key... [LIMIT limit]. */
+static void
+sintercardCommand(client *c)
+{
+	long long numkeys, limit = 0;
+	robj res = {.type = OBJ_SET};
+
+	if (getLongLong(c, 1, &numkeys, "ERR numkeys should be greater "
+			"than 0"))
+		return;
+	if (numkeys < 1) {
+		addReplyError(c, "ERR numkeys should be greater than 0");
+		return;
+	}
+	if (numkeys > c->argc - 2) {
+		addReplyError(c, "ERR Number of keys can't be greater than "
+			      "number of args");
+		return;
+	}
+	for (int j = 2 + (int)numkeys; j < c->argc; j++) {
+		if (!argIs(c, j, "limit") || j + 1 == c->argc) {
+			addReplySyntaxError(c);
+			return;
+		}
+		if (getLongLong(c, ++j, &limit, "ERR LIMIT can't be negative"))
+			return;
+		if (limit < 0) {
+			addReplyError(c, "ERR LIMIT can't be negative");
+			return;
+		}
+	}
+	if (!keyArgsValid(c, 2, 1 + (int)numkeys))
+		return;
+	if (setOpCompute(c, 2, (int)numkeys, SET_OP_INTER, &res) == 0)
+		addReplyLongLong(c, limit && (size_t)limit < res.n ? limit :
+				 (long long)res.n);
+	robjFree(&res);
+}
+
+static void
+smismemberCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
+		return;
+	addReplyArrayLen(c, c->argc - 2);
+	for (int j = 2; j < c->argc; j++) {
+		bool found = false;
+
+		setFind(&o, c->argv[j], c->argvlen[j], &found);
+		addReplyLongLong(c, found);
+	}
+	robjFree(&o);
+}
+
+/* SMOVE source destination member. */
+static void
+smoveCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	const char *m = c->argv[3];
+	size_t mlen = c->argvlen[3], at;
+	robj s, d = {0};
+	bool found;
+	int r;
+
+	if ((r = lookupKey(c, src, &s)) || s.type == OBJ_NONE) {
+		if (!r)
+			addReplyLongLong(c, 0);
+		return;
+	}
+	if (s.type != OBJ_SET) {
+		robjFree(&s);
+		addReplyWrongType(c);
+		return;
+	}
+	if (lookupTyped(c, dst, OBJ_SET, &d) < 0)
+		goto done;
+	at = setFind(&s, m, mlen, &found);
+	if (!strcmp(src, dst) || !found) {
+		addReplyLongLong(c, found);
+		goto done;
+	}
+	robjRemove(&s, at, 1);
+	at = setFind(&d, m, mlen, &found);
+	if (!found && robjInsert(&d, at, m, mlen)) {
+		oom(c);
+		goto done;
+	}
+	if (storeKey(c, src, &s, ttlLeft(&s)) == 0 &&
+	    (found || storeKey(c, dst, &d, ttlLeft(&d)) == 0))
+		addReplyLongLong(c, 1);
+done:
+	robjFree(&s);
+	robjFree(&d);
+}
+
+/* SPOP key [count]: Redis replicates it as SREM; here the set without
+ * the members popped is written. */
+static void
+spopCommand(client *c)
+{
+	bool hascount = c->argc == 3;
+	long long count = 1;
+	size_t k;
+	robj o, popped = {.type = OBJ_SET};
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (hascount && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			 count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &o)) < 0)
+		return;
+	if (!r || count == 0) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	k = (unsigned long long)count < o.n ? (size_t)count : o.n;
+	for (size_t i = 0; i < k; i++) {
+		size_t at = randomBelow(o.n);
+
+		if (robjReserve(&popped)) {
+			oom(c);
+			goto done;
+		}
+		popped.v[popped.n++] = o.v[at];
+		o.v[at].p = NULL;
+		robjRemove(&o, at, 1);
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		goto done;
+	if (hascount)
+		addReplyMembers(c, &popped);
+	else
+		addReplyBulk(c, popped.v[0].p, popped.v[0].len);
+done:
+	robjFree(&popped);
+	robjFree(&o);
+}
+
+/* SRANDMEMBER key [count]. */
+static void
+srandmemberCommand(client *c)
+{
+	bool hascount = c->argc == 3;
+	long long count = 1;
+	size_t k, *pick;
+	robj o;
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (hascount) {
+		if (getLongLong(c, 2, &count, NULL))
+			return;
+		if (count < -LLONG_MAX) {
+			addReplyError(c, "ERR value is out of range, value must "
+				      "between -9223372036854775807 and "
+				      "9223372036854775807");
+			return;
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &o)) < 0)
+		return;
+	if (!r || (hascount && count == 0)) {
+		if (hascount)
+			addReplyArrayLen(c, 0);
+		else
+			addReplyNull(c);
+		goto done;
+	}
+	if (!hascount) {
+		size_t i = randomBelow(o.n);
+
+		addReplyBulk(c, o.v[i].p, o.v[i].len);
+		goto done;
+	}
+	if (randomCountOk(c, count))
+		goto done;
+	k = randomPicks(count, o.n, &pick);
+	addReplyArrayLen(c, (long long)k);
+	for (size_t j = 0; j < k; j++)
+		addReplyBulk(c, o.v[pick[j]].p, o.v[pick[j]].len);
+	free(pick);
+done:
+	robjFree(&o);
 }
 
 static void
@@ -1980,6 +3063,1343 @@ static void
 sdiffCommand(client *c)
 {
 	setOpGenericCommand(c, SET_OP_DIFF);
+}
+
+/* ---- sorted sets ------------------------------------------------------------ */
+
+/*
+ * Redis's string2d: the whole of s as strtod reads it (inf, nan refused,
+ * hex accepted), no leading space, no overflow.
+ */
+static bool
+string2d(const char *s, size_t n, double *out)
+{
+	char *end;
+	double d;
+
+	if (n == 0 || isspace((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	if ((size_t)(end - s) != n || isnan(d) ||
+	    (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL ||
+				 fpclassify(d) == FP_ZERO)))
+		return false;
+	*out = d;
+	return true;
+}
+
+static int
+getDouble(client *c, int i, double *d, const char *msg)
+{
+	if (string2d(c->argv[i], c->argvlen[i], d))
+		return 0;
+	addReplyError(c, msg ? msg : "ERR value is not a valid float");
+	return -1;
+}
+
+/* A score as Redis 7.0 replies it: "%.17g", or inf and -inf. */
+static void
+addReplyDouble(client *c, double d)
+{
+	char buf[40];
+	int n;
+
+	if (isinf(d)) {
+		addReplyBulkStr(c, d > 0 ? "inf" : "-inf");
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "%.17g", d);
+	addReplyBulk(c, buf, (size_t)n);
+}
+
+#define ZADD_NX 0x01
+#define ZADD_XX 0x02
+#define ZADD_GT 0x04
+#define ZADD_LT 0x08
+#define ZADD_INCR 0x10
+#define ZADD_CH 0x20
+
+/*
+ * ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ..., and ZINCRBY key
+ * increment member (INCR): Redis's zaddGenericCommand, options first,
+ * then pairs, then the incompatible options, every score, the key.
+ */
+static void
+zaddGenericCommand(client *c, unsigned flags)
+{
+	static const struct { const char *name; unsigned flag; } opts[] = {
+		{"nx", ZADD_NX}, {"xx", ZADD_XX}, {"ch", ZADD_CH},
+		{"incr", ZADD_INCR}, {"gt", ZADD_GT}, {"lt", ZADD_LT},
+	};
+	long long added = 0, updated = 0, processed = 0;
+	int at = 2, elements, r;
+	double *scores = NULL, score = 0;
+	robj o = {0};
+
+	for (; at < c->argc; at++) {
+		size_t k;
+
+		for (k = 0; k < 6 && !argIs(c, at, opts[k].name); k++)
+			;
+		if (k == 6)
+			break;
+		flags |= opts[k].flag;
+	}
+	elements = c->argc - at;
+	if (elements % 2 || !elements) {
+		addReplySyntaxError(c);
+		return;
+	}
+	elements /= 2;
+	if ((flags & ZADD_NX) && (flags & ZADD_XX)) {
+		addReplyError(c, "ERR XX and NX options at the same time are "
+			      "not compatible");
+		return;
+	}
+	if (((flags & ZADD_NX) && (flags & (ZADD_GT | ZADD_LT))) ||
+	    ((flags & ZADD_GT) && (flags & ZADD_LT))) {
+		addReplyError(c, "ERR GT, LT, and/or NX options at the same "
+			      "time are not compatible");
+		return;
+	}
+	if ((flags & ZADD_INCR) && elements > 1) {
+		addReplyError(c, "ERR INCR option supports a single "
+			      "increment-element pair");
+		return;
+	}
+	scores = nedb__malloc((size_t)elements * sizeof *scores);
+	for (int j = 0; j < elements; j++)
+		if (getDouble(c, at + 2 * j, &scores[j], NULL))
+			goto done;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		goto done;
+	if (!r && (flags & ZADD_XX))
+		goto reply;
+	for (int j = 0; j < elements; j++) {
+		const char *m = c->argv[at + 2 * j + 1];
+		size_t mlen = c->argvlen[at + 2 * j + 1];
+		bool found;
+		size_t i = setFind(&o, m, mlen, &found);
+
+		score = scores[j];
+		if (!found) {
+			if (flags & ZADD_XX)
+				continue;
+			/* listpacks keep -0 as the integer 0: so does this */
+			if (zsetInsert(&o, i, m, mlen, score == 0 ? 0 : score)) {
+				oom(c);
+				goto done;
+			}
+			added++;
+			processed++;
+			continue;
+		}
+		if (flags & ZADD_NX)
+			continue;
+		if (flags & ZADD_INCR) {
+			score += o.sc[i];
+			if (isnan(score)) {
+				addReplyError(c, "ERR resulting score is not a "
+					      "number (NaN)");
+				goto done;
+			}
+		}
+		if (((flags & ZADD_LT) && score >= o.sc[i]) ||
+		    ((flags & ZADD_GT) && score <= o.sc[i]))
+			continue;
+		processed++;
+		if (score != o.sc[i]) {
+			o.sc[i] = score == 0 ? 0 : score;
+			updated++;
+		}
+	}
+	if ((added || updated) && storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		goto done;
+reply:
+	if (!(flags & ZADD_INCR))
+		addReplyLongLong(c, flags & ZADD_CH ? added + updated : added);
+	else if (processed)
+		addReplyDouble(c, score);
+	else
+		addReplyNull(c);
+done:
+	free(scores);
+	robjFree(&o);
+}
+
+static void
+zaddCommand(client *c)
+{
+	zaddGenericCommand(c, 0);
+}
+
+static void
+zincrbyCommand(client *c)
+{
+	zaddGenericCommand(c, ZADD_INCR);
+}
+
+static void
+zremCommand(client *c)
+{
+	long long deleted = 0;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	for (int j = 2; r && j < c->argc; j++) {
+		bool found;
+		size_t i = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found) {
+			zsetRemove(&o, i);
+			deleted++;
+		}
+	}
+	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, deleted);
+	robjFree(&o);
+}
+
+static void
+zcardCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)o.n);
+	robjFree(&o);
+}
+
+static void
+zscoreCommand(client *c)
+{
+	bool found = false;
+	size_t i;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
+	if (found)
+		addReplyDouble(c, o.sc[i]);
+	else
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+zmscoreCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	addReplyArrayLen(c, c->argc - 2);
+	for (int j = 2; j < c->argc; j++) {
+		bool found = false;
+		size_t i = setFind(&o, c->argv[j], c->argvlen[j], &found);
+
+		if (found)
+			addReplyDouble(c, o.sc[i]);
+		else
+			addReplyNull(c);
+	}
+	robjFree(&o);
+}
+
+/* ZRANK and ZREVRANK: the rank counted without sorting the set. */
+static void
+zrankGenericCommand(client *c, bool rev)
+{
+	bool found = false;
+	size_t i, rank = 0;
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
+	if (!found) {
+		addReplyNull(c);
+	} else {
+		for (size_t j = 0; j < o.n; j++)
+			rank += zsetBefore(&o, j, i);
+		addReplyLongLong(c, (long long)(rev ? o.n - 1 - rank : rank));
+	}
+	robjFree(&o);
+}
+
+static void
+zrankCommand(client *c)
+{
+	zrankGenericCommand(c, false);
+}
+
+static void
+zrevrankCommand(client *c)
+{
+	zrankGenericCommand(c, true);
+}
+
+/* A score range: min and max, each inclusive or ("(") exclusive. */
+typedef struct zrangespec {
+	double min, max;
+	bool minex, maxex;
+} zrangespec;
+
+/* Redis's zslParseRange: strtod up to the NUL, after an optional "(". */
+static bool
+zrangeItem(const char *s, double *v, bool *ex)
+{
+	char *end;
+
+	*ex = s[0] == '(';
+	*v = strtod(s + *ex, &end);
+	return end[0] == 0 && !isnan(*v);
+}
+
+static int
+zslParseRange(client *c, int imin, int imax, zrangespec *r)
+{
+	if (zrangeItem(c->argv[imin], &r->min, &r->minex) &&
+	    zrangeItem(c->argv[imax], &r->max, &r->maxex))
+		return 0;
+	addReplyError(c, "ERR min or max is not a float");
+	return -1;
+}
+
+static bool
+zslValueGteMin(double v, const zrangespec *r)
+{
+	return r->minex ? v > r->min : v >= r->min;
+}
+
+static bool
+zslValueLteMax(double v, const zrangespec *r)
+{
+	return r->maxex ? v < r->max : v <= r->max;
+}
+
+/* A lexicographic range: "-" and "+" are the ends, "[" and "(" a bound. */
+typedef struct zlexspec {
+	const char *min, *max;
+	size_t minlen, maxlen;
+	int mininf, maxinf;	/* -1: "-", 1: "+", 0: a string */
+	bool minex, maxex;
+} zlexspec;
+
+static bool
+zlexItem(const char *s, size_t n, const char **p, size_t *len, int *inf,
+	 bool *ex)
+{
+	*inf = 0;
+	*p = s + 1;
+	*len = n ? n - 1 : 0;
+	switch (n ? s[0] : 0) {
+	case '+':
+	case '-':
+		*inf = s[0] == '+' ? 1 : -1;
+		*ex = true;
+		return n == 1;
+	case '(':
+		*ex = true;
+		return true;
+	case '[':
+		*ex = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+zslParseLexRange(client *c, int imin, int imax, zlexspec *r)
+{
+	if (zlexItem(c->argv[imin], c->argvlen[imin], &r->min, &r->minlen,
+		     &r->mininf, &r->minex) &&
+	    zlexItem(c->argv[imax], c->argvlen[imax], &r->max, &r->maxlen,
+		     &r->maxinf, &r->maxex))
+		return 0;
+	addReplyError(c, "ERR min or max not valid string range item");
+	return -1;
+}
+
+/* Redis's sdscmplex: a string against a bound (inf -1 or 1: an end). */
+static int
+zlexCmp(const char *a, size_t an, int ainf, const char *b, size_t bn,
+	int binf)
+{
+	if (ainf && ainf == binf)
+		return 0;
+	if (ainf < 0 || binf > 0)
+		return -1;
+	if (ainf > 0 || binf < 0)
+		return 1;
+	return bstrCmp(a, an, b, bn);
+}
+
+static bool
+zslLexValueGteMin(const bstr *m, const zlexspec *r)
+{
+	int d = zlexCmp(m->p, m->len, 0, r->min, r->minlen, r->mininf);
+
+	return r->minex ? d > 0 : d >= 0;
+}
+
+static bool
+zslLexValueLteMax(const bstr *m, const zlexspec *r)
+{
+	int d = zlexCmp(m->p, m->len, 0, r->max, r->maxlen, r->maxinf);
+
+	return r->maxex ? d < 0 : d <= 0;
+}
+
+/*
+ * Where a lex range starts in z (n members in order), as Redis's
+ * listpack code finds it (zzlFirstInLexRange, zzlLastInLexRange): the
+ * range must be possible and touch both ends' members; then the first
+ * member >= min (the last <= max when rev) must also be within the
+ * other bound.  -1: none.
+ */
+static long
+zlexStart(const zent *z, size_t n, const zlexspec *r, bool rev)
+{
+	int d = zlexCmp(r->min, r->minlen, r->mininf, r->max, r->maxlen,
+			r->maxinf);
+
+	if (!n || d > 0 || (d == 0 && (r->minex || r->maxex)) ||
+	    !zslLexValueGteMin(z[n - 1].m, r) || !zslLexValueLteMax(z[0].m, r))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = rev ? n - 1 - k : k;
+
+		if (rev ? zslLexValueLteMax(z[i].m, r) :
+		    zslLexValueGteMin(z[i].m, r))
+			return (rev ? zslLexValueGteMin(z[i].m, r) :
+				zslLexValueLteMax(z[i].m, r)) ? (long)i : -1;
+	}
+	return -1;
+}
+
+/* Where a score range starts: the first member >= min (last <= max). */
+static long
+zscoreStart(const zent *z, size_t n, const zrangespec *r, bool rev)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = rev ? n - 1 - k : k;
+
+		if (rev ? zslValueLteMax(z[i].s, r) : zslValueGteMin(z[i].s, r))
+			return (rev ? zslValueGteMin(z[i].s, r) :
+				zslValueLteMax(z[i].s, r)) ? (long)i : -1;
+	}
+	return -1;
+}
+
+static void
+zcountCommand(client *c)
+{
+	long long count = 0;
+	zrangespec r;
+	robj o;
+
+	if (zslParseRange(c, 2, 3, &r) ||
+	    lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	for (size_t i = 0; i < o.n; i++)
+		count += zslValueGteMin(o.sc[i], &r) &&
+			 zslValueLteMax(o.sc[i], &r);
+	addReplyLongLong(c, count);
+	robjFree(&o);
+}
+
+static void
+zlexcountCommand(client *c)
+{
+	long long count = 0;
+	zlexspec r;
+	zent *z;
+	long i;
+	robj o;
+
+	if (zslParseLexRange(c, 2, 3, &r) ||
+	    lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	z = zsetOrder(&o);
+	if ((i = zlexStart(z, o.n, &r, false)) >= 0)
+		for (; (size_t)i < o.n && zslLexValueLteMax(z[i].m, &r); i++)
+			count++;
+	addReplyLongLong(c, count);
+	free(z);
+	robjFree(&o);
+}
+
+enum { ZRANGE_AUTO, ZRANGE_RANK, ZRANGE_SCORE, ZRANGE_LEX };
+enum { ZDIR_AUTO, ZDIR_FORWARD, ZDIR_REVERSE };
+
+/* The arguments of a ZRANGE, as Redis's zrangeGenericCommand reads them. */
+typedef struct zrangeargs {
+	int type, dir;
+	long long start, end, offset, limit;
+	bool withscores;
+	zrangespec score;
+	zlexspec lex;
+} zrangeargs;
+
+static int
+zrangeParse(client *c, zrangeargs *a, int src, bool store)
+{
+	int minidx = src + 1, maxidx = src + 2;
+
+	a->start = a->end = a->offset = 0;
+	a->limit = -1;
+	a->withscores = false;
+	for (int j = src + 3; j < c->argc; j++) {
+		int left = c->argc - j - 1;
+
+		if (!store && argIs(c, j, "withscores")) {
+			a->withscores = true;
+		} else if (argIs(c, j, "limit") && left >= 2) {
+			if (getLongLong(c, j + 1, &a->offset, NULL) ||
+			    getLongLong(c, j + 2, &a->limit, NULL))
+				return -1;
+			j += 2;
+		} else if (a->dir == ZDIR_AUTO && argIs(c, j, "rev")) {
+			a->dir = ZDIR_REVERSE;
+		} else if (a->type == ZRANGE_AUTO && argIs(c, j, "bylex")) {
+			a->type = ZRANGE_LEX;
+		} else if (a->type == ZRANGE_AUTO && argIs(c, j, "byscore")) {
+			a->type = ZRANGE_SCORE;
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	if (a->dir == ZDIR_AUTO)
+		a->dir = ZDIR_FORWARD;
+	if (a->type == ZRANGE_AUTO)
+		a->type = ZRANGE_RANK;
+	if (a->limit != -1 && a->type == ZRANGE_RANK) {
+		addReplyError(c, "ERR syntax error, LIMIT is only supported in "
+			      "combination with either BYSCORE or BYLEX");
+		return -1;
+	}
+	if (a->withscores && a->type == ZRANGE_LEX) {
+		addReplyError(c, "ERR syntax error, WITHSCORES not supported "
+			      "in combination with BYLEX");
+		return -1;
+	}
+	if (a->dir == ZDIR_REVERSE && a->type != ZRANGE_RANK) {
+		minidx = src + 2;
+		maxidx = src + 1;
+	}
+	if (a->type == ZRANGE_RANK)
+		return getLongLong(c, minidx, &a->start, NULL) ||
+		       getLongLong(c, maxidx, &a->end, NULL) ? -1 : 0;
+	if (a->type == ZRANGE_SCORE)
+		return zslParseRange(c, minidx, maxidx, &a->score);
+	return zslParseLexRange(c, minidx, maxidx, &a->lex);
+}
+
+/*
+ * The positions in z (the order of o) that a range selects, in the order
+ * of the reply, into *out (caller frees); returns their number.
+ */
+static size_t
+zrangeSelect(const zrangeargs *a, const zent *z, size_t n, size_t **out)
+{
+	bool rev = a->dir == ZDIR_REVERSE;
+	size_t *sel = nedb__malloc((n ? n : 1) * sizeof *sel), k = 0;
+	long long offset = a->offset, limit = a->limit;
+	long i;
+
+	*out = sel;
+	if (a->type == ZRANGE_RANK) {
+		long long start = a->start, end = a->end, len = (long long)n;
+
+		if (start < 0)
+			start += len;
+		if (end < 0)
+			end += len;
+		if (start < 0)
+			start = 0;
+		if (start > end || start >= len)
+			return 0;
+		if (end >= len)
+			end = len - 1;
+		for (long long j = start; j <= end; j++)
+			sel[k++] = rev ? (size_t)(len - 1 - j) : (size_t)j;
+		return k;
+	}
+	if (offset < 0 || (offset > 0 && (size_t)offset >= n))
+		return 0;
+	i = a->type == ZRANGE_SCORE ? zscoreStart(z, n, &a->score, rev) :
+	    zlexStart(z, n, &a->lex, rev);
+	for (; i >= 0 && (size_t)i < n && offset; offset--)
+		i += rev ? -1 : 1;
+	for (; i >= 0 && (size_t)i < n && limit--; i += rev ? -1 : 1) {
+		bool in = a->type == ZRANGE_SCORE ?
+			(rev ? zslValueGteMin(z[i].s, &a->score) :
+			 zslValueLteMax(z[i].s, &a->score)) :
+			(rev ? zslLexValueGteMin(z[i].m, &a->lex) :
+			 zslLexValueLteMax(z[i].m, &a->lex));
+
+		if (!in)
+			break;
+		sel[k++] = (size_t)i;
+	}
+	return k;
+}
+
+static void
+zrangeGenericCommand(client *c, int type, int dir)
+{
+	zrangeargs a = {.type = type, .dir = dir};
+	size_t *sel, k;
+	zent *z;
+	robj o;
+	int r;
+
+	if (zrangeParse(c, &a, 1, false) ||
+	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	addReplyArrayLen(c, (long long)(a.withscores ? 2 * k : k));
+	for (size_t j = 0; j < k; j++) {
+		addReplyBulk(c, z[sel[j]].m->p, z[sel[j]].m->len);
+		if (a.withscores)
+			addReplyDouble(c, z[sel[j]].s);
+	}
+	free(sel);
+	free(z);
+	robjFree(&o);
+}
+
+/*
+ * ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]:
+ * the members ZRANGE would list, with their scores, replace dst (without
+ * a TTL); none deletes it.
+ */
+static void
+zrangestoreCommand(client *c)
+{
+	zrangeargs a = {.type = ZRANGE_AUTO, .dir = ZDIR_AUTO};
+	robj o, res = {.type = OBJ_ZSET};
+	size_t *sel, k;
+	zent *z;
+
+	if (zrangeParse(c, &a, 2, true) ||
+	    lookupTyped(c, c->argv[2], OBJ_ZSET, &o) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	for (size_t j = 0; j < k; j++) {
+		bool found;
+		size_t at = setFind(&res, z[sel[j]].m->p, z[sel[j]].m->len,
+				    &found);
+
+		if (zsetInsert(&res, at, z[sel[j]].m->p, z[sel[j]].m->len,
+			       z[sel[j]].s)) {
+			oom(c);
+			goto done;
+		}
+	}
+	if (storeKey(c, c->argv[1], &res, 0) == 0)
+		addReplyLongLong(c, (long long)res.n);
+done:
+	free(sel);
+	free(z);
+	robjFree(&res);
+	robjFree(&o);
+}
+
+static void
+zrangeCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_AUTO, ZDIR_AUTO);
+}
+
+static void
+zrevrangeCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_RANK, ZDIR_REVERSE);
+}
+
+static void
+zrangebyscoreCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_SCORE, ZDIR_FORWARD);
+}
+
+static void
+zrevrangebyscoreCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_SCORE, ZDIR_REVERSE);
+}
+
+static void
+zrangebylexCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_LEX, ZDIR_FORWARD);
+}
+
+static void
+zrevrangebylexCommand(client *c)
+{
+	zrangeGenericCommand(c, ZRANGE_LEX, ZDIR_REVERSE);
+}
+
+static int
+sizeDescCmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	return (a < b) - (a > b);
+}
+
+/* ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX key min max: the
+ * members ZRANGE would list for the range go. */
+static void
+zremrangeGenericCommand(client *c, int type)
+{
+	zrangeargs a = {.type = type, .dir = ZDIR_FORWARD, .limit = -1};
+	size_t *sel, k;
+	zent *z;
+	robj o;
+	int r;
+
+	if (type == ZRANGE_RANK ? getLongLong(c, 2, &a.start, NULL) ||
+	    getLongLong(c, 3, &a.end, NULL) : type == ZRANGE_SCORE ?
+	    zslParseRange(c, 2, 3, &a.score) :
+	    zslParseLexRange(c, 2, 3, &a.lex))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	z = zsetOrder(&o);
+	k = zrangeSelect(&a, z, o.n, &sel);
+	/* positions in member order, highest first, so that each removal
+	 * leaves the others in place */
+	for (size_t j = 0; j < k; j++)
+		sel[j] = z[sel[j]].i;
+	qsort(sel, k, sizeof *sel, sizeDescCmp);
+	for (size_t j = 0; j < k; j++)
+		zsetRemove(&o, sel[j]);
+	if (!k || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, (long long)k);
+	free(sel);
+	free(z);
+	robjFree(&o);
+}
+
+static void
+zremrangebyrankCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_RANK);
+}
+
+static void
+zremrangebyscoreCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_SCORE);
+}
+
+static void
+zremrangebylexCommand(client *c)
+{
+	zremrangeGenericCommand(c, ZRANGE_LEX);
+}
+
+/* ZPOPMIN and ZPOPMAX key [count]: member, score, member, score... */
+static void
+zpopGenericCommand(client *c, bool max)
+{
+	long long count = 1;
+	size_t n;
+	zent *z;
+	robj o, popped = {.type = OBJ_ZSET};
+	int r;
+
+	if (c->argc > 3) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (c->argc == 3 && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			     count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	if (!r || count == 0) {
+		addReplyArrayLen(c, 0);
+		robjFree(&o);
+		return;
+	}
+	n = (size_t)count < o.n ? (size_t)count : o.n;
+	z = zsetOrder(&o);
+	/* the reply's pairs, copied before the members leave o */
+	for (size_t k = 0; k < n; k++) {
+		const zent *e = &z[max ? o.n - 1 - k : k];
+
+		if (zsetInsert(&popped, popped.n, e->m->p, e->m->len, e->s)) {
+			oom(c);
+			goto done;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool found;
+		size_t i = setFind(&o, popped.v[k].p, popped.v[k].len, &found);
+
+		zsetRemove(&o, i);
+	}
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+		addReplyArrayLen(c, (long long)(2 * n));
+		for (size_t k = 0; k < n; k++) {
+			addReplyBulk(c, popped.v[k].p, popped.v[k].len);
+			addReplyDouble(c, popped.sc[k]);
+		}
+	}
+done:
+	free(z);
+	robjFree(&popped);
+	robjFree(&o);
+}
+
+static void
+zpopminCommand(client *c)
+{
+	zpopGenericCommand(c, false);
+}
+
+static void
+zpopmaxCommand(client *c)
+{
+	zpopGenericCommand(c, true);
+}
+
+/* ---- SCAN, HSCAN, SSCAN, ZSCAN ----------------------------------------------
+ *
+ * SCAN walks the keys in the order of their bytes.  Its cursor is the
+ * first 8 bytes of the next key to visit, big-endian, padded with zero
+ * bytes (keys hold no NUL, so no key's cursor is 0): a call resumes at
+ * the first key not below those bytes.  A call visits COUNT keys and
+ * then every following key that shares the 8 bytes of the last, so that
+ * the next cursor always moves forward; COUNT is a hint, as in Redis.
+ * Every key present from the first call to the last is returned once
+ * (never twice), whatever else is written in between.
+ *
+ * HSCAN, SSCAN and ZSCAN answer every field or member in one call, with
+ * cursor 0: Redis does the same for a small hash, set or sorted set.
+ */
+
+typedef struct scanopts {
+	const char *pat;	/* NULL: every one */
+	size_t patlen;
+	long long count;
+	const char *type;	/* SCAN TYPE; NULL: any */
+} scanopts;
+
+/* Redis's parseScanCursorOrReply: strtoul's reading of the argument. */
+static int
+scanCursor(client *c, int i, unsigned long long *cursor)
+{
+	char *end;
+
+	errno = 0;
+	*cursor = strtoull(c->argv[i], &end, 10);
+	if (isspace((unsigned char)c->argv[i][0]) || end[0] != 0 ||
+	    errno == ERANGE) {
+		addReplyError(c, "ERR invalid cursor");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+scanOptions(client *c, int i, bool keys, scanopts *so)
+{
+	memset(so, 0, sizeof *so);
+	so->count = 10;
+	for (; i < c->argc; i += 2) {
+		bool two = c->argc - i >= 2;
+
+		if (argIs(c, i, "count") && two) {
+			if (getLongLong(c, i + 1, &so->count, NULL))
+				return -1;
+			if (so->count < 1) {
+				addReplySyntaxError(c);
+				return -1;
+			}
+		} else if (argIs(c, i, "match") && two) {
+			so->pat = c->argv[i + 1];
+			so->patlen = c->argvlen[i + 1];
+			if (so->patlen == 1 && so->pat[0] == '*')
+				so->pat = NULL;
+		} else if (argIs(c, i, "type") && keys && two) {
+			so->type = c->argv[i + 1];
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+scanMatch(const scanopts *so, const char *p, size_t n)
+{
+	return !so->pat || globMatch(so->pat, so->patlen, p, n);
+}
+
+/* The cursor of a key: its first 8 bytes, big-endian. */
+static unsigned long long
+scanPrefix(const char *p, size_t n)
+{
+	unsigned long long v = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? (unsigned char)p[i] : 0);
+	return v;
+}
+
+struct scanwalk {
+	const scanopts *so;
+	char from[8];
+	size_t fromlen;
+	long long visited;
+	unsigned long long last, next;
+	bool stop, oom;
+	size_t n;
+	nedb_buf b;		/* the keys to answer, as bulk strings */
+};
+
+static int
+scanRow(const char *json, size_t len, void *payload)
+{
+	struct scanwalk *w = payload;
+	unsigned long long pre;
+	struct nql_span v;
+	char *key;
+	size_t n;
+	bool keep;
+
+	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
+		return 0;
+	if (!(key = nedb__string_value(v, &n))) {
+		w->oom = true;
+		return 1;
+	}
+	pre = scanPrefix(key, n);
+	if (bstrCmp(key, n, w->from, w->fromlen) < 0) {
+		free(key);
+		return 0;
+	}
+	if (w->visited >= w->so->count && pre != w->last) {
+		w->next = pre;
+		w->stop = true;
+		free(key);
+		return 1;
+	}
+	w->visited++;
+	w->last = pre;
+	keep = scanMatch(w->so, key, n);
+	if (keep && w->so->type) {
+		robj o = {0};
+
+		if (parseObject(json, len, &o))
+			w->oom = true;
+		keep = !strcasecmp(w->so->type, type_name[o.type]);
+		robjFree(&o);
+	}
+	if (keep) {
+		if (bufBulk(&w->b, key, n))
+			w->oom = true;
+		w->n++;
+	}
+	free(key);
+	return w->oom;
+}
+
+static void
+addReplyScan(client *c, unsigned long long cursor, size_t n,
+	     const nedb_buf *items)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%llu", cursor);
+	addReplyArrayLen(c, 2);
+	addReplyBulkStr(c, buf);
+	addReplyArrayBuf(c, n, items);
+}
+
+static void
+scanCommand(client *c)
+{
+	struct scanwalk w = {0};
+	unsigned long long cursor;
+	scanopts so;
+	int rc;
+
+	if (scanCursor(c, 1, &cursor) || scanOptions(c, 2, true, &so))
+		return;
+	w.so = &so;
+	for (int i = 0; i < 8 && cursor >> (56 - 8 * i) & 0xff; i++)
+		w.from[w.fromlen++] = (char)(cursor >> (56 - 8 * i) & 0xff);
+	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, scanRow, &w);
+	if (w.oom)
+		oom(c);
+	else if (rc && !w.stop)
+		failed(c, rc);
+	else
+		addReplyScan(c, w.stop ? w.next : 0, w.n, &w.b);
+	nedb_buf_free(&w.b);
+}
+
+/* A score as a small sorted set holds it (ZSCAN shows that text): an
+ * integer when the double is one, else as Redis's d2string writes it. */
+static int
+bufZsetScore(nedb_buf *b, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		snprintf(buf, sizeof buf, "%s", d > 0 ? "inf" : "-inf");
+	else if (d >= (double)(-LLONG_MAX / 2) && d <= (double)(LLONG_MAX / 2)
+		 && (double)(long long)d == d)
+		snprintf(buf, sizeof buf, "%lld", (long long)d);
+	else
+		snprintf(buf, sizeof buf, "%.17g", d);
+	return bufBulk(b, buf, strlen(buf));
+}
+
+/* HSCAN, SSCAN, ZSCAN key cursor [MATCH pattern] [COUNT count]. */
+static void
+scanValueGenericCommand(client *c, int type)
+{
+	unsigned long long cursor;
+	nedb_buf b = {0};
+	size_t n = 0;
+	scanopts so;
+	zent *z = NULL;
+	robj o;
+	int r;
+
+	if (scanCursor(c, 2, &cursor))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], type, &o)) < 0)
+		return;
+	if (r && scanOptions(c, 3, false, &so))
+		goto done;
+	if (type == OBJ_ZSET)
+		z = zsetOrder(&o);
+	for (size_t i = 0; r && i < o.n; i += type == OBJ_HASH ? 2 : 1) {
+		const bstr *m = z ? z[i].m : &o.v[i];
+
+		if (!scanMatch(&so, m->p, m->len))
+			continue;
+		if (bufBulk(&b, m->p, m->len) ||
+		    (type == OBJ_HASH &&
+		     bufBulk(&b, o.v[i + 1].p, o.v[i + 1].len)) ||
+		    (z && bufZsetScore(&b, z[i].s))) {
+			oom(c);
+			goto done;
+		}
+		n += type == OBJ_SET ? 1 : 2;
+	}
+	addReplyScan(c, 0, n, &b);
+done:
+	free(z);
+	nedb_buf_free(&b);
+	robjFree(&o);
+}
+
+static void
+hscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_HASH);
+}
+
+static void
+sscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_SET);
+}
+
+static void
+zscanCommand(client *c)
+{
+	scanValueGenericCommand(c, OBJ_ZSET);
+}
+
+enum { ZAGGR_SUM, ZAGGR_MIN, ZAGGR_MAX };
+
+/* Redis's zunionInterAggregate: a sum of inf and -inf is 0. */
+static void
+zsetAggregate(double *t, double v, int aggr)
+{
+	if (aggr == ZAGGR_SUM) {
+		*t += v;
+		if (isnan(*t))
+			*t = 0;
+	} else if (aggr == ZAGGR_MIN)
+		*t = v < *t ? v : *t;
+	else
+		*t = v > *t ? v : *t;
+}
+
+/* Adds member m with score s to the sorted set res, or aggregates s into
+ * its score. */
+static int
+zsetAccumulate(robj *res, const bstr *m, double s, int aggr)
+{
+	bool found;
+	size_t at = setFind(res, m->p, m->len, &found);
+
+	if (found) {
+		zsetAggregate(&res->sc[at], s, aggr);
+		return 0;
+	}
+	return zsetInsert(res, at, m->p, m->len, s);
+}
+
+/* The options after the keys of ZUNION, ZINTER, ZDIFF and their STORE
+ * forms, and ZINTERCARD, as Redis reads them. */
+static int
+zsetOpOptions(client *c, int j, long long setnum, int op, bool store,
+	      bool card, double *w, int *aggr, bool *withscores,
+	      long long *limit)
+{
+	while (j < c->argc) {
+		int left = c->argc - j;
+
+		if (op != SET_OP_DIFF && !card && left >= setnum + 1 &&
+		    argIs(c, j, "weights")) {
+			for (long long i = 0; i < setnum; i++)
+				if (getDouble(c, ++j, &w[i], "ERR weight value "
+					      "is not a float"))
+					return -1;
+			j++;
+		} else if (op != SET_OP_DIFF && !card && left >= 2 &&
+			   argIs(c, j, "aggregate")) {
+			if (argIs(c, j + 1, "sum"))
+				*aggr = ZAGGR_SUM;
+			else if (argIs(c, j + 1, "min"))
+				*aggr = ZAGGR_MIN;
+			else if (argIs(c, j + 1, "max"))
+				*aggr = ZAGGR_MAX;
+			else {
+				addReplySyntaxError(c);
+				return -1;
+			}
+			j += 2;
+		} else if (!store && !card && argIs(c, j, "withscores")) {
+			*withscores = true;
+			j++;
+		} else if (card && left >= 2 && argIs(c, j, "limit")) {
+			if (getLongLong(c, j + 1, limit, "ERR LIMIT can't be "
+					"negative"))
+				return -1;
+			if (*limit < 0) {
+				addReplyError(c, "ERR LIMIT can't be negative");
+				return -1;
+			}
+			j += 2;
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The union, intersection or difference of sorted sets (a set counts as
+ * one with every score 1) into res, as Redis computes it: the inputs of
+ * a union or intersection taken from the smallest up (a stable order),
+ * each score times its weight (NaN: 0), then aggregated.
+ */
+static int
+zsetOpCompute(robj *src, const double *w, long long setnum, int op, int aggr,
+	      robj *res)
+{
+	size_t *ord = nedb__malloc((size_t)setnum * sizeof *ord);
+	int rc = 0;
+
+	for (long long i = 0; i < setnum; i++) {
+		size_t k = (size_t)i;
+
+		while (op != SET_OP_DIFF && k && src[ord[k - 1]].n > src[i].n) {
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = (size_t)i;
+	}
+	if (op == SET_OP_UNION) {
+		for (long long i = 0; i < setnum && !rc; i++) {
+			const robj *s = &src[ord[i]];
+
+			for (size_t k = 0; k < s->n && !rc; k++) {
+				double v = w[ord[i]] * s->sc[k];
+
+				rc = zsetAccumulate(res, &s->v[k], isnan(v) ? 0 : v,
+						    aggr);
+			}
+		}
+	} else {
+		const robj *s0 = &src[ord[0]];
+
+		for (size_t k = 0; k < s0->n && !rc; k++) {
+			double v = w[ord[0]] * s0->sc[k];
+			long long i;
+
+			if (isnan(v))
+				v = 0;
+			for (i = 1; i < setnum; i++) {
+				const robj *s = &src[ord[i]];
+				bool found;
+				size_t at = setFind(s, s0->v[k].p, s0->v[k].len,
+						    &found);
+
+				if (op == SET_OP_DIFF ? found : !found)
+					break;
+				if (op == SET_OP_INTER)
+					zsetAggregate(&v, s->sc[at] * w[ord[i]],
+						      aggr);
+			}
+			if (i == setnum)
+				rc = zsetAccumulate(res, &s0->v[k], v, aggr);
+		}
+	}
+	free(ord);
+	return rc;
+}
+
+/*
+ * ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE destination numkeys key...
+ * [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX]; ZUNION, ZINTER, ZDIFF numkeys
+ * key... [...] [WITHSCORES]; ZINTERCARD numkeys key... [LIMIT limit].
+ * A stored result replaces destination without a TTL; empty, deletes it.
+ */
+static void
+zsetOpGenericCommand(client *c, int op, bool store, bool card)
+{
+	int numidx = store ? 2 : 1, aggr = ZAGGR_SUM;
+	long long setnum, limit = 0, i;
+	robj *src = NULL, res = {.type = OBJ_ZSET};
+	bool withscores = false;
+	double *w = NULL;
+
+	if (getLongLong(c, numidx, &setnum, NULL))
+		return;
+	if (setnum < 1) {
+		addReplyErrorFormat(c, "ERR at least 1 input key is needed for "
+				    "'%s' command", c->cmd->name);
+		return;
+	}
+	if (setnum > c->argc - (numidx + 1)) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (!keyArgsValid(c, numidx + 1, numidx + (int)setnum))
+		return;
+	src = nedb__calloc((size_t)setnum, sizeof *src);
+	w = nedb__malloc((size_t)setnum * sizeof *w);
+	for (i = 0; i < setnum; i++) {
+		robj *s = &src[i];
+
+		w[i] = 1;
+		if (lookupKey(c, c->argv[numidx + 1 + i], s))
+			goto done;
+		if (s->type == OBJ_SET) {	/* every score 1 */
+			s->sc = nedb__malloc((s->n ? s->n : 1) * sizeof *s->sc);
+			s->sccap = s->n;
+			for (size_t k = 0; k < s->n; k++)
+				s->sc[k] = 1;
+		} else if (s->type != OBJ_ZSET && s->type != OBJ_NONE) {
+			addReplyWrongType(c);
+			goto done;
+		}
+	}
+	if (zsetOpOptions(c, numidx + 1 + (int)setnum, setnum, op, store, card,
+			  w, &aggr, &withscores, &limit))
+		goto done;
+	if (zsetOpCompute(src, w, setnum, op, aggr, &res)) {
+		oom(c);
+		goto done;
+	}
+	if (store) {
+		/* stored, -0 is 0, as a small sorted set keeps it; replied
+		 * (ZUNION...), Redis keeps it */
+		for (size_t k = 0; k < res.n; k++)
+			if (res.sc[k] == 0)
+				res.sc[k] = 0;
+		if (storeKey(c, c->argv[1], &res, 0) == 0)
+			addReplyLongLong(c, (long long)res.n);
+	} else if (card) {
+		addReplyLongLong(c, limit && (size_t)limit < res.n ? limit :
+				 (long long)res.n);
+	} else {
+		zent *z = zsetOrder(&res);
+
+		addReplyArrayLen(c, (long long)(withscores ? 2 * res.n : res.n));
+		for (size_t k = 0; k < res.n; k++) {
+			addReplyBulk(c, z[k].m->p, z[k].m->len);
+			if (withscores)
+				addReplyDouble(c, z[k].s);
+		}
+		free(z);
+	}
+done:
+	for (i = 0; src && i < setnum; i++)
+		robjFree(&src[i]);
+	free(src);
+	free(w);
+	robjFree(&res);
+}
+
+static void
+zunionstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_UNION, true, false);
+}
+
+static void
+zinterstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, true, false);
+}
+
+static void
+zdiffstoreCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_DIFF, true, false);
+}
+
+static void
+zunionCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_UNION, false, false);
+}
+
+static void
+zinterCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, false, false);
+}
+
+static void
+zdiffCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_DIFF, false, false);
+}
+
+static void
+zintercardCommand(client *c)
+{
+	zsetOpGenericCommand(c, SET_OP_INTER, false, true);
 }
 
 /* ---- lists ---------------------------------------------------------------- */
@@ -2170,6 +4590,282 @@ static void
 rpopCommand(client *c)
 {
 	popGenericCommand(c, false);
+}
+
+/* LPUSHX, RPUSHX: a push onto a list that exists, else 0. */
+static void
+pushxGenericCommand(client *c, bool head)
+{
+	nedb_doc d;
+	int r;
+
+	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
+		return;
+	if (r)
+		pushGenericCommand(c, head);
+	else
+		addReplyLongLong(c, 0);
+}
+
+static void
+lpushxCommand(client *c)
+{
+	pushxGenericCommand(c, true);
+}
+
+static void
+rpushxCommand(client *c)
+{
+	pushxGenericCommand(c, false);
+}
+
+/* LINSERT key BEFORE|AFTER pivot element. */
+static void
+linsertCommand(client *c)
+{
+	bool after;
+	robj o;
+	int r;
+
+	if (argIs(c, 2, "after"))
+		after = true;
+	else if (argIs(c, 2, "before"))
+		after = false;
+	else {
+		addReplySyntaxError(c);
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	for (size_t i = 0; r && i < o.n; i++) {
+		if (o.v[i].len != c->argvlen[3] ||
+		    memcmp(o.v[i].p, c->argv[3], c->argvlen[3]))
+			continue;
+		if (robjInsert(&o, i + after, c->argv[4], c->argvlen[4]))
+			oom(c);
+		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+			addReplyLongLong(c, (long long)o.n);
+		goto done;
+	}
+	addReplyLongLong(c, r ? -1 : 0);
+done:
+	robjFree(&o);
+}
+
+static void
+ltrimCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	len = (long long)o.n;
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (start > end || start >= len) {
+		start = len;	/* everything goes */
+		end = len - 1;
+	} else if (end >= len)
+		end = len - 1;
+	if (r && (start > 0 || end < len - 1)) {
+		robjRemove(&o, (size_t)(end + 1), (size_t)(len - 1 - end));
+		robjRemove(&o, 0, (size_t)start);
+		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+			goto done;
+	}
+	addReplyOK(c);
+done:
+	robjFree(&o);
+}
+
+/* LREM key count element: count > 0 from the head, < 0 from the tail,
+ * 0 all of them. */
+static void
+lremCommand(client *c)
+{
+	long long toremove, removed = 0;
+	unsigned long long limit;
+	bool fromtail;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &toremove, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	fromtail = toremove < 0;
+	limit = fromtail ? 0ull - (unsigned long long)toremove :
+		(unsigned long long)toremove;
+	/* i counts the elements still to look at, from the end searched */
+	for (size_t i = o.n, k = 0; r && i > 0; i--) {
+		size_t at = fromtail ? i - 1 : k;
+
+		if (o.v[at].len != c->argvlen[3] ||
+		    memcmp(o.v[at].p, c->argv[3], c->argvlen[3])) {
+			k++;
+			continue;
+		}
+		robjRemove(&o, at, 1);
+		if (++removed == (long long)limit && limit)
+			break;
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
+/* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. */
+static void
+lposCommand(client *c)
+{
+	long long rank = 1, count = -1, maxlen = 0, matches = 0, found = 0;
+	bool fromtail = false;
+	nedb_buf b = {0};
+	robj o;
+	int r;
+
+	for (int j = 3; j < c->argc; j++) {
+		bool more = j + 1 < c->argc;
+
+		if (argIs(c, j, "rank") && more) {
+			if (getLongLong(c, ++j, &rank, NULL))
+				return;
+			if (rank == 0) {
+				addReplyError(c, "ERR RANK can't be zero: use 1 to "
+					      "start from the first match, 2 "
+					      "from the second ... or use "
+					      "negative to start from the end "
+					      "of the list");
+				return;
+			}
+		} else if (argIs(c, j, "count") && more) {
+			if (getLongLong(c, ++j, &count, "ERR COUNT can't be "
+					"negative"))
+				return;
+			if (count < 0) {
+				addReplyError(c, "ERR COUNT can't be negative");
+				return;
+			}
+		} else if (argIs(c, j, "maxlen") && more) {
+			if (getLongLong(c, ++j, &maxlen, "ERR MAXLEN can't be "
+					"negative"))
+				return;
+			if (maxlen < 0) {
+				addReplyError(c, "ERR MAXLEN can't be negative");
+				return;
+			}
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (rank < 0) {
+		rank = rank == LLONG_MIN ? LLONG_MAX : -rank;
+		fromtail = true;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	for (size_t k = 0; r && k < o.n && (!maxlen || (long long)k < maxlen);
+	     k++) {
+		size_t i = fromtail ? o.n - 1 - k : k;
+
+		if (o.v[i].len != c->argvlen[2] ||
+		    memcmp(o.v[i].p, c->argv[2], c->argvlen[2]) ||
+		    ++matches < rank)
+			continue;
+		if (count == -1) {
+			addReplyLongLong(c, (long long)i);
+			goto done;
+		}
+		if (bufHeader(&b, ':', (long long)i)) {
+			oom(c);
+			goto done;
+		}
+		if (++found == count)
+			break;
+	}
+	if (count == -1)
+		addReplyNull(c);
+	else
+		addReplyArrayBuf(c, (size_t)found, &b);
+done:
+	nedb_buf_free(&b);
+	robjFree(&o);
+}
+
+/*
+ * LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH: one
+ * element from one end of source to one end of destination (the same
+ * list may be both: a rotation).
+ */
+static void
+lmoveGenericCommand(client *c, bool fromhead, bool tohead)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	bool same = !strcmp(src, dst);
+	robj s, d, *to = &d;
+	bstr e = {0};
+	int r;
+
+	if ((r = lookupTyped(c, src, OBJ_LIST, &s)) < 0)
+		return;
+	if (!r) {
+		addReplyNull(c);
+		robjFree(&s);
+		return;
+	}
+	memset(&d, 0, sizeof d);
+	if (same)
+		to = &s;
+	else if (lookupTyped(c, dst, OBJ_LIST, &d) < 0)
+		goto done;
+	/* the element leaves source, then joins destination */
+	e = s.v[fromhead ? 0 : s.n - 1];
+	s.v[fromhead ? 0 : s.n - 1].p = NULL;
+	robjRemove(&s, fromhead ? 0 : s.n - 1, 1);
+	if (robjInsert(to, tohead ? 0 : to->n, e.p, e.len)) {
+		oom(c);
+		goto done;
+	}
+	if ((same || storeKey(c, src, &s, ttlLeft(&s)) == 0) &&
+	    storeKey(c, dst, to, ttlLeft(to)) == 0)
+		addReplyBulk(c, e.p, e.len);
+done:
+	free(e.p);
+	robjFree(&s);
+	robjFree(&d);
+}
+
+static void
+lmoveCommand(client *c)
+{
+	bool fromhead, tohead;
+
+	if (!argIs(c, 3, "left") && !argIs(c, 3, "right")) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (!argIs(c, 4, "left") && !argIs(c, 4, "right")) {
+		addReplySyntaxError(c);
+		return;
+	}
+	fromhead = argIs(c, 3, "left");
+	tohead = argIs(c, 4, "left");
+	lmoveGenericCommand(c, fromhead, tohead);
+}
+
+static void
+rpoplpushCommand(client *c)
+{
+	lmoveGenericCommand(c, false, true);
 }
 
 /* ---- expiry -------------------------------------------------------------- */
@@ -2606,6 +5302,18 @@ static const struct redisCommand commandTable[] = {
 	{"keys", keysCommand, 2, R, 0, 0, 0},
 	{"dbsize", dbsizeCommand, 1, R, 0, 0, 0},
 	{"flushdb", flushdbCommand, -1, W, 0, 0, 0},
+	{"flushall", flushdbCommand, -1, W, 0, 0, 0},
+	{"msetnx", msetnxCommand, -3, W, 1, -1, 2},
+	{"renamenx", renamenxCommand, 3, W, 1, 2, 1},
+	{"copy", copyCommand, -3, W, 1, 2, 1},
+	{"incrbyfloat", incrbyfloatCommand, 3, W, 1, 1, 1},
+	{"getrange", getrangeCommand, 4, R, 1, 1, 1},
+	{"setrange", setrangeCommand, 4, W, 1, 1, 1},
+	{"getex", getexCommand, -2, W, 1, 1, 1},
+	{"scan", scanCommand, -2, R, 0, 0, 0},
+	{"hscan", hscanCommand, -3, R, 1, 1, 1},
+	{"sscan", sscanCommand, -3, R, 1, 1, 1},
+	{"zscan", zscanCommand, -3, R, 1, 1, 1},
 	/* hashes */
 	{"hset", hsetCommand, -4, W, 1, 1, 1},
 	{"hmset", hmsetCommand, -4, W, 1, 1, 1},
@@ -2619,6 +5327,9 @@ static const struct redisCommand commandTable[] = {
 	{"hvals", hvalsCommand, 2, R, 1, 1, 1},
 	{"hlen", hlenCommand, 2, R, 1, 1, 1},
 	{"hincrby", hincrbyCommand, 4, W, 1, 1, 1},
+	{"hincrbyfloat", hincrbyfloatCommand, 4, W, 1, 1, 1},
+	{"hstrlen", hstrlenCommand, 3, R, 1, 1, 1},
+	{"hrandfield", hrandfieldCommand, -2, R, 1, 1, 1},
 	/* sets */
 	{"sadd", saddCommand, -3, W, 1, 1, 1},
 	{"smembers", smembersCommand, 2, R, 1, 1, 1},
@@ -2628,6 +5339,45 @@ static const struct redisCommand commandTable[] = {
 	{"sunion", sunionCommand, -2, R, 1, -1, 1},
 	{"sinter", sinterCommand, -2, R, 1, -1, 1},
 	{"sdiff", sdiffCommand, -2, R, 1, -1, 1},
+	{"sunionstore", sunionstoreCommand, -3, W, 1, -1, 1},
+	{"sinterstore", sinterstoreCommand, -3, W, 1, -1, 1},
+	{"sdiffstore", sdiffstoreCommand, -3, W, 1, -1, 1},
+	{"sintercard", sintercardCommand, -3, R, 0, 0, 0},
+	{"smismember", smismemberCommand, -3, R, 1, 1, 1},
+	{"smove", smoveCommand, 4, W, 1, 2, 1},
+	{"spop", spopCommand, -2, W, 1, 1, 1},
+	{"srandmember", srandmemberCommand, -2, R, 1, 1, 1},
+	/* sorted sets */
+	{"zadd", zaddCommand, -4, W, 1, 1, 1},
+	{"zincrby", zincrbyCommand, 4, W, 1, 1, 1},
+	{"zrem", zremCommand, -3, W, 1, 1, 1},
+	{"zcard", zcardCommand, 2, R, 1, 1, 1},
+	{"zscore", zscoreCommand, 3, R, 1, 1, 1},
+	{"zmscore", zmscoreCommand, -3, R, 1, 1, 1},
+	{"zrank", zrankCommand, 3, R, 1, 1, 1},
+	{"zrevrank", zrevrankCommand, 3, R, 1, 1, 1},
+	{"zcount", zcountCommand, 4, R, 1, 1, 1},
+	{"zlexcount", zlexcountCommand, 4, R, 1, 1, 1},
+	{"zrange", zrangeCommand, -4, R, 1, 1, 1},
+	{"zrevrange", zrevrangeCommand, -4, R, 1, 1, 1},
+	{"zrangestore", zrangestoreCommand, -5, W, 1, 2, 1},
+	{"zrangebyscore", zrangebyscoreCommand, -4, R, 1, 1, 1},
+	{"zrevrangebyscore", zrevrangebyscoreCommand, -4, R, 1, 1, 1},
+	{"zrangebylex", zrangebylexCommand, -4, R, 1, 1, 1},
+	{"zrevrangebylex", zrevrangebylexCommand, -4, R, 1, 1, 1},
+	{"zremrangebyrank", zremrangebyrankCommand, 4, W, 1, 1, 1},
+	{"zremrangebyscore", zremrangebyscoreCommand, 4, W, 1, 1, 1},
+	{"zremrangebylex", zremrangebylexCommand, 4, W, 1, 1, 1},
+	{"zrandmember", zrandmemberCommand, -2, R, 1, 1, 1},
+	{"zunionstore", zunionstoreCommand, -4, W, 1, 1, 1},
+	{"zinterstore", zinterstoreCommand, -4, W, 1, 1, 1},
+	{"zdiffstore", zdiffstoreCommand, -4, W, 1, 1, 1},
+	{"zunion", zunionCommand, -3, R, 0, 0, 0},
+	{"zinter", zinterCommand, -3, R, 0, 0, 0},
+	{"zdiff", zdiffCommand, -3, R, 0, 0, 0},
+	{"zintercard", zintercardCommand, -3, R, 0, 0, 0},
+	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
+	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
 	/* lists */
 	{"lpush", lpushCommand, -3, W, 1, 1, 1},
 	{"rpush", rpushCommand, -3, W, 1, 1, 1},
@@ -2637,6 +5387,14 @@ static const struct redisCommand commandTable[] = {
 	{"lset", lsetCommand, 4, W, 1, 1, 1},
 	{"lpop", lpopCommand, -2, W, 1, 1, 1},
 	{"rpop", rpopCommand, -2, W, 1, 1, 1},
+	{"lpushx", lpushxCommand, -3, W, 1, 1, 1},
+	{"rpushx", rpushxCommand, -3, W, 1, 1, 1},
+	{"linsert", linsertCommand, 5, W, 1, 1, 1},
+	{"ltrim", ltrimCommand, 4, W, 1, 1, 1},
+	{"lrem", lremCommand, 4, W, 1, 1, 1},
+	{"lpos", lposCommand, -3, R, 1, 1, 1},
+	{"lmove", lmoveCommand, 5, W, 1, 2, 1},
+	{"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1},
 	/* expiry */
 	{"expire", expireCommand, -3, W, 1, 1, 1},
 	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
@@ -2792,6 +5550,8 @@ unknownCommand(client *c)
 	nedb_buf_free(&args);
 }
 
+static bool keyArgsValidStep(client *c, int first, int last, int step);
+
 /* Checks every key argument of the command: nedb ids only. */
 static bool
 keysValid(client *c)
@@ -2802,8 +5562,21 @@ keysValid(client *c)
 	if (!cmd->firstkey)
 		return true;
 	last = cmd->lastkey < 0 ? c->argc + cmd->lastkey : cmd->lastkey;
-	for (int j = cmd->firstkey; j <= last && j < c->argc;
-	     j += cmd->keystep) {
+	return keyArgsValidStep(c, cmd->firstkey, last, cmd->keystep);
+}
+
+/* Checks arguments first to last (of a command whose keys the table
+ * cannot place, as SINTERCARD's): nedb ids only, else an error reply. */
+static bool
+keyArgsValid(client *c, int first, int last)
+{
+	return keyArgsValidStep(c, first, last, 1);
+}
+
+static bool
+keyArgsValidStep(client *c, int first, int last, int step)
+{
+	for (int j = first; j <= last && j < c->argc; j += step) {
 		if (nedb_check_id(c->argv[j], c->argvlen[j]) == 0)
 			continue;
 		const char *m = nedb_errmsg();
@@ -2900,6 +5673,42 @@ done:
 		return c.err;
 	}
 	return 0;
+}
+
+/* ---- WATCH ------------------------------------------------------------ */
+
+static int
+lastVersion(const nedb_doc *v, const char *op, void *payload)
+{
+	(void)op;
+	*(uint64_t *)payload = v->seq;
+	return 0;
+}
+
+int
+nedb_redis_key_version(nedb *db, const char *key, size_t len, uint64_t *seq,
+		       bool *present, int64_t *exp)
+{
+	nedb_doc d;
+	int rc;
+
+	*seq = 0;
+	*present = false;
+	*exp = 0;
+	if (strlen(key) != len || nedb_check_id(key, len))
+		return 0;
+	rc = nedb_get(db, REDIS_COLL, key, NEDB_HEAD, &d);
+	if (rc == 0) {
+		*seq = d.seq;
+		*present = true;
+		*exp = d.exp;
+		return 0;
+	}
+	if (rc != NEDB_ENOTFOUND)
+		return rc;
+	/* deleted, expired or dropped since: the newest version says when */
+	rc = nedb_history(db, REDIS_COLL, key, lastVersion, seq);
+	return rc == NEDB_ENOTFOUND ? 0 : rc;
 }
 
 /* ---- command lines ---------------------------------------------------- */

@@ -98,6 +98,19 @@ NEDB_EXPORT int nedb_redis_exec(nedb_redis_conn *c, int argc,
 NEDB_EXPORT int nedb_redis_split(const char *line, nedb_buf *arena,
 				 size_t **off, size_t **len, size_t *cap);
 
+/*
+ * The version of key, for WATCH: *seq is the op that last wrote it (a
+ * put, delete or drop; 0 when it was never written), *present says
+ * whether it is live now and *exp is its expiry then (ms since the
+ * epoch, 0: none; an expire op changes that, not *seq).  A key that is not a valid id
+ * was never written.  Reads in the caller's transaction or snapshot, or
+ * in one of its own.  Returns 0 or a negative NEDB_E* code.  A missing
+ * key's seq is found in its history, which costs its number of versions.
+ */
+NEDB_EXPORT int nedb_redis_key_version(nedb *db, const char *key, size_t len,
+				       uint64_t *seq, bool *present,
+				       int64_t *exp);
+
 /* The NEDB_REDIS_* flags of the command name (0 if unknown). */
 NEDB_EXPORT unsigned nedb_redis_flags(const char *name, size_t len);
 
