@@ -495,7 +495,7 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 }
 
 @test "puts killed at random in a loop leave only whole versions, and gc leaves only their chunks" {
-	local i pid n=${NEDB_FILE_KILLS:-6} total=0 v
+	local i pid n=${NEDB_FILE_KILLS:-5} total=0 v
 	for ((i = 1; i <= n; i++)); do
 		gen "$((100 + i))" 6000000 | nedb-file put "f$i" &
 		pid=$!
@@ -664,7 +664,7 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 }
 
 @test "put and get of a stream from a pipe stay in bounded memory" {
-	local mib=${NEDB_FILE_MIB:-128} small big
+	local mib=${NEDB_FILE_MIB:-64} small big
 	[ -n "${NEDB_CHECK_FULL:-}" ] && mib=4096
 	head -c 1048576 /dev/urandom | /usr/bin/time -f %M -o rss.small nedb-file put small >/dev/null
 	head -c $((mib << 20)) /dev/urandom | /usr/bin/time -f %M -o rss.put nedb-file put big >/dev/null
