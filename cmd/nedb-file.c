@@ -152,8 +152,22 @@ size_arg(const char *what, const char *s)
 
 /* --- put ----------------------------------------------------------- */
 
+/* The input of a put, opened before the database is (a missing file
+ * must not create one): standard input when path is NULL or "-". */
+static int
+put_input(const char *path)
+{
+	int fd = 0;
+
+	if (path && strcmp(path, "-") &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
+			  strerror(errno));
+	return fd;
+}
+
 static void
-cmd_put(nedb *db, const char *name, const char *path)
+cmd_put(nedb *db, const char *name, const char *path, int fd)
 {
 	nedb_file_put_opts po = {opt.tier, opt.w};
 	nedb_file_version v;
@@ -162,12 +176,8 @@ cmd_put(nedb *db, const char *name, const char *path)
 	char root[65];
 	size_t cap = 1 << 20;
 	char *buf;
-	int fd = 0, rc;
+	int rc;
 
-	if (path && strcmp(path, "-") &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
-			  strerror(errno));
 	if ((rc = nedb_file_put_begin(db, name, &po, &p)))
 		cli_fail(rc);
 	if (!(buf = malloc(cap)))
@@ -516,7 +526,7 @@ main(int argc, char **argv)
 	};
 	const char *sub;
 	char padded[16];
-	int c, want_min, want_max, i;
+	int c, want_min, want_max, i, in = 0;
 	nedb *db;
 
 	cli_init("nedb-file", usage);
@@ -620,11 +630,18 @@ main(int argc, char **argv)
 		return cmd_verify(argc > 1 ? argv[1] : NULL);
 	if (!opt.has_as_of)
 		opt.as_of = NEDB_HEAD;
+	/* a bad name or input: refused before a database is opened (and
+	 * made, for a put) */
+	if (want_min && nedb_check_id(argv[1], strlen(argv[1])))
+		cli_failf(NEDB_EINPUT, "bad file name '%.80s': want 1-400 bytes "
+			  "of UTF-8, no control characters", argv[1]);
+	if (!strcmp(sub, "put"))
+		in = put_input(argc > 2 ? argv[2] : NULL);
 	db = cli_open(!strcmp(sub, "put") || !strcmp(sub, "config"));
 	if (opt.has_as_of)
 		opt.as_of = cli_as_of_seq(db, opt.as_of);
 	if (!strcmp(sub, "put"))
-		cmd_put(db, argv[1], argc > 2 ? argv[2] : NULL);
+		cmd_put(db, argv[1], argc > 2 ? argv[2] : NULL, in);
 	else if (!strcmp(sub, "get"))
 		cmd_get(db, argv[1]);
 	else if (!strcmp(sub, "ls"))

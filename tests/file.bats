@@ -355,6 +355,10 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 	assert_equal "$(ops)" "$n"
 	run -5 nedb-file -d "$BATS_TEST_TMPDIR/none" ls
 	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+	# a put that is refused makes no database either
+	run -5 nedb-file -d "$BATS_TEST_TMPDIR/none" put f missing-file
+	run -4 nedb-file -d "$BATS_TEST_TMPDIR/none" put $'a\nb' /dev/null
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
 	run nedb-file --help
 	assert_success
 	assert_line --index 0 --partial 'usage: nedb-file [options] put NAME'
