@@ -26,10 +26,11 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # archives, replay, verify), view (apply, indexes, edges), engine (open,
 # the write protocol, reads), query (NQL, filters, updates), proto (the
 # Redis command table), crypt (encryption at rest: libcrypto, loaded on
-# first use like libjq, and key.enc); cli/ is what the commands share,
-# not libnedb.
+# first use like libjq, and key.enc), proof (Merkle trees, signed
+# notes), file (the file store: chunking, packs, manifests; zlib loaded
+# on first use); cli/ is what the commands share, not libnedb.
 LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto \
-	   lib/crypt lib/proof
+	   lib/crypt lib/proof lib/file
 CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli
 ifneq ($(SAN),)
 CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -58,11 +59,12 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
-	  lib/proof/sign.c
+	  lib/proof/sign.c lib/core/zlib.c lib/file/cdc.c lib/file/store.c \
+	  lib/file/manifest.c lib/file/file.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \
-	  lib/proof/verify.h
+	  lib/proof/verify.h lib/file/filestore.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_SRC = cli/cli.c cli/table.c cli/progress.c
 CLI_OBJ = $(CLI_SRC:cli/%.c=$(BUILD)/obj/cli/%.o)
@@ -72,7 +74,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff nedb-redact nedb-shell
+       nedb-proof nedb-witness nedb-diff nedb-file nedb-redact nedb-shell
 # nedb, the umbrella, runs the others (cmd/nedb.c links libc only)
 BINS = $(CMDS:%=$(BUILD)/bin/%) $(BUILD)/bin/nedb
 
@@ -158,7 +160,7 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql resp http encline note
+FUZZERS = doc logline nql resp http encline note fileproof
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
@@ -191,6 +193,10 @@ build/fuzz/fuzz_encline: tests/fuzz/fuzz_encline.c $(LIB_SRC) $(LIB_HDR)
 	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
 build/fuzz/fuzz_note: tests/fuzz/fuzz_note.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+
+build/fuzz/fuzz_fileproof: tests/fuzz/fuzz_fileproof.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
 

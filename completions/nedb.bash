@@ -39,8 +39,8 @@ _nedb_opts()
 			"--table"
 		;;
 	nedb-verify)
-		echo "$common --view --determinism --table --progress" \
-			"--no-progress"
+		echo "$common --view --determinism --files --table" \
+			"--progress --no-progress"
 		;;
 	nedb-diff) echo "$common -e --exit-status --table" ;;
 	nedb-stats) echo "$common --table" ;;
@@ -57,6 +57,11 @@ _nedb_opts()
 			"--witness --quorum --leaf -q --quiet"
 		;;
 	nedb-witness) echo "$common --state --key --vkey --proof" ;;
+	nedb-file)
+		echo "$common $writer --idem --as-of -o --output --tier --chunk" \
+			"--root --chunks --data -q --quiet --chunk-min --chunk-avg" \
+			"--chunk-max"
+		;;
 	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;
 	esac
@@ -84,6 +89,11 @@ _nedb_nargs()
 			;;
 		--out)	# nedb-key new --out FILE (nedb-link's --out is a flag)
 			[[ ${words[0]##*/} == nedb-key ]] && ((i++))
+			;;
+		--version | -o | --output | --tier | --chunk | --chunks | --data | \
+			--chunk-min | --chunk-avg | --chunk-max)
+			# nedb-file's: --version V (the others' is a flag)
+			[[ ${words[0]##*/} == nedb-file ]] && ((i++))
 			;;
 		-*) ;;
 		*) ((n++)) ;;
@@ -178,6 +188,20 @@ _nedb()
 		COMPREPLY=($(compgen -W 'durable safe fast' -- "$cur"))
 		return
 		;;
+	-o | --output | --data)
+		if [[ ${words[0]##*/} == nedb-file ]]; then
+			_filedir
+			return
+		fi
+		;;
+	--tier)
+		COMPREPLY=($(compgen -W 'warm cold' -- "$cur"))
+		return
+		;;
+	--version | --chunk | --chunks | --chunk-min | --chunk-avg | --chunk-max)
+		# nedb-file's numbers (the others' --version takes none)
+		[[ ${words[0]##*/} == nedb-file ]] && return
+		;;
 	--client | --nonce | --idem | --ttl | --if-seq | --tag | --id-field | \
 		--as-of | -n | --since | --until | --filter | --sort | --skip | \
 		--limit | --project | --jq | --caused-by | --evidence | \
@@ -221,6 +245,17 @@ _nedb()
 		fi
 		return
 	fi
+	# nedb-file SUBCOMMAND NAME [FILE]; verify reads a FILE proof
+	if [[ ${words[0]##*/} == nedb-file ]]; then
+		local n=$(_nedb_nargs)
+		if [[ $n == 0 ]]; then
+			COMPREPLY=($(compgen -W 'put get ls root proof verify stats gc config' -- "$cur"))
+		elif [[ $n == 1 && " ${words[*]} " == *" verify "* ]] ||
+			[[ $n == 2 && " ${words[*]} " == *" put "* ]]; then
+			_filedir
+		fi
+		return
+	fi
 	# nedb-witness takes no arguments
 	[[ ${words[0]##*/} == nedb-witness ]] && return
 	# nedbd takes no arguments
@@ -253,6 +288,6 @@ _nedb()
 	complete -F _nedb nedb nedb-shell nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedb-redact nedbd
+		nedb-proof nedb-witness nedb-diff nedb-redact nedb-file nedbd
 
 # ex: filetype=sh

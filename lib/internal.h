@@ -18,7 +18,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
-#define VIEW_FORMAT 8			/* bump to force a rebuild */
+#define VIEW_FORMAT 9			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 1			/* a new database's, by default */
 #define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
@@ -102,6 +102,28 @@ nedb__get_le32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
+/* core/zlib.c: zlib, loaded on first use (dlopen) */
+#include <zlib.h>
+struct nedb_zlib {
+	int (*compress2)(Bytef *, uLongf *, const Bytef *, uLong, int);
+	int (*uncompress)(Bytef *, uLongf *, const Bytef *, uLong);
+	uLong (*compressBound)(uLong);
+	int (*deflateInit2_)(z_streamp, int, int, int, int, int,
+			     const char *, int);
+	int (*deflateReset)(z_streamp);
+	int (*deflateParams)(z_streamp, int, int);
+	int (*deflate)(z_streamp, int);
+	int (*deflateEnd)(z_streamp);
+	int (*inflateInit_)(z_streamp, const char *, int);
+	int (*inflateReset)(z_streamp);
+	int (*inflate)(z_streamp, int);
+	int (*inflateEnd)(z_streamp);
+	const char *(*version)(void);
+};
+/* Valid once nedb__zlib_load returned 0 (in any thread). */
+extern struct nedb_zlib nedb__z;
+int nedb__zlib_load(void);	/* 0, or NEDB_EIO with a message */
+
 /* core/doc.c: compact, validated JSON text */
 /*
  * Validates text as one JSON object (strict: RFC 8259 numbers, valid
@@ -146,7 +168,7 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
  */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
-	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP__N
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP_FILE, OP__N
 };
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
@@ -172,6 +194,13 @@ struct op {
 	 * numbers, and why (engine/redact.c) */
 	const char *seqs, *reason;
 	size_t seqs_len;
+	/* file: a version of a file (lib/file): its name and number, its
+	 * size and chunk count, the RFC 6962 root of its chunks' addresses
+	 * and the address of its manifest's top page */
+	const char *name;
+	int64_t fversion;
+	uint64_t fsize, fchunks;
+	unsigned char froot[HASH_LEN], fman[HASH_LEN];
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
 	/* log format 2 (doc/redaction.md): a put commits to its document
@@ -277,6 +306,7 @@ enum {
 	DBI_USAGE,	/* query statistics for auto-indexing: not state */
 	DBI_TREE,	/* the Merkle tree's stored hashes: proof/tree.c */
 	DBI_TIMES,	/* op times -> seqs: view/timeidx.c */
+	DBI_FILES,	/* versions of files: lib/file */
 	DBI__N
 };
 
@@ -467,6 +497,10 @@ struct nedb {
 	int64_t created;		/* meta.json, read at open */
 	int log_format;			/* meta.json's "format" (1, 2) */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
+	/* meta.json's options.file_chunk (min, avg, max; 0: defaults) and
+	 * file_tier (0: default, 1 warm, 2 cold): nedb-file config */
+	uint32_t fchunk[3];
+	int ftier;
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */
 	struct nedb_crypt crypt;
@@ -493,6 +527,14 @@ int nedb__stage_redact(nedb *db, const char *coll, const char *id,
 		       uint64_t seq, const char *reason, const nedb_wopts *w,
 		       nedb_receipt *receipt, nedb_buf *line,
 		       nedb_buf *seqs);
+/* engine/db.c: stages a file op o (name and the version's members
+ * filled; lib/file/file.c's): its version number is the name's last + 1.
+ * 1 when w's idempotency key was seen (the receipt is the first op's). */
+int nedb__stage_file(nedb *db, struct op *o, const nedb_wopts *w,
+		     nedb_receipt *receipt);
+/* engine/db.c: sets the file store's options in meta.json (chunk NULL
+ * or tier < 0: unchanged), under the writer lock */
+int nedb__set_file_config(nedb *db, const uint32_t chunk[3], int tier);
 /* engine/convert.c: encrypting a plaintext database (at open) */
 int nedb__encrypt(nedb *db, const char *tmk_file);
 int nedb__encrypt_recover(nedb *db);

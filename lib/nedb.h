@@ -522,6 +522,9 @@ typedef struct nedb_receipt {
 	char kind[16];		/* index; unindex of one kind ("" of all) */
 	int64_t exp;		/* expire: when, ms since the epoch; 0 never */
 	char state[65];		/* checkpoint: the state's digest, hex */
+	char name[401];		/* file: the file's name */
+	int64_t version;	/* file: the version's number */
+	char root[65];		/* file: the Merkle root of its chunks */
 	int exists;		/* nothing staged: the index or the edge was
 				 * already there (no seq, no hash) */
 	int replay;		/* nothing staged: the idempotency key was
@@ -935,6 +938,178 @@ NEDB_EXPORT int nedb_tree_sign(nedb *db, const char *keyfile,
 NEDB_EXPORT int nedb_tree_sign_check(const char *keyfile, const char *origin);
 NEDB_EXPORT int nedb_tree_note(nedb *db, nedb_buf *out);
 NEDB_EXPORT int nedb_prove_tlog(nedb *db, uint64_t seq, nedb_buf *out);
+
+/*
+ * The file store (nedb-file(1), SPEC §5; lib/file).  A file's versions
+ * are ops of the log ("file": name, version, size, chunks, root,
+ * manifest); their bytes are in a content-addressed chunk store in the
+ * database's directory (DIR/files), cut by content-defined chunking,
+ * stored once across every file and version, deflated when that pays.
+ * A version's root is the RFC 6962 Merkle root (SHA-256, as the ops'
+ * tree above) whose leaf i is the 32-byte address of chunk i, so one
+ * chunk is proven to belong to a version in O(log chunks) hashes.
+ *
+ * Names are 1 to 400 bytes of UTF-8 without control characters (as
+ * document ids; NEDB_EINPUT otherwise).  Versions are numbered from 1 per
+ * name, in the order of their ops.  Memory is bounded whatever the size
+ * of a file: a put streams, a read streams.  Errors besides the usual:
+ *  NEDB_ENOTFOUND  no such file, version, or none at that seq;
+ *  NEDB_ECORRUPT   a chunk or manifest page that does not read back as
+ *                  the op committed to (named: file, version, chunk), or
+ *                  a view record the log does not hold;
+ *  NEDB_EBUSY      (gc) never: gc waits for the store's users.
+ */
+#define NEDB_FILE_HASH 32
+enum { NEDB_TIER_DEFAULT = 0, NEDB_TIER_WARM = 1, NEDB_TIER_COLD = 2 };
+
+typedef struct nedb_file_version {
+	char name[401];
+	uint64_t version;	/* 1, 2, ... */
+	uint64_t seq;		/* of its op */
+	int64_t ts;		/* its op's time, ms since the epoch */
+	uint64_t size, chunks;
+	unsigned char root[NEDB_FILE_HASH];	/* Merkle root of the chunks */
+	unsigned char manifest[NEDB_FILE_HASH];	/* its top page's address */
+	char hash[65];		/* its op's hash, hex */
+} nedb_file_version;
+
+typedef struct nedb_file_put nedb_file_put;
+typedef struct nedb_file_put_opts {
+	int tier;		/* NEDB_TIER_*; DEFAULT: the database's */
+	nedb_wopts w;		/* borrowed until commit or abort */
+} nedb_file_put_opts;
+
+/*
+ * A put in three steps, for a stream of any length: begin (the name
+ * checked, the store opened and held against gc), write the bytes in
+ * pieces of any size, then commit: the last chunks and the manifest are
+ * stored and synced, then the version's op is appended and acknowledged
+ * as any write's (nedb_write_begin ... commit inside).  *out gets the
+ * version (version, seq, hash filled); *new_bytes the bytes this put
+ * added to the store's packs (0 for a file it already held).  commit and
+ * abort free p, whatever they return; a failed write leaves p to abort.
+ * Nothing of an aborted or killed put is a version: its chunks are
+ * garbage that nedb_file_gc reclaims.  With o->w.idem seen before, commit
+ * appends nothing and gives the first put's version (new_bytes 0).
+ */
+NEDB_EXPORT int nedb_file_put_begin(nedb *db, const char *name,
+				    const nedb_file_put_opts *o,
+				    nedb_file_put **out);
+NEDB_EXPORT int nedb_file_put_write(nedb_file_put *p, const void *data,
+				    size_t n);
+NEDB_EXPORT int nedb_file_put_commit(nedb_file_put *p, nedb_file_version *out,
+				     uint64_t *new_bytes);
+NEDB_EXPORT void nedb_file_put_abort(nedb_file_put *p);
+
+/*
+ * The version of name: number version (0: the latest), as of seq as_of
+ * (NEDB_HEAD: now; otherwise the latest at or before it, and a version
+ * number above it is not found).  Its members come from its op's line,
+ * checked against the view's record.
+ */
+NEDB_EXPORT int nedb_file_stat(nedb *db, const char *name, uint64_t version,
+			       uint64_t as_of, nedb_file_version *out);
+/*
+ * Streams version v's bytes to fn in order, each piece a chunk checked
+ * against its address first (and the whole against v's root, size and
+ * chunk count at the end): fn never sees a byte the op did not commit
+ * to.  A damaged chunk stops the read with NEDB_ECORRUPT naming the
+ * file, version and chunk, after fn had the chunks before it.  fn's
+ * nonzero return stops the read and is returned.
+ */
+typedef int (*nedb_data_fn)(const void *p, size_t n, void *payload);
+NEDB_EXPORT int nedb_file_read(nedb *db, const nedb_file_version *v,
+			       nedb_data_fn fn, void *payload);
+/*
+ * Lists versions as of as_of: with name, every version of it (oldest
+ * first; NEDB_ENOTFOUND when none); with name NULL, the latest version
+ * of every file (by name).  Members from the view (hash left "").
+ */
+typedef int (*nedb_file_fn)(const nedb_file_version *v, void *payload);
+NEDB_EXPORT int nedb_file_list(nedb *db, const char *name, uint64_t as_of,
+			       nedb_file_fn fn, void *payload);
+/*
+ * The inclusion proof of chunk k (from 0) of version v under v's root,
+ * appended to out as one JSON object (nedb-format(5)):
+ * {"name","version","op_seq","chunk","chunks","offset","length","leaf",
+ * "root","proof":[...]}.  NEDB_EUSAGE when k is not below v's chunks.
+ */
+NEDB_EXPORT int nedb_file_prove(nedb *db, const nedb_file_version *v,
+				uint64_t k, nedb_buf *out);
+/*
+ * Checks such a proof with no database: 0 when valid (its path leads
+ * from its leaf to its root, which must equal root_hex when that is not
+ * NULL; and, when data is not NULL, BLAKE2b-256 of data[0, n) is the
+ * leaf: a plaintext database's address), NEDB_EBROKEN when not,
+ * NEDB_EINPUT when text is not such a proof; the message says why.
+ * chunks, when not 0, is the trusted number of chunks of the version
+ * (its op's, with its root): RFC 6962 paths bind the root, and a tree
+ * size only through their shape, so a proof may hold for more than one
+ * size.  *out (when not NULL) gets what the proof says it proves, parsed set
+ * once its members have been read.
+ */
+typedef struct nedb_file_proof_info {
+	int parsed;		/* the members below were read */
+	char name[401];
+	uint64_t version, chunk, chunks;
+} nedb_file_proof_info;
+NEDB_EXPORT int nedb_file_proof_check(const char *text, size_t len,
+				      const char *root_hex, uint64_t chunks,
+				      const void *data, size_t n,
+				      nedb_file_proof_info *out);
+
+/* What the store holds (nedb-file stats). */
+typedef struct nedb_file_stats {
+	uint64_t files, versions;
+	uint64_t logical;	/* the sizes of every version, summed */
+	uint64_t chunks, chunk_bytes;	/* distinct chunks, their bytes */
+	uint64_t stored;	/* what the chunk records take on disk */
+	struct {
+		uint64_t chunks, bytes, stored;
+	} tier[3];		/* raw (incompressible), warm, cold */
+	uint64_t pages, page_bytes;	/* manifest pages */
+	uint64_t packs, pack_bytes;	/* pack files and their size */
+	uint32_t chunk_min, chunk_avg, chunk_max;	/* settings */
+	int default_tier;
+} nedb_file_stats;
+NEDB_EXPORT int nedb_file_stats_get(nedb *db, nedb_file_stats *out);
+
+/*
+ * Removes what no version references (an interrupted put's chunks, the
+ * duplicates of concurrent puts) and rewrites the packs that were mostly
+ * such garbage.  Waits for the store's users (puts and reads) to finish,
+ * then holds it exclusive.  Fails, removing nothing, when a version's
+ * manifest cannot be read.
+ */
+typedef struct nedb_file_gc {
+	uint64_t chunks, bytes;		/* records removed, their bytes */
+	uint64_t packs_rewritten, packs_removed;
+	uint64_t freed;			/* disk bytes given back */
+	uint64_t versions;		/* versions whose chunks were kept */
+} nedb_file_gc;
+NEDB_EXPORT int nedb_file_gc_run(nedb *db, nedb_file_gc *out);
+
+/*
+ * Reads back every chunk of every version (nedb-verify --files): 0 with
+ * *bad 0 when all are whole; otherwise *bad counts the versions that are
+ * not and why (first one) is in nedb_errmsg.  fn, when not NULL, hears
+ * of each version checked and its result (0 or the error).
+ */
+typedef int (*nedb_file_check_fn)(const nedb_file_version *v, int rc,
+				  void *payload);
+NEDB_EXPORT int nedb_file_check(nedb *db, nedb_file_check_fn fn,
+				void *payload, uint64_t *bad);
+
+/*
+ * The database's chunking and default tier (meta.json, configuration,
+ * not state): chunk sizes min < avg < max (avg a power of two, at least
+ * 256; min at least 64; max at most 16 MiB) or NULL to leave them;
+ * tier NEDB_TIER_* or -1 to leave it.  nedb_file_config_get: the
+ * settings in force (defaults 16, 64 and 256 KiB; warm).
+ */
+NEDB_EXPORT int nedb_file_config_set(nedb *db, const uint32_t chunk[3],
+				     int tier);
+NEDB_EXPORT void nedb_file_config_get(nedb *db, uint32_t chunk[3], int *tier);
 
 /*
  * Waits until the view's head passes *seq or timeout_ms passes (for

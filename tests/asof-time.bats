@@ -243,7 +243,7 @@ setup_more() {
 
 @test "a view of the previous format, without the times table, is rebuilt with it at open" {
 	# the view as the previous format left it: copied table by table
-	# but times, its format number (in "applied") made 7
+	# but times, its format number (in "applied") made the one before
 	mdb_dump -n -a "$NEDB_DIR/view.mdb" | python3 -c '
 import sys
 out = []
@@ -254,8 +254,8 @@ for sec in sys.stdin.read().split("VERSION=3\n")[1:]:
     for i, l in enumerate(lines):
         if l == " " + b"applied".hex():
             v = bytearray.fromhex(lines[i + 1][1:])
-            assert v[48:52] == bytes([8, 0, 0, 0])
-            v[48:52] = bytes([7, 0, 0, 0])
+            assert v[48:52] == bytes([9, 0, 0, 0])
+            v[48:52] = bytes([8, 0, 0, 0])
             lines[i + 1] = " " + v.hex()
     out.append("VERSION=3\n" + "\n".join(lines))
 sys.stdout.write("".join(out))' > old.dump

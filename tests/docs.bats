@@ -83,6 +83,10 @@ busy_log() {
 	nedb-expire users erin 3600 >/dev/null
 	nedb-expire --persist users 'bob "the" \builder/ é' >/dev/null
 	nedb-expire --idem 'x"p' --client app users alice 1 >/dev/null
+	# versions of files (nedb-file): the files table of the digest
+	printf 'a\0b\n' | nedb-file put --idem 'f"1' 'docs/a "b" é.bin' >/dev/null
+	seq 1 20000 | nedb-file put 'docs/a "b" é.bin' >/dev/null
+	printf '' | nedb-file put empty >/dev/null
 	nedb-checkpoint >/dev/null
 	nedb-put -q --ttl 3000 stream s4 '{"n":4}'
 	nedb-coll --drop stream >/dev/null
@@ -298,6 +302,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-file(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-file.1"
+	assert_success
+}
+
 @test "the examples of nedb-witness(1) run as shown" {
 	run python3 "$CHECK" run "$ROOT/man/nedb-witness.1"
 	assert_success
@@ -372,7 +381,7 @@ busy_copy() {
 @test "the busy log has every kind of op, and checkpoints after them" {
 	busy_copy
 	run sh -c 'nedb-log | jq -r .op | sort -u | tr "\n" " "'
-	assert_output "checkpoint delete drop expire genesis index link put unindex unlink "
+	assert_output "checkpoint delete drop expire file genesis index link put unindex unlink "
 	# a checkpoint after the edges, indexes and provenance, and one
 	# after the drop: the script recomputes both digests
 	run sh -c 'nedb-log | jq -r .op | tail -n 1'

@@ -47,3 +47,7 @@ fuzz() {
 @test "the proof, checkpoint and note parser fuzzer finds nothing" {
 	fuzz note
 }
+
+@test "the file store's manifest page and chunk proof fuzzer finds nothing" {
+	fuzz fileproof
+}

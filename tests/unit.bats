@@ -83,6 +83,10 @@ run_unit() {
 	run_unit proof
 }
 
+@test "content-defined chunking, chunk trees and manifest pages unit tests pass" {
+	run_unit cdc
+}
+
 @test "every unit test program has its test here: none is built and never run" {
 	local f name missing=()
 	for f in "$BATS_TEST_DIRNAME"/unit/test_*.c; do

@@ -727,7 +727,9 @@ nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
 	    (rc = nedb__prf_new(&c->vkey, k, sizeof k)) ||
 	    (rc = nedb__crypt_subkey(c->view_val, dek, NEDB_LABEL_VIEW)) ||
 	    (rc = nedb__crypt_subkey(c->view_ctr, dek, NEDB_LABEL_VKCTR)) ||
-	    (rc = nedb__crypt_subkey(c->view_iv, dek, NEDB_LABEL_VKIV)))
+	    (rc = nedb__crypt_subkey(c->view_iv, dek, NEDB_LABEL_VKIV)) ||
+	    (rc = nedb__crypt_subkey(c->file_addr, dek, NEDB_LABEL_FADDR)) ||
+	    (rc = nedb__crypt_subkey(c->file_seal, dek, NEDB_LABEL_FSEAL)))
 		nedb__crypt_keys_free(c);
 	nedb__wipe(k, sizeof k);
 	return rc;

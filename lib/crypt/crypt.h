@@ -77,6 +77,10 @@
  * of its CTR keystream, and the BLAKE2b key that makes each key's iv. */
 #define NEDB_LABEL_VKCTR "nedb view key ctr v1"
 #define NEDB_LABEL_VKIV "nedb view key iv v1"
+/* The file store (lib/file): the BLAKE2b key of chunk addresses, and
+ * the AES-256-GCM key that seals chunks and manifest pages. */
+#define NEDB_LABEL_FADDR "nedb file address v1"
+#define NEDB_LABEL_FSEAL "nedb file chunk v1"
 
 /* --- aead.c: libcrypto and the primitives --- */
 
@@ -212,6 +216,10 @@ struct nedb_crypt {
 	/* NEDB_LABEL_LOG's, for a second thread decrypting a log whole
 	 * (logcrypt.c's map); `log` above is keyed with it. */
 	unsigned char log_key[NEDB_KEY_LEN];
+	/* The file store's (lib/file/store.c), as bytes: its sealing
+	 * context is made only by a process that uses the store. */
+	unsigned char file_addr[NEDB_KEY_LEN];	/* NEDB_LABEL_FADDR */
+	unsigned char file_seal[NEDB_KEY_LEN];	/* NEDB_LABEL_FSEAL */
 };
 int nedb__crypt_keys(struct nedb_crypt *c,
 		     const unsigned char dek[NEDB_KEY_LEN]);

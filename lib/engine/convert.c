@@ -385,6 +385,23 @@ nedb__encrypt(nedb *db, const char *tmk_file)
 			       "read-only", db->dir);
 		goto done;
 	}
+	{
+		/* the file store's addresses are in the log (each version's
+		 * root and manifest): keyed ones would need a new log */
+		char *fs = nedb__path_in(db->dir, "files");
+		struct stat st;
+		bool has = !lstat(fs, &st);
+
+		free(fs);
+		if (has) {
+			rc = nedb__err(NEDB_EREJECTED, "cannot encrypt database "
+				       "'%s' in place: it has a file store, "
+				       "whose chunk addresses its log holds; "
+				       "copy its files into a new encrypted "
+				       "database instead", db->dir);
+			goto done;
+		}
+	}
 	if ((dirfd = nedb__dir_lock(db, LOCK_EX)) < 0) {
 		rc = nedb__errno(NEDB_EIO, "cannot lock database");
 		goto done;

@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "codec.h"
+#include "filestore.h"
 #include "kv.h"
 
 static void (*warn_fn)(const char *msg);
@@ -104,12 +105,22 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 {
 	char *tmp = nedb__path_in(db->dir, "meta.json.tmp");
 	char *dst = nedb__path_in(db->dir, "meta.json");
-	char text[160], opts[48] = "";
+	char text[320], opts[192] = "";
+	size_t o = 0;
 	int fd, rc = 0, n;
 
 	if (auto_index)
-		snprintf(opts, sizeof opts, "\"auto_index\":%llu",
-			 (unsigned long long)auto_index);
+		o += (size_t)snprintf(opts, sizeof opts, "\"auto_index\":%llu",
+				      (unsigned long long)auto_index);
+	/* the file store's settings (nedb-file config), when set */
+	if (db->fchunk[1])
+		o += (size_t)snprintf(opts + o, sizeof opts - o, "%s"
+				      "\"file_chunk\":[%u,%u,%u]",
+				      o ? "," : "", db->fchunk[0],
+				      db->fchunk[1], db->fchunk[2]);
+	if (db->ftier)
+		snprintf(opts + o, sizeof opts - o, "%s\"file_tier\":\"%s\"",
+			 o ? "," : "", db->ftier == 2 ? "cold" : "warm");
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
 		     "\"options\":{%s}}\n",
 		     db->log_format ? db->log_format : LOG_FORMAT,
@@ -818,6 +829,22 @@ check_meta(nedb *db)
 	if (nedb__doc_member(text, (size_t)n, "options", &v, &vlen) &&
 	    nedb__doc_member(v, vlen, "auto_index", &v, &vlen))
 		db->auto_index = strtoull(v, NULL, 10);
+	if (nedb__doc_member(text, (size_t)n, "options", &v, &vlen)) {
+		const char *f;
+		size_t flen;
+		unsigned a, b, c;
+
+		if (nedb__doc_member(v, vlen, "file_chunk", &f, &flen) &&
+		    sscanf(f, "[%u,%u,%u]", &a, &b, &c) == 3 &&
+		    !nedb__cdc_check(a, b, c)) {
+			db->fchunk[0] = a;
+			db->fchunk[1] = b;
+			db->fchunk[2] = c;
+		}
+		if (nedb__doc_member(v, vlen, "file_tier", &f, &flen))
+			db->ftier = flen == 6 && !memcmp(f, "\"cold\"", 6) ?
+				    2 : 1;
+	}
 	return 0;
 }
 
@@ -1176,6 +1203,27 @@ nedb_set_auto_index(nedb *db, uint64_t n)
 		return rc;
 	if (!(rc = write_meta_json(db, db->created, n)))
 		db->auto_index = n;
+	nedb_write_abort(db);
+	return rc;
+}
+
+int
+nedb__set_file_config(nedb *db, const uint32_t chunk[3], int tier)
+{
+	uint32_t was[3];
+	int rc, wtier = db->ftier;
+
+	if ((rc = nedb_write_begin(db)))
+		return rc;
+	memcpy(was, db->fchunk, sizeof was);
+	if (chunk)
+		memcpy(db->fchunk, chunk, sizeof was);
+	if (tier >= 0)
+		db->ftier = tier;
+	if ((rc = write_meta_json(db, db->created, db->auto_index))) {
+		memcpy(db->fchunk, was, sizeof was);
+		db->ftier = wtier;
+	}
 	nedb_write_abort(db);
 	return rc;
 }
@@ -2251,6 +2299,34 @@ nedb_write_drop(nedb *db, const char *coll, const nedb_wopts *w,
 	return stage(db, &o, receipt);
 }
 
+/*
+ * A version of a file (lib/file/file.c builds o: name, size, chunks,
+ * root, manifest; the chunks are in the store already).  Its number is
+ * one more than the name's last, read under the writer lock, so two
+ * puts of one name get consecutive versions whatever their order.
+ */
+int
+nedb__stage_file(nedb *db, struct op *o, const nedb_wopts *w,
+		 nedb_receipt *receipt)
+{
+	uint64_t last;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	o->kind = OP_FILE;
+	if ((rc = pre_write(db, w, o, receipt)))
+		return rc;		/* 1: an idempotent retry */
+	if ((rc = nedb__file_last(&db->view, db->wtxn, o->name, &last)))
+		return rc;
+	if (last >= INT64_MAX)
+		return nedb__err(NEDB_EREJECTED, "file '%s' has no version "
+				 "numbers left", o->name);
+	o->fversion = (int64_t)last + 1;
+	o->ts = next_ts(db);
+	return stage(db, o, receipt);
+}
+
 int
 nedb_write_expire(nedb *db, const char *coll, const char *id, int64_t ttl_ms,
 		  const nedb_wopts *w, nedb_receipt *receipt)
@@ -3110,6 +3186,7 @@ nedb_destroy(nedb *db)
 		return rc;
 	}
 	nedb__archive_drop_from(db, 0);
+	nedb__fstore_destroy(db->dir);
 	nedb__key_cleanup(db->dir);	/* a crashed rewrap's temporary */
 	if ((p = nedb__path_in(db->dir, "archive"))) {
 		rmdir(p);

@@ -27,11 +27,10 @@
  *     call that may list the archive again (a read snapshot follows a
  *     prune's rotation, which frees the list, and the cache with it).
  *
- * zlib is loaded on first use (like libjq): only pruned databases read
+ * zlib is loaded on first use (core/zlib.c): only pruned databases read
  * archives, and a plain read must not pay for it.
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,28 +43,8 @@
 #define BLOCK_RAW (256u << 10)
 #define HDR 20
 
-static struct {
-	int (*compress2)(unsigned char *, unsigned long *,
-			 const unsigned char *, unsigned long, int);
-	int (*uncompress)(unsigned char *, unsigned long *,
-			  const unsigned char *, unsigned long);
-	unsigned long (*compressBound)(unsigned long);
-} z;
-
-static int
-load_zlib(void)
-{
-	void *h;
-
-	if (z.compress2)
-		return 0;
-	if (!(h = dlopen("libz.so.1", RTLD_NOW)) ||
-	    !(*(void **)&z.uncompress = dlsym(h, "uncompress")) ||
-	    !(*(void **)&z.compressBound = dlsym(h, "compressBound")) ||
-	    !(*(void **)&z.compress2 = dlsym(h, "compress2")))
-		return nedb__err(NEDB_EIO, "cannot load zlib: %s", dlerror());
-	return 0;
-}
+#define z nedb__z
+#define load_zlib nedb__zlib_load
 
 static char *
 arch_path(const nedb *db, const char *name)

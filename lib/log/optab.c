@@ -120,6 +120,19 @@ static const struct op_member redact_m[] = {
 	MEMBER("reason", M_STR, M_OPT, reason),
 };
 
+/* A version of a file (lib/file, nedb-file(1)): the chunk store holds
+ * its bytes; the op commits to them through the manifest's address and
+ * the Merkle root of the chunk addresses. */
+static const struct op_member file_m[] = {
+	CLIENT_MEMBERS,
+	RMEMBER("name", M_STR, 0, name, name),
+	RMEMBER("version", M_I64, 0, fversion, version),
+	MEMBER("size", M_U64, 0, fsize),
+	MEMBER("chunks", M_U64, 0, fchunks),
+	RMEMBER("root", M_HEX, 0, froot, root),
+	MEMBER("manifest", M_HEX, 0, fman),
+};
+
 #define KIND(nm, cl, list) {nm, cl, list, sizeof list / sizeof *list}
 
 const struct op_desc nedb__optab[OP__N] = {
@@ -134,6 +147,7 @@ const struct op_desc nedb__optab[OP__N] = {
 	[OP_DROP] = KIND("drop", true, drop_m),
 	[OP_EXPIRE] = KIND("expire", true, expire_m),
 	[OP_REDACT] = KIND("redact", true, redact_m),
+	[OP_FILE] = KIND("file", true, file_m),
 };
 
 const char *
@@ -179,7 +193,8 @@ nedb__receipt_of(nedb_receipt *r, const struct op *o)
 	r->hash[2 * HASH_LEN] = 0;
 	r->coll[0] = r->id[0] = r->from[0] = r->rel[0] = r->to[0] = 0;
 	r->field[0] = r->kind[0] = r->state[0] = 0;
-	r->exp = 0;
+	r->name[0] = r->root[0] = 0;
+	r->exp = r->version = 0;
 	r->exists = r->replay = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct op_member *m = &d->m[i];

@@ -38,6 +38,7 @@
 #include "codec.h"
 #include "kv.h"
 #include "tree.h"
+#include "verify.h"
 
 #define TREE_DEPTH 64			/* levels a uint64_t size can have */
 
@@ -184,12 +185,28 @@ maxpow2(uint64_t n)
 	return l;
 }
 
+/*
+ * Where a root or a proof reads its complete subtrees from: the view's
+ * tree of the ops (read_hash), or a caller's function over leaves held
+ * elsewhere (nedb__tree_prove_fn: a file version's chunk list).
+ */
 struct reader {
 	struct view *v;
 	MDB_txn *txn;
+	nedb__tree_hash_fn fn;		/* NULL: the view's */
+	void *payload;
 	unsigned char (*path)[TREE_HASH_LEN];
 	size_t n, cap;
 };
+
+static int
+reader_hash(struct reader *r, unsigned level, uint64_t n,
+	    unsigned char out[TREE_HASH_LEN])
+{
+	if (r->fn)
+		return r->fn(r->payload, level, n, out);
+	return read_hash(r->v, r->txn, level, n, out);
+}
 
 /* MTH(D[lo:hi]), lo < hi, lo a multiple of the largest power of two not
  * above hi - lo (tlog's subTreeHash): its complete subtrees, left to
@@ -204,7 +221,7 @@ subtree(struct reader *r, uint64_t lo, uint64_t hi,
 	do {
 		unsigned l = maxpow2(hi - lo + 1);
 
-		if ((rc = read_hash(r->v, r->txn, l, lo >> l, h[m++])))
+		if ((rc = reader_hash(r, l, lo >> l, h[m++])))
 			return rc;
 		lo += (uint64_t)1 << l;
 	} while (lo < hi);
@@ -475,4 +492,88 @@ nedb_proof_json(nedb_buf *out, const nedb_proof *p)
 		nedb_buf_printf(out, "%s\"%s\"", i ? "," : "", hex);
 	}
 	return nedb_buf_puts(out, "]}");
+}
+
+/*
+ * A tree over leaves the caller holds (tree.h): the same algorithms as
+ * the ops' tree, reading complete subtrees through fn.
+ */
+int
+nedb__tree_prove_fn(nedb__tree_hash_fn fn, void *payload, uint64_t size,
+		    uint64_t index, unsigned char root_out[TREE_HASH_LEN],
+		    unsigned char (**path)[TREE_HASH_LEN], size_t *n)
+{
+	struct reader r;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.fn = fn;
+	r.payload = payload;
+	*path = NULL;
+	*n = 0;
+	if (index >= size)
+		return nedb__err(NEDB_EUSAGE, "leaf %llu is not in a tree of "
+				 "%llu leaves", (unsigned long long)index,
+				 (unsigned long long)size);
+	if (!(rc = leaf_proof(&r, 0, size, index)))
+		rc = root(&r, size, root_out);
+	if (rc) {
+		free(r.path);
+		return rc;
+	}
+	*path = r.path;
+	*n = r.n;
+	return 0;
+}
+
+int
+nedb__tree_root_fn(nedb__tree_hash_fn fn, void *payload, uint64_t size,
+		   unsigned char out[TREE_HASH_LEN])
+{
+	struct reader r;
+
+	memset(&r, 0, sizeof r);
+	r.fn = fn;
+	r.payload = payload;
+	return root(&r, size, out);
+}
+
+/*
+ * The compact range [0, size): the roots of the complete subtrees the
+ * leaves so far make, largest (leftmost) first, one per set bit of size.
+ * A new leaf merges with the subtrees its arrival completes, as an
+ * increment carries through the low set bits.
+ */
+int
+nedb__tree_range_add(struct nedb_tree_range *r, const void *data, size_t n)
+{
+	unsigned char h[TREE_HASH_LEN];
+	uint64_t s = r->size;
+	int rc;
+
+	if ((rc = nedb__tlog_leaf(h, data, n)))
+		return rc;
+	while (s & 1) {
+		if ((rc = node_hash(h, r->h[--r->n], h)))
+			return rc;
+		s >>= 1;
+	}
+	memcpy(r->h[r->n++], h, TREE_HASH_LEN);
+	r->size++;
+	return 0;
+}
+
+int
+nedb__tree_range_root(const struct nedb_tree_range *r,
+		      unsigned char out[TREE_HASH_LEN])
+{
+	int rc;
+
+	if (!r->n)
+		return nedb__sha256(out, "", 0);	/* RFC 6962: MTH({}) */
+	memcpy(out, r->h[r->n - 1], TREE_HASH_LEN);
+	for (unsigned i = r->n - 1; i-- > 0;)
+		if ((rc = node_hash(out, r->h[i], out)))
+			return rc;
+	return 0;
 }

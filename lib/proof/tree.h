@@ -38,4 +38,37 @@ uint64_t nedb__tree_index(unsigned level, uint64_t n);
  */
 int nedb__tree_append(struct view *v, MDB_txn *txn, uint64_t seq);
 
+/*
+ * Trees over other leaves (a file version's chunk list, lib/file): the
+ * same RFC 6962 hashes, the same proof algorithms.  fn gives the hash of
+ * the complete subtree of 2^level leaves from n * 2^level (for level 0,
+ * SHA-256(0x00 || leaf n's data)); its errors are returned as they are.
+ * nedb__tree_prove_fn: the audit path of leaf index in the tree of size
+ * leaves, bottom up, in *path (caller frees; n hashes), and the root.
+ * NEDB_EUSAGE when index is not below size.
+ */
+typedef int (*nedb__tree_hash_fn)(void *payload, unsigned level, uint64_t n,
+				  unsigned char out[TREE_HASH_LEN]);
+int nedb__tree_prove_fn(nedb__tree_hash_fn fn, void *payload, uint64_t size,
+			uint64_t index, unsigned char root[TREE_HASH_LEN],
+			unsigned char (**path)[TREE_HASH_LEN], size_t *n);
+int nedb__tree_root_fn(nedb__tree_hash_fn fn, void *payload, uint64_t size,
+		       unsigned char out[TREE_HASH_LEN]);
+
+/*
+ * A root computed as leaves stream by, in O(log n) memory: {0} is the
+ * empty tree; _add appends a leaf whose data is data[0, n) (its leaf
+ * hash SHA-256(0x00 || data)); _root is MTH of the leaves so far (SHA-256
+ * of nothing for none).  NEDB_EIO when libcrypto cannot be loaded.
+ */
+struct nedb_tree_range {
+	uint64_t size;
+	unsigned n;
+	unsigned char h[64][TREE_HASH_LEN];
+};
+int nedb__tree_range_add(struct nedb_tree_range *r, const void *data,
+			 size_t n);
+int nedb__tree_range_root(const struct nedb_tree_range *r,
+			  unsigned char out[TREE_HASH_LEN]);
+
 #endif

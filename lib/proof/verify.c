@@ -21,6 +21,7 @@
  *     checkpoint whose log signature, and quorum of witness cosignatures,
  *     verified before any proof is looked at; never from the proof alone.
  */
+#include <blake2.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,6 +479,104 @@ nedb__cproof_parse(struct nedb_cproof *out, const char *text, size_t len)
 		 !(rc = json_hash(o, "old_root", out->old_root)) &&
 		 !(rc = json_hash(o, "new_root", out->new_root)))
 		rc = json_path(o, out->path, &out->n);
+	jv_free(o);
+	return rc;
+}
+
+/*
+ * A chunk's proof under its file version's root (nedb_file_prove,
+ * nedb-format(5) "File store"): the same audit path as an op's, over the
+ * chunks' addresses.  Members that only inform (name, op_seq, offset)
+ * must have their types; what proves is chunk, chunks, leaf, root and
+ * proof; length is held against data when data is given.
+ */
+int
+nedb_file_proof_check(const char *text, size_t len, const char *root_hex,
+		      uint64_t chunks, const void *data, size_t n,
+		      nedb_file_proof_info *out)
+{
+	nedb_file_proof_info info;
+	nedb_thash path[NEDB_TLOG_MAX_PATH], leaf, root, want, lh;
+	uint64_t k, size, u;
+	size_t np;
+	jv o, v;
+	int rc;
+
+	if (root_hex && parse_hex32(want, root_hex, strlen(root_hex)))
+		return nedb__err(NEDB_EUSAGE, "bad root '%.80s': want 64 "
+				 "lowercase hex digits", root_hex);
+	if ((rc = nedb__jv_require()))
+		return rc;
+	if (len > INT32_MAX)
+		return nedb__err(NEDB_EINPUT, "proof too large");
+	o = jv_parse_sized(text, (int)len);
+	if (!jv_is_valid(o)) {
+		jv_free(o);
+		return nedb__err(NEDB_EINPUT, "proof is not JSON");
+	}
+	if (jv_get_kind(o) != JV_KIND_OBJECT) {
+		rc = nedb__err(NEDB_EINPUT, "proof is not a JSON object");
+		goto done;
+	}
+	memset(&info, 0, sizeof info);
+	if (!out)
+		out = &info;
+	memset(out, 0, sizeof *out);
+	v = jv_object_get(jv_copy(o), jv_string("name"));
+	rc = jv_get_kind(v) != JV_KIND_STRING;
+	if (!rc)
+		snprintf(out->name, sizeof out->name, "%s",
+			 jv_string_value(v));
+	jv_free(v);
+	if (rc) {
+		rc = nedb__err(NEDB_EINPUT, "\"name\" is not a string");
+		goto done;
+	}
+	if ((rc = json_u64(o, "version", &out->version)) ||
+	    (rc = json_u64(o, "chunk", &k)) ||
+	    (rc = json_u64(o, "chunks", &size)) ||
+	    (rc = json_hash(o, "leaf", leaf)) ||
+	    (rc = json_hash(o, "root", root)) ||
+	    (rc = json_path(o, path, &np)))
+		goto done;
+	out->chunk = k;
+	out->chunks = size;
+	out->parsed = 1;
+	if ((json_has(o, "op_seq") && (rc = json_u64(o, "op_seq", &u))) ||
+	    (json_has(o, "offset") && (rc = json_u64(o, "offset", &u))))
+		goto done;
+	if (json_has(o, "length") && (rc = json_u64(o, "length", &u)))
+		goto done;
+	if (data && json_has(o, "length") && u != n) {
+		rc = nedb__err(NEDB_EBROKEN, "the chunk given is %zu bytes, "
+			       "the proof's %llu", n, (unsigned long long)u);
+		goto done;
+	}
+	if (chunks && size != chunks) {
+		rc = nedb__err(NEDB_EBROKEN, "the proof is for a version of "
+			       "%llu chunks, the trusted one has %llu",
+			       (unsigned long long)size,
+			       (unsigned long long)chunks);
+		goto done;
+	}
+	if (root_hex && !hash_eq(root, want)) {
+		rc = nedb__err(NEDB_EBROKEN, "proof's root is not the trusted "
+			       "root");
+		goto done;
+	}
+	if (data) {
+		nedb_thash a;
+
+		blake2b(a, data, NULL, sizeof a, n, 0);
+		if (!hash_eq(a, leaf)) {
+			rc = nedb__err(NEDB_EBROKEN, "the chunk given does not "
+				       "hash to the proof's leaf");
+			goto done;
+		}
+	}
+	if (!(rc = nedb__tlog_leaf(lh, leaf, sizeof leaf)))
+		rc = nedb__tlog_check_inclusion(k, size, lh, root, path, np);
+done:
 	jv_free(o);
 	return rc;
 }

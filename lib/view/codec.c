@@ -365,3 +365,66 @@ nedb__ixrange(struct ixrange *r, int cmp, struct nql_span v)
 		break;
 	}
 }
+
+size_t
+nedb__fileprefix(unsigned char *out, const char *name)
+{
+	size_t n = strlen(name);
+
+	memcpy(out, name, n);
+	out[n] = 0;
+	return n + 1;
+}
+
+size_t
+nedb__filekey(unsigned char *out, const char *name, uint64_t version)
+{
+	size_t n = nedb__fileprefix(out, name);
+
+	nedb__put_be64(out + n, version);
+	return n + 8;
+}
+
+bool
+nedb__filekey_get(const void *k, size_t n, const char **name,
+		  size_t *namelen, uint64_t *version)
+{
+	const unsigned char *b = k;
+
+	if (n < 10 || n > FILEKEY_MAX || b[n - 9] ||
+	    memchr(b, 0, n - 9))
+		return false;
+	*name = (const char *)b;
+	*namelen = n - 9;
+	*version = nedb__get_be64(b + n - 8);
+	return true;
+}
+
+void
+nedb__fver_put(unsigned char out[FVER_LEN], const struct fver *v)
+{
+	nedb__put_be64(out, v->seq);
+	nedb__put_be64(out + 8, (uint64_t)v->ts);
+	nedb__put_be64(out + 16, v->size);
+	nedb__put_be64(out + 24, v->chunks);
+	memcpy(out + 32, v->root, 32);
+	memcpy(out + 64, v->man, 32);
+}
+
+int
+nedb__fver_get(const void *p, size_t n, struct fver *v)
+{
+	const unsigned char *b = p;
+
+	if (n != FVER_LEN)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a file "
+				 "version's record is %zu bytes; run "
+				 "nedb-checkpoint --rebuild", n);
+	v->seq = nedb__get_be64(b);
+	v->ts = (int64_t)nedb__get_be64(b + 8);
+	v->size = nedb__get_be64(b + 16);
+	v->chunks = nedb__get_be64(b + 24);
+	memcpy(v->root, b + 32, 32);
+	memcpy(v->man, b + 64, 32);
+	return 0;
+}

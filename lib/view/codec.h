@@ -264,8 +264,33 @@ nedb__ixrange_past(const struct ixrange *r, const void *entry, size_t n)
 				   r->hi_len) > 0;
 }
 
+/*
+ * files: name \0 be64(version) -> the version's record (lib/file):
+ * be64 seq, be64 ts, be64 size, be64 chunks, the 32-byte Merkle root of
+ * its chunks' addresses, the 32-byte address of its manifest's top page.
+ */
+struct fver {
+	uint64_t seq;
+	int64_t ts;
+	uint64_t size, chunks;
+	unsigned char root[32];
+	unsigned char man[32];
+};
+#define FVER_LEN 96
+#define FILEKEY_MAX (MAX_ID + 1 + 8)
+size_t nedb__filekey(unsigned char *out, const char *name, uint64_t version);
+/* name \0: the prefix of every version of a file */
+size_t nedb__fileprefix(unsigned char *out, const char *name);
+/* Whether k is a file key; its name (not NUL-ended) and version. */
+bool nedb__filekey_get(const void *k, size_t n, const char **name,
+		       size_t *namelen, uint64_t *version);
+void nedb__fver_put(unsigned char out[FVER_LEN], const struct fver *v);
+/* NEDB_ECORRUPT (message) when p is not a record */
+int nedb__fver_get(const void *p, size_t n, struct fver *v);
+
 _Static_assert(IXKEY_MAX <= 511 && VERKEY_MAX <= 511 &&
-	       TTLKEY_MAX <= 511 && EDGEHIST_MAX <= 511,
+	       TTLKEY_MAX <= 511 && EDGEHIST_MAX <= 511 &&
+	       FILEKEY_MAX <= 511,
 	       "a view key must fit LMDB's 511-byte key limit");
 
 #endif

@@ -121,10 +121,13 @@ static const struct {
 	[DBI_TREE] = {18, KV_PLAIN, KV_SEAL, "tree"},
 	/* op times: a ts would tell when each op was written (timeidx.c) */
 	[DBI_TIMES] = {20, KV_DET, KV_PLAIN, "times"},
+	/* versions of files: a name is secret, and so is a version's
+	 * record (its root and manifest would confirm a guessed file) */
+	[DBI_FILES] = {21, KV_DET, KV_SEAL, "files"},
 };
 #define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
 
-_Static_assert(DBI__N == 19, "a new table needs a row in kv_tab");
+_Static_assert(DBI__N == 20, "a new table needs a row in kv_tab");
 /* Every encrypted key and duplicate must still fit LMDB's limit with its
  * iv (codec.h has the plaintext sizes; ids are idx's duplicates, and
  * clients and idempotency keys are at most MAX_ID bytes). */
@@ -133,7 +136,8 @@ _Static_assert(IXKEY_MAX + KV_IV_LEN <= KV_KEY_MAX &&
 	       TTLKEY_MAX + KV_IV_LEN <= KV_KEY_MAX &&
 	       EDGEHIST_MAX + KV_IV_LEN <= KV_KEY_MAX &&
 	       NODE_MAX + KV_IV_LEN <= KV_KEY_MAX &&
-	       MAX_ID + KV_IV_LEN <= KV_KEY_MAX,
+	       MAX_ID + KV_IV_LEN <= KV_KEY_MAX &&
+	       MAX_ID + 9 + KV_IV_LEN <= KV_KEY_MAX,	/* files */
 	       "an encrypted view key must fit LMDB's 511-byte key limit");
 
 /* One open encrypted view's keys (invariant 2). */

@@ -28,6 +28,8 @@
  *           compared but not digested
  *   times   be64(ts) -> be64 seq of the last op at that time: timeidx.c
  *           (derived: compared, not digested)
+ *   files   name \0 be64(version) -> the version's record (file.h:
+ *           seq, ts, size, chunks, root, manifest): lib/file
  *
  * The bytes of every key and value are codec.c's (codec.h): nothing else
  * builds or slices them.
@@ -54,11 +56,12 @@
 #include "codec.h"
 #include "kv.h"
 #include "tree.h"
+#include "filestore.h"
 
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx", "usage", "tree", "times"
+	"idxdef", "idx", "usage", "tree", "times", "files"
 };
 
 /*
@@ -577,6 +580,26 @@ done:
 	return rc;
 }
 
+/* A version of a file: its record under its name and number (the
+ * chunks themselves are in the file store, lib/file). */
+static int
+apply_file(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char key[FILEKEY_MAX], val[FVER_LEN];
+	struct fver f;
+
+	f.seq = o->seq;
+	f.ts = o->ts;
+	f.size = o->fsize;
+	f.chunks = o->fchunks;
+	memcpy(f.root, o->froot, sizeof f.root);
+	memcpy(f.man, o->fman, sizeof f.man);
+	nedb__fver_put(val, &f);
+	return put(v, txn, DBI_FILES, key,
+		   nedb__filekey(key, o->name, (uint64_t)o->fversion), val,
+		   sizeof val, 0);
+}
+
 /* What each kind of op does to the view (its description: optab.c). */
 const nedb__apply_fn nedb__apply_kind[OP__N] = {
 	[OP_GENESIS] = apply_genesis,
@@ -590,6 +613,7 @@ const nedb__apply_fn nedb__apply_kind[OP__N] = {
 	[OP_DROP] = apply_drop,
 	[OP_EXPIRE] = apply_expire,
 	[OP_REDACT] = apply_redact,
+	[OP_FILE] = apply_file,
 };
 
 int
@@ -642,6 +666,7 @@ static const int state_tables[] = {
  * whatever the order of the view's tables. */
 static const unsigned char state_tags[] = {1, 4, 5, 6, 14};
 #define EDGES_TAG 10
+#define FILES_TAG 21
 
 static int
 cmp_str(const void *a, const void *b)
@@ -735,6 +760,38 @@ digest_edges(struct view *v, MDB_txn *txn, blake2b_state *s)
 	return rc;
 }
 
+/*
+ * The versions of files (tag FILES_TAG), entries as the other tables'.
+ * Only a state that has one is fed them, tag included, so that the
+ * digest of every state without files (every database before them) is
+ * what it was.
+ */
+static int
+digest_files(struct view *v, MDB_txn *txn, blake2b_state *s)
+{
+	unsigned char tag = FILES_TAG, len[8];
+	struct kvcur c;
+	MDB_val k, d;
+	bool first = true;
+	int rc;
+
+	if ((rc = nedb__kv_copen(&c, v, txn, DBI_FILES)))
+		return nedb__mdb(rc, "cannot read view");
+	while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
+		if (first)
+			blake2b_update(s, &tag, 1);
+		first = false;
+		nedb__put_be64(len, k.mv_size);
+		blake2b_update(s, len, 8);
+		blake2b_update(s, k.mv_data, k.mv_size);
+		nedb__put_be64(len, d.mv_size);
+		blake2b_update(s, len, 8);
+		blake2b_update(s, d.mv_data, d.mv_size);
+	}
+	nedb__kv_cclose(&c);
+	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot read view");
+}
+
 int
 nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 {
@@ -770,7 +827,8 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 		if (rc != MDB_NOTFOUND)
 			return nedb__mdb(rc, "cannot read view");
 	}
-	if ((rc = digest_edges(v, txn, &s)))
+	if ((rc = digest_edges(v, txn, &s)) ||
+	    (rc = digest_files(v, txn, &s)))
 		return rc;
 	blake2b_final(&s, out, HASH_LEN);
 	return 0;

@@ -134,13 +134,25 @@ fixture(int i, struct op *o)
 		o->doc = DOC;
 		o->doclen = sizeof DOC - 1;
 		break;
+	case 15:	/* a file version (lib/file) */
+		o->kind = OP_FILE;
+		o->idem = "f1";
+		o->name = "docs/report \"v2\".pdf";
+		o->fversion = 3;
+		o->fsize = 1234567;
+		o->fchunks = 19;
+		for (int b = 0; b < HASH_LEN; b++) {
+			o->froot[b] = (unsigned char)(b * 5 + 2);
+			o->fman[b] = (unsigned char)(b * 11 + 3);
+		}
+		break;
 	default:
 		return 0;
 	}
 	return 1;
 }
 
-#define NFIX 15
+#define NFIX 16
 
 /*
  * What the code before the op table (commit da03956, a switch per
@@ -162,6 +174,7 @@ static const char *const want_line[] = {
 	/* 12 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"expire\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"idem\":\"x\\\"p\",\"coll\":\"users\",\"id\":\"erin\",\"exp\":0,\"hash\":\"594214063fa08c393f65693b4a80fe4b415d664c599253c3ed30bc6ea76e5d4b\"}",
 	/* 13 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"redact\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"users\",\"id\":\"alice\",\"seqs\":[3,9],\"reason\":\"GDPR \\\"art. 17\\\"\",\"hash\":\"1c83e66d1b83165173608e93096f1ca3263dee3fe49432748299988fe08deb4e\"}",
 	/* 14 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"put\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"c\",\"id\":\"i\",\"dh\":\"e24dda8a3d43703f1508cdfab67f3558c4c1588b3c1d9c35aeb027b3372ab9cf\",\"ds\":\"05080b0e1114171a1d202326292c2f32\",\"doc\":{\"_id\":\"x\",\"a\":[1,{\"b\":null}],\"s\":\"\\u00e9\\n\",\"n\":-1.5e3},\"hash\":\"526b9308a1099a735551f0218c54611cd101a259648271bc4f53769397aef480\"}",
+	/* 15 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"file\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"idem\":\"f1\",\"name\":\"docs/report \\\"v2\\\".pdf\",\"version\":3,\"size\":1234567,\"chunks\":19,\"root\":\"02070c11161b20252a2f34393e43484d52575c61666b70757a7f84898e93989d\",\"manifest\":\"030e19242f3a45505b66717c87929da8b3bec9d4dfeaf5000b16212c37424d58\",\"hash\":\"b01c452c9cff7385244f044923b990db3248c20ddaceee26120028400b90b1b3\"}",
 };
 
 static const char *const want_receipt[] = {
@@ -180,6 +193,7 @@ static const char *const want_receipt[] = {
 	/* 12 */ "{\"seq\":42,\"hash\":\"594214063fa08c393f65693b4a80fe4b415d664c599253c3ed30bc6ea76e5d4b\",\"op\":\"expire\",\"coll\":\"users\",\"id\":\"erin\",\"exp\":0}",
 	/* 13 */ "{\"seq\":42,\"hash\":\"1c83e66d1b83165173608e93096f1ca3263dee3fe49432748299988fe08deb4e\",\"op\":\"redact\",\"coll\":\"users\",\"id\":\"alice\"}",
 	/* 14 */ "{\"seq\":42,\"hash\":\"526b9308a1099a735551f0218c54611cd101a259648271bc4f53769397aef480\",\"op\":\"put\",\"coll\":\"c\",\"id\":\"i\"}",
+	/* 15 */ "{\"seq\":42,\"hash\":\"b01c452c9cff7385244f044923b990db3248c20ddaceee26120028400b90b1b3\",\"op\":\"file\",\"name\":\"docs/report \\\"v2\\\".pdf\",\"version\":3,\"root\":\"02070c11161b20252a2f34393e43484d52575c61666b70757a7f84898e93989d\"}",
 };
 
 static bool
@@ -316,6 +330,11 @@ test_every_kind_round_trips(void)
 		CHECK(back.format == (o.kind == OP_GENESIS && !o.format ? 1 :
 				      o.format));
 		CHECK(!memcmp(back.dsalt, o.dsalt, SALT_LEN));
+		CHECK(same_str(back.name, o.name));
+		CHECK(back.fversion == o.fversion && back.fsize == o.fsize &&
+		      back.fchunks == o.fchunks);
+		CHECK(!memcmp(back.froot, o.froot, HASH_LEN) &&
+		      !memcmp(back.fman, o.fman, HASH_LEN));
 		if (o.kind == OP_CHECKPOINT)
 			CHECK(!memcmp(back.state, o.state, HASH_LEN));
 		/* and it formats again to the same line */
