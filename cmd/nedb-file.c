@@ -58,6 +58,8 @@ static const char usage[] =
 "      --durability durable|safe|fast      put, gc: as nedb(7)\n"
 "      --tmk-file FILE   an encrypted database's master key\n"
 "      --pretty, --array as every command\n"
+"      --progress        put, get: show progress on stderr (default: when\n"
+"                        it is a terminal); --no-progress: never\n"
 "  -h, --help            this text\n";
 
 enum { OPT_FVERSION = OPT_CMD, OPT_TIER, OPT_CHUNK, OPT_ROOT, OPT_DATA,
@@ -88,6 +90,7 @@ static const struct option longopts[] = {
 	{"chunk-min", required_argument, 0, OPT_CMIN},
 	{"chunk-avg", required_argument, 0, OPT_CAVG},
 	{"chunk-max", required_argument, 0, OPT_CMAX},
+	CLI_PROGRESS_LONGOPTS,
 	{0, 0, 0, 0}
 };
 
@@ -178,10 +181,16 @@ cmd_put(nedb *db, const char *name, const char *path, int fd)
 	char *buf;
 	int rc;
 
+	struct stat st;
+	uint64_t total = 0, done = 0;
+
 	if ((rc = nedb_file_put_begin(db, name, &po, &p)))
 		cli_fail(rc);
 	if (!(buf = malloc(cap)))
 		cli_failf(NEDB_EIO, "out of memory");
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		total = (uint64_t)st.st_size;	/* else no percentage */
+	cli_progress_begin("put", "bytes");
 	for (;;) {
 		ssize_t n = read(fd, buf, cap);
 
@@ -202,7 +211,10 @@ cmd_put(nedb *db, const char *name, const char *path, int fd)
 			nedb_file_put_abort(p);
 			exit(nedb_exit_status(rc));
 		}
+		done += (uint64_t)n;
+		cli_progress_set(done, done, total);
 	}
+	cli_progress_end();
 	free(buf);
 	if (fd > 0)
 		close(fd);
@@ -224,11 +236,21 @@ cmd_put(nedb *db, const char *name, const char *path, int fd)
 
 /* --- get ----------------------------------------------------------- */
 
+/* Where get writes, and how far it is. */
+struct sink {
+	int fd;
+	uint64_t done, total;
+};
+
 static int
 write_fd(const void *p, size_t n, void *payload)
 {
-	int fd = *(int *)payload;
+	struct sink *k = payload;
+	int fd = k->fd;
 	const char *b = p;
+
+	k->done += n;
+	cli_progress_set(k->done, k->done, k->total);
 
 	while (n) {
 		ssize_t w = write(fd, b, n);
@@ -265,7 +287,11 @@ cmd_get(nedb *db, const char *name)
 			cli_failf(NEDB_EIO, "cannot create '%s': %s", tmp,
 				  strerror(errno));
 	}
-	rc = nedb_file_read(db, &v, write_fd, &fd);
+	cli_progress_begin("get", "bytes");
+	struct sink k = {fd, 0, v.size};
+
+	rc = nedb_file_read(db, &v, write_fd, &k);
+	cli_progress_end();
 	if (!rc && tmp && (fsync(fd) || close(fd) ||
 			   rename(tmp, opt.output))) {
 		int e = errno;

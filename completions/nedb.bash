@@ -60,7 +60,7 @@ _nedb_opts()
 	nedb-file)
 		echo "$common $writer --idem --as-of -o --output --tier --chunk" \
 			"--root --chunks --data -q --quiet --chunk-min --chunk-avg" \
-			"--chunk-max"
+			"--chunk-max --progress --no-progress"
 		;;
 	nedbd) echo "--tmk-file -h --help --version" ;;	# and its environment
 	*) echo "$common" ;;

@@ -69,3 +69,21 @@ on_tty() {
 	assert_output --regexp $'\rprune: [0-9,]+ ops, [0-9]+%'
 	assert_output --partial '"archived":{"ops":5002,'
 }
+
+@test "nedb-file put and get show their bytes on a terminal, never in a pipe" {
+	head -c 3000000 /dev/urandom > blob
+	run on_tty "nedb-file put blob blob"
+	assert_success
+	assert_output --regexp $'\rput: [0-9,]+ bytes(, [0-9,]+/s)?, [0-9]+%'
+	assert_output --regexp '"name":"blob","version":1,"size":3000000,'
+	run on_tty "nedb-file get blob -o copy"
+	assert_success
+	assert_output --regexp $'\rget: [0-9,]+ bytes(, [0-9,]+/s)?, [0-9]+%'
+	cmp blob copy
+	run --separate-stderr nedb-file put blob - < blob
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr sh -c 'nedb-file get blob | cmp - blob'
+	assert_success
+	assert_equal "$stderr" ""
+}
