@@ -2359,3 +2359,45 @@ OK'
 		ZRANGE z 0 -1 WITHSCORES
 	EOF
 }
+
+@test "SETBIT, GETBIT, BITCOUNT and TIME as with redis-server" {
+	same_as_redis <<-'EOF'
+		SETBIT k 7 1
+		GET k
+		SETBIT k 7 0
+		SETBIT k 7 0
+		SETBIT k 100 1
+		STRLEN k
+		GETBIT k 100
+		GETBIT k 101
+		GETBIT k 99999
+		GETBIT nosuch 3
+		SETBIT k -1 1
+		SETBIT k 4294967296 1
+		SETBIT k 1 2
+		SETBIT k 1 x
+		GETBIT k x
+		SET s foobar
+		BITCOUNT s
+		BITCOUNT s 0 0
+		BITCOUNT s 1 1
+		BITCOUNT s 1 -1
+		BITCOUNT s 5 30 BIT
+		BITCOUNT s -10 -3 BIT
+		BITCOUNT s 0
+		BITCOUNT s 0 1 WORD
+		BITCOUNT s a b
+		BITCOUNT nosuch
+		BITCOUNT s 4 1
+		HSET h f v
+		SETBIT h 1 1
+		GETBIT h 1
+		BITCOUNT h
+		SETBIT s 3 1
+		GET s
+	EOF
+	run nedb-redis TIME
+	assert_success
+	assert_line --index 0 --regexp '^1\) "[0-9]{10}"$'
+	assert_line --index 1 --regexp '^2\) "[0-9]{1,6}"$'
+}

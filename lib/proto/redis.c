@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "internal.h"
 #include "nql.h"
 #include "redis.h"
@@ -1880,6 +1881,154 @@ setrangeCommand(client *c)
 		addReplyLongLong(c, (long long)o.str.len);
 done:
 	robjFree(&o);
+}
+
+/* ---- bits ------------------------------------------------------------------ */
+
+/* A bit offset as Redis takes it: 0 .. 2^32 - 1 (512 MB of bits). */
+static int
+bitOffset(client *c, int i, uint64_t *off)
+{
+	long long v;
+
+	if (!string2ll(c->argv[i], c->argvlen[i], &v) || v < 0 ||
+	    v >= 4ll * 1024 * 1024 * 1024) {
+		addReplyError(c, "ERR bit offset is not an integer or out of "
+			      "range");
+		return -1;
+	}
+	*off = (uint64_t)v;
+	return 0;
+}
+
+/* SETBIT key offset 0|1: the bit's old value; the string grows with
+ * zero bytes to hold it (bit 0 is the high bit of byte 0). */
+static void
+setbitCommand(client *c)
+{
+	static const char err[] = "ERR bit is not an integer or out of range";
+	uint64_t off;
+	size_t byte;
+	long long on;
+	int bit, old, r;
+	robj o;
+
+	if (bitOffset(c, 2, &off) || getLongLong(c, 3, &on, err))
+		return;
+	if (on & ~1ll) {
+		addReplyError(c, err);
+		return;
+	}
+	byte = (size_t)(off >> 3);
+	bit = 7 - (int)(off & 7);
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	if (byte >= MAX_DOC) {
+		addReplyErrorFormat(c, "ERR value too large: the document of "
+				    "key '%.64s' would exceed %u bytes",
+				    c->argv[1], MAX_DOC);
+		goto done;
+	}
+	if (byte >= o.str.len) {
+		char *p = nedb__calloc(1, byte + 2);
+
+		if (o.str.len)
+			memcpy(p, o.str.p, o.str.len);
+		free(o.str.p);
+		o.str.p = p;
+		o.str.len = byte + 1;
+	}
+	old = (unsigned char)o.str.p[byte] >> bit & 1;
+	o.str.p[byte] = (char)(((unsigned char)o.str.p[byte] & ~(1u << bit)) |
+			       (unsigned)on << bit);
+	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		addReplyLongLong(c, old);
+done:
+	robjFree(&o);
+}
+
+/* GETBIT key offset: 0 past the end or for a missing key. */
+static void
+getbitCommand(client *c)
+{
+	uint64_t off;
+	robj o;
+	int r;
+
+	if (bitOffset(c, 2, &off))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	addReplyLongLong(c, (off >> 3) < o.str.len ?
+			 (unsigned char)o.str.p[off >> 3] >> (7 - (off & 7)) & 1 :
+			 0);
+	robjFree(&o);
+}
+
+/* BITCOUNT key [start end [BYTE|BIT]]: the bits set, in a range of
+ * bytes (or of bits) counted as GETRANGE counts them. */
+static void
+bitcountCommand(client *c)
+{
+	long long start = 0, end = -1, len;
+	bool bits = false;
+	long long n = 0;
+	robj o;
+	int r;
+
+	if (c->argc == 3 || c->argc > 5) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (c->argc >= 4) {
+		if (getLongLong(c, 2, &start, NULL) ||
+		    getLongLong(c, 3, &end, NULL))
+			return;
+		if (c->argc == 5) {
+			if (argIs(c, 4, "bit"))
+				bits = true;
+			else if (!argIs(c, 4, "byte")) {
+				addReplySyntaxError(c);
+				return;
+			}
+		}
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_STRING, &o)) < 0)
+		return;
+	len = (long long)o.str.len * (bits ? 8 : 1);
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (end < 0)
+		end = 0;
+	if (end >= len)
+		end = len - 1;
+	for (long long i = start; r && len && i <= end; i++) {
+		if (bits)
+			n += (unsigned char)o.str.p[i >> 3] >> (7 - (i & 7)) & 1;
+		else
+			n += __builtin_popcount((unsigned char)o.str.p[i]);
+	}
+	addReplyLongLong(c, n);
+	robjFree(&o);
+}
+
+/* TIME: the server's clock, seconds and microseconds. */
+static void
+timeCommand(client *c)
+{
+	struct timespec ts;
+	char sec[24], usec[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(sec, sizeof sec, "%lld", (long long)ts.tv_sec);
+	snprintf(usec, sizeof usec, "%ld", ts.tv_nsec / 1000);
+	addReplyArrayLen(c, 2);
+	addReplyBulkStr(c, sec);
+	addReplyBulkStr(c, usec);
 }
 
 /*
@@ -5308,6 +5457,9 @@ static const struct redisCommand commandTable[] = {
 	{"copy", copyCommand, -3, W, 1, 2, 1},
 	{"incrbyfloat", incrbyfloatCommand, 3, W, 1, 1, 1},
 	{"getrange", getrangeCommand, 4, R, 1, 1, 1},
+	{"setbit", setbitCommand, 4, W, 1, 1, 1},
+	{"getbit", getbitCommand, 3, R, 1, 1, 1},
+	{"bitcount", bitcountCommand, -2, R, 1, 1, 1},
 	{"setrange", setrangeCommand, 4, W, 1, 1, 1},
 	{"getex", getexCommand, -2, W, 1, 1, 1},
 	{"scan", scanCommand, -2, R, 0, 0, 0},
@@ -5407,6 +5559,7 @@ static const struct redisCommand commandTable[] = {
 	{"persist", persistCommand, 2, W, 1, 1, 1},
 	/* server and connection */
 	{"ping", pingCommand, -1, NOAUTH, 0, 0, 0},
+	{"time", timeCommand, 1, 0, 0, 0, 0},
 	{"echo", echoCommand, 2, 0, 0, 0, 0},
 	{"select", selectCommand, 2, 0, 0, 0, 0},
 	{"command", commandCommand, -1, 0, 0, 0, 0},
