@@ -51,7 +51,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
-	  lib/query/query.c \
+	  lib/query/query.c lib/query/sql_parse.c lib/query/sql_value.c \
+	  lib/query/sql_exec.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/engine/convert.c lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
@@ -59,6 +60,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
 	  lib/proof/sign.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
+	  lib/query/sql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \
 	  lib/proof/verify.h
@@ -70,7 +72,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff
+       nedb-proof nedb-witness nedb-diff nedb-sql
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)

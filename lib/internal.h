@@ -427,6 +427,7 @@ struct nedb {
 	bool read_verify;		/* nedb_set_read_verify */
 	int64_t created;		/* meta.json, read at open */
 	uint64_t auto_index;		/* meta.json's options.auto_index */
+	bool sql_txn;			/* nedb_sql: BEGIN holds wtxn open */
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */
 	struct nedb_crypt crypt;
