@@ -197,6 +197,12 @@ check-valgrind: stage
 check-full: stage unit
 	@NEDB_CHECK_FULL=1 NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local
 
+# Every record of the sqllogictest files in ../shared/data through nedb-sql
+# (make check runs the sample in tests/slt/data).
+SLT_DATA ?= ../shared/data/sqllogictest
+check-sql-full: all
+	@tests/slt/run --bin $(BUILD)/bin $(SLT_DATA)/index/*.test
+
 demo: all
 	@tests/demo.sh $(BUILD)
 
@@ -251,4 +257,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit bench check check-fast check-full check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench check check-fast check-full check-sql-full check-valgrind demo lint deps install uninstall clean

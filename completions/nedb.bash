@@ -31,6 +31,7 @@ _nedb_opts()
 	nedb-log) echo "$common -n --since --until --reverse -f --follow --raw" ;;
 	nedb-verify) echo "$common --view --determinism" ;;
 	nedb-diff) echo "$common -e --exit-status" ;;
+	nedb-sql) echo "$common -m --mode --header --bail -e --exit-status" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune --sign --origin" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
@@ -177,6 +178,6 @@ _nedb()
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedbd
+		nedb-proof nedb-witness nedb-diff nedb-sql nedbd
 
 # ex: filetype=sh

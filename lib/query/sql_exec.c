@@ -636,10 +636,10 @@ resolve_col(struct comp *c, struct sql_expr *e, enum where w)
 	char wb[200];
 	int k;
 
-	if (n > 1 && ((c->s && same_name(e->names[0], c->s->alias)) ||
-		      (t && same_name(e->names[0], t->name) &&
-		       !(c->s && c->s->alias && t->declared &&
-			 col_index(t, e->names[0]) >= 0))))
+	/* t.col, or alias.col when the table has an alias */
+	if (n > 1 && t && !(t->declared && col_index(t, e->names[0]) >= 0) &&
+	    (c->s && c->s->alias ? same_name(e->names[0], c->s->alias) :
+	     same_name(e->names[0], t->name)))
 		start = 1;
 	if (t && t->declared) {
 		k = col_index(t, e->names[start]);
@@ -703,12 +703,10 @@ resolve_col(struct comp *c, struct sql_expr *e, enum where w)
 	}
 	if (c->outer && c->outer->t) {
 		struct comp *o = c->outer;
-		bool found = o->t->declared ? col_index(o->t, e->names[n > 1 &&
-			(same_name(e->names[0], o->t->name) ||
-			 same_name(e->names[0], o->s ? o->s->alias : NULL))])
-			>= 0 : n > 1 && (same_name(e->names[0], o->t->name) ||
-					 same_name(e->names[0], o->s ?
-						   o->s->alias : NULL));
+		const char *q = o->s && o->s->alias ? o->s->alias : o->t->name;
+		bool qual = n > 1 && same_name(e->names[0], q);
+		bool found = o->t->declared ?
+			     col_index(o->t, e->names[qual]) >= 0 : qual;
 
 		if (found)
 			return err_at(e->pos, NEDB_EUSAGE, "correlated "
@@ -1065,6 +1063,10 @@ hint_eq(const struct sql_table *t, struct nql_query *q,
 		nedb__path_parse(&h->path, "_id");
 	else
 		set_path(&h->path, col->path.parts, col->path.n);
+	if (!id && h->nvals == 1) {
+		h->kind = EX_CMP;	/* an ordered index answers = too */
+		h->cmp = CMP_EQ;
+	}
 	hint_add(q, h);
 	h = NULL;
 none:
@@ -2016,7 +2018,13 @@ run_select(nedb *db, struct sql_select *s, struct comp *outer,
 		}
 		if (r.has_limit && !r.limit)
 			goto done;
-		rc = s->aggregate ? group_row(&r, &ctx) : out_row(&r, &ctx);
+		if (s->where && nedb__sql_truth(s->where, &ctx) != 1) {
+			/* no row: aggregates still make their one */
+			if ((rc = ctx.rc) || !s->aggregate)
+				goto done;
+		} else
+			rc = s->aggregate ? group_row(&r, &ctx) :
+			     out_row(&r, &ctx);
 		if (rc > 0)
 			rc = 0;
 		if (!rc)
@@ -2697,7 +2705,7 @@ do_insert(nedb *db, struct sql_stmt *st, uint64_t *changes)
 		if (t->declared) {
 			bool *set = nedb__calloc(ncols, sizeof *set);
 
-			x->nvals = ncols;
+			/* nvals stays 0 until the values are its own */
 			x->vals = nedb__calloc(ncols, sizeof *x->vals);
 			for (size_t i = 0; i < nmap; i++) {
 				x->vals[map[i]] = in[i];
@@ -2731,6 +2739,7 @@ do_insert(nedb *db, struct sql_stmt *st, uint64_t *changes)
 				nedb__sql_dup(&d, &x->vals[k]);
 				x->vals[k] = d;
 			}
+			x->nvals = ncols;
 			nedb__sql_arena_reset(&ar);
 			if (t->idcol >= 0) {
 				struct sqlv *v = &x->vals[t->idcol];
@@ -2888,7 +2897,7 @@ do_update(nedb *db, struct sql_stmt *st, uint64_t *changes)
 		if ((rc = ctx.rc))
 			goto done;
 		if (t->declared) {
-			x->nvals = t->ncols;
+			/* nvals stays 0 until the values are its own */
 			x->vals = nedb__calloc(t->ncols, sizeof *x->vals);
 			for (size_t k = 0; k < t->ncols; k++) {
 				nedb__sql_eval(&(struct sql_expr){.op = SX_COL,
@@ -2909,6 +2918,7 @@ do_update(nedb *db, struct sql_stmt *st, uint64_t *changes)
 				nedb__sql_dup(&o, &x->vals[k]);
 				x->vals[k] = o;
 			}
+			x->nvals = t->ncols;
 			for (size_t i = 0; i < st->nset; i++) {
 				const char *n = colname(t, (size_t)cols[i]);
 				nedb_buf lit = {0};

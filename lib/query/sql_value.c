@@ -1326,7 +1326,7 @@ func(const struct sql_expr *e, struct sql_ctx *c, struct sqlv *out)
 		else if (a.t == SQ_INT) {
 			if (a.i == INT64_MIN) {
 				if (!c->rc)
-					c->rc = nedb__err(NEDB_EUSAGE,
+					c->rc = nedb__err(NEDB_EINPUT,
 							  "integer overflow");
 				set_null(out);
 			} else
