@@ -132,13 +132,14 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql resp http encline note
+FUZZERS = doc logline nql sql resp http encline note
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	   lib/log/optab.c lib/core/time.c \
-	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
+	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
+	   lib/query/sql_parse.c lib/query/sql_value.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h lib/query/sql.h
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(LIB_DIRS:%=-I%) \

@@ -134,19 +134,24 @@ table_rule(const size_t *w)
 	puts("+");
 }
 
-/* The i-th line of a cell (tabs expanded), or NULL past its last. */
+/* The i-th line of a cell, or NULL past its last (a final newline
+ * ends the cell rather than starting an empty line). */
 static const char *
 cell_line(const char *s, size_t i, size_t *n)
 {
-	for (; i && s; i--) {
-		s = strchr(s, '\n');
-		if (s)
-			s++;
+	const char *p = s;
+
+	for (size_t k = 0; k < i; k++) {
+		const char *nl = strchr(p, '\n');
+
+		if (!nl)
+			return NULL;
+		p = nl + 1;
 	}
-	if (!s || (!*s && i == 0 && s[-1] == '\n'))
+	if (i > 0 && !*p)
 		return NULL;
-	*n = strcspn(s, "\n");
-	return s;
+	*n = strcspn(p, "\n");
+	return p;
 }
 
 static void
@@ -329,6 +334,10 @@ report(int rc, const char *text, size_t start, bool script)
 		cli_error(rc);
 		return;
 	}
+	/* the statement's line is its first word's */
+	while (text[start] == ' ' || text[start] == '\t' ||
+	       text[start] == '\n' || text[start] == '\r')
+		start++;
 	if (pos >= 0)
 		where(text, (size_t)pos, &ln, &col, &bol);
 	else

@@ -1260,13 +1260,15 @@ candidates(struct exec *x)
 	for (size_t i = 0; q->sql && i < nt; i++) {
 		const struct nql_expr *t = terms[i];
 
-		if (t->kind != EX_IN || t->path.n != 1 ||
-		    strcmp(t->path.dotted, "_id"))
+		if ((t->kind != EX_IN && !(t->kind == EX_CMP &&
+					   t->cmp == CMP_EQ)) ||
+		    t->path.n != 1 || strcmp(t->path.dotted, "_id"))
 			continue;
 		x->plan = "id";
 		snprintf(x->ixfield, sizeof x->ixfield, "_id");
 		snprintf(x->ixkind, sizeof x->ixkind, "id");
-		snprintf(x->ixcond, sizeof x->ixcond, "IN");
+		snprintf(x->ixcond, sizeof x->ixcond, "%s",
+			 t->kind == EX_IN ? "IN" : "=");
 		x->estimated = t->nvals;
 		x->cand = &ids;
 		rc = 0;

@@ -2085,6 +2085,8 @@ run_select(nedb *db, struct sql_select *s, struct comp *outer,
 	}
 done:
 	run_free(&r);
+	table_free(c.t);
+	s->table = NULL;
 	return rc < 0 ? rc : 0;
 }
 
@@ -2373,7 +2375,7 @@ touched(const struct wrow *w, size_t n, const char *id)
  */
 static int
 check_unique(nedb *db, const struct sql_table *t, struct wrow *w, size_t n,
-	     enum sql_conflict on)
+	     enum sql_conflict on, bool existing)
 {
 	int rc = 0;
 
@@ -2396,7 +2398,7 @@ check_unique(nedb *db, const struct sql_table *t, struct wrow *w, size_t n,
 			nedb__sql_to_json(&b, v);
 			hint_val(h, b.p, b.len);
 		}
-		if (h->nvals) {
+		if (h->nvals && existing) {
 			struct uscan s = {t, u, &ex, &owner};
 
 			q.coll = t->name;
@@ -2820,7 +2822,7 @@ do_insert(nedb *db, struct sql_stmt *st, uint64_t *changes)
 		goto done;
 	}
 	if (t->declared && t->nuq &&
-	    (rc = check_unique(db, t, w, src.n, st->conflict)))
+	    (rc = check_unique(db, t, w, src.n, st->conflict, true)))
 		goto done;
 	rc = stage_rows(db, t, w, src.n, changes);
 done:
@@ -3011,7 +3013,7 @@ do_update(nedb *db, struct sql_stmt *st, uint64_t *changes)
 		}
 	}
 	if (t->declared && t->nuq &&
-	    (rc = check_unique(db, t, w, nw, ON_ABORT)))
+	    (rc = check_unique(db, t, w, nw, ON_ABORT, true)))
 		goto done;
 	/* rows that leave an id go first: another may move into it */
 	for (size_t r = 0; r < nw && !rc; r++)
@@ -3314,11 +3316,8 @@ do_create_index(nedb *db, struct sql_stmt *st)
 
 			tt.uq = &keep[nkeep - 1];
 			tt.nuq = 1;
-			for (size_t r = 0; r < d.n; r++) {
-				free(w[r].id);
-				w[r].id = NULL;	/* none of them stays */
-			}
-			rc = check_unique(db, &tt, w, d.n, ON_ABORT);
+			/* the rows against each other, none against itself */
+			rc = check_unique(db, &tt, w, d.n, ON_ABORT, false);
 		}
 		wrows_free(w, d.n);
 		docs_free(&d);
