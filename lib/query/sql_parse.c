@@ -1808,6 +1808,7 @@ parse_coldef(struct parser *p, struct sql_stmt *s)
 				}
 			} else if (!(e = parse_unary(p)))
 				return false;
+			nedb__sql_expr_free(d->dflt);	/* the last wins */
 			d->dflt = e;
 		} else if (is_kw(p, "COLLATE")) {
 			next(p);
@@ -1981,11 +1982,10 @@ parse_insert(struct parser *p, struct sql_stmt *s)
 						sizeof *s->rows);
 			s->rows[s->nrows++] = NULL;
 			if (!parse_exprs(p, &row, &n)) {
-				s->rows[s->nrows - 1] = row;
-				if (!s->nvals)
-					s->nvals = n;
-				for (size_t i = s->nvals; i < n; i++)
+				/* this row is freed here, the others with s */
+				for (size_t i = 0; i < n; i++)
 					nedb__sql_expr_free(row[i]);
+				free(row);
 				return false;
 			}
 			if (s->nrows > 1 && n != s->nvals) {
