@@ -235,8 +235,8 @@ struct sql_stmt {
 	size_t start, end;	/* where it is in the text */
 };
 
-/* Where a statement ends: the ';' (or the end) after start, outside
- * strings, quoted names and comments. */
+/* Where a statement ends: the ';' (or the end, or a NUL) after start,
+ * outside strings, quoted names and comments. */
 size_t nedb__sql_stmt_end(const char *text, size_t len, size_t start);
 /* Parses text[start, end) (one statement, no ';').  On a syntax error
  * returns NEDB_EUSAGE with err (pos absolute in text). */

@@ -3555,41 +3555,41 @@ int
 nedb_sql(nedb *db, const char *sql, size_t *pos, nedb_sql_fn fn,
 	 void *payload)
 {
-	size_t len, start, end;
+	size_t start, end;
 	struct sql_stmt *st;
 	struct nql_error err;
 	int rc;
 
 	if (!sql || !pos)
 		return nedb__err(NEDB_EUSAGE, "no SQL");
-	len = strlen(sql);
-	start = *pos > len ? len : *pos;
+	/* never strlen(sql): a script of a million statements would be
+	 * measured a million times; its NUL ends it */
+	start = *pos;
 	for (;;) {
-		while (start < len && (sql[start] == ' ' || sql[start] == '\t' ||
-				       sql[start] == '\n' || sql[start] == '\r' ||
-				       sql[start] == '\f' || sql[start] == '\v' ||
-				       sql[start] == ';'))
+		while (sql[start] == ' ' || sql[start] == '\t' ||
+		       sql[start] == '\n' || sql[start] == '\r' ||
+		       sql[start] == '\f' || sql[start] == '\v' ||
+		       sql[start] == ';')
 			start++;
-		if (start + 1 < len && ((sql[start] == '-' &&
-					 sql[start + 1] == '-') ||
-					(sql[start] == '/' &&
-					 sql[start + 1] == '*'))) {
+		if ((sql[start] == '-' && sql[start + 1] == '-') ||
+		    (sql[start] == '/' && sql[start + 1] == '*')) {
 			const char *e = sql[start] == '-' ?
 				strchr(sql + start, '\n') :
 				strstr(sql + start + 2, "*/");
 
 			start = e ? (size_t)(e - sql) + (sql[start] == '-' ?
-							 1 : 2) : len;
+							 1 : 2) :
+				start + strlen(sql + start);
 			continue;
 		}
 		break;
 	}
-	if (start >= len) {
-		*pos = len;
+	if (!sql[start]) {
+		*pos = start;
 		return 0;
 	}
-	end = nedb__sql_stmt_end(sql, len, start);
-	*pos = end < len ? end + 1 : len;
+	end = nedb__sql_stmt_end(sql, SIZE_MAX, start);
+	*pos = sql[end] ? end + 1 : end;
 	if ((rc = nedb__sql_parse(sql, start, end, &st, &err))) {
 		if (rc == NEDB_EUSAGE) {
 			/* SQL nedb refuses is no syntax error */

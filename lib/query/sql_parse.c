@@ -90,18 +90,21 @@ space(char c)
 	       c == '\v';
 }
 
-/* Past a comment at i (or i when there is none there). */
+/* Past a comment at i (or i when there is none there).  A NUL ends the
+ * text as end does (nedb_sql does not measure its text first). */
 static size_t
 skip_comment(const char *s, size_t i, size_t end)
 {
 	if (i + 1 < end && s[i] == '-' && s[i + 1] == '-') {
-		while (i < end && s[i] != '\n')
+		while (i < end && s[i] && s[i] != '\n')
 			i++;
 	} else if (i + 1 < end && s[i] == '/' && s[i + 1] == '*') {
 		i += 2;
-		while (i + 1 < end && !(s[i] == '*' && s[i + 1] == '/'))
+		while (i < end && s[i] && !(s[i] == '*' && i + 1 < end &&
+					   s[i + 1] == '/'))
 			i++;
-		i = i + 1 < end ? i + 2 : end;
+		if (i < end && s[i])
+			i += 2;
 	}
 	return i;
 }
@@ -126,7 +129,7 @@ static size_t
 skip_quoted(const char *s, size_t i, size_t end, char close, bool *open)
 {
 	*open = false;
-	for (i++; i < end; i++)
+	for (i++; i < end && s[i]; i++)
 		if (s[i] == close) {
 			if (close != ']' && i + 1 < end && s[i + 1] == close) {
 				i++;
@@ -135,7 +138,7 @@ skip_quoted(const char *s, size_t i, size_t end, char close, bool *open)
 			return i + 1;
 		}
 	*open = true;
-	return end;
+	return i;
 }
 
 size_t
@@ -144,7 +147,7 @@ nedb__sql_stmt_end(const char *text, size_t len, size_t start)
 	size_t i = start;
 	bool open;
 
-	while (i < len) {
+	while (i < len && text[i]) {
 		size_t j = skip_comment(text, i, len);
 
 		if (j != i) {
@@ -170,7 +173,7 @@ nedb__sql_stmt_end(const char *text, size_t len, size_t start)
 			i++;
 		}
 	}
-	return len;
+	return i;
 }
 
 static const char *const ops[] = {
