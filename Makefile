@@ -52,7 +52,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
-	  lib/query/query.c \
+	  lib/query/query.c lib/query/sql_parse.c lib/query/sql_value.c \
+	  lib/query/sql_exec.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
 	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c \
 	  lib/proto/request.c \
@@ -62,6 +63,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/proof/sign.c lib/core/zlib.c lib/file/cdc.c lib/file/store.c \
 	  lib/file/manifest.c lib/file/file.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
+	  lib/query/sql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \
 	  lib/proof/verify.h lib/file/filestore.h
@@ -74,7 +76,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff nedb-file nedb-redact nedb-shell
+       nedb-proof nedb-witness nedb-diff nedb-file nedb-redact nedb-shell nedb-sql
 # nedb, the umbrella, runs the others (cmd/nedb.c links libc only)
 BINS = $(CMDS:%=$(BUILD)/bin/%) $(BUILD)/bin/nedb
 
@@ -160,13 +162,14 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
-FUZZERS = doc logline nql resp http encline note fileproof
+FUZZERS = doc logline nql sql resp http encline note fileproof
 FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	   lib/log/optab.c lib/core/time.c \
-	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c
+	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
+	   lib/query/sql_parse.c lib/query/sql_value.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h lib/query/sql.h
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(LIB_DIRS:%=-I%) \
@@ -230,6 +233,12 @@ check-valgrind: stage
 check-full: stage unit
 	@NEDB_CHECK_FULL=1 NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local
 
+# Every record of the sqllogictest files in ../shared/data through nedb-sql
+# (make check runs the sample in tests/slt/data).
+SLT_DATA ?= ../shared/data/sqllogictest
+check-sql-full: all
+	@tests/slt/run --bin $(BUILD)/bin $(SLT_DATA)/index/*.test
+
 demo: all
 	@tests/demo.sh $(BUILD)
 
@@ -284,4 +293,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit bench check check-fast check-full check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench check check-fast check-full check-sql-full check-valgrind demo lint deps install uninstall clean

@@ -50,6 +50,7 @@ _nedb_opts()
 		echo "$common --rebuild --prune --sign --origin --progress" \
 			"--no-progress"
 		;;
+	nedb-sql) echo "$common -m --mode --header --bail -e --exit-status --table" ;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedb-proof)
@@ -289,6 +290,6 @@ _nedb()
 	complete -F _nedb nedb nedb-shell nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedb-redact nedb-file nedbd
+		nedb-proof nedb-witness nedb-diff nedb-redact nedb-file nedb-sql nedbd
 
 # ex: filetype=sh

@@ -822,6 +822,71 @@ NEDB_EXPORT int nedb_update(nedb *db, const nedb_update_opts *o,
 			    nedb_update_info *out, nedb_receipt_fn fn,
 			    void *payload);
 
+/*
+ * SQL (nedb-sql(1)): statements that give sqlite3's answers on nedb's
+ * collections.  A value is what sqlite3 has: NULL, INTEGER, REAL or TEXT.
+ * A document's value SQL has no type for (true, false, an array, an
+ * object) is what sqlite3's JSON functions make of it (1, 0, its JSON
+ * text), with json holding the document's own text.
+ */
+enum { NEDB_SQL_NULL, NEDB_SQL_INTEGER, NEDB_SQL_REAL, NEDB_SQL_TEXT };
+
+typedef struct nedb_sql_value {
+	int type;		/* NEDB_SQL_* */
+	int64_t i;		/* INTEGER */
+	double r;		/* REAL */
+	const char *s;		/* TEXT: n bytes, not NUL-ended */
+	size_t n;
+	const char *json;	/* a document's true, false, array or object:
+				 * its JSON text (jsonlen bytes); else NULL */
+	size_t jsonlen;
+} nedb_sql_value;
+
+/* One result row, borrowed for the call: ncols names and values; for
+ * EXPLAIN, plan (the plan's JSON, as nedb_query's) and no columns. */
+typedef struct nedb_sql_row {
+	size_t ncols;
+	const char *const *names;
+	const nedb_sql_value *v;
+	const char *plan;
+	size_t planlen;
+} nedb_sql_row;
+
+/* Receives each row; nonzero stops the statement and is returned. */
+typedef int (*nedb_sql_fn)(const nedb_sql_row *row, void *payload);
+
+/*
+ * Runs the next SQL statement of sql (NUL-ended) from byte *pos, and
+ * moves *pos past it and its ';'.  Blanks, comments and empty
+ * statements are skipped; with nothing left *pos becomes the end and
+ * nothing runs.  So a script runs as
+ *
+ *	for (size_t pos = 0; sql[pos];)
+ *		if ((rc = nedb_sql(db, sql, &pos, fn, payload))) ...
+ *
+ * and after a failed statement *pos is past it, for a caller that goes
+ * on.  A statement that writes is atomic: its ops are staged together
+ * once every check has passed, and committed together (one fsync), or
+ * with BEGIN ... COMMIT when COMMIT runs (ROLLBACK, or closing the
+ * handle, drops them).  Returns 0, or
+ *  NEDB_EUSAGE     a syntax error ("syntax error: ..."), no such table
+ *                  or column, SQL nedb does not support (the message
+ *                  says what); nedb_errpos() gives the byte offset in
+ *                  sql where, when known;
+ *  NEDB_EREJECTED  a constraint failed (UNIQUE, NOT NULL);
+ *  NEDB_EINPUT     a value that cannot be stored (a bad id, a REAL
+ *                  id, a document too large), an integer overflow;
+ *  otherwise as the reads and writes it does.
+ */
+NEDB_EXPORT int nedb_sql(nedb *db, const char *sql, size_t *pos,
+			 nedb_sql_fn fn, void *payload);
+/* Appends a row as one JSON object keyed by column name, in column
+ * order (REAL as sqlite3 prints it); EXPLAIN's row is its plan. */
+NEDB_EXPORT int nedb_sql_row_json(nedb_buf *out, const nedb_sql_row *row);
+/* Appends sqlite3's text of a value (list mode): INTEGER in decimal,
+ * REAL as "%!.15g" (1.0, 1.0e+20), TEXT as it is, NULL as nothing. */
+NEDB_EXPORT int nedb_sql_value_text(nedb_buf *out, const nedb_sql_value *v);
+
 /* The log. */
 
 /*

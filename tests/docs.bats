@@ -332,6 +332,11 @@ busy_copy() {
 	done
 }
 
+@test "the examples of nedb-sql(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-sql.1"
+	assert_success
+}
+
 @test "every page with examples has its test above" {
 	local page
 	for page in "$ROOT"/man/*.[157]; do

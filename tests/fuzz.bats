@@ -36,6 +36,10 @@ fuzz() {
 	fuzz nql
 }
 
+@test "the SQL parser and evaluator fuzzer finds nothing" {
+	fuzz sql
+}
+
 @test "the RESP request fuzzer finds nothing" {
 	fuzz resp
 }

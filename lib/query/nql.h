@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "nedb.h"
 
 /* A span of compact JSON text (borrowed). */
 struct nql_span {
@@ -93,6 +94,18 @@ struct nql_query {
 	bool trace;			/* TRACE caused_by */
 	bool has_limit;
 	uint64_t limit, offset;
+	/*
+	 * A SQL SELECT (sql.h) this query finds the rows of: its WHERE, with
+	 * SQL's semantics, decides which rows match (nedb__sql_where), and
+	 * where above holds only index hints, terms whose rows are a superset
+	 * of those: a = or IN on "_id" reads those documents; a range term
+	 * covers sqlite3's cross-type order (false and true as 0 and 1, every
+	 * string above every number).  Its rows come in rowid order (order:
+	 * the INTEGER PRIMARY KEY), as sqlite3 visits them, which decides
+	 * ties: an ordered index on that column is walked rather than the
+	 * rows sorted, when no other index narrows them.
+	 */
+	struct sql_select *sql;
 };
 
 /* Where a syntax error is: byte offset into the query, and why. */
@@ -111,6 +124,14 @@ int nql_parse(const char *text, struct nql_query **out, struct nql_error *err);
 void nql_free(struct nql_query *q);
 void nql_path_free(struct nql_path *path);
 void nql_expr_free(struct nql_expr *e);
+/*
+ * Runs a parsed query (nedb_query's work after parsing) in a read
+ * snapshot of its own when none is open, or in the caller's snapshot or
+ * write transaction.  fn receives each row; with NEDB_QUERY_EXPLAIN, or
+ * q->explain, the plan's one row instead.
+ */
+int nedb__query_exec(nedb *db, struct nql_query *q, unsigned flags,
+		     nedb_row_fn fn, void *payload);
 /* "syntax error at column C: MSG\n  QUERY\n  ^" into buf. */
 void nql_error_format(char *buf, size_t n, const char *text,
 		      const struct nql_error *err);

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "kv.h"
 #include "nql.h"
+#include "sql.h"
 
 /* One result row: owned document text, its id and version seq. */
 struct row {
@@ -137,11 +138,14 @@ emit(struct exec *x, const char *doc, size_t len)
 	return 0;
 }
 
-static bool
+/* 1 when the row matches, 0 when not, <0 an error (SQL's). */
+static int
 matches(struct exec *x, const char *doc, size_t len)
 {
 	const struct nql_query *q = x->q;
 
+	if (q->sql)
+		return nedb__sql_where(q->sql, doc, len);
 	if (q->where && !nedb__eval(q->where, doc, len))
 		return false;
 	if (q->search && !nedb__search_match(doc, len, q->search,
@@ -161,8 +165,8 @@ consider(struct exec *x, const char *doc, size_t len, const char *id,
 	if (x->db->interrupt)		/* nedb_interrupt */
 		return nedb__err(NEDB_EUSAGE, "interrupted");
 	x->scanned++;
-	if (!matches(x, doc, len))
-		return 0;
+	if ((rc = matches(x, doc, len)) <= 0)
+		return rc;
 	/* a verified read: HEAD rows against the log (past ones come
 	 * from it) */
 	if (x->db->read_verify && x->as_of == NEDB_HEAD &&
@@ -504,6 +508,45 @@ range_each(struct exec *x, const unsigned char *pre, size_t plen,
 static bool plan_kind(struct exec *x, const struct nql_expr *t, int kind,
 		      struct access *a);
 
+/*
+ * A SQL range (nql.h: nql_query.sql): sqlite3's order has false and true
+ * as 0 and 1 among the numbers, and every string, array and object (as
+ * its JSON text) above them.  The index's order has false < true <
+ * numbers < strings < arrays < objects, so that a range over a number
+ * runs from false (when 0 or 1 may be in it) and an open end runs to
+ * the last entry: a superset, which the SQL condition re-checks.
+ */
+static void
+sql_range(struct ixrange *r, int cmp, struct nql_span v)
+{
+	static const struct nql_span f = {"false", 5};
+	unsigned char ftag;
+	size_t n = nedb__index_key(r->lo, MAX_ENTRY, v);
+	bool number = nedb__type(v) == T_NUMBER;
+
+	nedb__index_key(&ftag, 1, f);
+	memcpy(r->hi, r->lo, n);
+	switch (cmp) {
+	case CMP_EQ:
+		r->lo_len = r->hi_len = n;
+		break;
+	case CMP_GT:
+	case CMP_GE:	/* from v (or from false) to the end */
+		r->lo_len = n;
+		if (number && strtod(v.p, NULL) < 1.0) {
+			r->lo[0] = ftag;
+			r->lo_len = 1;
+		}
+		r->hi_len = 0;
+		break;
+	default:	/* from false to v */
+		r->lo[0] = ftag;
+		r->lo_len = 1;
+		r->hi_len = n;
+		break;
+	}
+}
+
 /* Fills a (kind, bounds, estimate) if term can use an index. */
 static bool
 plan_term(struct exec *x, const struct nql_expr *t, struct access *a)
@@ -560,7 +603,10 @@ plan_kind(struct exec *x, const struct nql_expr *t, int kind,
 
 		if (t->cmp != CMP_EQ && ty != T_NUMBER && ty != T_STRING)
 			return false;	/* < > only hold for numbers, strings */
-		nedb__ixrange(&a->r, t->cmp, t->vals[0]);
+		if (x->q->sql)
+			sql_range(&a->r, t->cmp, t->vals[0]);
+		else
+			nedb__ixrange(&a->r, t->cmp, t->vals[0]);
 		a->est = range_count(x, pre, plen, a, 1000000);
 		return true;
 	}
@@ -727,8 +773,13 @@ index_order(struct exec *x, const char *field, bool desc)
 				goto done;
 			else {
 				x->scanned++;
+				int m = matches(x, doc, len);
+
 				/* a group in exact key order goes straight out */
-				if (!matches(x, doc, len))
+				if (m < 0) {
+					rc = m;
+					goto done;
+				} else if (!m)
 					;
 				else if (!sort_group) {
 					if ((rc = emit(x, doc, len)))
@@ -1207,6 +1258,35 @@ candidates(struct exec *x)
 		return scan_past(x, q->coll);
 	}
 	conjuncts(q->where, terms, &nt, 64);
+	/* SQL: _id = or IN reads those documents (nql.h) */
+	for (size_t i = 0; q->sql && i < nt; i++) {
+		const struct nql_expr *t = terms[i];
+
+		if ((t->kind != EX_IN && !(t->kind == EX_CMP &&
+					   t->cmp == CMP_EQ)) ||
+		    t->path.n != 1 || strcmp(t->path.dotted, "_id"))
+			continue;
+		x->plan = "id";
+		snprintf(x->ixfield, sizeof x->ixfield, "_id");
+		snprintf(x->ixkind, sizeof x->ixkind, "id");
+		snprintf(x->ixcond, sizeof x->ixcond, "%s",
+			 t->kind == EX_IN ? "IN" : "=");
+		x->estimated = t->nvals;
+		x->cand = &ids;
+		rc = 0;
+		for (size_t k = 0; k < t->nvals && !rc; k++) {
+			size_t n;
+			char *id = nedb__string_value(t->vals[k], &n);
+
+			if (id && n <= MAX_ID && !memchr(id, 0, n))
+				rc = gather(x, id, n);
+			free(id);
+		}
+		if (!rc)
+			rc = visit_ids(x, &ids);
+		idset_free(&ids);
+		return rc;
+	}
 	for (size_t i = 0; i < nt; i++)
 		if (plan_term(x, terms[i], &a) && (!have || a.est < best.est)) {
 			best = a;
@@ -1231,11 +1311,14 @@ candidates(struct exec *x)
 		}
 	}
 	/* ORDER BY f LIMIT k on an ordered index, when nothing is more
-	 * selective than walking the index until k rows are found */
-	if (q->norder == 1 && q->has_limit && !q->has_group && !q->traverse &&
+	 * selective than walking the index until k rows are found; for SQL
+	 * (its rows in rowid order, nql.h) also without LIMIT, when no
+	 * index narrows the rows: a walk instead of a sort of them all */
+	if (q->norder == 1 && (q->has_limit || q->sql) && !q->has_group &&
+	    !q->traverse &&
 	    !q->trace && (index_kinds(x, q->coll, q->order[0].path.dotted) &
 			  NEDB__IX_BIT('o')) &&
-	    (!have || best.est > q->offset + q->limit)) {
+	    (!have || (q->has_limit && best.est > q->offset + q->limit))) {
 		x->plan = "index-order";
 		snprintf(x->ixfield, sizeof x->ixfield, "%s",
 			 q->order[0].path.dotted);
@@ -1502,7 +1585,7 @@ run(nedb *db, struct nql_query *q, unsigned flags, nedb_row_fn fn,
 	if (began)
 		nedb_read_end(db);
 	nedb_buf_free(&plan);
-	if (!rc && began && !q->has_as_of && !q->explain) {
+	if (!rc && began && !q->has_as_of && !q->explain && !q->sql) {
 		uint64_t n = db->auto_index;
 
 		if (n)
@@ -1515,6 +1598,13 @@ void
 nedb_interrupt(nedb *db)
 {
 	db->interrupt = 1;
+}
+
+int
+nedb__query_exec(nedb *db, struct nql_query *q, unsigned flags,
+		 nedb_row_fn fn, void *payload)
+{
+	return run(db, q, flags, fn, payload);
 }
 
 int

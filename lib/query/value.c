@@ -685,6 +685,15 @@ c_locale(void)
 	return loc;
 }
 
+/* The same, for sql_value.c. */
+locale_t nedb__c_locale(void);
+
+locale_t
+nedb__c_locale(void)
+{
+	return c_locale();
+}
+
 /* The nearest double, parsed in the C locale whatever the process's. */
 static double
 num_double(struct nql_span v)
