@@ -172,6 +172,26 @@ null
 	assert_line --index 17 '0'
 }
 
+@test "console: a SQL statement runs at /sql and its rows are a table too" {
+	needs_browser
+	start_nedbd NEDBD_TOKEN=s3cret
+	shop
+	run drive < <(signin_steps; cat <<-'EOF'
+		eval document.getElementById("query").value = "SELECT _id, age FROM users WHERE age IS NOT NULL ORDER BY _id"
+		eval document.getElementById("run").click()
+		wait document.querySelectorAll("#results tbody tr").length === 1
+		eval [...document.querySelectorAll("#results tr")].map(tr => [...tr.cells].map(td => td.textContent).join("|"))
+		eval document.getElementById("query").value = "DELETE FROM users"
+		eval document.getElementById("run").click()
+		wait !document.getElementById("query-error").hidden
+		eval document.getElementById("query-error").textContent
+	EOF
+	)
+	assert_success
+	assert_line --index 4 '["_id|age", "alice|32"]'
+	assert_line --index 7 '"only SELECT, VALUES and EXPLAIN are served here: write with nedb-sql(1) or the write routes"'
+}
+
 @test "console: a document's history with a slider that travels to any seq" {
 	needs_browser
 	start_nedbd NEDBD_TOKEN=s3cret

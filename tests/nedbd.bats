@@ -2601,3 +2601,39 @@ CMDS
 	# redis-server numbers its databases: SELECT 0 there
 	assert_output "$(sed '1s/.*/SELECT 0/' cmds | redis-cli -p "$REDIS_PORT" --no-raw)"
 }
+
+@test "POST /sql runs one statement that reads, in the query route's shape, as nedb-sql answers it" {
+	start_nedbd
+	create shop
+	nedb-sql -d "$DATA/shop" "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b REAL); INSERT INTO t VALUES (1,'x',1.5),(2,NULL,2)"
+	http POST /v1/databases/shop/sql -d '{"sql":"SELECT * FROM t ORDER BY id"}'
+	expect 200 '.rows == [{"id":1,"a":"x","b":1.5},{"id":2,"a":null,"b":2.0}]' \
+		'.count == 2' '.seq == 4' '(.head | length) == 64'
+	# the same rows nedb-sql prints
+	run nedb-sql -d "$DATA/shop" "SELECT * FROM t ORDER BY id"
+	assert_equal "$(jq -c . <<<"$output")" "$(jq -c '.rows[]' <<<"$BODY")"
+	http POST /v1/databases/shop/sql -d '{"sql":"-- a comment\n select count(*), avg(b) from t"}'
+	expect 200 '.rows == [{"count(*)":2,"avg(b)":1.75}]'
+	http POST /v1/databases/shop/sql -d '{"sql":"SELECT * FROM t AS OF 3"}'
+	expect 200 '.rows == [{"id":1,"a":"x","b":1.5}]'
+	http POST /v1/databases/shop/sql -d '{"sql":"EXPLAIN SELECT * FROM t WHERE id = 1"}'
+	expect 200 '.rows[0].plan == "id"'
+	http POST '/v1/databases/shop/sql?verify=1' -d '{"sql":"SELECT a FROM t WHERE id = 1"}'
+	expect 200 '.rows == [{"a":"x"}]'
+	# writes, scripts, errors: 400, and nothing written
+	http POST /v1/databases/shop/sql -d '{"sql":"INSERT INTO t VALUES (3,\"y\",3)"}'
+	expect_error 400
+	[[ $BODY == *"only SELECT, VALUES and EXPLAIN"* ]]
+	http POST /v1/databases/shop/sql -d '{"sql":"SELECT 1; DELETE FROM t"}'
+	expect_error 400
+	http POST /v1/databases/shop/sql -d '{"sql":"SELECT * FROM nosuch"}'
+	expect_error 400
+	[[ $BODY == *"no such table: nosuch"* ]]
+	http POST /v1/databases/shop/sql -d '{"nql":"FROM t"}'
+	expect_error 400
+	http GET /v1/databases/shop/sql
+	expect_error 405
+	run nedb-sql -d "$DATA/shop" "SELECT count(*) FROM t"
+	assert_output '{"count(*)":2}'
+}
+

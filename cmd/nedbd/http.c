@@ -29,6 +29,7 @@
  * (lib/proto/request.h); this file is the transport: libmicrohttpd,
  * routes, status codes and the answers' bodies.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -751,6 +752,98 @@ get_history(struct hreq *h, struct dbent *e, const char *coll,
 	}
 }
 
+/* Whether sql's first statement only reads: SELECT, VALUES or EXPLAIN
+ * first, after blanks and comments. */
+static bool
+sql_reads(const char *p)
+{
+	static const char *const kw[] = {"select", "values", "explain"};
+
+	for (;;) {
+		p += strspn(p, " \t\r\n\f\v");
+		if (p[0] == '-' && p[1] == '-')
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+
+			if (!end)
+				return false;
+			p = end + 2;
+		} else
+			break;
+	}
+	for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
+		size_t n = strlen(kw[i]);
+
+		if (!strncasecmp(p, kw[i], n) && !isalnum((unsigned char)p[n]) &&
+		    p[n] != '_')
+			return true;
+	}
+	return false;
+}
+
+static int
+add_sql_row(const nedb_sql_row *row, void *payload)
+{
+	struct rows *r = payload;
+
+	if (r->n++)
+		nedb_buf_puts(r->b, ",");
+	return nedb_sql_row_json(r->b, row);
+}
+
+/*
+ * POST /sql {"sql":"SELECT ..."}: one statement that reads, run as
+ * nedb-sql(1) runs it, answered in the query route's shape.  Writes are
+ * for nedb-sql and the write routes: SQL's own transactions would wait
+ * for the writer lock inside the loop.
+ */
+static void
+sql_route(struct hreq *h, struct dbent *e)
+{
+	struct rows r = {&h->resp, 0};
+	nedb_request q;
+	uint64_t seq;
+	char head[65];
+	size_t pos = 0;
+	bool verify;
+	int rc;
+
+	if (!parse_body(h, &q, NEDB_REQUEST_SQL))
+		goto done;
+	verify = q.verify;
+	if (!bool_arg(h, "verify", &verify))
+		goto done;
+	if (!sql_reads(q.nql)) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "only SELECT, VALUES and EXPLAIN "
+		     "are served here: write with nedb-sql(1) or the write "
+		     "routes");
+		goto done;
+	}
+	settle(e);
+	nedb_buf_puts(&h->resp, "{\"rows\":[");
+	nedb_set_read_verify(e->db, verify);
+	if ((rc = nedb_read_begin(e->db)) == 0 &&
+	    (rc = nedb_head(e->db, &seq, head)) == 0)
+		rc = nedb_sql(e->db, q.nql, &pos, add_sql_row, &r);
+	nedb_set_read_verify(e->db, 0);
+	nedb_read_end(e->db);
+	if (rc) {
+		fail_db(h, rc);
+		goto done;
+	}
+	if (q.nql[pos + strspn(q.nql + pos, " \t\r\n;")]) {
+		fail(h, MHD_HTTP_BAD_REQUEST, "one statement per request");
+		goto done;
+	}
+	nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu,"
+			"\"head\":\"%s\"}", (unsigned long long)r.n,
+			(unsigned long long)seq, head);
+	ok(h, MHD_HTTP_OK);
+done:
+	nedb_request_free(&q);
+}
+
 /* GET rows/COLL/ID: the document, as nedb-get prints it. */
 static void
 get_row(struct hreq *h, struct dbent *e, const char *coll, const char *id)
@@ -1229,7 +1322,7 @@ route(struct hreq *h, const char *url, const char *method)
 	    strcmp(s[3], "index") && strcmp(s[3], "link") &&
 	    strcmp(s[3], "verify") && strcmp(s[3], "log") &&
 	    strcmp(s[3], "checkpoint") && strcmp(s[3], "rows") &&
-	    strcmp(s[3], "proof")) {
+	    strcmp(s[3], "proof") && strcmp(s[3], "sql")) {
 		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
 		return;
 	}
@@ -1278,6 +1371,8 @@ route(struct hreq *h, const char *url, const char *method)
 		return log_route(h, e);
 	if (post && !strcmp(s[3], "query"))
 		return query_route(h, e);
+	if (post && !strcmp(s[3], "sql"))
+		return sql_route(h, e);
 	if (post && !strcmp(s[3], "put"))
 		return write_route(h, e, NEDB_REQUEST_PUT);
 	if (post && !strcmp(s[3], "index"))

@@ -260,7 +260,7 @@ nedb_request_parse(nedb_request *r, int kind, const char *body, size_t len)
 
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
-	if (kind < NEDB_REQUEST_PUT || kind > NEDB_REQUEST_QUERY)
+	if (kind < NEDB_REQUEST_PUT || kind > NEDB_REQUEST_SQL)
 		return fail(r, NEDB_EUSAGE, "unknown request kind %d", kind);
 	if (!len)
 		return fail(r, NEDB_EINPUT, "request body: want a JSON "
@@ -285,6 +285,10 @@ nedb_request_parse(nedb_request *r, int kind, const char *body, size_t len)
 		return wopts(r);
 	case NEDB_REQUEST_CREATE:
 		return parse_create(r);
+	case NEDB_REQUEST_SQL:
+		if ((rc = str_member(r, "sql", true, &r->nql)))
+			return rc;
+		return bool_member(r, "verify", &r->verify);
 	default:
 		if ((rc = str_member(r, "nql", true, &r->nql)) ||
 		    (rc = bool_member(r, "explain", &r->explain)))

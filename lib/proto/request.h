@@ -41,7 +41,9 @@ enum nedb_request_kind {
 	NEDB_REQUEST_LINK,	/* {"frm","rel","to","unlink"?}: ..._link */
 	NEDB_REQUEST_CREATE,	/* {"name","init"?}: a database and its init */
 	/* reads, run by the caller */
-	NEDB_REQUEST_QUERY	/* {"nql","explain"?,"verify"?}: nedb_query */
+	NEDB_REQUEST_QUERY,	/* {"nql","explain"?,"verify"?}: nedb_query */
+	NEDB_REQUEST_SQL	/* {"sql","verify"?}: one nedb_sql statement
+				 * that reads (in nql) */
 };
 
 #define NEDB_REQUEST_MAX_LIST 64	/* items of "tags", "caused_by" */
@@ -63,7 +65,7 @@ typedef struct nedb_request {
 	/* LINK: the edge from -rel-> to, node keys "coll:id" */
 	char *from, *rel, *to;
 	int unlink;
-	/* QUERY */
+	/* QUERY; SQL: the statement */
 	char *nql;
 	int explain, verify;
 	/* CREATE: the database name (checked: nedb_check_dbname) and the

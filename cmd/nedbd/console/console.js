@@ -163,7 +163,7 @@ async function runQuery() {
   } catch (e) {
     $("results").replaceChildren();
     $("query-info").textContent = "";
-    err.textContent = e.status === 404 && sql ? "SQL is not served by this nedbd: " + e.message : e.message;
+    err.textContent = e.message;
     err.hidden = false;
   }
 }
