@@ -169,7 +169,8 @@ load nedbd-helper
 	start_nedbd
 	create shop
 	local r
-	for r in / /nope /v1 /v1/nope /v1/databases/shop/nope \
+	# (/ is the web console's page: tests/console.bats)
+	for r in /nope /console /v1 /v1/nope /v1/databases/shop/nope \
 		/v1/databases/shop/query/extra /v1/databases/nosuch \
 		/v1/databases/nosuch/verify; do
 		http GET "$r"
