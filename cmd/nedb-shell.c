@@ -4,15 +4,15 @@
  * editing, history and completion; or, with standard input not a
  * terminal, a script run as sqlite3 runs one.
  *
- * Statements run through the library (nedb_query_as_of), which reports
- * errors instead of exiting, so an error is printed and the shell goes
- * on.  SQL is handed to nedb-sql (sql_run, the one place that knows
- * how) and its rows read back, so that every mode draws them alike.
+ * Statements run through the library (nedb_query_as_of for NQL, nedb_sql
+ * for SQL: sql_run), which reports errors instead of exiting, so an
+ * error is printed and the shell goes on; both hand their rows to
+ * out_row, so that every mode draws them alike.
  *
  * Signals: while a line is being edited, Ctrl-C drops the statement
  * typed so far; while a statement runs, it stops it (nedb_interrupt
  * stops the query at its next candidate, the row callback at its next
- * row; a nedb-sql child gets the terminal's SIGINT itself).
+ * row).
  * Ctrl-D on an empty line leaves.
  */
 #include <errno.h>
@@ -261,132 +261,69 @@ run_nql(const char *text)
 	return 0;
 }
 
-/* nedb-SQL's path: beside this executable, else PATH's. */
-static const char *
-sql_program(void)
+/* One SQL result row: its JSON object, out as NQL's rows go. */
+static int
+sql_row(const nedb_sql_row *row, void *payload)
 {
-	static char path[4200];
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	nedb_buf *b = payload;
 
-	if (n > 0) {
-		char *slash;
-
-		self[n] = 0;
-		if ((slash = strrchr(self, '/'))) {
-			*slash = 0;
-			snprintf(path, sizeof path, "%s/nedb-sql", self);
-			if (access(path, X_OK) == 0)
-				return path;
-		}
-	}
-	return "nedb-sql";
+	if (interrupted)
+		return 1;		/* stops the statement: Ctrl-C */
+	b->len = 0;
+	if (nedb_sql_row_json(b, row))
+		return 1;
+	out_row(b->p, b->len);
+	return 0;
 }
 
 /*
- * SQL: the one place that knows how it runs.  Today it is handed to
- * nedb-sql (the argument form, JSON rows on a pipe, read back into this
- * shell's output; its errors on stderr as they come); when the library
- * parses SQL, this becomes a call like run_nql's.
+ * SQL, through the library as nedb-sql(1) runs it: the statements of
+ * text in turn, each atomic, until one fails.  .as-of is NQL's; SQL
+ * says AS OF after a table name.
  */
 static int
 sql_run(const char *text)
 {
-	int fds[2], status;
-	const char *prog = sql_program();
-	FILE *in;
-	pid_t pid;
-	char *l = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	nedb_buf b = {0};
+	size_t pos = 0;
+	int rc = 0;
 
 	if (!need_db())
 		return nedb_exit_status(NEDB_EIO);
-	if (strchr(prog, '/') == NULL) {
-		/* not beside us: is one in PATH? */
-		const char *path = getenv("PATH");
-		char *copy = path ? strdup(path) : NULL, *d, *save;
-		bool found = false;
-
-		for (d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
-		     d = strtok_r(NULL, ":", &save)) {
-			nedb_buf p = {0};
-
-			nedb_buf_printf(&p, "%s/nedb-sql", d);
-			found = access(p.p, X_OK) == 0;
-			nedb_buf_free(&p);
-		}
-		free(copy);
-		if (!found) {
-			say_error("SQL is not available: nedb-sql is not "
-				  "installed (NQL statements start with "
-				  "FROM)");
-			return nedb_exit_status(NEDB_EUSAGE);
-		}
-	}
 	if (sh.as_of != NEDB_HEAD)
 		fprintf(stderr, "note: .as-of applies to NQL; in SQL write "
 			"AS OF %llu after the table name\n",
 			(unsigned long long)sh.as_of);
-	if (pipe(fds))
-		return lib_error(NEDB_EIO);
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		say_error("cannot run nedb-sql: %s", strerror(errno));
-		return nedb_exit_status(NEDB_EIO);
-	}
-	if (pid == 0) {
-		const char *argv[8];
-		int a = 0;
+	running = sh.db;
+	while (!rc && text[pos]) {
+		size_t at = pos;
 
-		signal(SIGINT, SIG_DFL);
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		argv[a++] = "nedb-sql";
-		argv[a++] = "-d";
-		argv[a++] = sh.dir;
-		if (cli.tmk_file) {
-			argv[a++] = "--tmk-file";
-			argv[a++] = cli.tmk_file;
+		out_begin();
+		rc = nedb_sql(sh.db, text, &pos, sql_row, &b);
+		if (rc && interrupted)
+			break;
+		if (rc) {
+			long epos = nedb_errpos();
+
+			running = NULL;
+			nedb_buf_free(&b);
+			if (sh.rows)
+				cli_table_clear(sh.rows);
+			if (epos >= 0)
+				return syntax_error(text, epos, rc);
+			return lib_error(rc);
 		}
-		argv[a++] = "--";
-		argv[a++] = text;
-		argv[a] = NULL;
-		execvp(prog, (char *const *)argv);
-		fprintf(stderr, "%s: cannot run %s: %s\n", cli.prog, prog,
-			strerror(errno));
-		_exit(127);
+		if (pos > at)
+			out_end();
 	}
-	close(fds[1]);
-	out_begin();
-	if ((in = fdopen(fds[0], "r"))) {
-		while ((n = getline(&l, &cap, in)) > 0) {
-			if (l[n - 1] == '\n')
-				n--;
-			if (n)
-				out_row(l, (size_t)n);
-		}
-		fclose(in);
-	} else
-		close(fds[0]);
-	free(l);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	out_end();
-	if (WIFSIGNALED(status)) {
-		if (WTERMSIG(status) == SIGINT) {
-			say_error("interrupted");
-			return 130;
-		}
-		say_error("nedb-sql died of signal %d", WTERMSIG(status));
-		return 128 + WTERMSIG(status);
+	running = NULL;
+	nedb_buf_free(&b);
+	if (rc) {
+		out_end();
+		say_error("interrupted");
+		return 130;
 	}
-	/* its own error line is out already */
-	return WEXITSTATUS(status);
+	return 0;
 }
 
 /* The first word of text, uppercased into w (n bytes). */

@@ -23,23 +23,6 @@ teardown() {
 	fi
 }
 
-# A copy of nedb-shell in a directory of its own, beside a fake nedb-sql
-# (the shell runs the nedb-sql beside it first, whatever PATH holds).
-# $1: the fake's body.
-shell_with_sql() {
-	local dir="$BATS_TEST_TMPDIR/sqlbin"
-	# under make check-valgrind the commands are wrapper scripts
-	[ -z "${NEDB_VALGRIND:-}" ] || skip "needs the real nedb-shell binary"
-	mkdir -p "$dir/bin"
-	cp "$BIN/nedb-shell" "$dir/bin/"
-	ln -sfn "$(cd "$BIN/../lib" && pwd)" "$dir/lib"
-	if [ -n "${1:-}" ]; then
-		printf '#!/bin/sh\n%s\n' "$1" > "$dir/bin/nedb-sql"
-		chmod +x "$dir/bin/nedb-sql"
-	fi
-	SHELL_BIN="$dir/bin/nedb-shell"
-}
-
 # The terminal: a tmux server of this test's own, 100x40, running $@.
 term_start() {
 	TMUX_SOCK="$BATS_TEST_TMPDIR/tmux${TERM_N:-}.sock"
@@ -392,34 +375,33 @@ alice,Alice,32\r'
 	assert_equal "$stderr" "nedb-shell: line 1: cannot open 'missing.nql': No such file or directory"
 }
 
-@test "SQL goes to the nedb-sql beside the shell, and its rows are drawn in the shell's mode" {
-	shell_with_sql 'printf "%s\n" "$*" > "$(dirname "$0")/args"
-echo "{\"n\":1,\"s\":\"x\"}"; echo "{\"n\":2,\"s\":\"y\"}"'
-	run --separate-stderr "$SHELL_BIN" <<-'EOF'
+@test "SQL runs in the shell through the library, its rows drawn in the shell's mode as nedb-sql prints them" {
+	run --separate-stderr nedb <<-'EOF'
+		CREATE TABLE t(n INTEGER PRIMARY KEY, s TEXT);
+		INSERT INTO t VALUES (1, 'x'), (2, 'y');
 		SELECT n, s FROM t
 		  WHERE n > 0;
 		.mode csv
 		select * from t;
+		SELECT _id, age FROM users WHERE age > 30;
 	EOF
 	assert_success
 	assert_equal "$stderr" ""
-	assert_output $'{"n":1,"s":"x"}\n{"n":2,"s":"y"}\nn,s\r\n1,x\r\n2,y\r'
-	run cat "$BATS_TEST_TMPDIR/sqlbin/bin/args"
-	assert_output "-d $NEDB_DIR -- select * from t"
+	assert_output $'{"n":1,"s":"x"}\n{"n":2,"s":"y"}\nn,s\r\n1,x\r\n2,y\r\n_id,age\r\nalice,32\r'
+	run nedb-sql "SELECT n, s FROM t WHERE n > 0"
+	assert_output $'{"n":1,"s":"x"}\n{"n":2,"s":"y"}'
 }
 
-@test "a failing SQL statement stops a script with nedb-sql's status and message" {
-	shell_with_sql 'echo "nedb-sql: syntax error at column 8: near \"FRM\"" >&2; exit 2'
-	run -2 --separate-stderr "$SHELL_BIN" <<<$'SELECT * FRM t;\n.colls'
+@test "a failing SQL statement stops a script with its status and message, and writes nothing" {
+	nedb-sql "CREATE TABLE t(n INTEGER PRIMARY KEY, s TEXT); INSERT INTO t VALUES (1, 'x')"
+	run -2 --separate-stderr nedb <<<$'SELECT * FRM t;\n.colls'
 	assert_output ""
-	assert_equal "$stderr" 'nedb-sql: syntax error at column 8: near "FRM"'
-}
-
-@test "without nedb-sql, SQL is a clear error and NQL still runs" {
-	shell_with_sql ""
-	PATH=/usr/bin:/bin run -2 --separate-stderr "$SHELL_BIN" <<<$'FROM users WHERE age < 30\nSELECT * FROM users;'
-	assert_output '{"_id":"bob","name":"Bob","age":25}'
-	assert_equal "$stderr" "nedb-shell: line 2: SQL is not available: nedb-sql is not installed (NQL statements start with FROM)"
+	assert_equal "$stderr" "nedb-shell: line 1: syntax error: unexpected 'FRM' after the statement"
+	run -3 --separate-stderr nedb <<<$'INSERT INTO t VALUES (2, \'y\'), (2, \'dup\');\n.colls'
+	assert_output ""
+	assert_equal "$stderr" "nedb-shell: line 1: UNIQUE constraint failed: t.n"
+	run nedb-sql "SELECT count(*) FROM t"
+	assert_output '{"count(*)":1}'
 }
 
 # The shell on a terminal
@@ -522,18 +504,18 @@ echo "{\"n\":1,\"s\":\"x\"}"; echo "{\"n\":2,\"s\":\"y\"}"'
 }
 
 @test "on a terminal: Ctrl-C stops a running SQL statement and the shell goes on" {
-	shell_with_sql 'touch "$(dirname "$0")/started"; exec sleep 600'
-	term_start "$SHELL_BIN"
+	hooks_init
+	export NEDB_TEST_PAUSE=query NEDB_TEST_DIR="$HOOKS"
+	term_start nedb
 	type_text "SELECT * FROM users;"
 	keys Enter
-	local i
-	for ((i = 0; i < 3000; i++)); do
-		[ -e "$BATS_TEST_TMPDIR/sqlbin/bin/started" ] && break
-		sleep 0.01
-	done
-	[ -e "$BATS_TEST_TMPDIR/sqlbin/bin/started" ]
+	wait_reached query
 	keys C-c
+	wait_screen '\^C'
+	touch "$HOOKS/query.go"
 	wait_screen '^error: interrupted$'
+	run screen
+	refute_output --partial "│ alice"
 	type_text ".colls"
 	keys Enter
 	wait_screen '^│ users │     2 │$'
