@@ -70,7 +70,7 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff
+       nedb-proof nedb-witness nedb-diff nedb-redis-follow
 BINS = $(CMDS:%=$(BUILD)/bin/%)
 
 MAN1 = $(CMDS:%=man/%.1)
@@ -115,6 +115,14 @@ $(BUILD)/bin/%: cmd/%.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
+
+# The Redis follower: a Redis client (hiredis), the only command that
+# links it.
+$(BUILD)/bin/nedb-redis-follow: cmd/nedb-redis-follow.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a cli/cli.h lib/nedb.h lib/proto/redis.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
+		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb $(HIREDIS_LIBS) \
+		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed -pthread $(LDFLAGS)
 $(BUILD)/bin/nedbd: $(NEDBD_SRC) cmd/nedbd/nedbd.h $(LIB) $(BUILD)/lib/libnedb.so lib/nedb.h lib/proto/redis.h lib/proto/request.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(NEDBD_SRC) \

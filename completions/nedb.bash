@@ -33,6 +33,9 @@ _nedb_opts()
 	nedb-diff) echo "$common -e --exit-status" ;;
 	nedb-checkpoint) echo "$common --rebuild --prune --sign --origin" ;;
 	nedb-redis) echo "$common --raw" ;;
+	nedb-redis-follow)
+		echo "$common --map --once --status --progress --no-progress"
+		;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedb-proof)
 		echo "$common --size --tlog-proof --root --checkpoint --vkey" \
@@ -58,7 +61,7 @@ _nedb_nargs()
 			--jq | --caused-by | --evidence | --confidence | \
 			--valid-from | --valid-to | --auto | --passphrase-file | --salt | \
 			--size | --root | --checkpoint | --vkey | --witness | --quorum | --origin | \
-			--leaf | --state | --key)
+			--leaf | --state | --key | --map)
 			((i++))
 			;;
 		--proof)	# nedb-witness --proof FILE (nedb-get's is a flag)
@@ -84,7 +87,8 @@ _nedb()
 		_filedir -d
 		return
 		;;
-	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key | --sign)
+	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key | --sign | \
+		--map)
 		_filedir
 		return
 		;;
@@ -159,15 +163,26 @@ _nedb()
 	[[ ${words[0]##*/} == nedb-witness ]] && return
 	# nedbd takes no arguments
 	[[ ${words[0]##*/} == nedbd ]] && return
+	# nedb-redis-follow [URL]: the forms of a URL
+	if [[ ${words[0]##*/} == nedb-redis-follow ]]; then
+		[[ $(_nedb_nargs) == 0 ]] &&
+			COMPREPLY=($(compgen -W 'redis:// unix://' -- "$cur"))
+		compopt -o nospace 2>/dev/null
+		return
+	fi
 	# nedb-redis COMMAND: the commands of its table, in the case typed
 	if [[ ${words[0]##*/} == nedb-redis && $(_nedb_nargs) == 0 ]]; then
 		local cmds="APPEND AUTH COMMAND DBSIZE DECR DECRBY DEL ECHO EVAL
-			EXISTS EXPIRE FLUSHDB GET GETDEL HDEL HEXISTS HGET HGETALL
-			HINCRBY HKEYS HLEN HMGET HMSET HSET HSETNX HVALS INCR INCRBY
-			INFO KEYS LINDEX LLEN LPOP LPUSH LRANGE LSET MGET MSET
-			PERSIST PEXPIRE PING PTTL QUIT RENAME RPOP RPUSH SADD SCARD
-			SDIFF SELECT SET SETNX SINTER SISMEMBER SMEMBERS SREM STRLEN
-			SUNION TTL TYPE"
+			EXISTS EXPIRE EXPIREAT FLUSHALL FLUSHDB GET GETDEL HDEL
+			HEXISTS HGET HGETALL HINCRBY HKEYS HLEN HMGET HMSET HSET
+			HSETNX HVALS INCR INCRBY INFO KEYS LINDEX LINSERT LLEN LMOVE
+			LPOP LPUSH LPUSHX LRANGE LREM LSET LTRIM MGET MSET PERSIST
+			PEXPIRE PEXPIREAT PING PTTL QUIT RENAME RENAMENX RPOP
+			RPOPLPUSH RPUSH RPUSHX SADD SCARD SDIFF SDIFFSTORE SELECT
+			SET SETNX SINTER SINTERSTORE SISMEMBER SMEMBERS SMOVE SREM
+			STRLEN SUNION SUNIONSTORE TTL TYPE UNLINK ZADD ZCARD
+			ZINCRBY ZPOPMAX ZPOPMIN ZRANGE ZREM ZREMRANGEBYRANK
+			ZREMRANGEBYSCORE ZSCORE"
 		[[ $cur == [a-z]* ]] && cmds=${cmds,,}
 		COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
 		return
@@ -177,6 +192,6 @@ _nedb()
 	complete -F _nedb nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedbd
+		nedb-proof nedb-witness nedb-diff nedb-redis-follow nedbd
 
 # ex: filetype=sh

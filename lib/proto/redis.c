@@ -20,11 +20,18 @@
  *   hash    {"_id":K,"type":"hash","value":{"F":"V",...}}  (insertion order)
  *   set     {"_id":K,"type":"set","value":["M",...]}  (sorted by bytes, unique)
  *   list    {"_id":K,"type":"list","value":["E",...]}  (head first)
+ *   zset    {"_id":K,"type":"zset","value":{"M":S,...}}  (by score, then
+ *           member; S a JSON number, or "inf", "-inf")
  *
+ * A connection may route keys elsewhere (nedb-redis-follow): the keys of
+ * another Redis database to another collection, and the keys of its
+ * registrations (nedb_redis_map) to theirs, in shapes of their own; see
+ * "where keys live" below.
  * When any byte string of a value (a string, a hash field or value, a
  * member, an element) is not valid UTF-8, the document holds "b64"
  * instead of "value": the same shape with every one of those strings in
- * base64 (RFC 4648, padded).  Sets stay sorted by their raw bytes.
+ * base64 (RFC 4648, padded; scores stay numbers).  Sets stay sorted by
+ * their raw bytes.
  * Redis removes a hash, set or list that becomes empty; so does this (a
  * delete op).  A key's TTL is the document's nedb expiry: SET (without
  * KEEPTTL), MSET and SETNX clear it as in Redis; commands that change a
@@ -46,12 +53,16 @@
  *    so that the RESP path never loads libjq.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "codec.h"
+#include "nedb_jv.h"
 #include "nql.h"
 #include "redis.h"
 
@@ -60,10 +71,13 @@
 
 /* ---- objects ------------------------------------------------------------ */
 
-enum { OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_UNKNOWN };
+enum {
+	OBJ_NONE, OBJ_STRING, OBJ_HASH, OBJ_SET, OBJ_LIST, OBJ_ZSET,
+	OBJ_UNKNOWN
+};
 
 static const char *const type_name[] = {
-	"none", "string", "hash", "set", "list", "unknown"
+	"none", "string", "hash", "set", "list", "zset", "unknown"
 };
 
 typedef struct bstr {
@@ -388,17 +402,250 @@ decodeAggregate(const char *v, size_t vlen, bool object, bool b64, robj *o)
 	}
 }
 
+/* ---- sorted sets --------------------------------------------------------
+ * A sorted set's robj holds member, score pairs in v (as a hash does),
+ * ordered by score, then by the member's bytes.  A score is kept as its
+ * canonical text: the shortest that reads back as the same double
+ * ("1", "2.5", "1e+100"), or "inf" and "-inf"; that is also the JSON
+ * number (or, for the infinities, string) the document holds. */
+
+/* The canonical text of score d into buf (32 bytes). */
+static void
+scoreText(double d, char *buf)
+{
+	if (isinf(d)) {
+		strcpy(buf, d > 0 ? "inf" : "-inf");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, 32, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+}
+
+static double
+scoreOf(const bstr *s)
+{
+	return strtod(s->p, NULL);
+}
+
+/* Redis's string2d: a double, no spaces, not NaN, no overflow. */
+static bool
+string2d(const char *s, size_t n, double *out)
+{
+	char *end;
+	double d;
+
+	if (n == 0 || isspace((unsigned char)s[0]) || strlen(s) != n)
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	if ((size_t)(end - s) != n || isnan(d) ||
+	    (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL ||
+				 fpclassify(d) == FP_ZERO)))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* Order of (a, am) and (b, bm): by score, then by the member's bytes. */
+static int
+zsetCmp(double a, const bstr *am, double b, const char *bm, size_t bn)
+{
+	if (a != b)
+		return a < b ? -1 : 1;
+	return bstrCmp(am->p, am->len, bm, bn);
+}
+
+/* Where member m with score sc goes (an even index of o->v). */
+static size_t
+zsetPos(const robj *o, double sc, const char *m, size_t mn)
+{
+	size_t lo = 0, hi = o->n / 2;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (zsetCmp(scoreOf(&o->v[2 * mid + 1]), &o->v[2 * mid], sc, m,
+			    mn) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 2 * lo;
+}
+
+/* Sets member m's score (adding it when it is new); 1 when new. */
+static int
+zsetSet(robj *o, const char *m, size_t mn, double sc)
+{
+	long i = hashFind(o, m, mn);
+	char buf[32];
+	size_t at;
+
+	if (i >= 0)
+		robjRemove(o, (size_t)i, 2);
+	scoreText(sc, buf);
+	at = zsetPos(o, sc, m, mn);
+	if (robjInsert(o, at, m, mn) || robjInsert(o, at + 1, buf, strlen(buf)))
+		return -1;
+	return i < 0;
+}
+
 /*
- * Takes a document of the collection apart into o (whose exp the caller
- * sets).  A shape outside the mapping is OBJ_UNKNOWN.  Returns 0, or -1
- * when memory ran out.
+ * Reads the members of a sorted set's JSON object (member: score, the
+ * score a number or "inf", "-inf") into o, sorted.  0, 1 when the shape
+ * is wrong, -1 when memory ran out.
  */
 static int
-parseObject(const char *doc, size_t len, robj *o)
+decodeZset(const char *v, size_t vlen, bool b64, robj *o)
+{
+	const char *p = v, *e = v + vlen;
+	robj t = {.type = OBJ_ZSET};
+	int rc = 1;
+
+	p = skipWs(p, e);
+	if (p == e || *p++ != '{')
+		return 1;
+	p = skipWs(p, e);
+	if (p < e && *p == '}')
+		return 0;
+	for (;;) {
+		const char *q;
+		bstr m = {0}, sv = {0};
+		double sc;
+
+		p = skipWs(p, e);
+		q = jsonEnd(p, e);
+		if ((rc = decodeStr(p, q, b64, &m)))
+			goto next;
+		p = skipWs(q, e);
+		rc = 1;
+		if (p == e || *p++ != ':')
+			goto next;
+		p = skipWs(p, e);
+		q = jsonEnd(p, e);
+		if (*p == '"') {
+			if ((rc = decodeStr(p, q, false, &sv)))
+				goto next;
+			rc = 1;
+			if (strcmp(sv.p, "inf") && strcmp(sv.p, "-inf"))
+				goto next;
+			sc = strtod(sv.p, NULL);
+		} else if (nedb__number_len(p, (size_t)(q - p)) ==
+			   (size_t)(q - p) && q > p) {
+			char num[64];
+
+			if ((size_t)(q - p) >= sizeof num)
+				goto next;
+			memcpy(num, p, (size_t)(q - p));
+			num[q - p] = 0;
+			sc = strtod(num, NULL);
+		} else
+			goto next;
+		rc = hashFind(&t, m.p, m.len) >= 0 ? 1 :
+		     zsetSet(&t, m.p, m.len, sc) < 0 ? -1 : 0;
+next:
+		free(m.p);
+		free(sv.p);
+		if (rc)
+			break;
+		p = skipWs(q, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		rc = p < e && *p == '}' ? 0 : 1;
+		break;
+	}
+	if (rc == 0) {
+		o->v = t.v;
+		o->n = t.n;
+		o->cap = t.cap;
+	} else
+		robjFree(&t);
+	return rc;
+}
+
+/* ---- where keys live, and their documents -----------------------------
+ * A key is a document of the connection's collection ("redis" unless it
+ * says otherwise) whose id is the key, in the shape of the type mapping
+ * above (CODEC_REDIS), unless a registration of the connection's map
+ * claims it: then it is a document of the registration's collection,
+ * its id the key or the key's suffix, in the registration's shape:
+ *
+ *   string  {"_id":ID,"value":"V"}   (or "b64")
+ *   hash    {"_id":ID,"F":"V",...}   (fields in insertion order; every
+ *                                     field and value UTF-8, no "_id")
+ *   json    the string value, a JSON object, with "_id" set to ID
+ *
+ * A value a registration's shape cannot hold (a list where a hash is
+ * registered, a string that is not a JSON object) is refused with an
+ * error reply, and nothing is written.  Only the json shape needs libjq
+ * (to validate the object): nedb-redis and nedbd, which have no map,
+ * never load it (invariant 3). */
+
+enum { CODEC_REDIS, CODEC_STRING, CODEC_HASH, CODEC_JSON };
+static const char *const codec_name[] = {"redis", "string", "hash", "json"};
+
+struct maprule {
+	char *pattern;
+	size_t patlen;
+	size_t prefix;		/* bytes of the pattern before a wildcard */
+	char coll[MAX_COLL + 1];
+	int codec;
+	bool whole_key;		/* "id":"key" */
+	unsigned db;
+};
+
+struct nedb_redis_map {
+	struct maprule *r;
+	size_t n;
+};
+
+struct place {
+	const char *coll;
+	const char *id;		/* NUL-ended: the key or a suffix of it */
+	int codec;
+};
+
+static bool globMatch(const char *p, size_t pn, const char *s, size_t sn);
+
+static void
+route(const nedb_redis_conn *conn, const char *key, size_t keylen,
+      struct place *pl)
+{
+	const nedb_redis_map *m = conn->map;
+
+	pl->coll = conn->coll ? conn->coll : REDIS_COLL;
+	pl->id = key;
+	pl->codec = CODEC_REDIS;
+	for (size_t i = 0; m && i < m->n; i++) {
+		const struct maprule *r = &m->r[i];
+
+		if (r->db != conn->dbnum ||
+		    !globMatch(r->pattern, r->patlen, key, keylen))
+			continue;
+		pl->coll = r->coll;
+		pl->codec = r->codec;
+		pl->id = r->whole_key ? key : key + r->prefix;
+		return;
+	}
+}
+
+/*
+ * Takes the document of a key apart into o (whose exp the caller sets),
+ * as codec shapes it.  A shape outside the mapping is OBJ_UNKNOWN.
+ * Returns 0, or -1 when memory ran out.
+ */
+static int
+parseObject(int codec, const char *doc, size_t len, robj *o)
 {
 	static const struct { const char *lit; int type; } types[] = {
 		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
 		{"\"set\"", OBJ_SET}, {"\"list\"", OBJ_LIST},
+		{"\"zset\"", OBJ_ZSET},
 	};
 	static const char *const keys[] = {"type", "value", "b64"};
 	const char *m[3], *t, *v;
@@ -406,16 +653,75 @@ parseObject(const char *doc, size_t len, robj *o)
 	bool b64 = false;
 	int type = OBJ_UNKNOWN, rc;
 
-	(void)len;
 	o->type = OBJ_UNKNOWN;
-	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
-	if (!(t = m[0]))
+	if (codec == CODEC_JSON) {
+		nedb_buf b = {0};
+
+		/* the string is the object without its "_id" */
+		if (nedb_buf_add(&b, doc, len) ||
+		    nedb__doc_set(&b, "_id", NULL, 0, false) ||
+		    bstrSet(&o->str, b.p, b.len)) {
+			nedb_buf_free(&b);
+			return -1;
+		}
+		nedb_buf_free(&b);
+		o->type = OBJ_STRING;
 		return 0;
-	tlen = mlen[0];
-	for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-		if (tlen == strlen(types[i].lit) &&
-		    !memcmp(t, types[i].lit, tlen))
-			type = types[i].type;
+	}
+	if (codec == CODEC_HASH) {
+		const char *p = skipWs(doc, doc + len), *e = doc + len;
+
+		/* every member but "_id" is a field holding a string */
+		if (p == e || *p++ != '{')
+			return 0;
+		for (;;) {
+			const char *q;
+			bstr f = {0}, val = {0};
+
+			p = skipWs(p, e);
+			if (p < e && *p == '}')
+				break;
+			q = jsonEnd(p, e);
+			rc = decodeStr(p, q, false, &f);
+			p = skipWs(q, e);
+			if (!rc && (p == e || *p++ != ':'))
+				rc = 1;
+			p = skipWs(p, e);
+			q = jsonEnd(p, e);
+			if (!rc && !(f.len == 3 && !memcmp(f.p, "_id", 3))) {
+				if (!(rc = decodeStr(p, q, false, &val)) &&
+				    (robjReserve(o) || robjReserve(o) ||
+				     (o->v[o->n++] = f, f.p = NULL,
+				      o->v[o->n++] = val, val.p = NULL, 0)))
+					rc = -1;
+			}
+			free(f.p);
+			free(val.p);
+			if (rc) {
+				int64_t exp = o->exp;
+
+				robjFree(o);
+				o->exp = exp;
+				o->type = OBJ_UNKNOWN;
+				return rc < 0 ? -1 : 0;
+			}
+			p = skipWs(q, e);
+			if (p < e && *p == ',')
+				p++;
+		}
+		o->type = OBJ_HASH;
+		return 0;
+	}
+	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
+	if (codec == CODEC_STRING)
+		type = OBJ_STRING;
+	else if ((t = m[0])) {
+		tlen = mlen[0];
+		for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+			if (tlen == strlen(types[i].lit) &&
+			    !memcmp(t, types[i].lit, tlen))
+				type = types[i].type;
+	}
 	if (type == OBJ_UNKNOWN)
 		return 0;
 	if ((v = m[1])) {
@@ -427,6 +733,8 @@ parseObject(const char *doc, size_t len, robj *o)
 		return 0;
 	if (type == OBJ_STRING)
 		rc = decodeStr(v, v + vlen, b64, &o->str);
+	else if (type == OBJ_ZSET)
+		rc = decodeZset(v, vlen, b64, o);
 	else
 		rc = decodeAggregate(v, vlen, type == OBJ_HASH, b64, o);
 	if (rc == 0 && type == OBJ_SET && o->n > 1) {
@@ -471,38 +779,93 @@ putStr(nedb_buf *b, const bstr *s, bool b64)
 	       nedb_buf_add(b, "\"", 1) ? -1 : 0;
 }
 
+/* A score's text as its document holds it: a number, or "inf". */
+static int
+putScore(nedb_buf *b, const bstr *s)
+{
+	if (isinf(scoreOf(s)))
+		return nedb_buf_json_str(b, s->p, s->len);
+	return nedb_buf_add(b, s->p, s->len);
+}
+
 /*
- * The compact text of the document for key holding o, as
+ * The compact text of the document of the key at pl holding o, as
  * nedb__doc_normalize would leave it (so that it may be staged as a
- * prepared put).  Returns 0 or -1 when memory ran out.
+ * prepared put).  Returns 0, -1 when memory ran out, or 1 when pl's
+ * registration cannot hold o (why, in why).
  */
 static int
-buildDoc(nedb_buf *b, const char *key, const robj *o)
+buildDoc(nedb_buf *b, const struct place *pl, const robj *o,
+	 const char **why)
 {
 	bool b64 = false;
 	int rc = 0;
 
+	b->len = 0;
+	if (pl->codec != CODEC_REDIS) {
+		bool str = pl->codec != CODEC_HASH;
+
+		if (o->type != (str ? OBJ_STRING : OBJ_HASH)) {
+			*why = "a value of another type";
+			return 1;
+		}
+	}
+	if (pl->codec == CODEC_JSON) {
+		nedb_buf id = {0};
+
+		if (memchr(o->str.p, 0, o->str.len) ||
+		    nedb_json_object(b, o->str.p, o->str.len)) {
+			*why = "a string that is not a JSON object";
+			return 1;
+		}
+		rc = nedb_buf_json_str(&id, pl->id, strlen(pl->id)) ||
+		     nedb__doc_set(b, "_id", id.p, id.len, true);
+		nedb_buf_free(&id);
+		return rc ? -1 : 0;
+	}
 	if (o->type == OBJ_STRING)
 		b64 = !utf8(&o->str);
 	for (size_t i = 0; i < o->n && !b64; i++)
-		b64 = !utf8(&o->v[i]);
-	b->len = 0;
+		b64 = !(o->type == OBJ_ZSET && i % 2) && !utf8(&o->v[i]);
 	rc |= nedb_buf_puts(b, "{\"_id\":");
-	rc |= nedb_buf_json_str(b, key, strlen(key));
-	rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
-			      type_name[o->type], b64 ? "b64" : "value");
+	rc |= nedb_buf_json_str(b, pl->id, strlen(pl->id));
+	if (pl->codec == CODEC_HASH) {
+		if (b64) {
+			*why = "bytes that are not UTF-8";
+			return 1;
+		}
+		for (size_t i = 0; i < o->n; i += 2) {
+			if (o->v[i].len == 3 && !memcmp(o->v[i].p, "_id", 3)) {
+				*why = "a field named _id";
+				return 1;
+			}
+			rc |= nedb_buf_add(b, ",", 1);
+			rc |= putStr(b, &o->v[i], false);
+			rc |= nedb_buf_add(b, ":", 1);
+			rc |= putStr(b, &o->v[i + 1], false);
+		}
+		rc |= nedb_buf_add(b, "}", 1);
+		return rc ? -1 : 0;
+	}
+	if (pl->codec == CODEC_STRING)
+		rc |= nedb_buf_printf(b, ",\"%s\":", b64 ? "b64" : "value");
+	else
+		rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
+				      type_name[o->type], b64 ? "b64" : "value");
 	switch (o->type) {
 	case OBJ_STRING:
 		rc |= putStr(b, &o->str, b64);
 		break;
 	case OBJ_HASH:
+	case OBJ_ZSET:
 		rc |= nedb_buf_add(b, "{", 1);
 		for (size_t i = 0; i < o->n; i += 2) {
 			if (i)
 				rc |= nedb_buf_add(b, ",", 1);
 			rc |= putStr(b, &o->v[i], b64);
 			rc |= nedb_buf_add(b, ":", 1);
-			rc |= putStr(b, &o->v[i + 1], b64);
+			rc |= o->type == OBJ_ZSET ? putScore(b, &o->v[i + 1]) :
+			      putStr(b, &o->v[i + 1], b64);
 		}
 		rc |= nedb_buf_add(b, "}", 1);
 		break;
@@ -807,7 +1170,10 @@ getLongLong(client *c, int i, long long *v, const char *msg)
 
 /* ---- the database ---------------------------------------------------------- */
 
-/* Milliseconds of o's expiry left, for a rewrite that keeps it; 0: none. */
+/* A time to live that keeps the key's current expiry (storeKey). */
+#define TTL_KEEP (-1)
+
+/* Milliseconds of o's expiry left, for another key; 0: none. */
 static int64_t
 ttlLeft(const robj *o)
 {
@@ -820,31 +1186,72 @@ ttlLeft(const robj *o)
 }
 
 /*
- * Reads the head document of key: 1 when there is one (d filled), 0 when
- * there is none (or it has expired), -1 after an error.
+ * The head document at pl, expired or not, copied out as nedb_get
+ * copies it: a replica's read (its source says when a key is gone).
  */
 static int
-dbFetch(client *c, const char *key, nedb_doc *d)
+headAny(client *c, const struct place *pl, nedb_doc *d)
 {
-	int rc = nedb_get(c->db, REDIS_COLL, key, NEDB_HEAD, d);
+	nedb *db = c->db;
+	struct dochdr h;
+	const char *doc;
+	size_t len;
+	int rc;
+
+	if ((rc = nedb__doc_head(&db->view, db->wtxn, pl->coll, pl->id,
+				 strlen(pl->id), 0, &h, &doc, &len)))
+		return rc;
+	db->scratch.len = 0;
+	if (nedb_buf_add(&db->scratch, doc, len))
+		return NEDB_EIO;
+	d->doc = db->scratch.p;
+	d->len = len;
+	d->seq = h.seq;
+	d->ts = h.ts;
+	d->exp = h.exp;
+	nedb__hex(d->hash, h.hash, HASH_LEN);
+	return 0;
+}
+
+/*
+ * Reads the head document of the key at pl: 1 when there is one (d
+ * filled), 0 when there is none (or it has expired, but for a
+ * replica), -1 after an error.
+ */
+static int
+dbFetchAt(client *c, const struct place *pl, nedb_doc *d)
+{
+	int rc = c->conn->replica && c->db->wtxn ? headAny(c, pl, d) :
+		 nedb_get(c->db, pl->coll, pl->id, NEDB_HEAD, d);
 
 	if (rc == NEDB_ENOTFOUND)
 		return 0;
 	return rc ? failed(c, rc) : 1;
 }
 
+static int
+dbFetch(client *c, const char *key, nedb_doc *d)
+{
+	struct place pl;
+
+	route(c->conn, key, strlen(key), &pl);
+	return dbFetchAt(c, &pl, d);
+}
+
 /* Reads key into o (OBJ_NONE when missing).  0, or -1 after an error. */
 static int
 lookupKey(client *c, const char *key, robj *o)
 {
+	struct place pl;
 	nedb_doc d;
 	int r;
 
 	memset(o, 0, sizeof *o);
-	if ((r = dbFetch(c, key, &d)) <= 0)
+	route(c->conn, key, strlen(key), &pl);
+	if ((r = dbFetchAt(c, &pl, &d)) <= 0)
 		return r;
 	o->exp = d.exp;
-	return parseObject(d.doc, d.len, o) ? oom(c) : 0;
+	return parseObject(pl.codec, d.doc, d.len, o) ? oom(c) : 0;
 }
 
 /*
@@ -869,12 +1276,25 @@ lookupTyped(client *c, const char *key, int type, robj *o)
 	return 1;
 }
 
-/* The document text for key, checked against the size limit. */
+/*
+ * The document text of the key at pl holding o, checked against the
+ * size limit and pl's registration: 0, or -1 after an error reply.
+ */
 static int
-docFor(client *c, const char *key, const robj *o, nedb_buf *doc)
+docFor(client *c, const struct place *pl, const char *key, const robj *o,
+       nedb_buf *doc)
 {
-	if (buildDoc(doc, key, o))
+	const char *why = NULL;
+	int rc = buildDoc(doc, pl, o, &why);
+
+	if (rc < 0)
 		return oom(c);
+	if (rc > 0) {
+		addReplyErrorFormat(c, "ERR key '%.64s' is registered as %s "
+				    "in collection '%s': it cannot hold %s",
+				    key, codec_name[pl->codec], pl->coll, why);
+		return -1;
+	}
 	if (doc->len > MAX_DOC) {
 		addReplyErrorFormat(c, "ERR value too large: the document of "
 				    "key '%.64s' would exceed %u bytes", key,
@@ -884,14 +1304,16 @@ docFor(client *c, const char *key, const robj *o, nedb_buf *doc)
 	return 0;
 }
 
-/* Stages a put of prepared document text for key. */
+/* Stages a put of prepared document text at pl (ttl_ms TTL_KEEP: keep
+ * the current expiry). */
 static int
-dbPut(client *c, const char *key, const char *doc, size_t len,
-      int64_t ttl_ms)
+dbPutAt(client *c, const struct place *pl, const char *doc, size_t len,
+	int64_t ttl_ms)
 {
 	nedb_put p = {
-		.coll = REDIS_COLL, .id = key, .doc = doc, .doclen = len,
-		.ttl_ms = ttl_ms, .w = c->w, .prepared = 1,
+		.coll = pl->coll, .id = pl->id, .doc = doc, .doclen = len,
+		.ttl_ms = ttl_ms == TTL_KEEP ? 0 : ttl_ms,
+		.keep_ttl = ttl_ms == TTL_KEEP, .w = c->w, .prepared = 1,
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 
@@ -902,27 +1324,33 @@ dbPut(client *c, const char *key, const char *doc, size_t len,
 static int
 dbDelete(client *c, const char *key)
 {
-	int rc = nedb_write_delete(c->db, REDIS_COLL, key, &c->w, NULL);
+	struct place pl;
+	int rc;
 
+	route(c->conn, key, strlen(key), &pl);
+	rc = nedb_write_delete(c->db, pl.coll, pl.id, &c->w, NULL);
 	if (rc == NEDB_ENOTFOUND)
 		return 0;
 	return rc ? failed(c, rc) : 1;
 }
 
 /*
- * Writes o as the value of key with ttl_ms to live (0: forever); an
- * empty hash, set or list deletes the key, as Redis does.
+ * Writes o as the value of key with ttl_ms to live (0: forever,
+ * TTL_KEEP: as it is); an empty hash, set, list or sorted set deletes
+ * the key, as Redis does.
  */
 static int
 storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
 {
 	nedb_buf doc = {0};
+	struct place pl;
 	int rc;
 
 	if (o->type != OBJ_STRING && o->n == 0)
 		return dbDelete(c, key) < 0 ? -1 : 0;
-	if ((rc = docFor(c, key, o, &doc)) == 0)
-		rc = dbPut(c, key, doc.p, doc.len, ttl_ms);
+	route(c->conn, key, strlen(key), &pl);
+	if ((rc = docFor(c, &pl, key, o, &doc)) == 0)
+		rc = dbPutAt(c, &pl, doc.p, doc.len, ttl_ms);
 	nedb_buf_free(&doc);
 	return rc;
 }
@@ -930,9 +1358,11 @@ storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
 static int
 dbExpire(client *c, const char *key, int64_t ttl_ms)
 {
-	int rc = nedb_write_expire(c->db, REDIS_COLL, key, ttl_ms, &c->w,
-				   NULL);
+	struct place pl;
+	int rc;
 
+	route(c->conn, key, strlen(key), &pl);
+	rc = nedb_write_expire(c->db, pl.coll, pl.id, ttl_ms, &c->w, NULL);
 	return rc ? failed(c, rc) : 0;
 }
 
@@ -949,6 +1379,19 @@ setStringKey(client *c, const char *key, const char *p, size_t n,
 	rc = storeKey(c, key, &o, ttl_ms);
 	robjFree(&o);
 	return rc;
+}
+
+/*
+ * The time to live of an absolute expiry at ms: what is left of it, or,
+ * when it has passed, 0 (the caller deletes the key, as Redis does) or
+ * for a replica 1 ms (the source deletes the key when it wants to).
+ */
+static int64_t
+ttlUntil(client *c, long long at, long long now)
+{
+	if (at > now)
+		return at - now;
+	return c->conn->replica ? 1 : 0;
 }
 
 /* ---- keys: glob patterns and scans --------------------------------------- */
@@ -1077,29 +1520,57 @@ countRow(const char *json, size_t len, void *payload)
 	return 0;
 }
 
+struct collcount {
+	const char *coll;
+	uint64_t n;
+};
+
 static int
 collCount(const char *coll, uint64_t count, void *payload)
 {
-	if (!strcmp(coll, REDIS_COLL))
-		*(uint64_t *)payload = count;
+	struct collcount *cc = payload;
+
+	if (!strcmp(coll, cc->coll))
+		cc->n = count;
 	return 0;
 }
 
-/* The number of live keys. */
+/* The collection of the keys no registration claims. */
+static const char *
+keysColl(const client *c)
+{
+	return c->conn->coll ? c->conn->coll : REDIS_COLL;
+}
+
+/* "FROM <the keys' collection>" into q (80 bytes). */
+static const char *
+keysQuery(const client *c, char *q)
+{
+	snprintf(q, 80, "FROM %s", keysColl(c));
+	return q;
+}
+
+/*
+ * The number of live keys (those of the connection's collection: KEYS
+ * and DBSIZE do not see the keys of registrations).
+ */
 static int
 dbSize(client *c, uint64_t *n)
 {
+	struct collcount cc = {keysColl(c), 0};
 	uint64_t pending;
+	char q[80];
 	int rc;
 
 	*n = 0;
 	/* the collection's count is exact unless expired keys await a sweep */
 	if ((rc = nedb_expired_pending(c->db, nedb_now_ms(), &pending)))
 		return failed(c, rc);
-	if (!pending)
-		rc = nedb_collections(c->db, collCount, n);
-	else
-		rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, countRow, n);
+	if (!pending) {
+		rc = nedb_collections(c->db, collCount, &cc);
+		*n = cc.n;
+	} else
+		rc = nedb_query(c->db, keysQuery(c, q), 0, countRow, n);
 	return rc ? failed(c, rc) : 0;
 }
 
@@ -1111,54 +1582,72 @@ dbSize(client *c, uint64_t *n)
 #define SET_PX 0x08
 #define SET_KEEPTTL 0x10
 #define SET_GET 0x20
+#define SET_EXAT 0x40
+#define SET_PXAT 0x80
+#define SET_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
+/*
+ * SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL].  An
+ * absolute time that has passed deletes the key (answering OK), as in
+ * Redis; Redis replicates every SET with a time as SET ... PXAT.
+ */
 static void
 setCommand(client *c)
 {
+	static const struct { const char *name; unsigned flag; } units[] = {
+		{"ex", SET_EX}, {"px", SET_PX}, {"exat", SET_EXAT},
+		{"pxat", SET_PXAT},
+	};
 	const char *key = c->argv[1];
 	unsigned flags = 0;
 	int expire = 0;
-	long long ms = 0;
+	long long ms = 0, now = nedb_now_ms();
+	int64_t ttl = 0;
 	robj o;
 	int r;
 
 	for (int j = 3; j < c->argc; j++) {
-		bool next = j + 1 < c->argc;
+		bool next = j + 1 < c->argc, unit = false;
 
+		for (size_t u = 0; u < sizeof units / sizeof *units; u++)
+			if (argIs(c, j, units[u].name) && next &&
+			    !(flags & (SET_KEEPTTL | (SET_EXPIRE &
+						      ~units[u].flag)))) {
+				flags |= units[u].flag;
+				expire = ++j;
+				unit = true;
+				break;
+			}
+		if (unit)
+			continue;
 		if (argIs(c, j, "nx") && !(flags & SET_XX))
 			flags |= SET_NX;
 		else if (argIs(c, j, "xx") && !(flags & SET_NX))
 			flags |= SET_XX;
 		else if (argIs(c, j, "get"))
 			flags |= SET_GET;
-		else if (argIs(c, j, "keepttl") &&
-			 !(flags & (SET_EX | SET_PX)))
+		else if (argIs(c, j, "keepttl") && !(flags & SET_EXPIRE))
 			flags |= SET_KEEPTTL;
-		else if (argIs(c, j, "ex") && next &&
-			 !(flags & (SET_KEEPTTL | SET_PX))) {
-			flags |= SET_EX;
-			expire = ++j;
-		} else if (argIs(c, j, "px") && next &&
-			   !(flags & (SET_KEEPTTL | SET_EX))) {
-			flags |= SET_PX;
-			expire = ++j;
-		} else {
+		else {
 			addReplySyntaxError(c);
 			return;
 		}
 	}
 	if (expire) {
+		bool secs = flags & (SET_EX | SET_EXAT);
+		bool rel = flags & (SET_EX | SET_PX);
+
 		if (getLongLong(c, expire, &ms, NULL))
 			return;
-		if (ms <= 0 || ((flags & SET_EX) && ms > LLONG_MAX / 1000) ||
-		    ((flags & SET_EX) ? ms * 1000 : ms) >
-		    LLONG_MAX - nedb_now_ms()) {
+		if (ms <= 0 || (secs && ms > LLONG_MAX / 1000) ||
+		    (rel && (secs ? ms * 1000 : ms) > LLONG_MAX - now)) {
 			addReplyError(c, "ERR invalid expire time in 'set' "
 				      "command");
 			return;
 		}
-		if (flags & SET_EX)
+		if (secs)
 			ms *= 1000;
+		ttl = rel ? ms : ttlUntil(c, ms, now);
 	}
 	if (lookupKey(c, key, &o))
 		return;
@@ -1170,9 +1659,16 @@ setCommand(client *c)
 	if (((flags & SET_NX) && o.type != OBJ_NONE) ||
 	    ((flags & SET_XX) && o.type == OBJ_NONE)) {
 		r = 1;
+	} else if (expire && !ttl) {
+		/* a time that has passed: the key is gone at once */
+		if (dbDelete(c, key) < 0) {
+			robjFree(&o);
+			return;
+		}
+		r = 0;
 	} else {
-		int64_t ttl = (flags & SET_KEEPTTL) ? ttlLeft(&o) : ms;
-
+		if (flags & SET_KEEPTTL)
+			ttl = TTL_KEEP;
 		if (setStringKey(c, key, c->argv[2], c->argvlen[2], ttl)) {
 			robjFree(&o);
 			return;
@@ -1242,6 +1738,7 @@ static void
 msetCommand(client *c)
 {
 	nedb_buf *docs;
+	struct place *pls;
 	int n = (c->argc - 1) / 2, i;
 
 	if (c->argc % 2 == 0) {
@@ -1250,22 +1747,25 @@ msetCommand(client *c)
 	}
 	/* every document first: all are put, or none */
 	docs = nedb__calloc((size_t)n, sizeof *docs);
+	pls = nedb__calloc((size_t)n, sizeof *pls);
 	for (i = 0; i < n; i++) {
 		robj o = {.type = OBJ_STRING};
 		int rc;
 
+		route(c->conn, c->argv[1 + 2 * i],
+		      c->argvlen[1 + 2 * i], &pls[i]);
 		if (bstrSet(&o.str, c->argv[2 + 2 * i], c->argvlen[2 + 2 * i]))
 			rc = oom(c);
 		else
-			rc = docFor(c, c->argv[1 + 2 * i], &o, &docs[i]);
+			rc = docFor(c, &pls[i], c->argv[1 + 2 * i], &o,
+				    &docs[i]);
 		robjFree(&o);
 		if (rc)
 			break;
 	}
 	if (i == n) {
 		for (i = 0; i < n; i++)
-			if (dbPut(c, c->argv[1 + 2 * i], docs[i].p, docs[i].len,
-				  0))
+			if (dbPutAt(c, &pls[i], docs[i].p, docs[i].len, 0))
 				break;
 		if (i == n)
 			addReplyOK(c);
@@ -1273,6 +1773,7 @@ msetCommand(client *c)
 	for (i = 0; i < n; i++)
 		nedb_buf_free(&docs[i]);
 	free(docs);
+	free(pls);
 }
 
 static void
@@ -1346,7 +1847,7 @@ incrDecrGenericCommand(client *c, long long incr)
 		oom(c);
 		goto done;
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, value);
 done:
 	robjFree(&o);
@@ -1400,7 +1901,7 @@ appendCommand(client *c)
 	    nedb_buf_add(&v, c->argv[2], c->argvlen[2]) ||
 	    bstrSet(&o.str, v.p ? v.p : "", v.len)) {
 		oom(c);
-	} else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	} else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)o.str.len);
 	nedb_buf_free(&v);
 	robjFree(&o);
@@ -1429,46 +1930,92 @@ typeCommand(client *c)
 	robjFree(&o);
 }
 
+/*
+ * RENAME and RENAMENX.  The document moves as it is, TTL and all (put
+ * rewrites its _id), or, between keys of different shapes (a
+ * registration's and another), as its value.
+ */
 static void
-renameCommand(client *c)
+renameGenericCommand(client *c, bool nx)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
+	struct place ps, pd;
 	nedb_buf doc = {0};
 	nedb_doc d;
+	robj t = {0};
 	int r;
 
-	if ((r = dbFetch(c, src, &d)) < 0)
+	route(c->conn, src, strlen(src), &ps);
+	route(c->conn, dst, strlen(dst), &pd);
+	if ((r = dbFetchAt(c, &ps, &d)) < 0)
 		return;
 	if (!r) {
 		addReplyError(c, "ERR no such key");
 		return;
 	}
-	if (!strcmp(src, dst)) {
-		addReplyOK(c);
-		return;
-	}
-	/* the document moves as it is, TTL and all; put rewrites its _id */
-	if (nedb_buf_add(&doc, d.doc, d.len)) {
+	t.exp = d.exp;
+	if (ps.codec != pd.codec) {
+		if (parseObject(ps.codec, d.doc, d.len, &t)) {
+			oom(c);
+			return;
+		}
+		if (t.type == OBJ_UNKNOWN) {
+			addReplyErrorFormat(c, "ERR cannot move key '%.64s' to "
+					    "'%.64s': its document is not a "
+					    "value", src, dst);
+			goto done;
+		}
+	} else if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
 		return;
 	}
-	{
-		robj t = {.exp = d.exp};
-
-		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
-		    dbDelete(c, src) >= 0)
+	if (nx || !strcmp(src, dst)) {
+		if ((r = dbFetchAt(c, &pd, &d)) < 0)
+			goto done;
+		if (r) {
+			if (nx)
+				addReplyLongLong(c, 0);
+			else
+				addReplyOK(c);
+			goto done;
+		}
+	}
+	if (ps.codec != pd.codec) {
+		if (docFor(c, &pd, dst, &t, &doc))
+			goto done;
+	}
+	if (dbPutAt(c, &pd, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+	    dbDelete(c, src) >= 0) {
+		if (nx)
+			addReplyLongLong(c, 1);
+		else
 			addReplyOK(c);
 	}
+done:
+	robjFree(&t);
 	nedb_buf_free(&doc);
+}
+
+static void
+renameCommand(client *c)
+{
+	renameGenericCommand(c, false);
+}
+
+static void
+renamenxCommand(client *c)
+{
+	renameGenericCommand(c, true);
 }
 
 static void
 keysCommand(client *c)
 {
 	struct keyscan ks = {c->argv[1], c->argvlen[1], 0, {0}, false};
+	char q[80];
 	int rc;
 
-	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, keysRow, &ks);
+	rc = nedb_query(c->db, keysQuery(c, q), 0, keysRow, &ks);
 	if (ks.oom)
 		oom(c);
 	else if (rc)
@@ -1497,7 +2044,19 @@ flushdbCommand(client *c)
 		addReplySyntaxError(c);
 		return;
 	}
-	rc = nedb_write_drop(c->db, REDIS_COLL, &c->w, NULL);
+	/* the keys' collection, and those of the registrations */
+	rc = nedb_write_drop(c->db, keysColl(c), &c->w, NULL);
+	for (size_t i = 0; c->conn->map && i < c->conn->map->n &&
+	     (!rc || rc == NEDB_ENOTFOUND); i++) {
+		const struct maprule *r = &c->conn->map->r[i];
+		bool seen = !strcmp(r->coll, keysColl(c));
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = c->conn->map->r[k].db == c->conn->dbnum &&
+			       !strcmp(c->conn->map->r[k].coll, r->coll);
+		if (r->db == c->conn->dbnum && !seen)
+			rc = nedb_write_drop(c->db, r->coll, &c->w, NULL);
+	}
 	if (rc && rc != NEDB_ENOTFOUND) {
 		failed(c, rc);
 		return;
@@ -1541,7 +2100,7 @@ hsetGenericCommand(client *c, bool hmset)
 		}
 		created += r;
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP))
 		goto done;
 	if (hmset)
 		addReplyOK(c);
@@ -1575,7 +2134,7 @@ hsetnxCommand(client *c)
 	else if (hashSet(&o, c->argv[2], c->argvlen[2], c->argv[3],
 			 c->argvlen[3]) < 0)
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, 1);
 	robjFree(&o);
 }
@@ -1670,7 +2229,7 @@ hdelCommand(client *c)
 			deleted++;
 		}
 	}
-	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!deleted || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, deleted);
 	robjFree(&o);
 }
@@ -1723,7 +2282,7 @@ hincrbyCommand(client *c)
 	snprintf(buf, sizeof buf, "%lld", value);
 	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, strlen(buf)) < 0)
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, value);
 done:
 	robjFree(&o);
@@ -1754,7 +2313,7 @@ saddremGenericCommand(client *c, bool add)
 		}
 		changed++;
 	}
-	if (!changed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!changed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, changed);
 done:
 	robjFree(&o);
@@ -1823,15 +2382,15 @@ enum { SET_OP_UNION, SET_OP_INTER, SET_OP_DIFF };
  * result is built sorted.
  */
 static void
-setOpGenericCommand(client *c, int op)
+setOpGenericCommand(client *c, int op, bool store)
 {
-	int nsets = c->argc - 1, j;
+	int first = store ? 2 : 1, nsets = c->argc - first, j;
 	robj *sets, res = {.type = OBJ_SET};
 	bool missing = false;
 
 	sets = nedb__calloc((size_t)nsets, sizeof *sets);
 	for (j = 0; j < nsets; j++) {
-		int r = lookupTyped(c, c->argv[j + 1], OBJ_SET, &sets[j]);
+		int r = lookupTyped(c, c->argv[j + first], OBJ_SET, &sets[j]);
 
 		if (r < 0)
 			goto done;
@@ -1872,7 +2431,12 @@ setOpGenericCommand(client *c, int op)
 		}
 	}
 reply:
-	addReplyMembers(c, &res);
+	/* the STORE forms replace the destination, TTL and all (an empty
+	 * result deletes it) */
+	if (!store)
+		addReplyMembers(c, &res);
+	else if (storeKey(c, c->argv[1], &res, 0) == 0)
+		addReplyLongLong(c, (long long)res.n);
 done:
 	for (j = 0; j < nsets; j++)
 		robjFree(&sets[j]);
@@ -1883,19 +2447,70 @@ done:
 static void
 sunionCommand(client *c)
 {
-	setOpGenericCommand(c, SET_OP_UNION);
+	setOpGenericCommand(c, SET_OP_UNION, false);
 }
 
 static void
 sinterCommand(client *c)
 {
-	setOpGenericCommand(c, SET_OP_INTER);
+	setOpGenericCommand(c, SET_OP_INTER, false);
 }
 
 static void
 sdiffCommand(client *c)
 {
-	setOpGenericCommand(c, SET_OP_DIFF);
+	setOpGenericCommand(c, SET_OP_DIFF, false);
+}
+
+static void
+sunionstoreCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_UNION, true);
+}
+
+static void
+sinterstoreCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_INTER, true);
+}
+
+static void
+sdiffstoreCommand(client *c)
+{
+	setOpGenericCommand(c, SET_OP_DIFF, true);
+}
+
+/* SMOVE source destination member. */
+static void
+smoveCommand(client *c)
+{
+	const char *m = c->argv[3];
+	size_t mn = c->argvlen[3], at;
+	robj src, dst = {0};
+	bool found, indst;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &src)) < 0)
+		return;
+	if (lookupTyped(c, c->argv[2], OBJ_SET, &dst) < 0)
+		goto done;
+	at = setFind(&src, m, mn, &found);
+	if (!found || !strcmp(c->argv[1], c->argv[2])) {
+		addReplyLongLong(c, found);
+		goto done;
+	}
+	robjRemove(&src, at, 1);
+	at = setFind(&dst, m, mn, &indst);
+	if (!indst && robjInsert(&dst, at, m, mn)) {
+		oom(c);
+		goto done;
+	}
+	if (storeKey(c, c->argv[1], &src, TTL_KEEP) == 0 &&
+	    (indst || storeKey(c, c->argv[2], &dst, TTL_KEEP) == 0))
+		addReplyLongLong(c, 1);
+done:
+	robjFree(&src);
+	robjFree(&dst);
 }
 
 /* ---- lists ---------------------------------------------------------------- */
@@ -1913,7 +2528,7 @@ pushGenericCommand(client *c, bool head)
 			oom(c);
 			goto done;
 		}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)o.n);
 done:
 	robjFree(&o);
@@ -2011,7 +2626,7 @@ lsetCommand(client *c)
 			addReplyError(c, "ERR index out of range");
 		else if (bstrSet(&o.v[i], c->argv[3], c->argvlen[3]))
 			oom(c);
-		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 			addReplyOK(c);
 	}
 	robjFree(&o);
@@ -2064,7 +2679,7 @@ popGenericCommand(client *c, bool head)
 			}
 		}
 		robjRemove(&o, at, n);
-		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+		if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0) {
 			if (hascount)
 				addReplyMembers(c, &popped);
 			else
@@ -2088,6 +2703,578 @@ rpopCommand(client *c)
 	popGenericCommand(c, false);
 }
 
+/* LPUSHX and RPUSHX: push only onto a list that exists. */
+static void
+pushxGenericCommand(client *c, bool head)
+{
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r) {
+		addReplyLongLong(c, 0);
+		goto done;
+	}
+	for (int j = 2; j < c->argc; j++)
+		if (robjInsert(&o, head ? 0 : o.n, c->argv[j],
+			       c->argvlen[j])) {
+			oom(c);
+			goto done;
+		}
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+		addReplyLongLong(c, (long long)o.n);
+done:
+	robjFree(&o);
+}
+
+static void
+lpushxCommand(client *c)
+{
+	pushxGenericCommand(c, true);
+}
+
+static void
+rpushxCommand(client *c)
+{
+	pushxGenericCommand(c, false);
+}
+
+/* LTRIM key start stop: what is outside the range goes. */
+static void
+ltrimCommand(client *c)
+{
+	long long start, end, len;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r) {
+		addReplyOK(c);
+		goto done;
+	}
+	len = (long long)o.n;
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (start > end || start >= len) {
+		robjRemove(&o, 0, o.n);		/* all of it */
+	} else {
+		if (end >= len)
+			end = len - 1;
+		robjRemove(&o, (size_t)end + 1, o.n - (size_t)end - 1);
+		robjRemove(&o, 0, (size_t)start);
+	}
+	if ((long long)o.n == len ||
+	    storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+		addReplyOK(c);
+done:
+	robjFree(&o);
+}
+
+/* LREM key count element: count > 0 from the head, < 0 from the
+ * tail, 0 every one. */
+static void
+lremCommand(client *c)
+{
+	long long count, removed = 0;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &count, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	/* from the head: i stays when an element goes; from the tail: the
+	 * elements before i stay where they are */
+	for (size_t k = 0, i; r && k < o.n;) {
+		i = count < 0 ? o.n - 1 - k : k;
+		if (o.v[i].len != c->argvlen[3] ||
+		    memcmp(o.v[i].p, c->argv[3], c->argvlen[3])) {
+			k++;
+			continue;
+		}
+		robjRemove(&o, i, 1);
+		removed++;
+		if (count && removed == (count < 0 ? -count : count))
+			break;
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
+/* LINSERT key BEFORE|AFTER pivot element. */
+static void
+linsertCommand(client *c)
+{
+	bool after;
+	robj o;
+	int r;
+
+	if (argIs(c, 2, "after"))
+		after = true;
+	else if (argIs(c, 2, "before"))
+		after = false;
+	else {
+		addReplySyntaxError(c);
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
+		return;
+	if (!r) {
+		addReplyLongLong(c, 0);
+		goto done;
+	}
+	for (size_t i = 0; i < o.n; i++) {
+		if (o.v[i].len != c->argvlen[3] ||
+		    memcmp(o.v[i].p, c->argv[3], c->argvlen[3]))
+			continue;
+		if (robjInsert(&o, i + after, c->argv[4], c->argvlen[4]))
+			oom(c);
+		else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+			addReplyLongLong(c, (long long)o.n);
+		goto done;
+	}
+	addReplyLongLong(c, -1);
+done:
+	robjFree(&o);
+}
+
+/* LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH. */
+static void
+lmoveGenericCommand(client *c, bool from_left, bool to_left)
+{
+	bool same = !strcmp(c->argv[1], c->argv[2]);
+	robj src, dst = {0}, *d = &dst;
+	bstr e = {0};
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &src)) < 0)
+		return;
+	if (!r) {
+		addReplyNull(c);
+		goto done;
+	}
+	if (same)
+		d = &src;
+	else if (lookupTyped(c, c->argv[2], OBJ_LIST, &dst) < 0)
+		goto done;
+	if (bstrSet(&e, src.v[from_left ? 0 : src.n - 1].p,
+		    src.v[from_left ? 0 : src.n - 1].len)) {
+		oom(c);
+		goto done;
+	}
+	robjRemove(&src, from_left ? 0 : src.n - 1, 1);
+	if (robjInsert(d, to_left ? 0 : d->n, e.p, e.len)) {
+		oom(c);
+		goto done;
+	}
+	if (storeKey(c, c->argv[1], &src, TTL_KEEP) == 0 &&
+	    (same || storeKey(c, c->argv[2], &dst, TTL_KEEP) == 0))
+		addReplyBulk(c, e.p, e.len);
+done:
+	free(e.p);
+	robjFree(&src);
+	robjFree(&dst);
+}
+
+static void
+lmoveCommand(client *c)
+{
+	bool from, to;
+
+	if ((!argIs(c, 3, "left") && !argIs(c, 3, "right")) ||
+	    (!argIs(c, 4, "left") && !argIs(c, 4, "right"))) {
+		addReplySyntaxError(c);
+		return;
+	}
+	from = argIs(c, 3, "left");
+	to = argIs(c, 4, "left");
+	lmoveGenericCommand(c, from, to);
+}
+
+static void
+rpoplpushCommand(client *c)
+{
+	lmoveGenericCommand(c, false, true);
+}
+
+/* ---- sorted sets ------------------------------------------------------------ */
+
+/* A score as Redis 7.0 answers it (addReplyDouble: %.17g, or inf). */
+static void
+addReplyDouble(client *c, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		snprintf(buf, sizeof buf, "%s", d > 0 ? "inf" : "-inf");
+	else
+		snprintf(buf, sizeof buf, "%.17g", d);
+	addReplyBulkStr(c, buf);
+}
+
+#define ZADD_NX 0x01
+#define ZADD_XX 0x02
+#define ZADD_CH 0x04
+#define ZADD_INCR 0x08
+#define ZADD_GT 0x10
+#define ZADD_LT 0x20
+
+/* ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ..., and ZINCRBY. */
+static void
+zaddGenericCommand(client *c, unsigned flags)
+{
+	static const struct { const char *name; unsigned flag; } opts[] = {
+		{"nx", ZADD_NX}, {"xx", ZADD_XX}, {"ch", ZADD_CH},
+		{"incr", ZADD_INCR}, {"gt", ZADD_GT}, {"lt", ZADD_LT},
+	};
+	long long added = 0, updated = 0, processed = 0;
+	int idx = 2, elements;
+	double *scores, last = 0;
+	robj o;
+	int r;
+
+	for (bool more = !(flags & ZADD_INCR); more && idx < c->argc;) {
+		more = false;
+		for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+			if (argIs(c, idx, opts[i].name)) {
+				flags |= opts[i].flag;
+				idx++;
+				more = true;
+				break;
+			}
+	}
+	elements = c->argc - idx;
+	if (elements % 2 || !elements) {
+		addReplySyntaxError(c);
+		return;
+	}
+	elements /= 2;
+	if ((flags & ZADD_INCR) && elements > 1) {
+		addReplyError(c, "ERR INCR option supports a single "
+			      "increment-element pair");
+		return;
+	}
+	if ((flags & ZADD_NX) && (flags & ZADD_XX)) {
+		addReplyError(c, "ERR XX and NX options at the same time are "
+			      "not compatible");
+		return;
+	}
+	if (((flags & ZADD_GT) && (flags & ZADD_NX)) ||
+	    ((flags & ZADD_LT) && (flags & ZADD_NX)) ||
+	    ((flags & ZADD_GT) && (flags & ZADD_LT))) {
+		addReplyError(c, "ERR GT, LT, and/or NX options at the same "
+			      "time are not compatible");
+		return;
+	}
+	scores = nedb__calloc((size_t)elements, sizeof *scores);
+	for (int j = 0; j < elements; j++)
+		if (!string2d(c->argv[idx + 2 * j], c->argvlen[idx + 2 * j],
+			      &scores[j])) {
+			addReplyError(c, "ERR value is not a valid float");
+			free(scores);
+			return;
+		}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0) {
+		free(scores);
+		return;
+	}
+	for (int j = 0; j < elements && (r || !(flags & ZADD_XX)); j++) {
+		const char *m = c->argv[idx + 2 * j + 1];
+		size_t mn = c->argvlen[idx + 2 * j + 1];
+		long i = hashFind(&o, m, mn);
+		double sc = scores[j];
+
+		if (i >= 0) {
+			double cur = scoreOf(&o.v[i + 1]);
+
+			if (flags & ZADD_NX)
+				continue;
+			if (flags & ZADD_INCR) {
+				sc += cur;
+				if (isnan(sc)) {
+					addReplyError(c, "ERR resulting score "
+						      "is not a number (NaN)");
+					goto done;
+				}
+			}
+			if (((flags & ZADD_LT) && sc >= cur) ||
+			    ((flags & ZADD_GT) && sc <= cur))
+				continue;
+			last = sc;
+			processed++;
+			if (sc != cur) {
+				if (zsetSet(&o, m, mn, sc) < 0) {
+					oom(c);
+					goto done;
+				}
+				updated++;
+			}
+		} else if (!(flags & ZADD_XX)) {
+			if (zsetSet(&o, m, mn, sc) < 0) {
+				oom(c);
+				goto done;
+			}
+			last = sc;
+			added++;
+			processed++;
+		}
+	}
+	if ((added || updated) && storeKey(c, c->argv[1], &o, TTL_KEEP))
+		goto done;
+	if (flags & ZADD_INCR) {
+		if (processed)
+			addReplyDouble(c, last);
+		else
+			addReplyNull(c);
+	} else
+		addReplyLongLong(c, (flags & ZADD_CH) ? added + updated :
+				 added);
+done:
+	free(scores);
+	robjFree(&o);
+}
+
+static void
+zaddCommand(client *c)
+{
+	zaddGenericCommand(c, 0);
+}
+
+static void
+zincrbyCommand(client *c)
+{
+	zaddGenericCommand(c, ZADD_INCR);
+}
+
+static void
+zremCommand(client *c)
+{
+	long long removed = 0;
+	robj o;
+	int r;
+
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	for (int j = 2; r && j < c->argc; j++) {
+		long i = hashFind(&o, c->argv[j], c->argvlen[j]);
+
+		if (i >= 0) {
+			robjRemove(&o, (size_t)i, 2);
+			removed++;
+		}
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
+static void
+zscoreCommand(client *c)
+{
+	robj o;
+	long i;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	if ((i = hashFind(&o, c->argv[2], c->argvlen[2])) >= 0)
+		addReplyDouble(c, scoreOf(&o.v[i + 1]));
+	else
+		addReplyNull(c);
+	robjFree(&o);
+}
+
+static void
+zcardCommand(client *c)
+{
+	robj o;
+
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	addReplyLongLong(c, (long long)(o.n / 2));
+	robjFree(&o);
+}
+
+/* The members (and scores) at ranks [start, end] of o, by index. */
+static void
+addReplyZrange(client *c, const robj *o, size_t start, size_t end,
+	       bool withscores)
+{
+	addReplyArrayLen(c, (long long)(end - start + 1) * (withscores + 1));
+	for (size_t i = start; i <= end; i++) {
+		addReplyBulk(c, o->v[2 * i].p, o->v[2 * i].len);
+		if (withscores)
+			addReplyDouble(c, scoreOf(&o->v[2 * i + 1]));
+	}
+}
+
+/* Ranks start..end as LRANGE takes them: false when none are left. */
+static bool
+rankRange(long long *start, long long *end, long long len)
+{
+	if (*start < 0)
+		*start += len;
+	if (*end < 0)
+		*end += len;
+	if (*start < 0)
+		*start = 0;
+	if (*start > *end || *start >= len)
+		return false;
+	if (*end >= len)
+		*end = len - 1;
+	return true;
+}
+
+/* ZRANGE key start stop [WITHSCORES]: by rank only. */
+static void
+zrangeCommand(client *c)
+{
+	long long start, end;
+	bool withscores = false;
+	robj o;
+
+	if (c->argc == 5 && argIs(c, 4, "withscores"))
+		withscores = true;
+	else if (c->argc != 4) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	if (!rankRange(&start, &end, (long long)(o.n / 2)))
+		addReplyArrayLen(c, 0);
+	else
+		addReplyZrange(c, &o, (size_t)start, (size_t)end, withscores);
+	robjFree(&o);
+}
+
+/* ZPOPMIN and ZPOPMAX key [count]. */
+static void
+zpopGenericCommand(client *c, bool min)
+{
+	long long count = 1;
+	size_t n;
+	robj o, popped = {.type = OBJ_ZSET};
+	int r;
+
+	if (c->argc > 3) {
+		addReplyArity(c);
+		return;
+	}
+	if (c->argc == 3 && (!string2ll(c->argv[2], c->argvlen[2], &count) ||
+			     count < 0)) {
+		addReplyError(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	n = (size_t)count < o.n / 2 ? (size_t)count : o.n / 2;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = min ? 2 * k : o.n - 2 - 2 * k;
+
+		if (robjInsert(&popped, popped.n, o.v[i].p, o.v[i].len) ||
+		    robjInsert(&popped, popped.n, o.v[i + 1].p,
+			       o.v[i + 1].len)) {
+			oom(c);
+			goto done;
+		}
+	}
+	robjRemove(&o, min ? 0 : o.n - 2 * n, 2 * n);
+	if (!n || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0) {
+		addReplyArrayLen(c, (long long)popped.n);
+		for (size_t i = 0; i < popped.n; i += 2) {
+			addReplyBulk(c, popped.v[i].p, popped.v[i].len);
+			addReplyDouble(c, scoreOf(&popped.v[i + 1]));
+		}
+	}
+done:
+	robjFree(&popped);
+	robjFree(&o);
+}
+
+static void
+zpopminCommand(client *c)
+{
+	zpopGenericCommand(c, true);
+}
+
+static void
+zpopmaxCommand(client *c)
+{
+	zpopGenericCommand(c, false);
+}
+
+static void
+zremrangebyrankCommand(client *c)
+{
+	long long start, end;
+	robj o;
+	int r;
+
+	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	if (!rankRange(&start, &end, (long long)(o.n / 2))) {
+		addReplyLongLong(c, 0);
+	} else {
+		robjRemove(&o, 2 * (size_t)start,
+			   2 * (size_t)(end - start + 1));
+		if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+			addReplyLongLong(c, end - start + 1);
+	}
+	robjFree(&o);
+}
+
+/* A bound of ZREMRANGEBYSCORE: "(1.5" excludes, "-inf", "+inf". */
+static bool
+scoreBound(const char *s, size_t n, double *v, bool *ex)
+{
+	*ex = n && *s == '(';
+	return string2d(s + *ex, n - *ex, v);
+}
+
+static void
+zremrangebyscoreCommand(client *c)
+{
+	double min, max;
+	bool minex, maxex;
+	long long removed = 0;
+	robj o;
+	int r;
+
+	if (!scoreBound(c->argv[2], c->argvlen[2], &min, &minex) ||
+	    !scoreBound(c->argv[3], c->argvlen[3], &max, &maxex)) {
+		addReplyError(c, "ERR min or max is not a float");
+		return;
+	}
+	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
+		return;
+	for (size_t i = 0; i < o.n;) {
+		double sc = scoreOf(&o.v[i + 1]);
+
+		if ((minex ? sc > min : sc >= min) &&
+		    (maxex ? sc < max : sc <= max)) {
+			robjRemove(&o, i, 2);
+			removed++;
+		} else
+			i += 2;
+	}
+	if (!removed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
+		addReplyLongLong(c, removed);
+	robjFree(&o);
+}
+
 /* ---- expiry -------------------------------------------------------------- */
 
 #define EXPIRE_NX 0x1
@@ -2096,7 +3283,7 @@ rpopCommand(client *c)
 #define EXPIRE_LT 0x8
 
 static void
-expireGenericCommand(client *c, bool seconds)
+expireGenericCommand(client *c, bool seconds, bool at)
 {
 	unsigned flags = 0;
 	long long when, now, cur;
@@ -2133,12 +3320,13 @@ expireGenericCommand(client *c, bool seconds)
 		return;
 	now = nedb_now_ms();
 	if ((seconds && (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000))
-	    || (seconds ? when * 1000 : when) > LLONG_MAX - now) {
+	    || (!at && (seconds ? when * 1000 : when) > LLONG_MAX - now)) {
 		addReplyErrorFormat(c, "ERR invalid expire time in '%s' "
 				    "command", c->cmd->name);
 		return;
 	}
-	when = (seconds ? when * 1000 : when) + now;	/* absolute, ms */
+	/* absolute, ms */
+	when = (seconds ? when * 1000 : when) + (at ? 0 : now);
 	if ((r = dbFetch(c, c->argv[1], &d)) < 0)
 		return;
 	if (!r) {
@@ -2152,9 +3340,10 @@ expireGenericCommand(client *c, bool seconds)
 		addReplyLongLong(c, 0);
 		return;
 	}
-	/* a time that has passed deletes the key, as in Redis */
-	if (when <= now ? dbDelete(c, c->argv[1]) < 0 :
-	    dbExpire(c, c->argv[1], when - now))
+	/* a time that has passed deletes the key, as in Redis (but on a
+	 * replica, which waits for its source's delete) */
+	if (!ttlUntil(c, when, now) ? dbDelete(c, c->argv[1]) < 0 :
+	    dbExpire(c, c->argv[1], ttlUntil(c, when, now)))
 		return;
 	addReplyLongLong(c, 1);
 }
@@ -2162,13 +3351,25 @@ expireGenericCommand(client *c, bool seconds)
 static void
 expireCommand(client *c)
 {
-	expireGenericCommand(c, true);
+	expireGenericCommand(c, true, false);
 }
 
 static void
 pexpireCommand(client *c)
 {
-	expireGenericCommand(c, false);
+	expireGenericCommand(c, false, false);
+}
+
+static void
+expireatCommand(client *c)
+{
+	expireGenericCommand(c, true, true);
+}
+
+static void
+pexpireatCommand(client *c)
+{
+	expireGenericCommand(c, false, true);
 }
 
 static void
@@ -2465,6 +3666,7 @@ static const struct redisCommand commandTable[] = {
 	{"get", getCommand, 2, R, 1, 1, 1},
 	{"set", setCommand, -3, W, 1, 1, 1},
 	{"del", delCommand, -2, W, 1, -1, 1},
+	{"unlink", delCommand, -2, W, 1, -1, 1},
 	{"exists", existsCommand, -2, R, 1, -1, 1},
 	{"incr", incrCommand, 2, W, 1, 1, 1},
 	{"incrby", incrbyCommand, 3, W, 1, 1, 1},
@@ -2478,9 +3680,11 @@ static const struct redisCommand commandTable[] = {
 	{"strlen", strlenCommand, 2, R, 1, 1, 1},
 	{"type", typeCommand, 2, R, 1, 1, 1},
 	{"rename", renameCommand, 3, W, 1, 2, 1},
+	{"renamenx", renamenxCommand, 3, W, 1, 2, 1},
 	{"keys", keysCommand, 2, R, 0, 0, 0},
 	{"dbsize", dbsizeCommand, 1, R, 0, 0, 0},
 	{"flushdb", flushdbCommand, -1, W, 0, 0, 0},
+	{"flushall", flushdbCommand, -1, W, 0, 0, 0},
 	/* hashes */
 	{"hset", hsetCommand, -4, W, 1, 1, 1},
 	{"hmset", hmsetCommand, -4, W, 1, 1, 1},
@@ -2503,6 +3707,10 @@ static const struct redisCommand commandTable[] = {
 	{"sunion", sunionCommand, -2, R, 1, -1, 1},
 	{"sinter", sinterCommand, -2, R, 1, -1, 1},
 	{"sdiff", sdiffCommand, -2, R, 1, -1, 1},
+	{"smove", smoveCommand, 4, W, 1, 2, 1},
+	{"sunionstore", sunionstoreCommand, -3, W, 1, -1, 1},
+	{"sinterstore", sinterstoreCommand, -3, W, 1, -1, 1},
+	{"sdiffstore", sdiffstoreCommand, -3, W, 1, -1, 1},
 	/* lists */
 	{"lpush", lpushCommand, -3, W, 1, 1, 1},
 	{"rpush", rpushCommand, -3, W, 1, 1, 1},
@@ -2512,9 +3720,29 @@ static const struct redisCommand commandTable[] = {
 	{"lset", lsetCommand, 4, W, 1, 1, 1},
 	{"lpop", lpopCommand, -2, W, 1, 1, 1},
 	{"rpop", rpopCommand, -2, W, 1, 1, 1},
+	{"lpushx", lpushxCommand, -3, W, 1, 1, 1},
+	{"rpushx", rpushxCommand, -3, W, 1, 1, 1},
+	{"ltrim", ltrimCommand, 4, W, 1, 1, 1},
+	{"lrem", lremCommand, 4, W, 1, 1, 1},
+	{"linsert", linsertCommand, 5, W, 1, 1, 1},
+	{"lmove", lmoveCommand, 5, W, 1, 2, 1},
+	{"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1},
+	/* sorted sets */
+	{"zadd", zaddCommand, -4, W, 1, 1, 1},
+	{"zincrby", zincrbyCommand, 4, W, 1, 1, 1},
+	{"zrem", zremCommand, -3, W, 1, 1, 1},
+	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
+	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
+	{"zremrangebyrank", zremrangebyrankCommand, 4, W, 1, 1, 1},
+	{"zremrangebyscore", zremrangebyscoreCommand, 4, W, 1, 1, 1},
+	{"zscore", zscoreCommand, 3, R, 1, 1, 1},
+	{"zcard", zcardCommand, 2, R, 1, 1, 1},
+	{"zrange", zrangeCommand, -4, R, 1, 1, 1},
 	/* expiry */
 	{"expire", expireCommand, -3, W, 1, 1, 1},
 	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
+	{"expireat", expireatCommand, -3, W, 1, 1, 1},
+	{"pexpireat", pexpireatCommand, -3, W, 1, 1, 1},
 	{"ttl", ttlCommand, 2, R, 1, 1, 1},
 	{"pttl", pttlCommand, 2, R, 1, 1, 1},
 	{"persist", persistCommand, 2, W, 1, 1, 1},
@@ -2666,7 +3894,10 @@ keysValid(client *c)
 	last = cmd->lastkey < 0 ? c->argc + cmd->lastkey : cmd->lastkey;
 	for (int j = cmd->firstkey; j <= last && j < c->argc;
 	     j += cmd->keystep) {
-		if (nedb_check_id(c->argv[j], c->argvlen[j]) == 0)
+		const char *coll, *id;
+
+		if (nedb_redis_where(c->conn, c->argv[j], c->argvlen[j], &coll,
+				     &id) == 0)
 			continue;
 		const char *m = nedb_errmsg();
 
@@ -2681,13 +3912,36 @@ keysValid(client *c)
 }
 
 int
+nedb_redis_where(const nedb_redis_conn *c, const char *key, size_t keylen,
+		 const char **coll, const char **id)
+{
+	struct place pl;
+	int rc;
+
+	/* the key first, so that the message says what is wrong with it */
+	if ((rc = nedb_check_id(key, keylen)))
+		return rc;
+	route(c, key, keylen, &pl);
+	if (pl.id != key && (rc = nedb_check_id(pl.id, strlen(pl.id))))
+		return nedb__err(NEDB_EINPUT, "bad key: '%.64s' leaves %s "
+				 "id in collection '%s'", key,
+				 *pl.id ? "an invalid" : "an empty", pl.coll);
+	*coll = pl.coll;
+	*id = pl.id;
+	return 0;
+}
+
+int
 nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 		const size_t *argvlen, nedb_buf *out, bool *wrote)
 {
 	client c = {
 		.conn = conn, .db = conn->db, .argc = argc, .argv = argv,
 		.argvlen = argvlen, .out = out,
-		.w = {.client = conn->client ? conn->client : "redis"},
+		.w = {.client = conn->client ? conn->client : "redis",
+		      .evidence = conn->evidence,
+		      .repl_offset = conn->repl_offset,
+		      .keep_expired = conn->replica},
 	};
 	size_t mark = out->len, before = 0;
 	bool own = false, began = false;
@@ -2762,6 +4016,324 @@ done:
 		return c.err;
 	}
 	return 0;
+}
+
+/* ---- registrations ------------------------------------------------------ */
+
+void
+nedb_redis_map_free(nedb_redis_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->r[i].pattern);
+	free(m->r);
+	free(m);
+}
+
+const char *
+nedb_redis_map_coll(const nedb_redis_map *m, size_t i, unsigned *db)
+{
+	if (!m || i >= m->n)
+		return NULL;
+	if (db)
+		*db = m->r[i].db;
+	return m->r[i].coll;
+}
+
+/* Member name of rule k as a string, or NULL with an error set. */
+static const char *
+ruleStr(jv rule, const char *name, size_t k, bool required, int *rc)
+{
+	jv v = jv_object_get(jv_copy(rule), jv_string(name));
+	const char *s = NULL;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);		/* rule keeps it alive */
+	else if (jv_get_kind(v) != JV_KIND_INVALID || required)
+		*rc = nedb__err(NEDB_EINPUT, "rule %zu: \"%s\" %s", k + 1,
+				name, jv_get_kind(v) == JV_KIND_INVALID ?
+				"is missing" : "must be a string");
+	jv_free(v);
+	return s;
+}
+
+/* Fills r from the rule object at k; 0 or NEDB_EINPUT. */
+static int
+ruleParse(jv rule, size_t k, struct maprule *r)
+{
+	static const char *const known[] = {"pattern", "collection", "type",
+					    "id", "db"};
+	const char *pat, *coll, *type, *id;
+	int rc = 0;
+	jv v;
+
+	if (jv_get_kind(rule) != JV_KIND_OBJECT)
+		return nedb__err(NEDB_EINPUT, "rule %zu: not an object", k + 1);
+	for (int it = jv_object_iter(rule); jv_object_iter_valid(rule, it);
+	     it = jv_object_iter_next(rule, it)) {
+		jv key = jv_object_iter_key(rule, it);
+		bool ok = false;
+
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			ok |= !strcmp(jv_string_value(key), known[i]);
+		if (!ok)
+			rc = nedb__err(NEDB_EINPUT, "rule %zu: unknown member "
+				       "\"%.64s\" (want pattern, collection, "
+				       "type, id, db)", k + 1,
+				       jv_string_value(key));
+		jv_free(key);
+		if (rc)
+			return rc;
+	}
+	pat = ruleStr(rule, "pattern", k, true, &rc);
+	coll = rc ? NULL : ruleStr(rule, "collection", k, true, &rc);
+	type = rc ? NULL : ruleStr(rule, "type", k, true, &rc);
+	id = rc ? NULL : ruleStr(rule, "id", k, false, &rc);
+	if (rc)
+		return rc;
+	if (!*pat)
+		return nedb__err(NEDB_EINPUT, "rule %zu: \"pattern\" is empty",
+				 k + 1);
+	if (nedb_check_coll(coll))
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad collection "
+				 "'%.80s': want [A-Za-z_][A-Za-z0-9_]*, 1-64 "
+				 "chars", k + 1, coll);
+	if (!strcmp(type, "json"))
+		r->codec = CODEC_JSON;
+	else if (!strcmp(type, "hash"))
+		r->codec = CODEC_HASH;
+	else if (!strcmp(type, "string"))
+		r->codec = CODEC_STRING;
+	else
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad type '%.40s': "
+				 "want json, hash or string", k + 1, type);
+	if (id && strcmp(id, "suffix") && strcmp(id, "key"))
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad id '%.40s': want "
+				 "suffix or key", k + 1, id);
+	r->whole_key = id && !strcmp(id, "key");
+	v = jv_object_get(jv_copy(rule), jv_string("db"));
+	if (jv_get_kind(v) != JV_KIND_INVALID) {
+		double d = jv_get_kind(v) == JV_KIND_NUMBER ?
+			   jv_number_value(v) : -1;
+
+		jv_free(v);
+		if (d < 0 || d > 1e6 || d != (double)(unsigned)d)
+			return nedb__err(NEDB_EINPUT, "rule %zu: bad db: want "
+					 "a Redis database number", k + 1);
+		r->db = (unsigned)d;
+	} else
+		jv_free(v);
+	strcpy(r->coll, coll);
+	r->patlen = strlen(pat);
+	r->pattern = nedb__malloc(r->patlen + 1);
+	memcpy(r->pattern, pat, r->patlen + 1);
+	r->prefix = strcspn(pat, "*?[\\");
+	return 0;
+}
+
+int
+nedb_redis_map_parse(const char *json, size_t len, nedb_redis_map **out)
+{
+	nedb_redis_map *m;
+	int rc;
+	jv a;
+
+	*out = NULL;
+	if ((rc = nedb__jv_require()))
+		return rc;
+	a = jv_parse_sized(json, (int)len);
+	if (!jv_is_valid(a)) {
+		jv msg = jv_invalid_get_msg(a);
+		const char *t = jv_get_kind(msg) == JV_KIND_STRING ?
+				jv_string_value(msg) : "empty input";
+
+		rc = nedb__err(NEDB_EINPUT, "not JSON: %.*s",
+			       (int)(strstr(t, " (while parsing") ?
+				     strstr(t, " (while parsing") - t :
+				     (long)strlen(t)), t);
+		jv_free(msg);
+		return rc;
+	}
+	if (jv_get_kind(a) != JV_KIND_ARRAY) {
+		rc = nedb__err(NEDB_EINPUT, "not an array of rules: got %s",
+			       jv_kind_name(jv_get_kind(a)));
+		jv_free(a);
+		return rc;
+	}
+	m = nedb__calloc(1, sizeof *m);
+	m->r = nedb__calloc((size_t)jv_array_length(jv_copy(a)) + 1,
+			    sizeof *m->r);
+	for (int i = 0; i < jv_array_length(jv_copy(a)); i++) {
+		jv rule = jv_array_get(jv_copy(a), i);
+
+		rc = ruleParse(rule, (size_t)i, &m->r[m->n]);
+		jv_free(rule);
+		if (rc) {
+			free(m->r[m->n].pattern);
+			nedb_redis_map_free(m);
+			jv_free(a);
+			return rc;
+		}
+		m->n++;
+	}
+	jv_free(a);
+	*out = m;
+	return 0;
+}
+
+int
+nedb_redis_raw(nedb_buf *out, const char *id, unsigned db, int argc,
+	       const char *const *argv, const size_t *argvlen, const char *why)
+{
+	int rc = 0;
+
+	out->len = 0;
+	rc |= nedb_buf_puts(out, "{\"_id\":");
+	rc |= nedb_buf_json_str(out, id, strlen(id));
+	rc |= nedb_buf_printf(out, ",\"db\":%u,\"argv\":[", db);
+	for (int i = 0; i < argc; i++) {
+		bstr a = {(char *)argv[i], argvlen[i]};
+
+		if (i)
+			rc |= nedb_buf_add(out, ",", 1);
+		if (utf8(&a))
+			rc |= nedb_buf_json_str(out, argv[i], argvlen[i]);
+		else
+			rc |= nedb_buf_puts(out, "{\"b64\":") ||
+			      putStr(out, &a, true) ||
+			      nedb_buf_add(out, "}", 1);
+	}
+	rc |= nedb_buf_add(out, "]", 1);
+	if (why) {
+		rc |= nedb_buf_puts(out, ",\"error\":");
+		rc |= nedb_buf_json_str(out, why, strlen(why));
+	}
+	rc |= nedb_buf_add(out, "}", 1);
+	return rc ? NEDB_EIO : 0;
+}
+
+/* ---- whole values (a snapshot's import) ---------------------------------- */
+
+/* o from the byte strings of nedb_redis_store; NEDB_EINPUT if bad. */
+static int
+storeValue(robj *o, int type, size_t n, const char *const *v,
+	   const size_t *vlen)
+{
+	static const int types[] = {
+		[NEDB_REDIS_STRING] = OBJ_STRING, [NEDB_REDIS_HASH] = OBJ_HASH,
+		[NEDB_REDIS_LIST] = OBJ_LIST, [NEDB_REDIS_SET] = OBJ_SET,
+		[NEDB_REDIS_ZSET] = OBJ_ZSET,
+	};
+
+	if (type < NEDB_REDIS_STRING || type > NEDB_REDIS_ZSET ||
+	    (type == NEDB_REDIS_STRING ? n != 1 : n == 0) ||
+	    ((type == NEDB_REDIS_HASH || type == NEDB_REDIS_ZSET) && n % 2))
+		return nedb__err(NEDB_EUSAGE, "bad value: type %d with %zu "
+				 "strings", type, n);
+	o->type = types[type];
+	if (type == NEDB_REDIS_STRING)
+		return bstrSet(&o->str, v[0], vlen[0]);
+	for (size_t i = 0; i < n; i += type == NEDB_REDIS_ZSET ? 2 : 1) {
+		bool found;
+		double sc;
+
+		switch (type) {
+		case NEDB_REDIS_SET:
+			{
+				size_t at = setFind(o, v[i], vlen[i], &found);
+
+				if (!found)
+					robjInsert(o, at, v[i], vlen[i]);
+			}
+			break;
+		case NEDB_REDIS_ZSET:
+			if (!string2d(v[i + 1], vlen[i + 1], &sc))
+				return nedb__err(NEDB_EINPUT, "bad score "
+						 "'%.40s'", v[i + 1]);
+			zsetSet(o, v[i], vlen[i], sc);
+			break;
+		default:	/* hash fields and values, list elements */
+			robjInsert(o, o->n, v[i], vlen[i]);
+		}
+	}
+	return 0;
+}
+
+int
+nedb_redis_store(nedb_redis_conn *c, const char *key, size_t keylen,
+		 int type, size_t n, const char *const *v, const size_t *vlen,
+		 int64_t exp, unsigned flags)
+{
+	nedb_wopts w = {
+		.client = c->client ? c->client : "redis",
+		.evidence = c->evidence, .repl_offset = c->repl_offset,
+		.keep_expired = c->replica,
+	};
+	client cl = {.conn = c, .db = c->db, .w = w};
+	const char *coll, *id, *why = NULL;
+	nedb_buf doc = {0};
+	struct place pl;
+	robj o = {0};
+	int64_t ttl = 0;
+	int rc;
+
+	if (!c->db || !c->db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_redis_where(c, key, keylen, &coll, &id)) ||
+	    (rc = storeValue(&o, type, n, v, vlen)))
+		goto done;
+	route(c, key, keylen, &pl);
+	if ((rc = buildDoc(&doc, &pl, &o, &why)) < 0) {
+		rc = NEDB_EIO;
+		goto done;
+	}
+	if (rc) {
+		rc = nedb__err(NEDB_EINPUT, "key '%.64s' is registered as %s "
+			       "in collection '%s': it cannot hold %s", key,
+			       codec_name[pl.codec], pl.coll, why);
+		goto done;
+	}
+	if (doc.len > MAX_DOC) {
+		rc = nedb__err(NEDB_EINPUT, "value too large: the document of "
+			       "key '%.64s' would exceed %u bytes", key,
+			       MAX_DOC);
+		goto done;
+	}
+	if (exp) {
+		ttl = exp - nedb_now_ms();
+		if (ttl <= 0)
+			ttl = 1;
+	}
+	if (flags & NEDB_REDIS_IFCHANGED) {
+		nedb_doc d;
+		int r = dbFetchAt(&cl, &pl, &d);
+
+		if (r < 0) {
+			rc = cl.err;
+			goto done;
+		}
+		if (r && d.len == doc.len && !memcmp(d.doc, doc.p, doc.len) &&
+		    (d.exp ? exp && llabs(d.exp - exp) < 1000 : !exp)) {
+			rc = 0;
+			goto done;
+		}
+	}
+	{
+		nedb_put p = {
+			.coll = pl.coll, .id = pl.id, .doc = doc.p,
+			.doclen = doc.len, .ttl_ms = ttl, .w = w,
+			.prepared = 1,
+		};
+
+		rc = nedb_write_put(c->db, &p, NULL);
+		if (rc == 0)
+			rc = 1;
+	}
+done:
+	robjFree(&o);
+	nedb_buf_free(&doc);
+	return rc;
 }
 
 /* ---- command lines ---------------------------------------------------- */
