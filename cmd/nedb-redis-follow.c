@@ -298,9 +298,15 @@ state_u64(const char *doc, size_t len, const char *key)
 	return strtoull(v, NULL, 10);
 }
 
-/* Reads the committed state, if the database and the document exist. */
+/*
+ * Reads the committed state, if the database and the document exist.
+ * With catch_up, in a write transaction: a process killed between its
+ * log's fsync and its view's commit left ops that reads do not see yet
+ * (they read the view's prefix), and resuming from the state before
+ * them would record their commands twice.
+ */
 static void
-load_state(void)
+load_state(bool catch_up)
 {
 	const char *v;
 	char *s = NULL;
@@ -308,7 +314,12 @@ load_state(void)
 	size_t n;
 	int rc;
 
-	if ((rc = nedb_get(F.db, STATE_COLL, STATE_ID, NEDB_HEAD, &d))) {
+	if (catch_up && (rc = nedb_write_begin(F.db)))
+		cli_fail(rc);
+	rc = nedb_get(F.db, STATE_COLL, STATE_ID, NEDB_HEAD, &d);
+	if (rc) {
+		if (catch_up)
+			nedb_write_abort(F.db);
 		if (rc != NEDB_ENOTFOUND)
 			cli_fail(rc);
 		return;
@@ -324,6 +335,8 @@ load_state(void)
 	F.importing = nedb_json_member(d.doc, d.len, "importing", &v, &n) &&
 		      n == 4 && !memcmp(v, "true", 4);
 	F.unmapped = F.unmapped_committed;
+	if (catch_up)
+		nedb_write_abort(F.db);
 }
 
 /* Stages the put of the state document at the stream's position. */
@@ -1937,7 +1950,7 @@ status(void)
 	if ((rc = nedb_open_key(&F.db, F.dir, 0, cli.tmk_file)))
 		cli_fail(rc == NEDB_EUSAGE ? rc : NEDB_EIO);
 	cli.open = F.db;
-	load_state();
+	load_state(false);
 	if (!*F.replid)
 		cli_failf(NEDB_ENOTFOUND, "'%s' follows no Redis yet", F.dir);
 	if (link_connect(&refused) || !(r = link_command(2, argv)))
@@ -2062,7 +2075,7 @@ main(int argc, char **argv)
 		nedb_set_durability(F.db, cli.durability);
 		cli.open = F.db;
 		F.conn.db = F.db;
-		load_state();
+		load_state(true);
 	}
 	/* the first synchronization: any failure is the answer */
 	if (synchronize(&refused))
@@ -2095,6 +2108,8 @@ main(int argc, char **argv)
 			if (backoff < 5000)
 				backoff *= 2;
 		}
+		if (stopping)
+			break;
 		backoff = 100;
 	}
 	/* SIGTERM: the batch is committed unless it is half a MULTI */
