@@ -493,6 +493,7 @@ static struct {
 				 * one fed to rd */
 	uint64_t fed;		/* bytes fed to rd */
 	int64_t last_rx;	/* when bytes last came, ms */
+	int64_t began;		/* when the stream began, ms */
 	int64_t last_ack;
 	char err[256];		/* why the link failed */
 } L;
@@ -866,6 +867,7 @@ stream_begin(uint64_t base)
 		cli_failf(NEDB_EIO, "out of memory");
 	L.base = base;
 	L.fed = 0;
+	L.began = now_ms();
 	if (L.raw.len > L.rawoff) {
 		if (redisReaderFeed(L.rd, L.raw.p + L.rawoff,
 				    L.raw.len - L.rawoff) != REDIS_OK)
@@ -1612,6 +1614,18 @@ import_snapshot(const char *replid, uint64_t offset)
 
 /* ---- following the stream -------------------------------------------------- */
 
+/*
+ * How often to ACK: every second, as Redis replicas do; but every 0.1 s
+ * until the stream's first byte after a snapshot, since Redis puts a
+ * replica that took a diskless snapshot online on its first ACK after
+ * it has seen the snapshot's end (and buffers our stream until then).
+ */
+static int64_t
+ack_period(void)
+{
+	return L.fed || now_ms() - L.began > 5000 ? ACK_PERIOD_MS : 100;
+}
+
 /* The offset Redis may be told of (invariant 2). */
 static uint64_t
 ack_offset(void)
@@ -1828,7 +1842,7 @@ follow(void)
 			 (unsigned long long)F.ops,
 			 (unsigned long long)F.unmapped);
 		{
-			int64_t wait = ACK_PERIOD_MS - (now_ms() - L.last_ack);
+			int64_t wait = ack_period() - (now_ms() - L.last_ack);
 
 			if (F.txn && !F.multi)
 				wait = 0;	/* the commit above waits */
@@ -1839,7 +1853,7 @@ follow(void)
 		if (n == 0 && now_ms() - L.last_rx > LINK_TIMEOUT_MS)
 			return link_fail("timed out: nothing from Redis for "
 					 "%d s", LINK_TIMEOUT_MS / 1000);
-		if (now_ms() - L.last_ack >= ACK_PERIOD_MS &&
+		if (now_ms() - L.last_ack >= ack_period() &&
 		    link_ack(ack_offset()))
 			return -1;
 	}
