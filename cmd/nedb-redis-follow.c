@@ -55,9 +55,10 @@ static const char usage[] =
 "usage: nedb-redis-follow [options] [URL]\n"
 "\n"
 "Follows the Redis at URL (redis://[USER:PASSWORD@]HOST[:PORT] or\n"
-"unix://[USER:PASSWORD@]PATH; redis://127.0.0.1:6379 when left out) as\n"
-"a replica: imports its snapshot, then records every write it makes as\n"
-"ops of the database, until stopped (SIGTERM, SIGINT).\n"
+"unix://[USER:PASSWORD@]PATH; when left out, the one the database\n"
+"follows, or redis://127.0.0.1:6379) as a replica: imports its\n"
+"snapshot, then records every write it makes as ops of the database,\n"
+"until stopped (SIGTERM, SIGINT).\n"
 "\n"
 "Options:\n"
 "      --map FILE        key patterns registered as collections (JSON)\n"
@@ -90,7 +91,7 @@ static const struct option longopts[] = {
 #define LINK_TIMEOUT_MS 60000	/* Redis's repl-timeout */
 #define BATCH_OPS 10000		/* ops of one commit, at most */
 #define BATCH_MS 50		/* how long a commit waits for more */
-#define IMPORT_BATCH 1000	/* keys of one commit in an import */
+#define IMPORT_BATCH 10000	/* keys of one commit in an import */
 
 /* ---- where Redis is ---------------------------------------------------- */
 
@@ -206,6 +207,13 @@ parse_url(const char *url)
 		 strchr(src.host, ':') ? "]" : "", src.port);
 }
 
+/*
+ * The Redis to follow: url, else the one the database follows (its
+ * state's source), else redis://127.0.0.1:6379.  Without a password in
+ * it, $REDISCLI_AUTH's, as for redis-cli.
+ */
+static void set_source(const char *url);
+
 /* ---- the follower's state ---------------------------------------------- */
 
 static struct {
@@ -216,6 +224,7 @@ static struct {
 	bool once, progress;
 	/* what the committed state says (invariant 1) */
 	char replid[41];		/* "" before the first synchronization */
+	char source[300];		/* the Redis it follows, as src.name */
 	uint64_t committed;		/* offset its ops cover */
 	unsigned committed_db;
 	uint64_t syncs;			/* snapshots imported */
@@ -328,6 +337,12 @@ load_state(bool catch_up)
 	    !nedb_json_string(v, n, &s) && strlen(s) == 40)
 		memcpy(F.replid, s, 41);
 	free(s);
+	if (nedb_json_member(d.doc, d.len, "source", &v, &n) &&
+	    !nedb_json_string(v, n, &s)) {
+		snprintf(F.source, sizeof F.source, "%s", s);
+		free(s);
+		s = NULL;
+	}
 	F.committed = state_u64(d.doc, d.len, "offset");
 	F.committed_db = (unsigned)state_u64(d.doc, d.len, "db");
 	F.syncs = state_u64(d.doc, d.len, "syncs");
@@ -1100,9 +1115,10 @@ seen_add(const char *coll, const char *id)
 			cli_failf(NEDB_EIO, "out of memory");
 		for (size_t j = 0; j < seen.cap; j++)
 			if (seen.k[j]) {
+				/* coll NUL id 1: the key is all but the 1 */
 				size_t l = strlen(seen.k[j]);
 
-				l += strlen(seen.k[j] + l + 1) + 1;
+				l += strlen(seen.k[j] + l + 1);
 				k[seen_slot(k, cap, seen.k[j], l)] = seen.k[j];
 			}
 		free(seen.k);
@@ -1523,8 +1539,10 @@ import_deletes(struct import *im)
 				cli_fail(rc);
 			}
 			im->deletes += !rc;
-			if (nedb_write_pending(F.db) >= IMPORT_BATCH)
+			if (nedb_write_pending(F.db) >= IMPORT_BATCH) {
 				txn_commit(true);
+				link_pump(im->offset);
+			}
 		}
 		nedb_buf_free(&l.ids);
 	}
@@ -1967,6 +1985,8 @@ status(void)
 	load_state(false);
 	if (!*F.replid)
 		cli_failf(NEDB_ENOTFOUND, "'%s' follows no Redis yet", F.dir);
+	if (!*src.name)
+		set_source(NULL);
 	if (link_connect(&refused) || !(r = link_command(2, argv)))
 		cli_failf(NEDB_EIO, "%s: %s", src.name, L.err);
 	if (r->type == REDIS_REPLY_ERROR)
@@ -2002,6 +2022,21 @@ status(void)
 }
 
 /* ---- main ------------------------------------------------------------------ */
+
+static void
+set_source(const char *url)
+{
+	char buf[320];
+
+	if (!url && *F.source) {
+		snprintf(buf, sizeof buf, "%s%s", *F.source == '/' ?
+			 "unix://" : "redis://", F.source);
+		url = buf;
+	}
+	parse_url(url ? url : "redis://127.0.0.1:6379");
+	if (!src.pass && getenv("REDISCLI_AUTH") && *getenv("REDISCLI_AUTH"))
+		src.pass = getenv("REDISCLI_AUTH");
+}
 
 static void
 load_map(const char *path)
@@ -2060,9 +2095,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc > 1)
 		cli_usage("too many arguments: one URL at most");
-	parse_url(argc ? argv[0] : "redis://127.0.0.1:6379");
-	if (!src.pass && getenv("REDISCLI_AUTH") && *getenv("REDISCLI_AUTH"))
-		src.pass = getenv("REDISCLI_AUTH");
+	if (argc)
+		set_source(argv[0]);
 	if (map)
 		load_map(map);
 	F.dir = cli_dir();
@@ -2091,17 +2125,20 @@ main(int argc, char **argv)
 		F.conn.db = F.db;
 		load_state(true);
 	}
-	/* the first synchronization: any failure is the answer */
-	if (synchronize(&refused))
+	if (!argc)
+		set_source(NULL);
+	/* the first synchronization: any failure is the answer (but a
+	 * signal's) */
+	if (synchronize(&refused) && !stopping)
 		cli_failf(NEDB_EIO, "%s: %s", src.name, L.err);
 	if (F.once || stopping) {
 		txn_commit(F.importing);
 		link_close();
 		nedb_close(F.db);
 		cli.open = NULL;
-		if (stopping && F.importing)
-			say("stopped before the import of %s was complete; "
-			    "the next start imports it again", src.name);
+		if (stopping && (F.importing || !F.syncs))
+			say("stopped before a snapshot of %s was imported; "
+			    "the next start imports one", src.name);
 		return 0;
 	}
 	for (;;) {

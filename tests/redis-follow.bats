@@ -105,7 +105,7 @@ poll() {
 # start_follower [ARG...]: the follower of $URL in the background (its
 # pid in FPID), returned once its first import is committed.
 start_follower() {
-	nedb-redis-follow --no-progress "$@" "$URL" 2>>"$ERR" 3>&- &
+	nedb-redis-follow --no-progress "$@" ${URL:+"$URL"} 2>>"$ERR" 3>&- &
 	FPID=$!
 	FPIDS+=("$FPID")
 	poll 20 synced
@@ -179,6 +179,27 @@ bob"
 	assert_determinism
 }
 
+@test "many keys import in batches of 10000, and a resync of them writes only what changed" {
+	local i
+	for ((i = 0; i < 25000; i++)); do echo "SET k$i $i"; done | rcli >/dev/null
+	run nedb-redis-follow --once "$URL"
+	assert_success
+	assert_output --partial ": 25000 keys, 25000 puts, 0 deletes, 0 raw ops (backfill)"
+	# each batch of puts is committed with the state: 2 batches, and
+	# the state before them that says an import is under way
+	run sh -c "nedb-log | jq -c 'select(.coll == \"redis_follow\") | .doc.importing' | uniq -c | awk '{print \$1, \$2}'"
+	assert_output "3 true
+1 false"
+	for ((i = 0; i < 10; i++)); do echo "DEL k$i"; done | rcli >/dev/null
+	rcli SET k3000 changed >/dev/null
+	run nedb-redis-follow --once "$URL"
+	assert_success
+	assert_output --partial ": 24990 keys, 1 puts, 10 deletes, 0 raw ops (resync)"
+	run nedb-get redis k3000
+	assert_output '{"_id":"k3000","type":"string","value":"changed"}'
+	assert_determinism
+}
+
 @test "a key's time to live is kept: its expiry is Redis's, within a second" {
 	rcli SET session s1 EX 1000 >/dev/null
 	rcli HSET cart item 2 >/dev/null
@@ -213,6 +234,37 @@ bob"
 ["b64"]'
 	run sh -c 'nedb-get redis_follow state | jq -c "[.syncs, .unmapped, .importing]"'
 	assert_output '[1,1,false]'
+}
+
+@test "a snapshot Redis writes to disk first is imported as a diskless one is" {
+	local d=$BATS_TEST_TMPDIR/disk
+	start_redis "$d" --repl-diskless-sync no
+	SERVERS+=("$d")
+	redis-cli -s "$d/redis.sock" RPUSH l a b >/dev/null
+	redis-cli -s "$d/redis.sock" SET s x >/dev/null
+	run nedb-redis-follow --once "unix://$d/redis.sock"
+	assert_success
+	run nedb-get redis l s
+	assert_output '{"_id":"l","type":"list","value":["a","b"]}
+{"_id":"s","type":"string","value":"x"}'
+}
+
+@test "the snapshot's temporary directory and private server are gone afterwards" {
+	mkdir "$BATS_TEST_TMPDIR/tmp"
+	rcli SET a 1 >/dev/null
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run nedb-redis-follow --once "$URL"
+	assert_success
+	run ls -A "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+	run pgrep -f "$BATS_TEST_TMPDIR/tmp"
+	assert_failure
+	# a redis-server that cannot load it: one line, exit 5
+	NEDB_REDIS_SERVER=/bin/false TMPDIR=$BATS_TEST_TMPDIR/tmp \
+		run --separate-stderr nedb-redis-follow --once -d db2 "$URL"
+	assert_failure 5
+	assert_equal "$stderr" "nedb-redis-follow: cannot load the snapshot of $SOCK with /bin/false: no message"
+	run ls -A "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
 }
 
 @test "the database is created by the first import, and a second --once imports nothing new" {
@@ -323,6 +375,16 @@ bob"
 
 # ---- stopping and resuming ---------------------------------------------------
 
+@test "WAIT counts a write once it is committed (REPLCONF GETACK, ACK)" {
+	start_follower
+	run sh -c "printf 'SET w 1\nWAIT 1 10000\n' | redis-cli -s '$SOCK'"
+	assert_output "OK
+1"
+	# no wait here: acknowledged means committed
+	run nedb-get redis w
+	assert_output '{"_id":"w","type":"string","value":"1"}'
+}
+
 @test "SIGTERM stops it with exit 0, everything Redis was told committed" {
 	start_follower
 	for i in 1 2 3 4 5; do rcli INCR n >/dev/null; done
@@ -344,7 +406,8 @@ bob"
 	rcli SET a 2 >/dev/null
 	rcli INCR c >/dev/null
 	: >"$ERR"
-	start_follower
+	# no URL: the Redis the database follows
+	URL= start_follower
 	wait_doc redis c '.value == "1"'
 	poll 10 caught_up
 	run cat "$ERR"
@@ -522,7 +585,7 @@ bob"
 	start_follower
 	rcli SET a 1 >/dev/null
 	poll 10 caught_up
-	run nedb-redis-follow --status "$URL"
+	run nedb-redis-follow --status
 	assert_success
 	assert_output --regexp '^\{"source":"[^"]*","replid":"[0-9a-f]{40}","applied":[0-9]+,"syncs":1,"unmapped":0,"importing":false,"redis_replid":"[0-9a-f]{40}","redis_offset":[0-9]+,"lag":0\}$'
 	# a database that follows nothing, and none at all
