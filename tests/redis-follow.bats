@@ -450,6 +450,49 @@ bob"
 	assert_determinism
 }
 
+@test "a seeded writer's mixed writes through kill -9s and cut links: Redis's every key, each write once" {
+	local n=3000 off
+	[ -n "${NEDB_CHECK_FULL:-}" ] && n=30000
+	start_follower
+	python3 "$BATS_TEST_DIRNAME/redis_fault.py" write "$SOCK" 16 "$n" \
+		writes.json 3>&- &
+	local writer=$!
+	FPIDS+=("$writer")
+	for fault in kill cut kill cut; do
+		# some of the writes in, then the fault
+		off=$(nedb-get redis_follow state | jq .offset)
+		poll 20 sh -c "[ \"\$(nedb-get redis_follow state | jq .offset)\" -gt $off ] ||
+			! kill -0 $writer"
+		if [ "$fault" = kill ]; then
+			kill -KILL "$FPID"
+			wait "$FPID" || true
+			start_follower
+		else
+			rcli CLIENT KILL TYPE replica >/dev/null
+		fi
+	done
+	wait "$writer"
+	poll 30 caught_up
+	run python3 "$BATS_TEST_DIRNAME/redis_fault.py" compare "$SOCK" writes.json
+	assert_success
+	assert_output --regexp ' 0 differences$'
+	run sh -c 'nedb-get redis_follow state | jq .syncs'
+	assert_output 1
+	assert_determinism
+	# a backlog too small to continue: a resync, and still Redis's keys
+	stop_follower
+	rcli CONFIG SET repl-backlog-size 16384 >/dev/null
+	python3 "$BATS_TEST_DIRNAME/redis_fault.py" write "$SOCK" 17 2000 more.json
+	start_follower
+	poll 30 caught_up
+	grep -q 'full resynchronization' "$ERR"
+	run python3 "$BATS_TEST_DIRNAME/redis_fault.py" compare "$SOCK"
+	assert_success
+	run sh -c "nedb-log | jq -r 'select(.evidence == \"resync\") | .evidence' | uniq"
+	assert_output resync
+	assert_determinism
+}
+
 @test "when Redis cannot continue, the snapshot is imported as the difference, and said" {
 	local n
 	rcli SET keep same >/dev/null
