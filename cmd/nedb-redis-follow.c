@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -278,6 +279,27 @@ select_db(unsigned n)
 	F.conn.coll = F.coll;
 }
 
+/*
+ * One follower per database: two would each record the stream.  An
+ * exclusive flock on DIR/redis-follow.lock, held until exit.
+ */
+static void
+lock_dir(void)
+{
+	static int fd = -1;
+	char path[PATH_MAX];
+
+	if (fd >= 0)
+		return;
+	snprintf(path, sizeof path, "%s/redis-follow.lock", F.dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		cli_failf(NEDB_EIO, "cannot open '%s': %s", path,
+			  strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		cli_failf(NEDB_EBUSY, "'%s' is followed already: another "
+			  "nedb-redis-follow holds '%s'", F.dir, path);
+}
+
 /* The database, created when the first write needs it. */
 static void
 need_db(void)
@@ -292,6 +314,7 @@ need_db(void)
 	nedb_set_durability(F.db, cli.durability);
 	cli.open = F.db;
 	F.conn.db = F.db;
+	lock_dir();
 }
 
 /* A uint64 member of the state document (0 when absent). */
@@ -2123,6 +2146,7 @@ main(int argc, char **argv)
 		nedb_set_durability(F.db, cli.durability);
 		cli.open = F.db;
 		F.conn.db = F.db;
+		lock_dir();
 		load_state(true);
 	}
 	if (!argc)

@@ -398,6 +398,16 @@ bob"
 	assert_success
 }
 
+@test "a second follower of the same database is refused: exit 5, one line" {
+	start_follower
+	run --separate-stderr nedb-redis-follow --once "$URL"
+	assert_failure 5
+	assert_equal "$stderr" "nedb-redis-follow: '$NEDB_DIR' is followed already: another nedb-redis-follow holds '$NEDB_DIR/redis-follow.lock'"
+	# another database is another matter
+	run nedb-redis-follow --once -d "$BATS_TEST_TMPDIR/other" "$URL"
+	assert_success
+}
+
 @test "a restart continues the stream (PSYNC) with no import and no op twice" {
 	start_follower
 	rcli SET a 1 >/dev/null
