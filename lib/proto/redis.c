@@ -152,6 +152,8 @@ robjInsert(robj *o, size_t at, const char *p, size_t len)
 static void
 robjRemove(robj *o, size_t at, size_t count)
 {
+	if (!count)	/* (o->v may be NULL: memmove takes no NULL) */
+		return;
 	for (size_t i = at; i < at + count; i++)
 		free(o->v[i].p);
 	memmove(o->v + at, o->v + at + count,
