@@ -1104,12 +1104,21 @@ fnv(const char *p, size_t n)
 	return h;
 }
 
+/* The length of a stored key: coll NUL id, without its final 1. */
+static size_t
+seen_len(const char *s)
+{
+	size_t c = strlen(s);
+
+	return c + strlen(s + c + 1);
+}
+
 static size_t
 seen_slot(char **k, size_t cap, const char *key, size_t len)
 {
 	size_t i = fnv(key, len) & (cap - 1);
 
-	while (k[i] && (memcmp(k[i], key, len) || k[i][len] != 1))
+	while (k[i] && (seen_len(k[i]) != len || memcmp(k[i], key, len)))
 		i = (i + 1) & (cap - 1);
 	return i;
 }
@@ -1137,13 +1146,9 @@ seen_add(const char *coll, const char *id)
 		if (!k)
 			cli_failf(NEDB_EIO, "out of memory");
 		for (size_t j = 0; j < seen.cap; j++)
-			if (seen.k[j]) {
-				/* coll NUL id 1: the key is all but the 1 */
-				size_t l = strlen(seen.k[j]);
-
-				l += strlen(seen.k[j] + l + 1);
-				k[seen_slot(k, cap, seen.k[j], l)] = seen.k[j];
-			}
+			if (seen.k[j])
+				k[seen_slot(k, cap, seen.k[j],
+					    seen_len(seen.k[j]))] = seen.k[j];
 		free(seen.k);
 		seen.k = k;
 		seen.cap = cap;

@@ -390,7 +390,7 @@ bob"
 	for i in 1 2 3 4 5; do rcli INCR n >/dev/null; done
 	wait_doc redis n '.value == "5"'
 	# Redis knows the replica has all of it (REPLCONF ACK)
-	poll 10 sh -c "redis-cli -s '$SOCK' INFO replication | tr -d '\r' |
+	poll 30 sh -c "redis-cli -s '$SOCK' INFO replication | tr -d '\r' |
 		awk -F'[=,:]' '/^slave0:/ { a = \$9 } /^master_repl_offset:/ { m = \$2 } END { exit a != m }'"
 	stop_follower || fail "the follower exited $?"
 	caught_up
