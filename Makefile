@@ -76,7 +76,8 @@ LIB = $(BUILD)/lib/$(SONAME)
 CMDS = nedb-put nedb-get nedb-delete nedb-log nedb-verify nedb-checkpoint \
        nedb-link nedb-index nedb-coll nedb-query nedb-update \
        nedb-expire nedb-sweep nedb-stats nedb-redis nedb-key \
-       nedb-proof nedb-witness nedb-diff nedb-file nedb-redact nedb-shell nedb-sql
+       nedb-proof nedb-witness nedb-diff nedb-file nedb-redact nedb-shell nedb-sql \
+       nedb-redis-follow
 # nedb, the umbrella, runs the others (cmd/nedb.c links libc only)
 BINS = $(CMDS:%=$(BUILD)/bin/%) $(BUILD)/bin/nedb
 
@@ -139,6 +140,14 @@ $(BUILD)/bin/nedb-shell: cmd/nedb-shell.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD
 NEDBD_SRC = $(wildcard cmd/nedbd/*.c)
 MHD_LIBS := $(call pc,libs,libmicrohttpd,-lmicrohttpd)
 HIREDIS_LIBS := $(call pc,libs,hiredis,-lhiredis)
+# The Redis follower: a Redis client (hiredis), the only command that
+# links it.
+$(BUILD)/bin/nedb-redis-follow: cmd/nedb-redis-follow.c $(LIB) $(BUILD)/lib/libnedb.so $(BUILD)/lib/libnedbcli.a cli/cli.h lib/nedb.h lib/proto/redis.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< \
+		$(BUILD)/lib/libnedbcli.a -L$(BUILD)/lib -lnedb $(HIREDIS_LIBS) \
+		-Wl,-rpath,'$$ORIGIN/../lib:$(libdir)' -Wl,-O1 -Wl,--as-needed -pthread $(LDFLAGS)
+
 # The web console's files, built into nedbd (tools/embed.sh).
 CONSOLE = cmd/nedbd/console/index.html cmd/nedbd/console/console.js \
 	  cmd/nedbd/console/console.css cmd/nedbd/console/favicon.svg

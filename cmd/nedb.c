@@ -61,6 +61,7 @@ static const struct {
 	{"sweep", "delete the expired documents now"},
 	{"stats", "what a database holds"},
 	{"redis", "Redis commands on a database"},
+	{"redis-follow", "follow a Redis server as its replica"},
 	{"key", "keys of encrypted databases, signer keys"},
 	{"proof", "Merkle proofs and signed checkpoints"},
 	{"witness", "cosign the checkpoints of a log"},

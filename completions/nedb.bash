@@ -52,6 +52,9 @@ _nedb_opts()
 		;;
 	nedb-sql) echo "$common -m --mode --header --bail -e --exit-status --table" ;;
 	nedb-redis) echo "$common --raw" ;;
+	nedb-redis-follow)
+		echo "$common --map --once --status --progress --no-progress"
+		;;
 	nedb-key) echo "$common --new-tmk-file --out --passphrase-file --salt" ;;
 	nedb-proof)
 		echo "$common --size --tlog-proof --root --checkpoint --vkey" \
@@ -161,7 +164,8 @@ _nedb()
 		_filedir -d
 		return
 		;;
-	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key | --sign)
+	--tmk-file | --new-tmk-file | --passphrase-file | --checkpoint | --key | --sign | \
+		--map)
 		_filedir
 		return
 		;;
@@ -261,6 +265,13 @@ _nedb()
 	[[ ${words[0]##*/} == nedb-witness ]] && return
 	# nedbd takes no arguments
 	[[ ${words[0]##*/} == nedbd ]] && return
+	# nedb-redis-follow [URL]: the forms of a URL
+	if [[ ${words[0]##*/} == nedb-redis-follow ]]; then
+		[[ $(_nedb_nargs) == 0 ]] &&
+			COMPREPLY=($(compgen -W 'redis:// unix://' -- "$cur"))
+		compopt -o nospace 2>/dev/null
+		return
+	fi
 	# nedb-redis COMMAND: the commands of its table, in the case typed
 	if [[ ${words[0]##*/} == nedb-redis && $(_nedb_nargs) == 0 ]]; then
 		local cmds="APPEND AUTH BITCOUNT COMMAND COPY DBSIZE DECR DECRBY DEL
@@ -290,6 +301,6 @@ _nedb()
 	complete -F _nedb nedb nedb-shell nedb-put nedb-get nedb-delete nedb-update nedb-query \
 		nedb-index nedb-link nedb-coll nedb-expire nedb-sweep nedb-stats \
 		nedb-log nedb-verify nedb-checkpoint nedb-redis nedb-key \
-		nedb-proof nedb-witness nedb-diff nedb-redact nedb-file nedb-sql nedbd
+		nedb-proof nedb-witness nedb-diff nedb-redact nedb-file nedb-sql nedb-redis-follow nedbd
 
 # ex: filetype=sh

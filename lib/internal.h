@@ -189,6 +189,9 @@ struct op {
 	const char *caused_by, *confidence;
 	size_t caused_by_len, confidence_len;
 	const char *evidence, *valid_from, *valid_to;
+	/* put, delete, expire, drop: the source's replication offset
+	 * (nedb_wopts.repl_offset), 0 none; evidence too on these */
+	uint64_t repl_offset;
 	int64_t exp;			/* put: expiry (ms), 0 none */
 	/* redact: the put seqs it erases, a JSON array of ascending
 	 * numbers, and why (engine/redact.c) */

@@ -464,6 +464,21 @@ typedef struct nedb_wopts {
 	const char *client;	/* NULL: "local", nonces assigned */
 	uint64_t nonce;		/* 0: next after the last seen */
 	const char *idem;	/* idempotency key, or NULL */
+	/*
+	 * Where the op came from, carried by every op the write stages
+	 * (put, delete, expire, drop; nedb-format(5)): evidence text (1-400
+	 * bytes; a put's own nedb_put.evidence wins) and the offset in the
+	 * replication stream of a source the database follows
+	 * (nedb-redis-follow(1)).  NULL and 0: none.
+	 */
+	const char *evidence;
+	uint64_t repl_offset;
+	/*
+	 * A document past its expiry still counts as live for this write
+	 * (a delete or expire of it, a put that keeps its expiry): the
+	 * writes of a replica, whose source decides when a key is gone.
+	 */
+	int keep_expired;
 } nedb_wopts;
 
 typedef struct nedb_put {

@@ -287,6 +287,11 @@ busy_copy() {
 	assert_success
 }
 
+@test "the examples of nedb-redis-follow(1) run as shown" {
+	run python3 "$CHECK" run "$ROOT/man/nedb-redis-follow.1"
+	assert_success
+}
+
 @test "the examples of nedb-diff(1) run as shown" {
 	run python3 "$CHECK" run "$ROOT/man/nedb-diff.1"
 	assert_success

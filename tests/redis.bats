@@ -1280,6 +1280,145 @@ OK'
 	EOF
 }
 
+@test "the list commands a replica sees print as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l a b c a b c a
+		LREM l -2 a
+		LRANGE l 0 -1
+		LREM l 0 b
+		LREM l 1 c
+		LRANGE l 0 -1
+		LINSERT l BEFORE a X
+		LINSERT l AFTER zz Y
+		LINSERT l MIDDLE a Y
+		LINSERT nosuch AFTER a Y
+		LTRIM l 1 -1
+		LRANGE l 0 -1
+		LTRIM l 5 10
+		EXISTS l
+		RPUSH q 1 2 3
+		LMOVE q q2 LEFT RIGHT
+		RPOPLPUSH q q2
+		LRANGE q2 0 -1
+		LMOVE q q RIGHT LEFT
+		LMOVE q q2 UP DOWN
+		LRANGE q 0 -1
+		LPUSHX nope a
+		RPUSHX q2 z
+		LRANGE q2 0 -1
+		SET s x
+		LMOVE q s LEFT LEFT
+		RPOPLPUSH nosuch q
+	EOF
+}
+
+@test "the set commands a replica sees print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SADD s1 a b c
+		SADD s2 b c d
+		SINTERSTORE d s1 s2
+		SMEMBERS d
+		SDIFFSTORE d s1 s2
+		SMEMBERS d
+		SINTERSTORE d s1 nosuch
+		EXISTS d
+		SMOVE s1 s2 a
+		SMOVE s1 s2 a
+		SMOVE s1 s1 b
+		SCARD s2
+		SET str x
+		SMOVE s1 str b
+		SUNIONSTORE str s1
+		TYPE str
+	EOF
+}
+
+@test "the sorted set commands print as with redis-server" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c
+		ZADD z XX CH 5 a 1 new
+		ZADD z NX 10 a 4 d
+		ZADD z GT 1 b 7 c
+		ZADD z LT INCR -1 c
+		ZADD z XX INCR 1 nosuch
+		ZINCRBY z 0.5 d
+		ZRANGE z 0 -1 WITHSCORES
+		ZSCORE z c
+		ZSCORE z nosuch
+		ZCARD z
+		ZREM z a nope
+		ZPOPMIN z
+		ZPOPMAX z 2
+		ZPOPMIN nosuch
+		ZADD z 1 x 2 y 3 w 4 v
+		ZREMRANGEBYSCORE z (1 3
+		ZRANGE z 0 -1
+		ZREMRANGEBYRANK z 0 0
+		ZRANGE z 0 -1 WITHSCORES
+		ZADD z inf big -inf small
+		ZRANGE z 0 -1 WITHSCORES
+		ZADD z 1.1 f
+		ZSCORE z f
+		ZINCRBY z -inf big
+		ZADD z nan c
+		ZADD z XX NX 1 a
+		ZADD z GT LT 1 a
+		ZADD z INCR 1 a 2 b
+		ZADD z 1
+		ZREMRANGEBYSCORE z a b
+		SET str x
+		ZADD str 1 a
+		ZRANGE z -2 -1
+		ZREMRANGEBYSCORE z -inf +inf
+		EXISTS z
+	EOF
+}
+
+@test "absolute times, UNLINK, RENAMENX and FLUSHALL print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET k v PXAT 1
+		EXISTS k
+		SET k v EXAT 99999999999
+		TTL k
+		SET k v EX 1 PXAT 5
+		SET k v KEEPTTL PXAT 5
+		SET k v PXAT 0
+		PEXPIREAT k 1
+		EXISTS k
+		SET k v
+		EXPIREAT k 99999999999
+		TTL k
+		EXPIREAT k 10000000000000000
+		PEXPIREAT k 99999999999999 NX
+		UNLINK k nope
+		SET a 1
+		SET b 2
+		RENAMENX a b
+		RENAMENX a c
+		RENAMENX nosuch c
+		GET c
+		FLUSHALL
+		DBSIZE
+		FLUSHALL NOW
+	EOF
+}
+
+@test "a sorted set is a document of its members and their scores" {
+	run nedb-redis ZADD board 3 bob 1.5 ann 1.5 al inf top
+	assert_output '(integer) 4'
+	run nedb-get redis board
+	assert_output '{"_id":"board","type":"zset","value":[["al",1.5],["ann",1.5],["bob",3],["top","inf"]]}'
+	run nedb-redis ZINCRBY board 0.1 al
+	assert_output '"1.6000000000000001"'
+	run nedb-get redis board
+	assert_output '{"_id":"board","type":"zset","value":[["ann",1.5],["al",1.6],["bob",3],["top","inf"]]}'
+	run nedb-redis TYPE board
+	assert_output zset
+	run nedb-redis ZREM board al ann bob top
+	assert_output '(integer) 4'
+	run -1 nedb-get redis board
+}
+
 @test "--raw prints as redis-cli --raw with redis-server" {
 	same_as_redis --raw <<-'EOF'
 		SET a "x y"

@@ -1610,6 +1610,16 @@ check_wopts(const nedb_wopts *w, struct op *o)
 					 "control characters");
 		o->idem = w->idem;
 	}
+	if (w && w->evidence) {
+		n = strlen(w->evidence);
+		if (n == 0 || n > MAX_ID || nedb_check_id(w->evidence, n))
+			return nedb__err(NEDB_EINPUT, "bad provenance text: "
+					 "want 1-400 bytes of UTF-8, no "
+					 "control characters");
+		o->evidence = w->evidence;
+	}
+	if (w)
+		o->repl_offset = w->repl_offset;
 	return 0;
 }
 
@@ -1769,7 +1779,8 @@ provenance(nedb *db, const nedb_put *p, struct op *o, nedb_buf *cb)
 	    (p->valid_to && nedb_check_id(p->valid_to, strlen(p->valid_to))))
 		return nedb__err(NEDB_EINPUT, "bad provenance text: want 1-400 "
 				 "bytes of UTF-8, no control characters");
-	o->evidence = p->evidence;
+	if (p->evidence)	/* else the write options' (check_wopts) */
+		o->evidence = p->evidence;
 	o->valid_from = p->valid_from;
 	o->valid_to = p->valid_to;
 	return 0;
@@ -1929,6 +1940,16 @@ put_doc(const nedb_put *p, struct op *o, const char *cur, size_t curlen,
 }
 
 /*
+ * The time at which a write asks whether a document is live: the op's,
+ * or with keep_expired none (0: every document is, its expiry aside).
+ */
+static int64_t
+live_at(const nedb_wopts *w, int64_t ts)
+{
+	return w && w->keep_expired ? 0 : ts;
+}
+
+/*
  * A put, in the order its checks run: the document and the id (the
  * caller's when prepared, else nedb_put_prepare's: checked and "_id"
  * placed once, then trusted), the write options and the key or nonce
@@ -1969,7 +1990,8 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 	if (p->if_seq || p->if_absent || p->merge ||
 	    (p->keep_ttl && p->ttl_ms <= 0)) {
 		rc = nedb__doc_head(&db->view, db->wtxn, o.coll, o.id,
-				    strlen(o.id), o.ts, &h, &cur, &curlen);
+				    strlen(o.id), live_at(&p->w, o.ts), &h,
+				    &cur, &curlen);
 		if (rc == NEDB_ENOTFOUND)
 			cur = NULL;
 		else if (rc)
@@ -2023,8 +2045,8 @@ doc_op(nedb *db, enum op_kind kind, const char *coll, const char *id,
 	o.coll = coll;
 	o.id = id;
 	o.ts = next_ts(db);
-	rc = nedb__doc_head(&db->view, db->wtxn, coll, id, strlen(id), o.ts,
-			    &h, &doc, &len);
+	rc = nedb__doc_head(&db->view, db->wtxn, coll, id, strlen(id),
+			    live_at(w, o.ts), &h, &doc, &len);
 	if (rc == NEDB_ENOTFOUND)
 		return nedb__err(NEDB_ENOTFOUND, "no document '%s/%s'", coll,
 				 id);

@@ -62,13 +62,20 @@ static const struct op_member put_m[] = {
 	RAW("confidence", M_OPT, confidence),
 	MEMBER("valid_from", M_STR, M_OPT, valid_from),
 	MEMBER("valid_to", M_STR, M_OPT, valid_to),
+	MEMBER("repl_offset", M_U64, M_OPT, repl_offset),
 	MEMBER("doc", M_DOC, 0, doc),
 };
+
+/* Where an op that carries no document came from (nedb_wopts). */
+#define SOURCE_MEMBERS \
+	MEMBER("evidence", M_STR, M_OPT, evidence), \
+	MEMBER("repl_offset", M_U64, M_OPT, repl_offset)
 
 static const struct op_member delete_m[] = {
 	CLIENT_MEMBERS,
 	RMEMBER("coll", M_STR, 0, coll, coll),
 	RMEMBER("id", M_STR, 0, id, id),
+	SOURCE_MEMBERS,
 };
 
 static const struct op_member checkpoint_m[] = {
@@ -100,6 +107,7 @@ static const struct op_member unindex_m[] = {
 static const struct op_member drop_m[] = {
 	CLIENT_MEMBERS,
 	RMEMBER("coll", M_STR, 0, coll, coll),
+	SOURCE_MEMBERS,
 };
 
 /* exp 0: the document never expires (persist); written even then. */
@@ -108,6 +116,7 @@ static const struct op_member expire_m[] = {
 	RMEMBER("coll", M_STR, 0, coll, coll),
 	RMEMBER("id", M_STR, 0, id, id),
 	RMEMBER("exp", M_I64, 0, exp, exp),
+	SOURCE_MEMBERS,
 };
 
 /* A redaction (engine/redact.c): which put seqs of coll/id lost their

@@ -29,6 +29,10 @@
  * keeps it.  Scores are replied as Redis 7.0 replies them: "%.17g",
  * "inf", "-inf".
  *
+ * A connection may route keys elsewhere (nedb-redis-follow): the keys of
+ * another Redis database to another collection, and the keys of its
+ * registrations (nedb_redis_map) to theirs, in shapes of their own; see
+ * "where keys live" below.
  * When any byte string of a value (a string, a hash field or value, a
  * member, an element) is not valid UTF-8, the document holds "b64"
  * instead of "value": the same shape with every one of those strings in
@@ -63,6 +67,8 @@
 #include <string.h>
 #include <time.h>
 #include "internal.h"
+#include "codec.h"
+#include "nedb_jv.h"
 #include "nql.h"
 #include "redis.h"
 
@@ -620,13 +626,79 @@ done:
 	return rc;
 }
 
+/* ---- where keys live, and their documents -----------------------------
+ * A key is a document of the connection's collection ("redis" unless it
+ * says otherwise) whose id is the key, in the shape of the type mapping
+ * above (CODEC_REDIS), unless a registration of the connection's map
+ * claims it: then it is a document of the registration's collection,
+ * its id the key or the key's suffix, in the registration's shape:
+ *
+ *   string  {"_id":ID,"value":"V"}   (or "b64")
+ *   hash    {"_id":ID,"F":"V",...}   (fields in insertion order; every
+ *                                     field and value UTF-8, no "_id")
+ *   json    the string value, a JSON object, with "_id" set to ID
+ *
+ * A value a registration's shape cannot hold (a list where a hash is
+ * registered, a string that is not a JSON object) is refused with an
+ * error reply, and nothing is written.  Only the json shape needs libjq
+ * (to validate the object): nedb-redis and nedbd, which have no map,
+ * never load it (invariant 3). */
+
+enum { CODEC_REDIS, CODEC_STRING, CODEC_HASH, CODEC_JSON };
+static const char *const codec_name[] = {"redis", "string", "hash", "json"};
+
+struct maprule {
+	char *pattern;
+	size_t patlen;
+	size_t prefix;		/* bytes of the pattern before a wildcard */
+	char coll[MAX_COLL + 1];
+	int codec;
+	bool whole_key;		/* "id":"key" */
+	unsigned db;
+};
+
+struct nedb_redis_map {
+	struct maprule *r;
+	size_t n;
+};
+
+struct place {
+	const char *coll;
+	const char *id;		/* NUL-ended: the key or a suffix of it */
+	int codec;
+};
+
+static bool globMatch(const char *p, size_t pn, const char *s, size_t sn);
+
+static void
+route(const nedb_redis_conn *conn, const char *key, size_t keylen,
+      struct place *pl)
+{
+	const nedb_redis_map *m = conn->map;
+
+	pl->coll = conn->coll ? conn->coll : REDIS_COLL;
+	pl->id = key;
+	pl->codec = CODEC_REDIS;
+	for (size_t i = 0; m && i < m->n; i++) {
+		const struct maprule *r = &m->r[i];
+
+		if (r->db != conn->dbnum ||
+		    !globMatch(r->pattern, r->patlen, key, keylen))
+			continue;
+		pl->coll = r->coll;
+		pl->codec = r->codec;
+		pl->id = r->whole_key ? key : key + r->prefix;
+		return;
+	}
+}
+
 /*
- * Takes a document of the collection apart into o (whose exp the caller
- * sets).  A shape outside the mapping is OBJ_UNKNOWN.  Returns 0, or -1
- * when memory ran out.
+ * Takes the document of a key apart into o (whose exp the caller sets),
+ * as codec shapes it.  A shape outside the mapping is OBJ_UNKNOWN.
+ * Returns 0, or -1 when memory ran out.
  */
 static int
-parseObject(const char *doc, size_t len, robj *o)
+parseObject(int codec, const char *doc, size_t len, robj *o)
 {
 	static const struct { const char *lit; int type; } types[] = {
 		{"\"string\"", OBJ_STRING}, {"\"hash\"", OBJ_HASH},
@@ -639,16 +711,75 @@ parseObject(const char *doc, size_t len, robj *o)
 	bool b64 = false;
 	int type = OBJ_UNKNOWN, rc;
 
-	(void)len;
 	o->type = OBJ_UNKNOWN;
-	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
-	if (!(t = m[0]))
+	if (codec == CODEC_JSON) {
+		nedb_buf b = {0};
+
+		/* the string is the object without its "_id" */
+		if (nedb_buf_add(&b, doc, len) ||
+		    nedb__doc_set(&b, "_id", NULL, 0, false) ||
+		    bstrSet(&o->str, b.p, b.len)) {
+			nedb_buf_free(&b);
+			return -1;
+		}
+		nedb_buf_free(&b);
+		o->type = OBJ_STRING;
 		return 0;
-	tlen = mlen[0];
-	for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-		if (tlen == strlen(types[i].lit) &&
-		    !memcmp(t, types[i].lit, tlen))
-			type = types[i].type;
+	}
+	if (codec == CODEC_HASH) {
+		const char *p = skipWs(doc, doc + len), *e = doc + len;
+
+		/* every member but "_id" is a field holding a string */
+		if (p == e || *p++ != '{')
+			return 0;
+		for (;;) {
+			const char *q;
+			bstr f = {0}, val = {0};
+
+			p = skipWs(p, e);
+			if (p < e && *p == '}')
+				break;
+			q = jsonEnd(p, e);
+			rc = decodeStr(p, q, false, &f);
+			p = skipWs(q, e);
+			if (!rc && (p == e || *p++ != ':'))
+				rc = 1;
+			p = skipWs(p, e);
+			q = jsonEnd(p, e);
+			if (!rc && !(f.len == 3 && !memcmp(f.p, "_id", 3))) {
+				if (!(rc = decodeStr(p, q, false, &val)) &&
+				    (robjReserve(o) || robjReserve(o) ||
+				     (o->v[o->n++] = f, f.p = NULL,
+				      o->v[o->n++] = val, val.p = NULL, 0)))
+					rc = -1;
+			}
+			free(f.p);
+			free(val.p);
+			if (rc) {
+				int64_t exp = o->exp;
+
+				robjFree(o);
+				o->exp = exp;
+				o->type = OBJ_UNKNOWN;
+				return rc < 0 ? -1 : 0;
+			}
+			p = skipWs(q, e);
+			if (p < e && *p == ',')
+				p++;
+		}
+		o->type = OBJ_HASH;
+		return 0;
+	}
+	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
+	if (codec == CODEC_STRING)
+		type = OBJ_STRING;
+	else if ((t = m[0])) {
+		tlen = mlen[0];
+		for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+			if (tlen == strlen(types[i].lit) &&
+			    !memcmp(t, types[i].lit, tlen))
+				type = types[i].type;
+	}
 	if (type == OBJ_UNKNOWN)
 		return 0;
 	if ((v = m[1])) {
@@ -707,25 +838,69 @@ putStr(nedb_buf *b, const bstr *s, bool b64)
 }
 
 /*
- * The compact text of the document for key holding o, as
+ * The compact text of the document of the key at pl holding o, as
  * nedb__doc_normalize would leave it (so that it may be staged as a
- * prepared put).  Returns 0 or -1 when memory ran out.
+ * prepared put).  Returns 0, -1 when memory ran out, or 1 when pl's
+ * registration cannot hold o (why, in why).
  */
 static int
-buildDoc(nedb_buf *b, const char *key, const robj *o)
+buildDoc(nedb_buf *b, const struct place *pl, const robj *o,
+	 const char **why)
 {
 	bool b64 = false;
 	int rc = 0;
 
+	b->len = 0;
+	if (pl->codec != CODEC_REDIS) {
+		bool str = pl->codec != CODEC_HASH;
+
+		if (o->type != (str ? OBJ_STRING : OBJ_HASH)) {
+			*why = "a value of another type";
+			return 1;
+		}
+	}
+	if (pl->codec == CODEC_JSON) {
+		nedb_buf id = {0};
+
+		if (memchr(o->str.p, 0, o->str.len) ||
+		    nedb_json_object(b, o->str.p, o->str.len)) {
+			*why = "a string that is not a JSON object";
+			return 1;
+		}
+		rc = nedb_buf_json_str(&id, pl->id, strlen(pl->id)) ||
+		     nedb__doc_set(b, "_id", id.p, id.len, true);
+		nedb_buf_free(&id);
+		return rc ? -1 : 0;
+	}
 	if (o->type == OBJ_STRING)
 		b64 = !utf8(&o->str);
 	for (size_t i = 0; i < o->n && !b64; i++)
 		b64 = !utf8(&o->v[i]);
-	b->len = 0;
 	rc |= nedb_buf_puts(b, "{\"_id\":");
-	rc |= nedb_buf_json_str(b, key, strlen(key));
-	rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
-			      type_name[o->type], b64 ? "b64" : "value");
+	rc |= nedb_buf_json_str(b, pl->id, strlen(pl->id));
+	if (pl->codec == CODEC_HASH) {
+		if (b64) {
+			*why = "bytes that are not UTF-8";
+			return 1;
+		}
+		for (size_t i = 0; i < o->n; i += 2) {
+			if (o->v[i].len == 3 && !memcmp(o->v[i].p, "_id", 3)) {
+				*why = "a field named _id";
+				return 1;
+			}
+			rc |= nedb_buf_add(b, ",", 1);
+			rc |= putStr(b, &o->v[i], false);
+			rc |= nedb_buf_add(b, ":", 1);
+			rc |= putStr(b, &o->v[i + 1], false);
+		}
+		rc |= nedb_buf_add(b, "}", 1);
+		return rc ? -1 : 0;
+	}
+	if (pl->codec == CODEC_STRING)
+		rc |= nedb_buf_printf(b, ",\"%s\":", b64 ? "b64" : "value");
+	else
+		rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
+				      type_name[o->type], b64 ? "b64" : "value");
 	switch (o->type) {
 	case OBJ_STRING:
 		rc |= putStr(b, &o->str, b64);
@@ -1057,7 +1232,10 @@ getLongLong(client *c, int i, long long *v, const char *msg)
 
 /* ---- the database ---------------------------------------------------------- */
 
-/* Milliseconds of o's expiry left, for a rewrite that keeps it; 0: none. */
+/* A time to live that keeps the key's current expiry (storeKey). */
+#define TTL_KEEP (-1)
+
+/* Milliseconds of o's expiry left, for another key; 0: none. */
 static int64_t
 ttlLeft(const robj *o)
 {
@@ -1070,31 +1248,72 @@ ttlLeft(const robj *o)
 }
 
 /*
- * Reads the head document of key: 1 when there is one (d filled), 0 when
- * there is none (or it has expired), -1 after an error.
+ * The head document at pl, expired or not, copied out as nedb_get
+ * copies it: a replica's read (its source says when a key is gone).
  */
 static int
-dbFetch(client *c, const char *key, nedb_doc *d)
+headAny(client *c, const struct place *pl, nedb_doc *d)
 {
-	int rc = nedb_get(c->db, REDIS_COLL, key, NEDB_HEAD, d);
+	nedb *db = c->db;
+	struct dochdr h;
+	const char *doc;
+	size_t len;
+	int rc;
+
+	if ((rc = nedb__doc_head(&db->view, db->wtxn, pl->coll, pl->id,
+				 strlen(pl->id), 0, &h, &doc, &len)))
+		return rc;
+	db->scratch.len = 0;
+	if (nedb_buf_add(&db->scratch, doc, len))
+		return NEDB_EIO;
+	d->doc = db->scratch.p;
+	d->len = len;
+	d->seq = h.seq;
+	d->ts = h.ts;
+	d->exp = h.exp;
+	nedb__hex(d->hash, h.hash, HASH_LEN);
+	return 0;
+}
+
+/*
+ * Reads the head document of the key at pl: 1 when there is one (d
+ * filled), 0 when there is none (or it has expired, but for a
+ * replica), -1 after an error.
+ */
+static int
+dbFetchAt(client *c, const struct place *pl, nedb_doc *d)
+{
+	int rc = c->conn->replica && c->db->wtxn ? headAny(c, pl, d) :
+		 nedb_get(c->db, pl->coll, pl->id, NEDB_HEAD, d);
 
 	if (rc == NEDB_ENOTFOUND)
 		return 0;
 	return rc ? failed(c, rc) : 1;
 }
 
+static int
+dbFetch(client *c, const char *key, nedb_doc *d)
+{
+	struct place pl;
+
+	route(c->conn, key, strlen(key), &pl);
+	return dbFetchAt(c, &pl, d);
+}
+
 /* Reads key into o (OBJ_NONE when missing).  0, or -1 after an error. */
 static int
 lookupKey(client *c, const char *key, robj *o)
 {
+	struct place pl;
 	nedb_doc d;
 	int r;
 
 	memset(o, 0, sizeof *o);
-	if ((r = dbFetch(c, key, &d)) <= 0)
+	route(c->conn, key, strlen(key), &pl);
+	if ((r = dbFetchAt(c, &pl, &d)) <= 0)
 		return r;
 	o->exp = d.exp;
-	return parseObject(d.doc, d.len, o) ? oom(c) : 0;
+	return parseObject(pl.codec, d.doc, d.len, o) ? oom(c) : 0;
 }
 
 /*
@@ -1119,12 +1338,25 @@ lookupTyped(client *c, const char *key, int type, robj *o)
 	return 1;
 }
 
-/* The document text for key, checked against the size limit. */
+/*
+ * The document text of the key at pl holding o, checked against the
+ * size limit and pl's registration: 0, or -1 after an error reply.
+ */
 static int
-docFor(client *c, const char *key, const robj *o, nedb_buf *doc)
+docFor(client *c, const struct place *pl, const char *key, const robj *o,
+       nedb_buf *doc)
 {
-	if (buildDoc(doc, key, o))
+	const char *why = NULL;
+	int rc = buildDoc(doc, pl, o, &why);
+
+	if (rc < 0)
 		return oom(c);
+	if (rc > 0) {
+		addReplyErrorFormat(c, "ERR key '%.64s' is registered as %s "
+				    "in collection '%s': it cannot hold %s",
+				    key, codec_name[pl->codec], pl->coll, why);
+		return -1;
+	}
 	if (doc->len > MAX_DOC) {
 		addReplyErrorFormat(c, "ERR value too large: the document of "
 				    "key '%.64s' would exceed %u bytes", key,
@@ -1134,45 +1366,74 @@ docFor(client *c, const char *key, const robj *o, nedb_buf *doc)
 	return 0;
 }
 
-/* Stages a put of prepared document text for key. */
+/* Stages a put of prepared document text at pl (ttl_ms TTL_KEEP: keep
+ * the current expiry). */
 static int
-dbPut(client *c, const char *key, const char *doc, size_t len,
-      int64_t ttl_ms)
+dbPutAt(client *c, const struct place *pl, const char *doc, size_t len,
+	int64_t ttl_ms)
 {
 	nedb_put p = {
-		.coll = REDIS_COLL, .id = key, .doc = doc, .doclen = len,
-		.ttl_ms = ttl_ms, .w = c->w, .prepared = 1,
+		.coll = pl->coll, .id = pl->id, .doc = doc, .doclen = len,
+		.ttl_ms = ttl_ms == TTL_KEEP ? 0 : ttl_ms,
+		.keep_ttl = ttl_ms == TTL_KEEP, .w = c->w, .prepared = 1,
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 
 	return rc ? failed(c, rc) : 0;
 }
 
+/* The document text for key (routed), checked as docFor checks it. */
+static int
+docForKey(client *c, const char *key, const robj *o, nedb_buf *doc)
+{
+	struct place pl;
+
+	route(c->conn, key, strlen(key), &pl);
+	return docFor(c, &pl, key, o, doc);
+}
+
+/* Stages a put of prepared document text for key (routed). */
+static int
+dbPut(client *c, const char *key, const char *doc, size_t len,
+      int64_t ttl_ms)
+{
+	struct place pl;
+
+	route(c->conn, key, strlen(key), &pl);
+	return dbPutAt(c, &pl, doc, len, ttl_ms);
+}
+
 /* Stages a delete of key: 1 when it existed, 0 when not, -1 on error. */
 static int
 dbDelete(client *c, const char *key)
 {
-	int rc = nedb_write_delete(c->db, REDIS_COLL, key, &c->w, NULL);
+	struct place pl;
+	int rc;
 
+	route(c->conn, key, strlen(key), &pl);
+	rc = nedb_write_delete(c->db, pl.coll, pl.id, &c->w, NULL);
 	if (rc == NEDB_ENOTFOUND)
 		return 0;
 	return rc ? failed(c, rc) : 1;
 }
 
 /*
- * Writes o as the value of key with ttl_ms to live (0: forever); an
- * empty hash, set or list deletes the key, as Redis does.
+ * Writes o as the value of key with ttl_ms to live (0: forever,
+ * TTL_KEEP: as it is); an empty hash, set, list or sorted set deletes
+ * the key, as Redis does.
  */
 static int
 storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
 {
 	nedb_buf doc = {0};
+	struct place pl;
 	int rc;
 
 	if (o->type != OBJ_STRING && o->n == 0)
 		return dbDelete(c, key) < 0 ? -1 : 0;
-	if ((rc = docFor(c, key, o, &doc)) == 0)
-		rc = dbPut(c, key, doc.p, doc.len, ttl_ms);
+	route(c->conn, key, strlen(key), &pl);
+	if ((rc = docFor(c, &pl, key, o, &doc)) == 0)
+		rc = dbPutAt(c, &pl, doc.p, doc.len, ttl_ms);
 	nedb_buf_free(&doc);
 	return rc;
 }
@@ -1180,9 +1441,11 @@ storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
 static int
 dbExpire(client *c, const char *key, int64_t ttl_ms)
 {
-	int rc = nedb_write_expire(c->db, REDIS_COLL, key, ttl_ms, &c->w,
-				   NULL);
+	struct place pl;
+	int rc;
 
+	route(c->conn, key, strlen(key), &pl);
+	rc = nedb_write_expire(c->db, pl.coll, pl.id, ttl_ms, &c->w, NULL);
 	return rc ? failed(c, rc) : 0;
 }
 
@@ -1199,6 +1462,19 @@ setStringKey(client *c, const char *key, const char *p, size_t n,
 	rc = storeKey(c, key, &o, ttl_ms);
 	robjFree(&o);
 	return rc;
+}
+
+/*
+ * The time to live of an absolute expiry at ms: what is left of it, or,
+ * when it has passed, 0 (the caller deletes the key, as Redis does) or
+ * for a replica 1 ms (the source deletes the key when it wants to).
+ */
+static int64_t
+ttlUntil(client *c, long long at, long long now)
+{
+	if (at > now)
+		return at - now;
+	return c->conn->replica ? 1 : 0;
 }
 
 /* ---- keys: glob patterns and scans --------------------------------------- */
@@ -1327,29 +1603,57 @@ countRow(const char *json, size_t len, void *payload)
 	return 0;
 }
 
+struct collcount {
+	const char *coll;
+	uint64_t n;
+};
+
 static int
 collCount(const char *coll, uint64_t count, void *payload)
 {
-	if (!strcmp(coll, REDIS_COLL))
-		*(uint64_t *)payload = count;
+	struct collcount *cc = payload;
+
+	if (!strcmp(coll, cc->coll))
+		cc->n = count;
 	return 0;
 }
 
-/* The number of live keys. */
+/* The collection of the keys no registration claims. */
+static const char *
+keysColl(const client *c)
+{
+	return c->conn->coll ? c->conn->coll : REDIS_COLL;
+}
+
+/* "FROM <the keys' collection>" into q (80 bytes). */
+static const char *
+keysQuery(const client *c, char *q)
+{
+	snprintf(q, 80, "FROM %s", keysColl(c));
+	return q;
+}
+
+/*
+ * The number of live keys (those of the connection's collection: KEYS
+ * and DBSIZE do not see the keys of registrations).
+ */
 static int
 dbSize(client *c, uint64_t *n)
 {
+	struct collcount cc = {keysColl(c), 0};
 	uint64_t pending;
+	char q[80];
 	int rc;
 
 	*n = 0;
 	/* the collection's count is exact unless expired keys await a sweep */
 	if ((rc = nedb_expired_pending(c->db, nedb_now_ms(), &pending)))
 		return failed(c, rc);
-	if (!pending)
-		rc = nedb_collections(c->db, collCount, n);
-	else
-		rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, countRow, n);
+	if (!pending) {
+		rc = nedb_collections(c->db, collCount, &cc);
+		*n = cc.n;
+	} else
+		rc = nedb_query(c->db, keysQuery(c, q), 0, countRow, n);
 	return rc ? failed(c, rc) : 0;
 }
 
@@ -1391,7 +1695,7 @@ setExpiry(client *c, int j, unsigned flags, long long *ttl)
 			goto bad;
 		*ttl = v;
 	} else
-		*ttl = v - now;
+		*ttl = ttlUntil(c, v, now);	/* a replica's: never passed */
 	return 0;
 bad:
 	addReplyErrorFormat(c, "ERR invalid expire time in '%s' command",
@@ -1452,7 +1756,7 @@ setCommand(client *c)
 	    ((flags & SET_XX) && o.type == OBJ_NONE)) {
 		r = 1;
 	} else {
-		int64_t ttl = (flags & SET_KEEPTTL) ? ttlLeft(&o) : ms;
+		int64_t ttl = (flags & SET_KEEPTTL) ? TTL_KEEP : ms;
 
 		/* a time that has passed: set and gone at once, as in Redis */
 		if (expire && ttl <= 0 ? o.type != OBJ_NONE &&
@@ -1609,7 +1913,7 @@ msetGenericCommand(client *c, bool nx)
 		if (bstrSet(&o.str, c->argv[2 + 2 * i], c->argvlen[2 + 2 * i]))
 			rc = oom(c);
 		else
-			rc = docFor(c, c->argv[1 + 2 * i], &o, &docs[i]);
+			rc = docForKey(c, c->argv[1 + 2 * i], &o, &docs[i]);
 		robjFree(&o);
 		if (rc)
 			break;
@@ -1712,7 +2016,7 @@ incrDecrGenericCommand(client *c, long long incr)
 		oom(c);
 		goto done;
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, value);
 done:
 	robjFree(&o);
@@ -1794,7 +2098,7 @@ incrbyfloatCommand(client *c)
 	n = ld2human(buf, sizeof buf, value);
 	if (bstrSet(&o.str, buf, n))
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyBulk(c, buf, n);
 done:
 	robjFree(&o);
@@ -1877,7 +2181,7 @@ setrangeCommand(client *c)
 		o.str.len = (size_t)offset + vlen;
 	}
 	memcpy(o.str.p + offset, c->argv[3], vlen);
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)o.str.len);
 done:
 	robjFree(&o);
@@ -1941,7 +2245,7 @@ setbitCommand(client *c)
 	old = (unsigned char)o.str.p[byte] >> bit & 1;
 	o.str.p[byte] = (char)(((unsigned char)o.str.p[byte] & ~(1u << bit)) |
 			       (unsigned)on << bit);
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, old);
 done:
 	robjFree(&o);
@@ -2138,7 +2442,7 @@ appendCommand(client *c)
 	    nedb_buf_add(&v, c->argv[2], c->argvlen[2]) ||
 	    bstrSet(&o.str, v.p ? v.p : "", v.len)) {
 		oom(c);
-	} else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	} else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)o.str.len);
 	nedb_buf_free(&v);
 	robjFree(&o);
@@ -2167,51 +2471,69 @@ typeCommand(client *c)
 	robjFree(&o);
 }
 
-/* RENAME, and RENAMENX: 0 and nothing done when dst exists. */
+/*
+ * RENAME and RENAMENX.  The document moves as it is, TTL and all (put
+ * rewrites its _id), or, between keys of different shapes (a
+ * registration's and another), as its value.
+ */
 static void
 renameGenericCommand(client *c, bool nx)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
+	struct place ps, pd;
 	nedb_buf doc = {0};
-	nedb_doc d, dd;
+	nedb_doc d;
+	robj t = {0};
 	int r;
 
-	if ((r = dbFetch(c, src, &d)) < 0)
+	route(c->conn, src, strlen(src), &ps);
+	route(c->conn, dst, strlen(dst), &pd);
+	if ((r = dbFetchAt(c, &ps, &d)) < 0)
 		return;
 	if (!r) {
 		addReplyError(c, "ERR no such key");
 		return;
 	}
-	if (!strcmp(src, dst)) {
-		if (nx)
-			addReplyLongLong(c, 0);
-		else
-			addReplyOK(c);
-		return;
-	}
-	/* the document moves as it is, TTL and all; put rewrites its _id
-	 * (copied first: the next read may reuse the memory of this one) */
-	if (nedb_buf_add(&doc, d.doc, d.len)) {
+	t.exp = d.exp;
+	if (ps.codec != pd.codec) {
+		if (parseObject(ps.codec, d.doc, d.len, &t)) {
+			oom(c);
+			return;
+		}
+		if (t.type == OBJ_UNKNOWN) {
+			addReplyErrorFormat(c, "ERR cannot move key '%.64s' to "
+					    "'%.64s': its document is not a "
+					    "value", src, dst);
+			goto done;
+		}
+	} else if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
 		return;
 	}
-	if (nx && (r = dbFetch(c, dst, &dd)) != 0) {
-		if (r > 0)
-			addReplyLongLong(c, 0);
-		nedb_buf_free(&doc);
-		return;
-	}
-	{
-		robj t = {.exp = d.exp};
-
-		if (dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0 &&
-		    dbDelete(c, src) >= 0) {
+	if (nx || !strcmp(src, dst)) {
+		if ((r = dbFetchAt(c, &pd, &d)) < 0)
+			goto done;
+		if (r) {
 			if (nx)
-				addReplyLongLong(c, 1);
+				addReplyLongLong(c, 0);
 			else
 				addReplyOK(c);
+			goto done;
 		}
 	}
+	if (ps.codec != pd.codec) {
+		if (docFor(c, &pd, dst, &t, &doc))
+			goto done;
+	}
+	if (dbPutAt(c, &pd, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+	    dbDelete(c, src) >= 0) {
+		if (nx)
+			addReplyLongLong(c, 1);
+		else
+			addReplyOK(c);
+	}
+done:
+	robjFree(&t);
 	nedb_buf_free(&doc);
 }
 
@@ -2237,8 +2559,10 @@ copyCommand(client *c)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
 	bool replace = false;
+	struct place ps, pd;
 	nedb_buf doc = {0};
 	nedb_doc d, dd;
+	robj t = {0};
 	int r;
 
 	for (int j = 3; j < c->argc; j++) {
@@ -2273,24 +2597,40 @@ copyCommand(client *c)
 			      "same");
 		return;
 	}
-	if ((r = dbFetch(c, src, &d)) <= 0) {
+	route(c->conn, src, strlen(src), &ps);
+	route(c->conn, dst, strlen(dst), &pd);
+	if ((r = dbFetchAt(c, &ps, &d)) <= 0) {
 		if (r == 0)
 			addReplyLongLong(c, 0);
 		return;
 	}
-	if (nedb_buf_add(&doc, d.doc, d.len)) {
+	t.exp = d.exp;
+	/* between keys of different shapes (a registration's and another)
+	 * the value moves, not the document */
+	if (ps.codec != pd.codec) {
+		if (parseObject(ps.codec, d.doc, d.len, &t)) {
+			oom(c);
+			return;
+		}
+		if (t.type == OBJ_UNKNOWN) {
+			addReplyErrorFormat(c, "ERR cannot copy key '%.64s' to "
+					    "'%.64s': its document is not a "
+					    "value", src, dst);
+			goto done;
+		}
+		if (docFor(c, &pd, dst, &t, &doc))
+			goto done;
+	} else if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
 		return;
 	}
-	{
-		robj t = {.exp = d.exp};
-
-		if ((r = dbFetch(c, dst, &dd)) > 0 && !replace)
-			addReplyLongLong(c, 0);
-		else if (r >= 0 &&
-			 dbPut(c, dst, doc.p, doc.len, ttlLeft(&t)) == 0)
-			addReplyLongLong(c, 1);
-	}
+	if ((r = dbFetchAt(c, &pd, &dd)) > 0 && !replace)
+		addReplyLongLong(c, 0);
+	else if (r >= 0 &&
+		 dbPutAt(c, &pd, doc.p, doc.len, ttlLeft(&t)) == 0)
+		addReplyLongLong(c, 1);
+done:
+	robjFree(&t);
 	nedb_buf_free(&doc);
 }
 
@@ -2298,9 +2638,10 @@ static void
 keysCommand(client *c)
 {
 	struct keyscan ks = {c->argv[1], c->argvlen[1], 0, {0}, false};
+	char q[80];
 	int rc;
 
-	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, keysRow, &ks);
+	rc = nedb_query(c->db, keysQuery(c, q), 0, keysRow, &ks);
 	if (ks.oom)
 		oom(c);
 	else if (rc)
@@ -2319,8 +2660,6 @@ dbsizeCommand(client *c)
 		addReplyLongLong(c, (long long)n);
 }
 
-/* FLUSHDB, and FLUSHALL, which is the same here: a connection sees one
- * database at a time, and the others are other directories. */
 static void
 flushdbCommand(client *c)
 {
@@ -2331,7 +2670,19 @@ flushdbCommand(client *c)
 		addReplySyntaxError(c);
 		return;
 	}
-	rc = nedb_write_drop(c->db, REDIS_COLL, &c->w, NULL);
+	/* the keys' collection, and those of the registrations */
+	rc = nedb_write_drop(c->db, keysColl(c), &c->w, NULL);
+	for (size_t i = 0; c->conn->map && i < c->conn->map->n &&
+	     (!rc || rc == NEDB_ENOTFOUND); i++) {
+		const struct maprule *r = &c->conn->map->r[i];
+		bool seen = !strcmp(r->coll, keysColl(c));
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = c->conn->map->r[k].db == c->conn->dbnum &&
+			       !strcmp(c->conn->map->r[k].coll, r->coll);
+		if (r->db == c->conn->dbnum && !seen)
+			rc = nedb_write_drop(c->db, r->coll, &c->w, NULL);
+	}
 	if (rc && rc != NEDB_ENOTFOUND) {
 		failed(c, rc);
 		return;
@@ -2375,7 +2726,7 @@ hsetGenericCommand(client *c, bool hmset)
 		}
 		created += r;
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP))
 		goto done;
 	if (hmset)
 		addReplyOK(c);
@@ -2409,7 +2760,7 @@ hsetnxCommand(client *c)
 	else if (hashSet(&o, c->argv[2], c->argvlen[2], c->argv[3],
 			 c->argvlen[3]) < 0)
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, 1);
 	robjFree(&o);
 }
@@ -2504,7 +2855,7 @@ hdelCommand(client *c)
 			deleted++;
 		}
 	}
-	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!deleted || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, deleted);
 	robjFree(&o);
 }
@@ -2557,7 +2908,7 @@ hincrbyCommand(client *c)
 	snprintf(buf, sizeof buf, "%lld", value);
 	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, strlen(buf)) < 0)
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, value);
 done:
 	robjFree(&o);
@@ -2610,7 +2961,7 @@ hincrbyfloatCommand(client *c)
 	n = ld2human(buf, sizeof buf, value);
 	if (hashSet(&o, c->argv[2], c->argvlen[2], buf, n) < 0)
 		oom(c);
-	else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyBulk(c, buf, n);
 done:
 	robjFree(&o);
@@ -2819,7 +3170,7 @@ saddremGenericCommand(client *c, bool add)
 		}
 		changed++;
 	}
-	if (!changed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!changed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, changed);
 done:
 	robjFree(&o);
@@ -3086,8 +3437,8 @@ smoveCommand(client *c)
 		oom(c);
 		goto done;
 	}
-	if (storeKey(c, src, &s, ttlLeft(&s)) == 0 &&
-	    (found || storeKey(c, dst, &d, ttlLeft(&d)) == 0))
+	if (storeKey(c, src, &s, TTL_KEEP) == 0 &&
+	    (found || storeKey(c, dst, &d, TTL_KEEP) == 0))
 		addReplyLongLong(c, 1);
 done:
 	robjFree(&s);
@@ -3135,7 +3486,7 @@ spopCommand(client *c)
 		o.v[at].p = NULL;
 		robjRemove(&o, at, 1);
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP))
 		goto done;
 	if (hascount)
 		addReplyMembers(c, &popped);
@@ -3363,7 +3714,7 @@ zaddGenericCommand(client *c, unsigned flags)
 			updated++;
 		}
 	}
-	if ((added || updated) && storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+	if ((added || updated) && storeKey(c, c->argv[1], &o, TTL_KEEP))
 		goto done;
 reply:
 	if (!(flags & ZADD_INCR))
@@ -3407,7 +3758,7 @@ zremCommand(client *c)
 			deleted++;
 		}
 	}
-	if (!deleted || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!deleted || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, deleted);
 	robjFree(&o);
 }
@@ -3936,7 +4287,7 @@ zremrangeGenericCommand(client *c, int type)
 	qsort(sel, k, sizeof *sel, sizeDescCmp);
 	for (size_t j = 0; j < k; j++)
 		zsetRemove(&o, sel[j]);
-	if (!k || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!k || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)k);
 	free(sel);
 	free(z);
@@ -4004,7 +4355,7 @@ zpopGenericCommand(client *c, bool max)
 
 		zsetRemove(&o, i);
 	}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0) {
 		addReplyArrayLen(c, (long long)(2 * n));
 		for (size_t k = 0; k < n; k++) {
 			addReplyBulk(c, popped.v[k].p, popped.v[k].len);
@@ -4158,7 +4509,7 @@ scanRow(const char *json, size_t len, void *payload)
 	if (keep && w->so->type) {
 		robj o = {0};
 
-		if (parseObject(json, len, &o))
+		if (parseObject(CODEC_REDIS, json, len, &o))
 			w->oom = true;
 		keep = !strcasecmp(w->so->type, type_name[o.type]);
 		robjFree(&o);
@@ -4190,6 +4541,7 @@ scanCommand(client *c)
 	struct scanwalk w = {0};
 	unsigned long long cursor;
 	scanopts so;
+	char q[80];
 	int rc;
 
 	if (scanCursor(c, 1, &cursor) || scanOptions(c, 2, true, &so))
@@ -4197,7 +4549,7 @@ scanCommand(client *c)
 	w.so = &so;
 	for (int i = 0; i < 8 && cursor >> (56 - 8 * i) & 0xff; i++)
 		w.from[w.fromlen++] = (char)(cursor >> (56 - 8 * i) & 0xff);
-	rc = nedb_query(c->db, "FROM " REDIS_COLL, 0, scanRow, &w);
+	rc = nedb_query(c->db, keysQuery(c, q), 0, scanRow, &w);
 	if (w.oom)
 		oom(c);
 	else if (rc && !w.stop)
@@ -4566,7 +4918,7 @@ pushGenericCommand(client *c, bool head)
 			oom(c);
 			goto done;
 		}
-	if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, (long long)o.n);
 done:
 	robjFree(&o);
@@ -4664,7 +5016,7 @@ lsetCommand(client *c)
 			addReplyError(c, "ERR index out of range");
 		else if (bstrSet(&o.v[i], c->argv[3], c->argvlen[3]))
 			oom(c);
-		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 			addReplyOK(c);
 	}
 	robjFree(&o);
@@ -4717,7 +5069,7 @@ popGenericCommand(client *c, bool head)
 			}
 		}
 		robjRemove(&o, at, n);
-		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0) {
+		if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0) {
 			if (hascount)
 				addReplyMembers(c, &popped);
 			else
@@ -4792,7 +5144,7 @@ linsertCommand(client *c)
 			continue;
 		if (robjInsert(&o, i + after, c->argv[4], c->argvlen[4]))
 			oom(c);
-		else if (storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+		else if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 			addReplyLongLong(c, (long long)o.n);
 		goto done;
 	}
@@ -4827,7 +5179,7 @@ ltrimCommand(client *c)
 	if (r && (start > 0 || end < len - 1)) {
 		robjRemove(&o, (size_t)(end + 1), (size_t)(len - 1 - end));
 		robjRemove(&o, 0, (size_t)start);
-		if (storeKey(c, c->argv[1], &o, ttlLeft(&o)))
+		if (storeKey(c, c->argv[1], &o, TTL_KEEP))
 			goto done;
 	}
 	addReplyOK(c);
@@ -4866,7 +5218,7 @@ lremCommand(client *c)
 		if (++removed == (long long)limit && limit)
 			break;
 	}
-	if (!removed || storeKey(c, c->argv[1], &o, ttlLeft(&o)) == 0)
+	if (!removed || storeKey(c, c->argv[1], &o, TTL_KEEP) == 0)
 		addReplyLongLong(c, removed);
 	robjFree(&o);
 }
@@ -4984,8 +5336,8 @@ lmoveGenericCommand(client *c, bool fromhead, bool tohead)
 		oom(c);
 		goto done;
 	}
-	if ((same || storeKey(c, src, &s, ttlLeft(&s)) == 0) &&
-	    storeKey(c, dst, to, ttlLeft(to)) == 0)
+	if ((same || storeKey(c, src, &s, TTL_KEEP) == 0) &&
+	    storeKey(c, dst, to, TTL_KEEP) == 0)
 		addReplyBulk(c, e.p, e.len);
 done:
 	free(e.p);
@@ -5082,9 +5434,10 @@ expireGenericCommand(client *c, bool seconds, bool at)
 		addReplyLongLong(c, 0);
 		return;
 	}
-	/* a time that has passed deletes the key, as in Redis */
-	if (when <= now ? dbDelete(c, c->argv[1]) < 0 :
-	    dbExpire(c, c->argv[1], when - now))
+	/* a time that has passed deletes the key, as in Redis (but on a
+	 * replica, which waits for its source's delete) */
+	if (!ttlUntil(c, when, now) ? dbDelete(c, c->argv[1]) < 0 :
+	    dbExpire(c, c->argv[1], ttlUntil(c, when, now)))
 		return;
 	addReplyLongLong(c, 1);
 }
@@ -5323,7 +5676,7 @@ infoCommand(client *c)
 				dbFail(c, r);
 			else {
 				if (!dbSize(c, &n) && n &&
-				    (r = nedb_ttl_count(c->db, REDIS_COLL,
+				    (r = nedb_ttl_count(c->db, keysColl(c),
 							nedb_now_ms(), &nexp,
 							&avg)))
 					dbFail(c, r);
@@ -5730,7 +6083,10 @@ static bool
 keyArgsValidStep(client *c, int first, int last, int step)
 {
 	for (int j = first; j <= last && j < c->argc; j += step) {
-		if (nedb_check_id(c->argv[j], c->argvlen[j]) == 0)
+		const char *coll, *id;
+
+		if (nedb_redis_where(c->conn, c->argv[j], c->argvlen[j], &coll,
+				     &id) == 0)
 			continue;
 		const char *m = nedb_errmsg();
 
@@ -5745,13 +6101,36 @@ keyArgsValidStep(client *c, int first, int last, int step)
 }
 
 int
+nedb_redis_where(const nedb_redis_conn *c, const char *key, size_t keylen,
+		 const char **coll, const char **id)
+{
+	struct place pl;
+	int rc;
+
+	/* the key first, so that the message says what is wrong with it */
+	if ((rc = nedb_check_id(key, keylen)))
+		return rc;
+	route(c, key, keylen, &pl);
+	if (pl.id != key && (rc = nedb_check_id(pl.id, strlen(pl.id))))
+		return nedb__err(NEDB_EINPUT, "bad key: '%.64s' leaves %s "
+				 "id in collection '%s'", key,
+				 *pl.id ? "an invalid" : "an empty", pl.coll);
+	*coll = pl.coll;
+	*id = pl.id;
+	return 0;
+}
+
+int
 nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 		const size_t *argvlen, nedb_buf *out, bool *wrote)
 {
 	client c = {
 		.conn = conn, .db = conn->db, .argc = argc, .argv = argv,
 		.argvlen = argvlen, .out = out,
-		.w = {.client = conn->client ? conn->client : "redis"},
+		.w = {.client = conn->client ? conn->client : "redis",
+		      .evidence = conn->evidence,
+		      .repl_offset = conn->repl_offset,
+		      .keep_expired = conn->replica},
 	};
 	size_t mark = out->len, before = 0;
 	bool own = false, began = false;
@@ -5862,6 +6241,335 @@ nedb_redis_key_version(nedb *db, const char *key, size_t len, uint64_t *seq,
 	/* deleted, expired or dropped since: the newest version says when */
 	rc = nedb_history(db, REDIS_COLL, key, lastVersion, seq);
 	return rc == NEDB_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- registrations ------------------------------------------------------ */
+
+void
+nedb_redis_map_free(nedb_redis_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->r[i].pattern);
+	free(m->r);
+	free(m);
+}
+
+const char *
+nedb_redis_map_coll(const nedb_redis_map *m, size_t i, unsigned *db)
+{
+	if (!m || i >= m->n)
+		return NULL;
+	if (db)
+		*db = m->r[i].db;
+	return m->r[i].coll;
+}
+
+/* Member name of rule k as a string, or NULL with an error set. */
+static const char *
+ruleStr(jv rule, const char *name, size_t k, bool required, int *rc)
+{
+	jv v = jv_object_get(jv_copy(rule), jv_string(name));
+	const char *s = NULL;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);		/* rule keeps it alive */
+	else if (jv_get_kind(v) != JV_KIND_INVALID || required)
+		*rc = nedb__err(NEDB_EINPUT, "rule %zu: \"%s\" %s", k + 1,
+				name, jv_get_kind(v) == JV_KIND_INVALID ?
+				"is missing" : "must be a string");
+	jv_free(v);
+	return s;
+}
+
+/* Fills r from the rule object at k; 0 or NEDB_EINPUT. */
+static int
+ruleParse(jv rule, size_t k, struct maprule *r)
+{
+	static const char *const known[] = {"pattern", "collection", "type",
+					    "id", "db"};
+	const char *pat, *coll, *type, *id;
+	int rc = 0;
+	jv v;
+
+	if (jv_get_kind(rule) != JV_KIND_OBJECT)
+		return nedb__err(NEDB_EINPUT, "rule %zu: not an object", k + 1);
+	for (int it = jv_object_iter(rule); jv_object_iter_valid(rule, it);
+	     it = jv_object_iter_next(rule, it)) {
+		jv key = jv_object_iter_key(rule, it);
+		bool ok = false;
+
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			ok |= !strcmp(jv_string_value(key), known[i]);
+		if (!ok)
+			rc = nedb__err(NEDB_EINPUT, "rule %zu: unknown member "
+				       "\"%.64s\" (want pattern, collection, "
+				       "type, id, db)", k + 1,
+				       jv_string_value(key));
+		jv_free(key);
+		if (rc)
+			return rc;
+	}
+	pat = ruleStr(rule, "pattern", k, true, &rc);
+	coll = rc ? NULL : ruleStr(rule, "collection", k, true, &rc);
+	type = rc ? NULL : ruleStr(rule, "type", k, true, &rc);
+	id = rc ? NULL : ruleStr(rule, "id", k, false, &rc);
+	if (rc)
+		return rc;
+	if (!*pat)
+		return nedb__err(NEDB_EINPUT, "rule %zu: \"pattern\" is empty",
+				 k + 1);
+	if (nedb_check_coll(coll))
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad collection "
+				 "'%.80s': want [A-Za-z_][A-Za-z0-9_]*, 1-64 "
+				 "chars", k + 1, coll);
+	if (!strcmp(type, "json"))
+		r->codec = CODEC_JSON;
+	else if (!strcmp(type, "hash"))
+		r->codec = CODEC_HASH;
+	else if (!strcmp(type, "string"))
+		r->codec = CODEC_STRING;
+	else
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad type '%.40s': "
+				 "want json, hash or string", k + 1, type);
+	if (id && strcmp(id, "suffix") && strcmp(id, "key"))
+		return nedb__err(NEDB_EINPUT, "rule %zu: bad id '%.40s': want "
+				 "suffix or key", k + 1, id);
+	r->whole_key = id && !strcmp(id, "key");
+	v = jv_object_get(jv_copy(rule), jv_string("db"));
+	if (jv_get_kind(v) != JV_KIND_INVALID) {
+		double d = jv_get_kind(v) == JV_KIND_NUMBER ?
+			   jv_number_value(v) : -1;
+
+		jv_free(v);
+		if (d < 0 || d > 1e6 || d != (double)(unsigned)d)
+			return nedb__err(NEDB_EINPUT, "rule %zu: bad db: want "
+					 "a Redis database number", k + 1);
+		r->db = (unsigned)d;
+	} else
+		jv_free(v);
+	strcpy(r->coll, coll);
+	r->patlen = strlen(pat);
+	r->pattern = nedb__malloc(r->patlen + 1);
+	memcpy(r->pattern, pat, r->patlen + 1);
+	r->prefix = strcspn(pat, "*?[\\");
+	return 0;
+}
+
+int
+nedb_redis_map_parse(const char *json, size_t len, nedb_redis_map **out)
+{
+	nedb_redis_map *m;
+	int rc;
+	jv a;
+
+	*out = NULL;
+	if ((rc = nedb__jv_require()))
+		return rc;
+	a = jv_parse_sized(json, (int)len);
+	if (!jv_is_valid(a)) {
+		jv msg = jv_invalid_get_msg(a);
+		const char *t = jv_get_kind(msg) == JV_KIND_STRING ?
+				jv_string_value(msg) : "empty input";
+
+		rc = nedb__err(NEDB_EINPUT, "not JSON: %.*s",
+			       (int)(strstr(t, " (while parsing") ?
+				     strstr(t, " (while parsing") - t :
+				     (long)strlen(t)), t);
+		jv_free(msg);
+		return rc;
+	}
+	if (jv_get_kind(a) != JV_KIND_ARRAY) {
+		rc = nedb__err(NEDB_EINPUT, "not an array of rules: got %s",
+			       jv_kind_name(jv_get_kind(a)));
+		jv_free(a);
+		return rc;
+	}
+	m = nedb__calloc(1, sizeof *m);
+	m->r = nedb__calloc((size_t)jv_array_length(jv_copy(a)) + 1,
+			    sizeof *m->r);
+	for (int i = 0; i < jv_array_length(jv_copy(a)); i++) {
+		jv rule = jv_array_get(jv_copy(a), i);
+
+		rc = ruleParse(rule, (size_t)i, &m->r[m->n]);
+		jv_free(rule);
+		if (rc) {
+			free(m->r[m->n].pattern);
+			nedb_redis_map_free(m);
+			jv_free(a);
+			return rc;
+		}
+		m->n++;
+	}
+	jv_free(a);
+	*out = m;
+	return 0;
+}
+
+int
+nedb_redis_raw(nedb_buf *out, const char *id, unsigned db, int argc,
+	       const char *const *argv, const size_t *argvlen, const char *why)
+{
+	int rc = 0;
+
+	out->len = 0;
+	rc |= nedb_buf_puts(out, "{\"_id\":");
+	rc |= nedb_buf_json_str(out, id, strlen(id));
+	rc |= nedb_buf_printf(out, ",\"db\":%u,\"argv\":[", db);
+	for (int i = 0; i < argc; i++) {
+		bstr a = {(char *)argv[i], argvlen[i]};
+
+		if (i)
+			rc |= nedb_buf_add(out, ",", 1);
+		if (utf8(&a))
+			rc |= nedb_buf_json_str(out, argv[i], argvlen[i]);
+		else
+			rc |= nedb_buf_puts(out, "{\"b64\":") ||
+			      putStr(out, &a, true) ||
+			      nedb_buf_add(out, "}", 1);
+	}
+	rc |= nedb_buf_add(out, "]", 1);
+	if (why) {
+		rc |= nedb_buf_puts(out, ",\"error\":");
+		rc |= nedb_buf_json_str(out, why, strlen(why));
+	}
+	rc |= nedb_buf_add(out, "}", 1);
+	return rc ? NEDB_EIO : 0;
+}
+
+/* ---- whole values (a snapshot's import) ---------------------------------- */
+
+/* o from the byte strings of nedb_redis_store; NEDB_EINPUT if bad. */
+static int
+storeValue(robj *o, int type, size_t n, const char *const *v,
+	   const size_t *vlen)
+{
+	static const int types[] = {
+		[NEDB_REDIS_STRING] = OBJ_STRING, [NEDB_REDIS_HASH] = OBJ_HASH,
+		[NEDB_REDIS_LIST] = OBJ_LIST, [NEDB_REDIS_SET] = OBJ_SET,
+		[NEDB_REDIS_ZSET] = OBJ_ZSET,
+	};
+
+	if (type < NEDB_REDIS_STRING || type > NEDB_REDIS_ZSET ||
+	    (type == NEDB_REDIS_STRING ? n != 1 : n == 0) ||
+	    ((type == NEDB_REDIS_HASH || type == NEDB_REDIS_ZSET) && n % 2))
+		return nedb__err(NEDB_EUSAGE, "bad value: type %d with %zu "
+				 "strings", type, n);
+	o->type = types[type];
+	if (type == NEDB_REDIS_STRING)
+		return bstrSet(&o->str, v[0], vlen[0]);
+	for (size_t i = 0; i < n; i += type == NEDB_REDIS_ZSET ? 2 : 1) {
+		bool found;
+		double sc;
+
+		switch (type) {
+		case NEDB_REDIS_SET:
+			{
+				size_t at = setFind(o, v[i], vlen[i], &found);
+
+				if (!found)
+					robjInsert(o, at, v[i], vlen[i]);
+			}
+			break;
+		case NEDB_REDIS_ZSET:
+			if (!string2d(v[i + 1], vlen[i + 1], &sc))
+				return nedb__err(NEDB_EINPUT, "bad score "
+						 "'%.40s'", v[i + 1]);
+			{
+				/* main's order: members by bytes, scores
+				 * beside them in o->sc (-0 kept as 0) */
+				size_t at = setFind(o, v[i], vlen[i], &found);
+
+				if (sc == 0)
+					sc = 0;
+				if (found)
+					o->sc[at] = sc;
+				else if (zsetInsert(o, at, v[i], vlen[i], sc))
+					return NEDB_EIO;
+			}
+			break;
+		default:	/* hash fields and values, list elements */
+			robjInsert(o, o->n, v[i], vlen[i]);
+		}
+	}
+	return 0;
+}
+
+int
+nedb_redis_store(nedb_redis_conn *c, const char *key, size_t keylen,
+		 int type, size_t n, const char *const *v, const size_t *vlen,
+		 int64_t exp, unsigned flags)
+{
+	nedb_wopts w = {
+		.client = c->client ? c->client : "redis",
+		.evidence = c->evidence, .repl_offset = c->repl_offset,
+		.keep_expired = c->replica,
+	};
+	client cl = {.conn = c, .db = c->db, .w = w};
+	const char *coll, *id, *why = NULL;
+	nedb_buf doc = {0};
+	struct place pl;
+	robj o = {0};
+	int64_t ttl = 0;
+	int rc;
+
+	if (!c->db || !c->db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if ((rc = nedb_redis_where(c, key, keylen, &coll, &id)) ||
+	    (rc = storeValue(&o, type, n, v, vlen)))
+		goto done;
+	route(c, key, keylen, &pl);
+	if ((rc = buildDoc(&doc, &pl, &o, &why)) < 0) {
+		rc = NEDB_EIO;
+		goto done;
+	}
+	if (rc) {
+		rc = nedb__err(NEDB_EINPUT, "key '%.64s' is registered as %s "
+			       "in collection '%s': it cannot hold %s", key,
+			       codec_name[pl.codec], pl.coll, why);
+		goto done;
+	}
+	if (doc.len > MAX_DOC) {
+		rc = nedb__err(NEDB_EINPUT, "value too large: the document of "
+			       "key '%.64s' would exceed %u bytes", key,
+			       MAX_DOC);
+		goto done;
+	}
+	if (exp) {
+		ttl = exp - nedb_now_ms();
+		if (ttl <= 0)
+			ttl = 1;
+	}
+	if (flags & NEDB_REDIS_IFCHANGED) {
+		nedb_doc d;
+		int r = dbFetchAt(&cl, &pl, &d);
+
+		if (r < 0) {
+			rc = cl.err;
+			goto done;
+		}
+		if (r && d.len == doc.len && !memcmp(d.doc, doc.p, doc.len) &&
+		    (d.exp ? exp && llabs(d.exp - exp) < 1000 : !exp)) {
+			rc = 0;
+			goto done;
+		}
+	}
+	{
+		nedb_put p = {
+			.coll = pl.coll, .id = pl.id, .doc = doc.p,
+			.doclen = doc.len, .ttl_ms = ttl, .w = w,
+			.prepared = 1,
+		};
+
+		rc = nedb_write_put(c->db, &p, NULL);
+		if (rc == 0)
+			rc = 1;
+	}
+done:
+	robjFree(&o);
+	nedb_buf_free(&doc);
+	return rc;
 }
 
 /* ---- command lines ---------------------------------------------------- */

@@ -34,6 +34,14 @@ extern "C" {
 struct nedb_redis_conn;
 
 /*
+ * Registrations (nedb-redis-follow(1) --map): key patterns whose keys
+ * are documents of collections of their own, the original NEDB's
+ * register().  Built from the JSON text of a map file by
+ * nedb_redis_map_parse; see there.
+ */
+typedef struct nedb_redis_map nedb_redis_map;
+
+/*
  * Opens the database name for SELECT: sets c->db and c->dbname and
  * returns 0, or returns a negative NEDB_E* code with a message in
  * nedb_errmsg() (sent to the client as "-ERR <message>").  The caller
@@ -54,6 +62,26 @@ typedef struct nedb_redis_conn {
 	/* SELECT; NULL: only the name of the current database is OK */
 	nedb_redis_select_fn select;
 	void *payload;
+	/*
+	 * Where keys live: the collection of every key no registration
+	 * claims (NULL: "redis"), and the registrations of map (NULL:
+	 * none) whose Redis database number is dbnum.  The map is borrowed
+	 * for as long as the connection uses it.
+	 */
+	const char *coll;
+	const nedb_redis_map *map;
+	unsigned dbnum;
+	/* What every op the commands stage carries (nedb_wopts). */
+	const char *evidence;
+	uint64_t repl_offset;
+	/*
+	 * The commands are a replica's (nedb-redis-follow): a key past its
+	 * expiry is still there until its source deletes it (reads and
+	 * writes alike), and an expiry time that has passed sets a
+	 * time to live of 1 ms rather than deleting the key, as Redis
+	 * replicas do.
+	 */
+	bool replica;
 } nedb_redis_conn;
 
 /* Flags of a command (nedb_redis_flags). */
@@ -118,6 +146,78 @@ NEDB_EXPORT unsigned nedb_redis_flags(const char *name, size_t len);
  * counted), as Redis checks before it queues one in MULTI. */
 NEDB_EXPORT bool nedb_redis_arity_ok(const char *name, size_t len,
 				     int argc);
+
+/*
+ * The map file's text (a JSON array of rules) into *out (free with
+ * nedb_redis_map_free).  A rule is an object:
+ *   "pattern"     a glob of KEYS (required);
+ *   "collection"  the collection of its keys (required);
+ *   "type"        "json": a string key holding a JSON object, which is
+ *                 the document; "hash": a hash, whose fields are the
+ *                 document's members; "string": {"value": the string}
+ *                 (required);
+ *   "id"          "suffix" (the default): the document id is the key
+ *                 without the pattern's text before its first wildcard;
+ *                 "key": the whole key;
+ *   "db"          the Redis database number it applies to (default 0).
+ * The first rule whose pattern matches a key of its database wins.
+ * NEDB_EINPUT with a message naming the rule for anything else.
+ */
+NEDB_EXPORT int nedb_redis_map_parse(const char *json, size_t len,
+				     nedb_redis_map **out);
+NEDB_EXPORT void nedb_redis_map_free(nedb_redis_map *m);
+/* Rule i's collection and database (NULL past the last rule). */
+NEDB_EXPORT const char *nedb_redis_map_coll(const nedb_redis_map *m,
+					    size_t i, unsigned *db);
+
+/*
+ * Where key (keylen bytes and a NUL) lives for c: its collection
+ * (*coll) and document id (*id, a suffix of key), both borrowed.
+ * NEDB_EINPUT, with the message, when that id is not a valid one.
+ */
+NEDB_EXPORT int nedb_redis_where(const nedb_redis_conn *c, const char *key,
+				 size_t keylen, const char **coll,
+				 const char **id);
+
+/*
+ * The document that records a command the type mapping cannot apply
+ * (nedb-redis-follow(1)'s raw ops) into out (emptied first):
+ * {"_id":ID,"db":DB,"argv":[...],"error":WHY}, each argument a string,
+ * or {"b64":"..."} when it is not UTF-8; "error" left out when why is
+ * NULL.  id must be a valid document id.
+ */
+NEDB_EXPORT int nedb_redis_raw(nedb_buf *out, const char *id, unsigned db,
+			       int argc, const char *const *argv,
+			       const size_t *argvlen, const char *why);
+
+/* Value types of nedb_redis_store. */
+enum {
+	NEDB_REDIS_STRING = 1, NEDB_REDIS_HASH, NEDB_REDIS_LIST,
+	NEDB_REDIS_SET, NEDB_REDIS_ZSET
+};
+#define NEDB_REDIS_IFCHANGED 0x1	/* stage nothing for the same value */
+
+/*
+ * Stages the whole value of key (keylen bytes and a NUL) as one put of
+ * the document the type mapping gives it, in the collection c routes it
+ * to, inside the write transaction open on c->db (a snapshot's import).
+ * v[0, n) are its byte strings: the string; a hash's fields and values,
+ * field first; a list's elements, head first; a set's members; a sorted
+ * set's members and scores, member first, a score as Redis prints it.
+ * exp: when the key expires, ms since the epoch; 0: never.  With
+ * NEDB_REDIS_IFCHANGED nothing is staged when the head document has the
+ * same text and an expiry less than a second away from exp (or both
+ * none); a document past its expiry counts as there when c->replica.
+ * Returns 1 when a put was staged, 0 when nothing was; NEDB_EINPUT
+ * (nothing staged, the transaction usable) when the value cannot be a
+ * document: a bad key or id, a registration of another type, a value
+ * too large, a bad score; other negative codes are database errors,
+ * after which the transaction is unusable.
+ */
+NEDB_EXPORT int nedb_redis_store(nedb_redis_conn *c, const char *key,
+				 size_t keylen, int type, size_t n,
+				 const char *const *v, const size_t *vlen,
+				 int64_t exp, unsigned flags);
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,11 @@
  * test_redis.c - the Redis command table (lib/proto/redis.c) as nedbd will
  * drive it: exact RESP2 bytes, binary-safe arguments, commands batched
  * in the caller's write transaction (the wrote flag, abort), AUTH with a
- * password, SELECT through a callback, and no database selected.  What
- * nedb-redis(1) can reach is tested by tests/redis.bats.
+ * password, SELECT through a callback, and no database selected; and
+ * what nedb-redis-follow(1) adds: the evidence and offset of ops, a
+ * replica's expiry, registrations (maps), whole values (stores) and the
+ * raw record.  What nedb-redis(1) can reach is tested by
+ * tests/redis.bats.
  */
 #include <ftw.h>
 #include <stdarg.h>
@@ -310,6 +313,267 @@ test_client_in_log(void)
 	nedb_buf_free(&b);
 }
 
+/* The last line of the log, into b (NUL-ended). */
+static const char *
+last_op(nedb_buf *b)
+{
+	nedb_log_scan(conn.db, 0, NEDB_HEAD, 0, last_line, b);
+	return b->p;
+}
+
+static void
+test_evidence_and_offset_in_log(void)
+{
+	nedb_buf b = {0};
+
+	fresh_db();
+	conn.evidence = "shadow";
+	conn.repl_offset = 99;
+	cmd("SET", "k", "v", NULL);
+	CHECK(strstr(last_op(&b), "\"evidence\":\"shadow\",\"repl_offset\":99,"
+		     "\"doc\":") != NULL);
+	conn.repl_offset = 120;
+	cmd("EXPIRE", "k", "100", NULL);
+	CHECK(strstr(last_op(&b), "\"exp\":") != NULL);
+	CHECK(strstr(b.p, ",\"evidence\":\"shadow\",\"repl_offset\":120,"
+		     "\"hash\"") != NULL);
+	cmd("DEL", "k", NULL);
+	CHECK(strstr(last_op(&b), "\"op\":\"delete\"") != NULL);
+	CHECK(strstr(b.p, "\"evidence\":\"shadow\",\"repl_offset\":120") !=
+	      NULL);
+	/* none by default */
+	conn.evidence = NULL;
+	conn.repl_offset = 0;
+	cmd("SET", "k", "v", NULL);
+	CHECK(strstr(last_op(&b), "evidence") == NULL);
+	CHECK(strstr(b.p, "repl_offset") == NULL);
+	nedb_buf_free(&b);
+}
+
+/* A replica's key stays until its source deletes it. */
+static void
+test_replica_keeps_expired_keys(void)
+{
+	nedb_doc d;
+
+	fresh_db();
+	CHECK_STR(cmd("SET", "k", "v", "PX", "1", NULL), "+OK\r\n");
+	usleep(5000);
+	CHECK_STR(cmd("APPEND", "k", "x", NULL), ":1\r\n");	/* gone */
+	CHECK_STR(cmd("SET", "k", "v", "PX", "1", NULL), "+OK\r\n");
+	usleep(5000);
+	conn.replica = true;
+	CHECK_STR(cmd("APPEND", "k", "x", NULL), ":2\r\n");	/* there */
+	CHECK(nedb_get(conn.db, "redis", "k", 1, &d) == 0);
+	/* its expiry is kept, so a HEAD read still skips it */
+	CHECK(nedb_get(conn.db, "redis", "k", NEDB_HEAD, &d) ==
+	      NEDB_ENOTFOUND);
+	/* a time that has passed: 1 ms to live, not a delete */
+	CHECK_STR(cmd("SET", "j", "v", NULL), "+OK\r\n");
+	CHECK_STR(cmd("PEXPIREAT", "j", "1", NULL), ":1\r\n");
+	CHECK_STR(cmd("DEL", "j", NULL), ":1\r\n");	/* as the source says */
+	conn.replica = false;
+	CHECK_STR(cmd("SET", "j", "v", NULL), "+OK\r\n");
+	CHECK_STR(cmd("PEXPIREAT", "j", "1", NULL), ":1\r\n");
+	CHECK_STR(cmd("EXISTS", "j", NULL), ":0\r\n");
+}
+
+static void
+map(const char *json)
+{
+	nedb_redis_map *m = NULL;
+
+	nedb_redis_map_free((nedb_redis_map *)conn.map);
+	CHECK(nedb_redis_map_parse(json, strlen(json), &m) == 0);
+	conn.map = m;
+}
+
+static void
+test_map_parse(void)
+{
+	static const struct { const char *json, *msg; } bad[] = {
+		{"{}", "not an array of rules: got object"},
+		{"[1]", "rule 1: not an object"},
+		{"[{\"collection\":\"a\",\"type\":\"hash\"}]",
+		 "rule 1: \"pattern\" is missing"},
+		{"[{\"pattern\":\"a*\",\"collection\":\"a\",\"type\":\"x\"}]",
+		 "rule 1: bad type 'x': want json, hash or string"},
+		{"[{\"pattern\":\"a*\",\"collection\":\"1a\",\"type\":\"hash\"}]",
+		 "rule 1: bad collection '1a': want [A-Za-z_][A-Za-z0-9_]*, "
+		 "1-64 chars"},
+		{"[{\"pattern\":\"a*\",\"collection\":\"a\",\"type\":\"hash\"},"
+		 "{\"pattern\":\"b*\",\"collection\":\"b\",\"type\":\"hash\","
+		 "\"id\":\"x\"}]", "rule 2: bad id 'x': want suffix or key"},
+		{"[{\"pattern\":\"a*\",\"collection\":\"a\",\"type\":\"hash\","
+		 "\"db\":-1}]", "rule 1: bad db: want a Redis database number"},
+		{"[{\"pattern\":\"a*\",\"collection\":\"a\",\"type\":\"hash\","
+		 "\"colection\":1}]", "rule 1: unknown member \"colection\" "
+		 "(want pattern, collection, type, id, db)"},
+		{"[{\"pattern\":\"\",\"collection\":\"a\",\"type\":\"hash\"}]",
+		 "rule 1: \"pattern\" is empty"},
+		{"[{\"pattern\":1,\"collection\":\"a\",\"type\":\"hash\"}]",
+		 "rule 1: \"pattern\" must be a string"},
+	};
+	nedb_redis_map *m = NULL;
+	unsigned db = 9;
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		CHECK(nedb_redis_map_parse(bad[i].json, strlen(bad[i].json),
+					   &m) == NEDB_EINPUT);
+		CHECK_STR(nedb_errmsg(), bad[i].msg);
+		CHECK(m == NULL);
+	}
+	CHECK(nedb_redis_map_parse("[", 1, &m) == NEDB_EINPUT);
+	CHECK(!strncmp(nedb_errmsg(), "not JSON: ", 10));
+	CHECK(nedb_redis_map_parse("[]", 2, &m) == 0);
+	CHECK(nedb_redis_map_coll(m, 0, &db) == NULL);
+	nedb_redis_map_free(m);
+	{
+		const char *j = "[{\"pattern\":\"a*\",\"collection\":\"a\","
+				"\"type\":\"hash\",\"db\":3}]";
+
+		CHECK(nedb_redis_map_parse(j, strlen(j), &m) == 0);
+	}
+	CHECK_STR(nedb_redis_map_coll(m, 0, &db), "a");
+	CHECK(db == 3);
+	nedb_redis_map_free(m);
+	nedb_redis_map_free(NULL);
+}
+
+static void
+test_map_routes_keys(void)
+{
+	const char *coll, *id;
+	nedb_doc d;
+
+	fresh_db();
+	map("[{\"pattern\":\"driver:*\",\"collection\":\"driver\","
+	    "\"type\":\"json\"},"
+	    "{\"pattern\":\"user:*\",\"collection\":\"users\",\"type\":\"hash\"},"
+	    "{\"pattern\":\"f?ag:*\",\"collection\":\"flags\","
+	    "\"type\":\"string\",\"id\":\"key\"},"
+	    "{\"pattern\":\"other:*\",\"collection\":\"o\",\"type\":\"string\","
+	    "\"db\":1}]");
+	CHECK(nedb_redis_where(&conn, "driver:7", 8, &coll, &id) == 0);
+	CHECK_STR(coll, "driver");
+	CHECK_STR(id, "7");
+	CHECK(nedb_redis_where(&conn, "flag:x", 6, &coll, &id) == 0);
+	CHECK_STR(coll, "flags");
+	CHECK_STR(id, "flag:x");
+	CHECK(nedb_redis_where(&conn, "other:x", 7, &coll, &id) == 0);
+	CHECK_STR(coll, "redis");	/* the rule is database 1's */
+	CHECK(nedb_redis_where(&conn, "driver:", 7, &coll, &id) ==
+	      NEDB_EINPUT);
+	CHECK_STR(nedb_errmsg(), "bad key: 'driver:' leaves an empty id in "
+		  "collection 'driver'");
+	CHECK_STR(cmd("SET", "driver:", "{}", NULL), "-ERR bad key: "
+		  "'driver:' leaves an empty id in collection 'driver'\r\n");
+
+	CHECK_STR(cmd("SET", "driver:7", "{\"name\": \"Ann\"}", NULL),
+		  "+OK\r\n");
+	CHECK(nedb_get(conn.db, "driver", "7", NEDB_HEAD, &d) == 0);
+	CHECK_STR(d.doc, "{\"_id\":\"7\",\"name\":\"Ann\"}");
+	CHECK_STR(cmd("GET", "driver:7", NULL),
+		  "$14\r\n{\"name\":\"Ann\"}\r\n");
+	CHECK_STR(cmd("SET", "driver:8", "not json", NULL), "-ERR key "
+		  "'driver:8' is registered as json in collection 'driver': it "
+		  "cannot hold a string that is not a JSON object\r\n");
+	CHECK_STR(cmd("HSET", "user:1", "name", "Bob", "age", "4", NULL),
+		  ":2\r\n");
+	CHECK_STR(cmd("HINCRBY", "user:1", "age", "1", NULL), ":5\r\n");
+	CHECK(nedb_get(conn.db, "users", "1", NEDB_HEAD, &d) == 0);
+	CHECK_STR(d.doc, "{\"_id\":\"1\",\"name\":\"Bob\",\"age\":\"5\"}");
+	CHECK_STR(cmd("HSET", "user:2", "_id", "x", NULL), "-ERR key 'user:2' "
+		  "is registered as hash in collection 'users': it cannot hold "
+		  "a field named _id\r\n");
+	CHECK_STR(cmd("LPUSH", "user:3", "x", NULL), "-ERR key 'user:3' is "
+		  "registered as hash in collection 'users': it cannot hold a "
+		  "value of another type\r\n");
+	CHECK_STR(cmd("SET", "flag:dark", "\xff", NULL), "+OK\r\n");
+	CHECK(nedb_get(conn.db, "flags", "flag:dark", NEDB_HEAD, &d) == 0);
+	CHECK_STR(d.doc, "{\"_id\":\"flag:dark\",\"b64\":\"/w==\"}");
+	/* between shapes, a rename moves the value */
+	CHECK_STR(cmd("RENAME", "user:1", "plain", NULL), "+OK\r\n");
+	CHECK(nedb_get(conn.db, "redis", "plain", NEDB_HEAD, &d) == 0);
+	CHECK_STR(d.doc, "{\"_id\":\"plain\",\"type\":\"hash\",\"value\":"
+		  "{\"name\":\"Bob\",\"age\":\"5\"}}");
+	CHECK(nedb_get(conn.db, "users", "1", NEDB_HEAD, &d) ==
+	      NEDB_ENOTFOUND);
+	CHECK_STR(cmd("RENAME", "plain", "driver:9", NULL), "-ERR key "
+		  "'driver:9' is registered as json in collection 'driver': it "
+		  "cannot hold a value of another type\r\n");
+	/* FLUSHDB: the keys' collection and the registrations' */
+	CHECK_STR(cmd("FLUSHDB", NULL), "+OK\r\n");
+	CHECK(nedb_get(conn.db, "driver", "7", NEDB_HEAD, &d) ==
+	      NEDB_ENOTFOUND);
+	CHECK(nedb_get(conn.db, "flags", "flag:dark", NEDB_HEAD, &d) ==
+	      NEDB_ENOTFOUND);
+	nedb_redis_map_free((nedb_redis_map *)conn.map);
+	conn.map = NULL;
+}
+
+static void
+test_store(void)
+{
+	const char *zv[] = {"b", "3", "a", "1.1000000000000001", "c", "-inf"};
+	const char *hv[] = {"f", "v"};
+	size_t zl[6], hl[] = {1, 1};
+	nedb_doc d;
+
+	for (int i = 0; i < 6; i++)
+		zl[i] = strlen(zv[i]);
+	fresh_db();
+	CHECK(nedb_redis_store(&conn, "z", 1, NEDB_REDIS_ZSET, 6, zv, zl, 0,
+			       0) == NEDB_EUSAGE);	/* no write open */
+	CHECK(nedb_write_begin(conn.db) == 0);
+	conn.evidence = "backfill";
+	CHECK(nedb_redis_store(&conn, "z", 1, NEDB_REDIS_ZSET, 6, zv, zl, 0,
+			       NEDB_REDIS_IFCHANGED) == 1);
+	CHECK(nedb_redis_store(&conn, "h", 1, NEDB_REDIS_HASH, 2, hv, hl,
+			       nedb_now_ms() + 100000, 0) == 1);
+	CHECK(nedb_write_commit(conn.db) == 0);
+	CHECK(nedb_get(conn.db, "redis", "z", NEDB_HEAD, &d) == 0);
+	CHECK_STR(d.doc, "{\"_id\":\"z\",\"type\":\"zset\",\"value\":"
+		  "[[\"c\",\"-inf\"],[\"a\",1.1],[\"b\",3]]}");
+	CHECK_STR(cmd("ZSCORE", "z", "a", NULL), "$18\r\n1.1000000000000001\r\n");
+	/* the same again: nothing; another expiry: a put */
+	CHECK(nedb_write_begin(conn.db) == 0);
+	CHECK(nedb_redis_store(&conn, "z", 1, NEDB_REDIS_ZSET, 6, zv, zl, 0,
+			       NEDB_REDIS_IFCHANGED) == 0);
+	CHECK(nedb_redis_store(&conn, "h", 1, NEDB_REDIS_HASH, 2, hv, hl,
+			       nedb_now_ms() + 100300, NEDB_REDIS_IFCHANGED) ==
+	      0);
+	CHECK(nedb_redis_store(&conn, "h", 1, NEDB_REDIS_HASH, 2, hv, hl, 0,
+			       NEDB_REDIS_IFCHANGED) == 1);
+	CHECK(nedb_redis_store(&conn, "bad\n", 4, NEDB_REDIS_STRING, 1, hv,
+			       hl, 0, 0) == NEDB_EINPUT);
+	zv[1] = "x";
+	CHECK(nedb_redis_store(&conn, "z", 1, NEDB_REDIS_ZSET, 6, zv, zl, 0,
+			       0) == NEDB_EINPUT);
+	CHECK_STR(nedb_errmsg(), "bad score 'x'");
+	CHECK(nedb_redis_store(&conn, "z", 1, NEDB_REDIS_HASH, 1, hv, hl, 0,
+			       0) == NEDB_EUSAGE);
+	CHECK(nedb_write_pending(conn.db) == 1);
+	CHECK(nedb_write_commit(conn.db) == 0);
+	conn.evidence = NULL;
+}
+
+static void
+test_raw_doc(void)
+{
+	const char *argv[] = {"XADD", "s", "\xff\x00", "f"};
+	size_t lens[] = {4, 1, 2, 1};
+	nedb_buf b = {0};
+
+	CHECK(nedb_redis_raw(&b, "ab:12", 3, 4, argv, lens, "why \"not\"") ==
+	      0);
+	CHECK_STR(b.p, "{\"_id\":\"ab:12\",\"db\":3,\"argv\":[\"XADD\",\"s\","
+		  "{\"b64\":\"/wA=\"},\"f\"],\"error\":\"why \\\"not\\\"\"}");
+	CHECK(nedb_redis_raw(&b, "x", 0, 1, argv, lens, NULL) == 0);
+	CHECK_STR(b.p, "{\"_id\":\"x\",\"db\":0,\"argv\":[\"XADD\"]}");
+	nedb_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -321,6 +585,12 @@ main(void)
 	RUN(test_no_database);
 	RUN(test_client_and_flags);
 	RUN(test_client_in_log);
+	RUN(test_evidence_and_offset_in_log);
+	RUN(test_replica_keeps_expired_keys);
+	RUN(test_map_parse);
+	RUN(test_map_routes_keys);
+	RUN(test_store);
+	RUN(test_raw_doc);
 	done_db();
 	nedb_buf_free(&out);
 	UNIT_DONE();
