@@ -1747,6 +1747,10 @@ setCommand(client *c)
 		return;
 	if (lookupKey(c, key, &o))
 		return;
+	/* an absolute time: what is left of it counted again just before
+	 * the put, whose clock it is (valid: it was checked above) */
+	if (expire && (flags & (SET_EXAT | SET_PXAT)))
+		(void)setExpiry(c, expire, flags, &ms);
 	if ((flags & SET_GET) && o.type != OBJ_NONE && o.type != OBJ_STRING) {
 		robjFree(&o);
 		addReplyWrongType(c);
