@@ -25,13 +25,15 @@ static const char usage[] =
 "                        argument always does; a script goes on, as\n"
 "                        sqlite3's does)\n"
 "  -e, --exit-status     exit 1 when no statement returned a row\n"
-CLI_TABLE_HELP;
+CLI_TABLE_HELP
+CLI_PROGRESS_HELP;
 
 enum { OPT_HEADER = OPT_CMD, OPT_BAIL };
 
 static const struct option longopts[] = {
 	CLI_COMMON_LONGOPTS,
 	CLI_TABLE_LONGOPT,
+	CLI_PROGRESS_LONGOPTS,
 	{"mode", required_argument, 0, 'm'},
 	{"header", no_argument, 0, OPT_HEADER},
 	{"bail", no_argument, 0, OPT_BAIL},
@@ -242,6 +244,7 @@ row(const nedb_sql_row *r, void *payload)
 {
 	(void)payload;
 	nrows++;
+	cli_progress_clear();	/* rows on the same terminal */
 	if (r->plan) {
 		cli_print(r->plan, r->planlen);
 		return 0;
@@ -331,6 +334,7 @@ report(int rc, const char *text, size_t start, bool script)
 	long pos = nedb_errpos();
 	size_t ln, col, bol;
 
+	cli_progress_clear();	/* the error on a line of its own */
 	fflush(stdout);
 	if (!*msg) {
 		cli_error(rc);
@@ -415,12 +419,17 @@ main(int argc, char **argv)
 	if (!script)
 		bail = true;
 	db = cli_open(true);
-	for (size_t pos = 0; pos < text.len;) {
+	/* a script's progress: statements run, and how far into its text */
+	if (script)
+		cli_progress_begin("sql", "statements");
+	for (size_t pos = 0, nstmt = 0; pos < text.len;) {
 		size_t start = pos;
 		int rc;
 
 		first = true;
 		rc = nedb_sql(db, text.p, &pos, row, NULL);
+		if (script)
+			cli_progress_set(++nstmt, pos, text.len);
 		if (mode == M_TABLE)
 			table_flush();
 		if (rc) {
@@ -433,6 +442,8 @@ main(int argc, char **argv)
 		if (pos <= start)
 			break;
 	}
+	if (script)
+		cli_progress_end();
 	fflush(stdout);
 	nedb_close(db);
 	cli.open = NULL;

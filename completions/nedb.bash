@@ -50,7 +50,10 @@ _nedb_opts()
 		echo "$common --rebuild --prune --sign --origin --progress" \
 			"--no-progress"
 		;;
-	nedb-sql) echo "$common -m --mode --header --bail -e --exit-status --table" ;;
+	nedb-sql)
+		echo "$common -m --mode --header --bail -e --exit-status --table" \
+			"--progress --no-progress"
+		;;
 	nedb-redis) echo "$common --raw" ;;
 	nedb-redis-follow)
 		echo "$common --map --once --status --progress --no-progress"

@@ -87,3 +87,22 @@ on_tty() {
 	assert_success
 	assert_equal "$stderr" ""
 }
+
+@test "a SQL script shows its statements and how far into it on a terminal, never in a pipe" {
+	{
+		echo "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); BEGIN;"
+		seq 1 3000 | awk '{ printf "INSERT INTO t VALUES (%d, '"'"'v%d'"'"');\n", $1, $1 }'
+		echo "COMMIT;"
+	} > script.sql
+	run on_tty "nedb-sql < script.sql"
+	assert_success
+	assert_output --regexp $'\rsql: [0-9,]+ statements(, [0-9,]+/s)?, [0-9]+%'
+	[[ $output == *$'\r\e[K' ]] || fail "the progress line is not erased"
+	run --separate-stderr nedb-sql "SELECT count(*) FROM t"
+	assert_output '{"count(*)":3000}'
+	assert_equal "$stderr" ""
+	run --separate-stderr nedb-sql < script.sql
+	assert_failure
+	refute_output --partial "sql:"
+	[[ $stderr != *"sql: "*statements* ]] || fail "progress in a pipe"
+}
