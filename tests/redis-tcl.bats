@@ -36,6 +36,11 @@ unit_against_nedbd() {
 	OUT=$BATS_TEST_TMPDIR/results
 	"$BATS_TEST_DIRNAME/redis-tcl/run" "$BATS_TEST_TMPDIR/suite" "$RPORT" \
 		"$OUT" "$1"
+	if [ ! -s "$OUT" ]; then
+		echo "the unit ran no test; the runner said:" >&2
+		tail -20 "$OUT.log" >&2
+		return 1
+	fi
 }
 
 # check_unit UNIT: the failures are exactly the expected ones, and the
