@@ -25,7 +25,6 @@
 #include <strings.h>
 #include <sys/select.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <readline/history.h>

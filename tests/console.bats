@@ -97,6 +97,9 @@ signin_steps() {
 	expect_error 404
 	http GET '/v1/databases/shop/rows/users/alice?history=maybe'
 	expect_error 400
+	# a name that cannot be a collection: refused before any read
+	http GET '/v1/databases/shop/rows/no%20such/alice?history=1'
+	expect_error 400
 }
 
 @test "console: a wrong token is refused; the right one lists the databases and the log's tail" {
