@@ -55,7 +55,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/query/query.c lib/query/sql_parse.c lib/query/sql_value.c \
 	  lib/query/sql_exec.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
-	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c \
+	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c lib/engine/staged.c \
 	  lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \

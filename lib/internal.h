@@ -539,6 +539,42 @@ int nedb__stage_file(nedb *db, struct op *o, const nedb_wopts *w,
 /* engine/db.c: sets the file store's options in meta.json (chunk NULL
  * or tier < 0: unchanged), under the writer lock */
 int nedb__set_file_config(nedb *db, const uint32_t chunk[3], int tier);
+/* engine/staged.c: a database rebuilt whole beside itself in a stage
+ * directory, then swapped in (encryption in place, redaction). */
+struct staged_kind {
+	const char *stage;		/* its directory's name: ".encrypt" */
+	const char *what;		/* its NEDB_TEST_PAUSE points' prefix */
+	const char *noun;		/* for messages: "a redaction" */
+	const char *const *copied;	/* live files copied into the stage */
+	const char *const *files;	/* moved over the live ones after the
+					 * segments, in order; the last is
+					 * the switch */
+};
+struct staged {
+	const struct staged_kind *k;
+	nedb *db;
+	char *dir;			/* the stage */
+	nedb *sdb;			/* the stage's, for archive.c */
+	const struct nedb_crypt *seal;	/* lines sealed with it, or NULL */
+	int fd;				/* the stage's log.aof */
+	size_t seg;			/* the archive segment being filled */
+	uint64_t seq;			/* the next line's */
+	nedb_buf out, tmp, list;	/* list: COMMIT's segment names */
+};
+char *nedb__staged_path(const struct staged_kind *k, const char *dir,
+			const char *name);
+/* Step 1: a fresh stage (a leftover one removed) with an empty log. */
+int nedb__staged_begin(struct staged *s, const struct staged_kind *k,
+		       nedb *db, const struct nedb_crypt *seal);
+/* The next line of the log (no "\n"), in seq order from seq 0. */
+int nedb__staged_line(struct staged *s, const char *line, size_t len);
+/* The log synced, the copied files, the view, then COMMIT (step 2). */
+int nedb__staged_commit(struct staged *s, const char *tmk_file);
+/* Frees s; an uncommitted stage is removed. */
+void nedb__staged_end(struct staged *s, bool committed);
+int nedb__staged_roll(const struct staged_kind *k, const char *dir);
+/* At open: a stage a crash left, finished (committed) or removed. */
+int nedb__staged_recover(nedb *db, const struct staged_kind *k);
 /* engine/convert.c: encrypting a plaintext database (at open) */
 int nedb__encrypt(nedb *db, const char *tmk_file);
 int nedb__encrypt_recover(nedb *db);
