@@ -47,7 +47,7 @@ B2_CFLAGS := $(call pc,cflags,libb2,)
 B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
-LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/midstate.c \
 	  lib/log/optab.c lib/core/time.c lib/view/timeidx.c lib/engine/diff.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
@@ -172,7 +172,7 @@ stage: all
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql sql resp http encline note fileproof
-FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/midstate.c \
 	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	   lib/query/sql_parse.c lib/query/sql_value.c

@@ -2,6 +2,7 @@
  * nedb-log - print the ops of the log as NDJSON.
  */
 #include <stdio.h>
+#include <string.h>
 #include "cli.h"
 
 static const char usage[] =
@@ -35,27 +36,34 @@ static const struct option longopts[] = {
 
 /*
  * Prints a line.  A redacted one (nedb-format(5), Format 2) keeps its
- * length with spaces before its hash member, the last 75 bytes: they
- * are left out, so that every op prints as compact JSON; --raw prints
- * the line as stored.
+ * length with spaces after its "mid" member: they are left out, so that
+ * every op prints as compact JSON; --raw prints the line as stored.
  */
 static int
 print_line(uint64_t seq, const char *line, size_t len, void *payload)
 {
+	static const char put[] = ",\"op\":\"put\",\"redacted\":";
+	static const char mid[] = ",\"mid\":\"";
 	static nedb_buf b;
 	const bool *raw = payload;
-	size_t end = len > 75 ? len - 75 : 0, pad = end;
+	const char *m = NULL, *sp, *end = line + len;
 
 	(void)seq;
-	while (!*raw && pad > 0 && line[pad - 1] == ' ')
-		pad--;
-	if (pad == end) {
+	/* compact JSON has no space outside strings, and no string holds
+	 * an unescaped quote: so this is the mark (nedb-format(5)) */
+	if (!*raw && memmem(line, len, put, sizeof put - 1) &&
+	    (m = memmem(line, len, mid, sizeof mid - 1)) &&
+	    end - m > (ptrdiff_t)(sizeof mid + 128))
+		m += sizeof mid - 1 + 128 + 1;
+	if (!m || m >= end || *m != ' ') {
 		cli_print(line, len);
 		return 0;
 	}
+	for (sp = m; sp < end && *sp == ' '; sp++)
+		;
 	b.len = 0;
-	if (nedb_buf_add(&b, line, pad) ||
-	    nedb_buf_add(&b, line + end, len - end))
+	if (nedb_buf_add(&b, line, (size_t)(m - line)) ||
+	    nedb_buf_add(&b, sp, (size_t)(end - sp)))
 		return NEDB_EIO;
 	cli_print(b.p, b.len);
 	return 0;

@@ -20,8 +20,9 @@
 #define MAX_COLL 64
 #define VIEW_FORMAT 9			/* bump to force a rebuild */
 #define MAX_REL 64
-#define LOG_FORMAT 1			/* a new database's, by default */
-#define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
+#define LOG_FORMAT 2			/* a new database's, by default */
+#define LOG_FORMAT_OLD 1		/* one whose genesis does not say */
+#define LOG_FORMAT_MAX 2		/* 2: documents that can be erased */
 
 /* core/util.c */
 int nedb__err(int code, const char *fmt, ...)
@@ -50,6 +51,8 @@ int nedb__fsync_dir(const char *dir);	/* NEDB_EIO with a message */
 /* Writes all n bytes (a short write goes on; a full disk is ENOSPC):
  * 0, or -1 with errno set. */
 int nedb__write_all(int fd, const void *p, size_t n);
+/* n random bytes from getrandom(2), pooled (salts; no libcrypto) */
+int nedb__rand_pool(unsigned char *out, size_t n);
 /* Reads the whole (small) file at path into out: 0, or -1 with errno. */
 int nedb__read_file(const char *path, nedb_buf *out);
 /* path replaced by p[0, n) through dir/.tmp.XXXXXX, durably (util.c) */
@@ -206,13 +209,12 @@ struct op {
 	unsigned char froot[HASH_LEN], fman[HASH_LEN];
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
-	/* log format 2 (doc/redaction.md): a put commits to its document
-	 * through dh = BLAKE2b(dsalt || doc), with dsalt and doc in the
-	 * line's unhashed tail; format is the genesis's "format" too */
+	/* log format 2 (doc/redaction.md): a put's document and salt end
+	 * at a block boundary of its hashed message, so that they can be
+	 * erased; format is the genesis's "format" too */
 	int format;			/* 0 or 1: format 1 */
 	unsigned char dsalt[SALT_LEN];	/* format 2: filled by the writer */
-	unsigned char dh[HASH_LEN];	/* format 2: filled by format/parse */
-	uint64_t redacted;		/* parsed: the tail erased by op R */
+	uint64_t redacted;		/* parsed: the text erased by op R */
 	char *docbuf;			/* parsed, redacted: doc's marker text */
 	uint32_t docoff;		/* offset of doc within the line */
 	unsigned char hash[HASH_LEN];
@@ -298,6 +300,36 @@ int nedb__each_seq(const char *text, size_t len,
 /* The document of a put's checked line (the format puts it last, after
  * scalars only): a span of line, found without a JSON parser.  False
  * for a format-2 line whose document was redacted. */
+#define LOG_MARK_MAX 169	/* ,"redacted":<20 digits>,"mid":"<128 hex>" */
+#define NEDB_B2_BLOCK 128
+#define NEDB_B2_MID 64		/* a chaining value: 8 words, little-endian */
+/* A format-2 put line's parts (offsets in the line). */
+struct log_put2 {
+	size_t span;			/* after "op":"put": what erasing takes */
+	size_t tail;			/* its ,"ts":, at a block boundary */
+	size_t doc, doclen;		/* unredacted: the document's text */
+	uint64_t redacted;		/* redacted: by op R */
+	unsigned char mid[NEDB_B2_MID];	/* redacted: the chaining value */
+};
+/* 1 for an unredacted format-2 put, 2 for a redacted one, 0 for any
+ * other line (of seq and prev first), -1 for a malformed format-2 put. */
+int nedb__log_put2(const char *line, size_t len, struct log_put2 *p);
+/* log/midstate.c: BLAKE2b-256 with a mid-state (RFC 7693's F) */
+/* The chaining value after the first n bytes of prev || body (n a
+ * multiple of NEDB_B2_BLOCK, more input to follow). */
+void nedb__b2_mid(unsigned char mid[NEDB_B2_MID],
+		  const unsigned char prev[HASH_LEN], const char *body,
+		  size_t n);
+/* The digest of a message whose first n bytes left mid, and whose rest
+ * is tail || last. */
+void nedb__b2_finish(unsigned char out[HASH_LEN],
+		     const unsigned char mid[NEDB_B2_MID], size_t n,
+		     const char *tail, size_t tlen, const char *last,
+		     size_t llen);
+/* Where a checked line's scalar members (ts, coll, id, ...) are: the
+ * text before a format-1 document, or a format-2 put's tail. */
+void nedb__log_scalars(const char *line, size_t len, const char **from,
+		       size_t *n);
 bool nedb__log_doc(const char *line, size_t len, const char **doc,
 		   size_t *doclen);
 

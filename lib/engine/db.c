@@ -123,7 +123,7 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 			 o ? "," : "", db->ftier == 2 ? "cold" : "warm");
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
 		     "\"options\":{%s}}\n",
-		     db->log_format ? db->log_format : LOG_FORMAT,
+		     db->log_format ? db->log_format : LOG_FORMAT_OLD,
 		     (long long)created, opts);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
@@ -354,15 +354,14 @@ doc_salt(nedb *db, unsigned char salt[SALT_LEN])
 {
 	if (nedb__encrypted(db))
 		return nedb__rand_small(salt, SALT_LEN);
-	if (getrandom(salt, SALT_LEN, 0) != SALT_LEN)
-		return nedb__errno(NEDB_EIO, "cannot make a document's salt");
-	return 0;
+	return nedb__rand_pool(salt, SALT_LEN);
 }
 
 /*
- * The log format of a database being created: LOG_FORMAT (1, whose
- * lines are hashed whole as SPEC §3 says), or 2, which can redact,
- * when NEDB_LOG_FORMAT=2 is set (doc/redaction.md §9).
+ * The log format of a database being created: LOG_FORMAT (2, which can
+ * redact: doc/redaction.md), or 1 when NEDB_LOG_FORMAT=1 is set (puts
+ * hold their document last and cannot be redacted).  Either hashes every
+ * line whole, as SPEC §3 says.
  */
 static int
 creation_format(nedb *db)
@@ -778,7 +777,7 @@ check_meta(nedb *db)
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(p);
 	if (fd < 0 && errno == ENOENT) {
-		int64_t created = 0, format = LOG_FORMAT;
+		int64_t created = 0, format = LOG_FORMAT_OLD;
 		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
@@ -2144,9 +2143,9 @@ nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
 		return nedb__err(NEDB_EUSAGE, "no write is open");
 	if (db->log_format < 2)
 		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
-				 "it is in log format 1, whose ops commit to "
-				 "document text itself; only a database "
-				 "created in format 2 (NEDB_LOG_FORMAT=2) "
+				 "it is in log format 1, whose puts hold their "
+				 "document where it cannot be erased; only a "
+				 "database created in format 2 (the default) "
 				 "can redact", db->dir);
 	if ((rc = nedb_check_coll(coll)) ||
 	    (rc = nedb_check_id(id, strlen(id))))
@@ -2766,12 +2765,14 @@ static void
 fill_version(nedb_doc *out, const char *line, size_t len, uint64_t seq,
 	     const struct seqent *se, const char *doc, size_t doclen)
 {
-	size_t head = doc ? (size_t)(doc - line) : len;
+	const char *sc;
+	size_t n;
 
+	nedb__log_scalars(line, len, &sc, &n);
 	memset(out, 0, sizeof *out);
 	out->seq = seq;
-	line_num(line, head, "ts", &out->ts);
-	line_num(line, head, "exp", &out->exp);
+	line_num(sc, n, "ts", &out->ts);
+	line_num(sc, n, "exp", &out->exp);
 	nedb__hex(out->hash, se->hash, HASH_LEN);
 	out->doc = doc;
 	out->len = doclen;

@@ -2,13 +2,13 @@
  * redact.c - erasing the text of document versions (SPEC §9,
  * doc/redaction.md): nedb_redact and the recovery of an interrupted one.
  *
- * Only a database in log format 2 can redact: there a put's op hash
- * commits to its document through "dh" (log.c), and the salt and text
- * sit in the line's unhashed tail.  A redaction is a `redact` op naming
- * the put seqs it erases, plus those lines' tails replaced by
- * ,"redacted":R and spaces (the same length: every position stays).
- * No op hash changes, so the chain, the Merkle tree, proofs and signed
- * checkpoints stay valid.
+ * Only a database in log format 2 can redact: there a put's document
+ * and salt end at a block boundary of the line's hashed message (log.c).
+ * A redaction is a `redact` op naming the put seqs it erases, plus those
+ * lines' documents and salts replaced by ,"redacted":R,"mid":"<hex>" and
+ * spaces (the same length: every position stays), mid being BLAKE2b's
+ * chaining value at that boundary.  No op hash changes, so the chain,
+ * the Merkle tree, proofs and signed checkpoints stay valid.
  *
  * Like encryption in place, the database is built whole beside itself,
  * in <db>/.redact/, then swapped in (staged.c says how, and why kill -9
@@ -16,10 +16,11 @@
  * of it, never half).  The redact op is staged in a write that is then
  * abandoned (its line is kept: the op is judged, numbered and hashed by
  * the ordinary path, stage()); the stage gets every line of the log with
- * the named tails erased and the redact op's line after them (an
+ * the named documents erased and the redact op's line after them (an
  * encrypted database's lines sealed again), key.enc, meta.json and a
  * fresh view.  log.aof is the last file rolled forward, so the redact op
- * is in the live log iff the named tails are erased in the live files.
+ * is in the live log iff the named documents are erased in the live
+ * files.
  *
  * What this cannot do (nedb-redact(1)): the blocks of the replaced
  * files are freed, not overwritten; copies made before (backups,
@@ -48,13 +49,13 @@ nedb__redact_recover(nedb *db)
 	return nedb__staged_recover(db, &redaction);
 }
 
-/* Step 1's copy of the log: every op, the named tails erased. */
+/* Step 1's copy of the log: every op, the named documents erased. */
 struct copy {
 	struct staged s;
 	uint64_t r;			/* the redact op's seq */
 	const char *seqs;		/* its "seqs" text */
 	size_t seqs_len;
-	size_t erased;			/* tails erased so far */
+	size_t erased;			/* documents erased so far */
 	nedb_buf line;
 };
 
@@ -65,34 +66,42 @@ seq_is(uint64_t seq, void *payload)
 }
 
 /*
- * The tail of a format-2 put line, after "dh" up to the hash, becomes
- * ,"redacted":R and spaces: the body, so the hash, is unchanged
- * (log.c's doc_commitment checks the result).
+ * A format-2 put line's document and salt, from after "op":"put" up to
+ * its tail, become ,"redacted":R,"mid":"<hex>" and spaces (the same
+ * length: every position stays): mid is the chaining value of the hashed
+ * message up to the tail, from which its hash is finished (log.c), so
+ * the hash is unchanged; the line is checked again to be sure.
  */
 static int
-erase_tail(nedb_buf *l, uint64_t r, uint64_t seq)
+erase_doc(nedb_buf *l, uint64_t r, uint64_t seq)
 {
-	const char *dh = NULL, *docat, *end = l->p + l->len - LOG_SUFFIX_LEN;
-	char mark[48];
-	size_t from, n;
+	unsigned char prev[HASH_LEN], hash[HASH_LEN], mid[NEDB_B2_MID];
+	char mark[LOG_MARK_MAX + 1], hex[2 * NEDB_B2_MID + 1];
+	const char *pv = memmem(l->p, l->len, ",\"prev\":\"", 9);
+	struct log_put2 p;
+	uint64_t s = seq;
 	int m;
 
-	docat = memmem(l->p, (size_t)(end - l->p), ",\"doc\":", 7);
-	if (docat)
-		dh = memmem(l->p, (size_t)(docat - l->p), ",\"dh\":\"", 7);
-	if (!dh)
+	if (nedb__log_put2(l->p, l->len, &p) != 1 || !pv ||
+	    nedb__unhex(prev, pv + 9, HASH_LEN))
 		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
-				 "line holds no document commitment",
+				 "line holds no document that can be erased",
 				 (unsigned long long)seq);
-	from = (size_t)(dh - l->p) + 7 + 2 * HASH_LEN + 1;
-	n = (size_t)(end - l->p) - from;
-	m = snprintf(mark, sizeof mark, ",\"redacted\":%llu",
-		     (unsigned long long)r);
-	if (m < 0 || (size_t)m > n)
+	nedb__b2_mid(mid, prev, l->p, HASH_LEN + p.tail);
+	nedb__hex(hex, mid, NEDB_B2_MID);
+	m = snprintf(mark, sizeof mark, ",\"redacted\":%llu,\"mid\":\"%s\"",
+		     (unsigned long long)r, hex);
+	if (m < 0 || (size_t)m > p.tail - p.span)
 		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
-				 "tail is too short", (unsigned long long)seq);
-	memcpy(l->p + from, mark, (size_t)m);
-	memset(l->p + from + m, ' ', n - (size_t)m);
+				 "document leaves no room for the mark",
+				 (unsigned long long)seq);
+	memcpy(l->p + p.span, mark, (size_t)m);
+	memset(l->p + p.span + m, ' ', p.tail - p.span - (size_t)m);
+	nedb__wipe(mid, sizeof mid);
+	if (nedb__log_check(l->p, l->len, &s, prev, hash))
+		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
+				 "erased line does not check",
+				 (unsigned long long)seq);
 	return 0;
 }
 
@@ -107,7 +116,7 @@ copy_line(const char *line, size_t len, const struct log_loc *loc,
 		w->line.len = 0;
 		if (nedb_buf_add(&w->line, line, len))
 			return NEDB_EIO;
-		if ((rc = erase_tail(&w->line, w->r, w->s.seq)))
+		if ((rc = erase_doc(&w->line, w->r, w->s.seq)))
 			return rc;
 		line = w->line.p;
 		w->erased++;
@@ -138,7 +147,7 @@ stage_copy(nedb *db, const char *opline, size_t oplen, uint64_t r,
 		goto done;
 	rc = nedb__log_walk(db, 0, 0, nedb__log_end(db), copy_line, &w, &torn);
 	/* the redact op last: its own line, as stage() made it ("\n"
-	 * ended), and every named tail erased before it */
+	 * ended), and every named document erased before it */
 	if (!rc)
 		nedb__each_seq(seqs->p, seqs->len, count_seq, &named);
 	if (!rc && w.erased != (size_t)named)

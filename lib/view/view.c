@@ -811,8 +811,8 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 		blake2b_update(&s, &tag, 1);
 		while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
 			/* format 2: a document's header only; its op hash
-			 * there commits to the text (dh), which a redaction
-			 * may have erased since (doc/redaction.md) */
+			 * there commits to the text, which a redaction may
+			 * have erased since (doc/redaction.md) */
 			if (state_tables[t] == DBI_DOCS &&
 			    v->log_format >= 2 && d.mv_size > DOCHDR_LEN)
 				d.mv_size = DOCHDR_LEN;
