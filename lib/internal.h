@@ -314,6 +314,10 @@ struct log_put2 {
 /* 1 for an unredacted format-2 put, 2 for a redacted one, 0 for any
  * other line (of seq and prev first), -1 for a malformed format-2 put. */
 int nedb__log_put2(const char *line, size_t len, struct log_put2 *p);
+/* Erases the document and salt of format-2 put line seq (len bytes, no
+ * "\n") in place, for redact op r: the mark and spaces (nedb-format(5)),
+ * the same hash. */
+int nedb__log_erase(char *line, size_t len, uint64_t r, uint64_t seq);
 /* log/midstate.c: BLAKE2b-256 with a mid-state (RFC 7693's F) */
 /* The chaining value after the first n bytes of prev || body (n a
  * multiple of NEDB_B2_BLOCK, more input to follow). */
@@ -401,9 +405,13 @@ int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
 typedef int (*nedb__apply_fn)(struct view *v, MDB_txn *txn,
 			      const struct op *o);
 extern const nedb__apply_fn nedb__apply_kind[OP__N];
-/* BLAKE2b digest of the logical state (everything but positions). */
+/* BLAKE2b digest of the logical state (everything but positions): in
+ * out, as a checkpoint records it; in texts (NULL: not wanted), of the
+ * documents whole, which a format-2 state leaves out (a checkpoint's
+ * check of the view against a replay compares both). */
 int nedb__view_digest(struct view *v, MDB_txn *txn,
-		      unsigned char out[HASH_LEN]);
+		      unsigned char out[HASH_LEN],
+		      unsigned char texts[HASH_LEN]);
 /* Node numbers for edge keys; NEDB_ENOTFOUND if absent and !create. */
 int nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 		      bool create, uint64_t *out);
@@ -467,9 +475,11 @@ int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 enum { CKPT_NONE, CKPT_FAIL, CKPT_WARN };	/* check_ckpt */
 int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 		 struct applied *a, uint64_t *torn, int check_ckpt);
-/* The digest of the log's state at `to` plus the lines in extra. */
+/* The digests (nedb__view_digest's) of the log's state at `to` plus the
+ * lines in extra. */
 int nedb__replay_digest(struct nedb *db, uint64_t to, const char *extra,
-			size_t elen, unsigned char out[HASH_LEN]);
+			size_t elen, unsigned char out[HASH_LEN],
+			unsigned char texts[HASH_LEN]);
 
 /* log/archive.c */
 struct block {

@@ -2496,16 +2496,18 @@ int
 nedb_write_checkpoint(nedb *db, nedb_receipt *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};
-	unsigned char log_state[HASH_LEN];
+	unsigned char log_state[HASH_LEN], texts[HASH_LEN], log_texts[HASH_LEN];
 	int rc;
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
-	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)) ||
+	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state, texts)) ||
 	    (rc = nedb__replay_digest(db, db->wbase_end, db->wlog.p,
-				      db->wlog.len, log_state)))
+				      db->wlog.len, log_state, log_texts)))
 		return rc;
-	if (memcmp(o.state, log_state, HASH_LEN))
+	/* the documents' text too: a format-2 state leaves it out */
+	if (memcmp(o.state, log_state, HASH_LEN) ||
+	    memcmp(texts, log_texts, HASH_LEN))
 		return nedb__err(NEDB_ECORRUPT, "the view does not match the "
 				 "log (a replay gives another state); nothing "
 				 "written: run nedb-checkpoint --rebuild");

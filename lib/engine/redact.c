@@ -65,46 +65,6 @@ seq_is(uint64_t seq, void *payload)
 	return seq == *(uint64_t *)payload;
 }
 
-/*
- * A format-2 put line's document and salt, from after "op":"put" up to
- * its tail, become ,"redacted":R,"mid":"<hex>" and spaces (the same
- * length: every position stays): mid is the chaining value of the hashed
- * message up to the tail, from which its hash is finished (log.c), so
- * the hash is unchanged; the line is checked again to be sure.
- */
-static int
-erase_doc(nedb_buf *l, uint64_t r, uint64_t seq)
-{
-	unsigned char prev[HASH_LEN], hash[HASH_LEN], mid[NEDB_B2_MID];
-	char mark[LOG_MARK_MAX + 1], hex[2 * NEDB_B2_MID + 1];
-	const char *pv = memmem(l->p, l->len, ",\"prev\":\"", 9);
-	struct log_put2 p;
-	uint64_t s = seq;
-	int m;
-
-	if (nedb__log_put2(l->p, l->len, &p) != 1 || !pv ||
-	    nedb__unhex(prev, pv + 9, HASH_LEN))
-		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
-				 "line holds no document that can be erased",
-				 (unsigned long long)seq);
-	nedb__b2_mid(mid, prev, l->p, HASH_LEN + p.tail);
-	nedb__hex(hex, mid, NEDB_B2_MID);
-	m = snprintf(mark, sizeof mark, ",\"redacted\":%llu,\"mid\":\"%s\"",
-		     (unsigned long long)r, hex);
-	if (m < 0 || (size_t)m > p.tail - p.span)
-		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
-				 "document leaves no room for the mark",
-				 (unsigned long long)seq);
-	memcpy(l->p + p.span, mark, (size_t)m);
-	memset(l->p + p.span + m, ' ', p.tail - p.span - (size_t)m);
-	nedb__wipe(mid, sizeof mid);
-	if (nedb__log_check(l->p, l->len, &s, prev, hash))
-		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
-				 "erased line does not check",
-				 (unsigned long long)seq);
-	return 0;
-}
-
 static int
 copy_line(const char *line, size_t len, const struct log_loc *loc,
 	  uint64_t next, void *payload)
@@ -116,7 +76,7 @@ copy_line(const char *line, size_t len, const struct log_loc *loc,
 		w->line.len = 0;
 		if (nedb_buf_add(&w->line, line, len))
 			return NEDB_EIO;
-		if ((rc = erase_doc(&w->line, w->r, w->s.seq)))
+		if ((rc = nedb__log_erase(w->line.p, w->line.len, w->r, w->s.seq)))
 			return rc;
 		line = w->line.p;
 		w->erased++;

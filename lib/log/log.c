@@ -380,6 +380,40 @@ nedb__log_scalars(const char *line, size_t len, const char **from,
 	*n = d ? (size_t)(d - line) : len;
 }
 
+int
+nedb__log_erase(char *line, size_t len, uint64_t r, uint64_t seq)
+{
+	unsigned char prev[HASH_LEN], hash[HASH_LEN], mid[NEDB_B2_MID];
+	char mark[LOG_MARK_MAX + 1], hex[2 * NEDB_B2_MID + 1];
+	const char *pv = memmem(line, len, ",\"prev\":\"", 9);
+	struct log_put2 p;
+	uint64_t s = seq;
+	int m;
+
+	if (nedb__log_put2(line, len, &p) != 1 || !pv ||
+	    nedb__unhex(prev, pv + 9, HASH_LEN))
+		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
+				 "line holds no document that can be erased",
+				 (unsigned long long)seq);
+	nedb__b2_mid(mid, prev, line, HASH_LEN + p.tail);
+	nedb__hex(hex, mid, NEDB_B2_MID);
+	m = snprintf(mark, sizeof mark, REDACTED_KEY "%llu" MID_KEY "%s\"",
+		     (unsigned long long)r, hex);
+	if (m < 0 || (size_t)m > p.tail - p.span)
+		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
+				 "document leaves no room for the mark",
+				 (unsigned long long)seq);
+	memcpy(line + p.span, mark, (size_t)m);
+	memset(line + p.span + m, ' ', p.tail - p.span - (size_t)m);
+	nedb__wipe(mid, sizeof mid);
+	/* the same hash, by the rule readers apply */
+	if (nedb__log_check(line, len, &s, prev, hash))
+		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
+				 "erased line does not check",
+				 (unsigned long long)seq);
+	return 0;
+}
+
 /*
  * want: the hash of a checked-shape line: BLAKE2b of prev || body (SPEC
  * §3), or for a redacted format-2 put, finished from its mid-state over
