@@ -767,7 +767,7 @@ nedb__rand_pool(unsigned char *out, size_t n)
 		owner = pid;
 	}
 	memcpy(out, pool + sizeof pool - left, n);
-	nedb__wipe(pool + sizeof pool - left, n);
+	explicit_bzero(pool + sizeof pool - left, n);
 	left -= n;
 	return 0;
 }

@@ -405,7 +405,7 @@ nedb__log_erase(char *line, size_t len, uint64_t r, uint64_t seq)
 				 (unsigned long long)seq);
 	memcpy(line + p.span, mark, (size_t)m);
 	memset(line + p.span + m, ' ', p.tail - p.span - (size_t)m);
-	nedb__wipe(mid, sizeof mid);
+	explicit_bzero(mid, sizeof mid);
 	/* the same hash, by the rule readers apply */
 	if (nedb__log_check(line, len, &s, prev, hash))
 		return nedb__err(NEDB_ECORRUPT, "cannot redact seq %llu: its "
