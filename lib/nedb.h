@@ -483,6 +483,9 @@ NEDB_EXPORT int nedb_write_conflict(nedb *db);
 /* The engine's URL as recorded, or NULL for a database of its own. */
 NEDB_EXPORT const char *nedb_engine_url(nedb *db);
 NEDB_EXPORT int nedb_engine_sync(nedb *db);
+/* nedb_engine_sync without waiting for the writer lock (NEDB_EBUSY):
+ * for event loops (nedbd, before each turn's reads). */
+NEDB_EXPORT int nedb_engine_trysync(nedb *db);
 /*
  * nedb-verify's comparison of this copy with the engine's log: every op
  * of the engine is checked (shape, hash, link) and compared with this

@@ -1763,6 +1763,12 @@ nedb_engine_sync(nedb *db)
 	return engine_sync(db, true);
 }
 
+int
+nedb_engine_trysync(nedb *db)
+{
+	return engine_sync(db, false);
+}
+
 size_t
 nedb_write_pending(nedb *db)
 {
@@ -2413,6 +2419,12 @@ nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if (db->eng)
+		return nedb__err(NEDB_EUSAGE, "cannot redact in database '%s': "
+				 "its log is on an engine (%s), whose rows a "
+				 "redaction would have to erase too; not "
+				 "supported yet", db->dir,
+				 nedb__engine_url(db->eng));
 	if (db->log_format < 2)
 		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
 				 "it is in log format 1, whose ops commit to "

@@ -204,7 +204,8 @@ import_lines(struct importer *im, int fd)
 		ssize_t n;
 		char *nl;
 
-		while ((nl = memchr(in.p + start, '\n', in.len - start))) {
+		while (in.len > start &&
+		       (nl = memchr(in.p + start, '\n', in.len - start))) {
 			size_t len = (size_t)(nl - in.p - start);
 
 			if ((rc = import_line(im, in.p + start, len,
