@@ -57,6 +57,20 @@ head_of() {	# the head hash of the database in $1
 	nedb-verify -d "$1" | jq -r .head
 }
 
+# ---- the backend's unit tests --------------------------------------------
+
+@test "the unit tests of lib/log/pglog.c pass against the server" {
+	local build="$BATS_TEST_DIRNAME/../${NEDB_UNIT_BUILD:-build}"
+	[ "${NEDB_SUITE:-1}" = 2 ] && build="$BATS_TEST_DIRNAME/../build-san"
+	if [ ! -x "$build/unit/test_pglog" ]; then
+		[ -z "${NEDB_UNIT_BUILD:-}" ] || fail "test_pglog not built in $build"
+		skip "unit test pglog not built"
+	fi
+	NEDB_TEST_PG_URL=$(cat "$PRIMARY/url") run "$build/unit/test_pglog"
+	assert_success
+	assert_line --regexp '^5 tests, 0 failed checks$'
+}
+
 # ---- creation, reads, writes --------------------------------------------
 
 @test "a database created with --log keeps its log on PostgreSQL; reads and writes work unchanged" {
