@@ -260,6 +260,8 @@ demo: all
 BENCH_N ?= 1000000
 bench: all
 	@tests/bench/run $(BUILD)/bin $(BENCH_N)
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		tests/bench/pglog $(BUILD)/bin; fi
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

@@ -78,7 +78,7 @@ pq_load(void)
 	if (pq_loaded)
 		goto done;
 	if (nedb__test_fail("libpq") ||
-	    !(h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL))) {
+	    !(h = dlopen("libpq.so.5", RTLD_LAZY | RTLD_LOCAL))) {
 		rc = nedb__err(NEDB_EIO, "cannot load libpq.so.5 (the "
 			       "PostgreSQL client library, Debian's libpq5): "
 			       "%s", nedb__test_fail("libpq") ? "test" :
