@@ -12,6 +12,7 @@
 #include "nedb.h"
 #include "logstore.h"
 #include "crypt.h"
+#include "engine.h"
 
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
@@ -550,6 +551,8 @@ struct nedb {
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */
 	struct nedb_crypt crypt;
+	/* the log on an engine (engine.h; NULL: the directory's own) */
+	struct nedb_engine *eng;
 };
 
 static inline bool
@@ -626,6 +629,8 @@ void nedb__txn_done(nedb *db, MDB_txn *txn);
  * *se) and checked against it: from the log, or from the open write's
  * staged lines. */
 int nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se);
+/* The hash of op seq as the view records it (NEDB_ENOTFOUND: none). */
+int nedb__seq_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN]);
 /* Follows the log's rotation by a prune (after taking a snapshot). */
 int nedb__follow_rotation(nedb *db);
 /* The version of coll/id that op seq wrote, checked against its line. */
