@@ -183,29 +183,9 @@ nedb__follow_rotation(nedb *db)
 	return rc;
 }
 
-int
-nedb__seq_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN])
-{
-	unsigned char sk[8];
-	MDB_val k = {8, sk}, d;
-	MDB_txn *txn;
-	int rc;
-
-	if ((rc = nedb__txn(db, &txn)))
-		return rc;
-	nedb__seqkey(sk, seq);
-	rc = nedb__kv_get(&db->view, txn, DBI_SEQS, &k, &d);
-	if (!rc)
-		memcpy(hash, ((const struct seqent *)d.mv_data)->hash,
-		       HASH_LEN);
-	nedb__txn_done(db, txn);
-	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
-	       rc ? nedb__mdb(rc, "cannot find op") : 0;
-}
-
-/* Reads one op line by seq and checks it against the view. */
-int
-nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
+/* The view's record of op seq: 0, an LMDB code (MDB_NOTFOUND) or ours. */
+static int
+seq_entry(nedb *db, uint64_t seq, struct seqent *se)
 {
 	unsigned char sk[8];
 	MDB_val k = {8, sk}, d;
@@ -219,7 +199,28 @@ nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
 	if (!rc)
 		memcpy(se, d.mv_data, sizeof *se);
 	nedb__txn_done(db, txn);
-	if (rc)
+	return rc;
+}
+
+int
+nedb__seq_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN])
+{
+	struct seqent se;
+	int rc = seq_entry(db, seq, &se);
+
+	if (!rc)
+		memcpy(hash, se.hash, HASH_LEN);
+	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
+	       rc ? nedb__mdb(rc, "cannot find op") : 0;
+}
+
+/* Reads one op line by seq and checks it against the view. */
+int
+nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se)
+{
+	int rc;
+
+	if ((rc = seq_entry(db, seq, se)))
 		return nedb__mdb(rc, "cannot find op");
 	if (db->wtxn && db->wcount && seq >= db->wbase_seq &&
 	    seq - db->wbase_seq < db->wcount) {
