@@ -276,7 +276,9 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			p->doc = it->doc.p;
 			p->doclen = it->doc.len;
 			p->id = it->id;
-			p->prepared = 1;
+			/* the reader's nedb_put_prepare placed "_id", but
+			 * for a merge (which nedb_write_put settles) */
+			p->prepared = p->merge ? 1 : NEDB_PREPARED_ID;
 			rc = nedb_write_put(db, p, quiet ? NULL : &rcpt);
 			if (rc)
 				snprintf(it->err, sizeof it->err, "%s",

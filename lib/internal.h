@@ -135,6 +135,8 @@ int nedb__zlib_load(void);	/* 0, or NEDB_EIO with a message */
  * NEDB_EINPUT the message says what and where (line, column).
  */
 int nedb__doc_normalize(nedb_buf *out, const char *text, size_t len);
+/* the same without its one-pass fast path (tests compare the two) */
+int nedb__doc_normalize_full(nedb_buf *out, const char *text, size_t len);
 size_t nedb__number_len(const char *s, size_t n);	/* RFC 8259 */
 /* End of the value starting at s in compact, valid JSON text. */
 const char *nedb__value_end(const char *s);

@@ -547,7 +547,8 @@ typedef struct nedb_put {
 	const char *confidence;		/* a JSON number, 0 to 1 */
 	const char *valid_from, *valid_to;
 	nedb_wopts w;
-	int prepared;		/* doc and id come from nedb_put_prepare */
+	int prepared;		/* doc and id come from nedb_put_prepare;
+				 * NEDB_PREPARED_ID: as it returned them */
 	int keep_ttl;		/* ttl_ms 0: keep the current version's expiry */
 } nedb_put;
 
@@ -560,8 +561,12 @@ typedef struct nedb_put {
  * writer's (it is the only one that may use libjq then).  Then set
  * p->doc/doclen to the compact text, p->id to the id, p->prepared, and
  * call nedb_write_put, which trusts them (but for "_id", which it sets
- * to the id where a prepared document holds another).
+ * to the id where a prepared document holds another).  With
+ * p->prepared = NEDB_PREPARED_ID the caller says the text and the id
+ * are the very pair nedb_put_prepare returned for a put without merge:
+ * its "_id" is the id already, and is not looked for again.
  */
+#define NEDB_PREPARED_ID 2
 NEDB_EXPORT int nedb_put_prepare(const nedb_put *p, nedb_buf *doc, char **id);
 
 /*

@@ -76,7 +76,8 @@ load helper
 @test "without libjq the library reports it: one line, exit 5, nothing written" {
 	nedb-put -q c a '{"x":1}'
 	log=$(cat "$NEDB_DIR/log.aof")
-	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-put c b '{"x":2}'
+	# a document the one-pass check leaves to jq's parser (a \u escape)
+	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-put c b '{"x":"\u00e9"}'
 	assert_equal "$stderr" "nedb-put: cannot load libjq.so.1: cannot open shared object file (test)"
 	assert_equal "$(cat "$NEDB_DIR/log.aof")" "$log"
 	run -5 --separate-stderr env NEDB_TEST_FAIL=libjq nedb-query --jq .x 'FROM c'
@@ -89,6 +90,11 @@ load helper
 	assert_output '{"_id":"a","x":1}'
 	run env NEDB_TEST_FAIL=libjq nedb-verify
 	assert_success
+	# nor does a put of a document the one-pass check accepts
+	run env NEDB_TEST_FAIL=libjq nedb-put -q c b '{"x":2}'
+	assert_success
+	run nedb-get c b
+	assert_output '{"_id":"b","x":2}'
 }
 
 @test "a bad NEDB_MAPSIZE is a usage error with one line, and nothing is written" {

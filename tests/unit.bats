@@ -87,6 +87,10 @@ run_unit() {
 	run_unit cdc
 }
 
+@test "documents' one-pass check gives the full path's answer, text and error on every input" {
+	run_unit doc
+}
+
 @test "every unit test program has its test here: none is built and never run" {
 	local f name missing=()
 	for f in "$BATS_TEST_DIRNAME"/unit/test_*.c; do

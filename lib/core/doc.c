@@ -94,8 +94,160 @@ token_error(const char *text, size_t at, const char *what)
 			 line, col);
 }
 
+/*
+ * Nesting the one-pass check below follows; deeper text takes the full
+ * path (jq's own limit is 256).
+ */
+#define FAST_DEPTH 64
+
+static size_t
+skip_ws(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' ||
+			   s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/*
+ * The common case of nedb__doc_normalize in one pass over the text, with
+ * no jv built: an RFC 8259 object, at most FAST_DEPTH deep, whose strings
+ * hold no control character and no \u escape, compacted into out.
+ * Returns false, out as it was, for anything else, and the full path
+ * then judges the text and words its error as it always has.  So this
+ * pass only accepts sooner what the full path accepts, and gives the same
+ * text: every token copied as it is, the whitespace between them
+ * dropped.  What it accepts, jq accepts (strict JSON within its depth
+ * limit), and so does the token pass (strict numbers and literals, no
+ * control character, no lone surrogate: there is no \u).
+ */
+static bool
+normalize_fast(nedb_buf *out, const char *text, size_t len)
+{
+	enum { VALUE, VALUE_OR_END, KEY, KEY_OR_END, COLON, NEXT } st = VALUE;
+	char stack[FAST_DEPTH];
+	size_t i, j, n, start = out->len;
+	int depth = 0;
+	bool high = false;	/* a byte >= 0x80: UTF-8 to check */
+	char *o;
+
+	i = skip_ws(text, 0, len);
+	if (i == len || text[i] != '{' || nedb_buf_grow(out, len))
+		return false;
+	o = out->p + out->len;
+	for (;;) {
+		char c;
+
+		i = skip_ws(text, i, len);
+		if (i == len)
+			goto no;
+		c = text[i];
+		switch (st) {
+		case COLON:
+			if (c != ':')
+				goto no;
+			*o++ = c;
+			i++;
+			st = VALUE;
+			continue;
+		case NEXT:
+			if (c == ',') {
+				*o++ = c;
+				i++;
+				st = stack[depth - 1] == '{' ? KEY : VALUE;
+				continue;
+			}
+			if (c != (stack[depth - 1] == '{' ? '}' : ']'))
+				goto no;
+			goto close;
+		case KEY_OR_END:
+			if (c == '}')
+				goto close;
+			/* fall through */
+		case KEY:
+			if (c != '"')
+				goto no;
+			break;
+		case VALUE_OR_END:
+			if (c == ']')
+				goto close;
+			/* fall through */
+		case VALUE:
+			break;
+		}
+		/* a value (or, in KEY states, a member name) starts at i */
+		if (c == '{' || c == '[') {
+			if (depth == FAST_DEPTH)
+				goto no;
+			stack[depth++] = c;
+			*o++ = c;
+			i++;
+			st = c == '{' ? KEY_OR_END : VALUE_OR_END;
+			continue;
+		}
+		if (c == '"') {
+			for (j = i + 1; j < len && text[j] != '"'; j++) {
+				unsigned char u = (unsigned char)text[j];
+
+				if (u < 0x20)
+					goto no;
+				high |= u >= 0x80;
+				if (u == '\\') {
+					if (++j == len ||
+					    !strchr("\"\\/bfnrt", text[j]) ||
+					    !text[j])
+						goto no;
+				}
+			}
+			if (j == len)
+				goto no;
+			n = j + 1 - i;
+		} else if (c == 't' && len - i >= 4 &&
+			   !memcmp(text + i, "true", 4)) {
+			n = 4;
+		} else if (c == 'f' && len - i >= 5 &&
+			   !memcmp(text + i, "false", 5)) {
+			n = 5;
+		} else if (c == 'n' && len - i >= 4 &&
+			   !memcmp(text + i, "null", 4)) {
+			n = 4;
+		} else if (!(n = nedb__number_len(text + i, len - i)))
+			goto no;
+		memcpy(o, text + i, n);
+		o += n;
+		i += n;
+		st = st == KEY || st == KEY_OR_END ? COLON : NEXT;
+		continue;
+close:
+		*o++ = c;
+		i++;
+		if (--depth == 0)
+			break;
+		st = NEXT;
+	}
+	if (skip_ws(text, i, len) != len ||
+	    (size_t)(o - (out->p + start)) > MAX_DOC ||
+	    (high && !nedb__utf8_valid((const unsigned char *)text, len)))
+		goto no;
+	out->len = (size_t)(o - out->p);
+	out->p[out->len] = 0;
+	return true;
+no:
+	out->len = start;
+	return false;
+}
+
 int
 nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
+{
+	if (normalize_fast(out, text, len))
+		return 0;
+	return nedb__doc_normalize_full(out, text, len);
+}
+
+/* The full path: every text, and the words of every error. */
+int
+nedb__doc_normalize_full(nedb_buf *out, const char *text, size_t len)
 {
 	size_t i = 0, start = out->len;
 	jv_kind kind;
@@ -213,6 +365,26 @@ nedb__doc_normalize(nedb_buf *out, const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * The closing quote of the string whose text starts at s (after its
+ * opening quote): the first quote not escaped, found with strchr (a valid
+ * string holds no NUL, so strchr stops at that quote) rather than byte by
+ * byte.  A quote is escaped when an odd number of backslashes precede it.
+ */
+static const char *
+string_end(const char *s)
+{
+	for (;;) {
+		const char *q = strchr(s, '"'), *b = q;
+
+		while (b > s && b[-1] == '\\')
+			b--;
+		if (!((q - b) & 1))
+			return q;
+		s = q + 1;
+	}
+}
+
 /* End of the JSON value starting at s (compact, valid). */
 const char *
 nedb__value_end(const char *s)
@@ -222,10 +394,7 @@ nedb__value_end(const char *s)
 	do {
 		switch (*s) {
 		case '"':
-			s++;
-			while (*s != '"')
-				s += *s == '\\' ? 2 : 1;
-			s++;
+			s = string_end(s + 1) + 1;
 			break;
 		case '{':
 		case '[':

@@ -2193,8 +2193,10 @@ put_doc(const nedb_put *p, struct op *o, const char *cur, size_t curlen,
 		o->doclen = own->len;
 	}
 	/* "_id" is in place unless merged, or prepared by the caller (who
-	 * may reuse a document under another id, as RENAME does) */
-	if ((p->merge || p->prepared) && (rc = put_doc_id(o, own)))
+	 * may reuse a document under another id, as RENAME does), unless
+	 * the caller says the pair is nedb_put_prepare's own */
+	if ((p->merge || (p->prepared && p->prepared != NEDB_PREPARED_ID)) &&
+	    (rc = put_doc_id(o, own)))
 		return rc;
 	if (p->ntags) {
 		rc = nedb_buf_add(&lit, "[", 1);

@@ -3,8 +3,10 @@
  * check and compaction (nedb__doc_normalize), then the member helpers on
  * what it accepted.  Invariants checked: accepted text is compact (no
  * whitespace outside strings), is accepted again unchanged, and _id can
- * be set and found.
+ * be set and found; and the one-pass fast path gives the full path's
+ * answer, text and error message.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -20,6 +22,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 1 << 16)
 		return 0;
+	{
+		char ea[600];
+		int ra = nedb__doc_normalize(&a, (const char *)data, size);
+
+		snprintf(ea, sizeof ea, "%s", ra ? nedb_errmsg() : "");
+		if (nedb__doc_normalize_full(&b, (const char *)data, size) !=
+		    ra || a.len != b.len || (a.len && memcmp(a.p, b.p, a.len)) ||
+		    (ra && strcmp(ea, nedb_errmsg())))
+			abort();
+		a.len = b.len = 0;
+	}
 	if (nedb__doc_normalize(&a, (const char *)data, size) == 0) {
 		if (nedb__doc_normalize(&b, a.p, a.len) != 0 ||
 		    b.len != a.len || memcmp(a.p, b.p, a.len))
