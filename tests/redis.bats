@@ -1048,7 +1048,7 @@ nedb-redis: line 4: invalid argument(s): unbalanced quotes"
 		SET n 1
 		INCR n
 		GET n
-		RPUSH l a
+		RPUSH l a b c
 		LPOP l
 		EXISTS l
 		QUIT
@@ -2541,4 +2541,114 @@ OK'
 	assert_success
 	assert_line --index 0 --regexp '^1\) "[0-9]{10}"$'
 	assert_line --index 1 --regexp '^2\) "[0-9]{1,6}"$'
+}
+
+@test "BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, LMPOP and BLMPOP as with redis-server when there is something to pop" {
+	same_as_redis <<-'EOF'
+		RPUSH a 1 2 3 4 5
+		RPUSH b x y
+		BLPOP nosuch a b 0
+		BRPOP nosuch b a 1.5
+		BLPOP a a 0
+		LMPOP 2 nosuch a LEFT
+		LMPOP 2 nosuch a RIGHT COUNT 1
+		LMPOP 1 b left count 10
+		EXISTS b
+		RPUSH b x y z
+		BLMPOP 0 2 nosuch b RIGHT COUNT 2
+		BLMPOP 0.5 1 b LEFT
+		LMPOP 1 b LEFT
+		LRANGE a 0 -1
+		RPUSH c p q r
+		BLMOVE c d LEFT RIGHT 0
+		BLMOVE c d RIGHT LEFT 0
+		BRPOPLPUSH c d 0
+		LRANGE d 0 -1
+		EXISTS c
+		BRPOPLPUSH d d 0
+		LRANGE d 0 -1
+		BLPOP nosuch 0.01
+		BLMPOP 0.01 1 nosuch LEFT
+		BLMOVE nosuch d LEFT LEFT 0.01
+		BRPOPLPUSH nosuch d 0.01
+	EOF
+}
+
+@test "BZPOPMIN, BZPOPMAX, ZMPOP and BZMPOP as with redis-server when there is something to pop" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c 4 d 5 e
+		ZADD y 7 x
+		BZPOPMIN nosuch z 0
+		BZPOPMAX nosuch z 1
+		ZMPOP 2 nosuch z MIN
+		ZMPOP 1 z max COUNT 2
+		BZMPOP 0 2 nosuch y MIN COUNT 5
+		EXISTS y
+		ZRANGE z 0 -1 WITHSCORES
+		ZMPOP 1 nosuch MIN
+		BZPOPMIN nosuch 0.01
+		BZMPOP 0.01 1 nosuch MAX
+	EOF
+}
+
+@test "blocking and multi-key pop errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET s x
+		RPUSH l a b c
+		ZADD z 1 a
+		BLPOP l -1
+		BLPOP l abc
+		BLPOP l " 1"
+		BLPOP l 1e30
+		BLPOP l inf
+		BLPOP l nan
+		BRPOP s l 0
+		BLPOP nosuch s 0
+		BLPOP l s 0
+		BLPOP l
+		BRPOPLPUSH l s 0
+		BRPOPLPUSH s l 0
+		BRPOPLPUSH l d -1
+		BLMOVE l d UP LEFT 0
+		BLMOVE l d LEFT LEFT x
+		BLMOVE l d LEFT LEFT
+		BLMPOP x 1 l LEFT
+		BLMPOP 0 0 l LEFT
+		BLMPOP 0 x l LEFT
+		BLMPOP 0 2 l LEFT
+		BLMPOP 0 1 l UP
+		BLMPOP 0 1 l LEFT COUNT 0
+		BLMPOP 0 1 l LEFT COUNT x
+		BLMPOP 0 1 l LEFT COUNT 1 COUNT 2
+		BLMPOP 0 1 l LEFT junk
+		BLMPOP 0 1 s LEFT
+		BLMPOP 0 1 l
+		LMPOP 0 l LEFT
+		LMPOP 1 s LEFT
+		LMPOP 1 l LEFT COUNT -1
+		LMPOP 1 l
+		BZPOPMIN z -1
+		BZPOPMAX s 0
+		BZPOPMIN l z 0
+		ZMPOP 1 z MID
+		ZMPOP 1 s MIN
+		ZMPOP 1 z MIN COUNT 0
+		BZMPOP 0 1 z MIN COUNT -1
+		BZMPOP -1 1 z MIN
+		BZMPOP 0 1 l MAX
+		LRANGE l 0 -1
+		ZRANGE z 0 -1
+	EOF
+}
+
+@test "a blocking command that has nothing to pop answers nil at once in nedb-redis, as Redis does in MULTI" {
+	run nedb-redis BLPOP nosuch 0
+	assert_success
+	assert_output '(nil)'
+	run nedb-redis BLMOVE nosuch d LEFT LEFT 0
+	assert_output '(nil)'
+	run nedb-redis BZMPOP 0 1 nosuch MIN
+	assert_output '(nil)'
+	run nedb-log -n 1
+	refute_output --partial nosuch
 }

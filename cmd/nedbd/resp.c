@@ -48,6 +48,7 @@
  * them (compact).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -797,6 +798,7 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 		}
 	}
 	for (struct rconn *t = L.conns; t; t = t->next) {
+		char cmd[32] = "NULL";
 		struct sockaddr_in a, la;
 		socklen_t al = sizeof a, lal = sizeof la;
 		char ip[INET_ADDRSTRLEN] = "", lip[INET_ADDRSTRLEN] = "";
@@ -806,6 +808,17 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 			want = strtoull(argv[j], NULL, 10) == t->id;
 		if (!want)
 			continue;
+		if (t == c)
+			strcpy(cmd, "client|list");
+		else if (t->blocked) {
+			/* Redis names the command in lower case */
+			size_t i;
+
+			for (i = 0; i < t->blen[0] && i + 1 < sizeof cmd; i++)
+				cmd[i] = (char)tolower((unsigned char)
+						       t->bargv[0][i]);
+			cmd[i] = 0;
+		}
 		memset(&a, 0, sizeof a);
 		memset(&la, 0, sizeof la);
 		if (t->fd >= 0 && !getpeername(t->fd, (struct sockaddr *)&a,
@@ -824,9 +837,7 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 				t->blocked ? "b" : t->multi ? "x" : "N",
 				t->c.dbname[0] ? t->c.dbname : DEFAULT_DB,
 				t->multi ? (int)t->nqueued : -1,
-				t->in.len - t->pos, t->out.len - t->sent,
-				t->blocked ? t->bargv[0] : t == c ?
-				"client|list" : "NULL");
+				t->in.len - t->pos, t->out.len - t->sent, cmd);
 	}
 	nedb_buf_printf(&c->out, "$%zu\r\n", b.len);
 	nedb_buf_add(&c->out, b.p ? b.p : "", b.len);
