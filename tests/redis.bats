@@ -2652,3 +2652,80 @@ OK'
 	run nedb-log -n 1
 	refute_output --partial nosuch
 }
+
+@test "SORT and SORT_RO with BY, GET, LIMIT, ASC, DESC, ALPHA and STORE as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l 3 1 2 10 -5 2.5
+		SORT l
+		SORT l DESC
+		SORT l LIMIT 1 3
+		SORT l LIMIT -1 2 DESC
+		SORT l LIMIT 10 2
+		SORT l LIMIT 0 -1
+		SORT l ALPHA
+		SORT l ALPHA DESC LIMIT 0 2
+		SORT_RO l DESC
+		SADD s b a c 5
+		SORT s ALPHA
+		SORT s
+		RPUSH n x y 1
+		SORT n
+		SORT n ALPHA
+		MSET w_1 30 w_2 10 w_3 20 w_10 5 w_-5 1 w_2.5 7
+		SORT l BY w_*
+		SORT l BY w_* DESC GET # GET w_*
+		SORT l BY nosort
+		SORT l BY nosort DESC LIMIT 1 2
+		SORT l BY nosort GET w_*
+		HSET h_1 f 9 g a
+		HSET h_2 f 3
+		SORT l BY h_*->f GET h_*->f GET # GET h_*->g
+		SORT l BY h_*->f ALPHA
+		SORT l BY w_* ALPHA
+		SORT l BY w_* STORE dst
+		LRANGE dst 0 -1
+		SORT l GET w_* STORE dst2
+		LRANGE dst2 0 -1
+		SORT nosuch STORE dst
+		EXISTS dst
+		SET str x
+		SORT str
+		SORT l LIMIT 1
+		SORT l LIMIT a b
+		SORT l FOO
+		SORT_RO l STORE x
+		SORT l BY
+		ZADD z 3 c 1 a 2 b
+		SORT z BY nosort
+		SORT z BY nosort DESC
+		SORT z ALPHA
+		SORT z BY nosort LIMIT 1 1
+		SORT s BY nosort STORE sd
+		LRANGE sd 0 -1
+		SORT l GET nosuchpattern
+	EOF
+}
+
+@test "LCS with LEN, IDX, MINMATCHLEN and WITHMATCHLEN, and its errors, as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l a
+		SET a1 ohmytext
+		SET b1 mynewtext
+		LCS a1 b1
+		LCS a1 b1 LEN
+		LCS a1 b1 IDX
+		LCS a1 b1 IDX WITHMATCHLEN
+		LCS a1 b1 IDX MINMATCHLEN 4 WITHMATCHLEN
+		LCS a1 b1 IDX MINMATCHLEN -3
+		LCS a1 b1 LEN IDX
+		LCS a1 nosuch
+		LCS a1 l
+		LCS a1 b1 FOO
+		LCS a1 b1 MINMATCHLEN x
+		LCS nosuch nosuch2 IDX
+		SET ga1 "ATTGCACGTAAGCTTACGGTTAACCTGA"
+		SET gb1 "GATCCTAGAACGTTTTTACGTAAGCTCGATCG"
+		LCS ga1 gb1
+		LCS ga1 gb1 IDX WITHMATCHLEN
+	EOF
+}

@@ -5791,6 +5791,449 @@ brpoplpushCommand(client *c)
 		blmoveGenericCommand(c, false, true, ms);
 }
 
+/* ---- SORT, SORT_RO and LCS -------------------------------------------------
+ *
+ * SORT as Redis 7.0's sort.c: the elements of a list, set or sorted set,
+ * sorted as numbers (each must read as one: strtod) or, with ALPHA, as
+ * bytes (a server in the C locale: strcoll is strcmp), by themselves or
+ * by the value of the key (or "key->field" of a hash) that BY's pattern
+ * names with the element in place of its first '*'; a pattern without a
+ * '*' does not sort at all.  Equal numbers sort by the elements' bytes.
+ * GET's patterns (and "#", the element) say what to reply instead of the
+ * element; LIMIT offset count cuts; STORE writes the result as a list
+ * (deleting destination when it is empty, clearing its TTL) and replies
+ * its length.  A set's elements come in byte order (Redis's in hash
+ * order), so SORT BY nosort of a set lists them so.
+ */
+
+struct sortent {
+	const bstr *obj;	/* the element (in the sorted value) */
+	double score;
+	bstr cmp;		/* ALPHA BY: the value compared; p NULL: none */
+};
+
+struct sortctx {
+	bool desc, alpha, by;
+};
+
+static struct sortctx sortCtx;	/* for qsort's comparison (one thread) */
+
+static int
+sortCompare(const void *x, const void *y)
+{
+	const struct sortent *a = x, *b = y;
+	int cmp;
+
+	if (!sortCtx.alpha) {
+		if (a->score != b->score)
+			cmp = a->score > b->score ? 1 : -1;
+		else
+			cmp = bstrCmp(a->obj->p, a->obj->len, b->obj->p,
+				      b->obj->len);
+	} else if (sortCtx.by) {
+		if (!a->cmp.p || !b->cmp.p)
+			cmp = a->cmp.p == b->cmp.p ? 0 : !a->cmp.p ? -1 : 1;
+		else
+			cmp = bstrCmp(a->cmp.p, a->cmp.len, b->cmp.p,
+				      b->cmp.len);
+	} else
+		cmp = bstrCmp(a->obj->p, a->obj->len, b->obj->p, b->obj->len);
+	return sortCtx.desc ? -cmp : cmp;
+}
+
+/*
+ * The value pattern names for element e (Redis's lookupKeyByPattern),
+ * copied to out: 1, or 0 when there is none (no '*', a missing key or
+ * field, a key of another type, a key that cannot be a nedb id), -1
+ * after a database error.
+ */
+static int
+sortLookup(client *c, const char *pat, size_t patlen, const bstr *e, bstr *out)
+{
+	const char *star, *arrow = NULL;
+	size_t pre, post, flen = 0;
+	nedb_buf key = {0};
+	robj o;
+	int r = 0;
+
+	out->p = NULL;
+	out->len = 0;
+	if (patlen == 1 && pat[0] == '#')
+		return bstrSet(out, e->p, e->len) ? oom(c) : 1;
+	if (!(star = memchr(pat, '*', strnlen(pat, patlen))))
+		return 0;
+	for (const char *f = star + 1; f + 2 < pat + patlen; f++)
+		if (f[0] == '-' && f[1] == '>') {
+			arrow = f;
+			break;
+		}
+	if (arrow)
+		flen = (size_t)(pat + patlen - arrow - 2);
+	pre = (size_t)(star - pat);
+	post = patlen - pre - 1 - (arrow ? flen + 2 : 0);
+	if (nedb_buf_add(&key, pat, pre) || nedb_buf_add(&key, e->p, e->len) ||
+	    nedb_buf_add(&key, star + 1, post) || nedb_buf_add(&key, "", 1)) {
+		nedb_buf_free(&key);
+		return oom(c);
+	}
+	if (nedb_check_id(key.p, key.len - 1)) {
+		nedb_buf_free(&key);
+		return 0;
+	}
+	if (lookupKey(c, key.p, &o)) {
+		nedb_buf_free(&key);
+		return -1;
+	}
+	if (arrow && o.type == OBJ_HASH) {
+		long i = hashFind(&o, arrow + 2, flen);
+
+		if (i >= 0)
+			r = bstrSet(out, o.v[i + 1].p, o.v[i + 1].len) ?
+			    oom(c) : 1;
+	} else if (!arrow && o.type == OBJ_STRING)
+		r = bstrSet(out, o.str.p, o.str.len) ? oom(c) : 1;
+	robjFree(&o);
+	nedb_buf_free(&key);
+	return r;
+}
+
+static void
+sortGenericCommand(client *c, bool readonly)
+{
+	const char *by = NULL, *store = NULL;
+	size_t bylen = 0;
+	int *gets = NULL, ngets = 0, storej = 0;
+	bool desc = false, alpha = false, dontsort = false, numerr = false;
+	long long lstart = 0, lcount = -1, start, end, n;
+	struct sortent *v = NULL;
+	robj o, res = {.type = OBJ_LIST};
+	int r;
+
+	gets = nedb__malloc((size_t)c->argc * sizeof *gets);
+	for (int j = 2; j < c->argc; j++) {
+		int left = c->argc - j - 1;
+
+		if (argIs(c, j, "asc"))
+			desc = false;
+		else if (argIs(c, j, "desc"))
+			desc = true;
+		else if (argIs(c, j, "alpha"))
+			alpha = true;
+		else if (argIs(c, j, "limit") && left >= 2) {
+			if (getLongLong(c, j + 1, &lstart, NULL) ||
+			    getLongLong(c, j + 2, &lcount, NULL))
+				goto out;
+			j += 2;
+		} else if (!readonly && argIs(c, j, "store") && left >= 1) {
+			storej = ++j;
+			store = c->argv[j];
+		} else if (argIs(c, j, "by") && left >= 1) {
+			by = c->argv[++j];
+			bylen = c->argvlen[j];
+			/* a pattern without '*' does not sort */
+			dontsort = !memchr(by, '*', strnlen(by, bylen));
+		} else if (argIs(c, j, "get") && left >= 1) {
+			gets[ngets++] = ++j;
+		} else {
+			addReplySyntaxError(c);
+			goto out;
+		}
+	}
+	if (store && !keyArgsValid(c, storej, storej))
+		goto out;
+	if (lookupKey(c, c->argv[1], &o))
+		goto out;
+	if (o.type != OBJ_NONE && o.type != OBJ_LIST && o.type != OBJ_SET &&
+	    o.type != OBJ_ZSET) {
+		robjFree(&o);
+		addReplyWrongType(c);
+		goto out;
+	}
+	/* a set sorted for STORE is sorted, whatever BY says */
+	if (dontsort && o.type == OBJ_SET && store) {
+		dontsort = false;
+		alpha = true;
+		by = NULL;
+	}
+	if (o.type == OBJ_ZSET) {
+		/* in the set's order, as the elements to sort */
+		zent *z = zsetOrder(&o);
+		robj t = {.type = OBJ_LIST};
+
+		for (size_t i = 0; i < o.n; i++)
+			if (robjInsert(&t, i, z[i].m->p, z[i].m->len)) {
+				free(z);
+				robjFree(&t);
+				robjFree(&o);
+				oom(c);
+				goto out;
+			}
+		free(z);
+		robjFree(&o);
+		o = t;
+		o.type = OBJ_ZSET;
+	}
+	n = (long long)o.n;
+	start = lstart < 0 ? 0 : lstart;
+	end = lcount < 0 ? n - 1 : start + lcount - 1;
+	if (start >= n) {
+		start = n - 1;
+		end = n - 2;
+	}
+	if (end >= n)
+		end = n - 1;
+	v = nedb__malloc((o.n ? o.n : 1) * sizeof *v);
+	for (size_t i = 0; i < o.n; i++) {
+		/* unsorted, DESC reverses a list's or a sorted set's order */
+		size_t k = dontsort && desc && o.type != OBJ_SET ?
+			   o.n - 1 - i : i;
+
+		v[i] = (struct sortent){&o.v[k], 0, {0}};
+	}
+	if (!dontsort) {
+		for (size_t i = 0; i < o.n; i++) {
+			bstr val = {0};
+			const bstr *b = v[i].obj;
+
+			if (by) {
+				if ((r = sortLookup(c, by, bylen, v[i].obj,
+						    &val)) < 0)
+					goto done;
+				if (!r)
+					continue;
+				b = &val;
+			}
+			if (alpha) {
+				if (by)
+					v[i].cmp = val;
+				continue;
+			}
+			{
+				char *end_;
+
+				errno = 0;
+				v[i].score = strtod(b->p, &end_);
+				if (*end_ || errno == ERANGE ||
+				    isnan(v[i].score))
+					numerr = true;
+			}
+			free(val.p);
+		}
+		sortCtx = (struct sortctx){desc, alpha, by != NULL};
+		qsort(v, o.n, sizeof *v, sortCompare);
+	}
+	if (numerr) {
+		addReplyError(c, "ERR One or more scores can't be converted "
+			      "into double");
+		goto done;
+	}
+	for (long long j = start; j <= end; j++) {
+		if (!ngets && robjInsert(&res, res.n, v[j].obj->p,
+					 v[j].obj->len))
+			goto oom;
+		for (int g = 0; g < ngets; g++) {
+			bstr val;
+
+			if ((r = sortLookup(c, c->argv[gets[g]],
+					    c->argvlen[gets[g]], v[j].obj,
+					    &val)) < 0)
+				goto done;
+			/* a missing one: nil in the reply, "" in a list */
+			if (robjInsert(&res, res.n, r ? val.p : "",
+				       r ? val.len : 0)) {
+				free(val.p);
+				goto oom;
+			}
+			if (!r && !store)
+				res.v[res.n - 1].len = (size_t)-1;
+			free(val.p);
+		}
+	}
+	if (store) {
+		if (storeKey(c, store, &res, 0) == 0)
+			addReplyLongLong(c, (long long)res.n);
+	} else {
+		addReplyArrayLen(c, (long long)res.n);
+		for (size_t i = 0; i < res.n; i++)
+			if (res.v[i].len == (size_t)-1)
+				addReplyNull(c);
+			else
+				addReplyBulk(c, res.v[i].p, res.v[i].len);
+	}
+	goto done;
+oom:
+	oom(c);
+done:
+	for (size_t i = 0; v && i < o.n; i++)
+		free(v[i].cmp.p);
+	free(v);
+	robjFree(&o);
+out:
+	for (size_t i = 0; i < res.n; i++)
+		if (res.v[i].len == (size_t)-1)
+			res.v[i].len = 0;
+	robjFree(&res);
+	free(gets);
+}
+
+static void
+sortCommand(client *c)
+{
+	sortGenericCommand(c, false);
+}
+
+static void
+sortroCommand(client *c)
+{
+	sortGenericCommand(c, true);
+}
+
+/*
+ * LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+ * common subsequence of two strings, by Redis 7.0's dynamic programming
+ * (t_string.c) and its walk back for IDX's ranges.  Its table takes 4
+ * bytes per pair of bytes: past MAX_LCS_TABLE, "Insufficient memory", as
+ * Redis answers when it cannot have the table.
+ */
+#define MAX_LCS_TABLE (256u << 20)
+
+static void
+lcsCommand(client *c)
+{
+	bool getlen = false, getidx = false, withlen = false;
+	long long minlen = 0;
+	robj oa, ob;
+	const char *a, *b;
+	size_t alen, blen, i, j, idx, astart, aend = 0, bstart = 0, bend = 0;
+	uint32_t *t = NULL;
+	nedb_buf ranges = {0};
+	size_t nranges = 0;
+	char *result = NULL;
+
+	if (lookupKey(c, c->argv[1], &oa))
+		return;
+	if (lookupKey(c, c->argv[2], &ob)) {
+		robjFree(&oa);
+		return;
+	}
+	if ((oa.type != OBJ_NONE && oa.type != OBJ_STRING) ||
+	    (ob.type != OBJ_NONE && ob.type != OBJ_STRING)) {
+		addReplyError(c, "ERR The specified keys must contain string "
+			      "values");
+		goto done;
+	}
+	for (int k = 3; k < c->argc; k++) {
+		if (argIs(c, k, "idx"))
+			getidx = true;
+		else if (argIs(c, k, "len"))
+			getlen = true;
+		else if (argIs(c, k, "withmatchlen"))
+			withlen = true;
+		else if (argIs(c, k, "minmatchlen") && k + 1 < c->argc) {
+			if (getLongLong(c, ++k, &minlen, NULL))
+				goto done;
+			if (minlen < 0)
+				minlen = 0;
+		} else {
+			addReplySyntaxError(c);
+			goto done;
+		}
+	}
+	if (getidx && getlen) {
+		addReplyError(c, "ERR If you want both the length and indexes, "
+			      "please just use IDX.");
+		goto done;
+	}
+	a = oa.str.p ? oa.str.p : "";
+	b = ob.str.p ? ob.str.p : "";
+	alen = oa.str.len;
+	blen = ob.str.len;
+	if ((alen + 1) > MAX_LCS_TABLE / sizeof *t / (blen + 1)) {
+		addReplyError(c, "ERR Insufficient memory");
+		goto done;
+	}
+#define LCS(A, B) t[(B) + (A) * (blen + 1)]
+	t = nedb__malloc((alen + 1) * (blen + 1) * sizeof *t);
+	for (i = 0; i <= alen; i++)
+		for (j = 0; j <= blen; j++) {
+			if (!i || !j)
+				LCS(i, j) = 0;
+			else if (a[i - 1] == b[j - 1])
+				LCS(i, j) = LCS(i - 1, j - 1) + 1;
+			else
+				LCS(i, j) = LCS(i - 1, j) > LCS(i, j - 1) ?
+					    LCS(i - 1, j) : LCS(i, j - 1);
+		}
+	idx = LCS(alen, blen);
+	result = nedb__malloc(idx + 1);
+	astart = alen;		/* alen: no range begun */
+	for (i = alen, j = blen; (getidx || !getlen) && i > 0 && j > 0;) {
+		bool emit = false;
+
+		if (a[i - 1] == b[j - 1]) {
+			result[idx - 1] = a[i - 1];
+			if (astart == alen) {
+				astart = aend = i - 1;
+				bstart = bend = j - 1;
+			} else if (astart == i && bstart == j) {
+				astart--;
+				bstart--;
+			} else
+				emit = true;
+			if (astart == 0 || bstart == 0)
+				emit = true;
+			idx--;
+			i--;
+			j--;
+		} else {
+			if (LCS(i - 1, j) > LCS(i, j - 1))
+				i--;
+			else
+				j--;
+			if (astart != alen)
+				emit = true;
+		}
+		if (emit) {
+			size_t mlen = aend - astart + 1;
+
+			if (getidx && (minlen == 0 ||
+				       mlen >= (unsigned long long)minlen)) {
+				if (bufHeader(&ranges, '*', 2 + withlen) ||
+				    bufHeader(&ranges, '*', 2) ||
+				    bufHeader(&ranges, ':', (long long)astart) ||
+				    bufHeader(&ranges, ':', (long long)aend) ||
+				    bufHeader(&ranges, '*', 2) ||
+				    bufHeader(&ranges, ':', (long long)bstart) ||
+				    bufHeader(&ranges, ':', (long long)bend) ||
+				    (withlen && bufHeader(&ranges, ':',
+							  (long long)mlen))) {
+					oom(c);
+					goto done;
+				}
+				nranges++;
+			}
+			astart = alen;
+		}
+	}
+	if (getidx) {
+		addReplyArrayLen(c, 4);
+		addReplyBulkStr(c, "matches");
+		addReplyArrayBuf(c, nranges, &ranges);
+		addReplyBulkStr(c, "len");
+		addReplyLongLong(c, LCS(alen, blen));
+	} else if (getlen)
+		addReplyLongLong(c, LCS(alen, blen));
+	else
+		addReplyBulk(c, result, LCS(alen, blen));
+#undef LCS
+done:
+	free(result);
+	free(t);
+	nedb_buf_free(&ranges);
+	robjFree(&oa);
+	robjFree(&ob);
+}
+
 /* ---- expiry -------------------------------------------------------------- */
 
 #define EXPIRE_NX 0x1
@@ -6401,6 +6844,9 @@ static const struct redisCommand commandTable[] = {
 	{"lpos", lposCommand, -3, R, 1, 1, 1},
 	{"lmove", lmoveCommand, 5, W, 1, 2, 1},
 	{"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1},
+	{"sort", sortCommand, -2, W, 1, 1, 1},
+	{"sort_ro", sortroCommand, -2, R, 1, 1, 1},
+	{"lcs", lcsCommand, -3, R, 1, 2, 1},
 	{"blpop", blpopCommand, -3, W, 1, -2, 1},
 	{"brpop", brpopCommand, -3, W, 1, -2, 1},
 	{"lmpop", lmpopCommand, -4, W, 0, 0, 0},
