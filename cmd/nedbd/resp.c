@@ -106,11 +106,8 @@ struct rconn {
 	bool in_exec;			/* EXEC is running them */
 	nedb_buf queued;
 	unsigned nqueued;
-	/* WATCH: the keys, each (present, expiry, length, bytes, NUL),
-	 * of the database watch_db whose head was watch_seq then */
+	/* WATCH: the keys, each a struct watchent and its bytes */
 	nedb_buf watched;
-	char watch_db[65];
-	uint64_t watch_seq;
 	/* a command waiting for its database's writer lock (pack) */
 	struct waiter lw;
 	nedb_buf stalled;
@@ -959,20 +956,20 @@ static void
 unwatch(struct rconn *c)
 {
 	c->watched.len = 0;
-	c->watch_db[0] = 0;
 }
 
-/* The database of c's watched keys, looked up (never created). */
-static struct dbent *
-watch_dbent(struct rconn *c)
-{
-	struct dbent *e = conn_db(c);
-
-	if (e && strcmp(e->name, c->watch_db) && db_get(c->watch_db, false,
-							 &e))
-		e = NULL;
-	return e;
-}
+/*
+ * A watched key, in c->watched: this header, then the key's bytes and a
+ * NUL.  Each remembers its database (WATCH may be given keys of several,
+ * SELECTing between) and that database's head then.
+ */
+struct watchent {
+	uint64_t seq;		/* the database's head at WATCH */
+	int64_t exp;		/* the key's expiry then */
+	uint64_t len;		/* of the key */
+	char db[65];
+	bool present;		/* live then */
+};
 
 /* WATCH key...: 0, or a database error (replied). */
 static void
@@ -980,41 +977,26 @@ watch_command(struct rconn *c, int argc, const char *const *argv,
 	      const size_t *len)
 {
 	struct dbent *e = conn_db(c);
-	uint64_t seq, head;
-	bool present;
+	struct watchent w;
+	uint64_t seq;
 	int rc = 0;
 
 	if (!e) {
 		nedb_buf_printf(&c->out, "-ERR %s\r\n", c->open_err);
 		return;
 	}
-	if (c->watched.len && strcmp(c->watch_db, e->name)) {
-		/* keys of two databases: the older ones must still hold,
-		 * checked when EXEC comes; simplest is to keep one */
-		reply_status(c, "-ERR WATCH keys of one database at a time: "
-			     "UNWATCH first");
-		return;
-	}
 	if (!e->batch)
 		snap_begin(e);
-	if (!c->watched.len) {
-		if ((rc = nedb_head(e->db, &head, NULL)))
-			goto fail;
-		snprintf(c->watch_db, sizeof c->watch_db, "%s", e->name);
-		c->watch_seq = head;
-	}
+	memset(&w, 0, sizeof w);
+	snprintf(w.db, sizeof w.db, "%s", e->name);
+	if ((rc = nedb_head(e->db, &w.seq, NULL)))
+		goto fail;
 	for (int j = 1; j < argc; j++) {
-		unsigned char p;
-		uint64_t n = len[j];
-		int64_t exp;
-
+		w.len = len[j];
 		if ((rc = nedb_redis_key_version(e->db, argv[j], len[j], &seq,
-						 &present, &exp)))
+						 &w.present, &w.exp)))
 			goto fail;
-		p = present;
-		if (nedb_buf_add(&c->watched, &p, 1) ||
-		    nedb_buf_add(&c->watched, &exp, sizeof exp) ||
-		    nedb_buf_add(&c->watched, &n, sizeof n) ||
+		if (nedb_buf_add(&c->watched, &w, sizeof w) ||
 		    nedb_buf_add(&c->watched, argv[j], len[j] + 1)) {
 			rc = NEDB_EIO;
 			goto fail;
@@ -1026,33 +1008,35 @@ fail:
 	nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
 }
 
-/* Whether a watched key changed since WATCH (or cannot be read). */
+/*
+ * Whether a watched key changed since WATCH (or cannot be read).  Keys of
+ * the database EXEC writes are looked at under its writer lock; those of
+ * others in a snapshot (a writer of another process may come in between
+ * there: nedbd's own connections cannot).
+ */
 static bool
 watch_dirty(struct rconn *c)
 {
-	struct dbent *e;
 	size_t off = 0;
 
-	if (!c->watched.len)
-		return false;
-	if (!(e = watch_dbent(c)))
-		return true;
-	if (!e->batch)
-		snap_begin(e);
 	while (off < c->watched.len) {
-		const char *p = c->watched.p + off, *key;
-		bool was = *p++, present;
-		int64_t wexp, exp;
-		uint64_t n, seq;
+		struct watchent w;
+		const char *key = c->watched.p + off + sizeof w;
+		struct dbent *e;
+		bool present;
+		int64_t exp;
+		uint64_t seq;
 
-		memcpy(&wexp, p, sizeof wexp);
-		memcpy(&n, p + sizeof wexp, sizeof n);
-		key = p + sizeof wexp + sizeof n;
-		off += 1 + sizeof wexp + sizeof n + n + 1;
-		if (nedb_redis_key_version(e->db, key, n, &seq, &present,
+		memcpy(&w, c->watched.p + off, sizeof w);
+		off += sizeof w + w.len + 1;
+		if (db_get(w.db, false, &e))
+			return true;
+		if (!e->batch)
+			snap_begin(e);
+		if (nedb_redis_key_version(e->db, key, w.len, &seq, &present,
 					   &exp) ||
-		    seq > c->watch_seq || (was && !present) ||
-		    (present && exp != wexp))
+		    seq > w.seq || (w.present && !present) ||
+		    (present && exp != w.exp))
 			return true;
 	}
 	return false;
