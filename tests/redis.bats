@@ -1048,7 +1048,7 @@ nedb-redis: line 4: invalid argument(s): unbalanced quotes"
 		SET n 1
 		INCR n
 		GET n
-		RPUSH l a b c
+		RPUSH l a
 		LPOP l
 		EXISTS l
 		QUIT
