@@ -241,3 +241,23 @@ raw() {
 	got c1
 	assert_output "$(printf '1) "k"\n2) "b"')"
 }
+
+@test "a client blocked on a database that is deleted does not create it again, and times out" {
+	bg c1 BLPOP k 1
+	poll 30 blocked 1
+	[ -d "$DATA/0" ]
+	http DELETE /v1/databases/0
+	expect 200
+	got c1
+	assert_output '(nil)'
+	[ ! -e "$DATA/0" ]
+}
+
+@test "SORT ... STORE wakes a client blocked on its destination" {
+	bg c1 BLPOP dst 0
+	poll 30 blocked 1
+	rcli RPUSH src 3 1 2
+	rcli SORT src STORE dst
+	got c1
+	assert_output "$(printf '1) "dst"\n2) "1"')"
+}

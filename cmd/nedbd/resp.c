@@ -626,11 +626,28 @@ key_ready(nedb_redis_conn *rc, const char *key, size_t len)
 static void run(struct rconn *c, int argc, const char *const *argv,
 		const size_t *len);
 
+/*
+ * The database c's parked command waits on, opened again if it was
+ * closed meanwhile; NULL when it is gone (dropped: a parked command
+ * does not create it anew, as a command would).
+ */
+static struct dbent *
+blocked_db(struct rconn *c)
+{
+	struct dbent *e;
+
+	if (!c->dbe && db_get(c->c.dbname, false, &e) == 0) {
+		c->dbe = e;
+		c->c.db = e->db;
+	}
+	return c->dbe;
+}
+
 /* Runs c's parked command again on key alone: served, or parked still. */
 static void
 serve(struct rconn *c, const char *key, size_t len)
 {
-	struct dbent *e = conn_db(c);
+	struct dbent *e = blocked_db(c);
 
 	/* a writer of another process holds the lock: the poll sees its
 	 * write later */
@@ -725,7 +742,7 @@ block_sweep(int64_t now)
 		}
 		if (b->bdeadline && (next < 0 || b->bdeadline - now < next))
 			next = b->bdeadline - now;
-		if (poll && conn_db(b)) {
+		if (poll && blocked_db(b)) {
 			uint64_t head = b->bseq;
 
 			snap_begin(b->dbe);
