@@ -261,3 +261,26 @@ raw() {
 	got c1
 	assert_output "$(printf '1) "dst"\n2) "1"')"
 }
+
+@test "SWAPDB exchanges two databases for every connection and wakes a client blocked on a key the swap brings" {
+	run rdb 1 'RPUSH k hello'
+	assert_output '(integer) 1'
+	run rdb 9 'SET only9 x'
+	bg c1 BRPOP k 0
+	poll 30 blocked 1
+	run rcli SWAPDB 1 0
+	assert_output 'OK'
+	got c1
+	assert_output "$(printf '1) "k"\n2) "hello"')"
+	run rdb 1 'DBSIZE'
+	assert_output '(integer) 0'
+	run rcli SWAPDB 9 new
+	assert_output 'OK'
+	run rdb new 'GET only9'
+	assert_output '"x"'
+	[ ! -e "$DATA/9" ]
+	run rcli SWAPDB 0 ../x
+	assert_output '(error) ERR invalid second DB index'
+	run sh -c "printf 'MULTI\nSWAPDB 0 1\nEXEC\n' | redis-cli -p $RPORT"
+	assert_output "$(printf 'OK\nQUEUED\nERR SWAPDB cannot run inside MULTI here')"
+}

@@ -5,9 +5,7 @@
 # external-server mode.  Every test of a unit must pass except those
 # listed in tests/redis-tcl/expected, each for a command or behaviour
 # nedbd does not have (named there); a listed test that starts to pass
-# fails this file too, so that the list stays the truth.  A test listed
-# as "may" fails or passes depending on timing (a client an earlier
-# failure left waiting, until its timeout) and is left out of both.  The same
+# fails this file too, so that the list stays the truth.  The same
 # runner against a real redis-server passes every test it runs, so the
 # runner itself takes nothing away.  Skipped, with a note, where
 # ../shared/data is absent (a user's clone) or tclsh is not installed.
@@ -53,12 +51,8 @@ check_unit() {
 	unit_against_nedbd "$unit"
 	run grep -c "^ok $unit: " "$OUT"
 	local ok=$output
-	run sed -n "s|^may $unit: \([^	]*\).*|\1|p" "$EXPECTED"
-	local may=$output
 	run sed -n "s|^err $unit: ||p" "$OUT"
-	local got
-	got=$(grep -vxF -e "$may" <<<"$output" || true)
-	[ -n "$may" ] || got=$output
+	local got=$output
 	run sed -n "s|^err $unit: \([^	]*\).*|\1|p" "$EXPECTED"
 	local want=$output
 	if [ "$got" != "$want" ]; then

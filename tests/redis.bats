@@ -2729,3 +2729,13 @@ OK'
 		LCS ga1 gb1 IDX WITHMATCHLEN
 	EOF
 }
+
+@test "SWAPDB needs a server: nedb-redis has one database" {
+	run nedb-redis SWAPDB 0 1
+	assert_failure
+	assert_output "(error) ERR SWAPDB needs a server: only database 'db' is open here"
+	run nedb-redis SWAPDB 0 a/b
+	assert_output '(error) ERR invalid second DB index'
+	run nedb-redis SWAPDB 0
+	assert_output "(error) ERR wrong number of arguments for 'swapdb' command"
+}

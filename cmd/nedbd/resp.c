@@ -50,6 +50,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -59,6 +60,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "nedbd.h"
 #include "redis.h"
@@ -108,6 +110,7 @@ struct rconn {
 	unsigned nqueued;
 	/* WATCH: the keys, each a struct watchent and its bytes */
 	nedb_buf watched;
+	bool watch_touched;		/* SWAPDB touched one */
 	/* a command waiting for its database's writer lock (pack) */
 	struct waiter lw;
 	nedb_buf stalled;
@@ -298,6 +301,8 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 }
 
 static void key_ready(nedb_redis_conn *rc, const char *key, size_t len);
+static int swap_dbs(nedb_redis_conn *rc, const char *a, const char *b,
+		    char *err, size_t errlen);
 
 /* A connection on fd (-1: none, for the fuzzer), last in the list. */
 static struct rconn *
@@ -319,6 +324,7 @@ conn_new(int fd)
 	c->c.select = select_db;
 	c->c.payload = c;
 	c->c.ready = key_ready;
+	c->c.swapdb = swap_dbs;
 	c->c.stats = &L.stats;
 	c->c.id = c->id = ++L.next_id;
 	c->since = mono_ms();
@@ -912,6 +918,8 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 		rc = 0;
 	} else if (c->c.serve_key)
 		unblock(c);	/* served */
+	if (e != c->dbe)
+		e = NULL;	/* SWAPDB closed it (its batch committed) */
 	if (c->verify && c->c.db)
 		nedb_set_read_verify(c->c.db, 0);
 	if (rc == NEDB_ENOTFOUND && !c->c.db && c->open_err[0] &&
@@ -973,6 +981,7 @@ static void
 unwatch(struct rconn *c)
 {
 	c->watched.len = 0;
+	c->watch_touched = false;
 }
 
 /*
@@ -1036,6 +1045,8 @@ watch_dirty(struct rconn *c)
 {
 	size_t off = 0;
 
+	if (c->watch_touched)
+		return true;
 	while (off < c->watched.len) {
 		struct watchent w;
 		const char *key = c->watched.p + off + sizeof w;
@@ -1057,6 +1068,100 @@ watch_dirty(struct rconn *c)
 			return true;
 	}
 	return false;
+}
+
+/* ---- SWAPDB ------------------------------------------------------------------ */
+
+/* Whether key is live in the database name (never created). */
+static bool
+watch_live(const char *name, const char *key, size_t len)
+{
+	struct dbent *e;
+	bool present = false;
+	uint64_t seq;
+	int64_t exp;
+
+	if (db_get(name, false, &e))
+		return false;
+	if (!e->batch)
+		snap_begin(e);
+	return nedb_redis_key_version(e->db, key, len, &seq, &present,
+				      &exp) == 0 && present;
+}
+
+/*
+ * SWAPDB a b (the library's swapdb callback): the databases' directories
+ * are exchanged (renameat2's RENAME_EXCHANGE; a missing one is renamed
+ * to, as an empty database's name), after every batch has committed and
+ * both have been closed here: every connection then opens by name what
+ * it finds, as in Redis, where the clients on index a see b's keys.
+ * Nothing is written to either log: each history goes with its database.
+ * A process that has one open (a CLI writer) goes on in it under its new
+ * name.  As Redis does, a key watched in either that is live in either
+ * counts as touched, and clients blocked on either are offered their
+ * keys.  Not inside EXEC: closing the databases commits the batch that
+ * EXEC's commands share.
+ */
+static int
+swap_dbs(nedb_redis_conn *rc, const char *a, const char *b, char *err,
+	 size_t errlen)
+{
+	struct rconn *c = rc->payload;
+	const char *names[2] = {a, b};
+	char pa[PATH_MAX], pb[PATH_MAX];
+	struct stat st;
+	bool ha, hb;
+	int r = 0;
+
+	if (c->in_exec) {
+		snprintf(err, errlen, "SWAPDB cannot run inside MULTI here");
+		return -1;
+	}
+	if (snprintf(pa, sizeof pa, "%s/%s", srv.data, a) >= (int)sizeof pa ||
+	    snprintf(pb, sizeof pb, "%s/%s", srv.data, b) >= (int)sizeof pb) {
+		snprintf(err, errlen, "database path too long");
+		return -1;
+	}
+	for (struct rconn *t = L.conns; t; t = t->next) {
+		size_t off = 0;
+
+		while (!t->watch_touched && off < t->watched.len) {
+			struct watchent w;
+			const char *key = t->watched.p + off + sizeof w;
+
+			memcpy(&w, t->watched.p + off, sizeof w);
+			off += sizeof w + w.len + 1;
+			if ((!strcmp(w.db, a) || !strcmp(w.db, b)) &&
+			    (watch_live(a, key, w.len) ||
+			     watch_live(b, key, w.len)))
+				t->watch_touched = true;
+		}
+	}
+	commit_all();
+	for (int i = 0; i < 2; i++)
+		for (struct dbent *e = srv.dbs; e; e = e->next)
+			if (!strcmp(e->name, names[i])) {
+				db_forget(e);
+				break;
+			}
+	ha = stat(pa, &st) == 0;
+	hb = stat(pb, &st) == 0;
+	if (ha && hb)
+		r = renameat2(AT_FDCWD, pa, AT_FDCWD, pb, RENAME_EXCHANGE);
+	else if (ha || hb)
+		r = rename(ha ? pa : pb, ha ? pb : pa);
+	if (r) {
+		snprintf(err, errlen, "cannot swap databases '%s' and '%s': %s",
+			 a, b, strerror(errno));
+		return -1;
+	}
+	for (struct rconn *t = L.blocked; t; t = t->bnext)
+		if (!strcmp(t->c.dbname, a) || !strcmp(t->c.dbname, b))
+			for (int j = t->bkey_first; j < t->bkey_first +
+			     t->bkeys && j < t->bargc; j++)
+				queue_ready(t->c.dbname, t->bargv[j],
+					    t->blen[j]);
+	return 0;
 }
 
 static void

@@ -6442,6 +6442,39 @@ selectCommand(client *c)
 				    conn->dbname);
 }
 
+/*
+ * SWAPDB a b: Redis's database numbers are names here (those SELECT
+ * takes), and the databases are exchanged by the server, which has them
+ * (nedbd: their directories); anything that is not a name is an invalid
+ * index, as in Redis.
+ */
+static void
+swapdbCommand(client *c)
+{
+	nedb_redis_conn *conn = c->conn;
+	char err[256];
+
+	for (int j = 1; j <= 2; j++)
+		if (strlen(c->argv[j]) != c->argvlen[j] ||
+		    nedb_check_dbname(c->argv[j], c->argvlen[j])) {
+			addReplyErrorFormat(c, "ERR invalid %s DB index",
+					    j == 1 ? "first" : "second");
+			return;
+		}
+	if (!conn->swapdb) {
+		addReplyErrorFormat(c, "ERR SWAPDB needs a server: only "
+				    "database '%s' is open here",
+				    conn->dbname);
+		return;
+	}
+	if (!strcmp(c->argv[1], c->argv[2]))
+		addReplyOK(c);
+	else if (conn->swapdb(conn, c->argv[1], c->argv[2], err, sizeof err))
+		addReplyErrorFormat(c, "ERR %s", err);
+	else
+		addReplyOK(c);
+}
+
 static void
 quitCommand(client *c)
 {
@@ -6868,6 +6901,7 @@ static const struct redisCommand commandTable[] = {
 	{"time", timeCommand, 1, 0, 0, 0, 0},
 	{"echo", echoCommand, 2, 0, 0, 0, 0},
 	{"select", selectCommand, 2, 0, 0, 0, 0},
+	{"swapdb", swapdbCommand, 3, 0, 0, 0, 0},
 	{"command", commandCommand, -1, 0, 0, 0, 0},
 	{"client", clientCommand, -2, 0, 0, 0, 0},
 	{"quit", quitCommand, -1, NOAUTH, 0, 0, 0},

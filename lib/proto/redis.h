@@ -109,6 +109,14 @@ typedef struct nedb_redis_conn {
 	 */
 	void (*ready)(struct nedb_redis_conn *c, const char *key,
 		      size_t keylen);
+	/*
+	 * SWAPDB a b (NULL: refused, one database is open here): exchanges
+	 * the databases named a and b (valid names, not the same) for every
+	 * client; 0, or -1 with why in err (errlen bytes), which is replied
+	 * as "-ERR <why>".
+	 */
+	int (*swapdb)(struct nedb_redis_conn *c, const char *a,
+		      const char *b, char *err, size_t errlen);
 	/* CLIENT ID; and what INFO says of a server's clients (NULL: one
 	 * client, none blocked) */
 	unsigned long long id;
