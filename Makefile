@@ -31,7 +31,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # on first use); cli/ is what the commands share, not libnedb.
 LIB_DIRS = lib lib/core lib/log lib/view lib/engine lib/query lib/proto \
 	   lib/crypt lib/proof lib/file
-CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli
+CPPFLAGS += -D_GNU_SOURCE $(LIB_DIRS:%=-I%) -Icli $(PQ_CFLAGS)
 ifneq ($(SAN),)
 CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	 -fno-sanitize-recover=undefined
@@ -42,12 +42,15 @@ pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null || echo $(3))
 LMDB_CFLAGS := $(call pc,cflags,lmdb,)
 LMDB_LIBS := $(call pc,libs,lmdb,-llmdb)
 B2_CFLAGS := $(call pc,cflags,libb2,)
+# libpq's header (libpq-dev) for the log on PostgreSQL (lib/log/pglog.c);
+# the library itself is loaded on first use (dlopen), never linked.
+PQ_CFLAGS := $(call pc,cflags,libpq,-I/usr/include/postgresql)
 # libb2 is linked statically: its shared form drags in libgomp (for the
 # parallel variants nedb does not use) at every process start.
 B2_STATIC := $(shell $(CC) -print-file-name=libb2.a)
 B2_LIBS := $(if $(filter /%,$(B2_STATIC)),$(B2_STATIC),$(call pc,libs,libb2,-lb2))
 
-LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/midstate.c \
 	  lib/log/optab.c lib/core/time.c lib/view/timeidx.c lib/engine/diff.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
@@ -55,17 +58,18 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
 	  lib/query/query.c lib/query/sql_parse.c lib/query/sql_value.c \
 	  lib/query/sql_exec.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \
-	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c \
+	  lib/engine/update.c lib/engine/convert.c lib/engine/redact.c lib/engine/staged.c \
 	  lib/proto/request.c \
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
 	  lib/proof/sign.c lib/core/zlib.c lib/file/cdc.c lib/file/store.c \
-	  lib/file/manifest.c lib/file/file.c
+	  lib/file/manifest.c lib/file/file.c \
+	  lib/log/pglog.c lib/engine/move.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/query/sql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
-	  lib/log/logstore.h lib/crypt/crypt.h lib/proof/tree.h \
+	  lib/log/logstore.h lib/log/engine.h lib/crypt/crypt.h lib/proof/tree.h \
 	  lib/proof/verify.h lib/file/filestore.h
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 CLI_SRC = cli/cli.c cli/table.c cli/progress.c
@@ -172,7 +176,7 @@ stage: all
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 FUZZERS = doc logline nql sql resp http encline note fileproof
-FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c \
+FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/midstate.c \
 	   lib/log/optab.c lib/core/time.c \
 	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
 	   lib/query/sql_parse.c lib/query/sql_value.c
@@ -193,7 +197,8 @@ FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) $(LIB_HDR) \
 		 cmd/nedbd/nedbd.h
 FUZZ_FULL = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined -D_GNU_SOURCE \
-	    -Dmain=nedbd_main $(LIB_DIRS:%=-I%) $(LMDB_CFLAGS) $(B2_CFLAGS)
+	    -Dmain=nedbd_main $(LIB_DIRS:%=-I%) $(LMDB_CFLAGS) $(B2_CFLAGS) \
+	    $(PQ_CFLAGS)
 
 build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
 	@mkdir -p $(dir $@)
@@ -255,6 +260,8 @@ demo: all
 BENCH_N ?= 1000000
 bench: all
 	@tests/bench/run $(BUILD)/bin $(BENCH_N)
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		tests/bench/pglog $(BUILD)/bin; fi
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

@@ -79,6 +79,11 @@ cli_common(int c, const char *arg)
 	case OPT_TMK_FILE:
 		cli.tmk_file = arg;
 		return true;
+	case OPT_LOG:
+		/* the library reads it when it creates a database */
+		if (setenv("NEDB_LOG", arg, 1))
+			cli_failf(NEDB_EIO, "cannot set NEDB_LOG");
+		return true;
 	case OPT_DURABILITY:
 		if ((cli.durability = nedb_durability_parse(arg)) < 0)
 			cli_usage("bad durability '%s': want durable, safe or "
@@ -108,6 +113,9 @@ cli_common(int c, const char *arg)
 		      "      --tmk-file FILE   the master key of an encrypted "
 		      "database\n"
 		      "                        ($NEDB_TMK, $NEDB_TMK_FILE)\n"
+		      "      --log URL         a new database's log on an "
+		      "engine: postgresql://...#name\n"
+		      "                        ($NEDB_LOG; see nedb(7))\n"
 		      "      --durability M    durable (default), safe or "
 		      "fast ($NEDB_DURABILITY)\n"
 		      "      --pretty          indent JSON output\n"
@@ -201,6 +209,12 @@ cli_dir(void)
 nedb *
 cli_open(bool create)
 {
+	return cli_open_flags(create ? NEDB_OPEN_CREATE : 0);
+}
+
+nedb *
+cli_open_flags(unsigned flags)
+{
 	nedb *db;
 	int rc;
 
@@ -208,8 +222,7 @@ cli_open(bool create)
 	 * whatever the cause, a missing one or a wrong key too (not the
 	 * answer "no"), but for a usage error in the environment
 	 * (NEDB_MAPSIZE, exit 2) */
-	if ((rc = nedb_open_key(&db, cli_dir(), create ? NEDB_OPEN_CREATE : 0,
-				cli.tmk_file)))
+	if ((rc = nedb_open_key(&db, cli_dir(), flags, cli.tmk_file)))
 		cli_fail(rc == NEDB_EUSAGE ? rc : NEDB_EIO);
 	nedb_set_durability(db, cli.durability);
 	cli.open = db;

@@ -20,6 +20,7 @@ enum {
 	OPT_ASOF,				/* readers: cli_as_of */
 	OPT_TABLE,				/* CLI_TABLE_LONGOPT */
 	OPT_PROGRESS, OPT_NO_PROGRESS,		/* CLI_PROGRESS_LONGOPTS */
+	OPT_LOG,				/* --log URL: NEDB_LOG */
 	OPT_CMD			/* first code free for a command's own options */
 };
 
@@ -27,6 +28,7 @@ enum {
 #define CLI_COMMON_LONGOPTS \
 	{"db", required_argument, 0, 'd'}, \
 	{"tmk-file", required_argument, 0, OPT_TMK_FILE}, \
+	{"log", required_argument, 0, OPT_LOG}, \
 	{"durability", required_argument, 0, OPT_DURABILITY}, \
 	{"pretty", no_argument, 0, OPT_PRETTY}, \
 	{"array", no_argument, 0, OPT_ARRAY}, \
@@ -93,6 +95,8 @@ const char *cli_dir(void);
  * environment, or dies: exit 5 for any failure (a missing database, a
  * wrong, missing or unreadable key too), 2 for a bad NEDB_MAPSIZE. */
 nedb *cli_open(bool create);
+/* cli_open with nedb_open's flags (NEDB_OPEN_LOCAL...). */
+nedb *cli_open_flags(unsigned flags);
 /* Handles --client, --nonce and --idem into w; false if c is not one. */
 bool cli_write_opt(int c, const char *arg, nedb_wopts *w);
 /* Parses an --as-of SEQ or @TIME (dies on a bad one; never NEDB_HEAD).

@@ -57,6 +57,7 @@ static const char usage[] =
 "      --client C, --nonce N, --idem KEY   put: as nedb-put(1)\n"
 "      --durability durable|safe|fast      put, gc: as nedb(7)\n"
 "      --tmk-file FILE   an encrypted database's master key\n"
+"      --log URL         put: a new database's log on an engine, nedb(7)\n"
 "      --pretty, --array as every command\n"
 "      --progress        put, get: show progress on stderr (default: when\n"
 "                        it is a terminal); --no-progress: never\n"
@@ -69,6 +70,7 @@ enum { OPT_FVERSION = OPT_CMD, OPT_TIER, OPT_CHUNK, OPT_ROOT, OPT_DATA,
 static const struct option longopts[] = {
 	{"db", required_argument, 0, 'd'},
 	{"tmk-file", required_argument, 0, OPT_TMK_FILE},
+	{"log", required_argument, 0, OPT_LOG},
 	{"durability", required_argument, 0, OPT_DURABILITY},
 	{"pretty", no_argument, 0, OPT_PRETTY},
 	{"array", no_argument, 0, OPT_ARRAY},

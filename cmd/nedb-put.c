@@ -87,13 +87,21 @@ put_one(nedb *db, nedb_put *p)
 		p->doc = doc.p;
 		p->doclen = doc.len;
 	}
-	if ((rc = nedb_write_begin(db)))
-		cli_fail(rc);
-	if ((rc = nedb_write_put(db, p, &rcpt)))
-		cli_fail(rc);
-	cli_receipt_line(&r, &rcpt);
-	if ((rc = nedb_write_commit(db)))
-		cli_fail(rc);
+	/* on an engine, a writer that did not take the lock may win the
+	 * seq: begin again, caught up, and the put is checked anew (nonce,
+	 * idempotency key, --if-seq) and hashed onto the new head */
+	for (int tries = 0;; tries++) {
+		r.len = 0;
+		if ((rc = nedb_write_begin(db)))
+			cli_fail(rc);
+		if ((rc = nedb_write_put(db, p, &rcpt)))
+			cli_fail(rc);
+		cli_receipt_line(&r, &rcpt);
+		if (!(rc = nedb_write_commit(db)))
+			break;
+		if (!nedb_write_conflict(db) || tries >= 1000)
+			cli_fail(rc);
+	}
 	print_receipts(&r);
 	nedb_buf_free(&doc);
 	nedb_buf_free(&r);

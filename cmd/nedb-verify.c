@@ -14,6 +14,8 @@ static const char usage[] =
 "rules (genesis first, nonces increasing per client, idempotency keys\n"
 "used once); prints {\"ok\":true,\"seq\":N,\"head\":H}, or\n"
 "{\"ok\":false,\"seq\":K,\"error\":E} naming the first bad op (exit 1).\n"
+"A database whose log is on an engine (nedb(7)) is also compared with the\n"
+"engine's log, op by op: the first seq at which they differ is bad.\n"
 "\n"
 "Options:\n"
 "      --view            also check that the view matches the log: rebuild\n"
@@ -64,7 +66,7 @@ int
 main(int argc, char **argv)
 {
 	struct fcheck fc = {0};
-	bool files = false;
+	bool files = false, engine;
 	uint64_t bad;
 	nedb_verify_result r;
 	unsigned flags = 0;
@@ -86,12 +88,32 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_usage("unexpected argument '%s'", argv[optind]);
-	db = cli_open(false);
+	/* this copy as it is: a copy the engine no longer agrees with
+	 * is reported here, not refused at the open */
+	db = cli_open_flags(NEDB_OPEN_LOCAL);
+	engine = nedb_engine_url(db) != NULL;
+	if (engine && (rc = nedb_engine_sync(db)) && rc != NEDB_ECORRUPT)
+		cli_fail(rc);
 	cli_progress_library();
 	rc = nedb_verify(db, flags, &r);
 	cli_progress_end();
 	if (rc)
 		cli_fail(rc);
+	if (r.ok && engine) {
+		int ok;
+		uint64_t seq;
+		char why[160];
+
+		if ((rc = nedb_engine_check(db, &ok, &seq, why, sizeof why)))
+			cli_fail(rc);
+		if (!ok) {
+			r.ok = 0;
+			r.seq = seq;
+			snprintf(r.error, sizeof r.error, "this copy and the "
+				 "log engine differ at seq %llu: %s",
+				 (unsigned long long)seq, why);
+		}
+	}
 	if (r.ok && files) {
 		if ((rc = nedb_file_check(db, file_checked, &fc, &bad)) &&
 		    rc != NEDB_ECORRUPT)

@@ -7,7 +7,7 @@
 
 _nedb_opts()
 {
-	local common="-d --db --tmk-file --durability --pretty --array -h --help"
+	local common="-d --db --tmk-file --log --durability --pretty --array -h --help"
 	common+=" --version"
 	local writer="--client --nonce"
 
@@ -36,7 +36,7 @@ _nedb_opts()
 	nedb-redact) echo "$common $writer --idem --seq --all --reason" ;;
 	nedb-log)
 		echo "$common -n --since --until --reverse -f --follow --raw" \
-			"--table"
+			"--table --export --import"
 		;;
 	nedb-verify)
 		echo "$common --view --determinism --files --table" \
@@ -82,7 +82,7 @@ _nedb_nargs()
 
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-d | --db | --tmk-file | --new-tmk-file | --durability | --client | \
+		-d | --db | --tmk-file | --log | --new-tmk-file | --durability | --client | \
 			--nonce | --idem | --ttl | --if-seq | --tag | --id-field | --as-of | -n | --since | \
 			--until | --filter | --sort | --skip | --limit | --project | \
 			--jq | --caused-by | --evidence | --confidence | \

@@ -12,6 +12,7 @@
 #include "nedb.h"
 #include "logstore.h"
 #include "crypt.h"
+#include "engine.h"
 
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
@@ -20,8 +21,9 @@
 #define MAX_COLL 64
 #define VIEW_FORMAT 9			/* bump to force a rebuild */
 #define MAX_REL 64
-#define LOG_FORMAT 1			/* a new database's, by default */
-#define LOG_FORMAT_MAX 2		/* 2: documents behind "dh" (redact) */
+#define LOG_FORMAT 2			/* a new database's, by default */
+#define LOG_FORMAT_OLD 1		/* one whose genesis does not say */
+#define LOG_FORMAT_MAX 2		/* 2: documents that can be erased */
 
 /* core/util.c */
 int nedb__err(int code, const char *fmt, ...)
@@ -50,6 +52,8 @@ int nedb__fsync_dir(const char *dir);	/* NEDB_EIO with a message */
 /* Writes all n bytes (a short write goes on; a full disk is ENOSPC):
  * 0, or -1 with errno set. */
 int nedb__write_all(int fd, const void *p, size_t n);
+/* n random bytes from getrandom(2), pooled (salts; no libcrypto) */
+int nedb__rand_pool(unsigned char *out, size_t n);
 /* Reads the whole (small) file at path into out: 0, or -1 with errno. */
 int nedb__read_file(const char *path, nedb_buf *out);
 /* path replaced by p[0, n) through dir/.tmp.XXXXXX, durably (util.c) */
@@ -206,13 +210,12 @@ struct op {
 	unsigned char froot[HASH_LEN], fman[HASH_LEN];
 	const char *doc;		/* put: compact document text */
 	size_t doclen;
-	/* log format 2 (doc/redaction.md): a put commits to its document
-	 * through dh = BLAKE2b(dsalt || doc), with dsalt and doc in the
-	 * line's unhashed tail; format is the genesis's "format" too */
+	/* log format 2 (doc/redaction.md): a put's document and salt end
+	 * at a block boundary of its hashed message, so that they can be
+	 * erased; format is the genesis's "format" too */
 	int format;			/* 0 or 1: format 1 */
 	unsigned char dsalt[SALT_LEN];	/* format 2: filled by the writer */
-	unsigned char dh[HASH_LEN];	/* format 2: filled by format/parse */
-	uint64_t redacted;		/* parsed: the tail erased by op R */
+	uint64_t redacted;		/* parsed: the text erased by op R */
 	char *docbuf;			/* parsed, redacted: doc's marker text */
 	uint32_t docoff;		/* offset of doc within the line */
 	unsigned char hash[HASH_LEN];
@@ -298,6 +301,40 @@ int nedb__each_seq(const char *text, size_t len,
 /* The document of a put's checked line (the format puts it last, after
  * scalars only): a span of line, found without a JSON parser.  False
  * for a format-2 line whose document was redacted. */
+#define LOG_MARK_MAX 169	/* ,"redacted":<20 digits>,"mid":"<128 hex>" */
+#define NEDB_B2_BLOCK 128
+#define NEDB_B2_MID 64		/* a chaining value: 8 words, little-endian */
+/* A format-2 put line's parts (offsets in the line). */
+struct log_put2 {
+	size_t span;			/* after "op":"put": what erasing takes */
+	size_t tail;			/* its ,"ts":, at a block boundary */
+	size_t doc, doclen;		/* unredacted: the document's text */
+	uint64_t redacted;		/* redacted: by op R */
+	unsigned char mid[NEDB_B2_MID];	/* redacted: the chaining value */
+};
+/* 1 for an unredacted format-2 put, 2 for a redacted one, 0 for any
+ * other line (of seq and prev first), -1 for a malformed format-2 put. */
+int nedb__log_put2(const char *line, size_t len, struct log_put2 *p);
+/* Erases the document and salt of format-2 put line seq (len bytes, no
+ * "\n") in place, for redact op r: the mark and spaces (nedb-format(5)),
+ * the same hash. */
+int nedb__log_erase(char *line, size_t len, uint64_t r, uint64_t seq);
+/* log/midstate.c: BLAKE2b-256 with a mid-state (RFC 7693's F) */
+/* The chaining value after the first n bytes of prev || body (n a
+ * multiple of NEDB_B2_BLOCK, more input to follow). */
+void nedb__b2_mid(unsigned char mid[NEDB_B2_MID],
+		  const unsigned char prev[HASH_LEN], const char *body,
+		  size_t n);
+/* The digest of a message whose first n bytes left mid, and whose rest
+ * is tail || last. */
+void nedb__b2_finish(unsigned char out[HASH_LEN],
+		     const unsigned char mid[NEDB_B2_MID], size_t n,
+		     const char *tail, size_t tlen, const char *last,
+		     size_t llen);
+/* Where a checked line's scalar members (ts, coll, id, ...) are: the
+ * text before a format-1 document, or a format-2 put's tail. */
+void nedb__log_scalars(const char *line, size_t len, const char **from,
+		       size_t *n);
 bool nedb__log_doc(const char *line, size_t len, const char **doc,
 		   size_t *doclen);
 
@@ -369,9 +406,13 @@ int nedb__apply(struct view *v, MDB_txn *txn, const struct op *o);
 typedef int (*nedb__apply_fn)(struct view *v, MDB_txn *txn,
 			      const struct op *o);
 extern const nedb__apply_fn nedb__apply_kind[OP__N];
-/* BLAKE2b digest of the logical state (everything but positions). */
+/* BLAKE2b digest of the logical state (everything but positions): in
+ * out, as a checkpoint records it; in texts (NULL: not wanted), of the
+ * documents whole, which a format-2 state leaves out (a checkpoint's
+ * check of the view against a replay compares both). */
 int nedb__view_digest(struct view *v, MDB_txn *txn,
-		      unsigned char out[HASH_LEN]);
+		      unsigned char out[HASH_LEN],
+		      unsigned char texts[HASH_LEN]);
 /* Node numbers for edge keys; NEDB_ENOTFOUND if absent and !create. */
 int nedb__node_number(struct view *v, MDB_txn *txn, const char *node,
 		      bool create, uint64_t *out);
@@ -435,9 +476,11 @@ int nedb__view_compare(struct view *a, MDB_txn *ta, struct view *b,
 enum { CKPT_NONE, CKPT_FAIL, CKPT_WARN };	/* check_ckpt */
 int nedb__replay(struct nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
 		 struct applied *a, uint64_t *torn, int check_ckpt);
-/* The digest of the log's state at `to` plus the lines in extra. */
+/* The digests (nedb__view_digest's) of the log's state at `to` plus the
+ * lines in extra. */
 int nedb__replay_digest(struct nedb *db, uint64_t to, const char *extra,
-			size_t elen, unsigned char out[HASH_LEN]);
+			size_t elen, unsigned char out[HASH_LEN],
+			unsigned char texts[HASH_LEN]);
 
 /* log/archive.c */
 struct block {
@@ -508,6 +551,8 @@ struct nedb {
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */
 	struct nedb_crypt crypt;
+	/* the log on an engine (engine.h; NULL: the directory's own) */
+	struct nedb_engine *eng;
 };
 
 static inline bool
@@ -539,6 +584,42 @@ int nedb__stage_file(nedb *db, struct op *o, const nedb_wopts *w,
 /* engine/db.c: sets the file store's options in meta.json (chunk NULL
  * or tier < 0: unchanged), under the writer lock */
 int nedb__set_file_config(nedb *db, const uint32_t chunk[3], int tier);
+/* engine/staged.c: a database rebuilt whole beside itself in a stage
+ * directory, then swapped in (encryption in place, redaction). */
+struct staged_kind {
+	const char *stage;		/* its directory's name: ".encrypt" */
+	const char *what;		/* its NEDB_TEST_PAUSE points' prefix */
+	const char *noun;		/* for messages: "a redaction" */
+	const char *const *copied;	/* live files copied into the stage */
+	const char *const *files;	/* moved over the live ones after the
+					 * segments, in order; the last is
+					 * the switch */
+};
+struct staged {
+	const struct staged_kind *k;
+	nedb *db;
+	char *dir;			/* the stage */
+	nedb *sdb;			/* the stage's, for archive.c */
+	const struct nedb_crypt *seal;	/* lines sealed with it, or NULL */
+	int fd;				/* the stage's log.aof */
+	size_t seg;			/* the archive segment being filled */
+	uint64_t seq;			/* the next line's */
+	nedb_buf out, tmp, list;	/* list: COMMIT's segment names */
+};
+char *nedb__staged_path(const struct staged_kind *k, const char *dir,
+			const char *name);
+/* Step 1: a fresh stage (a leftover one removed) with an empty log. */
+int nedb__staged_begin(struct staged *s, const struct staged_kind *k,
+		       nedb *db, const struct nedb_crypt *seal);
+/* The next line of the log (no "\n"), in seq order from seq 0. */
+int nedb__staged_line(struct staged *s, const char *line, size_t len);
+/* The log synced, the copied files, the view, then COMMIT (step 2). */
+int nedb__staged_commit(struct staged *s, const char *tmk_file);
+/* Frees s; an uncommitted stage is removed. */
+void nedb__staged_end(struct staged *s, bool committed);
+int nedb__staged_roll(const struct staged_kind *k, const char *dir);
+/* At open: a stage a crash left, finished (committed) or removed. */
+int nedb__staged_recover(nedb *db, const struct staged_kind *k);
 /* engine/convert.c: encrypting a plaintext database (at open) */
 int nedb__encrypt(nedb *db, const char *tmk_file);
 int nedb__encrypt_recover(nedb *db);
@@ -548,6 +629,8 @@ void nedb__txn_done(nedb *db, MDB_txn *txn);
  * *se) and checked against it: from the log, or from the open write's
  * staged lines. */
 int nedb__op_line(nedb *db, uint64_t seq, nedb_buf *out, struct seqent *se);
+/* The hash of op seq as the view records it (NEDB_ENOTFOUND: none). */
+int nedb__seq_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN]);
 /* Follows the log's rotation by a prune (after taking a snapshot). */
 int nedb__follow_rotation(nedb *db);
 /* The version of coll/id that op seq wrote, checked against its line. */

@@ -161,6 +161,9 @@ typedef struct nedb nedb;
  * rebuilds the view, or holds the writer lock when the view needs
  * building (for event loops: nedbd) */
 #define NEDB_OPEN_NOWAIT 0x2
+/* a database whose log is on an engine (SPEC §10): open this machine's
+ * copy as it is, without catching up (nedb-verify, nedb-log --export) */
+#define NEDB_OPEN_LOCAL 0x4
 
 /*
  * Opens the database in dir.  Without NEDB_OPEN_CREATE a missing database
@@ -458,6 +461,49 @@ NEDB_EXPORT int nedb_write_commit(nedb *db);
 NEDB_EXPORT void nedb_write_abort(nedb *db);
 /* Number of ops staged in the open write transaction. */
 NEDB_EXPORT size_t nedb_write_pending(nedb *db);
+
+/*
+ * The log on an engine (SPEC §10, nedb(7)).  A database created with
+ * NEDB_LOG set to a URL (postgresql://...#name) keeps its log on that
+ * engine and this directory holds a verified copy of it.  Then
+ *  - nedb_write_begin also takes the database's lock on the engine and
+ *    catches up with what other machines wrote; nedb_write_commit
+ *    commits on the engine before anything is appended here.  A failure
+ *    to reach the engine is NEDB_EIO; nothing is acknowledged.
+ *  - nedb_write_commit's NEDB_EBUSY with nedb_write_conflict true: a
+ *    writer that did not take the lock won the seq; nothing was written
+ *    and the caller may begin again (its op is then validated and
+ *    hashed anew onto the new head).
+ *  - nedb_open catches up (unless NEDB_OPEN_LOCAL); nedb_engine_sync
+ *    does it again (a long-lived reader, before each read).
+ *  - a copy holding ops the engine lacks, or other ops at some seq, is
+ *    NEDB_ECORRUPT naming the first such seq (it never forks).
+ */
+NEDB_EXPORT int nedb_write_conflict(nedb *db);
+/* The engine's URL as recorded, or NULL for a database of its own. */
+NEDB_EXPORT const char *nedb_engine_url(nedb *db);
+NEDB_EXPORT int nedb_engine_sync(nedb *db);
+/* nedb_engine_sync without waiting for the writer lock (NEDB_EBUSY):
+ * for event loops (nedbd, before each turn's reads). */
+NEDB_EXPORT int nedb_engine_trysync(nedb *db);
+/*
+ * nedb-verify's comparison of this copy with the engine's log: every op
+ * of the engine is checked (shape, hash, link) and compared with this
+ * copy's op of the same seq.  *seq is the first seq at which they
+ * differ, or, when they agree, the engine's last seq (*ok true); why
+ * says what differs.  NEDB_EUSAGE for a database without an engine.
+ */
+NEDB_EXPORT int nedb_engine_check(nedb *db, int *ok, uint64_t *seq,
+				  char *why, size_t whylen);
+/*
+ * Creates the database in dir (which must not hold one) from a log's
+ * lines as stored (nedb-log --export), read from fd, checking the chain
+ * as it goes; with log_url, on that engine (whose table for it must be
+ * empty), in one transaction.  *seq and head (65 bytes) say where it
+ * ends.  NEDB_EINPUT naming the line for a line that does not check out.
+ */
+NEDB_EXPORT int nedb_import(const char *dir, const char *log_url, int fd,
+			    uint64_t *seq, char *head);
 
 /* Options common to every write. */
 typedef struct nedb_wopts {

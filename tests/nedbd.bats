@@ -478,9 +478,8 @@ PY
 import sys
 p = sys.argv[1]
 b = open(p, "rb").read()
-i = b.index(b'"id":"k1"')
-j = b.index(b'"n":1}', i)
-open(p, "r+b").write(b[:j] + b'"n":7}' + b[j + 6:])
+j = b.index(b'{"_id":"k1","n":1}')
+open(p, "r+b").write(b[:j] + b'{"_id":"k1","n":7}' + b[j + 18:])
 PY
 	http GET /v1/databases/shop
 	expect 200 '.seq == 12' '.rows == 12' 'has("verify") | not' \

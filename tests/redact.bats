@@ -1,18 +1,22 @@
 #!/usr/bin/env bats
 # Redaction (issue 12, SPEC §9; design in doc/redaction.md).  What is
-# here: log format 2, in which a put commits to its document through
-# "dh" = BLAKE2b(salt ‖ text) with the salt ("ds") and the text in an
-# unhashed tail, so that the text can go and every hash stay.  Format 2
-# is opt-in on this branch (NEDB_LOG_FORMAT=2 when a database is
-# created; doc/redaction.md §9).  Then nedb-redact itself: the text gone
-# from every file, every hash, proof and signed checkpoint kept, kill -9
-# at every step, format-1 databases refused.
+# here: log format 2, the default, in which a put holds its document
+# right after "op", then a salt ("ds") padded so that both end at a
+# BLAKE2b block boundary of the line's hashed message.  The line is
+# hashed whole, as SPEC §3 says; erasing the document and salt keeps
+# BLAKE2b's chaining value at that boundary ("mid"), from which the
+# hash is finished, so it stays what it was.  Then nedb-redact itself:
+# the text gone from every file, every hash, proof and signed checkpoint
+# kept, kill -9 at every step, format-1 databases refused.
 
 load helper
 
 setup_more() {
-	export NEDB_LOG_FORMAT=2
 	hooks_init
+	# the third party: nedb-format(5)'s own script, with its BLAKE2b
+	python3 "$BATS_TEST_DIRNAME/format-check.py" file \
+		"$BATS_TEST_DIRNAME/../man/nedb-format.5" nedb-replay.py \
+		>"$BATS_TEST_TMPDIR/replay.py"
 }
 
 teardown() {
@@ -23,53 +27,53 @@ hash_of() {
 	[[ $1 =~ \"hash\":\"([0-9a-f]{64})\" ]] && echo "${BASH_REMATCH[1]}"
 }
 
-# A third party's check of a log, as nedb-format(5) describes it: every
-# line's hash from its body (format 2: cut after "dh"), and every
-# format-2 document against its dh.
+# A third party's check of a log's chain alone, by nedb-format(5)'s
+# rules (a redacted line's hash finished from its mid-state): prints the
+# last seq.
 third_party_verify() {
-	python3 - "$1" <<'EOF'
-import hashlib, json, re, sys
+	python3 - "$BATS_TEST_TMPDIR" "$1" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import replay
 prev = bytes(32)
-for n, line in enumerate(open(sys.argv[1], "rb")):
+for n, line in enumerate(open(sys.argv[2], "rb")):
     line = line.rstrip(b"\n")
-    assert line[-75:-66] == b',"hash":"' and line.endswith(b'"}'), n
-    h = line[-66:-2].decode()
-    body = line[:-75] + b"}"
-    doc_at = body.find(b',"doc":')
-    dh_at = body.find(b',"dh":"', 0, doc_at if doc_at >= 0 else len(body))
-    if dh_at >= 0:
-        end = dh_at + 7 + 65
-        tail, body = body[end:-1], body[:end] + b"}"
-        dh = bytes.fromhex(body[dh_at + 7:dh_at + 71].decode())
-        if tail.startswith(b',"ds":"'):
-            salt, doc = bytes.fromhex(tail[7:39].decode()), tail[47:]
-            assert hashlib.blake2b(salt + doc, digest_size=32).digest() == dh, n
-        else:
-            assert re.fullmatch(rb',"redacted":[1-9][0-9]* *', tail), n
-    assert hashlib.blake2b(prev + body, digest_size=32).hexdigest() == h, n
-    assert json.loads(line)["seq"] == n, n
-    prev = bytes.fromhex(h)
+    h, erased = replay.hash_of(line, prev)
+    assert h.hex().encode() == line[-66:-2], n
+    prev = h
 print(n)
 EOF
 }
 
-# Erases the document of op seq $1 by hand, as nedb-redact's rewrite
-# will (doc/redaction.md §2): the tail becomes ,"redacted":$2 and spaces
-# up to its old length.
+# Erases the document of op seq $1 by hand, as nedb-redact does
+# (nedb-format(5)): from after "op":"put" to the tail, the mark of op $2
+# with the chaining value there, and spaces.
 redact_by_hand() {
-	python3 - "$NEDB_DIR/log.aof" "$1" "$2" <<'EOF'
-import sys
-path, seq, r = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+	python3 - "$BATS_TEST_TMPDIR" "$NEDB_DIR/log.aof" "$1" "$2" <<'EOF'
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import replay
+path, seq, r = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
 lines = open(path, "rb").read().split(b"\n")
 l = lines[seq]
-a, b = l.index(b',"ds":"'), len(l) - 75
-t = b',"redacted":' + r
-lines[seq] = l[:a] + t + b" " * (b - a - len(t)) + l[b:]
+span, t = l.index(b'"op":"put"') + 10, l.rfind(b',"ts":')
+msg = bytes.fromhex(l[l.index(b'"prev":"') + 8:][:64].decode()) + l
+h = list(replay.IV)
+h[0] ^= 0x01010020
+for at in range(0, 32 + t, 128):
+    h = replay.b2_compress(h, msg[at:at + 128], at + 128, False)
+mark = (b',"redacted":' + r + b',"mid":"'
+        + struct.pack("<8Q", *h).hex().encode() + b'"')
+lines[seq] = l[:span] + mark + b" " * (t - span - len(mark)) + l[t:]
 open(path, "wb").write(b"\n".join(lines))
 EOF
 }
 
-@test "a database created with NEDB_LOG_FORMAT=2 says format 2 in meta.json and its genesis" {
+replay_script() {
+	python3 "$BATS_TEST_TMPDIR/replay.py" "$NEDB_DIR/log.aof"
+}
+
+@test "a new database is in format 2: meta.json and its genesis say so" {
 	nedb-put -q users alice '{"name":"Alice"}'
 	run jq -c .format "$NEDB_DIR/meta.json"
 	assert_output 2
@@ -77,29 +81,38 @@ EOF
 	assert_output 2
 }
 
-@test "a format-2 put line holds dh, then ds and doc after it, doc last" {
-	nedb-put -q users alice '{"name":"Alice"}'
+@test "a format-2 put holds its document after op, then ds, its tail at a block boundary" {
+	nedb-put -q users alice '{"name":"Alice","ts":"a member of the document"}'
 	run sed -n 2p "$NEDB_DIR/log.aof"
-	assert_output --regexp ',"id":"alice","dh":"[0-9a-f]{64}","ds":"[0-9a-f]{32}","doc":\{"_id":"alice","name":"Alice"\},"hash":"[0-9a-f]{64}"\}$'
+	assert_output --regexp '^\{"seq":1,"prev":"[0-9a-f]{64}","op":"put","doc":\{"_id":"alice","name":"Alice","ts":"a member of the document"\},"ds":"[0-9a-f]{32}0*","ts":[0-9]+,"client":"local","nonce":1,"coll":"users","id":"alice","hash":"[0-9a-f]{64}"\}$'
+	# 32 bytes of prev, then the body up to the tail: whole blocks, and
+	# room for a mark after "op":"put"
+	run python3 -c 'import sys
+l = open(sys.argv[1], "rb").read().split(b"\n")[1]
+t = l.rfind(b",\"ts\":")
+print((32 + t) % 128, t - l.index(b"\"op\":\"put\"") - 10 >= 169)' "$NEDB_DIR/log.aof"
+	assert_output '0 True'
 }
 
-@test "the same document put twice gets two salts and two dh" {
+@test "the same document put twice gets two salts" {
 	nedb-put -q users alice '{"name":"Alice"}'
 	nedb-put -q users alice '{"name":"Alice"}'
-	run bash -c "jq -r .dh '$NEDB_DIR/log.aof' | sed 1d | sort -u | wc -l"
+	run bash -c "jq -r .ds '$NEDB_DIR/log.aof' | sed 1d | sort -u | wc -l"
 	assert_output 2
 }
 
 @test "a third party's script verifies a format-2 log, and so does nedb-verify" {
 	seed_users 3
-	nedb-put -q users u2 '{"n":22,"dh":"a member of the document, not the line"}'
+	nedb-put -q users u2 '{"n":22,"ds":"a member of the document, not the line","ts":1}'
 	nedb-delete users u3 >/dev/null
 	nedb-checkpoint >/dev/null
 	run third_party_verify "$NEDB_DIR/log.aof"
 	assert_success
 	assert_output 6
-	run nedb-verify
+	run --separate-stderr replay_script
 	assert_success
+	assert_equal "$stderr" "$(nedb-verify)"
+	assert_output "$(nedb-query 'FROM users ORDER BY _id')"
 	assert_determinism
 }
 
@@ -116,31 +129,19 @@ EOF
 	assert_line --index 0 --partial '"doc":{"_id":"alice","name":"Alice"}'
 }
 
-@test "a changed byte of a format-2 document is reported against its dh" {
+@test "a changed byte of a format-2 document or of its salt breaks the line's hash" {
 	nedb-put -q users alice '{"name":"Alice"}'
 	nedb-put -q users bob '{"name":"Bob"}'
+	cp "$NEDB_DIR/log.aof" orig
 	sed -i '2s/"Alice"/"Alicf"/' "$NEDB_DIR/log.aof"
 	run nedb-verify
 	assert_failure 1
-	assert_output '{"ok":false,"seq":1,"error":"document does not match its hash (dh)"}'
-}
-
-@test "a changed salt of a format-2 document is reported against its dh" {
-	nedb-put -q users alice '{"name":"Alice"}'
-	nedb-put -q users bob '{"name":"Bob"}'
+	assert_output '{"ok":false,"seq":1,"error":"hash mismatch"}'
+	cp orig "$NEDB_DIR/log.aof"
 	sed -i -E '2s/"ds":"(.)/"ds":"\1\1/; 2s/"ds":"(.{32})./"ds":"\1/' "$NEDB_DIR/log.aof"
 	run nedb-verify
 	assert_failure 1
-	assert_output --partial '"seq":1,"error":"'
-}
-
-@test "a format-2 tail that is neither a document nor a redaction is malformed" {
-	nedb-put -q users alice '{"name":"Alice"}'
-	nedb-put -q users bob '{"name":"Bob"}'
-	sed -i '2s/,"ds":"/,"dz":"/' "$NEDB_DIR/log.aof"
-	run nedb-verify
-	assert_failure 1
-	assert_output '{"ok":false,"seq":1,"error":"malformed document commitment"}'
+	assert_output '{"ok":false,"seq":1,"error":"hash mismatch"}'
 }
 
 @test "a format-2 database survives a prune, a rebuild and a proof" {
@@ -159,7 +160,7 @@ EOF
 	assert_determinism
 }
 
-@test "an encrypted format-2 database seals dh, ds and doc, and verifies" {
+@test "an encrypted format-2 database seals the document and its salt, and verifies" {
 	python3 -c 'import os; print(os.urandom(32).hex())' >k1
 	export NEDB_TMK_FILE=$PWD/k1
 	nedb-put -q users alice '{"name":"CanaryAlice"}'
@@ -173,7 +174,7 @@ EOF
 	assert_determinism
 }
 
-@test "a redacted tail keeps every op hash: the log, the root and an earlier proof still verify" {
+@test "a document erased by hand keeps every op hash: the log, the root and an earlier proof still verify" {
 	nedb-put -q users alice '{"name":"SecretAlice"}'
 	nedb-put -q users alice '{"name":"Alice B."}'
 	nedb-put -q users bob '{"name":"Bob"}'
@@ -226,7 +227,7 @@ EOF
 	assert_determinism
 }
 
-@test "a tail erased by hand, with no redact op naming it, breaks the log at its seq" {
+@test "a document erased by hand, with no redact op naming it, breaks the log at its seq" {
 	nedb-put -q users alice '{"name":"SecretAlice"}'
 	nedb-put -q users bob '{"name":"Bob"}'
 	redact_by_hand 1 2
@@ -252,7 +253,7 @@ open(sys.argv[1], "wb").write(b"\n".join(b))' "$NEDB_DIR/log.aof"
 	assert_output '{"ok":false,"seq":3,"error":"redact op names seq 1, whose text is not erased by it"}'
 }
 
-@test "an erased tail that names another document's redaction breaks the log" {
+@test "an erased document that names another document's redaction breaks the log" {
 	nedb-put -q users alice '{"name":"SecretAlice"}'
 	nedb-put -q users bob '{"name":"SecretBob"}'
 	nedb-redact users bob --all >/dev/null
@@ -271,30 +272,43 @@ open(sys.argv[1], "wb").write(b"\n".join(b))' "$NEDB_DIR/log.aof"
 @test "NEDB_LOG_FORMAT does not change an existing database's format" {
 	NEDB_LOG_FORMAT=1 nedb-put -q users alice '{"a":1}'
 	nedb-put -q users bob '{"b":1}'
-	run grep -c '"dh"' "$NEDB_DIR/log.aof"
+	run grep -c '"ds"' "$NEDB_DIR/log.aof"
 	assert_output 0
 	run jq -c .format "$NEDB_DIR/meta.json"
 	assert_output 1
+	rm -rf "$NEDB_DIR"
+	nedb-put -q users alice '{"a":1}'
+	NEDB_LOG_FORMAT=1 nedb-put -q users bob '{"b":1}'
+	run grep -c '"op":"put","doc":' "$NEDB_DIR/log.aof"
+	assert_output 2
 }
 
-@test "a format-1 document with a member named dh is not taken for a commitment" {
-	unset NEDB_LOG_FORMAT
-	nedb-put -q users alice '{"dh":"0000000000000000000000000000000000000000000000000000000000000000","ds":"00"}'
-	run nedb-verify
-	assert_success
-	run nedb-get users alice
-	assert_output --partial '"dh":"0000'
+@test "documents with members named ts, ds, redacted or mid are documents, in either format" {
+	local f doc='{"ts":1,"ds":"00","redacted":5,"mid":"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000","x":"}"}'
+	for f in 1 2; do
+		rm -rf "$NEDB_DIR"
+		NEDB_LOG_FORMAT=$f nedb-put -q users alice "$doc"
+		nedb-put -q users bob '{"b":1}'
+		run nedb-verify
+		assert_success
+		run nedb-get users alice
+		assert_output "{\"_id\":\"alice\",${doc:1}"
+		run nedb-get --history users alice
+		assert_output --regexp '"ts":[0-9]{13}\}$'
+		run --separate-stderr replay_script
+		assert_success
+		assert_equal "$stderr" "$(nedb-verify)"
+	done
 }
 
 @test "a meta.json written again keeps the genesis's format" {
-	nedb-put -q users alice '{"a":1}'
+	NEDB_LOG_FORMAT=1 nedb-put -q users alice '{"a":1}'
 	rm "$NEDB_DIR/meta.json"
-	unset NEDB_LOG_FORMAT
 	nedb-put -q users bob '{"b":1}' 2>/dev/null
 	run jq -c .format "$NEDB_DIR/meta.json"
-	assert_output 2
-	run grep -c '"id":"bob","dh":"' "$NEDB_DIR/log.aof"
 	assert_output 1
+	run grep -c '"op":"put","ts":' "$NEDB_DIR/log.aof"
+	assert_output 2
 }
 
 # --- nedb-redact ---
@@ -466,12 +480,11 @@ two_versions() {
 }
 
 @test "nedb-redact on a format-1 database exits 5 saying it cannot redact, and writes nothing" {
-	unset NEDB_LOG_FORMAT
-	nedb-put -q users alice '{"name":"A"}'
+	NEDB_LOG_FORMAT=1 nedb-put -q users alice '{"name":"A"}'
 	sum=$(sha256sum "$NEDB_DIR/log.aof")
 	run --separate-stderr nedb-redact users alice --all
 	assert_failure 5
-	assert_equal "$stderr" "nedb-redact: cannot redact in database '$NEDB_DIR': it is in log format 1, whose ops commit to document text itself; only a database created in format 2 (NEDB_LOG_FORMAT=2) can redact"
+	assert_equal "$stderr" "nedb-redact: cannot redact in database '$NEDB_DIR': it is in log format 1, whose puts hold their document where it cannot be erased; only a database created in format 2 (the default) can redact"
 	assert_equal "$(sha256sum "$NEDB_DIR/log.aof")" "$sum"
 	[ ! -e "$NEDB_DIR/.redact" ]
 }
@@ -565,59 +578,73 @@ kill_redaction_at() {
 @test "a format-1 put line in a format-2 log is reported, though its hash holds" {
 	nedb-put -q users alice '{"name":"Alice"}'
 	nedb-put -q users bob '{"name":"Bob"}'
-	# seq 2 written again in format 1, with the hash that makes it chain
+	# seq 2 written again in format 1 (its document last, no salt), with
+	# the hash that makes it chain
 	python3 - "$NEDB_DIR/log.aof" <<'PY'
 import hashlib, sys
 p = sys.argv[1]
 lines = open(p, "rb").read().split(b"\n")
 l = lines[2]
-a, b = l.index(b',"dh":"'), l.index(b',"doc":')
-body = l[:a] + l[b:-75] + b"}"
+span, t = l.index(b'"op":"put"') + 10, l.rfind(b',"ts":')
+doc = l[span:l.rindex(b',"ds":"', 0, t)]
+body = l[:span] + l[t:-75] + doc + b"}"
 prev = bytes.fromhex(l[l.index(b'"prev":"') + 8:][:64].decode())
 h = hashlib.blake2b(prev + body, digest_size=32).hexdigest().encode()
 lines[2] = body[:-1] + b',"hash":"' + h + b'"}'
 open(p, "wb").write(b"\n".join(lines))
 PY
 	nedb-checkpoint --rebuild >/dev/null
+	run nedb-get users bob
+	assert_output '{"_id":"bob","name":"Bob"}'
 	run nedb-verify
 	assert_failure 1
-	assert_output '{"ok":false,"seq":2,"error":"a put without a document commitment (dh) in a format-2 log"}'
+	assert_output '{"ok":false,"seq":2,"error":"a put whose document cannot be erased in a format-2 log"}'
+	run --separate-stderr replay_script
+	assert_failure 1
+	assert_equal "$stderr" "$(nedb-verify)"
 }
 
-@test "nedb-log prints a redacted line compactly, --raw as stored, and both check" {
+@test "nedb-log prints a redacted line compactly, --raw as stored" {
 	two_versions
 	nedb-redact users alice --seq 1 >/dev/null
 	run nedb-log --since 1 --until 1
-	assert_output --regexp '"dh":"[0-9a-f]{64}","redacted":5,"hash":"[0-9a-f]{64}"\}$'
+	assert_output --regexp '^\{"seq":1,"prev":"[0-9a-f]{64}","op":"put","redacted":5,"mid":"[0-9a-f]{128}","ts":[0-9]+,.*,"hash":"[0-9a-f]{64}"\}$'
 	printf '%s\n' "$output" | jq -e . >/dev/null
 	run nedb-log --raw --since 1 --until 1
 	assert_output "$(sed -n 2p "$NEDB_DIR/log.aof")"
-	assert_output --regexp '"redacted":5 +,"hash":'
-	# the compact line hashes as the stored one (the spaces are unhashed)
-	{ head -1 "$NEDB_DIR/log.aof"; nedb-log --since 1 --until 1; } >compact
-	run third_party_verify compact
+	assert_output --regexp '"redacted":5,"mid":"[0-9a-f]{128}" +,"ts":'
+	run third_party_verify "$NEDB_DIR/log.aof"
 	assert_success
 }
 
-@test "an erased tail is exactly ,\"redacted\":R and spaces: anything else is malformed" {
-	local tail
-	for tail in ',"redacted":0' ',"redacted":05' ',"redacted":5x' \
-		',"redacted": 5' ',"redacted":' ' ,"redacted":5'; do
+@test "a redaction mark is exactly ,\"redacted\":R,\"mid\":\"M\" and spaces up to the tail: anything else is malformed" {
+	local m
+	local mid=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	for m in ",\"redacted\":0,\"mid\":\"$mid\"" ",\"redacted\":05,\"mid\":\"$mid\"" \
+		",\"redacted\":5x,\"mid\":\"$mid\"" ",\"redacted\": 5,\"mid\":\"$mid\"" \
+		",\"redacted\":5,\"mid\":\"${mid:1}\"" ",\"redacted\":5,\"mid\":\"${mid^^}\"" \
+		",\"redacted\":5" ",\"redacted\":5,\"mid\":\"$mid\"x" \
+		"SHORT,\"redacted\":5,\"mid\":\"$mid\""; do
 		rm -rf "$NEDB_DIR"
 		nedb-put -q users alice '{"name":"SecretAlice"}'
 		nedb-put -q users bob '{"name":"Bob"}'
-		python3 - "$NEDB_DIR/log.aof" "$tail" <<'PY'
+		python3 - "$NEDB_DIR/log.aof" "$m" <<'PY'
 import sys
-p, t = sys.argv[1], sys.argv[2].encode()
+p, m = sys.argv[1], sys.argv[2].encode()
 lines = open(p, "rb").read().split(b"\n")
 l = lines[1]
-a, b = l.index(b',"ds":"'), len(l) - 75
-lines[1] = l[:a] + t + b" " * (b - a - len(t)) + l[b:]
+span, t = l.index(b'"op":"put"') + 10, l.rfind(b',"ts":')
+if m.startswith(b"SHORT"):	# the spaces end a byte before the tail
+    m, t = m[5:], t - 1
+lines[1] = l[:span] + m + b" " * (t - span - len(m)) + l[t:]
 open(p, "wb").write(b"\n".join(lines))
 PY
 		run nedb-verify
 		assert_failure 1
-		assert_output '{"ok":false,"seq":1,"error":"malformed document commitment"}'
+		assert_output '{"ok":false,"seq":1,"error":"malformed redaction mark"}'
+		run --separate-stderr replay_script
+		assert_failure 1
+		assert_equal "$m: $stderr" "$m: $(nedb-verify)"
 	done
 }
 

@@ -96,3 +96,7 @@ run_unit() {
 	done
 	assert_equal "${missing[*]}" ""
 }
+
+@test "the log engine's unit tests pass (URL parsing; the rest in pglog.bats)" {
+	run_unit pglog
+}

@@ -122,6 +122,26 @@ resolve(const char *host)
 
 /* ---- databases ------------------------------------------------------------ */
 
+/*
+ * A database whose log is on an engine: what other machines wrote, once
+ * a turn, before the turn's reads (a request sees every op acknowledged
+ * before it came).  Not while a write or a snapshot of the turn is open,
+ * and never waiting for a CLI writer's lock (that writer catches up
+ * itself); a failure leaves this copy as it is and is said on stderr.
+ */
+static void
+engine_catch_up(struct dbent *e)
+{
+	int rc;
+
+	if (e->synced == srv.turn || e->batch || e->snap ||
+	    !nedb_engine_url(e->db))
+		return;
+	e->synced = srv.turn;
+	if ((rc = nedb_engine_trysync(e->db)) && rc != NEDB_EBUSY)
+		fprintf(stderr, "nedbd: %s: %s\n", e->name, nedb_errmsg());
+}
+
 int
 db_get(const char *name, bool create, struct dbent **out)
 {
@@ -135,6 +155,7 @@ db_get(const char *name, bool create, struct dbent **out)
 	for (e = srv.dbs; e; e = e->next)
 		if (!strcmp(e->name, name)) {
 			e->used = srv.turn;
+			engine_catch_up(e);
 			*out = e;
 			return 0;
 		}
@@ -346,7 +367,10 @@ batch_fail(struct dbent *e, int rc)
 void
 snap_begin(struct dbent *e)
 {
-	if (!e->batch && !e->snap && nedb_read_begin(e->db) == 0)
+	if (e->batch || e->snap)
+		return;
+	engine_catch_up(e);
+	if (nedb_read_begin(e->db) == 0)
 		e->snap = true;
 }
 

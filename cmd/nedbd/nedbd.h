@@ -46,6 +46,7 @@ struct dbent {
 	struct waiter *waiters;	/* on the batch */
 	struct waiter *lockq;	/* on the writer lock, oldest first */
 	uint64_t used;		/* the loop's turn when last looked up */
+	uint64_t synced;	/* the turn it last caught up with its engine */
 	struct dbent *next;
 };
 

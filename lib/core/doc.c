@@ -298,6 +298,8 @@ next_member(const char *doc, size_t *pos, struct member *m)
 
 	if (*pos == 0)
 		p++;			/* skip '{' */
+	while (*p == ' ')
+		p++;			/* a redacted log line's (log.c) */
 	if (*p == '}' || !*p)
 		return false;
 	if (*p == ',')

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
@@ -738,4 +739,35 @@ nedb__replace_file(const char *dir, const char *path, const void *p,
 done:
 	free(tmp);
 	return rc;
+}
+
+/*
+ * Small random values without libcrypto (a plaintext database's salts):
+ * getrandom(2) a pool at a time, as nedb__rand_small does with OpenSSL.
+ * A forked child draws afresh (its pid differs from the pool's), and
+ * the bytes are wiped as they are handed out.
+ */
+int
+nedb__rand_pool(unsigned char *out, size_t n)
+{
+	static __thread unsigned char pool[1024];
+	static __thread size_t left;
+	static __thread pid_t owner;
+	pid_t pid = getpid();
+
+	if (n > sizeof pool / 4) {
+		if (getrandom(out, n, 0) != (ssize_t)n)
+			return nedb__errno(NEDB_EIO, "cannot read random bytes");
+		return 0;
+	}
+	if (left < n || owner != pid) {
+		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+			return nedb__errno(NEDB_EIO, "cannot read random bytes");
+		left = sizeof pool;
+		owner = pid;
+	}
+	memcpy(out, pool + sizeof pool - left, n);
+	explicit_bzero(pool + sizeof pool - left, n);
+	left -= n;
+	return 0;
 }

@@ -69,6 +69,7 @@
 static void (*warn_fn)(const char *msg);
 static bool line_num(const char *line, size_t len, const char *key,
 		     int64_t *out);
+static int engine_sync(nedb *db, bool wait);
 
 void
 nedb_set_warn(void (*fn)(const char *msg))
@@ -123,7 +124,7 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 			 o ? "," : "", db->ftier == 2 ? "cold" : "warm");
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
 		     "\"options\":{%s}}\n",
-		     db->log_format ? db->log_format : LOG_FORMAT,
+		     db->log_format ? db->log_format : LOG_FORMAT_OLD,
 		     (long long)created, opts);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) ||
@@ -180,6 +181,26 @@ nedb__follow_rotation(nedb *db)
 	if (rotated)
 		db->size_checked = false;
 	return rc;
+}
+
+int
+nedb__seq_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN])
+{
+	unsigned char sk[8];
+	MDB_val k = {8, sk}, d;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	nedb__seqkey(sk, seq);
+	rc = nedb__kv_get(&db->view, txn, DBI_SEQS, &k, &d);
+	if (!rc)
+		memcpy(hash, ((const struct seqent *)d.mv_data)->hash,
+		       HASH_LEN);
+	nedb__txn_done(db, txn);
+	return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
+	       rc ? nedb__mdb(rc, "cannot find op") : 0;
 }
 
 /* Reads one op line by seq and checks it against the view. */
@@ -354,15 +375,14 @@ doc_salt(nedb *db, unsigned char salt[SALT_LEN])
 {
 	if (nedb__encrypted(db))
 		return nedb__rand_small(salt, SALT_LEN);
-	if (getrandom(salt, SALT_LEN, 0) != SALT_LEN)
-		return nedb__errno(NEDB_EIO, "cannot make a document's salt");
-	return 0;
+	return nedb__rand_pool(salt, SALT_LEN);
 }
 
 /*
- * The log format of a database being created: LOG_FORMAT (1, whose
- * lines are hashed whole as SPEC §3 says), or 2, which can redact,
- * when NEDB_LOG_FORMAT=2 is set (doc/redaction.md §9).
+ * The log format of a database being created: LOG_FORMAT (2, which can
+ * redact: doc/redaction.md), or 1 when NEDB_LOG_FORMAT=1 is set (puts
+ * hold their document last and cannot be redacted).  Either hashes every
+ * line whole, as SPEC §3 says.
  */
 static int
 creation_format(nedb *db)
@@ -676,10 +696,62 @@ commit_replayed(nedb *db)
 }
 
 /* Creates the view's tables; writes the genesis op or rebuilds. */
+/*
+ * A new directory of a database the engine already holds: its ops are
+ * fetched (checked from genesis on) into log.aof, under the engine's
+ * lock, which init_view holds.  *adopted when there were any.
+ */
+static int
+adopt(nedb *db, bool *adopted)
+{
+	bool have = false;
+	uint64_t tail = 0;
+	unsigned char head[HASH_LEN] = {0};
+	nedb_buf b = {0};
+	size_t n;
+	int rc;
+
+	*adopted = false;
+	do {
+		b.len = 0;
+		if ((rc = nedb__engine_fetch(db, &have, &tail, head, &b, &n,
+					     0)))
+			break;
+		if (n && nedb__log_append(db, b.p, b.len, true)) {
+			rc = nedb__errno(NEDB_EIO, "cannot write log");
+			undo_append(db, 0);
+			break;
+		}
+		if (n)
+			*adopted = true;
+	} while (n);
+	nedb_buf_free(&b);
+	if (!rc && *adopted)
+		rc = nedb__fsync_dir(db->dir);
+	return rc;
+}
+
+/* meta.json of an adopted copy: the genesis says format and time. */
+static int
+adopted_meta(nedb *db)
+{
+	struct seqent se;
+	int64_t created = 0, format = LOG_FORMAT_OLD;
+	int rc;
+
+	if ((rc = nedb__op_line(db, 0, &db->scratch, &se)))
+		return rc;
+	line_num(db->scratch.p, db->scratch.len, "ts", &created);
+	line_num(db->scratch.p, db->scratch.len, "format", &format);
+	db->log_format = db->view.log_format = (int)format;
+	return write_meta_json(db, created, 0);
+}
+
 static int
 init_view(nedb *db, bool wait)
 {
 	struct applied a;
+	bool adopted = false;
 	int rc;
 
 	if ((rc = nedb__wlock(db, wait)))
@@ -693,6 +765,13 @@ init_view(nedb *db, bool wait)
 	rc = nedb__view_applied(&db->view, db->wtxn, &a);
 	if (rc == 0 && a.format == VIEW_FORMAT)
 		goto commit;		/* another process got here first */
+	if (nedb__log_end(db) == 0 && db->eng) {
+		/* a database on an engine: another machine may have
+		 * created it; then this copy starts as the engine's */
+		if ((rc = nedb__engine_begin(db, wait, true)) ||
+		    (rc = adopt(db, &adopted)))
+			goto fail;
+	}
 	if (nedb__log_end(db) == 0) {
 		struct op o = {.kind = OP_GENESIS};
 
@@ -704,6 +783,9 @@ init_view(nedb *db, bool wait)
 		db->wa = a;
 		o.ts = next_ts(db);
 		if ((rc = stage(db, &o, NULL)))
+			goto fail;
+		if (db->eng && (rc = nedb__engine_append(db, db->wlog.p,
+							 db->wlog.len, 0, 1)))
 			goto fail;
 		if (nedb__log_append(db, db->wlog.p, db->wlog.len, true)) {
 			rc = nedb__errno(NEDB_EIO, "cannot write log");
@@ -718,6 +800,8 @@ init_view(nedb *db, bool wait)
 		    (rc = nedb__view_set_applied(&db->view, db->wtxn, &a)))
 			goto fail;
 	} else if ((rc = replay_all(db, CKPT_NONE, 0)))
+		goto fail;
+	if (adopted && (rc = adopted_meta(db)))
 		goto fail;
 	return commit_replayed(db);
 commit:
@@ -778,7 +862,7 @@ check_meta(nedb *db)
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(p);
 	if (fd < 0 && errno == ENOENT) {
-		int64_t created = 0, format = LOG_FORMAT;
+		int64_t created = 0, format = LOG_FORMAT_OLD;
 		char *mp = nedb__path_in(db->dir, "meta.json");
 		int rc;
 
@@ -902,6 +986,51 @@ nedb_open(nedb **out, const char *dir, unsigned flags)
 	return nedb_open_key(out, dir, flags, NULL);
 }
 
+/*
+ * The engine of the database in db->dir (engine.h): its file "engine",
+ * written when the directory is first used with NEDB_LOG set (no log
+ * yet).  An encrypted database keeps its log here.
+ */
+static int
+engine_setup(nedb *db, bool create, bool have_key)
+{
+	const char *url = getenv("NEDB_LOG");
+	char *lp;
+	bool fresh;
+	int rc;
+
+	if ((rc = nedb__engine_load(db->dir, &db->eng)))
+		return rc;
+	if (!db->eng && create && url && *url) {
+		struct nedb_engine *e;
+
+		if (!(lp = nedb__path_in(db->dir, "log.aof")))
+			return nedb__err(NEDB_EIO, "out of memory");
+		fresh = access(lp, F_OK) && errno == ENOENT;
+		free(lp);
+		if (!fresh)
+			return 0;	/* the URL counts at first use only */
+		if ((rc = nedb__engine_parse(url, db->dir, &e)))
+			return rc;
+		nedb__engine_free(e);
+		if (have_key)
+			return nedb__err(NEDB_EUSAGE, "cannot create database "
+					 "'%s' on the log engine: an encrypted "
+					 "database keeps its log in its "
+					 "directory", db->dir);
+		if ((rc = nedb__engine_record(db->dir, url)) ||
+		    (rc = nedb__engine_load(db->dir, &db->eng)))
+			return rc;
+	}
+	if (db->eng && have_key)
+		return nedb__err(NEDB_EUSAGE, "cannot open database '%s' with "
+				 "a key: its log is on an engine (%s), and an "
+				 "encrypted database keeps its log in its "
+				 "directory", db->dir,
+				 nedb__engine_url(db->eng));
+	return 0;
+}
+
 /* nedb_open_key's open; *convert: a plaintext database was opened
  * (without its key) that the key given is to encrypt. */
 static int
@@ -953,6 +1082,7 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	if ((!read_tmk &&
 	     (rc = nedb__tmk_get(tmk, &have, tmk_file, getenv("NEDB_TMK"),
 				 getenv("NEDB_TMK_FILE")))) ||
+	    (rc = engine_setup(db, create, have)) ||
 	    (rc = nedb__encrypt_recover(db)) ||
 	    (rc = nedb__redact_recover(db)) ||
 	    (rc = open_keys(db, tmk, have, create, convert)))
@@ -1047,6 +1177,12 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	if (rc || (rc = check_meta(db)))
 		goto fail;
 	close(dirfd);
+	dirfd = -1;
+	/* a command catches up before it reads (SPEC §10) */
+	if (db->eng && !(flags & NEDB_OPEN_LOCAL) && !*convert &&
+	    (rc = engine_sync(db, !(flags & NEDB_OPEN_NOWAIT))) &&
+	    rc != NEDB_EBUSY)
+		goto fail;
 	free(viewp);
 	*out = db;
 	nedb__test_pause("opened");
@@ -1102,6 +1238,7 @@ nedb_close(nedb *db)
 	nedb_buf_free(&db->wlog);
 	nedb_buf_free(&db->scratch);
 	nedb__crypt_keys_free(&db->crypt);
+	nedb__engine_free(db->eng);
 	free(db->wat);
 	free(db->dir);
 	free(db);
@@ -1405,6 +1542,9 @@ nedb__wlock(nedb *db, bool wait)
 void
 nedb__wunlock(nedb *db)
 {
+	/* a transaction still open on the engine (its advisory lock) ends
+	 * with the writer lock: rolled back unless committed */
+	nedb__engine_end(db);
 	if (db->wlocked)
 		flock(db->wlockfd, LOCK_UN);
 	db->wlocked = false;
@@ -1427,13 +1567,49 @@ write_ready(nedb *db)
 	return 0;
 }
 
+/*
+ * The ops the engine holds past this copy's head (engine.h), appended
+ * to log.aof after they were checked; inside db->wtxn, which has caught
+ * up with log.aof.  *n: how many (0: none left).  The caller applies
+ * them as lines a crashed writer left behind (catch_up).
+ */
 static int
-write_begin(nedb *db, bool wait)
+engine_catch_up(nedb *db, size_t *n)
 {
-	bool changed;
+	bool have = true;
+	uint64_t tail = db->wa.seq;
+	unsigned char head[HASH_LEN];
+	nedb_buf b = {0};
 	int rc;
 
-	if ((rc = write_ready(db)) || (rc = nedb__wlock(db, wait)))
+	memcpy(head, db->wa.head, HASH_LEN);
+	if ((rc = nedb__engine_fetch(db, &have, &tail, head, &b, n, 0)))
+		goto done;
+	if (*n && nedb__log_append(db, b.p, b.len,
+				   db->durability == NEDB_DURABLE)) {
+		rc = nedb__errno(NEDB_EIO, "cannot append to log");
+		undo_append(db, db->wa.end);
+	}
+done:
+	nedb_buf_free(&b);
+	return rc;
+}
+
+enum { WB_WAIT = 0, WB_TRY = 1, WB_CATCH_UP = 2 };
+
+/*
+ * Begins a write (WB_TRY: NEDB_EBUSY rather than wait for a lock), or
+ * with WB_CATCH_UP only catches up with the engine (no transaction on
+ * the engine, no lock there).
+ */
+static int
+write_begin(nedb *db, int mode)
+{
+	bool changed, fetched = !db->eng, locked = false;
+	int rc;
+
+	if ((rc = write_ready(db)) ||
+	    (rc = nedb__wlock(db, !(mode & WB_TRY))))
 		return rc;
 	if (!db->readers_checked) {
 		int dead;
@@ -1456,6 +1632,29 @@ write_begin(nedb *db, bool wait)
 		}
 		if ((rc = catch_up(db, &db->wa, &changed)))
 			goto fail;
+		if (!changed && !fetched) {
+			size_t n;
+
+			/* the engine: its lock first (no other machine
+			 * appends until this write ends), then what other
+			 * machines appended, until there is no more */
+			if (!(mode & WB_CATCH_UP) && !locked) {
+				if ((rc = nedb__engine_begin(db,
+							     !(mode & WB_TRY),
+							     false)))
+					goto fail;
+				locked = true;
+			}
+			if ((rc = engine_catch_up(db, &n)))
+				goto fail;
+			if (n) {
+				/* applied by the next turn's catch_up */
+				mdb_txn_abort(db->wtxn);
+				db->wtxn = NULL;
+				continue;
+			}
+			fetched = true;
+		}
 		if (!changed)
 			break;
 		/* Commit the catch-up on its own; then start afresh. */
@@ -1492,13 +1691,81 @@ fail:
 int
 nedb_write_begin(nedb *db)
 {
-	return write_begin(db, true);
+	return write_begin(db, WB_WAIT);
 }
 
 int
 nedb_write_trybegin(nedb *db)
 {
-	return write_begin(db, false);
+	return write_begin(db, WB_TRY);
+}
+
+int
+nedb_write_conflict(nedb *db)
+{
+	return nedb__engine_conflict(db);
+}
+
+const char *
+nedb_engine_url(nedb *db)
+{
+	return db->eng ? nedb__engine_url(db->eng) : NULL;
+}
+
+/*
+ * Catches up with the engine: what other machines appended is fetched,
+ * checked and applied.  The writer lock is taken only when there is
+ * something to append; without waiting for it when wait is false (then
+ * NEDB_EBUSY).
+ */
+static int
+engine_sync(nedb *db, bool wait)
+{
+	struct applied a;
+	MDB_txn *txn;
+	bool have = true;
+	uint64_t tail;
+	unsigned char head[HASH_LEN];
+	size_t n;
+	int rc;
+
+	if (!db->eng)
+		return 0;
+	if (db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "a write is open");
+	nedb_read_end(db);
+	if ((rc = nedb__txn(db, &txn)))
+		return rc;
+	rc = nedb__view_applied(&db->view, txn, &a);
+	nedb__txn_done(db, txn);
+	if (rc)
+		return nedb__err(NEDB_ECORRUPT, "view has no head");
+	/* one op past the tail is enough to know */
+	tail = a.seq;
+	memcpy(head, a.head, HASH_LEN);
+	if ((rc = nedb__engine_fetch(db, &have, &tail, head, NULL, &n, 1)) ||
+	    !n)
+		return rc;
+	if (!db->writable)
+		return nedb__err(NEDB_EIO, "cannot catch up with the log "
+				 "engine: database '%s' is read-only here",
+				 db->dir);
+	if ((rc = write_begin(db, WB_CATCH_UP | (wait ? 0 : WB_TRY))))
+		return rc;
+	nedb_write_abort(db);
+	return 0;
+}
+
+int
+nedb_engine_sync(nedb *db)
+{
+	return engine_sync(db, true);
+}
+
+int
+nedb_engine_trysync(nedb *db)
+{
+	return engine_sync(db, false);
 }
 
 size_t
@@ -1532,6 +1799,15 @@ nedb_write_commit(nedb *db)
 		return nedb__err(NEDB_EIO, "write failed; nothing committed");
 	}
 	if (db->wlog.len) {
+		/* engine.h: the engine commits first; only then the lines
+		 * go to this copy and the write can be acknowledged */
+		if (db->eng &&
+		    (rc = nedb__engine_append(db, db->wlog.p, db->wlog.len,
+					      db->wbase_seq, db->wcount))) {
+			nedb_write_abort(db);
+			return rc;
+		}
+		nedb__test_pause("engine-committed");
 		if (nedb__log_append(db, db->wlog.p, db->wlog.len,
 				     db->durability == NEDB_DURABLE)) {
 			rc = nedb__errno(NEDB_EIO, "cannot append to log");
@@ -2142,11 +2418,17 @@ nedb__stage_redact(nedb *db, const char *coll, const char *id, uint64_t seq,
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if (db->eng)
+		return nedb__err(NEDB_EUSAGE, "cannot redact in database '%s': "
+				 "its log is on an engine (%s), whose rows a "
+				 "redaction would have to erase too; not "
+				 "supported yet", db->dir,
+				 nedb__engine_url(db->eng));
 	if (db->log_format < 2)
 		return nedb__err(NEDB_EIO, "cannot redact in database '%s': "
-				 "it is in log format 1, whose ops commit to "
-				 "document text itself; only a database "
-				 "created in format 2 (NEDB_LOG_FORMAT=2) "
+				 "it is in log format 1, whose puts hold their "
+				 "document where it cannot be erased; only a "
+				 "database created in format 2 (the default) "
 				 "can redact", db->dir);
 	if ((rc = nedb_check_coll(coll)) ||
 	    (rc = nedb_check_id(id, strlen(id))))
@@ -2497,16 +2779,18 @@ int
 nedb_write_checkpoint(nedb *db, nedb_receipt *receipt)
 {
 	struct op o = {.kind = OP_CHECKPOINT};
-	unsigned char log_state[HASH_LEN];
+	unsigned char log_state[HASH_LEN], texts[HASH_LEN], log_texts[HASH_LEN];
 	int rc;
 
 	if (!db->wtxn)
 		return nedb__err(NEDB_EUSAGE, "no write is open");
-	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state)) ||
+	if ((rc = nedb__view_digest(&db->view, db->wtxn, o.state, texts)) ||
 	    (rc = nedb__replay_digest(db, db->wbase_end, db->wlog.p,
-				      db->wlog.len, log_state)))
+				      db->wlog.len, log_state, log_texts)))
 		return rc;
-	if (memcmp(o.state, log_state, HASH_LEN))
+	/* the documents' text too: a format-2 state leaves it out */
+	if (memcmp(o.state, log_state, HASH_LEN) ||
+	    memcmp(texts, log_texts, HASH_LEN))
 		return nedb__err(NEDB_ECORRUPT, "the view does not match the "
 				 "log (a replay gives another state); nothing "
 				 "written: run nedb-checkpoint --rebuild");
@@ -2766,12 +3050,14 @@ static void
 fill_version(nedb_doc *out, const char *line, size_t len, uint64_t seq,
 	     const struct seqent *se, const char *doc, size_t doclen)
 {
-	size_t head = doc ? (size_t)(doc - line) : len;
+	const char *sc;
+	size_t n;
 
+	nedb__log_scalars(line, len, &sc, &n);
 	memset(out, 0, sizeof *out);
 	out->seq = seq;
-	line_num(line, head, "ts", &out->ts);
-	line_num(line, head, "exp", &out->exp);
+	line_num(sc, n, "ts", &out->ts);
+	line_num(sc, n, "exp", &out->exp);
 	nedb__hex(out->hash, se->hash, HASH_LEN);
 	out->doc = doc;
 	out->len = doclen;
@@ -3028,6 +3314,30 @@ done:
 	return rc;
 }
 
+/* nedb_wait on the engine: a notification wakes it (LISTEN), a query
+ * catches up (a notification is only a wake-up). */
+static int
+engine_wait(nedb *db, uint64_t *seq, int timeout_ms)
+{
+	int64_t until = nedb__now_ms() + timeout_ms, left;
+	uint64_t now;
+	int rc;
+
+	for (;;) {
+		if ((rc = engine_sync(db, true)) ||
+		    (rc = nedb_head(db, &now, NULL)))
+			return rc;
+		nedb_read_end(db);
+		left = until - nedb__now_ms();
+		if (now > *seq || left <= 0) {
+			*seq = now;
+			return nedb__follow_rotation(db);
+		}
+		if ((rc = nedb__engine_wait(db, (int)left)))
+			return rc;
+	}
+}
+
 int
 nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
 {
@@ -3035,6 +3345,8 @@ nedb_wait(nedb *db, uint64_t *seq, int timeout_ms)
 	uint64_t now;
 	int rc, waited = 0;
 
+	if (db->eng)
+		return engine_wait(db, seq, timeout_ms);
 	for (;;) {
 		if ((rc = nedb_head(db, &now, NULL)))
 			return rc;

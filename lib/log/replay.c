@@ -49,7 +49,7 @@ replay_line(const char *line, size_t len, const struct log_loc *loc,
 	if (r->check_ckpt && o.kind == OP_CHECKPOINT) {
 		unsigned char st[HASH_LEN];
 
-		if ((rc = nedb__view_digest(r->v, r->txn, st)))
+		if ((rc = nedb__view_digest(r->v, r->txn, st, NULL)))
 			goto done;
 		if (memcmp(st, o.state, HASH_LEN) &&
 		    r->check_ckpt == CKPT_WARN)
@@ -111,7 +111,7 @@ nedb__replay(nedb *db, struct view *v, MDB_txn *txn, uint64_t to,
  */
 int
 nedb__replay_digest(nedb *db, uint64_t to, const char *extra, size_t elen,
-		    unsigned char out[HASH_LEN])
+		    unsigned char out[HASH_LEN], unsigned char texts[HASH_LEN])
 {
 	char dir[4096], path[4200];
 	struct applied a = {.format = VIEW_FORMAT};
@@ -156,7 +156,7 @@ nedb__replay_digest(nedb *db, uint64_t to, const char *extra, size_t elen,
 			goto done;
 		i += len + 1;
 	}
-	rc = nedb__view_digest(&v, txn, out);
+	rc = nedb__view_digest(&v, txn, out, texts);
 done:
 	if (txn)
 		mdb_txn_abort(txn);

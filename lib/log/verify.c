@@ -224,6 +224,13 @@ parse_rule(const char *line, size_t len, struct rule *r)
 	if (r->kind < 0 || !OP_IS_CLIENT(r->kind))
 		return;
 	p = q + 1;
+	/* a format-2 put: its document (or erasure mark) before the tail */
+	if (r->kind == OP_PUT && end - p > 8 && !starts(p, ",\"ts\":", 6)) {
+		struct log_put2 p2;
+
+		if (nedb__log_put2(line, len, &p2) > 0)
+			p = line + p2.tail;
+	}
 	if (end - p > 6 && starts(p, ",\"ts\":", 6)) {
 		p += 6 + (p[6] == '-');
 		while (p < end && *p >= '0' && *p <= '9')
@@ -943,13 +950,14 @@ out:
 
 /*
  * Log format 2's rule across lines (doc/redaction.md §4): a put whose
- * tail was erased says by which op (,"redacted":R), and that op must be
- * a redact op naming it, of the same document; every seq a redact op
- * names must be erased by it.  The tail is not hashed (that is what
- * lets text go), so without this rule text could vanish with no op in
- * the chain saying so.  A second walk, after the chain's: it parses
- * only redact ops and erased puts, which are few, and the rest is a
- * scan for their marks.
+ * document was erased says by which op (,"redacted":R), and that op must
+ * be a redact op naming it, of the same document; every seq a redact op
+ * names must be erased by it.  Anyone holding a line can compute its
+ * erased form, which keeps its hash (that is what lets text go), so
+ * without this rule text could vanish with no op in the chain saying so.
+ * And every put must be one that can be erased.  A second walk, after
+ * the chain's: it parses only redact ops and erased puts, which are
+ * few, and the rest is a look at each put's members after "op".
  */
 struct redaction {
 	uint64_t seq, by;		/* a put and its eraser, or an op */
@@ -961,7 +969,8 @@ struct redaction {
 
 struct rwalk {
 	uint64_t seq;
-	uint64_t bad;			/* a put without dh, or UINT64_MAX */
+	uint64_t bad;			/* a put that cannot be erased, or
+					 * UINT64_MAX */
 	struct redaction *put, *op;	/* erased puts; redact ops */
 	size_t nput, nop, cput, cop;
 	int rc;
@@ -1002,25 +1011,24 @@ rw_line(const char *line, size_t len, const struct log_loc *loc,
 	if (p && end - p > 9 + 64 + 1 + 16 &&
 	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
 		redact = true;
-	/* a put, which in format 2 commits to its document through dh
-	 * (the first ,"doc": is the member: only scalars come before) */
+	/* a put: in format 2 its document (or the mark of its erasure)
+	 * follows "op":"put", ending at a block boundary */
+	erased = false;
 	if (p && end - p > 9 + 64 + 1 + 11 &&
 	    starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11)) {
-		const char *d = memmem(line, (size_t)(end - line),
-				       ",\"doc\":", 7);
+		struct log_put2 p2;
 
-		if (d && !memmem(line, (size_t)(d - line), ",\"dh\":\"", 7)) {
+		switch (nedb__log_put2(line, len, &p2)) {
+		case 1:
+			break;
+		case 2:
+			erased = true;
+			break;
+		default:
 			w->bad = r.seq;
 			return 1;
 		}
 	}
-	/* an erased put: ,"redacted": right before its spaces and hash */
-	for (p = end; p > line && p[-1] == ' '; p--)
-		;
-	while (p > line && p[-1] >= '0' && p[-1] <= '9')
-		p--;
-	erased = p - line > 12 && starts(p - 12, ",\"redacted\":", 12) &&
-		 !redact;
 	if (!redact && !erased)
 		return 0;
 	if ((rc = nedb__log_parse(line, len, &o)))
@@ -1109,8 +1117,8 @@ redactions(nedb *db, nedb_verify_result *out)
 	if (rc == 1 && w.bad != UINT64_MAX) {
 		rc = 0;
 		bad = w.bad;
-		snprintf(why, sizeof why, "a put without a document "
-			 "commitment (dh) in a format-2 log");
+		snprintf(why, sizeof why, "a put whose document cannot be "
+			 "erased in a format-2 log");
 	}
 	if (rc)
 		goto done;

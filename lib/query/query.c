@@ -1148,7 +1148,8 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 	while (head < nq) {
 		uint64_t s = queue[head++];
 		struct seqent se;
-		const char *cb;
+		const char *cb, *sc;
+		size_t scn;
 		bool dup = false;
 
 		for (size_t i = 0; i < ns; i++)
@@ -1167,10 +1168,8 @@ trace(struct exec *x, struct rows *in, struct rows *out)
 		}
 		if ((rc = nedb__op_line(x->db, s, &line, &se)))
 			break;
-		cb = memmem(line.p, line.len, ",\"caused_by\":[", 14);
-		if (cb && (!memmem(line.p, line.len, ",\"doc\":{", 8) ||
-			   cb < (char *)memmem(line.p, line.len, ",\"doc\":{",
-					       8))) {
+		nedb__log_scalars(line.p, line.len, &sc, &scn);
+		if ((cb = memmem(sc, scn, ",\"caused_by\":[", 14))) {
 			const char *p = cb + 14;
 
 			while (*p && *p != ']') {

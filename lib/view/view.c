@@ -793,15 +793,17 @@ digest_files(struct view *v, MDB_txn *txn, blake2b_state *s)
 }
 
 int
-nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
+nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN],
+		  unsigned char texts[HASH_LEN])
 {
-	blake2b_state s;
+	blake2b_state s, w;
 	struct kvcur c;
 	MDB_val k, d;
 	unsigned char len[8];
 	int rc;
 
 	blake2b_init(&s, HASH_LEN);
+	blake2b_init(&w, HASH_LEN);
 	for (size_t t = 0; t < sizeof state_tables / sizeof *state_tables;
 	     t++) {
 		unsigned char tag = state_tags[t];
@@ -810,9 +812,15 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 			return nedb__mdb(rc, "cannot read view");
 		blake2b_update(&s, &tag, 1);
 		while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
+			if (texts && state_tables[t] == DBI_DOCS) {
+				blake2b_update(&w, k.mv_data, k.mv_size);
+				nedb__put_be64(len, d.mv_size);
+				blake2b_update(&w, len, 8);
+				blake2b_update(&w, d.mv_data, d.mv_size);
+			}
 			/* format 2: a document's header only; its op hash
-			 * there commits to the text (dh), which a redaction
-			 * may have erased since (doc/redaction.md) */
+			 * there commits to the text, which a redaction may
+			 * have erased since (doc/redaction.md) */
 			if (state_tables[t] == DBI_DOCS &&
 			    v->log_format >= 2 && d.mv_size > DOCHDR_LEN)
 				d.mv_size = DOCHDR_LEN;
@@ -831,6 +839,8 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN])
 	    (rc = digest_files(v, txn, &s)))
 		return rc;
 	blake2b_final(&s, out, HASH_LEN);
+	if (texts)
+		blake2b_final(&w, texts, HASH_LEN);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * backend runs them by adding a line there.  Lines are made with
  * nedb__log_format, as the engine makes them.
  */
+#include <blake2.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,41 @@ test_chain_detects_a_torn_line(void)
 	hist_free(&h);
 }
 
+/* midstate.c's BLAKE2b, from a mid-state, gives libb2's digest for
+ * every boundary of random messages of every length to 700 bytes. */
+static void
+test_midstate_finishes_as_libb2_does(void)
+{
+	unsigned char prev[HASH_LEN], want[HASH_LEN], got[HASH_LEN];
+	unsigned char mid[NEDB_B2_MID];
+	char body[700];
+	unsigned seed = 7;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof prev; i++)
+		prev[i] = (unsigned char)(seed = seed * 1103515245 + 12345) >> 16;
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (char)((seed = seed * 1103515245 + 12345) >> 16);
+	for (size_t len = 0; len < sizeof body; len += 13) {
+		blake2b_state s;
+
+		blake2b_init(&s, HASH_LEN);
+		blake2b_update(&s, prev, HASH_LEN);
+		blake2b_update(&s, (const uint8_t *)body, len);
+		blake2b_update(&s, (const uint8_t *)"}", 1);
+		blake2b_final(&s, want, HASH_LEN);
+		/* every boundary with at least the "}" after it */
+		for (size_t n = NEDB_B2_BLOCK; n <= HASH_LEN + len;
+		     n += NEDB_B2_BLOCK) {
+			nedb__b2_mid(mid, prev, body, n);
+			nedb__b2_finish(got, mid, n, body + n - HASH_LEN,
+					len - (n - HASH_LEN), "}", 1);
+			bad += memcmp(got, want, HASH_LEN) != 0;
+		}
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
@@ -578,6 +614,7 @@ main(void)
 	RUN(test_chain_detects_a_broken_link);
 	RUN(test_chain_detects_a_wrong_seq);
 	RUN(test_chain_detects_a_torn_line);
+	RUN(test_midstate_finishes_as_libb2_does);
 	{
 		char cmd[128];
 

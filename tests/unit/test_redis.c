@@ -331,7 +331,7 @@ test_evidence_and_offset_in_log(void)
 	conn.repl_offset = 99;
 	cmd("SET", "k", "v", NULL);
 	CHECK(strstr(last_op(&b), "\"evidence\":\"shadow\",\"repl_offset\":99,"
-		     "\"doc\":") != NULL);
+		     "\"hash\":") != NULL);
 	conn.repl_offset = 120;
 	cmd("EXPIRE", "k", "100", NULL);
 	CHECK(strstr(last_op(&b), "\"exp\":") != NULL);

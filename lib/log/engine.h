@@ -1,0 +1,105 @@
+/*
+ * engine.h - the log on a replicated engine (SPEC §10): PostgreSQL.
+ *
+ * A database directory whose file "engine" names a URL keeps, as every
+ * directory does, its log (log.aof, the logstore.h backend) and its view;
+ * but its log is then this machine's verified copy of the engine's, and
+ * the engine holds the truth.  The engine is reached only here (pglog.c);
+ * the write protocol in db.c calls these at fixed points:
+ *
+ *  - write_begin, under the writer lock: nedb__engine_begin (BEGIN and the
+ *    database's advisory lock on the engine, which serialises the writers
+ *    of every machine), then nedb__engine_fetch until it returns no line:
+ *    each batch of ops other machines wrote is checked against the chain
+ *    (its first op links to this copy's head), appended to log.aof and
+ *    applied as any line a crashed writer left behind.
+ *  - nedb_write_commit, before the local append: nedb__engine_append
+ *    inserts the staged lines at their seqs in the transaction and
+ *    commits.  Only once PostgreSQL's COMMIT returned are the lines
+ *    appended to log.aof, applied, and the write acknowledged.  A seq
+ *    another writer took first (a unique violation: a writer that did
+ *    not take the advisory lock) rolls back, appends nothing and says so
+ *    (nedb_write_conflict): the caller begins again, catching up, and its
+ *    op is validated and hashed anew onto the new head.
+ *  - nedb__wunlock: nedb__engine_end rolls back whatever is still open.
+ *  - a reader (nedb_open, nedb_engine_sync) fetches without the lock and
+ *    takes the writer lock only when there is something to append.
+ *
+ * Invariants:
+ *  E1. log.aof never holds an op the engine has not committed: the local
+ *      append follows the engine's COMMIT.  So a local copy longer than
+ *      the engine's log, or differing from it at some seq, means the
+ *      engine lost ops (a failover to a standby that had not flushed
+ *      them): every command refuses (NEDB_ECORRUPT) naming the first seq
+ *      that differs, instead of forking the chain.
+ *  E2. Lines fetched from the engine are appended only after they were
+ *      checked: shape, seq, hash, and the link to this copy's head.
+ *  E3. libpq is loaded (dlopen) by the first call that needs the engine;
+ *      a database without one never loads it.
+ */
+#ifndef NEDB_ENGINE_H
+#define NEDB_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "nedb.h"
+
+struct nedb_engine;
+
+/* Reads dir's "engine" file into *out (NULL: none).  NEDB_EUSAGE for a
+ * URL this nedb does not know. */
+int nedb__engine_load(const char *dir, struct nedb_engine **out);
+/* Checks url (postgresql://...#name) for a database in dir. */
+int nedb__engine_parse(const char *url, const char *dir,
+		       struct nedb_engine **out);
+/* Writes dir's "engine" file naming url, durably. */
+int nedb__engine_record(const char *dir, const char *url);
+void nedb__engine_free(struct nedb_engine *e);
+const char *nedb__engine_url(const struct nedb_engine *e);
+const char *nedb__engine_name(const struct nedb_engine *e);
+
+/*
+ * Opens a transaction on the engine holding the database's advisory
+ * lock (wait: block for it; else NEDB_EBUSY when another writer has
+ * it).  create: the table is created when missing.  NEDB_EIO when the
+ * engine cannot be reached.
+ */
+int nedb__engine_begin(nedb *db, bool wait, bool create);
+/*
+ * The ops after this copy's tail (seq *tail, hash head; *have_tail
+ * false for a copy with no op yet) into out (NULL: only counted), each
+ * line "\n"-terminated as stored, at most limit of them (0: a batch);
+ * *n of them (0: none left), and the tail moved to the last.  Checks
+ * that the engine holds the tail (E1) and that the lines chain onto it
+ * (E2).
+ */
+int nedb__engine_fetch(nedb *db, bool *have_tail, uint64_t *tail,
+		       unsigned char head[32], nedb_buf *out, size_t *n,
+		       unsigned limit);
+/* Inserts n lines (first seq first_seq) and commits (see above). */
+int nedb__engine_append(nedb *db, const char *lines, size_t len,
+			uint64_t first_seq, size_t n);
+/* The two halves of append: insert (in the open transaction), commit. */
+int nedb__engine_insert(nedb *db, const char *lines, size_t len,
+			uint64_t first_seq, size_t n);
+int nedb__engine_commit(nedb *db);
+/* Rolls back an open transaction (nothing when none). */
+void nedb__engine_end(nedb *db);
+/* Whether the last append lost its seq to another writer. */
+bool nedb__engine_conflict(nedb *db);
+/* Waits up to timeout_ms for a notification of new ops (LISTEN). */
+int nedb__engine_wait(nedb *db, int timeout_ms);
+/* The engine's highest seq (*empty: no op at all). */
+int nedb__engine_last(nedb *db, uint64_t *seq, bool *empty);
+/* The op at seq on the engine: its hash (found false: none). */
+int nedb__engine_hash(nedb *db, uint64_t seq, unsigned char hash[32],
+		      bool *found);
+/* Every op from seq from on, in batches, to fn (lines without "\n"). */
+int nedb__engine_scan(nedb *db, uint64_t from,
+		      int (*fn)(uint64_t seq, const char *line, size_t len,
+				const unsigned char hash[32], void *payload),
+		      void *payload);
+/* Closes the connection. */
+void nedb__engine_close(struct nedb_engine *e);
+
+#endif
