@@ -655,10 +655,12 @@ serve(struct rconn *c, const char *key, size_t len)
 {
 	struct dbent *e = blocked_db(c);
 
-	/* a writer of another process holds the lock: the poll sees its
-	 * write later */
-	if (!e || batch_join(e))
+	/* a writer of another process holds the lock: the next poll
+	 * offers the keys again */
+	if (!e || batch_join(e)) {
+		c->bseq = 0;
 		return;
+	}
 	c->c.serve_key = key;
 	c->c.serve_keylen = len;
 	c->mark = c->out.len;
