@@ -2455,6 +2455,77 @@ CMDS
 	assert_output "$(redis-cli -p "$REDIS_PORT" --no-raw <cmds)"
 }
 
+@test "RESP: WATCH remembers the database of each key, SELECT between them, as redis-server does" {
+	start_redis_server
+	start_nedbd
+	cat >cmds <<'CMDS'
+SELECT 5
+SET x 30
+WATCH x
+SELECT 1
+SET x 10
+SELECT 5
+MULTI
+PING
+EXEC
+SELECT 1
+WATCH x
+SELECT 5
+WATCH x
+SET y 1
+SELECT 1
+SET x 11
+SELECT 5
+MULTI
+PING
+EXEC
+SELECT 1
+WATCH x
+SELECT 5
+WATCH x
+SET x 31
+SELECT 1
+MULTI
+PING
+EXEC
+CMDS
+	run rcli <cmds
+	assert_success
+	assert_output "$(redis-cli -p "$REDIS_PORT" --no-raw <cmds)"
+}
+
+@test "RESP: SWAPDB touches the keys watched in either database that are live in either, as redis-server does" {
+	start_redis_server
+	start_nedbd
+	cat >cmds <<'CMDS'
+SELECT 0
+SET x 30
+WATCH x
+SWAPDB 0 1
+MULTI
+PING
+EXEC
+SELECT 1
+SET y 1
+SELECT 0
+WATCH y
+SWAPDB 0 1
+MULTI
+PING
+EXEC
+WATCH nothere
+SWAPDB 0 1
+MULTI
+PING
+EXEC
+SWAPDB 0 0
+GET y
+CMDS
+	run rcli <cmds
+	assert_success
+	assert_output "$(redis-cli -p "$REDIS_PORT" --no-raw <cmds)"
+}
+
 @test "RESP: a watched key written by another connection makes EXEC answer nil and write nothing" {
 	start_nedbd
 	resp_open

@@ -2542,3 +2542,200 @@ OK'
 	assert_line --index 0 --regexp '^1\) "[0-9]{10}"$'
 	assert_line --index 1 --regexp '^2\) "[0-9]{1,6}"$'
 }
+
+@test "BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, LMPOP and BLMPOP as with redis-server when there is something to pop" {
+	same_as_redis <<-'EOF'
+		RPUSH a 1 2 3 4 5
+		RPUSH b x y
+		BLPOP nosuch a b 0
+		BRPOP nosuch b a 1.5
+		BLPOP a a 0
+		LMPOP 2 nosuch a LEFT
+		LMPOP 2 nosuch a RIGHT COUNT 1
+		LMPOP 1 b left count 10
+		EXISTS b
+		RPUSH b x y z
+		BLMPOP 0 2 nosuch b RIGHT COUNT 2
+		BLMPOP 0.5 1 b LEFT
+		LMPOP 1 b LEFT
+		LRANGE a 0 -1
+		RPUSH c p q r
+		BLMOVE c d LEFT RIGHT 0
+		BLMOVE c d RIGHT LEFT 0
+		BRPOPLPUSH c d 0
+		LRANGE d 0 -1
+		EXISTS c
+		BRPOPLPUSH d d 0
+		LRANGE d 0 -1
+		BLPOP nosuch 0.01
+		BLMPOP 0.01 1 nosuch LEFT
+		BLMOVE nosuch d LEFT LEFT 0.01
+		BRPOPLPUSH nosuch d 0.01
+	EOF
+}
+
+@test "BZPOPMIN, BZPOPMAX, ZMPOP and BZMPOP as with redis-server when there is something to pop" {
+	same_as_redis <<-'EOF'
+		ZADD z 1 a 2 b 3 c 4 d 5 e
+		ZADD y 7 x
+		BZPOPMIN nosuch z 0
+		BZPOPMAX nosuch z 1
+		ZMPOP 2 nosuch z MIN
+		ZMPOP 1 z max COUNT 2
+		BZMPOP 0 2 nosuch y MIN COUNT 5
+		EXISTS y
+		ZRANGE z 0 -1 WITHSCORES
+		ZMPOP 1 nosuch MIN
+		BZPOPMIN nosuch 0.01
+		BZMPOP 0.01 1 nosuch MAX
+	EOF
+}
+
+@test "blocking and multi-key pop errors print as with redis-server" {
+	same_as_redis <<-'EOF'
+		SET s x
+		RPUSH l a b c
+		ZADD z 1 a
+		BLPOP l -1
+		BLPOP l abc
+		BLPOP l " 1"
+		BLPOP l 1e30
+		BLPOP l inf
+		BLPOP l nan
+		BRPOP s l 0
+		BLPOP nosuch s 0
+		BLPOP l s 0
+		BLPOP l
+		BRPOPLPUSH l s 0
+		BRPOPLPUSH s l 0
+		BRPOPLPUSH l d -1
+		BLMOVE l d UP LEFT 0
+		BLMOVE l d LEFT LEFT x
+		BLMOVE l d LEFT LEFT
+		BLMPOP x 1 l LEFT
+		BLMPOP 0 0 l LEFT
+		BLMPOP 0 x l LEFT
+		BLMPOP 0 2 l LEFT
+		BLMPOP 0 1 l UP
+		BLMPOP 0 1 l LEFT COUNT 0
+		BLMPOP 0 1 l LEFT COUNT x
+		BLMPOP 0 1 l LEFT COUNT 1 COUNT 2
+		BLMPOP 0 1 l LEFT junk
+		BLMPOP 0 1 s LEFT
+		BLMPOP 0 1 l
+		LMPOP 0 l LEFT
+		LMPOP 1 s LEFT
+		LMPOP 1 l LEFT COUNT -1
+		LMPOP 1 l
+		BZPOPMIN z -1
+		BZPOPMAX s 0
+		BZPOPMIN l z 0
+		ZMPOP 1 z MID
+		ZMPOP 1 s MIN
+		ZMPOP 1 z MIN COUNT 0
+		BZMPOP 0 1 z MIN COUNT -1
+		BZMPOP -1 1 z MIN
+		BZMPOP 0 1 l MAX
+		LRANGE l 0 -1
+		ZRANGE z 0 -1
+	EOF
+}
+
+@test "a blocking command that has nothing to pop answers nil at once in nedb-redis, as Redis does in MULTI" {
+	run nedb-redis BLPOP nosuch 0
+	assert_success
+	assert_output '(nil)'
+	run nedb-redis BLMOVE nosuch d LEFT LEFT 0
+	assert_output '(nil)'
+	run nedb-redis BZMPOP 0 1 nosuch MIN
+	assert_output '(nil)'
+	run nedb-log -n 1
+	refute_output --partial nosuch
+}
+
+@test "SORT and SORT_RO with BY, GET, LIMIT, ASC, DESC, ALPHA and STORE as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l 3 1 2 10 -5 2.5
+		SORT l
+		SORT l DESC
+		SORT l LIMIT 1 3
+		SORT l LIMIT -1 2 DESC
+		SORT l LIMIT 10 2
+		SORT l LIMIT 0 -1
+		SORT l ALPHA
+		SORT l ALPHA DESC LIMIT 0 2
+		SORT_RO l DESC
+		SADD s b a c 5
+		SORT s ALPHA
+		SORT s
+		RPUSH n x y 1
+		SORT n
+		SORT n ALPHA
+		MSET w_1 30 w_2 10 w_3 20 w_10 5 w_-5 1 w_2.5 7
+		SORT l BY w_*
+		SORT l BY w_* DESC GET # GET w_*
+		SORT l BY nosort
+		SORT l BY nosort DESC LIMIT 1 2
+		SORT l BY nosort GET w_*
+		HSET h_1 f 9 g a
+		HSET h_2 f 3
+		SORT l BY h_*->f GET h_*->f GET # GET h_*->g
+		SORT l BY h_*->f ALPHA
+		SORT l BY w_* ALPHA
+		SORT l BY w_* STORE dst
+		LRANGE dst 0 -1
+		SORT l GET w_* STORE dst2
+		LRANGE dst2 0 -1
+		SORT nosuch STORE dst
+		EXISTS dst
+		SET str x
+		SORT str
+		SORT l LIMIT 1
+		SORT l LIMIT a b
+		SORT l FOO
+		SORT_RO l STORE x
+		SORT l BY
+		ZADD z 3 c 1 a 2 b
+		SORT z BY nosort
+		SORT z BY nosort DESC
+		SORT z ALPHA
+		SORT z BY nosort LIMIT 1 1
+		SORT s BY nosort STORE sd
+		LRANGE sd 0 -1
+		SORT l GET nosuchpattern
+	EOF
+}
+
+@test "LCS with LEN, IDX, MINMATCHLEN and WITHMATCHLEN, and its errors, as with redis-server" {
+	same_as_redis <<-'EOF'
+		RPUSH l a
+		SET a1 ohmytext
+		SET b1 mynewtext
+		LCS a1 b1
+		LCS a1 b1 LEN
+		LCS a1 b1 IDX
+		LCS a1 b1 IDX WITHMATCHLEN
+		LCS a1 b1 IDX MINMATCHLEN 4 WITHMATCHLEN
+		LCS a1 b1 IDX MINMATCHLEN -3
+		LCS a1 b1 LEN IDX
+		LCS a1 nosuch
+		LCS a1 l
+		LCS a1 b1 FOO
+		LCS a1 b1 MINMATCHLEN x
+		LCS nosuch nosuch2 IDX
+		SET ga1 "ATTGCACGTAAGCTTACGGTTAACCTGA"
+		SET gb1 "GATCCTAGAACGTTTTTACGTAAGCTCGATCG"
+		LCS ga1 gb1
+		LCS ga1 gb1 IDX WITHMATCHLEN
+	EOF
+}
+
+@test "SWAPDB needs a server: nedb-redis has one database" {
+	run nedb-redis SWAPDB 0 1
+	assert_failure
+	assert_output "(error) ERR SWAPDB needs a server: only database 'db' is open here"
+	run nedb-redis SWAPDB 0 a/b
+	assert_output '(error) ERR invalid second DB index'
+	run nedb-redis SWAPDB 0
+	assert_output "(error) ERR wrong number of arguments for 'swapdb' command"
+}

@@ -25,13 +25,32 @@
  * request (a browser's page posting to this port): its first line, or
  * a command named POST or Host:, as Redis does.
  *
+ * Blocking commands (BLPOP, BLMOVE, BZPOPMIN, ...; lib/proto/redis.c
+ * decides when one waits): a connection whose command waits is parked
+ * in L.blocked, oldest first, with a copy of the command; it still reads
+ * (so that a client that goes away is forgotten) but runs nothing more
+ * until it is served, times out ("*-1", resp_sweep) or is unblocked by
+ * CLIENT UNBLOCK.  Every put a command stages names its key (the
+ * library's ready callback); a key some parked command waits for is
+ * queued, once, in L.ready, and after the command (after EXEC, for a
+ * transaction: Redis's order) each queued key is offered to the
+ * commands parked on it in the order they blocked (serve_ready), which
+ * run again on that key alone.  What they write queues keys in turn
+ * (BLMOVE's destination), until no key is left.  Writes that do not come
+ * through a RESP connection (HTTP, nedb-redis and the other writers of
+ * the log) are seen by resp_sweep, every POLL_MS, as a new head of the
+ * database: every key parked on it is then offered.
+ *
  * Invariants of a connection's input buffer c->in: bytes before c->req
  * are done with; c->req <= c->pos <= c->in.len; while an array is being
  * read (c->mb_left > 0) its arguments so far are at c->arg_off[], all
  * at or after c->req, so that moving the buffer down by c->req keeps
  * them (compact).
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,6 +60,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "nedbd.h"
 #include "redis.h"
@@ -55,6 +75,7 @@
 #define UNAUTH_BULK 16384	/* bytes of one argument before AUTH */
 #define KEEP_BUF (1u << 20)	/* an empty input buffer larger is freed */
 #define DEFAULT_DB "0"
+#define POLL_MS 100		/* how often parked commands look at the log */
 
 struct rconn {
 	int kind;			/* EV_RESP_CONN */
@@ -87,11 +108,9 @@ struct rconn {
 	bool in_exec;			/* EXEC is running them */
 	nedb_buf queued;
 	unsigned nqueued;
-	/* WATCH: the keys, each (present, expiry, length, bytes, NUL),
-	 * of the database watch_db whose head was watch_seq then */
+	/* WATCH: the keys, each a struct watchent and its bytes */
 	nedb_buf watched;
-	char watch_db[65];
-	uint64_t watch_seq;
+	bool watch_touched;		/* SWAPDB touched one */
 	/* a command waiting for its database's writer lock (pack) */
 	struct waiter lw;
 	nedb_buf stalled;
@@ -99,6 +118,17 @@ struct rconn {
 	bool retry;			/* the lock queue let it go */
 	int retry_rc;
 	bool verify;			/* NEDB.VERIFY ON */
+	unsigned long long id;		/* CLIENT ID */
+	/* a blocking command that waits (see above): argv into bcmd */
+	bool blocked;
+	bool resume;			/* unblocked: run what it read since */
+	nedb_buf bcmd;
+	const char **bargv;
+	size_t *blen;
+	int bargc, bkey_first, bkeys;
+	int64_t bdeadline;		/* mono_ms; 0: none */
+	uint64_t bseq;			/* its database's head, last looked at */
+	struct rconn *bprev, *bnext;	/* parked, oldest first */
 	int64_t since;			/* accepted at (mono_ms) */
 	bool closing;			/* close once out is written */
 	bool dead;			/* closed; freed when w is released */
@@ -114,7 +144,16 @@ static struct {
 	struct rconn *conns, *last;
 	struct rconn *unauth, *unauth_last;
 	unsigned nretry;		/* connections with retry set */
-} L = {EV_RESP_LISTEN, -1, 0, NULL, NULL, NULL, NULL, 0};
+	/* blocking commands */
+	struct rconn *blocked, *blocked_last;
+	unsigned nresume;		/* connections with resume set */
+	struct ready { char db[65]; char *key; size_t len; } *ready;
+	size_t nready, ready_cap;
+	bool serving;			/* in after_command */
+	int64_t polled;			/* when resp_sweep last polled */
+	unsigned long long next_id;
+	struct nedb_redis_stats stats;
+} L = {.kind = EV_RESP_LISTEN, .fd = -1};
 
 int
 resp_start(unsigned port)
@@ -165,16 +204,26 @@ conn_free(struct rconn *c)
 	nedb_buf_free(&c->queued);
 	nedb_buf_free(&c->watched);
 	nedb_buf_free(&c->stalled);
+	nedb_buf_free(&c->bcmd);
+	free(c->bargv);
+	free(c->blen);
 	free(c->arg_off);
 	free(c->arg_len);
 	free(c);
 }
+
+static void unblock(struct rconn *c);
 
 static void
 conn_close(struct rconn *c)
 {
 	if (c->dead)
 		return;
+	if (c->blocked)
+		unblock(c);	/* forgotten, as Redis forgets it */
+	if (c->resume)
+		L.nresume--;
+	c->resume = false;
 	if (c->fd >= 0)
 		close(c->fd);	/* leaves epoll too */
 	c->dead = true;
@@ -192,6 +241,7 @@ conn_close(struct rconn *c)
 	else
 		L.last = c->prev;
 	L.nconns--;
+	L.stats.connected--;
 	if (!c->w.queued)
 		conn_free(c);
 }
@@ -250,6 +300,10 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 	return 0;
 }
 
+static void key_ready(nedb_redis_conn *rc, const char *key, size_t len);
+static int swap_dbs(nedb_redis_conn *rc, const char *a, const char *b,
+		    char *err, size_t errlen);
+
 /* A connection on fd (-1: none, for the fuzzer), last in the list. */
 static struct rconn *
 conn_new(int fd)
@@ -269,6 +323,10 @@ conn_new(int fd)
 	c->c.password_len = srv.token_len;
 	c->c.select = select_db;
 	c->c.payload = c;
+	c->c.ready = key_ready;
+	c->c.swapdb = swap_dbs;
+	c->c.stats = &L.stats;
+	c->c.id = c->id = ++L.next_id;
 	c->since = mono_ms();
 	c->prev = L.last;
 	if (L.last)
@@ -277,6 +335,7 @@ conn_new(int fd)
 		L.conns = c;
 	L.last = c;
 	L.nconns++;
+	L.stats.connected++;
 	if (c->c.password) {
 		c->unauth = true;
 		c->uprev = L.unauth_last;
@@ -321,16 +380,21 @@ accept_all(void)
 	}
 }
 
+static int block_sweep(int64_t now);
+
 int
 resp_sweep(int64_t now)
 {
 	int64_t limit = (int64_t)srv.timeout * 1000;
+	int t = L.blocked || L.nresume ? block_sweep(now) : -1;
 
 	/* oldest first: the first one not due says when the next is */
 	while (L.unauth && now - L.unauth->since >= limit)
 		conn_close(L.unauth);
 	if (!L.unauth)
-		return -1;
+		return t;
+	if (t >= 0 && t < L.unauth->since + limit - now)
+		return t;
 	return (int)(L.unauth->since + limit - now);
 }
 
@@ -448,6 +512,361 @@ conn_db(struct rconn *c)
 	return authed(c) ? c->dbe : NULL;
 }
 
+/* ---- blocking commands (see the top of the file) -------------------------- */
+
+/* The command argv waits, parked: a copy is kept in c->bcmd. */
+static void
+block(struct rconn *c, int argc, const char *const *argv, const size_t *len)
+{
+	size_t off = 0;
+
+	c->bcmd.len = 0;
+	pack(&c->bcmd, argc, argv, len);
+	if ((c->bargc = unpack(&c->bcmd, &off, &c->bargv, &c->blen)) < 0) {
+		protocol_error(c, "%s", "out of memory");
+		return;
+	}
+	c->bkey_first = c->c.block_first;
+	c->bkeys = c->c.block_keys;
+	c->bdeadline = 0;
+	if (c->c.block_ms) {
+		int64_t now = mono_ms();
+
+		c->bdeadline = c->c.block_ms > INT64_MAX - now ? INT64_MAX :
+			       now + c->c.block_ms;
+	}
+	c->bseq = 0;
+	if (c->c.db)
+		(void)nedb_head(c->c.db, &c->bseq, NULL);
+	c->blocked = true;
+	c->bnext = NULL;
+	c->bprev = L.blocked_last;
+	if (L.blocked_last)
+		L.blocked_last->bnext = c;
+	else
+		L.blocked = c;
+	L.blocked_last = c;
+	L.stats.blocked++;
+}
+
+/* c's parked command is done with (served, timed out, unblocked or
+ * closed): what c read meanwhile runs next (after_command). */
+static void
+unblock(struct rconn *c)
+{
+	if (!c->blocked)
+		return;
+	if (c->bprev)
+		c->bprev->bnext = c->bnext;
+	else
+		L.blocked = c->bnext;
+	if (c->bnext)
+		c->bnext->bprev = c->bprev;
+	else
+		L.blocked_last = c->bprev;
+	c->blocked = false;
+	free(c->bargv);
+	free(c->blen);
+	c->bargv = NULL;
+	c->blen = NULL;
+	L.stats.blocked--;
+	if (!c->resume && !c->dead) {
+		c->resume = true;
+		L.nresume++;
+	}
+}
+
+/* Whether c's parked command waits for key in database db. */
+static bool
+waits_on(const struct rconn *c, const char *db, const char *key, size_t len)
+{
+	if (strcmp(c->c.dbname, db))
+		return false;
+	for (int j = c->bkey_first; j < c->bkey_first + c->bkeys &&
+	     j < c->bargc; j++)
+		if (c->blen[j] == len && !memcmp(c->bargv[j], key, len))
+			return true;
+	return false;
+}
+
+/* Queues key of database db, unless it is queued already or nothing
+ * waits for it. */
+static void
+queue_ready(const char *db, const char *key, size_t len)
+{
+	struct rconn *b;
+
+	for (b = L.blocked; b && !waits_on(b, db, key, len); b = b->bnext)
+		;
+	if (!b)
+		return;
+	for (size_t i = 0; i < L.nready; i++)
+		if (L.ready[i].len == len && !memcmp(L.ready[i].key, key, len) &&
+		    !strcmp(L.ready[i].db, db))
+			return;
+	if (L.nready == L.ready_cap) {
+		size_t cap = L.ready_cap ? L.ready_cap * 2 : 8;
+		struct ready *r = realloc(L.ready, cap * sizeof *r);
+
+		if (!r)
+			return;	/* it waits on: for POLL_MS */
+		L.ready = r;
+		L.ready_cap = cap;
+	}
+	if (!(L.ready[L.nready].key = malloc(len + 1)))
+		return;
+	memcpy(L.ready[L.nready].key, key, len + 1);
+	L.ready[L.nready].len = len;
+	snprintf(L.ready[L.nready].db, sizeof L.ready[L.nready].db, "%s", db);
+	L.nready++;
+}
+
+/* The library's ready callback: a command of rc's staged a put of key. */
+static void
+key_ready(nedb_redis_conn *rc, const char *key, size_t len)
+{
+	if (L.blocked)
+		queue_ready(rc->dbname, key, len);
+}
+
+static void run(struct rconn *c, int argc, const char *const *argv,
+		const size_t *len);
+
+/*
+ * The database c's parked command waits on, opened again if it was
+ * closed meanwhile; NULL when it is gone (dropped: a parked command
+ * does not create it anew, as a command would).
+ */
+static struct dbent *
+blocked_db(struct rconn *c)
+{
+	struct dbent *e;
+
+	if (!c->dbe && db_get(c->c.dbname, false, &e) == 0) {
+		c->dbe = e;
+		c->c.db = e->db;
+	}
+	return c->dbe;
+}
+
+/* Runs c's parked command again on key alone: served, or parked still. */
+static void
+serve(struct rconn *c, const char *key, size_t len)
+{
+	struct dbent *e = blocked_db(c);
+
+	/* a writer of another process holds the lock: the next poll
+	 * offers the keys again */
+	if (!e || batch_join(e)) {
+		c->bseq = 0;
+		return;
+	}
+	c->c.serve_key = key;
+	c->c.serve_keylen = len;
+	c->mark = c->out.len;
+	c->counted = false;
+	run(c, c->bargc, c->bargv, c->blen);
+	c->c.serve_key = NULL;
+	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
+		c->held_n++;
+}
+
+/* Offers every queued key to the commands parked on it, oldest first. */
+static void
+serve_ready(void)
+{
+	while (L.nready) {
+		struct ready r = L.ready[0];
+
+		memmove(L.ready, L.ready + 1, --L.nready * sizeof *L.ready);
+		for (struct rconn *b = L.blocked, *next; b; b = next) {
+			next = b->bnext;
+			/* (serving b parks nobody and unblocks only b) */
+			if (waits_on(b, r.db, r.key, r.len))
+				serve(b, r.key, r.len);
+		}
+		free(r.key);
+	}
+}
+
+/* A reply to c's parked command that ends it (a timeout, CLIENT UNBLOCK). */
+static void
+reply_unblocked(struct rconn *c, const char *line)
+{
+	c->mark = c->out.len;
+	nedb_buf_puts(&c->out, line);
+	if (c->held_from != NONE)
+		c->held_n++;
+	unblock(c);
+}
+
+static void run_requests(struct rconn *c);
+
+/*
+ * After a command (or EXEC) that may have made keys ready, as Redis's
+ * handleClientsBlockedOnKeys: serves what waits on them, then runs what
+ * the connections served had read meanwhile; their writes may make more
+ * keys ready.  Not reentered: what it runs queues keys for its own loop.
+ */
+static void
+after_command(void)
+{
+	if (L.serving || (!L.nready && !L.nresume))
+		return;
+	L.serving = true;
+	while (L.nready || L.nresume) {
+		serve_ready();
+		for (struct rconn *c = L.conns; c && L.nresume && !L.nready;
+		     c = c->next)
+			if (c->resume) {
+				c->resume = false;
+				L.nresume--;
+				run_requests(c);
+			}
+	}
+	L.serving = false;
+}
+
+/*
+ * Parked commands whose time is up answer "*-1"; every POLL_MS, those
+ * whose database has a new head (a write that did not come through a
+ * RESP connection, which queues its keys itself) are offered every key
+ * they wait for.  ms until the next is due, or -1.
+ */
+static int
+block_sweep(int64_t now)
+{
+	int64_t next = -1;
+	bool poll = now - L.polled >= POLL_MS;
+	unsigned blocked = L.stats.blocked, resume = L.nresume;
+
+	if (poll)
+		L.polled = now;
+	for (struct rconn *b = L.blocked, *nb; b; b = nb) {
+		nb = b->bnext;
+		if (b->bdeadline && now >= b->bdeadline) {
+			reply_unblocked(b, "*-1\r\n");
+			continue;
+		}
+		if (b->bdeadline && (next < 0 || b->bdeadline - now < next))
+			next = b->bdeadline - now;
+		if (poll && blocked_db(b)) {
+			uint64_t head = b->bseq;
+
+			snap_begin(b->dbe);
+			if (nedb_head(b->dbe->db, &head, NULL) == 0 &&
+			    head != b->bseq) {
+				b->bseq = head;
+				for (int j = b->bkey_first; j < b->bkey_first +
+				     b->bkeys && j < b->bargc; j++)
+					queue_ready(b->c.dbname, b->bargv[j],
+						    b->blen[j]);
+			}
+		}
+	}
+	if (L.blocked && (next < 0 || next > POLL_MS))
+		next = POLL_MS;
+	after_command();
+	/* replies were written: the turn goes on at once to send them */
+	if (resume || L.stats.blocked != blocked)
+		return 0;
+	return (int)next;
+}
+
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR] */
+static void
+client_unblock(struct rconn *c, int argc, const char *const *argv,
+	       const size_t *len)
+{
+	long long id;
+	int reason;
+	struct rconn *t;
+
+	if (nedb_redis_client_unblock(argc, argv, len, &c->out, &id, &reason))
+		return;
+	for (t = L.blocked; t && t->id != (unsigned long long)id;
+	     t = t->bnext)
+		;
+	if (!t) {
+		nedb_buf_puts(&c->out, ":0\r\n");
+		return;
+	}
+	reply_unblocked(t, reason ? "-UNBLOCKED client unblocked via CLIENT "
+			"UNBLOCK\r\n" : "*-1\r\n");
+	nedb_buf_puts(&c->out, ":1\r\n");
+}
+
+/* CLIENT LIST [ID id ...]: a line per connection, in Redis's words (the
+ * fields nedbd has). */
+static void
+client_list(struct rconn *c, int argc, const char *const *argv,
+	    const size_t *len)
+{
+	nedb_buf b = {0};
+	int64_t now = mono_ms();
+
+	if (argc > 2 && (!is_cmd(argv[2], len[2], "id") || argc < 4)) {
+		nedb_buf_puts(&c->out, "-ERR syntax error\r\n");
+		return;
+	}
+	for (int j = 3; j < argc; j++) {
+		char *end;
+
+		errno = 0;
+		if (!len[j] || strtoull(argv[j], &end, 10) == 0 || *end ||
+		    errno || argv[j][0] == '-') {
+			nedb_buf_puts(&c->out, "-ERR Invalid client ID\r\n");
+			return;
+		}
+	}
+	for (struct rconn *t = L.conns; t; t = t->next) {
+		char cmd[32] = "NULL";
+		struct sockaddr_in a, la;
+		socklen_t al = sizeof a, lal = sizeof la;
+		char ip[INET_ADDRSTRLEN] = "", lip[INET_ADDRSTRLEN] = "";
+		bool want = argc < 4;
+
+		for (int j = 3; j < argc && !want; j++)
+			want = strtoull(argv[j], NULL, 10) == t->id;
+		if (!want)
+			continue;
+		if (t == c)
+			strcpy(cmd, "client|list");
+		else if (t->blocked) {
+			/* Redis names the command in lower case */
+			size_t i;
+
+			for (i = 0; i < t->blen[0] && i + 1 < sizeof cmd; i++)
+				cmd[i] = (char)tolower((unsigned char)
+						       t->bargv[0][i]);
+			cmd[i] = 0;
+		}
+		memset(&a, 0, sizeof a);
+		memset(&la, 0, sizeof la);
+		if (t->fd >= 0 && !getpeername(t->fd, (struct sockaddr *)&a,
+					       &al))
+			inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+		if (t->fd >= 0 && !getsockname(t->fd, (struct sockaddr *)&la,
+					       &lal))
+			inet_ntop(AF_INET, &la.sin_addr, lip, sizeof lip);
+		nedb_buf_printf(&b, "id=%llu addr=%s:%u laddr=%s:%u fd=%d "
+				"name= age=%lld idle=0 flags=%s db=%s sub=0 "
+				"psub=0 multi=%d qbuf=%zu obl=0 oll=0 "
+				"omem=%zu events=r cmd=%s user=default "
+				"resp=2\n", t->id, ip, ntohs(a.sin_port), lip,
+				ntohs(la.sin_port), t->fd,
+				(long long)(now - t->since) / 1000,
+				t->blocked ? "b" : t->multi ? "x" : "N",
+				t->c.dbname[0] ? t->c.dbname : DEFAULT_DB,
+				t->multi ? (int)t->nqueued : -1,
+				t->in.len - t->pos, t->out.len - t->sent, cmd);
+	}
+	nedb_buf_printf(&c->out, "$%zu\r\n", b.len);
+	nedb_buf_add(&c->out, b.p ? b.p : "", b.len);
+	nedb_buf_puts(&c->out, "\r\n");
+	nedb_buf_free(&b);
+}
+
 /*
  * Runs a command.  Its reply is held when it ran in its database's batch
  * (from c->mark, the start of the request's reply: a whole EXEC array
@@ -462,6 +881,18 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	bool wrote;
 	size_t at;
 	int rc;
+
+	/* CLIENT's subcommands that see the other connections */
+	if (argc >= 2 && authed(c) && is_cmd(argv[0], len[0], "client")) {
+		if (is_cmd(argv[1], len[1], "unblock")) {
+			client_unblock(c, argc, argv, len);
+			return;
+		}
+		if (is_cmd(argv[1], len[1], "list")) {
+			client_list(c, argc, argv, len);
+			return;
+		}
+	}
 
 	if (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))
 		conn_db(c);
@@ -481,7 +912,16 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	if (c->verify && c->c.db)
 		nedb_set_read_verify(c->c.db, 1);
 	at = c->out.len;
+	c->c.can_block = !c->in_exec;	/* in EXEC nothing waits */
 	rc = nedb_redis_exec(&c->c, argc, argv, len, &c->out, &wrote);
+	if (rc == NEDB_REDIS_BLOCKED) {
+		if (!c->c.serve_key)
+			block(c, argc, argv, len);
+		rc = 0;
+	} else if (c->c.serve_key)
+		unblock(c);	/* served */
+	if (e != c->dbe)
+		e = NULL;	/* SWAPDB closed it (its batch committed) */
 	if (c->verify && c->c.db)
 		nedb_set_read_verify(c->c.db, 0);
 	if (rc == NEDB_ENOTFOUND && !c->c.db && c->open_err[0] &&
@@ -543,20 +983,21 @@ static void
 unwatch(struct rconn *c)
 {
 	c->watched.len = 0;
-	c->watch_db[0] = 0;
+	c->watch_touched = false;
 }
 
-/* The database of c's watched keys, looked up (never created). */
-static struct dbent *
-watch_dbent(struct rconn *c)
-{
-	struct dbent *e = conn_db(c);
-
-	if (e && strcmp(e->name, c->watch_db) && db_get(c->watch_db, false,
-							 &e))
-		e = NULL;
-	return e;
-}
+/*
+ * A watched key, in c->watched: this header, then the key's bytes and a
+ * NUL.  Each remembers its database (WATCH may be given keys of several,
+ * SELECTing between) and that database's head then.
+ */
+struct watchent {
+	uint64_t seq;		/* the database's head at WATCH */
+	int64_t exp;		/* the key's expiry then */
+	uint64_t len;		/* of the key */
+	char db[65];
+	bool present;		/* live then */
+};
 
 /* WATCH key...: 0, or a database error (replied). */
 static void
@@ -564,41 +1005,26 @@ watch_command(struct rconn *c, int argc, const char *const *argv,
 	      const size_t *len)
 {
 	struct dbent *e = conn_db(c);
-	uint64_t seq, head;
-	bool present;
+	struct watchent w;
+	uint64_t seq;
 	int rc = 0;
 
 	if (!e) {
 		nedb_buf_printf(&c->out, "-ERR %s\r\n", c->open_err);
 		return;
 	}
-	if (c->watched.len && strcmp(c->watch_db, e->name)) {
-		/* keys of two databases: the older ones must still hold,
-		 * checked when EXEC comes; simplest is to keep one */
-		reply_status(c, "-ERR WATCH keys of one database at a time: "
-			     "UNWATCH first");
-		return;
-	}
 	if (!e->batch)
 		snap_begin(e);
-	if (!c->watched.len) {
-		if ((rc = nedb_head(e->db, &head, NULL)))
-			goto fail;
-		snprintf(c->watch_db, sizeof c->watch_db, "%s", e->name);
-		c->watch_seq = head;
-	}
+	memset(&w, 0, sizeof w);
+	snprintf(w.db, sizeof w.db, "%s", e->name);
+	if ((rc = nedb_head(e->db, &w.seq, NULL)))
+		goto fail;
 	for (int j = 1; j < argc; j++) {
-		unsigned char p;
-		uint64_t n = len[j];
-		int64_t exp;
-
+		w.len = len[j];
 		if ((rc = nedb_redis_key_version(e->db, argv[j], len[j], &seq,
-						 &present, &exp)))
+						 &w.present, &w.exp)))
 			goto fail;
-		p = present;
-		if (nedb_buf_add(&c->watched, &p, 1) ||
-		    nedb_buf_add(&c->watched, &exp, sizeof exp) ||
-		    nedb_buf_add(&c->watched, &n, sizeof n) ||
+		if (nedb_buf_add(&c->watched, &w, sizeof w) ||
 		    nedb_buf_add(&c->watched, argv[j], len[j] + 1)) {
 			rc = NEDB_EIO;
 			goto fail;
@@ -610,36 +1036,134 @@ fail:
 	nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
 }
 
-/* Whether a watched key changed since WATCH (or cannot be read). */
+/*
+ * Whether a watched key changed since WATCH (or cannot be read).  Keys of
+ * the database EXEC writes are looked at under its writer lock; those of
+ * others in a snapshot (a writer of another process may come in between
+ * there: nedbd's own connections cannot).
+ */
 static bool
 watch_dirty(struct rconn *c)
 {
-	struct dbent *e;
 	size_t off = 0;
 
-	if (!c->watched.len)
-		return false;
-	if (!(e = watch_dbent(c)))
+	if (c->watch_touched)
 		return true;
-	if (!e->batch)
-		snap_begin(e);
 	while (off < c->watched.len) {
-		const char *p = c->watched.p + off, *key;
-		bool was = *p++, present;
-		int64_t wexp, exp;
-		uint64_t n, seq;
+		struct watchent w;
+		const char *key = c->watched.p + off + sizeof w;
+		struct dbent *e;
+		bool present;
+		int64_t exp;
+		uint64_t seq;
 
-		memcpy(&wexp, p, sizeof wexp);
-		memcpy(&n, p + sizeof wexp, sizeof n);
-		key = p + sizeof wexp + sizeof n;
-		off += 1 + sizeof wexp + sizeof n + n + 1;
-		if (nedb_redis_key_version(e->db, key, n, &seq, &present,
+		memcpy(&w, c->watched.p + off, sizeof w);
+		off += sizeof w + w.len + 1;
+		if (db_get(w.db, false, &e))
+			return true;
+		if (!e->batch)
+			snap_begin(e);
+		if (nedb_redis_key_version(e->db, key, w.len, &seq, &present,
 					   &exp) ||
-		    seq > c->watch_seq || (was && !present) ||
-		    (present && exp != wexp))
+		    seq > w.seq || (w.present && !present) ||
+		    (present && exp != w.exp))
 			return true;
 	}
 	return false;
+}
+
+/* ---- SWAPDB ------------------------------------------------------------------ */
+
+/* Whether key is live in the database name (never created). */
+static bool
+watch_live(const char *name, const char *key, size_t len)
+{
+	struct dbent *e;
+	bool present = false;
+	uint64_t seq;
+	int64_t exp;
+
+	if (db_get(name, false, &e))
+		return false;
+	if (!e->batch)
+		snap_begin(e);
+	return nedb_redis_key_version(e->db, key, len, &seq, &present,
+				      &exp) == 0 && present;
+}
+
+/*
+ * SWAPDB a b (the library's swapdb callback): the databases' directories
+ * are exchanged (renameat2's RENAME_EXCHANGE; a missing one is renamed
+ * to, as an empty database's name), after every batch has committed and
+ * both have been closed here: every connection then opens by name what
+ * it finds, as in Redis, where the clients on index a see b's keys.
+ * Nothing is written to either log: each history goes with its database.
+ * A process that has one open (a CLI writer) goes on in it under its new
+ * name.  As Redis does, a key watched in either that is live in either
+ * counts as touched, and clients blocked on either are offered their
+ * keys.  Not inside EXEC: closing the databases commits the batch that
+ * EXEC's commands share.
+ */
+static int
+swap_dbs(nedb_redis_conn *rc, const char *a, const char *b, char *err,
+	 size_t errlen)
+{
+	struct rconn *c = rc->payload;
+	const char *names[2] = {a, b};
+	char pa[PATH_MAX], pb[PATH_MAX];
+	struct stat st;
+	bool ha, hb;
+	int r = 0;
+
+	if (c->in_exec) {
+		snprintf(err, errlen, "SWAPDB cannot run inside MULTI here");
+		return -1;
+	}
+	if (snprintf(pa, sizeof pa, "%s/%s", srv.data, a) >= (int)sizeof pa ||
+	    snprintf(pb, sizeof pb, "%s/%s", srv.data, b) >= (int)sizeof pb) {
+		snprintf(err, errlen, "database path too long");
+		return -1;
+	}
+	for (struct rconn *t = L.conns; t; t = t->next) {
+		size_t off = 0;
+
+		while (!t->watch_touched && off < t->watched.len) {
+			struct watchent w;
+			const char *key = t->watched.p + off + sizeof w;
+
+			memcpy(&w, t->watched.p + off, sizeof w);
+			off += sizeof w + w.len + 1;
+			if ((!strcmp(w.db, a) || !strcmp(w.db, b)) &&
+			    (watch_live(a, key, w.len) ||
+			     watch_live(b, key, w.len)))
+				t->watch_touched = true;
+		}
+	}
+	commit_all();
+	for (int i = 0; i < 2; i++)
+		for (struct dbent *e = srv.dbs; e; e = e->next)
+			if (!strcmp(e->name, names[i])) {
+				db_forget(e);
+				break;
+			}
+	ha = stat(pa, &st) == 0;
+	hb = stat(pb, &st) == 0;
+	if (ha && hb)
+		r = renameat2(AT_FDCWD, pa, AT_FDCWD, pb, RENAME_EXCHANGE);
+	else if (ha || hb)
+		r = rename(ha ? pa : pb, ha ? pb : pa);
+	if (r) {
+		snprintf(err, errlen, "cannot swap databases '%s' and '%s': %s",
+			 a, b, strerror(errno));
+		return -1;
+	}
+	for (struct rconn *t = L.blocked; t; t = t->bnext)
+		if (!strcmp(t->c.dbname, a) || !strcmp(t->c.dbname, b))
+			for (int j = t->bkey_first; j < t->bkey_first +
+			     t->bkeys && j < t->bargc; j++)
+				queue_ready(t->c.dbname, t->bargv[j],
+					    t->blen[j]);
+	return 0;
 }
 
 static void
@@ -853,6 +1377,8 @@ dispatch(struct rconn *c, int argc, const char *const *argv,
 		run(c, argc, argv, len);
 	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
 		c->held_n++;
+	if (L.nready)
+		after_command();
 }
 
 /* Splits an inline command line (NUL-ended) as Redis does; runs it. */
@@ -1040,7 +1566,7 @@ run_array(struct rconn *c)
 static void
 run_requests(struct rconn *c)
 {
-	while (!c->closing && !c->stall) {
+	while (!c->closing && !c->stall && !c->blocked && !c->dead) {
 		if (!c->mb_left) {
 			size_t left = c->in.len - c->pos;
 			const char *p;
@@ -1242,7 +1768,9 @@ flush_one(struct rconn *c)
 	}
 	want = (c->sent < limit ? EPOLLOUT : 0) |
 	       (c->closing || c->stall || srv.stopping ||
-		c->out.len - c->sent > MAX_BACKLOG ? 0 : EPOLLIN);
+		c->out.len - c->sent > MAX_BACKLOG ||
+		(c->blocked && c->in.len - c->pos > MAX_BACKLOG) ? 0 :
+		EPOLLIN);
 	if (want != c->events && loop_mod(c->fd, want, c) == 0)
 		c->events = want;
 }

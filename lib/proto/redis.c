@@ -968,6 +968,7 @@ struct client {
 	nedb_wopts w;
 	int err;		/* a database error: NEDB_E* */
 	bool oom;
+	bool blocked;		/* a blocking command waits (no reply) */
 	char errmsg[256];
 };
 
@@ -1230,6 +1231,78 @@ getLongLong(client *c, int i, long long *v, const char *msg)
 	return -1;
 }
 
+/* ---- blocking ------------------------------------------------------------- *
+ *
+ * A blocking command that finds nothing to pop waits when the caller
+ * can park it (nedb_redis_conn's can_block), and is run again with
+ * conn->serve_key set when a write may have made a key of its ready:
+ * it then looks at that key alone, and a key of another type than it
+ * pops is passed over rather than WRONGTYPE (Redis 7.0's blocked.c
+ * serves a ready key to the clients blocked on it, in the order they
+ * blocked, and only to those that pop its type).
+ */
+
+static bool string2ld(const char *s, size_t n, long double *out);
+
+/*
+ * The timeout of a blocking command, argument j, as Redis 7.0 takes it
+ * (getTimeoutFromObjectOrReply): seconds as a float, rounded up to whole
+ * milliseconds (0: none).  An error reply and -1 when it is not one.
+ */
+static int
+getBlockTimeout(client *c, int j, long long *ms)
+{
+	long double v;
+	long long t;
+
+	if (!string2ld(c->argv[j], c->argvlen[j], &v)) {
+		addReplyError(c, "ERR timeout is not a float or out of range");
+		return -1;
+	}
+	v = ceill(v * 1000.0L);
+	/* past a long long, x86 makes it LLONG_MIN, so Redis says negative */
+	t = v >= 0x1p63L || v < -0x1p63L ? LLONG_MIN : (long long)v;
+	if (t < 0) {
+		addReplyError(c, "ERR timeout is negative");
+		return -1;
+	}
+	*ms = t;
+	return 0;
+}
+
+/* Whether argument j is a key to pass over: the command is served one
+ * ready key, and j is another. */
+static bool
+notServed(const client *c, int j)
+{
+	const nedb_redis_conn *n = c->conn;
+
+	return n->serve_key && (c->argvlen[j] != n->serve_keylen ||
+				memcmp(c->argv[j], n->serve_key,
+				       n->serve_keylen));
+}
+
+/*
+ * Nothing to pop from keys [first, first + nkeys): true when the command
+ * waits for them ms (0: forever), without a reply; false when it may
+ * not (the caller then answers as on a timeout).
+ */
+static bool
+blockFor(client *c, int first, int nkeys, long long ms)
+{
+	nedb_redis_conn *n = c->conn;
+
+	if (!n->can_block)
+		return false;
+	c->blocked = true;
+	if (!n->serve_key) {
+		n->block_first = first;
+		n->block_keys = nkeys;
+		n->block_ms = ms;
+	}
+	return true;
+}
+
 /* ---- the database ---------------------------------------------------------- */
 
 /* A time to live that keeps the key's current expiry (storeKey). */
@@ -1339,6 +1412,31 @@ lookupTyped(client *c, const char *key, int type, robj *o)
 }
 
 /*
+ * The key at argument j for a pop of type (a blocking one, LMPOP,
+ * ZMPOP): 1 when it holds one (o filled, to be freed), 0 when there is
+ * none to pop from (or it is passed over: notServed, or of another type
+ * while served), -1 after an error reply (WRONGTYPE, a database error).
+ */
+static int
+popSource(client *c, int j, int type, robj *o)
+{
+	memset(o, 0, sizeof *o);
+	if (notServed(c, j))
+		return 0;
+	if (lookupKey(c, c->argv[j], o))
+		return -1;
+	if (o->type == type && o->n)
+		return 1;
+	if (o->type != OBJ_NONE && o->type != type && !c->conn->serve_key) {
+		robjFree(o);
+		addReplyWrongType(c);
+		return -1;
+	}
+	robjFree(o);
+	return 0;
+}
+
+/*
  * The document text of the key at pl holding o, checked against the
  * size limit and pl's registration: 0, or -1 after an error reply.
  */
@@ -1366,11 +1464,11 @@ docFor(client *c, const struct place *pl, const char *key, const robj *o,
 	return 0;
 }
 
-/* Stages a put of prepared document text at pl (ttl_ms TTL_KEEP: keep
- * the current expiry). */
+/* Stages a put of prepared document text for key at pl (ttl_ms
+ * TTL_KEEP: keep the current expiry); says the key may be ready. */
 static int
-dbPutAt(client *c, const struct place *pl, const char *doc, size_t len,
-	int64_t ttl_ms)
+dbPutAt(client *c, const char *key, const struct place *pl, const char *doc,
+	size_t len, int64_t ttl_ms)
 {
 	nedb_put p = {
 		.coll = pl->coll, .id = pl->id, .doc = doc, .doclen = len,
@@ -1379,7 +1477,11 @@ dbPutAt(client *c, const struct place *pl, const char *doc, size_t len,
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 
-	return rc ? failed(c, rc) : 0;
+	if (rc)
+		return failed(c, rc);
+	if (c->conn->ready)
+		c->conn->ready(c->conn, key, strlen(key));
+	return 0;
 }
 
 /* The document text for key (routed), checked as docFor checks it. */
@@ -1400,7 +1502,7 @@ dbPut(client *c, const char *key, const char *doc, size_t len,
 	struct place pl;
 
 	route(c->conn, key, strlen(key), &pl);
-	return dbPutAt(c, &pl, doc, len, ttl_ms);
+	return dbPutAt(c, key, &pl, doc, len, ttl_ms);
 }
 
 /* Stages a delete of key: 1 when it existed, 0 when not, -1 on error. */
@@ -1433,7 +1535,7 @@ storeKey(client *c, const char *key, const robj *o, int64_t ttl_ms)
 		return dbDelete(c, key) < 0 ? -1 : 0;
 	route(c->conn, key, strlen(key), &pl);
 	if ((rc = docFor(c, &pl, key, o, &doc)) == 0)
-		rc = dbPutAt(c, &pl, doc.p, doc.len, ttl_ms);
+		rc = dbPutAt(c, key, &pl, doc.p, doc.len, ttl_ms);
 	nedb_buf_free(&doc);
 	return rc;
 }
@@ -2529,7 +2631,7 @@ renameGenericCommand(client *c, bool nx)
 		if (docFor(c, &pd, dst, &t, &doc))
 			goto done;
 	}
-	if (dbPutAt(c, &pd, doc.p, doc.len, ttlLeft(&t)) == 0 &&
+	if (dbPutAt(c, dst, &pd, doc.p, doc.len, ttlLeft(&t)) == 0 &&
 	    dbDelete(c, src) >= 0) {
 		if (nx)
 			addReplyLongLong(c, 1);
@@ -2631,7 +2733,7 @@ copyCommand(client *c)
 	if ((r = dbFetchAt(c, &pd, &dd)) > 0 && !replace)
 		addReplyLongLong(c, 0);
 	else if (r >= 0 &&
-		 dbPutAt(c, &pd, doc.p, doc.len, ttlLeft(&t)) == 0)
+		 dbPutAt(c, dst, &pd, doc.p, doc.len, ttlLeft(&t)) == 0)
 		addReplyLongLong(c, 1);
 done:
 	robjFree(&t);
@@ -4384,6 +4486,171 @@ zpopmaxCommand(client *c)
 	zpopGenericCommand(c, true);
 }
 
+/*
+ * Pops count members (-1: one) of the sorted set o at key, the lowest
+ * scores first (the highest with max), and replies [key, member, score]
+ * for count -1 (BZPOPMIN) or [key, [[member, score]...]] (ZMPOP).
+ */
+static void
+zsetPopReply(client *c, const char *key, size_t keylen, robj *o, bool max,
+	     long long count)
+{
+	size_t n = count < 0 ? 1 : (size_t)count < o->n ? (size_t)count : o->n;
+	robj popped = {.type = OBJ_ZSET};
+	zent *z = zsetOrder(o);
+
+	for (size_t k = 0; k < n; k++) {
+		const zent *e = &z[max ? o->n - 1 - k : k];
+
+		if (zsetInsert(&popped, popped.n, e->m->p, e->m->len, e->s)) {
+			oom(c);
+			goto done;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool found;
+		size_t i = setFind(o, popped.v[k].p, popped.v[k].len, &found);
+
+		zsetRemove(o, i);
+	}
+	if (storeKey(c, key, o, TTL_KEEP))
+		goto done;
+	addReplyArrayLen(c, count < 0 ? 3 : 2);
+	addReplyBulk(c, key, keylen);
+	if (count >= 0)
+		addReplyArrayLen(c, (long long)n);
+	for (size_t k = 0; k < n; k++) {
+		if (count >= 0)
+			addReplyArrayLen(c, 2);
+		addReplyBulk(c, popped.v[k].p, popped.v[k].len);
+		addReplyDouble(c, popped.sc[k]);
+	}
+done:
+	free(z);
+	robjFree(&popped);
+}
+
+/*
+ * Pops from the first of keys [first, first + n) that holds a sorted
+ * set; with none, blocks ms (block) or replies a null array.
+ */
+static void
+zsetMpop(client *c, int first, int n, bool max, long long count, bool block,
+	 long long ms)
+{
+	for (int j = first; j < first + n; j++) {
+		robj o;
+		int r = popSource(c, j, OBJ_ZSET, &o);
+
+		if (r < 0)
+			return;
+		if (r) {
+			zsetPopReply(c, c->argv[j], c->argvlen[j], &o, max,
+				     count);
+			robjFree(&o);
+			return;
+		}
+	}
+	if (!block || !blockFor(c, first, n, ms))
+		addReplyNullArray(c);
+}
+
+/* BZPOPMIN and BZPOPMAX key [key ...] timeout */
+static void
+bzpopGenericCommand(client *c, bool max)
+{
+	long long ms;
+
+	if (getBlockTimeout(c, c->argc - 1, &ms) == 0)
+		zsetMpop(c, 1, c->argc - 2, max, -1, true, ms);
+}
+
+static void
+bzpopminCommand(client *c)
+{
+	bzpopGenericCommand(c, false);
+}
+
+static void
+bzpopmaxCommand(client *c)
+{
+	bzpopGenericCommand(c, true);
+}
+
+/*
+ * The arguments of LMPOP, BLMPOP, ZMPOP and BZMPOP from numkeys, argument
+ * at: "numkeys key [key ...] <end> [COUNT count]", where end is one of
+ * ends[0] (*first set) and ends[1]; *count 1 when not given.  0, or -1
+ * after an error reply, in Redis's order.
+ */
+static int
+mpopArgs(client *c, int at, const char *const ends[2], bool *first,
+	 long long *numkeys, long long *count)
+{
+	int where;
+
+	if (!string2ll(c->argv[at], c->argvlen[at], numkeys) || *numkeys < 1) {
+		addReplyError(c, "ERR numkeys should be greater than 0");
+		return -1;
+	}
+	if (*numkeys >= c->argc - at - 1) {
+		addReplySyntaxError(c);
+		return -1;
+	}
+	where = at + (int)*numkeys + 1;
+	if (!argIs(c, where, ends[0]) && !argIs(c, where, ends[1])) {
+		addReplySyntaxError(c);
+		return -1;
+	}
+	*first = argIs(c, where, ends[0]);
+	*count = -1;
+	for (int j = where + 1; j < c->argc; j++) {
+		if (*count == -1 && argIs(c, j, "count") && j + 1 < c->argc) {
+			j++;
+			if (!string2ll(c->argv[j], c->argvlen[j], count) ||
+			    *count < 1) {
+				addReplyError(c, "ERR count should be greater "
+					      "than 0");
+				return -1;
+			}
+		} else {
+			addReplySyntaxError(c);
+			return -1;
+		}
+	}
+	if (*count == -1)
+		*count = 1;
+	return keyArgsValid(c, at + 1, at + (int)*numkeys) ? 0 : -1;
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP timeout
+ * numkeys ... */
+static void
+zmpopGenericCommand(client *c, bool block)
+{
+	static const char *const ends[2] = {"min", "max"};
+	long long ms = 0, numkeys, count;
+	bool min;
+
+	if (block && getBlockTimeout(c, 1, &ms))
+		return;
+	if (mpopArgs(c, block ? 2 : 1, ends, &min, &numkeys, &count) == 0)
+		zsetMpop(c, block ? 3 : 2, (int)numkeys, !min, count, block,
+			 ms);
+}
+
+static void
+zmpopCommand(client *c)
+{
+	zmpopGenericCommand(c, false);
+}
+
+static void
+bzmpopCommand(client *c)
+{
+	zmpopGenericCommand(c, true);
+}
+
 /* ---- SCAN, HSCAN, SSCAN, ZSCAN ----------------------------------------------
  *
  * SCAN walks the keys in the order of their bytes.  Its cursor is the
@@ -5373,6 +5640,600 @@ rpoplpushCommand(client *c)
 	lmoveGenericCommand(c, false, true);
 }
 
+/*
+ * Pops count elements (-1: one) from the head (or tail) of list o at
+ * key, and replies [key, element] for count -1 (BLPOP) or [key,
+ * [element ...]] (LMPOP).
+ */
+static void
+listPopReply(client *c, const char *key, size_t keylen, robj *o, bool head,
+	     long long count)
+{
+	size_t n = count < 0 ? 1 : (size_t)count < o->n ? (size_t)count : o->n;
+	robj popped = {.type = OBJ_LIST};
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = head ? i : o->n - 1 - i;
+
+		if (robjInsert(&popped, i, o->v[k].p, o->v[k].len)) {
+			oom(c);
+			goto done;
+		}
+	}
+	robjRemove(o, head ? 0 : o->n - n, n);
+	if (storeKey(c, key, o, TTL_KEEP) == 0) {
+		addReplyArrayLen(c, 2);
+		addReplyBulk(c, key, keylen);
+		if (count < 0)
+			addReplyBulk(c, popped.v[0].p, popped.v[0].len);
+		else
+			addReplyMembers(c, &popped);
+	}
+done:
+	robjFree(&popped);
+}
+
+/*
+ * Pops from the first of keys [first, first + n) that holds a list; with
+ * none, blocks ms (block) or replies a null array.
+ */
+static void
+listMpop(client *c, int first, int n, bool head, long long count, bool block,
+	 long long ms)
+{
+	for (int j = first; j < first + n; j++) {
+		robj o;
+		int r = popSource(c, j, OBJ_LIST, &o);
+
+		if (r < 0)
+			return;
+		if (r) {
+			listPopReply(c, c->argv[j], c->argvlen[j], &o, head,
+				     count);
+			robjFree(&o);
+			return;
+		}
+	}
+	if (!block || !blockFor(c, first, n, ms))
+		addReplyNullArray(c);
+}
+
+/* BLPOP and BRPOP key [key ...] timeout */
+static void
+bpopGenericCommand(client *c, bool head)
+{
+	long long ms;
+
+	if (getBlockTimeout(c, c->argc - 1, &ms) == 0)
+		listMpop(c, 1, c->argc - 2, head, -1, true, ms);
+}
+
+static void
+blpopCommand(client *c)
+{
+	bpopGenericCommand(c, true);
+}
+
+static void
+brpopCommand(client *c)
+{
+	bpopGenericCommand(c, false);
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP
+ * timeout numkeys ... */
+static void
+lmpopGenericCommand(client *c, bool block)
+{
+	static const char *const ends[2] = {"left", "right"};
+	long long ms = 0, numkeys, count;
+	bool head;
+
+	if (block && getBlockTimeout(c, 1, &ms))
+		return;
+	if (mpopArgs(c, block ? 2 : 1, ends, &head, &numkeys, &count) == 0)
+		listMpop(c, block ? 3 : 2, (int)numkeys, head, count, block,
+			 ms);
+}
+
+static void
+lmpopCommand(client *c)
+{
+	lmpopGenericCommand(c, false);
+}
+
+static void
+blmpopCommand(client *c)
+{
+	lmpopGenericCommand(c, true);
+}
+
+/*
+ * BLMOVE and BRPOPLPUSH: LMOVE when source holds a list, else a wait
+ * for one (or "$-1" where it may not wait: in MULTI, as Redis).  A
+ * destination of another type is WRONGTYPE when the element would move,
+ * and the element stays.
+ */
+static void
+blmoveGenericCommand(client *c, bool fromhead, bool tohead, long long ms)
+{
+	robj o;
+	int r = popSource(c, 1, OBJ_LIST, &o);
+
+	robjFree(&o);
+	if (r > 0)
+		lmoveGenericCommand(c, fromhead, tohead);
+	else if (r == 0 && !blockFor(c, 1, 1, ms))
+		addReplyNull(c);
+}
+
+static void
+blmoveCommand(client *c)
+{
+	long long ms;
+
+	if ((!argIs(c, 3, "left") && !argIs(c, 3, "right")) ||
+	    (!argIs(c, 4, "left") && !argIs(c, 4, "right"))) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if (getBlockTimeout(c, 5, &ms) == 0)
+		blmoveGenericCommand(c, argIs(c, 3, "left"),
+				     argIs(c, 4, "left"), ms);
+}
+
+static void
+brpoplpushCommand(client *c)
+{
+	long long ms;
+
+	if (getBlockTimeout(c, 3, &ms) == 0)
+		blmoveGenericCommand(c, false, true, ms);
+}
+
+/* ---- SORT, SORT_RO and LCS -------------------------------------------------
+ *
+ * SORT as Redis 7.0's sort.c: the elements of a list, set or sorted set,
+ * sorted as numbers (each must read as one: strtod) or, with ALPHA, as
+ * bytes (a server in the C locale: strcoll is strcmp), by themselves or
+ * by the value of the key (or "key->field" of a hash) that BY's pattern
+ * names with the element in place of its first '*'; a pattern without a
+ * '*' does not sort at all.  Equal numbers sort by the elements' bytes.
+ * GET's patterns (and "#", the element) say what to reply instead of the
+ * element; LIMIT offset count cuts; STORE writes the result as a list
+ * (deleting destination when it is empty, clearing its TTL) and replies
+ * its length.  A set's elements come in byte order (Redis's in hash
+ * order), so SORT BY nosort of a set lists them so.
+ */
+
+struct sortent {
+	const bstr *obj;	/* the element (in the sorted value) */
+	double score;
+	bstr cmp;		/* ALPHA BY: the value compared; p NULL: none */
+};
+
+struct sortctx {
+	bool desc, alpha, by;
+};
+
+static struct sortctx sortCtx;	/* for qsort's comparison (one thread) */
+
+static int
+sortCompare(const void *x, const void *y)
+{
+	const struct sortent *a = x, *b = y;
+	int cmp;
+
+	if (!sortCtx.alpha) {
+		if (a->score != b->score)
+			cmp = a->score > b->score ? 1 : -1;
+		else
+			cmp = bstrCmp(a->obj->p, a->obj->len, b->obj->p,
+				      b->obj->len);
+	} else if (sortCtx.by) {
+		if (!a->cmp.p || !b->cmp.p)
+			cmp = a->cmp.p == b->cmp.p ? 0 : !a->cmp.p ? -1 : 1;
+		else
+			cmp = bstrCmp(a->cmp.p, a->cmp.len, b->cmp.p,
+				      b->cmp.len);
+	} else
+		cmp = bstrCmp(a->obj->p, a->obj->len, b->obj->p, b->obj->len);
+	return sortCtx.desc ? -cmp : cmp;
+}
+
+/*
+ * The value pattern names for element e (Redis's lookupKeyByPattern),
+ * copied to out: 1, or 0 when there is none (no '*', a missing key or
+ * field, a key of another type, a key that cannot be a nedb id), -1
+ * after a database error.
+ */
+static int
+sortLookup(client *c, const char *pat, size_t patlen, const bstr *e, bstr *out)
+{
+	const char *star, *arrow = NULL;
+	size_t pre, post, flen = 0;
+	nedb_buf key = {0};
+	robj o;
+	int r = 0;
+
+	out->p = NULL;
+	out->len = 0;
+	if (patlen == 1 && pat[0] == '#')
+		return bstrSet(out, e->p, e->len) ? oom(c) : 1;
+	if (!(star = memchr(pat, '*', strnlen(pat, patlen))))
+		return 0;
+	for (const char *f = star + 1; f + 2 < pat + patlen; f++)
+		if (f[0] == '-' && f[1] == '>') {
+			arrow = f;
+			break;
+		}
+	if (arrow)
+		flen = (size_t)(pat + patlen - arrow - 2);
+	pre = (size_t)(star - pat);
+	post = patlen - pre - 1 - (arrow ? flen + 2 : 0);
+	if (nedb_buf_add(&key, pat, pre) || nedb_buf_add(&key, e->p, e->len) ||
+	    nedb_buf_add(&key, star + 1, post) || nedb_buf_add(&key, "", 1)) {
+		nedb_buf_free(&key);
+		return oom(c);
+	}
+	if (nedb_check_id(key.p, key.len - 1)) {
+		nedb_buf_free(&key);
+		return 0;
+	}
+	if (lookupKey(c, key.p, &o)) {
+		nedb_buf_free(&key);
+		return -1;
+	}
+	if (arrow && o.type == OBJ_HASH) {
+		long i = hashFind(&o, arrow + 2, flen);
+
+		if (i >= 0)
+			r = bstrSet(out, o.v[i + 1].p, o.v[i + 1].len) ?
+			    oom(c) : 1;
+	} else if (!arrow && o.type == OBJ_STRING)
+		r = bstrSet(out, o.str.p, o.str.len) ? oom(c) : 1;
+	robjFree(&o);
+	nedb_buf_free(&key);
+	return r;
+}
+
+static void
+sortGenericCommand(client *c, bool readonly)
+{
+	const char *by = NULL, *store = NULL;
+	size_t bylen = 0;
+	int *gets = NULL, ngets = 0, storej = 0;
+	bool desc = false, alpha = false, dontsort = false, numerr = false;
+	long long lstart = 0, lcount = -1, start, end, n;
+	struct sortent *v = NULL;
+	robj o, res = {.type = OBJ_LIST};
+	int r;
+
+	gets = nedb__malloc((size_t)c->argc * sizeof *gets);
+	for (int j = 2; j < c->argc; j++) {
+		int left = c->argc - j - 1;
+
+		if (argIs(c, j, "asc"))
+			desc = false;
+		else if (argIs(c, j, "desc"))
+			desc = true;
+		else if (argIs(c, j, "alpha"))
+			alpha = true;
+		else if (argIs(c, j, "limit") && left >= 2) {
+			if (getLongLong(c, j + 1, &lstart, NULL) ||
+			    getLongLong(c, j + 2, &lcount, NULL))
+				goto out;
+			j += 2;
+		} else if (!readonly && argIs(c, j, "store") && left >= 1) {
+			storej = ++j;
+			store = c->argv[j];
+		} else if (argIs(c, j, "by") && left >= 1) {
+			by = c->argv[++j];
+			bylen = c->argvlen[j];
+			/* a pattern without '*' does not sort */
+			dontsort = !memchr(by, '*', strnlen(by, bylen));
+		} else if (argIs(c, j, "get") && left >= 1) {
+			gets[ngets++] = ++j;
+		} else {
+			addReplySyntaxError(c);
+			goto out;
+		}
+	}
+	if (store && !keyArgsValid(c, storej, storej))
+		goto out;
+	if (lookupKey(c, c->argv[1], &o))
+		goto out;
+	if (o.type != OBJ_NONE && o.type != OBJ_LIST && o.type != OBJ_SET &&
+	    o.type != OBJ_ZSET) {
+		robjFree(&o);
+		addReplyWrongType(c);
+		goto out;
+	}
+	/* a set sorted for STORE is sorted, whatever BY says */
+	if (dontsort && o.type == OBJ_SET && store) {
+		dontsort = false;
+		alpha = true;
+		by = NULL;
+	}
+	if (o.type == OBJ_ZSET) {
+		/* in the set's order, as the elements to sort */
+		zent *z = zsetOrder(&o);
+		robj t = {.type = OBJ_LIST};
+
+		for (size_t i = 0; i < o.n; i++)
+			if (robjInsert(&t, i, z[i].m->p, z[i].m->len)) {
+				free(z);
+				robjFree(&t);
+				robjFree(&o);
+				oom(c);
+				goto out;
+			}
+		free(z);
+		robjFree(&o);
+		o = t;
+		o.type = OBJ_ZSET;
+	}
+	n = (long long)o.n;
+	start = lstart < 0 ? 0 : lstart;
+	end = lcount < 0 ? n - 1 : start + lcount - 1;
+	if (start >= n) {
+		start = n - 1;
+		end = n - 2;
+	}
+	if (end >= n)
+		end = n - 1;
+	v = nedb__malloc((o.n ? o.n : 1) * sizeof *v);
+	for (size_t i = 0; i < o.n; i++) {
+		/* unsorted, DESC reverses a list's or a sorted set's order */
+		size_t k = dontsort && desc && o.type != OBJ_SET ?
+			   o.n - 1 - i : i;
+
+		v[i] = (struct sortent){&o.v[k], 0, {0}};
+	}
+	if (!dontsort) {
+		for (size_t i = 0; i < o.n; i++) {
+			bstr val = {0};
+			const bstr *b = v[i].obj;
+
+			if (by) {
+				if ((r = sortLookup(c, by, bylen, v[i].obj,
+						    &val)) < 0)
+					goto done;
+				if (!r)
+					continue;
+				b = &val;
+			}
+			if (alpha) {
+				if (by)
+					v[i].cmp = val;
+				continue;
+			}
+			{
+				char *end_;
+
+				errno = 0;
+				v[i].score = strtod(b->p, &end_);
+				if (*end_ || errno == ERANGE ||
+				    isnan(v[i].score))
+					numerr = true;
+			}
+			free(val.p);
+		}
+		sortCtx = (struct sortctx){desc, alpha, by != NULL};
+		qsort(v, o.n, sizeof *v, sortCompare);
+	}
+	if (numerr) {
+		addReplyError(c, "ERR One or more scores can't be converted "
+			      "into double");
+		goto done;
+	}
+	for (long long j = start; j <= end; j++) {
+		if (!ngets && robjInsert(&res, res.n, v[j].obj->p,
+					 v[j].obj->len))
+			goto oom;
+		for (int g = 0; g < ngets; g++) {
+			bstr val;
+
+			if ((r = sortLookup(c, c->argv[gets[g]],
+					    c->argvlen[gets[g]], v[j].obj,
+					    &val)) < 0)
+				goto done;
+			/* a missing one: nil in the reply, "" in a list */
+			if (robjInsert(&res, res.n, r ? val.p : "",
+				       r ? val.len : 0)) {
+				free(val.p);
+				goto oom;
+			}
+			if (!r && !store)
+				res.v[res.n - 1].len = (size_t)-1;
+			free(val.p);
+		}
+	}
+	if (store) {
+		if (storeKey(c, store, &res, 0) == 0)
+			addReplyLongLong(c, (long long)res.n);
+	} else {
+		addReplyArrayLen(c, (long long)res.n);
+		for (size_t i = 0; i < res.n; i++)
+			if (res.v[i].len == (size_t)-1)
+				addReplyNull(c);
+			else
+				addReplyBulk(c, res.v[i].p, res.v[i].len);
+	}
+	goto done;
+oom:
+	oom(c);
+done:
+	for (size_t i = 0; v && i < o.n; i++)
+		free(v[i].cmp.p);
+	free(v);
+	robjFree(&o);
+out:
+	for (size_t i = 0; i < res.n; i++)
+		if (res.v[i].len == (size_t)-1)
+			res.v[i].len = 0;
+	robjFree(&res);
+	free(gets);
+}
+
+static void
+sortCommand(client *c)
+{
+	sortGenericCommand(c, false);
+}
+
+static void
+sortroCommand(client *c)
+{
+	sortGenericCommand(c, true);
+}
+
+/*
+ * LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+ * common subsequence of two strings, by Redis 7.0's dynamic programming
+ * (t_string.c) and its walk back for IDX's ranges.  Its table takes 4
+ * bytes per pair of bytes: past MAX_LCS_TABLE, "Insufficient memory", as
+ * Redis answers when it cannot have the table.
+ */
+#define MAX_LCS_TABLE (256u << 20)
+
+static void
+lcsCommand(client *c)
+{
+	bool getlen = false, getidx = false, withlen = false;
+	long long minlen = 0;
+	robj oa, ob;
+	const char *a, *b;
+	size_t alen, blen, i, j, idx, astart, aend = 0, bstart = 0, bend = 0;
+	uint32_t *t = NULL;
+	nedb_buf ranges = {0};
+	size_t nranges = 0;
+	char *result = NULL;
+
+	if (lookupKey(c, c->argv[1], &oa))
+		return;
+	if (lookupKey(c, c->argv[2], &ob)) {
+		robjFree(&oa);
+		return;
+	}
+	if ((oa.type != OBJ_NONE && oa.type != OBJ_STRING) ||
+	    (ob.type != OBJ_NONE && ob.type != OBJ_STRING)) {
+		addReplyError(c, "ERR The specified keys must contain string "
+			      "values");
+		goto done;
+	}
+	for (int k = 3; k < c->argc; k++) {
+		if (argIs(c, k, "idx"))
+			getidx = true;
+		else if (argIs(c, k, "len"))
+			getlen = true;
+		else if (argIs(c, k, "withmatchlen"))
+			withlen = true;
+		else if (argIs(c, k, "minmatchlen") && k + 1 < c->argc) {
+			if (getLongLong(c, ++k, &minlen, NULL))
+				goto done;
+			if (minlen < 0)
+				minlen = 0;
+		} else {
+			addReplySyntaxError(c);
+			goto done;
+		}
+	}
+	if (getidx && getlen) {
+		addReplyError(c, "ERR If you want both the length and indexes, "
+			      "please just use IDX.");
+		goto done;
+	}
+	a = oa.str.p ? oa.str.p : "";
+	b = ob.str.p ? ob.str.p : "";
+	alen = oa.str.len;
+	blen = ob.str.len;
+	if ((alen + 1) > MAX_LCS_TABLE / sizeof *t / (blen + 1)) {
+		addReplyError(c, "ERR Insufficient memory");
+		goto done;
+	}
+#define LCS(A, B) t[(B) + (A) * (blen + 1)]
+	t = nedb__malloc((alen + 1) * (blen + 1) * sizeof *t);
+	for (i = 0; i <= alen; i++)
+		for (j = 0; j <= blen; j++) {
+			if (!i || !j)
+				LCS(i, j) = 0;
+			else if (a[i - 1] == b[j - 1])
+				LCS(i, j) = LCS(i - 1, j - 1) + 1;
+			else
+				LCS(i, j) = LCS(i - 1, j) > LCS(i, j - 1) ?
+					    LCS(i - 1, j) : LCS(i, j - 1);
+		}
+	idx = LCS(alen, blen);
+	result = nedb__malloc(idx + 1);
+	astart = alen;		/* alen: no range begun */
+	for (i = alen, j = blen; (getidx || !getlen) && i > 0 && j > 0;) {
+		bool emit = false;
+
+		if (a[i - 1] == b[j - 1]) {
+			result[idx - 1] = a[i - 1];
+			if (astart == alen) {
+				astart = aend = i - 1;
+				bstart = bend = j - 1;
+			} else if (astart == i && bstart == j) {
+				astart--;
+				bstart--;
+			} else
+				emit = true;
+			if (astart == 0 || bstart == 0)
+				emit = true;
+			idx--;
+			i--;
+			j--;
+		} else {
+			if (LCS(i - 1, j) > LCS(i, j - 1))
+				i--;
+			else
+				j--;
+			if (astart != alen)
+				emit = true;
+		}
+		if (emit) {
+			size_t mlen = aend - astart + 1;
+
+			if (getidx && (minlen == 0 ||
+				       mlen >= (unsigned long long)minlen)) {
+				if (bufHeader(&ranges, '*', 2 + withlen) ||
+				    bufHeader(&ranges, '*', 2) ||
+				    bufHeader(&ranges, ':', (long long)astart) ||
+				    bufHeader(&ranges, ':', (long long)aend) ||
+				    bufHeader(&ranges, '*', 2) ||
+				    bufHeader(&ranges, ':', (long long)bstart) ||
+				    bufHeader(&ranges, ':', (long long)bend) ||
+				    (withlen && bufHeader(&ranges, ':',
+							  (long long)mlen))) {
+					oom(c);
+					goto done;
+				}
+				nranges++;
+			}
+			astart = alen;
+		}
+	}
+	if (getidx) {
+		addReplyArrayLen(c, 4);
+		addReplyBulkStr(c, "matches");
+		addReplyArrayBuf(c, nranges, &ranges);
+		addReplyBulkStr(c, "len");
+		addReplyLongLong(c, LCS(alen, blen));
+	} else if (getlen)
+		addReplyLongLong(c, LCS(alen, blen));
+	else
+		addReplyBulk(c, result, LCS(alen, blen));
+#undef LCS
+done:
+	free(result);
+	free(t);
+	nedb_buf_free(&ranges);
+	robjFree(&oa);
+	robjFree(&ob);
+}
+
 /* ---- expiry -------------------------------------------------------------- */
 
 #define EXPIRE_NX 0x1
@@ -5581,6 +6442,39 @@ selectCommand(client *c)
 				    conn->dbname);
 }
 
+/*
+ * SWAPDB a b: Redis's database numbers are names here (those SELECT
+ * takes), and the databases are exchanged by the server, which has them
+ * (nedbd: their directories); anything that is not a name is an invalid
+ * index, as in Redis.
+ */
+static void
+swapdbCommand(client *c)
+{
+	nedb_redis_conn *conn = c->conn;
+	char err[256];
+
+	for (int j = 1; j <= 2; j++)
+		if (strlen(c->argv[j]) != c->argvlen[j] ||
+		    nedb_check_dbname(c->argv[j], c->argvlen[j])) {
+			addReplyErrorFormat(c, "ERR invalid %s DB index",
+					    j == 1 ? "first" : "second");
+			return;
+		}
+	if (!conn->swapdb) {
+		addReplyErrorFormat(c, "ERR SWAPDB needs a server: only "
+				    "database '%s' is open here",
+				    conn->dbname);
+		return;
+	}
+	if (!strcmp(c->argv[1], c->argv[2]))
+		addReplyOK(c);
+	else if (conn->swapdb(conn, c->argv[1], c->argv[2], err, sizeof err))
+		addReplyErrorFormat(c, "ERR %s", err);
+	else
+		addReplyOK(c);
+}
+
 static void
 quitCommand(client *c)
 {
@@ -5638,9 +6532,10 @@ authCommand(client *c)
 static void
 infoCommand(client *c)
 {
-	static const char *const sections[] = {"server", "replication",
-					       "keyspace"};
-	bool want[3] = {true, true, true};
+	static const char *const sections[] = {"server", "clients",
+					       "replication", "keyspace"};
+	bool want[4] = {true, true, true, true};
+	const struct nedb_redis_stats *st = c->conn->stats;
 	size_t mark = c->out->len;
 	nedb_buf b = {0};
 	int rc = 0;
@@ -5652,11 +6547,11 @@ infoCommand(client *c)
 		for (int j = 1; j < c->argc; j++) {
 			all |= argIs(c, j, "all") || argIs(c, j, "default") ||
 			       argIs(c, j, "everything");
-			for (int s = 0; s < 3; s++)
+			for (int s = 0; s < 4; s++)
 				want[s] |= argIs(c, j, sections[s]);
 		}
 		if (all)
-			want[0] = want[1] = want[2] = true;
+			want[0] = want[1] = want[2] = want[3] = true;
 	}
 	if (want[0])
 		rc |= nedb_buf_printf(&b, "# Server\r\nredis_version:%s\r\n"
@@ -5665,10 +6560,16 @@ infoCommand(client *c)
 				      REDIS_VERSION, nedb_version(),
 				      c->conn->dbname);
 	if (want[1])
+		rc |= nedb_buf_printf(&b, "%s# Clients\r\nconnected_clients:%u"
+				      "\r\nblocked_clients:%u\r\n",
+				      b.len ? "\r\n" : "",
+				      st ? st->connected : 1,
+				      st ? st->blocked : 0);
+	if (want[2])
 		rc |= nedb_buf_printf(&b, "%s# Replication\r\nrole:master\r\n"
 				      "connected_slaves:0\r\n",
 				      b.len ? "\r\n" : "");
-	if (want[2]) {
+	if (want[3]) {
 		uint64_t n = 0, nexp = 0;
 		int64_t avg = 0;
 
@@ -5773,6 +6674,74 @@ evalCommand(client *c)
 	else
 		addReplyArrayBuf(c, er.n, &er.b);
 	nedb_buf_free(&er.b);
+}
+
+/*
+ * CLIENT ID, CLIENT UNBLOCK id [TIMEOUT|ERROR] and CLIENT LIST, of this
+ * connection alone: a server with others (nedbd) answers UNBLOCK and
+ * LIST itself, with the checks of nedb_redis_client_unblock.
+ */
+static void
+clientCommand(client *c)
+{
+	long long id;
+	int reason;
+
+	if (argIs(c, 1, "id")) {
+		if (c->argc != 2)
+			addReplyError(c, "ERR wrong number of arguments for "
+				      "'client|id' command");
+		else
+			addReplyLongLong(c, (long long)c->conn->id);
+	} else if (argIs(c, 1, "unblock")) {
+		if (nedb_redis_client_unblock(c->argc, c->argv, c->argvlen,
+					      c->out, &id, &reason) == 0)
+			addReplyLongLong(c, 0);
+	} else if (argIs(c, 1, "list") && c->argc == 2) {
+		nedb_buf b = {0};
+
+		if (nedb_buf_printf(&b, "id=%llu addr= laddr= fd=-1 name= "
+				    "age=0 idle=0 flags=N db=%s multi=-1 "
+				    "cmd=client|list\n", c->conn->id,
+				    c->conn->dbname))
+			oom(c);
+		else
+			addReplyBulk(c, b.p, b.len);
+		nedb_buf_free(&b);
+	} else {
+		addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try "
+				    "CLIENT HELP.", c->argv[1]);
+	}
+}
+
+int
+nedb_redis_client_unblock(int argc, const char *const *argv,
+			  const size_t *argvlen, nedb_buf *out,
+			  long long *id, int *reason)
+{
+	client c = {.argc = argc, .argv = argv, .argvlen = argvlen,
+		    .out = out};
+
+	if (argc < 3 || argc > 4) {
+		addReplyError(&c, "ERR unknown subcommand or wrong number of "
+			      "arguments for 'unblock'. Try CLIENT HELP.");
+		return -1;
+	}
+	if (getLongLong(&c, 2, id, NULL))
+		return -1;
+	*reason = 0;
+	if (argc == 4) {
+		if (argIs(&c, 3, "timeout"))
+			*reason = 0;
+		else if (argIs(&c, 3, "error"))
+			*reason = 1;
+		else {
+			addReplyError(&c, "ERR CLIENT UNBLOCK reason should "
+				      "be TIMEOUT or ERROR");
+			return -1;
+		}
+	}
+	return c.oom ? -1 : 0;
 }
 
 static void commandCommand(client *c);
@@ -5887,6 +6856,10 @@ static const struct redisCommand commandTable[] = {
 	{"zintercard", zintercardCommand, -3, R, 0, 0, 0},
 	{"zpopmin", zpopminCommand, -2, W, 1, 1, 1},
 	{"zpopmax", zpopmaxCommand, -2, W, 1, 1, 1},
+	{"bzpopmin", bzpopminCommand, -3, W, 1, -2, 1},
+	{"bzpopmax", bzpopmaxCommand, -3, W, 1, -2, 1},
+	{"zmpop", zmpopCommand, -4, W, 0, 0, 0},
+	{"bzmpop", bzmpopCommand, -5, W, 0, 0, 0},
 	/* lists */
 	{"lpush", lpushCommand, -3, W, 1, 1, 1},
 	{"rpush", rpushCommand, -3, W, 1, 1, 1},
@@ -5904,6 +6877,15 @@ static const struct redisCommand commandTable[] = {
 	{"lpos", lposCommand, -3, R, 1, 1, 1},
 	{"lmove", lmoveCommand, 5, W, 1, 2, 1},
 	{"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1},
+	{"sort", sortCommand, -2, W, 1, 1, 1},
+	{"sort_ro", sortroCommand, -2, R, 1, 1, 1},
+	{"lcs", lcsCommand, -3, R, 1, 2, 1},
+	{"blpop", blpopCommand, -3, W, 1, -2, 1},
+	{"brpop", brpopCommand, -3, W, 1, -2, 1},
+	{"lmpop", lmpopCommand, -4, W, 0, 0, 0},
+	{"blmpop", blmpopCommand, -5, W, 0, 0, 0},
+	{"blmove", blmoveCommand, 6, W, 1, 2, 1},
+	{"brpoplpush", brpoplpushCommand, 4, W, 1, 2, 1},
 	/* expiry */
 	{"expire", expireCommand, -3, W, 1, 1, 1},
 	{"pexpire", pexpireCommand, -3, W, 1, 1, 1},
@@ -5919,7 +6901,9 @@ static const struct redisCommand commandTable[] = {
 	{"time", timeCommand, 1, 0, 0, 0, 0},
 	{"echo", echoCommand, 2, 0, 0, 0, 0},
 	{"select", selectCommand, 2, 0, 0, 0, 0},
+	{"swapdb", swapdbCommand, 3, 0, 0, 0, 0},
 	{"command", commandCommand, -1, 0, 0, 0, 0},
+	{"client", clientCommand, -2, 0, 0, 0, 0},
 	{"quit", quitCommand, -1, NOAUTH, 0, 0, 0},
 	{"info", infoCommand, -1, 0, 0, 0, 0},
 	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
@@ -6178,6 +7162,8 @@ nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 			goto done;
 		}
 	}
+	if (conn->serve_key && !conn->can_block)
+		conn->serve_key = NULL;	/* only a parked command is served */
 	cmd->proc(&c);
 	if (cmd->flags & NEDB_REDIS_WRITE) {
 		*wrote = nedb_write_pending(c.db) > before;
@@ -6208,7 +7194,7 @@ done:
 		addReplyErrorFormat(&c, "ERR %s", c.errmsg);
 		return c.err;
 	}
-	return 0;
+	return c.blocked ? NEDB_REDIS_BLOCKED : 0;
 }
 
 /* ---- WATCH ------------------------------------------------------------ */

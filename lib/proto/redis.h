@@ -82,7 +82,55 @@ typedef struct nedb_redis_conn {
 	 * replicas do.
 	 */
 	bool replica;
+	/*
+	 * Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP,
+	 * BZPOPMIN, BZPOPMAX, BZMPOP).  One that finds nothing to pop
+	 * answers as on a timeout at once ("*-1", "$-1" for BLMOVE and
+	 * BRPOPLPUSH), as Redis does inside MULTI, unless can_block is set:
+	 * then it appends no reply and nedb_redis_exec returns
+	 * NEDB_REDIS_BLOCKED, having set block_first and block_keys (the
+	 * keys it waits for are argv[block_first, block_first + block_keys))
+	 * and block_ms (its timeout in ms, 0: none).  The caller parks it,
+	 * answers "*-1" when the time is up, and runs it again with
+	 * serve_key set when a write may have made one of its keys ready:
+	 * the command then pops from that key only, and blocks again (no
+	 * reply) when it holds nothing to pop.
+	 */
+	bool can_block;
+	const char *serve_key;		/* NULL: none */
+	size_t serve_keylen;
+	int block_first, block_keys;
+	long long block_ms;
+	/*
+	 * Called (when set) after every put a command stages, with its key
+	 * (keylen bytes and a NUL): a key a blocked command may wait for.
+	 * Redis serves blocked clients after the command (or EXEC) that
+	 * made their key ready, not in its middle: so must the caller.
+	 */
+	void (*ready)(struct nedb_redis_conn *c, const char *key,
+		      size_t keylen);
+	/*
+	 * SWAPDB a b (NULL: refused, one database is open here): exchanges
+	 * the databases named a and b (valid names, not the same) for every
+	 * client; 0, or -1 with why in err (errlen bytes), which is replied
+	 * as "-ERR <why>".
+	 */
+	int (*swapdb)(struct nedb_redis_conn *c, const char *a,
+		      const char *b, char *err, size_t errlen);
+	/* CLIENT ID; and what INFO says of a server's clients (NULL: one
+	 * client, none blocked) */
+	unsigned long long id;
+	const struct nedb_redis_stats *stats;
 } nedb_redis_conn;
+
+/* A server's clients, for INFO's Clients section. */
+struct nedb_redis_stats {
+	unsigned connected;
+	unsigned blocked;
+};
+
+/* nedb_redis_exec: the command waits (see can_block); no reply yet. */
+#define NEDB_REDIS_BLOCKED 1
 
 /* Flags of a command (nedb_redis_flags). */
 #define NEDB_REDIS_WRITE 0x1	/* may stage ops */
@@ -98,7 +146,8 @@ typedef struct nedb_redis_conn {
  * command staged ops.
  *
  * Returns 0 when the reply says it all, errors included ("-ERR ...",
- * "-WRONGTYPE ...").  Returns a negative NEDB_E* code for a database
+ * "-WRONGTYPE ..."); NEDB_REDIS_BLOCKED, with no reply, for a blocking
+ * command that waits (conn->can_block).  Returns a negative NEDB_E* code for a database
  * error (I/O, damage, lock): an "-ERR <message>" reply is appended too,
  * and a write transaction of the caller's is no longer usable (abort it).
  * NEDB_ENOTFOUND: conn->db is NULL and the command needs a database
@@ -138,6 +187,15 @@ NEDB_EXPORT int nedb_redis_split(const char *line, nedb_buf *arena,
 NEDB_EXPORT int nedb_redis_key_version(nedb *db, const char *key, size_t len,
 				       uint64_t *seq, bool *present,
 				       int64_t *exp);
+
+/*
+ * The arguments of CLIENT UNBLOCK id [TIMEOUT|ERROR] (argv[0] "CLIENT"):
+ * 0 with *id and *reason (0: TIMEOUT, 1: ERROR), or -1 after appending
+ * Redis's error reply to out.
+ */
+NEDB_EXPORT int nedb_redis_client_unblock(int argc, const char *const *argv,
+					  const size_t *argvlen, nedb_buf *out,
+					  long long *id, int *reason);
 
 /* The NEDB_REDIS_* flags of the command name (0 if unknown). */
 NEDB_EXPORT unsigned nedb_redis_flags(const char *name, size_t len);
