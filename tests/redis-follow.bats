@@ -18,6 +18,10 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 
 # start_redis DIR [ARG...]: a redis-server on DIR/redis.sock and a free
 # loopback port (DIR/port), no persistence; returns once it answers PING.
+# It pings its replicas hourly, not every 10 s: a PING moves Redis's
+# offset but stages nothing, so the follower records it only with its
+# next write (nedb-redis-follow.c, Invariant 2), and caught_up below
+# would wait for a write that never comes.
 # Its pid is in DIR/pid.
 start_redis() {
 	local dir=$1 port i
@@ -26,7 +30,8 @@ start_redis() {
 	port=$(free_port)
 	redis-server --port "$port" --bind 127.0.0.1 \
 		--unixsocket "$dir/redis.sock" --save '' --appendonly no \
-		--dir "$dir" --repl-diskless-sync-delay 0 "$@" \
+		--dir "$dir" --repl-diskless-sync-delay 0 \
+		--repl-ping-replica-period 3600 "$@" \
 		>"$dir/redis.log" 2>&1 3>&- &
 	echo $! >"$dir/pid"
 	echo "$port" >"$dir/port"
