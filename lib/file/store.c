@@ -170,13 +170,84 @@ pack_max(void)
 	return n >= 4096 ? n : PACK_MAX_DEF;
 }
 
+/*
+ * The index's environment is the handle's, shared by every store it has
+ * open (a put's, a read's, nedbd's many at once): LMDB must not have one
+ * file open twice in a process, whose locks (fcntl) are the process's,
+ * so that a second environment would take itself for the only user and
+ * reset the first one's reader table.  Opened by the first store, closed
+ * with the last; LMDB's environment itself is safe to share between the
+ * threads of a put (MDB_NOTLS).
+ */
+struct nedb_fenv {
+	MDB_env *env;
+	MDB_dbi chunks, packs, marks;
+	unsigned refs;
+};
+
+static int
+fenv_get(nedb *db, const char *dir, bool durable)
+{
+	struct nedb_fenv *fe = db->fenv;
+	char *index;
+	MDB_txn *txn = NULL;
+	size_t msize;
+	int rc;
+
+	if (fe) {
+		fe->refs++;
+		return 0;
+	}
+	fe = nedb__calloc(1, sizeof *fe);
+	index = nedb__path_in(dir, "index.mdb");
+	mapsize(&msize);
+	if ((rc = mdb_env_create(&fe->env))) {
+		fe->env = NULL;
+		goto fail;
+	}
+	mdb_env_set_maxdbs(fe->env, 4);
+	mdb_env_set_mapsize(fe->env, msize);
+	if ((rc = mdb_env_open(fe->env, index, MDB_NOSUBDIR | MDB_NOTLS |
+			       (durable ? 0 : MDB_NOSYNC), 0600)) ||
+	    (rc = mdb_txn_begin(fe->env, NULL, 0, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &fe->chunks)) ||
+	    (rc = mdb_dbi_open(txn, "packs", MDB_CREATE, &fe->packs)) ||
+	    (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &fe->marks))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		goto fail;
+	free(index);
+	fe->refs = 1;
+	db->fenv = fe;
+	return 0;
+fail:
+	free(index);
+	if (fe->env)
+		mdb_env_close(fe->env);
+	free(fe);
+	return nedb__mdb(rc, "cannot open the file store index");
+}
+
+static void
+fenv_put(nedb *db)
+{
+	struct nedb_fenv *fe = db->fenv;
+
+	if (!fe || --fe->refs)
+		return;
+	mdb_env_close(fe->env);
+	free(fe);
+	db->fenv = NULL;
+}
+
 static int
 store_open(nedb *db, bool create, bool excl, struct fstore **out)
 {
 	struct fstore *s = nedb__calloc(1, sizeof *s);
-	char *lock = NULL, *index = NULL;
-	MDB_txn *txn;
-	size_t msize;
+	char *lock = NULL;
 	int rc;
 
 	*out = NULL;
@@ -220,32 +291,12 @@ store_open(nedb *db, bool create, bool excl, struct fstore **out)
 		rc = nedb__errno(NEDB_EIO, "cannot lock the file store");
 		goto fail;
 	}
-	index = nedb__path_in(s->dir, "index.mdb");
-	mapsize(&msize);
-	if ((rc = mdb_env_create(&s->env))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
+	if ((rc = fenv_get(db, s->dir, s->durable)))
 		goto fail;
-	}
-	mdb_env_set_maxdbs(s->env, 4);
-	mdb_env_set_mapsize(s->env, msize);
-	if ((rc = mdb_env_open(s->env, index, MDB_NOSUBDIR | MDB_NOTLS |
-			       (s->durable ? 0 : MDB_NOSYNC), 0600))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
-	if ((rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &s->chunks)) ||
-	    (rc = mdb_dbi_open(txn, "packs", MDB_CREATE, &s->packs)) ||
-	    (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &s->marks)) ||
-	    (rc = mdb_txn_commit(txn))) {
-		if (txn && rc)
-			mdb_txn_abort(txn);
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
+	s->env = db->fenv->env;
+	s->chunks = db->fenv->chunks;
+	s->packs = db->fenv->packs;
+	s->marks = db->fenv->marks;
 	if (nedb__encrypted(db)) {
 		s->sealed = true;
 		memcpy(s->akey, db->crypt.file_addr, NEDB_KEY_LEN);
@@ -253,12 +304,10 @@ store_open(nedb *db, bool create, bool excl, struct fstore **out)
 			goto fail;
 	}
 	free(lock);
-	free(index);
 	*out = s;
 	return 0;
 fail:
 	free(lock);
-	free(index);
 	nedb__fstore_close(s);
 	return rc;
 }
@@ -288,7 +337,7 @@ nedb__fstore_close(struct fstore *s)
 		if (s->fd[i].fd >= 0)
 			close(s->fd[i].fd);
 	if (s->env)
-		mdb_env_close(s->env);
+		fenv_put(s->db);
 	if (s->inf_ready)
 		nedb__z.inflateEnd(&s->inf);
 	if (s->lockfd >= 0)
