@@ -1166,6 +1166,17 @@ NEDB_EXPORT int nedb_file_proof_check(const char *text, size_t len,
 				      const void *data, size_t n,
 				      nedb_file_proof_info *out);
 
+/*
+ * The JSON lines of nedb-file(1) and nedbd, appended to b: a version as
+ * ls prints it ({"name","version","seq","ts","size","chunks","root"},
+ * and with full "manifest" and "hash", as root prints it), and a put's
+ * answer ({"seq","name","version","size","chunks","new_bytes","root"}).
+ */
+NEDB_EXPORT int nedb_file_version_json(nedb_buf *b, const nedb_file_version *v,
+				       int full);
+NEDB_EXPORT int nedb_file_put_json(nedb_buf *b, const nedb_file_version *v,
+				   uint64_t new_bytes);
+
 /* What the store holds (nedb-file stats). */
 typedef struct nedb_file_stats {
 	uint64_t files, versions;

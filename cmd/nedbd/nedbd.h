@@ -46,6 +46,8 @@ struct dbent {
 	struct waiter *waiters;	/* on the batch */
 	struct waiter *lockq;	/* on the writer lock, oldest first */
 	uint64_t used;		/* the loop's turn when last looked up */
+	unsigned files;		/* file puts and reads under way (http.c):
+				 * the handle stays open while any is */
 	struct dbent *next;
 };
 

@@ -1295,3 +1295,50 @@ done:
 		nedb__err(NEDB_ECORRUPT, "%s", ck.first);
 	return rc;
 }
+
+/* --- JSON ---------------------------------------------------------- */
+
+int
+nedb_file_version_json(nedb_buf *b, const nedb_file_version *v, int full)
+{
+	char root[65];
+
+	nedb__hex(root, v->root, 32);
+	root[64] = 0;
+	nedb_buf_puts(b, "{\"name\":");
+	nedb_buf_json_str(b, v->name, strlen(v->name));
+	nedb_buf_printf(b, ",\"version\":%llu,\"seq\":%llu,\"ts\":%lld,"
+			"\"size\":%llu,\"chunks\":%llu,\"root\":\"%s\"",
+			(unsigned long long)v->version,
+			(unsigned long long)v->seq, (long long)v->ts,
+			(unsigned long long)v->size,
+			(unsigned long long)v->chunks, root);
+	if (full) {
+		char man[65];
+
+		nedb__hex(man, v->manifest, 32);
+		man[64] = 0;
+		nedb_buf_printf(b, ",\"manifest\":\"%s\",\"hash\":\"%s\"",
+				man, v->hash);
+	}
+	return nedb_buf_puts(b, "}");
+}
+
+int
+nedb_file_put_json(nedb_buf *b, const nedb_file_version *v,
+		   uint64_t new_bytes)
+{
+	char root[65];
+
+	nedb__hex(root, v->root, 32);
+	root[64] = 0;
+	nedb_buf_printf(b, "{\"seq\":%llu,\"name\":", (unsigned long long)v->seq);
+	nedb_buf_json_str(b, v->name, strlen(v->name));
+	return nedb_buf_printf(b, ",\"version\":%llu,\"size\":%llu,"
+			       "\"chunks\":%llu,\"new_bytes\":%llu,"
+			       "\"root\":\"%s\"}",
+			       (unsigned long long)v->version,
+			       (unsigned long long)v->size,
+			       (unsigned long long)v->chunks,
+			       (unsigned long long)new_bytes, root);
+}
