@@ -1249,7 +1249,7 @@ use_find(struct packuse *u, size_t n, uint32_t id)
 {
 	struct packuse key = {.id = id};
 
-	return bsearch(&key, u, n, sizeof *u, use_cmp);
+	return n ? bsearch(&key, u, n, sizeof *u, use_cmp) : NULL;
 }
 
 /*
@@ -1437,7 +1437,8 @@ nedb__fstore_sweep(struct fstore *s, struct fstore_gc *out)
 		rc = nedb__mdb(rc, "cannot read the file store index");
 		goto done;
 	}
-	qsort(u, nu, sizeof *u, use_cmp);
+	if (nu)		/* (none: a store whose only put never committed) */
+		qsort(u, nu, sizeof *u, use_cmp);
 	/* pack files the index never listed: a killed writer's new pack
 	 * (no writer runs while gc holds the store) */
 	if ((dir = opendir(s->packdir))) {
