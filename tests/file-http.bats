@@ -103,9 +103,12 @@ setup_more() {
 	fput f a/b/c.txt three
 	expect 200 '.name == "a/b/c.txt"'
 	run curl -sS -I -H "Authorization: Bearer $TOKEN" \
+		-H 'Origin: http://example.com' \
 		"http://127.0.0.1:$PORT/v1/databases/f/files/a/b/c.txt"
 	assert_success
 	assert_line --partial 'Content-Length: 3'
+	# a page may read the version's headers (a token, any origin)
+	assert_line --partial 'Access-Control-Expose-Headers: X-Nedb-Version, X-Nedb-Seq, X-Nedb-Root'
 	nedb-file -d "$DATA/f" get a/b/c.txt | cmp - three
 }
 
@@ -148,6 +151,9 @@ setup_more() {
 	fput nodb one one
 	expect_error 404
 	assert_equal "$(jq -r .error <<<"$BODY")" "no such database 'nodb'"
+	# a client that waits for "100 Continue" is answered without it
+	fput nodb one one -H 'Expect: 100-continue'
+	expect_error 404
 	# a control character in the name (%01), on the way in and out
 	fput f 'a%01b' one
 	expect_error 400

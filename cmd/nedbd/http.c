@@ -185,6 +185,10 @@ send_resp(struct hreq *h)
 		r = h->stream;
 		h->stream = NULL;
 		cors(h, r);
+		if (h->acao)
+			MHD_add_response_header(r, "Access-Control-Expose-"
+						"Headers", "X-Nedb-Version, "
+						"X-Nedb-Seq, X-Nedb-Root");
 		ret = MHD_queue_response(h->conn, h->status, r);
 		MHD_destroy_response(r);
 		return ret;
