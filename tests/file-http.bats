@@ -225,6 +225,33 @@ setup_more() {
 	expect 200
 }
 
+# deleted: DELETE of database f answers 200 (not 503: no transfer left)
+deleted() {
+	http DELETE /v1/databases/f
+	[ "$CODE" = 200 ]
+}
+
+@test "a client that goes away mid-read lets the database go" {
+	gen 8 40000000 > r
+	fput f r r
+	expect 200
+	# a read held open: at 1 MB/s its 40 MB take 40 s (more than the
+	# socket buffers between nedbd and curl hold)
+	curl -sS --limit-rate 1M -H "Authorization: Bearer $TOKEN" -o part \
+		"http://127.0.0.1:$PORT/v1/databases/f/files/r" 2>/dev/null &
+	local c=$!
+	EXTRA_PIDS+=("$c")
+	poll 30 test -s part
+	http DELETE /v1/databases/f
+	expect_error 503
+	kill "$c"
+	wait "$c" || true
+	# once nedbd sees the connection gone, the read is closed
+	poll 30 deleted
+	http GET /v1/databases/f/files
+	expect_error 404
+}
+
 @test "reads and puts of one database at the same time share its store" {
 	gen 5 4000000 > a
 	gen 6 4000000 > b
