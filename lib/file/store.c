@@ -968,34 +968,38 @@ have(struct fwriter *w, const unsigned char addr[FADDR_LEN])
  * Deflates p[0, n) into w->cbuf: 1 when that pays, 0 when it does not
  * (stored raw), after inflating the result again and comparing it with
  * p (invariant 5).  A probe of the first PROBE bytes first, so that
- * incompressible data (media, archives) costs little.
+ * incompressible data (media, archives) costs little; when it pays, the
+ * same stream goes on with the rest (the probe is not deflated twice).
  */
 static int
 deflate_chunk(struct fwriter *w, const unsigned char *p, size_t n)
 {
-	uLong bound = nedb__z.compressBound((uLong)n);
+	uLong bound = nedb__z.compressBound((uLong)n) + 64;
 	size_t probe = n > 2 * PROBE ? PROBE : 0, out;
-	int rc;
+	int rc, zr;
 
 	nedb_buf_grow(&w->cbuf, bound);
+	nedb__z.deflateReset(&w->def);
+	w->def.next_in = (Bytef *)p;
+	w->def.next_out = (Bytef *)w->cbuf.p;
+	w->def.avail_out = (uInt)bound;
 	if (probe) {
-		nedb__z.deflateReset(&w->def);
-		w->def.next_in = (Bytef *)p;
+		/* flushed, so that what it took is known; the stream goes
+		 * on from there when it pays (a flush point costs 5 bytes) */
 		w->def.avail_in = (uInt)probe;
-		w->def.next_out = (Bytef *)w->cbuf.p;
-		w->def.avail_out = (uInt)bound;
-		if (nedb__z.deflate(&w->def, Z_FINISH) != Z_STREAM_END)
+		if (nedb__z.deflate(&w->def, Z_SYNC_FLUSH) != Z_OK)
 			return nedb__err(NEDB_EIO, "cannot compress a chunk");
 		if (bound - w->def.avail_out > probe - probe / 32)
 			return 0;
-	}
-	nedb__z.deflateReset(&w->def);
-	w->def.next_in = (Bytef *)p;
-	w->def.avail_in = (uInt)n;
-	w->def.next_out = (Bytef *)w->cbuf.p;
-	w->def.avail_out = (uInt)bound;
-	if (nedb__z.deflate(&w->def, Z_FINISH) != Z_STREAM_END)
+		w->def.avail_in = (uInt)(n - probe);
+	} else
+		w->def.avail_in = (uInt)n;
+	zr = nedb__z.deflate(&w->def, Z_FINISH);
+	if (zr != Z_STREAM_END) {
+		if (zr == Z_OK || zr == Z_BUF_ERROR)
+			return 0;	/* larger than the chunk: raw */
 		return nedb__err(NEDB_EIO, "cannot compress a chunk");
+	}
 	out = bound - w->def.avail_out;
 	w->cbuf.len = out;
 	if (out > n - n / 32)
