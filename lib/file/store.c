@@ -63,6 +63,7 @@
 #define MARK_BATCH 65536u
 #define FENT_LEN 24
 #define PROBE 8192			/* bytes tried before deflating all */
+#define KICK_BYTES ((uint64_t)8 << 20)	/* writeback started this often */
 
 struct fstore {
 	nedb *db;
@@ -624,6 +625,7 @@ struct fwriter {
 	uint32_t pack;
 	uint64_t end;			/* its length with what was written */
 	bool new_pack;			/* not in the packs table yet */
+	uint64_t kicked;		/* written back from here on: asked */
 	bool fresh;			/* gc's: only a pack of its own */
 	MDB_txn *rtxn;			/* dedup lookups */
 	bool rtxn_reset;
@@ -844,6 +846,7 @@ pack_acquire(struct fwriter *w)
 		w->fd = fd;
 		w->pack = cand[i];
 		w->end = have;
+		w->kicked = have;
 		return 0;
 	}
 	for (uint32_t id = last + 1;; id++) {
@@ -873,6 +876,7 @@ pack_acquire(struct fwriter *w)
 		w->fd = fd;
 		w->pack = id;
 		w->end = PACK_HDR;
+		w->kicked = PACK_HDR;
 		w->new_pack = true;
 		return 0;
 	}
@@ -1082,6 +1086,15 @@ nedb__fwriter_put(struct fwriter *w, int type,
 					   "store pack");
 		}
 		done += (size_t)r;
+	}
+	/* durable: the kernel starts writing back what is written as it
+	 * goes (SYNC_FILE_RANGE_WRITE waits for nothing), so that the batch's
+	 * fdatasync finds little left to write */
+	if (s->durable && w->end + REC_HDR + dn >= w->kicked + KICK_BYTES) {
+		sync_file_range(w->fd, (off64_t)w->kicked,
+				(off64_t)(w->end + REC_HDR + dn - w->kicked),
+				SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->end + REC_HDR + dn;
 	}
 	e.pack = w->pack;
 	e.off = w->end;
