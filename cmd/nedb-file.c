@@ -116,13 +116,6 @@ static struct {
 
 static nedb_buf out;
 
-static void
-hex(char dst[65], const unsigned char *h)
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(dst + 2 * i, 3, "%02x", h[i]);
-}
-
 static int
 tier_of(const char *s)
 {
@@ -178,7 +171,6 @@ cmd_put(nedb *db, const char *name, const char *path, int fd)
 	nedb_file_version v;
 	nedb_file_put *p;
 	uint64_t added;
-	char root[65];
 	size_t cap = 1 << 20;
 	char *buf;
 	int rc;
@@ -222,17 +214,8 @@ cmd_put(nedb *db, const char *name, const char *path, int fd)
 		close(fd);
 	if ((rc = nedb_file_put_commit(p, &v, &added)))
 		cli_fail(rc);
-	hex(root, v.root);
 	out.len = 0;
-	nedb_buf_printf(&out, "{\"seq\":%llu,\"name\":",
-			(unsigned long long)v.seq);
-	nedb_buf_json_str(&out, v.name, strlen(v.name));
-	nedb_buf_printf(&out, ",\"version\":%llu,\"size\":%llu,\"chunks\":%llu,"
-			"\"new_bytes\":%llu,\"root\":\"%s\"}",
-			(unsigned long long)v.version,
-			(unsigned long long)v.size,
-			(unsigned long long)v.chunks,
-			(unsigned long long)added, root);
+	nedb_file_put_json(&out, &v, added);
 	cli_print(out.p, out.len);
 }
 
@@ -312,35 +295,11 @@ cmd_get(nedb *db, const char *name)
 
 /* --- ls, root ------------------------------------------------------ */
 
-static void
-version_json(nedb_buf *b, const nedb_file_version *v, bool full)
-{
-	char root[65];
-
-	hex(root, v->root);
-	nedb_buf_puts(b, "{\"name\":");
-	nedb_buf_json_str(b, v->name, strlen(v->name));
-	nedb_buf_printf(b, ",\"version\":%llu,\"seq\":%llu,\"ts\":%lld,"
-			"\"size\":%llu,\"chunks\":%llu,\"root\":\"%s\"",
-			(unsigned long long)v->version,
-			(unsigned long long)v->seq, (long long)v->ts,
-			(unsigned long long)v->size,
-			(unsigned long long)v->chunks, root);
-	if (full) {
-		char man[65];
-
-		hex(man, v->manifest);
-		nedb_buf_printf(b, ",\"manifest\":\"%s\",\"hash\":\"%s\"", man,
-				v->hash);
-	}
-	nedb_buf_puts(b, "}");
-}
-
 static int
 print_version(const nedb_file_version *v, void *payload)
 {
 	out.len = 0;
-	version_json(&out, v, false);
+	nedb_file_version_json(&out, v, 0);
 	cli_print(out.p, out.len);
 	return 0;
 }
@@ -363,7 +322,7 @@ cmd_root(nedb *db, const char *name)
 	if ((rc = nedb_file_stat(db, name, opt.version, opt.as_of, &v)))
 		cli_fail(rc);
 	out.len = 0;
-	version_json(&out, &v, true);
+	nedb_file_version_json(&out, &v, 1);
 	cli_print(out.p, out.len);
 }
 

@@ -549,6 +549,9 @@ struct nedb {
 	 * file_tier (0: default, 1 warm, 2 cold): nedb-file config */
 	uint32_t fchunk[3];
 	int ftier;
+	/* lib/file/store.c: the file store index's LMDB environment, one
+	 * per handle, shared by the stores open on it */
+	struct nedb_fenv *fenv;
 	bool sql_txn;			/* nedb_sql: BEGIN holds wtxn open */
 	/* encryption at rest: the data key's sub-keys (crypt.h); all NULL
 	 * for a plaintext database (nedb__encrypted) */

@@ -1131,6 +1131,18 @@ NEDB_EXPORT int nedb_file_put_write(nedb_file_put *p, const void *data,
 NEDB_EXPORT int nedb_file_put_commit(nedb_file_put *p, nedb_file_version *out,
 				     uint64_t *new_bytes);
 NEDB_EXPORT void nedb_file_put_abort(nedb_file_put *p);
+/*
+ * The commit for a caller that holds db's write open itself
+ * (nedb_write_begin or trybegin; nedbd's batches): what is left is
+ * stored and synced, then the version's op is staged in that write, to
+ * be acknowledged when the caller commits it (*out's seq and hash are
+ * the staged op's).  When the write is aborted instead, nothing is a
+ * version (the chunks are garbage, as an aborted put's).  NEDB_EUSAGE
+ * when no write is open.  Frees p, whatever it returns; an error other
+ * than NEDB_EUSAGE may leave the write unusable (abort it).
+ */
+NEDB_EXPORT int nedb_file_put_stage(nedb_file_put *p, nedb_file_version *out,
+				    uint64_t *new_bytes);
 
 /*
  * The version of name: number version (0: the latest), as of seq as_of
@@ -1151,6 +1163,22 @@ NEDB_EXPORT int nedb_file_stat(nedb *db, const char *name, uint64_t version,
 typedef int (*nedb_data_fn)(const void *p, size_t n, void *payload);
 NEDB_EXPORT int nedb_file_read(nedb *db, const nedb_file_version *v,
 			       nedb_data_fn fn, void *payload);
+/*
+ * The same read pulled a chunk at a time, for a caller that hands the
+ * bytes on at its own pace (nedbd's responses): _open finds v's manifest
+ * (the store is held against gc until _close); each _next sets *p, *n to
+ * the next chunk, checked, borrowed until the next call or _close; at the
+ * end (the whole checked against v's root, size and count) it returns 0
+ * with *n 0.  Errors as nedb_file_read's; after one, only _close.  The
+ * reader uses none of db's transactions (it may outlive a read snapshot
+ * or a write), but db must stay open until _close.
+ */
+typedef struct nedb_file_reader nedb_file_reader;
+NEDB_EXPORT int nedb_file_reader_open(nedb *db, const nedb_file_version *v,
+				      nedb_file_reader **out);
+NEDB_EXPORT int nedb_file_reader_next(nedb_file_reader *r, const void **p,
+				      size_t *n);
+NEDB_EXPORT void nedb_file_reader_close(nedb_file_reader *r);
 /*
  * Lists versions as of as_of: with name, every version of it (oldest
  * first; NEDB_ENOTFOUND when none); with name NULL, the latest version
@@ -1188,6 +1216,17 @@ NEDB_EXPORT int nedb_file_proof_check(const char *text, size_t len,
 				      const char *root_hex, uint64_t chunks,
 				      const void *data, size_t n,
 				      nedb_file_proof_info *out);
+
+/*
+ * The JSON lines of nedb-file(1) and nedbd, appended to b: a version as
+ * ls prints it ({"name","version","seq","ts","size","chunks","root"},
+ * and with full "manifest" and "hash", as root prints it), and a put's
+ * answer ({"seq","name","version","size","chunks","new_bytes","root"}).
+ */
+NEDB_EXPORT int nedb_file_version_json(nedb_buf *b, const nedb_file_version *v,
+				       int full);
+NEDB_EXPORT int nedb_file_put_json(nedb_buf *b, const nedb_file_version *v,
+				   uint64_t new_bytes);
 
 /* What the store holds (nedb-file stats). */
 typedef struct nedb_file_stats {

@@ -91,6 +91,10 @@ run_unit() {
 	run_unit doc
 }
 
+@test "file store puts staged in a caller's write and pulled reads unit tests pass" {
+	run_unit file
+}
+
 @test "every unit test program has its test here: none is built and never run" {
 	local f name missing=()
 	for f in "$BATS_TEST_DIRNAME"/unit/test_*.c; do

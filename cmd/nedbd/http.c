@@ -28,6 +28,17 @@
  * Bodies are taken apart by the library's request layer
  * (lib/proto/request.h); this file is the transport: libmicrohttpd,
  * routes, status codes and the answers' bodies.
+ *
+ * Files (nedb-file(1)'s store) are the exception to "gathered, then
+ * routed": a PUT of …/files/FILE begins its put as soon as its headers
+ * are in (file_put_begin) and feeds the body to it piece by piece as
+ * libmicrohttpd hands it over, so that no file is ever held whole and no
+ * NEDBD_MAX_BODY applies; once the body is in, the version's op joins
+ * the database's batch like any write (file_put_end).  A client that goes
+ * away before that leaves no version (completed() aborts the put; its
+ * chunks are garbage for nedb-file gc).  A GET of a file streams it
+ * (MHD_create_response_from_callback), a checked chunk at a time.  While
+ * either is under way its database stays open (dbent.files).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -79,6 +90,11 @@ struct hreq {
 	bool again;			/* resumed from the lock: route again */
 	bool created;			/* create_database made the database */
 	const char *ctype;		/* a console file's type; NULL: JSON */
+	bool drain;			/* answered before the body is in: it
+					 * is read and thrown away */
+	nedb_file_put *fput;		/* PUT files/FILE: fed the body */
+	struct dbent *fdb;		/* the database fput holds (files) */
+	struct MHD_Response *stream;	/* GET files/FILE: the answer */
 };
 
 static struct {
@@ -152,7 +168,7 @@ cors(struct hreq *h, struct MHD_Response *r)
 		return;
 	MHD_add_response_header(r, "Access-Control-Allow-Origin", h->acao);
 	MHD_add_response_header(r, "Access-Control-Allow-Methods",
-				"GET, POST, DELETE, OPTIONS");
+				"GET, POST, PUT, DELETE, OPTIONS");
 	MHD_add_response_header(r, "Access-Control-Allow-Headers",
 				"Authorization, Content-Type");
 	MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
@@ -164,6 +180,19 @@ send_resp(struct hreq *h)
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	if (h->stream) {
+		/* a file's bytes (file_get): the response is made */
+		r = h->stream;
+		h->stream = NULL;
+		cors(h, r);
+		if (h->acao)
+			MHD_add_response_header(r, "Access-Control-Expose-"
+						"Headers", "X-Nedb-Version, "
+						"X-Nedb-Seq, X-Nedb-Root");
+		ret = MHD_queue_response(h->conn, h->status, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	r = MHD_create_response_from_buffer(h->resp.len, h->resp.p,
 					    MHD_RESPMEM_MUST_COPY);
 	if (!r)
@@ -547,6 +576,11 @@ drop_database(struct hreq *h, struct dbent *e)
 	char name[65];
 	int rc;
 
+	if (e->files) {
+		fail(h, MHD_HTTP_SERVICE_UNAVAILABLE, "database '%s' has file "
+		     "transfers under way", e->name);
+		return;
+	}
 	settle(e);
 	strcpy(name, e->name);
 	resp_forget_db(e);
@@ -1029,6 +1063,316 @@ note_route(struct hreq *h, struct dbent *e)
 	ok(h, MHD_HTTP_OK);
 }
 
+/* ---- files ---------------------------------------------------------------- */
+
+static const char *header(struct hreq *h, const char *name);
+static void method_not_allowed(struct hreq *h, const char *method,
+			       const char *url);
+static int split_path(const char *url, char *buf, size_t size, char **seg,
+		      int max);
+
+/* Whether url is /v1/databases/NAME/files/FILE (FILE: the rest of it). */
+static bool
+file_url(const char *url)
+{
+	char buf[2048], *s[5];
+
+	if (strlen(url) >= sizeof buf)
+		return false;
+	return split_path(url, buf, sizeof buf, s, 5) == 5 &&
+	       !strcmp(s[0], "v1") && !strcmp(s[1], "databases") &&
+	       !strcmp(s[3], "files");
+}
+
+/*
+ * A file put that cannot begin is answered: at once to a client that
+ * waits for "100 Continue" (it sends nothing more), else once its body
+ * is in, read and thrown away (as a body too large for NEDBD_MAX_BODY),
+ * so that a client still sending gets the answer and not a reset.  The
+ * value is check_request's: false when the answer goes now.
+ */
+static bool
+refuse(struct hreq *h)
+{
+	const char *x = header(h, MHD_HTTP_HEADER_EXPECT);
+
+	if (x && !strcasecmp(x, "100-continue"))
+		return false;
+	h->drain = true;
+	return true;
+}
+
+/*
+ * PUT …/files/FILE, once its headers are in: the database found and held
+ * open (dbent.files) and the put begun, so that handle() feeds it the
+ * body as it comes.  A bad name, or no such database, is answered
+ * (refuse) without a byte of the body stored.
+ */
+static bool
+file_put_begin(struct hreq *h, const char *url)
+{
+	nedb_file_put_opts po = {0};
+	char buf[2048], *s[5];
+	struct dbent *e;
+	int rc;
+
+	split_path(url, buf, sizeof buf, s, 5);
+	if (!(e = route_db(h, s[2])))
+		return refuse(h);
+	po.w.client = CLIENT;
+	if ((rc = nedb_file_put_begin(e->db, s[4], &po, &h->fput))) {
+		fail_db(h, rc);
+		return refuse(h);
+	}
+	h->fdb = e;
+	e->files++;
+	return true;
+}
+
+/* A piece of the body of a file put; a failed write is answered, and the
+ * rest of the body is thrown away. */
+static void
+file_put_data(struct hreq *h, const char *data, size_t n)
+{
+	int rc;
+
+	if ((rc = nedb_file_put_write(h->fput, data, n))) {
+		fail_db(h, rc);
+		nedb_file_put_abort(h->fput);
+		h->fput = NULL;
+		h->drain = true;
+	}
+}
+
+/*
+ * The body of a file put is in: its last chunks and manifest are stored,
+ * and its op joins the database's batch (waiting for the writer lock as
+ * any write); answered with nedb-file put's line once the batch commits.
+ */
+static void
+file_put_end(struct hreq *h, struct dbent *e)
+{
+	nedb_file_version v;
+	uint64_t added;
+	int rc;
+
+	if (!h->fput || h->fdb != e) {
+		fail(h, MHD_HTTP_INTERNAL_SERVER_ERROR, "no file put under way");
+		return;
+	}
+	if (!join(h, e))
+		return;		/* waits for the lock, or answered */
+	rc = nedb_file_put_stage(h->fput, &v, &added);
+	h->fput = NULL;
+	if (rc) {
+		write_failed(h, e, rc);
+		return;
+	}
+	hold(h, e);
+	nedb_file_put_json(&h->resp, &v, added);
+	ok(h, MHD_HTTP_OK);
+}
+
+/* A version's bytes on their way out: its reader, the chunk being sent. */
+struct fstream {
+	nedb_file_reader *rd;
+	struct dbent *e;		/* held open (files) */
+	const char *p;
+	size_t n, off;
+	bool end;			/* read and checked to the end */
+};
+
+/* The next chunk into f, or its end (the whole checked). */
+static int
+fstream_fill(struct fstream *f)
+{
+	const void *p;
+	size_t n;
+	int rc;
+
+	if ((rc = nedb_file_reader_next(f->rd, &p, &n)))
+		return rc;
+	f->p = p;
+	f->n = n;
+	f->off = 0;
+	f->end = n == 0;
+	return 0;
+}
+
+/*
+ * libmicrohttpd's reader of a file's answer.  A chunk is always read (and
+ * checked) ahead, so that the last bytes go out only after the end of
+ * the version was checked too.  A chunk that does not read back cuts the
+ * answer short (the connection closes before Content-Length bytes): a
+ * client never takes wrong bytes for the file.
+ */
+static ssize_t
+fstream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct fstream *f = cls;
+	size_t n = 0;
+
+	while (n < max && !f->end) {
+		size_t take = f->n - f->off;
+
+		if (take > max - n)
+			take = max - n;
+		memcpy(buf + n, f->p + f->off, take);
+		f->off += take;
+		n += take;
+		if (f->off == f->n && fstream_fill(f)) {
+			fprintf(stderr, "nedbd: http: %s: answer cut short\n",
+				nedb_errmsg());
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+fstream_free(void *cls)
+{
+	struct fstream *f = cls;
+
+	nedb_file_reader_close(f->rd);
+	f->e->files--;
+	free(f);
+}
+
+/*
+ * GET …/files/FILE[?version=V][&as_of=SEQ]: the version's bytes, streamed
+ * (application/octet-stream, Content-Length its size), its number, op and
+ * root in X-Nedb-* headers.  The first chunk is read before the answer
+ * is made, so that a version whose store is damaged there is a 500 with
+ * the error; later damage cuts the answer short (fstream_read).
+ */
+static void
+file_get(struct hreq *h, struct dbent *e, const char *name)
+{
+	uint64_t version = 0, as_of = NEDB_HEAD;
+	struct fstream *f = NULL;
+	struct MHD_Response *r;
+	nedb_file_version v;
+	char num[24], root[65];
+	int rc;
+
+	if (!num_arg(h, "version", false, &version) ||
+	    !num_arg(h, "as_of", false, &as_of))
+		return;
+	if (!version && MHD_lookup_connection_value(h->conn,
+						    MHD_GET_ARGUMENT_KIND,
+						    "version")) {
+		fail(h, 400, "bad version '0': versions count from 1");
+		return;
+	}
+	settle(e);
+	if ((rc = nedb_file_stat(e->db, name, version, as_of, &v)))
+		goto bad;
+	f = calloc(1, sizeof *f);
+	if (!f) {
+		fail(h, 500, "out of memory");
+		return;
+	}
+	if ((rc = nedb_file_reader_open(e->db, &v, &f->rd)) ||
+	    (rc = fstream_fill(f)))
+		goto bad;
+	f->e = e;
+	r = MHD_create_response_from_callback(v.size, 64 * 1024, fstream_read,
+					      f, fstream_free);
+	if (!r) {
+		nedb_file_reader_close(f->rd);
+		free(f);
+		fail(h, 500, "out of memory");
+		return;
+	}
+	e->files++;
+	MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	snprintf(num, sizeof num, "%llu", (unsigned long long)v.version);
+	MHD_add_response_header(r, "X-Nedb-Version", num);
+	snprintf(num, sizeof num, "%llu", (unsigned long long)v.seq);
+	MHD_add_response_header(r, "X-Nedb-Seq", num);
+	for (int i = 0; i < 32; i++)
+		snprintf(root + 2 * i, 3, "%02x", v.root[i]);
+	MHD_add_response_header(r, "X-Nedb-Root", root);
+	h->stream = r;
+	h->status = MHD_HTTP_OK;
+	h->answered = true;
+	return;
+bad:
+	if (f) {
+		nedb_file_reader_close(f->rd);
+		free(f);
+	}
+	fail_db(h, rc);
+}
+
+static int
+add_file(const nedb_file_version *v, void *payload)
+{
+	struct rows *r = payload;
+
+	if (r->n++)
+		nedb_buf_puts(r->b, ",");
+	return nedb_file_version_json(r->b, v, 0);
+}
+
+/*
+ * GET …/files[?name=FILE][&as_of=SEQ]: nedb-file ls: the latest version
+ * of every file, or every version of FILE, and the head they were read
+ * at.
+ */
+static void
+file_list(struct hreq *h, struct dbent *e)
+{
+	struct rows r = {&h->resp, 0};
+	const char *name = MHD_lookup_connection_value(h->conn,
+						       MHD_GET_ARGUMENT_KIND,
+						       "name");
+	uint64_t as_of = NEDB_HEAD, seq;
+	char head[65];
+	int rc;
+
+	if (!num_arg(h, "as_of", false, &as_of))
+		return;
+	settle(e);
+	nedb_buf_puts(&h->resp, "{\"files\":[");
+	if ((rc = nedb_read_begin(e->db)) == 0 &&
+	    (rc = nedb_head(e->db, &seq, head)) == 0)
+		rc = nedb_file_list(e->db, name, as_of, add_file, &r);
+	nedb_read_end(e->db);
+	if (rc) {
+		h->resp.len = 0;
+		fail_db(h, rc);
+		return;
+	}
+	nedb_buf_printf(&h->resp, "],\"count\":%llu,\"seq\":%llu,"
+			"\"head\":\"%s\"}", (unsigned long long)r.n,
+			(unsigned long long)seq, head);
+	ok(h, MHD_HTTP_OK);
+}
+
+/* …/files and …/files/FILE (the rest of the path: it may hold slashes). */
+static void
+files_route(struct hreq *h, struct dbent *e, const char *url,
+	    const char *method)
+{
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	char buf[2048], *s[5];
+	int n = split_path(url, buf, sizeof buf, s, 5);
+
+	if (n == 4) {
+		if (!get)
+			return method_not_allowed(h, method, url);
+		return file_list(h, e);
+	}
+	if (get)
+		return file_get(h, e, s[4]);
+	if (!strcmp(method, "PUT"))
+		return file_put_end(h, e);
+	method_not_allowed(h, method, url);
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 static void route(struct hreq *h, const char *url, const char *method);
@@ -1194,6 +1538,9 @@ check_request(struct hreq *h, const char *url, const char *method)
 	}
 	if (!authorized(h))
 		return false;
+	/* a file's body goes to its put as it comes: no limit */
+	if (!strcmp(method, "PUT") && file_url(url))
+		return file_put_begin(h, url);
 	if (!strcmp(method, "POST") &&
 	    !json_type(v = header(h, MHD_HTTP_HEADER_CONTENT_TYPE))) {
 		fail(h, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported "
@@ -1322,7 +1669,8 @@ route(struct hreq *h, const char *url, const char *method)
 	    strcmp(s[3], "index") && strcmp(s[3], "link") &&
 	    strcmp(s[3], "verify") && strcmp(s[3], "log") &&
 	    strcmp(s[3], "checkpoint") && strcmp(s[3], "rows") &&
-	    strcmp(s[3], "proof") && strcmp(s[3], "sql")) {
+	    strcmp(s[3], "proof") && strcmp(s[3], "sql") &&
+	    strcmp(s[3], "files")) {
 		fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s", method, url);
 		return;
 	}
@@ -1348,6 +1696,8 @@ route(struct hreq *h, const char *url, const char *method)
 			return method_not_allowed(h, method, url);
 		return delete_row(h, e, s[4], s[5]);
 	}
+	if (!strcmp(s[3], "files"))
+		return files_route(h, e, url, method);
 	if (!strcmp(s[3], "proof")) {
 		if (n != 5) {
 			fail(h, MHD_HTTP_NOT_FOUND, "no route %s %s: want "
@@ -1456,6 +1806,19 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			return send_resp(h);
 		return MHD_YES;
 	}
+	if (*upload_size && h->fput && !h->drain) {
+		file_put_data(h, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size && h->drain) {
+		if ((h->drained += *upload_size) > DRAIN_MAX)
+			return MHD_NO;	/* enough: hang up */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (h->drain)
+		return send_resp(h);	/* answered: the body is in */
 	if (*upload_size) {
 		if (!h->too_big && h->body.len + *upload_size > srv.max_body)
 			h->too_big = true;
@@ -1500,6 +1863,12 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!h)
 		return;
 	lock_cancel(&h->lw);
+	/* a file put not committed (a client gone, an error): no version */
+	nedb_file_put_abort(h->fput);
+	if (h->fdb)
+		h->fdb->files--;
+	if (h->stream)
+		MHD_destroy_response(h->stream);
 	nedb_buf_free(&h->body);
 	nedb_buf_free(&h->resp);
 	free(h);

@@ -228,7 +228,8 @@ db_reap(void)
 
 		for (struct dbent *e = srv.dbs; e; e = e->next)
 			if (!e->batch && !e->snap && !e->waiters &&
-			    !e->lockq && (!lru || e->used < lru->used))
+			    !e->lockq && !e->files &&
+			    (!lru || e->used < lru->used))
 				lru = e;
 		if (!lru)
 			return;		/* all busy: next turn */

@@ -235,6 +235,8 @@ struct nedb_file_put {
 	unsigned char *buf;
 	size_t start, len, cap;
 	uint64_t size, chunks, added;
+	bool finished;			/* put_finish: stored and synced */
+	unsigned char man[FADDR_LEN], root[32];
 };
 
 int
@@ -321,6 +323,8 @@ nedb_file_put_write(nedb_file_put *p, const void *data, size_t n)
 	const unsigned char *d = data;
 	int rc;
 
+	if (p->finished)
+		return nedb__err(NEDB_EUSAGE, "the put is finished");
 	while (n) {
 		size_t take = p->cap - p->len;
 
@@ -348,53 +352,67 @@ nedb_file_put_write(nedb_file_put *p, const void *data, size_t n)
 	return 0;
 }
 
-int
-nedb_file_put_commit(nedb_file_put *p, nedb_file_version *out,
-		     uint64_t *new_bytes)
+/* Stores what is left (the last chunks, the manifest) and syncs it, once:
+ * invariant 1 before any op names it.  p takes no more bytes after. */
+static int
+put_finish(nedb_file_put *p, unsigned char man[FADDR_LEN],
+	   unsigned char root[32])
+{
+	int rc;
+
+	if (p->finished) {
+		memcpy(man, p->man, FADDR_LEN);
+		memcpy(root, p->root, 32);
+		return 0;
+	}
+	while (p->len > p->start) {
+		size_t cut = nedb__cdc_cut(&p->cdc, p->buf + p->start,
+					   p->len - p->start);
+
+		if ((rc = put_chunk(p, p->buf + p->start, cut)))
+			return rc;
+		p->start += cut;
+	}
+	if ((rc = nedb__man_finish(&p->mb, p->man)) ||
+	    (rc = q_finish(&p->q)) ||
+	    (rc = nedb__fwriter_flush(p->wr)) ||
+	    (rc = nedb__tree_range_root(&p->tr, p->root)))
+		return rc;
+	p->added += p->mb.added + p->q.added;
+	p->finished = true;
+	memcpy(man, p->man, FADDR_LEN);
+	memcpy(root, p->root, 32);
+	return 0;
+}
+
+/* Stages p's op in db's open write: 0, 1 for an idempotent retry (then
+ * *out is the first put's version), or an error (the write is then the
+ * caller's to abort). */
+static int
+put_stage(nedb_file_put *p, nedb_file_version *out, uint64_t *new_bytes)
 {
 	nedb *db = p->db;
 	struct op o;
 	nedb_receipt r;
 	int rc;
 
-	memset(out, 0, sizeof *out);
-	*new_bytes = 0;
-	while (p->len > p->start) {
-		size_t cut = nedb__cdc_cut(&p->cdc, p->buf + p->start,
-					   p->len - p->start);
-
-		if ((rc = put_chunk(p, p->buf + p->start, cut)))
-			goto done;
-		p->start += cut;
-	}
 	memset(&o, 0, sizeof o);
-	/* invariant 1: everything the op names is stored and indexed */
-	if ((rc = nedb__man_finish(&p->mb, o.fman)) ||
-	    (rc = q_finish(&p->q)) ||
-	    (rc = nedb__fwriter_flush(p->wr)) ||
-	    (rc = nedb__tree_range_root(&p->tr, o.froot)))
-		goto done;
-	p->added += p->mb.added + p->q.added;
+	if ((rc = put_finish(p, o.fman, o.froot)))
+		return rc;
 	nedb__test_pause("file-commit");
 	o.name = p->name;
 	o.fsize = p->size;
 	o.fchunks = p->chunks;
-	if ((rc = nedb_write_begin(db)))
-		goto done;
 	rc = nedb__stage_file(db, &o, &p->w, &r);
 	if (rc == 1) {
 		/* an idempotent retry: the first put's version */
-		nedb_write_abort(db);
-		rc = nedb_file_stat(db, r.name, (uint64_t)r.version, NEDB_HEAD,
-				    out);
-		goto done;
+		if ((rc = nedb_file_stat(db, r.name, (uint64_t)r.version,
+					 NEDB_HEAD, out)))
+			return rc;
+		return 1;
 	}
-	if (rc) {
-		nedb_write_abort(db);
-		goto done;
-	}
-	if ((rc = nedb_write_commit(db)))
-		goto done;
+	if (rc)
+		return rc;
 	snprintf(out->name, sizeof out->name, "%s", p->name);
 	out->version = (uint64_t)o.fversion;
 	out->seq = r.seq;
@@ -405,7 +423,52 @@ nedb_file_put_commit(nedb_file_put *p, nedb_file_version *out,
 	memcpy(out->manifest, o.fman, sizeof out->manifest);
 	memcpy(out->hash, r.hash, sizeof out->hash);
 	*new_bytes = p->added;
+	return 0;
+}
+
+int
+nedb_file_put_commit(nedb_file_put *p, nedb_file_version *out,
+		     uint64_t *new_bytes)
+{
+	nedb *db = p->db;
+	unsigned char man[FADDR_LEN], root[32];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	*new_bytes = 0;
+	/* stored and synced before the writer lock is taken */
+	if ((rc = put_finish(p, man, root)) ||
+	    (rc = nedb_write_begin(db)))
+		goto done;
+	if ((rc = put_stage(p, out, new_bytes))) {
+		nedb_write_abort(db);
+		if (rc == 1)
+			rc = 0;
+		else
+			memset(out, 0, sizeof *out);
+		goto done;
+	}
+	if ((rc = nedb_write_commit(db))) {
+		memset(out, 0, sizeof *out);
+		*new_bytes = 0;
+	}
 done:
+	nedb_file_put_abort(p);
+	return rc;
+}
+
+int
+nedb_file_put_stage(nedb_file_put *p, nedb_file_version *out,
+		    uint64_t *new_bytes)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	*new_bytes = 0;
+	if (!p->db->wtxn)
+		rc = nedb__err(NEDB_EUSAGE, "no write is open");
+	else if ((rc = put_stage(p, out, new_bytes)) == 1)
+		rc = 0;
 	nedb_file_put_abort(p);
 	return rc;
 }
@@ -723,63 +786,112 @@ open_store(nedb *db, const nedb_file_version *v, struct fstore **s)
 	return rc;
 }
 
+struct nedb_file_reader {
+	nedb_file_version v;
+	struct fstore *s;
+	struct mread r;
+	struct nedb_tree_range tr;
+	nedb_buf b;			/* the chunk handed out last */
+	uint64_t k;			/* chunks handed out */
+	bool end;			/* all of them, and the whole checked */
+};
+
+int
+nedb_file_reader_open(nedb *db, const nedb_file_version *v,
+		      nedb_file_reader **out)
+{
+	nedb_file_reader *rd;
+	int rc;
+
+	*out = NULL;
+	rd = nedb__calloc(1, sizeof *rd);
+	rd->v = *v;
+	if ((rc = open_store(db, v, &rd->s)))
+		goto fail;
+	if ((rc = nedb__man_open(&rd->r, rd->s, v->manifest, v->chunks,
+				 v->size))) {
+		rc = about(rc == NEDB_ENOTFOUND ? NEDB_ECORRUPT : rc, v,
+			   "manifest of chunk", 0);
+		goto fail;
+	}
+	*out = rd;
+	return 0;
+fail:
+	nedb_file_reader_close(rd);
+	return rc;
+}
+
+int
+nedb_file_reader_next(nedb_file_reader *rd, const void **p, size_t *n)
+{
+	const nedb_file_version *v = &rd->v;
+	unsigned char addr[FADDR_LEN], root[32];
+	uint32_t len;
+	int rc, more;
+
+	*p = NULL;
+	*n = 0;
+	if (rd->end)
+		return 0;
+	if ((more = nedb__man_next(&rd->r, addr, &len)) == 1) {
+		if ((rc = nedb__fstore_get(rd->s, FREC_CHUNK, addr, &rd->b,
+					   NULL)))
+			return about(rc == NEDB_ENOTFOUND ? NEDB_ECORRUPT : rc,
+				     v, "chunk", rd->k);
+		if (rd->b.len != len)
+			return nedb__err(NEDB_ECORRUPT, "file '%s' version %llu "
+					 "chunk %llu: %zu bytes where the "
+					 "manifest says %u", v->name,
+					 (unsigned long long)v->version,
+					 (unsigned long long)rd->k, rd->b.len,
+					 len);
+		if ((rc = nedb__tree_range_add(&rd->tr, addr, sizeof addr)))
+			return rc;
+		rd->k++;
+		*p = rd->b.p;
+		*n = rd->b.len;
+		return 0;
+	}
+	if (more < 0)
+		return about(more, v, "manifest after chunk", rd->k);
+	if ((rc = nedb__tree_range_root(&rd->tr, root)))
+		return rc;
+	if (rd->k != v->chunks || rd->r.off != v->size ||
+	    memcmp(root, v->root, 32))
+		return nedb__err(NEDB_ECORRUPT, "file '%s' version %llu: its "
+				 "chunks do not make the root, size and count "
+				 "its op says", v->name,
+				 (unsigned long long)v->version);
+	rd->end = true;
+	return 0;
+}
+
+void
+nedb_file_reader_close(nedb_file_reader *rd)
+{
+	if (!rd)
+		return;
+	nedb__man_close(&rd->r);
+	nedb__fstore_close(rd->s);
+	nedb_buf_free(&rd->b);
+	free(rd);
+}
+
 int
 nedb_file_read(nedb *db, const nedb_file_version *v, nedb_data_fn fn,
 	       void *payload)
 {
-	unsigned char addr[FADDR_LEN], root[32];
-	struct nedb_tree_range tr;
-	struct fstore *s = NULL;
-	struct mread r;
-	nedb_buf b = {0};
-	uint32_t len;
-	uint64_t k = 0;
-	int rc, more;
+	nedb_file_reader *rd;
+	const void *p;
+	size_t n;
+	int rc;
 
-	memset(&r, 0, sizeof r);
-	memset(&tr, 0, sizeof tr);
-	if ((rc = open_store(db, v, &s)))
+	if ((rc = nedb_file_reader_open(db, v, &rd)))
 		return rc;
-	if ((rc = nedb__man_open(&r, s, v->manifest, v->chunks, v->size))) {
-		rc = about(rc == NEDB_ENOTFOUND ? NEDB_ECORRUPT : rc, v,
-			   "manifest of chunk", 0);
-		goto done;
-	}
-	while ((more = nedb__man_next(&r, addr, &len)) == 1) {
-		if ((rc = nedb__fstore_get(s, FREC_CHUNK, addr, &b, NULL))) {
-			rc = about(rc == NEDB_ENOTFOUND ? NEDB_ECORRUPT : rc,
-				   v, "chunk", k);
-			goto done;
-		}
-		if (b.len != len) {
-			rc = nedb__err(NEDB_ECORRUPT, "file '%s' version %llu "
-				       "chunk %llu: %zu bytes where the "
-				       "manifest says %u", v->name,
-				       (unsigned long long)v->version,
-				       (unsigned long long)k, b.len, len);
-			goto done;
-		}
-		if ((rc = nedb__tree_range_add(&tr, addr, sizeof addr)))
-			goto done;
-		if ((rc = fn(b.p, b.len, payload)))
-			goto done;
-		k++;
-	}
-	if (more < 0) {
-		rc = about(more, v, "manifest after chunk", k);
-		goto done;
-	}
-	if ((rc = nedb__tree_range_root(&tr, root)))
-		goto done;
-	if (k != v->chunks || r.off != v->size || memcmp(root, v->root, 32))
-		rc = nedb__err(NEDB_ECORRUPT, "file '%s' version %llu: its "
-			       "chunks do not make the root, size and count "
-			       "its op says", v->name,
-			       (unsigned long long)v->version);
-done:
-	nedb__man_close(&r);
-	nedb__fstore_close(s);
-	nedb_buf_free(&b);
+	while (!(rc = nedb_file_reader_next(rd, &p, &n)) && n)
+		if ((rc = fn(p, n, payload)))
+			break;
+	nedb_file_reader_close(rd);
 	return rc;
 }
 
@@ -1182,4 +1294,51 @@ done:
 	if (!rc && ck.bad)
 		nedb__err(NEDB_ECORRUPT, "%s", ck.first);
 	return rc;
+}
+
+/* --- JSON ---------------------------------------------------------- */
+
+int
+nedb_file_version_json(nedb_buf *b, const nedb_file_version *v, int full)
+{
+	char root[65];
+
+	nedb__hex(root, v->root, 32);
+	root[64] = 0;
+	nedb_buf_puts(b, "{\"name\":");
+	nedb_buf_json_str(b, v->name, strlen(v->name));
+	nedb_buf_printf(b, ",\"version\":%llu,\"seq\":%llu,\"ts\":%lld,"
+			"\"size\":%llu,\"chunks\":%llu,\"root\":\"%s\"",
+			(unsigned long long)v->version,
+			(unsigned long long)v->seq, (long long)v->ts,
+			(unsigned long long)v->size,
+			(unsigned long long)v->chunks, root);
+	if (full) {
+		char man[65];
+
+		nedb__hex(man, v->manifest, 32);
+		man[64] = 0;
+		nedb_buf_printf(b, ",\"manifest\":\"%s\",\"hash\":\"%s\"",
+				man, v->hash);
+	}
+	return nedb_buf_puts(b, "}");
+}
+
+int
+nedb_file_put_json(nedb_buf *b, const nedb_file_version *v,
+		   uint64_t new_bytes)
+{
+	char root[65];
+
+	nedb__hex(root, v->root, 32);
+	root[64] = 0;
+	nedb_buf_printf(b, "{\"seq\":%llu,\"name\":", (unsigned long long)v->seq);
+	nedb_buf_json_str(b, v->name, strlen(v->name));
+	return nedb_buf_printf(b, ",\"version\":%llu,\"size\":%llu,"
+			       "\"chunks\":%llu,\"new_bytes\":%llu,"
+			       "\"root\":\"%s\"}",
+			       (unsigned long long)v->version,
+			       (unsigned long long)v->size,
+			       (unsigned long long)v->chunks,
+			       (unsigned long long)new_bytes, root);
 }

@@ -63,6 +63,7 @@
 #define MARK_BATCH 65536u
 #define FENT_LEN 24
 #define PROBE 8192			/* bytes tried before deflating all */
+#define KICK_BYTES ((uint64_t)8 << 20)	/* writeback started this often */
 
 struct fstore {
 	nedb *db;
@@ -170,13 +171,84 @@ pack_max(void)
 	return n >= 4096 ? n : PACK_MAX_DEF;
 }
 
+/*
+ * The index's environment is the handle's, shared by every store it has
+ * open (a put's, a read's, nedbd's many at once): LMDB must not have one
+ * file open twice in a process, whose locks (fcntl) are the process's,
+ * so that a second environment would take itself for the only user and
+ * reset the first one's reader table.  Opened by the first store, closed
+ * with the last; LMDB's environment itself is safe to share between the
+ * threads of a put (MDB_NOTLS).
+ */
+struct nedb_fenv {
+	MDB_env *env;
+	MDB_dbi chunks, packs, marks;
+	unsigned refs;
+};
+
+static int
+fenv_get(nedb *db, const char *dir, bool durable)
+{
+	struct nedb_fenv *fe = db->fenv;
+	char *index;
+	MDB_txn *txn = NULL;
+	size_t msize;
+	int rc;
+
+	if (fe) {
+		fe->refs++;
+		return 0;
+	}
+	fe = nedb__calloc(1, sizeof *fe);
+	index = nedb__path_in(dir, "index.mdb");
+	mapsize(&msize);
+	if ((rc = mdb_env_create(&fe->env))) {
+		fe->env = NULL;
+		goto fail;
+	}
+	mdb_env_set_maxdbs(fe->env, 4);
+	mdb_env_set_mapsize(fe->env, msize);
+	if ((rc = mdb_env_open(fe->env, index, MDB_NOSUBDIR | MDB_NOTLS |
+			       (durable ? 0 : MDB_NOSYNC), 0600)) ||
+	    (rc = mdb_txn_begin(fe->env, NULL, 0, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &fe->chunks)) ||
+	    (rc = mdb_dbi_open(txn, "packs", MDB_CREATE, &fe->packs)) ||
+	    (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &fe->marks))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		goto fail;
+	free(index);
+	fe->refs = 1;
+	db->fenv = fe;
+	return 0;
+fail:
+	free(index);
+	if (fe->env)
+		mdb_env_close(fe->env);
+	free(fe);
+	return nedb__mdb(rc, "cannot open the file store index");
+}
+
+static void
+fenv_put(nedb *db)
+{
+	struct nedb_fenv *fe = db->fenv;
+
+	if (!fe || --fe->refs)
+		return;
+	mdb_env_close(fe->env);
+	free(fe);
+	db->fenv = NULL;
+}
+
 static int
 store_open(nedb *db, bool create, bool excl, struct fstore **out)
 {
 	struct fstore *s = nedb__calloc(1, sizeof *s);
-	char *lock = NULL, *index = NULL;
-	MDB_txn *txn;
-	size_t msize;
+	char *lock = NULL;
 	int rc;
 
 	*out = NULL;
@@ -220,32 +292,12 @@ store_open(nedb *db, bool create, bool excl, struct fstore **out)
 		rc = nedb__errno(NEDB_EIO, "cannot lock the file store");
 		goto fail;
 	}
-	index = nedb__path_in(s->dir, "index.mdb");
-	mapsize(&msize);
-	if ((rc = mdb_env_create(&s->env))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
+	if ((rc = fenv_get(db, s->dir, s->durable)))
 		goto fail;
-	}
-	mdb_env_set_maxdbs(s->env, 4);
-	mdb_env_set_mapsize(s->env, msize);
-	if ((rc = mdb_env_open(s->env, index, MDB_NOSUBDIR | MDB_NOTLS |
-			       (s->durable ? 0 : MDB_NOSYNC), 0600))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn))) {
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
-	if ((rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &s->chunks)) ||
-	    (rc = mdb_dbi_open(txn, "packs", MDB_CREATE, &s->packs)) ||
-	    (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &s->marks)) ||
-	    (rc = mdb_txn_commit(txn))) {
-		if (txn && rc)
-			mdb_txn_abort(txn);
-		rc = nedb__mdb(rc, "cannot open the file store index");
-		goto fail;
-	}
+	s->env = db->fenv->env;
+	s->chunks = db->fenv->chunks;
+	s->packs = db->fenv->packs;
+	s->marks = db->fenv->marks;
 	if (nedb__encrypted(db)) {
 		s->sealed = true;
 		memcpy(s->akey, db->crypt.file_addr, NEDB_KEY_LEN);
@@ -253,12 +305,10 @@ store_open(nedb *db, bool create, bool excl, struct fstore **out)
 			goto fail;
 	}
 	free(lock);
-	free(index);
 	*out = s;
 	return 0;
 fail:
 	free(lock);
-	free(index);
 	nedb__fstore_close(s);
 	return rc;
 }
@@ -288,7 +338,7 @@ nedb__fstore_close(struct fstore *s)
 		if (s->fd[i].fd >= 0)
 			close(s->fd[i].fd);
 	if (s->env)
-		mdb_env_close(s->env);
+		fenv_put(s->db);
 	if (s->inf_ready)
 		nedb__z.inflateEnd(&s->inf);
 	if (s->lockfd >= 0)
@@ -575,6 +625,7 @@ struct fwriter {
 	uint32_t pack;
 	uint64_t end;			/* its length with what was written */
 	bool new_pack;			/* not in the packs table yet */
+	uint64_t kicked;		/* written back from here on: asked */
 	bool fresh;			/* gc's: only a pack of its own */
 	MDB_txn *rtxn;			/* dedup lookups */
 	bool rtxn_reset;
@@ -795,6 +846,7 @@ pack_acquire(struct fwriter *w)
 		w->fd = fd;
 		w->pack = cand[i];
 		w->end = have;
+		w->kicked = have;
 		return 0;
 	}
 	for (uint32_t id = last + 1;; id++) {
@@ -824,6 +876,7 @@ pack_acquire(struct fwriter *w)
 		w->fd = fd;
 		w->pack = id;
 		w->end = PACK_HDR;
+		w->kicked = PACK_HDR;
 		w->new_pack = true;
 		return 0;
 	}
@@ -919,34 +972,38 @@ have(struct fwriter *w, const unsigned char addr[FADDR_LEN])
  * Deflates p[0, n) into w->cbuf: 1 when that pays, 0 when it does not
  * (stored raw), after inflating the result again and comparing it with
  * p (invariant 5).  A probe of the first PROBE bytes first, so that
- * incompressible data (media, archives) costs little.
+ * incompressible data (media, archives) costs little; when it pays, the
+ * same stream goes on with the rest (the probe is not deflated twice).
  */
 static int
 deflate_chunk(struct fwriter *w, const unsigned char *p, size_t n)
 {
-	uLong bound = nedb__z.compressBound((uLong)n);
+	uLong bound = nedb__z.compressBound((uLong)n) + 64;
 	size_t probe = n > 2 * PROBE ? PROBE : 0, out;
-	int rc;
+	int rc, zr;
 
 	nedb_buf_grow(&w->cbuf, bound);
+	nedb__z.deflateReset(&w->def);
+	w->def.next_in = (Bytef *)p;
+	w->def.next_out = (Bytef *)w->cbuf.p;
+	w->def.avail_out = (uInt)bound;
 	if (probe) {
-		nedb__z.deflateReset(&w->def);
-		w->def.next_in = (Bytef *)p;
+		/* flushed, so that what it took is known; the stream goes
+		 * on from there when it pays (a flush point costs 5 bytes) */
 		w->def.avail_in = (uInt)probe;
-		w->def.next_out = (Bytef *)w->cbuf.p;
-		w->def.avail_out = (uInt)bound;
-		if (nedb__z.deflate(&w->def, Z_FINISH) != Z_STREAM_END)
+		if (nedb__z.deflate(&w->def, Z_SYNC_FLUSH) != Z_OK)
 			return nedb__err(NEDB_EIO, "cannot compress a chunk");
 		if (bound - w->def.avail_out > probe - probe / 32)
 			return 0;
-	}
-	nedb__z.deflateReset(&w->def);
-	w->def.next_in = (Bytef *)p;
-	w->def.avail_in = (uInt)n;
-	w->def.next_out = (Bytef *)w->cbuf.p;
-	w->def.avail_out = (uInt)bound;
-	if (nedb__z.deflate(&w->def, Z_FINISH) != Z_STREAM_END)
+		w->def.avail_in = (uInt)(n - probe);
+	} else
+		w->def.avail_in = (uInt)n;
+	zr = nedb__z.deflate(&w->def, Z_FINISH);
+	if (zr != Z_STREAM_END) {
+		if (zr == Z_OK || zr == Z_BUF_ERROR)
+			return 0;	/* larger than the chunk: raw */
 		return nedb__err(NEDB_EIO, "cannot compress a chunk");
+	}
 	out = bound - w->def.avail_out;
 	w->cbuf.len = out;
 	if (out > n - n / 32)
@@ -1029,6 +1086,15 @@ nedb__fwriter_put(struct fwriter *w, int type,
 					   "store pack");
 		}
 		done += (size_t)r;
+	}
+	/* durable: the kernel starts writing back what is written as it
+	 * goes (SYNC_FILE_RANGE_WRITE waits for nothing), so that the batch's
+	 * fdatasync finds little left to write */
+	if (s->durable && w->end + REC_HDR + dn >= w->kicked + KICK_BYTES) {
+		sync_file_range(w->fd, (off64_t)w->kicked,
+				(off64_t)(w->end + REC_HDR + dn - w->kicked),
+				SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->end + REC_HDR + dn;
 	}
 	e.pack = w->pack;
 	e.off = w->end;
@@ -1200,7 +1266,7 @@ use_find(struct packuse *u, size_t n, uint32_t id)
 {
 	struct packuse key = {.id = id};
 
-	return bsearch(&key, u, n, sizeof *u, use_cmp);
+	return n ? bsearch(&key, u, n, sizeof *u, use_cmp) : NULL;
 }
 
 /*
@@ -1388,7 +1454,8 @@ nedb__fstore_sweep(struct fstore *s, struct fstore_gc *out)
 		rc = nedb__mdb(rc, "cannot read the file store index");
 		goto done;
 	}
-	qsort(u, nu, sizeof *u, use_cmp);
+	if (nu)		/* (none: a store whose only put never committed) */
+		qsort(u, nu, sizeof *u, use_cmp);
 	/* pack files the index never listed: a killed writer's new pack
 	 * (no writer runs while gc holds the store) */
 	if ((dir = opendir(s->packdir))) {

@@ -61,6 +61,7 @@ struct MHD_Connection {
 	bool resumed;		/* since it was suspended */
 	bool queued;		/* an answer is queued */
 	bool closed;		/* the handler said MHD_NO */
+	bool octets;		/* the answer is a file's bytes */
 	unsigned status;
 	nedb_buf answer;
 };
@@ -68,6 +69,13 @@ struct MHD_Connection {
 struct MHD_Response {
 	size_t len;
 	char *p;
+	/* MHD_create_response_from_callback's (a file's bytes), read whole
+	 * when queued, a block at a time as libmicrohttpd does */
+	MHD_ContentReaderCallback crc;
+	void *cls;
+	MHD_ContentReaderFreeCallback crfc;
+	uint64_t size;
+	size_t block;
 };
 
 const char *
@@ -114,6 +122,57 @@ MHD_create_response_from_buffer(size_t size, void *buffer,
 	return r;
 }
 
+struct MHD_Response *
+MHD_create_response_from_callback(uint64_t size, size_t block_size,
+				  MHD_ContentReaderCallback crc, void *crc_cls,
+				  MHD_ContentReaderFreeCallback crfc)
+{
+	struct MHD_Response *r = calloc(1, sizeof *r);
+
+	if (!crc || !block_size || size == MHD_SIZE_UNKNOWN)
+		abort();
+	if (!r)
+		return NULL;
+	r->crc = crc;
+	r->cls = crc_cls;
+	r->crfc = crfc;
+	r->size = size;
+	r->block = block_size;
+	return r;
+}
+
+/* The bytes of a callback's response: all of its size, or an error that
+ * cuts them short (the connection would close); never more, never a
+ * pause (0), never an end before the size. */
+static void
+read_callback(struct MHD_Connection *c, struct MHD_Response *r)
+{
+	char *buf = malloc(r->block);
+	uint64_t pos = 0;
+
+	if (!buf)
+		abort();
+	c->octets = true;
+	while (pos < r->size) {
+		size_t max = r->size - pos < r->block ? r->size - pos :
+			     r->block;
+		ssize_t n = r->crc(r->cls, pos, buf, max);
+
+		if (n == MHD_CONTENT_READER_END_WITH_ERROR)
+			break;
+		if (n <= 0 || (size_t)n > max) {
+			fprintf(stderr, "fuzz_http: %s %s: the reader gave %zd "
+				"at %llu of %llu\n", c->method, c->url, n,
+				(unsigned long long)pos,
+				(unsigned long long)r->size);
+			abort();
+		}
+		nedb_buf_add(&c->answer, buf, (size_t)n);
+		pos += (uint64_t)n;
+	}
+	free(buf);
+}
+
 enum MHD_Result
 MHD_add_response_header(struct MHD_Response *r, const char *header,
 			const char *content)
@@ -139,13 +198,18 @@ MHD_queue_response(struct MHD_Connection *c, unsigned int status,
 	}
 	c->queued = true;
 	c->status = status;
-	nedb_buf_add(&c->answer, r->p, r->len);
+	if (r->crc)
+		read_callback(c, r);
+	else
+		nedb_buf_add(&c->answer, r->p, r->len);
 	return MHD_YES;
 }
 
 void
 MHD_destroy_response(struct MHD_Response *r)
 {
+	if (r && r->crfc)
+		r->crfc(r->cls);
 	if (r)
 		free(r->p);
 	free(r);
@@ -380,6 +444,12 @@ check_answer(struct req *q)
 	}
 	if (c->status == MHD_HTTP_NO_CONTENT) {
 		if (c->answer.len)
+			abort();
+		return;
+	}
+	/* a file's bytes (GET …/files/FILE): checked as they were read */
+	if (c->octets) {
+		if (c->status != MHD_HTTP_OK)
 			abort();
 		return;
 	}
