@@ -46,12 +46,9 @@ struct dbent {
 	struct waiter *waiters;	/* on the batch */
 	struct waiter *lockq;	/* on the writer lock, oldest first */
 	uint64_t used;		/* the loop's turn when last looked up */
-<<<<<<< HEAD
 	uint64_t synced;	/* the turn it last caught up with its engine */
-=======
 	unsigned files;		/* file puts and reads under way (http.c):
 				 * the handle stays open while any is */
->>>>>>> fileapi
 	struct dbent *next;
 };
 
