@@ -67,9 +67,10 @@ const char *nedb__engine_url(const struct nedb_engine *e);
 const char *nedb__engine_name(const struct nedb_engine *e);
 
 /*
- * Opens a transaction on the engine holding the database's advisory
- * lock (wait: block for it; else NEDB_EBUSY when another writer has
- * it).  create: the table is created when missing.  NEDB_EIO when the
+ * Takes the database's lock on the engine (PostgreSQL: a transaction
+ * holding its advisory lock; Redis: the lock key) (wait: block for it;
+ * else NEDB_EBUSY when another writer has it).  create: the table is
+ * created when missing (a stream needs nothing).  NEDB_EIO when the
  * engine cannot be reached.
  */
 int nedb__engine_begin(nedb *db, bool wait, bool create);
@@ -84,7 +85,8 @@ int nedb__engine_begin(nedb *db, bool wait, bool create);
 int nedb__engine_fetch(nedb *db, bool *have_tail, uint64_t *tail,
 		       unsigned char head[32], nedb_buf *out, size_t *n,
 		       unsigned limit);
-/* Inserts n lines (first seq first_seq) and commits (see above). */
+/* Inserts n lines (first seq first_seq) and commits (see above): a
+ * lost seq is NEDB_EBUSY with nedb__engine_conflict true. */
 int nedb__engine_append(nedb *db, const char *lines, size_t len,
 			uint64_t first_seq, size_t n);
 /* The two halves of append: insert (in the open transaction), commit. */
@@ -95,7 +97,8 @@ int nedb__engine_commit(nedb *db);
 void nedb__engine_end(nedb *db);
 /* Whether the last append lost its seq to another writer. */
 bool nedb__engine_conflict(nedb *db);
-/* Waits up to timeout_ms for a notification of new ops (LISTEN). */
+/* Waits up to timeout_ms for a notification of new ops (LISTEN; XREAD
+ * BLOCK past the last op read). */
 int nedb__engine_wait(nedb *db, int timeout_ms);
 /* The engine's highest seq (*empty: no op at all). */
 int nedb__engine_last(nedb *db, uint64_t *seq, bool *empty);
