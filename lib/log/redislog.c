@@ -255,6 +255,7 @@ redis_close(struct nedb_engine *base)
 		e->c = NULL;
 	}
 	e->locked = false;
+	e->token[0] = 0;	/* it names the connection */
 }
 
 static void
@@ -335,17 +336,12 @@ run0(struct redis_engine *e, int argc, const char **argv, const char *what)
 static int
 connect_engine(struct redis_engine *e)
 {
-	char id[24], rnd[20];
-	unsigned char b[8];
-	redisReply *r;
 	int rc;
 
 	if (e->c)
 		return 0;
 	if ((rc = rh_load()))
 		return rc;
-	if (nedb__test_fail("engine-connect"))
-		return nedb__engine_unreachable(&e->base, "test");
 	e->c = H.redisConnectWithTimeout(e->host, e->port, ms_tv(CONNECT_MS));
 	if (!e->c)
 		return nedb__engine_unreachable(&e->base, "out of memory");
@@ -367,21 +363,6 @@ connect_engine(struct redis_engine *e)
 		if ((rc = run0(e, 2, sel, "cannot select the database")))
 			goto fail;
 	}
-	{
-		const char *cid[] = {"CLIENT", "ID"};
-
-		if ((rc = run(e, &r, 2, cid, NULL, "cannot name the "
-			      "connection")))
-			goto fail;
-		snprintf(id, sizeof id, "%lld", r->type == REDIS_REPLY_INTEGER ?
-			 r->integer : 0);
-		H.freeReplyObject(r);
-	}
-	nedb__rand_pool(b, sizeof b);
-	nedb__hex(rnd, b, sizeof b);
-	rnd[16] = 0;
-	snprintf(e->token, sizeof e->token, "%s:%ld:%s", id, (long)getpid(),
-		 rnd);
 	return 0;
 fail:
 	redis_close(&e->base);
@@ -389,6 +370,31 @@ fail:
 }
 
 /* ---- the lock ----------------------------------------------------------- */
+
+/* The lock's token: this connection's id, made by the first writer on it
+ * (a reader never pays the round trip). */
+static int
+make_token(struct redis_engine *e)
+{
+	const char *cid[] = {"CLIENT", "ID"};
+	char rnd[20];
+	unsigned char b[8];
+	redisReply *r;
+	int rc;
+
+	if (*e->token)
+		return 0;
+	if ((rc = run(e, &r, 2, cid, NULL, "cannot name the connection")))
+		return rc;
+	nedb__rand_pool(b, sizeof b);
+	nedb__hex(rnd, b, sizeof b);
+	rnd[16] = 0;
+	snprintf(e->token, sizeof e->token, "%lld:%ld:%s",
+		 r->type == REDIS_REPLY_INTEGER ? r->integer : 0,
+		 (long)getpid(), rnd);
+	H.freeReplyObject(r);
+	return 0;
+}
 
 /* Deletes the lock held by holder if its connection is gone: *freed. */
 static int
@@ -444,6 +450,8 @@ redis_begin(nedb *db, bool wait, bool create)
 	/* the test of the lost race: writers that take no lock */
 	if (e->locked || nedb__test_fail("engine-lock"))
 		return 0;
+	if ((rc = make_token(e)))
+		return rc;
 	snprintf(ms, sizeof ms, "%d", LOCK_MS);
 	for (;;) {
 		bool ok, freed;
