@@ -264,6 +264,8 @@ bench: all
 	@tests/bench/run $(BUILD)/bin $(BENCH_N)
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		tests/bench/pglog $(BUILD)/bin; fi
+	@if command -v redis-server >/dev/null; then \
+		tests/bench/redislog $(BUILD)/bin; fi
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

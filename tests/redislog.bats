@@ -8,7 +8,8 @@
 # the same head), lost races begun again, the server down, a copy
 # holding ops a promoted replica never had, export and import, kill -9
 # of writers mid-batch and of Redis mid-write, WAIT for replicas,
-# --follow on XREAD BLOCK, libhiredis loaded only by such databases.
+# --follow on XREAD BLOCK, nedbd, libhiredis loaded only by such
+# databases.
 # Waits poll with a bound; nothing sleeps and hopes.
 
 load helper
@@ -478,6 +479,39 @@ check_acked() {
 	done
 	run jq -r .id "$BATS_TEST_TMPDIR/followed"
 	assert_output $'carol\ndave'
+}
+
+@test "nedbd serves a database whose log is on Redis: its writes reach the other machine, the other's reach its reads" {
+	local data=$BATS_TEST_TMPDIR/data port pid i
+	mkdir -p "$data"
+	nedb-put -d "$data/shop" --log "$URL" users alice '{"n":1}'
+	NEDBD_HOST=127.0.0.1 NEDBD_PORT=0 NEDBD_RESP2_PORT=0 NEDBD_DATA=$data \
+		nedbd 3>&- 2>"$BATS_TEST_TMPDIR/nedbd.err" &
+	pid=$!
+	PIDS+=($pid)
+	for ((i = 0; i < 200; i++)); do
+		port=$(sed -n 's|.*http://[^ ]*:\([0-9]*\).*|\1|p' "$BATS_TEST_TMPDIR/nedbd.err")
+		[ -n "$port" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+		sleep 0.05
+	done
+	run curl -sf -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$port/v1/databases/shop/put" \
+		-d '{"coll":"users","id":"bob","doc":{"n":2}}'
+	assert_success
+	assert_output --partial '"seq":2'
+	nedb-put -d "$B" --log "$URL" users carol '{"n":3}'
+	run nedb-get -d "$B" users bob
+	assert_output '{"_id":"bob","n":2}'
+	run curl -sf -H 'Content-Type: application/json' \
+		"http://127.0.0.1:$port/v1/databases/shop/query" \
+		-d '{"nql":"FROM users WHERE n >= 2 ORDER BY n"}'
+	assert_success
+	assert_output --partial '"rows":[{"_id":"bob","n":2},{"_id":"carol","n":3}]'
+	kill -TERM "$pid"
+	wait "$pid"
+	run nedb-verify -d "$data/shop"
+	assert_success
+	assert_equal "$(head_of "$data/shop")" "$(head_of "$B")"
 }
 
 @test "libhiredis is loaded only by a database whose log is on Redis" {
