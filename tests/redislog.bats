@@ -490,7 +490,9 @@ check_acked() {
 	pid=$!
 	PIDS+=($pid)
 	for ((i = 0; i < 200; i++)); do
-		port=$(sed -n 's|.*http://[^ ]*:\([0-9]*\).*|\1|p' "$BATS_TEST_TMPDIR/nedbd.err")
+		# (the file appears once the shell has forked nedbd)
+		port=$(sed -n 's|.*http://[^ ]*:\([0-9]*\).*|\1|p' \
+			"$BATS_TEST_TMPDIR/nedbd.err" 2>/dev/null || true)
 		[ -n "$port" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
 		sleep 0.05
 	done

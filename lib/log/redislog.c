@@ -29,7 +29,8 @@
  * whether that connection still exists (CLIENT LIST ID): a writer killed
  * mid-batch frees it at once, a stalled one (or one behind a partition)
  * after the expiry, LOCK_MS.  A lock that expired under a slow writer
- * costs a lost race, never a fork.
+ * costs a lost race, never a fork.  The append script frees it with the
+ * batch (one round trip, and one AOF fsync, fewer).
  *
  * Durability: the script's reply means the primary applied the batch
  * (and, with appendfsync always, wrote it to its AOF).  With ?wait=N in
@@ -60,8 +61,10 @@
 #define COMMAND_MS 30000	/* for any command's answer */
 #define LOCK_MS 30000		/* the writer lock's expiry */
 
-/* KEYS[1] the stream; ARGV[1] the batch's first seq, then line and hash
- * of each op.  "OK", or the seq the stream expects next. */
+/* KEYS[1] the stream, KEYS[2] the lock; ARGV[1] the batch's first seq,
+ * ARGV[2] the writer's token ("": it holds no lock), then line and hash
+ * of each op.  "OK" (and the lock freed if it is the writer's), or the
+ * seq the stream expects next. */
 static const char APPEND[] =
 	"local first = tonumber(ARGV[1])\n"
 	"local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
@@ -70,9 +73,12 @@ static const char APPEND[] =
 	"  nxt = tonumber(string.match(top[1][1], '^(%d+)-')) + 1\n"
 	"end\n"
 	"if nxt ~= first then return nxt end\n"
-	"for i = 2, #ARGV, 2 do\n"
-	"  redis.call('XADD', KEYS[1], string.format('%.0f-1', first + (i - 2) / 2),\n"
+	"for i = 3, #ARGV, 2 do\n"
+	"  redis.call('XADD', KEYS[1], string.format('%.0f-1', first + (i - 3) / 2),\n"
 	"             'line', ARGV[i], 'hash', ARGV[i + 1])\n"
+	"end\n"
+	"if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then\n"
+	"  redis.call('DEL', KEYS[2])\n"
 	"end\n"
 	"return redis.status_reply('OK')\n";
 
@@ -554,7 +560,7 @@ static int
 redis_commit(nedb *db)
 {
 	struct redis_engine *e = RE(db->eng);
-	size_t argc = 5 + 2 * e->pending_n, at = 0, k = 5;
+	size_t argc = 7 + 2 * e->pending_n, at = 0, k = 7;
 	const char **argv = nedb__calloc(argc, sizeof *argv);
 	size_t *lens = nedb__calloc(argc, sizeof *lens);
 	char first[24];
@@ -567,10 +573,14 @@ redis_commit(nedb *db)
 		 (unsigned long long)e->pending_seq);
 	argv[0] = "EVAL";
 	argv[1] = APPEND;
-	argv[2] = "1";
+	argv[2] = "2";
 	argv[3] = e->stream;
-	argv[4] = first;
-	for (int i = 0; i < 5; i++)
+	argv[4] = e->lock;
+	argv[5] = first;
+	/* the lock goes with the append: one round trip (and, with
+	 * appendfsync always, one fsync) fewer */
+	argv[6] = e->locked ? e->token : "";
+	for (int i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
 	for (size_t i = 0; i < e->pending_n; i++) {
 		const char *line = e->pending.p + at;
@@ -610,7 +620,7 @@ redis_commit(nedb *db)
 	e->seen_any = true;
 	e->pending.len = 0;
 	e->pending_n = 0;
-	unlock(e);
+	e->locked = false;	/* the script freed it */
 	rc = wait_replicas(e);
 done:
 	if (r)
