@@ -88,6 +88,18 @@ teardown() {
 		start_redis "$PRIMARY" || true
 }
 
+# wait_link DIR: until the replica in DIR has synced with its primary.
+wait_link() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		redis-cli -p "$(cat "$1/port")" INFO replication |
+			grep -q '^master_link_status:up' && return 0
+		sleep 0.05
+	done
+	echo "the replica in $1 never synced" >&2
+	return 1
+}
+
 rcli() {	# redis-cli on the primary
 	redis-cli -p "$PORT" "$@"
 }
@@ -305,6 +317,7 @@ check_acked() {
 	local r=$BATS_TEST_TMPDIR/replica rport
 	start_redis "$r" --replicaof 127.0.0.1 "$PORT"
 	SERVERS+=("$r")
+	wait_link "$r"
 	rport=$(cat "$r/port")
 	# acknowledged once the replica has them
 	nedb-put -d "$A" --log "redis://127.0.0.1:$PORT?wait=1&wait_ms=30000#$NAME" users a '{}'
@@ -343,7 +356,8 @@ check_acked() {
 	local r=$BATS_TEST_TMPDIR/replica u
 	start_redis "$r" --replicaof 127.0.0.1 "$PORT"
 	SERVERS+=("$r")
-	u="redis://127.0.0.1:$PORT?wait=1&wait_ms=300#$NAME"
+	wait_link "$r"
+	u="redis://127.0.0.1:$PORT?wait=1&wait_ms=2000#$NAME"
 	run nedb-put -d "$A" --log "$u" users a '{}'
 	assert_success
 	run redis-cli -p "$(cat "$r/port")" XLEN "nedb:$NAME:oplog"
@@ -351,7 +365,7 @@ check_acked() {
 	stop_redis "$r" KILL
 	run nedb-put -d "$A" users b '{}'
 	assert_failure 5
-	assert_output --partial '0 of 1 replicas had the write after 300 ms'
+	assert_output --partial '0 of 1 replicas had the write after 2000 ms'
 	# on the primary all the same: the next command catches up with it
 	run nedb-get -d "$A" users b
 	assert_success
