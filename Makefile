@@ -42,8 +42,9 @@ pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null || echo $(3))
 LMDB_CFLAGS := $(call pc,cflags,lmdb,)
 LMDB_LIBS := $(call pc,libs,lmdb,-llmdb)
 B2_CFLAGS := $(call pc,cflags,libb2,)
-# libpq's header (libpq-dev) for the log on PostgreSQL (lib/log/pglog.c);
-# the library itself is loaded on first use (dlopen), never linked.
+# libpq's header (libpq-dev) for the log on PostgreSQL (lib/log/pglog.c),
+# hiredis's (libhiredis-dev) for the log on Redis (lib/log/redislog.c);
+# the libraries themselves are loaded on first use (dlopen), never linked.
 PQ_CFLAGS := $(call pc,cflags,libpq,-I/usr/include/postgresql)
 # libb2 is linked statically: its shared form drags in libgomp (for the
 # parallel variants nedb does not use) at every process start.
@@ -65,7 +66,8 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/mid
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
 	  lib/proof/sign.c lib/core/zlib.c lib/file/cdc.c lib/file/store.c \
 	  lib/file/manifest.c lib/file/file.c \
-	  lib/log/pglog.c lib/engine/move.c
+	  lib/log/engine.c lib/log/pglog.c lib/log/redislog.c \
+	  lib/engine/move.c
 LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/query/sql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
@@ -262,6 +264,8 @@ bench: all
 	@tests/bench/run $(BUILD)/bin $(BENCH_N)
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		tests/bench/pglog $(BUILD)/bin; fi
+	@if command -v redis-server >/dev/null; then \
+		tests/bench/redislog $(BUILD)/bin; fi
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

@@ -115,6 +115,7 @@ cli_common(int c, const char *arg)
 		      "                        ($NEDB_TMK, $NEDB_TMK_FILE)\n"
 		      "      --log URL         a new database's log on an "
 		      "engine: postgresql://...#name\n"
+		      "                        or redis://...#name\n"
 		      "                        ($NEDB_LOG; see nedb(7))\n"
 		      "      --durability M    durable (default), safe or "
 		      "fast ($NEDB_DURABILITY)\n"

@@ -108,3 +108,7 @@ run_unit() {
 @test "the log engine's unit tests pass (URL parsing; the rest in pglog.bats)" {
 	run_unit pglog
 }
+
+@test "the log on Redis's unit tests pass (URL parsing; the rest in redislog.bats)" {
+	run_unit redislog
+}

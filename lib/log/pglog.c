@@ -15,6 +15,9 @@
  * table, which followers LISTEN to (a wake-up only: they catch up by
  * query).
  *
+ * engine.c checks every row read here (E1, E2) and words what a copy
+ * the engine lacks means; this file only moves rows (struct engine_ops).
+ *
  * libpq is loaded on first use (dlopen of libpq.so.5, as lib/crypt loads
  * libcrypto): a database without an engine never pays for it.  Every
  * query is sent with binary results, so that lines come back byte for
@@ -33,21 +36,20 @@
 #include "internal.h"
 #include "engine.h"
 
-#define FETCH_BATCH 4096	/* ops per catch-up query */
 #define INSERT_ROWS 256		/* rows per INSERT statement */
 
-struct nedb_engine {
-	char *url;		/* as recorded, fragment included */
-	char *shown;		/* the URL for messages (no password) */
-	char *conninfo;		/* the URL without its fragment */
-	char name[64];		/* the database's name on the engine */
+struct pg_engine {
+	struct nedb_engine base;	/* engine.h: first */
 	char table[80];		/* "nedb_<name>", quoted */
 	long long key;		/* the advisory lock's key */
 	PGconn *conn;
 	bool in_txn;		/* a transaction is open */
 	bool listening;
-	bool conflict;		/* the last append lost its seq */
 };
+
+#define PG(eng) ((struct pg_engine *)(eng))
+
+static void pg_end(nedb *db);
 
 /* ---- libpq, loaded on first use ----------------------------------------- */
 
@@ -101,175 +103,32 @@ done:
 
 /* ---- the URL ------------------------------------------------------------ */
 
-static bool
-name_ok(const char *s, size_t n)
+static int
+pg_setup(struct nedb_engine *base)
 {
-	if (n == 0 || n > 48)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* The URL with the password of its user information (if any) left out. */
-static char *
-shown_url(const char *url)
-{
-	const char *s = strstr(url, "://"), *at, *slash, *colon;
-	nedb_buf b = {0};
-
-	if (!s)
-		return nedb__strdup(url);
-	s += 3;
-	slash = s + strcspn(s, "/?#");
-	at = memchr(s, '@', (size_t)(slash - s));
-	colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
-	if (!colon)
-		return nedb__strdup(url);
-	nedb_buf_add(&b, url, (size_t)(colon - url));
-	nedb_buf_add(&b, ":***", 4);
-	nedb_buf_add(&b, at, strlen(at) + 1);
-	return b.p;
-}
-
-int
-nedb__engine_parse(const char *url, const char *dir, struct nedb_engine **out)
-{
-	struct nedb_engine *e;
-	const char *frag, *name;
-	size_t nlen, ulen;
+	struct pg_engine *e = PG(base);
 	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
 
-	*out = NULL;
-	if (!strncmp(url, "redis://", 8) || !strncmp(url, "rediss://", 9))
-		return nedb__err(NEDB_EUSAGE, "the log on Redis (%s) is not "
-				 "supported yet: use postgresql://", url);
-	if (strncmp(url, "postgresql://", 13) && strncmp(url, "postgres://", 11))
-		return nedb__err(NEDB_EUSAGE, "bad log URL '%s': want "
-				 "postgresql://[user@]host[:port]/dbname#name",
-				 url);
-	if (strpbrk(url, "\n\r"))
-		return nedb__err(NEDB_EUSAGE, "bad log URL: it holds a line "
-				 "break");
-	frag = strchr(url, '#');
-	ulen = frag ? (size_t)(frag - url) : strlen(url);
-	if (frag && frag[1]) {
-		name = frag + 1;
-		nlen = strlen(name);
-	} else {
-		/* the directory's base name */
-		size_t dl = strlen(dir);
-
-		while (dl > 1 && dir[dl - 1] == '/')
-			dl--;
-		name = dir + dl;
-		while (name > dir && name[-1] != '/')
-			name--;
-		nlen = (size_t)(dir + dl - name);
-	}
-	if (!name_ok(name, nlen))
-		return nedb__err(NEDB_EUSAGE, "bad log URL '%s': the database's "
-				 "name on the engine ('%.*s') must be 1 to 48 "
-				 "of [A-Za-z0-9_-]; name it after a '#'",
-				 url, (int)(nlen > 60 ? 60 : nlen), name);
-	e = nedb__calloc(1, sizeof *e);
-	e->url = nedb__strdup(url);
-	e->shown = shown_url(url);
-	e->conninfo = nedb__memdup(url, ulen);
-	memcpy(e->name, name, nlen);
-	e->name[nlen] = 0;
-	snprintf(e->table, sizeof e->table, "\"nedb_%s\"", e->name);
+	snprintf(e->table, sizeof e->table, "\"nedb_%s\"", base->name);
 	for (const char *p = "nedb:"; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-	for (size_t i = 0; i < nlen; i++)
-		h = (h ^ (unsigned char)name[i]) * 0x100000001b3ull;
+	for (const char *p = base->name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
 	e->key = (long long)h;
-	*out = e;
 	return 0;
 }
 
-int
-nedb__engine_load(const char *dir, struct nedb_engine **out)
+static void
+pg_close(struct nedb_engine *base)
 {
-	char *p = nedb__path_in(dir, "engine");
-	nedb_buf b = {0};
-	int rc;
+	struct pg_engine *e = PG(base);
 
-	*out = NULL;
-	if (nedb__read_file(p, &b)) {
-		rc = errno == ENOENT ? 0 :
-		     nedb__err(NEDB_EIO, "cannot open database '%s': cannot "
-			       "read its file 'engine': %s", dir,
-			       strerror(errno));
-		free(p);
-		nedb_buf_free(&b);
-		return rc;
-	}
-	free(p);
-	while (b.len && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == ' '))
-		b.len--;
-	nedb_buf_add(&b, "", 1);	/* NUL */
-	if ((rc = nedb__engine_parse(b.p, dir, out)))
-		rc = nedb__err(NEDB_EIO, "cannot open database '%s': its file "
-			       "'engine': %s", dir, nedb_errmsg());
-	nedb_buf_free(&b);
-	return rc;
-}
-
-int
-nedb__engine_record(const char *dir, const char *url)
-{
-	char *p = nedb__path_in(dir, "engine");
-	nedb_buf b = {0};
-	int rc;
-
-	nedb_buf_add(&b, url, strlen(url));
-	nedb_buf_add(&b, "\n", 1);
-	rc = nedb__replace_file(dir, p, b.p, b.len, NULL);
-	free(p);
-	nedb_buf_free(&b);
-	return rc;
-}
-
-const char *
-nedb__engine_url(const struct nedb_engine *e)
-{
-	return e->url;
-}
-
-const char *
-nedb__engine_name(const struct nedb_engine *e)
-{
-	return e->name;
-}
-
-void
-nedb__engine_close(struct nedb_engine *e)
-{
-	if (e && e->conn) {
+	if (e->conn) {
 		P.PQfinish(e->conn);
 		e->conn = NULL;
 	}
-	if (e) {
-		e->in_txn = false;
-		e->listening = false;
-	}
-}
-
-void
-nedb__engine_free(struct nedb_engine *e)
-{
-	if (!e)
-		return;
-	nedb__engine_close(e);
-	free(e->url);
-	free(e->shown);
-	free(e->conninfo);
-	free(e);
+	e->in_txn = false;
+	e->listening = false;
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -281,51 +140,30 @@ quiet_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
-/* The first line of a libpq message, without "ERROR:  " or "FATAL:  ". */
-static void
-first_line(char *out, size_t n, const char *msg)
-{
-	size_t l;
-
-	if (!msg || !*msg)
-		msg = "no reason given";
-	if (!strncmp(msg, "ERROR:  ", 8) || !strncmp(msg, "FATAL:  ", 8))
-		msg += 8;
-	l = strcspn(msg, "\n");
-	snprintf(out, n, "%.*s", (int)l, msg);
-}
-
-/* The engine cannot be reached: the connection is dropped, so that the
- * next call connects anew (the engine may be back, or failed over). */
 static int
-unreachable(struct nedb_engine *e, const char *msg)
+unreachable(struct pg_engine *e, const char *msg)
 {
-	char line[400];
-
-	first_line(line, sizeof line, msg);
-	nedb__engine_close(e);
-	return nedb__err(NEDB_EIO, "the log engine %s cannot be reached: %s",
-			 e->shown, line);
+	return nedb__engine_unreachable(&e->base, msg);
 }
 
 static int
 connect_engine(nedb *db)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	const char *keys[] = {"connect_timeout", "fallback_application_name",
 			      "dbname", NULL};
-	const char *vals[] = {"10", "nedb", e->conninfo, NULL};
+	const char *vals[] = {"10", "nedb", e->base.conninfo, NULL};
 	int rc;
 
 	if (e->conn && P.PQstatus(e->conn) == CONNECTION_OK)
 		return 0;
-	nedb__engine_close(e);
+	pg_close(&e->base);
 	if ((rc = pq_load()))
 		return rc;
 	e->conn = P.PQconnectdbParams(keys, vals, 1);
 	if (!e->conn)
 		return nedb__err(NEDB_EIO, "the log engine %s cannot be "
-				 "reached: out of memory", e->shown);
+				 "reached: out of memory", e->base.shown);
 	if (P.PQstatus(e->conn) != CONNECTION_OK)
 		return unreachable(e, P.PQerrorMessage(e->conn));
 	P.PQsetNoticeProcessor(e->conn, quiet_notice, NULL);
@@ -339,7 +177,7 @@ connect_engine(nedb *db)
  * statement's purpose.  r is cleared.
  */
 static int
-query_error(struct nedb_engine *e, PGresult *r, const char *what)
+query_error(struct pg_engine *e, PGresult *r, const char *what)
 {
 	const char *state = r ? P.PQresultErrorField(r, PG_DIAG_SQLSTATE) :
 			    NULL;
@@ -349,7 +187,9 @@ query_error(struct nedb_engine *e, PGresult *r, const char *what)
 	char line[400];
 	int rc;
 
-	first_line(line, sizeof line, msg ? msg : P.PQerrorMessage(e->conn));
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(msg ? msg :
+		 P.PQerrorMessage(e->conn), "\n"), msg ? msg :
+		 P.PQerrorMessage(e->conn));
 	if (!r || P.PQstatus(e->conn) != CONNECTION_OK || !state ||
 	    !strncmp(state, "08", 2) || !strncmp(state, "57P", 3) ||
 	    !strcmp(state, "25006") || !strncmp(state, "53", 2) ||
@@ -361,9 +201,9 @@ query_error(struct nedb_engine *e, PGresult *r, const char *what)
 	rc = !strcmp(state, "42P01") ?
 	     nedb__err(NEDB_ECORRUPT, "the log engine %s has no table for "
 		       "database '%s': it lacks every op this directory "
-		       "holds", e->shown, e->name) :
+		       "holds", e->base.shown, e->base.name) :
 	     nedb__err(NEDB_EIO, "the log engine %s: %s: %s (SQLSTATE %s)",
-		       e->shown, what, line, state);
+		       e->base.shown, what, line, state);
 	P.PQclear(r);
 	return rc;
 }
@@ -372,7 +212,7 @@ query_error(struct nedb_engine *e, PGresult *r, const char *what)
 static int
 exec(nedb *db, const char *sql, const char *what)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	PGresult *r = P.PQexec(e->conn, sql);
 	ExecStatusType st = r ? P.PQresultStatus(r) : PGRES_FATAL_ERROR;
 
@@ -384,15 +224,14 @@ exec(nedb *db, const char *sql, const char *what)
 
 /* ---- transactions ------------------------------------------------------- */
 
-int
-nedb__engine_begin(nedb *db, bool wait, bool create)
+static int
+pg_begin(nedb *db, bool wait, bool create)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	char sql[320];
 	PGresult *r;
 	int rc;
 
-	e->conflict = false;
 	if (e->in_txn)
 		return 0;
 	if ((rc = connect_engine(db)))
@@ -413,7 +252,7 @@ nedb__engine_begin(nedb *db, bool wait, bool create)
 	if (!wait && P.PQntuples(r) == 1 && *P.PQgetvalue(r, 0, 0) == 'f') {
 		P.PQclear(r);
 		rc = nedb__err(NEDB_EBUSY, "database '%s' is locked by "
-			       "another writer (on the engine)", e->name);
+			       "another writer (on the engine)", e->base.name);
 		goto fail;
 	}
 	P.PQclear(r);
@@ -428,32 +267,26 @@ nedb__engine_begin(nedb *db, bool wait, bool create)
 	}
 	return 0;
 fail:
-	nedb__engine_end(db);
+	pg_end(db);
 	return rc;
 }
 
-void
-nedb__engine_end(nedb *db)
+static void
+pg_end(nedb *db)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 
-	if (!e || !e->in_txn)
+	if (!e->in_txn)
 		return;
 	e->in_txn = false;
 	if (e->conn && P.PQstatus(e->conn) == CONNECTION_OK) {
 		PGresult *r = P.PQexec(e->conn, "ROLLBACK");
 
 		if (!r || P.PQresultStatus(r) != PGRES_COMMAND_OK)
-			nedb__engine_close(e);
+			pg_close(&e->base);
 		if (r)
 			P.PQclear(r);
 	}
-}
-
-bool
-nedb__engine_conflict(nedb *db)
-{
-	return db->eng && db->eng->conflict;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -468,7 +301,7 @@ be64(const char *p)
 static int
 select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	char sql[200], a[24], l[16];
 	const char *params[2] = {a, l};
 	PGresult *r;
@@ -485,139 +318,42 @@ select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 			       P.PQgetlength(r, 0, 2) != HASH_LEN)) {
 		P.PQclear(r);
 		return nedb__err(NEDB_ECORRUPT, "the log engine %s: the table "
-				 "of database '%s' is not nedb's", e->shown,
-				 e->name);
+				 "of database '%s' is not nedb's", e->base.shown,
+				 e->base.name);
 	}
 	*out = r;
 	return 0;
 }
 
-/*
- * The first seq at which this copy and the engine differ, at or below
- * tail: the chain makes agreement at seq k agreement at every seq below,
- * so a binary search finds it.  *seq is tail + 1 if none (the engine
- * holds the whole copy).
- */
 static int
-first_difference(nedb *db, uint64_t tail, uint64_t *seq)
+pg_range(nedb *db, uint64_t from, unsigned limit,
+	 int (*fn)(const struct engine_row *r, void *payload), void *payload)
 {
-	uint64_t lo = 0, hi = tail + 1;	/* agree below lo; differ at hi */
-	unsigned char mine[HASH_LEN], theirs[HASH_LEN];
-	bool found;
-	int rc;
+	PGresult *r = NULL;
+	int rows, rc;
 
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if ((rc = nedb__seq_hash(db, mid, mine)) ||
-		    (rc = nedb__engine_hash(db, mid, theirs, &found)))
-			return rc;
-		if (found && !memcmp(mine, theirs, HASH_LEN))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*seq = lo;
-	return 0;
-}
-
-static int
-diverged(nedb *db, uint64_t tail)
-{
-	struct nedb_engine *e = db->eng;
-	uint64_t seq, last = 0;
-	bool empty = true;
-	int rc;
-
-	if ((rc = first_difference(db, tail, &seq)) ||
-	    (rc = nedb__engine_last(db, &last, &empty)))
-		return rc;
-	if (!empty && last < tail && seq > last)
-		return nedb__err(NEDB_ECORRUPT, "this directory holds seqs "
-				 "%llu to %llu, which the log engine %s does "
-				 "not (lost in a failover?); refusing to go on "
-				 "from a copy the engine does not have "
-				 "(nedb-verify names them)",
-				 (unsigned long long)last + 1,
-				 (unsigned long long)tail, e->shown);
-	return nedb__err(NEDB_ECORRUPT, "this directory's log and the log "
-			 "engine %s's differ from seq %llu on; refusing to "
-			 "go on (nedb-verify names it)", e->shown,
-			 (unsigned long long)seq);
-}
-
-int
-nedb__engine_fetch(nedb *db, bool *have_tail, uint64_t *tail,
-		   unsigned char head[HASH_LEN], nedb_buf *out, size_t *n,
-		   unsigned limit)
-{
-	struct nedb_engine *e = db->eng;
-	struct chain c;
-	PGresult *r;
-	int rows, i = 0, rc;
-
-	*n = 0;
 	if ((rc = connect_engine(db)) ||
-	    (rc = select_rows(db, *have_tail ? *tail : 0,
-			      (limit ? limit : FETCH_BATCH) + 1, &r)))
+	    (rc = select_rows(db, from, limit, &r)))
 		return rc;
 	rows = P.PQntuples(r);
-	memset(&c, 0, sizeof c);
-	if (*have_tail) {
-		/* E1: the engine holds this copy's tail, the same op */
-		if (rows == 0 || be64(P.PQgetvalue(r, 0, 0)) != *tail ||
-		    memcmp(P.PQgetvalue(r, 0, 2), head, HASH_LEN)) {
-			P.PQclear(r);
-			return diverged(db, *tail);
-		}
-		i = 1;
-		c.seq = *tail + 1;
-		memcpy(c.head, head, HASH_LEN);
-	}
-	for (; i < rows; i++) {
-		const char *line = P.PQgetvalue(r, i, 1);
-		size_t len = (size_t)P.PQgetlength(r, i, 1);
-		unsigned char prev[HASH_LEN], hash[HASH_LEN];
-		int why;
+	for (int i = 0; i < rows && !rc; i++) {
+		struct engine_row row = {
+			.seq = be64(P.PQgetvalue(r, i, 0)),
+			.line = P.PQgetvalue(r, i, 1),
+			.len = (size_t)P.PQgetlength(r, i, 1),
+			.hash = (const unsigned char *)P.PQgetvalue(r, i, 2),
+		};
 
-		/* E2: the line's shape, seq, hash and link */
-		if (be64(P.PQgetvalue(r, i, 0)) != c.seq ||
-		    (rc = nedb__chain_check(&c, line, len, prev, hash, &why)) ||
-		    memcmp(hash, P.PQgetvalue(r, i, 2), HASH_LEN) ||
-		    memchr(line, '\n', len)) {
-			if (!rc)
-				nedb__err(NEDB_ECORRUPT, "seq %llu is not the "
-					  "op that follows seq %llu",
-					  (unsigned long long)
-					  be64(P.PQgetvalue(r, i, 0)),
-					  (unsigned long long)c.seq - 1);
-			rc = nedb__err(NEDB_ECORRUPT, "the log engine %s holds "
-				       "a bad op: %s", e->shown,
-				       nedb_errmsg());
-			P.PQclear(r);
-			return rc;
-		}
-		nedb__chain_step(&c, hash);
-		if (out && (nedb_buf_add(out, line, len) ||
-			    nedb_buf_add(out, "\n", 1))) {
-			P.PQclear(r);
-			return nedb__err(NEDB_EIO, "out of memory");
-		}
-		++*n;
+		rc = fn(&row, payload);
 	}
 	P.PQclear(r);
-	if (*n) {
-		*have_tail = true;
-		*tail = c.seq - 1;
-		memcpy(head, c.head, HASH_LEN);
-	}
-	return 0;
+	return rc;
 }
 
-int
-nedb__engine_last(nedb *db, uint64_t *seq, bool *empty)
+static int
+pg_last(nedb *db, uint64_t *seq, bool *empty)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	char sql[160];
 	PGresult *r;
 	int rc;
@@ -635,81 +371,13 @@ nedb__engine_last(nedb *db, uint64_t *seq, bool *empty)
 	return 0;
 }
 
-int
-nedb__engine_hash(nedb *db, uint64_t seq, unsigned char hash[HASH_LEN],
-		  bool *found)
-{
-	struct nedb_engine *e = db->eng;
-	char sql[160], a[24];
-	const char *params[1] = {a};
-	PGresult *r;
-	int rc;
-
-	if ((rc = connect_engine(db)))
-		return rc;
-	snprintf(sql, sizeof sql, "SELECT hash FROM %s WHERE seq = "
-		 "$1::bigint", e->table);
-	snprintf(a, sizeof a, "%llu", (unsigned long long)seq);
-	r = P.PQexecParams(e->conn, sql, 1, NULL, params, NULL, NULL, 1);
-	if (!r || P.PQresultStatus(r) != PGRES_TUPLES_OK)
-		return query_error(e, r, "cannot read the log");
-	*found = P.PQntuples(r) == 1 && P.PQgetlength(r, 0, 0) == HASH_LEN;
-	if (*found)
-		memcpy(hash, P.PQgetvalue(r, 0, 0), HASH_LEN);
-	P.PQclear(r);
-	return 0;
-}
-
-int
-nedb__engine_scan(nedb *db, uint64_t from,
-		  int (*fn)(uint64_t seq, const char *line, size_t len,
-			    const unsigned char hash[32], void *payload),
-		  void *payload)
-{
-	PGresult *r;
-	int rows, rc;
-
-	if ((rc = connect_engine(db)))
-		return rc;
-	do {
-		if ((rc = select_rows(db, from, FETCH_BATCH, &r)))
-			return rc;
-		rows = P.PQntuples(r);
-		for (int i = 0; i < rows; i++) {
-			uint64_t seq = be64(P.PQgetvalue(r, i, 0));
-
-			if ((rc = fn(seq, P.PQgetvalue(r, i, 1),
-				     (size_t)P.PQgetlength(r, i, 1),
-				     (const unsigned char *)
-				     P.PQgetvalue(r, i, 2), payload))) {
-				P.PQclear(r);
-				return rc;
-			}
-			from = seq + 1;
-		}
-		P.PQclear(r);
-	} while (rows == FETCH_BATCH);
-	return 0;
-}
-
 /* ---- writing ------------------------------------------------------------ */
-
-/* The hash a line ends with: ,"hash":"<64 hex>"} */
-static int
-line_hash(const char *line, size_t len, unsigned char hash[HASH_LEN])
-{
-	if (len < 2 * HASH_LEN + 2 || line[len - 1] != '}' ||
-	    line[len - 2] != '"' ||
-	    nedb__unhex(hash, line + len - 2 - 2 * HASH_LEN, HASH_LEN))
-		return nedb__err(NEDB_ECORRUPT, "a staged line has no hash");
-	return 0;
-}
 
 static int
 insert_rows(nedb *db, const char *lines, size_t len, uint64_t seq,
 	    size_t rows, size_t *used)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	nedb_buf sql = {0};
 	const char **vals = nedb__calloc(3 * rows, sizeof *vals);
 	int *lens = nedb__calloc(3 * rows, sizeof *lens);
@@ -733,7 +401,7 @@ insert_rows(nedb *db, const char *lines, size_t len, uint64_t seq,
 				       "terminated");
 			goto done;
 		}
-		if ((rc = line_hash(lines + at, l, hashes[i])))
+		if ((rc = nedb__engine_line_hash(lines + at, l, hashes[i])))
 			goto done;
 		nedb__put_be64(seqs[i], seq + i);
 		vals[3 * i] = (const char *)seqs[i];
@@ -761,11 +429,11 @@ insert_rows(nedb *db, const char *lines, size_t len, uint64_t seq,
 	    !strcmp(P.PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505")) {
 		/* another writer has the seq: the caller begins again */
 		P.PQclear(r);
-		e->conflict = true;
+		e->base.conflict = true;
 		rc = nedb__err(NEDB_EBUSY, "another writer wrote seq %llu of "
 			       "database '%s' on the log engine first; "
 			       "nothing was written (begin again)",
-			       (unsigned long long)seq, e->name);
+			       (unsigned long long)seq, e->base.name);
 		goto done;
 	}
 	rc = query_error(e, r, "cannot append to the log");
@@ -779,24 +447,23 @@ done:
 	return rc;
 }
 
-int
-nedb__engine_insert(nedb *db, const char *lines, size_t len,
+static int
+pg_insert(nedb *db, const char *lines, size_t len,
 		    uint64_t first_seq, size_t n)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	size_t at = 0, done = 0, used = 0;
 	int rc;
 
-	e->conflict = false;
 	if (!e->in_txn)
 		return nedb__err(NEDB_EIO, "the log engine %s: no transaction "
-				 "is open", e->shown);
+				 "is open", e->base.shown);
 	while (done < n) {
 		size_t rows = n - done < INSERT_ROWS ? n - done : INSERT_ROWS;
 
 		if ((rc = insert_rows(db, lines + at, len - at,
 				      first_seq + done, rows, &used))) {
-			nedb__engine_end(db);
+			pg_end(db);
 			return rc;
 		}
 		at += used;
@@ -805,24 +472,14 @@ nedb__engine_insert(nedb *db, const char *lines, size_t len,
 	return 0;
 }
 
-int
-nedb__engine_append(nedb *db, const char *lines, size_t len,
-		    uint64_t first_seq, size_t n)
+static int
+pg_commit(nedb *db)
 {
-	int rc = nedb__engine_insert(db, lines, len, first_seq, n);
-
-	return rc ? rc : nedb__engine_commit(db);
-}
-
-int
-nedb__engine_commit(nedb *db)
-{
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	char sql[160];
 	PGresult *r;
 	int rc;
 
-	nedb__test_pause("engine-commit");
 	/* the notification goes out with the commit, and only with it */
 	snprintf(sql, sizeof sql, "NOTIFY %s; COMMIT", e->table);
 	r = P.PQexec(e->conn, sql);
@@ -835,23 +492,23 @@ nedb__engine_commit(nedb *db)
 	if (strcmp(P.PQcmdStatus(r), "COMMIT")) {
 		P.PQclear(r);
 		rc = nedb__err(NEDB_EIO, "the log engine %s rolled the write "
-			       "back; nothing was written", e->shown);
+			       "back; nothing was written", e->base.shown);
 		goto fail;
 	}
 	P.PQclear(r);
 	e->in_txn = false;
 	return 0;
 fail:
-	nedb__engine_end(db);
+	pg_end(db);
 	return rc;
 }
 
 /* ---- following ---------------------------------------------------------- */
 
-int
-nedb__engine_wait(nedb *db, int timeout_ms)
+static int
+pg_wait(nedb *db, int timeout_ms)
 {
-	struct nedb_engine *e = db->eng;
+	struct pg_engine *e = PG(db->eng);
 	struct pollfd pfd;
 	PGnotify *n;
 	char sql[120];
@@ -878,3 +535,17 @@ nedb__engine_wait(nedb *db, int timeout_ms)
 		P.PQfreemem(n);
 	return 0;
 }
+
+const struct engine_ops nedb__pglog_ops = {
+	.scheme = "postgresql",
+	.size = sizeof(struct pg_engine),
+	.setup = pg_setup,
+	.close = pg_close,
+	.begin = pg_begin,
+	.end = pg_end,
+	.insert = pg_insert,
+	.commit = pg_commit,
+	.range = pg_range,
+	.last = pg_last,
+	.wait = pg_wait,
+};

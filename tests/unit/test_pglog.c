@@ -54,9 +54,12 @@ test_parse(void)
 	nedb__engine_free(e);
 	CHECK(nedb__engine_parse("mysql://h/db#x", "/d", &e) == NEDB_EUSAGE);
 	CHECK(e == NULL);
-	CHECK(nedb__engine_parse("redis://h:6379/0#x", "/d", &e) ==
+	/* the scheme picks the backend (test_redislog.c tests its own) */
+	CHECK(nedb__engine_parse("redis://h:6379/0#x", "/d", &e) == 0);
+	CHECK(e->ops == &nedb__redislog_ops);
+	nedb__engine_free(e);
+	CHECK(nedb__engine_parse("rediss://h:6379/0#x", "/d", &e) ==
 	      NEDB_EUSAGE);
-	CHECK(strstr(nedb_errmsg(), "not supported yet") != NULL);
 	CHECK(nedb__engine_parse("postgresql://h/db#a.b", "/d", &e) ==
 	      NEDB_EUSAGE);
 	CHECK(nedb__engine_parse("postgresql://h/db", "/d/x y", &e) ==
