@@ -701,12 +701,17 @@ nedb__log_parse(const char *line, size_t len, struct op *o)
 			doclen = len - SUFFIX_LEN - doc;
 		}
 		/* a document right after "op" in another kind's line (not
-		 * one nedb writes): its scalars are after it, as a format-2
-		 * put's, for the rules to judge the line */
-		if (docat && ml == kind_end(line, len) &&
-		    (u = tail_at(line, ml, len - SUFFIX_LEN, false))) {
-			mb = line + u;
-			ml = len - u;
+		 * one nedb writes, so not aligned either): its scalars are
+		 * after its last ,"ts":, for the rules to judge the line */
+		if (docat && ml == kind_end(line, len)) {
+			for (u = len - SUFFIX_LEN; u > ml; u--)
+				if (!memcmp(line + u - (sizeof TS_KEY - 1),
+					    TS_KEY, sizeof TS_KEY - 1))
+					break;
+			if (u > ml) {
+				mb = line + u - (sizeof TS_KEY - 1);
+				ml = len - (size_t)(mb - line);
+			}
 		}
 		break;
 	default:
