@@ -550,6 +550,10 @@ typedef struct nedb_put {
 	int prepared;		/* doc and id come from nedb_put_prepare;
 				 * NEDB_PREPARED_ID: as it returned them */
 	int keep_ttl;		/* ttl_ms 0: keep the current version's expiry */
+	int64_t exp_at;		/* > 0: expires then (ms since the epoch),
+				 * whatever ttl_ms says: an absolute time
+				 * kept exact, not counted again from the
+				 * op's own clock */
 } nedb_put;
 
 /*

@@ -2287,7 +2287,7 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 	}
 	if ((rc = put_doc(p, &o, cur, curlen, &own)))
 		goto done;
-	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms :
+	o.exp = p->exp_at > 0 ? p->exp_at : p->ttl_ms > 0 ? o.ts + p->ttl_ms :
 		p->keep_ttl && cur ? h.exp : 0;
 	if ((rc = provenance(db, p, &o, &prov)))
 		goto done;

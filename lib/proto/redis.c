@@ -969,6 +969,7 @@ struct client {
 	int err;		/* a database error: NEDB_E* */
 	bool oom;
 	bool blocked;		/* a blocking command waits (no reply) */
+	int64_t exp_at;		/* SET EXAT/PXAT's time, for dbPutAt */
 	char errmsg[256];
 };
 
@@ -1474,6 +1475,7 @@ dbPutAt(client *c, const char *key, const struct place *pl, const char *doc,
 		.coll = pl->coll, .id = pl->id, .doc = doc, .doclen = len,
 		.ttl_ms = ttl_ms == TTL_KEEP ? 0 : ttl_ms,
 		.keep_ttl = ttl_ms == TTL_KEEP, .w = c->w, .prepared = 1,
+		.exp_at = ttl_ms > 0 ? c->exp_at : 0,
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 
@@ -1864,10 +1866,21 @@ setCommand(client *c)
 	} else {
 		int64_t ttl = (flags & SET_KEEPTTL) ? TTL_KEEP : ms;
 
+		long long at = 0;
+		int failed_put;
+
+		/* an absolute time to come is kept as it is: counted from
+		 * now, the op's later clock would move it by a ms or so */
+		if (expire && ttl > 0 && (flags & (SET_EXAT | SET_PXAT)) &&
+		    !getLongLong(c, expire, &at, NULL))
+			c->exp_at = (flags & SET_EXAT) ? at * 1000 : at;
 		/* a time that has passed: set and gone at once, as in Redis */
-		if (expire && ttl <= 0 ? o.type != OBJ_NONE &&
-		    dbDelete(c, key) < 0 :
-		    setStringKey(c, key, c->argv[2], c->argvlen[2], ttl)) {
+		failed_put = expire && ttl <= 0 ? o.type != OBJ_NONE &&
+			     dbDelete(c, key) < 0 :
+			     setStringKey(c, key, c->argv[2], c->argvlen[2],
+					  ttl);
+		c->exp_at = 0;
+		if (failed_put) {
 			robjFree(&o);
 			return;
 		}
