@@ -121,6 +121,7 @@ struct item {
 	uint64_t pos;		/* bytes of the stream read through it */
 	nedb_buf doc;
 	char *id;
+	nedb_preop pre;		/* doc formatted ahead as its op */
 	int rc;
 	char err[600];
 };
@@ -133,7 +134,9 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;
 	bool full;		/* the reader waits for room */
+	bool waiting;		/* the writer waits for documents */
 	nedb_put p;
+	nedb_ahead *ahead;	/* the writer's heaviest steps, done here */
 } q = {.mu = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
        .room = PTHREAD_COND_INITIALIZER};
 
@@ -149,12 +152,24 @@ slot_for_fill(void)
 	return &q.v[q.tail % RING];
 }
 
+/*
+ * A writer waiting for documents is woken by a batch of them, not by
+ * each one: both threads do about as much per document, and a wake-up
+ * per document cost more than the formatting.  A pause of the producer
+ * (a flush item) and the end wake it at once, and so does a document
+ * not formatted ahead: the reader may wait for the writer to stage it
+ * (nedb_ahead_put).
+ */
+#define WAKE_BATCH 32
+
 static void
-filled(void)
+filled(const struct item *it)
 {
 	pthread_mutex_lock(&q.mu);
 	q.tail++;
-	pthread_cond_signal(&q.more);
+	if (q.waiting && (it->kind != IT_DOC || !it->pre.ok ||
+			  q.tail - q.head >= WAKE_BATCH))
+		pthread_cond_signal(&q.more);
 	pthread_mutex_unlock(&q.mu);
 }
 
@@ -162,8 +177,11 @@ static struct item *
 next_item(void)
 {
 	pthread_mutex_lock(&q.mu);
-	while (q.tail == q.head)
+	while (q.tail == q.head) {
+		q.waiting = true;
 		pthread_cond_wait(&q.more, &q.mu);
+		q.waiting = false;
+	}
 	pthread_mutex_unlock(&q.mu);
 	return &q.v[q.head % RING];
 }
@@ -183,6 +201,20 @@ consumed(void)
 	pthread_mutex_unlock(&q.mu);
 }
 
+/* The op the writer will most likely stage for it->doc, formatted and
+ * hashed here, while the writer stages the documents before it. */
+static int
+format_ahead(struct item *it)
+{
+	nedb_put p = q.p;
+
+	p.doc = it->doc.p;
+	p.doclen = it->doc.len;
+	p.id = it->id;
+	p.prepared = NEDB_PREPARED_ID;
+	return nedb_ahead_put(q.ahead, &p, &it->pre);
+}
+
 static void *
 reader(void *arg)
 {
@@ -197,7 +229,7 @@ reader(void *arg)
 		if (!flushed && cli_stdin_idle()) {
 			it = slot_for_fill();
 			it->kind = IT_FLUSH;
-			filled();
+			filled(it);
 			flushed = true;
 		}
 		if (!cli_read_line(&line))
@@ -214,17 +246,20 @@ reader(void *arg)
 		q.p.doclen = line.len;
 		q.p.id = NULL;
 		it->id = NULL;
+		it->pre.ok = 0;
 		it->rc = nedb_put_prepare(&q.p, &it->doc, &it->id);
+		if (!it->rc)
+			it->rc = format_ahead(it);
 		if (it->rc)
 			snprintf(it->err, sizeof it->err, "%s", nedb_errmsg());
-		filled();
+		filled(it);
 		flushed = false;
 		if (it->rc)
 			break;		/* the writer stops at a bad line */
 	}
 	it = slot_for_fill();
 	it->kind = IT_EOF;
-	filled();
+	filled(it);
 	nedb_buf_free(&line);
 	return NULL;
 }
@@ -248,6 +283,8 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 	int rc;
 
 	q.p = *p;
+	if ((rc = nedb_ahead_new(db, &q.ahead)))
+		cli_fail(rc);
 	cli_progress_begin("put", "documents");
 	if (pthread_create(&th, NULL, reader, NULL))
 		cli_failf(NEDB_EIO, "cannot start a thread");
@@ -279,6 +316,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			/* the reader's nedb_put_prepare placed "_id", but
 			 * for a merge (which nedb_write_put settles) */
 			p->prepared = p->merge ? 1 : NEDB_PREPARED_ID;
+			p->ahead = &it->pre;
 			rc = nedb_write_put(db, p, quiet ? NULL : &rcpt);
 			if (rc)
 				snprintf(it->err, sizeof it->err, "%s",
@@ -316,8 +354,11 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 		cli_fail(rc);
 	cli_progress_end();
 	print_receipts(&r);
-	for (size_t i = 0; i < RING; i++)
+	for (size_t i = 0; i < RING; i++) {
 		nedb_buf_free(&q.v[i].doc);
+		nedb_buf_free(&q.v[i].pre.line);
+	}
+	nedb_ahead_free(q.ahead);
 	nedb_buf_free(&r);
 	return 0;
 }

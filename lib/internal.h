@@ -230,6 +230,8 @@ struct op {
 	bool salted;
 	unsigned char salt[SALT_LEN];
 	void *jv_owner;			/* parsed line that owns the strings */
+	const struct nedb_preop *ahead;	/* put: its line formatted ahead
+					 * (engine/db.c), or NULL */
 };
 
 /*

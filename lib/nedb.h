@@ -554,7 +554,57 @@ typedef struct nedb_put {
 				 * whatever ttl_ms says: an absolute time
 				 * kept exact, not counted again from the
 				 * op's own clock */
+	const struct nedb_preop *ahead;	/* formatted ahead (nedb_ahead_put);
+					 * NULL: none */
 } nedb_put;
+
+/*
+ * A stream of puts formatted ahead.  A bulk put's reader thread can do
+ * the writer's heaviest steps itself: format each plain put as the op
+ * that follows the last one, and hash it onto that one
+ * (nedb_ahead_put), while the writer stages the previous documents.
+ * The writer, given the result in nedb_put.ahead, stages the line as it
+ * is when the chain, the clock and the nonce came out as foreseen, and
+ * else formats the op afresh (another process wrote in between, the
+ * clock went back): it is the writer that decides, so a guess never
+ * reaches the log.  After the writer formats one afresh, the next
+ * nedb_ahead_put waits until the writer has staged the put before it,
+ * and goes on from there.
+ *
+ * Plain puts only: with merge, tags, provenance, preconditions, an
+ * idempotency key, a nonce, an absolute expiry, or on an encrypted
+ * database or one whose log is on an engine, nedb_ahead_put formats
+ * nothing (op->ok 0) and the writer does all of it, as without.
+ * p->doc and p->id must be nedb_put_prepare's (NEDB_PREPARED_ID), and
+ * the writer must be given the very same pointers.
+ */
+typedef struct nedb_ahead nedb_ahead;
+typedef struct nedb_preop {
+	nedb_buf line;		/* the op's line and its "\n" */
+	uint64_t index;		/* the how-manyth nedb_ahead_put (from 0) */
+	uint64_t seq, nonce;
+	int64_t ts, exp;
+	unsigned char prev[32], hash[32];
+	const char *doc;	/* the text formatted, the caller's */
+	size_t doclen;
+	const char *coll, *id, *client;	/* the caller's too */
+	uint32_t len;		/* of the line without "\n" */
+	int format;
+	int ok;			/* 1: formatted ahead */
+	nedb_ahead *from;
+} nedb_preop;
+
+/* Starts a stream for the writes of db (which the writer must use from
+ * one thread, as always), and ends it: nedb_ahead_close wakes a reader
+ * waiting in nedb_ahead_put, which then formats nothing. */
+NEDB_EXPORT int nedb_ahead_new(nedb *db, nedb_ahead **out);
+NEDB_EXPORT void nedb_ahead_close(nedb_ahead *a);
+NEDB_EXPORT void nedb_ahead_free(nedb_ahead *a);
+/* Formats p into op, in any one thread (the stream's reader); op->line
+ * is op's buffer, reused from call to call (nedb_buf_free it at the
+ * end). */
+NEDB_EXPORT int nedb_ahead_put(nedb_ahead *a, const nedb_put *p,
+			       nedb_preop *op);
 
 /*
  * The part of a put that needs no database, and the only place its

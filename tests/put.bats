@@ -141,6 +141,40 @@ load helper
 	assert_success
 }
 
+@test "a stream goes on correctly after another writer moved the chain mid-stream" {
+	# the reader formats each document ahead as the op after the last;
+	# another process's put between two batches makes those guesses
+	# wrong, and the writer must format them afresh, not stage them
+	mkfifo feed
+	nedb-put t < feed > receipts 3>&- &
+	exec 4> feed
+	for i in $(seq 1 50); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	for _ in $(seq 600); do
+		[ "$(wc -l < receipts)" -ge 50 ] && break
+		sleep 0.05
+	done
+	run wc -l < receipts
+	assert_output 50
+	nedb-put -q --client other other x '{"v":0}'
+	for i in $(seq 51 300); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	exec 4>&-
+	wait
+	run grep -c '"seq"' receipts
+	assert_output 300
+	run sed -n '51p;300p' receipts
+	assert_line --index 0 --partial '"seq":52,'
+	assert_line --index 1 --partial '"seq":301,'
+	run nedb-get other x
+	assert_output '{"_id":"x","v":0}'
+	run nedb-get t a1 a50 a51 a300
+	assert_success
+	run nedb-log --since 51 --until 51
+	assert_output --partial '"coll":"other"'
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
 @test "a stream takes ids from --id-field" {
 	printf '{"k":"x1","v":1}\n{"k":"x2","v":2}\n' | nedb-put -q --id-field k t
 	run nedb-get t x2

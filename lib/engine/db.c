@@ -53,6 +53,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,201 @@ creation_format(nedb *db)
 }
 
 /*
+ * Puts formatted ahead (nedb.h: nedb_ahead_put)
+ * ---------------------------------------------
+ * The reader formats put n as the op after put n-1 of its own chain:
+ * seq and prev, its clock (never behind the last op's), the client's
+ * next nonce, a fresh salt, then the hash.  The writer stages the line
+ * when ahead_fits: every member that state decides (seq, prev, ts,
+ * nonce, expiry, format) is what the writer's own op says, and the
+ * rest come from the same nedb_put (the same pointers).  Any other
+ * line is formatted afresh, and then published (ahead_publish): the
+ * writer's op becomes the chain the reader goes on from, once the
+ * writer has staged the put just before the reader's next one (all
+ * puts the reader formatted in between were on the old chain, so the
+ * writer formats them afresh too, publishing each).
+ */
+struct nedb_ahead {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool usable;		/* plaintext, the directory's own log */
+	bool valid;		/* seq...head: the writer's chain */
+	bool closed;
+	bool published;		/* pub is set */
+	int format;
+	uint64_t next;		/* the index of the next put */
+	uint64_t pub;		/* the index the writer formatted last */
+	uint64_t seq, nonce;	/* the last op of the chain */
+	int64_t ts;
+	unsigned char head[HASH_LEN];
+};
+
+int
+nedb_ahead_new(nedb *db, nedb_ahead **out)
+{
+	nedb_ahead *a = nedb__calloc(1, sizeof *a);
+
+	*out = NULL;
+	if (!a)
+		return nedb__err(NEDB_EIO, "out of memory");
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->usable = !nedb__encrypted(db) && !db->eng;
+	a->format = db->log_format;
+	*out = a;
+	return 0;
+}
+
+void
+nedb_ahead_close(nedb_ahead *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->closed = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+void
+nedb_ahead_free(nedb_ahead *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}
+
+/* A put whose op depends on nothing but the chain, the clock and the
+ * nonce: the ones formatted ahead. */
+static bool
+ahead_plain(const nedb_put *p)
+{
+	return p->prepared == NEDB_PREPARED_ID && p->id && p->doc &&
+	       !p->merge && !p->if_seq && !p->if_absent && !p->ntags &&
+	       !p->ncaused_by && !p->evidence && !p->confidence &&
+	       !p->valid_from && !p->valid_to && !p->keep_ttl &&
+	       p->exp_at <= 0 && p->ttl_ms >= 0 && !p->w.nonce &&
+	       !p->w.idem && !p->w.evidence && !p->w.repl_offset;
+}
+
+int
+nedb_ahead_put(nedb_ahead *a, const nedb_put *p, nedb_preop *op)
+{
+	struct op o = {.kind = OP_PUT};
+	int64_t now;
+	int rc = 0;
+
+	op->ok = 0;
+	op->from = a;
+	pthread_mutex_lock(&a->mu);
+	op->index = a->next++;
+	/* a stream that is not of plain puts is not formatted ahead at
+	 * all: its reader must never wait for the writer */
+	if (!ahead_plain(p))
+		a->usable = false;
+	if (!a->usable || a->closed)
+		goto done;
+	if (!a->valid) {
+		if (op->index == 0)
+			goto done;	/* the first: the writer's */
+		while (!a->closed &&
+		       !(a->published && a->pub == op->index - 1))
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->closed)
+			goto done;
+		a->valid = true;
+	}
+	if (a->nonce == UINT64_MAX || a->seq == UINT64_MAX)
+		goto done;
+	now = nedb__op_clock();
+	o.seq = a->seq + 1;
+	memcpy(o.prev, a->head, HASH_LEN);
+	o.ts = now > a->ts ? now : a->ts;
+	o.client = p->w.client ? p->w.client : "local";
+	o.nonce = a->nonce + 1;
+	o.coll = p->coll;
+	o.id = p->id;
+	o.doc = p->doc;
+	o.doclen = p->doclen;
+	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms : 0;
+	o.format = a->format;
+	if (o.format >= 2 && (rc = nedb__rand_pool(o.dsalt, SALT_LEN)))
+		goto done;
+	op->line.len = 0;
+	if ((rc = nedb__log_format(&op->line, &o))) {
+		a->valid = false;
+		goto done;
+	}
+	op->seq = o.seq;
+	op->nonce = o.nonce;
+	op->ts = o.ts;
+	op->exp = o.exp;
+	memcpy(op->prev, o.prev, HASH_LEN);
+	memcpy(op->hash, o.hash, HASH_LEN);
+	op->doc = o.doc;
+	op->doclen = o.doclen;
+	op->coll = o.coll;
+	op->id = o.id;
+	op->client = o.client;
+	op->len = o.len;
+	op->format = o.format;
+	op->ok = 1;
+	a->seq = o.seq;
+	a->nonce = o.nonce;
+	a->ts = o.ts;
+	memcpy(a->head, o.hash, HASH_LEN);
+done:
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* The writer's clock for a put formatted ahead: the reader's, when it
+ * is not behind the last op's. */
+static int64_t
+ahead_ts(nedb *db, const nedb_preop *ahead)
+{
+	if (!ahead || !ahead->ok || ahead->ts < (int64_t)db->last_ts)
+		return next_ts(db);
+	db->last_ts = (uint64_t)ahead->ts;
+	return ahead->ts;
+}
+
+static bool
+ahead_fits(const struct op *o)
+{
+	const nedb_preop *a = o->ahead;
+
+	return a && a->ok && !o->salted && o->kind == OP_PUT &&
+	       a->seq == o->seq && !memcmp(a->prev, o->prev, HASH_LEN) &&
+	       a->ts == o->ts && a->nonce == o->nonce && a->exp == o->exp &&
+	       a->format == o->format && a->doc == o->doc &&
+	       a->doclen == o->doclen && a->coll == o->coll &&
+	       a->id == o->id && !strcmp(a->client, o->client) &&
+	       !o->idem && !o->caused_by && !o->confidence &&
+	       !o->evidence && !o->valid_from && !o->valid_to &&
+	       !o->repl_offset;
+}
+
+static void
+ahead_publish(const nedb_preop *op, const struct op *o)
+{
+	nedb_ahead *a = op->from;
+
+	pthread_mutex_lock(&a->mu);
+	a->valid = false;
+	a->published = true;
+	a->pub = op->index;
+	a->seq = o->seq;
+	a->nonce = o->nonce;
+	a->ts = o->ts;
+	memcpy(a->head, o->hash, HASH_LEN);
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/*
  * Stages o (seq, prev, loc filled here), applies it and fills its
  * receipt (NULL: none wanted).  Every op a write stages comes through
  * here: the builders below validate their arguments and fill o, and
@@ -413,6 +609,7 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 {
 	size_t mark = db->wlog.len;
 	uint64_t end;
+	bool fresh = false;
 	int rc;
 
 	o->seq = db->wa.end ? db->wa.seq + 1 : 0;
@@ -445,10 +642,21 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 		o->salted = true;
 	}
 	o->format = db->log_format;
-	if (o->format >= 2 && o->doc && (rc = doc_salt(db, o->dsalt)))
-		goto fail;
-	if ((rc = nedb__log_format(&db->wlog, o)))
-		goto fail;
+	if (ahead_fits(o)) {
+		if (nedb_buf_add(&db->wlog, o->ahead->line.p,
+				 o->ahead->line.len)) {
+			rc = NEDB_EIO;
+			goto fail;
+		}
+		memcpy(o->hash, o->ahead->hash, HASH_LEN);
+		o->len = o->ahead->len;
+	} else {
+		fresh = true;
+		if (o->format >= 2 && o->doc && (rc = doc_salt(db, o->dsalt)))
+			goto fail;
+		if ((rc = nedb__log_format(&db->wlog, o)))
+			goto fail;
+	}
 	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);
 	if ((rc = nedb__apply(&db->view, db->wtxn, o)))
 		goto fail;
@@ -459,6 +667,8 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 	if (o->kind == OP_CHECKPOINT)
 		db->wa.ckpt = o->seq;
 	db->wcount++;
+	if (o->ahead && fresh)
+		ahead_publish(o->ahead, o);
 	return receipt ? nedb__receipt_of(receipt, o) : 0;
 fail:
 	/* The transaction may hold half of the op: it must not commit. */
@@ -2263,7 +2473,9 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 		goto done;
 	}
 	o.coll = p->coll;
-	o.ts = next_ts(db);
+	/* set even when p is no plain put: the reader waits for it */
+	o.ahead = p->ahead;
+	o.ts = ahead_ts(db, ahead_plain(p) ? p->ahead : NULL);
 	/* the current version, when something depends on it */
 	cur = NULL;
 	if (p->if_seq || p->if_absent || p->merge ||

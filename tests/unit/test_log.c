@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "internal.h"
 #include "unit.h"
@@ -590,6 +591,32 @@ test_midstate_finishes_as_libb2_does(void)
 	CHECK(bad == 0);
 }
 
+/* The salts' random pool: a forked child never hands out the bytes its
+ * parent will (it inherited the parent's pool, which it must refill). */
+static void
+test_rand_pool_differs_across_fork(void)
+{
+	unsigned char first[16], mine[16], theirs[16];
+	int fd[2], st;
+	pid_t pid;
+
+	CHECK(nedb__rand_pool(first, sizeof first) == 0);
+	CHECK(pipe(fd) == 0);
+	if ((pid = fork()) == 0) {
+		nedb__rand_pool(mine, sizeof mine);
+		_exit(write(fd[1], mine, sizeof mine) != sizeof mine);
+	}
+	CHECK(pid > 0);
+	CHECK(nedb__rand_pool(mine, sizeof mine) == 0);
+	CHECK(read(fd[0], theirs, sizeof theirs) == sizeof theirs);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	      WEXITSTATUS(st) == 0);
+	CHECK(memcmp(mine, theirs, sizeof mine) != 0);
+	CHECK(memcmp(mine, first, sizeof mine) != 0);
+	close(fd[0]);
+	close(fd[1]);
+}
+
 int
 main(void)
 {
@@ -615,6 +642,7 @@ main(void)
 	RUN(test_chain_detects_a_wrong_seq);
 	RUN(test_chain_detects_a_torn_line);
 	RUN(test_midstate_finishes_as_libb2_does);
+	RUN(test_rand_pool_differs_across_fork);
 	{
 		char cmd[128];
 

@@ -3,6 +3,8 @@
  * lock, checkpoints of a batch, verified reads.
  */
 #include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -239,6 +241,105 @@ test_put_preconditions(void)
 	nedb_close(db);
 }
 
+/* The line of one seq, as stored. */
+static int
+grab_line(uint64_t seq, const char *line, size_t len, void *payload)
+{
+	nedb_buf *b = payload;
+
+	(void)seq;
+	b->len = 0;
+	return nedb_buf_add(b, line, len);
+}
+
+static bool
+line_is(nedb *db, uint64_t seq, const nedb_preop *op)
+{
+	nedb_buf b = {0};
+	bool same;
+
+	CHECK(nedb_log_scan(db, seq, seq, 0, grab_line, &b) == 0);
+	same = op->line.len == b.len + 1 && !memcmp(op->line.p, b.p, b.len);
+	nedb_buf_free(&b);
+	return same;
+}
+
+/* A put formatted ahead: prepared by nedb_put_prepare, then formatted. */
+static void
+ahead(nedb_ahead *a, nedb_put *p, const char *doc, nedb_buf *text,
+      char **id, nedb_preop *op)
+{
+	nedb_put in = {.coll = "c", .doc = doc, .doclen = strlen(doc)};
+
+	CHECK(nedb_put_prepare(&in, text, id) == 0);
+	*p = (nedb_put){.coll = "c", .id = *id, .doc = text->p,
+			.doclen = text->len, .prepared = NEDB_PREPARED_ID,
+			.ahead = op};
+	CHECK(nedb_ahead_put(a, p, op) == 0);
+}
+
+/*
+ * Lines formatted ahead are staged as they are while the chain is the
+ * writer's, and formatted afresh once another writer moved it (the
+ * reader then goes on from the writer's op).  One thread plays reader
+ * and writer, in the order that never makes the reader wait.
+ */
+static void
+test_ahead_lines_are_staged_or_redone(void)
+{
+	nedb *a = fresh(), *b = NULL;
+	nedb_ahead *ah;
+	nedb_preop op[4];
+	nedb_buf text[4] = {{0}};
+	nedb_put p[4];
+	nedb_receipt r;
+	nedb_verify_result v;
+	char dir[128], *id[4] = {0};
+
+	snprintf(dir, sizeof dir, "%s/db%d", root, ndb - 1);
+	memset(op, 0, sizeof op);
+	CHECK(nedb_open(&b, dir, 0) == 0);
+	CHECK(nedb_ahead_new(a, &ah) == 0);
+	ahead(ah, &p[0], "{\"_id\":\"d0\",\"n\":0}", &text[0], &id[0], &op[0]);
+	CHECK(op[0].ok == 0);		/* the first is the writer's */
+	CHECK(nedb_write_begin(a) == 0);
+	CHECK(nedb_write_put(a, &p[0], &r) == 0 && r.seq == 1);
+	CHECK(nedb_write_commit(a) == 0);
+	ahead(ah, &p[1], "{\"_id\":\"d1\",\"n\":1}", &text[1], &id[1], &op[1]);
+	ahead(ah, &p[2], "{\"_id\":\"d2\",\"n\":2}", &text[2], &id[2], &op[2]);
+	CHECK(op[1].ok == 1 && op[1].seq == 2 && op[2].ok && op[2].seq == 3);
+	CHECK(nedb_write_begin(a) == 0);
+	CHECK(nedb_write_put(a, &p[1], &r) == 0 && r.seq == 2);
+	CHECK(nedb_write_commit(a) == 0);
+	CHECK(line_is(a, 2, &op[1]));	/* staged as formatted */
+	/* another writer takes seq 3 */
+	CHECK(nedb_write_begin(b) == 0);
+	CHECK(put(b, "c", "other", "{}") == 0);
+	CHECK(nedb_write_commit(b) == 0);
+	CHECK(nedb_write_begin(a) == 0);
+	CHECK(nedb_write_put(a, &p[2], &r) == 0 && r.seq == 4);
+	CHECK(nedb_write_commit(a) == 0);
+	CHECK(!line_is(a, 4, &op[2]));	/* formatted afresh */
+	/* the reader goes on from the writer's seq 4 */
+	ahead(ah, &p[3], "{\"_id\":\"d3\",\"n\":3}", &text[3], &id[3], &op[3]);
+	CHECK(op[3].ok == 1 && op[3].seq == 5);
+	CHECK(nedb_write_begin(a) == 0);
+	CHECK(nedb_write_put(a, &p[3], &r) == 0 && r.seq == 5);
+	CHECK(nedb_write_commit(a) == 0);
+	CHECK(line_is(a, 5, &op[3]));
+	CHECK(nedb_verify(a, NEDB_VERIFY_DETERMINISM, &v) == 0 && v.ok);
+	CHECK(v.seq == 5);
+	for (int i = 0; i < 4; i++) {
+		nedb_buf_free(&op[i].line);
+		nedb_buf_free(&text[i]);
+		free(id[i]);
+	}
+	nedb_ahead_close(ah);
+	nedb_ahead_free(ah);
+	nedb_close(b);
+	nedb_close(a);
+}
+
 int
 main(void)
 {
@@ -251,6 +352,7 @@ main(void)
 	RUN(test_open_nowait_is_busy_while_the_directory_is_locked);
 	RUN(test_verified_reads_see_the_open_write);
 	RUN(test_put_preconditions);
+	RUN(test_ahead_lines_are_staged_or_redone);
 	RUN(test_interrupt_stops_a_query_at_its_next_candidate);
 	{
 		char cmd[256];
