@@ -267,6 +267,11 @@ bench: all
 	@if command -v redis-server >/dev/null; then \
 		tests/bench/redislog $(BUILD)/bin; fi
 
+# The same figures as a database grows to SCALE_N documents (not in CI).
+SCALE_N ?= 10000000
+bench-scale: all
+	@tests/bench/scale $(BUILD)/bin $(SCALE_N)
+
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
 
@@ -313,4 +318,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all stage fuzz unit bench check check-fast check-full check-sql-full check-valgrind demo lint deps install uninstall clean
+.PHONY: all stage fuzz unit bench bench-scale check check-fast check-full check-sql-full check-valgrind demo lint deps install uninstall clean
