@@ -121,7 +121,13 @@ setup_more() {
 	nedb-put t < feed > receipts 3>&- &
 	exec 4> feed
 	echo '{"_id":"w1"}' >&4
-	sleep 0.5
+	# w1 committed (its receipt printed) before the prune
+	for _ in $(seq 600); do
+		[ -s receipts ] && break
+		sleep 0.05
+	done
+	run grep -c '"seq"' receipts
+	assert_output 1
 	nedb-checkpoint --prune >/dev/null
 	echo '{"_id":"w2"}' >&4
 	exec 4>&-
