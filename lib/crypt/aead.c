@@ -83,6 +83,7 @@
 	X(EVP_DecryptFinal_ex) \
 	X(EVP_KDF_fetch) \
 	X(EVP_KDF_CTX_new) \
+	X(EVP_KDF_CTX_set_params) \
 	X(EVP_KDF_free) \
 	X(EVP_KDF_CTX_free) \
 	X(EVP_KDF_derive) \
@@ -131,6 +132,9 @@ after_fork_child(void)
  */
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool resolved;
+/* libcrypto was not in the process before nedb loaded it: nothing else
+ * here uses it (nedb__crypt_require's legacy name tables). */
+static bool ours;
 
 static int
 crypt_resolve_locked(const char **why)
@@ -145,7 +149,9 @@ crypt_resolve_locked(const char **why)
 	}
 	/* RTLD_LOCAL: its symbols stay out of the global namespace, so a
 	 * program that links another OpenSSL is not disturbed. */
-	if (!(h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)))
+	ours = !(h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL |
+				       RTLD_NOLOAD));
+	if (!h && !(h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL)))
 		goto fail_dl;
 #define CRYPTO_RESOLVE(f) \
 	if (!(*(void **)&C.f = dlsym(h, #f))) goto fail_dl;
@@ -198,8 +204,25 @@ nedb__crypt_require(void)
 	 * initialised libcrypto itself keeps its own settings: this call
 	 * then does nothing.
 	 */
+	/*
+	 * Nor, when nedb loaded libcrypto itself, the legacy tables of every
+	 * cipher and digest by name (OPENSSL_INIT_NO_ADD_ALL_*): OpenSSL 3
+	 * copies them all into its name map on the first fetch, 3.2M
+	 * instructions (26%) of an encrypted nedb-get, for names (aliases,
+	 * OIDs as text) no fetch of nedb's uses: the providers register
+	 * "AES-256-GCM", "HKDF", "HMAC", "SHA256", "ED25519" themselves.
+	 * Nor its error strings, which the first error-queue operation of a
+	 * thread loads (0.9M instructions; HKDF makes one): nedb reads no
+	 * libcrypto message.  A process that had libcrypto before (libpq's
+	 * libssl, a program using OpenSSL) keeps both, for its
+	 * EVP_get_cipherbyname and ERR_error_string.
+	 */
 	if (C.OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
-				  OPENSSL_INIT_NO_ATEXIT, NULL) != 1) {
+				  OPENSSL_INIT_NO_ATEXIT |
+				  (ours ? OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+					  OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
+					  OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS :
+					  0), NULL) != 1) {
 		why = "OPENSSL_init_crypto failed";
 		goto fail;
 	}
@@ -707,31 +730,82 @@ void
 nedb__crypt_keys_free(struct nedb_crypt *c)
 {
 	nedb__aead_free(c->log);
-	nedb__aead_free(c->view);
-	nedb__prf_free(c->vkey);
 	nedb__wipe(c, sizeof *c);
+}
+
+/*
+ * Every sub-key of dek: HKDF's extract once (the pseudo-random key of
+ * dek and the salt), then its expand per label, by one context (RFC
+ * 5869 §2: the same bytes as nedb__crypt_subkey's extract-and-expand
+ * per label).  A context per sub-key cost 36k instructions each (the
+ * extract's HMAC and digest fetched by name every time), a fifth of an
+ * encrypted nedb-get's own work; an expand alone costs a few thousand.
+ */
+static int
+subkeys(const unsigned char dek[NEDB_KEY_LEN], const char *const *labels,
+	unsigned char *const *outs, size_t n)
+{
+	static const char salt[] = "nedb dek v1";
+	unsigned char prk[NEDB_KEY_LEN];	/* SHA-256's size */
+	int extract = EVP_KDF_HKDF_MODE_EXTRACT_ONLY,
+	    expand = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256",
+				       6),
+		OSSL_PARAM_int(OSSL_KDF_PARAM_MODE, &extract),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, (void *)dek,
+					NEDB_KEY_LEN),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+					sizeof salt - 1),
+		OSSL_PARAM_END
+	}, q[] = {
+		OSSL_PARAM_int(OSSL_KDF_PARAM_MODE, &expand),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, prk, sizeof prk),
+		OSSL_PARAM_END
+	};
+	EVP_KDF_CTX *k;
+	int rc;
+
+	if ((rc = nedb__crypt_require()))
+		return rc;
+	if (!(k = C.EVP_KDF_CTX_new(C.hkdf)))
+		return crypto_fail("EVP_KDF_CTX_new");
+	if (C.EVP_KDF_derive(k, prk, sizeof prk, p) != 1 ||
+	    C.EVP_KDF_CTX_set_params(k, q) != 1)
+		rc = crypto_fail("HKDF");
+	for (size_t i = 0; !rc && i < n; i++) {
+		OSSL_PARAM info[] = {
+			OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO,
+						(void *)labels[i],
+						strlen(labels[i])),
+			OSSL_PARAM_END
+		};
+
+		if (C.EVP_KDF_derive(k, outs[i], NEDB_KEY_LEN, info) != 1)
+			rc = crypto_fail("HKDF");
+	}
+	C.EVP_KDF_CTX_free(k);		/* cleanses the keys it copied */
+	nedb__wipe(prk, sizeof prk);
+	return rc;
 }
 
 int
 nedb__crypt_keys(struct nedb_crypt *c, const unsigned char dek[NEDB_KEY_LEN])
 {
-	unsigned char k[NEDB_KEY_LEN];
+	const char *const labels[] = {
+		NEDB_LABEL_LOG, NEDB_LABEL_VIEW, NEDB_LABEL_VKCTR,
+		NEDB_LABEL_VKIV, NEDB_LABEL_FADDR, NEDB_LABEL_FSEAL
+	};
+	unsigned char *const outs[] = {
+		c->log_key, c->view_val, c->view_ctr, c->view_iv,
+		c->file_addr, c->file_seal
+	};
 	int rc;
 
 	memset(c, 0, sizeof *c);
-	if ((rc = nedb__crypt_subkey(c->log_key, dek, NEDB_LABEL_LOG)) ||
-	    (rc = nedb__aead_new(&c->log, c->log_key)) ||
-	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VIEW)) ||
-	    (rc = nedb__aead_new(&c->view, k)) ||
-	    (rc = nedb__crypt_subkey(k, dek, NEDB_LABEL_VKEY)) ||
-	    (rc = nedb__prf_new(&c->vkey, k, sizeof k)) ||
-	    (rc = nedb__crypt_subkey(c->view_val, dek, NEDB_LABEL_VIEW)) ||
-	    (rc = nedb__crypt_subkey(c->view_ctr, dek, NEDB_LABEL_VKCTR)) ||
-	    (rc = nedb__crypt_subkey(c->view_iv, dek, NEDB_LABEL_VKIV)) ||
-	    (rc = nedb__crypt_subkey(c->file_addr, dek, NEDB_LABEL_FADDR)) ||
-	    (rc = nedb__crypt_subkey(c->file_seal, dek, NEDB_LABEL_FSEAL)))
+	if ((rc = subkeys(dek, labels, outs, sizeof outs / sizeof *outs)) ||
+	    (rc = nedb__aead_new(&c->log, c->log_key)))
 		nedb__crypt_keys_free(c);
-	nedb__wipe(k, sizeof k);
 	return rc;
 }
 

@@ -16,8 +16,9 @@
  *   sub-keys  HKDF(DEK, salt "nedb dek v1", info <label>), one per use,
  *         so that no key serves two purposes (nedb__crypt_keys):
  *         NEDB_LABEL_LOG seals log lines (and archives), NEDB_LABEL_VIEW
- *         seals view values, NEDB_LABEL_VKEY keys the PRF that makes view
- *         keys opaque where order does not matter.
+ *         seals view values, NEDB_LABEL_VKCTR and NEDB_LABEL_VKIV make
+ *         view keys opaque (lib/view/kv.c), NEDB_LABEL_FADDR and
+ *         NEDB_LABEL_FSEAL serve the file store.
  *
  * Rewrapping changes the TMK (hence the KEK and the key id) and nothing
  * else: the DEK and every sub-key stay, so no data is re-encrypted.
@@ -72,7 +73,6 @@
 /* HKDF info labels of the DEK's sub-keys (never change: data depends). */
 #define NEDB_LABEL_LOG "nedb log v1"
 #define NEDB_LABEL_VIEW "nedb view value v1"
-#define NEDB_LABEL_VKEY "nedb view key v1"
 /* The view's deterministic key encryption (lib/view/kv.c): the AES key
  * of its CTR keystream, and the BLAKE2b key that makes each key's iv. */
 #define NEDB_LABEL_VKCTR "nedb view key ctr v1"
@@ -199,15 +199,13 @@ void nedb__prf_free(nedb_prf *p);
  */
 struct nedb_crypt {
 	nedb_aead *log;			/* NEDB_LABEL_LOG */
-	nedb_aead *view;		/* NEDB_LABEL_VIEW */
-	nedb_prf *vkey;			/* NEDB_LABEL_VKEY */
 	unsigned char kid[NEDB_KEYID_LEN];	/* of the TMK: set by
 						 * nedb__crypt_open/_create */
 	/*
 	 * The view's keys as bytes (lib/view/kv.c): its LMDB comparators
 	 * run in whatever thread LMDB calls them from, so each thread keys
-	 * its own contexts from these.  view_val is NEDB_LABEL_VIEW's (the
-	 * key of `view` above), view_ctr NEDB_LABEL_VKCTR's, view_iv
+	 * its own contexts from these.  view_val is NEDB_LABEL_VIEW's,
+	 * view_ctr NEDB_LABEL_VKCTR's, view_iv
 	 * NEDB_LABEL_VKIV's.  Wiped by nedb__crypt_keys_free.
 	 */
 	unsigned char view_val[NEDB_KEY_LEN];
