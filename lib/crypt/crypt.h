@@ -36,10 +36,16 @@
  * and a tag is NEDB_ECORRUPT.  Nothing here prints or exits.
  *
  * Caveats
- *  - Loading libcrypto and its first use (provider set-up, DRBG seeding)
- *    cost ~2 ms of a process's start (measured on the 2-core build box,
- *    min of 60: plaintext nedb-get takes ~1.3 ms whole).  Only encrypted
- *    databases pay it, but a one-shot command on one pays it every time.
+ *  - Loading libcrypto and its first use cost an encrypted one-shot
+ *    command ~6.4M instructions (callgrind) before any AES, against
+ *    0.4M for a whole plaintext nedb-get: dlopen (relocating libcrypto,
+ *    ~3M) and the first fetch of a cipher (OpenSSL 3 builds every
+ *    cipher of the default provider, ~3M).  tests/bench/floor.c's aead
+ *    measures that floor alone (6.2M with start-up); an encrypted
+ *    nedb-get is 6.8M.  nedb__crypt_require's comment says what is
+ *    already left out (configuration, legacy name tables, error
+ *    strings, the exit handler).  Only encrypted databases pay it, but
+ *    a one-shot command on one pays it every time.
  *  - Random 96-bit nonces: one key should seal at most ~2^32 values
  *    (NIST SP 800-38D).  A key that may exceed that over a database's
  *    life (the view's, across rebuilds) should be derived per file, e.g.
