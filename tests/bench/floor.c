@@ -26,8 +26,9 @@
  * Built by tests/bench/run, never installed; `floor aead` by itself, as
  * floor-aead (cc -DFLOOR_AEAD ... -ldl), so that no other library
  * (libjq, libb2) is in its process: each would make dlopen's symbol
- * lookups longer, and the start-up longer, than nedb-get's.  The empty program beside it
- * (process start-up alone) is a main that returns 0.
+ * lookups longer, and the start-up longer, than nedb-get's.  The
+ * empty program beside it (process start-up alone) is a main that
+ * returns 0.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <dlfcn.h>
