@@ -16,8 +16,9 @@
  *   sub-keys  HKDF(DEK, salt "nedb dek v1", info <label>), one per use,
  *         so that no key serves two purposes (nedb__crypt_keys):
  *         NEDB_LABEL_LOG seals log lines (and archives), NEDB_LABEL_VIEW
- *         seals view values, NEDB_LABEL_VKEY keys the PRF that makes view
- *         keys opaque where order does not matter.
+ *         seals view values, NEDB_LABEL_VKCTR and NEDB_LABEL_VKIV make
+ *         view keys opaque (lib/view/kv.c), NEDB_LABEL_FADDR and
+ *         NEDB_LABEL_FSEAL serve the file store.
  *
  * Rewrapping changes the TMK (hence the KEK and the key id) and nothing
  * else: the DEK and every sub-key stay, so no data is re-encrypted.
@@ -35,10 +36,16 @@
  * and a tag is NEDB_ECORRUPT.  Nothing here prints or exits.
  *
  * Caveats
- *  - Loading libcrypto and its first use (provider set-up, DRBG seeding)
- *    cost ~2 ms of a process's start (measured on the 2-core build box,
- *    min of 60: plaintext nedb-get takes ~1.3 ms whole).  Only encrypted
- *    databases pay it, but a one-shot command on one pays it every time.
+ *  - Loading libcrypto and its first use cost an encrypted one-shot
+ *    command ~6.4M instructions (callgrind) before any AES, against
+ *    0.4M for a whole plaintext nedb-get: dlopen (relocating libcrypto,
+ *    ~3M) and the first fetch of a cipher (OpenSSL 3 builds every
+ *    cipher of the default provider, ~3M).  tests/bench/floor.c's aead
+ *    measures that floor alone (6.2M with start-up); an encrypted
+ *    nedb-get is 6.8M.  nedb__crypt_require's comment says what is
+ *    already left out (configuration, legacy name tables, error
+ *    strings, the exit handler).  Only encrypted databases pay it, but
+ *    a one-shot command on one pays it every time.
  *  - Random 96-bit nonces: one key should seal at most ~2^32 values
  *    (NIST SP 800-38D).  A key that may exceed that over a database's
  *    life (the view's, across rebuilds) should be derived per file, e.g.
@@ -72,7 +79,6 @@
 /* HKDF info labels of the DEK's sub-keys (never change: data depends). */
 #define NEDB_LABEL_LOG "nedb log v1"
 #define NEDB_LABEL_VIEW "nedb view value v1"
-#define NEDB_LABEL_VKEY "nedb view key v1"
 /* The view's deterministic key encryption (lib/view/kv.c): the AES key
  * of its CTR keystream, and the BLAKE2b key that makes each key's iv. */
 #define NEDB_LABEL_VKCTR "nedb view key ctr v1"
@@ -199,15 +205,13 @@ void nedb__prf_free(nedb_prf *p);
  */
 struct nedb_crypt {
 	nedb_aead *log;			/* NEDB_LABEL_LOG */
-	nedb_aead *view;		/* NEDB_LABEL_VIEW */
-	nedb_prf *vkey;			/* NEDB_LABEL_VKEY */
 	unsigned char kid[NEDB_KEYID_LEN];	/* of the TMK: set by
 						 * nedb__crypt_open/_create */
 	/*
 	 * The view's keys as bytes (lib/view/kv.c): its LMDB comparators
 	 * run in whatever thread LMDB calls them from, so each thread keys
-	 * its own contexts from these.  view_val is NEDB_LABEL_VIEW's (the
-	 * key of `view` above), view_ctr NEDB_LABEL_VKCTR's, view_iv
+	 * its own contexts from these.  view_val is NEDB_LABEL_VIEW's,
+	 * view_ctr NEDB_LABEL_VKCTR's, view_iv
 	 * NEDB_LABEL_VKIV's.  Wiped by nedb__crypt_keys_free.
 	 */
 	unsigned char view_val[NEDB_KEY_LEN];

@@ -274,7 +274,8 @@ read_keyfile(const char *path, unsigned char f[KF_LEN])
 	return 0;
 }
 
-/* Unwraps the key file bytes f with tmk (invariant 4). */
+/* Unwraps the key file bytes f with tmk (invariant 4).  The key id is
+ * the file's (f + KF_KID) when it returns 0. */
 static int
 unwrap(const char *path, const unsigned char f[KF_LEN],
        const unsigned char tmk[NEDB_KEY_LEN], unsigned char dek[NEDB_KEY_LEN])
@@ -397,19 +398,29 @@ done:
 	return rc;
 }
 
-int
-nedb__key_open(const char *dir, const unsigned char tmk[NEDB_KEY_LEN],
-	       unsigned char dek[NEDB_KEY_LEN])
+/* nedb__key_open, and the key id (tmk's) in kid when it returns 0. */
+static int
+key_open(const char *dir, const unsigned char tmk[NEDB_KEY_LEN],
+	 unsigned char dek[NEDB_KEY_LEN], unsigned char kid[NEDB_KEYID_LEN])
 {
 	char *path = nedb__path_in(dir, NEDB_KEYFILE);
 	unsigned char f[KF_LEN];
 	int rc;
 
-	if (!(rc = read_keyfile(path, f)))
-		rc = unwrap(path, f, tmk, dek);
+	if (!(rc = read_keyfile(path, f)) && !(rc = unwrap(path, f, tmk, dek)))
+		memcpy(kid, f + KF_KID, NEDB_KEYID_LEN);
 	nedb__wipe(f, sizeof f);
 	free(path);
 	return rc;
+}
+
+int
+nedb__key_open(const char *dir, const unsigned char tmk[NEDB_KEY_LEN],
+	       unsigned char dek[NEDB_KEY_LEN])
+{
+	unsigned char kid[NEDB_KEYID_LEN];
+
+	return key_open(dir, tmk, dek, kid);
 }
 
 int
@@ -473,16 +484,17 @@ nedb__key_status(const char *dir, bool *encrypted,
 	return rc;
 }
 
-/* The sub-keys of dek into c, with tmk's key id; wipes dek. */
+/* The sub-keys of dek into c, with the key id kid; wipes dek.  (The
+ * key id comes from key.enc as it was opened or made: deriving it from
+ * the TMK again would cost an HKDF and an HMAC more per open.) */
 static int
 keys_from(struct nedb_crypt *c, unsigned char dek[NEDB_KEY_LEN],
-	  const unsigned char tmk[NEDB_KEY_LEN])
+	  const unsigned char kid[NEDB_KEYID_LEN])
 {
-	unsigned char kid[NEDB_KEYID_LEN];
 	int rc;
 
-	if (!(rc = nedb__key_id(kid, tmk)) && !(rc = nedb__crypt_keys(c, dek)))
-		memcpy(c->kid, kid, sizeof kid);
+	if (!(rc = nedb__crypt_keys(c, dek)))
+		memcpy(c->kid, kid, NEDB_KEYID_LEN);
 	nedb__wipe(dek, NEDB_KEY_LEN);
 	return rc;
 }
@@ -491,26 +503,30 @@ int
 nedb__crypt_open(struct nedb_crypt *c, const char *dir,
 		 const unsigned char tmk[NEDB_KEY_LEN])
 {
-	unsigned char dek[NEDB_KEY_LEN];
+	unsigned char dek[NEDB_KEY_LEN], kid[NEDB_KEYID_LEN];
 	int rc;
 
 	memset(c, 0, sizeof *c);
-	if ((rc = nedb__key_open(dir, tmk, dek)))
+	if ((rc = key_open(dir, tmk, dek, kid)))
 		return rc;
-	return keys_from(c, dek, tmk);
+	return keys_from(c, dek, kid);
 }
 
 int
 nedb__crypt_create(struct nedb_crypt *c, const char *dir,
 		   const unsigned char tmk[NEDB_KEY_LEN])
 {
-	unsigned char dek[NEDB_KEY_LEN];
+	unsigned char dek[NEDB_KEY_LEN], kid[NEDB_KEYID_LEN];
 	int rc;
 
 	memset(c, 0, sizeof *c);
 	if ((rc = nedb__key_create(dir, tmk, dek)))
 		return rc;
-	return keys_from(c, dek, tmk);
+	if ((rc = nedb__key_id(kid, tmk))) {
+		nedb__wipe(dek, sizeof dek);
+		return rc;
+	}
+	return keys_from(c, dek, kid);
 }
 
 /* A temporary key file's name: key.enc. and mkostemp's six characters. */

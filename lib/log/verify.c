@@ -1104,16 +1104,28 @@ rw_check_named(uint64_t seq, void *payload)
 	return 1;
 }
 
+/*
+ * The archived ops by a walk, then log.aof's complete lines from verify's
+ * map m, the lines the chain walk checked: an encrypted log is not
+ * decrypted a second time (that walk was a third of an encrypted
+ * verify's instructions).
+ */
 static int
-redactions(nedb *db, nedb_verify_result *out)
+redactions(nedb *db, const struct log_map *m, nedb_verify_result *out)
 {
 	struct rwalk w = {0};
 	uint64_t torn, bad = UINT64_MAX;
+	const char *p = m->p, *end = m->p + m->n, *nl;
 	char why[160] = "";
-	int rc;
+	int rc = 0;
 
 	w.bad = UINT64_MAX;
-	rc = nedb__log_walk(db, 0, 0, nedb__log_end(db), rw_line, &w, &torn);
+	if (m->seq)
+		rc = nedb__log_walk(db, 0, 0, m->pos, rw_line, &w, &torn);
+	w.seq = m->seq;
+	for (; !rc && p < end && (nl = memchr(p, '\n', (size_t)(end - p)));
+	     p = nl + 1)
+		rc = rw_line(p, (size_t)(nl - p), NULL, 0, &w);
 	if (rc == 1 && w.bad != UINT64_MAX) {
 		rc = 0;
 		bad = w.bad;
@@ -1253,7 +1265,7 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		     "recorded");
 		goto done;
 	}
-	if (db->log_format >= 2 && ((rc = redactions(db, out)) || !out->ok))
+	if (db->log_format >= 2 && ((rc = redactions(db, &m, out)) || !out->ok))
 		goto done;
 	out->seq = w.c.seq - 1;
 	nedb__hex(out->head, w.c.head, HASH_LEN);

@@ -13,10 +13,25 @@
  *     floor jv FILE         parse every line of FILE with libjq's
  *                           jv_parse_sized (the parser nedb validates
  *                           with), one core
+ *     floor aead            what opening an encrypted database and
+ *                           reading one value cannot avoid: dlopen
+ *                           libcrypto.so.3 and initialise it as
+ *                           lib/crypt/aead.c does, fetch AES-256-GCM,
+ *                           HKDF and HMAC, derive one key with HKDF
+ *                           (the master key's wrapping key) and one
+ *                           HMAC (its key id), and open one sealed
+ *                           100-byte value (an encrypted point get's
+ *                           floor, with start-up)
  *
- * Built by tests/bench/run, never installed.  The empty program beside it
- * (process start-up alone) is a main that returns 0.
+ * Built by tests/bench/run, never installed; `floor aead` by itself, as
+ * floor-aead (cc -DFLOOR_AEAD ... -ldl), so that no other library
+ * (libjq, libb2) is in its process: each would make dlopen's symbol
+ * lookups longer, and the start-up longer, than nedb-get's.  The
+ * empty program beside it (process start-up alone) is a main that
+ * returns 0.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,9 +40,16 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifndef FLOOR_AEAD
 #include <blake2.h>
 #include <jv.h>
+#endif
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 
+#ifndef FLOOR_AEAD
 static const char *text;
 static size_t size;
 
@@ -148,15 +170,102 @@ fsync1(const char *path)
 	return close(fd) != 0;
 }
 
+#endif
+
+/* libcrypto's functions, resolved by name as lib/crypt/aead.c does */
+#define AEAD_FUNCS(X) \
+	X(OPENSSL_init_crypto) X(EVP_CIPHER_fetch) X(EVP_KDF_fetch) \
+	X(EVP_MAC_fetch) X(EVP_KDF_CTX_new) X(EVP_KDF_derive) \
+	X(EVP_MAC_CTX_new) X(EVP_MAC_init) X(EVP_MAC_update) \
+	X(EVP_MAC_final) X(EVP_CIPHER_CTX_new) X(EVP_EncryptInit_ex) \
+	X(EVP_EncryptUpdate) X(EVP_EncryptFinal_ex) X(EVP_DecryptInit_ex) \
+	X(EVP_DecryptUpdate) X(EVP_DecryptFinal_ex) X(EVP_CIPHER_CTX_ctrl)
+
+static int
+aead(void)
+{
+	static struct {
+#define AEAD_SLOT(f) __typeof__(&f) f;
+		AEAD_FUNCS(AEAD_SLOT)
+#undef AEAD_SLOT
+	} c;
+	unsigned char key[32] = { 1 }, iv[12] = { 2 }, pt[100] = { 3 };
+	unsigned char ct[100], tag[16], back[100], out[32];
+	OSSL_PARAM kp[] = {
+		OSSL_PARAM_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 6),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_KEY, key, 32),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_SALT, "salt", 4),
+		OSSL_PARAM_octet_string(OSSL_KDF_PARAM_INFO, "info", 4),
+		OSSL_PARAM_END
+	}, mp[] = {
+		OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 6),
+		OSSL_PARAM_END
+	};
+	EVP_CIPHER *gcm;
+	EVP_CIPHER_CTX *e, *d;
+	EVP_KDF *kdf;
+	EVP_MAC *hmac;
+	EVP_MAC_CTX *m;
+	size_t ml;
+	int len;
+	void *h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL |
+			 RTLD_DEEPBIND);
+
+	if (!h) {
+		fprintf(stderr, "floor: %s\n", dlerror());
+		return 1;
+	}
+#define AEAD_RESOLVE(f) \
+	if (!(*(void **)&c.f = dlsym(h, #f))) return 1;
+	AEAD_FUNCS(AEAD_RESOLVE)
+#undef AEAD_RESOLVE
+	c.OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+			      OPENSSL_INIT_NO_ATEXIT |
+			      OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+			      OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
+			      OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+	if (!(gcm = c.EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) ||
+	    !(kdf = c.EVP_KDF_fetch(NULL, "HKDF", NULL)) ||
+	    !(hmac = c.EVP_MAC_fetch(NULL, "HMAC", NULL)))
+		return 1;
+	/* the wrapping key and the key id */
+	if (c.EVP_KDF_derive(c.EVP_KDF_CTX_new(kdf), out, 32, kp) != 1 ||
+	    !(m = c.EVP_MAC_CTX_new(hmac)) ||
+	    c.EVP_MAC_init(m, out, 32, mp) != 1 ||
+	    c.EVP_MAC_update(m, pt, 14) != 1 ||
+	    c.EVP_MAC_final(m, out, &ml, 32) != 1)
+		return 1;
+	/* a value sealed (here, with a fixed nonce: not timed apart from
+	 * the open, which is what a reader does) and opened */
+	e = c.EVP_CIPHER_CTX_new();
+	d = c.EVP_CIPHER_CTX_new();
+	if (!e || !d || c.EVP_EncryptInit_ex(e, gcm, NULL, key, iv) != 1 ||
+	    c.EVP_EncryptUpdate(e, ct, &len, pt, 100) != 1 ||
+	    c.EVP_EncryptFinal_ex(e, ct + 100, &len) != 1 ||
+	    c.EVP_CIPHER_CTX_ctrl(e, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1 ||
+	    c.EVP_DecryptInit_ex(d, gcm, NULL, key, iv) != 1 ||
+	    c.EVP_DecryptUpdate(d, back, &len, ct, 100) != 1 ||
+	    c.EVP_CIPHER_CTX_ctrl(d, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 ||
+	    c.EVP_DecryptFinal_ex(d, back + 100, &len) != 1 ||
+	    memcmp(back, pt, 100))
+		return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+#ifndef FLOOR_AEAD
 	if (argc == 3 && !strcmp(argv[1], "fsync"))
 		return fsync1(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "b2"))
 		return b2(atoi(argv[2]), argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "jv"))
 		return parse(argv[2]);
-	fprintf(stderr, "usage: floor fsync FILE | b2 THREADS FILE | jv FILE\n");
+#endif
+	if (argc == 2 && !strcmp(argv[1], "aead"))
+		return aead();
+	fprintf(stderr, "usage: floor fsync FILE | b2 THREADS FILE | jv FILE "
+		"| aead\n");
 	return 2;
 }
