@@ -1723,8 +1723,15 @@ resp_event(void *ev, unsigned events)
 	}
 	if (c->dead)
 		return;
-	if (on_flight(c))
-		return;		/* read once its replies are released */
+	if (on_flight(c)) {
+		/* read once its replies are released (flush_one asks for
+		 * input again); told only now, as most clients send nothing
+		 * while they wait */
+		if ((c->events & EPOLLIN) &&
+		    loop_mod(c->fd, c->events & ~EPOLLIN, c) == 0)
+			c->events &= ~EPOLLIN;
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing &&
 	    !c->stall && !srv.stopping)
 		read_requests(c);
@@ -1806,7 +1813,8 @@ flush_one(struct rconn *c)
 		}
 	}
 	want = (c->sent < limit ? EPOLLOUT : 0) |
-	       (c->closing || c->stall || srv.stopping || on_flight(c) ||
+	       (c->closing || c->stall || srv.stopping ||
+		(on_flight(c) && !(c->events & EPOLLIN)) ||
 		c->out.len - c->sent > MAX_BACKLOG ||
 		(c->blocked && c->in.len - c->pos > MAX_BACKLOG) ? 0 :
 		EPOLLIN);
