@@ -423,18 +423,51 @@ static struct {
        PTHREAD_COND_INITIALIZER, .efd = -1};
 
 /*
- * The committer thread: syncs every flight queued, one fdatasync per
- * log file for all those queued together (their lines were written
- * before they were queued), and tells the loop.
+ * Syncs the flights first..last (taken off F.todo), one fdatasync per
+ * log file for all of them (their lines were written before they were
+ * queued), and marks them done.  The committer thread's, or the loop's
+ * when it has nothing else to do (flights_go).
  */
+static void
+sync_run(struct flight *first, struct flight *last)
+{
+	struct flight *f, *prev = NULL;
+	struct stat a, b;
+	uint64_t one = 1;
+
+	/* (first..last are the loop's only to read until done) */
+	for (f = first;; prev = f, f = f->next) {
+		if (prev && !fstat(prev->fd, &a) && !fstat(f->fd, &b) &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			f->err = prev->err;	/* synced with it */
+		else
+			f->err = fdatasync(f->fd) ? errno : 0;
+		if (f == last)
+			break;
+	}
+	for (f = first;; f = f->next) {
+		close(f->fd);
+		if (f == last)
+			break;
+	}
+	pthread_mutex_lock(&F.mu);
+	for (f = first;; f = f->next) {
+		f->done = true;
+		if (f == last)
+			break;
+	}
+	pthread_cond_broadcast(&F.synced);
+	pthread_mutex_unlock(&F.mu);
+	(void)!write(F.efd, &one, sizeof one);
+}
+
+/* The committer thread: syncs the flights the loop hands it. */
 static void *
 committer(void *arg)
 {
 	pthread_mutex_lock(&F.mu);
 	for (;;) {
-		struct flight *first, *last, *f, *prev = NULL;
-		struct stat a, b;
-		uint64_t one = 1;
+		struct flight *first, *last;
 
 		while (!F.todo && !F.stop)
 			pthread_cond_wait(&F.work, &F.mu);
@@ -444,29 +477,8 @@ committer(void *arg)
 		last = F.tail;
 		F.todo = NULL;
 		pthread_mutex_unlock(&F.mu);
-		/* (first..last are the loop's only to read until done) */
-		for (f = first;; prev = f, f = f->next) {
-			if (prev && !fstat(prev->fd, &a) && !fstat(f->fd, &b) &&
-			    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-				f->err = prev->err;	/* synced with it */
-			else
-				f->err = fdatasync(f->fd) ? errno : 0;
-			if (f == last)
-				break;
-		}
-		for (f = first;; f = f->next) {
-			close(f->fd);
-			if (f == last)
-				break;
-		}
+		sync_run(first, last);
 		pthread_mutex_lock(&F.mu);
-		for (f = first;; f = f->next) {
-			f->done = true;
-			if (f == last)
-				break;
-		}
-		pthread_cond_broadcast(&F.synced);
-		(void)!write(F.efd, &one, sizeof one);
 	}
 	pthread_mutex_unlock(&F.mu);
 	return NULL;
@@ -555,6 +567,8 @@ flights_drain(void)
 {
 	while (F.head) {
 		pthread_mutex_lock(&F.mu);
+		if (F.todo)
+			pthread_cond_signal(&F.work);
 		while (F.head && !F.tail->done)
 			pthread_cond_wait(&F.synced, &F.mu);
 		pthread_mutex_unlock(&F.mu);
@@ -602,8 +616,7 @@ flight_take_off(struct dbent *e, int fd)
 			F.head = f;
 		F.tail = f;
 		if (!F.todo)
-			F.todo = f;
-		pthread_cond_signal(&F.work);
+			F.todo = f;	/* sent off by flights_go */
 		pthread_mutex_unlock(&F.mu);
 	}
 	if (!f) {
@@ -616,6 +629,27 @@ flight_take_off(struct dbent *e, int fd)
 		w->next = f->waiters;
 		f->waiters = w;
 	}
+}
+
+void
+flights_go(void)
+{
+	struct epoll_event ev[8];
+	struct flight *first, *last;
+
+	pthread_mutex_lock(&F.mu);
+	first = F.todo;
+	last = F.tail;
+	if (first && epoll_wait(srv.epfd, ev, 8, 0) != 0) {
+		/* (level-triggered: what it saw is seen again) */
+		pthread_cond_signal(&F.work);
+		first = NULL;
+	} else
+		F.todo = NULL;
+	pthread_mutex_unlock(&F.mu);
+	/* (landed by the next turn, which EV_SYNCED starts at once) */
+	if (first)
+		sync_run(first, last);
 }
 
 void
@@ -905,6 +939,8 @@ main(int argc, char **argv)
 			http_run();
 			commit_all();
 		}
+		/* the flush of what was written, here or by the committer */
+		flights_go();
 		resp_flush();
 		db_reap();
 		srv.turn++;

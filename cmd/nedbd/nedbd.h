@@ -9,11 +9,12 @@
  * transaction, its batch; at the end of the turn each batch commits with
  * one fsync and only then are the replies that depend on it released.
  *
- * The fsync is not the loop's: a durable batch is committed to the log
- * (written, not synced) and to the view, and becomes a flight, which the
- * committer thread fdatasyncs (one fsync for every flight queued since
- * its last) while the loop reads, parses and stages the next turn's
- * requests in the next batch.  The thread touches no jv, no LMDB and no
+ * The fsync need not be the loop's: a durable batch is committed to the
+ * log (written, not synced) and to the view, and becomes a flight, which
+ * the committer thread fdatasyncs (one fsync for every flight queued
+ * since its last) while the loop reads, parses and stages the next
+ * turn's requests in the next batch; when no request waits, the loop
+ * syncs the flights itself (flights_go).  The thread touches no jv, no LMDB and no
  * handle: only the log's descriptor.  Replies that depend on a flight
  * are held until its fsync returns (EV_SYNCED); a connection holding
  * replies on a flight runs nothing more until then, so that its replies
@@ -155,6 +156,13 @@ void batch_fail(struct dbent *e, int rc);
 void commit_all(void);
 /* Starts the committer thread; -1 with errno. */
 int flights_start(void);
+/*
+ * At the end of a turn: the flights written in it go to the committer
+ * thread when the loop has other work waiting (it does that work while
+ * they are synced); else the loop syncs them itself, since handing
+ * them over would only add the thread's wake-up to their replies' wait.
+ */
+void flights_go(void);
 /* Releases the waiters of the flights that reached the disk (EV_SYNCED). */
 void flights_reap(void);
 /* Waits for every flight to reach the disk, and releases its waiters. */
