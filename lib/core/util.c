@@ -7,8 +7,8 @@
  * stop (git's CodingGuidelines).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,49 +745,43 @@ done:
 /*
  * Small random values without libcrypto (a plaintext database's salts):
  * getrandom(2) a pool at a time, as nedb__rand_small does with OpenSSL.
- * A forked child draws afresh: a fork handler moves the generation on,
- * which every thread's pool compares with its own (a getpid(2) per
- * call, as this did before, cost a system call per op: 13% of a bulk
- * put).  The bytes are wiped as they are handed out.
+ * A forked child draws afresh (pthread_atfork empties the pool of its
+ * one thread: asking getpid(2) at every call cost a system call an op),
+ * and the bytes are wiped as they are handed out.
  */
-static unsigned rand_gen = 1;
-static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+static __thread unsigned char pool[1024];
+static __thread size_t pool_left;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
 static void
-rand_forked(void)
+pool_forked(void)
 {
-	rand_gen++;
+	explicit_bzero(pool, sizeof pool);
+	pool_left = 0;
 }
 
 static void
-rand_init(void)
+pool_init(void)
 {
-	pthread_atfork(NULL, NULL, rand_forked);
+	pthread_atfork(NULL, NULL, pool_forked);
 }
 
 int
 nedb__rand_pool(unsigned char *out, size_t n)
 {
-	static __thread unsigned char pool[1024];
-	static __thread size_t left;
-	static __thread unsigned owner;
-	unsigned gen;
-
-	pthread_once(&rand_once, rand_init);
-	gen = __atomic_load_n(&rand_gen, __ATOMIC_RELAXED);
+	pthread_once(&pool_once, pool_init);
 	if (n > sizeof pool / 4) {
 		if (getrandom(out, n, 0) != (ssize_t)n)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
 		return 0;
 	}
-	if (left < n || owner != gen) {
+	if (pool_left < n) {
 		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
-		left = sizeof pool;
-		owner = gen;
+		pool_left = sizeof pool;
 	}
-	memcpy(out, pool + sizeof pool - left, n);
-	explicit_bzero(pool + sizeof pool - left, n);
-	left -= n;
+	memcpy(out, pool + sizeof pool - pool_left, n);
+	explicit_bzero(pool + sizeof pool - pool_left, n);
+	pool_left -= n;
 	return 0;
 }

@@ -1997,12 +1997,20 @@ nedb_write_abort(nedb *db)
 	nedb__wunlock(db);
 }
 
-int
-nedb_write_commit(nedb *db)
+/*
+ * The commit; with syncfd, the log is not synced here when it need not
+ * be (durable, no engine): *syncfd is then a descriptor of the log to
+ * fdatasync before the batch is acknowledged, else -1.
+ */
+static int
+commit(nedb *db, int *syncfd)
 {
-	bool appended;
+	bool appended, defer = syncfd && !db->eng &&
+			       db->durability == NEDB_DURABLE;
 	int rc;
 
+	if (syncfd)
+		*syncfd = -1;
 	if (!db->wtxn)
 		return 0;
 	if (db->wfailed) {
@@ -2020,7 +2028,8 @@ nedb_write_commit(nedb *db)
 		}
 		nedb__test_pause("engine-committed");
 		if (nedb__log_append(db, db->wlog.p, db->wlog.len,
-				     db->durability == NEDB_DURABLE)) {
+				     db->durability == NEDB_DURABLE &&
+				     !defer)) {
 			rc = nedb__errno(NEDB_EIO, "cannot append to log");
 			undo_append(db, db->wbase_end);
 			nedb_write_abort(db);
@@ -2038,7 +2047,8 @@ nedb_write_commit(nedb *db)
 		nedb_write_abort(db);	/* nothing to commit */
 		return 0;
 	}
-	if ((rc = vsync_dirty(db, appended &&
+	/* V2: lines not synced yet are no cover for the view's pages */
+	if ((rc = vsync_dirty(db, appended && !defer &&
 			      db->durability == NEDB_DURABLE))) {
 		if (appended)
 			undo_append(db, db->wbase_end);
@@ -2060,13 +2070,41 @@ nedb_write_commit(nedb *db)
 		nedb__test_pause("commit-failed");
 		if (appended)
 			undo_append(db, db->wbase_end);
-	} else if (vsync_after_commit(db, appended))
-		nedb__warn("%s (the view will be rebuilt if the system goes "
-			   "down)", nedb_errmsg());
+	} else {
+		if (vsync_after_commit(db, appended))
+			nedb__warn("%s (the view will be rebuilt if the system "
+				   "goes down)", nedb_errmsg());
+		/* a descriptor of its own: the handle's may be replaced
+		 * (a prune's rotation) before the caller syncs it */
+		if (defer && appended &&
+		    (*syncfd = fcntl(db->log.fd, F_DUPFD_CLOEXEC, 0)) < 0 &&
+		    nedb__log_sync(db))
+			rc = nedb__errno(NEDB_EIO, "cannot sync log");
+	}
 	db->wlog.len = 0;
 	db->wcount = 0;
 	nedb__wunlock(db);
 	return rc;
+}
+
+int
+nedb_write_commit(nedb *db)
+{
+	return commit(db, NULL);
+}
+
+int
+nedb_write_commit_nosync(nedb *db, int *syncfd)
+{
+	return commit(db, syncfd);
+}
+
+void
+nedb_write_sync_failed(nedb *db, int err)
+{
+	/* Contract 2: nothing more is appended through this handle */
+	db->log.failed = true;
+	nedb__err(NEDB_EIO, "cannot sync log: %s", strerror(err));
 }
 
 /*
