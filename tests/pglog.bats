@@ -131,6 +131,42 @@ head_of() {	# the head hash of the database in $1
 	cmp "$A/log.aof" "$B/log.aof"
 }
 
+@test "NEDB_ENGINE_STALE_MS: a copy that caught up within that bound is read as it is, without the engine" {
+	nedb-put -d "$A" --log "$URL" users alice '{"n":1}'
+	nedb-put -d "$B" --log "$URL" users bob '{"n":2}'
+	run nedb-get -d "$B" users alice	# catches up: the record is now
+	assert_output '{"_id":"alice","n":1}'
+	nedb-put -d "$A" users alice '{"n":3}'
+	# within a day of B's last catch-up: B's copy as it is, and libpq
+	# never loaded (no connection)
+	NEDB_ENGINE_STALE_MS=86400000 run env LD_DEBUG=libs nedb-get -d "$B" users alice
+	assert_success
+	assert_line '{"_id":"alice","n":1}'
+	refute_output --partial libpq
+	# unset or 0: every op acknowledged before the command started
+	NEDB_ENGINE_STALE_MS=0 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":3}'
+	nedb-put -d "$A" users alice '{"n":4}'
+	# a write catches up under the lock whatever the bound says
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-put -d "$B" --if-seq 4 users alice '{"n":5}'
+	assert_success
+	assert_output --partial '"seq":5'
+	# a record older than the bound, or from the future (the clock went
+	# back), is not trusted
+	nedb-put -d "$A" users alice '{"n":7}'
+	touch -m -d '-2 days' "$B/engine"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":7}'
+	nedb-put -d "$A" users alice '{"n":8}'
+	touch -m -d '+1 hour' "$B/engine"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":8}'
+	NEDB_ENGINE_STALE_MS=soon run nedb-get -d "$B" users alice
+	assert_failure 2
+	assert_output 'nedb-get: bad NEDB_ENGINE_STALE_MS '"'soon'"': want milliseconds, 0 to 86400000'
+	assert_equal "$(head_of "$A")" "$(head_of "$B")"
+}
+
 @test "nonces, idempotency keys and --if-seq are checked against the engine's head" {
 	nedb-put -d "$A" --log "$URL" users x '{"v":1}'
 	nedb-put -d "$B" --log "$URL" users y '{}'

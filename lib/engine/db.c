@@ -1180,10 +1180,18 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	close(dirfd);
 	dirfd = -1;
 	/* a command catches up before it reads (SPEC §10) */
-	if (db->eng && !(flags & NEDB_OPEN_LOCAL) && !*convert &&
-	    (rc = engine_sync(db, !(flags & NEDB_OPEN_NOWAIT))) &&
-	    rc != NEDB_EBUSY)
-		goto fail;
+	if (db->eng && !(flags & NEDB_OPEN_LOCAL) && !*convert) {
+		bool fresh;
+
+		/* unless the user allowed this copy to be a little behind
+		 * (NEDB_ENGINE_STALE_MS) and it is not */
+		if ((rc = nedb__engine_fresh(db->dir, &fresh)) ||
+		    (!fresh && (rc = engine_sync(db,
+					!(flags & NEDB_OPEN_NOWAIT))) &&
+		     rc != NEDB_EBUSY))
+			goto fail;
+		rc = 0;
+	}
 	free(viewp);
 	*out = db;
 	nedb__test_pause("opened");
@@ -1727,6 +1735,7 @@ engine_sync(nedb *db, bool wait)
 	bool have = true;
 	uint64_t tail;
 	unsigned char head[HASH_LEN];
+	int64_t began = nedb__now_ms();	/* before the engine is asked */
 	size_t n;
 	int rc;
 
@@ -1744,16 +1753,19 @@ engine_sync(nedb *db, bool wait)
 	/* one op past the tail is enough to know */
 	tail = a.seq;
 	memcpy(head, a.head, HASH_LEN);
-	if ((rc = nedb__engine_fetch(db, &have, &tail, head, NULL, &n, 1)) ||
-	    !n)
+	if ((rc = nedb__engine_fetch(db, &have, &tail, head, NULL, &n, 1)))
 		return rc;
-	if (!db->writable)
-		return nedb__err(NEDB_EIO, "cannot catch up with the log "
-				 "engine: database '%s' is read-only here",
-				 db->dir);
-	if ((rc = write_begin(db, WB_CATCH_UP | (wait ? 0 : WB_TRY))))
-		return rc;
-	nedb_write_abort(db);
+	if (n) {
+		if (!db->writable)
+			return nedb__err(NEDB_EIO, "cannot catch up with the "
+					 "log engine: database '%s' is "
+					 "read-only here", db->dir);
+		if ((rc = write_begin(db, WB_CATCH_UP | (wait ? 0 : WB_TRY))))
+			return rc;
+		nedb_write_abort(db);
+	}
+	/* this copy holds every op acknowledged before began */
+	nedb__engine_synced(db->dir, began);
 	return 0;
 }
 
