@@ -71,7 +71,10 @@ const char *nedb__engine_name(const struct nedb_engine *e);
  * holding its advisory lock; Redis: the lock key) (wait: block for it;
  * else NEDB_EBUSY when another writer has it).  create: the table is
  * created when missing (a stream needs nothing).  NEDB_EIO when the
- * engine cannot be reached.
+ * engine cannot be reached.  PostgreSQL without create (libpq 14 or
+ * later) only marks the transaction begun: BEGIN and the lock are sent
+ * with the first fetch (its NEDB_EBUSY, then), and the last INSERT with
+ * the COMMIT, so that a write costs two round trips.
  */
 int nedb__engine_begin(nedb *db, bool wait, bool create);
 /*
