@@ -154,13 +154,20 @@ head_of() {	# the head hash of the database in $1
 	# a record older than the bound, or from the future (the clock went
 	# back), is not trusted
 	nedb-put -d "$A" users alice '{"n":7}'
-	touch -m -d '-2 days' "$B/engine"
+	touch -m -d '-2 days' "$B/engine.synced"
 	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
 	assert_output '{"_id":"alice","n":7}'
 	nedb-put -d "$A" users alice '{"n":8}'
-	touch -m -d '+1 hour' "$B/engine"
+	touch -m -d '+1 hour' "$B/engine.synced"
 	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
 	assert_output '{"_id":"alice","n":8}'
+	# nor is an edit of the URL (the directory pointed at a promoted
+	# standby): the record is a file of its own
+	nedb-put -d "$A" users alice '{"n":9}'
+	touch -m -d '-2 days' "$B/engine.synced"
+	echo "$URL" >"$B/engine"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":9}'
 	NEDB_ENGINE_STALE_MS=soon run nedb-get -d "$B" users alice
 	assert_failure 2
 	assert_output 'nedb-get: bad NEDB_ENGINE_STALE_MS '"'soon'"': want milliseconds, 0 to 86400000'

@@ -187,7 +187,7 @@ for _, f in r.xrange(sys.argv[2]):
 	refute_output --partial libhiredis
 	run nedb-get -d "$B" users alice
 	assert_output '{"_id":"alice","n":3}'
-	touch -m -d '-2 days' "$B/engine"
+	touch -m -d '-2 days' "$B/engine.synced"
 	nedb-put -d "$A" users alice '{"n":4}'
 	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
 	assert_output '{"_id":"alice","n":4}'

@@ -3507,7 +3507,7 @@ nedb_destroy(nedb *db)
 	static const char *const files[] = {
 		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
 		"view.mdb.compact", "view.sync", "meta.json", NEDB_KEYFILE,
-		"lock", NULL
+		"engine.synced", "lock", NULL
 	};
 	char *dir = nedb__strdup(db->dir), *p;
 	int rc = 0, dirfd;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "internal.h"
 #include "engine.h"
 
@@ -174,13 +175,19 @@ nedb__engine_load(const char *dir, struct nedb_engine **out)
 void
 nedb__engine_synced(const char *dir, int64_t at)
 {
-	char *p = nedb__path_in(dir, "engine");
+	char *p = nedb__path_in(dir, "engine.synced");
 	struct timespec t[2] = {
 		{.tv_nsec = UTIME_OMIT},
 		{.tv_sec = at / 1000, .tv_nsec = at % 1000 * 1000000},
 	};
+	int fd;
 
-	(void)utimensat(AT_FDCWD, p, t, 0);
+	if (utimensat(AT_FDCWD, p, t, 0) && errno == ENOENT &&
+	    (fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		       0600)) >= 0) {
+		close(fd);
+		(void)utimensat(AT_FDCWD, p, t, 0);
+	}
 	free(p);
 }
 
@@ -202,7 +209,7 @@ nedb__engine_fresh(const char *dir, bool *yes)
 				 "'%.40s': want milliseconds, 0 to 86400000", v);
 	if (!ms)
 		return 0;
-	p = nedb__path_in(dir, "engine");
+	p = nedb__path_in(dir, "engine.synced");
 	if (!stat(p, &st)) {
 		at = (long long)st.st_mtim.tv_sec * 1000 +
 		     st.st_mtim.tv_nsec / 1000000;

@@ -116,11 +116,12 @@ int nedb__engine_scan(nedb *db, uint64_t from,
 /* Closes the connection. */
 void nedb__engine_close(struct nedb_engine *e);
 /*
- * Bounded staleness (nedb(7)): the directory's file "engine" has its
- * modification time set to when a catch-up that left this copy holding
- * every op the engine had began (synced: at, milliseconds of
- * CLOCK_REALTIME; a failure to set it is ignored: the record is only an
- * optimisation).  fresh: *yes when NEDB_ENGINE_STALE_MS is set and that
+ * Bounded staleness (nedb(7)): the directory's file "engine.synced"
+ * (empty, made when missing) has its modification time set to when a
+ * catch-up that left this copy holding every op the engine had began
+ * (synced: at, milliseconds of CLOCK_REALTIME; a failure to set it is
+ * ignored: the record is only an optimisation; not the file "engine",
+ * whose time an edit of the URL would set).  fresh: *yes when NEDB_ENGINE_STALE_MS is set and that
  * time is at most that many milliseconds before now (NEDB_EUSAGE for a
  * bad value); unset or 0, never.
  */
