@@ -307,6 +307,80 @@ check_acked() {
 
 # ---- failures ------------------------------------------------------------
 
+# lose_seq K CMD...: CMD, run on A taking no lock, stops before its
+# commit; a put on B, taking no lock either, wins the seq (its receipt
+# in won.K); CMD then finds the seq taken, begins again through
+# nedb_write_run and ends (its output in out.K, its status in rc.K).
+lose_seq() {
+	local k=$1 h=$HOOKS/$1 pid
+	shift
+	mkdir -p "$h"
+	( rc=0
+	  NEDB_TEST_FAIL=engine-lock NEDB_TEST_DIR=$h \
+		NEDB_TEST_PAUSE=engine-commit "$@" >"$BATS_TEST_TMPDIR/out.$k" 2>&1 ||
+		rc=$?
+	  echo $rc >"$BATS_TEST_TMPDIR/rc.$k" ) &
+	pid=$!
+	PIDS+=($pid)
+	HOOKS=$h wait_reached engine-commit
+	NEDB_TEST_FAIL=engine-lock nedb-put -d "$B" w "won_$k" '{}' \
+		>"$BATS_TEST_TMPDIR/won.$k"
+	touch "$h/engine-commit.go"
+	wait "$pid"
+}
+
+@test "every writer begins again after a lost seq, checked anew: delete, link, update, put --if-seq, --nonce" {
+	nedb-put -d "$A" --log "$URL" w d1 '{"n":1}'
+	nedb-put -d "$A" w u1 '{"n":1}'
+	nedb-put -d "$B" --log "$URL" w x '{}'
+	local k won
+	lose_seq del nedb-delete -d "$A" w d1
+	lose_seq link nedb-link -d "$A" w:u1 knows w:x
+	lose_seq upd nedb-update -d "$A" w '{"_id":"u1"}' '{"$inc":{"n":1}}'
+	lose_seq ifseq nedb-put -d "$A" --if-seq 3 w x '{"v":2}'
+	lose_seq nonce nedb-put -d "$A" --client c --nonce 7 w y '{}'
+	for k in del link upd ifseq nonce; do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.$k")" 0
+		# its op is the one after the seq it lost
+		won=$(jq .seq "$BATS_TEST_TMPDIR/won.$k")
+		assert_equal "$(jq .seq "$BATS_TEST_TMPDIR/out.$k")" $((won + 1))
+	done
+	run nedb-get -d "$B" w u1
+	assert_output '{"_id":"u1","n":2}'
+	run nedb-get -d "$B" w d1
+	assert_failure 1
+	run nedb-link -d "$B" --out w:u1 knows
+	assert_output '"w:x"'
+	# checked anew: the document --if-seq says is absent was written by
+	# the winner meanwhile, so the put that lost its seq is refused,
+	# and nothing of it is written
+	lose_seq moved nedb-put -d "$A" --if-seq 0 w won_moved '{"v":3}'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.moved")" 3
+	run cat "$BATS_TEST_TMPDIR/out.moved"
+	assert_output --partial "precondition failed: 'w/won_moved' is at seq"
+	run nedb-get -d "$B" w won_moved
+	assert_output '{"_id":"won_moved"}'
+	# a nonce is checked anew too: the same client's nonce, used by
+	# the winner, is stale for the loser
+	mkdir -p "$HOOKS/stale"
+	( rc=0
+	  NEDB_TEST_FAIL=engine-lock NEDB_TEST_DIR=$HOOKS/stale \
+		NEDB_TEST_PAUSE=engine-commit nedb-put -d "$A" --client c --nonce 9 w z '{}' \
+		>"$BATS_TEST_TMPDIR/out.stale" 2>&1 || rc=$?
+	  echo $rc >"$BATS_TEST_TMPDIR/rc.stale" ) &
+	PIDS+=($!)
+	HOOKS=$HOOKS/stale wait_reached engine-commit
+	NEDB_TEST_FAIL=engine-lock nedb-put -d "$B" --client c --nonce 9 w zz '{}'
+	touch "$HOOKS/stale/engine-commit.go"
+	wait "${PIDS[-1]}"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.stale")" 3
+	run nedb-get -d "$B" w z
+	assert_failure 1
+	nedb-verify -d "$A" >/dev/null
+	nedb-verify -d "$B" >/dev/null
+	assert_equal "$(head_of "$A")" "$(head_of "$B")"
+}
+
 @test "the engine down: exit 5 with a clear message, nothing acknowledged; the next command works once it is back" {
 	nedb-put -d "$A" --log "$URL" users alice '{}'
 	"$PG" stop "$PRIMARY"

@@ -1715,6 +1715,28 @@ nedb_write_conflict(nedb *db)
 	return nedb__engine_conflict(db);
 }
 
+/* how many times a write that keeps losing its seq begins again */
+#define WRITE_TRIES 1000
+
+int
+nedb_write_run(nedb *db, int (*fn)(nedb *db, void *payload), void *payload)
+{
+	int rc;
+
+	for (int tries = 1;; tries++) {
+		if ((rc = nedb_write_begin(db)))
+			return rc;
+		if ((rc = fn(db, payload))) {
+			nedb_write_abort(db);
+			return rc;
+		}
+		/* a lost seq: begin again, caught up, and stage anew */
+		if (!(rc = nedb_write_commit(db)) ||
+		    !nedb_write_conflict(db) || tries == WRITE_TRIES)
+			return rc;
+	}
+}
+
 const char *
 nedb_engine_url(nedb *db)
 {
