@@ -2,6 +2,7 @@
  * nedb-delete - delete documents (a delete op each; history keeps them).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -28,21 +29,63 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0}
 };
 
+/* The deletes of one run: the ids (the arguments', or stdin's read
+ * first), and what staging them said (nedb_write_run may stage them
+ * more than once: each time afresh). */
+struct deletes {
+	const char *coll;
+	const char **ids;
+	size_t n;
+	nedb_wopts w;		/* as given */
+	nedb_buf r;		/* receipts */
+	nedb_buf missing;	/* the messages of ids not found, each \0-ended */
+	int failed;
+	char msg[600];
+};
+
+static int
+stage_deletes(nedb *db, void *payload)
+{
+	struct deletes *d = payload;
+	nedb_wopts w = d->w;
+	nedb_receipt rcpt;
+	int rc;
+
+	d->r.len = d->missing.len = 0;
+	d->failed = 0;
+	/* Deletes before a rejected one stay committed, as in a stream. */
+	for (size_t i = 0; i < d->n; i++) {
+		rc = nedb_write_delete(db, d->coll, d->ids[i], &w, &rcpt);
+		if (!rc)
+			cli_receipt_line(&d->r, &rcpt);
+		else if (rc == NEDB_ENOTFOUND)
+			nedb_buf_add(&d->missing, nedb_errmsg(),
+				     strlen(nedb_errmsg()) + 1);
+		else {
+			d->failed = rc;
+			snprintf(d->msg, sizeof d->msg, "%s", nedb_errmsg());
+			break;
+		}
+		if (w.nonce && w.nonce < UINT64_MAX)
+			w.nonce++;	/* at the maximum, the next is stale */
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	nedb_buf r = {0}, line = {0};
-	nedb_receipt rcpt;
-	nedb_wopts w = {0};
+	struct deletes d = {0};
+	nedb_buf line = {0}, ids = {0};
 	bool quiet = false;
-	int c, rc, missing = 0, failed = 0;
-	char msg[600];
+	int c, rc, bad = 0;
+	char badmsg[600];
 	nedb *db;
 
 	cli_init("nedb-delete", usage);
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "q",
 				longopts, NULL)) != -1) {
-		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &w))
+		if (cli_common(c, optarg) || cli_write_opt(c, optarg, &d.w))
 			continue;
 		switch (c) {
 		case 'q': quiet = true; break;
@@ -53,47 +96,63 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		cli_usage("missing collection");
-	if (w.idem && argc != 2)
+	if (d.w.idem && argc != 2)
 		cli_usage("--idem needs exactly one ID");
 	if ((rc = nedb_check_coll(argv[0])))
 		cli_fail(rc);
-	db = cli_open(false);
-	if ((rc = nedb_write_begin(db)))
-		cli_fail(rc);
-	/* Deletes before a rejected one stay committed, as in a stream. */
-	for (int i = 1; argc == 1 ? cli_read_line(&line) : i < argc; i++) {
-		const char *id = argc == 1 ? line.p : argv[i];
+	d.coll = argv[0];
+	if (argc > 1) {
+		d.ids = (const char **)argv + 1;
+		d.n = (size_t)argc - 1;
+	} else {
+		/* stdin's ids, up to a bad one (those before it are
+		 * deleted, then the bad one is said) */
+		size_t at = 0;
 
-		if (argc == 1 && !line.len)
-			continue;
-		if (argc == 1 && nedb_check_id(line.p, line.len)) {
-			failed = NEDB_EINPUT;
-			break;
+		while (cli_read_line(&line)) {
+			if (!line.len)
+				continue;
+			if (nedb_check_id(line.p, line.len)) {
+				bad = NEDB_EINPUT;
+				snprintf(badmsg, sizeof badmsg, "%s",
+					 nedb_errmsg());
+				break;
+			}
+			nedb_buf_add(&ids, line.p, line.len);
+			nedb_buf_add(&ids, "", 1);
+			d.n++;
 		}
-		rc = nedb_write_delete(db, argv[0], id, &w, &rcpt);
-		if (!rc)
-			cli_receipt_line(&r, &rcpt);
-		else if (rc == NEDB_ENOTFOUND) {
-			cli_error(rc);
-			missing = 1;
-		} else if (rc) {
-			failed = rc;
-			break;
+		d.ids = calloc(d.n ? d.n : 1, sizeof *d.ids);
+		if (!d.ids)
+			cli_failf(NEDB_EIO, "out of memory");
+		for (size_t i = 0; i < d.n; i++) {
+			d.ids[i] = ids.p + at;
+			at += strlen(ids.p + at) + 1;
 		}
-		if (w.nonce && !rc && w.nonce < UINT64_MAX)
-			w.nonce++;	/* at the maximum, the next is stale */
 	}
-	if (failed)
-		snprintf(msg, sizeof msg, "%s", nedb_errmsg());
-	if ((rc = nedb_write_commit(db)))
+	db = cli_open(false);
+	/* on an engine, a seq lost to another writer stages them anew */
+	if ((rc = nedb_write_run(db, stage_deletes, &d)))
 		cli_fail(rc);
+	for (size_t at = 0; at < d.missing.len;
+	     at += strlen(d.missing.p + at) + 1) {
+		fflush(stdout);
+		fprintf(stderr, "%s: %s\n", cli.prog, d.missing.p + at);
+	}
 	if (!quiet)
-		cli_print_lines(&r);
-	if (failed)
-		cli_failf(failed, "%s", msg);
+		cli_print_lines(&d.r);
+	if (d.failed)
+		cli_failf(d.failed, "%s", d.msg);
+	if (bad)
+		cli_failf(bad, "%s", badmsg);
+	rc = d.missing.len ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
 	nedb_close(db);
-	nedb_buf_free(&r);
+	if (argc == 1)
+		free(d.ids);
+	nedb_buf_free(&d.r);
+	nedb_buf_free(&d.missing);
 	nedb_buf_free(&line);
+	nedb_buf_free(&ids);
 	cli_finish();
-	return missing ? nedb_exit_status(NEDB_ENOTFOUND) : 0;
+	return rc;
 }

@@ -53,6 +53,23 @@ print_node(const char *node, const char *rel, void *payload)
 	return 0;
 }
 
+/* the edge to write: FROM REL TO */
+struct link {
+	char **argv;
+	bool unlink;
+	nedb_wopts *w;
+	nedb_receipt *rcpt;
+};
+
+static int
+stage_link(nedb *db, void *payload)
+{
+	struct link *l = payload;
+
+	return nedb_write_link(db, l->argv[0], l->argv[1], l->argv[2],
+			       l->unlink, l->w, l->rcpt);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -99,10 +116,9 @@ main(int argc, char **argv)
 		if (as_of != NEDB_HEAD)
 			cli_usage("--as-of is for --out and --in");
 		db = cli_open(true);
-		if ((rc = nedb_write_begin(db)) ||
-		    (rc = nedb_write_link(db, argv[0], argv[1], argv[2],
-					  unlink, &w, &rcpt)) ||
-		    (rc = nedb_write_commit(db)))
+		struct link l = {argv, unlink, &w, &rcpt};
+
+		if ((rc = nedb_write_run(db, stage_link, &l)))
 			cli_fail(rc);
 		cli_print_receipt(&rcpt);
 	}

@@ -75,11 +75,29 @@ print_receipts(nedb_buf *r)
 	r->len = 0;
 }
 
+struct one {
+	nedb_put *p;
+	nedb_buf r;		/* the receipt */
+};
+
+static int
+stage_one(nedb *db, void *payload)
+{
+	struct one *o = payload;
+	nedb_receipt rcpt;
+	int rc;
+
+	o->r.len = 0;
+	if (!(rc = nedb_write_put(db, o->p, &rcpt)))
+		cli_receipt_line(&o->r, &rcpt);
+	return rc;
+}
+
 static int
 put_one(nedb *db, nedb_put *p)
 {
-	nedb_buf doc = {0}, r = {0};
-	nedb_receipt rcpt;
+	nedb_buf doc = {0};
+	struct one o = {p, {0}};
 	int rc;
 
 	if (!p->doc) {
@@ -87,24 +105,13 @@ put_one(nedb *db, nedb_put *p)
 		p->doc = doc.p;
 		p->doclen = doc.len;
 	}
-	/* on an engine, a writer that did not take the lock may win the
-	 * seq: begin again, caught up, and the put is checked anew (nonce,
-	 * idempotency key, --if-seq) and hashed onto the new head */
-	for (int tries = 0;; tries++) {
-		r.len = 0;
-		if ((rc = nedb_write_begin(db)))
-			cli_fail(rc);
-		if ((rc = nedb_write_put(db, p, &rcpt)))
-			cli_fail(rc);
-		cli_receipt_line(&r, &rcpt);
-		if (!(rc = nedb_write_commit(db)))
-			break;
-		if (!nedb_write_conflict(db) || tries >= 1000)
-			cli_fail(rc);
-	}
-	print_receipts(&r);
+	/* on an engine, a seq lost to another writer begins the write
+	 * again: the put is checked anew and hashed onto the new head */
+	if ((rc = nedb_write_run(db, stage_one, &o)))
+		cli_fail(rc);
+	print_receipts(&o.r);
 	nedb_buf_free(&doc);
-	nedb_buf_free(&r);
+	nedb_buf_free(&o.r);
 	return 0;
 }
 

@@ -495,6 +495,21 @@ NEDB_EXPORT size_t nedb_write_pending(nedb *db);
  *    NEDB_ECORRUPT naming the first such seq (it never forks).
  */
 NEDB_EXPORT int nedb_write_conflict(nedb *db);
+/*
+ * A whole write: nedb_write_begin, fn(db, payload), which stages its
+ * ops (nedb_write_put, ...) and returns 0 to commit them, then
+ * nedb_write_commit.  When the commit lost its seq to another writer
+ * (nedb_write_conflict), the write begins again, caught up, and fn is
+ * called anew: its ops are checked again against the new head (nonces,
+ * idempotency keys, --if-seq) and hashed onto it; so fn must start
+ * afresh each time (receipts, counters), and report through payload
+ * what it wants known beyond its return.  fn's nonzero return aborts
+ * the write and is returned; else nedb_write_commit's.  Every writer
+ * that can begin again uses it: the one place where a lost seq is
+ * retried.
+ */
+NEDB_EXPORT int nedb_write_run(nedb *db, int (*fn)(nedb *db, void *payload),
+			       void *payload);
 /* The engine's URL as recorded, or NULL for a database of its own. */
 NEDB_EXPORT const char *nedb_engine_url(nedb *db);
 NEDB_EXPORT int nedb_engine_sync(nedb *db);

@@ -131,6 +131,49 @@ head_of() {	# the head hash of the database in $1
 	cmp "$A/log.aof" "$B/log.aof"
 }
 
+@test "NEDB_ENGINE_STALE_MS: a copy that caught up within that bound is read as it is, without the engine" {
+	nedb-put -d "$A" --log "$URL" users alice '{"n":1}'
+	nedb-put -d "$B" --log "$URL" users bob '{"n":2}'
+	run nedb-get -d "$B" users alice	# catches up: the record is now
+	assert_output '{"_id":"alice","n":1}'
+	nedb-put -d "$A" users alice '{"n":3}'
+	# within a day of B's last catch-up: B's copy as it is, and libpq
+	# never loaded (no connection)
+	NEDB_ENGINE_STALE_MS=86400000 run env LD_DEBUG=libs nedb-get -d "$B" users alice
+	assert_success
+	assert_line '{"_id":"alice","n":1}'
+	refute_output --partial libpq
+	# unset or 0: every op acknowledged before the command started
+	NEDB_ENGINE_STALE_MS=0 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":3}'
+	nedb-put -d "$A" users alice '{"n":4}'
+	# a write catches up under the lock whatever the bound says
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-put -d "$B" --if-seq 4 users alice '{"n":5}'
+	assert_success
+	assert_output --partial '"seq":5'
+	# a record older than the bound, or from the future (the clock went
+	# back), is not trusted
+	nedb-put -d "$A" users alice '{"n":7}'
+	touch -m -d '-2 days' "$B/engine.synced"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":7}'
+	nedb-put -d "$A" users alice '{"n":8}'
+	touch -m -d '+1 hour' "$B/engine.synced"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":8}'
+	# nor is an edit of the URL (the directory pointed at a promoted
+	# standby): the record is a file of its own
+	nedb-put -d "$A" users alice '{"n":9}'
+	touch -m -d '-2 days' "$B/engine.synced"
+	echo "$URL" >"$B/engine"
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":9}'
+	NEDB_ENGINE_STALE_MS=soon run nedb-get -d "$B" users alice
+	assert_failure 2
+	assert_output 'nedb-get: bad NEDB_ENGINE_STALE_MS '"'soon'"': want milliseconds, 0 to 86400000'
+	assert_equal "$(head_of "$A")" "$(head_of "$B")"
+}
+
 @test "nonces, idempotency keys and --if-seq are checked against the engine's head" {
 	nedb-put -d "$A" --log "$URL" users x '{"v":1}'
 	nedb-put -d "$B" --log "$URL" users y '{}'
@@ -238,27 +281,21 @@ check_acked() {
 @test "writers that do not take the engine's lock lose seqs, begin again, and still fork nothing" {
 	nedb-put -d "$A" --log "$URL" w seed '{}' >"$BATS_TEST_TMPDIR/acked.seed"
 	nedb-put -d "$B" --log "$URL" w seed2 '{}' >"$BATS_TEST_TMPDIR/acked.seed2"
-	# A inserts seq 3 and holds its transaction open; B's insert of
-	# seq 3 waits on it, then finds it taken: it begins again at seq 4
+	# A stops before its commit (its INSERT is sent with the COMMIT, in
+	# one round trip); B, which takes no lock either, wins seq 3; A's
+	# insert then finds seq 3 taken: it begins again, at seq 4
 	NEDB_TEST_FAIL=engine-lock NEDB_TEST_DIR=$HOOKS \
 	NEDB_TEST_PAUSE=engine-commit \
 		nedb-put -d "$A" w first '{}' >"$BATS_TEST_TMPDIR/acked.first" &
 	PIDS+=($!)
 	wait_reached engine-commit
 	NEDB_TEST_FAIL=engine-lock \
-		nedb-put -d "$B" w second '{}' >"$BATS_TEST_TMPDIR/acked.second" &
-	local b=$!
-	PIDS+=($b)
-	for ((i = 0; i < 200; i++)); do
-		[ "$(sql "SELECT count(*) FROM pg_locks WHERE NOT granted")" -gt 0 ] && break
-		sleep 0.05
-	done
+		nedb-put -d "$B" w second '{}' >"$BATS_TEST_TMPDIR/acked.second"
 	touch "$HOOKS/engine-commit.go"
-	wait "$b"
 	wait "${PIDS[0]}"
-	run jq .seq "$BATS_TEST_TMPDIR/acked.first"
-	assert_output 3
 	run jq .seq "$BATS_TEST_TMPDIR/acked.second"
+	assert_output 3
+	run jq .seq "$BATS_TEST_TMPDIR/acked.first"
 	assert_output 4
 	# and many of them at once
 	NEDB_TEST_FAIL=engine-lock writers "$A" a 3 8
@@ -269,6 +306,80 @@ check_acked() {
 }
 
 # ---- failures ------------------------------------------------------------
+
+# lose_seq K CMD...: CMD, run on A taking no lock, stops before its
+# commit; a put on B, taking no lock either, wins the seq (its receipt
+# in won.K); CMD then finds the seq taken, begins again through
+# nedb_write_run and ends (its output in out.K, its status in rc.K).
+lose_seq() {
+	local k=$1 h=$HOOKS/$1 pid
+	shift
+	mkdir -p "$h"
+	( rc=0
+	  NEDB_TEST_FAIL=engine-lock NEDB_TEST_DIR=$h \
+		NEDB_TEST_PAUSE=engine-commit "$@" >"$BATS_TEST_TMPDIR/out.$k" 2>&1 ||
+		rc=$?
+	  echo $rc >"$BATS_TEST_TMPDIR/rc.$k" ) &
+	pid=$!
+	PIDS+=($pid)
+	HOOKS=$h wait_reached engine-commit
+	NEDB_TEST_FAIL=engine-lock nedb-put -d "$B" w "won_$k" '{}' \
+		>"$BATS_TEST_TMPDIR/won.$k"
+	touch "$h/engine-commit.go"
+	wait "$pid"
+}
+
+@test "every writer begins again after a lost seq, checked anew: delete, link, update, put --if-seq, --nonce" {
+	nedb-put -d "$A" --log "$URL" w d1 '{"n":1}'
+	nedb-put -d "$A" w u1 '{"n":1}'
+	nedb-put -d "$B" --log "$URL" w x '{}'
+	local k won
+	lose_seq del nedb-delete -d "$A" w d1
+	lose_seq link nedb-link -d "$A" w:u1 knows w:x
+	lose_seq upd nedb-update -d "$A" w '{"_id":"u1"}' '{"$inc":{"n":1}}'
+	lose_seq ifseq nedb-put -d "$A" --if-seq 3 w x '{"v":2}'
+	lose_seq nonce nedb-put -d "$A" --client c --nonce 7 w y '{}'
+	for k in del link upd ifseq nonce; do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.$k")" 0
+		# its op is the one after the seq it lost
+		won=$(jq .seq "$BATS_TEST_TMPDIR/won.$k")
+		assert_equal "$(jq .seq "$BATS_TEST_TMPDIR/out.$k")" $((won + 1))
+	done
+	run nedb-get -d "$B" w u1
+	assert_output '{"_id":"u1","n":2}'
+	run nedb-get -d "$B" w d1
+	assert_failure 1
+	run nedb-link -d "$B" --out w:u1 knows
+	assert_output '"w:x"'
+	# checked anew: the document --if-seq says is absent was written by
+	# the winner meanwhile, so the put that lost its seq is refused,
+	# and nothing of it is written
+	lose_seq moved nedb-put -d "$A" --if-seq 0 w won_moved '{"v":3}'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.moved")" 3
+	run cat "$BATS_TEST_TMPDIR/out.moved"
+	assert_output --partial "precondition failed: 'w/won_moved' is at seq"
+	run nedb-get -d "$B" w won_moved
+	assert_output '{"_id":"won_moved"}'
+	# a nonce is checked anew too: the same client's nonce, used by
+	# the winner, is stale for the loser
+	mkdir -p "$HOOKS/stale"
+	( rc=0
+	  NEDB_TEST_FAIL=engine-lock NEDB_TEST_DIR=$HOOKS/stale \
+		NEDB_TEST_PAUSE=engine-commit nedb-put -d "$A" --client c --nonce 9 w z '{}' \
+		>"$BATS_TEST_TMPDIR/out.stale" 2>&1 || rc=$?
+	  echo $rc >"$BATS_TEST_TMPDIR/rc.stale" ) &
+	PIDS+=($!)
+	HOOKS=$HOOKS/stale wait_reached engine-commit
+	NEDB_TEST_FAIL=engine-lock nedb-put -d "$B" --client c --nonce 9 w zz '{}'
+	touch "$HOOKS/stale/engine-commit.go"
+	wait "${PIDS[-1]}"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.stale")" 3
+	run nedb-get -d "$B" w z
+	assert_failure 1
+	nedb-verify -d "$A" >/dev/null
+	nedb-verify -d "$B" >/dev/null
+	assert_equal "$(head_of "$A")" "$(head_of "$B")"
+}
 
 @test "the engine down: exit 5 with a clear message, nothing acknowledged; the next command works once it is back" {
 	nedb-put -d "$A" --log "$URL" users alice '{}'

@@ -177,6 +177,22 @@ for _, f in r.xrange(sys.argv[2]):
 	[ ! -e "$BATS_TEST_TMPDIR/bad/engine" ]
 }
 
+@test "NEDB_ENGINE_STALE_MS: a copy that caught up within that bound is read as it is, without Redis" {
+	nedb-put -d "$A" --log "$URL" users alice '{"n":1}'
+	nedb-put -d "$B" --log "$URL" users bob '{"n":2}'
+	nedb-put -d "$A" users alice '{"n":3}'
+	NEDB_ENGINE_STALE_MS=86400000 run env LD_DEBUG=libs nedb-get -d "$B" users alice
+	assert_success
+	assert_line '{"_id":"alice","n":1}'
+	refute_output --partial libhiredis
+	run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":3}'
+	touch -m -d '-2 days' "$B/engine.synced"
+	nedb-put -d "$A" users alice '{"n":4}'
+	NEDB_ENGINE_STALE_MS=86400000 run nedb-get -d "$B" users alice
+	assert_output '{"_id":"alice","n":4}'
+}
+
 # ---- many writers on two machines -----------------------------------------
 
 # writers DIR TAG N M: N processes each putting M documents into DIR,

@@ -1390,10 +1390,18 @@ open_db(nedb **out, const char *dir, unsigned flags, const char *tmk_file,
 	close(dirfd);
 	dirfd = -1;
 	/* a command catches up before it reads (SPEC §10) */
-	if (db->eng && !(flags & NEDB_OPEN_LOCAL) && !*convert &&
-	    (rc = engine_sync(db, !(flags & NEDB_OPEN_NOWAIT))) &&
-	    rc != NEDB_EBUSY)
-		goto fail;
+	if (db->eng && !(flags & NEDB_OPEN_LOCAL) && !*convert) {
+		bool fresh;
+
+		/* unless the user allowed this copy to be a little behind
+		 * (NEDB_ENGINE_STALE_MS) and it is not */
+		if ((rc = nedb__engine_fresh(db->dir, &fresh)) ||
+		    (!fresh && (rc = engine_sync(db,
+					!(flags & NEDB_OPEN_NOWAIT))) &&
+		     rc != NEDB_EBUSY))
+			goto fail;
+		rc = 0;
+	}
 	free(viewp);
 	*out = db;
 	nedb__test_pause("opened");
@@ -1917,6 +1925,28 @@ nedb_write_conflict(nedb *db)
 	return nedb__engine_conflict(db);
 }
 
+/* how many times a write that keeps losing its seq begins again */
+#define WRITE_TRIES 1000
+
+int
+nedb_write_run(nedb *db, int (*fn)(nedb *db, void *payload), void *payload)
+{
+	int rc;
+
+	for (int tries = 1;; tries++) {
+		if ((rc = nedb_write_begin(db)))
+			return rc;
+		if ((rc = fn(db, payload))) {
+			nedb_write_abort(db);
+			return rc;
+		}
+		/* a lost seq: begin again, caught up, and stage anew */
+		if (!(rc = nedb_write_commit(db)) ||
+		    !nedb_write_conflict(db) || tries == WRITE_TRIES)
+			return rc;
+	}
+}
+
 const char *
 nedb_engine_url(nedb *db)
 {
@@ -1937,6 +1967,7 @@ engine_sync(nedb *db, bool wait)
 	bool have = true;
 	uint64_t tail;
 	unsigned char head[HASH_LEN];
+	int64_t began = nedb__now_ms();	/* before the engine is asked */
 	size_t n;
 	int rc;
 
@@ -1954,16 +1985,19 @@ engine_sync(nedb *db, bool wait)
 	/* one op past the tail is enough to know */
 	tail = a.seq;
 	memcpy(head, a.head, HASH_LEN);
-	if ((rc = nedb__engine_fetch(db, &have, &tail, head, NULL, &n, 1)) ||
-	    !n)
+	if ((rc = nedb__engine_fetch(db, &have, &tail, head, NULL, &n, 1)))
 		return rc;
-	if (!db->writable)
-		return nedb__err(NEDB_EIO, "cannot catch up with the log "
-				 "engine: database '%s' is read-only here",
-				 db->dir);
-	if ((rc = write_begin(db, WB_CATCH_UP | (wait ? 0 : WB_TRY))))
-		return rc;
-	nedb_write_abort(db);
+	if (n) {
+		if (!db->writable)
+			return nedb__err(NEDB_EIO, "cannot catch up with the "
+					 "log engine: database '%s' is "
+					 "read-only here", db->dir);
+		if ((rc = write_begin(db, WB_CATCH_UP | (wait ? 0 : WB_TRY))))
+			return rc;
+		nedb_write_abort(db);
+	}
+	/* this copy holds every op acknowledged before began */
+	nedb__engine_synced(db->dir, began);
 	return 0;
 }
 
@@ -3745,7 +3779,7 @@ nedb_destroy(nedb *db)
 	static const char *const files[] = {
 		"log.aof", "log.aof.prune", "view.mdb", "view.mdb-lock",
 		"view.mdb.compact", "view.sync", "meta.json", NEDB_KEYFILE,
-		"lock", NULL
+		"engine.synced", "lock", NULL
 	};
 	char *dir = nedb__strdup(db->dir), *p;
 	int rc = 0, dirfd;

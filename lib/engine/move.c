@@ -110,8 +110,8 @@ done:
 /* ---- nedb_import -------------------------------------------------------- */
 
 static const char *const made[] = {
-	"log.aof", "engine", "meta.json", "view.mdb", "view.mdb-lock",
-	"view.sync", "lock", NULL
+	"log.aof", "engine", "engine.synced", "meta.json", "view.mdb",
+	"view.mdb-lock", "view.sync", "lock", NULL
 };
 
 /* Removes what a failed import made of dir. */

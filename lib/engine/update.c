@@ -192,20 +192,56 @@ stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
 	return 0;
 }
 
+/* An update's changes and receipts, staged afresh at each attempt
+ * (nedb_write_run). */
+struct upd {
+	const nedb_update_opts *o;
+	bool want;		/* receipts */
+	struct change *cs;
+	size_t n;
+	nedb_receipt *rs;
+	nedb_update_info info;
+};
+
+static void
+upd_free(struct upd *u)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->cs[i].id);
+		nedb_buf_free(&u->cs[i].doc);
+	}
+	free(u->cs);
+	free(u->rs);
+	u->cs = NULL;
+	u->rs = NULL;
+	u->n = 0;
+}
+
+static int
+upd_stage(nedb *db, void *payload)
+{
+	struct upd *u = payload;
+	int rc;
+
+	upd_free(u);
+	memset(&u->info, 0, sizeof u->info);
+	if ((rc = find_changes(db, u->o, &u->cs, &u->n, &u->info)))
+		return rc;
+	if (u->want && u->n)
+		u->rs = nedb__calloc(u->n, sizeof *u->rs);
+	return stage_changes(db, u->o, u->cs, u->n, u->rs, &u->info);
+}
+
 int
 nedb_update(nedb *db, const nedb_update_opts *o, nedb_update_info *out,
 	    nedb_receipt_fn fn, void *payload)
 {
-	nedb_update_info info = {0};
-	nedb_receipt *rs = NULL;
+	struct upd u = {.o = o, .want = fn != NULL};
 	nedb_buf probe = {0};
-	struct change *cs = NULL;
-	size_t n = 0;
-	bool own = !db->wtxn;
 	int rc;
 
 	if (out)
-		*out = info;
+		memset(out, 0, sizeof *out);
 	if (!o->coll || !o->update)
 		return nedb__err(NEDB_EUSAGE, "an update needs a collection "
 				 "and an update");
@@ -219,31 +255,12 @@ nedb_update(nedb *db, const nedb_update_opts *o, nedb_update_info *out,
 	nedb_buf_free(&probe);
 	if (rc == NEDB_EUSAGE)
 		return rc;
-	if (own && (rc = nedb_write_begin(db)))
-		return rc;
-	if ((rc = find_changes(db, o, &cs, &n, &info)))
-		goto done;
-	if (fn && n)
-		rs = nedb__calloc(n, sizeof *rs);
-	if ((rc = stage_changes(db, o, cs, n, rs, &info)))
-		goto done;
-	if (own) {
-		own = false;	/* a failed commit has ended the write */
-		if ((rc = nedb_write_commit(db)))
-			goto done;
-	}
-	for (size_t i = 0; rs && i < n && !rc; i++)
-		rc = fn(&rs[i], payload);
-done:
-	if (own)
-		nedb_write_abort(db);
+	/* in a write of its own: on an engine, a lost seq stages it anew */
+	rc = db->wtxn ? upd_stage(db, &u) : nedb_write_run(db, upd_stage, &u);
+	for (size_t i = 0; u.rs && i < u.n && !rc; i++)
+		rc = fn(&u.rs[i], payload);
 	if (out)
-		*out = info;
-	for (size_t i = 0; i < n; i++) {
-		free(cs[i].id);
-		nedb_buf_free(&cs[i].doc);
-	}
-	free(cs);
-	free(rs);
+		*out = u.info;
+	upd_free(&u);
 	return rc;
 }

@@ -19,9 +19,12 @@
  * A backend only moves rows: it never decides whether they are right.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "internal.h"
 #include "engine.h"
 
@@ -167,6 +170,56 @@ nedb__engine_load(const char *dir, struct nedb_engine **out)
 			       "'engine': %s", dir, nedb_errmsg());
 	nedb_buf_free(&b);
 	return rc;
+}
+
+void
+nedb__engine_synced(const char *dir, int64_t at)
+{
+	char *p = nedb__path_in(dir, "engine.synced");
+	struct timespec t[2] = {
+		{.tv_nsec = UTIME_OMIT},
+		{.tv_sec = at / 1000, .tv_nsec = at % 1000 * 1000000},
+	};
+	int fd;
+
+	if (utimensat(AT_FDCWD, p, t, 0) && errno == ENOENT &&
+	    (fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		       0600)) >= 0) {
+		close(fd);
+		(void)utimensat(AT_FDCWD, p, t, 0);
+	}
+	free(p);
+}
+
+int
+nedb__engine_fresh(const char *dir, bool *yes)
+{
+	const char *v = getenv("NEDB_ENGINE_STALE_MS");
+	char *p, *end;
+	struct stat st;
+	long long ms, at, now;
+
+	*yes = false;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	ms = strtoll(v, &end, 10);
+	if (*end || errno || *v < '0' || *v > '9' || ms > 86400000)
+		return nedb__err(NEDB_EUSAGE, "bad NEDB_ENGINE_STALE_MS "
+				 "'%.40s': want milliseconds, 0 to 86400000", v);
+	if (!ms)
+		return 0;
+	p = nedb__path_in(dir, "engine.synced");
+	if (!stat(p, &st)) {
+		at = (long long)st.st_mtim.tv_sec * 1000 +
+		     st.st_mtim.tv_nsec / 1000000;
+		now = nedb__now_ms();
+		/* a record from the future (the clock went back) is not
+		 * trusted */
+		*yes = at <= now && now - at <= ms;
+	}
+	free(p);
+	return 0;
 }
 
 int

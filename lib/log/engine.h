@@ -71,7 +71,10 @@ const char *nedb__engine_name(const struct nedb_engine *e);
  * holding its advisory lock; Redis: the lock key) (wait: block for it;
  * else NEDB_EBUSY when another writer has it).  create: the table is
  * created when missing (a stream needs nothing).  NEDB_EIO when the
- * engine cannot be reached.
+ * engine cannot be reached.  PostgreSQL without create (libpq 14 or
+ * later) only marks the transaction begun: BEGIN and the lock are sent
+ * with the first fetch (its NEDB_EBUSY, then), and the last INSERT with
+ * the COMMIT, so that a write costs two round trips.
  */
 int nedb__engine_begin(nedb *db, bool wait, bool create);
 /*
@@ -112,6 +115,18 @@ int nedb__engine_scan(nedb *db, uint64_t from,
 		      void *payload);
 /* Closes the connection. */
 void nedb__engine_close(struct nedb_engine *e);
+/*
+ * Bounded staleness (nedb(7)): the directory's file "engine.synced"
+ * (empty, made when missing) has its modification time set to when a
+ * catch-up that left this copy holding every op the engine had began
+ * (synced: at, milliseconds of CLOCK_REALTIME; a failure to set it is
+ * ignored: the record is only an optimisation; not the file "engine",
+ * whose time an edit of the URL would set).  fresh: *yes when NEDB_ENGINE_STALE_MS is set and that
+ * time is at most that many milliseconds before now (NEDB_EUSAGE for a
+ * bad value); unset or 0, never.
+ */
+void nedb__engine_synced(const char *dir, int64_t at);
+int nedb__engine_fresh(const char *dir, bool *yes);
 
 /* ---- the backends (engine.c's side of them) ------------------------------ */
 

@@ -44,12 +44,22 @@ struct pg_engine {
 	long long key;		/* the advisory lock's key */
 	PGconn *conn;
 	bool in_txn;		/* a transaction is open */
+	/* begun, but nothing sent yet: BEGIN and the lock go with the
+	 * first read (one round trip); LAZY_TRY: without waiting */
+	enum { LAZY_NO, LAZY_WAIT, LAZY_TRY } lazy;
 	bool listening;
+	/* the last INSERT of the open transaction, held back to be sent
+	 * with the NOTIFY and the COMMIT in one round trip (a pipeline):
+	 * its lines, copied, and their first seq */
+	nedb_buf held;
+	uint64_t held_seq;
+	size_t held_rows;
 };
 
 #define PG(eng) ((struct pg_engine *)(eng))
 
 static void pg_end(nedb *db);
+static PGresult *next_result(struct pg_engine *e);
 
 /* ---- libpq, loaded on first use ----------------------------------------- */
 
@@ -58,13 +68,19 @@ static void pg_end(nedb *db);
 	X(PQexec) X(PQexecParams) X(PQresultStatus) X(PQresultErrorField) \
 	X(PQclear) X(PQntuples) X(PQgetvalue) X(PQgetlength) \
 	X(PQcmdStatus) X(PQsocket) X(PQconsumeInput) X(PQnotifies) \
-	X(PQfreemem) X(PQsetNoticeProcessor)
+	X(PQfreemem) X(PQsetNoticeProcessor) X(PQresultErrorMessage)
+/* libpq 14's pipeline mode: optional (without it, one round trip each) */
+#define PQ_PIPELINE(X) \
+	X(PQenterPipelineMode) X(PQexitPipelineMode) X(PQsendQueryParams) \
+	X(PQpipelineSync) X(PQgetResult)
 
 static struct {
 #define PQ_SLOT(f) __typeof__(&f) f;
 	PQ_FUNCS(PQ_SLOT)
+	PQ_PIPELINE(PQ_SLOT)
 #undef PQ_SLOT
 } P;
+static bool pq_pipeline;
 static bool pq_loaded;
 
 static int
@@ -95,6 +111,12 @@ pq_load(void)
 	}
 	PQ_FUNCS(PQ_RESOLVE)
 #undef PQ_RESOLVE
+	pq_pipeline = true;
+#define PQ_OPTIONAL(f) \
+	if (!(*(void **)&P.f = dlsym(h, #f))) \
+		pq_pipeline = false;
+	PQ_PIPELINE(PQ_OPTIONAL)
+#undef PQ_OPTIONAL
 	__atomic_store_n(&pq_loaded, true, __ATOMIC_RELEASE);
 done:
 	pthread_mutex_unlock(&lock);
@@ -128,7 +150,16 @@ pg_close(struct nedb_engine *base)
 		e->conn = NULL;
 	}
 	e->in_txn = false;
+	e->lazy = LAZY_NO;
 	e->listening = false;
+	e->held.len = 0;
+	e->held_rows = 0;
+}
+
+static void
+pg_release(struct nedb_engine *base)
+{
+	nedb_buf_free(&PG(base)->held);
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -224,25 +255,38 @@ exec(nedb *db, const char *sql, const char *what)
 
 /* ---- transactions ------------------------------------------------------- */
 
-static int
-pg_begin(nedb *db, bool wait, bool create)
+/* The statement that takes the database's lock (wait: blocking for it,
+ * else answering t or f). */
+static void
+lock_sql(struct pg_engine *e, bool wait, char *sql, size_t size)
 {
-	struct pg_engine *e = PG(db->eng);
-	char sql[320];
-	PGresult *r;
-	int rc;
-
-	if (e->in_txn)
-		return 0;
-	if ((rc = connect_engine(db)))
-		return rc;
 	/* the test of the unique-violation path: writers that do not
 	 * take the lock race for seqs */
 	if (nedb__test_fail("engine-lock"))
-		snprintf(sql, sizeof sql, "BEGIN; SELECT true");
+		snprintf(sql, size, "SELECT true");
 	else
-		snprintf(sql, sizeof sql, "BEGIN; SELECT pg_%sadvisory_xact_"
-			 "lock(%lld)", wait ? "" : "try_", e->key);
+		snprintf(sql, size, "SELECT pg_%sadvisory_xact_lock(%lld)",
+			 wait ? "" : "try_", e->key);
+}
+
+static int
+locked_by_other(struct pg_engine *e)
+{
+	return nedb__err(NEDB_EBUSY, "database '%s' is locked by another "
+			 "writer (on the engine)", e->base.name);
+}
+
+/* BEGIN and the lock now, in one round trip (and the table). */
+static int
+begin_now(nedb *db, bool wait, bool create)
+{
+	struct pg_engine *e = PG(db->eng);
+	char sql[320], lock[160];
+	PGresult *r;
+	int rc;
+
+	lock_sql(e, wait, lock, sizeof lock);
+	snprintf(sql, sizeof sql, "BEGIN; %s", lock);
 	r = P.PQexec(e->conn, sql);
 	if (!r || P.PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rc = query_error(e, r, "cannot begin a transaction");
@@ -251,8 +295,7 @@ pg_begin(nedb *db, bool wait, bool create)
 	e->in_txn = true;
 	if (!wait && P.PQntuples(r) == 1 && *P.PQgetvalue(r, 0, 0) == 'f') {
 		P.PQclear(r);
-		rc = nedb__err(NEDB_EBUSY, "database '%s' is locked by "
-			       "another writer (on the engine)", e->base.name);
+		rc = locked_by_other(e);
 		goto fail;
 	}
 	P.PQclear(r);
@@ -271,11 +314,50 @@ fail:
 	return rc;
 }
 
+static int
+pg_begin(nedb *db, bool wait, bool create)
+{
+	struct pg_engine *e = PG(db->eng);
+	int rc;
+
+	if (e->in_txn)
+		return 0;
+	if ((rc = connect_engine(db)))
+		return rc;
+	if (pq_pipeline && !create) {
+		/* the writer's first read (its catch-up) begins it */
+		e->in_txn = true;
+		e->lazy = wait ? LAZY_WAIT : LAZY_TRY;
+		return 0;
+	}
+	return begin_now(db, wait, create);
+}
+
+/* A transaction begun lazily, begun now (before a write). */
+static int
+begun(nedb *db)
+{
+	struct pg_engine *e = PG(db->eng);
+	bool wait = e->lazy == LAZY_WAIT;
+
+	if (e->lazy == LAZY_NO)
+		return 0;
+	e->lazy = LAZY_NO;
+	e->in_txn = false;
+	return begin_now(db, wait, false);
+}
+
 static void
 pg_end(nedb *db)
 {
 	struct pg_engine *e = PG(db->eng);
 
+	e->held.len = 0;
+	e->held_rows = 0;
+	if (e->lazy != LAZY_NO) {	/* nothing was sent */
+		e->lazy = LAZY_NO;
+		e->in_txn = false;
+	}
 	if (!e->in_txn)
 		return;
 	e->in_txn = false;
@@ -297,21 +379,19 @@ be64(const char *p)
 	return nedb__get_be64((const unsigned char *)p);
 }
 
-/* Rows (seq, line, hash) from seq from on, at most limit, binary. */
-static int
-select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
+/* The query of rows (seq, line, hash) from seq $1 on, at most $2. */
+static void
+rows_sql(struct pg_engine *e, char *sql, size_t size)
 {
-	struct pg_engine *e = PG(db->eng);
-	char sql[200], a[24], l[16];
-	const char *params[2] = {a, l};
-	PGresult *r;
-
-	snprintf(sql, sizeof sql, "SELECT seq, line, hash FROM %s "
+	snprintf(sql, size, "SELECT seq, line, hash FROM %s "
 		 "WHERE seq >= $1::bigint ORDER BY seq LIMIT $2::int",
 		 e->table);
-	snprintf(a, sizeof a, "%llu", (unsigned long long)from);
-	snprintf(l, sizeof l, "%u", limit);
-	r = P.PQexecParams(e->conn, sql, 2, NULL, params, NULL, NULL, 1);
+}
+
+/* Its answer r checked into *out (else cleared). */
+static int
+rows_checked(struct pg_engine *e, PGresult *r, PGresult **out)
+{
 	if (!r || P.PQresultStatus(r) != PGRES_TUPLES_OK)
 		return query_error(e, r, "cannot read the log");
 	if (P.PQntuples(r) && (P.PQgetlength(r, 0, 0) != 8 ||
@@ -325,15 +405,98 @@ select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 	return 0;
 }
 
+/* Rows (seq, line, hash) from seq from on, at most limit, binary. */
+static int
+select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
+{
+	struct pg_engine *e = PG(db->eng);
+	char sql[200], a[24], l[16];
+	const char *params[2] = {a, l};
+
+	rows_sql(e, sql, sizeof sql);
+	snprintf(a, sizeof a, "%llu", (unsigned long long)from);
+	snprintf(l, sizeof l, "%u", limit);
+	return rows_checked(e, P.PQexecParams(e->conn, sql, 2, NULL, params,
+					      NULL, NULL, 1), out);
+}
+
+/*
+ * select_rows in a transaction begun lazily: BEGIN, the lock and the
+ * query in one round trip (a pipeline).  The query runs once the lock is
+ * held, so it sees every write committed before (READ COMMITTED: each
+ * statement its own snapshot).
+ */
+static int
+select_rows_begun(nedb *db, uint64_t from, unsigned limit, PGresult **out)
+{
+	struct pg_engine *e = PG(db->eng);
+	char lock[160], sql[200], a[24], l[16];
+	const char *params[2] = {a, l};
+	PGresult *r[3] = {NULL, NULL, NULL}, *sync;
+	bool wait = e->lazy == LAZY_WAIT, synced;
+	int rc = 0;
+
+	e->lazy = LAZY_NO;	/* from now on, pg_end rolls back */
+	lock_sql(e, wait, lock, sizeof lock);
+	rows_sql(e, sql, sizeof sql);
+	snprintf(a, sizeof a, "%llu", (unsigned long long)from);
+	snprintf(l, sizeof l, "%u", limit);
+	if (!P.PQenterPipelineMode(e->conn) ||
+	    !P.PQsendQueryParams(e->conn, "BEGIN", 0, NULL, NULL, NULL, NULL,
+				 1) ||
+	    !P.PQsendQueryParams(e->conn, lock, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !P.PQsendQueryParams(e->conn, sql, 2, NULL, params, NULL, NULL,
+				 1) ||
+	    !P.PQpipelineSync(e->conn)) {
+		rc = unreachable(e, P.PQerrorMessage(e->conn));
+		goto done;
+	}
+	for (int i = 0; i < 3; i++)
+		r[i] = next_result(e);
+	sync = P.PQgetResult(e->conn);
+	synced = sync && P.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	P.PQclear(sync);
+	if (!synced || P.PQgetResult(e->conn) ||
+	    !P.PQexitPipelineMode(e->conn)) {
+		rc = unreachable(e, P.PQerrorMessage(e->conn));
+		goto done;
+	}
+	if (!r[0] || P.PQresultStatus(r[0]) != PGRES_COMMAND_OK ||
+	    !r[1] || P.PQresultStatus(r[1]) != PGRES_TUPLES_OK) {
+		int i = !r[0] || P.PQresultStatus(r[0]) != PGRES_COMMAND_OK ?
+			0 : 1;
+
+		rc = query_error(e, r[i], "cannot begin a transaction");
+		r[i] = NULL;
+		goto done;
+	}
+	if (!wait && P.PQntuples(r[1]) == 1 &&
+	    *P.PQgetvalue(r[1], 0, 0) == 'f') {
+		rc = locked_by_other(e);
+		goto done;
+	}
+	rc = rows_checked(e, r[2], out);
+	r[2] = NULL;
+done:
+	for (int i = 0; i < 3; i++)
+		if (r[i])
+			P.PQclear(r[i]);
+	if (rc)
+		pg_end(db);
+	return rc;
+}
+
 static int
 pg_range(nedb *db, uint64_t from, unsigned limit,
 	 int (*fn)(const struct engine_row *r, void *payload), void *payload)
 {
+	struct pg_engine *e = PG(db->eng);
 	PGresult *r = NULL;
 	int rows, rc;
 
 	if ((rc = connect_engine(db)) ||
-	    (rc = select_rows(db, from, limit, &r)))
+	    (rc = e->lazy != LAZY_NO ? select_rows_begun(db, from, limit, &r) :
+		  select_rows(db, from, limit, &r)))
 		return rc;
 	rows = P.PQntuples(r);
 	for (int i = 0; i < rows && !rc; i++) {
@@ -373,77 +536,127 @@ pg_last(nedb *db, uint64_t *seq, bool *empty)
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* An INSERT of rows, its parameters pointing into the lines given. */
+struct ins {
+	nedb_buf sql;
+	const char **vals;
+	int *lens, *fmts;
+	unsigned char (*hashes)[HASH_LEN];
+	unsigned char (*seqs)[8];
+	int nparams;
+};
+
+static void
+ins_free(struct ins *in)
+{
+	nedb_buf_free(&in->sql);
+	free(in->vals);
+	free(in->lens);
+	free(in->fmts);
+	free(in->hashes);
+	free(in->seqs);
+}
+
+/* The INSERT of rows lines (seqs from seq on); *used: their bytes. */
+static int
+ins_build(struct pg_engine *e, const char *lines, size_t len, uint64_t seq,
+	  size_t rows, struct ins *in, size_t *used)
+{
+	size_t at = 0;
+	char ph[64];
+	int rc;
+
+	memset(in, 0, sizeof *in);
+	in->vals = nedb__calloc(3 * rows, sizeof *in->vals);
+	in->lens = nedb__calloc(3 * rows, sizeof *in->lens);
+	in->fmts = nedb__calloc(3 * rows, sizeof *in->fmts);
+	in->hashes = nedb__calloc(rows, HASH_LEN);
+	in->seqs = nedb__calloc(rows, 8);
+	in->nparams = (int)(3 * rows);
+	nedb_buf_add(&in->sql, "INSERT INTO ", 12);
+	nedb_buf_add(&in->sql, e->table, strlen(e->table));
+	nedb_buf_add(&in->sql, " (seq, line, hash) VALUES ", 26);
+	for (size_t i = 0; i < rows; i++) {
+		const char *nl = memchr(lines + at, '\n', len - at);
+		size_t l = nl ? (size_t)(nl - lines - at) : 0;
+
+		if (!nl)
+			return nedb__err(NEDB_ECORRUPT, "a staged line is not "
+					 "terminated");
+		if ((rc = nedb__engine_line_hash(lines + at, l, in->hashes[i])))
+			return rc;
+		nedb__put_be64(in->seqs[i], seq + i);
+		in->vals[3 * i] = (const char *)in->seqs[i];
+		in->lens[3 * i] = 8;
+		in->vals[3 * i + 1] = lines + at;
+		in->lens[3 * i + 1] = (int)l;
+		in->vals[3 * i + 2] = (const char *)in->hashes[i];
+		in->lens[3 * i + 2] = HASH_LEN;
+		in->fmts[3 * i] = in->fmts[3 * i + 1] = in->fmts[3 * i + 2] = 1;
+		snprintf(ph, sizeof ph, "%s($%zu::bigint, $%zu::bytea, "
+			 "$%zu::bytea)", i ? ", " : "", 3 * i + 1, 3 * i + 2,
+			 3 * i + 3);
+		nedb_buf_add(&in->sql, ph, strlen(ph));
+		at += l + 1;
+	}
+	nedb_buf_add(&in->sql, "", 1);
+	*used = at;
+	return 0;
+}
+
+/* What the INSERT of rows from seq on answered (r, cleared). */
+static int
+ins_result(struct pg_engine *e, PGresult *r, uint64_t seq)
+{
+	const char *state;
+
+	if (r && P.PQresultStatus(r) == PGRES_COMMAND_OK) {
+		P.PQclear(r);
+		return 0;
+	}
+	state = r ? P.PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (state && !strcmp(state, "23505")) {
+		/* another writer has the seq: the caller begins again */
+		P.PQclear(r);
+		e->base.conflict = true;
+		return nedb__err(NEDB_EBUSY, "another writer wrote seq %llu of "
+				 "database '%s' on the log engine first; "
+				 "nothing was written (begin again)",
+				 (unsigned long long)seq, e->base.name);
+	}
+	return query_error(e, r, "cannot append to the log");
+}
+
 static int
 insert_rows(nedb *db, const char *lines, size_t len, uint64_t seq,
 	    size_t rows, size_t *used)
 {
 	struct pg_engine *e = PG(db->eng);
-	nedb_buf sql = {0};
-	const char **vals = nedb__calloc(3 * rows, sizeof *vals);
-	int *lens = nedb__calloc(3 * rows, sizeof *lens);
-	int *fmts = nedb__calloc(3 * rows, sizeof *fmts);
-	unsigned char (*hashes)[HASH_LEN] = nedb__calloc(rows, HASH_LEN);
-	unsigned char (*seqs)[8] = nedb__calloc(rows, 8);
-	size_t at = 0;
-	char ph[64];
-	PGresult *r;
-	int rc = 0;
+	struct ins in;
+	int rc;
 
-	nedb_buf_add(&sql, "INSERT INTO ", 12);
-	nedb_buf_add(&sql, e->table, strlen(e->table));
-	nedb_buf_add(&sql, " (seq, line, hash) VALUES ", 26);
-	for (size_t i = 0; i < rows; i++) {
-		const char *nl = memchr(lines + at, '\n', len - at);
-		size_t l = nl ? (size_t)(nl - lines - at) : 0;
+	if (!(rc = ins_build(e, lines, len, seq, rows, &in, used)))
+		rc = ins_result(e, P.PQexecParams(e->conn, in.sql.p,
+						  in.nparams, NULL, in.vals,
+						  in.lens, in.fmts, 1), seq);
+	ins_free(&in);
+	return rc;
+}
 
-		if (!nl) {
-			rc = nedb__err(NEDB_ECORRUPT, "a staged line is not "
-				       "terminated");
-			goto done;
-		}
-		if ((rc = nedb__engine_line_hash(lines + at, l, hashes[i])))
-			goto done;
-		nedb__put_be64(seqs[i], seq + i);
-		vals[3 * i] = (const char *)seqs[i];
-		lens[3 * i] = 8;
-		vals[3 * i + 1] = lines + at;
-		lens[3 * i + 1] = (int)l;
-		vals[3 * i + 2] = (const char *)hashes[i];
-		lens[3 * i + 2] = HASH_LEN;
-		fmts[3 * i] = fmts[3 * i + 1] = fmts[3 * i + 2] = 1;
-		snprintf(ph, sizeof ph, "%s($%zu::bigint, $%zu::bytea, "
-			 "$%zu::bytea)", i ? ", " : "", 3 * i + 1, 3 * i + 2,
-			 3 * i + 3);
-		nedb_buf_add(&sql, ph, strlen(ph));
-		at += l + 1;
-	}
-	nedb_buf_add(&sql, "", 1);
-	r = P.PQexecParams(e->conn, sql.p, (int)(3 * rows), NULL, vals, lens,
-			   fmts, 1);
-	if (r && P.PQresultStatus(r) == PGRES_COMMAND_OK) {
-		P.PQclear(r);
-		*used = at;
-		goto done;
-	}
-	if (r && P.PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
-	    !strcmp(P.PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505")) {
-		/* another writer has the seq: the caller begins again */
-		P.PQclear(r);
-		e->base.conflict = true;
-		rc = nedb__err(NEDB_EBUSY, "another writer wrote seq %llu of "
-			       "database '%s' on the log engine first; "
-			       "nothing was written (begin again)",
-			       (unsigned long long)seq, e->base.name);
-		goto done;
-	}
-	rc = query_error(e, r, "cannot append to the log");
-done:
-	nedb_buf_free(&sql);
-	free(vals);
-	free(lens);
-	free(fmts);
-	free(hashes);
-	free(seqs);
+/* Sends the INSERT held back, if any (another insert follows it). */
+static int
+send_held(nedb *db)
+{
+	struct pg_engine *e = PG(db->eng);
+	size_t used;
+	int rc;
+
+	if (!e->held_rows)
+		return 0;
+	rc = insert_rows(db, e->held.p, e->held.len, e->held_seq,
+			 e->held_rows, &used);
+	e->held.len = 0;
+	e->held_rows = 0;
 	return rc;
 }
 
@@ -458,18 +671,131 @@ pg_insert(nedb *db, const char *lines, size_t len,
 	if (!e->in_txn)
 		return nedb__err(NEDB_EIO, "the log engine %s: no transaction "
 				 "is open", e->base.shown);
+	if ((rc = begun(db)))
+		return rc;
+	if ((rc = send_held(db)))
+		goto fail;
 	while (done < n) {
 		size_t rows = n - done < INSERT_ROWS ? n - done : INSERT_ROWS;
 
-		if ((rc = insert_rows(db, lines + at, len - at,
-				      first_seq + done, rows, &used))) {
-			pg_end(db);
-			return rc;
-		}
+		if (pq_pipeline && done + rows == n) {
+			struct ins in;
+
+			/* the last: checked now, sent with the commit */
+			rc = ins_build(e, lines + at, len - at,
+				       first_seq + done, rows, &in, &used);
+			ins_free(&in);
+			if (rc)
+				goto fail;
+			e->held.len = 0;
+			nedb_buf_add(&e->held, lines + at, used);
+			e->held_seq = first_seq + done;
+			e->held_rows = rows;
+		} else if ((rc = insert_rows(db, lines + at, len - at,
+					     first_seq + done, rows, &used)))
+			goto fail;
 		at += used;
 		done += rows;
 	}
 	return 0;
+fail:
+	pg_end(db);
+	return rc;
+}
+
+/* The result of the next statement of a pipeline (NULL: none came). */
+static PGresult *
+next_result(struct pg_engine *e)
+{
+	PGresult *r = P.PQgetResult(e->conn), *more;
+
+	/* each statement's results end with a NULL */
+	if (r && (more = P.PQgetResult(e->conn))) {
+		P.PQclear(more);
+		P.PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * The INSERT held back, the NOTIFY and the COMMIT in one round trip:
+ * sent as a pipeline, then answered in order.  An INSERT that fails
+ * leaves the other two aborted, and the transaction to roll back.
+ */
+static int
+commit_held(nedb *db, const char *notify)
+{
+	struct pg_engine *e = PG(db->eng);
+	struct ins in;
+	PGresult *r[3] = {NULL, NULL, NULL}, *sync;
+	size_t used;
+	bool synced;
+	int rc;
+
+	if ((rc = ins_build(e, e->held.p, e->held.len, e->held_seq,
+			    e->held_rows, &in, &used)))
+		goto done;
+	if (!P.PQenterPipelineMode(e->conn) ||
+	    !P.PQsendQueryParams(e->conn, in.sql.p, in.nparams, NULL, in.vals,
+				 in.lens, in.fmts, 1) ||
+	    !P.PQsendQueryParams(e->conn, notify, 0, NULL, NULL, NULL, NULL,
+				 1) ||
+	    !P.PQsendQueryParams(e->conn, "COMMIT", 0, NULL, NULL, NULL, NULL,
+				 1) ||
+	    !P.PQpipelineSync(e->conn)) {
+		rc = unreachable(e, P.PQerrorMessage(e->conn));
+		goto done;
+	}
+	for (int i = 0; i < 3; i++)
+		r[i] = next_result(e);
+	sync = P.PQgetResult(e->conn);
+	synced = sync && P.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	P.PQclear(sync);
+	if (!synced || P.PQgetResult(e->conn) ||
+	    !P.PQexitPipelineMode(e->conn)) {
+		/* the connection is in no state to go on: dropped */
+		rc = unreachable(e, r[2] ? P.PQresultErrorMessage(r[2]) :
+				 r[0] ? P.PQresultErrorMessage(r[0]) :
+				 P.PQerrorMessage(e->conn));
+		if (r[0] && P.PQresultStatus(r[0]) == PGRES_COMMAND_OK) {
+			char msg[480];
+
+			snprintf(msg, sizeof msg, "%s", nedb_errmsg());
+			rc = nedb__err(NEDB_EIO, "%s (the ops may or may not be "
+				       "in the log: none was acknowledged)",
+				       msg);
+		}
+		goto done;
+	}
+	if ((rc = ins_result(e, r[0], e->held_seq))) {
+		r[0] = NULL;	/* cleared */
+		goto done;
+	}
+	r[0] = NULL;
+	if (!r[1] || P.PQresultStatus(r[1]) != PGRES_COMMAND_OK) {
+		rc = query_error(e, r[1], "cannot notify");
+		r[1] = NULL;
+		goto done;
+	}
+	if (!r[2] || P.PQresultStatus(r[2]) != PGRES_COMMAND_OK) {
+		rc = query_error(e, r[2], "cannot commit (the ops may or may "
+				 "not be in the log: none was acknowledged)");
+		r[2] = NULL;
+		goto done;
+	}
+	/* a transaction that had failed answers COMMIT with ROLLBACK */
+	if (strcmp(P.PQcmdStatus(r[2]), "COMMIT"))
+		rc = nedb__err(NEDB_EIO, "the log engine %s rolled the write "
+			       "back; nothing was written", e->base.shown);
+done:
+	for (int i = 0; i < 3; i++)
+		if (r[i])
+			P.PQclear(r[i]);
+	ins_free(&in);
+	e->held.len = 0;
+	e->held_rows = 0;
+	return rc;
 }
 
 static int
@@ -480,6 +806,15 @@ pg_commit(nedb *db)
 	PGresult *r;
 	int rc;
 
+	if ((rc = begun(db)))
+		return rc;
+	if (e->held_rows) {
+		snprintf(sql, sizeof sql, "NOTIFY %s", e->table);
+		if ((rc = commit_held(db, sql)))
+			goto fail;
+		e->in_txn = false;
+		return 0;
+	}
 	/* the notification goes out with the commit, and only with it */
 	snprintf(sql, sizeof sql, "NOTIFY %s; COMMIT", e->table);
 	r = P.PQexec(e->conn, sql);
@@ -541,6 +876,7 @@ const struct engine_ops nedb__pglog_ops = {
 	.size = sizeof(struct pg_engine),
 	.setup = pg_setup,
 	.close = pg_close,
+	.release = pg_release,
 	.begin = pg_begin,
 	.end = pg_end,
 	.insert = pg_insert,
