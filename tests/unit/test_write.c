@@ -339,6 +339,8 @@ test_ahead_lines_are_staged_or_redone(void)
 	nedb_ahead_free(ah);
 	nedb_close(b);
 	nedb_close(a);
+}
+
 /*
  * nedb_write_commit_nosync: a durable commit leaves the log's fdatasync
  * to the caller (a descriptor of the log), others sync as ever (-1); the
