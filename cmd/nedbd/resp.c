@@ -77,6 +77,24 @@
 #define DEFAULT_DB "0"
 #define POLL_MS 100		/* how often parked commands look at the log */
 
+/*
+ * Held replies: a region of c->out from `from` to the next region (or
+ * the end), n replies, waiting on one batch or flight.  A connection
+ * has at most two: rg[0] on a flight and rg[1], the replies after it,
+ * on the next batch; it runs nothing more once rg[1] is on a flight
+ * too (on_flight).  Each is released, or voided, alone.
+ */
+struct rconn;
+struct cwait {
+	struct waiter w;
+	struct rconn *c;
+};
+struct held {
+	size_t from;			/* or NONE */
+	unsigned n;
+	struct cwait *w;
+};
+
 struct rconn {
 	int kind;			/* EV_RESP_CONN */
 	int fd;
@@ -96,12 +114,11 @@ struct rconn {
 	/* replies */
 	nedb_buf out;
 	size_t sent;			/* bytes of out written */
-	size_t held_from;		/* start of held replies, or NONE */
-	unsigned held_n;		/* number of held replies */
+	struct held rg[2];		/* held replies, oldest first */
+	struct cwait wa, wb;		/* their waiters (rg[i].w) */
 	size_t mark;			/* start of the request's reply */
-	bool counted;			/* ... which is in held_n */
+	bool counted;			/* ... which is in a region's n */
 	bool exec_void;			/* EXEC's replies are void already */
-	struct waiter w;		/* on a batch */
 	/* MULTI ... EXEC: the commands queued (pack) */
 	bool multi;
 	bool multi_failed;		/* a queued command was refused */
@@ -248,44 +265,111 @@ conn_close(struct rconn *c)
 		L.last = c->prev;
 	L.nconns--;
 	L.stats.connected--;
-	if (!c->w.queued)
+	if (!c->wa.w.queued && !c->wb.w.queued)
 		conn_free(c);
 }
 
-/* The batch c's held replies waited on has ended. */
+/* Replaces c->out's bytes from..to with one error line for each of n
+ * replies (the batch they waited on failed); the change in length. */
+static long
+void_replies(struct rconn *c, size_t from, size_t to, unsigned n)
+{
+	const char *msg = nedb_errmsg();
+	nedb_buf e = {0}, tail = {0};
+	long d;
+
+	for (unsigned i = 0; i < n; i++)
+		nedb_buf_printf(&e, "-ERR %s\r\n", msg);
+	nedb_buf_add(&tail, c->out.p + to, c->out.len - to);
+	c->out.len = from;
+	nedb_buf_add(&c->out, e.p ? e.p : "", e.len);
+	nedb_buf_add(&c->out, tail.p ? tail.p : "", tail.len);
+	d = (long)e.len - (long)(to - from);
+	nedb_buf_free(&e);
+	nedb_buf_free(&tail);
+	return d;
+}
+
+/* The batch a region of c's held replies waited on has ended. */
 static void
 conn_released(struct waiter *w, int rc)
 {
-	struct rconn *c = (struct rconn *)((char *)w -
-					   offsetof(struct rconn, w));
+	struct cwait *cw = (struct cwait *)w;
+	struct rconn *c = cw->c;
+	int i = c->rg[0].w == cw ? 0 : 1;
+	struct held *h = &c->rg[i];
 
 	if (c->dead) {
-		conn_free(c);
+		if (!c->wa.w.queued && !c->wb.w.queued)
+			conn_free(c);
 		return;
 	}
-	if (rc < 0 && c->held_from != NONE) {
-		const char *msg = nedb_errmsg();
+	if (rc < 0 && h->from != NONE) {
+		size_t to = i == 0 && c->rg[1].from != NONE ? c->rg[1].from :
+			    c->out.len;
+		long d = void_replies(c, h->from, to, h->n);
 
-		/* every held reply is void: none of it may be acknowledged */
-		c->out.len = c->held_from;
-		for (unsigned i = 0; i < c->held_n; i++)
-			nedb_buf_printf(&c->out, "-ERR %s\r\n", msg);
+		/* every reply held on it is void: none may be acknowledged */
+		if (i == 0 && c->rg[1].from != NONE)
+			c->rg[1].from = (size_t)((long)c->rg[1].from + d);
 		c->exec_void = c->in_exec;	/* its reply is one of them */
 	}
-	c->held_from = NONE;
-	c->held_n = 0;
+	/* released before the older region (the same flight, or its
+	 * batch failed): its replies, void or not, go with the older */
+	if (i == 1 && c->rg[0].from != NONE)
+		c->rg[0].n += h->n;
+	h->from = NONE;
+	h->n = 0;
+	if (i == 0 && c->rg[1].from != NONE) {
+		/* the later region is the oldest now */
+		c->rg[0] = c->rg[1];
+		c->rg[1] = (struct held){NONE, 0, cw};
+	}
 	if (!c->wake && c->in.len > c->pos) {
 		c->wake = true;
 		L.nwake++;
 	}
 }
 
-/* Whether c's replies wait on a flight: it runs and reads nothing more
- * until they are released (nedbd.h). */
+/* Whether c holds replies on two batches, the later on a flight: it
+ * runs and reads nothing more until the first is released (nedbd.h). */
 static bool
 on_flight(const struct rconn *c)
 {
-	return c->w.flight != NULL;
+	return c->rg[1].from != NONE && c->rg[1].w->w.flight != NULL;
+}
+
+/* Whether c holds replies at all. */
+static bool
+holding(const struct rconn *c)
+{
+	return c->rg[0].from != NONE;
+}
+
+/* The region a reply held from c->mark joins: the oldest, unless it
+ * waits on a flight already (then the next). */
+static struct held *
+hold_region(struct rconn *c)
+{
+	if (c->rg[0].from == NONE) {
+		c->rg[0].from = c->mark;
+		return &c->rg[0];
+	}
+	if (!c->rg[0].w->w.flight)
+		return &c->rg[0];
+	if (c->rg[1].from == NONE)
+		c->rg[1].from = c->mark;
+	return &c->rg[1];
+}
+
+/* Counts a reply written after held ones in the latest region. */
+static void
+count_held(struct rconn *c)
+{
+	if (c->rg[1].from != NONE)
+		c->rg[1].n++;
+	else if (c->rg[0].from != NONE)
+		c->rg[0].n++;
 }
 
 /* The writer lock c's stalled command waits for may be had: resp_retry. */
@@ -308,7 +392,7 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 	struct dbent *e;
 	int err;
 
-	if (c->held_from != NONE)
+	if (holding(c))
 		commit_all();	/* held replies never span two databases */
 	if ((err = db_get(name, true, &e)))
 		return err;
@@ -333,9 +417,11 @@ conn_new(int fd)
 	c->kind = EV_RESP_CONN;
 	c->fd = fd;
 	c->events = EPOLLIN;
-	c->held_from = NONE;
+	c->wa.c = c->wb.c = c;
+	c->wa.w.done = c->wb.w.done = conn_released;
+	c->rg[0] = (struct held){NONE, 0, &c->wa};
+	c->rg[1] = (struct held){NONE, 0, &c->wb};
 	c->bulk = -1;
-	c->w.done = conn_released;
 	c->lw.done = conn_lock_ready;
 	c->c.password = srv.token;
 	c->c.password_len = srv.token_len;
@@ -685,8 +771,8 @@ serve(struct rconn *c, const char *key, size_t len)
 	c->counted = false;
 	run(c, c->bargc, c->bargv, c->blen);
 	c->c.serve_key = NULL;
-	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
-		c->held_n++;
+	if (!c->counted && c->out.len > c->mark)
+		count_held(c);
 }
 
 /* Offers every queued key to the commands parked on it, oldest first. */
@@ -713,8 +799,7 @@ reply_unblocked(struct rconn *c, const char *line)
 {
 	c->mark = c->out.len;
 	nedb_buf_puts(&c->out, line);
-	if (c->held_from != NONE)
-		c->held_n++;
+	count_held(c);
 	unblock(c);
 }
 
@@ -951,14 +1036,14 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	}
 	if (e && e->batch) {
 		/* it ran in the batch, so it may show uncommitted writes */
-		if (c->held_from == NONE)
-			c->held_from = c->mark;
-		batch_wait(e, &c->w);
+		struct held *h = hold_region(c);
+
+		batch_wait(e, &h->w->w);
 		/* a write that failed voids the batch (a read that failed
 		 * staged nothing: the commit says whether the rest holds) */
 		if (rc < 0 && rc != NEDB_ENOTFOUND && !reads) {
 			if (!c->counted) {
-				c->held_n++;
+				h->n++;
 				c->counted = true;
 			}
 			batch_fail(e, rc);
@@ -966,9 +1051,7 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	} else if (e && e->last_flight &&
 		   (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))) {
 		/* it may have read a batch not on the disk yet */
-		if (c->held_from == NONE)
-			c->held_from = c->mark;
-		flight_wait(e, &c->w);
+		flight_wait(e, &hold_region(c)->w->w);
 	}
 	if (c->c.quit)
 		c->closing = true;
@@ -1399,8 +1482,8 @@ dispatch(struct rconn *c, int argc, const char *const *argv,
 		verify_command(c, argc, argv, len);
 	else if (!transaction(c, argc, argv, len))
 		run(c, argc, argv, len);
-	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
-		c->held_n++;
+	if (!c->counted && c->out.len > c->mark)
+		count_held(c);
 	if (L.nready)
 		after_command();
 }
@@ -1678,8 +1761,9 @@ conn_eof(struct rconn *c)
 	run_requests(c);
 	c->closing = true;
 	c->out.len = c->sent;
-	if (c->held_from != NONE)
-		c->held_from = c->sent;
+	for (int i = 0; i < 2; i++)
+		if (c->rg[i].from != NONE)
+			c->rg[i].from = c->sent;
 }
 
 static void
@@ -1788,7 +1872,7 @@ resp_wake(void)
 static void
 flush_one(struct rconn *c)
 {
-	size_t limit = c->held_from != NONE ? c->held_from : c->out.len;
+	size_t limit = holding(c) ? c->rg[0].from : c->out.len;
 	unsigned want;
 
 	while (c->sent < limit) {
