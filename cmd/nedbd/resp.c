@@ -77,24 +77,6 @@
 #define DEFAULT_DB "0"
 #define POLL_MS 100		/* how often parked commands look at the log */
 
-/*
- * Held replies: a region of c->out from `from` to the next region (or
- * the end), n replies, waiting on one batch or flight.  A connection
- * has at most two: rg[0] on a flight and rg[1], the replies after it,
- * on the next batch; it runs nothing more once rg[1] is on a flight
- * too (on_flight).  Each is released, or voided, alone.
- */
-struct rconn;
-struct cwait {
-	struct waiter w;
-	struct rconn *c;
-};
-struct held {
-	size_t from;			/* or NONE */
-	unsigned n;
-	struct cwait *w;
-};
-
 struct rconn {
 	int kind;			/* EV_RESP_CONN */
 	int fd;
@@ -114,11 +96,12 @@ struct rconn {
 	/* replies */
 	nedb_buf out;
 	size_t sent;			/* bytes of out written */
-	struct held rg[2];		/* held replies, oldest first */
-	struct cwait wa, wb;		/* their waiters (rg[i].w) */
+	size_t held_from;		/* start of held replies, or NONE */
+	unsigned held_n;		/* number of held replies */
 	size_t mark;			/* start of the request's reply */
-	bool counted;			/* ... which is in a region's n */
+	bool counted;			/* ... which is in held_n */
 	bool exec_void;			/* EXEC's replies are void already */
+	struct waiter w;		/* on a batch */
 	/* MULTI ... EXEC: the commands queued (pack) */
 	bool multi;
 	bool multi_failed;		/* a queued command was refused */
@@ -147,8 +130,6 @@ struct rconn {
 	uint64_t bseq;			/* its database's head, last looked at */
 	struct rconn *bprev, *bnext;	/* parked, oldest first */
 	int64_t since;			/* accepted at (mono_ms) */
-	bool wake;			/* its held replies were released:
-					 * run what it read meanwhile */
 	bool closing;			/* close once out is written */
 	bool dead;			/* closed; freed when w is released */
 	struct rconn *prev, *next;	/* every connection, oldest first */
@@ -163,7 +144,6 @@ static struct {
 	struct rconn *conns, *last;
 	struct rconn *unauth, *unauth_last;
 	unsigned nretry;		/* connections with retry set */
-	unsigned nwake;			/* connections with wake set */
 	/* blocking commands */
 	struct rconn *blocked, *blocked_last;
 	unsigned nresume;		/* connections with resume set */
@@ -247,9 +227,6 @@ conn_close(struct rconn *c)
 	if (c->fd >= 0)
 		close(c->fd);	/* leaves epoll too */
 	c->dead = true;
-	if (c->wake)
-		L.nwake--;
-	c->wake = false;
 	lock_cancel(&c->lw);
 	if (c->retry)
 		L.nretry--;
@@ -265,111 +242,32 @@ conn_close(struct rconn *c)
 		L.last = c->prev;
 	L.nconns--;
 	L.stats.connected--;
-	if (!c->wa.w.queued && !c->wb.w.queued)
+	if (!c->w.queued)
 		conn_free(c);
 }
 
-/* Replaces c->out's bytes from..to with one error line for each of n
- * replies (the batch they waited on failed); the change in length. */
-static long
-void_replies(struct rconn *c, size_t from, size_t to, unsigned n)
-{
-	const char *msg = nedb_errmsg();
-	nedb_buf e = {0}, tail = {0};
-	long d;
-
-	for (unsigned i = 0; i < n; i++)
-		nedb_buf_printf(&e, "-ERR %s\r\n", msg);
-	nedb_buf_add(&tail, c->out.p + to, c->out.len - to);
-	c->out.len = from;
-	nedb_buf_add(&c->out, e.p ? e.p : "", e.len);
-	nedb_buf_add(&c->out, tail.p ? tail.p : "", tail.len);
-	d = (long)e.len - (long)(to - from);
-	nedb_buf_free(&e);
-	nedb_buf_free(&tail);
-	return d;
-}
-
-/* The batch a region of c's held replies waited on has ended. */
+/* The batch c's held replies waited on has ended. */
 static void
 conn_released(struct waiter *w, int rc)
 {
-	struct cwait *cw = (struct cwait *)w;
-	struct rconn *c = cw->c;
-	int i = c->rg[0].w == cw ? 0 : 1;
-	struct held *h = &c->rg[i];
+	struct rconn *c = (struct rconn *)((char *)w -
+					   offsetof(struct rconn, w));
 
 	if (c->dead) {
-		if (!c->wa.w.queued && !c->wb.w.queued)
-			conn_free(c);
+		conn_free(c);
 		return;
 	}
-	if (rc < 0 && h->from != NONE) {
-		size_t to = i == 0 && c->rg[1].from != NONE ? c->rg[1].from :
-			    c->out.len;
-		long d = void_replies(c, h->from, to, h->n);
+	if (rc < 0 && c->held_from != NONE) {
+		const char *msg = nedb_errmsg();
 
-		/* every reply held on it is void: none may be acknowledged */
-		if (i == 0 && c->rg[1].from != NONE)
-			c->rg[1].from = (size_t)((long)c->rg[1].from + d);
+		/* every held reply is void: none of it may be acknowledged */
+		c->out.len = c->held_from;
+		for (unsigned i = 0; i < c->held_n; i++)
+			nedb_buf_printf(&c->out, "-ERR %s\r\n", msg);
 		c->exec_void = c->in_exec;	/* its reply is one of them */
 	}
-	/* released before the older region (the same flight, or its
-	 * batch failed): its replies, void or not, go with the older */
-	if (i == 1 && c->rg[0].from != NONE)
-		c->rg[0].n += h->n;
-	h->from = NONE;
-	h->n = 0;
-	if (i == 0 && c->rg[1].from != NONE) {
-		/* the later region is the oldest now */
-		c->rg[0] = c->rg[1];
-		c->rg[1] = (struct held){NONE, 0, cw};
-	}
-	if (!c->wake && c->in.len > c->pos) {
-		c->wake = true;
-		L.nwake++;
-	}
-}
-
-/* Whether c holds replies on two batches, the later on a flight: it
- * runs and reads nothing more until the first is released (nedbd.h). */
-static bool
-on_flight(const struct rconn *c)
-{
-	return c->rg[1].from != NONE && c->rg[1].w->w.flight != NULL;
-}
-
-/* Whether c holds replies at all. */
-static bool
-holding(const struct rconn *c)
-{
-	return c->rg[0].from != NONE;
-}
-
-/* The region a reply held from c->mark joins: the oldest, unless it
- * waits on a flight already (then the next). */
-static struct held *
-hold_region(struct rconn *c)
-{
-	if (c->rg[0].from == NONE) {
-		c->rg[0].from = c->mark;
-		return &c->rg[0];
-	}
-	if (!c->rg[0].w->w.flight)
-		return &c->rg[0];
-	if (c->rg[1].from == NONE)
-		c->rg[1].from = c->mark;
-	return &c->rg[1];
-}
-
-/* Counts a reply written after held ones in the latest region. */
-static void
-count_held(struct rconn *c)
-{
-	if (c->rg[1].from != NONE)
-		c->rg[1].n++;
-	else if (c->rg[0].from != NONE)
-		c->rg[0].n++;
+	c->held_from = NONE;
+	c->held_n = 0;
 }
 
 /* The writer lock c's stalled command waits for may be had: resp_retry. */
@@ -392,7 +290,7 @@ select_db(nedb_redis_conn *rc, const char *name, void *payload)
 	struct dbent *e;
 	int err;
 
-	if (holding(c))
+	if (c->held_from != NONE)
 		commit_all();	/* held replies never span two databases */
 	if ((err = db_get(name, true, &e)))
 		return err;
@@ -417,11 +315,9 @@ conn_new(int fd)
 	c->kind = EV_RESP_CONN;
 	c->fd = fd;
 	c->events = EPOLLIN;
-	c->wa.c = c->wb.c = c;
-	c->wa.w.done = c->wb.w.done = conn_released;
-	c->rg[0] = (struct held){NONE, 0, &c->wa};
-	c->rg[1] = (struct held){NONE, 0, &c->wb};
+	c->held_from = NONE;
 	c->bulk = -1;
+	c->w.done = conn_released;
 	c->lw.done = conn_lock_ready;
 	c->c.password = srv.token;
 	c->c.password_len = srv.token_len;
@@ -771,8 +667,8 @@ serve(struct rconn *c, const char *key, size_t len)
 	c->counted = false;
 	run(c, c->bargc, c->bargv, c->blen);
 	c->c.serve_key = NULL;
-	if (!c->counted && c->out.len > c->mark)
-		count_held(c);
+	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
+		c->held_n++;
 }
 
 /* Offers every queued key to the commands parked on it, oldest first. */
@@ -799,7 +695,8 @@ reply_unblocked(struct rconn *c, const char *line)
 {
 	c->mark = c->out.len;
 	nedb_buf_puts(&c->out, line);
-	count_held(c);
+	if (c->held_from != NONE)
+		c->held_n++;
 	unblock(c);
 }
 
@@ -1036,22 +933,18 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	}
 	if (e && e->batch) {
 		/* it ran in the batch, so it may show uncommitted writes */
-		struct held *h = hold_region(c);
-
-		batch_wait(e, &h->w->w);
+		if (c->held_from == NONE)
+			c->held_from = c->mark;
+		batch_wait(e, &c->w);
 		/* a write that failed voids the batch (a read that failed
 		 * staged nothing: the commit says whether the rest holds) */
 		if (rc < 0 && rc != NEDB_ENOTFOUND && !reads) {
 			if (!c->counted) {
-				h->n++;
+				c->held_n++;
 				c->counted = true;
 			}
 			batch_fail(e, rc);
 		}
-	} else if (e && e->last_flight &&
-		   (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))) {
-		/* it may have read a batch not on the disk yet */
-		flight_wait(e, &hold_region(c)->w->w);
 	}
 	if (c->c.quit)
 		c->closing = true;
@@ -1482,8 +1375,8 @@ dispatch(struct rconn *c, int argc, const char *const *argv,
 		verify_command(c, argc, argv, len);
 	else if (!transaction(c, argc, argv, len))
 		run(c, argc, argv, len);
-	if (!c->counted && c->out.len > c->mark)
-		count_held(c);
+	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)
+		c->held_n++;
 	if (L.nready)
 		after_command();
 }
@@ -1673,8 +1566,7 @@ run_array(struct rconn *c)
 static void
 run_requests(struct rconn *c)
 {
-	while (!c->closing && !c->stall && !c->blocked && !c->dead &&
-	       !on_flight(c)) {
+	while (!c->closing && !c->stall && !c->blocked && !c->dead) {
 		if (!c->mb_left) {
 			size_t left = c->in.len - c->pos;
 			const char *p;
@@ -1761,9 +1653,8 @@ conn_eof(struct rconn *c)
 	run_requests(c);
 	c->closing = true;
 	c->out.len = c->sent;
-	for (int i = 0; i < 2; i++)
-		if (c->rg[i].from != NONE)
-			c->rg[i].from = c->sent;
+	if (c->held_from != NONE)
+		c->held_from = c->sent;
 }
 
 static void
@@ -1807,15 +1698,6 @@ resp_event(void *ev, unsigned events)
 	}
 	if (c->dead)
 		return;
-	if (on_flight(c)) {
-		/* read once its replies are released (flush_one asks for
-		 * input again); told only now, as most clients send nothing
-		 * while they wait */
-		if ((c->events & EPOLLIN) &&
-		    loop_mod(c->fd, c->events & ~EPOLLIN, c) == 0)
-			c->events &= ~EPOLLIN;
-		return;
-	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing &&
 	    !c->stall && !srv.stopping)
 		read_requests(c);
@@ -1855,24 +1737,12 @@ resp_retry(void)
 	}
 }
 
-void
-resp_wake(void)
-{
-	for (struct rconn *c = L.conns; c && L.nwake; c = c->next) {
-		if (!c->wake)
-			continue;
-		c->wake = false;
-		L.nwake--;
-		run_requests(c);
-	}
-}
-
 /* ---- replies -------------------------------------------------------------- */
 
 static void
 flush_one(struct rconn *c)
 {
-	size_t limit = holding(c) ? c->rg[0].from : c->out.len;
+	size_t limit = c->held_from != NONE ? c->held_from : c->out.len;
 	unsigned want;
 
 	while (c->sent < limit) {
@@ -1898,7 +1768,6 @@ flush_one(struct rconn *c)
 	}
 	want = (c->sent < limit ? EPOLLOUT : 0) |
 	       (c->closing || c->stall || srv.stopping ||
-		(on_flight(c) && !(c->events & EPOLLIN)) ||
 		c->out.len - c->sent > MAX_BACKLOG ||
 		(c->blocked && c->in.len - c->pos > MAX_BACKLOG) ? 0 :
 		EPOLLIN);
