@@ -457,21 +457,6 @@ NEDB_EXPORT int nedb_write_trybegin(nedb *db);
  * log, or, when even that undo failed, the handle refuses later writes.
  */
 NEDB_EXPORT int nedb_write_commit(nedb *db);
-/*
- * nedb_write_commit, but a durable commit whose log is a file leaves the
- * log's fsync to the caller: *syncfd is then a descriptor of the log
- * (the caller's, to close), and the batch may be acknowledged only after
- * fdatasync(*syncfd) returned 0, from any thread; else -1, and the
- * commit is as durable as nedb_write_commit's.  The view and the log
- * already hold the batch (later writes and reads see it), so a failed
- * fdatasync must be told with nedb_write_sync_failed; the handle then
- * refuses later writes.  For servers that stage the next batch while the
- * last one reaches the disk (nedbd).
- */
-NEDB_EXPORT int nedb_write_commit_nosync(nedb *db, int *syncfd);
-/* The fdatasync of nedb_write_commit_nosync's descriptor failed with
- * errno err: the message for nedb_errmsg, and no more writes. */
-NEDB_EXPORT void nedb_write_sync_failed(nedb *db, int err);
 /* Drops the staged ops and releases the lock; no write open is fine. */
 NEDB_EXPORT void nedb_write_abort(nedb *db);
 /* Number of ops staged in the open write transaction. */

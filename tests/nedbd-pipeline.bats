@@ -1,13 +1,12 @@
 #!/usr/bin/env bats
-# nedbd's batches on their way to the disk (nedbd(8), Group commit): the
-# loop stages the next turn's writes while the committer thread syncs the
-# last batch's log.  Whatever the turns, replies come in order on each
-# connection, a read sees the writes sent before it on its connection,
-# no write is acknowledged before its fsync (kill -9 loses none), and a
-# batch that cannot be written (disk full) is answered with an error for
-# each of its requests and writes nothing, while the batches after it go
-# on.  The daemon is durable here (the default): the path under test.
-# Clients: tests/nedbd_pipeline.py (plain sockets).
+# nedbd's group commit under pipelining (nedbd(8), One thread, group
+# commit): whatever the turns a connection's requests are split over,
+# replies come in order on each connection, a read sees the writes sent
+# before it on its connection, no write is acknowledged before its fsync
+# (kill -9 loses none), and a batch that cannot be written (disk full) is
+# answered with an error for each of its requests and writes nothing,
+# while the batches after it go on.  The daemon is durable here (the
+# default).  Clients: tests/nedbd_pipeline.py (plain sockets).
 
 load nedbd-helper
 

@@ -303,15 +303,12 @@ route_db(struct hreq *h, const char *name)
 	return e;
 }
 
-/* A read of e: no batch may be open on it, nor on its way to the disk
- * (their writes are unacknowledged). */
+/* A read of e: no batch may be open on it (its writes are unacknowledged). */
 static void
 settle(struct dbent *e)
 {
 	if (e->batch)
 		commit_all();
-	if (e->flights)
-		flights_drain();
 }
 
 /* The collections as {"C":N,...} and their total, in one walk. */

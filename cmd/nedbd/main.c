@@ -14,9 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -199,9 +197,6 @@ unlist(struct dbent *e)
 	struct dbent **pp;
 	nedb *db = e->db;
 
-	/* its batches on their way to the disk arrive first */
-	if (e->flights)
-		flights_drain();
 	/* those waiting for its lock look the database up again */
 	release_lockq(e, 0);
 
@@ -233,7 +228,7 @@ db_reap(void)
 
 		for (struct dbent *e = srv.dbs; e; e = e->next)
 			if (!e->batch && !e->snap && !e->waiters &&
-			    !e->lockq && !e->files && !e->flights &&
+			    !e->lockq && !e->files &&
 			    (!lru || e->used < lru->used))
 				lru = e;
 		if (!lru)
@@ -264,15 +259,9 @@ batch_join(struct dbent *e)
 	return 0;
 }
 
-static void flight_leave(struct waiter *w);
-
 void
 batch_wait(struct dbent *e, struct waiter *w)
 {
-	/* on a flight (a parked command served, a stalled one run again):
-	 * the batch commits after it, so its release covers both */
-	if (w->queued && w->flight)
-		flight_leave(w);
 	if (w->queued)
 		return;
 	w->queued = true;
@@ -396,307 +385,22 @@ snaps_end(void)
 		}
 }
 
-/* ---- flights: batches on their way to the disk ---------------------------- */
-
-struct flight {
-	struct dbent *e;
-	struct waiter *waiters;
-	int fd;			/* of its log: the thread syncs and closes it */
-	int err;		/* errno of a failed fdatasync, or 0 */
-	bool done;		/* the thread is done with it */
-	struct flight *next;	/* queued after it */
-};
-
-/*
- * The queue, oldest first, shared with the committer thread under mu:
- * the loop appends at tail and takes done flights from head; the thread
- * syncs from todo on (every flight before todo has been taken by it).
- */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t work, synced;
-	struct flight *head, *tail, *todo;
-	int efd;		/* eventfd: flights are done */
-	bool stop, started;
-	pthread_t th;
-} F = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-       PTHREAD_COND_INITIALIZER, .efd = -1};
-
-/*
- * Syncs the flights first..last (taken off F.todo), one fdatasync per
- * log file for all of them (their lines were written before they were
- * queued), and marks them done.  The committer thread's, or the loop's
- * when it has nothing else to do (flights_go).
- */
-static void
-sync_run(struct flight *first, struct flight *last)
-{
-	struct flight *f, *prev = NULL;
-	struct stat a, b;
-	uint64_t one = 1;
-
-	/* (first..last are the loop's only to read until done) */
-	for (f = first;; prev = f, f = f->next) {
-		if (prev && !fstat(prev->fd, &a) && !fstat(f->fd, &b) &&
-		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			f->err = prev->err;	/* synced with it */
-		else
-			f->err = fdatasync(f->fd) ? errno : 0;
-		if (f == last)
-			break;
-	}
-	for (f = first;; f = f->next) {
-		close(f->fd);
-		if (f == last)
-			break;
-	}
-	pthread_mutex_lock(&F.mu);
-	for (f = first;; f = f->next) {
-		f->done = true;
-		if (f == last)
-			break;
-	}
-	pthread_cond_broadcast(&F.synced);
-	pthread_mutex_unlock(&F.mu);
-	(void)!write(F.efd, &one, sizeof one);
-}
-
-/* The committer thread: syncs the flights the loop hands it. */
-static void *
-committer(void *arg)
-{
-	pthread_mutex_lock(&F.mu);
-	for (;;) {
-		struct flight *first, *last;
-
-		while (!F.todo && !F.stop)
-			pthread_cond_wait(&F.work, &F.mu);
-		if (!F.todo)
-			break;
-		first = F.todo;
-		last = F.tail;
-		F.todo = NULL;
-		pthread_mutex_unlock(&F.mu);
-		sync_run(first, last);
-		pthread_mutex_lock(&F.mu);
-	}
-	pthread_mutex_unlock(&F.mu);
-	return NULL;
-}
-
-int
-flights_start(void)
-{
-	static int ev = EV_SYNCED;
-	int rc;
-
-	if ((F.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-	    loop_add(F.efd, EPOLLIN, &ev))
-		return -1;
-	if ((rc = pthread_create(&F.th, NULL, committer, NULL))) {
-		errno = rc;
-		return -1;
-	}
-	F.started = true;
-	return 0;
-}
-
-static void
-flights_stop(void)
-{
-	if (!F.started)
-		return;
-	pthread_mutex_lock(&F.mu);
-	F.stop = true;
-	pthread_cond_signal(&F.work);
-	pthread_mutex_unlock(&F.mu);
-	pthread_join(F.th, NULL);
-	F.started = false;
-}
-
-/* Releases f's waiters: its batch is durable, or void. */
-static void
-flight_land(struct flight *f)
-{
-	struct dbent *e = f->e;
-	struct waiter *w = f->waiters, *next;
-	int rc = 0;
-
-	if (f->err) {
-		nedb_write_sync_failed(e->db, f->err);
-		fprintf(stderr, "nedbd: %s: %s\n", e->name, nedb_errmsg());
-		rc = NEDB_EIO;
-	}
-	e->flights--;
-	if (e->last_flight == f)
-		e->last_flight = NULL;
-	for (; w; w = next) {
-		next = w->next;
-		w->queued = false;
-		w->flight = NULL;
-		w->done(w, rc);
-	}
-	free(f);
-}
-
-void
-flights_reap(void)
-{
-	uint64_t n;
-
-	if (F.efd >= 0)
-		(void)!read(F.efd, &n, sizeof n);
-	for (;;) {
-		struct flight *f;
-
-		pthread_mutex_lock(&F.mu);
-		if ((f = F.head) && f->done) {
-			if (!(F.head = f->next))
-				F.tail = NULL;
-		} else
-			f = NULL;
-		pthread_mutex_unlock(&F.mu);
-		if (!f)
-			break;
-		flight_land(f);
-	}
-}
-
-void
-flights_drain(void)
-{
-	while (F.head) {
-		pthread_mutex_lock(&F.mu);
-		if (F.todo)
-			pthread_cond_signal(&F.work);
-		while (F.head && !F.tail->done)
-			pthread_cond_wait(&F.synced, &F.mu);
-		pthread_mutex_unlock(&F.mu);
-		flights_reap();
-	}
-}
-
-/* e's waiters go with its batch, just committed, to the disk: fd is its
- * log's, to sync (-1: nothing to sync but what the last flight has). */
-static void
-flight_take_off(struct dbent *e, int fd)
-{
-	struct flight *f;
-	struct waiter *w;
-
-	if (fd < 0) {
-		/* (a batch that appended nothing: its reads may have seen
-		 * the last flight, which is all it waits for) */
-		f = e->last_flight;
-	} else if (!(f = calloc(1, sizeof *f))) {
-		/* no flight: the loop syncs it itself */
-		int err = fdatasync(fd) ? errno : 0;
-
-		close(fd);
-		if (err) {
-			nedb_write_sync_failed(e->db, err);
-			fprintf(stderr, "nedbd: %s: %s\n", e->name,
-				nedb_errmsg());
-		}
-		if (e->last_flight)
-			f = e->last_flight;	/* (and after it) */
-		else {
-			release(e, err ? NEDB_EIO : 0);
-			return;
-		}
-	} else {
-		f->e = e;
-		f->fd = fd;
-		e->flights++;
-		e->last_flight = f;
-		pthread_mutex_lock(&F.mu);
-		if (F.tail)
-			F.tail->next = f;
-		else
-			F.head = f;
-		F.tail = f;
-		if (!F.todo)
-			F.todo = f;	/* sent off by flights_go */
-		pthread_mutex_unlock(&F.mu);
-	}
-	if (!f) {
-		release(e, 0);
-		return;
-	}
-	while ((w = e->waiters)) {
-		e->waiters = w->next;
-		w->flight = f;
-		w->next = f->waiters;
-		f->waiters = w;
-	}
-}
-
-void
-flights_go(void)
-{
-	struct epoll_event ev[8];
-	struct flight *first, *last;
-
-	pthread_mutex_lock(&F.mu);
-	first = F.todo;
-	last = F.tail;
-	if (first && epoll_wait(srv.epfd, ev, 8, 0) != 0) {
-		/* (level-triggered: what it saw is seen again) */
-		pthread_cond_signal(&F.work);
-		first = NULL;
-	} else
-		F.todo = NULL;
-	pthread_mutex_unlock(&F.mu);
-	/* (landed by the next turn, which EV_SYNCED starts at once) */
-	if (first)
-		sync_run(first, last);
-}
-
-void
-flight_wait(struct dbent *e, struct waiter *w)
-{
-	struct flight *f = e->last_flight;
-
-	if (!f || w->queued)
-		return;
-	w->queued = true;
-	w->flight = f;
-	w->next = f->waiters;
-	f->waiters = w;
-}
-
-/* Takes w off the flight it waits on. */
-static void
-flight_leave(struct waiter *w)
-{
-	for (struct waiter **pp = &w->flight->waiters; *pp;
-	     pp = &(*pp)->next)
-		if (*pp == w) {
-			*pp = w->next;
-			break;
-		}
-	w->queued = false;
-	w->flight = NULL;
-}
-
 void
 commit_all(void)
 {
 	snaps_end();
 	for (struct dbent *e = srv.dbs; e; e = e->next) {
-		int rc = 0, fd = -1;
+		int rc = 0;
 
 		if (e->batch) {
-			rc = nedb_write_commit_nosync(e->db, &fd);
+			rc = nedb_write_commit(e->db);
 			e->batch = false;
 			if (rc)
 				fprintf(stderr, "nedbd: %s: %s\n", e->name,
 					nedb_errmsg());
 		}
-		if (rc)
+		if (e->waiters)
 			release(e, rc);
-		else if (fd >= 0 || e->waiters)
-			flight_take_off(e, fd);
 	}
 }
 
@@ -870,9 +574,6 @@ main(int argc, char **argv)
 	if (http_start(port))
 		die(5, "cannot listen on %s:%u (HTTP): %s", host, port,
 		    strerror(errno));
-	if (flights_start())
-		die(5, "cannot start the committer thread: %s",
-		    strerror(errno));
 	if (resp_port && resp_start(resp_port))
 		die(5, "cannot listen on %s:%u (RESP2): %s", host, resp_port,
 		    strerror(errno));
@@ -920,13 +621,9 @@ main(int argc, char **argv)
 					resp_quiesce();
 					http_quiesce();
 				}
-			} else if (kind == EV_SYNCED)
-				flights_reap();
-			else if (kind != EV_HTTP)
+			} else if (kind != EV_HTTP)
 				resp_event(evs[i].data.ptr, evs[i].events);
 		}
-		/* what waited on a flight that landed runs on */
-		resp_wake();
 		/* writers that waited for a lock: run them if it is free */
 		locks_retry();
 		resp_retry();
@@ -939,8 +636,6 @@ main(int argc, char **argv)
 			http_run();
 			commit_all();
 		}
-		/* the flush of what was written, here or by the committer */
-		flights_go();
 		resp_flush();
 		db_reap();
 		srv.turn++;
@@ -950,12 +645,9 @@ main(int argc, char **argv)
 	resp_retry();
 	http_run();
 	commit_all();
-	flights_drain();
 	resp_flush();
 	resp_stop();
 	http_stop();
-	flights_drain();
-	flights_stop();
 	checkpoint_all();
 	while (srv.dbs)
 		db_forget(srv.dbs);

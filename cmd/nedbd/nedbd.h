@@ -9,19 +9,6 @@
  * transaction, its batch; at the end of the turn each batch commits with
  * one fsync and only then are the replies that depend on it released.
  *
- * The fsync need not be the loop's: a durable batch is committed to the
- * log (written, not synced) and to the view, and becomes a flight, which
- * the committer thread fdatasyncs (one fsync for every flight queued
- * since its last) while the loop reads, parses and stages the next
- * turn's requests in the next batch; when no request waits, the loop
- * syncs the flights itself (flights_go).  The thread touches no jv, no LMDB and no
- * handle: only the log's descriptor.  Replies that depend on a flight
- * are held until its fsync returns (EV_SYNCED); a connection holding
- * replies on a flight runs nothing more until then, so that its replies
- * stay in order and each batch voids only its own; a read that may have
- * seen a flight's writes (any read of its database meanwhile) is held
- * on the newest flight of that database.
- *
  * Nothing on the loop ever waits for a lock another process holds: a
  * batch begins with nedb_write_trybegin, and when a command-line writer
  * has the database's writer lock the requests that want to write there
@@ -38,19 +25,16 @@
 #include "nedb.h"
 
 /* What epoll's data points at: the first member of each kind. */
-enum ev_kind { EV_SIGNAL, EV_HTTP, EV_RESP_LISTEN, EV_RESP_CONN, EV_SYNCED };
+enum ev_kind { EV_SIGNAL, EV_HTTP, EV_RESP_LISTEN, EV_RESP_CONN };
 
 /*
  * A party waiting on a batch: its replies are held until the batch
  * commits (rc 0) or fails (rc < 0, message in nedb_errmsg()).
  */
-struct flight;
 struct waiter {
 	void (*done)(struct waiter *w, int rc);
 	struct waiter *next;
 	bool queued;
-	struct flight *flight;	/* the batch on its way to the disk it
-				 * waits on, or NULL */
 };
 
 /* An open database. */
@@ -65,8 +49,6 @@ struct dbent {
 	uint64_t synced;	/* the turn it last caught up with its engine */
 	unsigned files;		/* file puts and reads under way (http.c):
 				 * the handle stays open while any is */
-	unsigned flights;	/* batches committed, their log unsynced */
-	struct flight *last_flight;	/* the newest of them */
 	struct dbent *next;
 };
 
@@ -149,26 +131,8 @@ bool locks_waiting(void);
 void batch_wait(struct dbent *e, struct waiter *w);
 /* Aborts e's batch: its waiters get rc. */
 void batch_fail(struct dbent *e, int rc);
-/*
- * Commits every open batch: its waiters are released (durable, or
- * failed), or wait on the flight it became.
- */
+/* Commits every open batch and releases its waiters. */
 void commit_all(void);
-/* Starts the committer thread; -1 with errno. */
-int flights_start(void);
-/*
- * At the end of a turn: the flights written in it go to the committer
- * thread when the loop has other work waiting (it does that work while
- * they are synced); else the loop syncs them itself, since handing
- * them over would only add the thread's wake-up to their replies' wait.
- */
-void flights_go(void);
-/* Releases the waiters of the flights that reached the disk (EV_SYNCED). */
-void flights_reap(void);
-/* Waits for every flight to reach the disk, and releases its waiters. */
-void flights_drain(void);
-/* Holds w until e's newest flight reaches the disk (none: no-op). */
-void flight_wait(struct dbent *e, struct waiter *w);
 /*
  * Opens a read snapshot on e for the rest of this turn, shared by the
  * reads of every connection (ended by snaps_end and commit_all).
@@ -204,8 +168,6 @@ void resp_flush(void);		/* writes replies that are free to go */
 void resp_forget_db(struct dbent *e);
 /* Runs again the commands that waited for a writer lock now free. */
 void resp_retry(void);
-/* Runs what connections read while their replies waited on a flight. */
-void resp_wake(void);
 /* Closes connections that did not AUTH in time; ms until the next is
  * due, or -1. */
 int resp_sweep(int64_t now);

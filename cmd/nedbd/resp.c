@@ -130,8 +130,6 @@ struct rconn {
 	uint64_t bseq;			/* its database's head, last looked at */
 	struct rconn *bprev, *bnext;	/* parked, oldest first */
 	int64_t since;			/* accepted at (mono_ms) */
-	bool wake;			/* its held replies were released:
-					 * run what it read meanwhile */
 	bool closing;			/* close once out is written */
 	bool dead;			/* closed; freed when w is released */
 	struct rconn *prev, *next;	/* every connection, oldest first */
@@ -146,7 +144,6 @@ static struct {
 	struct rconn *conns, *last;
 	struct rconn *unauth, *unauth_last;
 	unsigned nretry;		/* connections with retry set */
-	unsigned nwake;			/* connections with wake set */
 	/* blocking commands */
 	struct rconn *blocked, *blocked_last;
 	unsigned nresume;		/* connections with resume set */
@@ -230,9 +227,6 @@ conn_close(struct rconn *c)
 	if (c->fd >= 0)
 		close(c->fd);	/* leaves epoll too */
 	c->dead = true;
-	if (c->wake)
-		L.nwake--;
-	c->wake = false;
 	lock_cancel(&c->lw);
 	if (c->retry)
 		L.nretry--;
@@ -274,18 +268,6 @@ conn_released(struct waiter *w, int rc)
 	}
 	c->held_from = NONE;
 	c->held_n = 0;
-	if (!c->wake && c->in.len > c->pos) {
-		c->wake = true;
-		L.nwake++;
-	}
-}
-
-/* Whether c's replies wait on a flight: it runs and reads nothing more
- * until they are released (nedbd.h). */
-static bool
-on_flight(const struct rconn *c)
-{
-	return c->w.flight != NULL;
 }
 
 /* The writer lock c's stalled command waits for may be had: resp_retry. */
@@ -963,12 +945,6 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 			}
 			batch_fail(e, rc);
 		}
-	} else if (e && e->last_flight &&
-		   (flags & (NEDB_REDIS_READ | NEDB_REDIS_WRITE))) {
-		/* it may have read a batch not on the disk yet */
-		if (c->held_from == NONE)
-			c->held_from = c->mark;
-		flight_wait(e, &c->w);
 	}
 	if (c->c.quit)
 		c->closing = true;
@@ -1590,8 +1566,7 @@ run_array(struct rconn *c)
 static void
 run_requests(struct rconn *c)
 {
-	while (!c->closing && !c->stall && !c->blocked && !c->dead &&
-	       !on_flight(c)) {
+	while (!c->closing && !c->stall && !c->blocked && !c->dead) {
 		if (!c->mb_left) {
 			size_t left = c->in.len - c->pos;
 			const char *p;
@@ -1723,15 +1698,6 @@ resp_event(void *ev, unsigned events)
 	}
 	if (c->dead)
 		return;
-	if (on_flight(c)) {
-		/* read once its replies are released (flush_one asks for
-		 * input again); told only now, as most clients send nothing
-		 * while they wait */
-		if ((c->events & EPOLLIN) &&
-		    loop_mod(c->fd, c->events & ~EPOLLIN, c) == 0)
-			c->events &= ~EPOLLIN;
-		return;
-	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing &&
 	    !c->stall && !srv.stopping)
 		read_requests(c);
@@ -1771,18 +1737,6 @@ resp_retry(void)
 	}
 }
 
-void
-resp_wake(void)
-{
-	for (struct rconn *c = L.conns; c && L.nwake; c = c->next) {
-		if (!c->wake)
-			continue;
-		c->wake = false;
-		L.nwake--;
-		run_requests(c);
-	}
-}
-
 /* ---- replies -------------------------------------------------------------- */
 
 static void
@@ -1814,7 +1768,6 @@ flush_one(struct rconn *c)
 	}
 	want = (c->sent < limit ? EPOLLOUT : 0) |
 	       (c->closing || c->stall || srv.stopping ||
-		(on_flight(c) && !(c->events & EPOLLIN)) ||
 		c->out.len - c->sent > MAX_BACKLOG ||
 		(c->blocked && c->in.len - c->pos > MAX_BACKLOG) ? 0 :
 		EPOLLIN);

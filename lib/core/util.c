@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,43 +744,30 @@ done:
 /*
  * Small random values without libcrypto (a plaintext database's salts):
  * getrandom(2) a pool at a time, as nedb__rand_small does with OpenSSL.
- * A forked child draws afresh (pthread_atfork empties the pool of its
- * one thread: asking getpid(2) at every call cost a system call an op),
- * and the bytes are wiped as they are handed out.
+ * A forked child draws afresh (its pid differs from the pool's), and
+ * the bytes are wiped as they are handed out.
  */
-static __thread unsigned char pool[1024];
-static __thread size_t pool_left;
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-
-static void
-pool_forked(void)
-{
-	explicit_bzero(pool, sizeof pool);
-	pool_left = 0;
-}
-
-static void
-pool_init(void)
-{
-	pthread_atfork(NULL, NULL, pool_forked);
-}
-
 int
 nedb__rand_pool(unsigned char *out, size_t n)
 {
-	pthread_once(&pool_once, pool_init);
+	static __thread unsigned char pool[1024];
+	static __thread size_t left;
+	static __thread pid_t owner;
+	pid_t pid = getpid();
+
 	if (n > sizeof pool / 4) {
 		if (getrandom(out, n, 0) != (ssize_t)n)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
 		return 0;
 	}
-	if (pool_left < n) {
+	if (left < n || owner != pid) {
 		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
-		pool_left = sizeof pool;
+		left = sizeof pool;
+		owner = pid;
 	}
-	memcpy(out, pool + sizeof pool - pool_left, n);
-	explicit_bzero(pool + sizeof pool - pool_left, n);
-	pool_left -= n;
+	memcpy(out, pool + sizeof pool - left, n);
+	explicit_bzero(pool + sizeof pool - left, n);
+	left -= n;
 	return 0;
 }

@@ -2031,20 +2031,12 @@ nedb_write_abort(nedb *db)
 	nedb__wunlock(db);
 }
 
-/*
- * The commit; with syncfd, the log is not synced here when it need not
- * be (durable, no engine): *syncfd is then a descriptor of the log to
- * fdatasync before the batch is acknowledged, else -1.
- */
-static int
-commit(nedb *db, int *syncfd)
+int
+nedb_write_commit(nedb *db)
 {
-	bool appended, defer = syncfd && !db->eng &&
-			       db->durability == NEDB_DURABLE;
+	bool appended;
 	int rc;
 
-	if (syncfd)
-		*syncfd = -1;
 	if (!db->wtxn)
 		return 0;
 	if (db->wfailed) {
@@ -2062,8 +2054,7 @@ commit(nedb *db, int *syncfd)
 		}
 		nedb__test_pause("engine-committed");
 		if (nedb__log_append(db, db->wlog.p, db->wlog.len,
-				     db->durability == NEDB_DURABLE &&
-				     !defer)) {
+				     db->durability == NEDB_DURABLE)) {
 			rc = nedb__errno(NEDB_EIO, "cannot append to log");
 			undo_append(db, db->wbase_end);
 			nedb_write_abort(db);
@@ -2081,8 +2072,7 @@ commit(nedb *db, int *syncfd)
 		nedb_write_abort(db);	/* nothing to commit */
 		return 0;
 	}
-	/* V2: lines not synced yet are no cover for the view's pages */
-	if ((rc = vsync_dirty(db, appended && !defer &&
+	if ((rc = vsync_dirty(db, appended &&
 			      db->durability == NEDB_DURABLE))) {
 		if (appended)
 			undo_append(db, db->wbase_end);
@@ -2104,41 +2094,13 @@ commit(nedb *db, int *syncfd)
 		nedb__test_pause("commit-failed");
 		if (appended)
 			undo_append(db, db->wbase_end);
-	} else {
-		if (vsync_after_commit(db, appended))
-			nedb__warn("%s (the view will be rebuilt if the system "
-				   "goes down)", nedb_errmsg());
-		/* a descriptor of its own: the handle's may be replaced
-		 * (a prune's rotation) before the caller syncs it */
-		if (defer && appended &&
-		    (*syncfd = fcntl(db->log.fd, F_DUPFD_CLOEXEC, 0)) < 0 &&
-		    nedb__log_sync(db))
-			rc = nedb__errno(NEDB_EIO, "cannot sync log");
-	}
+	} else if (vsync_after_commit(db, appended))
+		nedb__warn("%s (the view will be rebuilt if the system goes "
+			   "down)", nedb_errmsg());
 	db->wlog.len = 0;
 	db->wcount = 0;
 	nedb__wunlock(db);
 	return rc;
-}
-
-int
-nedb_write_commit(nedb *db)
-{
-	return commit(db, NULL);
-}
-
-int
-nedb_write_commit_nosync(nedb *db, int *syncfd)
-{
-	return commit(db, syncfd);
-}
-
-void
-nedb_write_sync_failed(nedb *db, int err)
-{
-	/* Contract 2: nothing more is appended through this handle */
-	db->log.failed = true;
-	nedb__err(NEDB_EIO, "cannot sync log: %s", strerror(err));
 }
 
 /*

@@ -284,7 +284,6 @@ void resp_quiesce(void) {}
 bool resp_idle(void) { return true; }
 void resp_stop(void) {}
 void resp_retry(void) {}
-void resp_wake(void) {}
 int resp_sweep(int64_t now) { return -1; }
 
 /* ---- requests ----------------------------------------------------------------- */

@@ -2,7 +2,6 @@
  * test_write.c - the write protocol through the public API: the writer
  * lock, checkpoints of a batch, verified reads.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
@@ -341,44 +340,6 @@ test_ahead_lines_are_staged_or_redone(void)
 	nedb_close(a);
 }
 
-/*
- * nedb_write_commit_nosync: a durable commit leaves the log's fdatasync
- * to the caller (a descriptor of the log), others sync as ever (-1); the
- * batch is in the view at once; a failed sync told makes the handle
- * refuse later writes.
- */
-static void
-test_commit_nosync_hands_the_log_over(void)
-{
-	nedb *db = fresh();
-	nedb_doc d;
-	int fd = 0;
-
-	CHECK(nedb_write_begin(db) == 0);
-	CHECK(put(db, "c", "a", "{\"v\":1}") == 0);
-	CHECK(nedb_write_commit_nosync(db, &fd) == 0);
-	CHECK(fd >= 0);
-	CHECK(fdatasync(fd) == 0);
-	close(fd);
-	CHECK(nedb_get(db, "c", "a", NEDB_HEAD, &d) == 0 && d.len == 17);
-	/* a batch that appends nothing has nothing to sync */
-	CHECK(nedb_write_begin(db) == 0);
-	CHECK(nedb_write_commit_nosync(db, &fd) == 0 && fd == -1);
-	/* not durable: synced (or not) by the mode, nothing handed over */
-	nedb_set_durability(db, NEDB_FAST);
-	CHECK(nedb_write_begin(db) == 0);
-	CHECK(put(db, "c", "b", "{}") == 0);
-	CHECK(nedb_write_commit_nosync(db, &fd) == 0 && fd == -1);
-	nedb_set_durability(db, NEDB_DURABLE);
-	nedb_write_sync_failed(db, EIO);
-	CHECK(strstr(nedb_errmsg(), "cannot sync log") != NULL);
-	CHECK(nedb_write_begin(db) == 0);
-	CHECK(put(db, "c", "x", "{}") == 0);
-	CHECK(nedb_write_commit_nosync(db, &fd) == NEDB_EIO && fd == -1);
-	CHECK(nedb_get(db, "c", "x", NEDB_HEAD, &d) == NEDB_ENOTFOUND);
-	nedb_close(db);
-}
-
 int
 main(void)
 {
@@ -392,7 +353,6 @@ main(void)
 	RUN(test_verified_reads_see_the_open_write);
 	RUN(test_put_preconditions);
 	RUN(test_ahead_lines_are_staged_or_redone);
-	RUN(test_commit_nosync_hands_the_log_over);
 	RUN(test_interrupt_stops_a_query_at_its_next_candidate);
 	{
 		char cmd[256];
