@@ -7,6 +7,7 @@
  * stop (git's CodingGuidelines).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -744,27 +745,46 @@ done:
 /*
  * Small random values without libcrypto (a plaintext database's salts):
  * getrandom(2) a pool at a time, as nedb__rand_small does with OpenSSL.
- * A forked child draws afresh (its pid differs from the pool's), and
- * the bytes are wiped as they are handed out.
+ * A forked child draws afresh: a fork handler moves the generation on,
+ * which every thread's pool compares with its own (a getpid(2) per
+ * call, as this did before, cost a system call per op: 13% of a bulk
+ * put).  The bytes are wiped as they are handed out.
  */
+static unsigned rand_gen = 1;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void
+rand_forked(void)
+{
+	rand_gen++;
+}
+
+static void
+rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_forked);
+}
+
 int
 nedb__rand_pool(unsigned char *out, size_t n)
 {
 	static __thread unsigned char pool[1024];
 	static __thread size_t left;
-	static __thread pid_t owner;
-	pid_t pid = getpid();
+	static __thread unsigned owner;
+	unsigned gen;
 
+	pthread_once(&rand_once, rand_init);
+	gen = __atomic_load_n(&rand_gen, __ATOMIC_RELAXED);
 	if (n > sizeof pool / 4) {
 		if (getrandom(out, n, 0) != (ssize_t)n)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
 		return 0;
 	}
-	if (left < n || owner != pid) {
+	if (left < n || owner != gen) {
 		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
 		left = sizeof pool;
-		owner = pid;
+		owner = gen;
 	}
 	memcpy(out, pool + sizeof pool - left, n);
 	explicit_bzero(pool + sizeof pool - left, n);
