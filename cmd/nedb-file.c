@@ -25,7 +25,7 @@ static const char usage[] =
 "       nedb-file [options] stats\n"
 "       nedb-file [options] gc\n"
 "       nedb-file [options] config [--chunk-min SIZE] [--chunk-avg SIZE] "
-"[--chunk-max SIZE] [--tier warm|cold]\n"
+"[--chunk-max SIZE] [--tier warm|cold|raw]\n"
 "\n"
 "put: stores FILE (standard input when absent or -) as the next version\n"
 "of NAME and prints {\"seq\",\"name\",\"version\",\"size\",\"chunks\",\n"
@@ -46,7 +46,8 @@ static const char usage[] =
 "      --version V       a version number (default: the latest)\n"
 "      --as-of SEQ       as the database stood after op SEQ (or @TIME)\n"
 "  -o, --output FILE     get: write FILE (whole, or not at all)\n"
-"      --tier warm|cold  put: zlib level 1 or 9 (default: the database's)\n"
+"      --tier warm|cold|raw  put: deflate fast or small, or not at all\n"
+"                        (default: the database's)\n"
 "      --chunk K         proof: the chunk, counted from 0\n"
 "      --root HEX        verify: the root the proof must lead to\n"
 "      --chunks N        verify: the version's number of chunks (with the\n"
@@ -123,7 +124,9 @@ tier_of(const char *s)
 		return NEDB_TIER_WARM;
 	if (!strcmp(s, "cold"))
 		return NEDB_TIER_COLD;
-	cli_usage("bad tier '%s': want warm or cold", s);
+	if (!strcmp(s, "raw"))
+		return NEDB_TIER_RAW;
+	cli_usage("bad tier '%s': want warm, cold or raw", s);
 }
 
 /* A size: digits with an optional K or M (KiB, MiB). */
@@ -397,6 +400,14 @@ cmd_verify(const char *path)
 
 static const char *const tier_names[] = {"raw", "warm", "cold"};
 
+/* A default tier's name (NEDB_TIER_*). */
+static const char *
+tier_name(int tier)
+{
+	return tier == NEDB_TIER_COLD ? "cold" : tier == NEDB_TIER_RAW ?
+	       "raw" : "warm";
+}
+
 static void
 ratio(nedb_buf *b, const char *key, uint64_t num, uint64_t den)
 {
@@ -445,7 +456,7 @@ cmd_stats(nedb *db)
 			(unsigned long long)s.packs,
 			(unsigned long long)s.pack_bytes, s.chunk_min,
 			s.chunk_avg, s.chunk_max,
-			tier_names[s.default_tier == NEDB_TIER_COLD ? 2 : 1]);
+			tier_name(s.default_tier));
 	cli_print(out.p, out.len);
 }
 
@@ -490,7 +501,7 @@ cmd_config(nedb *db)
 	out.len = 0;
 	nedb_buf_printf(&out, "{\"chunk_min\":%u,\"chunk_avg\":%u,"
 			"\"chunk_max\":%u,\"tier\":\"%s\"}", c[0], c[1], c[2],
-			tier == NEDB_TIER_COLD ? "cold" : "warm");
+			tier_name(tier));
 	cli_print(out.p, out.len);
 }
 

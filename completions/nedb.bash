@@ -203,7 +203,7 @@ _nedb()
 		fi
 		;;
 	--tier)
-		COMPREPLY=($(compgen -W 'warm cold' -- "$cur"))
+		COMPREPLY=($(compgen -W 'warm cold raw' -- "$cur"))
 		return
 		;;
 	--version | --chunk | --chunks | --chunk-min | --chunk-avg | --chunk-max)

@@ -106,6 +106,12 @@ nedb__get_le32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
+/* core/blake2b.c: BLAKE2b (RFC 7693) of in[0, n) in one call, outlen
+ * 1 to 64 bytes, keyed with key[0, keylen) (keylen 0 to 64): the same
+ * as libb2's blake2b(), faster where its SIMD code is slow */
+void nedb__blake2b(unsigned char *out, size_t outlen, const void *key,
+		   size_t keylen, const void *in, size_t n);
+
 /* core/zlib.c: zlib, loaded on first use (dlopen) */
 #include <zlib.h>
 struct nedb_zlib {
@@ -127,6 +133,25 @@ struct nedb_zlib {
 /* Valid once nedb__zlib_load returned 0 (in any thread). */
 extern struct nedb_zlib nedb__z;
 int nedb__zlib_load(void);	/* 0, or NEDB_EIO with a message */
+/*
+ * ISA-L's igzip (Debian's libisal2), loaded on first use when it is
+ * there: deflate and inflate of the same zlib format (RFC 1950) in SIMD,
+ * several times faster than zlib's, for the file store's chunks (its
+ * structures are igzip_lib.h's: file/store.c).  nedb__isal_load: true
+ * when nedb__isal's slots are valid (in any thread), false when the
+ * library is missing (or the test hook NEDB_TEST_FAIL=isal says so):
+ * then zlib does it all.
+ */
+struct isal_zstream;
+struct inflate_state;
+struct nedb_isal {
+	void (*deflate_stateless_init)(struct isal_zstream *);
+	int (*deflate_stateless)(struct isal_zstream *);
+	void (*inflate_init)(struct inflate_state *);
+	int (*inflate_stateless)(struct inflate_state *);
+};
+extern struct nedb_isal nedb__isal;
+bool nedb__isal_load(void);
 
 /* core/doc.c: compact, validated JSON text */
 /*

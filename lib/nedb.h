@@ -1160,7 +1160,10 @@ NEDB_EXPORT int nedb_prove_tlog(nedb *db, uint64_t seq, nedb_buf *out);
  *  NEDB_EBUSY      (gc) never: gc waits for the store's users.
  */
 #define NEDB_FILE_HASH 32
-enum { NEDB_TIER_DEFAULT = 0, NEDB_TIER_WARM = 1, NEDB_TIER_COLD = 2 };
+/* how new chunks are stored: deflated fast (warm) or small (cold), or
+ * never deflated (raw: what the peers' "no compression" modes do) */
+enum { NEDB_TIER_DEFAULT = 0, NEDB_TIER_WARM = 1, NEDB_TIER_COLD = 2,
+       NEDB_TIER_RAW = 3 };
 
 typedef struct nedb_file_version {
 	char name[401];

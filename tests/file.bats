@@ -26,6 +26,29 @@ while n > 0:
     n -= k' "$1" "$2"
 }
 
+# Deterministic bytes: $2 bytes of seed $1, blocks of 8 to 64 KiB that
+# deflate to about half, to three quarters, or not at all, in turn: a put
+# whose chunks keep both threads deflating, and not in step.
+mixed() {
+	python3 -c '
+import random, sys
+r = random.Random(int(sys.argv[1]))
+n = int(sys.argv[2])
+half = bytes(b"etaoinshrdlucmfw" * 14 + b" " * 24 + b"\n" * 8)
+quarter = bytes(b"ab" * 120 + b"c" * 16)
+i = 0
+while n > 0:
+    k = min(n, r.randrange(8192, 65536))
+    b = r.randbytes(k)
+    if i % 3 == 0:
+        b = b.translate(half)
+    elif i % 3 == 1:
+        b = b.translate(quarter)
+    sys.stdout.buffer.write(b)
+    n -= k
+    i += 1' "$1" "$2"
+}
+
 # A member of the one JSON object in $output.
 member() {
 	jq -r ".$1" <<<"$output"
@@ -170,6 +193,91 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 	assert_equal "$(echo "$output" | wc -l)" 1
 	run -1 nedb-file ls t
 	assert_equal "$(ops)" 1	# the genesis op alone
+	# a long one, where both threads deflate (the caller's turn comes
+	# when the queue is full), and zlib's path the same
+	mixed 1 6000000 > mixed
+	for fail in file-deflate-check file-deflate-check,isal; do
+		run -5 --separate-stderr env NEDB_TEST_FAIL=$fail nedb-file put m mixed
+		assert_output ""
+		[[ "$stderr" == "nedb-file: a compressed chunk does not inflate to its bytes again: "*" is broken; nothing stored" ]]
+		assert_equal "$(wc -l <<<"$stderr")" 1
+		run -1 nedb-file ls m
+		assert_equal "$(ops)" 1
+	done
+}
+
+@test "chunks deflated on both threads reach the store in order, and igzip and zlib read each other's" {
+	mixed 2 6000000 > m
+	run nedb-file put m m
+	assert_success
+	local root=$(member root) chunks=$(member chunks)
+	run nedb-file stats
+	[ "$(jq .tiers.warm.chunks <<<"$output")" -gt 20 ]
+	[ "$(jq .tiers.raw.chunks <<<"$output")" -gt 5 ]
+	nedb-file get m | cmp - m
+	# one thread (no store thread), and zlib instead of igzip:
+	# the same chunks, the same root, the same bytes back
+	run env NEDB_TEST_FAIL=file-thread nedb-file -d one put m m
+	assert_equal "$(member root)" "$root"
+	assert_equal "$(member chunks)" "$chunks"
+	nedb-file -d one get m | cmp - m
+	run env NEDB_TEST_FAIL=isal nedb-file -d z put m m
+	assert_equal "$(member root)" "$root"
+	run nedb-file -d z stats
+	[ "$(jq .tiers.warm.chunks <<<"$output")" -gt 20 ]
+	# what one wrote the other reads, every chunk checked
+	NEDB_TEST_FAIL=isal nedb-file get m | cmp - m
+	nedb-file -d z get m | cmp - m
+	NEDB_TEST_FAIL=isal nedb-verify --files >/dev/null
+	nedb-verify -d z --files >/dev/null
+	# a second put of it: everything is there already, nothing queued
+	run nedb-file put m2 m
+	assert_equal "$(member new_bytes)" 0
+	# a stream of one chunk over and over (zeros) stores it once
+	head -c 4000000 /dev/zero > zeros
+	run nedb-file put z zeros
+	[ "$(member new_bytes)" -lt 10000 ]
+	nedb-file get z | cmp - zeros
+}
+
+@test "the raw tier deflates nothing: the same chunks and root as warm" {
+	mixed 3 2000000 > m
+	run nedb-file put --tier raw r m
+	local root=$(member root) n=$(member new_bytes)
+	[ "$n" -ge 2000000 ]
+	run nedb-file stats
+	assert_equal "$(jq .tiers.warm.chunks <<<"$output")" 0
+	nedb-file get r | cmp - m
+	run nedb-file -d w put w m
+	assert_equal "$(member root)" "$root"
+	[ "$(member new_bytes)" -lt "$n" ]
+	run nedb-file config --tier raw
+	assert_output '{"chunk_min":16384,"chunk_avg":65536,"chunk_max":262144,"tier":"raw"}'
+	grep -q '"file_tier":"raw"' "$NEDB_DIR/meta.json"
+	run nedb-file stats
+	assert_equal "$(member tier)" raw
+	mixed 4 500000 > m4
+	nedb-file put r4 m4 >/dev/null
+	run nedb-file stats
+	assert_equal "$(jq .tiers.warm.chunks <<<"$output")" 0
+	run nedb-file put --tier warm w4 m4
+	assert_equal "$(member new_bytes)" 0	# its chunks are there, raw
+}
+
+@test "an error on the store thread fails the put with one line and commits nothing" {
+	small_chunks
+	local n=$(ops)
+	# about 30,000 chunks: the store thread commits a batch (its pack
+	# synced first) long before the end, and that sync fails
+	mixed 5 9000000 > m
+	run -5 --separate-stderr env NEDB_TEST_FAIL=file-pack-sync nedb-file put m m
+	assert_output ""
+	assert_equal "$stderr" "nedb-file: cannot sync a file store pack: Input/output error"
+	assert_equal "$(ops)" "$n"
+	run -1 nedb-file ls m
+	run nedb-file put m m
+	assert_success
+	nedb-file get m | cmp - m
 }
 
 @test "--as-of and --version read the past; a version after the seq asked is not there" {
@@ -342,7 +450,8 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 	run -2 nedb-file ls --tier cold
 	run -2 nedb-file get f --version 0
 	run -2 nedb-file get f --version x
-	run -2 nedb-file put --tier hot f /dev/null
+	run -2 --separate-stderr nedb-file put --tier hot f /dev/null
+	assert_equal "$stderr" "nedb-file: bad tier 'hot': want warm, cold or raw (see 'nedb-file --help')"
 	run -2 nedb-file --bogus ls
 	run -2 nedb-file config --chunk-avg 1000
 	run -2 nedb-file config --chunk-min 70000
@@ -499,9 +608,11 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 }
 
 @test "puts killed at random in a loop leave only whole versions, and gc leaves only their chunks" {
-	local i pid n=${NEDB_FILE_KILLS:-5} total=0 v
+	local i pid n=${NEDB_FILE_KILLS:-6} total=0 v
+	# incompressible streams and streams both threads deflate, in turn
+	src() { if (($1 % 2)); then gen "$((100 + $1))" 6000000; else mixed "$((100 + $1))" 6000000; fi; }
 	for ((i = 1; i <= n; i++)); do
-		gen "$((100 + i))" 6000000 | nedb-file put "f$i" &
+		src "$i" | nedb-file put "f$i" &
 		pid=$!
 		sleep "0.$((RANDOM % 9))"
 		pkill -9 -P "$$" -x nedb-file 2>/dev/null || true
@@ -511,7 +622,7 @@ open("h", "wb").write(b[:1000000] + b[1001000:3000000] + b"X" * 100 + b[3000100:
 	# every version there is whole; its chunks are all the store holds
 	while read -r v; do
 		i=${v#f}
-		nedb-file get "$v" | cmp - <(gen "$((100 + i))" 6000000)
+		nedb-file get "$v" | cmp - <(src "$i")
 		total=$((total + $(nedb-file root "$v" | jq .chunks)))
 	done < <(nedb-file ls | jq -r .name)
 	run nedb-file stats

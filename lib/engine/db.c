@@ -122,7 +122,8 @@ write_meta_json(nedb *db, int64_t created, uint64_t auto_index)
 				      db->fchunk[1], db->fchunk[2]);
 	if (db->ftier)
 		snprintf(opts + o, sizeof opts - o, "%s\"file_tier\":\"%s\"",
-			 o ? "," : "", db->ftier == 2 ? "cold" : "warm");
+			 o ? "," : "", db->ftier == NEDB_TIER_COLD ? "cold" :
+			 db->ftier == NEDB_TIER_RAW ? "raw" : "warm");
 	n = snprintf(text, sizeof text, "{\"format\":%d,\"created\":%lld,"
 		     "\"options\":{%s}}\n",
 		     db->log_format ? db->log_format : LOG_FORMAT_OLD,
@@ -1138,7 +1139,9 @@ check_meta(nedb *db)
 		}
 		if (nedb__doc_member(v, vlen, "file_tier", &f, &flen))
 			db->ftier = flen == 6 && !memcmp(f, "\"cold\"", 6) ?
-				    2 : 1;
+				    NEDB_TIER_COLD :
+				    flen == 5 && !memcmp(f, "\"raw\"", 5) ?
+				    NEDB_TIER_RAW : NEDB_TIER_WARM;
 	}
 	return 0;
 }

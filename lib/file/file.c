@@ -17,16 +17,18 @@
  *  3. Reads trust the view for where a version's op is, never for what
  *     it says: nedb_file_stat takes name, number, size, chunks, root and
  *     manifest from the op's line (invariant 6 of engine/db.c).
- *  4. Memory is bounded by the chunking's maximum and a manifest page per
- *     level, whatever the size of a file.
+ *  4. Memory is bounded by the chunking's maximum (the queue holds at
+ *     most QMAX chunks, about QBYTES at the defaults) and a manifest page
+ *     per level, whatever the size of a file.
  *
- * A put runs on two threads: the caller's cuts chunks, hashes them and
- * builds the tree and the manifest (work in the order of the stream);
- * a store thread takes what is to be stored from a queue of QSLOTS
- * slots (in that order) and does the rest, dedup lookup, deflate, check,
- * seal, append, batch commits, alone with the writer and its index.  The
- * queue is the only thing they share (under its mutex); the store
- * thread's first error is sticky and is the put's.
+ * A put runs on two threads: the caller's cuts the stream into chunks
+ * and queues them; a store thread takes them from the queue in that
+ * order and files them: the tree, the manifest, and the writer (seal,
+ * append, batch commits) are its alone until it is joined.  The work on
+ * a chunk in between (hash, lookup, deflate and check) is done by
+ * whichever thread is free (putq below), so that a put keeps two cores
+ * busy.  The queue is the only thing they share (under its mutex); the
+ * first error of either thread is sticky and is the put's.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -65,161 +67,57 @@ check_name(const char *name)
 
 /* --- put ----------------------------------------------------------- */
 
-#define QSLOTS 8
+/*
+ * The queue between a put's two threads: up to nslots chunks in stream
+ * order, each in a slot that goes
+ *
+ *   free -> FULL (the caller cut it) -> BUSY (a thread works on it)
+ *        -> DONE (hashed; looked up; deflated and checked when new)
+ *        -> the store thread files it, in order: free again
+ *
+ * A chunk's work (its BLAKE2b, its lookup in the index, its deflating
+ * and checking) is done by whichever thread is free: the store thread
+ * takes the first FULL slot while the head is not DONE; the caller, when
+ * every slot is taken, takes the last FULL one rather than wait, and at
+ * the end all it can.  So a put keeps both cores busy while the chunks
+ * reach the tree, the manifest and the pack in the order of the stream:
+ * those the store thread alone touches until it is joined.  A slot is
+ * the caller's while free, its worker's while BUSY, the store thread's
+ * while DONE; states, head and count change under the mutex only.
+ */
+#define QMAX 16
+#define QBYTES ((size_t)8 << 20)	/* slots of max bytes: about this */
 
-/* What the caller's thread hands the store thread (see the top). */
+enum { SLOT_FREE, SLOT_FULL, SLOT_BUSY, SLOT_DONE };
+
+/* A thread's means for a chunk's work. */
+struct qwork {
+	struct fcodec *codec;		/* NULL: raw tier */
+	struct flook look;		/* its snapshot of the index */
+};
+
 struct putq {
 	pthread_t th;
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;
 	struct qslot {
-		int type;
+		int state, enc;
+		bool have;		/* the store has it: not written */
 		unsigned char addr[FADDR_LEN];
 		unsigned char *p;
 		size_t n, cap;
-	} slot[QSLOTS];
-	unsigned head, count;
+		nedb_buf z;		/* deflated (enc not FENC_RAW) */
+	} slot[QMAX];
+	unsigned nslots, head, count;
 	bool done;			/* no more will come */
 	bool abort;			/* and what waits is dropped */
-	int rc;				/* the store thread's first error */
+	int rc;				/* the first error, either thread's */
 	char msg[512];
-	uint64_t added;
-	struct fwriter *w;
+	struct nedb_file_put *put;	/* its tree, manifest and writer */
+	int tier;			/* the writer's: FENC_* */
+	struct qwork sw, cw;		/* the store thread's, the caller's */
 };
-
-static void *
-store_thread(void *arg)
-{
-	struct putq *q = arg;
-
-	for (;;) {
-		struct qslot *s;
-		uint64_t added = 0;
-		int rc;
-
-		pthread_mutex_lock(&q->mu);
-		while (!q->count && !q->done)
-			pthread_cond_wait(&q->more, &q->mu);
-		if (!q->count || q->abort) {
-			pthread_mutex_unlock(&q->mu);
-			return NULL;
-		}
-		s = &q->slot[q->head];
-		pthread_mutex_unlock(&q->mu);
-		/* the slot stays counted, hence the caller's to leave alone,
-		 * until it is stored */
-		rc = nedb__fwriter_put(q->w, s->type, s->addr, s->p, s->n,
-				       &added);
-		pthread_mutex_lock(&q->mu);
-		q->added += added;
-		if (rc && !q->rc) {
-			q->rc = rc;
-			snprintf(q->msg, sizeof q->msg, "%s", nedb_errmsg());
-		}
-		q->head = (q->head + 1) % QSLOTS;
-		q->count--;
-		pthread_cond_signal(&q->room);
-		if (rc) {
-			/* nothing more is stored: drop what waits */
-			q->count = 0;
-			pthread_cond_signal(&q->room);
-			pthread_mutex_unlock(&q->mu);
-			return NULL;
-		}
-		pthread_mutex_unlock(&q->mu);
-	}
-}
-
-/* The store thread's error, raised in this thread (messages are per
- * thread). */
-static int
-q_error(struct putq *q)
-{
-	return nedb__err(q->rc, "%s", q->msg);
-}
-
-/* Queues a record to store (a nedb__fput_fn: added is counted in q). */
-static int
-q_put(void *ctx, int type, const unsigned char addr[FADDR_LEN],
-      const void *p, size_t n, uint64_t *added)
-{
-	struct putq *q = ctx;
-	struct qslot *s;
-	int rc;
-
-	*added = 0;
-	if (!q->started)
-		return nedb__fwriter_put(q->w, type, addr, p, n, added);
-	pthread_mutex_lock(&q->mu);
-	while (q->count == QSLOTS && !q->rc)
-		pthread_cond_wait(&q->room, &q->mu);
-	if ((rc = q->rc)) {
-		pthread_mutex_unlock(&q->mu);
-		return q_error(q);
-	}
-	s = &q->slot[(q->head + q->count) % QSLOTS];
-	pthread_mutex_unlock(&q->mu);
-	/* the slot past the counted ones is the caller's to fill */
-	if (s->cap < n) {
-		free(s->p);
-		s->cap = n > 4096 ? n : 4096;
-		s->p = nedb__malloc(s->cap);
-	}
-	memcpy(s->p, p, n);
-	s->n = n;
-	s->type = type;
-	memcpy(s->addr, addr, FADDR_LEN);
-	pthread_mutex_lock(&q->mu);
-	q->count++;
-	pthread_cond_signal(&q->more);
-	pthread_mutex_unlock(&q->mu);
-	return 0;
-}
-
-static int
-q_start(struct putq *q, struct fwriter *w)
-{
-	memset(q, 0, sizeof *q);
-	q->w = w;
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->more, NULL);
-	pthread_cond_init(&q->room, NULL);
-	/* no thread: the caller's stores (q_put falls back) */
-	q->started = !pthread_create(&q->th, NULL, store_thread, q);
-	return 0;
-}
-
-/* Waits for the store thread to store what is queued, and ends it. */
-static int
-q_finish(struct putq *q)
-{
-	if (!q->started)
-		return 0;
-	pthread_mutex_lock(&q->mu);
-	q->done = true;
-	pthread_cond_signal(&q->more);
-	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->th, NULL);
-	q->started = false;
-	return q->rc ? q_error(q) : 0;
-}
-
-static void
-q_free(struct putq *q)
-{
-	if (q->started) {
-		pthread_mutex_lock(&q->mu);
-		q->abort = true;
-		pthread_mutex_unlock(&q->mu);
-	}
-	q_finish(q);
-	for (int i = 0; i < QSLOTS; i++)
-		free(q->slot[i].p);
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->more);
-	pthread_cond_destroy(&q->room);
-}
 
 struct nedb_file_put {
 	nedb *db;
@@ -239,13 +137,271 @@ struct nedb_file_put {
 	unsigned char man[FADDR_LEN], root[32];
 };
 
+/* The first error, under the mutex: kept with its message (messages are
+ * per thread), and both threads told. */
+static void
+q_fail(struct putq *q, int rc)
+{
+	if (!q->rc) {
+		q->rc = rc;
+		snprintf(q->msg, sizeof q->msg, "%s", nedb_errmsg());
+	}
+	pthread_cond_broadcast(&q->more);
+	pthread_cond_broadcast(&q->room);
+}
+
+/* The first error, raised in this thread. */
+static int
+q_error(struct putq *q)
+{
+	return nedb__err(q->rc, "%s", q->msg);
+}
+
+/* A chunk's work, in any thread, with that thread's means: its address,
+ * whether the store has it (committed), and if not its encoding. */
+static int
+chunk_work(struct putq *q, struct qwork *wk, struct qslot *k)
+{
+	struct nedb_file_put *p = q->put;
+	int rc;
+
+	nedb__fstore_addr(p->s, k->addr, k->p, k->n);
+	k->enc = FENC_RAW;
+	if ((rc = nedb__fstore_has_in(p->s, &wk->look, k->addr)) < 0)
+		return rc;
+	k->have = rc;
+	if (k->have || !nedb__fwriter_deflates(p->wr, FREC_CHUNK, k->n))
+		return 0;
+	if ((rc = nedb__fcodec_deflate(wk->codec, k->p, k->n, &k->z)) < 0)
+		return rc;
+	k->enc = rc ? q->tier : FENC_RAW;
+	return 0;
+}
+
+/* A DONE chunk, in stream order: into the tree, the manifest (whose
+ * pages the writer stores) and, when new, the pack. */
+static int
+chunk_file(struct putq *q, struct qslot *k)
+{
+	struct nedb_file_put *p = q->put;
+	uint64_t added = 0;
+	int rc;
+
+	if ((rc = nedb__tree_range_add(&p->tr, k->addr, FADDR_LEN)) ||
+	    (rc = nedb__man_add(&p->mb, k->addr, (uint32_t)k->n)))
+		return rc;
+	if (k->have)
+		return 0;
+	rc = nedb__fwriter_put_enc(p->wr, FREC_CHUNK, k->addr, k->p, k->n,
+				   k->enc, k->enc == FENC_RAW ? k->p :
+				   (unsigned char *)k->z.p,
+				   k->enc == FENC_RAW ? k->n : k->z.len, &added);
+	p->added += added;
+	return rc;
+}
+
+/* The first (from the head) or last FULL slot, or NULL; under the
+ * mutex. */
+static struct qslot *
+q_full(struct putq *q, bool last)
+{
+	for (unsigned i = 0; i < q->count; i++) {
+		unsigned j = last ? q->count - 1 - i : i;
+		struct qslot *k = &q->slot[(q->head + j) % q->nslots];
+
+		if (k->state == SLOT_FULL)
+			return k;
+	}
+	return NULL;
+}
+
+/* Works on a FULL slot, the first or last, if there is one: true when
+ * it did (whatever came of it).  Under the mutex, which it lets go of
+ * while it works. */
+static bool
+q_help(struct putq *q, bool last, struct qwork *wk)
+{
+	struct qslot *k = q_full(q, last);
+	int rc;
+
+	if (!k)
+		return false;
+	k->state = SLOT_BUSY;
+	pthread_mutex_unlock(&q->mu);
+	rc = chunk_work(q, wk, k);
+	pthread_mutex_lock(&q->mu);
+	if (rc)
+		q_fail(q, rc);
+	else {
+		k->state = SLOT_DONE;
+		pthread_cond_signal(&q->more);
+	}
+	return true;
+}
+
+static void *
+store_thread(void *arg)
+{
+	struct putq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	while (!q->abort && !q->rc) {
+		struct qslot *k = &q->slot[q->head];
+		int rc;
+
+		if (!q->count) {
+			if (q->done)
+				break;
+			pthread_cond_wait(&q->more, &q->mu);
+			continue;
+		}
+		if (k->state != SLOT_DONE) {
+			/* the head's turn is not yet: work on what waits
+			 * (the head itself unless the caller has it) */
+			if (!q_help(q, false, &q->sw))
+				pthread_cond_wait(&q->more, &q->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&q->mu);
+		/* DONE: the slot is this thread's until it is let go */
+		rc = chunk_file(q, k);
+		pthread_mutex_lock(&q->mu);
+		if (rc) {
+			q_fail(q, rc);
+			break;
+		}
+		k->state = SLOT_FREE;
+		q->head = (q->head + 1) % q->nslots;
+		q->count--;
+		pthread_cond_signal(&q->room);
+	}
+	/* nothing more is filed: a caller that waits for room is told */
+	pthread_cond_broadcast(&q->room);
+	pthread_mutex_unlock(&q->mu);
+	nedb__flook_end(&q->sw.look);	/* this thread's snapshot */
+	return NULL;
+}
+
+/* Copies a chunk into the free slot k. */
+static void
+slot_fill(struct qslot *k, const void *p, size_t n)
+{
+	if (k->cap < n) {
+		free(k->p);
+		k->cap = n > 4096 ? n : 4096;
+		k->p = nedb__malloc(k->cap);
+	}
+	memcpy(k->p, p, n);
+	k->n = n;
+	k->have = false;
+}
+
+/* Queues the next chunk of the stream (the caller's thread). */
+static int
+q_put(struct putq *q, const void *p, size_t n)
+{
+	struct qslot *k;
+	int rc;
+
+	if (!q->started) {
+		/* no store thread: all of it here, in order */
+		k = &q->slot[0];
+		slot_fill(k, p, n);
+		if ((rc = chunk_work(q, &q->cw, k)))
+			return rc;
+		return chunk_file(q, k);
+	}
+	pthread_mutex_lock(&q->mu);
+	while (q->count == q->nslots && !q->rc)
+		if (!q_help(q, true, &q->cw))
+			pthread_cond_wait(&q->room, &q->mu);
+	if (q->rc) {
+		pthread_mutex_unlock(&q->mu);
+		return q_error(q);
+	}
+	k = &q->slot[(q->head + q->count) % q->nslots];
+	pthread_mutex_unlock(&q->mu);
+	/* the slot past the counted ones is the caller's to fill */
+	slot_fill(k, p, n);
+	pthread_mutex_lock(&q->mu);
+	k->state = SLOT_FULL;
+	q->count++;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+static int
+q_start(struct putq *q, struct nedb_file_put *p, int tier, uint32_t max)
+{
+	size_t n = QBYTES / (max ? max : 1);
+	int rc;
+
+	memset(q, 0, sizeof *q);
+	q->put = p;
+	q->tier = tier;
+	q->nslots = n < 2 ? 2 : n > QMAX ? QMAX : (unsigned)n;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->room, NULL);
+	if (tier != FENC_RAW &&
+	    ((rc = nedb__fcodec_new(tier, &q->sw.codec)) ||
+	     (rc = nedb__fcodec_new(tier, &q->cw.codec))))
+		return rc;
+	/* no thread: the caller does it all (q_put) */
+	q->started = !nedb__test_fail("file-thread") &&
+		     !pthread_create(&q->th, NULL, store_thread, q);
+	return 0;
+}
+
+/* Works on what is left with the store thread, waits for it to file
+ * what is queued, and ends it: then the tree, the manifest and the
+ * writer are the caller's again. */
+static int
+q_finish(struct putq *q)
+{
+	if (!q->started)
+		return 0;
+	pthread_mutex_lock(&q->mu);
+	q->done = true;
+	pthread_cond_signal(&q->more);
+	while (!q->abort && !q->rc && q_help(q, true, &q->cw))
+		;
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	q->started = false;
+	return q->rc ? q_error(q) : 0;
+}
+
+static void
+q_free(struct putq *q)
+{
+	if (q->started) {
+		pthread_mutex_lock(&q->mu);
+		q->abort = true;
+		pthread_mutex_unlock(&q->mu);
+	}
+	q_finish(q);
+	for (int i = 0; i < QMAX; i++) {
+		free(q->slot[i].p);
+		nedb_buf_free(&q->slot[i].z);
+	}
+	nedb__fcodec_free(q->sw.codec);
+	nedb__fcodec_free(q->cw.codec);
+	nedb__flook_end(&q->sw.look);
+	nedb__flook_end(&q->cw.look);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+}
+
 int
 nedb_file_put_begin(nedb *db, const char *name, const nedb_file_put_opts *o,
 		    nedb_file_put **out)
 {
 	struct nedb_file_put *p;
 	uint32_t c[3];
-	int tier, rc;
+	int tier, ftier, rc;
 
 	*out = NULL;
 	if ((rc = check_name(name)))
@@ -256,8 +412,11 @@ nedb_file_put_begin(nedb *db, const char *name, const nedb_file_put_opts *o,
 	chunk_config(db, c, &tier);
 	if (o && o->tier)
 		tier = o->tier;
-	if (tier != NEDB_TIER_WARM && tier != NEDB_TIER_COLD)
+	if (tier != NEDB_TIER_WARM && tier != NEDB_TIER_COLD &&
+	    tier != NEDB_TIER_RAW)
 		return nedb__err(NEDB_EUSAGE, "bad tier %d", tier);
+	ftier = tier == NEDB_TIER_COLD ? FENC_COLD : tier == NEDB_TIER_RAW ?
+		FENC_RAW : FENC_WARM;
 	p = nedb__calloc(1, sizeof *p);
 	p->db = db;
 	p->name = nedb__strdup(name);
@@ -269,12 +428,14 @@ nedb_file_put_begin(nedb *db, const char *name, const nedb_file_put_opts *o,
 		 (size_t)1 << 20;
 	p->buf = nedb__malloc(p->cap);
 	if ((rc = nedb__fstore_open(db, true, &p->s)) ||
-	    (rc = nedb__fwriter_new(p->s, tier == NEDB_TIER_COLD ? FENC_COLD :
-				    FENC_WARM, &p->wr)))
+	    (rc = nedb__fwriter_new(p->s, ftier, &p->wr)))
 		goto fail;
-	q_start(&p->q, p->wr);
+	/* the manifest's pages go straight to the writer: from the store
+	 * thread while it runs, from the caller's after */
+	nedb__man_build_init(&p->mb, p->s, nedb__fwriter_put_fn, p->wr);
 	p->q_ready = true;
-	nedb__man_build_init(&p->mb, p->s, q_put, &p->q);
+	if ((rc = q_start(&p->q, p, ftier, c[2])))
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -297,21 +458,15 @@ nedb_file_put_abort(nedb_file_put *p)
 	free(p);
 }
 
-/* One chunk: its address into the tree and the manifest, its bytes into
- * the store unless the store has them. */
+/* One chunk of the stream: queued (its work and filing in order on the
+ * two threads). */
 static int
 put_chunk(nedb_file_put *p, const unsigned char *data, size_t n)
 {
-	unsigned char addr[FADDR_LEN];
-	uint64_t added;
 	int rc;
 
-	nedb__fstore_addr(p->s, addr, data, n);
-	if ((rc = nedb__tree_range_add(&p->tr, addr, sizeof addr)) ||
-	    (rc = nedb__man_add(&p->mb, addr, (uint32_t)n)) ||
-	    (rc = q_put(&p->q, FREC_CHUNK, addr, data, n, &added)))
+	if ((rc = q_put(&p->q, data, n)))
 		return rc;
-	p->added += added;
 	p->size += n;
 	p->chunks++;
 	return 0;
@@ -373,12 +528,13 @@ put_finish(nedb_file_put *p, unsigned char man[FADDR_LEN],
 			return rc;
 		p->start += cut;
 	}
-	if ((rc = nedb__man_finish(&p->mb, p->man)) ||
-	    (rc = q_finish(&p->q)) ||
+	/* the store thread joined: the rest is this thread's */
+	if ((rc = q_finish(&p->q)) ||
+	    (rc = nedb__man_finish(&p->mb, p->man)) ||
 	    (rc = nedb__fwriter_flush(p->wr)) ||
 	    (rc = nedb__tree_range_root(&p->tr, p->root)))
 		return rc;
-	p->added += p->mb.added + p->q.added;
+	p->added += p->mb.added;
 	p->finished = true;
 	memcpy(man, p->man, FADDR_LEN);
 	memcpy(root, p->root, 32);
@@ -1094,7 +1250,7 @@ nedb_file_config_set(nedb *db, const uint32_t chunk[3], int tier)
 
 	if (chunk && (rc = nedb__cdc_check(chunk[0], chunk[1], chunk[2])))
 		return rc;
-	if (tier > NEDB_TIER_COLD)
+	if (tier > NEDB_TIER_RAW)
 		return nedb__err(NEDB_EUSAGE, "bad tier %d", tier);
 	return nedb__set_file_config(db, chunk, tier);
 }

@@ -96,6 +96,44 @@ void nedb__fstore_addr(const struct fstore *s, unsigned char out[FADDR_LEN],
 bool nedb__fstore_sealed(const struct fstore *s);
 
 /*
+ * Whether the index has addr (committed, so durable): 1, 0, or an
+ * error; not a writer's batch.  l is the calling thread's snapshot of
+ * the index (zeroed at first; renewed every so many lookups), ended by
+ * nedb__flook_end.
+ */
+struct flook {
+	MDB_txn *txn;
+	bool reset;
+	uint32_t n;
+};
+int nedb__fstore_has_in(struct fstore *s, struct flook *l,
+			const unsigned char addr[FADDR_LEN]);
+void nedb__flook_end(struct flook *l);
+
+/*
+ * A codec: one thread's deflating (in a tier, FENC_WARM or FENC_COLD)
+ * and inflating (any tier; FENC_RAW for one that only inflates), with
+ * ISA-L's igzip when it is installed (warm, and inflating), else zlib;
+ * the format is zlib's either way (RFC 1950).
+ */
+struct fcodec;
+int nedb__fcodec_new(int tier, struct fcodec **out);
+void nedb__fcodec_free(struct fcodec *c);
+/*
+ * Deflates p[0, n) into out: 1 when that saves at least 1/32 of n, after
+ * inflating out again and comparing it with p (invariant 5 of store.c);
+ * 0 when the chunk is to be stored raw (out then means nothing); or an
+ * error (NEDB_EIO when the check fails: nothing may be stored).  A probe
+ * of the first 8 KiB first, so that incompressible data costs little.
+ */
+int nedb__fcodec_deflate(struct fcodec *c, const void *p, size_t n,
+			 nedb_buf *out);
+/* Inflates in[0, n) into out, which it must fill exactly (raw bytes)
+ * with nothing left over: 0, 1 when it does not, or an error. */
+int nedb__fcodec_inflate(struct fcodec *c, const void *in, size_t n,
+			 void *out, size_t raw);
+
+/*
  * Reads the record of addr (of type type) into out, checked: its header
  * against the index, unsealed, inflated, and its bytes hashed back to
  * addr.  NEDB_ENOTFOUND (message) when the index has no such record,
@@ -126,6 +164,18 @@ int nedb__fwriter_new(struct fstore *s, int tier, struct fwriter **out);
 int nedb__fwriter_put(struct fwriter *w, int type,
 		      const unsigned char addr[FADDR_LEN], const void *p,
 		      size_t n, uint64_t *added);
+/* Whether _put would deflate a record of type and n bytes. */
+bool nedb__fwriter_deflates(const struct fwriter *w, int type, size_t n);
+/*
+ * _put with the encoding decided by the caller: stored[0, dn) is what
+ * the record holds, p[0, n) in encoding enc (FENC_RAW: stored is p;
+ * else the writer's tier, deflated and checked by nedb__fcodec_deflate).
+ * Sealed here when encrypted.
+ */
+int nedb__fwriter_put_enc(struct fwriter *w, int type,
+			  const unsigned char addr[FADDR_LEN], const void *p,
+			  size_t n, int enc, const void *stored, size_t dn,
+			  uint64_t *added);
 /* The same with the writer as a void *: a nedb__fput_fn. */
 int nedb__fwriter_put_fn(void *w, int type,
 			 const unsigned char addr[FADDR_LEN], const void *p,

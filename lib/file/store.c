@@ -37,9 +37,9 @@
  *  4. Nothing is handed out as a record's bytes before they hashed back
  *     to the address asked for.
  *  5. Every record compressed on the way in was inflated again and
- *     compared with the bytes it stands for before it was written.
+ *     compared with the bytes it stands for before it was written
+ *     (nedb__fcodec_deflate, on whichever thread deflated it).
  */
-#include <blake2.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,8 +84,7 @@ struct fstore {
 		uint64_t used;
 	} fd[FD_CACHE];
 	uint64_t tick;
-	z_stream inf;
-	bool inf_ready;
+	struct fcodec *inf;		/* reads: inflating only */
 	nedb_buf rec, plain;		/* a record read, its unsealed bytes */
 	MDB_txn *mtxn;			/* gc's marks, batched */
 	uint32_t nmarks;
@@ -339,8 +338,7 @@ nedb__fstore_close(struct fstore *s)
 			close(s->fd[i].fd);
 	if (s->env)
 		fenv_put(s->db);
-	if (s->inf_ready)
-		nedb__z.inflateEnd(&s->inf);
+	nedb__fcodec_free(s->inf);
 	if (s->lockfd >= 0)
 		close(s->lockfd);	/* the flock goes with it */
 	nedb__aead_free(s->aead);
@@ -398,8 +396,8 @@ void
 nedb__fstore_addr(const struct fstore *s, unsigned char out[FADDR_LEN],
 		  const void *p, size_t n)
 {
-	blake2b(out, p, s->sealed ? s->akey : NULL, FADDR_LEN, n,
-		s->sealed ? NEDB_KEY_LEN : 0);
+	nedb__blake2b(out, FADDR_LEN, s->sealed ? s->akey : NULL,
+		      s->sealed ? NEDB_KEY_LEN : 0, p, n);
 }
 
 static char *
@@ -437,6 +435,46 @@ read_done(struct fstore *s)
 		mdb_txn_reset(s->rtxn);
 		s->rtxn_reset = true;
 	}
+}
+
+int
+nedb__fstore_has_in(struct fstore *s, struct flook *l,
+		    const unsigned char addr[FADDR_LEN])
+{
+	MDB_val k = {FADDR_LEN, (void *)addr}, d;
+	int rc;
+
+	if (!l->txn)
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &l->txn);
+	else if (l->reset)
+		rc = mdb_txn_renew(l->txn);
+	else
+		rc = 0;
+	if (rc) {
+		if (!l->reset)
+			l->txn = NULL;
+		return nedb__mdb(rc, "cannot read the file store index");
+	}
+	l->reset = false;
+	rc = mdb_get(l->txn, s->chunks, &k, &d);
+	/* a new snapshot now and then: it sees the puts' commits, and an
+	 * old one would keep the index from reusing its pages */
+	if (++l->n >= 256) {
+		l->n = 0;
+		mdb_txn_reset(l->txn);
+		l->reset = true;
+	}
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? nedb__mdb(rc, "cannot read the file store index") : 1;
+}
+
+void
+nedb__flook_end(struct flook *l)
+{
+	if (l->txn)
+		mdb_txn_abort(l->txn);
+	memset(l, 0, sizeof *l);
 }
 
 /* A descriptor of pack id for reading, from a few kept open. */
@@ -488,33 +526,236 @@ damaged(const unsigned char addr[FADDR_LEN], const struct fent *e,
 			 (unsigned long long)e->off, why);
 }
 
-/* Inflates in[0, n) into out, which must come to exactly raw bytes. */
-static int
-inflate_exact(struct fstore *s, const unsigned char *in, size_t n,
-	      unsigned char *out, uint32_t raw)
+/* --- compression ------------------------------------------------- */
+
+/*
+ * A codec is one thread's deflating and inflating.  The warm tier
+ * deflates with ISA-L's igzip (level 1: SIMD hashing and Huffman coding,
+ * several times zlib's level 1, and as small) when libisal2 is installed,
+ * else with zlib's level 1; the cold tier with zlib's level 9; and every
+ * record is inflated by igzip when it is there, else by zlib.  All of
+ * them write and read the zlib format (RFC 1950), so a store written
+ * with one reads back with the other.
+ */
+#if defined(__has_include)
+#if __has_include(<isa-l/igzip_lib.h>)
+#include <isa-l/igzip_lib.h>
+#define HAVE_ISAL 1
+#endif
+#endif
+
+struct fcodec {
+	int tier;			/* FENC_WARM, FENC_COLD, or RAW: reads */
+	bool isal;			/* igzip inflates */
+	bool isal_def;			/* and deflates (warm) */
+#ifdef HAVE_ISAL
+	struct isal_zstream zs;
+	struct inflate_state is;
+	unsigned char *lvbuf;		/* level 1's hash tables */
+#endif
+	z_stream def, inf;
+	bool def_ready, inf_ready;
+	nedb_buf vbuf;			/* a deflated chunk inflated again */
+};
+
+int
+nedb__fcodec_new(int tier, struct fcodec **out)
+{
+	struct fcodec *c = nedb__calloc(1, sizeof *c);
+	int rc;
+
+	*out = NULL;
+	c->tier = tier;
+#ifdef HAVE_ISAL
+	if ((c->isal = nedb__isal_load()) && tier == FENC_WARM) {
+		c->lvbuf = nedb__malloc(ISAL_DEF_LVL1_DEFAULT);
+		c->isal_def = true;
+	}
+#endif
+	/* zlib: cold's deflating, and all of it where igzip is not */
+	if ((!c->isal || tier == FENC_COLD) && (rc = nedb__zlib_load())) {
+		nedb__fcodec_free(c);
+		return rc;
+	}
+	if (tier == FENC_COLD || (tier == FENC_WARM && !c->isal)) {
+		if (nedb__z.deflateInit2_(&c->def, tier == FENC_COLD ? 9 : 1,
+					  Z_DEFLATED, 15, 8,
+					  Z_DEFAULT_STRATEGY,
+					  nedb__z.version(),
+					  (int)sizeof(z_stream)) != Z_OK) {
+			nedb__fcodec_free(c);
+			return nedb__err(NEDB_EIO, "cannot start zlib");
+		}
+		c->def_ready = true;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+nedb__fcodec_free(struct fcodec *c)
+{
+	if (!c)
+		return;
+#ifdef HAVE_ISAL
+	free(c->lvbuf);
+#endif
+	if (c->def_ready)
+		nedb__z.deflateEnd(&c->def);
+	if (c->inf_ready)
+		nedb__z.inflateEnd(&c->inf);
+	nedb_buf_free(&c->vbuf);
+	free(c);
+}
+
+int
+nedb__fcodec_inflate(struct fcodec *c, const void *in, size_t n, void *out,
+		     size_t raw)
 {
 	int zr;
 
-	if (!s->inf_ready) {
-		int rc = nedb__zlib_load();
+	if (n > UINT32_MAX || raw > UINT32_MAX)
+		return 1;
+#ifdef HAVE_ISAL
+	if (c->isal) {
+		struct inflate_state *st = &c->is;
 
-		if (rc)
-			return rc;
-		memset(&s->inf, 0, sizeof s->inf);
-		if (nedb__z.inflateInit_(&s->inf, nedb__z.version(),
+		/* the zlib header parsed and the Adler-32 after the data
+		 * checked (ISAL_ZLIB); exactly raw bytes out, and the
+		 * input all used */
+		nedb__isal.inflate_init(st);
+		st->next_in = (uint8_t *)in;
+		st->avail_in = (uint32_t)n;
+		st->next_out = out;
+		st->avail_out = (uint32_t)raw;
+		st->crc_flag = ISAL_ZLIB;
+		if (nedb__isal.inflate_stateless(st) != ISAL_DECOMP_OK ||
+		    st->avail_out || st->avail_in)
+			return 1;
+		return 0;
+	}
+#endif
+	if (!c->inf_ready) {
+		memset(&c->inf, 0, sizeof c->inf);
+		if (nedb__z.inflateInit_(&c->inf, nedb__z.version(),
 					 (int)sizeof(z_stream)) != Z_OK)
 			return nedb__err(NEDB_EIO, "cannot start zlib");
-		s->inf_ready = true;
+		c->inf_ready = true;
 	} else
-		nedb__z.inflateReset(&s->inf);
-	s->inf.next_in = (Bytef *)in;
-	s->inf.avail_in = (uInt)n;
-	s->inf.next_out = out;
-	s->inf.avail_out = raw;
-	zr = nedb__z.inflate(&s->inf, Z_FINISH);
-	if (zr != Z_STREAM_END || s->inf.avail_out || s->inf.avail_in)
+		nedb__z.inflateReset(&c->inf);
+	c->inf.next_in = (Bytef *)in;
+	c->inf.avail_in = (uInt)n;
+	c->inf.next_out = out;
+	c->inf.avail_out = (uInt)raw;
+	zr = nedb__z.inflate(&c->inf, Z_FINISH);
+	if (zr != Z_STREAM_END || c->inf.avail_out || c->inf.avail_in)
 		return 1;
 	return 0;
+}
+
+/* zlib: deflates p[0, n) into out; 1 when that pays, 0 when not.  The
+ * probe is the stream's first PROBE bytes, flushed, and the stream goes
+ * on from there when it pays (the probe is not deflated twice). */
+static int
+z_deflate(struct fcodec *c, const unsigned char *p, size_t n, nedb_buf *out)
+{
+	uLong bound = nedb__z.compressBound((uLong)n) + 64;
+	size_t probe = n > 2 * PROBE ? PROBE : 0;
+	int zr;
+
+	nedb_buf_grow(out, bound);
+	out->len = 0;
+	nedb__z.deflateReset(&c->def);
+	c->def.next_in = (Bytef *)p;
+	c->def.next_out = (Bytef *)out->p;
+	c->def.avail_out = (uInt)bound;
+	if (probe) {
+		/* a flush point costs 5 bytes */
+		c->def.avail_in = (uInt)probe;
+		if (nedb__z.deflate(&c->def, Z_SYNC_FLUSH) != Z_OK)
+			return nedb__err(NEDB_EIO, "cannot compress a chunk");
+		if (bound - c->def.avail_out > probe - probe / 32)
+			return 0;
+		c->def.avail_in = (uInt)(n - probe);
+	} else
+		c->def.avail_in = (uInt)n;
+	zr = nedb__z.deflate(&c->def, Z_FINISH);
+	if (zr != Z_STREAM_END) {
+		if (zr == Z_OK || zr == Z_BUF_ERROR)
+			return 0;	/* larger than the chunk: raw */
+		return nedb__err(NEDB_EIO, "cannot compress a chunk");
+	}
+	out->len = bound - c->def.avail_out;
+	return out->len <= n - n / 32;
+}
+
+#ifdef HAVE_ISAL
+/* igzip, level 1, one shot into at most room bytes: the length, or 0
+ * when it does not fit (or n is too large to try). */
+static size_t
+igzip_once(struct fcodec *c, const unsigned char *p, size_t n, void *out,
+	  size_t room)
+{
+	struct isal_zstream *zs = &c->zs;
+
+	if (n > UINT32_MAX || room > UINT32_MAX)
+		return 0;
+	nedb__isal.deflate_stateless_init(zs);
+	zs->level = 1;
+	zs->level_buf = c->lvbuf;
+	zs->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	zs->gzip_flag = IGZIP_ZLIB;
+	zs->end_of_stream = 1;
+	zs->flush = NO_FLUSH;
+	zs->next_in = (uint8_t *)p;
+	zs->avail_in = (uint32_t)n;
+	zs->next_out = out;
+	zs->avail_out = (uint32_t)room;
+	if (nedb__isal.deflate_stateless(zs) != COMP_OK)
+		return 0;	/* STATELESS_OVERFLOW: it does not pay */
+	return zs->total_out;
+}
+
+/* igzip: the same as z_deflate, the probe a stream of its own (then the
+ * whole chunk is deflated when it pays: an eighth more for those). */
+static int
+igzip_deflate(struct fcodec *c, const unsigned char *p, size_t n,
+	     nedb_buf *out)
+{
+	size_t room = n - n / 32;	/* what pays: at least 1/32 saved */
+
+	nedb_buf_grow(out, room ? room : 1);
+	out->len = 0;
+	if (n > 2 * PROBE && !igzip_once(c, p, PROBE, out->p,
+					PROBE - PROBE / 32))
+		return 0;
+	return room && (out->len = igzip_once(c, p, n, out->p, room)) ? 1 : 0;
+}
+#endif
+
+int
+nedb__fcodec_deflate(struct fcodec *c, const void *p, size_t n, nedb_buf *out)
+{
+	int rc;
+
+#ifdef HAVE_ISAL
+	if (c->isal_def)
+		rc = igzip_deflate(c, p, n, out);
+	else
+#endif
+		rc = z_deflate(c, p, n, out);
+	if (rc <= 0)
+		return rc;
+	/* invariant 5: inflated again and compared before it is stored */
+	nedb_buf_grow(&c->vbuf, n);
+	if ((rc = nedb__fcodec_inflate(c, out->p, out->len, c->vbuf.p, n)) ||
+	    memcmp(c->vbuf.p, p, n) || nedb__test_fail("file-deflate-check"))
+		return rc < 0 ? rc : nedb__err(NEDB_EIO, "a compressed chunk "
+					       "does not inflate to its bytes "
+					       "again: %s is broken; nothing "
+					       "stored", c->isal_def ? "igzip" :
+					       "zlib");
+	return 1;
 }
 
 int
@@ -593,8 +834,10 @@ nedb__fstore_get(struct fstore *s, int type,
 		break;
 	case FENC_WARM:
 	case FENC_COLD:
-		if ((rc = inflate_exact(s, data, n, (unsigned char *)out->p,
-					e.raw)))
+		if (!s->inf && (rc = nedb__fcodec_new(FENC_RAW, &s->inf)))
+			return rc;
+		if ((rc = nedb__fcodec_inflate(s->inf, data, n, out->p,
+					       e.raw)))
 			return rc < 0 ? rc : damaged(addr, &e, "it does not "
 						     "inflate");
 		break;
@@ -620,7 +863,7 @@ struct pend {
 
 struct fwriter {
 	struct fstore *s;
-	int tier, level;
+	int tier;
 	int fd;				/* the pack held (flock), or -1 */
 	uint32_t pack;
 	uint64_t end;			/* its length with what was written */
@@ -634,9 +877,8 @@ struct fwriter {
 	uint32_t *slot;			/* open addressing: index + 1 */
 	uint32_t nslot;
 	uint64_t pend_bytes;
-	z_stream def;
-	bool def_ready;
-	nedb_buf cbuf, vbuf, sbuf;
+	struct fcodec *codec;		/* its own deflating: made on need */
+	nedb_buf cbuf, sbuf;
 };
 
 static uint32_t
@@ -703,26 +945,10 @@ int
 nedb__fwriter_new(struct fstore *s, int tier, struct fwriter **out)
 {
 	struct fwriter *w = nedb__calloc(1, sizeof *w);
-	int rc;
 
 	w->s = s;
 	w->fd = -1;
 	w->tier = tier;
-	w->level = tier == FENC_COLD ? 9 : 1;
-	if (tier != FENC_RAW) {
-		if ((rc = nedb__zlib_load())) {
-			free(w);
-			return rc;
-		}
-		if (nedb__z.deflateInit2_(&w->def, w->level, Z_DEFLATED, 15, 8,
-					  Z_DEFAULT_STRATEGY,
-					  nedb__z.version(),
-					  (int)sizeof(z_stream)) != Z_OK) {
-			free(w);
-			return nedb__err(NEDB_EIO, "cannot start zlib");
-		}
-		w->def_ready = true;
-	}
 	*out = w;
 	return 0;
 }
@@ -968,55 +1194,10 @@ have(struct fwriter *w, const unsigned char addr[FADDR_LEN])
 	return 1;
 }
 
-/*
- * Deflates p[0, n) into w->cbuf: 1 when that pays, 0 when it does not
- * (stored raw), after inflating the result again and comparing it with
- * p (invariant 5).  A probe of the first PROBE bytes first, so that
- * incompressible data (media, archives) costs little; when it pays, the
- * same stream goes on with the rest (the probe is not deflated twice).
- */
-static int
-deflate_chunk(struct fwriter *w, const unsigned char *p, size_t n)
+bool
+nedb__fwriter_deflates(const struct fwriter *w, int type, size_t n)
 {
-	uLong bound = nedb__z.compressBound((uLong)n) + 64;
-	size_t probe = n > 2 * PROBE ? PROBE : 0, out;
-	int rc, zr;
-
-	nedb_buf_grow(&w->cbuf, bound);
-	nedb__z.deflateReset(&w->def);
-	w->def.next_in = (Bytef *)p;
-	w->def.next_out = (Bytef *)w->cbuf.p;
-	w->def.avail_out = (uInt)bound;
-	if (probe) {
-		/* flushed, so that what it took is known; the stream goes
-		 * on from there when it pays (a flush point costs 5 bytes) */
-		w->def.avail_in = (uInt)probe;
-		if (nedb__z.deflate(&w->def, Z_SYNC_FLUSH) != Z_OK)
-			return nedb__err(NEDB_EIO, "cannot compress a chunk");
-		if (bound - w->def.avail_out > probe - probe / 32)
-			return 0;
-		w->def.avail_in = (uInt)(n - probe);
-	} else
-		w->def.avail_in = (uInt)n;
-	zr = nedb__z.deflate(&w->def, Z_FINISH);
-	if (zr != Z_STREAM_END) {
-		if (zr == Z_OK || zr == Z_BUF_ERROR)
-			return 0;	/* larger than the chunk: raw */
-		return nedb__err(NEDB_EIO, "cannot compress a chunk");
-	}
-	out = bound - w->def.avail_out;
-	w->cbuf.len = out;
-	if (out > n - n / 32)
-		return 0;		/* saves less than 3%: raw */
-	nedb_buf_grow(&w->vbuf, n);
-	if ((rc = inflate_exact(w->s, (unsigned char *)w->cbuf.p, out,
-				(unsigned char *)w->vbuf.p, (uint32_t)n)) ||
-	    memcmp(w->vbuf.p, p, n) || nedb__test_fail("file-deflate-check"))
-		return rc < 0 ? rc : nedb__err(NEDB_EIO, "a compressed chunk "
-					       "does not inflate to its bytes "
-					       "again: zlib is broken; nothing "
-					       "stored");
-	return 1;
+	return w->tier != FENC_RAW && type == FREC_CHUNK && n >= 64;
 }
 
 int
@@ -1024,14 +1205,38 @@ nedb__fwriter_put(struct fwriter *w, int type,
 		  const unsigned char addr[FADDR_LEN], const void *p,
 		  size_t n, uint64_t *added)
 {
+	int rc;
+
+	*added = 0;
+	if (!nedb__fwriter_deflates(w, type, n))
+		return nedb__fwriter_put_enc(w, type, addr, p, n, FENC_RAW, p,
+					     n, added);
+	if ((rc = have(w, addr)))
+		return rc < 0 ? rc : 0;
+	if (!w->codec && (rc = nedb__fcodec_new(w->tier, &w->codec)))
+		return rc;
+	if ((rc = nedb__fcodec_deflate(w->codec, p, n, &w->cbuf)) < 0)
+		return rc;
+	return rc ? nedb__fwriter_put_enc(w, type, addr, p, n, w->tier,
+					  w->cbuf.p, w->cbuf.len, added) :
+		    nedb__fwriter_put_enc(w, type, addr, p, n, FENC_RAW, p, n,
+					  added);
+}
+
+int
+nedb__fwriter_put_enc(struct fwriter *w, int type,
+		      const unsigned char addr[FADDR_LEN], const void *p,
+		      size_t n, int enc, const void *stored, size_t dn,
+		      uint64_t *added)
+{
 	struct fstore *s = w->s;
 	unsigned char hdr[REC_HDR];
-	const unsigned char *data = p;
+	const unsigned char *data = stored;
 	struct iovec iov[2];
 	struct fent e;
-	size_t dn = n;
-	int enc = FENC_RAW, rc;
+	int rc;
 
+	(void)p;
 	*added = 0;
 	if (n > UINT32_MAX - 64)
 		return nedb__err(NEDB_EINPUT, "a chunk of %zu bytes is too "
@@ -1040,15 +1245,6 @@ nedb__fwriter_put(struct fwriter *w, int type,
 		return rc < 0 ? rc : 0;
 	if (w->fd < 0 && (rc = pack_acquire(w)))
 		return rc;
-	if (w->tier != FENC_RAW && type == FREC_CHUNK && n >= 64) {
-		if ((rc = deflate_chunk(w, p, n)) < 0)
-			return rc;
-		if (rc) {
-			enc = w->tier;
-			data = (unsigned char *)w->cbuf.p;
-			dn = w->cbuf.len;
-		}
-	}
 	if (s->sealed) {
 		enc |= FENC_SEALED;
 		hdr_put(hdr, type, enc, (uint32_t)(dn + NEDB_AEAD_OVERHEAD),
@@ -1131,12 +1327,10 @@ nedb__fwriter_free(struct fwriter *w)
 	pack_release(w);
 	if (w->rtxn)
 		mdb_txn_abort(w->rtxn);
-	if (w->def_ready)
-		nedb__z.deflateEnd(&w->def);
+	nedb__fcodec_free(w->codec);
 	free(w->pend);
 	free(w->slot);
 	nedb_buf_free(&w->cbuf);
-	nedb_buf_free(&w->vbuf);
 	nedb_buf_free(&w->sbuf);
 	free(w);
 }

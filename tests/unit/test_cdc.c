@@ -2,10 +2,14 @@
  * test_cdc.c - content-defined chunking (lib/file/cdc.c): cut points in
  * [min, max], sizes around the average, a fixed gear table, and the
  * property the store is for: an insert or a delete in the middle of a
- * stream changes only the chunks around it.  Also the compact range of
+ * stream changes only the chunks around it.  The codec that deflates
+ * chunks (store.c: igzip or zlib, whichever this process loads), and
+ * the BLAKE2b its addresses are (core/blake2b.c: libb2's function).
+ * Also the compact range of
  * the Merkle tree (lib/proof/tree.c) against RFC 6962's definition, and
  * manifest page parsing.
  */
+#include <blake2.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -306,6 +310,82 @@ test_manifest_pages_parse_only_when_whole(void)
 	CHECK(nedb__man_parse(&m, page, 16) == 0 && m.chunks == 0);
 }
 
+static void
+test_blake2b_is_libb2s_keyed_or_not_at_every_length(void)
+{
+	unsigned char *p = random_bytes(5000), key[64], a[64], b[64];
+
+	for (int i = 0; i < 64; i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	/* lengths around the 128-byte block, empty, and long */
+	for (size_t n = 0; n <= 5000; n += n < 300 ? 1 : 97) {
+		static const size_t outs[] = {32, 64, 1, 20};
+		static const size_t keys[] = {0, 32, 64, 1};
+
+		for (int j = 0; j < 4; j++) {
+			memset(a, 0, sizeof a);
+			memset(b, 1, sizeof b);
+			nedb__blake2b(a, outs[j], keys[j] ? key : NULL, keys[j],
+				      p, n);
+			blake2b(b, p, keys[j] ? key : NULL, outs[j], n, keys[j]);
+			CHECK(!memcmp(a, b, outs[j]));
+		}
+	}
+	/* RFC 7693 Appendix A: BLAKE2b-512("abc") begins ba 80 a5 3f */
+	nedb__blake2b(a, 64, NULL, 0, "abc", 3);
+	CHECK(a[0] == 0xba && a[1] == 0x80 && a[2] == 0xa5 && a[3] == 0x3f &&
+	      a[63] == 0x23);
+	free(p);
+}
+
+static void
+test_the_codec_deflates_what_pays_and_inflates_exactly(void)
+{
+	size_t n = 65536;
+	unsigned char *noise = random_bytes(n), *text = malloc(n), *out;
+	struct fcodec *c, *r;
+	nedb_buf z = {0}, z2 = {0};
+
+	for (size_t i = 0; i < n; i++)
+		text[i] = "abcdefgh \n"[noise[i] % 10];
+	out = malloc(n + 1);
+	CHECK(nedb__fcodec_new(FENC_WARM, &c) == 0);
+	CHECK(nedb__fcodec_new(FENC_RAW, &r) == 0);	/* inflates only */
+	/* noise does not pay (the probe says so), text does */
+	CHECK(nedb__fcodec_deflate(c, noise, n, &z) == 0);
+	CHECK(nedb__fcodec_deflate(c, text, n, &z) == 1);
+	CHECK(z.len > 0 && z.len <= n - n / 32);
+	/* inflated by another codec, exactly n bytes */
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len, out, n) == 0);
+	CHECK(!memcmp(out, text, n));
+	/* a byte short or over, a byte after the stream, a flipped byte */
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len, out, n - 1) == 1);
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len, out, n + 1) == 1);
+	nedb_buf_grow(&z, z.len + 1);
+	z.p[z.len] = 0;
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len + 1, out, n) == 1);
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len - 1, out, n) == 1);
+	z.p[z.len / 2] ^= 0x10;
+	CHECK(nedb__fcodec_inflate(r, z.p, z.len, out, n) != 0 ||
+	      memcmp(out, text, n));
+	/* cold: no larger than warm */
+	nedb__fcodec_free(c);
+	CHECK(nedb__fcodec_new(FENC_COLD, &c) == 0);
+	CHECK(nedb__fcodec_deflate(c, text, n, &z2) == 1);
+	CHECK(nedb__fcodec_inflate(r, z2.p, z2.len, out, n) == 0);
+	CHECK(!memcmp(out, text, n));
+	/* small chunks: no probe, the whole tried */
+	CHECK(nedb__fcodec_deflate(c, text, 100, &z2) == 1);
+	CHECK(nedb__fcodec_deflate(c, noise, 100, &z2) == 0);
+	nedb__fcodec_free(c);
+	nedb__fcodec_free(r);
+	nedb_buf_free(&z);
+	nedb_buf_free(&z2);
+	free(noise);
+	free(text);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -316,5 +396,7 @@ main(void)
 	RUN(test_small_parameters_cut_small);
 	RUN(test_the_compact_range_and_proofs_over_other_leaves_are_rfc_6962s);
 	RUN(test_manifest_pages_parse_only_when_whole);
+	RUN(test_the_codec_deflates_what_pays_and_inflates_exactly);
+	RUN(test_blake2b_is_libb2s_keyed_or_not_at_every_length);
 	UNIT_DONE();
 }

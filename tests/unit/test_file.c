@@ -216,6 +216,87 @@ test_puts_and_readers_at_once_on_one_handle(void)
 	nedb_close(db);
 }
 
+/*
+ * Bytes that deflate by half, by three quarters, or not at all, in runs
+ * of 4 to 64 KiB: a put of them keeps both threads deflating (the
+ * caller's turn comes when the queue is full) and out of step.
+ */
+static unsigned char *
+mixed(size_t n, uint64_t seed)
+{
+	unsigned char *p = bytes(n, seed);
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	size_t at = 0;
+
+	for (int i = 0; at < n; i++) {
+		size_t k = 4096 + (size_t)((x = x * 6364136223846793005ull +
+					    1442695040888963407ull) >> 48);
+
+		for (size_t j = at; j < at + k && j < n; j++) {
+			if (i % 3 == 0)
+				p[j] = "etaoinshrdlucmfw \n"[p[j] % 18];
+			else if (i % 3 == 1)
+				p[j] = p[j] < 200 ? 'a' + (p[j] & 1) : 'c';
+		}
+		at += k;
+	}
+	return p;
+}
+
+static void
+test_chunks_deflated_on_two_threads_keep_their_order(void)
+{
+	static const uint32_t small[3] = {1024, 4096, 16384};
+	nedb *db = fresh();
+	size_t n = 5000000, len;
+	unsigned char *data = mixed(n, 6), *back;
+	nedb_file_version v, w;
+	nedb_file_put *fp;
+	uint64_t added;
+
+	/* pieces of odd sizes, across chunk boundaries */
+	CHECK(nedb_file_put_begin(db, "m", NULL, &fp) == 0);
+	for (size_t at = 0, k = 1; fp && at < n; at += k, k = k * 7 % 99991)
+		CHECK(nedb_file_put_write(fp, data + at,
+					  n - at < k ? n - at : k) == 0);
+	CHECK(nedb_file_put_commit(fp, &v, &added) == 0);
+	CHECK(v.size == n && added > n / 4 && added < n);
+	CHECK(pull(db, &v, &back, &len) == 0 && len == n);
+	CHECK(back && !memcmp(back, data, n));
+	free(back);
+	/* small chunks: a queue of 16 slots that turns over all the time */
+	CHECK(nedb_file_config_set(db, small, -1) == 0);
+	fp = begin_with(db, "s", data, n);
+	CHECK(nedb_file_put_commit(fp, &w, &added) == 0);
+	CHECK(w.chunks > n / 16384 && w.chunks > v.chunks);
+	CHECK(pull(db, &w, &back, &len) == 0 && len == n);
+	CHECK(back && !memcmp(back, data, n));
+	free(back);
+	/* the same again stores nothing: every chunk is found in the
+	 * index before it would be deflated */
+	fp = begin_with(db, "s2", data, n);
+	CHECK(nedb_file_put_commit(fp, &w, &added) == 0 && added == 0);
+	free(data);
+	nedb_close(db);
+}
+
+static void
+test_an_aborted_put_with_a_full_queue_stores_no_version(void)
+{
+	nedb *db = fresh();
+	size_t n = 3000000;
+	unsigned char *data = mixed(n, 7);
+	nedb_file_version v;
+	nedb_file_put *fp = begin_with(db, "a", data, n);
+
+	/* the store thread may be writing, the queue full: abort drops
+	 * what waits and joins it */
+	nedb_file_put_abort(fp);
+	CHECK(nedb_file_stat(db, "a", 0, NEDB_HEAD, &v) == NEDB_ENOTFOUND);
+	free(data);
+	nedb_close(db);
+}
+
 int
 main(void)
 {
@@ -227,6 +308,8 @@ main(void)
 	RUN(test_reader_of_an_empty_version_ends_at_once);
 	RUN(test_reader_refuses_a_version_its_chunks_do_not_make);
 	RUN(test_puts_and_readers_at_once_on_one_handle);
+	RUN(test_chunks_deflated_on_two_threads_keep_their_order);
+	RUN(test_an_aborted_put_with_a_full_queue_stores_no_version);
 	{
 		char cmd[160];
 
