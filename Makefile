@@ -64,7 +64,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/mid
 	  lib/log/logstore.c lib/log/logfile.c lib/log/logcrypt.c lib/log/chain.c \
 	  lib/crypt/aead.c lib/crypt/keys.c lib/proof/tree.c \
 	  lib/proof/verify.c lib/proof/note.c lib/proof/witness.c \
-	  lib/proof/sign.c lib/core/zlib.c lib/core/blake2b.c \
+	  lib/proof/sign.c lib/core/zlib.c \
 	  lib/file/cdc.c lib/file/store.c lib/file/manifest.c lib/file/file.c \
 	  lib/log/engine.c lib/log/pglog.c lib/log/redislog.c \
 	  lib/engine/move.c

@@ -106,12 +106,6 @@ nedb__get_le32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
-/* core/blake2b.c: BLAKE2b (RFC 7693) of in[0, n) in one call, outlen
- * 1 to 64 bytes, keyed with key[0, keylen) (keylen 0 to 64): the same
- * as libb2's blake2b(), faster where its SIMD code is slow */
-void nedb__blake2b(unsigned char *out, size_t outlen, const void *key,
-		   size_t keylen, const void *in, size_t n);
-
 /* core/zlib.c: zlib, loaded on first use (dlopen) */
 #include <zlib.h>
 struct nedb_zlib {

@@ -40,6 +40,7 @@
  *     compared with the bytes it stands for before it was written
  *     (nedb__fcodec_deflate, on whichever thread deflated it).
  */
+#include <blake2.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -396,8 +397,8 @@ void
 nedb__fstore_addr(const struct fstore *s, unsigned char out[FADDR_LEN],
 		  const void *p, size_t n)
 {
-	nedb__blake2b(out, FADDR_LEN, s->sealed ? s->akey : NULL,
-		      s->sealed ? NEDB_KEY_LEN : 0, p, n);
+	blake2b(out, p, s->sealed ? s->akey : NULL, FADDR_LEN, n,
+		s->sealed ? NEDB_KEY_LEN : 0);
 }
 
 static char *

@@ -3,13 +3,10 @@
  * [min, max], sizes around the average, a fixed gear table, and the
  * property the store is for: an insert or a delete in the middle of a
  * stream changes only the chunks around it.  The codec that deflates
- * chunks (store.c: igzip or zlib, whichever this process loads), and
- * the BLAKE2b its addresses are (core/blake2b.c: libb2's function).
- * Also the compact range of
- * the Merkle tree (lib/proof/tree.c) against RFC 6962's definition, and
- * manifest page parsing.
+ * chunks (store.c: igzip or zlib, whichever this process loads).  Also
+ * the compact range of the Merkle tree (lib/proof/tree.c) against RFC
+ * 6962's definition, and manifest page parsing.
  */
-#include <blake2.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -311,34 +308,6 @@ test_manifest_pages_parse_only_when_whole(void)
 }
 
 static void
-test_blake2b_is_libb2s_keyed_or_not_at_every_length(void)
-{
-	unsigned char *p = random_bytes(5000), key[64], a[64], b[64];
-
-	for (int i = 0; i < 64; i++)
-		key[i] = (unsigned char)(i * 7 + 1);
-	/* lengths around the 128-byte block, empty, and long */
-	for (size_t n = 0; n <= 5000; n += n < 300 ? 1 : 97) {
-		static const size_t outs[] = {32, 64, 1, 20};
-		static const size_t keys[] = {0, 32, 64, 1};
-
-		for (int j = 0; j < 4; j++) {
-			memset(a, 0, sizeof a);
-			memset(b, 1, sizeof b);
-			nedb__blake2b(a, outs[j], keys[j] ? key : NULL, keys[j],
-				      p, n);
-			blake2b(b, p, keys[j] ? key : NULL, outs[j], n, keys[j]);
-			CHECK(!memcmp(a, b, outs[j]));
-		}
-	}
-	/* RFC 7693 Appendix A: BLAKE2b-512("abc") begins ba 80 a5 3f */
-	nedb__blake2b(a, 64, NULL, 0, "abc", 3);
-	CHECK(a[0] == 0xba && a[1] == 0x80 && a[2] == 0xa5 && a[3] == 0x3f &&
-	      a[63] == 0x23);
-	free(p);
-}
-
-static void
 test_the_codec_deflates_what_pays_and_inflates_exactly(void)
 {
 	size_t n = 65536;
@@ -397,6 +366,5 @@ main(void)
 	RUN(test_the_compact_range_and_proofs_over_other_leaves_are_rfc_6962s);
 	RUN(test_manifest_pages_parse_only_when_whole);
 	RUN(test_the_codec_deflates_what_pays_and_inflates_exactly);
-	RUN(test_blake2b_is_libb2s_keyed_or_not_at_every_length);
 	UNIT_DONE();
 }
