@@ -143,7 +143,14 @@ static bool resolved;
  * ASan refuses such a library (its allocator must interpose everyone's),
  * so a sanitizer build binds as before.
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)	/* gcc */
+#define NEDB_ASAN 1
+#elif defined(__has_feature)		/* clang before 18 (the fuzzers) */
+#if __has_feature(address_sanitizer)
+#define NEDB_ASAN 1
+#endif
+#endif
+#ifdef NEDB_ASAN
 #define CRYPTO_DLOPEN (RTLD_NOW | RTLD_LOCAL)
 #else
 #define CRYPTO_DLOPEN (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
