@@ -421,6 +421,28 @@ select_rows(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 }
 
 /*
+ * Collects a pipeline's n results into r (next_result's), then its sync,
+ * and leaves pipeline mode: false when the connection is in no state to
+ * go on.
+ */
+static PGresult *next_result(struct pg_engine *e);
+
+static bool
+pipeline_end(struct pg_engine *e, PGresult **r, int n)
+{
+	PGresult *sync;
+	bool synced;
+
+	for (int i = 0; i < n; i++)
+		r[i] = next_result(e);
+	sync = P.PQgetResult(e->conn);
+	synced = sync && P.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	P.PQclear(sync);
+	return synced && !P.PQgetResult(e->conn) &&
+	       P.PQexitPipelineMode(e->conn);
+}
+
+/*
  * select_rows in a transaction begun lazily: BEGIN, the lock and the
  * query in one round trip (a pipeline).  The query runs once the lock is
  * held, so it sees every write committed before (READ COMMITTED: each
@@ -432,8 +454,8 @@ select_rows_begun(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 	struct pg_engine *e = PG(db->eng);
 	char lock[160], sql[200], a[24], l[16];
 	const char *params[2] = {a, l};
-	PGresult *r[3] = {NULL, NULL, NULL}, *sync;
-	bool wait = e->lazy == LAZY_WAIT, synced;
+	PGresult *r[3] = {NULL, NULL, NULL};
+	bool wait = e->lazy == LAZY_WAIT;
 	int rc = 0;
 
 	e->lazy = LAZY_NO;	/* from now on, pg_end rolls back */
@@ -451,13 +473,7 @@ select_rows_begun(nedb *db, uint64_t from, unsigned limit, PGresult **out)
 		rc = unreachable(e, P.PQerrorMessage(e->conn));
 		goto done;
 	}
-	for (int i = 0; i < 3; i++)
-		r[i] = next_result(e);
-	sync = P.PQgetResult(e->conn);
-	synced = sync && P.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-	P.PQclear(sync);
-	if (!synced || P.PQgetResult(e->conn) ||
-	    !P.PQexitPipelineMode(e->conn)) {
+	if (!pipeline_end(e, r, 3)) {
 		rc = unreachable(e, P.PQerrorMessage(e->conn));
 		goto done;
 	}
@@ -728,9 +744,8 @@ commit_held(nedb *db, const char *notify)
 {
 	struct pg_engine *e = PG(db->eng);
 	struct ins in;
-	PGresult *r[3] = {NULL, NULL, NULL}, *sync;
+	PGresult *r[3] = {NULL, NULL, NULL};
 	size_t used;
-	bool synced;
 	int rc;
 
 	if ((rc = ins_build(e, e->held.p, e->held.len, e->held_seq,
@@ -747,13 +762,7 @@ commit_held(nedb *db, const char *notify)
 		rc = unreachable(e, P.PQerrorMessage(e->conn));
 		goto done;
 	}
-	for (int i = 0; i < 3; i++)
-		r[i] = next_result(e);
-	sync = P.PQgetResult(e->conn);
-	synced = sync && P.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-	P.PQclear(sync);
-	if (!synced || P.PQgetResult(e->conn) ||
-	    !P.PQexitPipelineMode(e->conn)) {
+	if (!pipeline_end(e, r, 3)) {
 		/* the connection is in no state to go on: dropped */
 		rc = unreachable(e, r[2] ? P.PQresultErrorMessage(r[2]) :
 				 r[0] ? P.PQresultErrorMessage(r[0]) :
