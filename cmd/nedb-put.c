@@ -272,6 +272,131 @@ reader(void *arg)
 }
 
 /*
+ * On an engine, a batch whose commit lost its seq to another writer
+ * (nedb_write_conflict: one that took no lock, or outlived it) is begun
+ * again, caught up, and every document of it staged anew: checked
+ * against the new head and hashed onto it, so no acknowledged-looking
+ * document is dropped.  The batch's documents are kept for that, only
+ * on an engine (a database of its own cannot lose a seq).
+ */
+struct kept {
+	char *doc;
+	size_t len;
+	char *id;
+	uint64_t lineno;
+};
+
+static struct {
+	bool on;		/* the database's log is an engine's */
+	struct kept *v;
+	size_t n, cap;
+	uint64_t nonce;		/* p->w.nonce at the batch's first document */
+} batch;
+
+static void
+batch_begin(const nedb_put *p)
+{
+	for (size_t i = 0; i < batch.n; i++) {
+		free(batch.v[i].doc);
+		free(batch.v[i].id);
+	}
+	batch.n = 0;
+	batch.nonce = p->w.nonce;
+}
+
+static void
+batch_keep(const nedb_put *p, uint64_t lineno)
+{
+	struct kept *k;
+
+	if (!batch.on)
+		return;
+	if (batch.n == batch.cap) {
+		batch.cap = batch.cap ? 2 * batch.cap : 256;
+		if (!(batch.v = realloc(batch.v, batch.cap * sizeof *batch.v)))
+			cli_failf(NEDB_EIO, "out of memory");
+	}
+	k = &batch.v[batch.n++];
+	k->len = p->doclen;
+	k->lineno = lineno;
+	if (!(k->doc = malloc(p->doclen + 1)) || !(k->id = strdup(p->id)))
+		cli_failf(NEDB_EIO, "out of memory");
+	memcpy(k->doc, p->doc, p->doclen);
+	k->doc[p->doclen] = '\0';
+}
+
+static uint64_t
+next_nonce(uint64_t nonce)
+{
+	/* at the maximum: stale next */
+	return nonce && nonce < UINT64_MAX ? nonce + 1 : nonce;
+}
+
+/* Stages the kept documents again, in a write begun anew; a document
+ * now refused ends it there (*bad: its index). */
+static int
+batch_restage(nedb *db, nedb_put *p, nedb_buf *r, size_t *bad)
+{
+	nedb_receipt rcpt;
+	int rc = 0;
+
+	r->len = 0;
+	p->w.nonce = batch.nonce;
+	for (size_t i = 0; i < batch.n; i++) {
+		p->doc = batch.v[i].doc;
+		p->doclen = batch.v[i].len;
+		p->id = batch.v[i].id;
+		p->prepared = p->merge ? 1 : NEDB_PREPARED_ID;
+		p->ahead = NULL;
+		if ((rc = nedb_write_put(db, p, quiet ? NULL : &rcpt))) {
+			*bad = i;
+			return rc;
+		}
+		if (!quiet)
+			cli_receipt_line(r, &rcpt);
+		p->w.nonce = next_nonce(p->w.nonce);
+	}
+	return 0;
+}
+
+/* how many times a batch that keeps losing its seq begins again (as
+ * nedb_write_run) */
+#define BATCH_TRIES 1000
+
+/* Commits the open batch; a lost seq begins it again (above).  The
+ * receipts in r are then the new ones; a document refused when staged
+ * again ends the command with its line, after the ones before it. */
+static int
+commit_batch(nedb *db, nedb_put *p, nedb_buf *r, bool atomic)
+{
+	size_t bad;
+	int rc;
+
+	for (int tries = 1;; tries++) {
+		if (!(rc = nedb_write_commit(db)) || !batch.on ||
+		    !nedb_write_conflict(db) || tries == BATCH_TRIES)
+			break;
+		if ((rc = nedb_write_begin(db)))
+			break;
+		if ((rc = batch_restage(db, p, r, &bad))) {
+			char err[600];
+
+			snprintf(err, sizeof err, "%s", nedb_errmsg());
+			cli_progress_end();
+			if (atomic)
+				nedb_write_abort(db);
+			else if (nedb_write_commit(db) == 0)
+				print_receipts(r);
+			cli_failf(rc, "line %llu: %s%s",
+				  (unsigned long long)batch.v[bad].lineno,
+				  err, atomic ? " (nothing written)" : "");
+		}
+	}
+	batch_begin(p);
+	return rc;
+}
+
+/*
  * Committed in batches: at the end, every 10000 documents, or whenever
  * the producer pauses, so that receipts appear promptly and every receipt
  * printed stands for a durable op.  The write transaction is the writer
@@ -290,6 +415,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 	int rc;
 
 	q.p = *p;
+	batch.on = nedb_engine_url(db) != NULL;
 	if ((rc = nedb_ahead_new(db, &q.ahead)))
 		cli_fail(rc);
 	cli_progress_begin("put", "documents");
@@ -302,7 +428,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			break;
 		if (it->kind == IT_FLUSH) {
 			if (open && !atomic) {
-				if ((rc = nedb_write_commit(db)))
+				if ((rc = commit_batch(db, p, &r, atomic)))
 					cli_fail(rc);
 				print_receipts(&r);
 				open = false;
@@ -313,6 +439,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 		if (!open) {
 			if ((rc = nedb_write_begin(db)))
 				cli_fail(rc);
+			batch_begin(p);
 			open = true;
 		}
 		rc = it->rc;
@@ -328,8 +455,11 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			if (rc)
 				snprintf(it->err, sizeof it->err, "%s",
 					 nedb_errmsg());
-			else if (!quiet)
-				cli_receipt_line(&r, &rcpt);
+			else {
+				batch_keep(p, it->lineno);
+				if (!quiet)
+					cli_receipt_line(&r, &rcpt);
+			}
 		}
 		free(it->id);
 		it->id = NULL;
@@ -339,25 +469,24 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 			cli_progress_end();
 			if (atomic)
 				nedb_write_abort(db);
-			else if (nedb_write_commit(db) == 0)
+			else if (commit_batch(db, p, &r, atomic) == 0)
 				print_receipts(&r);
 			cli_failf(rc, "line %llu: %s%s",
 				  (unsigned long long)it->lineno, it->err,
 				  atomic ? " (nothing written)" : "");
 		}
 		consumed();
-		if (nonce && nonce < UINT64_MAX)
-			p->w.nonce = ++nonce;	/* at the maximum: stale next */
+		p->w.nonce = nonce = next_nonce(nonce);
 		if (!atomic && (nedb_write_pending(db) >= 10000 ||
 				r.len > (1u << 20))) {
-			if ((rc = nedb_write_commit(db)))
+			if ((rc = commit_batch(db, p, &r, atomic)))
 				cli_fail(rc);
 			print_receipts(&r);
 			open = false;
 		}
 	}
 	pthread_join(th, NULL);
-	if (open && (rc = nedb_write_commit(db)))
+	if (open && (rc = commit_batch(db, p, &r, atomic)))
 		cli_fail(rc);
 	cli_progress_end();
 	print_receipts(&r);
@@ -366,6 +495,8 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 		nedb_buf_free(&q.v[i].pre.line);
 	}
 	nedb_ahead_free(q.ahead);
+	batch_begin(p);
+	free(batch.v);
 	nedb_buf_free(&r);
 	return 0;
 }

@@ -339,6 +339,19 @@ lose_seq() {
 	lose_seq upd nedb-update -d "$A" w '{"_id":"u1"}' '{"$inc":{"n":1}}'
 	lose_seq ifseq nedb-put -d "$A" --if-seq 3 w x '{"v":2}'
 	lose_seq nonce nedb-put -d "$A" --client c --nonce 7 w y '{}'
+	# a stream's batch is staged again whole, every document after
+	# the seq it lost, with the client's nonces in the same order
+	lose_seq bulk sh -c 'printf "%s\n" "{\"_id\":\"s1\"}" "{\"_id\":\"s2\"}" "{\"_id\":\"s3\"}" |
+		nedb-put -d "$1" --client b --nonce 5 w' sh "$A"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.bulk")" 0
+	won=$(jq .seq "$BATS_TEST_TMPDIR/won.bulk")
+	run jq -c '[.seq, .id]' "$BATS_TEST_TMPDIR/out.bulk"
+	assert_output "[$((won + 1)),\"s1\"]
+[$((won + 2)),\"s2\"]
+[$((won + 3)),\"s3\"]"
+	run nedb-log -d "$B" --since $((won + 1)) --until $((won + 3))
+	assert_equal "$(jq -c '[.client, .nonce]' <<<"$output" | paste -sd' ')" \
+		'["b",5] ["b",6] ["b",7]'
 	for k in del link upd ifseq nonce; do
 		assert_equal "$(cat "$BATS_TEST_TMPDIR/rc.$k")" 0
 		# its op is the one after the seq it lost
