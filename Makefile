@@ -177,52 +177,46 @@ stage: all
 		PREFIX=/usr/local >/dev/null
 
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
+# The library is compiled once for all of them (instrumented, into an
+# archive each fuzzer takes what it needs from).
 FUZZERS = doc logline nql sql resp http encline note fileproof
-FUZZ_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/midstate.c \
-	   lib/log/optab.c lib/core/time.c \
-	   lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
-	   lib/query/sql_parse.c lib/query/sql_value.c
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) lib/internal.h lib/query/sql.h
-	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		$(LIB_DIRS:%=-I%) \
-		$(LMDB_CFLAGS) -o $@ $< $(FUZZ_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+FUZZ_CFLAGS = -g -O1 -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined -D_GNU_SOURCE \
+	      $(LIB_DIRS:%=-I%) $(LMDB_CFLAGS) $(B2_CFLAGS) $(PQ_CFLAGS)
+FUZZ_LIB = build/fuzz/libnedb-fuzz.a
+FUZZ_OBJ = $(LIB_SRC:lib/%.c=build/fuzz/obj/%.o)
+FUZZ_LIBS = $(FUZZ_LIB) $(HIREDIS_LIBS) $(B2_LIBS) $(LMDB_LIBS) -ldl
 
-# nedbd's front ends over the whole library: the fuzzer includes resp.c or
-# http.c itself and is linked with main.c (its main renamed); what it does
-# not run (the other front end, libmicrohttpd) it stubs.
-FUZZ_FULL_SRC = $(LIB_SRC) cmd/nedbd/main.c
-FUZZ_FULL_DEPS = $(FUZZ_FULL_SRC) $(LIB_HDR) \
-		 tests/fuzz/fuzz_nedbd.h \
-		 cmd/nedbd/nedbd.h
-FUZZ_FULL = clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -D_GNU_SOURCE \
-	    -Dmain=nedbd_main $(LIB_DIRS:%=-I%) $(LMDB_CFLAGS) $(B2_CFLAGS) \
-	    $(PQ_CFLAGS)
-
-build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_FULL_DEPS)
+build/fuzz/obj/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -o $@ $< $(FUZZ_FULL_SRC) $(HIREDIS_LIBS) $(B2_LIBS) \
-		$(LMDB_LIBS) -ldl
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build/fuzz/fuzz_encline: tests/fuzz/fuzz_encline.c $(LIB_SRC) $(LIB_HDR)
-	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
 
-build/fuzz/fuzz_note: tests/fuzz/fuzz_note.c $(LIB_SRC) $(LIB_HDR)
+# nedbd's front ends: the fuzzer includes resp.c or http.c itself and is
+# linked with main.c (its main renamed); what it does not run (the other
+# front end, libmicrohttpd) it stubs.
+build/fuzz/nedbd_main.o: cmd/nedbd/main.c cmd/nedbd/nedbd.h $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=nedbd_main \
+		-c $< -o $@
 
-build/fuzz/fuzz_fileproof: tests/fuzz/fuzz_fileproof.c $(LIB_SRC) $(LIB_HDR)
-	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -o $@ $< $(LIB_SRC) $(B2_LIBS) $(LMDB_LIBS) -ldl
+FUZZ_NEDBD = build/fuzz/nedbd_main.o tests/fuzz/fuzz_nedbd.h cmd/nedbd/nedbd.h
 
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c cmd/nedbd/http.c $(FUZZ_FULL_DEPS) $(BUILD)/gen/console.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_FULL) -Icmd/nedbd -o $@ $< $(FUZZ_FULL_SRC) $(BUILD)/gen/console.c \
-		$(B2_LIBS) $(LMDB_LIBS) -ldl
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(LIB_HDR) lib/query/sql.h
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBS)
+
+build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c cmd/nedbd/resp.c $(FUZZ_NEDBD) $(FUZZ_LIB)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		build/fuzz/nedbd_main.o $(FUZZ_LIBS)
+
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c cmd/nedbd/http.c $(FUZZ_NEDBD) $(FUZZ_LIB) $(BUILD)/gen/console.c
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icmd/nedbd -o $@ $< \
+		build/fuzz/nedbd_main.o $(BUILD)/gen/console.c $(FUZZ_LIBS)
 
 # Library unit tests (tests/unit/test_*.c), linked with libnedb's objects
 # so that internal functions can be tested; run by tests/unit.bats.
@@ -234,8 +228,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIB_OBJ) \
 		$(LMDB_LIBS) $(B2_LIBS) -ldl $(LDFLAGS)
 
-check: stage fuzz unit
-	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 stage unit
+# Both builds on every core, then both suites at once (tests/run).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+check:
+	@$(MAKE) --no-print-directory -j$(NPROC) stage fuzz unit
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-san SAN=1 stage unit
 	@NEDB_UNIT_BUILD=$(BUILD) tests/run $(STAGE)/usr/local \
 		build-san/stage/usr/local
 
