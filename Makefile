@@ -68,7 +68,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/mid
 	  lib/file/cdc.c lib/file/store.c lib/file/manifest.c lib/file/file.c \
 	  lib/log/engine.c lib/log/pglog.c lib/log/redislog.c \
 	  lib/engine/move.c
-LIB_HDR = lib/nedb.h lib/internal.h lib/core/nedb_jv.h lib/query/nql.h \
+LIB_HDR = lib/nedb.h lib/internal.h lib/core/b2.h lib/core/nedb_jv.h lib/query/nql.h \
 	  lib/query/sql.h \
 	  lib/proto/redis.h lib/proto/request.h lib/view/codec.h lib/view/kv.h \
 	  lib/log/logstore.h lib/log/engine.h lib/crypt/crypt.h lib/proof/tree.h \

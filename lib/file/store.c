@@ -40,7 +40,7 @@
  *     compared with the bytes it stands for before it was written
  *     (nedb__fcodec_deflate, on whichever thread deflated it).
  */
-#include <blake2.h>
+#include "b2.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -32,7 +32,7 @@
  *  2. nedb__log_check needs no JSON parser: verification runs at the
  *     speed of hashing.
  */
-#include <blake2.h>
+#include "b2.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

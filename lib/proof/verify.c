@@ -21,7 +21,7 @@
  *     checkpoint whose log signature, and quorum of witness cosignatures,
  *     verified before any proof is looked at; never from the proof alone.
  */
-#include <blake2.h>
+#include "b2.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -57,7 +57,7 @@
  *  5. Plaintext kept in memory (a thread's remembered keys and heads, a
  *     slot's keys) is wiped when it is freed or the slot given back.
  */
-#include <blake2.h>
+#include "b2.h"
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -48,7 +48,7 @@
  *  3. "applied" is written in the same LMDB transaction as the ops it
  *     covers, so the view never claims an op it has not applied.
  */
-#include <blake2.h>
+#include "b2.h"
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * backend runs them by adding a line there.  Lines are made with
  * nedb__log_format, as the engine makes them.
  */
-#include <blake2.h>
+#include "b2.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
