@@ -753,7 +753,10 @@ done:
  * A forked child draws afresh: a fork handler moves the generation on,
  * which every thread's pool compares with its own (a getpid(2) per
  * call, as this did before, cost a system call per op: 13% of a bulk
- * put).  The bytes are wiped as they are handed out.
+ * put).  The bytes are wiped as they are handed out.  A pool starts
+ * small (a one-op command draws 512 bytes) and doubles at each refill
+ * up to 16 KiB, so that a stream of puts makes one getrandom(2) per
+ * thousand salts.
  */
 static unsigned rand_gen = 1;
 static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
@@ -773,26 +776,28 @@ rand_init(void)
 int
 nedb__rand_pool(unsigned char *out, size_t n)
 {
-	static __thread unsigned char pool[1024];
-	static __thread size_t left;
+	static __thread unsigned char pool[16384];
+	static __thread size_t left, size = 256;
 	static __thread unsigned owner;
 	unsigned gen;
 
 	pthread_once(&rand_once, rand_init);
 	gen = __atomic_load_n(&rand_gen, __ATOMIC_RELAXED);
-	if (n > sizeof pool / 4) {
+	if (n > 256) {
 		if (getrandom(out, n, 0) != (ssize_t)n)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
 		return 0;
 	}
 	if (left < n || owner != gen) {
-		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool)
+		if (size < sizeof pool)
+			size *= 2;
+		if (getrandom(pool, size, 0) != (ssize_t)size)
 			return nedb__errno(NEDB_EIO, "cannot read random bytes");
-		left = sizeof pool;
+		left = size;
 		owner = gen;
 	}
-	memcpy(out, pool + sizeof pool - left, n);
-	explicit_bzero(pool + sizeof pool - left, n);
+	memcpy(out, pool + size - left, n);
+	explicit_bzero(pool + size - left, n);
 	left -= n;
 	return 0;
 }
