@@ -587,9 +587,11 @@ typedef struct nedb_put {
  * and goes on from there.
  *
  * Plain puts only: with merge, tags, provenance, preconditions, an
- * idempotency key, a nonce, an absolute expiry, or on an encrypted
- * database or one whose log is on an engine, nedb_ahead_put formats
- * nothing (op->ok 0) and the writer does all of it, as without.
+ * idempotency key, a nonce, an absolute expiry, or on a database whose
+ * log is on an engine, nedb_ahead_put formats nothing (op->ok 0) and
+ * the writer does all of it, as without.  On an encrypted database the
+ * reader also draws the op's salt (from libcrypto, which it has
+ * loaded); the writer still seals the line at commit.
  * p->doc and p->id must be nedb_put_prepare's (NEDB_PREPARED_ID), and
  * the writer must be given the very same pointers.
  */

@@ -62,6 +62,43 @@ fill() {
 	assert_output --partial 'view.mdb: canary-ordered-value (raw)'
 }
 
+@test "a stream on an encrypted database: every op salted afresh, sealed, and right after another writer moved the chain" {
+	# the reader formats, salts and hashes each put ahead (nedb.h); a
+	# put of another process between two batches makes its guesses
+	# wrong, and the writer must salt and format them afresh
+	export NEDB_TMK_FILE=$K1
+	mkfifo feed
+	nedb-put t < feed > receipts 3>&- &
+	exec 4> feed
+	for i in $(seq 1 50); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	for _ in $(seq 600); do
+		[ "$(wc -l < receipts)" -ge 50 ] && break
+		sleep 0.05
+	done
+	run wc -l < receipts
+	assert_output 50
+	nedb-put -q --client other other x '{"v":0}'
+	for i in $(seq 51 300); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	exec 4>&-
+	wait
+	run sed -n '51p;300p' receipts
+	assert_line --index 0 --partial '"seq":52,'
+	assert_line --index 1 --partial '"seq":301,'
+	run nedb-get t a1 a51 a300
+	assert_success
+	# every op of the stream has a salt of its own, and no line of the
+	# log is plaintext
+	run sh -c 'nedb-log | jq -r "select(.op == \"put\") | .salt" | sort -u | grep -c "^[0-9a-f]\{32\}$"'
+	assert_output 301
+	run grep -cv '^{"enc":1,"ct":"[A-Za-z0-9+/]*=*"}$' "$NEDB_DIR/log.aof"
+	assert_output 0
+	run grep -c a300 "$NEDB_DIR/log.aof"
+	assert_output 0
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
 @test "a third party decrypts and checks the log by nedb-format(5)'s recipe" {
 	export NEDB_TMK_FILE=$K1
 	fill

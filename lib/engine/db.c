@@ -422,7 +422,8 @@ creation_format(nedb *db)
 struct nedb_ahead {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool usable;		/* plaintext, the directory's own log */
+	bool usable;		/* the directory's own log */
+	bool salted;		/* an encrypted database's: ops are salted */
 	bool valid;		/* seq...head: the writer's chain */
 	bool closed;
 	bool published;		/* pub is set */
@@ -444,7 +445,8 @@ nedb_ahead_new(nedb *db, nedb_ahead **out)
 		return nedb__err(NEDB_EIO, "out of memory");
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	a->usable = !nedb__encrypted(db) && !db->eng;
+	a->usable = !db->eng;
+	a->salted = nedb__encrypted(db);
 	a->format = db->log_format;
 	*out = a;
 	return 0;
@@ -525,7 +527,16 @@ nedb_ahead_put(nedb_ahead *a, const nedb_put *p, nedb_preop *op)
 	o.doclen = p->doclen;
 	o.exp = p->ttl_ms > 0 ? o.ts + p->ttl_ms : 0;
 	o.format = a->format;
-	if (o.format >= 2 && (rc = nedb__rand_pool(o.dsalt, SALT_LEN)))
+	/* an encrypted database's random bytes come from libcrypto, which
+	 * it has loaded (doc_salt) */
+	if (a->salted) {
+		o.salted = true;
+		if ((rc = nedb__rand_small(o.salt, SALT_LEN)) ||
+		    (o.format >= 2 &&
+		     (rc = nedb__rand_small(o.dsalt, SALT_LEN))))
+			goto done;
+	} else if (o.format >= 2 &&
+		   (rc = nedb__rand_pool(o.dsalt, SALT_LEN)))
 		goto done;
 	op->line.len = 0;
 	if ((rc = nedb__log_format(&op->line, &o))) {
@@ -567,11 +578,12 @@ ahead_ts(nedb *db, const nedb_preop *ahead)
 }
 
 static bool
-ahead_fits(const struct op *o)
+ahead_fits(const struct op *o, bool salted)
 {
 	const nedb_preop *a = o->ahead;
 
-	return a && a->ok && !o->salted && o->kind == OP_PUT &&
+	return a && a->ok && a->from->salted == salted && !o->salted &&
+	       o->kind == OP_PUT &&
 	       a->seq == o->seq && !memcmp(a->prev, o->prev, HASH_LEN) &&
 	       a->ts == o->ts && a->nonce == o->nonce && a->exp == o->exp &&
 	       a->format == o->format && a->doc == o->doc &&
@@ -637,13 +649,9 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 		goto fail;
 	if (o->ts > (int64_t)db->last_ts)
 		db->last_ts = (uint64_t)o->ts;
-	if (nedb__encrypted(db)) {
-		if ((rc = nedb__rand_small(o->salt, SALT_LEN)))
-			goto fail;
-		o->salted = true;
-	}
 	o->format = db->log_format;
-	if (ahead_fits(o)) {
+	if (ahead_fits(o, nedb__encrypted(db))) {
+		/* salted by the reader, on an encrypted database */
 		if (nedb_buf_add(&db->wlog, o->ahead->line.p,
 				 o->ahead->line.len)) {
 			rc = NEDB_EIO;
@@ -651,8 +659,14 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 		}
 		memcpy(o->hash, o->ahead->hash, HASH_LEN);
 		o->len = o->ahead->len;
+		o->salted = o->ahead->from->salted;
 	} else {
 		fresh = true;
+		if (nedb__encrypted(db)) {
+			if ((rc = nedb__rand_small(o->salt, SALT_LEN)))
+				goto fail;
+			o->salted = true;
+		}
 		if (o->format >= 2 && o->doc && (rc = doc_salt(db, o->dsalt)))
 			goto fail;
 		if ((rc = nedb__log_format(&db->wlog, o)))

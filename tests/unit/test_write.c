@@ -282,12 +282,13 @@ ahead(nedb_ahead *a, nedb_put *p, const char *doc, nedb_buf *text,
  * Lines formatted ahead are staged as they are while the chain is the
  * writer's, and formatted afresh once another writer moved it (the
  * reader then goes on from the writer's op).  One thread plays reader
- * and writer, in the order that never makes the reader wait.
+ * and writer, in the order that never makes the reader wait.  On an
+ * encrypted database too: there the reader also salts each op.
  */
 static void
-test_ahead_lines_are_staged_or_redone(void)
+ahead_case(bool encrypted)
 {
-	nedb *a = fresh(), *b = NULL;
+	nedb *a, *b = NULL;
 	nedb_ahead *ah;
 	nedb_preop op[4];
 	nedb_buf text[4] = {{0}};
@@ -296,6 +297,10 @@ test_ahead_lines_are_staged_or_redone(void)
 	nedb_verify_result v;
 	char dir[128], *id[4] = {0};
 
+	if (encrypted)
+		setenv("NEDB_TMK", "000102030405060708090a0b0c0d0e0f"
+		       "101112131415161718191a1b1c1d1e1f", 1);
+	a = fresh();
 	snprintf(dir, sizeof dir, "%s/db%d", root, ndb - 1);
 	memset(op, 0, sizeof op);
 	CHECK(nedb_open(&b, dir, 0) == 0);
@@ -327,6 +332,9 @@ test_ahead_lines_are_staged_or_redone(void)
 	CHECK(nedb_write_put(a, &p[3], &r) == 0 && r.seq == 5);
 	CHECK(nedb_write_commit(a) == 0);
 	CHECK(line_is(a, 5, &op[3]));
+	/* each op salted apart from the others */
+	CHECK(!encrypted || (strstr(op[1].line.p, "\"salt\":\"") &&
+			     strstr(op[3].line.p, "\"salt\":\"")));
 	CHECK(nedb_verify(a, NEDB_VERIFY_DETERMINISM, &v) == 0 && v.ok);
 	CHECK(v.seq == 5);
 	for (int i = 0; i < 4; i++) {
@@ -338,6 +346,19 @@ test_ahead_lines_are_staged_or_redone(void)
 	nedb_ahead_free(ah);
 	nedb_close(b);
 	nedb_close(a);
+	unsetenv("NEDB_TMK");
+}
+
+static void
+test_ahead_lines_are_staged_or_redone(void)
+{
+	ahead_case(false);
+}
+
+static void
+test_ahead_lines_are_salted_staged_or_redone_encrypted(void)
+{
+	ahead_case(true);
 }
 
 int
@@ -353,6 +374,7 @@ main(void)
 	RUN(test_verified_reads_see_the_open_write);
 	RUN(test_put_preconditions);
 	RUN(test_ahead_lines_are_staged_or_redone);
+	RUN(test_ahead_lines_are_salted_staged_or_redone_encrypted);
 	RUN(test_interrupt_stops_a_query_at_its_next_candidate);
 	{
 		char cmd[256];
