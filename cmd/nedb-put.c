@@ -493,6 +493,7 @@ put_stream(nedb *db, nedb_put *p, bool atomic)
 	for (size_t i = 0; i < RING; i++) {
 		nedb_buf_free(&q.v[i].doc);
 		nedb_buf_free(&q.v[i].pre.line);
+		nedb_buf_free(&q.v[i].pre.sealed);
 	}
 	nedb_ahead_free(q.ahead);
 	batch_begin(p);

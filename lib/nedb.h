@@ -591,7 +591,8 @@ typedef struct nedb_put {
  * log is on an engine, nedb_ahead_put formats nothing (op->ok 0) and
  * the writer does all of it, as without.  On an encrypted database the
  * reader also draws the op's salt (from libcrypto, which it has
- * loaded); the writer still seals the line at commit.
+ * loaded) and seals the line as it will be stored, with a context of
+ * its own.
  * p->doc and p->id must be nedb_put_prepare's (NEDB_PREPARED_ID), and
  * the writer must be given the very same pointers.
  */
@@ -609,6 +610,9 @@ typedef struct nedb_preop {
 	int format;
 	int ok;			/* 1: formatted ahead */
 	nedb_ahead *from;
+	nedb_buf sealed;	/* an encrypted database's: the line as
+				 * stored, with its "\n" (nedb_buf_free it
+				 * at the end, as line) */
 } nedb_preop;
 
 /* Starts a stream for the writes of db (which the writer must use from

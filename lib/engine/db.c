@@ -424,6 +424,9 @@ struct nedb_ahead {
 	pthread_cond_t cv;
 	bool usable;		/* the directory's own log */
 	bool salted;		/* an encrypted database's: ops are salted */
+	struct nedb_crypt seal;	/* and sealed: the log's key, a context
+				 * of the reader's own (seal.log only) */
+	nedb_buf stmp;
 	bool valid;		/* seq...head: the writer's chain */
 	bool closed;
 	bool published;		/* pub is set */
@@ -448,6 +451,14 @@ nedb_ahead_new(nedb *db, nedb_ahead **out)
 	a->usable = !db->eng;
 	a->salted = nedb__encrypted(db);
 	a->format = db->log_format;
+	if (a->salted && a->usable) {
+		int rc = nedb__aead_new(&a->seal.log, db->crypt.log_key);
+
+		if (rc) {
+			nedb_ahead_free(a);
+			return rc;
+		}
+	}
 	*out = a;
 	return 0;
 }
@@ -470,6 +481,9 @@ nedb_ahead_free(nedb_ahead *a)
 		return;
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
+	if (a->seal.log)
+		nedb__aead_free(a->seal.log);
+	nedb_buf_free(&a->stmp);
 	free(a);
 }
 
@@ -539,7 +553,12 @@ nedb_ahead_put(nedb_ahead *a, const nedb_put *p, nedb_preop *op)
 		   (rc = nedb__rand_pool(o.dsalt, SALT_LEN)))
 		goto done;
 	op->line.len = 0;
-	if ((rc = nedb__log_format(&op->line, &o))) {
+	op->sealed.len = 0;
+	if ((rc = nedb__log_format(&op->line, &o)) ||
+	    (a->seal.log &&
+	     ((rc = nedb__line_seal(&a->seal, &op->sealed, &a->stmp,
+				    op->line.p, o.len)) ||
+	      (rc = nedb_buf_add(&op->sealed, "\n", 1))))) {
 		a->valid = false;
 		goto done;
 	}
@@ -672,6 +691,10 @@ stage(nedb *db, struct op *o, nedb_receipt *receipt)
 		if ((rc = nedb__log_format(&db->wlog, o)))
 			goto fail;
 	}
+	/* an encrypted log's line sealed now, or by the reader */
+	if ((rc = nedb__log_stage(db, db->wlog.p + mark, o->len,
+				  fresh ? NULL : &o->ahead->sealed)))
+		goto fail;
 	end = nedb__log_place(db, db->wa.end, o->len, &o->loc);
 	if ((rc = nedb__apply(&db->view, db->wtxn, o)))
 		goto fail;
@@ -1019,6 +1042,7 @@ init_view(nedb *db, bool wait)
 			goto fail;
 		}
 		db->wlog.len = 0;
+		nedb__log_unstage(db);
 		db->wcount = 0;
 		a = db->wa;
 		if ((rc = nedb__fsync_dir(db->dir)) ||
@@ -1913,6 +1937,7 @@ write_begin(nedb *db, int mode)
 	}
 	db->wbase_end = db->wa.end;
 	db->wlog.len = 0;
+	nedb__log_unstage(db);
 	db->wcount = 0;
 	db->wfailed = false;
 	db->wtouched = false;
@@ -2043,6 +2068,7 @@ nedb_write_abort(nedb *db)
 		mdb_txn_abort(db->wtxn);
 	db->wtxn = NULL;
 	db->wlog.len = 0;
+	nedb__log_unstage(db);
 	db->wcount = 0;
 	db->wfailed = false;
 	nedb__wunlock(db);
@@ -2115,6 +2141,7 @@ nedb_write_commit(nedb *db)
 		nedb__warn("%s (the view will be rebuilt if the system goes "
 			   "down)", nedb_errmsg());
 	db->wlog.len = 0;
+	nedb__log_unstage(db);
 	db->wcount = 0;
 	nedb__wunlock(db);
 	return rc;

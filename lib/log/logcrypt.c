@@ -170,6 +170,8 @@ c_close(nedb *db)
 	nedb__log_file.close(db);
 	nedb_buf_free(&db->log.sealed);
 	nedb_buf_free(&db->log.ctmp);
+	nedb_buf_free(&db->log.staged);
+	nedb_buf_free(&db->log.stmp);
 }
 
 static int
@@ -196,6 +198,57 @@ c_after(const struct log_loc *loc)
 	return nedb__log_file.after(loc);
 }
 
+int
+nedb__log_stage(nedb *db, const char *line, size_t len, const nedb_buf *sealed)
+{
+	struct nedb_log *l = &db->log;
+	int rc;
+
+	if (l->be != &nedb__log_crypt)
+		return 0;
+	if (sealed && sealed->len)
+		rc = nedb_buf_add(&l->staged, sealed->p, sealed->len);
+	else if (!(rc = nedb__line_seal(&db->crypt, &l->staged, &l->stmp,
+					line, len)))
+		rc = nedb_buf_add(&l->staged, "\n", 1);
+	if (rc)
+		return rc;
+	l->nstaged++;
+	l->staged_plain += len + 1;
+	return 0;
+}
+
+void
+nedb__log_unstage(nedb *db)
+{
+	struct nedb_log *l = &db->log;
+
+	l->staged.len = 0;
+	l->nstaged = 0;
+	l->staged_plain = 0;
+	if (l->staged.cap > (4u << 20)) {
+		nedb_buf_free(&l->staged);
+		nedb_buf_free(&l->stmp);
+	}
+}
+
+/* Whether lines are the ones staged (nedb__log_stage). */
+static bool
+staged_are(nedb *db, const char *lines, size_t len)
+{
+	const struct nedb_log *l = &db->log;
+	const char *p = lines, *end = lines + len, *nl;
+	size_t n = 0;
+
+	if (!l->nstaged || l->staged_plain != len)
+		return false;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p = nl + 1;
+	}
+	return n == l->nstaged && p == end;
+}
+
 static int
 c_append(nedb *db, const char *lines, size_t len, bool sync)
 {
@@ -203,6 +256,12 @@ c_append(nedb *db, const char *lines, size_t len, bool sync)
 	const char *p = lines, *end = lines + len, *nl;
 	int rc;
 
+	if (staged_are(db, lines, len)) {
+		rc = nedb__log_file.append(db, db->log.staged.p,
+					   db->log.staged.len, sync);
+		nedb__log_unstage(db);
+		return rc;
+	}
 	s->len = 0;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 		if ((rc = nedb__line_seal(&db->crypt, s, &db->log.ctmp, p,

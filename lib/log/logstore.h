@@ -158,6 +158,19 @@ int nedb__line_seal(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 		    const char *line, size_t len);
 int nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 		    const char *line, size_t len, uint64_t seq);
+/*
+ * Sealing as a write stages its ops (encrypted logs only; elsewhere
+ * these do nothing): stage() hands each line (without "\n") here, with
+ * its stored form when a bulk put's reader sealed it already
+ * (nedb_ahead_put), else it is sealed now.  The commit's append then
+ * writes those instead of sealing the batch again, but only when they
+ * are exactly its lines (their number and plaintext bytes); any other
+ * append is sealed as it comes.  unstage forgets them (a write begun,
+ * aborted, or committed).
+ */
+int nedb__log_stage(struct nedb *db, const char *line, size_t len,
+		    const nedb_buf *sealed);
+void nedb__log_unstage(struct nedb *db);
 /* The seq of log.aof's first line, read from fd and opened. */
 int nedb__crypt_first_seq(struct nedb *db, int fd, uint64_t *seq);
 
@@ -176,6 +189,10 @@ struct nedb_log {
 	struct arch_cache *arch_cache;	/* archive.c: blocks last inflated */
 	/* encrypted backend (logcrypt.c): sealed lines, scratch */
 	nedb_buf sealed, ctmp;
+	/* the open write's lines, sealed as they were staged
+	 * (nedb__log_stage): how many, and their plaintext bytes */
+	nedb_buf staged, stmp;
+	size_t nstaged, staged_plain;
 };
 
 /* The interface the rest of the library calls (logstore.c). */

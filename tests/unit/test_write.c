@@ -339,6 +339,7 @@ ahead_case(bool encrypted)
 	CHECK(v.seq == 5);
 	for (int i = 0; i < 4; i++) {
 		nedb_buf_free(&op[i].line);
+		nedb_buf_free(&op[i].sealed);
 		nedb_buf_free(&text[i]);
 		free(id[i]);
 	}
