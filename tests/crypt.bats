@@ -329,7 +329,7 @@ kill_encryption_at() {
 	fill
 	nedb-checkpoint --prune >/dev/null
 	nedb-put -q CanaryColl after '{"o":"v8"}'
-	run python3 "$LIB/flips.py" "$NEDB_DIR" 12 CanaryColl \
+	run python3 "$LIB/flips.py" "$NEDB_DIR" "$(sample 12)" CanaryColl \
 		canary-id-7731 d1 d2 d3 after
 	assert_success
 	assert_output --partial '0 wrong answers'

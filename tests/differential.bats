@@ -37,9 +37,11 @@ differential() {
 }
 
 @test "random queries answer as SPEC §6 says, with and without indexes (seed 2)" {
+	[ "${NEDB_SUITE:-1}" = 1 ] || skip "the sanitizer suite runs seed 1"
 	differential 2
 }
 
 @test "random queries answer as SPEC §6 says, with and without indexes (seed 3)" {
+	[ "${NEDB_SUITE:-1}" = 1 ] || skip "the sanitizer suite runs seed 1"
 	differential 3
 }

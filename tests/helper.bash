@@ -11,6 +11,18 @@ setup() {
 	if declare -F setup_more >/dev/null; then setup_more; fi
 }
 
+# sample N: how many rounds a randomised test runs: N in the first
+# suite; a third of N (at least 1) in the sanitizer suite, which looks
+# for memory errors along the same paths, at twenty times the cost of a
+# process.
+sample() {
+	if [ "${NEDB_SUITE:-1}" = 1 ]; then
+		echo "$1"
+	else
+		echo $((($1 + 2) / 3))
+	fi
+}
+
 # Every scenario ends with the view equal to a replay of the log.
 assert_determinism() {
 	run nedb-verify --determinism
