@@ -14,7 +14,7 @@ fuzz() {
 	cd "$BATS_TEST_TMPDIR"
 	LSAN_OPTIONS="suppressions=$BATS_TEST_DIRNAME/fuzz/lsan.supp" \
 	ASAN_OPTIONS=detect_leaks=1 \
-	run "$bin" -max_total_time="${NEDB_FUZZ_SECONDS:-20}" -timeout=10 \
+	run "$bin" -max_total_time="${NEDB_FUZZ_SECONDS:-15}" -timeout=10 \
 		-rss_limit_mb=1024 corpus
 	assert_success
 	assert_output --partial "Done "
