@@ -67,20 +67,7 @@ fill() {
 	# put of another process between two batches makes its guesses
 	# wrong, and the writer must salt and format them afresh
 	export NEDB_TMK_FILE=$K1
-	mkfifo feed
-	nedb-put t < feed > receipts 3>&- &
-	exec 4> feed
-	for i in $(seq 1 50); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
-	for _ in $(seq 600); do
-		[ "$(wc -l < receipts)" -ge 50 ] && break
-		sleep 0.05
-	done
-	run wc -l < receipts
-	assert_output 50
-	nedb-put -q --client other other x '{"v":0}'
-	for i in $(seq 51 300); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
-	exec 4>&-
-	wait
+	stream_around_a_put
 	run sed -n '51p;300p' receipts
 	assert_line --index 0 --partial '"seq":52,'
 	assert_line --index 1 --partial '"seq":301,'

@@ -23,6 +23,28 @@ sample() {
 	fi
 }
 
+# stream_around_a_put: one nedb-put stream of t/a1..a300 (receipts in
+# ./receipts) with a put of other/x by another client once the first 50
+# are committed: the stream's reader formatted ahead ops the other put
+# made wrong.
+stream_around_a_put() {
+	local i
+	mkfifo feed
+	nedb-put t < feed > receipts 3>&- &
+	exec 4> feed
+	for i in $(seq 1 50); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	for _ in $(seq 600); do
+		[ "$(wc -l < receipts)" -ge 50 ] && break
+		sleep 0.05
+	done
+	run wc -l < receipts
+	assert_output 50
+	nedb-put -q --client other other x '{"v":0}'
+	for i in $(seq 51 300); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
+	exec 4>&-
+	wait
+}
+
 # Every scenario ends with the view equal to a replay of the log.
 assert_determinism() {
 	run nedb-verify --determinism

@@ -145,20 +145,7 @@ load helper
 	# the reader formats each document ahead as the op after the last;
 	# another process's put between two batches makes those guesses
 	# wrong, and the writer must format them afresh, not stage them
-	mkfifo feed
-	nedb-put t < feed > receipts 3>&- &
-	exec 4> feed
-	for i in $(seq 1 50); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
-	for _ in $(seq 600); do
-		[ "$(wc -l < receipts)" -ge 50 ] && break
-		sleep 0.05
-	done
-	run wc -l < receipts
-	assert_output 50
-	nedb-put -q --client other other x '{"v":0}'
-	for i in $(seq 51 300); do echo "{\"_id\":\"a$i\",\"v\":$i}"; done >&4
-	exec 4>&-
-	wait
+	stream_around_a_put
 	run grep -c '"seq"' receipts
 	assert_output 300
 	run sed -n '51p;300p' receipts
