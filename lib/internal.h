@@ -310,6 +310,14 @@ int nedb__log_format(nedb_buf *out, struct op *o);
  */
 int nedb__log_check(const char *line, size_t len, uint64_t *seq,
 		    unsigned char prev[HASH_LEN], unsigned char hash[HASH_LEN]);
+/*
+ * The same check for the line after one whose hash is prev, and whose
+ * text holds it as prevhex (64 digits that checked): 0 when it passes,
+ * hash filled; 1 (no error set) when nedb__log_check must say why not.
+ */
+int nedb__log_check_next(const char *line, size_t len, uint64_t seq,
+			 const unsigned char prev[HASH_LEN],
+			 const char *prevhex, unsigned char hash[HASH_LEN]);
 /* Parses a checked line into o (loads libjq).  nedb__op_free after. */
 int nedb__log_parse(const char *line, size_t len, struct op *o);
 void nedb__op_free(struct op *o);

@@ -604,6 +604,52 @@ PY
 	assert_equal "$stderr" "$(nedb-verify)"
 }
 
+# A log over 16 MiB is hashed by two threads, the second half apart:
+# the redaction rule sees every line of both.
+big_log() {
+	local i
+	for ((i = 0; i < 45000; i++)); do
+		printf '{"_id":"k%05d","pad":"%0200d"}\n' "$i" "$i"
+	done | nedb-put -q c
+}
+
+@test "the redaction rule holds in either half of a log hashed by two threads" {
+	big_log
+	[ "$(stat -c %s "$NEDB_DIR/log.aof")" -gt $((16 << 20)) ]
+	cp "$NEDB_DIR/log.aof" unredacted
+	nedb-redact c k40000 --all >/dev/null
+	run nedb-verify
+	assert_success
+	assert_output --partial '"seq":45001,'
+	cp "$NEDB_DIR/log.aof" clean
+	# an erasure no op names, in each half
+	for k in 1234 40000; do
+		cp clean "$NEDB_DIR/log.aof"
+		redact_by_hand $((k + 2)) 45001
+		run nedb-verify
+		assert_failure 1
+		assert_output "{\"ok\":false,\"seq\":$((k + 2)),\"error\":\"text erased, but op 45001 is not a redact op naming this one\"}"
+	done
+	# a format-1 put in the second half (its document last, no salt),
+	# the chain rewritten around it and the view rebuilt
+	cp unredacted "$NEDB_DIR/log.aof"
+	python3 - "$NEDB_DIR/log.aof" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p, "rb").read().split(b"\n")
+l = lines[44000]
+span, t = l.index(b'"op":"put"') + 10, l.rfind(b',"ts":')
+doc = l[span:l.rindex(b',"ds":"', 0, t)]
+lines[44000] = l[:span] + l[t:-75] + doc + l[-75:]
+open(p, "wb").write(b"\n".join(lines))
+PY
+	python3 "$BATS_TEST_DIRNAME/rechain.py" "$NEDB_DIR" 1 '"seq":1,' '"seq":1,'
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-verify
+	assert_failure 1
+	assert_output '{"ok":false,"seq":44000,"error":"a put whose document cannot be erased in a format-2 log"}'
+}
+
 @test "nedb-log prints a redacted line compactly, --raw as stored" {
 	two_versions
 	nedb-redact users alice --seq 1 >/dev/null

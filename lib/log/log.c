@@ -480,6 +480,44 @@ nedb__log_check(const char *line, size_t len, uint64_t *seq,
 	return 0;
 }
 
+/*
+ * The common case of a walk, without unhexing: the line after one whose
+ * hash (prev) and hash text (prevhex, 64 checked digits) the caller
+ * holds.  Returns 0 when the line is well formed, carries seq *seq and
+ * prev's text, and its hash text is that of its hash, filled in; else 1
+ * with no error set, and the caller asks nedb__log_check, whose answer
+ * names what is wrong.  Verify's hashing threads spend a tenth of their
+ * time unhexing otherwise.
+ */
+int
+nedb__log_check_next(const char *line, size_t len, uint64_t seq,
+		     const unsigned char prev[HASH_LEN], const char *prevhex,
+		     unsigned char hash[HASH_LEN])
+{
+	const char *p = line + 7, *end = line + len;
+	char hex[2 * HASH_LEN + 1];
+	uint64_t n = 0;
+
+	if (len < 7 + 1 + 10 + 64 + 1 + SUFFIX_LEN ||
+	    memcmp(line, "{\"seq\":", 7) || *p < '0' || *p > '9')
+		return 1;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (n > (UINT64_MAX - 9) / 10)
+			return 1;
+		n = n * 10 + (uint64_t)(*p++ - '0');
+	}
+	if (n != seq || end - p < 10 + 64 ||
+	    memcmp(p, ",\"prev\":\"", 9) || memcmp(p + 9, prevhex, 64) ||
+	    p[9 + 64] != '"')
+		return 1;
+	p = end - SUFFIX_LEN;
+	if (memcmp(p, ",\"hash\":\"", 9) || memcmp(end - 2, "\"}", 2) ||
+	    hash_of(line, len, seq, prev, hash))
+		return 1;
+	nedb__hex(hex, hash, HASH_LEN);
+	return memcmp(hex, p + 9, 64) != 0;
+}
+
 static const char *
 str_member(jv obj, const char *key)
 {

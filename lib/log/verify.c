@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <unistd.h>
 #include "internal.h"
@@ -589,6 +590,139 @@ client_key(const struct rule *r, nedb_buf *scratch, const char **key,
 	return 0;
 }
 
+/*
+ * Log format 2's rule across lines (doc/redaction.md §4): a put whose
+ * document was erased says by which op (,"redacted":R), and that op must
+ * be a redact op naming it, of the same document; every seq a redact op
+ * names must be erased by it.  Anyone holding a line can compute its
+ * erased form, which keeps its hash (that is what lets text go), so
+ * without this rule text could vanish with no op in the chain saying so.
+ * And every put must be one that can be erased.  The chain's walk
+ * looks at each line for it while the line is in the cache (rw_scan: a
+ * look at each put's members after "op"), and parses only redact ops
+ * and erased puts, which are few; the rule is checked after the walk.
+ */
+struct redaction {
+	uint64_t seq, by;		/* a put and its eraser, or an op */
+	char *key;			/* coll \0 id \0 */
+	size_t klen;
+	char *seqs;			/* a redact op's "seqs" text */
+	size_t seqs_len;
+};
+
+struct rwalk {
+	uint64_t bad;			/* a put that cannot be erased, or
+					 * UINT64_MAX */
+	struct redaction *put, *op;	/* erased puts; redact ops */
+	size_t nput, nop, cput, cop;
+	int rc;
+};
+
+static int
+rw_add(struct redaction **v, size_t *n, size_t *cap, struct redaction *r)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct redaction *x = nedb__realloc(*v, c * sizeof *x);
+
+		if (!x)
+			return nedb__err(NEDB_EIO, "out of memory");
+		*v = x;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *r;
+	return 0;
+}
+
+/*
+ * What a line is to the rule: 0 nothing, 2 a redact op or an erased put
+ * (rw_take reads it), 1 a put that cannot be erased.  Only looks.
+ */
+static int
+rw_scan(const char *line, size_t len)
+{
+	const char *end = line + len - LOG_SUFFIX_LEN, *p;
+	struct log_put2 p2;
+
+	/* a redact op: its "op" member, right after prev */
+	p = memchr(line + 7, ',', len - 7);
+	if (!p || end - p <= 9 + 64 + 1 + 11)
+		return 0;
+	if (end - p > 9 + 64 + 1 + 16 &&
+	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
+		return 2;
+	/* a put: in format 2 its document (or the mark of its erasure)
+	 * follows "op":"put", ending at a block boundary */
+	if (!starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11))
+		return 0;
+	switch (nedb__log_put2(line, len, &p2)) {
+	case 1:
+		return 0;
+	case 2:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/* Records line seq, which rw_scan found to be 2, in w. */
+static int
+rw_take(struct rwalk *w, uint64_t seq, const char *line, size_t len)
+{
+	struct redaction r = {.seq = seq};
+	struct op o;
+	size_t c, i;
+	int rc;
+
+	if ((rc = nedb__log_parse(line, len, &o)))
+		return rc;
+	if (o.kind == OP_PUT && !o.redacted) {
+		nedb__op_free(&o);
+		return 0;	/* text in a string, not a mark */
+	}
+	if (o.kind != OP_PUT && o.kind != OP_REDACT) {
+		nedb__op_free(&o);
+		return 0;
+	}
+	c = strlen(o.coll), i = strlen(o.id);
+	r.klen = c + i + 2;
+	if (!(r.key = nedb__malloc(r.klen))) {
+		nedb__op_free(&o);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	memcpy(r.key, o.coll, c + 1);
+	memcpy(r.key + c + 1, o.id, i + 1);
+	if (o.kind == OP_PUT) {
+		r.by = o.redacted;
+		rc = rw_add(&w->put, &w->nput, &w->cput, &r);
+	} else {
+		r.seqs = nedb__memdup(o.seqs, o.seqs_len);
+		r.seqs_len = o.seqs_len;
+		rc = rw_add(&w->op, &w->nop, &w->cop, &r);
+	}
+	nedb__op_free(&o);
+	if (rc)
+		free(r.key);
+	return rc;
+}
+
+/*
+ * The rule's look at line seq, the next of w's walk: 0 to go on, 1 when
+ * it is a put that cannot be erased (w->bad), or an error.
+ */
+static int
+rw_line(struct rwalk *w, uint64_t seq, const char *line, size_t len)
+{
+	switch (rw_scan(line, len)) {
+	case 1:
+		w->bad = seq;
+		return 1;
+	case 2:
+		return rw_take(w, seq, line, len);
+	}
+	return 0;
+}
+
 /* The walk's state: one line after another, archive then log.aof. */
 struct walk {
 	nedb_verify_result *out;
@@ -597,6 +731,10 @@ struct walk {
 	unsigned char at_applied[HASH_LEN];
 	bool seen_applied, failed;
 	bool mapped;			/* lines are the log's map's */
+	const char *headhex;		/* the map's text of c.head, or NULL */
+	bool rules2;			/* log format 2: rw looks too */
+	struct rwalk rw;
+	int rwrc;			/* what rw's look ended with */
 	struct kvcur sc;
 	MDB_val sk, sd;
 	int src;
@@ -691,14 +829,22 @@ walk_line(struct walk *w, const char *line, size_t len)
 	struct rule r;
 	int why;
 
-	if (nedb__chain_check(&w->c, line, len, prev, hash, &why) &&
-	    why == CHAIN_BADLINE) {
+	if (w->headhex && !nedb__log_check_next(line, len, w->c.seq,
+						w->c.head, w->headhex, hash))
+		memcpy(prev, w->c.head, HASH_LEN);
+	else if (nedb__chain_check(&w->c, line, len, prev, hash, &why) &&
+		 why == CHAIN_BADLINE) {
 		fail(w->out, w->c.seq, nedb_errmsg());
 		w->failed = true;
 		return 1;
 	}
 	parse_rule(line, len, &r);
-	return walk_link(w, prev, hash, &r, NO_CLIENT, NULL);
+	if (walk_link(w, prev, hash, &r, NO_CLIENT, NULL))
+		return 1;
+	if (w->rules2 && !w->rwrc)
+		w->rwrc = rw_line(&w->rw, w->c.seq - 1, line, len);
+	w->headhex = w->mapped ? line + len - LOG_SUFFIX_LEN + 9 : NULL;
+	return 0;
 }
 
 static int
@@ -769,8 +915,10 @@ bad:
 struct half {
 	const char *p, *end;
 	uint64_t first;			/* seq its first line claims */
+	unsigned char prev[HASH_LEN];	/* its first line's prev */
+	/* per line; each line's prev is the hash of the one before it */
 	struct lrec {
-		unsigned char prev[HASH_LEN], hash[HASH_LEN];
+		unsigned char hash[HASH_LEN];
 		struct rule r;
 		uint32_t cn;		/* client number in cl */
 		uint64_t ih;		/* set_hash of r.idem, unescaped */
@@ -781,42 +929,103 @@ struct half {
 	nedb_buf key;
 	const char *stop;		/* first line not checked (bad) */
 	char err[256];
+	/* the redaction rule's look (rules2): lines rw_take must read,
+	 * and the first put that cannot be erased (rwbad, 0: none) */
+	bool rules2;
+	struct pend {
+		uint64_t seq;
+		const char *line;
+		size_t len;
+	} *pend;
+	size_t npend, cpend;
+	uint64_t rwbad;
 };
 
 /* The shortest line nedb__log_check passes: {"seq":N,"prev":"<64>"}+hash */
 #define MIN_LINE (7 + 1 + 10 + 64 + 1 + LOG_SUFFIX_LEN)
 
+/*
+ * n bytes for the records of a half, in huge pages where the kernel
+ * gives them on request: a page fault per 4 KiB written was a tenth of
+ * the thread's time.  NULL when out of memory.
+ */
+static void *
+records(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 static void *
 hash_half(void *arg)
 {
 	struct half *h = arg;
-	const char *p = h->p, *nl, *key;
+	const char *p = h->p, *nl, *key, *prevhex = NULL;
 	size_t klen, cn;
 
 	h->first = strtoull(p + 7, NULL, 10);
 	/* room for as many lines as the bytes can hold, reserved once: the
 	 * pages are only taken as they are written */
 	h->cap = (size_t)(h->end - h->p) / MIN_LINE + 1;
-	if (!(h->h = nedb__malloc(h->cap * sizeof *h->h)))
+	if (!(h->h = records(h->cap * sizeof *h->h)))
 		goto oom;
 	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
 		uint64_t s = h->first + h->n;
+		unsigned char prev[HASH_LEN];
 		struct lrec *l;
 
-		if (h->n == h->cap) {
-			void *x = nedb__realloc(h->h, (h->cap *= 2) * sizeof *h->h);
-
-			if (!x)
-				goto oom;
-			h->h = x;
-		}
+		if (h->n == h->cap)	/* no line is shorter than MIN_LINE */
+			goto oom;
 		l = &h->h[h->n];
-		if (nedb__log_check(p, (size_t)(nl - p), &s, l->prev,
-				    l->hash)) {
-			snprintf(h->err, sizeof h->err, "%s", nedb_errmsg());
-			h->stop = p;
-			return NULL;
+		/* after the first line, the link is checked here: a line
+		 * whose prev is not its predecessor's hash stops the half
+		 * there, and the walk names what is wrong with it */
+		if (h->n == 0 || nedb__log_check_next(p, (size_t)(nl - p), s,
+						      l[-1].hash, prevhex,
+						      l->hash)) {
+			if (nedb__log_check(p, (size_t)(nl - p), &s, prev,
+					    l->hash)) {
+				snprintf(h->err, sizeof h->err, "%s",
+					 nedb_errmsg());
+				h->stop = p;
+				return NULL;
+			}
+			if (h->n == 0)
+				memcpy(h->prev, prev, HASH_LEN);
+			else {
+				snprintf(h->err, sizeof h->err, "prev does "
+					 "not match");
+				h->stop = p;
+				return NULL;
+			}
 		}
+		prevhex = nl - LOG_SUFFIX_LEN + 9;
+		if (h->rules2 && !h->rwbad)
+			switch (rw_scan(p, (size_t)(nl - p))) {
+			case 1:
+				h->rwbad = s;
+				break;
+			case 2:
+				if (h->npend == h->cpend) {
+					size_t c = h->cpend ? 2 * h->cpend : 16;
+					void *x = nedb__realloc(h->pend,
+							c * sizeof *h->pend);
+
+					if (!x)
+						goto oom;
+					h->pend = x;
+					h->cpend = c;
+				}
+				h->pend[h->npend++] = (struct pend){
+					s, p, (size_t)(nl - p)};
+			}
 		parse_rule(p, (size_t)(nl - p), &l->r);
 		l->cn = UINT32_MAX;
 		l->ih = 0;
@@ -865,6 +1074,7 @@ walk_file(struct walk *w, const char **pp, const char *end)
 			h.end = end;
 			h.cl.set.seed = w->clients.set.seed;
 			h.seed = w->idems.seed;
+			h.rules2 = w->rules2;
 			end = h.p;
 			two = !pthread_create(&th, NULL, hash_half, &h);
 			if (!two)
@@ -921,9 +1131,17 @@ walk_file(struct walk *w, const char **pp, const char *end)
 			}
 			cn = map[cn];
 		}
-		if (walk_link(w, l->prev, l->hash, &l->r, cn,
+		if (walk_link(w, i ? w->c.head : h.prev, l->hash, &l->r, cn,
 			      l->r.idem && !l->r.iesc ? &l->ih : NULL))
 			goto out;
+	}
+	/* the rule's look at the second half, after the first's */
+	for (i = 0; w->rules2 && !w->rwrc && i < h.npend; i++)
+		w->rwrc = rw_take(&w->rw, h.pend[i].seq, h.pend[i].line,
+				  h.pend[i].len);
+	if (w->rules2 && !w->rwrc && h.rwbad) {
+		w->rw.bad = h.rwbad;
+		w->rwrc = 1;
 	}
 	if (h.stop < h.end && memchr(h.stop, '\n',
 				      (size_t)(h.end - h.stop))) {
@@ -941,117 +1159,26 @@ walk_file(struct walk *w, const char **pp, const char *end)
 	p = h.stop;
 out:
 	*pp = p > h.stop ? p : h.stop;
-	free(h.h);
+	if (h.h)
+		munmap(h.h, h.cap * sizeof *h.h);
 	free(map);
+	free(h.pend);
 	clients_free(&h.cl);
 	nedb_buf_free(&h.key);
 	return 0;
 }
 
-/*
- * Log format 2's rule across lines (doc/redaction.md §4): a put whose
- * document was erased says by which op (,"redacted":R), and that op must
- * be a redact op naming it, of the same document; every seq a redact op
- * names must be erased by it.  Anyone holding a line can compute its
- * erased form, which keeps its hash (that is what lets text go), so
- * without this rule text could vanish with no op in the chain saying so.
- * And every put must be one that can be erased.  A second walk, after
- * the chain's: it parses only redact ops and erased puts, which are
- * few, and the rest is a look at each put's members after "op".
- */
-struct redaction {
-	uint64_t seq, by;		/* a put and its eraser, or an op */
-	char *key;			/* coll \0 id \0 */
-	size_t klen;
-	char *seqs;			/* a redact op's "seqs" text */
-	size_t seqs_len;
-};
-
-struct rwalk {
-	uint64_t seq;
-	uint64_t bad;			/* a put that cannot be erased, or
-					 * UINT64_MAX */
-	struct redaction *put, *op;	/* erased puts; redact ops */
-	size_t nput, nop, cput, cop;
-	int rc;
-};
-
-static int
-rw_add(struct redaction **v, size_t *n, size_t *cap, struct redaction *r)
+static void
+rw_free(struct rwalk *w)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		struct redaction *x = nedb__realloc(*v, c * sizeof *x);
-
-		if (!x)
-			return nedb__err(NEDB_EIO, "out of memory");
-		*v = x;
-		*cap = c;
+	for (size_t i = 0; i < w->nput; i++)
+		free(w->put[i].key);
+	for (size_t i = 0; i < w->nop; i++) {
+		free(w->op[i].key);
+		free(w->op[i].seqs);
 	}
-	(*v)[(*n)++] = *r;
-	return 0;
-}
-
-static int
-rw_line(const char *line, size_t len, const struct log_loc *loc,
-	uint64_t next, void *payload)
-{
-	struct rwalk *w = payload;
-	struct redaction r = {.seq = w->seq++};
-	const char *end = line + len - LOG_SUFFIX_LEN, *p;
-	bool redact = false, erased;
-	struct op o;
-	size_t c, i;
-	int rc;
-
-	(void)loc;
-	(void)next;
-	/* a redact op: its "op" member, right after prev */
-	p = memchr(line + 7, ',', len - 7);
-	if (p && end - p > 9 + 64 + 1 + 16 &&
-	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
-		redact = true;
-	/* a put: in format 2 its document (or the mark of its erasure)
-	 * follows "op":"put", ending at a block boundary */
-	erased = false;
-	if (p && end - p > 9 + 64 + 1 + 11 &&
-	    starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11)) {
-		struct log_put2 p2;
-
-		switch (nedb__log_put2(line, len, &p2)) {
-		case 1:
-			break;
-		case 2:
-			erased = true;
-			break;
-		default:
-			w->bad = r.seq;
-			return 1;
-		}
-	}
-	if (!redact && !erased)
-		return 0;
-	if ((rc = nedb__log_parse(line, len, &o)))
-		return rc;
-	if (erased && (o.kind != OP_PUT || !o.redacted)) {
-		nedb__op_free(&o);
-		return 0;	/* text in a string, not a mark */
-	}
-	c = strlen(o.coll), i = strlen(o.id);
-	r.klen = c + i + 2;
-	r.key = nedb__malloc(r.klen);
-	memcpy(r.key, o.coll, c + 1);
-	memcpy(r.key + c + 1, o.id, i + 1);
-	if (erased) {
-		r.by = o.redacted;
-		rc = rw_add(&w->put, &w->nput, &w->cput, &r);
-	} else {
-		r.seqs = nedb__memdup(o.seqs, o.seqs_len);
-		r.seqs_len = o.seqs_len;
-		rc = rw_add(&w->op, &w->nop, &w->cop, &r);
-	}
-	nedb__op_free(&o);
-	return rc;
+	free(w->put);
+	free(w->op);
 }
 
 /* The erased put seq in w, or NULL (they are in seq order). */
@@ -1105,27 +1232,16 @@ rw_check_named(uint64_t seq, void *payload)
 }
 
 /*
- * The archived ops by a walk, then log.aof's complete lines from verify's
- * map m, the lines the chain walk checked: an encrypted log is not
- * decrypted a second time (that walk was a third of an encrypted
- * verify's instructions).
+ * The rule over what the walk recorded (w; rc what its look ended
+ * with): fills out at the first op that breaks it.  Frees w.
  */
 static int
-redactions(nedb *db, const struct log_map *m, nedb_verify_result *out)
+redactions(struct rwalk *rw, int rc, nedb_verify_result *out)
 {
-	struct rwalk w = {0};
-	uint64_t torn, bad = UINT64_MAX;
-	const char *p = m->p, *end = m->p + m->n, *nl;
+	struct rwalk w = *rw;
+	uint64_t bad = UINT64_MAX;
 	char why[160] = "";
-	int rc = 0;
 
-	w.bad = UINT64_MAX;
-	if (m->seq)
-		rc = nedb__log_walk(db, 0, 0, m->pos, rw_line, &w, &torn);
-	w.seq = m->seq;
-	for (; !rc && p < end && (nl = memchr(p, '\n', (size_t)(end - p)));
-	     p = nl + 1)
-		rc = rw_line(p, (size_t)(nl - p), NULL, 0, &w);
 	if (rc == 1 && w.bad != UINT64_MAX) {
 		rc = 0;
 		bad = w.bad;
@@ -1158,14 +1274,7 @@ redactions(nedb *db, const struct log_map *m, nedb_verify_result *out)
 	if (bad != UINT64_MAX)
 		fail(out, bad, why);
 done:
-	for (size_t i = 0; i < w.nput; i++)
-		free(w.put[i].key);
-	for (size_t i = 0; i < w.nop; i++) {
-		free(w.op[i].key);
-		free(w.op[i].seqs);
-	}
-	free(w.put);
-	free(w.op);
+	rw_free(&w);
 	return rc;
 }
 
@@ -1184,6 +1293,8 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	/* a seed per run: a crafted log cannot choose colliding keys */
 	w.clients.set.seed = w.idems.seed = (uint64_t)(uintptr_t)&w ^
 		(uint64_t)nedb__now_ms() * 0x9e3779b97f4a7c15ull;
+	w.rules2 = db->log_format >= 2;
+	w.rw.bad = UINT64_MAX;
 	if ((rc = mdb_txn_begin(db->view.env, NULL, MDB_RDONLY, &txn)))
 		return nedb__mdb(rc, "cannot read view");
 	/* a prune since this handle opened the log: read the new one,
@@ -1265,8 +1376,12 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 		     "recorded");
 		goto done;
 	}
-	if (db->log_format >= 2 && ((rc = redactions(db, &m, out)) || !out->ok))
-		goto done;
+	if (db->log_format >= 2) {
+		rc = redactions(&w.rw, w.rwrc, out);
+		memset(&w.rw, 0, sizeof w.rw);
+		if (rc || !out->ok)
+			goto done;
+	}
 	out->seq = w.c.seq - 1;
 	nedb__hex(out->head, w.c.head, HASH_LEN);
 	if (flags & NEDB_VERIFY_DETERMINISM)
@@ -1279,5 +1394,6 @@ done:
 	clients_free(&w.clients);
 	set_free(&w.idems);
 	nedb_buf_free(&w.key);
+	rw_free(&w.rw);
 	return rc;
 }
