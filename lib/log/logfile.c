@@ -338,6 +338,8 @@ f_map(nedb *db, struct log_map *m)
 	if (p == MAP_FAILED)
 		return nedb__errno(NEDB_EIO, "cannot read log");
 	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	m->readable = true;
+	m->fd = db->log.fd;
 	m->p = p;
 	m->n = (size_t)st.st_size;
 	return 0;

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <stdint.h>
 #include <unistd.h>
 #include "internal.h"
@@ -816,9 +815,14 @@ fail:
 	return 1;
 }
 
+/* walk_link's view argument: the op's record in the view was found
+ * and holds its hash (else NULL: look with the walk's cursor, or what
+ * was found wrong) */
+static const char VIEW_CHECKED[] = "";
+
 static int walk_link(struct walk *w, const unsigned char *prev,
 		     const unsigned char *hash, const struct rule *r,
-		     size_t cn, const uint64_t *ih);
+		     size_t cn, const uint64_t *ih, const char *view);
 
 /* Checks one line; returns 1 (and fills out) at the first bad op.  The
  * chain walker checks the line; walk_link its link, then the rules. */
@@ -839,7 +843,7 @@ walk_line(struct walk *w, const char *line, size_t len)
 		return 1;
 	}
 	parse_rule(line, len, &r);
-	if (walk_link(w, prev, hash, &r, NO_CLIENT, NULL))
+	if (walk_link(w, prev, hash, &r, NO_CLIENT, NULL, NULL))
 		return 1;
 	if (w->rules2 && !w->rwrc)
 		w->rwrc = rw_line(&w->rw, w->c.seq - 1, line, len);
@@ -863,7 +867,7 @@ walked_line(const char *line, size_t len, const struct log_loc *loc,
 static int
 walk_link(struct walk *w, const unsigned char *prev,
 	  const unsigned char *hash, const struct rule *r, size_t cn,
-	  const uint64_t *ih)
+	  const uint64_t *ih, const char *view)
 {
 	if (nedb__chain_link(&w->c, prev)) {
 		fail(w->out, w->c.seq, w->c.seq ? "prev does not match the hash "
@@ -874,7 +878,11 @@ walk_link(struct walk *w, const unsigned char *prev,
 		goto bad;
 	/* each op the view has applied must carry the hash it recorded: a
 	 * history rewritten with fresh hashes is named where it begins */
-	if (w->c.seq <= w->a.seq) {
+	if (view && view != VIEW_CHECKED) {
+		fail(w->out, w->c.seq, view);
+		goto bad;
+	}
+	if (!view && w->c.seq <= w->a.seq) {
 		struct seqent se;
 
 		if (w->src || w->sk.mv_size != 8 ||
@@ -905,33 +913,45 @@ bad:
 
 /*
  * Hashing is the cost of a walk, and every line's hash depends on that
- * line alone: a second thread hashes the second half of log.aof while
- * this one walks the first; the links and rules of the second half are
- * then checked from what it recorded.  So that the rules need not reread
- * its lines (long out of the cache by then), it numbers the clients it
- * meets itself (one lookup per client maps its numbers to the walk's)
- * and hashes the idempotency keys.
+ * line alone.  So log.aof is cut into pieces of about PIECE bytes at
+ * line ends, and every thread (this one and NEDB_VERIFY_THREADS - 1, by
+ * default one per core) takes the next piece and checks what each line
+ * holds by itself: its shape, seq and hash, its prev against the line
+ * before it in the piece, the view's record of its hash, the members
+ * the rules read, the redaction rule's look.  This thread then takes
+ * the pieces in order and checks what needs the ops before: the first
+ * line's link, the seqs, the rules (clients' nonces, idempotency keys).
+ * It takes a piece to hash itself while it waits for the next one, so
+ * the cores share the work however it falls; a piece's records are
+ * reused for the piece nslot later, and are still in the cache when
+ * read.  An error found in a piece stops the walk at its line, where the
+ * one-thread walk (walk_line) names it, as it would have.
  */
-struct half {
-	const char *p, *end;
+#define PIECE (512 << 10)
+/* The shortest line nedb__log_check passes: {"seq":N,"prev":"<64>"}+hash */
+#define MIN_LINE (7 + 1 + 10 + 64 + 1 + LOG_SUFFIX_LEN)
+#define MAX_THREADS 8
+
+struct piece {
+	const char *p, *end;		/* its lines: in buf, or the map's */
+	char *buf;
+	size_t bufcap;
 	uint64_t first;			/* seq its first line claims */
 	unsigned char prev[HASH_LEN];	/* its first line's prev */
 	/* per line; each line's prev is the hash of the one before it */
 	struct lrec {
 		unsigned char hash[HASH_LEN];
 		struct rule r;
-		uint32_t cn;		/* client number in cl */
 		uint64_t ih;		/* set_hash of r.idem, unescaped */
-	} *h;				/* per line */
+	} *h;
 	size_t n, cap;
-	struct clients cl;
-	uint64_t seed;			/* the walk's idem set's */
-	nedb_buf key;
 	const char *stop;		/* first line not checked (bad) */
 	char err[256];
+	/* the first op whose record in the view is wrong, and why */
+	uint64_t viewbad;
+	const char *viewwhy;
 	/* the redaction rule's look (rules2): lines rw_take must read,
 	 * and the first put that cannot be erased (rwbad, 0: none) */
-	bool rules2;
 	struct pend {
 		uint64_t seq;
 		const char *line;
@@ -939,53 +959,92 @@ struct half {
 	} *pend;
 	size_t npend, cpend;
 	uint64_t rwbad;
+	bool hashed;
 };
 
-/* The shortest line nedb__log_check passes: {"seq":N,"prev":"<64>"}+hash */
-#define MIN_LINE (7 + 1 + 10 + 64 + 1 + LOG_SUFFIX_LEN)
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char **cut;		/* piece i: cut[i] to cut[i + 1] */
+	size_t npieces;
+	size_t next;			/* the next piece to hash */
+	size_t done;			/* pieces walked in order */
+	struct piece *slot;		/* piece i in slot i % nslot */
+	size_t nslot;
+	bool quit;
+	/* the view's records are checked while hashing: not when it is
+	 * encrypted (its cursor is the walk's then) */
+	struct view *view;
+	uint64_t applied;		/* ops through it have records */
+	bool rules2;
+	uint64_t seed;			/* the walk's idem set's */
+	/*
+	 * The map's bytes from the file, or -1.  On a virtual machine
+	 * whose guest page tables are shadowed, the first touch of each
+	 * page of a map costs microseconds: reading log.aof with pread
+	 * into buffers used again and again took a fifth of the time of
+	 * touching the map (0.06 s against 0.29 s for 487 MB).
+	 */
+	int fd;
+	const char *base;		/* the map, file offset 0 */
+};
 
-/*
- * n bytes for the records of a half, in huge pages where the kernel
- * gives them on request: a page fault per 4 KiB written was a tenth of
- * the thread's time.  NULL when out of memory.
- */
-static void *
-records(size_t n)
+/* Hashes piece i's lines into its slot; c: a cursor on the view's seqs
+ * (with p->view), of the calling thread's own transaction. */
+static void
+hash_piece(struct pool *pl, size_t i, struct kvcur *c)
 {
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct piece *h = &pl->slot[i % pl->nslot];
+	const char *p = pl->cut[i], *end = pl->cut[i + 1], *nl,
+		   *prevhex = NULL;
+	size_t len = (size_t)(end - p), cap = len / MIN_LINE + 1, got;
+	MDB_val k, d;
+	bool seek = true;
 
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, n, MADV_HUGEPAGE);
-#endif
-	return p;
-}
+	/* the piece read into its buffer; if that fails, the map serves */
+	if (pl->fd >= 0 && (h->bufcap >= len ||
+			    (free(h->buf), h->bufcap = 0,
+			     (h->buf = nedb__malloc(len)) && (h->bufcap = len)))) {
+		for (got = 0; got < len;) {
+			ssize_t r = pread(pl->fd, h->buf + got, len - got,
+					  (off_t)(p - pl->base) + (off_t)got);
 
-static void *
-hash_half(void *arg)
-{
-	struct half *h = arg;
-	const char *p = h->p, *nl, *key, *prevhex = NULL;
-	size_t klen, cn;
+			if (r <= 0 && !(r < 0 && errno == EINTR))
+				break;
+			if (r > 0)
+				got += (size_t)r;
+		}
+		if (got == len) {
+			p = h->buf;
+			end = h->buf + len;
+		}
+	}
 
-	h->first = strtoull(p + 7, NULL, 10);
-	/* room for as many lines as the bytes can hold, reserved once: the
-	 * pages are only taken as they are written */
-	h->cap = (size_t)(h->end - h->p) / MIN_LINE + 1;
-	if (!(h->h = records(h->cap * sizeof *h->h)))
-		goto oom;
-	while (p < h->end && (nl = memchr(p, '\n', (size_t)(h->end - p)))) {
+	h->p = p;
+	h->end = end;
+	h->n = h->npend = 0;
+	h->rwbad = h->viewbad = 0;
+	h->viewwhy = NULL;
+	h->first = 0;
+	if (end - p > 7 && !memcmp(p, "{\"seq\":", 7))
+		for (nl = p + 7; nl < end && *nl >= '0' && *nl <= '9' &&
+		     h->first < UINT64_MAX / 10; nl++)
+			h->first = h->first * 10 + (uint64_t)(*nl - '0');
+	if (cap > h->cap) {
+		void *x = nedb__realloc(h->h, cap * sizeof *h->h);
+
+		if (!x)
+			goto oom;
+		h->h = x;
+		h->cap = cap;
+	}
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 		uint64_t s = h->first + h->n;
 		unsigned char prev[HASH_LEN];
-		struct lrec *l;
+		struct lrec *l = &h->h[h->n];
 
-		if (h->n == h->cap)	/* no line is shorter than MIN_LINE */
-			goto oom;
-		l = &h->h[h->n];
 		/* after the first line, the link is checked here: a line
-		 * whose prev is not its predecessor's hash stops the half
+		 * whose prev is not its predecessor's hash stops the piece
 		 * there, and the walk names what is wrong with it */
 		if (h->n == 0 || nedb__log_check_next(p, (size_t)(nl - p), s,
 						      l[-1].hash, prevhex,
@@ -994,177 +1053,294 @@ hash_half(void *arg)
 					    l->hash)) {
 				snprintf(h->err, sizeof h->err, "%s",
 					 nedb_errmsg());
-				h->stop = p;
-				return NULL;
+				break;
 			}
-			if (h->n == 0)
-				memcpy(h->prev, prev, HASH_LEN);
-			else {
+			if (h->n) {
 				snprintf(h->err, sizeof h->err, "prev does "
 					 "not match");
-				h->stop = p;
-				return NULL;
+				break;
 			}
+			memcpy(h->prev, prev, HASH_LEN);
 		}
 		prevhex = nl - LOG_SUFFIX_LEN + 9;
-		if (h->rules2 && !h->rwbad)
+		if (pl->view && !h->viewbad && s <= pl->applied) {
+			struct seqent se;
+			unsigned char key[8];
+			int rc;
+
+			if (seek) {
+				nedb__put_be64(key, s);
+				k.mv_data = key;
+				k.mv_size = 8;
+				rc = nedb__kv_cget(c, &k, &d, MDB_SET_KEY);
+				seek = false;
+			} else
+				rc = nedb__kv_cget(c, &k, &d, MDB_NEXT);
+			if (rc || k.mv_size != 8 ||
+			    nedb__get_be64(k.mv_data) != s ||
+			    d.mv_size < sizeof se)
+				h->viewwhy = "the view has no record of this "
+					     "op";
+			else if (memcpy(&se, d.mv_data, sizeof se),
+				 memcmp(se.hash, l->hash, HASH_LEN))
+				h->viewwhy = "hash differs from the one the "
+					     "view recorded";
+			if (h->viewwhy)
+				h->viewbad = s;
+		}
+		if (pl->rules2 && !h->rwbad)
 			switch (rw_scan(p, (size_t)(nl - p))) {
 			case 1:
 				h->rwbad = s;
 				break;
 			case 2:
 				if (h->npend == h->cpend) {
-					size_t c = h->cpend ? 2 * h->cpend : 16;
+					size_t c2 = h->cpend ? 2 * h->cpend : 16;
 					void *x = nedb__realloc(h->pend,
-							c * sizeof *h->pend);
+							c2 * sizeof *h->pend);
 
 					if (!x)
 						goto oom;
 					h->pend = x;
-					h->cpend = c;
+					h->cpend = c2;
 				}
 				h->pend[h->npend++] = (struct pend){
 					s, p, (size_t)(nl - p)};
 			}
 		parse_rule(p, (size_t)(nl - p), &l->r);
-		l->cn = UINT32_MAX;
 		l->ih = 0;
-		if (l->r.kind >= 0 && OP_IS_CLIENT(l->r.kind) && !l->r.bad) {
-			if (client_key(&l->r, &h->key, &key, &klen))
-				l->r.bad = BAD_CLIENT;
-			else if (client_number(&h->cl, key, klen, !l->r.cesc,
-					       &cn))
-				goto oom;
-			else
-				l->cn = (uint32_t)cn;
-			if (l->r.idem && !l->r.iesc)
-				l->ih = set_hash(h->seed, l->r.idem,
-						 l->r.ilen);
-		}
+		if (l->r.kind >= 0 && OP_IS_CLIENT(l->r.kind) && !l->r.bad &&
+		    l->r.idem && !l->r.iesc)
+			l->ih = set_hash(pl->seed, l->r.idem, l->r.ilen);
 		h->n++;
 		p = nl + 1;
 	}
 	h->stop = p;
-	return NULL;
+	return;
 oom:
 	snprintf(h->err, sizeof h->err, "out of memory");
 	h->stop = p;
+}
+
+/* Under pl->mu: the next piece some thread may hash, or SIZE_MAX. */
+static size_t
+claim(struct pool *pl)
+{
+	if (pl->next >= pl->npieces || pl->next >= pl->done + pl->nslot)
+		return SIZE_MAX;
+	return pl->next++;
+}
+
+static void
+hashed(struct pool *pl, size_t i)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->slot[i % pl->nslot].hashed = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+static void *
+hasher(void *arg)
+{
+	struct pool *pl = arg;
+	struct kvcur c = {0};
+	MDB_txn *txn = NULL;
+	size_t i;
+
+	/* a transaction of its own: an op's record, once written, is
+	 * never changed, so any snapshot from the walk's on agrees */
+	if (pl->view && (mdb_txn_begin(pl->view->env, NULL, MDB_RDONLY,
+				       &txn) ||
+			 nedb__kv_copen(&c, pl->view, txn, DBI_SEQS))) {
+		if (txn)
+			mdb_txn_abort(txn);
+		return NULL;		/* the other threads do the work */
+	}
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (!pl->quit && (i = claim(pl)) == SIZE_MAX &&
+		       pl->next < pl->npieces)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->quit || i == SIZE_MAX)
+			break;
+		pthread_mutex_unlock(&pl->mu);
+		hash_piece(pl, i, &c);
+		hashed(pl, i);
+		pthread_mutex_lock(&pl->mu);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	if (txn) {
+		nedb__kv_cclose(&c);
+		mdb_txn_abort(txn);
+	}
 	return NULL;
+}
+
+/*
+ * Piece i's lines in order: what needs the ops before.  Returns 1 when
+ * the walk ends there (w->failed, or a line left unchecked: *pp says
+ * where), else 0.
+ */
+static int
+walk_piece(struct walk *w, struct pool *pl, size_t i, const char **pp)
+{
+	struct piece *h = &pl->slot[i % pl->nslot];
+	const char *nl;
+	size_t j;
+
+	for (j = 0; j < h->n; j++) {
+		struct lrec *l = &h->h[j];
+		uint64_t s = h->first + j;
+
+		if (s != w->c.seq) {
+			char why[64];
+
+			snprintf(why, sizeof why, "found seq %llu",
+				 (unsigned long long)s);
+			fail(w->out, w->c.seq, why);
+			w->failed = true;
+			return 1;
+		}
+		/* the idem set is too large for the cache: ask for the
+		 * slot of a key some ops ahead */
+		if (j + 16 < h->n && h->h[j + 16].r.idem && w->idems.cap)
+			__builtin_prefetch(&w->idems.slot[h->h[j + 16].ih &
+							  (w->idems.cap - 1)]);
+		if (walk_link(w, j ? w->c.head : h->prev, l->hash, &l->r,
+			      NO_CLIENT, l->ih ? &l->ih : NULL,
+			      !pl->view ? NULL :
+			      h->viewwhy && s == h->viewbad ? h->viewwhy :
+			      s <= pl->applied ? VIEW_CHECKED : NULL))
+			return 1;
+	}
+	/* the rule's look at the piece, after the pieces before it */
+	for (j = 0; w->rules2 && !w->rwrc && j < h->npend; j++)
+		w->rwrc = rw_take(&w->rw, h->pend[j].seq, h->pend[j].line,
+				  h->pend[j].len);
+	if (w->rules2 && !w->rwrc && h->rwbad) {
+		w->rw.bad = h->rwbad;
+		w->rwrc = 1;
+	}
+	*pp = pl->cut[i] + (h->stop - h->p);
+	if (h->stop == h->end)
+		return 0;
+	if (!(nl = memchr(h->stop, '\n', (size_t)(h->end - h->stop))))
+		return 1;		/* a torn tail */
+	/* a bad line: report it as the one-thread walk would */
+	walk_line(w, h->stop, (size_t)(nl - h->stop));
+	if (!w->failed) {
+		fail(w->out, w->c.seq, h->err);
+		w->failed = true;
+	}
+	return 1;
+}
+
+static size_t
+hashers(void)
+{
+	const char *e = getenv("NEDB_VERIFY_THREADS");
+	long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (size_t)n;
 }
 
 /* Walks log.aof's complete lines from *pp; *pp ends after the last. */
 static int
-walk_file(struct walk *w, const char **pp, const char *end)
+walk_file(struct walk *w, nedb *db, MDB_txn *txn, const struct log_map *m,
+	  const char **pp, const char *end)
 {
-	struct half h = {0};
-	const char *p = *pp, *mid, *nl;
-	size_t *map = NULL;		/* h's client numbers to w's */
-	pthread_t th;
-	bool two = end - p > (16 << 20);
-	size_t i;
+	struct pool pl = {.rules2 = w->rules2, .seed = w->idems.seed,
+			  .applied = w->a.seq, .fd = m->readable ? m->fd : -1,
+			  .base = m->p};
+	pthread_t th[MAX_THREADS];
+	size_t nth = 0, n = hashers(), i, ncut = 0;
+	const char *p = *pp, *nl, *q;
+	struct kvcur c = {0};
+	bool cursor = false;
 
 	w->mapped = true;
-	if (two) {
-		mid = memchr(p + (end - p) / 2, '\n',
-			     (size_t)(end - (p + (end - p) / 2)));
-		two = mid && mid + 1 < end && end - (mid + 1) > 80 &&
-		      !memcmp(mid + 1, "{\"seq\":", 7);
-		if (two) {
-			h.p = mid + 1;
-			h.end = end;
-			h.cl.set.seed = w->clients.set.seed;
-			h.seed = w->idems.seed;
-			h.rules2 = w->rules2;
-			end = h.p;
-			two = !pthread_create(&th, NULL, hash_half, &h);
-			if (!two)
-				end = h.end;
+	if (n < 2 || end - p <= (16 << 20)) {
+		while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+			if (walk_line(w, p, (size_t)(nl - p)))
+				break;
+			p = nl + 1;
 		}
-	}
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		if (walk_line(w, p, (size_t)(nl - p)))
-			break;
-		p = nl + 1;
-	}
-	if (!two) {
 		*pp = p;
 		return 0;
 	}
-	pthread_join(th, NULL);
-	if (w->failed)
-		goto out;
-	if (h.cl.n && !(map = nedb__malloc(h.cl.n * sizeof *map))) {
-		w->rc = nedb__err(NEDB_EIO, "out of memory");
-		w->failed = true;
-		goto out;
+	/* the cuts: a line end after each PIECE bytes */
+	if (!(pl.cut = nedb__malloc(((size_t)(end - p) / PIECE + 2) *
+				    sizeof *pl.cut)))
+		return w->rc = nedb__err(NEDB_EIO, "out of memory");
+	pl.cut[ncut++] = p;
+	for (q = p + PIECE; q < end; q = nl + 1 + PIECE) {
+		if (!(nl = memchr(q, '\n', (size_t)(end - q))) || nl + 1 == end)
+			break;
+		pl.cut[ncut++] = nl + 1;
 	}
-	for (i = 0; i < h.cl.n; i++)
-		map[i] = NO_CLIENT;
-	/* the second half: links, rules and the view, from what the
-	 * thread recorded; its seqs must go on from the first half's */
-	for (i = 0; i < h.n; i++) {
-		struct lrec *l = &h.h[i];
-		size_t cn = l->cn == UINT32_MAX ? NO_CLIENT : l->cn;
+	pl.cut[ncut] = end;
+	pl.npieces = ncut;
+	/* the pieces' lines are in buffers used again: the walk keeps no
+	 * pointer into them */
+	w->mapped = false;
+	pl.nslot = 2 * n + 2;
+	if (!(pl.slot = nedb__calloc(pl.nslot, sizeof *pl.slot))) {
+		free(pl.cut);
+		return w->rc = nedb__err(NEDB_EIO, "out of memory");
+	}
+	if (!db->view.crypt &&
+	    !nedb__kv_copen(&c, &db->view, txn, DBI_SEQS)) {
+		pl.view = &db->view;
+		cursor = true;
+	}
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	for (i = 1; i < n; i++)
+		if (!pthread_create(&th[nth], NULL, hasher, &pl))
+			nth++;
+	for (i = 0; i < pl.npieces; i++) {
+		struct piece *h = &pl.slot[i % pl.nslot];
+		size_t j;
 
-		if (h.first + i != w->c.seq) {
-			char why[64];
-
-			snprintf(why, sizeof why, "found seq %llu",
-				 (unsigned long long)(h.first + i));
-			fail(w->out, w->c.seq, why);
-			w->failed = true;
-			goto out;
+		pthread_mutex_lock(&pl.mu);
+		while (!h->hashed) {
+			if ((j = claim(&pl)) != SIZE_MAX) {
+				pthread_mutex_unlock(&pl.mu);
+				hash_piece(&pl, j, &c);
+				pthread_mutex_lock(&pl.mu);
+				pl.slot[j % pl.nslot].hashed = true;
+				pthread_cond_broadcast(&pl.cv);
+			} else
+				pthread_cond_wait(&pl.cv, &pl.mu);
 		}
-		/* the idem set is too large for the cache: ask for the
-		 * slot of a key some ops ahead */
-		if (i + 16 < h.n && h.h[i + 16].r.idem && w->idems.cap)
-			__builtin_prefetch(&w->idems.slot[h.h[i + 16].ih &
-							  (w->idems.cap - 1)]);
-		if (cn != NO_CLIENT) {
-			if (map[cn] == NO_CLIENT &&
-			    (w->rc = client_number(&w->clients,
-						   h.cl.v[cn].key,
-						   h.cl.v[cn].len, false,
-						   &map[cn]))) {
-				w->failed = true;
-				goto out;
-			}
-			cn = map[cn];
-		}
-		if (walk_link(w, i ? w->c.head : h.prev, l->hash, &l->r, cn,
-			      l->r.idem && !l->r.iesc ? &l->ih : NULL))
-			goto out;
+		pthread_mutex_unlock(&pl.mu);
+		if (walk_piece(w, &pl, i, &p))
+			break;
+		pthread_mutex_lock(&pl.mu);
+		h->hashed = false;
+		pl.done++;
+		pthread_cond_broadcast(&pl.cv);
+		pthread_mutex_unlock(&pl.mu);
 	}
-	/* the rule's look at the second half, after the first's */
-	for (i = 0; w->rules2 && !w->rwrc && i < h.npend; i++)
-		w->rwrc = rw_take(&w->rw, h.pend[i].seq, h.pend[i].line,
-				  h.pend[i].len);
-	if (w->rules2 && !w->rwrc && h.rwbad) {
-		w->rw.bad = h.rwbad;
-		w->rwrc = 1;
+	pthread_mutex_lock(&pl.mu);
+	pl.quit = true;
+	pthread_cond_broadcast(&pl.cv);
+	pthread_mutex_unlock(&pl.mu);
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
+	if (cursor)
+		nedb__kv_cclose(&c);
+	for (i = 0; i < pl.nslot; i++) {
+		free(pl.slot[i].h);
+		free(pl.slot[i].pend);
+		free(pl.slot[i].buf);
 	}
-	if (h.stop < h.end && memchr(h.stop, '\n',
-				      (size_t)(h.end - h.stop))) {
-		/* a bad line: report it as the one-thread walk would */
-		const char *q = h.stop;
-
-		nl = memchr(q, '\n', (size_t)(h.end - q));
-		walk_line(w, q, (size_t)(nl - q));
-		if (!w->failed) {
-			fail(w->out, w->c.seq, h.err);
-			w->failed = true;
-		}
-		goto out;
-	}
-	p = h.stop;
-out:
-	*pp = p > h.stop ? p : h.stop;
-	if (h.h)
-		munmap(h.h, h.cap * sizeof *h.h);
-	free(map);
-	free(h.pend);
-	clients_free(&h.cl);
-	nedb_buf_free(&h.key);
+	free(pl.slot);
+	free(pl.cut);
+	*pp = p;
 	return 0;
 }
 
@@ -1342,7 +1518,7 @@ nedb_verify(nedb *db, unsigned flags, nedb_verify_result *out)
 	}
 	p = m.p;
 	end = m.p + m.n;
-	if ((rc = walk_file(&w, &p, end)))
+	if ((rc = walk_file(&w, db, txn, &m, &p, end)))
 		goto done;
 	if (w.failed) {
 		rc = w.rc;
