@@ -31,7 +31,6 @@
  *     17 bytes of the wrapper), so that a locator computed before the
  *     append is the one the line gets.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +71,8 @@ nedb__line_seal(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 }
 
 int
-nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
-		const char *line, size_t len, uint64_t seq)
+nedb__line_open_why(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
+		    const char *line, size_t len, const char **whyp)
 {
 	const char *why = "not an encrypted line";
 	size_t n;
@@ -111,8 +110,21 @@ nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 	out->p[out->len] = 0;
 	return 0;
 bad:
-	return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: %s",
-			 (unsigned long long)seq, why);
+	*whyp = why;
+	return NEDB_ECORRUPT;
+}
+
+int
+nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
+		const char *line, size_t len, uint64_t seq)
+{
+	const char *why;
+	int rc = nedb__line_open_why(c, out, tmp, line, len, &why);
+
+	if (rc == NEDB_ECORRUPT)
+		return nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: %s",
+				 (unsigned long long)seq, why);
+	return rc;
 }
 
 /*
@@ -346,149 +358,26 @@ c_walk(nedb *db, uint64_t seq, uint64_t pos, uint64_t to, log_walk_fn fn,
 }
 
 /*
- * verify's map: log.aof opened line by line into memory.  A line that
- * does not open ends the map there (m->why says why; its seq is the
- * one after the last line mapped); a torn tail is kept as it is, for
- * verify's warning.
- *
- * A long log is opened by two threads, each over half of its lines
- * with a context of its own (an nedb_aead serves one thread): opening
- * is most of an encrypted verify's cost, and verify's hashing already
- * runs on two.  The halves are joined in order, and the first line
- * that does not open, in log order, is the one reported.
+ * verify's map: log.aof's lines as they are stored, sealed
+ * (m->sealed): verify opens each itself (nedb__line_open), on every
+ * core, into buffers used again, rather than the whole log into memory
+ * first (whose pages, each touched for the first time, were a third
+ * of an encrypted verify).
  */
-#define MAP_SPLIT_MIN (4u << 20)	/* below this, one thread */
-
-struct open_run {
-	struct nedb_crypt c;		/* `log` set: the context to use */
-	const char *p, *end;		/* whole lines */
-	uint64_t seq;			/* of the line at p */
-	nedb_buf out;			/* the opened lines */
-	const char *stop;		/* end, or the line that did not open */
-	int rc;				/* an error other than a bad line */
-	bool bad;
-	char why[sizeof ((struct log_map *)0)->why_buf];
-};
-
-static void *
-open_run(void *arg)
-{
-	struct open_run *r = arg;
-	nedb_buf tmp = {0};
-	const char *p = r->p, *nl;
-	uint64_t seq = r->seq;
-	int rc = 0;
-
-	while (p < r->end && (nl = memchr(p, '\n', (size_t)(r->end - p)))) {
-		if ((rc = nedb__line_open(&r->c, &r->out, &tmp, p,
-					  (size_t)(nl - p), seq))) {
-			if (rc == NEDB_ECORRUPT) {
-				snprintf(r->why, sizeof r->why, "%s",
-					 nedb_errmsg());
-				r->bad = true;
-				rc = 0;
-			}
-			break;
-		}
-		if ((rc = nedb_buf_add(&r->out, "\n", 1)))
-			break;
-		seq++;
-		p = nl + 1;
-	}
-	r->rc = rc;
-	r->stop = p;
-	nedb_buf_free(&tmp);		/* ciphertext only */
-	return NULL;
-}
-
-static void
-run_free(struct open_run *r)
-{
-	nedb__wipe(r->out.p, r->out.cap);
-	nedb_buf_free(&r->out);
-}
-
 static int
 c_map(nedb *db, struct log_map *m)
 {
-	struct log_map raw = {0};
-	struct open_run one = {.c = db->crypt}, two = {0};
-	const char *end, *mid, *last;
-	pthread_t t;
-	bool split = false;
-	int rc;
+	int rc = nedb__log_file.map(db, m);
 
-	if ((rc = nedb__log_file.map(db, &raw)))
-		return rc;
-	m->seq = raw.seq;
-	m->pos = raw.pos;
-	if (!raw.p)
-		goto done;
-	end = raw.p + raw.n;
-	/* whole lines end at the last newline; after it, a torn tail */
-	last = memrchr(raw.p, '\n', raw.n);
-	last = last ? last + 1 : raw.p;
-	one.p = raw.p;
-	one.end = last;
-	one.seq = raw.seq;
-	if ((size_t)(last - raw.p) >= MAP_SPLIT_MIN &&
-	    (mid = memchr(raw.p + (last - raw.p) / 2, '\n',
-			  (size_t)(last - raw.p) / 2)) && mid + 1 < last) {
-		two.p = mid + 1;
-		two.end = last;
-		two.seq = raw.seq;
-		for (const char *q = raw.p, *nl; q < two.p &&
-		     (nl = memchr(q, '\n', (size_t)(two.p - q))); q = nl + 1)
-			two.seq++;
-		one.end = two.p;
-		if ((rc = nedb__aead_new(&two.c.log, db->crypt.log_key)))
-			goto done;
-		if (pthread_create(&t, NULL, open_run, &two) == 0)
-			split = true;
-		else
-			one.end = last;	/* no thread: this one does it all */
-	}
-	open_run(&one);
-	if (split)
-		pthread_join(t, NULL);
-	if ((rc = one.rc) || (!one.bad && split && (rc = two.rc)))
-		goto done;
-	if (one.bad) {
-		memcpy(m->why_buf, one.why, sizeof m->why_buf);
-		m->why = m->why_buf;
-	} else if (split && two.bad) {
-		if ((rc = nedb_buf_add(&one.out, two.out.p, two.out.len)))
-			goto done;
-		memcpy(m->why_buf, two.why, sizeof m->why_buf);
-		m->why = m->why_buf;
-	} else {
-		if ((split && (rc = nedb_buf_add(&one.out, two.out.p,
-						 two.out.len))) ||
-		    (end > last &&
-		     (rc = nedb_buf_add(&one.out, last, (size_t)(end - last)))))
-			goto done;
-	}
-	m->p = one.out.p;
-	m->n = one.out.len;
-	m->cookie = one.out.p;
-	one.out.p = NULL;
-	one.out.cap = 0;
-done:
-	if (raw.p)
-		nedb__log_file.unmap(&raw);
-	nedb__aead_free(two.c.log);
-	run_free(&one);
-	run_free(&two);
+	if (!rc)
+		m->sealed = &db->crypt;
 	return rc;
 }
 
 static void
 c_unmap(struct log_map *m)
 {
-	if (m->cookie) {
-		nedb__wipe(m->cookie, m->n);
-		free(m->cookie);
-	}
+	nedb__log_file.unmap(m);
 }
 
 static int

@@ -104,6 +104,9 @@ struct log_map {
 	 * pread(fd) costs less than touching the map on some machines */
 	bool readable;
 	int fd;
+	/* the lines are stored sealed: each is opened with
+	 * nedb__line_open(sealed, ...) (encrypted databases) */
+	const struct nedb_crypt *sealed;
 };
 
 /* The operations of a backend; its state lives in db->log. */
@@ -162,6 +165,11 @@ int nedb__line_seal(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 		    const char *line, size_t len);
 int nedb__line_open(const struct nedb_crypt *c, nedb_buf *out, nedb_buf *tmp,
 		    const char *line, size_t len, uint64_t seq);
+/* The same, but a line that does not open returns NEDB_ECORRUPT with
+ * only why (static text) set: the caller names its seq. */
+int nedb__line_open_why(const struct nedb_crypt *c, nedb_buf *out,
+			nedb_buf *tmp, const char *line, size_t len,
+			const char **why);
 /*
  * Sealing as a write stages its ops (encrypted logs only; elsewhere
  * these do nothing): stage() hands each line (without "\n") here, with

@@ -933,9 +933,16 @@ bad:
 #define MAX_THREADS 8
 
 struct piece {
-	const char *p, *end;		/* its lines: in buf, or the map's */
+	const char *p, *end;		/* its lines: in buf, or the map's,
+					 * or opened into plain */
 	char *buf;
 	size_t bufcap;
+	/* sealed lines: opened into plain up to rawstop, the map's place
+	 * of a line that did not open (sealbad, why in err), a torn tail,
+	 * or the piece's end */
+	nedb_buf plain, tmp;
+	const char *rawstop;
+	int sealrc;			/* what ended the opening, or 0 */
 	uint64_t first;			/* seq its first line claims */
 	unsigned char prev[HASH_LEN];	/* its first line's prev */
 	/* per line; each line's prev is the hash of the one before it */
@@ -987,12 +994,14 @@ struct pool {
 	 */
 	int fd;
 	const char *base;		/* the map, file offset 0 */
+	const struct nedb_crypt *sealed;	/* the map's */
 };
 
 /* Hashes piece i's lines into its slot; c: a cursor on the view's seqs
  * (with p->view), of the calling thread's own transaction. */
 static void
-hash_piece(struct pool *pl, size_t i, struct kvcur *c)
+hash_piece(struct pool *pl, size_t i, struct kvcur *c,
+	   const struct nedb_crypt *crypt)
 {
 	struct piece *h = &pl->slot[i % pl->nslot];
 	const char *p = pl->cut[i], *end = pl->cut[i + 1], *nl,
@@ -1019,12 +1028,36 @@ hash_piece(struct pool *pl, size_t i, struct kvcur *c)
 			end = h->buf + len;
 		}
 	}
+	h->sealrc = 0;
+	h->rawstop = pl->cut[i + 1];
+	if (pl->sealed) {
+		const char *why, *q = p;
+		int rc = 0;
 
-	h->p = p;
-	h->end = end;
+		/* each line opened, as stored; the rest as of a plain log */
+		h->plain.len = 0;
+		while (q < end && (nl = memchr(q, '\n', (size_t)(end - q)))) {
+			rc = nedb__line_open_why(crypt, &h->plain, &h->tmp, q,
+						 (size_t)(nl - q), &why);
+			if (!rc)
+				rc = nedb_buf_add(&h->plain, "\n", 1);
+			if (rc)
+				break;
+			q = nl + 1;
+		}
+		h->rawstop = pl->cut[i] + (q - p);
+		if ((h->sealrc = rc))
+			snprintf(h->err, sizeof h->err, "%s",
+				 rc == NEDB_ECORRUPT ? why : nedb_errmsg());
+		p = h->plain.p ? h->plain.p : q;
+		end = p + h->plain.len;
+	}
+
 	h->n = h->npend = 0;
 	h->rwbad = h->viewbad = 0;
 	h->viewwhy = NULL;
+	h->p = p;
+	h->end = end;
 	h->first = 0;
 	if (end - p > 7 && !memcmp(p, "{\"seq\":", 7))
 		for (nl = p + 7; nl < end && *nl >= '0' && *nl <= '9' &&
@@ -1145,8 +1178,18 @@ hasher(void *arg)
 {
 	struct pool *pl = arg;
 	struct kvcur c = {0};
+	struct nedb_crypt cr = {0};
 	MDB_txn *txn = NULL;
 	size_t i;
+
+	/* sealed lines: a context of its own (one serves one thread) */
+	if (pl->sealed) {
+		cr = *pl->sealed;
+		if (nedb__aead_new(&cr.log, pl->sealed->log_key)) {
+			nedb__wipe(&cr, sizeof cr);
+			return NULL;	/* the other threads do the work */
+		}
+	}
 
 	/* a transaction of its own: an op's record, once written, is
 	 * never changed, so any snapshot from the walk's on agrees */
@@ -1155,6 +1198,10 @@ hasher(void *arg)
 			 nedb__kv_copen(&c, pl->view, txn, DBI_SEQS))) {
 		if (txn)
 			mdb_txn_abort(txn);
+		if (pl->sealed) {
+			nedb__aead_free(cr.log);
+			nedb__wipe(&cr, sizeof cr);
+		}
 		return NULL;		/* the other threads do the work */
 	}
 	pthread_mutex_lock(&pl->mu);
@@ -1165,7 +1212,7 @@ hasher(void *arg)
 		if (pl->quit || i == SIZE_MAX)
 			break;
 		pthread_mutex_unlock(&pl->mu);
-		hash_piece(pl, i, &c);
+		hash_piece(pl, i, &c, &cr);
 		hashed(pl, i);
 		pthread_mutex_lock(&pl->mu);
 	}
@@ -1174,7 +1221,24 @@ hasher(void *arg)
 		nedb__kv_cclose(&c);
 		mdb_txn_abort(txn);
 	}
+	if (pl->sealed) {
+		nedb__aead_free(cr.log);
+		nedb__wipe(&cr, sizeof cr);
+	}
 	return NULL;
+}
+
+/* A stored line that does not open, the op w->c.seq: it ends the walk. */
+static int
+sealed_bad(struct walk *w, const char *why)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof msg, "corrupt log at seq %llu: %s",
+		 (unsigned long long)w->c.seq, why);
+	fail(w->out, w->c.seq, msg);
+	w->failed = true;
+	return 1;
 }
 
 /*
@@ -1222,6 +1286,18 @@ walk_piece(struct walk *w, struct pool *pl, size_t i, const char **pp)
 		w->rw.bad = h->rwbad;
 		w->rwrc = 1;
 	}
+	if (pl->sealed && h->stop == h->end) {
+		/* every line opened was checked: then what ended them */
+		*pp = h->rawstop;
+		if (h->sealrc == NEDB_ECORRUPT)
+			return sealed_bad(w, h->err);
+		if (h->sealrc) {
+			w->rc = nedb__err(h->sealrc, "%s", h->err);
+			w->failed = true;
+			return 1;
+		}
+		return h->rawstop != pl->cut[i + 1];	/* a torn tail */
+	}
 	*pp = pl->cut[i] + (h->stop - h->p);
 	if (h->stop == h->end)
 		return 0;
@@ -1240,7 +1316,12 @@ static size_t
 hashers(void)
 {
 	const char *e = getenv("NEDB_VERIFY_THREADS");
-	long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+	char *end;
+	long n = e && *e ? strtol(e, &end, 10) : 0;
+
+	/* not a number: one per core */
+	if (!e || !*e || *end)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (size_t)n;
 }
@@ -1252,20 +1333,46 @@ walk_file(struct walk *w, nedb *db, MDB_txn *txn, const struct log_map *m,
 {
 	struct pool pl = {.rules2 = w->rules2, .seed = w->idems.seed,
 			  .applied = w->a.seq, .fd = m->readable ? m->fd : -1,
-			  .base = m->p};
+			  .base = m->p, .sealed = m->sealed};
 	pthread_t th[MAX_THREADS];
 	size_t nth = 0, n = hashers(), i, ncut = 0;
 	const char *p = *pp, *nl, *q;
 	struct kvcur c = {0};
 	bool cursor = false;
 
-	w->mapped = true;
+	/* a sealed line is opened into a buffer used again */
+	w->mapped = !m->sealed;
 	if (n < 2 || end - p <= (16 << 20)) {
+		nedb_buf plain = {0}, tmp = {0};
+
 		while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-			if (walk_line(w, p, (size_t)(nl - p)))
+			const char *line = p, *why;
+			size_t len = (size_t)(nl - p);
+			int rc;
+
+			if (m->sealed) {
+				plain.len = 0;
+				rc = nedb__line_open_why(m->sealed, &plain,
+							 &tmp, p, len, &why);
+				if (rc == NEDB_ECORRUPT) {
+					sealed_bad(w, why);
+					break;
+				}
+				if (rc) {
+					w->rc = rc;
+					w->failed = true;
+					break;
+				}
+				line = plain.p;
+				len = plain.len;
+			}
+			if (walk_line(w, line, len))
 				break;
 			p = nl + 1;
 		}
+		nedb__wipe(plain.p, plain.cap);
+		nedb_buf_free(&plain);
+		nedb_buf_free(&tmp);
 		*pp = p;
 		return 0;
 	}
@@ -1307,7 +1414,7 @@ walk_file(struct walk *w, nedb *db, MDB_txn *txn, const struct log_map *m,
 		while (!h->hashed) {
 			if ((j = claim(&pl)) != SIZE_MAX) {
 				pthread_mutex_unlock(&pl.mu);
-				hash_piece(&pl, j, &c);
+				hash_piece(&pl, j, &c, pl.sealed);
 				pthread_mutex_lock(&pl.mu);
 				pl.slot[j % pl.nslot].hashed = true;
 				pthread_cond_broadcast(&pl.cv);
@@ -1337,6 +1444,9 @@ walk_file(struct walk *w, nedb *db, MDB_txn *txn, const struct log_map *m,
 		free(pl.slot[i].h);
 		free(pl.slot[i].pend);
 		free(pl.slot[i].buf);
+		nedb__wipe(pl.slot[i].plain.p, pl.slot[i].plain.cap);
+		nedb_buf_free(&pl.slot[i].plain);
+		nedb_buf_free(&pl.slot[i].tmp);
 	}
 	free(pl.slot);
 	free(pl.cut);

@@ -14,6 +14,12 @@
  *     floor b2-dispatch THREADS FILE
  *                           the same with the build libb2 picks at run
  *                           time (blake2b() itself)
+ *     floor pages N FILE    the cost of reading a page of FILE for
+ *                           the first time in a process, two ways: N
+ *                           random 4 KiB pages touched through a map
+ *                           of it (as LMDB reads its file), and N
+ *                           others read with pread (as sqlite3 does);
+ *                           prints the microseconds per page of each
  *     floor jv FILE         parse every line of FILE with libjq's
  *                           jv_parse_sized (the parser nedb validates
  *                           with), one core
@@ -43,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #ifndef FLOOR_AEAD
 #include "b2.h"
@@ -263,6 +270,59 @@ aead(void)
 	return 0;
 }
 
+#ifndef FLOOR_AEAD
+static double
+seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* FILE's pages first read through a map, and with pread; the file is
+ * in the page cache (read once first), so neither waits for a disk */
+static int
+pages(long n, const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	size_t np, i;
+	char buf[4096], *m;
+	volatile char sink = 0;
+	unsigned long x = 88172645463325252ul;
+	double t0, t1, t2;
+
+	if (fd < 0 || fstat(fd, &st) || (np = (size_t)st.st_size / 4096) < 2)
+		return 1;
+	for (i = 0; i < np; i++)
+		if (pread(fd, buf, sizeof buf, (off_t)i * 4096) < 0)
+			return 1;
+	m = mmap(NULL, np * 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return 1;
+	/* even pages through the map, odd ones with pread: none read
+	 * before in this process either way */
+	t0 = seconds();
+	for (long k = 0; k < n; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		sink += m[(x % (np / 2)) * 2 * 4096 + 100];
+	}
+	t1 = seconds();
+	for (long k = 0; k < n; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (pread(fd, buf, sizeof buf,
+			  (off_t)((x % (np / 2)) * 2 + 1) * 4096) < 0)
+			return 1;
+		sink += buf[100];
+	}
+	t2 = seconds();
+	printf("%.2f %.2f\n", (t1 - t0) / (double)n * 1e6,
+	       (t2 - t1) / (double)n * 1e6);
+	return 0;
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -277,10 +337,12 @@ main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "jv"))
 		return parse(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "pages"))
+		return pages(atol(argv[2]), argv[3]);
 #endif
 	if (argc == 2 && !strcmp(argv[1], "aead"))
 		return aead();
 	fprintf(stderr, "usage: floor fsync FILE | b2 THREADS FILE | jv FILE "
-		"| aead\n");
+		"| pages N FILE | aead\n");
 	return 2;
 }
