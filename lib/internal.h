@@ -249,6 +249,7 @@ struct op {
 	bool salted;
 	unsigned char salt[SALT_LEN];
 	void *jv_owner;			/* parsed line that owns the strings */
+	char *own;			/* or the strings, read without it */
 	const struct nedb_preop *ahead;	/* put: its line formatted ahead
 					 * (engine/db.c), or NULL */
 };

@@ -617,6 +617,75 @@ test_rand_pool_differs_across_fork(void)
 	close(fd[1]);
 }
 
+/*
+ * A format-2 put line reads back the same whether its strings are plain
+ * (read from the text, o.own) or need the JSON parser (escapes, bytes
+ * beyond ASCII, a member that is an object): the fast path and the
+ * parser must agree on every member.
+ */
+static void
+test_parse_reads_plain_and_escaped_lines_alike(void)
+{
+	static const struct {
+		const char *coll, *id, *client, *idem, *caused_by;
+		int64_t exp;
+		bool fast;
+	} c[] = {
+		{"users", "u1", "cli", NULL, NULL, 0, true},
+		{"users", "u2", "cli", "key-1", NULL, 1700000000123, true},
+		{"users", "a\"quote", "cli", NULL, NULL, 0, false},
+		{"users", "caf\xc3\xa9", "cli", NULL, NULL, 0, false},
+		{"c", "back\\slash", "cl\\i", "i\"d", NULL, 0, false},
+		{"c", "x", "cli", NULL, "[1,2]", 0, false},
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		char doc[128];
+		struct op o = {0}, r;
+		nedb_buf b = {0}, esc = {0};
+
+		nedb_buf_json_str(&esc, c[i].id, strlen(c[i].id));
+		snprintf(doc, sizeof doc, "{\"_id\":%.*s,\"n\":%zu}",
+			 (int)esc.len, esc.p, i);
+		o.kind = OP_PUT;
+		o.format = 2;
+		o.seq = 7 + i;
+		o.ts = 1700000000000 + (int64_t)i;
+		o.coll = c[i].coll;
+		o.id = c[i].id;
+		o.client = c[i].client;
+		o.nonce = 40 + i;
+		o.idem = c[i].idem;
+		o.exp = c[i].exp;
+		if (c[i].caused_by) {
+			o.caused_by = c[i].caused_by;
+			o.caused_by_len = strlen(c[i].caused_by);
+		}
+		o.doc = doc;
+		o.doclen = strlen(doc);
+		memset(o.dsalt, 0x5a, SALT_LEN);
+		CHECK(nedb__log_format(&b, &o) == 0);
+		CHECK(nedb__log_parse(b.p, b.len - 1, &r) == 0);
+		CHECK((r.own != NULL) == c[i].fast);
+		CHECK((r.jv_owner != NULL) == !c[i].fast);
+		CHECK(r.kind == OP_PUT && r.format == 2);
+		CHECK(r.seq == o.seq && r.ts == o.ts && r.nonce == o.nonce);
+		CHECK(r.exp == o.exp);
+		CHECK(r.coll && !strcmp(r.coll, o.coll));
+		CHECK(r.id && !strcmp(r.id, o.id));
+		CHECK(r.client && !strcmp(r.client, o.client));
+		CHECK(!o.idem ? !r.idem : r.idem && !strcmp(r.idem, o.idem));
+		CHECK(!o.caused_by ? !r.caused_by :
+		      r.caused_by_len == o.caused_by_len &&
+		      !memcmp(r.caused_by, o.caused_by, o.caused_by_len));
+		CHECK(r.doclen == o.doclen && !memcmp(r.doc, doc, o.doclen));
+		CHECK(!memcmp(r.dsalt, o.dsalt, SALT_LEN));
+		nedb__op_free(&r);
+		nedb_buf_free(&b);
+		nedb_buf_free(&esc);
+	}
+}
+
 int
 main(void)
 {
@@ -643,6 +712,7 @@ main(void)
 	RUN(test_chain_detects_a_torn_line);
 	RUN(test_midstate_finishes_as_libb2_does);
 	RUN(test_rand_pool_differs_across_fork);
+	RUN(test_parse_reads_plain_and_escaped_lines_alike);
 	{
 		char cmd[128];
 
