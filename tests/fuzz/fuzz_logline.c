@@ -72,6 +72,52 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		nedb__op_free(&back);
 	}
+	/*
+	 * The input as the strings of a format-2 put (coll, id, client,
+	 * idem), its bytes mapped to printable ASCII with quotes and
+	 * backslashes among them: the line must read back the same
+	 * strings, whether the reader took them from the text (plain
+	 * strings) or from the JSON parser (escaped ones).
+	 */
+	if (size >= 4 && size <= 256) {
+		static const char set[] =
+			"abcXYZ019_-.:/ \"\\{}[],@~";
+		char str[257], *s4[4];
+		size_t q = size / 4;
+
+		for (size_t i = 0; i < size; i++)
+			str[i] = set[data[i] % (sizeof set - 1)];
+		str[size] = 0;
+		memset(&o, 0, sizeof o);
+		for (int k = 0; k < 4; k++) {
+			s4[k] = strndup(str + (size_t)k * q,
+					k == 3 ? size - 3 * q : q);
+			if (!s4[k])
+				abort();
+		}
+		o.kind = OP_PUT;
+		o.format = 2;
+		o.seq = 3;
+		o.ts = 5;
+		o.coll = s4[0];
+		o.id = s4[1];
+		o.client = s4[2];
+		o.idem = s4[3];
+		o.nonce = 9;
+		o.doc = "{\"v\":1}";
+		o.doclen = 7;
+		line.len = 0;
+		if (nedb__log_format(&line, &o) ||
+		    nedb__log_parse(line.p, line.len - 1, &back) ||
+		    strcmp(back.coll, s4[0]) || strcmp(back.id, s4[1]) ||
+		    strcmp(back.client, s4[2]) || !back.idem ||
+		    strcmp(back.idem, s4[3]) || back.nonce != 9 ||
+		    back.doclen != 7 || memcmp(back.doc, "{\"v\":1}", 7))
+			abort();
+		nedb__op_free(&back);
+		for (int k = 0; k < 4; k++)
+			free(s4[k]);
+	}
 	nedb_buf_free(&line);
 	nedb_buf_free(&doc);
 	return 0;
