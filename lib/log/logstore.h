@@ -141,7 +141,8 @@ struct log_backend {
 	int (*walk)(struct nedb *db, uint64_t seq, uint64_t pos, uint64_t to,
 		    log_walk_fn fn, void *payload, uint64_t *torn);
 	/* The recent part of the log in memory (NEDB_ENOTFOUND: none, walk
-	 * instead); freed by unmap. */
+	 * instead), its lines as stored (m->sealed says how to open them);
+	 * freed by unmap. */
 	int (*map)(struct nedb *db, struct log_map *m);
 	void (*unmap)(struct log_map *m);
 	/* Moves the ops before seq (at loc) out of the hot log. */
