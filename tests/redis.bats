@@ -1069,10 +1069,7 @@ OK'
 
 @test "many commands on stdin are committed in batches" {
 	local i
-	for ((i = 0; i < 3000; i++)); do
-		echo "SET k$i $i"
-		echo "INCR k$i"
-	done >cmds
+	awk 'BEGIN { for (i = 0; i < 3000; i++) print "SET k" i, i "\nINCR k" i }' >cmds
 	run nedb-redis <cmds
 	assert_success
 	assert_equal "${#lines[@]}" 6000
