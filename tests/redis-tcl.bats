@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # Redis 7.0.15's own Tcl test suite against nedbd's RESP2 port (issue
 # #18): its framework and units from ../shared/data/redis-tests (BSD,
-# see COPYING there), run by tests/redis-tcl/run in the suite's
+# see COPYING there) and the units of the same release kept in
+# tests/redis-tcl/unit (type/incr, type/zset, keyspace, scan; BSD, see
+# COPYING there), run by tests/redis-tcl/run in the suite's
 # external-server mode.  Every test of a unit must pass except those
 # listed in tests/redis-tcl/expected, each for a command or behaviour
 # nedbd does not have (named there); a listed test that starts to pass
@@ -47,7 +49,7 @@ unit_against_nedbd() {
 # unit ran as many tests as it has (none lost to an aborted unit).
 check_unit() {
 	local unit=$1
-	# about 100 s a suite: the units test nedbd's answers, which are the
+	# about 140 s a suite: the units test nedbd's answers, which are the
 	# same in both builds (the RESP parser is fuzzed under the sanitizers)
 	[ "${NEDB_SUITE:-1}" = 1 ] || skip "Redis's Tcl units run in the first suite only"
 	need_suite
@@ -97,6 +99,22 @@ check_unit() {
 	check_unit protocol
 }
 
+@test "Redis's unit type/incr: every test passes but the listed ones" {
+	check_unit type/incr
+}
+
+@test "Redis's unit type/zset: every test passes but the listed ones" {
+	check_unit type/zset
+}
+
+@test "Redis's unit keyspace: every test passes but the listed ones" {
+	check_unit keyspace
+}
+
+@test "Redis's unit scan: every test passes but the listed ones" {
+	check_unit scan
+}
+
 @test "the runner passes every test it runs of a unit against a real redis-server" {
 	command -v redis-server >/dev/null || skip "redis-server is not installed"
 	[ "${NEDB_SUITE:-1}" = 1 ] || skip "no nedb command runs here: once is enough"
@@ -111,7 +129,7 @@ check_unit() {
 		sleep 0.05
 	done
 	"$BATS_TEST_DIRNAME/redis-tcl/run" "$BATS_TEST_TMPDIR/suite" "$port" \
-		"$BATS_TEST_TMPDIR/results" type/set multi
+		"$BATS_TEST_TMPDIR/results" type/set multi type/incr keyspace
 	run grep -c '^ok ' "$BATS_TEST_TMPDIR/results"
 	[ "$output" -gt 100 ]
 	run grep '^err ' "$BATS_TEST_TMPDIR/results"

@@ -1457,6 +1457,31 @@ OK'
 	done
 }
 
+@test "RANDOMKEY answers a key, or nil when there is none, as with redis-server" {
+	# Redis's unit keyspace: "RANDOMKEY against empty DB", "RANDOMKEY
+	# regression 1" (nedbd had no RANDOMKEY)
+	# a database that has been written to and is empty again
+	nedb-redis SET y 1 >/dev/null
+	nedb-redis DEL y >/dev/null
+	same_as_redis <<'EOF'
+RANDOMKEY
+SET x 10
+RANDOMKEY
+DEL x
+RANDOMKEY
+RANDOMKEY x
+EOF
+}
+
+@test "RANDOMKEY comes to every key" {
+	nedb-redis MSET a 1 b 2 c 3 >/dev/null
+	# each of 300 picks misses a given key with a chance of 2/3
+	run sh -c 'seq 300 | awk "{ print \"RANDOMKEY\" }" |
+		nedb-redis --raw | LC_ALL=C sort -u'
+	assert_success
+	assert_output "$(printf 'a\nb\nc')"
+}
+
 @test "SET EXAT/PXAT, SETEX, PSETEX, GETSET, UNLINK, EXPIREAT, PEXPIREAT and EXPIRETIME as with redis-server" {
 	same_as_redis <<-'EOF'
 		SET a 1 EXAT 4102444800

@@ -2770,6 +2770,62 @@ keysCommand(client *c)
 	nedb_buf_free(&ks.b);
 }
 
+static size_t randomBelow(size_t n);
+
+/*
+ * RANDOMKEY: a key the keys' collection holds (those KEYS sees), each
+ * with the same chance, or nil when there is none.  Redis picks from its
+ * hash table; this keeps one key of those read so far, the i-th in
+ * place of the one kept with a chance of 1/i.
+ */
+struct randomkey {
+	uint64_t seen;
+	char *key;		/* owned */
+	size_t len;
+	bool oom;
+};
+
+static int
+randomkeyRow(const char *json, size_t len, void *payload)
+{
+	struct randomkey *rk = payload;
+	struct nql_span v;
+	char *key;
+	size_t n;
+
+	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
+		return 0;
+	if (randomBelow((size_t)++rk->seen) != 0)
+		return 0;
+	if (!(key = nedb__string_value(v, &n))) {
+		rk->oom = true;
+		return 1;
+	}
+	free(rk->key);
+	rk->key = key;
+	rk->len = n;
+	return 0;
+}
+
+static void
+randomkeyCommand(client *c)
+{
+	struct randomkey rk = {0};
+	char q[80];
+	int rc;
+
+	rc = nedb_query(c->db, keysQuery(c, q), 0, randomkeyRow, &rk);
+	if (rk.oom)
+		oom(c);
+	else if (rc)
+		failed(c, rc);
+	else if (rk.key)
+		addReplyBulk(c, rk.key, rk.len);
+	else
+		addReplyNull(c);
+	free(rk.key);
+}
+
 static void
 dbsizeCommand(client *c)
 {
@@ -6788,6 +6844,7 @@ static const struct redisCommand commandTable[] = {
 	{"type", typeCommand, 2, R, 1, 1, 1},
 	{"rename", renameCommand, 3, W, 1, 2, 1},
 	{"keys", keysCommand, 2, R, 0, 0, 0},
+	{"randomkey", randomkeyCommand, 1, R, 0, 0, 0},
 	{"dbsize", dbsizeCommand, 1, R, 0, 0, 0},
 	{"flushdb", flushdbCommand, -1, W, 0, 0, 0},
 	{"flushall", flushdbCommand, -1, W, 0, 0, 0},
