@@ -19,7 +19,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
-#define VIEW_FORMAT 9			/* bump to force a rebuild */
+#define VIEW_FORMAT 10			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 2			/* a new database's, by default */
 #define LOG_FORMAT_OLD 1		/* one whose genesis does not say */
@@ -392,6 +392,21 @@ struct view {
 	/* the database's log format: in format 2 the state digest leaves
 	 * out document text, which the op hash commits to (dh) */
 	int log_format;
+	/* bumped by each write transaction begun on the view
+	 * (nedb__view_wbegin): what apply remembers is good within the
+	 * transaction it was learnt in only (timeidx.c's last time, a
+	 * collection's count) */
+	uint64_t wgen;
+	struct {
+		uint64_t gen;		/* wgen when learnt; 0: nothing */
+		int64_t ts;		/* the times table's last key */
+		bool any;		/* false: the table is empty */
+	} tlast;
+	struct {
+		uint64_t gen;		/* as tlast's */
+		uint64_t n;		/* its count of documents */
+		char coll[MAX_COLL + 1];
+	} ccount;			/* view.c: the last collection counted */
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -423,6 +438,9 @@ struct applied {
  * plaintext view (view/kv.h). */
 int nedb__view_open(struct view *v, const char *path, unsigned envflags,
 		    const struct nedb_crypt *crypt);
+/* Begins a write transaction on v (mdb_txn_begin), and with it a new
+ * generation of what apply remembers (wgen). */
+int nedb__view_wbegin(struct view *v, MDB_txn **txn);
 void nedb__view_close(struct view *v);
 int nedb__view_dbis(struct view *v, MDB_txn *txn, bool create);
 int nedb__view_applied(struct view *v, MDB_txn *txn, struct applied *a);

@@ -254,8 +254,8 @@ for sec in sys.stdin.read().split("VERSION=3\n")[1:]:
     for i, l in enumerate(lines):
         if l == " " + b"applied".hex():
             v = bytearray.fromhex(lines[i + 1][1:])
-            assert v[48:52] == bytes([9, 0, 0, 0])
-            v[48:52] = bytes([8, 0, 0, 0])
+            assert v[48:52] == bytes([10, 0, 0, 0])
+            v[48:52] = bytes([9, 0, 0, 0])
             lines[i + 1] = " " + v.hex()
     out.append("VERSION=3\n" + "\n".join(lines))
 sys.stdout.write("".join(out))' > old.dump

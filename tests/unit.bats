@@ -27,6 +27,10 @@ run_unit() {
 	run_unit nql
 }
 
+@test "the index of op times unit tests pass" {
+	run_unit timeidx
+}
+
 @test "Mongo filter compiler unit tests pass" {
 	run_unit filter
 }

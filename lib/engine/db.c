@@ -1005,7 +1005,7 @@ init_view(nedb *db, bool wait)
 
 	if ((rc = nedb__wlock(db, wait)))
 		return rc;
-	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+	if ((rc = nedb__view_wbegin(&db->view, &db->wtxn))) {
 		nedb__wunlock(db);
 		return nedb__mdb(rc, "cannot open view");
 	}
@@ -1880,7 +1880,7 @@ write_begin(nedb *db, int mode)
 		db->readers_checked = true;
 	}
 	for (;;) {
-		if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+		if ((rc = nedb__view_wbegin(&db->view, &db->wtxn))) {
 			nedb__wunlock(db);
 			return nedb__mdb(rc, "cannot lock database");
 		}
@@ -3105,7 +3105,7 @@ nedb_rebuild(nedb *db)
 
 	if ((rc = write_ready(db)) || (rc = nedb__wlock(db, true)))
 		return rc;
-	if ((rc = mdb_txn_begin(db->view.env, NULL, 0, &db->wtxn))) {
+	if ((rc = nedb__view_wbegin(&db->view, &db->wtxn))) {
 		nedb__wunlock(db);
 		return nedb__mdb(rc, "cannot lock database");
 	}

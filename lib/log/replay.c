@@ -129,7 +129,7 @@ nedb__replay_digest(nedb *db, uint64_t to, const char *extra, size_t elen,
 				  db->view.crypt)))
 		goto done;
 	v.log_format = db->view.log_format;
-	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
+	if ((rc = nedb__view_wbegin(&v, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {
 		rc = nedb__mdb(rc, "cannot make a scratch view");
 		goto done;

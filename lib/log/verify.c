@@ -73,7 +73,7 @@ determinism(nedb *db, MDB_txn *live, const struct applied *want,
 	if ((rc = nedb__view_open(&v, path, MDB_NOSYNC, db->view.crypt)))
 		goto done;
 	v.log_format = db->view.log_format;
-	if ((rc = mdb_txn_begin(v.env, NULL, 0, &txn)) ||
+	if ((rc = nedb__view_wbegin(&v, &txn)) ||
 	    (rc = nedb__view_dbis(&v, txn, true))) {
 		rc = nedb__mdb(rc, "cannot make a scratch view");
 		goto done;

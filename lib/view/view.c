@@ -89,6 +89,13 @@ view_mapsize(size_t *out)
 }
 
 int
+nedb__view_wbegin(struct view *v, MDB_txn **txn)
+{
+	v->wgen++;
+	return mdb_txn_begin(v->env, NULL, 0, txn);
+}
+
+int
 nedb__view_open(struct view *v, const char *path, unsigned envflags,
 		const struct nedb_crypt *crypt)
 {
@@ -271,22 +278,36 @@ drop_ttl(struct view *v, MDB_txn *txn, const unsigned char *key, size_t klen)
 static int
 count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
 {
-	MDB_val k = {strlen(coll), (void *)coll}, d;
+	size_t len = strlen(coll);
+	MDB_val k = {len, (void *)coll}, d;
 	unsigned char b[NUM_LEN];
 	uint64_t n = 0;
-	int rc = nedb__kv_get(v, txn, DBI_COLLS, &k, &d);
+	int rc;
 
-	if (rc == 0) {
+	/* a load into one collection reads its count once a transaction
+	 * (struct view's ccount: good within the one it was read in) */
+	if (v->ccount.gen && v->ccount.gen == v->wgen &&
+	    !strcmp(v->ccount.coll, coll))
+		n = v->ccount.n;
+	else if (!(rc = nedb__kv_get(v, txn, DBI_COLLS, &k, &d))) {
 		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &n)))
 			return rc;
 	} else if (rc != MDB_NOTFOUND)
 		return nedb__mdb(rc, "cannot read view");
 	n += (uint64_t)(int64_t)delta;
+	v->ccount.gen = 0;
 	if (n == 0)
-		return del(v, txn, DBI_COLLS, coll, strlen(coll));
-	nedb__num_put(b, n);
-	return put(v, txn, DBI_COLLS, coll, strlen(coll), b, sizeof b,
-		   0);
+		rc = del(v, txn, DBI_COLLS, coll, len);
+	else {
+		nedb__num_put(b, n);
+		rc = put(v, txn, DBI_COLLS, coll, len, b, sizeof b, 0);
+	}
+	if (!rc && len <= MAX_COLL) {
+		memcpy(v->ccount.coll, coll, len + 1);
+		v->ccount.n = n;
+		v->ccount.gen = v->wgen;
+	}
+	return rc;
 }
 
 int
@@ -395,6 +416,7 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb__kv_cclose(&cur);
 	if ((rc = nedb__mdb_end(rc)))
 		return rc;
+	v->ccount.gen = 0;	/* count_coll's memory of it, if any */
 	return del(v, txn, DBI_COLLS, o->coll, strlen(o->coll));
 }
 
@@ -439,14 +461,36 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb_buf val = {0};
 	MDB_val kv, old;
 	size_t klen;
-	bool existed;
+	bool existed, stored = false;
 	int rc;
 
 	klen = nedb__dockey(key, o->coll, o->id);
 	kv.mv_size = klen;
 	kv.mv_data = key;
-	rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &old);
-	if (rc && rc != MDB_NOTFOUND) {
+	if (o->kind == OP_PUT) {
+		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
+
+		memcpy(h.hash, o->hash, HASH_LEN);
+		if ((rc = nedb__docval_put(&val, &h, o->doc, o->doclen)))
+			goto done;
+	}
+	/* A put of a new document (a bulk load's every one) stores it in
+	 * one search of the table; on a plaintext view the search that
+	 * finds a document there hands back the old one, to be replaced
+	 * below.  An encrypted view's old one is read (and opened). */
+	if (o->kind == OP_PUT && !v->crypt) {
+		old.mv_size = val.len;
+		old.mv_data = val.p;
+		rc = mdb_put(txn, v->dbi[DBI_DOCS], &kv, &old,
+			     MDB_NOOVERWRITE);
+		if (rc && rc != MDB_KEYEXIST) {
+			rc = nedb__mdb(rc, "cannot write view");
+			goto done;
+		}
+		stored = rc == 0;
+		rc = stored ? MDB_NOTFOUND : 0;
+	} else if ((rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &old)) &&
+		   rc != MDB_NOTFOUND) {
 		rc = nedb__mdb(rc, "cannot read view");
 		goto done;
 	}
@@ -470,12 +514,8 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 	}
 	if (o->kind == OP_PUT) {
-		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
-
-		memcpy(h.hash, o->hash, HASH_LEN);
-		if ((rc = nedb__docval_put(&val, &h, o->doc, o->doclen)) ||
-		    (rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len,
-			      0)))
+		if (!stored && (rc = put(v, txn, DBI_DOCS, key, klen, val.p,
+					 val.len, 0)))
 			goto done;
 		if ((rc = nedb__index_doc(v, txn, o->coll, o->id,
 					  strlen(o->id), NULL, 0, o->doc,
