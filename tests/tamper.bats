@@ -426,4 +426,16 @@ assert_broken_at() {
 		assert_success
 		assert_output --partial '"seq":45000,'
 	done
+	# hashing threads that cannot start their work (a cipher context
+	# each) leave it to the walking thread, which checks every piece
+	run --separate-stderr env NEDB_VERIFY_THREADS=3 \
+		NEDB_TEST_FAIL=verify-thread nedb-verify
+	assert_success
+	assert_output --partial '"seq":45000,'
+	LOG="$NEDB_DIR/log.aof"
+	"$LOGTOOL" flip "$LOG" "$(mid 40000)"
+	run --separate-stderr env NEDB_VERIFY_THREADS=3 \
+		NEDB_TEST_FAIL=verify-thread nedb-verify
+	assert_failure 1
+	assert_output --regexp '^\{"ok":false,"seq":40000,'
 }
