@@ -19,6 +19,7 @@
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
+#define MAX_CLIENT 128		/* a client name, bytes (check_wopts) */
 #define VIEW_FORMAT 10			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 2			/* a new database's, by default */
@@ -395,7 +396,7 @@ struct view {
 	/* bumped by each write transaction begun on the view
 	 * (nedb__view_wbegin): what apply remembers is good within the
 	 * transaction it was learnt in only (timeidx.c's last time, a
-	 * collection's count) */
+	 * collection's count, a client's nonce) */
 	uint64_t wgen;
 	struct {
 		uint64_t gen;		/* wgen when learnt; 0: nothing */
@@ -407,6 +408,11 @@ struct view {
 		uint64_t n;		/* its count of documents */
 		char coll[MAX_COLL + 1];
 	} ccount;			/* view.c: the last collection counted */
+	struct {
+		uint64_t gen;		/* as tlast's */
+		uint64_t nonce;
+		char client[MAX_CLIENT + 1];
+	} nlast;			/* the last client's nonce applied */
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the

@@ -2257,8 +2257,13 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_receipt *receipt)
 	}
 	k.mv_size = strlen(o->client);
 	k.mv_data = (void *)o->client;
-	rc = nedb__kv_get(&db->view, db->wtxn, DBI_NONCES, &k, &d);
-	if (rc == 0) {
+	/* the client of the op just applied in this write: its nonce as
+	 * apply left it (struct view's nlast), without a search */
+	if (db->view.nlast.gen && db->view.nlast.gen == db->view.wgen &&
+	    !strcmp(db->view.nlast.client, o->client))
+		last = db->view.nlast.nonce;
+	else if (!(rc = nedb__kv_get(&db->view, db->wtxn, DBI_NONCES, &k,
+				     &d))) {
 		if ((rc = nedb__num_get(d.mv_data, d.mv_size, &last)))
 			return rc;
 	} else if (rc != MDB_NOTFOUND)

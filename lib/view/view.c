@@ -675,10 +675,18 @@ nedb__apply(struct view *v, MDB_txn *txn, const struct op *o)
 		return rc;
 	if (OP_IS_CLIENT(o->kind)) {
 		/* every client op: nonce and idempotency key */
+		size_t n = strlen(o->client);
+
 		nedb__num_put(sk, o->nonce);
-		if ((rc = put(v, txn, DBI_NONCES, o->client,
-			      strlen(o->client), sk, 8, 0)))
+		v->nlast.gen = 0;
+		if ((rc = put(v, txn, DBI_NONCES, o->client, n, sk, 8, 0)))
 			return rc;
+		/* the next write's check of it reads it here (pre_write) */
+		if (n <= MAX_CLIENT) {
+			memcpy(v->nlast.client, o->client, n + 1);
+			v->nlast.nonce = o->nonce;
+			v->nlast.gen = v->wgen;
+		}
 		if (o->idem) {
 			rc = nedb__receipt_of(&r, o);
 			if (!rc)
