@@ -501,10 +501,15 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		const char *doc;
 		size_t len;
 
+		/* the old document's index entries go and a put's new ones
+		 * come in one walk of the collection's indexes, while the
+		 * old text is still where the search left it */
 		if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc,
 					   &len)) ||
 		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
-					  strlen(o->id), doc, len, NULL, 0)))
+					  strlen(o->id), doc, len,
+					  o->kind == OP_PUT ? o->doc : NULL,
+					  o->kind == OP_PUT ? o->doclen : 0)))
 			goto done;
 		/* drop_ttl's work, from the header in hand: a second read
 		 * of the document would cost a second search (and, in an
@@ -517,9 +522,9 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		if (!stored && (rc = put(v, txn, DBI_DOCS, key, klen, val.p,
 					 val.len, 0)))
 			goto done;
-		if ((rc = nedb__index_doc(v, txn, o->coll, o->id,
-					  strlen(o->id), NULL, 0, o->doc,
-					  o->doclen)))
+		if (!existed && (rc = nedb__index_doc(v, txn, o->coll, o->id,
+						      strlen(o->id), NULL, 0,
+						      o->doc, o->doclen)))
 			goto done;
 		if (!existed && (rc = count_coll(v, txn, o->coll, 1)))
 			goto done;
