@@ -8,15 +8,16 @@
  * view's values are this, base64 or raw):
  *
  *     offset  size  content
- *     0       12    nonce: random (RAND_bytes), the GCM IV
+ *     0       12    nonce: random (getrandom(2)), the GCM IV
  *     12      n     ciphertext: AES-256-GCM of the n plaintext bytes
  *     12+n    16    tag: the GCM tag over the associated data (AAD) and
  *                   the ciphertext
  *
- * Nonces are 12 bytes from libcrypto's CSPRNG each, drawn NONCE_BATCH at
- * a time into the key object (one RAND_bytes call costs more than
- * sealing a small value does): a nonce is never handed out twice, and a
- * forked child draws afresh (fork_gen) rather than reuse its parent's.
+ * Nonces are 12 bytes from the kernel's CSPRNG each (nedb__rand), drawn
+ * up to NONCE_BATCH at a time into the key object (one system call
+ * costs more than sealing a small value does): a nonce is never handed
+ * out twice, and a forked child draws afresh (fork_gen) rather than
+ * reuse its parent's.
  *
  * The AAD is not stored: the caller gives the same bytes to seal and to
  * open (for a view value, its key), so a sealed value moved to another
@@ -49,10 +50,12 @@
  * (SHA-NI/AVX2 chosen at load) with no set-up beyond the dlopen. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -71,7 +74,6 @@
  * through the table is type-checked as a direct one would be. */
 #define CRYPTO_FUNCS(X) \
 	X(OPENSSL_init_crypto) \
-	X(RAND_bytes) \
 	X(ERR_clear_error) \
 	X(EVP_CIPHER_fetch) \
 	X(EVP_CIPHER_CTX_new) \
@@ -110,6 +112,7 @@
 	X(EVP_DigestVerifyInit) \
 	X(EVP_DigestVerify) \
 	X(EVP_CIPHER_get0_provider) \
+	X(OSSL_PROVIDER_load) \
 	X(OSSL_PROVIDER_get0_provider_ctx) \
 	X(OSSL_PROVIDER_query_operation) \
 	X(OSSL_PROVIDER_unquery_operation)
@@ -137,8 +140,8 @@ static unsigned fork_gen;		/* bumped in every forked child */
  * instructions), and a seal paid as much.  The functions called are
  * the very ones EVP would call, with the arguments EVP would give
  * (provider-cipher(7)), found in the table of the provider that
- * EVP_CIPHER_fetch chose (OSSL_PROVIDER_query_operation), so the bytes
- * are the same.  A provider that does not give them all leaves newctx
+ * EVP_CIPHER_fetch would choose (OSSL_PROVIDER_query_operation), so
+ * the bytes are the same.  A provider that does not give them all leaves newctx
  * NULL, and the EVP calls are used as before; so does
  * NEDB_TEST_FAIL=provider (tests compare the two).
  */
@@ -165,17 +168,16 @@ first_name(const char *names, const char *name)
 	return !strncasecmp(names, name, n) && (!names[n] || names[n] == ':');
 }
 
-/* p filled with c's provider functions, or zeroed (then EVP is used). */
+/* p filled with the functions of prov's cipher name, or zeroed (then
+ * EVP is used). */
 static void
-pcipher_find(struct pcipher *p, const EVP_CIPHER *c, const char *name)
+pcipher_find(struct pcipher *p, const OSSL_PROVIDER *prov, const char *name)
 {
-	const OSSL_PROVIDER *prov;
 	const OSSL_ALGORITHM *algs, *a;
 	int no_store = 0;
 
 	memset(p, 0, sizeof *p);
-	if (nedb__test_fail("provider") ||
-	    !(prov = C.EVP_CIPHER_get0_provider(c)) ||
+	if (nedb__test_fail("provider") || !prov ||
 	    !(algs = C.OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER,
 						     &no_store)))
 		return;
@@ -314,6 +316,7 @@ int
 nedb__crypt_require(void)
 {
 	const char *why = NULL;
+	OSSL_PROVIDER *prov;
 	int rc;
 
 	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE))
@@ -355,11 +358,29 @@ nedb__crypt_require(void)
 		why = "OPENSSL_init_crypto failed";
 		goto fail;
 	}
-	/* Kept for the life of the process (as libcrypto itself is). */
-	if (!C.gcm && !(C.gcm = C.EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)))
+	/*
+	 * The ciphers' provider functions (PG, PE).  When nedb loaded
+	 * libcrypto itself, from the default provider's table with no
+	 * EVP_CIPHER_fetch at all: OpenSSL 3.0's first fetch of a cipher
+	 * builds an EVP_CIPHER for every cipher the provider has, 3.0M
+	 * instructions (44%) of an encrypted nedb-get.  That is the
+	 * provider the fetch would choose: no configuration was read, so
+	 * the default one is the only one.  A process that had libcrypto
+	 * before fetches as before (its configuration may name another
+	 * provider), and takes the functions of the provider chosen.
+	 * EVP_CIPHERs are fetched only for the EVP fallback.  All kept
+	 * for the life of the process (as libcrypto itself is).
+	 */
+	if (ours && (!PG.newctx || !PE.newctx) &&
+	    (prov = C.OSSL_PROVIDER_load(NULL, "default"))) {
+		pcipher_find(&PG, prov, "AES-256-GCM");
+		pcipher_find(&PE, prov, "AES-256-ECB");
+	}
+	if (!PG.newctx && !C.gcm &&
+	    !(C.gcm = C.EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)))
 		why = "no AES-256-GCM";
-	else if (!C.ecb && !(C.ecb = C.EVP_CIPHER_fetch(NULL, "AES-256-ECB",
-							NULL)))
+	else if (!PE.newctx && !C.ecb &&
+		 !(C.ecb = C.EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL)))
 		why = "no AES-256-ECB";
 	else if (!C.hkdf && !(C.hkdf = C.EVP_KDF_fetch(NULL, "HKDF", NULL)))
 		why = "no HKDF";
@@ -369,8 +390,12 @@ nedb__crypt_require(void)
 		C.ERR_clear_error();
 		goto fail;
 	}
-	pcipher_find(&PG, C.gcm, "AES-256-GCM");
-	pcipher_find(&PE, C.ecb, "AES-256-ECB");
+	if (!PG.newctx)
+		pcipher_find(&PG, C.EVP_CIPHER_get0_provider(C.gcm),
+			     "AES-256-GCM");
+	if (!PE.newctx)
+		pcipher_find(&PE, C.EVP_CIPHER_get0_provider(C.ecb),
+			     "AES-256-ECB");
 	if (pthread_atfork(NULL, NULL, after_fork_child)) {
 		why = "pthread_atfork failed";
 		goto fail;
@@ -441,50 +466,41 @@ crypto_fail(const char *what)
 	return nedb__err(NEDB_EIO, "libcrypto: %s failed", what);
 }
 
+/*
+ * Random bytes from the kernel's CSPRNG (getrandom(2)), the source
+ * libcrypto's own DRBG is seeded from, rather than RAND_bytes: the first
+ * RAND_bytes of a process instantiates that DRBG, whose CTR-DRBG
+ * fetches AES-256-CTR and so builds an EVP_CIPHER for every cipher of
+ * the provider (3.2M instructions, 43% of an encrypted durable put,
+ * for its op's salt).  A plaintext database's salts come from the same
+ * place (nedb__rand_pool).
+ */
 int
 nedb__rand(unsigned char *out, size_t n)
 {
-	int rc;
+	size_t got = 0;
 
-	if ((rc = nedb__crypt_require()))
-		return rc;
-	if (n > INT32_MAX)
-		return nedb__err(NEDB_EUSAGE, "too many random bytes asked for");
-	if (C.RAND_bytes(out, (int)n) != 1)
-		return crypto_fail("RAND_bytes");
+	while (got < n) {
+		ssize_t r = getrandom(out + got, n - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return nedb__errno(NEDB_EIO, "cannot read random bytes");
+		got += (size_t)r;
+	}
 	return 0;
 }
 
 /*
- * Small random values (an op's salt) from a per-thread pool refilled
- * POOL bytes at a time: one RAND_bytes call costs far more than the 16
- * bytes it gives (~6k instructions measured).  A forked child refills
- * rather than reuse its parent's bytes (fork_gen), and a pool's bytes
- * are wiped as they are handed out.
+ * Small random values (an op's salt): nedb__rand_pool's per-thread pool,
+ * refilled a few hundred bytes to 16 KiB at a time, wiped as handed
+ * out, drawn afresh in a forked child.
  */
-#define POOL 1024
-
 int
 nedb__rand_small(unsigned char *out, size_t n)
 {
-	static __thread unsigned char pool[POOL];
-	static __thread size_t left;
-	static __thread unsigned gen;
-	unsigned g = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
-	int rc;
-
-	if (n > POOL / 4)
-		return nedb__rand(out, n);
-	if (left < n || gen != g) {
-		if ((rc = nedb__rand(pool, POOL)))
-			return rc;
-		left = POOL;
-		gen = g;
-	}
-	memcpy(out, pool + POOL - left, n);
-	nedb__wipe(pool + POOL - left, n);
-	left -= n;
-	return 0;
+	return nedb__rand_pool(out, n);
 }
 
 int
@@ -568,8 +584,8 @@ nedb__scrypt(unsigned char *out, size_t outlen, const void *pass,
  * penc and pdec are the provider's own contexts (PG), enc and dec EVP's
  * when PG is not available: one pair or the other.  Nonces are drawn
  * `batch` at a time, a batch twice the last up to NONCE_BATCH, so that
- * a one-shot command draws few and a bulk load calls RAND_bytes once
- * per NONCE_BATCH seals (~10k instructions a call). */
+ * a one-shot command draws few and a bulk load makes one getrandom(2)
+ * per NONCE_BATCH seals. */
 #define NONCE_BATCH 256
 #define NONCE_FIRST 16
 struct nedb_aead {
@@ -709,6 +725,7 @@ nedb__aead_seal(nedb_aead *a, unsigned char *out, const void *aad,
 		size_t aadlen, const void *pt, size_t n)
 {
 	unsigned gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	int rc;
 
 	if (a->next == a->batch || a->gen != gen) {
 		unsigned b = a->batch && a->gen == gen ? 2 * a->batch :
@@ -716,8 +733,8 @@ nedb__aead_seal(nedb_aead *a, unsigned char *out, const void *aad,
 
 		if (b > NONCE_BATCH)
 			b = NONCE_BATCH;
-		if (C.RAND_bytes(a->nonces[0], (int)(b * NEDB_AEAD_NONCE)) != 1)
-			return crypto_fail("RAND_bytes");
+		if ((rc = nedb__rand(a->nonces[0], b * NEDB_AEAD_NONCE)))
+			return rc;
 		a->next = 0;
 		a->batch = b;
 		a->gen = gen;
