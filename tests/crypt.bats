@@ -99,6 +99,24 @@ fill() {
 	assert_output true
 }
 
+@test "what libcrypto's provider functions seal, EVP opens, and the other way round" {
+	export NEDB_TMK_FILE=$K1
+	fill
+	want=$(nedb-query 'FROM CanaryColl ORDER BY o')
+	# NEDB_TEST_FAIL=provider: every seal and open through EVP (aead.c)
+	run -0 env NEDB_TEST_FAIL=provider nedb-query 'FROM CanaryColl ORDER BY o'
+	assert_output "$want"
+	NEDB_TEST_FAIL=provider nedb-put -q CanaryColl evp '{"o":"v9"}'
+	NEDB_TEST_FAIL=provider nedb-index CanaryColl e eq >/dev/null
+	run -0 nedb-get CanaryColl evp
+	assert_output '{"_id":"evp","o":"v9"}'
+	run -0 nedb-verify
+	run -0 env NEDB_TEST_FAIL=provider nedb-verify
+	assert_equal "$(nedb-log)" "$(NEDB_TEST_FAIL=provider nedb-log)"
+	run -0 python3 "$LIB/decrypt-log.py" "$NEDB_DIR" "$K1"
+	assert_equal "$output" "$(nedb-log)"
+}
+
 @test "nedb-log --raw prints the lines as stored, each checked" {
 	export NEDB_TMK_FILE=$K1
 	fill

@@ -113,10 +113,11 @@ int nedb__sha256(unsigned char out[NEDB_SHA256_LEN], const void *p,
 /* Clears n bytes at p (explicit_bzero: never optimised away). */
 void nedb__wipe(void *p, size_t n);
 
-/* n random bytes from libcrypto's CSPRNG (RAND_bytes). */
+/* n random bytes from the kernel's CSPRNG (getrandom(2)); needs no
+ * libcrypto.  NEDB_EIO when it cannot be read. */
 int nedb__rand(unsigned char *out, size_t n);
-/* The same for a few bytes (at most 256): from a per-thread pool that
- * one RAND_bytes call refills (an op's salt). */
+/* The same for a few bytes (at most 256): from a per-thread pool
+ * (nedb__rand_pool, an op's salt). */
 int nedb__rand_small(unsigned char *out, size_t n);
 
 /*

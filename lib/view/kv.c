@@ -245,16 +245,14 @@ self_init(void)
 /*
  * This thread's contexts for slot i, keyed for its current user: NULL
  * (with a message) when they cannot be made.  The comparators call it,
- * so it must be cheap when nothing changed: one load and a compare.
+ * so it must be cheap when nothing changed: one load and a compare,
+ * inline (kv_ctx below); kv_ctx_make, out of line, makes them.
  */
-static struct kvctx *
-kv_ctx(unsigned i)
+static __attribute__((noinline)) struct kvctx *
+kv_ctx_make(unsigned i, unsigned gen)
 {
-	unsigned gen = __atomic_load_n(&slots[i].gen, __ATOMIC_ACQUIRE);
 	struct kvctx *c;
 
-	if (self && (c = self->ctx[i]) && c->gen == gen)
-		return c;
 	if (!self) {
 		pthread_once(&self_once, self_init);
 		if (!(self = calloc(1, sizeof *self))) {
@@ -278,6 +276,17 @@ kv_ctx(unsigned i)
 	c->clen = SIZE_MAX;		/* no cached search key */
 	self->ctx[i] = c;
 	return c;
+}
+
+static inline struct kvctx *
+kv_ctx(unsigned i)
+{
+	unsigned gen = __atomic_load_n(&slots[i].gen, __ATOMIC_ACQUIRE);
+	struct kvctx *c;
+
+	if (__builtin_expect(self && (c = self->ctx[i]) && c->gen == gen, 1))
+		return c;
+	return kv_ctx_make(i, gen);
 }
 
 /* The keystream of blocks [first, first + nb) for iv, XORed into out. */
