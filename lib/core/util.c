@@ -495,6 +495,13 @@ nedb_check_id(const char *id, size_t n)
 	if (n > MAX_ID)
 		return nedb__err(NEDB_EINPUT, "bad id '%.40s...': longer than "
 				 "%d bytes", id, MAX_ID);
+	/* printable ASCII, as most ids are: nothing more to check */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 ||
+		    (unsigned char)id[i] >= 0x7f)
+			break;
+	if (i == n)
+		return 0;
 	/* C0 (below 0x20), DEL and C1 (U+0080-U+009F: 0xc2 0x80-0x9f) */
 	for (i = 0; i < n; i++)
 		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f ||

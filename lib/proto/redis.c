@@ -61,6 +61,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,6 +694,32 @@ route(const nedb_redis_conn *conn, const char *key, size_t keylen,
 }
 
 /*
+ * Whether doc (len bytes, NUL-ended) is exactly what buildDoc makes of a
+ * UTF-8 string, {"_id":ID,"type":"string","value":V}: then *v, *vlen
+ * are V, as the walk of parseObject would find them, without the walk
+ * (most of a GET's cost when it was done).
+ */
+static bool
+plainString(const char *doc, size_t len, const char **v, size_t *vlen)
+{
+	static const char mid[] = ",\"type\":\"string\",\"value\":";
+	const char *p, *e = doc + len;
+
+	if (len < 7 + 2 + sizeof mid - 1 + 2 + 1 ||
+	    memcmp(doc, "{\"_id\":\"", 8) || e[-1] != '}')
+		return false;
+	p = nedb__value_end(doc + 7);
+	if (p > e - (sizeof mid - 1 + 3) || memcmp(p, mid, sizeof mid - 1))
+		return false;
+	p += sizeof mid - 1;
+	if (*p != '"' || nedb__value_end(p) != e - 1)
+		return false;
+	*v = p;
+	*vlen = (size_t)(e - 1 - p);
+	return true;
+}
+
+/*
  * Takes the document of a key apart into o (whose exp the caller sets),
  * as codec shapes it.  A shape outside the mapping is OBJ_UNKNOWN.
  * Returns 0, or -1 when memory ran out.
@@ -770,6 +797,10 @@ parseObject(int codec, const char *doc, size_t len, robj *o)
 		o->type = OBJ_HASH;
 		return 0;
 	}
+	if (codec == CODEC_REDIS && plainString(doc, len, &v, &vlen)) {
+		type = OBJ_STRING;	/* what the walk below finds */
+		goto decode;
+	}
 	nedb__doc_members(doc, keys, 3, m, mlen);	/* one walk */
 	if (codec == CODEC_STRING)
 		type = OBJ_STRING;
@@ -789,6 +820,7 @@ parseObject(int codec, const char *doc, size_t len, robj *o)
 		b64 = true;
 	} else
 		return 0;
+decode:
 	if (type == OBJ_STRING)
 		rc = decodeStr(v, v + vlen, b64, &o->str);
 	else if (type == OBJ_ZSET)
@@ -896,11 +928,14 @@ buildDoc(nedb_buf *b, const struct place *pl, const robj *o,
 		rc |= nedb_buf_add(b, "}", 1);
 		return rc ? -1 : 0;
 	}
-	if (pl->codec == CODEC_STRING)
-		rc |= nedb_buf_printf(b, ",\"%s\":", b64 ? "b64" : "value");
-	else
-		rc |= nedb_buf_printf(b, ",\"type\":\"%s\",\"%s\":",
-				      type_name[o->type], b64 ? "b64" : "value");
+	/* appended piece by piece: printf's cost is most of a small SET's */
+	if (pl->codec != CODEC_STRING) {
+		rc |= nedb_buf_add(b, ",\"type\":\"", 9);
+		rc |= nedb_buf_puts(b, type_name[o->type]);
+		rc |= nedb_buf_add(b, "\"", 1);
+	}
+	rc |= b64 ? nedb_buf_add(b, ",\"b64\":", 7) :
+		    nedb_buf_add(b, ",\"value\":", 9);
 	switch (o->type) {
 	case OBJ_STRING:
 		rc |= putStr(b, &o->str, b64);
@@ -1553,19 +1588,15 @@ dbExpire(client *c, const char *key, int64_t ttl_ms)
 	return rc ? failed(c, rc) : 0;
 }
 
-/* A string value for key, held in a fresh object. */
+/* A string value for key: an object that borrows p (NUL-ended, as an
+ * argument is), never freed, for storeKey only reads it. */
 static int
 setStringKey(client *c, const char *key, const char *p, size_t n,
 	     int64_t ttl_ms)
 {
-	robj o = {.type = OBJ_STRING};
-	int rc;
+	robj o = {.type = OBJ_STRING, .str = {(char *)p, n}};
 
-	if (bstrSet(&o.str, p, n))
-		return oom(c);
-	rc = storeKey(c, key, &o, ttl_ms);
-	robjFree(&o);
-	return rc;
+	return storeKey(c, key, &o, ttl_ms);
 }
 
 /*
@@ -1849,7 +1880,16 @@ setCommand(client *c)
 	}
 	if (expire && setExpiry(c, expire, flags, &ms))
 		return;
-	if (lookupKey(c, key, &o))
+	/*
+	 * The old value matters to NX, XX and GET, and to an absolute time
+	 * that may have passed (the key is then deleted if it is there);
+	 * a verified read (nedb_set_read_verify) must still check it.  A
+	 * plain SET replaces the value, expiry and all, without reading.
+	 */
+	if (!(flags & (SET_NX | SET_XX | SET_GET | SET_EXAT | SET_PXAT)) &&
+	    !c->db->read_verify)
+		memset(&o, 0, sizeof o);
+	else if (lookupKey(c, key, &o))
 		return;
 	/* an absolute time: what is left of it counted again just before
 	 * the put, whose clock it is (valid: it was checked above) */
@@ -6987,11 +7027,53 @@ static const struct redisCommand commandTable[] = {
 
 #define NCOMMANDS (sizeof commandTable / sizeof *commandTable)
 
+/*
+ * The table by name: an open-addressing hash of the lowercase names
+ * (entry i + 1; 0: empty), made once.  A name hashes as its lowercase
+ * letters do, so a command is found in any case, as strncasecmp finds
+ * it; a name twice in the table is found first where the scan of the
+ * table found it (inserted first, it is first on its probe path).
+ */
+#define CMD_SLOTS 512		/* a power of two, over twice NCOMMANDS */
+static uint16_t cmdSlot[CMD_SLOTS];
+static pthread_once_t cmdOnce = PTHREAD_ONCE_INIT;
+
+static unsigned
+cmdHash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch + 'a' - 'A');
+		h = (h ^ ch) * 16777619u;
+	}
+	return h & (CMD_SLOTS - 1);
+}
+
+static void
+cmdIndex(void)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *name = commandTable[i].name;
+		unsigned h = cmdHash(name, strlen(name));
+
+		while (cmdSlot[h])
+			h = (h + 1) & (CMD_SLOTS - 1);
+		cmdSlot[h] = (uint16_t)(i + 1);
+	}
+}
+
 static const struct redisCommand *
 lookupCommand(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		const struct redisCommand *cmd = &commandTable[i];
+	_Static_assert(NCOMMANDS * 2 < CMD_SLOTS, "CMD_SLOTS too small");
+	pthread_once(&cmdOnce, cmdIndex);
+	for (unsigned h = cmdHash(name, len); cmdSlot[h];
+	     h = (h + 1) & (CMD_SLOTS - 1)) {
+		const struct redisCommand *cmd = &commandTable[cmdSlot[h] - 1];
 
 		if (strlen(cmd->name) == len && !strncasecmp(cmd->name, name,
 							     len))
