@@ -200,8 +200,13 @@ main(int argc, char **argv)
 			break;
 		if ((rc = nedb_wait(db, &head, 1000)))
 			cli_fail(rc);
-		if (head > last &&
-		    (rc = nedb_log_scan(db, last + 1, head,
+		/* a wait that timed out gives the head as it is, which may
+		 * still be short of SEQ - 1: go on from where we were */
+		if (head <= last) {
+			head = last;
+			continue;
+		}
+		if ((rc = nedb_log_scan(db, last + 1, head,
 					flags & NEDB_SCAN_RAW, print_line,
 					&raw)))
 			cli_fail(rc);
