@@ -1706,20 +1706,31 @@ struct keyscan {
 	bool oom;
 };
 
+/* The key of a row of a key scan, copied (*key, *n; the caller frees
+ * it): 1, 0 when the row has no "_id" (*key NULL), -1 out of memory. */
+static int
+rowKey(const char *json, size_t len, char **key, size_t *n)
+{
+	struct nql_span v;
+
+	*key = NULL;
+	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
+		return 0;
+	return (*key = nedb__string_value(v, n)) ? 1 : -1;
+}
+
 static int
 keysRow(const char *json, size_t len, void *payload)
 {
 	struct keyscan *ks = payload;
-	struct nql_span v;
 	char *key;
 	size_t n;
+	int rc = rowKey(json, len, &key, &n);
 
-	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
-		return 0;
-	if (!(key = nedb__string_value(v, &n))) {
+	if (rc < 0)
 		ks->oom = true;
-		return 1;
-	}
+	if (rc <= 0)
+		return ks->oom;
 	if (globMatch(ks->pat, ks->patlen, key, n)) {
 		if (bufBulk(&ks->b, key, n))
 			ks->oom = true;
@@ -2833,6 +2844,7 @@ randomkeyRow(const char *json, size_t len, void *payload)
 	char *key;
 	size_t n;
 
+	/* not rowKey: the key is copied only when drawn */
 	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
 		return 0;
 	if (randomBelow((size_t)++rk->seen) != 0)
@@ -4861,17 +4873,15 @@ scanRow(const char *json, size_t len, void *payload)
 {
 	struct scanwalk *w = payload;
 	unsigned long long pre;
-	struct nql_span v;
 	char *key;
 	size_t n;
 	bool keep;
+	int rc = rowKey(json, len, &key, &n);
 
-	if (!nedb__doc_member(json, len, "_id", &v.p, &v.len))
-		return 0;
-	if (!(key = nedb__string_value(v, &n))) {
+	if (rc < 0)
 		w->oom = true;
-		return 1;
-	}
+	if (rc <= 0)
+		return w->oom;
 	pre = scanPrefix(key, n);
 	if (bstrCmp(key, n, w->from, w->fromlen) < 0) {
 		free(key);
