@@ -444,6 +444,14 @@ struct applied {
  * plaintext view (view/kv.h). */
 int nedb__view_open(struct view *v, const char *path, unsigned envflags,
 		    const struct nedb_crypt *crypt);
+/* Whether what v remembers under gen was learnt in the write
+ * transaction at hand (wgen). */
+static inline bool
+nedb__view_current(const struct view *v, uint64_t gen)
+{
+	return gen && gen == v->wgen;
+}
+
 /* Begins a write transaction on v (mdb_txn_begin), and with it a new
  * generation of what apply remembers (wgen). */
 int nedb__view_wbegin(struct view *v, MDB_txn **txn);

@@ -2259,7 +2259,7 @@ pre_write(nedb *db, const nedb_wopts *w, struct op *o, nedb_receipt *receipt)
 	k.mv_data = (void *)o->client;
 	/* the client of the op just applied in this write: its nonce as
 	 * apply left it (struct view's nlast), without a search */
-	if (db->view.nlast.gen && db->view.nlast.gen == db->view.wgen &&
+	if (nedb__view_current(&db->view, db->view.nlast.gen) &&
 	    !strcmp(db->view.nlast.client, o->client))
 		last = db->view.nlast.nonce;
 	else if (!(rc = nedb__kv_get(&db->view, db->wtxn, DBI_NONCES, &k,

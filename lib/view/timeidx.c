@@ -54,7 +54,7 @@ last_time(struct view *v, MDB_txn *txn, bool write, int64_t *ts, bool *any)
 	MDB_val k, d;
 	int rc;
 
-	if (write && v->tlast.gen && v->tlast.gen == v->wgen) {
+	if (write && nedb__view_current(v, v->tlast.gen)) {
 		*ts = v->tlast.ts;
 		*any = v->tlast.any;
 		return 0;

@@ -286,7 +286,7 @@ count_coll(struct view *v, MDB_txn *txn, const char *coll, int delta)
 
 	/* a load into one collection reads its count once a transaction
 	 * (struct view's ccount: good within the one it was read in) */
-	if (v->ccount.gen && v->ccount.gen == v->wgen &&
+	if (nedb__view_current(v, v->ccount.gen) &&
 	    !strcmp(v->ccount.coll, coll))
 		n = v->ccount.n;
 	else if (!(rc = nedb__kv_get(v, txn, DBI_COLLS, &k, &d))) {
