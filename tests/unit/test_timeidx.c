@@ -1,8 +1,9 @@
 /*
  * test_timeidx.c - the index of op times (lib/view/timeidx.c): one entry
  * per millisecond holding its first op, the last op at or before a time
- * found from the entry after it, and what apply remembers of the last
- * entry good only within the write transaction it was learnt in.
+ * found from the entry after it, and what apply remembers (the last
+ * entry, a collection's count, a client's nonce) good only within the
+ * write transaction it was learnt in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,57 @@ test_aborted_write_forgotten(void)
 	nedb__view_close(&v);
 }
 
+/* The count of collection coll in the colls table (0: no entry). */
+static uint64_t
+coll_count(struct view *v, MDB_txn *txn, const char *coll)
+{
+	MDB_val k = {strlen(coll), (void *)coll}, d;
+	uint64_t n = 0;
+
+	if (!nedb__kv_get(v, txn, DBI_COLLS, &k, &d))
+		nedb__num_get(d.mv_data, d.mv_size, &n);
+	return n;
+}
+
+/* A put of users/id at seq by client x with nonce seq, applied. */
+static int
+put_doc(struct view *v, MDB_txn *txn, uint64_t seq, const char *id)
+{
+	char doc[64];
+	struct op o = {.kind = OP_PUT, .seq = seq, .ts = 10 + (int64_t)seq,
+		       .coll = "users", .id = id, .client = "x",
+		       .nonce = seq};
+
+	o.doclen = (size_t)snprintf(doc, sizeof doc, "{\"_id\":\"%s\"}", id);
+	o.doc = doc;
+	return nedb__apply(v, txn, &o);
+}
+
+/* A collection's count and a client's nonce, remembered by apply in an
+ * aborted transaction, are not what the next one reads. */
+static void
+test_aborted_counts_forgotten(void)
+{
+	struct view v;
+	MDB_txn *txn;
+
+	view_new(&v);
+	CHECK(nedb__view_wbegin(&v, &txn) == 0);
+	CHECK(put_doc(&v, txn, 1, "a") == 0);
+	CHECK(put_doc(&v, txn, 2, "b") == 0);
+	CHECK(coll_count(&v, txn, "users") == 2);
+	CHECK(nedb__view_current(&v, v.nlast.gen) && v.nlast.nonce == 2);
+	mdb_txn_abort(txn);
+	CHECK(nedb__view_wbegin(&v, &txn) == 0);
+	CHECK(!nedb__view_current(&v, v.ccount.gen));
+	CHECK(!nedb__view_current(&v, v.nlast.gen));
+	CHECK(put_doc(&v, txn, 1, "c") == 0);
+	CHECK(coll_count(&v, txn, "users") == 1);
+	CHECK(v.nlast.nonce == 1);
+	mdb_txn_abort(txn);
+	nedb__view_close(&v);
+}
+
 int
 main(void)
 {
@@ -164,6 +216,7 @@ main(void)
 	}
 	RUN(test_answers);
 	RUN(test_aborted_write_forgotten);
+	RUN(test_aborted_counts_forgotten);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
 	if (system(cmd))
 		return 1;
