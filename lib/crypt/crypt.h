@@ -37,15 +37,17 @@
  *
  * Caveats
  *  - Loading libcrypto and its first use cost an encrypted one-shot
- *    command ~6.4M instructions (callgrind) before any AES, against
- *    0.4M for a whole plaintext nedb-get: dlopen (relocating libcrypto,
- *    ~3M) and the first fetch of a cipher (OpenSSL 3 builds every
- *    cipher of the default provider, ~3M).  tests/bench/floor.c's aead
- *    measures that floor alone (6.2M with start-up); an encrypted
- *    nedb-get is 6.8M.  nedb__crypt_require's comment says what is
- *    already left out (configuration, legacy name tables, error
- *    strings, the exit handler).  Only encrypted databases pay it, but
- *    a one-shot command on one pays it every time.
+ *    command ~3.4M instructions (callgrind) before any AES, against
+ *    0.37M for a whole plaintext nedb-get (an encrypted one is 3.8M):
+ *    dlopen (relocating libcrypto's ~4,200 symbol references, 2.25M,
+ *    which no flag avoids: libcrypto is linked BIND_NOW) and the first
+ *    HKDF (its SHA-256 and HMAC fetched, for which OpenSSL 3.0 builds
+ *    every digest and MAC of the provider, ~0.8M).
+ *    nedb__crypt_require's comment says what is already left out
+ *    (configuration, legacy name tables, error strings, the exit
+ *    handler, every cipher and KDF fetch, nedb's own HMAC fetch until
+ *    nedb__prf_new).  Only encrypted databases pay it, but a one-shot
+ *    command on one pays it every time.
  *  - Random 96-bit nonces: one key should seal at most ~2^32 values
  *    (NIST SP 800-38D).  A key that may exceed that over a database's
  *    life (the view's, across rebuilds) should be derived per file, e.g.
@@ -134,7 +136,9 @@ int nedb__scrypt(unsigned char *out, size_t outlen, const void *pass,
 		 size_t passlen, const void *salt, size_t saltlen, uint64_t n,
 		 uint32_t r, uint32_t par);
 
-/* One-shot HMAC-SHA256 of msg under key: NEDB_PRF_LEN bytes. */
+/* One-shot HMAC-SHA256 of msg under key: NEDB_PRF_LEN bytes (by
+ * libcrypto's HKDF extract, which is that HMAC, for a message of one
+ * byte or more). */
 int nedb__hmac(unsigned char out[NEDB_PRF_LEN], const void *key,
 	       size_t keylen, const void *msg, size_t n);
 

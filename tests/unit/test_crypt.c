@@ -378,6 +378,27 @@ test_hmac_known_answer(void)
 	}
 	nedb__prf_free(p);
 	nedb__prf_free(NULL);
+	/* nedb__hmac (HKDF's extract, or nedb__prf for an empty message)
+	 * and nedb__prf agree for empty, short, block-sized and longer
+	 * keys (hashed first: RFC 4231 case 6's 131 bytes) and messages */
+	{
+		static const size_t lens[] = {0, 1, 32, 64, 65, 131};
+		unsigned char k[131], m[131], a[32], b[32];
+
+		for (size_t i = 0; i < sizeof k; i++) {
+			k[i] = (unsigned char)(i * 7 + 1);
+			m[i] = (unsigned char)(i * 13 + 5);
+		}
+		for (size_t i = 0; i < 6; i++)
+			for (size_t j = 0; j < 6; j++) {
+				CHECK(nedb__hmac(a, k, lens[i], m,
+						 lens[j]) == 0);
+				CHECK(nedb__prf_new(&p, k, lens[i]) == 0);
+				CHECK(nedb__prf(p, b, m, lens[j]) == 0);
+				nedb__prf_free(p);
+				CHECK(!memcmp(a, b, sizeof a));
+			}
+	}
 }
 
 /* Each sub-key is its own: what one seals, another cannot open. */

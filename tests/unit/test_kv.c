@@ -334,6 +334,116 @@ test_dupsort_delete_one(void)
 }
 
 /* Tampering, done under the layer with raw LMDB calls. */
+/* Small values read back in the writing process (kv.c's sealed[]
+ * memo): more of them than it holds, each its own, and one whose stored
+ * bytes were replaced by another key's (moved, as an attacker could) is
+ * refused though both were sealed here. */
+static void
+test_sealed_read_back(void)
+{
+	struct view v;
+	struct nedb_crypt c;
+	char path[256];
+	MDB_txn *txn;
+	MDB_val k, d, d1;
+	unsigned char key[8] = {0}, val[40], moved[128];
+
+	view_new(&v, &c, 6, path);
+	CHECK(mdb_txn_begin(v.env, NULL, 0, &txn) == 0);
+	for (int i = 0; i < 1500; i++) {
+		key[6] = (unsigned char)(i >> 8);
+		key[7] = (unsigned char)i;
+		memset(val, i % 251, sizeof val);
+		CHECK(put(&v, txn, DBI_SEQS, (char *)key, 8, (char *)val,
+			  sizeof val) == 0);
+	}
+	for (int i = 1499; i >= 0; i--) {
+		key[6] = (unsigned char)(i >> 8);
+		key[7] = (unsigned char)i;
+		memset(val, i % 251, sizeof val);
+		CHECK(get_is(&v, txn, DBI_SEQS, (char *)key, 8, (char *)val,
+			     sizeof val));
+	}
+	/* seq 1's stored value under seq 2 */
+	key[6] = 0;
+	key[7] = 1;
+	k.mv_size = 8;
+	k.mv_data = key;
+	CHECK(mdb_get(txn, v.dbi[DBI_SEQS], &k, &d1) == 0);
+	memcpy(moved, d1.mv_data, d1.mv_size);
+	d.mv_size = d1.mv_size;
+	d.mv_data = moved;
+	key[7] = 2;
+	CHECK(mdb_put(txn, v.dbi[DBI_SEQS], &k, &d, 0) == 0);
+	{
+		MDB_val pk = {8, key}, out;
+
+		CHECK(nedb__kv_get(&v, txn, DBI_SEQS, &pk, &out) ==
+		      NEDB_ECORRUPT);
+	}
+	mdb_txn_abort(txn);
+	view_free(&v, &c);
+}
+
+/* Puts in plaintext order (appended, kv.c), then out of it, then
+ * again in it; lookups past the last key, of the last key and of keys
+ * before it: what a view without those shortcuts would answer, and
+ * MDB_NOOVERWRITE still refuses an existing key and hands back its
+ * value. */
+static void
+test_append_order(void)
+{
+	struct view v;
+	struct nedb_crypt c;
+	char path[256], k[16], want[16];
+	MDB_txn *txn;
+	MDB_val kv, dv;
+	struct kvcur cur;
+	int n = 0, prev = -1;
+
+	view_new(&v, &c, 7, path);
+	CHECK(mdb_txn_begin(v.env, NULL, 0, &txn) == 0);
+	for (int i = 0; i < 300; i++) {
+		/* 0..99 in order, 299..200 backwards, 100..199 in order */
+		int x = i < 100 ? i : i < 200 ? 399 - i : i - 100;
+
+		snprintf(k, sizeof k, "c/x%05d", x);
+		CHECK(!get_is(&v, txn, DBI_DOCS, k, 8, "", 0));
+		CHECK(put(&v, txn, DBI_DOCS, k, 8, k, 8) == 0);
+		CHECK(get_is(&v, txn, DBI_DOCS, k, 8, k, 8));
+	}
+	for (int x = 0; x < 300; x++) {
+		snprintf(k, sizeof k, "c/x%05d", x);
+		CHECK(get_is(&v, txn, DBI_DOCS, k, 8, k, 8));
+	}
+	snprintf(k, sizeof k, "c/x%05d", 300);
+	CHECK(!get_is(&v, txn, DBI_DOCS, k, 8, k, 8));
+	/* an existing key: refused, its value handed back */
+	snprintf(k, sizeof k, "c/x%05d", 299);
+	snprintf(want, sizeof want, "other");
+	kv.mv_size = 8;
+	kv.mv_data = k;
+	dv.mv_size = 5;
+	dv.mv_data = want;
+	CHECK(nedb__kv_put(&v, txn, DBI_DOCS, &kv, &dv, MDB_NOOVERWRITE) ==
+	      MDB_KEYEXIST);
+	CHECK(get_is(&v, txn, DBI_DOCS, k, 8, k, 8));
+	/* the order of the table is the keys' */
+	CHECK(nedb__kv_copen(&cur, &v, txn, DBI_DOCS) == 0);
+	for (int rc = nedb__kv_cget(&cur, &kv, &dv, MDB_FIRST); !rc;
+	     rc = nedb__kv_cget(&cur, &kv, &dv, MDB_NEXT)) {
+		int x = atoi((char *)kv.mv_data + 3);
+
+		CHECK(kv.mv_size == 8 && x == prev + 1);
+		prev = x;
+		n++;
+	}
+	nedb__kv_cclose(&cur);
+	CHECK(n == 300);
+	mdb_txn_abort(txn);
+	view_free(&v, &c);
+}
+
 static void
 test_tamper_refused(void)
 {
@@ -586,6 +696,8 @@ main(void)
 	RUN(test_round_trip);
 	RUN(test_plaintext_order);
 	RUN(test_dupsort_delete_one);
+	RUN(test_sealed_read_back);
+	RUN(test_append_order);
 	RUN(test_tamper_refused);
 	RUN(test_two_keys_at_once);
 	RUN(test_concurrent_readers);
