@@ -261,9 +261,14 @@ kill_encryption_at() {
 @test "killed before its commit, an encryption leaves the plaintext database whole" {
 	local point
 	for point in encrypt-copied encrypt-staged; do
+		# the same plaintext database each time: made once, copied
+		if [ ! -d filled ]; then
+			fill
+			nedb-checkpoint --prune >/dev/null
+			cp -a "$NEDB_DIR" filled
+		fi
 		rm -rf "$NEDB_DIR" "$HOOKS"/*
-		fill
-		nedb-checkpoint --prune >/dev/null
+		cp -a filled "$NEDB_DIR"
 		head=$(nedb-verify | jq -r .head)
 		sums=$(cd "$NEDB_DIR" && sha256sum log.aof archive/* meta.json)
 		kill_encryption_at "$point"
@@ -284,10 +289,15 @@ kill_encryption_at() {
 	local point how
 	for point in encrypt-committed encrypt-rolling; do
 		for how in key nokey; do
+			# the same plaintext database each time: made once, copied
+			if [ ! -d filled ]; then
+				fill
+				nedb-checkpoint --prune >/dev/null
+				nedb-put -q CanaryColl late '{"o":"v9"}'
+				cp -a "$NEDB_DIR" filled
+			fi
 			rm -rf "$NEDB_DIR" "$HOOKS"/*
-			fill
-			nedb-checkpoint --prune >/dev/null
-			nedb-put -q CanaryColl late '{"o":"v9"}'
+			cp -a filled "$NEDB_DIR"
 			head=$(nedb-verify | jq -r .head)
 			log=$(nedb-log)
 			kill_encryption_at "$point"
