@@ -11,7 +11,8 @@ CANARIES=(canary-id-7731 CanaryColl CanaryField canary-eq-value
 
 setup_more() {
 	hooks_init
-	python3 -c 'import os; print(os.urandom(32).hex())' >"$BATS_TEST_TMPDIR/k1"
+	# a random 256-bit key, 64 hex digits
+	{ od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; } >"$BATS_TEST_TMPDIR/k1"
 	K1=$BATS_TEST_TMPDIR/k1
 	LIB=$BATS_TEST_DIRNAME/lib-crypt
 }
