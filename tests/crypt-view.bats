@@ -46,24 +46,27 @@ setup_file() {
 	(unset NEDB_TMK_FILE; NEDB_TMK=$TWIN_TMK build_twin "$ENC")
 }
 
-# How often canary $2 occurs in file $1: raw, as hex (either case), in
-# base64 (at each of the three alignments), and in UTF-16LE and BE.
+# How often each canary $2... occurs in file $1: raw, as hex (either
+# case), in base64 (at each of the three alignments), and in UTF-16LE and
+# BE; a line a canary: "CANARY raw N hex N utf16 N base64 N" (one
+# process for them all).
 count_forms() {
-	python3 - "$1" "$2" <<'EOF'
+	python3 - "$@" <<'EOF'
 import base64, sys
 data = open(sys.argv[1], "rb").read()
-c = sys.argv[2].encode()
-forms = {"raw": [c], "hex": [c.hex().encode(), c.hex().upper().encode()],
-         "utf16": [c.decode().encode("utf-16-le"),
-                   c.decode().encode("utf-16-be")], "base64": []}
-for pad in range(3):
-    b = base64.b64encode(b"\0" * pad + c)
-    # the characters that depend on the canary alone
-    lead = (pad * 8 + 5) // 6 + 1 if pad else 0
-    tail = len(b) - (3 if len(c) + pad < 3 else 4)
-    forms["base64"].append(b[lead:tail])
-for name, pats in forms.items():
-    print(name, sum(data.count(p) for p in pats if p))
+for arg in sys.argv[2:]:
+    c = arg.encode()
+    forms = {"raw": [c], "hex": [c.hex().encode(), c.hex().upper().encode()],
+             "utf16": [c.decode().encode("utf-16-le"),
+                       c.decode().encode("utf-16-be")], "base64": []}
+    for pad in range(3):
+        b = base64.b64encode(b"\0" * pad + c)
+        # the characters that depend on the canary alone
+        lead = (pad * 8 + 5) // 6 + 1 if pad else 0
+        tail = len(b) - (3 if len(c) + pad < 3 else 4)
+        forms["base64"].append(b[lead:tail])
+    print(arg, " ".join("%s %d" % (name, sum(data.count(p) for p in pats if p))
+                        for name, pats in forms.items()))
 EOF
 }
 
@@ -81,32 +84,31 @@ plain() {
 }
 
 @test "the plaintext twin's view holds every canary (the check can fail)" {
-	for c in "${CANARIES[@]}"; do
-		run count_forms "$PLAIN/view.mdb" "$c"
-		assert_success
-		if [[ $output =~ raw\ 0 ]]; then
-			fail "canary $c not in the plaintext view"
+	local k
+	run count_forms "$PLAIN/view.mdb" "${CANARIES[@]}"
+	assert_success
+	assert_equal "${#lines[@]}" "${#CANARIES[@]}"
+	for k in "${!CANARIES[@]}"; do
+		[[ ${lines[$k]} == "${CANARIES[$k]} raw "* ]] ||
+			fail "no count for canary ${CANARIES[$k]}: ${lines[$k]}"
+		if [[ ${lines[$k]} == *" raw 0 "* ]]; then
+			fail "canary ${CANARIES[$k]} not in the plaintext view"
 		fi
 	done
 }
 
 @test "the encrypted twin's view holds no canary in any encoding" {
-	for c in "${CANARIES[@]}"; do
-		run count_forms "$ENC/view.mdb" "$c"
-		assert_success
-		assert_output "raw 0
-hex 0
-utf16 0
-base64 0"
-	done
+	run count_forms "$ENC/view.mdb" "${CANARIES[@]}"
+	assert_success
+	assert_output "$(printf '%s raw 0 hex 0 utf16 0 base64 0\n' "${CANARIES[@]}")"
 }
 
 @test "a shorter canary prefix is not in the encrypted view either" {
 	# what every canary shares: a prefix scan key would begin so
 	run count_forms "$ENC/view.mdb" canary
-	assert_output --partial "raw 0"
+	assert_output --partial "canary raw 0 "
 	run count_forms "$PLAIN/view.mdb" canary
-	refute_output --partial "raw 0"
+	refute_output --partial " raw 0 "
 }
 
 # same CMD...: CMD's output and status on both twins, compared.
@@ -200,7 +202,7 @@ same() {
 	run enc nedb-query -d "$BATS_TEST_TMPDIR/r" 'FROM collcanaryz9 ORDER BY ordcanaryw5 DESC LIMIT 4'
 	assert_equal "$output" "$before"
 	run count_forms "$BATS_TEST_TMPDIR/r/view.mdb" collcanaryz9
-	assert_output --partial "raw 0"
+	assert_output --partial "collcanaryz9 raw 0 "
 }
 
 @test "a checkpoint's digest of the encrypted view is the one a replay computes" {

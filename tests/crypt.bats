@@ -11,7 +11,8 @@ CANARIES=(canary-id-7731 CanaryColl CanaryField canary-eq-value
 
 setup_more() {
 	hooks_init
-	python3 -c 'import os; print(os.urandom(32).hex())' >"$BATS_TEST_TMPDIR/k1"
+	# a random 256-bit key, 64 hex digits
+	{ od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; } >"$BATS_TEST_TMPDIR/k1"
 	K1=$BATS_TEST_TMPDIR/k1
 	LIB=$BATS_TEST_DIRNAME/lib-crypt
 }
@@ -261,9 +262,14 @@ kill_encryption_at() {
 @test "killed before its commit, an encryption leaves the plaintext database whole" {
 	local point
 	for point in encrypt-copied encrypt-staged; do
+		# the same plaintext database each time: made once, copied
+		if [ ! -d filled ]; then
+			fill
+			nedb-checkpoint --prune >/dev/null
+			cp -a "$NEDB_DIR" filled
+		fi
 		rm -rf "$NEDB_DIR" "$HOOKS"/*
-		fill
-		nedb-checkpoint --prune >/dev/null
+		cp -a filled "$NEDB_DIR"
 		head=$(nedb-verify | jq -r .head)
 		sums=$(cd "$NEDB_DIR" && sha256sum log.aof archive/* meta.json)
 		kill_encryption_at "$point"
@@ -284,10 +290,15 @@ kill_encryption_at() {
 	local point how
 	for point in encrypt-committed encrypt-rolling; do
 		for how in key nokey; do
+			# the same plaintext database each time: made once, copied
+			if [ ! -d filled ]; then
+				fill
+				nedb-checkpoint --prune >/dev/null
+				nedb-put -q CanaryColl late '{"o":"v9"}'
+				cp -a "$NEDB_DIR" filled
+			fi
 			rm -rf "$NEDB_DIR" "$HOOKS"/*
-			fill
-			nedb-checkpoint --prune >/dev/null
-			nedb-put -q CanaryColl late '{"o":"v9"}'
+			cp -a filled "$NEDB_DIR"
 			head=$(nedb-verify | jq -r .head)
 			log=$(nedb-log)
 			kill_encryption_at "$point"

@@ -439,6 +439,9 @@ busy_copy() {
 }
 
 @test "the nedb-format(5) script detects a change to any byte of a log" {
+	# the page's Python script alone, on a copy of a log: no nedb code
+	# runs, so the sanitizer suite has nothing to look at here
+	[ "${NEDB_SUITE:-1}" = 1 ] || skip "runs no nedb code: the first suite runs it"
 	local script
 	script=$(replay_script)
 	busy_copy

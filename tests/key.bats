@@ -395,7 +395,10 @@ key_id() {
 		nedb-put -q -d "$tmp.db" --tmk-file "$tmp" t x '{}'
 		id[$tmp]=$(nedb-key -d "$tmp.db" status | jq -r .key_id)
 	done
-	for ((round = 0; round < 30; round++)); do
+	# random kill points: a third of the rounds in the sanitizer suite
+	local rounds
+	rounds=$(sample 30)
+	for ((round = 0; round < rounds; round++)); do
 		nedb-key --tmk-file "$cur" rewrap --new-tmk-file "$new" \
 			>/dev/null 2>&1 3>&- &
 		pid=$!

@@ -8,13 +8,15 @@ load helper
 LOGTOOL="$BATS_TEST_DIRNAME/lib-rel/logtool"
 
 # every_byte ARGS...: logtool every-byte, on each byte in the first suite
-# and on each third byte of each line in the sanitizer suite (the same
-# paths, at twenty times the cost of a process)
+# and in the sanitizer suite (the same paths, at twenty times the cost of
+# a process) on each third byte of each line, but in the hex digits of a
+# hash, prev or ds only on the first and last and on the first of each
+# digit: the other digits of a field take the path one of those took
 every_byte() {
 	if [ "${NEDB_SUITE:-1}" = 1 ]; then
 		"$LOGTOOL" every-byte "$@"
 	else
-		"$LOGTOOL" every-byte --every 3 "$@"
+		"$LOGTOOL" every-byte --every 3 --hex-runs "$@"
 	fi
 }
 

@@ -98,8 +98,10 @@ synced_base() {
 open_images() {
 	local rec=$1 want=$2 f seed log
 	log=$(cat "$NEDB_DIR/log.aof")
+	# every fraction of the pages; the random pick of them with two
+	# seeds (one in the sanitizer suite)
 	for f in 0 0.1 0.3 0.5 0.7 0.9 1; do
-		for seed in 1 2; do
+		for ((seed = 1; seed <= $(sample 2); seed++)); do
 			python3 "$CRASH_IMAGE" S V "$NEDB_DIR/view.mdb" "$f" "$seed"
 			rm -f "$NEDB_DIR/view.mdb-lock"
 			cp "$rec" "$NEDB_DIR/view.sync"

@@ -7,6 +7,13 @@ load helper
 run_unit() {
 	local build="$BATS_TEST_DIRNAME/../${NEDB_UNIT_BUILD:-build}"
 	[ "${NEDB_SUITE:-1}" = 2 ] && build="$BATS_TEST_DIRNAME/../build-san"
+	# a program's random rounds: a third of them in the sanitizer suite,
+	# as sample (helper.bash) gives the bats tests (unit_rounds, unit.h)
+	if [ "${NEDB_SUITE:-1}" = 2 ]; then
+		export NEDB_UNIT_SAMPLE=3
+	else
+		unset NEDB_UNIT_SAMPLE
+	fi
 	local bin="$build/unit/test_$1"
 	if [ ! -x "$bin" ]; then
 		# make check builds them first: missing there is a failure

@@ -101,8 +101,9 @@ test_mutations(void)
 	static const char alphabet[] = "{}[]:,\"\\ \t\r\n0123456789-+.eEtrufalsn"
 		"xu\x01\x7f\xc3\xa9\xed\xff";
 	char buf[256];
+	long rounds = unit_rounds(200000);
 
-	for (int t = 0; t < 200000; t++) {
+	for (long t = 0; t < rounds; t++) {
 		size_t n = sizeof base - 1;
 		int edits = 1 + (int)rnd(3);
 

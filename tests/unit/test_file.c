@@ -58,7 +58,7 @@ pull(nedb *db, const nedb_file_version *v, unsigned char **out, size_t *n)
 {
 	nedb_file_reader *r;
 	const void *p;
-	size_t len;
+	size_t len, cap = 0;
 	int rc;
 
 	*out = NULL;
@@ -66,7 +66,12 @@ pull(nedb *db, const nedb_file_version *v, unsigned char **out, size_t *n)
 	if ((rc = nedb_file_reader_open(db, v, &r)))
 		return rc;
 	while (!(rc = nedb_file_reader_next(r, &p, &len)) && len) {
-		*out = realloc(*out, *n + len);
+		/* grown by doubling: a realloc per chunk copied the whole
+		 * read so far each time (seconds under ASan at 5 MB) */
+		if (*n + len > cap) {
+			cap = cap * 2 > *n + len ? cap * 2 : *n + len;
+			*out = realloc(*out, cap);
+		}
 		memcpy(*out + *n, p, len);
 		*n += len;
 	}

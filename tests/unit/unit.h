@@ -7,6 +7,7 @@
 #define NEDB_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int unit_failed, unit_run;
@@ -29,6 +30,18 @@ static int unit_failed, unit_run;
 } while (0)
 
 #define RUN(fn) do { unit_run++; fn(); } while (0)
+
+/* How many rounds of a random loop of n rounds to run: n, or a part of
+ * it (at least 1) when tests/unit.bats sets NEDB_UNIT_SAMPLE=K (a Kth,
+ * in the sanitizer suite). */
+static inline long
+unit_rounds(long n)
+{
+	const char *k = getenv("NEDB_UNIT_SAMPLE");
+	long d = k ? atol(k) : 1;
+
+	return d > 1 ? (n + d - 1) / d : n;
+}
 
 #define UNIT_DONE() do { \
 	printf("%d tests, %d failed checks\n", unit_run, unit_failed); \
