@@ -927,7 +927,8 @@ typedef struct nedb_update_info {
 /*
  * Changes the first document of o->coll that o->filter matches (in _id
  * order), or with o->many every one, by o->update (nedb_update_doc),
- * and stages one put per document it changed; a document the update
+ * and stages one put per document it changed (a patch op of the update
+ * instead for a large document: nedb-format(5)); a document the update
  * leaves as it was is matched but not written.  An update changes
  * members, never the expiry.  With o->upsert and no match, it stages a
  * put of nedb_upsert_base(filter) changed by the update, its id the

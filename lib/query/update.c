@@ -426,3 +426,28 @@ nedb_upsert_base(nedb_buf *out, const char *filter)
 	nedb_buf_free(&f);
 	return nedb_buf_add(out, "}", 1);
 }
+
+/*
+ * A patch op's update applied (engine/db.c's writer, view.c's apply, the
+ * past versions of nedb__version_text): the same function the writer
+ * made the version with, then the normalization a put's text gets, so
+ * that the three agree byte for byte.
+ */
+int
+nedb__patch_doc(nedb_buf *out, const char *doc, size_t len, const char *upd,
+		size_t updlen)
+{
+	nedb_buf u = {0}, d = {0};
+	int rc;
+
+	if (nedb_buf_add(&u, upd, updlen) || nedb_buf_add(&u, "", 1)) {
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	if (!(rc = nedb_update_doc(&d, doc, len, u.p)))
+		rc = nedb__doc_normalize(out, d.p, d.len);
+done:
+	nedb_buf_free(&u);
+	nedb_buf_free(&d);
+	return rc;
+}
