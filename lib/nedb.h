@@ -571,6 +571,10 @@ typedef struct nedb_put {
 				 * op's own clock */
 	const struct nedb_preop *ahead;	/* formatted ahead (nedb_ahead_put);
 					 * NULL: none */
+	int patch;		/* the op may be a patch of the latest version
+				 * (nedb-format(5)): the bytes that changed,
+				 * when the document is large and the change
+				 * small; its receipt then says "patch" */
 } nedb_put;
 
 /*

@@ -2528,10 +2528,79 @@ live_at(const nedb_wopts *w, int64_t ts)
  * (pre_write), the precondition, the text to stage (put_doc), expiry
  * and provenance.
  */
+static int patch_depth(nedb *db, const char *coll, const char *id,
+		       uint64_t base, unsigned *depth);
+
+/*
+ * A put that may be a patch (nedb_put.patch): when the document is large
+ * and the bytes between the longest common prefix and suffix of its
+ * latest version's text and the new text are few, o becomes a patch op
+ * of one operator, {"$text":[OFFSET,LENGTH,"TEXT"]}: those bytes of the
+ * old text replaced by TEXT (query/update.c's nedb__patch_doc), in upd.
+ * The cut is at UTF-8 character boundaries, so TEXT is a string.  Only
+ * for a version whose expiry the put keeps, and without a put's
+ * provenance, which a patch does not carry.  cur (h its header) is the
+ * latest version when the caller read it; else it is read here.
+ */
+static int
+as_patch(nedb *db, const nedb_put *p, struct op *o, const struct dochdr *hp,
+	 const char *cur, size_t curlen, nedb_buf *upd)
+{
+	struct dochdr h;
+	size_t pre = 0, suf = 0, n;
+	unsigned depth;
+	int rc;
+
+	if (db->log_format < 2 || o->doclen < PATCH_MIN || o->caused_by ||
+	    o->confidence || o->valid_from || o->valid_to || p->evidence)
+		return 0;
+	if (!cur) {
+		rc = nedb__doc_head(&db->view, db->wtxn, o->coll, o->id,
+				    strlen(o->id), live_at(&p->w, o->ts), &h,
+				    &cur, &curlen);
+		if (rc)
+			return rc == NEDB_ENOTFOUND ? 0 : rc;
+		hp = &h;
+	}
+	if (hp->exp != o->exp)
+		return 0;
+	n = curlen < o->doclen ? curlen : o->doclen;
+	while (pre < n && cur[pre] == o->doc[pre])
+		pre++;
+	while (suf < n - pre &&
+	       cur[curlen - 1 - suf] == o->doc[o->doclen - 1 - suf])
+		suf++;
+	/* not inside a character: a continuation byte starts no cut */
+	while (pre && ((unsigned char)o->doc[pre] & 0xc0) == 0x80)
+		pre--;
+	while (suf && ((unsigned char)o->doc[o->doclen - suf] & 0xc0) ==
+	       0x80)
+		suf--;
+	if (o->doclen - pre - suf > o->doclen / 4)
+		return 0;
+	if ((rc = patch_depth(db, o->coll, o->id, hp->seq, &depth)))
+		return rc;
+	if (depth >= PATCH_MAX)
+		return 0;
+	if (nedb_buf_puts(upd, "{\"$text\":[") ||
+	    nedb__buf_u64(upd, pre) || nedb_buf_add(upd, ",", 1) ||
+	    nedb__buf_u64(upd, curlen - pre - suf) ||
+	    nedb_buf_add(upd, ",", 1) ||
+	    nedb_buf_json_str(upd, o->doc + pre, o->doclen - pre - suf) ||
+	    nedb_buf_add(upd, "]}", 2))
+		return nedb__err(NEDB_EIO, "out of memory");
+	o->kind = OP_PATCH;
+	o->base = hp->seq;
+	o->doc = upd->p;
+	o->doclen = upd->len;
+	o->exp = 0;
+	return 0;
+}
+
 int
 nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 {
-	nedb_buf own = {0}, prov = {0};
+	nedb_buf own = {0}, prov = {0}, upd = {0};
 	struct op o = {.kind = OP_PUT};
 	char *idbuf = NULL;
 	struct dochdr h;
@@ -2586,10 +2655,14 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 		p->keep_ttl && cur ? h.exp : 0;
 	if ((rc = provenance(db, p, &o, &prov)))
 		goto done;
+	if (p->patch && (rc = as_patch(db, p, &o, cur ? &h : NULL, cur,
+				       curlen, &upd)))
+		goto done;
 	rc = stage(db, &o, receipt);
 done:
 	nedb_buf_free(&own);
 	nedb_buf_free(&prov);
+	nedb_buf_free(&upd);
 	free(idbuf);
 	return rc;
 }

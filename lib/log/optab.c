@@ -153,6 +153,7 @@ static const struct op_member patch_m[] = {
 	RMEMBER("coll", M_STR, 0, coll, coll),
 	RMEMBER("id", M_STR, 0, id, id),
 	MEMBER("base", M_U64, 0, base),
+	SOURCE_MEMBERS,
 	MEMBER("doc", M_DOC, 0, doc),
 };
 
