@@ -1,6 +1,7 @@
 /*
  * nedb-update - change the documents a filter matches with MongoDB-style
- * update operators; each change is an ordinary put op.
+ * update operators; each change is a put op, or for a large document a
+ * patch op of the update (nedb-format(5)).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,6 +16,12 @@
 
 #define HASH_LEN 32
 #define MAX_DOC (16u << 20)		/* largest document, bytes */
+/* An update logs a patch, not the whole document, when the document has
+ * PATCH_MIN bytes or more and the update is at most a quarter of it; a
+ * put again after PATCH_MAX patches in a row, so that reading a past
+ * version applies at most PATCH_MAX of them (engine/db.c) */
+#define PATCH_MIN 1024
+#define PATCH_MAX 64
 #define MAX_ID 400
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
@@ -194,8 +200,15 @@ void nedb__chain_hash(unsigned char out[HASH_LEN],
  */
 enum op_kind {
 	OP_GENESIS, OP_PUT, OP_DELETE, OP_CHECKPOINT, OP_LINK, OP_UNLINK,
-	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP_FILE, OP__N
+	OP_INDEX, OP_UNINDEX, OP_DROP, OP_EXPIRE, OP_REDACT, OP_FILE, OP_PATCH,
+	OP__N
 };
+
+/* The kinds whose line carries a payload in "doc" (format 2: erasable):
+ * a put's document, a patch's update (engine/patch.c). */
+#define OP_HAS_DOC(k) ((k) == OP_PUT || (k) == OP_PATCH)
+/* A version of a document's text (the vers table): a put or a patch. */
+#define OP_IS_VERSION(k) ((k) == OP_PUT || (k) == OP_PATCH)
 
 /* Ops a client writes: they carry client and nonce (and maybe idem). */
 #define OP_IS_CLIENT(k) ((unsigned)(k) < OP__N && nedb__optab[k].client)
@@ -219,6 +232,7 @@ struct op {
 	 * (nedb_wopts.repl_offset), 0 none; evidence too on these */
 	uint64_t repl_offset;
 	int64_t exp;			/* put: expiry (ms), 0 none */
+	uint64_t base;			/* patch: the version it changes */
 	/* redact: the put seqs it erases, a JSON array of ascending
 	 * numbers, and why (engine/redact.c) */
 	const char *seqs, *reason;
@@ -230,7 +244,8 @@ struct op {
 	int64_t fversion;
 	uint64_t fsize, fchunks;
 	unsigned char froot[HASH_LEN], fman[HASH_LEN];
-	const char *doc;		/* put: compact document text */
+	const char *doc;		/* put: compact document text; patch:
+					 * the update (nedb_update_doc) */
 	size_t doclen;
 	/* log format 2 (doc/redaction.md): a put's document and salt end
 	 * at a block boundary of its hashed message, so that they can be
@@ -704,6 +719,20 @@ int nedb__follow_rotation(nedb *db);
 int nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 		       const char *id, size_t idlen, nedb_buf *out,
 		       struct seqent *se, const char **doc, size_t *doclen);
+/* The text of a version of either kind (OP_PUT, OP_PATCH: its put and
+ * the patches after it applied), else as nedb__read_version. */
+int nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
+		       const char *id, size_t idlen, nedb_buf *out,
+		       struct seqent *se, const char **doc, size_t *doclen);
+/* query/update.c: a patch's update (not NUL-ended)
+ * applied to doc, as the writer made the version (compact) */
+int nedb__patch_doc(nedb_buf *out, const char *doc, size_t len,
+		    const char *upd, size_t updlen);
+/* engine/db.c: an update's change of p->id, whose new text p->doc
+ * (prepared) upd makes from its latest version: a patch op when that is
+ * the smaller and AS OF stays bounded, else a put (nedb_write_put) */
+int nedb__write_change(nedb *db, const nedb_put *p, const char *upd,
+		       size_t updlen, nedb_receipt *receipt);
 /* The latest version of coll/id at or before upto (NEDB_HEAD: any);
  * MDB_NOTFOUND if none. */
 int nedb__version_at(nedb *db, MDB_txn *txn, const char *coll,

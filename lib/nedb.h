@@ -571,6 +571,10 @@ typedef struct nedb_put {
 				 * op's own clock */
 	const struct nedb_preop *ahead;	/* formatted ahead (nedb_ahead_put);
 					 * NULL: none */
+	int patch;		/* the op may be a patch of the latest version
+				 * (nedb-format(5)): the bytes that changed,
+				 * when the document is large and the change
+				 * small; its receipt then says "patch" */
 } nedb_put;
 
 /*
@@ -927,7 +931,8 @@ typedef struct nedb_update_info {
 /*
  * Changes the first document of o->coll that o->filter matches (in _id
  * order), or with o->many every one, by o->update (nedb_update_doc),
- * and stages one put per document it changed; a document the update
+ * and stages one put per document it changed (a patch op of the update
+ * instead for a large document: nedb-format(5)); a document the update
  * leaves as it was is matched but not written.  An update changes
  * members, never the expiry.  With o->upsert and no match, it stages a
  * put of nedb_upsert_base(filter) changed by the update, its id the

@@ -96,6 +96,9 @@ busy_log() {
 	nedb-put -q --ttl 1 tmp gone2 '{"x":2}'
 	sleep 1.1	# tmp/gone2 expires, and stays in the state
 	nedb-put -q users dave '{"n":12345678901234567890,"f":1.50}'
+	# a patch: an update of a large document (every operator)
+	nedb-put -q users big "{\"n\":1,\"f\":1.50,\"g\":0,\"l\":[1,1.0,{\"k\":1},\"a\"],\"o\":{\"x\":[1]},\"p\":\"$(printf '%0980d' 0)\"}"
+	nedb-update -q users '{"_id":"big"}' '{"$inc":{"n":1,"f":0.25},"$push":{"o.x":"\u00e9"},"$set":{"o.y.z":[1, 2],"o.x.3":null},"$pull":{"l":1},"$unset":{"g":1}}'
 	nedb-checkpoint >/dev/null
 }
 
@@ -386,12 +389,14 @@ busy_copy() {
 	refute_output --partial '"_id":"s1"'
 	assert_output --partial '{"_id":"s5","n":5}'
 	assert_output --partial '{"_id":"dave","n":12345678901234567890,"f":1.50}'
+	assert_output --partial '{"_id":"big","n":2,"f":1.75,"l":[{"k":1},"a"],"o":{"x":[1,"\u00e9",null,null],"y":{"z":[1,2]}},"p":"0'
+
 }
 
 @test "the busy log has every kind of op, and checkpoints after them" {
 	busy_copy
 	run sh -c 'nedb-log | jq -r .op | sort -u | tr "\n" " "'
-	assert_output "checkpoint delete drop expire file genesis index link put unindex unlink "
+	assert_output "checkpoint delete drop expire file genesis index link patch put unindex unlink "
 	# a checkpoint after the edges, indexes and provenance, and one
 	# after the drop: the script recomputes both digests
 	run sh -c 'nedb-log | jq -r .op | tail -n 1'

@@ -413,6 +413,64 @@ user:10'
 	assert_output '(empty array)'
 }
 
+# The commands of a growing set, list, hash and sorted set, past the size
+# at which a change is logged as the bytes it changed (a patch op).
+big_values() {
+	awk 'BEGIN {
+		for (i = 1; i <= 150; i++) {
+			printf "SADD s m%03d é%d\n", i, i
+			printf "RPUSH l r%d\nLPUSH l é%d\n", i, i
+			printf "HSET h f%d v%d\n", i, i
+			printf "ZADD z %d z%d\n", i, i
+		}
+		print "SREM s m007 é9"
+		print "HSET h f3 aé"
+		print "HSET h f3 aè"
+		print "HDEL h f4"
+		print "ZADD z 0.5 z150"
+		print "ZINCRBY z 100 z1"
+		print "LPOP l 2"
+		print "RPOP l"
+		print "LSET l 5 x"
+		print "SCARD s"
+		print "SMISMEMBER s m001 m007 é9 é10 nope"
+		print "LRANGE l 0 9"
+		print "LRANGE l -3 -1"
+		print "LLEN l"
+		print "HLEN h"
+		print "HMGET h f1 f3 f4 f150"
+		print "ZRANGE z 0 3 WITHSCORES"
+		print "ZREVRANGE z 0 1 WITHSCORES"
+		print "ZCARD z"
+	}'
+}
+
+@test "a change to a large value logs the bytes it changed, and answers as redis-server" {
+	local n bytes
+	big_values | same_as_redis
+	# the changes past 1024 bytes are patches, with a put every 65
+	run sh -c 'nedb-log | jq -r .op | sort | uniq -c | tr -s " "'
+	assert_line --partial ' patch'
+	n=$(nedb-log | jq -c 'select(.op == "patch")' | wc -l)
+	bytes=$(nedb-log --raw | grep -F '"op":"patch"' | wc -c)
+	[ "$n" -gt 300 ] || fail "only $n patches"
+	[ $((bytes / n)) -lt 700 ] || fail "$((bytes / n)) bytes a patch"
+	run sh -c 'nedb-log | jq -c "select(.op == \"patch\") | .doc | keys" | sort -u'
+	assert_output '["$text"]'
+	# a version of the past, and a rebuild from the log
+	seq=$(nedb-log | jq -c 'select(.op == "patch" and .id == "h") | .seq' | sed -n 5p)
+	run sh -c "nedb-get --as-of $seq redis h | jq -c '.value | length'"
+	assert_output "$(nedb-get --as-of "$seq" redis h >/dev/null &&
+		nedb-log --until "$seq" | jq -c 'select(.id == "h")' | wc -l)"
+	nedb-checkpoint --rebuild >/dev/null
+	run nedb-redis HMGET h f1 f3 f4 f150
+	assert_output '1) "v1"
+2) "a\xc3\xa8"
+3) (nil)
+4) "v150"'
+	assert_determinism
+}
+
 @test "SUNION, SINTER and SDIFF combine sets; a missing key is an empty set" {
 	nedb-redis SADD a 1 2 3 4
 	nedb-redis SADD b 3 4 5

@@ -397,3 +397,160 @@ EOF
 	assert_output '{"_id":"a","n":2}'
 	assert_determinism
 }
+
+# Patches (nedb-format(5), Replay): an update of a large document logs
+# the update, not the document.
+
+# users/big: a document of more than 2000 bytes, n 0 and an empty list.
+seed_big() {
+	nedb-put -q users big "{\"n\":0,\"l\":[],\"pad\":\"$(printf '%02000d' 0)\"}"
+}
+
+@test "an update of a large document logs a patch: the change, not the document" {
+	seed_big
+	before=$(stat -c %s "$NEDB_DIR/log.aof")
+	run --separate-stderr nedb-update users '{"_id":"big"}' '{"$push":{"l":"x"}, "$inc":{"n":1}}'
+	assert_success
+	assert_output --regexp '^\{"seq":2,"hash":"[0-9a-f]{64}","op":"patch","coll":"users","id":"big"\}$'
+	assert_equal "$stderr" ""
+	# the line holds the update (compact) and the version it changes
+	run sh -c 'nedb-log | tail -1 | jq -c "[.op, .doc, .base]"'
+	assert_output '["patch",{"$push":{"l":"x"},"$inc":{"n":1}},1]'
+	grow=$(($(stat -c %s "$NEDB_DIR/log.aof") - before))
+	[ "$grow" -lt 600 ] || fail "the patch took $grow bytes of log"
+	run sh -c 'nedb-get users big | jq -c "[.n, .l]"'
+	assert_output '[1,["x"]]'
+	# an update of a quarter of the document or more is a put
+	run nedb-update users '{"_id":"big"}' "{\"\$set\":{\"pad\":\"$(printf '%0600d' 1)\"}}"
+	assert_success
+	assert_output --partial '"op":"put"'
+	# and so is one of a small document
+	nedb-put -q users small '{"n":0}'
+	run nedb-update users '{"_id":"small"}' '{"$inc":{"n":1}}'
+	assert_output --partial '"op":"put"'
+	assert_determinism
+}
+
+@test "a patch keeps the document's expiry, and --many patches every large match" {
+	seed_big
+	nedb-put -q --ttl 100000 users big2 "{\"n\":5,\"pad\":\"$(printf '%02000d' 0)\"}"
+	exp=$(nedb-log | tail -1 | jq .exp)
+	run nedb-update --many users '{"n":{"$gte":0}}' '{"$inc":{"n":10}}'
+	assert_success
+	assert_equal "$(echo "$output" | jq -r .op | sort | uniq -c | tr -s ' ')" " 2 patch"
+	run sh -c 'nedb-query --filter "{}" users | jq -c "[._id, .n]"'
+	assert_output '["big",10]
+["big2",15]'
+	# the expiry is the put's, in the view and after a rebuild
+	[ "$exp" -gt 0 ]
+	run sh -c 'nedb-get --meta users big2 | jq -c "[.seq, .exp]"'
+	assert_output "[4,$exp]"
+	nedb-checkpoint --rebuild >/dev/null
+	run sh -c 'nedb-get --meta users big2 | jq -c "[.seq, .exp]"'
+	assert_output "[4,$exp]"
+	assert_determinism
+}
+
+@test "AS OF, history, diff and queries read every version of a document patched past the full versions" {
+	local n=140 i
+	[ "${NEDB_SUITE:-1}" = 1 ] || n=70	# past one full version still
+	seed_big
+	for ((i = 1; i <= n; i++)); do
+		nedb-update -q users '{"_id":"big"}' "{\"\$inc\":{\"n\":1},\"\$push\":{\"l\":$i}}"
+	done
+	# 64 patches in a row, then a put
+	run sh -c 'nedb-log | jq -r .op | uniq -c | tr -s " " | tr "\n" ";"'
+	if [ "$n" = 140 ]; then
+		assert_output ' 1 genesis; 1 put; 64 patch; 1 put; 64 patch; 1 put; 10 patch;'
+	else
+		assert_output ' 1 genesis; 1 put; 64 patch; 1 put; 5 patch;'
+	fi
+	# every version: n is seq - 1, l is 1..n
+	run sh -c 'nedb-get --history users big | jq -c "select(.doc.n != .seq - 1 or .doc.l != [range(1; .seq)]) | .seq"'
+	assert_success
+	assert_output ""
+	run sh -c 'nedb-get --history users big | wc -l'
+	assert_output $((n + 1))
+	for i in 2 64 65 66 67 $((n + 1)); do
+		run sh -c "nedb-get --as-of $i users big | jq -c '[.n, (.l | length)]'"
+		assert_output "[$((i - 1)),$((i - 1))]"
+	done
+	run sh -c "nedb-query 'FROM users AS OF 40 WHERE n = 39' | jq -c '[._id, (.l | length)]'"
+	assert_output '["big",39]'
+	run sh -c 'nedb-diff 30 31 users | jq -c "[.change, .before.n, .after.n]"'
+	assert_output '["changed",29,30]'
+	# a rebuild replays the patches: the same versions
+	nedb-checkpoint --rebuild >/dev/null
+	run sh -c "nedb-get --as-of 60 users big | jq -c .n"
+	assert_output 59
+	assert_determinism
+}
+
+@test "a patch that does not apply to the document's latest version is a corrupt log" {
+	local script
+	seed_big
+	nedb-update -q users '{"_id":"big"}' '{"$inc":{"n":1}}'
+	nedb-update -q users '{"_id":"big"}' '{"$inc":{"n":1}}'
+	# op 3 claims to change op 1, which op 2 replaced, and the chain is
+	# rewritten after it: the view's record names the op, and a view
+	# rebuilt from the log cannot apply it
+	python3 "$BATS_TEST_DIRNAME/rechain.py" "$NEDB_DIR" 3 '"base":2' '"base":1'
+	run nedb-verify
+	assert_failure 1
+	assert_output --partial '{"ok":false,"seq":3,'
+	rm -f "$NEDB_DIR"/view.mdb*
+	run --separate-stderr nedb-get users big
+	assert_failure 5
+	assert_equal "$stderr" "nedb-get: corrupt log: patch op 3 changes seq 1 of 'users/big', which is not its latest version"
+	python3 "$BATS_TEST_DIRNAME/format-check.py" file \
+		"$BATS_TEST_DIRNAME/../man/nedb-format.5" nedb-replay.py > replay.py
+	run --separate-stderr python3 replay.py "$NEDB_DIR/log.aof"
+	assert_failure 1
+	assert_equal "$stderr" '{"ok":false,"seq":3,"error":"patch of a version that is not the latest"}'
+	# an update that does not apply to its base ($inc of a string)
+	rm -rf "$NEDB_DIR"
+	seed_big
+	nedb-update -q users '{"_id":"big"}' '{"$push":{"l":1}}'
+	python3 "$BATS_TEST_DIRNAME/rechain.py" "$NEDB_DIR" 1 '"l":[]' '"l":{}'
+	rm -f "$NEDB_DIR"/view.mdb*
+	run --separate-stderr nedb-get users big
+	assert_failure 5
+	assert_equal "$stderr" "nedb-get: corrupt log: patch op 2 does not apply to 'users/big': cannot \$push to 'l': it is not an array"
+}
+
+@test "redacting a version erases the patches after it, up to the next put" {
+	seed_big
+	nedb-update -q users '{"_id":"big"}' '{"$push":{"l":"secret1"}}'
+	nedb-update -q users '{"_id":"big"}' '{"$push":{"l":"secret2"}}'
+	run nedb-redact --seq 2 users big
+	assert_success
+	run sh -c 'nedb-log | jq -c "[.seq, .op, .redacted]"'
+	assert_output '[0,"genesis",null]
+[1,"put",null]
+[2,"patch",4]
+[3,"patch",4]
+[4,"redact",null]'
+	! grep -q secret "$NEDB_DIR/log.aof" || fail "the update's text is still in the log"
+	run nedb-get --as-of 1 users big
+	assert_output --partial '"n":0,"l":[]'
+	run nedb-get --as-of 3 users big
+	assert_output '{"_id":"big","_redacted":{"seq":4}}'
+	run nedb-get users big
+	assert_output '{"_id":"big","_redacted":{"seq":4}}'
+	run nedb-verify
+	assert_success
+	assert_determinism
+}
+
+@test "patches on an encrypted database: no update in plaintext on disk, the same versions" {
+	export NEDB_TMK=$(printf '%064d' 7)
+	seed_big
+	nedb-update -q users '{"_id":"big"}' '{"$push":{"l":"canaryzq"}}'
+	run sh -c 'nedb-log | tail -1 | jq -c "[.op, .doc]"'
+	assert_output '["patch",{"$push":{"l":"canaryzq"}}]'
+	! grep -rqa canaryzq "$NEDB_DIR" || fail "the update is on disk in plaintext"
+	run sh -c 'nedb-get --as-of 2 users big | jq -c .l'
+	assert_output '["canaryzq"]'
+	nedb-checkpoint --rebuild >/dev/null
+	assert_determinism
+}

@@ -2528,10 +2528,79 @@ live_at(const nedb_wopts *w, int64_t ts)
  * (pre_write), the precondition, the text to stage (put_doc), expiry
  * and provenance.
  */
+static int patch_depth(nedb *db, const char *coll, const char *id,
+		       uint64_t base, unsigned *depth);
+
+/*
+ * A put that may be a patch (nedb_put.patch): when the document is large
+ * and the bytes between the longest common prefix and suffix of its
+ * latest version's text and the new text are few, o becomes a patch op
+ * of one operator, {"$text":[OFFSET,LENGTH,"TEXT"]}: those bytes of the
+ * old text replaced by TEXT (query/update.c's nedb__patch_doc), in upd.
+ * The cut is at UTF-8 character boundaries, so TEXT is a string.  Only
+ * for a version whose expiry the put keeps, and without a put's
+ * provenance, which a patch does not carry.  cur (h its header) is the
+ * latest version when the caller read it; else it is read here.
+ */
+static int
+as_patch(nedb *db, const nedb_put *p, struct op *o, const struct dochdr *hp,
+	 const char *cur, size_t curlen, nedb_buf *upd)
+{
+	struct dochdr h;
+	size_t pre = 0, suf = 0, n;
+	unsigned depth;
+	int rc;
+
+	if (db->log_format < 2 || o->doclen < PATCH_MIN || o->caused_by ||
+	    o->confidence || o->valid_from || o->valid_to || p->evidence)
+		return 0;
+	if (!cur) {
+		rc = nedb__doc_head(&db->view, db->wtxn, o->coll, o->id,
+				    strlen(o->id), live_at(&p->w, o->ts), &h,
+				    &cur, &curlen);
+		if (rc)
+			return rc == NEDB_ENOTFOUND ? 0 : rc;
+		hp = &h;
+	}
+	if (hp->exp != o->exp)
+		return 0;
+	n = curlen < o->doclen ? curlen : o->doclen;
+	while (pre < n && cur[pre] == o->doc[pre])
+		pre++;
+	while (suf < n - pre &&
+	       cur[curlen - 1 - suf] == o->doc[o->doclen - 1 - suf])
+		suf++;
+	/* not inside a character: a continuation byte starts no cut */
+	while (pre && ((unsigned char)o->doc[pre] & 0xc0) == 0x80)
+		pre--;
+	while (suf && ((unsigned char)o->doc[o->doclen - suf] & 0xc0) ==
+	       0x80)
+		suf--;
+	if (o->doclen - pre - suf > o->doclen / 4)
+		return 0;
+	if ((rc = patch_depth(db, o->coll, o->id, hp->seq, &depth)))
+		return rc;
+	if (depth >= PATCH_MAX)
+		return 0;
+	if (nedb_buf_puts(upd, "{\"$text\":[") ||
+	    nedb__buf_u64(upd, pre) || nedb_buf_add(upd, ",", 1) ||
+	    nedb__buf_u64(upd, curlen - pre - suf) ||
+	    nedb_buf_add(upd, ",", 1) ||
+	    nedb_buf_json_str(upd, o->doc + pre, o->doclen - pre - suf) ||
+	    nedb_buf_add(upd, "]}", 2))
+		return nedb__err(NEDB_EIO, "out of memory");
+	o->kind = OP_PATCH;
+	o->base = hp->seq;
+	o->doc = upd->p;
+	o->doclen = upd->len;
+	o->exp = 0;
+	return 0;
+}
+
 int
 nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 {
-	nedb_buf own = {0}, prov = {0};
+	nedb_buf own = {0}, prov = {0}, upd = {0};
 	struct op o = {.kind = OP_PUT};
 	char *idbuf = NULL;
 	struct dochdr h;
@@ -2586,12 +2655,106 @@ nedb_write_put(nedb *db, const nedb_put *p, nedb_receipt *receipt)
 		p->keep_ttl && cur ? h.exp : 0;
 	if ((rc = provenance(db, p, &o, &prov)))
 		goto done;
+	if (p->patch && (rc = as_patch(db, p, &o, cur ? &h : NULL, cur,
+				       curlen, &upd)))
+		goto done;
 	rc = stage(db, &o, receipt);
 done:
 	nedb_buf_free(&own);
 	nedb_buf_free(&prov);
+	nedb_buf_free(&upd);
 	free(idbuf);
 	return rc;
+}
+
+/*
+ * How many patches in a row end at version base of coll/id (0 when it
+ * is a put), counting up to PATCH_MAX: the versions index, walked back.
+ */
+static int
+patch_depth(nedb *db, const char *coll, const char *id, uint64_t base,
+	    unsigned *depth)
+{
+	unsigned char key[VERKEY_MAX], pre[VERKEY_MAX];
+	struct kvcur c;
+	struct verent ve;
+	MDB_val k, d;
+	size_t plen;
+	uint64_t s;
+	int rc;
+
+	*depth = 0;
+	plen = nedb__verprefix(pre, coll, id, strlen(id));
+	k.mv_size = nedb__verkey(key, coll, id, strlen(id), base);
+	k.mv_data = key;
+	if ((rc = nedb__kv_copen(&c, &db->view, db->wtxn, DBI_VERS)))
+		return nedb__mdb(rc, "cannot read view");
+	for (rc = nedb__kv_cget(&c, &k, &d, MDB_SET_KEY);
+	     !rc && *depth < PATCH_MAX;
+	     rc = nedb__kv_cget(&c, &k, &d, MDB_PREV)) {
+		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &s))
+			break;
+		memcpy(&ve, d.mv_data, sizeof ve);
+		if (ve.kind != OP_PATCH)
+			break;
+		(*depth)++;
+	}
+	nedb__kv_cclose(&c);
+	return rc && rc != MDB_NOTFOUND ? nedb__mdb(rc, "cannot read view") :
+	       0;
+}
+
+int
+nedb__write_change(nedb *db, const nedb_put *p, const char *upd,
+		   size_t updlen, nedb_receipt *receipt)
+{
+	struct op o = {.kind = OP_PATCH};
+	nedb_buf doc = {0};
+	struct dochdr h;
+	const char *cur;
+	size_t curlen;
+	unsigned depth;
+	int64_t ts;
+	bool same;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	/* only format 2 can erase a patch's update as it erases a put's
+	 * document; a small document is cheaper whole */
+	if (db->log_format < 2 || p->doclen < PATCH_MIN ||
+	    updlen > p->doclen / 4)
+		return nedb_write_put(db, p, receipt);
+	ts = next_ts(db);
+	rc = nedb__doc_head(&db->view, db->wtxn, p->coll, p->id,
+			    strlen(p->id), live_at(&p->w, ts), &h, &cur,
+			    &curlen);
+	if (rc == NEDB_ENOTFOUND)
+		return nedb_write_put(db, p, receipt);
+	if (rc)
+		return rc;
+	/* the patch must make exactly the text a put would hold */
+	rc = nedb__patch_doc(&doc, cur, curlen, upd, updlen);
+	same = !rc && doc.len == p->doclen && !memcmp(doc.p, p->doc,
+						      doc.len);
+	nedb_buf_free(&doc);
+	if (rc == NEDB_EIO)
+		return rc;
+	if (!same)
+		return nedb_write_put(db, p, receipt);
+	if ((rc = patch_depth(db, p->coll, p->id, h.seq, &depth)))
+		return rc;
+	if (depth >= PATCH_MAX)
+		return nedb_write_put(db, p, receipt);
+	o.id = p->id;
+	if ((rc = pre_write(db, &p->w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = p->coll;
+	o.ts = ts;
+	o.base = h.seq;
+	o.doc = upd;
+	o.doclen = updlen;
+	return stage(db, &o, receipt);
 }
 
 /*
@@ -2651,7 +2814,7 @@ redact_versions(nedb *db, const char *coll, const char *id, uint64_t seq,
 	nedb_buf line = {0};
 	MDB_val k, d;
 	size_t plen, n = 0, puts = 0;
-	bool found = false;
+	bool found = false, run = false;
 	int rc;
 
 	plen = nedb__verprefix(pre, coll, id, strlen(id));
@@ -2671,8 +2834,14 @@ redact_versions(nedb *db, const char *coll, const char *id, uint64_t seq,
 		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &s))
 			break;
 		memcpy(&ve, d.mv_data, sizeof ve);
-		if (ve.kind != OP_PUT || (seq && s != seq))
+		/* version seq, and the patches after it: they cannot be
+		 * read without it */
+		if (!OP_IS_VERSION(ve.kind) ||
+		    (seq && s != seq && !(run && ve.kind == OP_PATCH))) {
+			run = false;
 			continue;
+		}
+		run = true;
 		puts++;
 		if ((rc = nedb__op_line(db, s, &line, &se)))
 			break;
@@ -3240,8 +3409,8 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 	*doclen = 0;
 	if ((rc = nedb__op_line(db, seq, out, se)))
 		return rc;
-	if (kind == OP_PUT)
-		op = "put";
+	if (OP_IS_VERSION(kind))
+		op = kind == OP_PUT ? "put" : "patch";
 	else if (nedb__doc_member(out->p, out->len, "op", doc, doclen) &&
 		 *doclen == 6 && !memcmp(*doc, "\"drop\"", 6))
 		op = "drop";
@@ -3253,8 +3422,8 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 	      member_is(out->p, out->len, "id", id, idlen, &tmp));
 	*doc = NULL;
 	*doclen = 0;
-	if (ok && kind == OP_PUT && !nedb__log_doc(out->p, out->len, doc,
-						  doclen))
+	if (ok && OP_IS_VERSION(kind) && !nedb__log_doc(out->p, out->len, doc,
+							doclen))
 		ok = redacted_version(out, id, idlen, doc, doclen);
 	nedb_buf_free(&tmp);
 	if (!ok)
@@ -3265,6 +3434,119 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
 				 (unsigned long long)seq, coll, (int)idlen,
 				 id);
 	return 0;
+}
+
+/*
+ * The text of version seq of coll/id, of kind kind (the vers table's):
+ * nedb__read_version's, or for a patch the put it was made from changed
+ * by the patches after it, in order.  The chain is the log's own: each
+ * patch line names its base (the view only says where the last one is),
+ * and each line read is checked as nedb__read_version checks it.  *doc
+ * is borrowed from out, which holds the line of seq.
+ */
+int
+nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
+		   const char *id, size_t idlen, nedb_buf *out,
+		   struct seqent *se, const char **doc, size_t *doclen)
+{
+	nedb_buf line = {0}, upds = {0}, work = {0}, next = {0};
+	struct seqent tse;
+	size_t *at = NULL, n = 0, cap = 0, linelen;
+	const char *d, *sc;
+	size_t dl, nsc;
+	uint64_t s = seq;
+	int64_t base;
+	int rc;
+
+	if (kind != OP_PATCH)
+		return nedb__read_version(db, seq, kind, coll, id, idlen, out,
+					  se, doc, doclen);
+	/* back along the bases to the put, keeping each patch's update
+	 * (an erased one as its marker, with a leading NUL to say so) */
+	for (nedb_buf *b = out;; b = &line) {
+		bool erased;
+
+		if ((rc = nedb__read_version(db, s, OP_PATCH, coll, id, idlen,
+					     b, b == out ? se : &tse, &d,
+					     &dl)))
+			goto done;
+		erased = !nedb__log_doc(b->p, b->len, &sc, &nsc);
+		nedb__log_scalars(b->p, b->len, &sc, &nsc);
+		if (!line_num(sc, nsc, "base", &base) || base < 0 ||
+		    (uint64_t)base >= s) {
+			rc = nedb__err(NEDB_ECORRUPT, "corrupt log: patch op "
+				       "%llu names no earlier base",
+				       (unsigned long long)s);
+			goto done;
+		}
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 16, *x;
+
+			if (!(x = nedb__realloc(at, c * sizeof *x))) {
+				rc = nedb__err(NEDB_EIO, "out of memory");
+				goto done;
+			}
+			at = x;
+			cap = c;
+		}
+		at[n++] = upds.len;
+		if ((erased && nedb_buf_add(&upds, "", 1)) ||
+		    nedb_buf_add(&upds, d, dl) || nedb_buf_add(&upds, "", 1)) {
+			rc = nedb__err(NEDB_EIO, "out of memory");
+			goto done;
+		}
+		s = (uint64_t)base;
+		if ((rc = nedb__op_line(db, s, &line, &tse)))
+			goto done;
+		if (member_is(line.p, line.len, "op", "put", 3, &next))
+			break;
+	}
+	if ((rc = nedb__read_version(db, s, OP_PUT, coll, id, idlen, &line,
+				     &tse, &d, &dl)) ||
+	    (rc = nedb_buf_add(&work, d, dl) ? NEDB_EIO : 0))
+		goto done;
+	while (n--) {
+		const char *u = upds.p + at[n];
+
+		next.len = 0;
+		if (!*u)		/* erased: the version is its marker */
+			rc = nedb_buf_puts(&next, u + 1) ? NEDB_EIO : 0;
+		else
+			rc = nedb__patch_doc(&next, work.p, work.len, u,
+					     strlen(u));
+		if (rc) {
+			if (rc != NEDB_EIO)
+				rc = nedb__err(NEDB_ECORRUPT, "corrupt log: a "
+					       "patch of '%s/%.*s' before seq "
+					       "%llu does not apply: %s", coll,
+					       (int)idlen, id,
+					       (unsigned long long)seq,
+					       nedb_errmsg());
+			goto done;
+		}
+		nedb_buf tmp = work;
+
+		work = next;
+		next = tmp;
+	}
+	/* the text after the line, as redacted_version leaves a marker */
+	linelen = out->len;
+	if (nedb_buf_add(out, "", 1) || nedb_buf_add(out, work.p, work.len) ||
+	    nedb_buf_add(out, "", 1)) {
+		out->len = linelen;
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	*doc = out->p + linelen + 1;
+	*doclen = work.len;
+	out->len = linelen;
+done:
+	free(at);
+	nedb_buf_free(&line);
+	nedb_buf_free(&upds);
+	nedb_buf_free(&work);
+	nedb_buf_free(&next);
+	return rc;
 }
 
 /*
@@ -3333,7 +3615,7 @@ nedb__verify_row(nedb *db, MDB_txn *txn, const char *coll, const char *id,
 			       "--rebuild", coll, (int)idlen, id,
 			       (unsigned long long)seq,
 			       (unsigned long long)last);
-	else if (!(rc = nedb__read_version(db, seq, OP_PUT, coll, id, idlen,
+	else if (!(rc = nedb__version_text(db, seq, ve.kind, coll, id, idlen,
 					   &line, &se, &v, &vlen)) &&
 		 (vlen != len || memcmp(v, doc, len)))
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt view: '%s/%.*s' "
@@ -3417,11 +3699,11 @@ nedb_get(nedb *db, const char *coll, const char *id, uint64_t as_of,
 	if ((rc = nedb__version_at(db, txn, coll, id, strlen(id), as_of,
 				   &seq, &ve)))
 		goto done;
-	if (ve.kind != OP_PUT) {
+	if (!OP_IS_VERSION(ve.kind)) {
 		rc = NEDB_ENOTFOUND;
 		goto done;
 	}
-	if ((rc = nedb__read_version(db, seq, OP_PUT, coll, id, strlen(id),
+	if ((rc = nedb__version_text(db, seq, ve.kind, coll, id, strlen(id),
 				     &db->scratch, &se, &doc, &doclen))) {
 		nedb__txn_done(db, txn);
 		return rc;
@@ -3473,14 +3755,14 @@ nedb_history(nedb *db, const char *coll, const char *id, nedb_version_fn fn,
 		if (!nedb__verkey_seq(k.mv_data, k.mv_size, pre, plen, &seq))
 			break;
 		memcpy(&ve, d.mv_data, sizeof ve);
-		if ((rc = nedb__read_version(db, seq, ve.kind, coll, id,
+		if ((rc = nedb__version_text(db, seq, ve.kind, coll, id,
 					     strlen(id), &line, &se, &doc,
 					     &doclen)))
 			goto done;
 		fill_version(&v, line.p, line.len, seq, &se, doc, doclen);
 		found = 1;
-		if ((rc = fn(&v, ve.kind == OP_PUT ? "put" : "delete",
-			     payload)))
+		if ((rc = fn(&v, OP_IS_VERSION(ve.kind) ?
+			     nedb__op_name(ve.kind) : "delete", payload)))
 			goto done;
 	}
 	rc = nedb__mdb_end(rc);

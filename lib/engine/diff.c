@@ -149,7 +149,7 @@ add_op(nedb *db, MDB_txn *txn, uint64_t seq, const char *coll,
 		return 0;	/* genesis, checkpoint, link, ...: no document */
 #define IS(lit) (vlen[0] == sizeof lit + 1 && !memcmp(v[0] + 1, lit, \
 						       sizeof lit - 1))
-	if (!IS("put") && !IS("delete") && !IS("drop"))
+	if (!IS("put") && !IS("patch") && !IS("delete") && !IS("drop"))
 		return 0;	/* index, expire: no new version */
 	if ((rc = member_str(v[1], vlen[1], &c, &clen)))
 		return rc;
@@ -160,7 +160,7 @@ add_op(nedb *db, MDB_txn *txn, uint64_t seq, const char *coll,
 	else if (!v[2])
 		rc = nedb__err(NEDB_ECORRUPT, "corrupt log at seq %llu: a "
 			       "%s without an id", (unsigned long long)seq,
-			       IS("put") ? "put" : "delete");
+			       IS("delete") ? "delete" : "put");
 	else if (!(rc = member_str(v[2], vlen[2], &id, &idlen)))
 		tset_add(s, c, clen, id, idlen);
 #undef IS
@@ -186,9 +186,9 @@ text_at(nedb *db, MDB_txn *txn, const struct touched *t, uint64_t upto,
 			      &ve);
 	if (rc == NEDB_ENOTFOUND)
 		return 0;
-	if (rc || ve.kind != OP_PUT)
+	if (rc || !OP_IS_VERSION(ve.kind))
 		return rc;
-	return nedb__read_version(db, *seq, OP_PUT, t->coll, t->id, t->idlen,
+	return nedb__version_text(db, *seq, ve.kind, t->coll, t->id, t->idlen,
 				  out, &se, doc, len);
 }
 

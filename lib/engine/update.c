@@ -27,6 +27,8 @@
 struct change {
 	char *id;
 	nedb_buf doc;		/* compact, validated */
+	bool patch;		/* doc is the match changed by the update
+				 * (not an upsert): it may be a patch */
 };
 
 struct matches {
@@ -149,6 +151,7 @@ find_changes(nedb *db, const nedb_update_opts *o, struct change **out,
 		if ((rc = nedb_doc_id(m.docs[i], len, &id)))
 			goto done;
 		rc = prepare(&cs[*n], o->coll, id, &doc);
+		cs[*n].patch = true;
 		free(id);
 		(*n)++;			/* (freed with the rest on failure) */
 		if (rc)
@@ -177,19 +180,30 @@ stage_changes(nedb *db, const nedb_update_opts *o, struct change *cs,
 		      .prepared = 1,
 		      .keep_ttl = 1};	/* an update changes members, not
 					 * the expiry */
-	int rc;
+	nedb_buf upd = {0};
+	int rc = 0;
 
+	/* the update as a patch op would log it: compact */
+	if (nedb__doc_normalize(&upd, o->update, strlen(o->update)))
+		upd.len = 0;
 	for (size_t i = 0; i < n; i++) {
+		nedb_receipt *r = rs ? &rs[i] : NULL;
+
 		p.id = cs[i].id;
 		p.doc = cs[i].doc.p;
 		p.doclen = cs[i].doc.len;
-		if ((rc = nedb_write_put(db, &p, rs ? &rs[i] : NULL)))
-			return rc;
+		if (cs[i].patch && upd.len)
+			rc = nedb__write_change(db, &p, upd.p, upd.len, r);
+		else
+			rc = nedb_write_put(db, &p, r);
+		if (rc)
+			break;
 		if (p.w.nonce)
 			p.w.nonce++;
 		info->changed++;
 	}
-	return 0;
+	nedb_buf_free(&upd);
+	return rc;
 }
 
 /* An update's changes and receipts, staged afresh at each attempt

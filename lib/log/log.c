@@ -213,9 +213,10 @@ nedb__log_format(nedb_buf *out, struct op *o)
 	    nedb_buf_puts(out, d->name) ||
 	    nedb_buf_add(out, "\"", 1))
 		goto fail;
-	if (o->format >= 2 && o->kind == OP_PUT) {
+	if (o->format >= 2 && OP_HAS_DOC(o->kind)) {
 		if (!o->doc) {
-			rc = nedb__err(NEDB_EUSAGE, "op put lacks member doc");
+			rc = nedb__err(NEDB_EUSAGE, "op %s lacks member doc",
+				       d->name);
 			goto fail;
 		}
 		if ((rc = format_doc2(out, o, start)))
@@ -261,6 +262,7 @@ bad(uint64_t seq, const char *why)
 #define REDACTED_KEY ",\"redacted\":"
 #define MID_KEY ",\"mid\":\""
 #define PUT_KEY ",\"op\":\"put\""
+#define PATCH_KEY ",\"op\":\"patch\""
 #define TS_KEY ",\"ts\":"
 
 /* The offset just after the "op" member of a line of seq and prev
@@ -279,15 +281,20 @@ kind_end(const char *line, size_t len)
 	return (size_t)(q + 1 - line);
 }
 
-/* The offset just after "op":"put" if line (of seq and prev first) is a
- * put; 0 otherwise. */
+/* The offset just after "op":"put" (or "patch") if line (of seq and
+ * prev first) is an op whose payload is "doc" (OP_HAS_DOC); 0
+ * otherwise. */
 static size_t
 put_span(const char *line, size_t len)
 {
 	size_t e = kind_end(line, len);
 
-	return e > sizeof PUT_KEY && !memcmp(line + e - (sizeof PUT_KEY - 1),
-					     PUT_KEY, sizeof PUT_KEY - 1) ? e : 0;
+	if (e > sizeof PUT_KEY && !memcmp(line + e - (sizeof PUT_KEY - 1),
+					  PUT_KEY, sizeof PUT_KEY - 1))
+		return e;
+	return e > sizeof PATCH_KEY &&
+	       !memcmp(line + e - (sizeof PATCH_KEY - 1), PATCH_KEY,
+		       sizeof PATCH_KEY - 1) ? e : 0;
 }
 
 /*
@@ -740,8 +747,10 @@ fast_parse(const char *line, size_t len, struct op *o)
 
 	if (len < 7 + 1 + 10 + 2 * HASH_LEN + 1 + SUFFIX_LEN ||
 	    memcmp(line, "{\"seq\":", 7) ||
-	    nedb__log_put2(line, len, &p2) < 1)
-		return 1;
+	    nedb__log_put2(line, len, &p2) < 1 ||
+	    memcmp(line + p2.span - (sizeof PUT_KEY - 1), PUT_KEY,
+		   sizeof PUT_KEY - 1))
+		return 1;		/* a patch: the parser reads it */
 	/* the members after the document: ,"key":value up to the hash */
 	for (p = line + p2.tail; p < end;) {
 		const char *q;

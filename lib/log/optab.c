@@ -142,6 +142,21 @@ static const struct op_member file_m[] = {
 	MEMBER("manifest", M_HEX, 0, fman),
 };
 
+/*
+ * A patch: the update (nedb_update_doc's, compact) that makes the
+ * document's next version from version base, its latest before it
+ * (engine/patch.c).  "doc" holds the update, where a put holds its
+ * document, so that format 2 can erase it the same way.
+ */
+static const struct op_member patch_m[] = {
+	CLIENT_MEMBERS,
+	RMEMBER("coll", M_STR, 0, coll, coll),
+	RMEMBER("id", M_STR, 0, id, id),
+	MEMBER("base", M_U64, 0, base),
+	SOURCE_MEMBERS,
+	MEMBER("doc", M_DOC, 0, doc),
+};
+
 #define KIND(nm, cl, list) {nm, cl, list, sizeof list / sizeof *list}
 
 const struct op_desc nedb__optab[OP__N] = {
@@ -157,6 +172,7 @@ const struct op_desc nedb__optab[OP__N] = {
 	[OP_EXPIRE] = KIND("expire", true, expire_m),
 	[OP_REDACT] = KIND("redact", true, redact_m),
 	[OP_FILE] = KIND("file", true, file_m),
+	[OP_PATCH] = KIND("patch", true, patch_m),
 };
 
 const char *

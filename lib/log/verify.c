@@ -225,7 +225,8 @@ parse_rule(const char *line, size_t len, struct rule *r)
 		return;
 	p = q + 1;
 	/* a format-2 put: its document (or erasure mark) before the tail */
-	if (r->kind == OP_PUT && end - p > 8 && !starts(p, ",\"ts\":", 6)) {
+	if (OP_HAS_DOC(r->kind) && end - p > 8 &&
+	    !starts(p, ",\"ts\":", 6)) {
 		struct log_put2 p2;
 
 		if (nedb__log_put2(line, len, &p2) > 0)
@@ -650,9 +651,10 @@ rw_scan(const char *line, size_t len)
 	if (end - p > 9 + 64 + 1 + 16 &&
 	    starts(p + 9 + 64 + 1, ",\"op\":\"redact\"", 14))
 		return 2;
-	/* a put: in format 2 its document (or the mark of its erasure)
-	 * follows "op":"put", ending at a block boundary */
-	if (!starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11))
+	/* a put (or a patch): in format 2 its document (or the mark of
+	 * its erasure) follows "op":"put", ending at a block boundary */
+	if (!starts(p + 9 + 64 + 1, ",\"op\":\"put\"", 11) &&
+	    !starts(p + 9 + 64 + 1, ",\"op\":\"patch\"", 13))
 		return 0;
 	switch (nedb__log_put2(line, len, &p2)) {
 	case 1:
@@ -675,11 +677,11 @@ rw_take(struct rwalk *w, uint64_t seq, const char *line, size_t len)
 
 	if ((rc = nedb__log_parse(line, len, &o)))
 		return rc;
-	if (o.kind == OP_PUT && !o.redacted) {
+	if (OP_HAS_DOC(o.kind) && !o.redacted) {
 		nedb__op_free(&o);
 		return 0;	/* text in a string, not a mark */
 	}
-	if (o.kind != OP_PUT && o.kind != OP_REDACT) {
+	if (!OP_HAS_DOC(o.kind) && o.kind != OP_REDACT) {
 		nedb__op_free(&o);
 		return 0;
 	}
@@ -691,7 +693,7 @@ rw_take(struct rwalk *w, uint64_t seq, const char *line, size_t len)
 	}
 	memcpy(r.key, o.coll, c + 1);
 	memcpy(r.key + c + 1, o.id, i + 1);
-	if (o.kind == OP_PUT) {
+	if (OP_HAS_DOC(o.kind)) {
 		r.by = o.redacted;
 		rc = rw_add(&w->put, &w->nput, &w->cput, &r);
 	} else {

@@ -1511,6 +1511,7 @@ dbPutAt(client *c, const char *key, const struct place *pl, const char *doc,
 		.ttl_ms = ttl_ms == TTL_KEEP ? 0 : ttl_ms,
 		.keep_ttl = ttl_ms == TTL_KEEP, .w = c->w, .prepared = 1,
 		.exp_at = ttl_ms > 0 ? c->exp_at : 0,
+		.patch = 1,	/* a big value's change: the bytes changed */
 	};
 	int rc = nedb_write_put(c->db, &p, NULL);
 

@@ -212,11 +212,11 @@ past_doc(struct exec *x, const char *coll, const char *id, size_t idlen,
 	*found = false;
 	rc = nedb__version_at(x->db, x->txn, coll, id, idlen, x->as_of, seq,
 			      &ve);
-	if (rc == NEDB_ENOTFOUND || (!rc && ve.kind != OP_PUT))
+	if (rc == NEDB_ENOTFOUND || (!rc && !OP_IS_VERSION(ve.kind)))
 		return 0;
 	if (rc)
 		return rc;
-	if ((rc = nedb__read_version(x->db, *seq, OP_PUT, coll, id, idlen,
+	if ((rc = nedb__version_text(x->db, *seq, ve.kind, coll, id, idlen,
 				     out, &se, &doc, &doclen)))
 		return rc;
 	memmove(out->p, doc, doclen);

@@ -426,3 +426,70 @@ nedb_upsert_base(nedb_buf *out, const char *filter)
 	nedb_buf_free(&f);
 	return nedb_buf_add(out, "}", 1);
 }
+
+/*
+ * A patch's {"$text":[OFFSET,LENGTH,"TEXT"]} (engine/db.c's as_patch):
+ * LENGTH bytes of doc at OFFSET replaced by TEXT, appended to out.
+ * NEDB_EINPUT when it is malformed or does not fit the document.
+ */
+static int
+text_splice(nedb_buf *out, const char *doc, size_t len, const char *upd)
+{
+	const char *p = upd + 10;
+	unsigned long long off, del;
+	char *end, *text = NULL;
+	size_t n;
+	int rc;
+
+	off = strtoull(p, &end, 10);
+	if (end == p || *end != ',')
+		goto bad;
+	p = end + 1;
+	del = strtoull(p, &end, 10);
+	if (end == p || *end != ',' || end[1] != '"' || off > len ||
+	    del > len - off)
+		goto bad;
+	p = end + 1;
+	n = strlen(p);
+	if (n < 4 || memcmp(p + n - 3, "\"]}", 3) ||
+	    nedb__json_string(p, n - 2, &text))
+		goto bad;
+	rc = nedb_buf_add(out, doc, off) ||
+	     nedb_buf_puts(out, text) ||
+	     nedb_buf_add(out, doc + off + del, len - off - del) ?
+	     nedb__err(NEDB_EIO, "out of memory") : 0;
+	free(text);
+	return rc;
+bad:
+	return nedb__err(NEDB_EINPUT, "bad $text patch: want [OFFSET,LENGTH,"
+			 "\"TEXT\"] within the document");
+}
+
+/*
+ * A patch op's update applied (engine/db.c's writer, view.c's apply, the
+ * past versions of nedb__version_text): the same function the writer
+ * made the version with, then the normalization a put's text gets, so
+ * that the three agree byte for byte.
+ */
+int
+nedb__patch_doc(nedb_buf *out, const char *doc, size_t len, const char *upd,
+		size_t updlen)
+{
+	nedb_buf u = {0}, d = {0};
+	int rc;
+
+	if (nedb_buf_add(&u, upd, updlen) || nedb_buf_add(&u, "", 1)) {
+		rc = nedb__err(NEDB_EIO, "out of memory");
+		goto done;
+	}
+	if (updlen > 10 && !memcmp(upd, "{\"$text\":[", 10))
+		rc = text_splice(&d, doc, len, u.p);
+	else
+		rc = nedb_update_doc(&d, doc, len, u.p);
+	if (!rc)
+		rc = nedb__doc_normalize(out, d.p, d.len);
+done:
+	nedb_buf_free(&u);
+	nedb_buf_free(&d);
+	return rc;
+}

@@ -549,6 +549,76 @@ done:
 	return rc;
 }
 
+/*
+ * A patch: the document's next version is its latest (which must be op
+ * base: anything else is a log that does not say what it means) changed
+ * by the update (engine/patch.c), with the same expiry; then what a
+ * put over it does.  A patch whose update was erased makes the erasure
+ * marker the version, as a redacted put does.
+ */
+static int
+apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
+{
+	unsigned char key[VERKEY_MAX];
+	struct verent ve = {OP_PATCH};
+	nedb_buf val = {0}, doc = {0}, prev = {0};
+	struct dochdr h;
+	const char *old;
+	size_t klen, oldlen;
+	MDB_val kv, d;
+	int rc;
+
+	klen = nedb__dockey(key, o->coll, o->id);
+	kv.mv_size = klen;
+	kv.mv_data = key;
+	rc = nedb__kv_get(v, txn, DBI_DOCS, &kv, &d);
+	if (rc && rc != MDB_NOTFOUND)
+		return nedb__mdb(rc, "cannot read view");
+	if (!rc && (rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &old,
+					  &oldlen)))
+		return rc;
+	if (rc == MDB_NOTFOUND || h.seq != o->base)
+		return nedb__err(NEDB_ECORRUPT, "corrupt log: patch op %llu "
+				 "changes seq %llu of '%s/%s', which is not "
+				 "its latest version",
+				 (unsigned long long)o->seq,
+				 (unsigned long long)o->base, o->coll, o->id);
+	/* the old text outlives the puts below (index entries, the new
+	 * version), which may move or reuse what the search returned */
+	if (nedb_buf_add(&prev, old, oldlen)) {
+		rc = nedb__mdb(ENOMEM, "cannot read view");
+		goto done;
+	}
+	old = prev.p;
+	if (o->redacted)
+		rc = nedb_buf_add(&doc, o->doc, o->doclen);
+	else
+		rc = nedb__patch_doc(&doc, old, oldlen, o->doc, o->doclen);
+	if (rc) {
+		if (rc != NEDB_EIO)
+			rc = nedb__err(NEDB_ECORRUPT, "corrupt log: patch op "
+				       "%llu does not apply to '%s/%s': %s",
+				       (unsigned long long)o->seq, o->coll,
+				       o->id, nedb_errmsg());
+		goto done;
+	}
+	h.seq = o->seq;
+	h.ts = o->ts;
+	memcpy(h.hash, o->hash, HASH_LEN);
+	if ((rc = nedb__index_doc(v, txn, o->coll, o->id, strlen(o->id), old,
+				  oldlen, doc.p, doc.len)) ||
+	    (rc = nedb__docval_put(&val, &h, doc.p, doc.len)) ||
+	    (rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0)))
+		goto done;
+	rc = put(v, txn, DBI_VERS, key, nedb__verkey_of(key, klen, o->seq),
+		 &ve, sizeof ve, 0);
+done:
+	nedb_buf_free(&val);
+	nedb_buf_free(&doc);
+	nedb_buf_free(&prev);
+	return rc;
+}
+
 static int
 apply_genesis(struct view *v, MDB_txn *txn, const struct op *o)
 {
@@ -659,6 +729,7 @@ const nedb__apply_fn nedb__apply_kind[OP__N] = {
 	[OP_EXPIRE] = apply_expire,
 	[OP_REDACT] = apply_redact,
 	[OP_FILE] = apply_file,
+	[OP_PATCH] = apply_patch,
 };
 
 int

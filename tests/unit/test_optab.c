@@ -176,13 +176,24 @@ fixture(int i, struct op *o)
 		o->coll = "redis_db2";
 		o->evidence = "shadow";
 		break;
+	case 20:	/* a patch: the update where a put has its document */
+		o->kind = OP_PATCH;
+		o->format = 2;
+		for (int b = 0; b < SALT_LEN; b++)
+			o->dsalt[b] = (unsigned char)(b * 3 + 5);
+		o->coll = "users";
+		o->id = "big";
+		o->base = 41;
+		o->doc = "{\"$push\":{\"l\":\"\\u00e9\"},\"$inc\":{\"n\":1}}";
+		o->doclen = strlen(o->doc);
+		break;
 	default:
 		return 0;
 	}
 	return 1;
 }
 
-#define NFIX 20
+#define NFIX 21
 
 /*
  * What the code before the op table (commit da03956, a switch per
@@ -212,6 +223,7 @@ static const char *const want_line[] = {
 	/* 17 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"delete\",\"ts\":1700000000123,\"client\":\"redis\",\"nonce\":18446744073709551615,\"coll\":\"redis\",\"id\":\"k\",\"evidence\":\"resync\",\"repl_offset\":18446744073709551615,\"hash\":\"d6c0d1b4bccce04b252ab29a011c5efa5923f2aceb308ba8e323b051c77beb60\"}",
 	/* 18 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"expire\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"redis\",\"id\":\"k\",\"exp\":1700003600123,\"repl_offset\":1,\"hash\":\"2d192505df0798fb8afef4f0105ade6d966146805c9dd37bc4bb7260177c60c5\"}",
 	/* 19 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"drop\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"redis_db2\",\"evidence\":\"shadow\",\"hash\":\"5bad34081ed7e630be8afdf92240d5c1a87c0c6fa8a72d33b77dc3ea9f159a11\"}",
+	/* 20 */ "{\"seq\":42,\"prev\":\"01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\",\"op\":\"patch\",\"doc\":{\"$push\":{\"l\":\"\\u00e9\"},\"$inc\":{\"n\":1}},\"ds\":\"05080b0e1114171a1d202326292c2f3200000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\",\"ts\":1700000000123,\"client\":\"app\",\"nonce\":18446744073709551615,\"coll\":\"users\",\"id\":\"big\",\"base\":41,\"hash\":\"2bb06d940891ed9e58e6d1e39a64ce47da37bb7f71295a250ba9d9f2350f8707\"}",
 };
 
 static const char *const want_receipt[] = {
@@ -235,6 +247,7 @@ static const char *const want_receipt[] = {
 	/* 17 */ "{\"seq\":42,\"hash\":\"d6c0d1b4bccce04b252ab29a011c5efa5923f2aceb308ba8e323b051c77beb60\",\"op\":\"delete\",\"coll\":\"redis\",\"id\":\"k\"}",
 	/* 18 */ "{\"seq\":42,\"hash\":\"2d192505df0798fb8afef4f0105ade6d966146805c9dd37bc4bb7260177c60c5\",\"op\":\"expire\",\"coll\":\"redis\",\"id\":\"k\",\"exp\":1700003600123}",
 	/* 19 */ "{\"seq\":42,\"hash\":\"5bad34081ed7e630be8afdf92240d5c1a87c0c6fa8a72d33b77dc3ea9f159a11\",\"op\":\"drop\",\"coll\":\"redis_db2\"}",
+	/* 20 */ "{\"seq\":42,\"hash\":\"2bb06d940891ed9e58e6d1e39a64ce47da37bb7f71295a250ba9d9f2350f8707\",\"op\":\"patch\",\"coll\":\"users\",\"id\":\"big\"}",
 };
 
 static bool
