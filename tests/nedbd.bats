@@ -1642,6 +1642,31 @@ EOF
 	assert_output '(integer) 5002'
 }
 
+@test "RESP: a connection whose replies are all written waits for requests only, not to write" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	start_nedbd
+	rcli SET warm up >/dev/null
+	local trace=$BATS_TEST_TMPDIR/strace.out spid
+	strace -f -p "$NEDBD_PID" -e trace=epoll_ctl -o "$trace" \
+		3>&- 2>/dev/null &
+	spid=$!
+	EXTRA_PIDS+=("$spid")
+	poll 30 grep -Eq 'TracerPid:[[:space:]]*[1-9]' "/proc/$NEDBD_PID/status"
+	# 50 writes and 50 reads, one after the other on one connection
+	run redis-cli -p "$RPORT" -r 50 SET k v
+	assert_success
+	run redis-cli -p "$RPORT" -r 50 GET k
+	assert_success
+	kill -INT "$spid"
+	wait "$spid" || true
+	# a reply written whole asks for no EPOLLOUT (once, a stale limit
+	# asked for it after every reply, and a turn woke for the idle
+	# socket to take it back: an epoll_ctl and a wake per request)
+	run grep -c EPOLLOUT "$trace"
+	assert_output 0
+}
+
 @test "RESP: NEDBD_MAX_CONNECTIONS turns further clients away with -ERR" {
 	start_nedbd NEDBD_MAX_CONNECTIONS=2
 	# the connection of start_nedbd's PING may not be closed yet on the

@@ -1759,7 +1759,12 @@ flush_one(struct rconn *c)
 		c->sent += (size_t)n;
 	}
 	if (c->sent == c->out.len) {
-		c->out.len = c->sent = 0;
+		/* (limit with it: a stale one would ask for EPOLLOUT, and
+		 * every turn would then wake for a socket with nothing to
+		 * write and set it back) */
+		c->out.len = c->sent = limit = 0;
+		if (c->held_from != NONE)
+			c->held_from = 0;	/* it was out.len */
 		/* (a command waiting for a lock is in flight: not yet) */
 		if (c->closing || (srv.stopping && !c->stall)) {
 			conn_close(c);
