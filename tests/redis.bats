@@ -471,6 +471,28 @@ big_values() {
 	assert_determinism
 }
 
+@test "a \$text patch that reaches past its document is a corrupt log, named by its seq" {
+	local seq off
+	awk 'BEGIN { for (i = 1; i <= 120; i++) printf "HSET h f%03d v%d\n", i, i }' |
+		nedb-redis >/dev/null
+	seq=$(nedb-log -n 1 | jq .seq)
+	off=$(nedb-log -n 1 | jq '.doc["$text"][0]')
+	[ "$(nedb-log -n 1 | jq -r .op)" = patch ]
+	# the offset made 8000 larger, the line as long, the chain rewritten
+	python3 "$BATS_TEST_DIRNAME/rechain.py" "$NEDB_DIR" "$seq" \
+		"\"\$text\":[$off," "\"\$text\":[$((off + 8000)),"
+	rm -f "$NEDB_DIR"/view.mdb*
+	run --separate-stderr nedb-get redis h
+	assert_failure 5
+	assert_output ""
+	assert_equal "$stderr" "nedb-get: corrupt log: patch op $seq does not apply to 'redis/h': bad \$text patch: want [OFFSET,LENGTH,\"TEXT\"] within the document"
+	python3 "$BATS_TEST_DIRNAME/format-check.py" file \
+		"$BATS_TEST_DIRNAME/../man/nedb-format.5" nedb-replay.py > replay.py
+	run --separate-stderr python3 replay.py "$NEDB_DIR/log.aof"
+	assert_failure 1
+	assert_equal "$stderr" "{\"ok\":false,\"seq\":$seq,\"error\":\"a \$text patch past the document's end\"}"
+}
+
 @test "SUNION, SINTER and SDIFF combine sets; a missing key is an empty set" {
 	nedb-redis SADD a 1 2 3 4
 	nedb-redis SADD b 3 4 5
