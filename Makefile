@@ -66,7 +66,7 @@ LIB_SRC = lib/core/util.c lib/core/jv.c lib/core/doc.c lib/log/log.c lib/log/mid
 	  lib/log/optab.c lib/core/time.c lib/view/timeidx.c lib/engine/diff.c \
 	  lib/view/view.c lib/log/replay.c lib/engine/db.c lib/log/verify.c \
 	  lib/query/nql_parse.c lib/query/value.c lib/query/filter.c \
-	  lib/view/index.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
+	  lib/view/index.c lib/view/elems.c lib/view/graph.c lib/view/codec.c lib/view/kv.c \
 	  lib/query/query.c lib/query/sql_parse.c lib/query/sql_value.c \
 	  lib/query/sql_exec.c \
 	  lib/query/update.c lib/log/archive.c lib/proto/redis.c \

@@ -26,7 +26,7 @@
 #define SALT_LEN 16		/* an encrypted op's salt member, bytes */
 #define MAX_COLL 64
 #define MAX_CLIENT 128		/* a client name, bytes (check_wopts) */
-#define VIEW_FORMAT 10			/* bump to force a rebuild */
+#define VIEW_FORMAT 11			/* bump to force a rebuild */
 #define MAX_REL 64
 #define LOG_FORMAT 2			/* a new database's, by default */
 #define LOG_FORMAT_OLD 1		/* one whose genesis does not say */
@@ -395,6 +395,7 @@ enum {
 	DBI_TREE,	/* the Merkle tree's stored hashes: proof/tree.c */
 	DBI_TIMES,	/* op times -> seqs: view/timeidx.c */
 	DBI_FILES,	/* versions of files: lib/file */
+	DBI_ELEMS,	/* big Redis values' members: view/elems.c */
 	DBI__N
 };
 
@@ -428,6 +429,11 @@ struct view {
 		uint64_t nonce;
 		char client[MAX_CLIENT + 1];
 	} nlast;			/* the last client's nonce applied */
+	/* texts of values kept as elements, rebuilt for nedb__doc_head's
+	 * callers: each good for the next EL_RING calls */
+#define EL_RING 8
+	nedb_buf elring[EL_RING];
+	unsigned elnext;
 };
 
 /* Per-op entry in DBI_SEQS (key: be64 seq): where the log keeps the
@@ -505,6 +511,91 @@ struct dochdr;
 int nedb__doc_head(struct view *v, MDB_txn *txn, const char *coll,
 		   const char *id, size_t idlen, int64_t now, struct dochdr *h,
 		   const char **doc, size_t *len);
+
+/*
+ * view/elems.c: a big Redis value kept as elements (doc/ochange.md §7).
+ * Its docs text is struct elhdr's encoding: a marker (never '{'), then
+ * the fields, then the text before the value (pre).
+ */
+#define ELEM_MIN 128		/* more members than this: elements */
+enum { EL_SET = 1, EL_LIST, EL_HASH, EL_ZSET };
+struct elhdr {
+	int type;		/* EL_* */
+	uint64_t n;		/* members (a hash's fields) */
+	uint64_t sum;		/* bytes of their JSON texts */
+	uint64_t since;		/* bytes of patches since the last put */
+	int64_t lo, hi;		/* a list's positions [lo, hi); a hash's
+				 * next order (hi) */
+	const char *pre;	/* `{"_id":K,"type":T,"value":` */
+	size_t prelen;
+};
+static inline bool
+nedb__el_is(const char *doc, size_t len)
+{
+	return len && doc[0] == '\x01';
+}
+int nedb__el_hdr(const char *p, size_t n, struct elhdr *e);
+int nedb__el_hdr_put(nedb_buf *out, const struct elhdr *e);
+/* The length of the whole text. */
+uint64_t nedb__el_textlen(const struct elhdr *e);
+/* Whether doc looks like a big Redis value (a cheap test of its start). */
+bool nedb__el_candidate(const char *doc, size_t len);
+/* Stores doc's elements under docs key dk when it is a canonical big
+ * value: 1 with its header appended to out, 0 when it is not one
+ * (nothing stored), or an error.  The caller cleared old ones. */
+int nedb__el_encode(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		    size_t dklen, const char *doc, size_t len, uint64_t since,
+		    nedb_buf *out);
+/* Deletes every element under dk. */
+int nedb__el_clear(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		   size_t dklen);
+/* Appends the whole text of the value e at dk to out. */
+int nedb__el_text(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		  size_t dklen, const struct elhdr *e, nedb_buf *out);
+/* Calls fn with the JSON text of up to count members in order (rev:
+ * from the end): a list's element, a set's member, a hash's
+ * "field":"value", a sorted set's ["member",score].  Stops at fn's
+ * non-zero return, which it returns. */
+int nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		  size_t dklen, int type, bool rev, uint64_t count,
+		  int (*fn)(const char *json, size_t len, void *payload),
+		  void *payload);
+/* A member (set), field (hash, its value's raw bytes in val if not NULL)
+ * or member (sorted set, its score in *score): 1 when there, 0 not. */
+int nedb__el_find(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		  size_t dklen, int type, const char *m, size_t mlen,
+		  nedb_buf *val, double *score);
+/* Whether upd is one of the Redis operators (doc/ochange.md §7.1). */
+bool nedb__el_op(const char *upd, size_t n);
+/* Applies a Redis operator to the elements, updating e: 0, 1 when the
+ * elements cannot hold the result (apply it to the text instead),
+ * NEDB_EINPUT when it does not apply, or another error. */
+int nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		   size_t dklen, struct elhdr *e, const char *upd, size_t n);
+/* A sorted set's score as a document holds it. */
+int nedb__score_json(nedb_buf *b, double d);
+/*
+ * The HEAD of coll/id for a Redis command: 0 with h and e (e->pre
+ * borrowed) when the view keeps it as elements, 1 when it is a whole
+ * text, NEDB_ENOTFOUND when there is none live at now.
+ */
+int nedb__el_head(struct view *v, MDB_txn *txn, const char *coll,
+		  const char *id, size_t idlen, int64_t now, struct dochdr *h,
+		  struct elhdr *e);
+/* Appends the whole text of docs text doc (a header of elements). */
+int nedb__el_doc(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		 size_t dklen, const char *doc, size_t len, nedb_buf *out);
+/*
+ * engine/db.c: stages a patch of Redis operator upd on coll/id, which
+ * the view keeps as elements (then a full version when one is due):
+ * 0, 1 when it is not kept so (or has no live HEAD: nothing staged; the
+ * caller writes the whole value), or an error.
+ */
+int nedb__write_ops(nedb *db, const char *coll, const char *id,
+		    const char *upd, size_t updlen, const nedb_wopts *w,
+		    nedb_receipt *receipt);
+/* Whether coll has any index (so that apply needs texts for them). */
+bool nedb__index_any(struct view *v, MDB_txn *txn, const char *coll);
 
 /* view/index.c: secondary indexes, maintained by apply */
 /*

@@ -2758,6 +2758,80 @@ nedb__write_change(nedb *db, const nedb_put *p, const char *upd,
 }
 
 /*
+ * After a Redis operator's patch: when the bytes of patches since the
+ * value's last put reach its size, a put of its text (a full version,
+ * doc/ochange.md §7.3; the view then changes its header only), so that
+ * reading a past version applies at most about one value's worth.
+ */
+static int
+full_version(nedb *db, const char *coll, const char *id, const nedb_wopts *w)
+{
+	nedb_wopts fw = *w;
+	nedb_put p = {.coll = coll, .id = id, .keep_ttl = 1, .prepared = 1};
+	struct dochdr h;
+	struct elhdr e;
+	nedb_buf text = {0};
+	const char *doc;
+	size_t len;
+	int rc;
+
+	rc = nedb__el_head(&db->view, db->wtxn, coll, id, strlen(id), 0, &h,
+			   &e);
+	if (rc)
+		return rc < 0 && rc != NEDB_ENOTFOUND ? rc : 0;
+	if (e.since < nedb__el_textlen(&e))
+		return 0;
+	if ((rc = nedb__doc_head(&db->view, db->wtxn, coll, id, strlen(id),
+				 0, &h, &doc, &len)))
+		return rc;
+	if (nedb_buf_add(&text, doc, len)) {
+		nedb_buf_free(&text);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	fw.idem = NULL;		/* the patch's; this op is another */
+	fw.nonce = 0;
+	fw.keep_expired = 1;
+	p.doc = text.p;
+	p.doclen = text.len;
+	p.w = fw;
+	rc = nedb_write_put(db, &p, NULL);
+	nedb_buf_free(&text);
+	return rc;
+}
+
+int
+nedb__write_ops(nedb *db, const char *coll, const char *id, const char *upd,
+		size_t updlen, const nedb_wopts *w, nedb_receipt *receipt)
+{
+	struct op o = {.kind = OP_PATCH};
+	struct dochdr h;
+	struct elhdr e;
+	int64_t ts;
+	int rc;
+
+	if (!db->wtxn)
+		return nedb__err(NEDB_EUSAGE, "no write is open");
+	if (db->log_format < 2)
+		return 1;
+	ts = next_ts(db);
+	rc = nedb__el_head(&db->view, db->wtxn, coll, id, strlen(id),
+			   live_at(w, ts), &h, &e);
+	if (rc)
+		return rc == NEDB_ENOTFOUND ? 1 : rc;
+	o.id = id;
+	if ((rc = pre_write(db, w, &o, receipt)))
+		return rc == 1 ? 0 : rc;
+	o.coll = coll;
+	o.ts = ts;
+	o.base = h.seq;
+	o.doc = upd;
+	o.doclen = updlen;
+	if ((rc = stage(db, &o, receipt)))
+		return rc;
+	return full_version(db, coll, id, w);
+}
+
+/*
  * The ops on one live document that carry no new text: delete, and
  * expire (ttl_ms > 0: from now; 0: never).  NEDB_ENOTFOUND when there is
  * no live document.

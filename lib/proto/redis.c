@@ -1589,6 +1589,458 @@ dbExpire(client *c, const char *key, int64_t ttl_ms)
 	return rc ? failed(c, rc) : 0;
 }
 
+/* ---- values kept as elements (doc/ochange.md §7) ------------------------- */
+
+/*
+ * A key whose value the view keeps as elements (a set, list, hash or
+ * sorted set of more than ELEM_MIN members): the commands below change
+ * or read a few of its members by key and log a Redis operator, where
+ * the others take the value whole (lookupKey, storeKey).
+ */
+struct elx {
+	struct place pl;
+	MDB_txn *txn;
+	unsigned char dk[DOCKEY_MAX];
+	size_t dklen;
+	struct dochdr h;
+	struct elhdr e;
+};
+
+static const int el_of[] = {
+	[OBJ_HASH] = EL_HASH, [OBJ_SET] = EL_SET, [OBJ_LIST] = EL_LIST,
+	[OBJ_ZSET] = EL_ZSET,
+};
+
+static void
+elemsDone(client *c, struct elx *x)
+{
+	nedb__txn_done(c->db, x->txn);
+}
+
+/*
+ * 1 when key holds a value of type that the view keeps as elements (x
+ * filled; elemsDone ends its read), 0 when it does not (the command
+ * takes the value whole), -1 after an error reply (WRONGTYPE, a
+ * database error).
+ */
+static int
+elemsKey(client *c, const char *key, int type, struct elx *x)
+{
+	int rc;
+
+	if (c->conn->replica)
+		return 0;	/* its reads see expired keys: headAny */
+	route(c->conn, key, strlen(key), &x->pl);
+	if (x->pl.codec != CODEC_REDIS)
+		return 0;
+	if ((rc = nedb__txn(c->db, &x->txn)))
+		return failed(c, rc);
+	rc = nedb__el_head(&c->db->view, x->txn, x->pl.coll, x->pl.id,
+			   strlen(x->pl.id), nedb__now_ms(), &x->h, &x->e);
+	if (rc == 0 && x->e.type != el_of[type]) {
+		elemsDone(c, x);
+		addReplyWrongType(c);
+		return -1;
+	}
+	if (rc) {
+		elemsDone(c, x);
+		return rc < 0 && rc != NEDB_ENOTFOUND ? failed(c, rc) : 0;
+	}
+	x->dklen = nedb__dockey(x->dk, x->pl.coll, x->pl.id);
+	return 1;
+}
+
+/* Whether arguments from..argc-1 (every step-th from the first) are
+ * UTF-8, as a Redis operator's strings must be. */
+static bool
+argsUtf8(const client *c, int from, int step)
+{
+	for (int j = from; j < c->argc; j += step)
+		if (!nedb__utf8_valid((const unsigned char *)c->argv[j],
+				      c->argvlen[j]))
+			return false;
+	return true;
+}
+
+/* Whether argument j repeats one of from..j-1 (every step-th). */
+static bool
+argSeen(const client *c, int from, int step, int j)
+{
+	for (int i = from; i < j; i += step)
+		if (c->argvlen[i] == c->argvlen[j] &&
+		    !memcmp(c->argv[i], c->argv[j], c->argvlen[j]))
+			return true;
+	return false;
+}
+
+/* Whether argument j is repeated later (the last one wins: HSET). */
+static bool
+argLater(const client *c, int step, int j)
+{
+	for (int i = j + step; i < c->argc; i += step)
+		if (c->argvlen[i] == c->argvlen[j] &&
+		    !memcmp(c->argv[i], c->argv[j], c->argvlen[j]))
+			return true;
+	return false;
+}
+
+/*
+ * Stages upd, a Redis operator for x's key: 0, or -1 after an error
+ * reply.  A value the update would take past MAX_DOC is the caller's
+ * to refuse (elemsRoom).
+ */
+static int
+elemsWrite(client *c, const char *key, struct elx *x, const nedb_buf *upd)
+{
+	int rc = nedb__write_ops(c->db, x->pl.coll, x->pl.id, upd->p,
+				 upd->len, &c->w, NULL);
+
+	if (rc == 1)
+		rc = nedb__err(NEDB_ECORRUPT, "key '%.64s' changed under the "
+			       "command", key);
+	if (rc)
+		return failed(c, rc);
+	if (c->conn->ready)
+		c->conn->ready(c->conn, key, strlen(key));
+	return 0;
+}
+
+/* Whether x's value may grow by the strings of upd and stay a document
+ * (else the whole path says why not). */
+static bool
+elemsRoom(const struct elx *x, const nedb_buf *upd)
+{
+	return nedb__el_textlen(&x->e) + upd->len <= MAX_DOC;
+}
+
+/* SADD, SREM: 1 when done (replied), 0 to take the set whole. */
+static int
+saddremElems(client *c, bool add)
+{
+	long long changed = 0;
+	nedb_buf upd = {0};
+	struct elx x;
+	int r;
+
+	if (!argsUtf8(c, 2, 1))
+		return 0;
+	if ((r = elemsKey(c, c->argv[1], OBJ_SET, &x)) <= 0)
+		return r < 0;
+	r = nedb_buf_puts(&upd, add ? "{\"$sadd\":[" : "{\"$srem\":[");
+	for (int j = 2; !r && j < c->argc; j++) {
+		if (argSeen(c, 2, 1, j))
+			continue;
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_SET,
+				  c->argv[j], c->argvlen[j], NULL, NULL);
+		if (r < 0)
+			break;
+		if (r == add) {
+			r = 0;
+			continue;
+		}
+		r = (changed++ && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
+	}
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if (!add && (uint64_t)changed == x.e.n)
+		r = 1;		/* empty: the key goes, as a whole */
+	else if (add && !elemsRoom(&x, &upd))
+		r = 1;
+	else if (!changed || !elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyLongLong(c, changed);
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
+/* SISMEMBER, HEXISTS: 1 when done, 0 to take the value whole. */
+static int
+memberElems(client *c, int type)
+{
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], type, &x)) <= 0)
+		return r < 0;
+	r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, el_of[type],
+			  c->argv[2], c->argvlen[2], NULL, NULL);
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else
+		addReplyLongLong(c, r);
+	return 1;
+}
+
+/* SCARD, HLEN, LLEN, ZCARD: 1 when done, 0 to take the value whole. */
+static int
+lenElems(client *c, int type)
+{
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], type, &x)) <= 0)
+		return r < 0;
+	elemsDone(c, &x);
+	addReplyLongLong(c, (long long)x.e.n);
+	return 1;
+}
+
+/* LPUSH, RPUSH: 1 when done, 0 to take the list whole. */
+static int
+pushElems(client *c, bool head)
+{
+	nedb_buf upd = {0};
+	struct elx x;
+	int r;
+
+	if (!argsUtf8(c, 2, 1))
+		return 0;
+	if ((r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) <= 0)
+		return r < 0;
+	elemsDone(c, &x);
+	r = nedb_buf_puts(&upd, head ? "{\"$lpush\":[" : "{\"$rpush\":[");
+	for (int j = 2; !r && j < c->argc; j++)
+		r = (j > 2 && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
+	if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if (!elemsRoom(&x, &upd))
+		r = 1;
+	else if (!elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyLongLong(c, (long long)x.e.n + c->argc - 2);
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
+/* HSET, HMSET: 1 when done, 0 to take the hash whole. */
+static int
+hsetElems(client *c, bool hmset)
+{
+	long long created = 0;
+	nedb_buf upd = {0};
+	bool any = false;
+	struct elx x;
+	int r;
+
+	if (!argsUtf8(c, 2, 1))
+		return 0;
+	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, &x)) <= 0)
+		return r < 0;
+	r = nedb_buf_puts(&upd, "{\"$hset\":[");
+	for (int j = 2; !r && j < c->argc; j += 2) {
+		if (argLater(c, 2, j))
+			continue;	/* the last value of a field wins */
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_HASH,
+				  c->argv[j], c->argvlen[j], NULL, NULL);
+		if (r < 0)
+			break;
+		created += !r;
+		r = (any && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_add(&upd, "[", 1) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]) ||
+		    nedb_buf_add(&upd, ",", 1) ||
+		    nedb_buf_json_str(&upd, c->argv[j + 1], c->argvlen[j + 1]) ||
+		    nedb_buf_add(&upd, "]", 1);
+		any = true;
+	}
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if (!elemsRoom(&x, &upd))
+		r = 1;
+	else if (!elemsWrite(c, c->argv[1], &x, &upd)) {
+		if (hmset)
+			addReplyOK(c);
+		else
+			addReplyLongLong(c, created);
+	}
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
+/* HDEL: 1 when done, 0 to take the hash whole. */
+static int
+hdelElems(client *c)
+{
+	long long deleted = 0;
+	nedb_buf upd = {0};
+	struct elx x;
+	int r;
+
+	if (!argsUtf8(c, 2, 1))
+		return 0;
+	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, &x)) <= 0)
+		return r < 0;
+	r = nedb_buf_puts(&upd, "{\"$hdel\":[");
+	for (int j = 2; !r && j < c->argc; j++) {
+		if (argSeen(c, 2, 1, j))
+			continue;
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_HASH,
+				  c->argv[j], c->argvlen[j], NULL, NULL);
+		if (r <= 0)
+			continue;
+		r = (deleted++ && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
+	}
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if ((uint64_t)deleted == x.e.n)
+		r = 1;
+	else if (!deleted || !elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyLongLong(c, deleted);
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
+/* HGET: 1 when done, 0 to take the hash whole. */
+static int
+hgetElems(client *c)
+{
+	nedb_buf val = {0};
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, &x)) <= 0)
+		return r < 0;
+	r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_HASH,
+			  c->argv[2], c->argvlen[2], &val, NULL);
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r)
+		addReplyBulk(c, val.p ? val.p : "", val.len);
+	else
+		addReplyNull(c);
+	nedb_buf_free(&val);
+	return 1;
+}
+
+static void addReplyDouble(client *c, double d);
+
+/* ZSCORE: 1 when done, 0 to take the sorted set whole. */
+static int
+zscoreElems(client *c)
+{
+	struct elx x;
+	double s;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
+		return r < 0;
+	r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
+			  c->argv[2], c->argvlen[2], NULL, &s);
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r)
+		addReplyDouble(c, s);
+	else
+		addReplyNull(c);
+	return 1;
+}
+
+static bool string2d(const char *s, size_t n, double *out);
+
+/* ZADD without options (score member ...): 1 when done, 0 to take the
+ * sorted set whole (options, a bad score, another reply to make). */
+static int
+zaddElems(client *c)
+{
+	long long added = 0;
+	nedb_buf upd = {0};
+	bool any = false;
+	struct elx x;
+	double s, old;
+	int r;
+
+	if (c->argc < 4 || c->argc % 2 || !argsUtf8(c, 3, 2))
+		return 0;
+	for (int j = 2; j < c->argc; j += 2)
+		if (!string2d(c->argv[j], c->argvlen[j], &s) || isnan(s))
+			return 0;	/* options, or an error to reply */
+	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
+		return r < 0;
+	r = nedb_buf_puts(&upd, "{\"$zadd\":[");
+	for (int j = 3; !r && j < c->argc; j += 2) {
+		if (argLater(c, 2, j))
+			continue;	/* the last score of a member wins */
+		string2d(c->argv[j - 1], c->argvlen[j - 1], &s);
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
+				  c->argv[j], c->argvlen[j], NULL, &old);
+		if (r < 0)
+			break;
+		added += !r;
+		if (r && (old == s || (old == 0 && s == 0))) {
+			r = 0;
+			continue;
+		}
+		r = (any && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_add(&upd, "[", 1) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]) ||
+		    nedb_buf_add(&upd, ",", 1) ||
+		    nedb__score_json(&upd, s == 0 ? 0 : s) ||
+		    nedb_buf_add(&upd, "]", 1);
+		any = true;
+	}
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if (!elemsRoom(&x, &upd))
+		r = 1;
+	else if (!any || !elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyLongLong(c, added);
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
+/* ZREM: 1 when done, 0 to take the sorted set whole. */
+static int
+zremElems(client *c)
+{
+	long long removed = 0;
+	nedb_buf upd = {0};
+	struct elx x;
+	int r;
+
+	if (!argsUtf8(c, 2, 1))
+		return 0;
+	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
+		return r < 0;
+	r = nedb_buf_puts(&upd, "{\"$zrem\":[");
+	for (int j = 2; !r && j < c->argc; j++) {
+		if (argSeen(c, 2, 1, j))
+			continue;
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
+				  c->argv[j], c->argvlen[j], NULL, NULL);
+		if (r <= 0)
+			continue;
+		r = (removed++ && nedb_buf_add(&upd, ",", 1)) ||
+		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
+	}
+	elemsDone(c, &x);
+	if (r < 0)
+		failed(c, r);
+	else if (r || nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if ((uint64_t)removed == x.e.n)
+		r = 1;
+	else if (!removed || !elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyLongLong(c, removed);
+	nedb_buf_free(&upd);
+	return r != 1;
+}
+
 /* A string value for key: an object that borrows p (NUL-ended, as an
  * argument is), never freed, for storeKey only reads it. */
 static int
@@ -2944,6 +3396,8 @@ hsetGenericCommand(client *c, bool hmset)
 		addReplyArity(c);
 		return;
 	}
+	if (hsetElems(c, hmset))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	for (int j = 2; j < c->argc; j += 2) {
@@ -2999,6 +3453,8 @@ hgetCommand(client *c)
 	robj o;
 	long i;
 
+	if (hgetElems(c))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	if ((i = hashFind(&o, c->argv[2], c->argvlen[2])) >= 0)
@@ -3073,6 +3529,8 @@ hdelCommand(client *c)
 	robj o;
 	int r;
 
+	if (hdelElems(c))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
 		return;
 	for (int j = 2; r && j < c->argc; j++) {
@@ -3093,6 +3551,8 @@ hexistsCommand(client *c)
 {
 	robj o;
 
+	if (memberElems(c, OBJ_HASH))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	addReplyLongLong(c, hashFind(&o, c->argv[2], c->argvlen[2]) >= 0);
@@ -3104,6 +3564,8 @@ hlenCommand(client *c)
 {
 	robj o;
 
+	if (lenElems(c, OBJ_HASH))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	addReplyLongLong(c, (long long)(o.n / 2));
@@ -3382,6 +3844,8 @@ saddremGenericCommand(client *c, bool add)
 	long long changed = 0;
 	robj o;
 
+	if (saddremElems(c, add))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
 	for (int j = 2; j < c->argc; j++) {
@@ -3441,6 +3905,8 @@ sismemberCommand(client *c)
 	bool found = false;
 	robj o;
 
+	if (memberElems(c, OBJ_SET))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
 	setFind(&o, c->argv[2], c->argvlen[2], &found);
@@ -3453,6 +3919,8 @@ scardCommand(client *c)
 {
 	robj o;
 
+	if (lenElems(c, OBJ_SET))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
 	addReplyLongLong(c, (long long)o.n);
@@ -3959,6 +4427,8 @@ done:
 static void
 zaddCommand(client *c)
 {
+	if (zaddElems(c))
+		return;
 	zaddGenericCommand(c, 0);
 }
 
@@ -3975,6 +4445,8 @@ zremCommand(client *c)
 	robj o;
 	int r;
 
+	if (zremElems(c))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;
 	for (int j = 2; r && j < c->argc; j++) {
@@ -3996,6 +4468,8 @@ zcardCommand(client *c)
 {
 	robj o;
 
+	if (lenElems(c, OBJ_ZSET))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
 		return;
 	addReplyLongLong(c, (long long)o.n);
@@ -4009,6 +4483,8 @@ zscoreCommand(client *c)
 	size_t i;
 	robj o;
 
+	if (zscoreElems(c))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
 		return;
 	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
@@ -5301,6 +5777,8 @@ pushGenericCommand(client *c, bool head)
 {
 	robj o;
 
+	if (pushElems(c, head))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
 		return;
 	for (int j = 2; j < c->argc; j++)
@@ -5361,6 +5839,8 @@ llenCommand(client *c)
 {
 	robj o;
 
+	if (lenElems(c, OBJ_LIST))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
 		return;
 	addReplyLongLong(c, (long long)o.n);

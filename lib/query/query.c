@@ -234,6 +234,7 @@ scan_head(struct exec *x, const char *coll)
 	size_t c = nedb__collprefix(key, coll);
 	struct kvcur cur;
 	MDB_val k = {c, key}, d;
+	nedb_buf text = {0};
 	int rc;
 
 	if ((rc = nedb__kv_copen(&cur, &x->db->view, x->txn, DBI_DOCS)))
@@ -251,11 +252,21 @@ scan_head(struct exec *x, const char *coll)
 			break;
 		if (h.exp && h.exp <= x->now)
 			continue;
+		if (nedb__el_is(doc, len)) {
+			text.len = 0;
+			if ((rc = nedb__el_doc(&x->db->view, x->txn,
+					       k.mv_data, k.mv_size, doc, len,
+					       &text)))
+				break;
+			doc = text.p;
+			len = text.len;
+		}
 		if ((rc = consider(x, doc, len, (char *)k.mv_data + c,
 				   k.mv_size - c, h.seq)))
 			break;
 	}
 	nedb__kv_cclose(&cur);
+	nedb_buf_free(&text);
 	return nedb__mdb_end(rc);
 }
 

@@ -288,6 +288,26 @@ nedb__index_doc(struct view *v, MDB_txn *txn, const char *coll,
 	return nedb__mdb_end(rc);
 }
 
+bool
+nedb__index_any(struct view *v, MDB_txn *txn, const char *coll)
+{
+	unsigned char pk[MAX_COLL + 1];
+	size_t c = nedb__collprefix(pk, coll);
+	struct kvcur cur;
+	MDB_val k = {c, pk}, d;
+	bool any;
+	int rc;
+
+	/* an error reads as "some": the caller then does the whole work */
+	if (nedb__kv_copen(&cur, v, txn, DBI_IDXDEF))
+		return true;
+	rc = nedb__kv_cget(&cur, &k, &d, MDB_SET_RANGE);
+	any = rc ? rc != MDB_NOTFOUND :
+	      nedb__key_in(k.mv_data, k.mv_size, pk, c);
+	nedb__kv_cclose(&cur);
+	return any;
+}
+
 static int
 drop_entries(struct view *v, MDB_txn *txn, const char *coll,
 	     const char *field, int kind)
@@ -349,6 +369,7 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 	int ik = nedb__index_kind(kind);
 	MDB_val k = {n, pk}, d = {strlen(kind), (void *)kind};
 	struct kvcur cur;
+	nedb_buf text = {0};
 	int rc;
 
 	if (!ik)
@@ -375,10 +396,20 @@ nedb__index_create(struct view *v, MDB_txn *txn, const char *coll,
 		e.id.mv_size = k.mv_size - c;
 		e.id.mv_data = (char *)k.mv_data + c;
 		if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc,
-					   &len)) ||
-		    (rc = entries_of(&e, ik, field, doc, len)))
+					   &len)))
+			break;
+		if (nedb__el_is(doc, len)) {
+			text.len = 0;
+			if ((rc = nedb__el_doc(v, txn, k.mv_data, k.mv_size,
+					       doc, len, &text)))
+				break;
+			doc = text.p;
+			len = text.len;
+		}
+		if ((rc = entries_of(&e, ik, field, doc, len)))
 			break;
 	}
 	nedb__kv_cclose(&cur);
+	nedb_buf_free(&text);
 	return nedb__mdb_end(rc);
 }

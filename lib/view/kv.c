@@ -144,10 +144,13 @@ static const struct {
 	/* versions of files: a name is secret, and so is a version's
 	 * record (its root and manifest would confirm a guessed file) */
 	[DBI_FILES] = {21, KV_DET, KV_SEAL, "files"},
+	/* big Redis values' members: never used by an encrypted view
+	 * (view/elems.c), sealed as docs would be if they were */
+	[DBI_ELEMS] = {22, KV_DET, KV_SEAL, "elems"},
 };
 #define KV_DUP 0x80		/* a duplicate's tag: its table's | this */
 
-_Static_assert(DBI__N == 20, "a new table needs a row in kv_tab");
+_Static_assert(DBI__N == 21, "a new table needs a row in kv_tab");
 /* Every encrypted key and duplicate must still fit LMDB's limit with its
  * iv (codec.h has the plaintext sizes; ids are idx's duplicates, and
  * clients and idempotency keys are at most MAX_ID bytes). */

@@ -61,7 +61,7 @@
 static const char *const dbi_names[DBI__N] = {
 	"meta", "docs", "vers", "seqs", "nonces", "idem", "ttl", "colls",
 	"nodes", "nodeids", "edges", "redges", "edgehist", "redgehist",
-	"idxdef", "idx", "usage", "tree", "times", "files"
+	"idxdef", "idx", "usage", "tree", "times", "files", "elems"
 };
 
 /*
@@ -131,6 +131,8 @@ nedb__view_close(struct view *v)
 		mdb_env_close(v->env);
 	v->env = NULL;
 	nedb__kv_close(v);	/* after LMDB: its comparators use the slot */
+	for (int i = 0; i < EL_RING; i++)
+		nedb_buf_free(&v->elring[i]);
 }
 
 int
@@ -248,7 +250,57 @@ nedb__doc_head(struct view *v, MDB_txn *txn, const char *coll,
 		       nedb__mdb(rc, "cannot read view");
 	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, h, doc, len)))
 		return rc;
-	return h->exp && h->exp <= now ? NEDB_ENOTFOUND : 0;
+	if (h->exp && h->exp <= now)
+		return NEDB_ENOTFOUND;
+	if (nedb__el_is(*doc, *len)) {
+		nedb_buf *b = &v->elring[v->elnext++ % EL_RING];
+
+		b->len = 0;
+		if ((rc = nedb__el_doc(v, txn, key, k.mv_size, *doc, *len, b)))
+			return rc;
+		*doc = b->p;
+		*len = b->len;
+	}
+	return 0;
+}
+
+int
+nedb__el_doc(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	     size_t dklen, const char *doc, size_t len, nedb_buf *out)
+{
+	struct elhdr e;
+	int rc;
+
+	if ((rc = nedb__el_hdr(doc, len, &e)))
+		return rc;
+	return nedb__el_text(v, txn, dk, dklen, &e, out);
+}
+
+int
+nedb__el_head(struct view *v, MDB_txn *txn, const char *coll,
+	      const char *id, size_t idlen, int64_t now, struct dochdr *h,
+	      struct elhdr *e)
+{
+	unsigned char key[DOCKEY_MAX];
+	const char *doc;
+	MDB_val k, d;
+	size_t len;
+	int rc;
+
+	if (idlen > MAX_ID || v->crypt)
+		return v->crypt ? 1 : NEDB_ENOTFOUND;
+	k.mv_size = nedb__dockey_n(key, coll, id, idlen);
+	k.mv_data = key;
+	if ((rc = nedb__kv_get(v, txn, DBI_DOCS, &k, &d)))
+		return rc == MDB_NOTFOUND ? NEDB_ENOTFOUND :
+		       nedb__mdb(rc, "cannot read view");
+	if ((rc = nedb__docval_get(d.mv_data, d.mv_size, h, &doc, &len)))
+		return rc;
+	if (h->exp && h->exp <= now)
+		return NEDB_ENOTFOUND;
+	if (!nedb__el_is(doc, len))
+		return 1;
+	return nedb__el_hdr(doc, len, e);
 }
 
 /* Removes the ttl entry of the current version of a document, if any. */
@@ -366,6 +418,10 @@ apply_edge(struct view *v, MDB_txn *txn, const struct op *o)
 	return put(v, txn, DBI_REDGEHIST, rk, n, &kind, 1, 0);
 }
 
+static int whole_text(struct view *v, MDB_txn *txn,
+		      const unsigned char *key, size_t klen, const char **doc,
+		      size_t *len, nedb_buf *buf);
+
 /* Deletes every live document of a collection; each gets a delete
  * version at the drop's seq, so the past still sees them. */
 static int
@@ -375,6 +431,8 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 	size_t c = nedb__collprefix(key, o->coll);
 	struct kvcur cur;
 	MDB_val k, d;
+	nedb_buf text = {0};
+	bool idx = nedb__index_any(v, txn, o->coll);
 	int rc;
 
 	k.mv_size = c;
@@ -394,7 +452,16 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 			break;
 		memcpy(key, k.mv_data, klen);
 		if ((rc = nedb__docval_get(d.mv_data, d.mv_size, &h, &doc,
-					   &len)) ||
+					   &len)))
+			break;
+		if (nedb__el_is(doc, len)) {
+			/* its elements go; its text only for the indexes */
+			if ((idx && (rc = whole_text(v, txn, key, klen, &doc,
+						     &len, &text))) ||
+			    (rc = nedb__el_clear(v, txn, key, klen)))
+				break;
+		}
+		if (!nedb__el_is(doc, len) &&
 		    (rc = nedb__index_doc(v, txn, o->coll,
 					  (char *)key + c, klen - c, doc, len,
 					  NULL, 0)))
@@ -414,6 +481,7 @@ apply_drop(struct view *v, MDB_txn *txn, const struct op *o)
 		k.mv_data = key;
 	}
 	nedb__kv_cclose(&cur);
+	nedb_buf_free(&text);
 	if ((rc = nedb__mdb_end(rc)))
 		return rc;
 	v->ccount.gen = 0;	/* count_coll's memory of it, if any */
@@ -451,6 +519,53 @@ apply_expire(struct view *v, MDB_txn *txn, const struct op *o)
 							  klen), "", 0, 0);
 }
 
+/*
+ * The text of a docs value's document in *doc: itself, or for one kept
+ * as elements the whole text, rebuilt into buf.
+ */
+static int
+whole_text(struct view *v, MDB_txn *txn, const unsigned char *key,
+	   size_t klen, const char **doc, size_t *len, nedb_buf *buf)
+{
+	int rc;
+
+	if (!nedb__el_is(*doc, *len))
+		return 0;
+	buf->len = 0;
+	if ((rc = nedb__el_doc(v, txn, key, klen, *doc, *len, buf)))
+		return rc;
+	*doc = buf->p;
+	*len = buf->len;
+	return 0;
+}
+
+/*
+ * Stores text as coll/id's HEAD with header h: as elements when it is a
+ * big Redis value (since: patch bytes since its last put), else whole.
+ * Elements of an earlier version are already gone.
+ */
+static int
+store_doc(struct view *v, MDB_txn *txn, const unsigned char *key,
+	  size_t klen, const struct dochdr *h, const char *text, size_t len,
+	  uint64_t since)
+{
+	nedb_buf val = {0}, el = {0};
+	int rc = 0;
+
+	if (!v->crypt && nedb__el_candidate(text, len) &&
+	    (rc = nedb__el_encode(v, txn, key, klen, text, len, since,
+				  &el)) == 1) {
+		text = el.p;
+		len = el.len;
+		rc = 0;
+	}
+	if (!rc && !(rc = nedb__docval_put(&val, h, text, len)))
+		rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0);
+	nedb_buf_free(&val);
+	nedb_buf_free(&el);
+	return rc;
+}
+
 /* Put and delete: the document's new HEAD (or none), its version, its
  * index entries, its expiry and its collection's count. */
 static int
@@ -458,27 +573,28 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char key[VERKEY_MAX];
 	struct verent ve;
-	nedb_buf val = {0};
+	struct dochdr nh = {o->seq, o->ts, o->exp, {0}};
+	nedb_buf val = {0}, oldtext = {0};
 	MDB_val kv, old;
 	size_t klen;
-	bool existed, stored = false;
+	bool existed, stored = false, same = false;
+	bool cand = o->kind == OP_PUT && !v->crypt &&
+		    nedb__el_candidate(o->doc, o->doclen);
 	int rc;
 
 	klen = nedb__dockey(key, o->coll, o->id);
 	kv.mv_size = klen;
 	kv.mv_data = key;
-	if (o->kind == OP_PUT) {
-		struct dochdr h = {o->seq, o->ts, o->exp, {0}};
-
-		memcpy(h.hash, o->hash, HASH_LEN);
-		if ((rc = nedb__docval_put(&val, &h, o->doc, o->doclen)))
-			goto done;
-	}
+	memcpy(nh.hash, o->hash, HASH_LEN);
+	if (o->kind == OP_PUT && !cand &&
+	    (rc = nedb__docval_put(&val, &nh, o->doc, o->doclen)))
+		goto done;
 	/* A put of a new document (a bulk load's every one) stores it in
 	 * one search of the table; on a plaintext view the search that
 	 * finds a document there hands back the old one, to be replaced
-	 * below.  An encrypted view's old one is read (and opened). */
-	if (o->kind == OP_PUT && !v->crypt) {
+	 * below.  An encrypted view's old one is read (and opened), and so
+	 * is the old one of a big Redis value (elements). */
+	if (o->kind == OP_PUT && !v->crypt && !cand) {
 		old.mv_size = val.len;
 		old.mv_data = val.p;
 		rc = mdb_put(txn, v->dbi[DBI_DOCS], &kv, &old,
@@ -500,16 +616,42 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		struct dochdr h;
 		const char *doc;
 		size_t len;
+		bool el;
 
+		if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc,
+					   &len)))
+			goto done;
+		el = nedb__el_is(doc, len);
+		if (el) {
+			struct elhdr e;
+
+			if ((rc = nedb__el_hdr(doc, len, &e)))
+				goto done;
+			/* a full version repeats the text: the header only */
+			same = o->kind == OP_PUT && cand &&
+			       nedb__el_textlen(&e) == o->doclen;
+			if ((same || nedb__index_any(v, txn, o->coll)) &&
+			    (rc = whole_text(v, txn, key, klen, &doc, &len,
+					     &oldtext)))
+				goto done;
+			same = same && len == o->doclen &&
+			       !memcmp(doc, o->doc, len);
+			if (same) {
+				e.since = 0;
+				if ((rc = nedb__el_hdr_put(&val, &e)))
+					goto done;
+			}
+		}
 		/* the old document's index entries go and a put's new ones
 		 * come in one walk of the collection's indexes, while the
 		 * old text is still where the search left it */
-		if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc,
-					   &len)) ||
+		if (!same && (!el || oldtext.len) &&
 		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
 					  strlen(o->id), doc, len,
 					  o->kind == OP_PUT ? o->doc : NULL,
 					  o->kind == OP_PUT ? o->doclen : 0)))
+			goto done;
+		if (el && !same && (rc = nedb__el_clear(v, txn, key, klen)))
 			goto done;
 		/* drop_ttl's work, from the header in hand: a second read
 		 * of the document would cost a second search (and, in an
@@ -519,8 +661,22 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 			goto done;
 	}
 	if (o->kind == OP_PUT) {
-		if (!stored && (rc = put(v, txn, DBI_DOCS, key, klen, val.p,
-					 val.len, 0)))
+		if (same) {
+			nedb_buf hv = {0};
+
+			rc = nedb__docval_put(&hv, &nh, val.p, val.len);
+			if (!rc)
+				rc = put(v, txn, DBI_DOCS, key, klen, hv.p,
+					 hv.len, 0);
+			nedb_buf_free(&hv);
+			if (rc)
+				goto done;
+		} else if (cand) {
+			if ((rc = store_doc(v, txn, key, klen, &nh, o->doc,
+					    o->doclen, 0)))
+				goto done;
+		} else if (!stored && (rc = put(v, txn, DBI_DOCS, key, klen,
+						val.p, val.len, 0)))
 			goto done;
 		if (!existed && (rc = nedb__index_doc(v, txn, o->coll, o->id,
 						      strlen(o->id), NULL, 0,
@@ -546,6 +702,58 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		 &ve, sizeof ve, 0);
 done:
 	nedb_buf_free(&val);
+	nedb_buf_free(&oldtext);
+	return rc;
+}
+
+static int
+not_applied(const struct op *o)
+{
+	return nedb__err(NEDB_ECORRUPT, "corrupt log: patch op %llu does not "
+			 "apply to '%s/%s': %s", (unsigned long long)o->seq,
+			 o->coll, o->id, nedb_errmsg());
+}
+
+/*
+ * A Redis operator on a value kept as elements (h its new header, e its
+ * elements' from the old): a few entries change, and the texts are
+ * rebuilt only for the collection's indexes, if it has any.  1 when the
+ * elements cannot hold the result (nothing changed).
+ */
+static int
+patch_elems(struct view *v, MDB_txn *txn, const struct op *o,
+	    unsigned char *key, size_t klen, const struct dochdr *h,
+	    struct elhdr *e)
+{
+	struct verent ve = {OP_PATCH};
+	nedb_buf oldt = {0}, newt = {0}, eh = {0}, val = {0};
+	bool idx = nedb__index_any(v, txn, o->coll);
+	int rc;
+
+	if (idx && (rc = nedb__el_text(v, txn, key, klen, e, &oldt)))
+		goto done;
+	if ((rc = nedb__el_apply(v, txn, key, klen, e, o->doc, o->doclen))) {
+		if (rc < 0 && rc != NEDB_EIO)
+			rc = not_applied(o);
+		goto done;
+	}
+	e->since += o->doclen;
+	if (idx && ((rc = nedb__el_text(v, txn, key, klen, e, &newt)) ||
+		    (rc = nedb__index_doc(v, txn, o->coll, o->id,
+					  strlen(o->id), oldt.p, oldt.len,
+					  newt.p, newt.len))))
+		goto done;
+	if ((rc = nedb__el_hdr_put(&eh, e)) ||
+	    (rc = nedb__docval_put(&val, h, eh.p, eh.len)) ||
+	    (rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0)))
+		goto done;
+	rc = put(v, txn, DBI_VERS, key, nedb__verkey_of(key, klen, o->seq),
+		 &ve, sizeof ve, 0);
+done:
+	nedb_buf_free(&oldt);
+	nedb_buf_free(&newt);
+	nedb_buf_free(&eh);
+	nedb_buf_free(&val);
 	return rc;
 }
 
@@ -554,18 +762,23 @@ done:
  * base: anything else is a log that does not say what it means) changed
  * by the update (engine/patch.c), with the same expiry; then what a
  * put over it does.  A patch whose update was erased makes the erasure
- * marker the version, as a redacted put does.
+ * marker the version, as a redacted put does.  A value kept as elements
+ * takes a Redis operator there (view/elems.c); anything else is applied
+ * to its whole text.
  */
 static int
 apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char key[VERKEY_MAX];
 	struct verent ve = {OP_PATCH};
-	nedb_buf val = {0}, doc = {0}, prev = {0};
+	nedb_buf doc = {0}, prev = {0}, wt = {0};
 	struct dochdr h;
+	struct elhdr e;
 	const char *old;
 	size_t klen, oldlen;
+	uint64_t since;
 	MDB_val kv, d;
+	bool el;
 	int rc;
 
 	klen = nedb__dockey(key, o->coll, o->id);
@@ -583,6 +796,9 @@ apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
 				 "its latest version",
 				 (unsigned long long)o->seq,
 				 (unsigned long long)o->base, o->coll, o->id);
+	h.seq = o->seq;
+	h.ts = o->ts;
+	memcpy(h.hash, o->hash, HASH_LEN);
 	/* the old text outlives the puts below (index entries, the new
 	 * version), which may move or reuse what the search returned */
 	if (nedb_buf_add(&prev, old, oldlen)) {
@@ -590,32 +806,40 @@ apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
 		goto done;
 	}
 	old = prev.p;
+	since = o->doclen;
+	if ((el = nedb__el_is(old, oldlen))) {
+		if ((rc = nedb__el_hdr(old, oldlen, &e)))
+			goto done;
+		since += e.since;
+		if (!o->redacted && nedb__el_op(o->doc, o->doclen)) {
+			rc = patch_elems(v, txn, o, key, klen, &h, &e);
+			if (rc != 1)
+				goto done;
+		}
+		if ((rc = whole_text(v, txn, key, klen, &old, &oldlen,
+				     &wt)))
+			goto done;
+	}
 	if (o->redacted)
 		rc = nedb_buf_add(&doc, o->doc, o->doclen);
 	else
 		rc = nedb__patch_doc(&doc, old, oldlen, o->doc, o->doclen);
 	if (rc) {
 		if (rc != NEDB_EIO)
-			rc = nedb__err(NEDB_ECORRUPT, "corrupt log: patch op "
-				       "%llu does not apply to '%s/%s': %s",
-				       (unsigned long long)o->seq, o->coll,
-				       o->id, nedb_errmsg());
+			rc = not_applied(o);
 		goto done;
 	}
-	h.seq = o->seq;
-	h.ts = o->ts;
-	memcpy(h.hash, o->hash, HASH_LEN);
 	if ((rc = nedb__index_doc(v, txn, o->coll, o->id, strlen(o->id), old,
 				  oldlen, doc.p, doc.len)) ||
-	    (rc = nedb__docval_put(&val, &h, doc.p, doc.len)) ||
-	    (rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0)))
+	    (el && (rc = nedb__el_clear(v, txn, key, klen))) ||
+	    (rc = store_doc(v, txn, key, klen, &h, doc.p, doc.len, since)))
 		goto done;
 	rc = put(v, txn, DBI_VERS, key, nedb__verkey_of(key, klen, o->seq),
 		 &ve, sizeof ve, 0);
 done:
-	nedb_buf_free(&val);
 	nedb_buf_free(&doc);
 	nedb_buf_free(&prev);
+	nedb_buf_free(&wt);
 	return rc;
 }
 
@@ -664,7 +888,7 @@ static int
 apply_redact(struct view *v, MDB_txn *txn, const struct op *o)
 {
 	unsigned char key[VERKEY_MAX];
-	nedb_buf val = {0}, mark = {0};
+	nedb_buf val = {0}, mark = {0}, text = {0};
 	struct dochdr h;
 	const char *doc;
 	size_t klen, len;
@@ -683,6 +907,10 @@ apply_redact(struct view *v, MDB_txn *txn, const struct op *o)
 		return rc;
 	if (!nedb__each_seq(o->seqs, o->seqs_len, seq_is, &h.seq))
 		return 0;		/* HEAD is not one it erases */
+	if (nedb__el_is(doc, len) &&
+	    ((rc = whole_text(v, txn, key, klen, &doc, &len, &text)) ||
+	     (rc = nedb__el_clear(v, txn, key, klen))))
+		goto done;
 	if ((rc = nedb__redacted_doc(&mark, o->id, strlen(o->id), o->seq)) ||
 	    (rc = nedb__index_doc(v, txn, o->coll, o->id, strlen(o->id), doc,
 				  len, mark.p, mark.len)) ||
@@ -692,6 +920,7 @@ apply_redact(struct view *v, MDB_txn *txn, const struct op *o)
 done:
 	nedb_buf_free(&val);
 	nedb_buf_free(&mark);
+	nedb_buf_free(&text);
 	return rc;
 }
 
@@ -924,6 +1153,7 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN],
 	struct kvcur c;
 	MDB_val k, d;
 	unsigned char len[8];
+	nedb_buf whole = {0};
 	int rc;
 
 	blake2b_init(&s, HASH_LEN);
@@ -936,6 +1166,27 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN],
 			return nedb__mdb(rc, "cannot read view");
 		blake2b_update(&s, &tag, 1);
 		while (!(rc = nedb__kv_cget(&c, &k, &d, MDB_NEXT))) {
+			/* a value kept as elements: its header and text, as
+			 * if it were kept whole */
+			if (state_tables[t] == DBI_DOCS &&
+			    d.mv_size > DOCHDR_LEN &&
+			    nedb__el_is((char *)d.mv_data + DOCHDR_LEN,
+					d.mv_size - DOCHDR_LEN)) {
+				whole.len = 0;
+				if (nedb_buf_add(&whole, d.mv_data,
+						 DOCHDR_LEN)) {
+					rc = NEDB_EIO;
+					break;
+				}
+				if ((rc = nedb__el_doc(v, txn, k.mv_data,
+						k.mv_size,
+						(char *)d.mv_data + DOCHDR_LEN,
+						d.mv_size - DOCHDR_LEN,
+						&whole)))
+					break;
+				d.mv_data = whole.p;
+				d.mv_size = whole.len;
+			}
 			if (texts && state_tables[t] == DBI_DOCS) {
 				blake2b_update(&w, k.mv_data, k.mv_size);
 				nedb__put_be64(len, d.mv_size);
@@ -956,9 +1207,12 @@ nedb__view_digest(struct view *v, MDB_txn *txn, unsigned char out[HASH_LEN],
 			blake2b_update(&s, d.mv_data, d.mv_size);
 		}
 		nedb__kv_cclose(&c);
-		if (rc != MDB_NOTFOUND)
+		if (rc != MDB_NOTFOUND) {
+			nedb_buf_free(&whole);
 			return nedb__mdb(rc, "cannot read view");
+		}
 	}
+	nedb_buf_free(&whole);
 	if ((rc = digest_edges(v, txn, &s)) ||
 	    (rc = digest_files(v, txn, &s)))
 		return rc;

@@ -1,0 +1,1007 @@
+/*
+ * elems.c - big Redis values kept as elements (doc/ochange.md §7.2).
+ *
+ * A document whose text is exactly what nedb-redis prints for a set,
+ * list, hash or sorted set of more than ELEM_MIN members is kept by a
+ * plaintext view as one entry per member in table elems, under its docs
+ * key, while docs holds its header and, for text, a marker: EL_MARK,
+ * then struct elhdr's fields, then the text before the value (the
+ * prefix, `{"_id":K,"type":T,"value":`).  The text is rebuilt from them
+ * byte for byte wherever it is read (nedb__el_text), and the Redis
+ * operators of a patch (§7.1) change a few entries, not the text.
+ *
+ * Entries, under docs key K and a 0 (ids hold no NUL):
+ *
+ *   K \0 'm' member                -> "member"            set
+ *   K \0 'l' be64(position ^ 2^63) -> "element"           list, lo..hi-1
+ *   K \0 'f' field                 -> be64 order          hash
+ *   K \0 'o' be64 order            -> "field":"value"     hash, in order
+ *   K \0 'z' member                -> be64 score key      sorted set
+ *   K \0 's' score key member      -> ["member",score]    sorted set
+ *
+ * Members in keys are their raw bytes, so that LMDB's order is Redis's
+ * (bytes, shorter first); values hold each member's JSON text as the
+ * document has it, so that rebuilding the text only copies.  A score key
+ * is the double's bits made to sort as numbers.  Values encoded so are
+ * exactly canonical (checked when made: sorted, unique, scores printed
+ * as nedb__score_json prints them), which is what makes a patch's
+ * result the same on elements and on text (lib/proto/redis.c).
+ *
+ * An encrypted view keeps every value whole: its keys do not sort by
+ * their plaintext bytes in a way this could use for free.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "codec.h"
+#include "kv.h"
+#include "nql.h"
+
+#define EL_MARK '\x01'
+#define EL_HDR 42		/* marker, type, n, sum, since, lo, hi */
+#define EL_KEY_MAX 511		/* LMDB's key limit */
+#define EL_BIAS 0x8000000000000000ull
+
+/* ---- the header ---------------------------------------------------------- */
+
+static const char *const el_type[] = {
+	[EL_SET] = "set", [EL_LIST] = "list", [EL_HASH] = "hash",
+	[EL_ZSET] = "zset",
+};
+
+static int
+hdr_get(const char *p, size_t n, struct elhdr *e)
+{
+	const unsigned char *b = (const unsigned char *)p;
+
+	if (n < EL_HDR || b[0] != (unsigned char)EL_MARK || b[1] < EL_SET ||
+	    b[1] > EL_ZSET)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
+				 "value kept as elements; run nedb-checkpoint "
+				 "--rebuild");
+	e->type = b[1];
+	e->n = nedb__get_le64(b + 2);
+	e->sum = nedb__get_le64(b + 10);
+	e->since = nedb__get_le64(b + 18);
+	e->lo = (int64_t)nedb__get_le64(b + 26);
+	e->hi = (int64_t)nedb__get_le64(b + 34);
+	e->pre = p + EL_HDR;
+	e->prelen = n - EL_HDR;
+	return 0;
+}
+
+int
+nedb__el_hdr(const char *p, size_t n, struct elhdr *e)
+{
+	return hdr_get(p, n, e);
+}
+
+/* Appends e (its prefix included) to out, as docs' text. */
+int
+nedb__el_hdr_put(nedb_buf *out, const struct elhdr *e)
+{
+	unsigned char b[EL_HDR];
+
+	b[0] = (unsigned char)EL_MARK;
+	b[1] = (unsigned char)e->type;
+	nedb__put_le64(b + 2, e->n);
+	nedb__put_le64(b + 10, e->sum);
+	nedb__put_le64(b + 18, e->since);
+	nedb__put_le64(b + 26, (uint64_t)e->lo);
+	nedb__put_le64(b + 34, (uint64_t)e->hi);
+	return nedb_buf_add(out, b, sizeof b) ||
+	       nedb_buf_add(out, e->pre, e->prelen) ?
+	       nedb__err(NEDB_EIO, "out of memory") : 0;
+}
+
+uint64_t
+nedb__el_textlen(const struct elhdr *e)
+{
+	return e->prelen + 3 + e->sum + (e->n ? e->n - 1 : 0);
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+struct elkey {
+	unsigned char b[EL_KEY_MAX];
+	size_t base;		/* docs key, \0 */
+	size_t n;
+};
+
+static void
+key_init(struct elkey *k, const unsigned char *dk, size_t dklen)
+{
+	memcpy(k->b, dk, dklen);
+	k->b[dklen] = 0;
+	k->base = k->n = dklen + 1;
+}
+
+/* The key of tag and data (two parts); false when it would not fit. */
+static bool
+key_set(struct elkey *k, char tag, const void *a, size_t an, const void *b,
+	size_t bn)
+{
+	if (k->base + 1 + an + bn > EL_KEY_MAX)
+		return false;
+	k->b[k->base] = (unsigned char)tag;
+	memcpy(k->b + k->base + 1, a, an);
+	if (bn)
+		memcpy(k->b + k->base + 1 + an, b, bn);
+	k->n = k->base + 1 + an + bn;
+	return true;
+}
+
+static void
+pos_key(unsigned char out[8], int64_t pos)
+{
+	nedb__put_be64(out, (uint64_t)pos ^ EL_BIAS);
+}
+
+static void
+score_key(unsigned char out[8], double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof u);
+	u = u >> 63 ? ~u : u | EL_BIAS;
+	nedb__put_be64(out, u);
+}
+
+static double
+score_of(const unsigned char *p)
+{
+	uint64_t u = nedb__get_be64(p);
+	double d;
+
+	u = u >> 63 ? u & ~EL_BIAS : ~u;
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+/* ---- scores --------------------------------------------------------------- */
+
+int
+nedb__score_json(nedb_buf *b, double d)
+{
+	char buf[40];
+
+	if (isinf(d))
+		return nedb_buf_puts(b, d > 0 ? "\"inf\"" : "\"-inf\"");
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return nedb_buf_puts(b, buf);
+}
+
+/* A score's text [p, q): a number, "inf" or "-inf"; -0 read as 0.  False
+ * for anything else. */
+static bool
+score_parse(const char *p, const char *q, double *d)
+{
+	size_t n = (size_t)(q - p);
+	char buf[64];
+
+	if (n == 5 && !memcmp(p, "\"inf\"", 5)) {
+		*d = HUGE_VAL;
+		return true;
+	}
+	if (n == 6 && !memcmp(p, "\"-inf\"", 6)) {
+		*d = -HUGE_VAL;
+		return true;
+	}
+	if (n == 0 || n >= sizeof buf || nedb__number_len(p, n) != n)
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	*d = strtod(buf, NULL);
+	if (*d == 0)
+		*d = 0;
+	return !isnan(*d);
+}
+
+/* ---- LMDB ----------------------------------------------------------------- */
+
+static int
+el_put(struct view *v, MDB_txn *txn, const struct elkey *k, const void *d,
+       size_t dn, unsigned flags)
+{
+	MDB_val kv = {k->n, (void *)k->b}, dv = {dn, (void *)d};
+	int rc = mdb_put(txn, v->dbi[DBI_ELEMS], &kv, &dv, flags);
+
+	return rc == MDB_KEYEXIST ? 1 : nedb__mdb(rc, "cannot write view");
+}
+
+/* 1 with d when the entry is there, 0 when not. */
+static int
+el_get(struct view *v, MDB_txn *txn, const struct elkey *k, MDB_val *d)
+{
+	MDB_val kv = {k->n, (void *)k->b};
+	int rc = mdb_get(txn, v->dbi[DBI_ELEMS], &kv, d);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? nedb__mdb(rc, "cannot read view") : 1;
+}
+
+static int
+el_del(struct view *v, MDB_txn *txn, const struct elkey *k)
+{
+	MDB_val kv = {k->n, (void *)k->b};
+	int rc = mdb_del(txn, v->dbi[DBI_ELEMS], &kv, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : nedb__mdb(rc, "cannot write view");
+}
+
+int
+nedb__el_clear(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	       size_t dklen)
+{
+	struct elkey k;
+	MDB_cursor *c;
+	MDB_val kv, d;
+	int rc;
+
+	key_init(&k, dk, dklen);
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
+		return nedb__mdb(rc, "cannot read view");
+	kv.mv_size = k.base;
+	kv.mv_data = k.b;
+	for (rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE)) {
+		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, k.base))
+			break;
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+		kv.mv_size = k.base;
+		kv.mv_data = k.b;
+	}
+	mdb_cursor_close(c);
+	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot write view");
+}
+
+/* ---- the text -------------------------------------------------------------- */
+
+/* The tag whose entries are the value's members in order. */
+static char
+walk_tag(int type)
+{
+	return type == EL_SET ? 'm' : type == EL_LIST ? 'l' :
+	       type == EL_HASH ? 'o' : 's';
+}
+
+int
+nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	      size_t dklen, int type, bool rev, uint64_t count,
+	      int (*fn)(const char *json, size_t len, void *payload),
+	      void *payload)
+{
+	struct elkey k, end;
+	MDB_cursor *c;
+	MDB_val kv, d;
+	size_t plen;
+	int rc;
+
+	key_init(&k, dk, dklen);
+	key_set(&k, walk_tag(type), "", 0, NULL, 0);
+	plen = k.n;
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
+		return nedb__mdb(rc, "cannot read view");
+	kv.mv_size = k.n;
+	kv.mv_data = k.b;
+	if (rev) {
+		/* the first key past the tag's: its successor tag */
+		end = k;
+		end.b[end.n - 1]++;
+		kv.mv_size = end.n;
+		kv.mv_data = end.b;
+		rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
+		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &d, MDB_LAST) :
+		     rc ? rc : mdb_cursor_get(c, &kv, &d, MDB_PREV);
+	} else
+		rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
+	for (; !rc && count; count--) {
+		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
+			break;
+		if ((rc = fn(d.mv_data, d.mv_size, payload)))
+			break;
+		rc = mdb_cursor_get(c, &kv, &d, rev ? MDB_PREV : MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
+}
+
+struct joined {
+	nedb_buf *out;
+	bool any;
+};
+
+static int
+join_one(const char *json, size_t len, void *payload)
+{
+	struct joined *j = payload;
+
+	if ((j->any && nedb_buf_add(j->out, ",", 1)) ||
+	    nedb_buf_add(j->out, json, len))
+		return nedb__err(NEDB_EIO, "out of memory");
+	j->any = true;
+	return 0;
+}
+
+int
+nedb__el_text(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	      size_t dklen, const struct elhdr *e, nedb_buf *out)
+{
+	struct joined j = {out, false};
+	bool obj = e->type == EL_HASH;
+	int rc;
+
+	if (nedb_buf_add(out, e->pre, e->prelen) ||
+	    nedb_buf_add(out, obj ? "{" : "[", 1))
+		return nedb__err(NEDB_EIO, "out of memory");
+	if ((rc = nedb__el_walk(v, txn, dk, dklen, e->type, false, UINT64_MAX,
+				join_one, &j)))
+		return rc;
+	return nedb_buf_add(out, obj ? "}}" : "]}", 2) ?
+	       nedb__err(NEDB_EIO, "out of memory") : 0;
+}
+
+/* ---- making elements from text ------------------------------------------- */
+
+/* The raw bytes of the JSON string [p, q) in out (NUL-ended); false when
+ * it is not one, or not valid UTF-8. */
+static bool
+raw_str(const char *p, const char *q, nedb_buf *out)
+{
+	struct nql_span sp = {p, (size_t)(q - p)};
+	size_t n;
+	char *s;
+
+	if (q - p < 2 || *p != '"' || q[-1] != '"')
+		return false;
+	if (!(s = nedb__string_value(sp, &n)))
+		return false;
+	out->len = 0;
+	if (!nedb__utf8_valid((unsigned char *)s, n) ||
+	    nedb_buf_add(out, s, n)) {
+		free(s);
+		return false;
+	}
+	free(s);
+	return true;
+}
+
+/* The canonical JSON text of raw bytes s is exactly [p, q). */
+static bool
+canonical(const char *s, size_t n, const char *p, const char *q,
+	  nedb_buf *tmp)
+{
+	tmp->len = 0;
+	return !nedb_buf_json_str(tmp, s, n) && tmp->len == (size_t)(q - p) &&
+	       !memcmp(tmp->p, p, tmp->len);
+}
+
+/* Bytes compare, shorter first (LMDB's and Redis's order). */
+static int
+bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c ? c : (an > bn) - (an < bn);
+}
+
+/*
+ * The prefix of a document nedb-redis would print for an aggregate:
+ * its length and type, or 0 when doc is not one.
+ */
+static size_t
+el_prefix(const char *doc, size_t len, int *type)
+{
+	static const char tlit[] = ",\"type\":\"";
+	const char *p, *e = doc + len;
+
+	if (len < 3 * ELEM_MIN || memcmp(doc, "{\"_id\":\"", 8) ||
+	    e[-1] != '}')
+		return 0;
+	p = nedb__value_end(doc + 7);
+	if (p > e - 40 || memcmp(p, tlit, sizeof tlit - 1))
+		return 0;
+	p += sizeof tlit - 1;
+	for (int t = EL_SET; t <= EL_ZSET; t++) {
+		size_t n = strlen(el_type[t]);
+
+		if (!memcmp(p, el_type[t], n) &&
+		    !memcmp(p + n, "\",\"value\":", 10)) {
+			*type = t;
+			return (size_t)(p + n + 10 - doc);
+		}
+	}
+	return 0;
+}
+
+bool
+nedb__el_candidate(const char *doc, size_t len)
+{
+	int type;
+
+	return el_prefix(doc, len, &type) != 0;
+}
+
+struct mk {
+	struct view *v;
+	MDB_txn *txn;
+	struct elkey k;
+	struct elhdr *e;
+	nedb_buf raw, prev, tmp;
+	double pscore;
+};
+
+/* One member of the text, [p, q) its JSON (a pair's whole for a hash or
+ * a sorted set): its entries, if it keeps the order.  0, 1 when it does
+ * not, or an error. */
+static int
+mk_one(struct mk *m, const char *p, const char *q)
+{
+	struct elhdr *e = m->e;
+	unsigned char sk[8], ok[8];
+	const char *r;
+	int rc;
+
+	switch (e->type) {
+	case EL_SET:
+		if (!raw_str(p, q, &m->raw) ||
+		    !canonical(m->raw.p, m->raw.len, p, q, &m->tmp) ||
+		    (e->n && bytes_cmp(m->prev.p, m->prev.len, m->raw.p,
+				       m->raw.len) >= 0) ||
+		    !key_set(&m->k, 'm', m->raw.p, m->raw.len, NULL, 0))
+			return 1;
+		m->prev.len = 0;
+		if (nedb_buf_add(&m->prev, m->raw.p, m->raw.len))
+			return nedb__err(NEDB_EIO, "out of memory");
+		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+	case EL_LIST:
+		if (!raw_str(p, q, &m->raw) ||
+		    !canonical(m->raw.p, m->raw.len, p, q, &m->tmp))
+			return 1;
+		pos_key(sk, e->hi);
+		key_set(&m->k, 'l', sk, 8, NULL, 0);
+		e->hi++;
+		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+	case EL_HASH:
+		r = nedb__value_end(p);
+		if (r >= q || *r != ':' || !raw_str(p, r, &m->raw) ||
+		    !canonical(m->raw.p, m->raw.len, p, r, &m->tmp) ||
+		    !raw_str(r + 1, q, &m->tmp) ||
+		    !canonical(m->tmp.p, m->tmp.len, r + 1, q, &m->prev) ||
+		    !key_set(&m->k, 'f', m->raw.p, m->raw.len, NULL, 0))
+			return 1;
+		nedb__put_be64(ok, (uint64_t)e->hi);
+		if ((rc = el_put(m->v, m->txn, &m->k, ok, 8,
+				 MDB_NOOVERWRITE)))
+			return rc;	/* 1: a field twice */
+		key_set(&m->k, 'o', ok, 8, NULL, 0);
+		e->hi++;
+		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+	default: {
+		double s;
+
+		if (*p != '[' || q[-1] != ']')
+			return 1;
+		r = nedb__value_end(p + 1);
+		if (r >= q - 1 || *r != ',' || !raw_str(p + 1, r, &m->raw) ||
+		    !canonical(m->raw.p, m->raw.len, p + 1, r, &m->tmp) ||
+		    !score_parse(r + 1, q - 1, &s))
+			return 1;
+		m->tmp.len = 0;
+		if (nedb__score_json(&m->tmp, s))
+			return nedb__err(NEDB_EIO, "out of memory");
+		if (m->tmp.len != (size_t)(q - 1 - (r + 1)) ||
+		    memcmp(m->tmp.p, r + 1, m->tmp.len))
+			return 1;	/* a score not as nedb prints it */
+		if (e->n && (s < m->pscore ||
+			     (s == m->pscore &&
+			      bytes_cmp(m->prev.p, m->prev.len, m->raw.p,
+					m->raw.len) >= 0)))
+			return 1;
+		m->pscore = s;
+		m->prev.len = 0;
+		if (nedb_buf_add(&m->prev, m->raw.p, m->raw.len))
+			return nedb__err(NEDB_EIO, "out of memory");
+		score_key(sk, s);
+		if (!key_set(&m->k, 's', sk, 8, m->raw.p, m->raw.len))
+			return 1;
+		if ((rc = el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0)))
+			return rc;
+		key_set(&m->k, 'z', m->raw.p, m->raw.len, NULL, 0);
+		return el_put(m->v, m->txn, &m->k, sk, 8, MDB_NOOVERWRITE);
+	}
+	}
+}
+
+/* The end of the member at p: a value, or a hash's "field":value. */
+static const char *
+member_end(const char *p, int type)
+{
+	p = nedb__value_end(p);
+	return type == EL_HASH && *p == ':' ? nedb__value_end(p + 1) : p;
+}
+
+int
+nedb__el_encode(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		size_t dklen, const char *doc, size_t len, uint64_t since,
+		nedb_buf *out)
+{
+	struct elhdr e = {0};
+	struct mk m = {.v = v, .txn = txn, .e = &e};
+	const char *p, *end = doc + len - 1;
+	char open, close;
+	int type, rc = 0;
+
+	if (v->crypt || !(e.prelen = el_prefix(doc, len, &type)))
+		return 0;
+	e.type = type;
+	e.pre = doc;
+	e.since = since;
+	open = type == EL_HASH ? '{' : '[';
+	close = type == EL_HASH ? '}' : ']';
+	p = doc + e.prelen;
+	if (*p++ != open || end[-1] != close)
+		return 0;
+	/* count first: most documents are not big values */
+	{
+		const char *s = p;
+		uint64_t n = 0;
+
+		while (s < end - 1 && n <= ELEM_MIN) {
+			s = member_end(s, type);
+			n++;
+			if (*s == ',')
+				s++;
+			else
+				break;
+		}
+		if (n <= ELEM_MIN)
+			return 0;
+	}
+	key_init(&m.k, dk, dklen);
+	while (p < end - 1) {
+		const char *q = member_end(p, type);
+
+		if (q > end - 1 || (*q != ',' && q != end - 1)) {
+			rc = 1;
+			break;
+		}
+		if ((rc = mk_one(&m, p, q)))
+			break;
+		e.n++;
+		e.sum += (uint64_t)(q - p);
+		p = *q == ',' ? q + 1 : q;
+	}
+	nedb_buf_free(&m.raw);
+	nedb_buf_free(&m.prev);
+	nedb_buf_free(&m.tmp);
+	if (rc) {
+		/* not canonical (or an error): none of it stays */
+		int rc2 = nedb__el_clear(v, txn, dk, dklen);
+
+		return rc < 0 ? rc : rc2 ? rc2 : 0;
+	}
+	if (e.type == EL_HASH)
+		e.lo = 0;
+	if ((rc = nedb__el_hdr_put(out, &e)))
+		return rc;
+	return 1;
+}
+
+/* ---- point reads ----------------------------------------------------------- */
+
+int
+nedb__el_find(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	      size_t dklen, int type, const char *m, size_t mlen,
+	      nedb_buf *val, double *score)
+{
+	struct elkey k;
+	MDB_val d;
+	int rc;
+
+	key_init(&k, dk, dklen);
+	if (!key_set(&k, type == EL_SET ? 'm' : type == EL_HASH ? 'f' : 'z',
+		     m, mlen, NULL, 0))
+		return 0;	/* too long to be one */
+	if ((rc = el_get(v, txn, &k, &d)) <= 0)
+		return rc;
+	if (type == EL_ZSET && score) {
+		if (d.mv_size != 8)
+			goto bad;
+		*score = score_of(d.mv_data);
+	}
+	if (type == EL_HASH && val) {
+		const char *p, *q, *r;
+
+		if (d.mv_size != 8 || !key_set(&k, 'o', d.mv_data, 8, NULL, 0))
+			goto bad;
+		if ((rc = el_get(v, txn, &k, &d)) < 0)
+			return rc;
+		if (!rc)
+			goto bad;
+		p = d.mv_data;
+		q = p + d.mv_size;
+		r = nedb__value_end(p);
+		if (r >= q || !raw_str(r + 1, q, val))
+			goto bad;
+	}
+	return 1;
+bad:
+	return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed element; "
+			 "run nedb-checkpoint --rebuild");
+}
+
+/* ---- the Redis operators ---------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int type;
+} ops[] = {
+	{"$sadd", EL_SET}, {"$srem", EL_SET}, {"$lpush", EL_LIST},
+	{"$rpush", EL_LIST}, {"$lpop", EL_LIST}, {"$rpop", EL_LIST},
+	{"$hset", EL_HASH}, {"$hdel", EL_HASH}, {"$zadd", EL_ZSET},
+	{"$zrem", EL_ZSET},
+};
+enum { SADD, SREM, LPUSH, RPUSH, LPOP, RPOP, HSET, HDEL, ZADD, ZREM };
+
+/* The operator of update upd (its argument at *arg), or -1. */
+static int
+op_of(const char *upd, size_t n, const char **arg)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+		size_t l = strlen(ops[i].name);
+
+		if (n > l + 6 && upd[0] == '{' && upd[1] == '"' &&
+		    !memcmp(upd + 2, ops[i].name, l) && upd[l + 2] == '"' &&
+		    upd[l + 3] == ':' && upd[n - 1] == '}') {
+			*arg = upd + l + 4;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+bool
+nedb__el_op(const char *upd, size_t n)
+{
+	const char *arg;
+
+	return op_of(upd, n, &arg) >= 0;
+}
+
+struct ap {
+	struct view *v;
+	MDB_txn *txn;
+	struct elkey k;
+	struct elhdr *e;
+	nedb_buf a, b, json;
+};
+
+#define APPLY_FALLBACK 1	/* the elements cannot hold the result */
+
+static int
+oom(void)
+{
+	return nedb__err(NEDB_EIO, "out of memory");
+}
+
+static int
+bad_op(const char *what)
+{
+	return nedb__err(NEDB_EINPUT, "bad Redis operator: %s", what);
+}
+
+static int
+ap_sadd(struct ap *x, const char *p, const char *q)
+{
+	int rc;
+
+	if (!raw_str(p, q, &x->a))
+		return bad_op("a member is not a string of UTF-8");
+	if (!key_set(&x->k, 'm', x->a.p, x->a.len, NULL, 0))
+		return APPLY_FALLBACK;
+	x->json.len = 0;
+	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len))
+		return oom();
+	rc = el_put(x->v, x->txn, &x->k, x->json.p, x->json.len,
+		    MDB_NOOVERWRITE);
+	if (rc == 0) {
+		x->e->n++;
+		x->e->sum += x->json.len;
+	}
+	return rc == 1 ? 0 : rc;
+}
+
+static int
+ap_srem(struct ap *x, const char *p, const char *q)
+{
+	MDB_val d;
+	int rc;
+
+	if (!raw_str(p, q, &x->a))
+		return bad_op("a member is not a string of UTF-8");
+	if (!key_set(&x->k, 'm', x->a.p, x->a.len, NULL, 0))
+		return 0;	/* too long to be one */
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
+		return rc;
+	x->e->n--;
+	x->e->sum -= d.mv_size;
+	return el_del(x->v, x->txn, &x->k);
+}
+
+static int
+ap_push(struct ap *x, const char *p, const char *q, bool head)
+{
+	unsigned char pk[8];
+
+	if (!raw_str(p, q, &x->a))
+		return bad_op("an element is not a string of UTF-8");
+	x->json.len = 0;
+	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len))
+		return oom();
+	if (head)
+		x->e->lo--;
+	pos_key(pk, head ? x->e->lo : x->e->hi);
+	if (!head)
+		x->e->hi++;
+	key_set(&x->k, 'l', pk, 8, NULL, 0);
+	x->e->n++;
+	x->e->sum += x->json.len;
+	return el_put(x->v, x->txn, &x->k, x->json.p, x->json.len, 0);
+}
+
+static int
+ap_pop(struct ap *x, const char *arg, size_t n, bool head)
+{
+	unsigned long long count;
+	unsigned char pk[8];
+	char *end;
+	MDB_val d;
+	int rc;
+
+	if (n == 0 || n > 20 || !memchr("123456789", arg[0], 9))
+		return bad_op("a pop's count is not a positive integer");
+	count = strtoull(arg, &end, 10);
+	if (end != arg + n || count == 0 || count > x->e->n)
+		return bad_op("a pop's count is not within the list");
+	while (count--) {
+		pos_key(pk, head ? x->e->lo : x->e->hi - 1);
+		key_set(&x->k, 'l', pk, 8, NULL, 0);
+		if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+			return rc;
+		if (!rc)
+			return nedb__err(NEDB_ECORRUPT, "corrupt view: a "
+					 "list's element is missing; run "
+					 "nedb-checkpoint --rebuild");
+		x->e->sum -= d.mv_size;
+		x->e->n--;
+		if (head)
+			x->e->lo++;
+		else
+			x->e->hi--;
+		if ((rc = el_del(x->v, x->txn, &x->k)))
+			return rc;
+	}
+	return 0;
+}
+
+/* A pair's parts: [p, q) is ["a",b]; a's span [p+1, *r), b's (*r+1, q-1). */
+static bool
+pair(const char *p, const char *q, const char **r)
+{
+	if (q - p < 5 || *p != '[' || q[-1] != ']')
+		return false;
+	*r = nedb__value_end(p + 1);
+	return *r < q - 1 && **r == ',';
+}
+
+static int
+ap_hset(struct ap *x, const char *p, const char *q)
+{
+	unsigned char ok[8];
+	const char *r;
+	MDB_val d;
+	int rc;
+
+	if (!pair(p, q, &r) || !raw_str(p + 1, r, &x->a) ||
+	    !raw_str(r + 1, q - 1, &x->b))
+		return bad_op("$hset wants [FIELD,VALUE] pairs of strings");
+	if (!key_set(&x->k, 'f', x->a.p, x->a.len, NULL, 0))
+		return APPLY_FALLBACK;
+	x->json.len = 0;
+	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len) ||
+	    nedb_buf_add(&x->json, ":", 1) ||
+	    nedb_buf_json_str(&x->json, x->b.p, x->b.len))
+		return oom();
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+		return rc;
+	if (rc) {
+		if (d.mv_size != 8)
+			return nedb__err(NEDB_ECORRUPT, "corrupt view: a "
+					 "malformed element; run "
+					 "nedb-checkpoint --rebuild");
+		memcpy(ok, d.mv_data, 8);
+		key_set(&x->k, 'o', ok, 8, NULL, 0);
+		if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+			return rc;
+		x->e->sum -= rc ? d.mv_size : 0;
+	} else {
+		nedb__put_be64(ok, (uint64_t)x->e->hi++);
+		if ((rc = el_put(x->v, x->txn, &x->k, ok, 8, 0)))
+			return rc;
+		key_set(&x->k, 'o', ok, 8, NULL, 0);
+		x->e->n++;
+	}
+	x->e->sum += x->json.len;
+	return el_put(x->v, x->txn, &x->k, x->json.p, x->json.len, 0);
+}
+
+static int
+ap_hdel(struct ap *x, const char *p, const char *q)
+{
+	unsigned char ok[8];
+	MDB_val d;
+	int rc;
+
+	if (!raw_str(p, q, &x->a))
+		return bad_op("a field is not a string of UTF-8");
+	if (!key_set(&x->k, 'f', x->a.p, x->a.len, NULL, 0))
+		return 0;
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
+		return rc;
+	if (d.mv_size != 8)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
+				 "element; run nedb-checkpoint --rebuild");
+	memcpy(ok, d.mv_data, 8);
+	if ((rc = el_del(x->v, x->txn, &x->k)))
+		return rc;
+	key_set(&x->k, 'o', ok, 8, NULL, 0);
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+		return rc;
+	x->e->sum -= rc ? d.mv_size : 0;
+	x->e->n--;
+	return el_del(x->v, x->txn, &x->k);
+}
+
+/* Removes member a (raw) of a sorted set, if there: 1 when it was. */
+static int
+z_remove(struct ap *x)
+{
+	unsigned char sk[8];
+	MDB_val d;
+	int rc;
+
+	if (!key_set(&x->k, 'z', x->a.p, x->a.len, NULL, 0))
+		return 0;
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
+		return rc;
+	if (d.mv_size != 8)
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
+				 "element; run nedb-checkpoint --rebuild");
+	memcpy(sk, d.mv_data, 8);
+	if ((rc = el_del(x->v, x->txn, &x->k)))
+		return rc;
+	key_set(&x->k, 's', sk, 8, x->a.p, x->a.len);
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+		return rc;
+	x->e->sum -= rc ? d.mv_size : 0;
+	x->e->n--;
+	return (rc = el_del(x->v, x->txn, &x->k)) ? rc : 1;
+}
+
+static int
+ap_zadd(struct ap *x, const char *p, const char *q)
+{
+	unsigned char sk[8];
+	const char *r;
+	double s;
+	int rc;
+
+	if (!pair(p, q, &r) || !raw_str(p + 1, r, &x->a) ||
+	    !score_parse(r + 1, q - 1, &s))
+		return bad_op("$zadd wants [MEMBER,SCORE] pairs");
+	if (!key_set(&x->k, 's', "01234567", 8, x->a.p, x->a.len))
+		return APPLY_FALLBACK;
+	if ((rc = z_remove(x)) < 0)
+		return rc;
+	x->json.len = 0;
+	if (nedb_buf_add(&x->json, "[", 1) ||
+	    nedb_buf_json_str(&x->json, x->a.p, x->a.len) ||
+	    nedb_buf_add(&x->json, ",", 1) || nedb__score_json(&x->json, s) ||
+	    nedb_buf_add(&x->json, "]", 1))
+		return oom();
+	score_key(sk, s);
+	key_set(&x->k, 'z', x->a.p, x->a.len, NULL, 0);
+	if ((rc = el_put(x->v, x->txn, &x->k, sk, 8, 0)))
+		return rc;
+	key_set(&x->k, 's', sk, 8, x->a.p, x->a.len);
+	x->e->n++;
+	x->e->sum += x->json.len;
+	return el_put(x->v, x->txn, &x->k, x->json.p, x->json.len, 0);
+}
+
+static int
+ap_zrem(struct ap *x, const char *p, const char *q)
+{
+	int rc;
+
+	if (!raw_str(p, q, &x->a))
+		return bad_op("a member is not a string of UTF-8");
+	return (rc = z_remove(x)) < 0 ? rc : 0;
+}
+
+static int
+ap_each(struct ap *x, int op, const char *p, const char *q)
+{
+	switch (op) {
+	case SADD: return ap_sadd(x, p, q);
+	case SREM: return ap_srem(x, p, q);
+	case LPUSH: return ap_push(x, p, q, true);
+	case RPUSH: return ap_push(x, p, q, false);
+	case HSET: return ap_hset(x, p, q);
+	case HDEL: return ap_hdel(x, p, q);
+	case ZADD: return ap_zadd(x, p, q);
+	default: return ap_zrem(x, p, q);
+	}
+}
+
+int
+nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	       size_t dklen, struct elhdr *e, const char *upd, size_t n)
+{
+	struct ap x = {.v = v, .txn = txn, .e = e};
+	const char *arg, *end = upd + n - 1, *p;
+	int op = op_of(upd, n, &arg), rc = 0;
+
+	if (op < 0)
+		return APPLY_FALLBACK;
+	if (ops[op].type != e->type)
+		return nedb__err(NEDB_EINPUT, "%s applies to a %s, not a %s",
+				 ops[op].name, el_type[ops[op].type],
+				 el_type[e->type]);
+	key_init(&x.k, dk, dklen);
+	if (op == SADD || op == HSET || op == ZADD) {
+		/* every key must fit before the first is written: a raw
+		 * member is no longer than its JSON text's inside */
+		size_t room = EL_KEY_MAX - x.k.base - 1 - (op == ZADD ? 8 : 0);
+
+		for (p = arg + 1; *arg == '[' && p < end - 1;) {
+			const char *q = nedb__value_end(p);
+			const char *m = op == SADD ? p : p + 1;
+			const char *mq = op == SADD ? q :
+					 q - p > 2 ? nedb__value_end(p + 1) : q;
+
+			if (q > end - 1 || mq > q)
+				break;	/* malformed: said below */
+			if ((size_t)(mq - m) > room + 2)
+				return APPLY_FALLBACK;
+			p = *q == ',' ? q + 1 : q;
+		}
+	}
+	if (op == LPOP || op == RPOP)
+		return ap_pop(&x, arg, (size_t)(end - arg), op == LPOP);
+	if (*arg != '[' || end[-1] != ']')
+		return bad_op("its argument is not an array");
+	for (p = arg + 1; p < end - 1 && !rc;) {
+		const char *q = nedb__value_end(p);
+
+		if (q > end - 1 || (*q != ',' && q != end - 1)) {
+			rc = bad_op("its argument is not an array");
+			break;
+		}
+		rc = ap_each(&x, op, p, q);
+		p = *q == ',' ? q + 1 : q;
+	}
+	nedb_buf_free(&x.a);
+	nedb_buf_free(&x.b);
+	nedb_buf_free(&x.json);
+	return rc;
+}
