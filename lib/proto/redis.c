@@ -1628,15 +1628,15 @@ elemsKey(client *c, const char *key, int type, struct elx *x)
 {
 	int rc;
 
-	if (c->conn->replica)
-		return 0;	/* its reads see expired keys: headAny */
 	route(c->conn, key, strlen(key), &x->pl);
 	if (x->pl.codec != CODEC_REDIS)
 		return 0;
 	if ((rc = nedb__txn(c->db, &x->txn)))
 		return failed(c, rc);
+	/* a replica's source says when a key is gone (headAny) */
 	rc = nedb__el_head(&c->db->view, x->txn, x->pl.coll, x->pl.id,
-			   strlen(x->pl.id), nedb__now_ms(), &x->h, &x->e);
+			   strlen(x->pl.id), c->conn->replica && c->db->wtxn ?
+			   0 : nedb__now_ms(), &x->h, &x->e);
 	if (rc == 0 && x->e.type != el_of[type]) {
 		elemsDone(c, x);
 		addReplyWrongType(c);
@@ -1948,60 +1948,319 @@ zscoreElems(client *c)
 	return 1;
 }
 
-static bool string2d(const char *s, size_t n, double *out);
+#define ZADD_NX 0x01
+#define ZADD_XX 0x02
+#define ZADD_GT 0x04
+#define ZADD_LT 0x08
+#define ZADD_INCR 0x10
+#define ZADD_CH 0x20
 
-/* ZADD without options (score member ...): 1 when done, 0 to take the
- * sorted set whole (options, a bad score, another reply to make). */
+/*
+ * ZADD's pairs (from argument at, scores parsed) on a sorted set kept
+ * as elements, as zaddGenericCommand does them: 1 when done (replied),
+ * 0 to take the set whole (a member twice, bytes not UTF-8).
+ */
 static int
-zaddElems(client *c)
+zaddElems(client *c, unsigned flags, int at, int elements,
+	  const double *scores)
 {
-	long long added = 0;
+	long long added = 0, updated = 0, processed = 0;
 	nedb_buf upd = {0};
+	double score = 0, old;
 	bool any = false;
 	struct elx x;
-	double s, old;
 	int r;
 
-	if (c->argc < 4 || c->argc % 2 || !argsUtf8(c, 3, 2))
+	if (!argsUtf8(c, at + 1, 2))
 		return 0;
-	for (int j = 2; j < c->argc; j += 2)
-		if (!string2d(c->argv[j], c->argvlen[j], &s) || isnan(s))
-			return 0;	/* options, or an error to reply */
+	for (int j = at + 3; j < c->argc; j += 2)
+		if (argSeen(c, at + 1, 2, j))
+			return 0;
 	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
 		return r < 0;
 	r = nedb_buf_puts(&upd, "{\"$zadd\":[");
-	for (int j = 3; !r && j < c->argc; j += 2) {
-		if (argLater(c, 2, j))
-			continue;	/* the last score of a member wins */
-		string2d(c->argv[j - 1], c->argvlen[j - 1], &s);
+	for (int j = 0; !r && j < elements; j++) {
+		const char *m = c->argv[at + 2 * j + 1];
+		size_t mlen = c->argvlen[at + 2 * j + 1];
+
+		score = scores[j];
 		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
-				  c->argv[j], c->argvlen[j], NULL, &old);
+				  m, mlen, NULL, &old);
 		if (r < 0)
 			break;
-		added += !r;
-		if (r && (old == s || (old == 0 && s == 0))) {
+		if (!r) {
+			if (flags & ZADD_XX)
+				continue;
+			added++;
+		} else {
 			r = 0;
-			continue;
+			if (flags & ZADD_NX)
+				continue;
+			if ((flags & ZADD_INCR) && isnan(score += old)) {
+				r = 2;
+				break;
+			}
+			if (((flags & ZADD_LT) && score >= old) ||
+			    ((flags & ZADD_GT) && score <= old))
+				continue;
+			if (score == old) {
+				processed++;
+				continue;
+			}
+			updated++;
 		}
+		processed++;
 		r = (any && nedb_buf_add(&upd, ",", 1)) ||
 		    nedb_buf_add(&upd, "[", 1) ||
-		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]) ||
+		    nedb_buf_json_str(&upd, m, mlen) ||
 		    nedb_buf_add(&upd, ",", 1) ||
-		    nedb__score_json(&upd, s == 0 ? 0 : s) ||
+		    nedb__score_json(&upd, score == 0 ? 0 : score) ||
 		    nedb_buf_add(&upd, "]", 1);
 		any = true;
 	}
 	elemsDone(c, &x);
 	if (r < 0)
 		failed(c, r);
+	else if (r == 2)
+		addReplyError(c, "ERR resulting score is not a number (NaN)");
 	else if (r || nedb_buf_add(&upd, "]}", 2))
 		oom(c);
 	else if (!elemsRoom(&x, &upd))
-		r = 1;
-	else if (!any || !elemsWrite(c, c->argv[1], &x, &upd))
-		addReplyLongLong(c, added);
+		r = 3;
+	else if (any && elemsWrite(c, c->argv[1], &x, &upd))
+		;
+	else if (!(flags & ZADD_INCR))
+		addReplyLongLong(c, flags & ZADD_CH ? added + updated : added);
+	else if (processed)
+		addReplyDouble(c, score);
+	else
+		addReplyNull(c);
 	nedb_buf_free(&upd);
-	return r != 1;
+	return r != 3;
+}
+
+/*
+ * A field of a hash kept as elements, for a command that reads and sets
+ * it (argument 2; x filled, its read ended): 1 with its value in val, 0
+ * when absent, 2 when the hash is not kept so (take it whole), -1 after
+ * an error reply.
+ */
+static int
+hfieldElems(client *c, struct elx *x, nedb_buf *val)
+{
+	int r;
+
+	if (!nedb__utf8_valid((const unsigned char *)c->argv[2],
+			      c->argvlen[2]))
+		return 2;
+	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, x)) <= 0)
+		return r < 0 ? -1 : 2;
+	r = nedb__el_find(&c->db->view, x->txn, x->dk, x->dklen, EL_HASH,
+			  c->argv[2], c->argvlen[2], val, NULL);
+	elemsDone(c, x);
+	return r < 0 ? failed(c, r) : r;
+}
+
+/* Stages field argument 2 := v of x's hash: 0, or -1 after a reply. */
+static int
+hsetOneElems(client *c, struct elx *x, const char *v, size_t vn)
+{
+	nedb_buf upd = {0};
+	int rc;
+
+	if (!nedb__utf8_valid((const unsigned char *)v, vn))
+		rc = -2;
+	else if (nedb_buf_puts(&upd, "{\"$hset\":[[") ||
+		 nedb_buf_json_str(&upd, c->argv[2], c->argvlen[2]) ||
+		 nedb_buf_add(&upd, ",", 1) || nedb_buf_json_str(&upd, v, vn) ||
+		 nedb_buf_add(&upd, "]]}", 3))
+		rc = oom(c);
+	else if (!elemsRoom(x, &upd))
+		rc = -2;
+	else
+		rc = elemsWrite(c, c->argv[1], x, &upd);
+	nedb_buf_free(&upd);
+	return rc;
+}
+
+/* HINCRBY: 1 when done, 0 to take the hash whole. */
+static int
+hincrbyElems(client *c, long long incr)
+{
+	long long value = 0;
+	nedb_buf val = {0};
+	struct elx x;
+	char buf[24];
+	int r = hfieldElems(c, &x, &val);
+
+	if (r == 1 && !string2ll(val.p ? val.p : "", val.len, &value)) {
+		addReplyError(c, "ERR hash value is not an integer");
+	} else if (r == 0 || r == 1) {
+		if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) ||
+		    (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+			addReplyError(c, "ERR increment or decrement would "
+				      "overflow");
+		} else {
+			value += incr;
+			snprintf(buf, sizeof buf, "%lld", value);
+			if (!(r = hsetOneElems(c, &x, buf, strlen(buf))))
+				addReplyLongLong(c, value);
+			r = r == -2 ? 2 : 1;
+		}
+	}
+	nedb_buf_free(&val);
+	return r != 2;
+}
+
+static size_t ld2human(char *buf, size_t size, long double v);
+
+/* HINCRBYFLOAT: 1 when done, 0 to take the hash whole. */
+static int
+hincrbyfloatElems(client *c, long double incr)
+{
+	long double value = 0;
+	nedb_buf val = {0};
+	struct elx x;
+	char buf[5200];
+	size_t n;
+	int r = hfieldElems(c, &x, &val);
+
+	if (r == 1 && !string2ld(val.p ? val.p : "", val.len, &value)) {
+		addReplyError(c, "ERR hash value is not a float");
+	} else if (r == 0 || r == 1) {
+		value += incr;
+		if (isnan(value) || isinf(value)) {
+			addReplyError(c, "ERR increment would produce NaN or "
+				      "Infinity");
+		} else {
+			n = ld2human(buf, sizeof buf, value);
+			if (!(r = hsetOneElems(c, &x, buf, n)))
+				addReplyBulk(c, buf, n);
+			r = r == -2 ? 2 : 1;
+		}
+	}
+	nedb_buf_free(&val);
+	return r != 2;
+}
+
+/* HSETNX: 1 when done, 0 to take the hash whole. */
+static int
+hsetnxElems(client *c)
+{
+	nedb_buf val = {0};
+	struct elx x;
+	int r = hfieldElems(c, &x, &val);
+
+	if (r == 1) {
+		addReplyLongLong(c, 0);
+	} else if (r == 0) {
+		if (!(r = hsetOneElems(c, &x, c->argv[3], c->argvlen[3])))
+			addReplyLongLong(c, 1);
+		r = r == -2 ? 2 : 1;
+	}
+	nedb_buf_free(&val);
+	return r != 2;
+}
+
+/* HMGET, HSTRLEN (lengths): 1 when done, 0 to take the hash whole. */
+static int
+hmgetElems(client *c, bool lengths)
+{
+	nedb_buf val = {0}, out = {0};
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, &x)) <= 0)
+		return r < 0;
+	for (int j = 2; r >= 0 && j < c->argc; j++) {
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_HASH,
+				  c->argv[j], c->argvlen[j], &val, NULL);
+		if (r < 0)
+			break;
+		if (lengths)
+			r = bufHeader(&out, ':', r ? (long long)val.len : 0);
+		else if (r)
+			r = bufBulk(&out, val.p ? val.p : "", val.len);
+		else
+			r = nedb_buf_add(&out, "$-1\r\n", 5) ? -1 : 0;
+		if (r) {
+			r = -2;
+			break;
+		}
+	}
+	elemsDone(c, &x);
+	if (r == -2)
+		oom(c);
+	else if (r < 0)
+		failed(c, r);
+	else if (lengths)
+		addReplyRaw(c, out.p, out.len);
+	else
+		addReplyArrayBuf(c, (size_t)(c->argc - 2), &out);
+	nedb_buf_free(&val);
+	nedb_buf_free(&out);
+	return 1;
+}
+
+struct popped {
+	nedb_buf out;
+	int rc;
+};
+
+static int
+popOne(const char *json, size_t len, void *payload)
+{
+	struct popped *p = payload;
+	bstr e = {0};
+
+	if (decodeStr(json, json + len, false, &e) ||
+	    bufBulk(&p->out, e.p, e.len))
+		p->rc = -1;
+	free(e.p);
+	return p->rc;
+}
+
+/* LPOP, RPOP (count, when hascount): 1 when done, 0 to take the list
+ * whole (it would become empty). */
+static int
+popElems(client *c, bool head, bool hascount, long long count)
+{
+	struct popped p = {{0}, 0};
+	nedb_buf upd = {0};
+	struct elx x;
+	uint64_t n;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) <= 0)
+		return r < 0;
+	n = hascount ? (uint64_t)count : 1;
+	if (n >= x.e.n) {
+		elemsDone(c, &x);
+		return 0;
+	}
+	if (n == 0) {
+		elemsDone(c, &x);
+		addReplyArrayLen(c, 0);
+		return 1;
+	}
+	r = nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_LIST, !head,
+			  n, popOne, &p);
+	elemsDone(c, &x);
+	if (r && !p.rc)
+		failed(c, r);
+	else if (r || nedb_buf_printf(&upd, "{\"$%s\":%llu}",
+				      head ? "lpop" : "rpop",
+				      (unsigned long long)n))
+		oom(c);
+	else if (!elemsWrite(c, c->argv[1], &x, &upd)) {
+		if (hascount)
+			addReplyArrayBuf(c, n, &p.out);
+		else
+			addReplyRaw(c, p.out.p, p.out.len);
+	}
+	nedb_buf_free(&p.out);
+	nedb_buf_free(&upd);
+	return 1;
 }
 
 /* ZREM: 1 when done, 0 to take the sorted set whole. */
@@ -3435,6 +3694,8 @@ hsetnxCommand(client *c)
 {
 	robj o;
 
+	if (hsetnxElems(c))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	if (hashFind(&o, c->argv[2], c->argvlen[2]) >= 0)
@@ -3469,6 +3730,8 @@ hmgetCommand(client *c)
 {
 	robj o;
 
+	if (hmgetElems(c, false))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	addReplyArrayLen(c, c->argc - 2);
@@ -3582,6 +3845,8 @@ hincrbyCommand(client *c)
 
 	if (getLongLong(c, 3, &incr, NULL))
 		return;
+	if (hincrbyElems(c, incr))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	i = hashFind(&o, c->argv[2], c->argvlen[2]);
@@ -3610,6 +3875,8 @@ hstrlenCommand(client *c)
 	robj o;
 	long i;
 
+	if (c->argc == 3 && hmgetElems(c, true))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	i = hashFind(&o, c->argv[2], c->argvlen[2]);
@@ -3636,6 +3903,8 @@ hincrbyfloatCommand(client *c)
 		addReplyError(c, "ERR value is NaN or Infinity");
 		return;
 	}
+	if (hincrbyfloatElems(c, incr))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
 	i = hashFind(&o, c->argv[2], c->argvlen[2]);
@@ -4309,12 +4578,6 @@ addReplyDouble(client *c, double d)
 	addReplyBulk(c, buf, (size_t)n);
 }
 
-#define ZADD_NX 0x01
-#define ZADD_XX 0x02
-#define ZADD_GT 0x04
-#define ZADD_LT 0x08
-#define ZADD_INCR 0x10
-#define ZADD_CH 0x20
 
 /*
  * ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ..., and ZINCRBY key
@@ -4368,6 +4631,8 @@ zaddGenericCommand(client *c, unsigned flags)
 	for (int j = 0; j < elements; j++)
 		if (getDouble(c, at + 2 * j, &scores[j], NULL))
 			goto done;
+	if (zaddElems(c, flags, at, elements, scores))
+		goto done;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		goto done;
 	if (!r && (flags & ZADD_XX))
@@ -4427,8 +4692,6 @@ done:
 static void
 zaddCommand(client *c)
 {
-	if (zaddElems(c))
-		return;
 	zaddGenericCommand(c, 0);
 }
 
@@ -5911,6 +6174,8 @@ popGenericCommand(client *c, bool head)
 		addReplyError(c, "ERR value is out of range, must be positive");
 		return;
 	}
+	if (popElems(c, head, hascount, count))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
 		return;
 	if (!r) {

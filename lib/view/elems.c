@@ -659,7 +659,7 @@ op_of(const char *upd, size_t n, const char **arg)
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
 		size_t l = strlen(ops[i].name);
 
-		if (n > l + 6 && upd[0] == '{' && upd[1] == '"' &&
+		if (n >= l + 6 && upd[0] == '{' && upd[1] == '"' &&
 		    !memcmp(upd + 2, ops[i].name, l) && upd[l + 2] == '"' &&
 		    upd[l + 3] == ':' && upd[n - 1] == '}') {
 			*arg = upd + l + 4;
