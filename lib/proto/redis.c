@@ -2202,6 +2202,21 @@ hmgetElems(client *c, bool lengths)
 	return 1;
 }
 
+/* Stages {"$OP":N} for x's list: 0, or -1 after an error reply. */
+static int
+popWrite(client *c, struct elx *x, const char *op, uint64_t n)
+{
+	nedb_buf upd = {0};
+	int rc;
+
+	if (nedb_buf_printf(&upd, "{\"$%s\":%llu}", op, (unsigned long long)n))
+		rc = oom(c);
+	else
+		rc = elemsWrite(c, c->argv[1], x, &upd);
+	nedb_buf_free(&upd);
+	return rc;
+}
+
 struct popped {
 	nedb_buf out;
 	int rc;
@@ -2226,7 +2241,6 @@ static int
 popElems(client *c, bool head, bool hascount, long long count)
 {
 	struct popped p = {{0}, 0};
-	nedb_buf upd = {0};
 	struct elx x;
 	uint64_t n;
 	int r;
@@ -2248,18 +2262,46 @@ popElems(client *c, bool head, bool hascount, long long count)
 	elemsDone(c, &x);
 	if (r && !p.rc)
 		failed(c, r);
-	else if (r || nedb_buf_printf(&upd, "{\"$%s\":%llu}",
-				      head ? "lpop" : "rpop",
-				      (unsigned long long)n))
+	else if (r)
 		oom(c);
-	else if (!elemsWrite(c, c->argv[1], &x, &upd)) {
+	else if (!popWrite(c, &x, head ? "lpop" : "rpop", n)) {
 		if (hascount)
 			addReplyArrayBuf(c, n, &p.out);
 		else
 			addReplyRaw(c, p.out.p, p.out.len);
 	}
 	nedb_buf_free(&p.out);
-	nedb_buf_free(&upd);
+	return 1;
+}
+
+/* LTRIM (start, end as given): 1 when done, 0 to take the list whole
+ * (it would become empty).  The trim is pops from both ends. */
+static int
+ltrimElems(client *c, long long start, long long end)
+{
+	struct elx x;
+	long long len;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) <= 0)
+		return r < 0;
+	elemsDone(c, &x);
+	len = (long long)x.e.n;
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = 0;
+	if (end >= len)
+		end = len - 1;
+	if (start > end || start >= len)
+		return 0;	/* everything goes: the key with it */
+	if ((start && popWrite(c, &x, "lpop", (uint64_t)start)) ||
+	    (end < len - 1 && popWrite(c, &x, "rpop",
+				       (uint64_t)(len - 1 - end))))
+		return 1;
+	addReplyOK(c);
 	return 1;
 }
 
@@ -6297,6 +6339,8 @@ ltrimCommand(client *c)
 	int r;
 
 	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
+		return;
+	if (ltrimElems(c, start, end))
 		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
 		return;
