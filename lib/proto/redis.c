@@ -2305,6 +2305,81 @@ ltrimElems(client *c, long long start, long long end)
 	return 1;
 }
 
+struct zpopped {
+	nedb_buf reply, upd;
+	int rc;
+};
+
+/* One ["member",score] of a walk: into the reply and the $zrem. */
+static int
+zpopOne(const char *json, size_t len, void *payload)
+{
+	struct zpopped *z = payload;
+	const char *e = json + len, *q;
+	bstr m = {0};
+	double d;
+
+	z->rc = -1;
+	if (len < 5 || *json != '[' ||
+	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
+	    decodeStr(json + 1, q, false, &m) ||
+	    !scoreParse(q + 1, e - 1, &d))
+		goto done;
+	if (bufBulk(&z->reply, m.p, m.len) ||
+	    (z->upd.len > 10 && nedb_buf_add(&z->upd, ",", 1)) ||
+	    nedb_buf_json_str(&z->upd, m.p, m.len))
+		goto done;
+	if (isinf(d)) {
+		if (bufBulk(&z->reply, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4))
+			goto done;
+	} else {
+		char buf[40];
+		int n = snprintf(buf, sizeof buf, "%.17g", d);
+
+		if (bufBulk(&z->reply, buf, (size_t)n))
+			goto done;
+	}
+	z->rc = 0;
+done:
+	free(m.p);
+	return z->rc;
+}
+
+/* ZPOPMIN, ZPOPMAX (count): 1 when done, 0 to take the sorted set
+ * whole (it would become empty). */
+static int
+zpopElems(client *c, bool max, long long count)
+{
+	struct zpopped z = {{0}, {0}, 0};
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
+		return r < 0;
+	if ((uint64_t)count >= x.e.n) {
+		elemsDone(c, &x);
+		return 0;
+	}
+	if (count == 0) {
+		elemsDone(c, &x);
+		addReplyArrayLen(c, 0);
+		return 1;
+	}
+	r = nedb_buf_puts(&z.upd, "{\"$zrem\":[") ? -1 :
+	    nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET, max,
+			  (uint64_t)count, zpopOne, &z);
+	elemsDone(c, &x);
+	if (r && !z.rc)
+		failed(c, r);
+	else if (r || nedb_buf_add(&z.upd, "]}", 2))
+		oom(c);
+	else if (!elemsWrite(c, c->argv[1], &x, &z.upd))
+		addReplyArrayBuf(c, 2 * (size_t)count, &z.reply);
+	nedb_buf_free(&z.reply);
+	nedb_buf_free(&z.upd);
+	return 1;
+}
+
 /* ZREM: 1 when done, 0 to take the sorted set whole. */
 static int
 zremElems(client *c)
@@ -5340,6 +5415,8 @@ zpopGenericCommand(client *c, bool max)
 		addReplyError(c, "ERR value is out of range, must be positive");
 		return;
 	}
+	if (zpopElems(c, max, count))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;
 	if (!r || count == 0) {
