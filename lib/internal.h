@@ -560,6 +560,12 @@ int nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		  size_t dklen, int type, bool rev, uint64_t count,
 		  int (*fn)(const char *json, size_t len, void *payload),
 		  void *payload);
+/* As nedb__el_walk, over a list's elements from position pos (its
+ * header's lo + an index) on. */
+int nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		  size_t dklen, int64_t pos, uint64_t count,
+		  int (*fn)(const char *json, size_t len, void *payload),
+		  void *payload);
 /* A member (set), field (hash, its value's raw bytes in val if not NULL)
  * or member (sorted set, its score in *score): 1 when there, 0 not. */
 int nedb__el_find(struct view *v, MDB_txn *txn, const unsigned char *dk,

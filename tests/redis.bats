@@ -482,7 +482,7 @@ random_big_values() {
 			printf "SADD s m%d\nRPUSH l e%d\nHSET h f%d v%d\nZADD z %d z%d\n", i, i, i, i, i % 13, i
 		for (i = 0; i < n; i++) {
 			k = int(rand() * 300); k2 = int(rand() * 300)
-			r = int(rand() * 1000); op = int(rand() * 36)
+			r = int(rand() * 1000); op = int(rand() * 38)
 			if (op == 0) printf "SADD s m%d m%d m%d é%d\n", k, k2, k, k
 			else if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
 			else if (op == 2) printf "SISMEMBER s m%d\n", k
@@ -518,7 +518,9 @@ random_big_values() {
 			else if (op == 32) print "LTRIM l 1 -2"
 			else if (op == 33) printf "LTRIM l 0 %d\n", 150 + k
 			else if (op == 34) printf "ZPOPMIN z %d\n", k % 3
-			else printf "ZPOPMAX z\n"
+			else if (op == 35) print "ZPOPMAX z"
+			else if (op == 36) printf "LINDEX l %d\n", k - 300
+			else printf "LRANGE l %d %d\n", k - 150, r - 500
 		}
 		print "LRANGE l 0 -1"
 		print "ZRANGE z 0 -1 WITHSCORES"

@@ -2380,6 +2380,49 @@ zpopElems(client *c, bool max, long long count)
 	return 1;
 }
 
+/* LRANGE, LINDEX (one): 1 when done, 0 to take the list whole. */
+static int
+lrangeElems(client *c, long long start, long long end, bool one)
+{
+	struct popped p = {{0}, 0};
+	struct elx x;
+	long long len;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) <= 0)
+		return r < 0;
+	len = (long long)x.e.n;
+	if (start < 0)
+		start += len;
+	if (end < 0)
+		end += len;
+	if (start < 0)
+		start = one ? len : 0;
+	if (end >= len)
+		end = len - 1;
+	if (start > end || start >= len) {
+		elemsDone(c, &x);
+		if (one)
+			addReplyNull(c);
+		else
+			addReplyArrayLen(c, 0);
+		return 1;
+	}
+	r = nedb__el_list(&c->db->view, x.txn, x.dk, x.dklen, x.e.lo + start,
+			  (uint64_t)(end - start + 1), popOne, &p);
+	elemsDone(c, &x);
+	if (r && !p.rc)
+		failed(c, r);
+	else if (r)
+		oom(c);
+	else if (one)
+		addReplyRaw(c, p.out.p, p.out.len);
+	else
+		addReplyArrayBuf(c, (size_t)(end - start + 1), &p.out);
+	nedb_buf_free(&p.out);
+	return 1;
+}
+
 /* ZREM: 1 when done, 0 to take the sorted set whole. */
 static int
 zremElems(client *c)
@@ -6195,6 +6238,8 @@ lrangeCommand(client *c)
 
 	if (getLongLong(c, 2, &start, NULL) || getLongLong(c, 3, &end, NULL))
 		return;
+	if (lrangeElems(c, start, end, false))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_LIST, &o) < 0)
 		return;
 	len = (long long)o.n;
@@ -6236,6 +6281,9 @@ lindexCommand(client *c)
 	robj o;
 	int r;
 
+	if (string2ll(c->argv[2], c->argvlen[2], &i) &&
+	    lrangeElems(c, i, i, true))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
 		return;
 	if (!r)

@@ -314,6 +314,38 @@ nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
 }
 
+int
+nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	      size_t dklen, int64_t pos, uint64_t count,
+	      int (*fn)(const char *json, size_t len, void *payload),
+	      void *payload)
+{
+	unsigned char pk[8];
+	struct elkey k;
+	MDB_cursor *c;
+	MDB_val kv, d;
+	size_t plen;
+	int rc;
+
+	key_init(&k, dk, dklen);
+	pos_key(pk, pos);
+	key_set(&k, 'l', pk, 8, NULL, 0);
+	plen = k.base + 1;
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
+		return nedb__mdb(rc, "cannot read view");
+	kv.mv_size = k.n;
+	kv.mv_data = k.b;
+	for (rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE); !rc && count;
+	     count--, rc = mdb_cursor_get(c, &kv, &d, MDB_NEXT)) {
+		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
+			break;
+		if ((rc = fn(d.mv_data, d.mv_size, payload)))
+			break;
+	}
+	mdb_cursor_close(c);
+	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
+}
+
 struct joined {
 	nedb_buf *out;
 	bool any;
