@@ -825,6 +825,21 @@ int nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
  * applied to doc, as the writer made the version (compact) */
 int nedb__patch_doc(nedb_buf *out, const char *doc, size_t len,
 		    const char *upd, size_t updlen);
+/* proto/redis.c: the Redis operators of a patch's update ($sadd $srem
+ * $lpush $rpush $lpop $rpop $hset $hdel $zadd $zrem, doc/ochange.md
+ * §7.1).  nedb__redis_patch_is: whether upd's first member names one.
+ * nedb__redis_patch: one applied to doc, a document exactly as
+ * nedb-redis prints one in the "value" shape, and the result appended
+ * to out as nedb-redis prints it; 0, NEDB_EINPUT when it does not apply
+ * (another type or shape, a malformed argument, a count out of range,
+ * a string not UTF-8), NEDB_EIO.  nedb__redis_patches: n of them in
+ * order, doc parsed and printed once (a past version's run of them). */
+bool nedb__redis_patch_is(const char *upd, size_t updlen);
+int nedb__redis_patch(nedb_buf *out, const char *doc, size_t len,
+		      const char *upd, size_t updlen);
+int nedb__redis_patches(nedb_buf *out, const char *doc, size_t len,
+			const char *const *upds, const size_t *lens,
+			size_t n);
 /* engine/db.c: an update's change of p->id, whose new text p->doc
  * (prepared) upd makes from its latest version: a patch op when that is
  * the smaller and AS OF stays bounded, else a put (nedb_write_put) */

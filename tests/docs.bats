@@ -393,6 +393,48 @@ busy_copy() {
 
 }
 
+@test "the nedb-format(5) script applies the Redis operators as nedb does" {
+	# The cases of the unit test of lib/proto/redis.c's operators (every
+	# operator, escapes, scores, updates and documents that do not take
+	# them, changed bytes, a sample of long random runs), written as
+	# (document, update, result or "-") in hex, run through the page's
+	# patch(): the same text, or both refuse.
+	local script build="$ROOT/${NEDB_UNIT_BUILD:-build}"
+	[ "${NEDB_SUITE:-1}" = 2 ] && build="$ROOT/build-san"
+	if [ ! -x "$build/unit/test_rops" ]; then
+		[ -z "${NEDB_UNIT_BUILD:-}" ] || fail "test_rops not built in $build"
+		skip "unit test rops not built"
+	fi
+	script=$(replay_script)
+	NEDB_ROPS_CASES="$BATS_TEST_TMPDIR/cases" run "$build/unit/test_rops"
+	assert_success
+	run python3 - "$script" "$BATS_TEST_TMPDIR/cases" <<-'EOF'
+		import importlib.util, sys
+		spec = importlib.util.spec_from_file_location("r", sys.argv[1])
+		r = importlib.util.module_from_spec(spec)
+		spec.loader.exec_module(r)
+		n = applied = bad = 0
+		for line in open(sys.argv[2]):
+		    doc, upd, want = line.rstrip("\n").split(" ")
+		    doc, upd = bytes.fromhex(doc), bytes.fromhex(upd)
+		    got = "-"
+		    if r.ROP.match(upd):    # else not one: nedb-update's
+		        try:
+		            got = r.patch(doc, upd).hex()
+		        except (ValueError, KeyError, TypeError):
+		            pass
+		    n += 1
+		    applied += want != "-"
+		    if got != want:
+		        bad += 1
+		        if bad <= 5:
+		            print("differs:", doc, upd, want, got)
+		print(n, "cases,", applied, "applied,", bad, "differ")
+	EOF
+	assert_success
+	assert_output --regexp '^[0-9]{4,} cases, [0-9]{3,} applied, 0 differ$'
+}
+
 @test "the busy log has every kind of op, and checkpoints after them" {
 	busy_copy
 	run sh -c 'nedb-log | jq -r .op | sort -u | tr "\n" " "'

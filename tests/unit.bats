@@ -46,6 +46,10 @@ run_unit() {
 	run_unit redis
 }
 
+@test "the Redis operators of patch ops unit tests pass" {
+	run_unit rops
+}
+
 @test "write protocol unit tests pass" {
 	run_unit write
 }

@@ -3515,8 +3515,11 @@ nedb__read_version(nedb *db, uint64_t seq, int kind, const char *coll,
  * nedb__read_version's, or for a patch the put it was made from changed
  * by the patches after it, in order.  The chain is the log's own: each
  * patch line names its base (the view only says where the last one is),
- * and each line read is checked as nedb__read_version checks it.  *doc
- * is borrowed from out, which holds the line of seq.
+ * and each line read is checked as nedb__read_version checks it.  A run
+ * of Redis operators is applied on one parse of the value
+ * (nedb__redis_patches), so that thousands of them since the put cost
+ * one parse and one print.  *doc is borrowed from out, which holds the
+ * line of seq.
  */
 int
 nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
@@ -3525,7 +3528,8 @@ nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
 {
 	nedb_buf line = {0}, upds = {0}, work = {0}, next = {0};
 	struct seqent tse;
-	size_t *at = NULL, n = 0, cap = 0, linelen;
+	size_t *at = NULL, n = 0, cap = 0, linelen, *runlen = NULL;
+	const char **run = NULL;
 	const char *d, *sc;
 	size_t dl, nsc;
 	uint64_t s = seq;
@@ -3579,11 +3583,24 @@ nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
 				     &tse, &d, &dl)) ||
 	    (rc = nedb_buf_add(&work, d, dl) ? NEDB_EIO : 0))
 		goto done;
-	while (n--) {
-		const char *u = upds.p + at[n];
+	/* oldest first; a run of Redis operators on one parse of the value
+	 * (an erased update, or any other, ends a run) */
+	run = nedb__malloc((n ? n : 1) * sizeof *run);
+	runlen = nedb__malloc((n ? n : 1) * sizeof *runlen);
+	while (n) {
+		const char *u = upds.p + at[n - 1];
+		size_t k = 0;
 
+		while (k < n && *(run[k] = upds.p + at[n - 1 - k]) &&
+		       nedb__redis_patch_is(run[k], runlen[k] =
+					    strlen(run[k])))
+			k++;
+		n -= k ? k : 1;
 		next.len = 0;
-		if (!*u)		/* erased: the version is its marker */
+		if (k)
+			rc = nedb__redis_patches(&next, work.p, work.len, run,
+						 runlen, k);
+		else if (!*u)		/* erased: the version is its marker */
 			rc = nedb_buf_puts(&next, u + 1) ? NEDB_EIO : 0;
 		else
 			rc = nedb__patch_doc(&next, work.p, work.len, u,
@@ -3616,6 +3633,8 @@ nedb__version_text(nedb *db, uint64_t seq, int kind, const char *coll,
 	out->len = linelen;
 done:
 	free(at);
+	free(run);
+	free(runlen);
 	nedb_buf_free(&line);
 	nedb_buf_free(&upds);
 	nedb_buf_free(&work);

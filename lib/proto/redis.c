@@ -8732,3 +8732,579 @@ nedb_redis_split(const char *s, nedb_buf *arena, size_t **off, size_t **len,
 		n++;
 	}
 }
+
+/* ---- the Redis operators of patch ops ------------------------------------
+ * A patch op's update may be one Redis operator, {"$sadd":[M,...]} and
+ * the nine others of doc/ochange.md §7.1 (nedb-format(5) has their exact
+ * semantics): the change a command made to a set, list, hash or sorted
+ * set, so that the log holds the change and not the value.  Here they
+ * are applied to a document's text: view.c's apply and past versions
+ * (engine/db.c nedb__version_text) go through query/update.c's
+ * nedb__patch_doc, which comes here.
+ *
+ * Invariants:
+ * 1. The document taken is exactly what buildDoc prints for a value in
+ *    the "value" shape (CODEC_REDIS), and the result is what buildDoc
+ *    prints for the value changed: a text in any other shape (a "b64"
+ *    document, members out of order, whitespace) does not take the
+ *    operators, so that the C and the format's Python script need to
+ *    agree on one parse only.
+ * 2. An update is checked whole before anything is printed: any string
+ *    not valid UTF-8 (a lone surrogate escape included), any shape but
+ *    the operator's, a count out of range, is NEDB_EINPUT.
+ * 3. nedb__redis_patches parses once and prints once: each operator
+ *    costs a binary search and a memmove of the member array, so a past
+ *    version thousands of patches after its put is read in
+ *    O(parse + patches * (log n + memmove)).  A hash carries an index
+ *    of its fields by bytes for that (rpatch.hx).
+ */
+
+enum { ARG_STRS, ARG_COUNT, ARG_FIELDS, ARG_SCORES };
+
+static const struct ropDef {
+	const char *name;	/* the member's name, quoted */
+	int type;
+	int arg;
+} ropTable[] = {
+	{"\"$sadd\"", OBJ_SET, ARG_STRS}, {"\"$srem\"", OBJ_SET, ARG_STRS},
+	{"\"$lpush\"", OBJ_LIST, ARG_STRS}, {"\"$rpush\"", OBJ_LIST, ARG_STRS},
+	{"\"$lpop\"", OBJ_LIST, ARG_COUNT}, {"\"$rpop\"", OBJ_LIST, ARG_COUNT},
+	{"\"$hset\"", OBJ_HASH, ARG_FIELDS}, {"\"$hdel\"", OBJ_HASH, ARG_STRS},
+	{"\"$zadd\"", OBJ_ZSET, ARG_SCORES}, {"\"$zrem\"", OBJ_ZSET, ARG_STRS},
+};
+
+/* A value being patched: its key, and for a hash its index. */
+typedef struct rpatch {
+	robj o;
+	char *id;		/* the document's _id, decoded */
+	size_t *hx;		/* OBJ_HASH: o.v's field entries, by bytes */
+	size_t hxcap;
+	nedb_buf text;		/* the document, NUL-ended */
+	nedb_buf tmp;		/* a printed document */
+} rpatch;
+
+static void
+rpatchFree(rpatch *rp)
+{
+	robjFree(&rp->o);
+	free(rp->id);
+	free(rp->hx);
+	nedb_buf_free(&rp->text);
+	nedb_buf_free(&rp->tmp);
+	memset(rp, 0, sizeof *rp);
+}
+
+/*
+ * The operator an update names by its first member (the member's text,
+ * exactly: "$sadd", not an escape of it), with *arg after its colon;
+ * NULL when it names none.
+ */
+static const struct ropDef *
+ropLookup(const char *upd, size_t len, const char **arg)
+{
+	const char *p = skipWs(upd, upd + len), *e = upd + len;
+
+	if (p == e || *p++ != '{')
+		return NULL;
+	p = skipWs(p, e);
+	for (size_t i = 0; i < sizeof ropTable / sizeof *ropTable; i++) {
+		size_t n = strlen(ropTable[i].name);
+
+		if ((size_t)(e - p) < n || memcmp(p, ropTable[i].name, n))
+			continue;
+		p = skipWs(p + n, e);
+		*arg = p < e && *p == ':' ? p + 1 : e;
+		return &ropTable[i];
+	}
+	return NULL;
+}
+
+bool
+nedb__redis_patch_is(const char *upd, size_t updlen)
+{
+	const char *arg;
+
+	return ropLookup(upd, updlen, &arg) != NULL;
+}
+
+static int
+hexDigits4(const char *p, const char *e)
+{
+	int v = 0;
+
+	if (e - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' :
+			c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * The end of the JSON string literal at p, checked as RFC 8259 reads it
+ * and with its \u escapes of surrogates in pairs (nedb would read a lone
+ * one as U+FFFD, which no writer meant); NULL when it is not one.
+ */
+static const char *
+ropStrEnd(const char *p, const char *e)
+{
+	if (p == e || *p++ != '"')
+		return NULL;
+	while (p < e && *p != '"') {
+		int u;
+
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p++ != '\\')
+			continue;
+		if (p == e)
+			return NULL;
+		if (strchr("\"\\/bfnrt", *p) && *p) {
+			p++;
+			continue;
+		}
+		if (*p++ != 'u' || (u = hexDigits4(p, e)) < 0)
+			return NULL;
+		p += 4;
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return NULL;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (e - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+			    (u = hexDigits4(p + 2, e)) < 0xdc00 || u > 0xdfff)
+				return NULL;
+			p += 6;
+		}
+	}
+	return p < e ? p + 1 : NULL;
+}
+
+/* One string of an update's ARG at *pp, decoded into s and moved past:
+ * 0, or 1 when it is not a string of valid UTF-8. */
+static int
+ropStr(const char **pp, const char *e, bstr *s)
+{
+	const char *p = skipWs(*pp, e), *q = ropStrEnd(p, e);
+
+	if (!q || decodeStr(p, q, false, s) || !utf8(s))
+		return 1;
+	*pp = q;
+	return 0;
+}
+
+/* A score of $zadd at *pp: a JSON number or "inf"/"-inf", as scoreParse
+ * reads one in a document, the string's escapes decoded first. */
+static int
+ropScore(const char **pp, const char *e, double *d)
+{
+	const char *p = skipWs(*pp, e);
+	bstr s = {0};
+	size_t n;
+	bool ok;
+
+	if (p < e && *p == '"') {
+		if (ropStr(&p, e, &s))
+			ok = false;
+		else if ((ok = !strcmp(s.p, "inf") || !strcmp(s.p, "-inf")))
+			*d = *s.p == '-' ? -HUGE_VAL : HUGE_VAL;
+		free(s.p);
+	} else if ((ok = (n = nedb__number_len(p, (size_t)(e - p))) > 0 &&
+			 scoreParse(p, p + n, d)))
+		p += n;
+	*pp = p;
+	return ok ? 0 : 1;
+}
+
+/*
+ * The end of the JSON value at p, checked (strings as ropStrEnd checks
+ * them, at most depth arrays and objects deep); NULL when it is not one.
+ * What lets parseObject, which trusts its text, take any document.
+ */
+static const char *
+ropValueEnd(const char *p, const char *e, int depth)
+{
+	char close;
+	size_t n;
+
+	p = skipWs(p, e);
+	if (p == e)
+		return NULL;
+	if (*p == '"')
+		return ropStrEnd(p, e);
+	if (*p != '[' && *p != '{') {
+		static const char *const lit[] = {"true", "false", "null"};
+
+		for (int i = 0; i < 3; i++)
+			if ((size_t)(e - p) >= strlen(lit[i]) &&
+			    !memcmp(p, lit[i], strlen(lit[i])))
+				return p + strlen(lit[i]);
+		n = nedb__number_len(p, (size_t)(e - p));
+		return n ? p + n : NULL;
+	}
+	if (!depth--)
+		return NULL;
+	close = *p == '[' ? ']' : '}';
+	if ((p = skipWs(p + 1, e)) < e && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}' && (!(p = ropStrEnd(skipWs(p, e), e)) ||
+				     (p = skipWs(p, e)) == e || *p++ != ':'))
+			return NULL;
+		if (!(p = ropValueEnd(p, e, depth)) ||
+		    (p = skipWs(p, e)) == e)
+			return NULL;
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+/* Past the punctuation c (after whitespace) at *pp: 0, or 1. */
+static int
+ropPunct(const char **pp, const char *e, char c)
+{
+	const char *p = skipWs(*pp, e);
+
+	if (p == e || *p != c)
+		return 1;
+	*pp = p + 1;
+	return 0;
+}
+
+/* Position of field p in the hash index of rp; *found says if there. */
+static size_t
+hashIndexFind(const rpatch *rp, const char *p, size_t len, bool *found)
+{
+	size_t lo = 0, hi = rp->o.n / 2;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const bstr *f = &rp->o.v[rp->hx[mid]];
+		int d = bstrCmp(f->p, f->len, p, len);
+
+		if (d == 0) {
+			*found = true;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Builds the field index of a hash: 0, or 1 when a field is there twice
+ * (a text buildDoc would print, but no hash it could hold). */
+static int
+hashIndexBuild(rpatch *rp)
+{
+	size_t n = rp->o.n / 2;
+	zent *z = nedb__malloc((n ? n : 1) * sizeof *z);
+	int rc = 0;
+
+	rp->hxcap = n ? n : 1;
+	rp->hx = nedb__malloc(rp->hxcap * sizeof *rp->hx);
+	for (size_t i = 0; i < n; i++)
+		z[i] = (zent){&rp->o.v[2 * i], 0, 2 * i};
+	qsort(z, n, sizeof *z, zentMemberCmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i && !zentMemberCmp(&z[i - 1], &z[i]))
+			rc = 1;
+		rp->hx[i] = z[i].i;
+	}
+	free(z);
+	return rc;
+}
+
+/* HSET of one field: its value replaced in place, or the pair appended. */
+static void
+hashPatchSet(rpatch *rp, bstr *f, bstr *v)
+{
+	robj *o = &rp->o;
+	bool found;
+	size_t at = hashIndexFind(rp, f->p, f->len, &found);
+
+	if (found) {
+		free(o->v[rp->hx[at] + 1].p);
+		o->v[rp->hx[at] + 1] = *v;
+		free(f->p);
+	} else {
+		if (rp->hxcap == o->n / 2) {
+			rp->hxcap *= 2;
+			rp->hx = nedb__realloc(rp->hx,
+					       rp->hxcap * sizeof *rp->hx);
+		}
+		memmove(rp->hx + at + 1, rp->hx + at,
+			(o->n / 2 - at) * sizeof *rp->hx);
+		rp->hx[at] = o->n;
+		robjReserve(o);
+		o->v[o->n++] = *f;
+		robjReserve(o);
+		o->v[o->n++] = *v;
+	}
+	*f = *v = (bstr){0};
+}
+
+/* HDEL of one field, when it is there. */
+static void
+hashPatchDel(rpatch *rp, const bstr *f)
+{
+	robj *o = &rp->o;
+	bool found;
+	size_t at = hashIndexFind(rp, f->p, f->len, &found), i, n;
+
+	if (!found)
+		return;
+	i = rp->hx[at];
+	robjRemove(o, i, 2);
+	n = o->n / 2;
+	memmove(rp->hx + at, rp->hx + at + 1, (n - at) * sizeof *rp->hx);
+	for (size_t k = 0; k < n; k++)
+		if (rp->hx[k] > i)
+			rp->hx[k] -= 2;
+}
+
+/* Moves s into o->v at position at. */
+static void
+robjPlace(robj *o, size_t at, bstr *s)
+{
+	robjReserve(o);
+	memmove(o->v + at + 1, o->v + at, (o->n - at) * sizeof *o->v);
+	o->v[at] = *s;
+	o->n++;
+	*s = (bstr){0};
+}
+
+/* One member M of $sadd, $srem, $lpush, $rpush, $hdel or $zrem. */
+static void
+ropMember(rpatch *rp, const struct ropDef *op, bstr *m)
+{
+	robj *o = &rp->o;
+	bool found = false;
+	size_t at = 0;
+
+	if (op->type == OBJ_SET || op->type == OBJ_ZSET)
+		at = setFind(o, m->p, m->len, &found);
+	if (!strcmp(op->name, "\"$sadd\"")) {
+		if (!found)
+			robjPlace(o, at, m);
+	} else if (!strcmp(op->name, "\"$lpush\"")) {
+		robjPlace(o, 0, m);
+	} else if (!strcmp(op->name, "\"$rpush\"")) {
+		robjPlace(o, o->n, m);
+	} else if (!strcmp(op->name, "\"$hdel\"")) {
+		hashPatchDel(rp, m);
+	} else if (found) {	/* $srem, $zrem */
+		if (op->type == OBJ_ZSET)
+			zsetRemove(o, at);
+		else
+			robjRemove(o, at, 1);
+	}
+}
+
+/* $zadd of one member: its score changed, or the member inserted. */
+static void
+zsetPatchAdd(robj *o, bstr *m, double score)
+{
+	bool found;
+	size_t at = setFind(o, m->p, m->len, &found);
+
+	if (found) {
+		o->sc[at] = score;
+		return;
+	}
+	robjPlace(o, at, m);
+	zsetGrowScores(o);
+	memmove(o->sc + at + 1, o->sc + at, (o->n - 1 - at) * sizeof *o->sc);
+	o->sc[at] = score;
+}
+
+/* $lpop or $rpop N at *pp: 0, or 1 when N is not 1 to the length. */
+static int
+ropCount(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
+{
+	const char *p = skipWs(*pp, e);
+	size_t n = 0, k = 0;
+
+	while (p + k < e && p[k] >= '0' && p[k] <= '9' && k < 19)
+		n = n * 10 + (size_t)(p[k++] - '0');
+	if (!k || *p == '0' || (p + k < e && strchr("0123456789.eE", p[k]) &&
+				p[k]) || n > rp->o.n)
+		return 1;
+	*pp = p + k;
+	if (!strcmp(op->name, "\"$lpop\""))
+		robjRemove(&rp->o, 0, n);
+	else
+		robjRemove(&rp->o, rp->o.n - n, n);
+	return 0;
+}
+
+/* The elements of an array ARG, each applied as it is read: 0, or 1. */
+static int
+ropArray(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
+{
+	const char *p = *pp;
+
+	if (ropPunct(&p, e, '['))
+		return 1;
+	if (!ropPunct(&p, e, ']')) {
+		*pp = p;
+		return 0;
+	}
+	for (;;) {
+		bstr m = {0}, v = {0};
+		double d = 0;
+		int rc;
+
+		if (op->arg == ARG_STRS)
+			rc = ropStr(&p, e, &m);
+		else
+			rc = ropPunct(&p, e, '[') || ropStr(&p, e, &m) ||
+			     ropPunct(&p, e, ',') ||
+			     (op->arg == ARG_FIELDS ? ropStr(&p, e, &v) :
+			      ropScore(&p, e, &d)) || ropPunct(&p, e, ']');
+		if (!rc && op->arg == ARG_STRS)
+			ropMember(rp, op, &m);
+		else if (!rc && op->arg == ARG_FIELDS)
+			hashPatchSet(rp, &m, &v);
+		else if (!rc)
+			zsetPatchAdd(&rp->o, &m, d);
+		free(m.p);
+		free(v.p);
+		if (rc)
+			return 1;
+		if (!ropPunct(&p, e, ']'))
+			break;
+		if (ropPunct(&p, e, ','))
+			return 1;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* One update applied to rp: 0, or NEDB_EINPUT with why. */
+static int
+ropApply(rpatch *rp, const char *upd, size_t len)
+{
+	const char *e = upd + len, *p;
+	const struct ropDef *op = ropLookup(upd, len, &p);
+	int name_len;
+
+	if (!op)
+		return nedb__err(NEDB_EINPUT, "bad patch: not a Redis operator");
+	name_len = (int)strlen(op->name) - 2;
+	if (rp->o.type != op->type)
+		return nedb__err(NEDB_EINPUT, "cannot apply %.*s to key '%s': "
+				 "it holds a %s, not a %s", name_len,
+				 op->name + 1, rp->id, type_name[rp->o.type],
+				 type_name[op->type]);
+	if (p == e)
+		return nedb__err(NEDB_EINPUT, "bad %.*s patch: not an object "
+				 "of one member", name_len, op->name + 1);
+	if (op->arg == ARG_COUNT ? ropCount(rp, op, &p, e) :
+	    ropArray(rp, op, &p, e))
+		return nedb__err(NEDB_EINPUT, "bad %.*s patch of key '%s': "
+				 "want %s", name_len, op->name + 1, rp->id,
+				 op->arg == ARG_COUNT ?
+				 "N, 1 to the list's length" :
+				 op->arg == ARG_STRS ? "[\"STRING\",...]" :
+				 op->arg == ARG_FIELDS ?
+				 "[[\"FIELD\",\"VALUE\"],...]" :
+				 "[[\"MEMBER\",SCORE],...]");
+	if (ropPunct(&p, e, '}') || skipWs(p, e) != e)
+		return nedb__err(NEDB_EINPUT, "bad %.*s patch: not an object "
+				 "of one member", name_len, op->name + 1);
+	return 0;
+}
+
+/*
+ * Takes doc apart into rp (invariant 1): 0, NEDB_EINPUT when it is not
+ * a document nedb-redis prints in the "value" shape, NEDB_EIO.  The
+ * document helpers want valid text ended by a NUL: doc is checked and
+ * copied into rp->text first.
+ */
+static int
+rpatchLoad(rpatch *rp, const char *doc, size_t len)
+{
+	struct place pl = {REDIS_COLL, NULL, CODEC_REDIS};
+	const char *v, *why, *t;
+	size_t vlen;
+	bstr id = {0};
+
+	if (!len || *doc != '{' || ropValueEnd(doc, doc + len, 4) !=
+	    doc + len)
+		return nedb__err(NEDB_EINPUT, "cannot patch a document that "
+				 "is not JSON text of an object as nedb-redis "
+				 "writes one");
+	if (nedb_buf_add(&rp->text, doc, len))
+		return nedb__err(NEDB_EIO, "out of memory");
+	t = rp->text.p;
+	if (nedb__doc_member(t, len, "b64", &v, &vlen))
+		return nedb__err(NEDB_EINPUT, "cannot patch a value of bytes "
+				 "that are not UTF-8 (\"b64\")");
+	if (!nedb__doc_member(t, len, "_id", &v, &vlen) ||
+	    decodeStr(v, v + vlen, false, &id) || memchr(id.p, 0, id.len)) {
+		free(id.p);
+		return nedb__err(NEDB_EINPUT, "cannot patch a document "
+				 "without a string _id");
+	}
+	rp->id = id.p;
+	if (parseObject(CODEC_REDIS, t, len, &rp->o))
+		return nedb__err(NEDB_EIO, "out of memory");
+	pl.id = rp->id;
+	if (rp->o.type == OBJ_UNKNOWN)
+		return nedb__err(NEDB_EINPUT, "cannot patch key '%s': its "
+				 "document is not of a Redis type", rp->id);
+	if (buildDoc(&rp->tmp, &pl, &rp->o, &why) < 0)
+		return nedb__err(NEDB_EIO, "out of memory");
+	if (rp->tmp.len != len || memcmp(rp->tmp.p, doc, len) ||
+	    (rp->o.type == OBJ_HASH && hashIndexBuild(rp)))
+		return nedb__err(NEDB_EINPUT, "cannot patch key '%s': its "
+				 "document is not as nedb-redis writes one",
+				 rp->id);
+	return 0;
+}
+
+/* The text of rp appended to out. */
+static int
+rpatchPrint(rpatch *rp, nedb_buf *out)
+{
+	struct place pl = {REDIS_COLL, rp->id, CODEC_REDIS};
+	const char *why;
+
+	if (buildDoc(&rp->tmp, &pl, &rp->o, &why) ||
+	    nedb_buf_add(out, rp->tmp.p, rp->tmp.len))
+		return nedb__err(NEDB_EIO, "out of memory");
+	return 0;
+}
+
+int
+nedb__redis_patches(nedb_buf *out, const char *doc, size_t len,
+		    const char *const *upds, const size_t *lens, size_t n)
+{
+	rpatch rp = {0};
+	int rc;
+
+	if (!(rc = rpatchLoad(&rp, doc, len)))
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = ropApply(&rp, upds[i], lens[i]);
+	if (!rc)
+		rc = rpatchPrint(&rp, out);
+	rpatchFree(&rp);
+	return rc;
+}
+
+int
+nedb__redis_patch(nedb_buf *out, const char *doc, size_t len, const char *upd,
+		  size_t updlen)
+{
+	return nedb__redis_patches(out, doc, len, &upd, &updlen, 1);
+}

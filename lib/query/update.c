@@ -468,8 +468,10 @@ bad:
 /*
  * A patch op's update applied (engine/db.c's writer, view.c's apply, the
  * past versions of nedb__version_text): the same function the writer
- * made the version with, then the normalization a put's text gets, so
- * that the three agree byte for byte.
+ * made the version with ($text, a Redis operator of proto/redis.c, or
+ * nedb_update_doc, which refuses the Redis operators' names as unknown
+ * operators), then the normalization a put's text gets, so that the
+ * three agree byte for byte (a no-op on a Redis operator's text).
  */
 int
 nedb__patch_doc(nedb_buf *out, const char *doc, size_t len, const char *upd,
@@ -484,6 +486,8 @@ nedb__patch_doc(nedb_buf *out, const char *doc, size_t len, const char *upd,
 	}
 	if (updlen > 10 && !memcmp(upd, "{\"$text\":[", 10))
 		rc = text_splice(&d, doc, len, u.p);
+	else if (nedb__redis_patch_is(upd, updlen))
+		rc = nedb__redis_patch(&d, doc, len, upd, updlen);
 	else
 		rc = nedb_update_doc(&d, doc, len, u.p);
 	if (!rc)
