@@ -577,7 +577,8 @@ bool nedb__el_op(const char *upd, size_t n);
  * elements cannot hold the result (apply it to the text instead),
  * NEDB_EINPUT when it does not apply, or another error. */
 int nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
-		   size_t dklen, struct elhdr *e, const char *upd, size_t n);
+		   size_t dklen, struct elhdr *e, const char *id,
+		   const char *upd, size_t n);
 /* A sorted set's score as a document holds it. */
 int nedb__score_json(nedb_buf *b, double d);
 /*
@@ -600,6 +601,34 @@ int nedb__el_doc(struct view *v, MDB_txn *txn, const unsigned char *dk,
 int nedb__write_ops(nedb *db, const char *coll, const char *id,
 		    const char *upd, size_t updlen, const nedb_wopts *w,
 		    nedb_receipt *receipt);
+/*
+ * proto/redis.c: a Redis operator (doc/ochange.md §7.1) checked whole and
+ * taken apart, for the text (redis.c) and the elements (view/elems.c)
+ * alike, so that both take exactly the same updates.
+ */
+enum {
+	ROP_SADD, ROP_SREM, ROP_LPUSH, ROP_RPUSH, ROP_LPOP, ROP_RPOP,
+	ROP_HSET, ROP_HDEL, ROP_ZADD, ROP_ZREM
+};
+struct rop_arg {
+	char *m;		/* a member, element or field: raw bytes */
+	size_t mlen;
+	char *v;		/* $hset: the value */
+	size_t vlen;
+	double score;		/* $zadd (-0 read as 0) */
+};
+struct rop {
+	int op;			/* ROP_* */
+	uint64_t count;		/* $lpop, $rpop */
+	struct rop_arg *a;
+	size_t n;
+};
+/* For key id holding a value of type (EL_*) of n members: 0,
+ * NEDB_EINPUT (why, as the text's apply says it), or NEDB_EIO;
+ * nedb__rop_free after 0. */
+int nedb__rop_parse(const char *upd, size_t len, const char *id, int type,
+		    uint64_t n, struct rop *r);
+void nedb__rop_free(struct rop *r);
 /* Whether coll has any index (so that apply needs texts for them). */
 bool nedb__index_any(struct view *v, MDB_txn *txn, const char *coll);
 

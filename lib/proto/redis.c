@@ -9127,29 +9127,27 @@ zsetPatchAdd(robj *o, bstr *m, double score)
 	o->sc[at] = score;
 }
 
-/* $lpop or $rpop N at *pp: 0, or 1 when N is not 1 to the length. */
+/* $lpop or $rpop N at *pp: 0, or 1 when N is not 1 to len. */
 static int
-ropCount(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
+ropCount(const char **pp, const char *e, uint64_t len, uint64_t *count)
 {
 	const char *p = skipWs(*pp, e);
-	size_t n = 0, k = 0;
+	uint64_t n = 0;
+	size_t k = 0;
 
 	while (p + k < e && p[k] >= '0' && p[k] <= '9' && k < 19)
-		n = n * 10 + (size_t)(p[k++] - '0');
+		n = n * 10 + (uint64_t)(p[k++] - '0');
 	if (!k || *p == '0' || (p + k < e && strchr("0123456789.eE", p[k]) &&
-				p[k]) || n > rp->o.n)
+				p[k]) || n > len)
 		return 1;
 	*pp = p + k;
-	if (!strcmp(op->name, "\"$lpop\""))
-		robjRemove(&rp->o, 0, n);
-	else
-		robjRemove(&rp->o, rp->o.n - n, n);
+	*count = n;
 	return 0;
 }
 
-/* The elements of an array ARG, each applied as it is read: 0, or 1. */
+/* The elements of an array ARG into r->a: 0, or 1. */
 static int
-ropArray(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
+ropArray(struct rop *r, int arg, const char **pp, const char *e)
 {
 	const char *p = *pp;
 
@@ -9162,25 +9160,30 @@ ropArray(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
 	for (;;) {
 		bstr m = {0}, v = {0};
 		double d = 0;
+		struct rop_arg *x;
 		int rc;
 
-		if (op->arg == ARG_STRS)
+		if (arg == ARG_STRS)
 			rc = ropStr(&p, e, &m);
 		else
 			rc = ropPunct(&p, e, '[') || ropStr(&p, e, &m) ||
 			     ropPunct(&p, e, ',') ||
-			     (op->arg == ARG_FIELDS ? ropStr(&p, e, &v) :
+			     (arg == ARG_FIELDS ? ropStr(&p, e, &v) :
 			      ropScore(&p, e, &d)) || ropPunct(&p, e, ']');
-		if (!rc && op->arg == ARG_STRS)
-			ropMember(rp, op, &m);
-		else if (!rc && op->arg == ARG_FIELDS)
-			hashPatchSet(rp, &m, &v);
-		else if (!rc)
-			zsetPatchAdd(&rp->o, &m, d);
-		free(m.p);
-		free(v.p);
-		if (rc)
-			return 1;
+		if (!rc && r->n % 16 == 0) {
+			x = nedb__realloc(r->a, (r->n + 16) * sizeof *x);
+			if (x)
+				r->a = x;
+			else
+				rc = -1;
+		}
+		if (rc) {
+			free(m.p);
+			free(v.p);
+			return rc;
+		}
+		r->a[r->n++] = (struct rop_arg){m.p, m.len, v.p, v.len,
+						d == 0 ? 0 : d};
 		if (!ropPunct(&p, e, ']'))
 			break;
 		if (ropPunct(&p, e, ','))
@@ -9190,39 +9193,114 @@ ropArray(rpatch *rp, const struct ropDef *op, const char **pp, const char *e)
 	return 0;
 }
 
-/* One update applied to rp: 0, or NEDB_EINPUT with why. */
+void
+nedb__rop_free(struct rop *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->a[i].m);
+		free(r->a[i].v);
+	}
+	free(r->a);
+	memset(r, 0, sizeof *r);
+}
+
+/*
+ * Update upd checked whole and taken apart into r, for key id holding a
+ * held (OBJ_*) of n members, in the order of its checks: the operator,
+ * its type, its ARG (a count: 1 to n), one member only.
+ */
 static int
-ropApply(rpatch *rp, const char *upd, size_t len)
+ropParse(const char *upd, size_t len, const char *id, int held, uint64_t n,
+	 struct rop *r)
 {
 	const char *e = upd + len, *p;
 	const struct ropDef *op = ropLookup(upd, len, &p);
-	int name_len;
+	int name_len, rc;
 
+	memset(r, 0, sizeof *r);
 	if (!op)
 		return nedb__err(NEDB_EINPUT, "bad patch: not a Redis operator");
+	r->op = (int)(op - ropTable);
 	name_len = (int)strlen(op->name) - 2;
-	if (rp->o.type != op->type)
+	if (held != op->type)
 		return nedb__err(NEDB_EINPUT, "cannot apply %.*s to key '%s': "
 				 "it holds a %s, not a %s", name_len,
-				 op->name + 1, rp->id, type_name[rp->o.type],
+				 op->name + 1, id, type_name[held],
 				 type_name[op->type]);
 	if (p == e)
 		return nedb__err(NEDB_EINPUT, "bad %.*s patch: not an object "
 				 "of one member", name_len, op->name + 1);
-	if (op->arg == ARG_COUNT ? ropCount(rp, op, &p, e) :
-	    ropArray(rp, op, &p, e))
+	rc = op->arg == ARG_COUNT ? ropCount(&p, e, n, &r->count) :
+	     ropArray(r, op->arg, &p, e);
+	if (rc < 0) {
+		nedb__rop_free(r);
+		return nedb__err(NEDB_EIO, "out of memory");
+	}
+	if (rc) {
+		nedb__rop_free(r);
 		return nedb__err(NEDB_EINPUT, "bad %.*s patch of key '%s': "
-				 "want %s", name_len, op->name + 1, rp->id,
+				 "want %s", name_len, op->name + 1, id,
 				 op->arg == ARG_COUNT ?
 				 "N, 1 to the list's length" :
 				 op->arg == ARG_STRS ? "[\"STRING\",...]" :
 				 op->arg == ARG_FIELDS ?
 				 "[[\"FIELD\",\"VALUE\"],...]" :
 				 "[[\"MEMBER\",SCORE],...]");
-	if (ropPunct(&p, e, '}') || skipWs(p, e) != e)
+	}
+	if (ropPunct(&p, e, '}') || skipWs(p, e) != e) {
+		nedb__rop_free(r);
 		return nedb__err(NEDB_EINPUT, "bad %.*s patch: not an object "
 				 "of one member", name_len, op->name + 1);
+	}
 	return 0;
+}
+
+int
+nedb__rop_parse(const char *upd, size_t len, const char *id, int type,
+		uint64_t n, struct rop *r)
+{
+	static const int obj_of[] = {
+		[EL_SET] = OBJ_SET, [EL_LIST] = OBJ_LIST, [EL_HASH] = OBJ_HASH,
+		[EL_ZSET] = OBJ_ZSET,
+	};
+
+	return ropParse(upd, len, id, obj_of[type], n, r);
+}
+
+/* One update applied to rp: 0, or NEDB_EINPUT with why. */
+static int
+ropApply(rpatch *rp, const char *upd, size_t len)
+{
+	const struct ropDef *op;
+	struct rop r;
+	int rc;
+
+	if ((rc = ropParse(upd, len, rp->id, rp->o.type, rp->o.n, &r)))
+		return rc;
+	op = &ropTable[r.op];
+	if (op->arg == ARG_COUNT) {
+		if (r.op == ROP_LPOP)
+			robjRemove(&rp->o, 0, r.count);
+		else
+			robjRemove(&rp->o, rp->o.n - r.count, r.count);
+		goto done;
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		bstr m = {r.a[i].m, r.a[i].mlen}, v = {r.a[i].v, r.a[i].vlen};
+
+		r.a[i].m = r.a[i].v = NULL;
+		if (op->arg == ARG_STRS)
+			ropMember(rp, op, &m);
+		else if (op->arg == ARG_FIELDS)
+			hashPatchSet(rp, &m, &v);
+		else
+			zsetPatchAdd(&rp->o, &m, r.a[i].score);
+		free(m.p);
+		free(v.p);
+	}
+done:
+	nedb__rop_free(&r);
+	return rc;
 }
 
 /*

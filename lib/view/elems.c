@@ -673,40 +673,10 @@ bad:
 
 /* ---- the Redis operators ---------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	int type;
-} ops[] = {
-	{"$sadd", EL_SET}, {"$srem", EL_SET}, {"$lpush", EL_LIST},
-	{"$rpush", EL_LIST}, {"$lpop", EL_LIST}, {"$rpop", EL_LIST},
-	{"$hset", EL_HASH}, {"$hdel", EL_HASH}, {"$zadd", EL_ZSET},
-	{"$zrem", EL_ZSET},
-};
-enum { SADD, SREM, LPUSH, RPUSH, LPOP, RPOP, HSET, HDEL, ZADD, ZREM };
-
-/* The operator of update upd (its argument at *arg), or -1. */
-static int
-op_of(const char *upd, size_t n, const char **arg)
-{
-	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
-		size_t l = strlen(ops[i].name);
-
-		if (n >= l + 6 && upd[0] == '{' && upd[1] == '"' &&
-		    !memcmp(upd + 2, ops[i].name, l) && upd[l + 2] == '"' &&
-		    upd[l + 3] == ':' && upd[n - 1] == '}') {
-			*arg = upd + l + 4;
-			return (int)i;
-		}
-	}
-	return -1;
-}
-
 bool
 nedb__el_op(const char *upd, size_t n)
 {
-	const char *arg;
-
-	return op_of(upd, n, &arg) >= 0;
+	return nedb__redis_patch_is(upd, n);
 }
 
 struct ap {
@@ -714,7 +684,7 @@ struct ap {
 	MDB_txn *txn;
 	struct elkey k;
 	struct elhdr *e;
-	nedb_buf a, b, json;
+	nedb_buf json;
 };
 
 #define APPLY_FALLBACK 1	/* the elements cannot hold the result */
@@ -726,22 +696,20 @@ oom(void)
 }
 
 static int
-bad_op(const char *what)
+broken(void)
 {
-	return nedb__err(NEDB_EINPUT, "bad Redis operator: %s", what);
+	return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed element; "
+			 "run nedb-checkpoint --rebuild");
 }
 
 static int
-ap_sadd(struct ap *x, const char *p, const char *q)
+ap_sadd(struct ap *x, const struct rop_arg *a)
 {
 	int rc;
 
-	if (!raw_str(p, q, &x->a))
-		return bad_op("a member is not a string of UTF-8");
-	if (!key_set(&x->k, 'm', x->a.p, x->a.len, NULL, 0))
-		return APPLY_FALLBACK;
+	key_set(&x->k, 'm', a->m, a->mlen, NULL, 0);
 	x->json.len = 0;
-	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len))
+	if (nedb_buf_json_str(&x->json, a->m, a->mlen))
 		return oom();
 	rc = el_put(x->v, x->txn, &x->k, x->json.p, x->json.len,
 		    MDB_NOOVERWRITE);
@@ -753,14 +721,12 @@ ap_sadd(struct ap *x, const char *p, const char *q)
 }
 
 static int
-ap_srem(struct ap *x, const char *p, const char *q)
+ap_srem(struct ap *x, const struct rop_arg *a)
 {
 	MDB_val d;
 	int rc;
 
-	if (!raw_str(p, q, &x->a))
-		return bad_op("a member is not a string of UTF-8");
-	if (!key_set(&x->k, 'm', x->a.p, x->a.len, NULL, 0))
+	if (!key_set(&x->k, 'm', a->m, a->mlen, NULL, 0))
 		return 0;	/* too long to be one */
 	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
 		return rc;
@@ -770,14 +736,12 @@ ap_srem(struct ap *x, const char *p, const char *q)
 }
 
 static int
-ap_push(struct ap *x, const char *p, const char *q, bool head)
+ap_push(struct ap *x, const struct rop_arg *a, bool head)
 {
 	unsigned char pk[8];
 
-	if (!raw_str(p, q, &x->a))
-		return bad_op("an element is not a string of UTF-8");
 	x->json.len = 0;
-	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len))
+	if (nedb_buf_json_str(&x->json, a->m, a->mlen))
 		return oom();
 	if (head)
 		x->e->lo--;
@@ -791,28 +755,19 @@ ap_push(struct ap *x, const char *p, const char *q, bool head)
 }
 
 static int
-ap_pop(struct ap *x, const char *arg, size_t n, bool head)
+ap_pop(struct ap *x, uint64_t count, bool head)
 {
-	unsigned long long count;
 	unsigned char pk[8];
-	char *end;
 	MDB_val d;
 	int rc;
 
-	if (n == 0 || n > 20 || !memchr("123456789", arg[0], 9))
-		return bad_op("a pop's count is not a positive integer");
-	count = strtoull(arg, &end, 10);
-	if (end != arg + n || count == 0 || count > x->e->n)
-		return bad_op("a pop's count is not within the list");
 	while (count--) {
 		pos_key(pk, head ? x->e->lo : x->e->hi - 1);
 		key_set(&x->k, 'l', pk, 8, NULL, 0);
 		if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
 			return rc;
 		if (!rc)
-			return nedb__err(NEDB_ECORRUPT, "corrupt view: a "
-					 "list's element is missing; run "
-					 "nedb-checkpoint --rebuild");
+			return broken();
 		x->e->sum -= d.mv_size;
 		x->e->n--;
 		if (head)
@@ -825,41 +780,24 @@ ap_pop(struct ap *x, const char *arg, size_t n, bool head)
 	return 0;
 }
 
-/* A pair's parts: [p, q) is ["a",b]; a's span [p+1, *r), b's (*r+1, q-1). */
-static bool
-pair(const char *p, const char *q, const char **r)
-{
-	if (q - p < 5 || *p != '[' || q[-1] != ']')
-		return false;
-	*r = nedb__value_end(p + 1);
-	return *r < q - 1 && **r == ',';
-}
-
 static int
-ap_hset(struct ap *x, const char *p, const char *q)
+ap_hset(struct ap *x, const struct rop_arg *a)
 {
 	unsigned char ok[8];
-	const char *r;
 	MDB_val d;
 	int rc;
 
-	if (!pair(p, q, &r) || !raw_str(p + 1, r, &x->a) ||
-	    !raw_str(r + 1, q - 1, &x->b))
-		return bad_op("$hset wants [FIELD,VALUE] pairs of strings");
-	if (!key_set(&x->k, 'f', x->a.p, x->a.len, NULL, 0))
-		return APPLY_FALLBACK;
+	key_set(&x->k, 'f', a->m, a->mlen, NULL, 0);
 	x->json.len = 0;
-	if (nedb_buf_json_str(&x->json, x->a.p, x->a.len) ||
+	if (nedb_buf_json_str(&x->json, a->m, a->mlen) ||
 	    nedb_buf_add(&x->json, ":", 1) ||
-	    nedb_buf_json_str(&x->json, x->b.p, x->b.len))
+	    nedb_buf_json_str(&x->json, a->v, a->vlen))
 		return oom();
 	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
 		return rc;
 	if (rc) {
 		if (d.mv_size != 8)
-			return nedb__err(NEDB_ECORRUPT, "corrupt view: a "
-					 "malformed element; run "
-					 "nedb-checkpoint --rebuild");
+			return broken();
 		memcpy(ok, d.mv_data, 8);
 		key_set(&x->k, 'o', ok, 8, NULL, 0);
 		if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
@@ -877,21 +815,18 @@ ap_hset(struct ap *x, const char *p, const char *q)
 }
 
 static int
-ap_hdel(struct ap *x, const char *p, const char *q)
+ap_hdel(struct ap *x, const struct rop_arg *a)
 {
 	unsigned char ok[8];
 	MDB_val d;
 	int rc;
 
-	if (!raw_str(p, q, &x->a))
-		return bad_op("a field is not a string of UTF-8");
-	if (!key_set(&x->k, 'f', x->a.p, x->a.len, NULL, 0))
+	if (!key_set(&x->k, 'f', a->m, a->mlen, NULL, 0))
 		return 0;
 	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
 		return rc;
 	if (d.mv_size != 8)
-		return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
-				 "element; run nedb-checkpoint --rebuild");
+		return broken();
 	memcpy(ok, d.mv_data, 8);
 	if ((rc = el_del(x->v, x->txn, &x->k)))
 		return rc;
@@ -903,25 +838,24 @@ ap_hdel(struct ap *x, const char *p, const char *q)
 	return el_del(x->v, x->txn, &x->k);
 }
 
-/* Removes member a (raw) of a sorted set, if there: 1 when it was. */
+/* Removes member m of a sorted set, if there: 1 when it was. */
 static int
-z_remove(struct ap *x)
+z_remove(struct ap *x, const char *m, size_t mlen)
 {
 	unsigned char sk[8];
 	MDB_val d;
 	int rc;
 
-	if (!key_set(&x->k, 'z', x->a.p, x->a.len, NULL, 0))
+	if (!key_set(&x->k, 'z', m, mlen, NULL, 0))
 		return 0;
 	if ((rc = el_get(x->v, x->txn, &x->k, &d)) <= 0)
 		return rc;
 	if (d.mv_size != 8)
-		return nedb__err(NEDB_ECORRUPT, "corrupt view: a malformed "
-				 "element; run nedb-checkpoint --rebuild");
+		return broken();
 	memcpy(sk, d.mv_data, 8);
 	if ((rc = el_del(x->v, x->txn, &x->k)))
 		return rc;
-	key_set(&x->k, 's', sk, 8, x->a.p, x->a.len);
+	key_set(&x->k, 's', sk, 8, m, mlen);
 	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
 		return rc;
 	x->e->sum -= rc ? d.mv_size : 0;
@@ -930,110 +864,72 @@ z_remove(struct ap *x)
 }
 
 static int
-ap_zadd(struct ap *x, const char *p, const char *q)
+ap_zadd(struct ap *x, const struct rop_arg *a)
 {
 	unsigned char sk[8];
-	const char *r;
-	double s;
 	int rc;
 
-	if (!pair(p, q, &r) || !raw_str(p + 1, r, &x->a) ||
-	    !score_parse(r + 1, q - 1, &s))
-		return bad_op("$zadd wants [MEMBER,SCORE] pairs");
-	if (!key_set(&x->k, 's', "01234567", 8, x->a.p, x->a.len))
-		return APPLY_FALLBACK;
-	if ((rc = z_remove(x)) < 0)
+	if ((rc = z_remove(x, a->m, a->mlen)) < 0)
 		return rc;
 	x->json.len = 0;
 	if (nedb_buf_add(&x->json, "[", 1) ||
-	    nedb_buf_json_str(&x->json, x->a.p, x->a.len) ||
-	    nedb_buf_add(&x->json, ",", 1) || nedb__score_json(&x->json, s) ||
+	    nedb_buf_json_str(&x->json, a->m, a->mlen) ||
+	    nedb_buf_add(&x->json, ",", 1) ||
+	    nedb__score_json(&x->json, a->score) ||
 	    nedb_buf_add(&x->json, "]", 1))
 		return oom();
-	score_key(sk, s);
-	key_set(&x->k, 'z', x->a.p, x->a.len, NULL, 0);
+	score_key(sk, a->score);
+	key_set(&x->k, 'z', a->m, a->mlen, NULL, 0);
 	if ((rc = el_put(x->v, x->txn, &x->k, sk, 8, 0)))
 		return rc;
-	key_set(&x->k, 's', sk, 8, x->a.p, x->a.len);
+	key_set(&x->k, 's', sk, 8, a->m, a->mlen);
 	x->e->n++;
 	x->e->sum += x->json.len;
 	return el_put(x->v, x->txn, &x->k, x->json.p, x->json.len, 0);
 }
 
 static int
-ap_zrem(struct ap *x, const char *p, const char *q)
+ap_each(struct ap *x, int op, const struct rop_arg *a)
 {
 	int rc;
 
-	if (!raw_str(p, q, &x->a))
-		return bad_op("a member is not a string of UTF-8");
-	return (rc = z_remove(x)) < 0 ? rc : 0;
-}
-
-static int
-ap_each(struct ap *x, int op, const char *p, const char *q)
-{
 	switch (op) {
-	case SADD: return ap_sadd(x, p, q);
-	case SREM: return ap_srem(x, p, q);
-	case LPUSH: return ap_push(x, p, q, true);
-	case RPUSH: return ap_push(x, p, q, false);
-	case HSET: return ap_hset(x, p, q);
-	case HDEL: return ap_hdel(x, p, q);
-	case ZADD: return ap_zadd(x, p, q);
-	default: return ap_zrem(x, p, q);
+	case ROP_SADD: return ap_sadd(x, a);
+	case ROP_SREM: return ap_srem(x, a);
+	case ROP_LPUSH: return ap_push(x, a, true);
+	case ROP_RPUSH: return ap_push(x, a, false);
+	case ROP_HSET: return ap_hset(x, a);
+	case ROP_HDEL: return ap_hdel(x, a);
+	case ROP_ZADD: return ap_zadd(x, a);
+	default: return (rc = z_remove(x, a->m, a->mlen)) < 0 ? rc : 0;
 	}
 }
 
 int
 nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
-	       size_t dklen, struct elhdr *e, const char *upd, size_t n)
+	       size_t dklen, struct elhdr *e, const char *id, const char *upd,
+	       size_t n)
 {
 	struct ap x = {.v = v, .txn = txn, .e = e};
-	const char *arg, *end = upd + n - 1, *p;
-	int op = op_of(upd, n, &arg), rc = 0;
+	struct rop r;
+	int rc;
 
-	if (op < 0)
-		return APPLY_FALLBACK;
-	if (ops[op].type != e->type)
-		return nedb__err(NEDB_EINPUT, "%s applies to a %s, not a %s",
-				 ops[op].name, el_type[ops[op].type],
-				 el_type[e->type]);
+	if ((rc = nedb__rop_parse(upd, n, id, e->type, e->n, &r)))
+		return rc;
 	key_init(&x.k, dk, dklen);
-	if (op == SADD || op == HSET || op == ZADD) {
-		/* every key must fit before the first is written: a raw
-		 * member is no longer than its JSON text's inside */
-		size_t room = EL_KEY_MAX - x.k.base - 1 - (op == ZADD ? 8 : 0);
-
-		for (p = arg + 1; *arg == '[' && p < end - 1;) {
-			const char *q = nedb__value_end(p);
-			const char *m = op == SADD ? p : p + 1;
-			const char *mq = op == SADD ? q :
-					 q - p > 2 ? nedb__value_end(p + 1) : q;
-
-			if (q > end - 1 || mq > q)
-				break;	/* malformed: said below */
-			if ((size_t)(mq - m) > room + 2)
-				return APPLY_FALLBACK;
-			p = *q == ',' ? q + 1 : q;
+	/* every key must fit before the first is written */
+	for (size_t i = 0; i < r.n; i++)
+		if (x.k.base + 1 + 8 + r.a[i].mlen > EL_KEY_MAX &&
+		    (r.op == ROP_SADD || r.op == ROP_HSET ||
+		     r.op == ROP_ZADD)) {
+			nedb__rop_free(&r);
+			return APPLY_FALLBACK;
 		}
-	}
-	if (op == LPOP || op == RPOP)
-		return ap_pop(&x, arg, (size_t)(end - arg), op == LPOP);
-	if (*arg != '[' || end[-1] != ']')
-		return bad_op("its argument is not an array");
-	for (p = arg + 1; p < end - 1 && !rc;) {
-		const char *q = nedb__value_end(p);
-
-		if (q > end - 1 || (*q != ',' && q != end - 1)) {
-			rc = bad_op("its argument is not an array");
-			break;
-		}
-		rc = ap_each(&x, op, p, q);
-		p = *q == ',' ? q + 1 : q;
-	}
-	nedb_buf_free(&x.a);
-	nedb_buf_free(&x.b);
+	if (r.op == ROP_LPOP || r.op == ROP_RPOP)
+		rc = ap_pop(&x, r.count, r.op == ROP_LPOP);
+	for (size_t i = 0; i < r.n && !rc; i++)
+		rc = ap_each(&x, r.op, &r.a[i]);
+	nedb__rop_free(&r);
 	nedb_buf_free(&x.json);
 	return rc;
 }

@@ -732,7 +732,7 @@ patch_elems(struct view *v, MDB_txn *txn, const struct op *o,
 
 	if (idx && (rc = nedb__el_text(v, txn, key, klen, e, &oldt)))
 		goto done;
-	if ((rc = nedb__el_apply(v, txn, key, klen, e, o->doc, o->doclen))) {
+	if ((rc = nedb__el_apply(v, txn, key, klen, e, o->id, o->doc, o->doclen))) {
 		if (rc < 0 && rc != NEDB_EIO)
 			rc = not_applied(o);
 		goto done;
