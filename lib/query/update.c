@@ -480,14 +480,17 @@ nedb__patch_doc(nedb_buf *out, const char *doc, size_t len, const char *upd,
 	nedb_buf u = {0}, d = {0};
 	int rc;
 
+	/* printed as nedb-redis prints a document: normalized already
+	 * (and the Redis path never loads libjq, which normalizing a
+	 * \u escape would) */
+	if (nedb__redis_patch_is(upd, updlen))
+		return nedb__redis_patch(out, doc, len, upd, updlen);
 	if (nedb_buf_add(&u, upd, updlen) || nedb_buf_add(&u, "", 1)) {
 		rc = nedb__err(NEDB_EIO, "out of memory");
 		goto done;
 	}
 	if (updlen > 10 && !memcmp(upd, "{\"$text\":[", 10))
 		rc = text_splice(&d, doc, len, u.p);
-	else if (nedb__redis_patch_is(upd, updlen))
-		rc = nedb__redis_patch(&d, doc, len, upd, updlen);
 	else
 		rc = nedb_update_doc(&d, doc, len, u.p);
 	if (!rc)
