@@ -369,6 +369,7 @@ nedb__el_text(struct view *v, MDB_txn *txn, const unsigned char *dk,
 {
 	struct joined j = {out, false};
 	bool obj = e->type == EL_HASH;
+	size_t start = out->len;
 	int rc;
 
 	if (nedb_buf_add(out, e->pre, e->prelen) ||
@@ -377,8 +378,15 @@ nedb__el_text(struct view *v, MDB_txn *txn, const unsigned char *dk,
 	if ((rc = nedb__el_walk(v, txn, dk, dklen, e->type, false, UINT64_MAX,
 				join_one, &j)))
 		return rc;
-	return nedb_buf_add(out, obj ? "}}" : "]}", 2) ?
-	       nedb__err(NEDB_EIO, "out of memory") : 0;
+	if (nedb_buf_add(out, obj ? "}}" : "]}", 2))
+		return nedb__err(NEDB_EIO, "out of memory");
+	/* the header's count of bytes is the text's (the full versions'
+	 * rule rests on it) */
+	if (out->len - start != nedb__el_textlen(e))
+		return nedb__err(NEDB_ECORRUPT, "corrupt view: a value kept "
+				 "as elements is not the size its header says; "
+				 "run nedb-checkpoint --rebuild");
+	return 0;
 }
 
 /* ---- making elements from text ------------------------------------------- */
