@@ -542,10 +542,12 @@ uint64_t nedb__el_textlen(const struct elhdr *e);
 bool nedb__el_candidate(const char *doc, size_t len);
 /* Stores doc's elements under docs key dk when it is a canonical big
  * value: 1 with its header appended to out, 0 when it is not one
- * (nothing stored), or an error.  The caller cleared old ones. */
+ * (nothing stored), or an error.  old: the header of the elements dk
+ * has now (whose entries the new ones replace, the same kept), or
+ * NULL when it has none. */
 int nedb__el_encode(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		    size_t dklen, const char *doc, size_t len, uint64_t since,
-		    nedb_buf *out);
+		    const struct elhdr *old, nedb_buf *out);
 /* Deletes every element under dk. */
 int nedb__el_clear(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		   size_t dklen);

@@ -482,7 +482,7 @@ random_big_values() {
 			printf "SADD s m%d\nRPUSH l e%d\nHSET h f%d v%d\nZADD z %d z%d\n", i, i, i, i, i % 13, i
 		for (i = 0; i < n; i++) {
 			k = int(rand() * 300); k2 = int(rand() * 300)
-			r = int(rand() * 1000); op = int(rand() * 38)
+			r = int(rand() * 1000); op = int(rand() * 43)
 			if (op == 0) printf "SADD s m%d m%d m%d é%d\n", k, k2, k, k
 			else if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
 			else if (op == 2) printf "SISMEMBER s m%d\n", k
@@ -520,7 +520,13 @@ random_big_values() {
 			else if (op == 34) printf "ZPOPMIN z %d\n", k % 3
 			else if (op == 35) print "ZPOPMAX z"
 			else if (op == 36) printf "LINDEX l %d\n", k - 300
-			else printf "LRANGE l %d %d\n", k - 150, r - 500
+			else if (op == 37) printf "LRANGE l %d %d\n", k - 150, r - 500
+			# the whole path over a value kept as elements
+			else if (op == 38) printf "SMOVE s s2 m%d\n", k
+			else if (op == 39) printf "ZREMRANGEBYRANK z %d %d\n", k % 50, k % 50 + 1
+			else if (op == 40) print "COPY h hc REPLACE"
+			else if (op == 41) printf "HDEL hc f%d\n", k
+			else printf "HSET hc f%d c%d\n", k, r
 		}
 		print "LRANGE l 0 -1"
 		print "ZRANGE z 0 -1 WITHSCORES"
@@ -532,7 +538,7 @@ random_big_values() {
 	random_big_values 7 1500 | same_as_redis
 	port=$(cat "$BATS_FILE_TMPDIR/redis.port")
 	# orders a hash table leaves to chance, sorted
-	for c in "SMEMBERS s" "HGETALL h"; do
+	for c in "SMEMBERS s" "SMEMBERS s2" "HGETALL h" "HGETALL hc"; do
 		diff <(nedb-redis --raw $c | sort) \
 			<(redis-cli -p "$port" --raw $c | sort)
 	done

@@ -424,6 +424,36 @@ canonical(const char *s, size_t n, const char *p, const char *q,
 	       !memcmp(tmp->p, p, tmp->len);
 }
 
+/*
+ * The raw bytes of the JSON string [p, q) when it is exactly as nedb
+ * escapes them (canonical): *r and *rn, borrowed from the text when it
+ * holds no escape, else decoded into buf.  False when it is not one.
+ */
+static bool
+member_raw(const char *p, const char *q, nedb_buf *buf, nedb_buf *tmp,
+	   const char **r, size_t *rn)
+{
+	const unsigned char *s = (const unsigned char *)p + 1;
+	size_t n = (size_t)(q - p) - 2;
+
+	if (q - p < 2 || *p != '"' || q[-1] != '"')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\\' || s[i] < 0x20)
+			goto slow;
+	if (!nedb__utf8_valid(s, n))
+		return false;
+	*r = (const char *)s;
+	*rn = n;
+	return true;
+slow:
+	if (!raw_str(p, q, buf) || !canonical(buf->p, buf->len, p, q, tmp))
+		return false;
+	*r = buf->p;
+	*rn = buf->len;
+	return true;
+}
+
 /* Bytes compare, shorter first (LMDB's and Redis's order). */
 static int
 bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
@@ -470,14 +500,76 @@ nedb__el_candidate(const char *doc, size_t len)
 	return el_prefix(doc, len, &type) != 0;
 }
 
+/* The entries a text makes, before they are stored: keys and values
+ * side by side in one buffer. */
+struct ent {
+	size_t k, klen, d, dlen;	/* offsets into mk.buf */
+};
+
 struct mk {
 	struct view *v;
 	MDB_txn *txn;
 	struct elkey k;
 	struct elhdr *e;
-	nedb_buf raw, prev, tmp;
+	const struct elhdr *old;	/* its elements now, or NULL */
+	nedb_buf raw, prev, tmp, buf, last_m;
+	struct ent *ents;
+	size_t n, cap;
 	double pscore;
+	int64_t last;			/* a hash's last order reused */
+	bool renumber;			/* the old orders do not fit */
 };
+
+/* Adds the entry (m->k, d) to m->ents: 0, or NEDB_EIO. */
+static int
+mk_ent(struct mk *m, const void *d, size_t dlen)
+{
+	struct ent *x;
+
+	if (m->n == m->cap) {
+		size_t c = m->cap ? 2 * m->cap : 256;
+
+		if (!(x = nedb__realloc(m->ents, c * sizeof *x)))
+			return nedb__err(NEDB_EIO, "out of memory");
+		m->ents = x;
+		m->cap = c;
+	}
+	x = &m->ents[m->n];
+	x->k = m->buf.len;
+	x->klen = m->k.n - m->k.base;
+	x->d = x->k + x->klen;
+	x->dlen = dlen;
+	if (nedb_buf_add(&m->buf, m->k.b + m->k.base, x->klen) ||
+	    nedb_buf_add(&m->buf, d, dlen))
+		return nedb__err(NEDB_EIO, "out of memory");
+	m->n++;
+	return 0;
+}
+
+/* A hash field's order: the one it has among the old elements while
+ * those still come in order, else the next. */
+static int
+mk_order(struct mk *m, int64_t *order)
+{
+	MDB_val d;
+	int rc;
+
+	if (m->old && !m->renumber) {
+		if ((rc = el_get(m->v, m->txn, &m->k, &d)) < 0)
+			return rc;
+		if (rc && d.mv_size == 8) {
+			int64_t o = (int64_t)nedb__get_be64(d.mv_data);
+
+			if (o > m->last && o < m->old->hi) {
+				*order = m->last = o;
+				return 0;
+			}
+			m->renumber = true;	/* moved: numbered afresh */
+		}
+	}
+	*order = m->e->hi++;
+	return 0;
+}
 
 /* One member of the text, [p, q) its JSON (a pair's whole for a hash or
  * a sorted set): its entries, if it keeps the order.  0, 1 when it does
@@ -487,52 +579,50 @@ mk_one(struct mk *m, const char *p, const char *q)
 {
 	struct elhdr *e = m->e;
 	unsigned char sk[8], ok[8];
-	const char *r;
+	const char *r, *rs;
+	size_t rn;
+	int64_t order;
 	int rc;
 
 	switch (e->type) {
 	case EL_SET:
-		if (!raw_str(p, q, &m->raw) ||
-		    !canonical(m->raw.p, m->raw.len, p, q, &m->tmp) ||
-		    (e->n && bytes_cmp(m->prev.p, m->prev.len, m->raw.p,
-				       m->raw.len) >= 0) ||
-		    !key_set(&m->k, 'm', m->raw.p, m->raw.len, NULL, 0))
+		if (!member_raw(p, q, &m->raw, &m->tmp, &rs, &rn) ||
+		    (e->n && bytes_cmp(m->prev.p, m->prev.len, rs, rn) >= 0) ||
+		    !key_set(&m->k, 'm', rs, rn, NULL, 0))
 			return 1;
 		m->prev.len = 0;
-		if (nedb_buf_add(&m->prev, m->raw.p, m->raw.len))
+		if (nedb_buf_add(&m->prev, rs, rn))
 			return nedb__err(NEDB_EIO, "out of memory");
-		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+		return mk_ent(m, p, (size_t)(q - p));
 	case EL_LIST:
-		if (!raw_str(p, q, &m->raw) ||
-		    !canonical(m->raw.p, m->raw.len, p, q, &m->tmp))
+		if (!member_raw(p, q, &m->raw, &m->tmp, &rs, &rn))
 			return 1;
 		pos_key(sk, e->hi);
 		key_set(&m->k, 'l', sk, 8, NULL, 0);
 		e->hi++;
-		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+		return mk_ent(m, p, (size_t)(q - p));
 	case EL_HASH:
 		r = nedb__value_end(p);
-		if (r >= q || *r != ':' || !raw_str(p, r, &m->raw) ||
-		    !canonical(m->raw.p, m->raw.len, p, r, &m->tmp) ||
-		    !raw_str(r + 1, q, &m->tmp) ||
-		    !canonical(m->tmp.p, m->tmp.len, r + 1, q, &m->prev) ||
-		    !key_set(&m->k, 'f', m->raw.p, m->raw.len, NULL, 0))
+		if (r >= q || *r != ':' ||
+		    !member_raw(r + 1, q, &m->raw, &m->tmp, &rs, &rn) ||
+		    !member_raw(p, r, &m->raw, &m->tmp, &rs, &rn) ||
+		    !key_set(&m->k, 'f', rs, rn, NULL, 0))
 			return 1;
-		nedb__put_be64(ok, (uint64_t)e->hi);
-		if ((rc = el_put(m->v, m->txn, &m->k, ok, 8,
-				 MDB_NOOVERWRITE)))
-			return rc;	/* 1: a field twice */
+		if ((rc = mk_order(m, &order)))
+			return rc;
+		nedb__put_be64(ok, (uint64_t)order);
+		if ((rc = mk_ent(m, ok, 8)))
+			return rc;
 		key_set(&m->k, 'o', ok, 8, NULL, 0);
-		e->hi++;
-		return el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0);
+		return mk_ent(m, p, (size_t)(q - p));
 	default: {
 		double s;
 
 		if (*p != '[' || q[-1] != ']')
 			return 1;
 		r = nedb__value_end(p + 1);
-		if (r >= q - 1 || *r != ',' || !raw_str(p + 1, r, &m->raw) ||
-		    !canonical(m->raw.p, m->raw.len, p + 1, r, &m->tmp) ||
+		if (r >= q - 1 || *r != ',' ||
+		    !member_raw(p + 1, r, &m->raw, &m->prev, &rs, &rn) ||
 		    !score_parse(r + 1, q - 1, &s))
 			return 1;
 		m->tmp.len = 0;
@@ -543,20 +633,19 @@ mk_one(struct mk *m, const char *p, const char *q)
 			return 1;	/* a score not as nedb prints it */
 		if (e->n && (s < m->pscore ||
 			     (s == m->pscore &&
-			      bytes_cmp(m->prev.p, m->prev.len, m->raw.p,
-					m->raw.len) >= 0)))
+			      bytes_cmp(m->last_m.p, m->last_m.len, rs, rn) >= 0)))
 			return 1;
 		m->pscore = s;
-		m->prev.len = 0;
-		if (nedb_buf_add(&m->prev, m->raw.p, m->raw.len))
-			return nedb__err(NEDB_EIO, "out of memory");
 		score_key(sk, s);
-		if (!key_set(&m->k, 's', sk, 8, m->raw.p, m->raw.len))
+		if (!key_set(&m->k, 's', sk, 8, rs, rn))
 			return 1;
-		if ((rc = el_put(m->v, m->txn, &m->k, p, (size_t)(q - p), 0)))
+		if ((rc = mk_ent(m, p, (size_t)(q - p))))
 			return rc;
-		key_set(&m->k, 'z', m->raw.p, m->raw.len, NULL, 0);
-		return el_put(m->v, m->txn, &m->k, sk, 8, MDB_NOOVERWRITE);
+		key_set(&m->k, 'z', rs, rn, NULL, 0);
+		m->last_m.len = 0;
+		if (nedb_buf_add(&m->last_m, rs, rn))
+			return nedb__err(NEDB_EIO, "out of memory");
+		return mk_ent(m, sk, 8);
 	}
 	}
 }
@@ -569,13 +658,128 @@ member_end(const char *p, int type)
 	return type == EL_HASH && *p == ':' ? nedb__value_end(p + 1) : p;
 }
 
+static int
+ent_cmp(const void *x, const void *y, void *base)
+{
+	const struct ent *a = x, *b = y;
+	const char *p = base;
+
+	return bytes_cmp(p + a->k, a->klen, p + b->k, b->klen);
+}
+
+/*
+ * Makes the elements under m->k's docs key exactly m->ents: with no old
+ * ones (merge false), each put; else one walk of the old ones beside the
+ * new in key order, so that what the new text repeats is not written
+ * again.  1 when two entries have one key (a hash field or a sorted
+ * set's member twice: not canonical), and then nothing is written.
+ */
+/* The cursor at the first key past sk (past: sk itself passed over). */
+static int
+reseek(MDB_cursor *c, const struct elkey *sk, MDB_val *kv, MDB_val *d,
+       bool past)
+{
+	int rc;
+
+	kv->mv_size = sk->n;
+	kv->mv_data = (void *)sk->b;
+	rc = mdb_cursor_get(c, kv, d, MDB_SET_RANGE);
+	if (!rc && past && kv->mv_size == sk->n &&
+	    !memcmp(kv->mv_data, sk->b, sk->n))
+		rc = mdb_cursor_get(c, kv, d, MDB_NEXT);
+	return rc;
+}
+
+static int
+mk_store(struct mk *m, bool merge)
+{
+	struct elkey k = m->k, sk;
+	MDB_cursor *c = NULL;
+	MDB_val kv = {0, NULL}, d = {0, NULL}, nk, nd;
+	size_t i = 0;
+	int rc = 0, have = MDB_NOTFOUND;
+
+	/* a set's and a list's come in order; a hash's and a sorted
+	 * set's two kinds of entry interleave */
+	for (size_t j = 1; j < m->n; j++) {
+		int cmp = ent_cmp(&m->ents[j - 1], &m->ents[j], m->buf.p);
+
+		if (cmp > 0) {
+			qsort_r(m->ents, m->n, sizeof *m->ents, ent_cmp,
+				m->buf.p);
+			break;
+		}
+		if (cmp == 0)
+			return 1;
+	}
+	for (size_t j = 1; j < m->n; j++)
+		if (!ent_cmp(&m->ents[j - 1], &m->ents[j], m->buf.p))
+			return 1;
+	if (merge) {
+		if ((rc = mdb_cursor_open(m->txn, m->v->dbi[DBI_ELEMS], &c)))
+			return nedb__mdb(rc, "cannot read view");
+		kv.mv_size = k.base;
+		kv.mv_data = k.b;
+		have = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
+	}
+	for (;;) {
+		const struct ent *x = i < m->n ? &m->ents[i] : NULL;
+		int cmp;
+
+		if (!have && !nedb__key_in(kv.mv_data, kv.mv_size, k.b,
+					   k.base))
+			have = MDB_NOTFOUND;
+		if (have && have != MDB_NOTFOUND) {
+			rc = have;
+			break;
+		}
+		if (have && !x)
+			break;
+		cmp = have ? 1 : !x ? -1 :
+		      bytes_cmp((char *)kv.mv_data + k.base,
+				kv.mv_size - k.base, m->buf.p + x->k,
+				x->klen);
+		if (cmp < 0) {		/* an old one only: it goes */
+			memcpy(sk.b, kv.mv_data, kv.mv_size);
+			sk.n = kv.mv_size;
+			if ((rc = mdb_cursor_del(c, 0)))
+				break;
+			have = reseek(c, &sk, &kv, &d, false);
+			continue;
+		}
+		memcpy(k.b + k.base, m->buf.p + x->k, x->klen);
+		nk.mv_size = k.base + x->klen;
+		nk.mv_data = k.b;
+		nd.mv_size = x->dlen;
+		nd.mv_data = m->buf.p + x->d;
+		i++;
+		if (cmp == 0 && d.mv_size == x->dlen &&
+		    !memcmp(d.mv_data, nd.mv_data, x->dlen)) {
+			have = mdb_cursor_get(c, &kv, &d, MDB_NEXT);
+			continue;	/* the same: kept */
+		}
+		if ((rc = mdb_put(m->txn, m->v->dbi[DBI_ELEMS], &nk, &nd, 0)))
+			break;
+		/* a write may move what the cursor was on: found again,
+		 * just past the key written */
+		if (c) {
+			memcpy(sk.b, k.b, nk.mv_size);
+			sk.n = nk.mv_size;
+			have = reseek(c, &sk, &kv, &d, true);
+		}
+	}
+	if (c)
+		mdb_cursor_close(c);
+	return nedb__mdb(rc, "cannot write view");
+}
+
 int
 nedb__el_encode(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		size_t dklen, const char *doc, size_t len, uint64_t since,
-		nedb_buf *out)
+		const struct elhdr *old, nedb_buf *out)
 {
 	struct elhdr e = {0};
-	struct mk m = {.v = v, .txn = txn, .e = &e};
+	struct mk m = {.v = v, .txn = txn, .e = &e, .last = INT64_MIN};
 	const char *p, *end = doc + len - 1;
 	char open, close;
 	int type, rc = 0;
@@ -606,31 +810,44 @@ nedb__el_encode(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		if (n <= ELEM_MIN)
 			return 0;
 	}
-	key_init(&m.k, dk, dklen);
-	while (p < end - 1) {
-		const char *q = member_end(p, type);
-
-		if (q > end - 1 || (*q != ',' && q != end - 1)) {
-			rc = 1;
-			break;
-		}
-		if ((rc = mk_one(&m, p, q)))
-			break;
-		e.n++;
-		e.sum += (uint64_t)(q - p);
-		p = *q == ',' ? q + 1 : q;
+	/* the old elements' positions and orders, where they may serve */
+	if (old && old->type == type) {
+		m.old = old;
+		e.lo = e.hi = type == EL_LIST ? old->lo : old->hi;
 	}
+	key_init(&m.k, dk, dklen);
+	for (;;) {
+		for (p = doc + e.prelen + 1; p < end - 1;) {
+			const char *q = member_end(p, type);
+
+			if (q > end - 1 || (*q != ',' && q != end - 1)) {
+				rc = 1;
+				break;
+			}
+			if ((rc = mk_one(&m, p, q)))
+				break;
+			e.n++;
+			e.sum += (uint64_t)(q - p);
+			p = *q == ',' ? q + 1 : q;
+		}
+		if (rc || !m.renumber || !m.old)
+			break;
+		/* a hash whose fields moved: numbered afresh */
+		m.old = NULL;
+		m.n = m.buf.len = 0;
+		e.n = e.sum = 0;
+		e.lo = e.hi = 0;
+	}
+	if (!rc)
+		rc = mk_store(&m, old != NULL);
 	nedb_buf_free(&m.raw);
 	nedb_buf_free(&m.prev);
 	nedb_buf_free(&m.tmp);
-	if (rc) {
-		/* not canonical (or an error): none of it stays */
-		int rc2 = nedb__el_clear(v, txn, dk, dklen);
-
-		return rc < 0 ? rc : rc2 ? rc2 : 0;
-	}
-	if (e.type == EL_HASH)
-		e.lo = 0;
+	nedb_buf_free(&m.buf);
+	nedb_buf_free(&m.last_m);
+	free(m.ents);
+	if (rc)
+		return rc < 0 ? rc : 0;	/* not canonical: nothing stored */
 	if ((rc = nedb__el_hdr_put(out, &e)))
 		return rc;
 	return 1;

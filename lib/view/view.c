@@ -542,23 +542,25 @@ whole_text(struct view *v, MDB_txn *txn, const unsigned char *key,
 /*
  * Stores text as coll/id's HEAD with header h: as elements when it is a
  * big Redis value (since: patch bytes since its last put), else whole.
- * Elements of an earlier version are already gone.
+ * old: the header of the elements it has now, or NULL; those of them
+ * that the new text repeats are kept.
  */
 static int
 store_doc(struct view *v, MDB_txn *txn, const unsigned char *key,
 	  size_t klen, const struct dochdr *h, const char *text, size_t len,
-	  uint64_t since)
+	  uint64_t since, const struct elhdr *old)
 {
 	nedb_buf val = {0}, el = {0};
 	int rc = 0;
 
 	if (!v->crypt && nedb__el_candidate(text, len) &&
-	    (rc = nedb__el_encode(v, txn, key, klen, text, len, since,
+	    (rc = nedb__el_encode(v, txn, key, klen, text, len, since, old,
 				  &el)) == 1) {
 		text = el.p;
 		len = el.len;
 		rc = 0;
-	}
+	} else if (!rc && old)
+		rc = nedb__el_clear(v, txn, key, klen);
 	if (!rc && !(rc = nedb__docval_put(&val, h, text, len)))
 		rc = put(v, txn, DBI_DOCS, key, klen, val.p, val.len, 0);
 	nedb_buf_free(&val);
@@ -577,7 +579,8 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 	nedb_buf val = {0}, oldtext = {0};
 	MDB_val kv, old;
 	size_t klen;
-	bool existed, stored = false, same = false;
+	struct elhdr olde;
+	bool existed, stored = false, same = false, el = false;
 	bool cand = o->kind == OP_PUT && !v->crypt &&
 		    nedb__el_candidate(o->doc, o->doclen);
 	int rc;
@@ -616,7 +619,6 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 		struct dochdr h;
 		const char *doc;
 		size_t len;
-		bool el;
 
 		if ((rc = nedb__docval_get(old.mv_data, old.mv_size, &h, &doc,
 					   &len)))
@@ -627,6 +629,7 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 
 			if ((rc = nedb__el_hdr(doc, len, &e)))
 				goto done;
+			olde = e;	/* its numbers only: pre moves */
 			/* a full version repeats the text: the header only */
 			same = o->kind == OP_PUT && cand &&
 			       nedb__el_textlen(&e) == o->doclen;
@@ -651,7 +654,9 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 					  o->kind == OP_PUT ? o->doc : NULL,
 					  o->kind == OP_PUT ? o->doclen : 0)))
 			goto done;
-		if (el && !same && (rc = nedb__el_clear(v, txn, key, klen)))
+		/* a big value's new text keeps what it repeats (store_doc) */
+		if (el && !same && !cand &&
+		    (rc = nedb__el_clear(v, txn, key, klen)))
 			goto done;
 		/* drop_ttl's work, from the header in hand: a second read
 		 * of the document would cost a second search (and, in an
@@ -673,7 +678,7 @@ apply_doc(struct view *v, MDB_txn *txn, const struct op *o)
 				goto done;
 		} else if (cand) {
 			if ((rc = store_doc(v, txn, key, klen, &nh, o->doc,
-					    o->doclen, 0)))
+					    o->doclen, 0, el ? &olde : NULL)))
 				goto done;
 		} else if (!stored && (rc = put(v, txn, DBI_DOCS, key, klen,
 						val.p, val.len, 0)))
@@ -831,8 +836,8 @@ apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
 	}
 	if ((rc = nedb__index_doc(v, txn, o->coll, o->id, strlen(o->id), old,
 				  oldlen, doc.p, doc.len)) ||
-	    (el && (rc = nedb__el_clear(v, txn, key, klen))) ||
-	    (rc = store_doc(v, txn, key, klen, &h, doc.p, doc.len, since)))
+	    (rc = store_doc(v, txn, key, klen, &h, doc.p, doc.len, since,
+			     el ? &e : NULL)))
 		goto done;
 	rc = put(v, txn, DBI_VERS, key, nedb__verkey_of(key, klen, o->seq),
 		 &ve, sizeof ve, 0);
