@@ -190,7 +190,7 @@ stage: all
 # libFuzzer targets (clang), run for a bounded time by tests/fuzz.bats.
 # The library is compiled once for all of them (instrumented, into an
 # archive each fuzzer takes what it needs from).
-FUZZERS = doc logline nql sql resp http encline note fileproof
+FUZZERS = doc logline nql sql resp http encline note fileproof rops
 fuzz: $(FUZZERS:%=build/fuzz/fuzz_%)
 
 FUZZ_CFLAGS = -g -O1 -fsanitize=address,undefined \

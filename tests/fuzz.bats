@@ -55,3 +55,7 @@ fuzz() {
 @test "the file store's manifest page and chunk proof fuzzer finds nothing" {
 	fuzz fileproof
 }
+
+@test "the Redis operators' fuzzer finds nothing" {
+	fuzz rops
+}

@@ -9303,6 +9303,28 @@ done:
 	return rc;
 }
 
+/* Whether JSON text has no whitespace outside its strings (what the
+ * document helpers walk). */
+static bool
+compact(const char *p, size_t n)
+{
+	bool in = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in = false;
+		} else if (p[i] == '"')
+			in = true;
+		else if (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' ||
+			 p[i] == '\r')
+			return false;
+	}
+	return true;
+}
+
 /*
  * Takes doc apart into rp (invariant 1): 0, NEDB_EINPUT when it is not
  * a document nedb-redis prints in the "value" shape, NEDB_EIO.  The
@@ -9318,7 +9340,7 @@ rpatchLoad(rpatch *rp, const char *doc, size_t len)
 	bstr id = {0};
 
 	if (!len || *doc != '{' || ropValueEnd(doc, doc + len, 4) !=
-	    doc + len)
+	    doc + len || !compact(doc, len))
 		return nedb__err(NEDB_EINPUT, "cannot patch a document that "
 				 "is not JSON text of an object as nedb-redis "
 				 "writes one");
