@@ -325,7 +325,7 @@ test_wrong_documents(void)
 	CHECK_FAILS("{\"type\":\"set\",\"_id\":\"k\",\"value\":[]}",
 		    "{\"$sadd\":[\"a\"]}", "not as nedb-redis");
 	CHECK_FAILS("{\"_id\":\"k\", \"type\":\"set\",\"value\":[]}",
-		    "{\"$sadd\":[\"a\"]}", "cannot patch key 'k'");
+		    "{\"$sadd\":[\"a\"]}", "as nedb-redis writes one");
 	CHECK_FAILS("{\"_id\":\"k\",\"type\":\"set\",\"value\":[]",
 		    "{\"$sadd\":[\"a\"]}", "not JSON text");
 	CHECK_FAILS("[\"a\"]", "{\"$sadd\":[\"a\"]}", "not JSON text");
