@@ -524,16 +524,7 @@ scoreParse(const char *p, const char *q, double *d)
 static int
 scoreJson(nedb_buf *b, double d)
 {
-	char buf[40];
-
-	if (isinf(d))
-		return nedb_buf_puts(b, d > 0 ? "\"inf\"" : "\"-inf\"");
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	return nedb_buf_puts(b, buf);
+	return nedb__score_json(b, d);
 }
 
 static int
@@ -1713,10 +1704,18 @@ elemsRoom(const struct elx *x, const nedb_buf *upd)
 	return nedb__el_textlen(&x->e) + upd->len <= MAX_DOC;
 }
 
-/* SADD, SREM: 1 when done (replied), 0 to take the set whole. */
+/*
+ * SADD (add), SREM, HDEL and ZREM: each member named (once) that is not
+ * there (add) or is, in one Redis operator.  1 when done (replied), 0 to
+ * take the value whole (bytes not UTF-8, or a removal that empties it:
+ * the key goes, as a whole).
+ */
 static int
-saddremElems(client *c, bool add)
+membersElems(client *c, int type, bool add)
 {
+	const char *op = add ? "{\"$sadd\":[" : type == OBJ_SET ?
+			 "{\"$srem\":[" : type == OBJ_HASH ? "{\"$hdel\":[" :
+			 "{\"$zrem\":[";
 	long long changed = 0;
 	nedb_buf upd = {0};
 	struct elx x;
@@ -1724,14 +1723,15 @@ saddremElems(client *c, bool add)
 
 	if (!argsUtf8(c, 2, 1))
 		return 0;
-	if ((r = elemsKey(c, c->argv[1], OBJ_SET, &x)) <= 0)
+	if ((r = elemsKey(c, c->argv[1], type, &x)) <= 0)
 		return r < 0;
-	r = nedb_buf_puts(&upd, add ? "{\"$sadd\":[" : "{\"$srem\":[");
+	r = nedb_buf_puts(&upd, op);
 	for (int j = 2; !r && j < c->argc; j++) {
 		if (argSeen(c, 2, 1, j))
 			continue;
-		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_SET,
-				  c->argv[j], c->argvlen[j], NULL, NULL);
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen,
+				  el_of[type], c->argv[j], c->argvlen[j], NULL,
+				  NULL);
 		if (r < 0)
 			break;
 		if (r == add) {
@@ -1747,7 +1747,7 @@ saddremElems(client *c, bool add)
 	else if (r || nedb_buf_add(&upd, "]}", 2))
 		oom(c);
 	else if (!add && (uint64_t)changed == x.e.n)
-		r = 1;		/* empty: the key goes, as a whole */
+		r = 1;
 	else if (add && !elemsRoom(&x, &upd))
 		r = 1;
 	else if (!changed || !elemsWrite(c, c->argv[1], &x, &upd))
@@ -1860,43 +1860,6 @@ hsetElems(client *c, bool hmset)
 		else
 			addReplyLongLong(c, created);
 	}
-	nedb_buf_free(&upd);
-	return r != 1;
-}
-
-/* HDEL: 1 when done, 0 to take the hash whole. */
-static int
-hdelElems(client *c)
-{
-	long long deleted = 0;
-	nedb_buf upd = {0};
-	struct elx x;
-	int r;
-
-	if (!argsUtf8(c, 2, 1))
-		return 0;
-	if ((r = elemsKey(c, c->argv[1], OBJ_HASH, &x)) <= 0)
-		return r < 0;
-	r = nedb_buf_puts(&upd, "{\"$hdel\":[");
-	for (int j = 2; !r && j < c->argc; j++) {
-		if (argSeen(c, 2, 1, j))
-			continue;
-		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_HASH,
-				  c->argv[j], c->argvlen[j], NULL, NULL);
-		if (r <= 0)
-			continue;
-		r = (deleted++ && nedb_buf_add(&upd, ",", 1)) ||
-		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
-	}
-	elemsDone(c, &x);
-	if (r < 0)
-		failed(c, r);
-	else if (r || nedb_buf_add(&upd, "]}", 2))
-		oom(c);
-	else if ((uint64_t)deleted == x.e.n)
-		r = 1;
-	else if (!deleted || !elemsWrite(c, c->argv[1], &x, &upd))
-		addReplyLongLong(c, deleted);
 	nedb_buf_free(&upd);
 	return r != 1;
 }
@@ -2421,43 +2384,6 @@ lrangeElems(client *c, long long start, long long end, bool one)
 		addReplyArrayBuf(c, (size_t)(end - start + 1), &p.out);
 	nedb_buf_free(&p.out);
 	return 1;
-}
-
-/* ZREM: 1 when done, 0 to take the sorted set whole. */
-static int
-zremElems(client *c)
-{
-	long long removed = 0;
-	nedb_buf upd = {0};
-	struct elx x;
-	int r;
-
-	if (!argsUtf8(c, 2, 1))
-		return 0;
-	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
-		return r < 0;
-	r = nedb_buf_puts(&upd, "{\"$zrem\":[");
-	for (int j = 2; !r && j < c->argc; j++) {
-		if (argSeen(c, 2, 1, j))
-			continue;
-		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
-				  c->argv[j], c->argvlen[j], NULL, NULL);
-		if (r <= 0)
-			continue;
-		r = (removed++ && nedb_buf_add(&upd, ",", 1)) ||
-		    nedb_buf_json_str(&upd, c->argv[j], c->argvlen[j]);
-	}
-	elemsDone(c, &x);
-	if (r < 0)
-		failed(c, r);
-	else if (r || nedb_buf_add(&upd, "]}", 2))
-		oom(c);
-	else if ((uint64_t)removed == x.e.n)
-		r = 1;
-	else if (!removed || !elemsWrite(c, c->argv[1], &x, &upd))
-		addReplyLongLong(c, removed);
-	nedb_buf_free(&upd);
-	return r != 1;
 }
 
 /* A string value for key: an object that borrows p (NUL-ended, as an
@@ -3952,7 +3878,7 @@ hdelCommand(client *c)
 	robj o;
 	int r;
 
-	if (hdelElems(c))
+	if (membersElems(c, OBJ_HASH, false))
 		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_HASH, &o)) < 0)
 		return;
@@ -4273,7 +4199,7 @@ saddremGenericCommand(client *c, bool add)
 	long long changed = 0;
 	robj o;
 
-	if (saddremElems(c, add))
+	if (membersElems(c, OBJ_SET, add))
 		return;
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
@@ -4868,7 +4794,7 @@ zremCommand(client *c)
 	robj o;
 	int r;
 
-	if (zremElems(c))
+	if (membersElems(c, OBJ_ZSET, false))
 		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;
