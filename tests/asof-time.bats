@@ -242,20 +242,21 @@ setup_more() {
 }
 
 @test "a view of the previous format, without the times table, is rebuilt with it at open" {
-	# the view as the previous format left it: copied table by table
-	# but times, its format number (in "applied") made the one before
+	# the view as an earlier format left it: copied table by table
+	# but times and elems, its format number (in "applied") made the
+	# one before
 	mdb_dump -n -a "$NEDB_DIR/view.mdb" | python3 -c '
 import sys
 out = []
 for sec in sys.stdin.read().split("VERSION=3\n")[1:]:
-    if "\ndatabase=" not in "\n" + sec or "\ndatabase=times\n" in "\n" + sec:
+    if "\ndatabase=" not in "\n" + sec or "\ndatabase=times\n" in "\n" + sec or "\ndatabase=elems\n" in "\n" + sec:
         continue
     lines = sec.split("\n")
     for i, l in enumerate(lines):
         if l == " " + b"applied".hex():
             v = bytearray.fromhex(lines[i + 1][1:])
-            assert v[48:52] == bytes([10, 0, 0, 0])
-            v[48:52] = bytes([9, 0, 0, 0])
+            assert v[48:52] == bytes([11, 0, 0, 0])
+            v[48:52] = bytes([10, 0, 0, 0])
             lines[i + 1] = " " + v.hex()
     out.append("VERSION=3\n" + "\n".join(lines))
 sys.stdout.write("".join(out))' > old.dump
