@@ -573,16 +573,17 @@ int nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
 int nedb__el_find(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		  size_t dklen, int type, const char *m, size_t mlen,
 		  nedb_buf *val, double *score);
-/* Whether upd is one of the Redis operators (doc/ochange.md §7.1). */
-bool nedb__el_op(const char *upd, size_t n);
 /* Applies a Redis operator to the elements, updating e: 0, 1 when the
  * elements cannot hold the result (apply it to the text instead),
  * NEDB_EINPUT when it does not apply, or another error. */
 int nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		   size_t dklen, struct elhdr *e, const char *id,
 		   const char *upd, size_t n);
-/* A sorted set's score as a document holds it. */
+/* A sorted set's score as a document holds it (elems.c), and read back:
+ * a number, "inf" or "-inf" (-0 read as 0); false for anything else
+ * (proto/redis.c). */
 int nedb__score_json(nedb_buf *b, double d);
+bool nedb__score_parse(const char *p, const char *q, double *d);
 /*
  * The HEAD of coll/id for a Redis command: 0 with h and e (e->pre
  * borrowed) when the view keeps it as elements, 1 when it is a whole

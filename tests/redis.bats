@@ -564,6 +564,13 @@ t 300'
 	nedb-redis RPOP q 2 >/dev/null
 	run sh -c "nedb-query 'FROM redis WHERE _id = \"q\"' | jq -c '.value[-2:]'"
 	assert_output '["e297","e298"]'
+	# a command of another type: WRONGTYPE, and nothing written
+	local seq=$(head_seq)
+	run -1 nedb-redis SADD q x
+	assert_output '(error) WRONGTYPE Operation against a key holding the wrong kind of value'
+	run -1 nedb-redis HSET q f v
+	assert_output '(error) WRONGTYPE Operation against a key holding the wrong kind of value'
+	assert_equal "$(head_seq)" "$seq"
 	nedb-redis DEL t >/dev/null
 	run sh -c "nedb-query 'FROM redis WHERE type = \"set\"' | jq -r ._id"
 	assert_output 's'

@@ -489,8 +489,8 @@ decodeAggregate(const char *v, size_t vlen, bool object, bool b64, robj *o)
  * A score as a document holds it: a JSON number, or the string "inf" or
  * "-inf" (JSON has no infinities).  False for anything else.
  */
-static bool
-scoreParse(const char *p, const char *q, double *d)
+bool
+nedb__score_parse(const char *p, const char *q, double *d)
 {
 	size_t n = (size_t)(q - p);
 	char buf[64], *s = buf, *end;
@@ -519,7 +519,7 @@ scoreParse(const char *p, const char *q, double *d)
 	return !isnan(*d);
 }
 
-/* The text of score d in a document (see scoreParse): the shortest of
+/* The text of score d in a document (see nedb__score_parse): the shortest of
  * %.15g, %.16g and %.17g that reads back as d. */
 static int
 scoreJson(nedb_buf *b, double d)
@@ -553,7 +553,7 @@ decodePair(const char **pp, const char *e, bool b64, bstr *m, double *d)
 		return 1;
 	p = skipWs(p, e);
 	q = jsonEnd(p, e);
-	if (!scoreParse(p, q, d))
+	if (!nedb__score_parse(p, q, d))
 		return 1;
 	p = skipWs(q, e);
 	if (p == e || *p++ != ']')
@@ -2286,7 +2286,7 @@ zpopOne(const char *json, size_t len, void *payload)
 	if (len < 5 || *json != '[' ||
 	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
 	    decodeStr(json + 1, q, false, &m) ||
-	    !scoreParse(q + 1, e - 1, &d))
+	    !nedb__score_parse(q + 1, e - 1, &d))
 		goto done;
 	if (bufBulk(&z->reply, m.p, m.len) ||
 	    (z->upd.len > 10 && nedb_buf_add(&z->upd, ",", 1)) ||
@@ -8823,7 +8823,7 @@ ropStr(const char **pp, const char *e, bstr *s)
 	return 0;
 }
 
-/* A score of $zadd at *pp: a JSON number or "inf"/"-inf", as scoreParse
+/* A score of $zadd at *pp: a JSON number or "inf"/"-inf", as nedb__score_parse
  * reads one in a document, the string's escapes decoded first. */
 static int
 ropScore(const char **pp, const char *e, double *d)
@@ -8840,7 +8840,7 @@ ropScore(const char **pp, const char *e, double *d)
 			*d = *s.p == '-' ? -HUGE_VAL : HUGE_VAL;
 		free(s.p);
 	} else if ((ok = (n = nedb__number_len(p, (size_t)(e - p))) > 0 &&
-			 scoreParse(p, p + n, d)))
+			 nedb__score_parse(p, p + n, d)))
 		p += n;
 	*pp = p;
 	return ok ? 0 : 1;

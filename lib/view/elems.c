@@ -51,8 +51,8 @@ static const char *const el_type[] = {
 	[EL_ZSET] = "zset",
 };
 
-static int
-hdr_get(const char *p, size_t n, struct elhdr *e)
+int
+nedb__el_hdr(const char *p, size_t n, struct elhdr *e)
 {
 	const unsigned char *b = (const unsigned char *)p;
 
@@ -70,12 +70,6 @@ hdr_get(const char *p, size_t n, struct elhdr *e)
 	e->pre = p + EL_HDR;
 	e->prelen = n - EL_HDR;
 	return 0;
-}
-
-int
-nedb__el_hdr(const char *p, size_t n, struct elhdr *e)
-{
-	return hdr_get(p, n, e);
 }
 
 /* Appends e (its prefix included) to out, as docs' text. */
@@ -177,31 +171,6 @@ nedb__score_json(nedb_buf *b, double d)
 	return nedb_buf_puts(b, buf);
 }
 
-/* A score's text [p, q): a number, "inf" or "-inf"; -0 read as 0.  False
- * for anything else. */
-static bool
-score_parse(const char *p, const char *q, double *d)
-{
-	size_t n = (size_t)(q - p);
-	char buf[64];
-
-	if (n == 5 && !memcmp(p, "\"inf\"", 5)) {
-		*d = HUGE_VAL;
-		return true;
-	}
-	if (n == 6 && !memcmp(p, "\"-inf\"", 6)) {
-		*d = -HUGE_VAL;
-		return true;
-	}
-	if (n == 0 || n >= sizeof buf || nedb__number_len(p, n) != n)
-		return false;
-	memcpy(buf, p, n);
-	buf[n] = 0;
-	*d = strtod(buf, NULL);
-	if (*d == 0)
-		*d = 0;
-	return !isnan(*d);
-}
 
 /* ---- LMDB ----------------------------------------------------------------- */
 
@@ -623,7 +592,7 @@ mk_one(struct mk *m, const char *p, const char *q)
 		r = nedb__value_end(p + 1);
 		if (r >= q - 1 || *r != ',' ||
 		    !member_raw(p + 1, r, &m->raw, &m->prev, &rs, &rn) ||
-		    !score_parse(r + 1, q - 1, &s))
+		    !nedb__score_parse(r + 1, q - 1, &s))
 			return 1;
 		m->tmp.len = 0;
 		if (nedb__score_json(&m->tmp, s))
@@ -897,12 +866,6 @@ bad:
 }
 
 /* ---- the Redis operators ---------------------------------------------------- */
-
-bool
-nedb__el_op(const char *upd, size_t n)
-{
-	return nedb__redis_patch_is(upd, n);
-}
 
 struct ap {
 	struct view *v;

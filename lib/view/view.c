@@ -816,7 +816,7 @@ apply_patch(struct view *v, MDB_txn *txn, const struct op *o)
 		if ((rc = nedb__el_hdr(old, oldlen, &e)))
 			goto done;
 		since += e.since;
-		if (!o->redacted && nedb__el_op(o->doc, o->doclen)) {
+		if (!o->redacted && nedb__redis_patch_is(o->doc, o->doclen)) {
 			rc = patch_elems(v, txn, o, key, klen, &h, &e);
 			if (rc != 1)
 				goto done;
