@@ -148,6 +148,39 @@ raw() {
 	assert_output '(integer) 0'
 }
 
+@test "clients blocked on a list of more than 128 elements are served by its operators, not by rewriting it" {
+	local elems
+	elems=$(seq -f 'e%g' 1 200)
+	bg c1 BLMOVE big dst RIGHT LEFT 0
+	poll 30 blocked 1
+	bg c2 BLPOP big 0
+	poll 30 blocked 2
+	# one push makes a list the view keeps as elements, which both pop
+	rcli RPUSH big $elems >/dev/null
+	got c1
+	assert_output '"e200"'
+	got c2
+	assert_output "$(printf '1) "big"\n2) "e1"')"
+	run rcli LLEN big
+	assert_output '(integer) 198'
+	run rcli LRANGE dst 0 -1
+	assert_output '1) "e200"'
+	run sh -c "nedb-log -d '$DATA/0' -n 3 | jq -c '[.id, .op, (.doc | if has(\"value\") then .value else . end)]'"
+	assert_output '["big","patch",{"$rpop":1}]
+["dst","put",["e200"]]
+["big","patch",{"$lpop":1}]'
+	# and the other way: BLMOVE into it pushes one element
+	bg c3 BLMOVE src big LEFT LEFT 0
+	poll 30 blocked 1
+	rcli RPUSH src x >/dev/null
+	got c3
+	assert_output '"x"'
+	run sh -c "nedb-log -d '$DATA/0' -n 1 | jq -c .doc"
+	assert_output '{"$lpush":["x"]}'
+	run rcli LINDEX big 0
+	assert_output '"x"'
+}
+
 @test "a blocked BRPOPLPUSH whose destination holds another type is WRONGTYPE, and the element stays" {
 	rcli SET t x
 	bg c1 BRPOPLPUSH src t 0

@@ -1612,10 +1612,12 @@ elemsDone(client *c, struct elx *x)
  * 1 when key holds a value of type that the view keeps as elements (x
  * filled; elemsDone ends its read), 0 when it does not (the command
  * takes the value whole), -1 after an error reply (WRONGTYPE, a
- * database error).
+ * database error).  With quiet, elements of another type are 0 too:
+ * the whole path answers for them (WRONGTYPE, or a blocked pop's
+ * passing over).
  */
 static int
-elemsKey(client *c, const char *key, int type, struct elx *x)
+elemsKeyAs(client *c, const char *key, int type, struct elx *x, bool quiet)
 {
 	int rc;
 
@@ -1630,6 +1632,8 @@ elemsKey(client *c, const char *key, int type, struct elx *x)
 			   0 : nedb__now_ms(), &x->h, &x->e);
 	if (rc == 0 && x->e.type != el_of[type]) {
 		elemsDone(c, x);
+		if (quiet)
+			return 0;
 		addReplyWrongType(c);
 		return -1;
 	}
@@ -1639,6 +1643,12 @@ elemsKey(client *c, const char *key, int type, struct elx *x)
 	}
 	x->dklen = nedb__dockey(x->dk, x->pl.coll, x->pl.id);
 	return 1;
+}
+
+static int
+elemsKey(client *c, const char *key, int type, struct elx *x)
+{
+	return elemsKeyAs(c, key, type, x, false);
 }
 
 /* Whether arguments from..argc-1 (every step-th from the first) are
@@ -2165,9 +2175,11 @@ hmgetElems(client *c, bool lengths)
 	return 1;
 }
 
-/* Stages {"$OP":N} for x's list: 0, or -1 after an error reply. */
+/* Stages {"$OP":N} for the list at key (x): 0, or -1 after an error
+ * reply. */
 static int
-popWrite(client *c, struct elx *x, const char *op, uint64_t n)
+popWrite(client *c, const char *key, struct elx *x, const char *op,
+	 uint64_t n)
 {
 	nedb_buf upd = {0};
 	int rc;
@@ -2175,13 +2187,15 @@ popWrite(client *c, struct elx *x, const char *op, uint64_t n)
 	if (nedb_buf_printf(&upd, "{\"$%s\":%llu}", op, (unsigned long long)n))
 		rc = oom(c);
 	else
-		rc = elemsWrite(c, c->argv[1], x, &upd);
+		rc = elemsWrite(c, key, x, &upd);
 	nedb_buf_free(&upd);
 	return rc;
 }
 
 struct popped {
-	nedb_buf out;
+	nedb_buf out;		/* the elements as bulk replies */
+	bstr first;		/* the first one's bytes, when wanted */
+	bool want_first;
 	int rc;
 };
 
@@ -2194,46 +2208,91 @@ popOne(const char *json, size_t len, void *payload)
 	if (decodeStr(json, json + len, false, &e) ||
 	    bufBulk(&p->out, e.p, e.len))
 		p->rc = -1;
+	if (!p->rc && p->want_first && !p->first.p) {
+		p->first = e;
+		return 0;
+	}
 	free(e.p);
 	return p->rc;
 }
 
-/* LPOP, RPOP (count, when hascount): 1 when done, 0 to take the list
- * whole (it would become empty). */
+/*
+ * Pops n (> 0) elements from the head (or tail) of the list at key, when
+ * the view keeps it as elements and keeps more than n (a pop that
+ * empties the list deletes the key: the whole path's): 1 with p filled
+ * (its buffers the caller's to free), 0 to take the list whole (nothing
+ * replied; elements of another type included, for the whole path to
+ * answer), -1 after an error reply.
+ */
 static int
-popElems(client *c, bool head, bool hascount, long long count)
+listPopElems(client *c, const char *key, bool head, uint64_t n,
+	     struct popped *p)
 {
-	struct popped p = {{0}, 0};
 	struct elx x;
-	uint64_t n;
 	int r;
 
-	if ((r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) <= 0)
-		return r < 0;
-	n = hascount ? (uint64_t)count : 1;
+	if ((r = elemsKeyAs(c, key, OBJ_LIST, &x, true)) <= 0)
+		return r;
 	if (n >= x.e.n) {
 		elemsDone(c, &x);
 		return 0;
 	}
-	if (n == 0) {
-		elemsDone(c, &x);
-		addReplyArrayLen(c, 0);
-		return 1;
-	}
 	r = nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_LIST, !head,
-			  n, popOne, &p);
+			  n, popOne, p);
 	elemsDone(c, &x);
-	if (r && !p.rc)
-		failed(c, r);
-	else if (r)
-		oom(c);
-	else if (!popWrite(c, &x, head ? "lpop" : "rpop", n)) {
-		if (hascount)
-			addReplyArrayBuf(c, n, &p.out);
-		else
+	if (r)
+		return p->rc ? oom(c) : failed(c, r);
+	return popWrite(c, key, &x, head ? "lpop" : "rpop", n) ? -1 : 1;
+}
+
+static void
+poppedFree(struct popped *p)
+{
+	nedb_buf_free(&p->out);
+	free(p->first.p);
+}
+
+/* LPOP, RPOP (count, when hascount): 1 when done, 0 to take the list
+ * whole. */
+static int
+popElems(client *c, bool head, bool hascount, long long count)
+{
+	struct popped p = {0};
+	uint64_t n = hascount ? (uint64_t)count : 1;
+	int r;
+
+	if (n == 0 || !(r = listPopElems(c, c->argv[1], head, n, &p)))
+		return 0;
+	if (r > 0 && hascount)
+		addReplyArrayBuf(c, n, &p.out);
+	else if (r > 0)
+		addReplyRaw(c, p.out.p, p.out.len);
+	poppedFree(&p);
+	return 1;
+}
+
+/*
+ * BLPOP, BRPOP, LMPOP and BLMPOP from the list at argument j (count as
+ * listPopReply's): 1 when done, 0 to take the list whole.
+ */
+static int
+mpopElems(client *c, int j, bool head, long long count)
+{
+	struct popped p = {0};
+	uint64_t n = count < 0 ? 1 : (uint64_t)count;
+	int r;
+
+	if (n == 0 || !(r = listPopElems(c, c->argv[j], head, n, &p)))
+		return 0;
+	if (r > 0) {
+		addReplyArrayLen(c, 2);
+		addReplyBulk(c, c->argv[j], c->argvlen[j]);
+		if (count < 0)
 			addReplyRaw(c, p.out.p, p.out.len);
+		else
+			addReplyArrayBuf(c, n, &p.out);
 	}
-	nedb_buf_free(&p.out);
+	poppedFree(&p);
 	return 1;
 }
 
@@ -2260,8 +2319,8 @@ ltrimElems(client *c, long long start, long long end)
 		end = len - 1;
 	if (start > end || start >= len)
 		return 0;	/* everything goes: the key with it */
-	if ((start && popWrite(c, &x, "lpop", (uint64_t)start)) ||
-	    (end < len - 1 && popWrite(c, &x, "rpop",
+	if ((start && popWrite(c, c->argv[1], &x, "lpop", (uint64_t)start)) ||
+	    (end < len - 1 && popWrite(c, c->argv[1], &x, "rpop",
 				       (uint64_t)(len - 1 - end))))
 		return 1;
 	addReplyOK(c);
@@ -2347,7 +2406,7 @@ zpopElems(client *c, bool max, long long count)
 static int
 lrangeElems(client *c, long long start, long long end, bool one)
 {
-	struct popped p = {{0}, 0};
+	struct popped p = {0};
 	struct elx x;
 	long long len;
 	int r;
@@ -6538,42 +6597,97 @@ done:
  * element from one end of source to one end of destination (the same
  * list may be both: a rotation).
  */
+/*
+ * LMOVE and RPOPLPUSH (BLMOVE and BRPOPLPUSH once source holds a list).
+ * Each list is read and changed by its elements where the view keeps it
+ * so (the element popped and pushed as Redis operators), else whole.
+ * The destination's type is checked before anything moves.
+ */
 static void
 lmoveGenericCommand(client *c, bool fromhead, bool tohead)
 {
 	const char *src = c->argv[1], *dst = c->argv[2];
 	bool same = !strcmp(src, dst);
-	robj s, d, *to = &d;
+	struct popped p = {.want_first = true};
+	struct elx xs, xd;
+	robj s = {0}, d = {0};
+	nedb_buf upd = {0};
 	bstr e = {0};
-	int r;
+	int es, ed, r;
 
-	if ((r = lookupTyped(c, src, OBJ_LIST, &s)) < 0)
+	/* the source's end element */
+	if ((es = elemsKeyAs(c, src, OBJ_LIST, &xs, true)) < 0)
 		return;
-	if (!r) {
-		addReplyNull(c);
-		robjFree(&s);
-		return;
+	if (es && xs.e.n < 2) {		/* the pop deletes it: whole */
+		elemsDone(c, &xs);
+		es = 0;
 	}
-	memset(&d, 0, sizeof d);
-	if (same)
-		to = &s;
-	else if (lookupTyped(c, dst, OBJ_LIST, &d) < 0)
+	if (es) {
+		r = nedb__el_walk(&c->db->view, xs.txn, xs.dk, xs.dklen,
+				  EL_LIST, !fromhead, 1, popOne, &p);
+		elemsDone(c, &xs);
+		if (r || !p.first.p) {
+			if (r && !p.rc)
+				failed(c, r);
+			else
+				oom(c);
+			goto done;
+		}
+		e = p.first;
+		p.first.p = NULL;
+	} else {
+		if ((r = lookupTyped(c, src, OBJ_LIST, &s)) < 0)
+			goto done;
+		if (!r) {
+			addReplyNull(c);
+			goto done;
+		}
+		e = s.v[fromhead ? 0 : s.n - 1];
+		s.v[fromhead ? 0 : s.n - 1].p = NULL;
+		robjRemove(&s, fromhead ? 0 : s.n - 1, 1);
+	}
+	/* the destination: a list (kept as elements or whole) or none */
+	if (same) {
+		ed = es;
+		xd = xs;
+	} else if ((ed = elemsKeyAs(c, dst, OBJ_LIST, &xd, true)) < 0) {
 		goto done;
-	/* the element leaves source, then joins destination */
-	e = s.v[fromhead ? 0 : s.n - 1];
-	s.v[fromhead ? 0 : s.n - 1].p = NULL;
-	robjRemove(&s, fromhead ? 0 : s.n - 1, 1);
-	if (robjInsert(to, tohead ? 0 : to->n, e.p, e.len)) {
+	} else if (ed) {
+		elemsDone(c, &xd);
+	}
+	if (ed) {
+		if (nedb_buf_puts(&upd, tohead ? "{\"$lpush\":[" :
+				  "{\"$rpush\":[") ||
+		    nedb_buf_json_str(&upd, e.p, e.len) ||
+		    nedb_buf_add(&upd, "]}", 2)) {
+			oom(c);
+			goto done;
+		}
+		/* a destination the element would take past the size limit:
+		 * whole, where storing it says so */
+		if (!same && !elemsRoom(&xd, &upd))
+			ed = 0;
+	}
+	if (!ed && !same && lookupTyped(c, dst, OBJ_LIST, &d) < 0)
+		goto done;		/* WRONGTYPE: nothing moves */
+	if (!ed && robjInsert(same ? &s : &d, tohead ? 0 : (same ? s.n : d.n),
+			      e.p, e.len)) {
 		oom(c);
 		goto done;
 	}
-	if ((same || storeKey(c, src, &s, TTL_KEEP) == 0) &&
-	    storeKey(c, dst, to, TTL_KEEP) == 0)
+	/* the pop, then the push */
+	if (es ? popWrite(c, src, &xs, fromhead ? "lpop" : "rpop", 1) :
+		 !same && storeKey(c, src, &s, TTL_KEEP))
+		goto done;
+	if (ed ? elemsWrite(c, dst, &xd, &upd) == 0 :
+		 storeKey(c, dst, same ? &s : &d, TTL_KEEP) == 0)
 		addReplyBulk(c, e.p, e.len);
 done:
 	free(e.p);
 	robjFree(&s);
 	robjFree(&d);
+	nedb_buf_free(&upd);
+	poppedFree(&p);
 }
 
 static void
@@ -6643,9 +6757,11 @@ listMpop(client *c, int first, int n, bool head, long long count, bool block,
 {
 	for (int j = first; j < first + n; j++) {
 		robj o;
-		int r = popSource(c, j, OBJ_LIST, &o);
+		int r;
 
-		if (r < 0)
+		if (!notServed(c, j) && mpopElems(c, j, head, count))
+			return;
+		if ((r = popSource(c, j, OBJ_LIST, &o)) < 0)
 			return;
 		if (r) {
 			listPopReply(c, c->argv[j], c->argvlen[j], &o, head,
@@ -6717,9 +6833,20 @@ blmpopCommand(client *c)
 static void
 blmoveGenericCommand(client *c, bool fromhead, bool tohead, long long ms)
 {
+	struct elx x;
 	robj o;
-	int r = popSource(c, 1, OBJ_LIST, &o);
+	int r;
 
+	/* a list kept as elements is not read whole to see it is one */
+	if (!notServed(c, 1) &&
+	    (r = elemsKeyAs(c, c->argv[1], OBJ_LIST, &x, true)) != 0) {
+		if (r > 0) {
+			elemsDone(c, &x);
+			lmoveGenericCommand(c, fromhead, tohead);
+		}
+		return;
+	}
+	r = popSource(c, 1, OBJ_LIST, &o);
 	robjFree(&o);
 	if (r > 0)
 		lmoveGenericCommand(c, fromhead, tohead);
