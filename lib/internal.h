@@ -557,7 +557,8 @@ int nedb__el_text(struct view *v, MDB_txn *txn, const unsigned char *dk,
 /* Calls fn with the JSON text of up to count members in order (rev:
  * from the end): a list's element, a set's member, a hash's
  * "field":"value", a sorted set's ["member",score].  Stops at fn's
- * non-zero return, which it returns. */
+ * non-zero return: a negative one (an error) it returns, a positive one
+ * (enough) is 0. */
 int nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		  size_t dklen, int type, bool rev, uint64_t count,
 		  int (*fn)(const char *json, size_t len, void *payload),

@@ -482,7 +482,7 @@ random_big_values() {
 			printf "SADD s m%d\nRPUSH l e%d\nRPUSH q p%d\nHSET h f%d v%d\nZADD z %d z%d\n", i, i, i, i, i, i % 13, i
 		for (i = 0; i < n; i++) {
 			k = int(rand() * 300); k2 = int(rand() * 300)
-			r = int(rand() * 1000); op = int(rand() * 52)
+			r = int(rand() * 1000); op = int(rand() * 58)
 			if (op == 0) printf "SADD s m%d m%d m%d é%d\n", k, k2, k, k
 			else if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
 			else if (op == 2) printf "SISMEMBER s m%d\n", k
@@ -535,6 +535,12 @@ random_big_values() {
 			else if (op == 48) printf "BLPOP nosuch %s 0.01\n", k % 2 ? "l" : "q"
 			else if (op == 49) printf "BRPOP s %s 0.01\n", k % 2 ? "l" : "q"
 			else if (op == 50) printf "BLMOVE q2 q RIGHT LEFT 0.01\n"
+			else if (op == 51) printf "SMOVE s2 s m%d\n", k
+			else if (op == 52) printf "SMOVE s %s m%d\n", k % 3 ? "s" : "h", k
+			else if (op == 53) printf "ZREMRANGEBYSCORE z %d (%d\n", k % 13, k % 13 + 1
+			else if (op == 54) printf "ZREMRANGEBYSCORE z (%s +inf\n", 130 + r / 8
+			else if (op == 55) printf "ZREMRANGEBYRANK z -%d -%d\n", k % 5 + 2, k % 5 + 1
+			else if (op == 56) printf "ZREMRANGEBYRANK z 0 %d\n", k % 3
 			else printf "HSET hc f%d c%d\n", k, r
 		}
 		print "LRANGE l 0 -1"
@@ -600,6 +606,39 @@ t 300'
 	assert_output 'x000 x001 x002 '
 	run nedb-redis SCARD h
 	assert_output '(integer) 301'
+	assert_determinism
+}
+
+@test "SPOP takes members of a set kept as elements at random, by one \$srem" {
+	local m lo=0 hi=0
+	awk 'BEGIN { for (i = 1; i <= 300; i++) printf "SADD s m%d\n", i }' |
+		nedb-redis >/dev/null
+	run nedb-redis --raw SPOP s 5
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^m[0-9]*$')" 5
+	assert_equal "$(printf '%s\n' "$output" | sort -u | wc -l)" 5
+	for m in $output; do
+		run nedb-redis SISMEMBER s "$m"
+		assert_output '(integer) 0'
+	done
+	run sh -c 'nedb-log -n 1 | jq -c "[.op, (.doc[\"\$srem\"] | length)]"'
+	assert_output '["patch",5]'
+	run nedb-redis SCARD s
+	assert_output '(integer) 295'
+	# one at a time, from anywhere in the set (all 100 from one half of
+	# it: a chance of 2^-99)
+	for m in $(yes 'SPOP s' | head -100 | nedb-redis --raw); do
+		if [ "${m#m}" -le 150 ]; then lo=$((lo + 1)); else hi=$((hi + 1)); fi
+	done
+	assert_equal "$((lo + hi))" 100
+	[ "$lo" -gt 0 ] && [ "$hi" -gt 0 ]
+	run nedb-redis SCARD s
+	assert_output '(integer) 195'
+	# a pop that empties the set deletes it (the whole path)
+	run sh -c 'nedb-redis --raw SPOP s 1000 | wc -l'
+	assert_output 195
+	run nedb-redis EXISTS s
+	assert_output '(integer) 0'
 	assert_determinism
 }
 

@@ -4514,6 +4514,195 @@ smismemberCommand(client *c)
 }
 
 /* SMOVE source destination member. */
+/* {"$OP":[member]} for member m: 0, or -1 (out of memory). */
+static int
+memberUpd(nedb_buf *upd, const char *op, const char *m, size_t mlen)
+{
+	upd->len = 0;
+	return nedb_buf_printf(upd, "{\"$%s\":[", op) ||
+	       nedb_buf_json_str(upd, m, mlen) ||
+	       nedb_buf_add(upd, "]}", 2) ? -1 : 0;
+}
+
+/*
+ * SMOVE from a set the view keeps as elements: the member looked up and
+ * removed by key, and added to the destination by key where it is kept
+ * so too, else whole.  1 when done, 0 to take the sets whole (a member
+ * that is not UTF-8, or a move that empties the source).
+ */
+static int
+smoveElems(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	const char *m = c->argv[3];
+	size_t mlen = c->argvlen[3], at;
+	struct elx xs, xd;
+	nedb_buf upd = {0};
+	robj d = {0};
+	bool dfound = false;
+	int r, found, ed = 0;
+
+	if (!nedb__utf8_valid((const unsigned char *)m, mlen) ||
+	    (r = elemsKeyAs(c, src, OBJ_SET, &xs, true)) == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	found = nedb__el_find(&c->db->view, xs.txn, xs.dk, xs.dklen, EL_SET,
+			      m, mlen, NULL, NULL);
+	elemsDone(c, &xs);
+	if (found < 0) {
+		failed(c, found);
+		return 1;
+	}
+	if (found && xs.e.n < 2)
+		return 0;
+	/* the destination's type, before anything moves */
+	if (strcmp(src, dst)) {
+		if ((ed = elemsKeyAs(c, dst, OBJ_SET, &xd, true)) < 0)
+			return 1;
+		if (ed) {
+			r = nedb__el_find(&c->db->view, xd.txn, xd.dk, xd.dklen,
+					  EL_SET, m, mlen, NULL, NULL);
+			elemsDone(c, &xd);
+			if (r < 0) {
+				failed(c, r);
+				return 1;
+			}
+			dfound = r;
+		} else if (lookupTyped(c, dst, OBJ_SET, &d) < 0) {
+			goto done;
+		}
+	} else {
+		addReplyLongLong(c, found ? 1 : 0);
+		return 1;
+	}
+	if (!found) {
+		addReplyLongLong(c, 0);
+		goto done;
+	}
+	if (!ed)
+		at = setFind(&d, m, mlen, &dfound);
+	if (memberUpd(&upd, "sadd", m, mlen)) {
+		oom(c);
+		goto done;
+	}
+	if (ed && !dfound && !elemsRoom(&xd, &upd)) {
+		robjFree(&d);
+		nedb_buf_free(&upd);
+		return 0;	/* the whole path says why not */
+	}
+	if (!ed && !dfound && robjInsert(&d, at, m, mlen)) {
+		oom(c);
+		goto done;
+	}
+	/* out of the source, then into the destination, as Redis */
+	if (memberUpd(&upd, "srem", m, mlen)) {
+		oom(c);
+		goto done;
+	}
+	if (elemsWrite(c, src, &xs, &upd))
+		goto done;
+	if (!dfound && ed && (memberUpd(&upd, "sadd", m, mlen) ?
+			      oom(c) : elemsWrite(c, dst, &xd, &upd)))
+		goto done;
+	if (!dfound && !ed && storeKey(c, dst, &d, TTL_KEEP))
+		goto done;
+	addReplyLongLong(c, 1);
+done:
+	robjFree(&d);
+	nedb_buf_free(&upd);
+	return 1;
+}
+
+struct spopwalk {
+	uint64_t n, k;		/* members left to pass, to take */
+	uint64_t skip;		/* count 1: members to pass first */
+	bool one;
+	nedb_buf reply, upd;
+	size_t taken;
+	int rc;
+};
+
+/* Knuth's selection sampling (TAOCP 3.4.2, algorithm S): each member is
+ * taken with chance (to take) / (left), which takes k uniformly. */
+static int
+spopOne(const char *json, size_t len, void *payload)
+{
+	struct spopwalk *w = payload;
+	bstr m = {0};
+	bool take;
+
+	if (w->one)
+		take = w->skip-- == 0;
+	else
+		take = randomBelow(w->n) < w->k;
+	w->n--;
+	if (!take)
+		return 0;
+	w->rc = -1;
+	if (decodeStr(json, json + len, false, &m) ||
+	    bufBulk(&w->reply, m.p, m.len) ||
+	    (w->taken && nedb_buf_add(&w->upd, ",", 1)) ||
+	    nedb_buf_json_str(&w->upd, m.p, m.len)) {
+		free(m.p);
+		return -1;
+	}
+	free(m.p);
+	w->rc = 0;
+	w->taken++;
+	return --w->k == 0 ? 1 : 0;
+}
+
+/*
+ * SPOP from a set the view keeps as elements: count members chosen at
+ * random in one walk (a count of one: the member at a random rank),
+ * removed by one $srem.  1 when done, 0 to take it whole (a pop that
+ * empties it).
+ */
+static int
+spopElems(client *c, bool hascount, long long count)
+{
+	struct spopwalk w = {0};
+	struct elx x;
+	int r;
+
+	if (count <= 0 ||
+	    (r = elemsKey(c, c->argv[1], OBJ_SET, &x)) == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	if ((uint64_t)count >= x.e.n) {
+		elemsDone(c, &x);
+		return 0;
+	}
+	w.n = x.e.n;
+	w.k = (uint64_t)count;
+	w.one = count == 1;
+	if (w.one)
+		w.skip = randomBelow(x.e.n);
+	r = nedb_buf_puts(&w.upd, "{\"$srem\":[") ? -1 :
+	    nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_SET, false,
+			  UINT64_MAX, spopOne, &w);
+	elemsDone(c, &x);
+	if (r && !w.rc)
+		failed(c, r);
+	else if (r || nedb_buf_add(&w.upd, "]}", 2))
+		oom(c);
+	else if (w.taken != (size_t)count)
+		failed(c, nedb__err(NEDB_ECORRUPT, "corrupt view: a set kept "
+				    "as elements has fewer than its header "
+				    "says; run nedb-checkpoint --rebuild"));
+	else if (!elemsWrite(c, c->argv[1], &x, &w.upd)) {
+		if (hascount)
+			addReplyArrayBuf(c, w.taken, &w.reply);
+		else
+			addReplyRaw(c, w.reply.p, w.reply.len);
+	}
+	nedb_buf_free(&w.reply);
+	nedb_buf_free(&w.upd);
+	return 1;
+}
+
 static void
 smoveCommand(client *c)
 {
@@ -4524,6 +4713,8 @@ smoveCommand(client *c)
 	bool found;
 	int r;
 
+	if (smoveElems(c))
+		return;
 	if ((r = lookupKey(c, src, &s)) || s.type == OBJ_NONE) {
 		if (!r)
 			addReplyLongLong(c, 0);
@@ -4575,6 +4766,8 @@ spopCommand(client *c)
 		addReplyError(c, "ERR value is out of range, must be positive");
 		return;
 	}
+	if (spopElems(c, hascount, count))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_SET, &o)) < 0)
 		return;
 	if (!r || count == 0) {
@@ -5374,6 +5567,105 @@ sizeDescCmp(const void *x, const void *y)
 
 /* ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX key min max: the
  * members ZRANGE would list for the range go. */
+struct zremwalk {
+	const zrangeargs *a;
+	long long i;		/* rank of the next member (BYRANK) */
+	size_t k;		/* members taken */
+	nedb_buf upd;		/* {"$zrem":[ the members */
+	int rc;
+};
+
+static int
+zremOne(const char *json, size_t len, void *payload)
+{
+	struct zremwalk *w = payload;
+	const char *e = json + len, *q;
+	bstr m = {0};
+	double d;
+	int r = -1;
+
+	if (len < 5 || *json != '[' ||
+	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
+	    decodeStr(json + 1, q, false, &m) ||
+	    !nedb__score_parse(q + 1, e - 1, &d))
+		goto done;
+	r = 0;
+	if (w->a->type == ZRANGE_RANK ? w->i++ < w->a->start :
+	    !zslValueGteMin(d, &w->a->score))
+		goto done;
+	if (w->a->type == ZRANGE_SCORE && !zslValueLteMax(d, &w->a->score)) {
+		r = 1;		/* past the range: enough */
+		goto done;
+	}
+	if ((w->k && nedb_buf_add(&w->upd, ",", 1)) ||
+	    nedb_buf_json_str(&w->upd, m.p, m.len))
+		r = -1;
+	w->k++;
+done:
+	free(m.p);
+	if (r < 0)
+		w->rc = -1;
+	return r;
+}
+
+/*
+ * ZREMRANGEBYRANK and ZREMRANGEBYSCORE (a's range, the ranks given) on a
+ * sorted set the view keeps as elements: the members in range read in
+ * order, removed by one $zrem.  1 when done, 0 to take it whole (BYLEX,
+ * whose start Redis finds by bisecting a set of mixed scores, or a
+ * removal that empties it).
+ */
+static int
+zremrangeElems(client *c, zrangeargs *a)
+{
+	struct zremwalk w = {.a = a, .upd = {0}};
+	long long len;
+	uint64_t count = UINT64_MAX;
+	struct elx x;
+	int r;
+
+	if (a->type == ZRANGE_LEX ||
+	    (r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	len = (long long)x.e.n;
+	if (a->type == ZRANGE_RANK) {
+		if (a->start < 0)
+			a->start += len;
+		if (a->end < 0)
+			a->end += len;
+		if (a->start < 0)
+			a->start = 0;
+		if (a->start > a->end || a->start >= len) {
+			elemsDone(c, &x);
+			addReplyLongLong(c, 0);
+			return 1;
+		}
+		if (a->end >= len)
+			a->end = len - 1;
+		if (a->end - a->start + 1 >= len) {
+			elemsDone(c, &x);
+			return 0;
+		}
+		count = (uint64_t)a->end + 1;
+	}
+	r = nedb_buf_puts(&w.upd, "{\"$zrem\":[") ? -1 :
+	    nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET, false,
+			  count, zremOne, &w);
+	elemsDone(c, &x);
+	if (r && !w.rc)
+		failed(c, r);
+	else if (r || nedb_buf_add(&w.upd, "]}", 2))
+		oom(c);
+	else if (w.k == x.e.n)
+		r = 1;		/* it empties the set: whole */
+	else if (!w.k || !elemsWrite(c, c->argv[1], &x, &w.upd))
+		addReplyLongLong(c, (long long)w.k);
+	nedb_buf_free(&w.upd);
+	return r != 1;
+}
+
 static void
 zremrangeGenericCommand(client *c, int type)
 {
@@ -5387,6 +5679,8 @@ zremrangeGenericCommand(client *c, int type)
 	    getLongLong(c, 3, &a.end, NULL) : type == ZRANGE_SCORE ?
 	    zslParseRange(c, 2, 3, &a.score) :
 	    zslParseLexRange(c, 2, 3, &a.lex))
+		return;
+	if (zremrangeElems(c, &a))
 		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;

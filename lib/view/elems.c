@@ -275,8 +275,11 @@ nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 	for (; !rc && count; count--) {
 		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
 			break;
-		if ((rc = fn(d.mv_data, d.mv_size, payload)))
+		if ((rc = fn(d.mv_data, d.mv_size, payload))) {
+			if (rc > 0)	/* enough */
+				rc = MDB_NOTFOUND;
 			break;
+		}
 		rc = mdb_cursor_get(c, &kv, &d, rev ? MDB_PREV : MDB_NEXT);
 	}
 	mdb_cursor_close(c);
