@@ -563,6 +563,13 @@ int nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		  size_t dklen, int type, bool rev, uint64_t count,
 		  int (*fn)(const char *json, size_t len, void *payload),
 		  void *payload);
+/* As nedb__el_walk, over a sorted set's members in score order from
+ * the first whose score is from or more (rev: back from the last whose
+ * score is from or less). */
+int nedb__el_zfrom(struct view *v, MDB_txn *txn, const unsigned char *dk,
+		   size_t dklen, double from, bool rev, uint64_t count,
+		   int (*fn)(const char *json, size_t len, void *payload),
+		   void *payload);
 /* As nedb__el_walk, over a list's elements from position pos (its
  * header's lo + an index) on. */
 int nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,

@@ -482,66 +482,77 @@ random_big_values() {
 			printf "SADD s m%d\nRPUSH l e%d\nRPUSH q p%d\nHSET h f%d v%d\nZADD z %d z%d\n", i, i, i, i, i, i % 13, i
 		for (i = 0; i < n; i++) {
 			k = int(rand() * 300); k2 = int(rand() * 300)
-			r = int(rand() * 1000); op = int(rand() * 58)
+			r = int(rand() * 1000); op = int(rand() * 67)
+			# (no else-if chain: mawk refuses one this long)
 			if (op == 0) printf "SADD s m%d m%d m%d é%d\n", k, k2, k, k
-			else if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
-			else if (op == 2) printf "SISMEMBER s m%d\n", k
-			else if (op == 3) print "SCARD s"
-			else if (op == 4) printf "LPUSH l a%d \"b %d\"\n", k, r
-			else if (op == 5) printf "RPUSH l c%d\n", k
-			else if (op == 6) print "LPOP l"
-			else if (op == 7) printf "RPOP l %d\n", k % 4
-			else if (op == 8) print "LLEN l"
-			else if (op == 9) printf "LINDEX l %d\n", k
-			else if (op == 10) printf "HSET h f%d v%d f%d w%d\n", k, r, k, r
-			else if (op == 11) printf "HDEL h f%d f%d\n", k, k2
-			else if (op == 12) printf "HGET h f%d\n", k
-			else if (op == 13) printf "HINCRBY h n%d %d\n", k % 20, r - 500
-			else if (op == 14) printf "HINCRBYFLOAT h x%d 1.5\n", k % 20
-			else if (op == 15) printf "HSETNX h f%d nx\n", k
-			else if (op == 16) printf "HMGET h f%d f%d nope\n", k, k2
-			else if (op == 17) printf "HSTRLEN h f%d\n", k
-			else if (op == 18) printf "ZADD z %s z%d\n", r / 8, k
-			else if (op == 19) printf "ZADD z XX CH %d z%d %d z%d\n", r, k, r, k2
-			else if (op == 20) printf "ZINCRBY z 2.5 z%d\n", k
-			else if (op == 21) printf "ZREM z z%d z%d\n", k, k2
-			else if (op == 22) printf "ZSCORE z z%d\n", k
-			else if (op == 23) printf "ZRANK z z%d\n", k
-			else if (op == 24) printf "LSET l 3 set%d\n", k
-			else if (op == 25) printf "ZADD z NX %d z%d\n", r, k
-			else if (op == 26) printf "ZADD z GT %d z%d\n", r % 50, k
-			else if (op == 27) print "HLEN h"
-			else if (op == 28) print "ZCARD z"
-			else if (op == 29) printf "LRANGE l 0 5\n"
-			else if (op == 30) printf "ZADD z INCR -1 z%d\n", k
-			else if (op == 31) printf "HEXISTS h f%d\n", k
-			else if (op == 32) print "LTRIM l 1 -2"
-			else if (op == 33) printf "LTRIM l 0 %d\n", 150 + k
-			else if (op == 34) printf "ZPOPMIN z %d\n", k % 3
-			else if (op == 35) print "ZPOPMAX z"
-			else if (op == 36) printf "LINDEX l %d\n", k - 300
-			else if (op == 37) printf "LRANGE l %d %d\n", k - 150, r - 500
+			if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
+			if (op == 2) printf "SISMEMBER s m%d\n", k
+			if (op == 3) print "SCARD s"
+			if (op == 4) printf "LPUSH l a%d \"b %d\"\n", k, r
+			if (op == 5) printf "RPUSH l c%d\n", k
+			if (op == 6) print "LPOP l"
+			if (op == 7) printf "RPOP l %d\n", k % 4
+			if (op == 8) print "LLEN l"
+			if (op == 9) printf "LINDEX l %d\n", k
+			if (op == 10) printf "HSET h f%d v%d f%d w%d\n", k, r, k, r
+			if (op == 11) printf "HDEL h f%d f%d\n", k, k2
+			if (op == 12) printf "HGET h f%d\n", k
+			if (op == 13) printf "HINCRBY h n%d %d\n", k % 20, r - 500
+			if (op == 14) printf "HINCRBYFLOAT h x%d 1.5\n", k % 20
+			if (op == 15) printf "HSETNX h f%d nx\n", k
+			if (op == 16) printf "HMGET h f%d f%d nope\n", k, k2
+			if (op == 17) printf "HSTRLEN h f%d\n", k
+			if (op == 18) printf "ZADD z %s z%d\n", r / 8, k
+			if (op == 19) printf "ZADD z XX CH %d z%d %d z%d\n", r, k, r, k2
+			if (op == 20) printf "ZINCRBY z 2.5 z%d\n", k
+			if (op == 21) printf "ZREM z z%d z%d\n", k, k2
+			if (op == 22) printf "ZSCORE z z%d\n", k
+			if (op == 23) printf "ZRANK z z%d\n", k
+			if (op == 24) printf "LSET l 3 set%d\n", k
+			if (op == 25) printf "ZADD z NX %d z%d\n", r, k
+			if (op == 26) printf "ZADD z GT %d z%d\n", r % 50, k
+			if (op == 27) print "HLEN h"
+			if (op == 28) print "ZCARD z"
+			if (op == 29) printf "LRANGE l 0 5\n"
+			if (op == 30) printf "ZADD z INCR -1 z%d\n", k
+			if (op == 31) printf "HEXISTS h f%d\n", k
+			if (op == 32) print "LTRIM l 1 -2"
+			if (op == 33) printf "LTRIM l 0 %d\n", 150 + k
+			if (op == 34) printf "ZPOPMIN z %d\n", k % 3
+			if (op == 35) print "ZPOPMAX z"
+			if (op == 36) printf "LINDEX l %d\n", k - 300
+			if (op == 37) printf "LRANGE l %d %d\n", k - 150, r - 500
 			# the whole path over a value kept as elements
-			else if (op == 38) printf "SMOVE s s2 m%d\n", k
-			else if (op == 39) printf "ZREMRANGEBYRANK z %d %d\n", k % 50, k % 50 + 1
-			else if (op == 40) print "COPY h hc REPLACE"
-			else if (op == 41) printf "HDEL hc f%d\n", k
+			if (op == 38) printf "SMOVE s s2 m%d\n", k
+			if (op == 39) printf "ZREMRANGEBYRANK z %d %d\n", k % 50, k % 50 + 1
+			if (op == 40) print "COPY h hc REPLACE"
+			if (op == 41) printf "HDEL hc f%d\n", k
 			# the queue commands over lists kept as elements
-			else if (op == 43) printf "LMOVE l q %s %s\n", k % 2 ? "LEFT" : "RIGHT", r % 2 ? "LEFT" : "RIGHT"
-			else if (op == 44) printf "LMOVE q l %s %s\n", k % 2 ? "LEFT" : "RIGHT", r % 2 ? "LEFT" : "RIGHT"
-			else if (op == 45) printf "RPOPLPUSH %s\n", k % 2 ? "l l" : "q q2"
-			else if (op == 46) printf "LMOVE q s LEFT LEFT\n"
-			else if (op == 47) printf "LMPOP 2 nosuch %s %s COUNT %d\n", k % 2 ? "l" : "q", r % 2 ? "LEFT" : "RIGHT", k % 4 + 1
-			else if (op == 48) printf "BLPOP nosuch %s 0.01\n", k % 2 ? "l" : "q"
-			else if (op == 49) printf "BRPOP s %s 0.01\n", k % 2 ? "l" : "q"
-			else if (op == 50) printf "BLMOVE q2 q RIGHT LEFT 0.01\n"
-			else if (op == 51) printf "SMOVE s2 s m%d\n", k
-			else if (op == 52) printf "SMOVE s %s m%d\n", k % 3 ? "s" : "h", k
-			else if (op == 53) printf "ZREMRANGEBYSCORE z %d (%d\n", k % 13, k % 13 + 1
-			else if (op == 54) printf "ZREMRANGEBYSCORE z (%s +inf\n", 130 + r / 8
-			else if (op == 55) printf "ZREMRANGEBYRANK z -%d -%d\n", k % 5 + 2, k % 5 + 1
-			else if (op == 56) printf "ZREMRANGEBYRANK z 0 %d\n", k % 3
-			else printf "HSET hc f%d c%d\n", k, r
+			if (op == 43) printf "LMOVE l q %s %s\n", k % 2 ? "LEFT" : "RIGHT", r % 2 ? "LEFT" : "RIGHT"
+			if (op == 44) printf "LMOVE q l %s %s\n", k % 2 ? "LEFT" : "RIGHT", r % 2 ? "LEFT" : "RIGHT"
+			if (op == 45) printf "RPOPLPUSH %s\n", k % 2 ? "l l" : "q q2"
+			if (op == 46) printf "LMOVE q s LEFT LEFT\n"
+			if (op == 47) printf "LMPOP 2 nosuch %s %s COUNT %d\n", k % 2 ? "l" : "q", r % 2 ? "LEFT" : "RIGHT", k % 4 + 1
+			if (op == 48) printf "BLPOP nosuch %s 0.01\n", k % 2 ? "l" : "q"
+			if (op == 49) printf "BRPOP s %s 0.01\n", k % 2 ? "l" : "q"
+			if (op == 50) printf "BLMOVE q2 q RIGHT LEFT 0.01\n"
+			if (op == 51) printf "SMOVE s2 s m%d\n", k
+			if (op == 52) printf "SMOVE s %s m%d\n", k % 3 ? "s" : "h", k
+			if (op == 53) printf "ZREMRANGEBYSCORE z %d (%d\n", k % 13, k % 13 + 1
+			if (op == 54) printf "ZREMRANGEBYSCORE z (%s +inf\n", 130 + r / 8
+			if (op == 55) printf "ZREMRANGEBYRANK z -%d -%d\n", k % 5 + 2, k % 5 + 1
+			if (op == 56) printf "ZREMRANGEBYRANK z 0 %d\n", k % 3
+			# sorted sets read by key, rank and score
+			if (op == 57) printf "ZRANGE z %d %d\n", k - 150, r - 500
+			if (op == 58) printf "ZREVRANGE z %d %d WITHSCORES\n", k % 5, k % 5 + r % 10
+			if (op == 59) printf "ZRANGE z %d %d BYSCORE LIMIT %d %d WITHSCORES\n", k % 13, k % 13 + 4, r % 3, r % 7 - 1
+			if (op == 60) printf("ZRANGEBYSCORE z (%s +inf LIMIT 0 5\n", r / 8)
+			if (op == 61) printf "ZREVRANGEBYSCORE z %d -inf WITHSCORES LIMIT 1 3\n", k % 13
+			if (op == 62) printf("ZRANGE z +inf (%d BYSCORE REV LIMIT 0 4\n", r / 8)
+			if (op == 63) printf "ZCOUNT z %d (%d\n", k % 13, k % 13 + r % 60
+			if (op == 64) printf "ZREVRANK z z%d\n", k
+			if (op == 65) printf "ZRANGE z -%d -1 REV\n", k % 4 + 1
+			if (op == 42 || op == 66) printf "HSET hc f%d c%d\n", k, r
 		}
 		print "LRANGE l 0 -1"
 		print "LRANGE q 0 -1"

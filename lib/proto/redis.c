@@ -5117,37 +5117,6 @@ zmscoreCommand(client *c)
 }
 
 /* ZRANK and ZREVRANK: the rank counted without sorting the set. */
-static void
-zrankGenericCommand(client *c, bool rev)
-{
-	bool found = false;
-	size_t i, rank = 0;
-	robj o;
-
-	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
-		return;
-	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
-	if (!found) {
-		addReplyNull(c);
-	} else {
-		for (size_t j = 0; j < o.n; j++)
-			rank += zsetBefore(&o, j, i);
-		addReplyLongLong(c, (long long)(rev ? o.n - 1 - rank : rank));
-	}
-	robjFree(&o);
-}
-
-static void
-zrankCommand(client *c)
-{
-	zrankGenericCommand(c, false);
-}
-
-static void
-zrevrankCommand(client *c)
-{
-	zrankGenericCommand(c, true);
-}
 
 /* A score range: min and max, each inclusive or ("(") exclusive. */
 typedef struct zrangespec {
@@ -5304,23 +5273,6 @@ zscoreStart(const zent *z, size_t n, const zrangespec *r, bool rev)
 }
 
 static void
-zcountCommand(client *c)
-{
-	long long count = 0;
-	zrangespec r;
-	robj o;
-
-	if (zslParseRange(c, 2, 3, &r) ||
-	    lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
-		return;
-	for (size_t i = 0; i < o.n; i++)
-		count += zslValueGteMin(o.sc[i], &r) &&
-			 zslValueLteMax(o.sc[i], &r);
-	addReplyLongLong(c, count);
-	robjFree(&o);
-}
-
-static void
 zlexcountCommand(client *c)
 {
 	long long count = 0;
@@ -5458,6 +5410,280 @@ zrangeSelect(const zrangeargs *a, const zent *z, size_t n, size_t **out)
 	return k;
 }
 
+/* A sorted set's ["member",score] as kept by the view: 0, or -1. */
+static int
+zentParse(const char *json, size_t len, bstr *m, double *d)
+{
+	const char *e = json + len, *q;
+
+	if (len < 5 || *json != '[' ||
+	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
+	    decodeStr(json + 1, q, false, m) ||
+	    !nedb__score_parse(q + 1, e - 1, d))
+		return -1;
+	return 0;
+}
+
+struct zwalk {
+	const zrangeargs *a;
+	long long skip;		/* members in range to pass (rank, offset) */
+	long long left;		/* members to take; -1: all */
+	const char *m;		/* ZRANK: the member looked for */
+	size_t mlen;
+	bool rev, count_only;
+	long long k;		/* taken (ZRANK: passed) */
+	nedb_buf out;
+	int rc;
+};
+
+/* One member of a walk in order: 0 on, 1 enough, -1 an error. */
+static int
+zwalkOne(const char *json, size_t len, void *payload)
+{
+	struct zwalk *w = payload;
+	const zrangeargs *a = w->a;
+	bstr m = {0};
+	double d;
+	int r = 0;
+
+	if (zentParse(json, len, &m, &d)) {
+		r = w->rc = -1;
+		goto done;
+	}
+	if (w->m) {		/* ZRANK: members before it */
+		if (m.len == w->mlen && !memcmp(m.p, w->m, m.len))
+			r = 1;
+		else
+			w->k++;
+		goto done;
+	}
+	if (a && a->type == ZRANGE_SCORE) {
+		/* outside the near end: not yet; past the far end: done */
+		if (!(w->rev ? zslValueLteMax(d, &a->score) :
+		      zslValueGteMin(d, &a->score)))
+			goto done;
+		if (!(w->rev ? zslValueGteMin(d, &a->score) :
+		      zslValueLteMax(d, &a->score))) {
+			r = 1;
+			goto done;
+		}
+	}
+	if (w->skip > 0) {
+		w->skip--;
+		goto done;
+	}
+	if (w->left == 0) {
+		r = 1;
+		goto done;
+	}
+	w->k++;
+	if (w->left > 0)
+		w->left--;
+	if (w->count_only)
+		goto done;
+	if (bufBulk(&w->out, m.p, m.len)) {
+		r = w->rc = -1;
+		goto done;
+	}
+	if (a->withscores) {
+		char buf[40];
+		int n = isinf(d) ? snprintf(buf, sizeof buf, "%s",
+					    d > 0 ? "inf" : "-inf") :
+			snprintf(buf, sizeof buf, "%.17g", d);
+
+		if (bufBulk(&w->out, buf, (size_t)n))
+			r = w->rc = -1;
+	}
+done:
+	free(m.p);
+	return r;
+}
+
+/* Runs w over x's sorted set: forward or back (rev) from its end, or
+ * from score from when from_score. */
+static int
+zwalkRun(client *c, struct elx *x, struct zwalk *w, bool from_score,
+	 double from, uint64_t count)
+{
+	return from_score ?
+	       nedb__el_zfrom(&c->db->view, x->txn, x->dk, x->dklen, from,
+			      w->rev, count, zwalkOne, w) :
+	       nedb__el_walk(&c->db->view, x->txn, x->dk, x->dklen, EL_ZSET,
+			     w->rev, count, zwalkOne, w);
+}
+
+/*
+ * ZRANGE (by rank or score, forward or REV, LIMIT, WITHSCORES) and the
+ * forms that Redis keeps for it, on a sorted set the view keeps as
+ * elements: by rank a walk from the end the range is nearer, by score
+ * from where the range starts.  1 when done, 0 to take it whole (BYLEX).
+ */
+static int
+zrangeElems(client *c, zrangeargs *a)
+{
+	struct zwalk w = {.a = a, .left = -1, .out = {0}};
+	uint64_t count = UINT64_MAX;
+	struct elx x;
+	int r;
+
+	if (a->type == ZRANGE_LEX ||
+	    (r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	w.rev = a->dir == ZDIR_REVERSE;
+	if (a->type == ZRANGE_RANK) {
+		long long start = a->start, end = a->end;
+		long long len = (long long)x.e.n;
+
+		if (start < 0)
+			start += len;
+		if (end < 0)
+			end += len;
+		if (start < 0)
+			start = 0;
+		if (end >= len)
+			end = len - 1;
+		if (start > end || start >= len) {
+			elemsDone(c, &x);
+			addReplyArrayLen(c, 0);
+			return 1;
+		}
+		w.skip = start;
+		count = (uint64_t)end + 1;
+	} else {
+		if (a->offset < 0) {
+			elemsDone(c, &x);
+			addReplyArrayLen(c, 0);
+			return 1;
+		}
+		w.skip = a->offset;
+		w.left = a->limit < 0 ? -1 : a->limit;
+	}
+	r = zwalkRun(c, &x, &w, a->type == ZRANGE_SCORE,
+		     w.rev ? a->score.max : a->score.min, count);
+	elemsDone(c, &x);
+	if (r && !w.rc)
+		failed(c, r);
+	else if (r)
+		oom(c);
+	else
+		addReplyArrayBuf(c, (size_t)(a->withscores ? 2 * w.k : w.k),
+				 &w.out);
+	nedb_buf_free(&w.out);
+	return 1;
+}
+
+/*
+ * ZRANK and ZREVRANK on a sorted set the view keeps as elements: the
+ * member found by key, then the members before it counted in a walk
+ * from the nearer end of its score.  1 when done, 0 to take it whole.
+ */
+static int
+zrankElems(client *c, bool rev)
+{
+	struct zwalk w = {.m = c->argv[2], .mlen = c->argvlen[2]};
+	struct elx x;
+	double score;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], OBJ_ZSET, &x)) <= 0)
+		return r < 0;
+	r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
+			  c->argv[2], c->argvlen[2], NULL, &score);
+	if (r == 1) {
+		/* those before it from its end of the order */
+		w.rev = rev;
+		r = nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET,
+				  rev, UINT64_MAX, zwalkOne, &w);
+		if (!r && !w.rc)
+			r = 1;
+	}
+	elemsDone(c, &x);
+	if (r == 1)
+		addReplyLongLong(c, w.k);
+	else if (r == 0)
+		addReplyNull(c);
+	else if (!w.rc)
+		failed(c, r);
+	else
+		oom(c);
+	return 1;
+}
+
+static void
+zrankGenericCommand(client *c, bool rev)
+{
+	bool found = false;
+	size_t i, rank = 0;
+	robj o;
+
+	if (zrankElems(c, rev))
+		return;
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	i = setFind(&o, c->argv[2], c->argvlen[2], &found);
+	if (!found) {
+		addReplyNull(c);
+	} else {
+		for (size_t j = 0; j < o.n; j++)
+			rank += zsetBefore(&o, j, i);
+		addReplyLongLong(c, (long long)(rev ? o.n - 1 - rank : rank));
+	}
+	robjFree(&o);
+}
+
+static void
+zrankCommand(client *c)
+{
+	zrankGenericCommand(c, false);
+}
+
+static void
+zrevrankCommand(client *c)
+{
+	zrankGenericCommand(c, true);
+}
+
+static void
+zcountCommand(client *c)
+{
+	long long count = 0;
+	zrangespec r;
+	robj o;
+
+	if (zslParseRange(c, 2, 3, &r))
+		return;
+	{
+		/* kept as elements: counted from where the range starts */
+		zrangeargs a = {.type = ZRANGE_SCORE, .score = r};
+		struct zwalk w = {.a = &a, .left = -1, .count_only = true};
+		struct elx x;
+		int e = elemsKey(c, c->argv[1], OBJ_ZSET, &x);
+
+		if (e < 0)
+			return;
+		if (e > 0) {
+			e = zwalkRun(c, &x, &w, true, r.min, UINT64_MAX);
+			elemsDone(c, &x);
+			if (e && !w.rc)
+				failed(c, e);
+			else if (e)
+				oom(c);
+			else
+				addReplyLongLong(c, w.k);
+			return;
+		}
+	}
+	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
+		return;
+	for (size_t i = 0; i < o.n; i++)
+		count += zslValueGteMin(o.sc[i], &r) &&
+			 zslValueLteMax(o.sc[i], &r);
+	addReplyLongLong(c, count);
+	robjFree(&o);
+}
+
 static void
 zrangeGenericCommand(client *c, int type, int dir)
 {
@@ -5467,7 +5693,7 @@ zrangeGenericCommand(client *c, int type, int dir)
 	robj o;
 	int r;
 
-	if (zrangeParse(c, &a, 1, false) ||
+	if (zrangeParse(c, &a, 1, false) || zrangeElems(c, &a) ||
 	    (r = lookupTyped(c, c->argv[1], OBJ_ZSET, &o)) < 0)
 		return;
 	z = zsetOrder(&o);

@@ -287,6 +287,51 @@ nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
 }
 
 int
+nedb__el_zfrom(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	       size_t dklen, double from, bool rev, uint64_t count,
+	       int (*fn)(const char *json, size_t len, void *payload),
+	       void *payload)
+{
+	unsigned char sk[8];
+	struct elkey k, seek;
+	MDB_cursor *c;
+	MDB_val kv, d;
+	size_t plen;
+	int rc;
+
+	key_init(&k, dk, dklen);
+	key_set(&k, 's', "", 0, NULL, 0);
+	plen = k.n;
+	if (from == 0)
+		from = 0;		/* -0: where 0's members are */
+	score_key(sk, from);
+	if (rev)			/* past from's members: its successor */
+		nedb__put_be64(sk, nedb__get_be64(sk) + 1);
+	seek = k;
+	key_set(&seek, 's', sk, 8, NULL, 0);
+	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
+		return nedb__mdb(rc, "cannot read view");
+	kv.mv_size = seek.n;
+	kv.mv_data = seek.b;
+	rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
+	if (rev)
+		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &d, MDB_LAST) :
+		     rc ? rc : mdb_cursor_get(c, &kv, &d, MDB_PREV);
+	for (; !rc && count; count--) {
+		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
+			break;
+		if ((rc = fn(d.mv_data, d.mv_size, payload))) {
+			if (rc > 0)
+				rc = MDB_NOTFOUND;
+			break;
+		}
+		rc = mdb_cursor_get(c, &kv, &d, rev ? MDB_PREV : MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
+}
+
+int
 nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
 	      size_t dklen, int64_t pos, uint64_t count,
 	      int (*fn)(const char *json, size_t len, void *payload),
