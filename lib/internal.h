@@ -619,7 +619,7 @@ int nedb__write_ops(nedb *db, const char *coll, const char *id,
  */
 enum {
 	ROP_SADD, ROP_SREM, ROP_LPUSH, ROP_RPUSH, ROP_LPOP, ROP_RPOP,
-	ROP_HSET, ROP_HDEL, ROP_ZADD, ROP_ZREM
+	ROP_HSET, ROP_HDEL, ROP_ZADD, ROP_ZREM, ROP_LSET
 };
 struct rop_arg {
 	char *m;		/* a member, element or field: raw bytes */
@@ -630,7 +630,7 @@ struct rop_arg {
 };
 struct rop {
 	int op;			/* ROP_* */
-	uint64_t count;		/* $lpop, $rpop */
+	uint64_t count;		/* $lpop, $rpop; $lset: the index */
 	struct rop_arg *a;
 	size_t n;
 };

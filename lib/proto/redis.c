@@ -1690,6 +1690,34 @@ argLater(const client *c, int step, int j)
  * reply.  A value the update would take past MAX_DOC is the caller's
  * to refuse (elemsRoom).
  */
+/*
+ * upd applied to the text of the value at x and written whole: for a
+ * value that an earlier write of the same command left whole (its full
+ * version logged at 128 members or fewer, which the view keeps whole).
+ * 0, or -1 after an error reply.
+ */
+static int
+elemsWriteWhole(client *c, const char *key, struct elx *x,
+		const nedb_buf *upd)
+{
+	nedb_buf text = {0};
+	nedb_doc d;
+	int r = dbFetchAt(c, &x->pl, &d);
+
+	if (r < 0)
+		return -1;
+	if (r == 0 || (r = nedb__redis_patch(&text, d.doc, d.len, upd->p,
+					      upd->len))) {
+		nedb_buf_free(&text);
+		return failed(c, r ? r : nedb__err(NEDB_ECORRUPT, "key "
+						   "'%.64s' changed under "
+						   "the command", key));
+	}
+	r = dbPutAt(c, key, &x->pl, text.p, text.len, TTL_KEEP);
+	nedb_buf_free(&text);
+	return r;
+}
+
 static int
 elemsWrite(client *c, const char *key, struct elx *x, const nedb_buf *upd)
 {
@@ -1697,8 +1725,7 @@ elemsWrite(client *c, const char *key, struct elx *x, const nedb_buf *upd)
 				 upd->len, &c->w, NULL);
 
 	if (rc == 1)
-		rc = nedb__err(NEDB_ECORRUPT, "key '%.64s' changed under the "
-			       "command", key);
+		return elemsWriteWhole(c, key, x, upd);
 	if (rc)
 		return failed(c, rc);
 	if (c->conn->ready)
@@ -6804,6 +6831,46 @@ lindexCommand(client *c)
 	robjFree(&o);
 }
 
+/*
+ * LSET on a list the view keeps as elements: the element at the index
+ * replaced by its key, one $lset.  1 when done, 0 to take it whole (an
+ * element that is not UTF-8).
+ */
+static int
+lsetElems(client *c)
+{
+	nedb_buf upd = {0};
+	struct elx x;
+	long long i;
+	int r;
+
+	if (!nedb__utf8_valid((const unsigned char *)c->argv[3],
+			      c->argvlen[3]) ||
+	    (r = elemsKey(c, c->argv[1], OBJ_LIST, &x)) == 0)
+		return 0;
+	if (r < 0)
+		return 1;
+	elemsDone(c, &x);
+	if (getLongLong(c, 2, &i, NULL))
+		return 1;
+	if (i < 0)
+		i += (long long)x.e.n;
+	if (i < 0 || i >= (long long)x.e.n) {
+		addReplyError(c, "ERR index out of range");
+		return 1;
+	}
+	if (nedb_buf_printf(&upd, "{\"$lset\":[%lld,", i) ||
+	    nedb_buf_json_str(&upd, c->argv[3], c->argvlen[3]) ||
+	    nedb_buf_add(&upd, "]}", 2))
+		oom(c);
+	else if (!elemsRoom(&x, &upd))
+		r = 0;		/* the whole path says why not */
+	else if (!elemsWrite(c, c->argv[1], &x, &upd))
+		addReplyOK(c);
+	nedb_buf_free(&upd);
+	return r != 0;
+}
+
 static void
 lsetCommand(client *c)
 {
@@ -6811,6 +6878,8 @@ lsetCommand(client *c)
 	robj o;
 	int r;
 
+	if (lsetElems(c))
+		return;
 	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
 		return;
 	if (!r)
@@ -9332,7 +9401,7 @@ nedb_redis_split(const char *s, nedb_buf *arena, size_t **off, size_t **len,
  *    of its fields by bytes for that (rpatch.hx).
  */
 
-enum { ARG_STRS, ARG_COUNT, ARG_FIELDS, ARG_SCORES };
+enum { ARG_STRS, ARG_COUNT, ARG_FIELDS, ARG_SCORES, ARG_INDEX };
 
 static const struct ropDef {
 	const char *name;	/* the member's name, quoted */
@@ -9344,6 +9413,7 @@ static const struct ropDef {
 	{"\"$lpop\"", OBJ_LIST, ARG_COUNT}, {"\"$rpop\"", OBJ_LIST, ARG_COUNT},
 	{"\"$hset\"", OBJ_HASH, ARG_FIELDS}, {"\"$hdel\"", OBJ_HASH, ARG_STRS},
 	{"\"$zadd\"", OBJ_ZSET, ARG_SCORES}, {"\"$zrem\"", OBJ_ZSET, ARG_STRS},
+	{"\"$lset\"", OBJ_LIST, ARG_INDEX},
 };
 
 /* A value being patched: its key, and for a hash its index. */
@@ -9718,6 +9788,45 @@ ropCount(const char **pp, const char *e, uint64_t len, uint64_t *count)
 	return 0;
 }
 
+/* $lset's [INDEX,"STRING"]: an index from 0 to len - 1 (digits alone,
+ * no leading zero) and one string.  0, 1 (not that), or -1. */
+static int
+ropIndex(struct rop *r, const char **pp, const char *e, uint64_t len)
+{
+	const char *p = *pp;
+	bstr m = {0};
+	int rc;
+
+	if (ropPunct(&p, e, '['))
+		return 1;
+	p = skipWs(p, e);
+	if (p < e && *p == '0' && !(p + 1 < e && p[1] >= '0' && p[1] <= '9') &&
+	    !(p + 1 < e && strchr(".eE", p[1]) && p[1])) {
+		r->count = 0;		/* 0 itself */
+		p++;
+	} else if (ropCount(&p, e, len - 1, &r->count)) {
+		return 1;
+	}
+	if (r->count >= len || ropPunct(&p, e, ','))
+		return 1;
+	if ((rc = ropStr(&p, e, &m))) {
+		free(m.p);	/* decoded, then not UTF-8 */
+		return rc;
+	}
+	if (ropPunct(&p, e, ']')) {
+		free(m.p);
+		return 1;
+	}
+	if (!(r->a = nedb__malloc(sizeof *r->a))) {
+		free(m.p);
+		return -1;
+	}
+	r->a[0] = (struct rop_arg){m.p, m.len, NULL, 0, 0};
+	r->n = 1;
+	*pp = p;
+	return 0;
+}
+
 /* The elements of an array ARG into r->a: 0, or 1. */
 static int
 ropArray(struct rop *r, int arg, const char **pp, const char *e)
@@ -9804,6 +9913,7 @@ ropParse(const char *upd, size_t len, const char *id, int held, uint64_t n,
 		return nedb__err(NEDB_EINPUT, "bad %.*s patch: not an object "
 				 "of one member", name_len, op->name + 1);
 	rc = op->arg == ARG_COUNT ? ropCount(&p, e, n, &r->count) :
+	     op->arg == ARG_INDEX ? ropIndex(r, &p, e, n) :
 	     ropArray(r, op->arg, &p, e);
 	if (rc < 0) {
 		nedb__rop_free(r);
@@ -9815,6 +9925,9 @@ ropParse(const char *upd, size_t len, const char *id, int held, uint64_t n,
 				 "want %s", name_len, op->name + 1, id,
 				 op->arg == ARG_COUNT ?
 				 "N, 1 to the list's length" :
+				 op->arg == ARG_INDEX ?
+				 "[INDEX,\"STRING\"], INDEX 0 to the list's "
+				 "length less one" :
 				 op->arg == ARG_STRS ? "[\"STRING\",...]" :
 				 op->arg == ARG_FIELDS ?
 				 "[[\"FIELD\",\"VALUE\"],...]" :
@@ -9851,6 +9964,15 @@ ropApply(rpatch *rp, const char *upd, size_t len)
 	if ((rc = ropParse(upd, len, rp->id, rp->o.type, rp->o.n, &r)))
 		return rc;
 	op = &ropTable[r.op];
+	if (op->arg == ARG_INDEX) {
+		bstr *x = &rp->o.v[r.count];
+
+		free(x->p);
+		x->p = r.a[0].m;
+		x->len = r.a[0].mlen;
+		r.a[0].m = NULL;
+		goto done;
+	}
 	if (op->arg == ARG_COUNT) {
 		if (r.op == ROP_LPOP)
 			robjRemove(&rp->o, 0, r.count);

@@ -991,6 +991,26 @@ ap_push(struct ap *x, const struct rop_arg *a, bool head)
 }
 
 static int
+ap_lset(struct ap *x, uint64_t index, const struct rop_arg *a)
+{
+	unsigned char pk[8];
+	MDB_val d;
+	int rc;
+
+	x->json.len = 0;
+	if (nedb_buf_json_str(&x->json, a->m, a->mlen))
+		return oom();
+	pos_key(pk, x->e->lo + (int64_t)index);
+	key_set(&x->k, 'l', pk, 8, NULL, 0);
+	if ((rc = el_get(x->v, x->txn, &x->k, &d)) < 0)
+		return rc;
+	if (!rc)
+		return broken();
+	x->e->sum += x->json.len - d.mv_size;
+	return el_put(x->v, x->txn, &x->k, x->json.p, x->json.len, 0);
+}
+
+static int
 ap_pop(struct ap *x, uint64_t count, bool head)
 {
 	unsigned char pk[8];
@@ -1163,7 +1183,9 @@ nedb__el_apply(struct view *v, MDB_txn *txn, const unsigned char *dk,
 		}
 	if (r.op == ROP_LPOP || r.op == ROP_RPOP)
 		rc = ap_pop(&x, r.count, r.op == ROP_LPOP);
-	for (size_t i = 0; i < r.n && !rc; i++)
+	else if (r.op == ROP_LSET)
+		rc = ap_lset(&x, r.count, &r.a[0]);
+	for (size_t i = 0; i < r.n && !rc && r.op != ROP_LSET; i++)
 		rc = ap_each(&x, r.op, &r.a[i]);
 	nedb__rop_free(&r);
 	nedb_buf_free(&x.json);

@@ -153,6 +153,28 @@ test_lists(void)
 	CHECK_FAILS(l, "{\"$rpop\":99999999999999999999999}",
 		    "bad $rpop patch");
 	CHECK_FAILS(D("list", "[]"), "{\"$lpop\":1}", "bad $lpop patch");
+	/* $lset: [INDEX,"STRING"], INDEX from 0 to the length less one */
+	CHECK_APPLY(l, "{\"$lset\":[0,\"z\"]}",
+		    D("list", "[\"z\",\"b\",\"c\",\"d\"]"));
+	CHECK_APPLY(l, "{\"$lset\" : [ 3 , \"\\u00e9\\n\" ] }",
+		    D("list", "[\"a\",\"b\",\"c\",\"é\\n\"]"));
+	CHECK_APPLY(l, "{\"$lset\":[1,\"b\"]}", l);
+	CHECK_FAILS(l, "{\"$lset\":[4,\"z\"]}", "INDEX 0 to the list's");
+	CHECK_FAILS(l, "{\"$lset\":[-1,\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[-0,\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[01,\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[1.0,\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[0e0,\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[\"1\",\"z\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[1]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[1,\"z\",\"y\"]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[1,2]}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":1}", "bad $lset patch");
+	CHECK_FAILS(l, "{\"$lset\":[1,\"\\ud800\"]}", "bad $lset patch");
+	CHECK_FAILS(D("list", "[]"), "{\"$lset\":[0,\"z\"]}",
+		    "bad $lset patch");
+	CHECK_FAILS(D("set", "[\"a\"]"), "{\"$lset\":[0,\"z\"]}",
+		    "holds a set");
 }
 
 static void
@@ -401,7 +423,7 @@ test_is(void)
 		"{\"$sadd\":[]}", "{\"$srem\":[]}", "{\"$lpush\":[]}",
 		"{\"$rpush\":[]}", "{\"$lpop\":1}", "{\"$rpop\":1}",
 		"{\"$hset\":[]}", "{\"$hdel\":[]}", "{\"$zadd\":[]}",
-		"{\"$zrem\":[]}", " {\n\"$zrem\" : []}",
+		"{\"$zrem\":[]}", " {\n\"$zrem\" : []}", "{\"$lset\":[0,\"\"]}",
 		"{\"$sadd\":[],\"$set\":{}}", "{\"$sadd\"",
 	};
 	static const char *const no[] = {
@@ -506,6 +528,12 @@ rand_update(nedb_buf *u, const char *t, size_t *len, unsigned pool)
 		nedb_buf_printf(u, "{\"$%s\":%zu}", r >> 30 & 1 ? "lpop" :
 				"rpop", n);
 		*len -= n;
+		return;
+	}
+	if (!strcmp(t, "list") && *len && r % 5 == 1) {
+		nedb_buf_printf(u, "{\"$lset\":[%zu,", (size_t)(r >> 20) % *len);
+		rand_member(u, pool);
+		nedb_buf_add(u, "]}", 2);
 		return;
 	}
 	if (!strcmp(t, "list")) {
