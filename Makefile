@@ -139,7 +139,7 @@ $(BUILD)/lib/libnedbcli.a: $(CLI_OBJ)
 # are needed to build, never -lcrypto to link).  They link its archive,
 # the parts they use (--gc-sections), not libnedb.so: the dynamic
 # loader's lookups and relocations for libnedb.so were 0.27 ms of a
-# 1.8 ms point get (median of 1000 hyperfine runs, README).  libnedb.so
+# 1.85 ms point get (median of 1000 hyperfine runs, README).  libnedb.so
 # is built, installed and tested (tests/install.bats) for programs that
 # embed nedb.
 CMD_LIBS = $(BUILD)/lib/libnedbcli.a $(BUILD)/lib/libnedb.a $(LMDB_LIBS) \
