@@ -2354,6 +2354,20 @@ ltrimElems(client *c, long long start, long long end)
 	return 1;
 }
 
+/* A sorted set's ["member",score] as kept by the view: 0, or -1. */
+static int
+zentParse(const char *json, size_t len, bstr *m, double *d)
+{
+	const char *e = json + len, *q;
+
+	if (len < 5 || *json != '[' ||
+	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
+	    decodeStr(json + 1, q, false, m) ||
+	    !nedb__score_parse(q + 1, e - 1, d))
+		return -1;
+	return 0;
+}
+
 struct zpopped {
 	nedb_buf reply, upd;
 	int rc;
@@ -2364,15 +2378,11 @@ static int
 zpopOne(const char *json, size_t len, void *payload)
 {
 	struct zpopped *z = payload;
-	const char *e = json + len, *q;
 	bstr m = {0};
 	double d;
 
 	z->rc = -1;
-	if (len < 5 || *json != '[' ||
-	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
-	    decodeStr(json + 1, q, false, &m) ||
-	    !nedb__score_parse(q + 1, e - 1, &d))
+	if (zentParse(json, len, &m, &d))
 		goto done;
 	if (bufBulk(&z->reply, m.p, m.len) ||
 	    (z->upd.len > 10 && nedb_buf_add(&z->upd, ",", 1)) ||
@@ -5437,20 +5447,6 @@ zrangeSelect(const zrangeargs *a, const zent *z, size_t n, size_t **out)
 	return k;
 }
 
-/* A sorted set's ["member",score] as kept by the view: 0, or -1. */
-static int
-zentParse(const char *json, size_t len, bstr *m, double *d)
-{
-	const char *e = json + len, *q;
-
-	if (len < 5 || *json != '[' ||
-	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
-	    decodeStr(json + 1, q, false, m) ||
-	    !nedb__score_parse(q + 1, e - 1, d))
-		return -1;
-	return 0;
-}
-
 struct zwalk {
 	const zrangeargs *a;
 	long long skip;		/* members in range to pass (rank, offset) */
@@ -5832,15 +5828,11 @@ static int
 zremOne(const char *json, size_t len, void *payload)
 {
 	struct zremwalk *w = payload;
-	const char *e = json + len, *q;
 	bstr m = {0};
 	double d;
 	int r = -1;
 
-	if (len < 5 || *json != '[' ||
-	    (q = jsonEnd(json + 1, e)) >= e - 1 || *q != ',' ||
-	    decodeStr(json + 1, q, false, &m) ||
-	    !nedb__score_parse(q + 1, e - 1, &d))
+	if (zentParse(json, len, &m, &d))
 		goto done;
 	r = 0;
 	if (w->a->type == ZRANGE_RANK ? w->i++ < w->a->start :

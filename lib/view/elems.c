@@ -242,83 +242,31 @@ walk_tag(int type)
 	       type == EL_HASH ? 'o' : 's';
 }
 
-int
-nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
-	      size_t dklen, int type, bool rev, uint64_t count,
-	      int (*fn)(const char *json, size_t len, void *payload),
-	      void *payload)
+/*
+ * The walks: from the first entry at or past seek (rev: the last one
+ * before it) on, up to count entries whose keys start with pre (plen
+ * bytes), fn called with each value.  fn's negative return (an error)
+ * is returned, a positive one (enough) ends the walk with 0.
+ */
+static int
+walk_from(struct view *v, MDB_txn *txn, const unsigned char *pre,
+	  size_t plen, const unsigned char *seek, size_t seeklen, bool rev,
+	  uint64_t count,
+	  int (*fn)(const char *json, size_t len, void *payload),
+	  void *payload)
 {
-	struct elkey k, end;
+	MDB_val kv = {seeklen, (void *)seek}, d;
 	MDB_cursor *c;
-	MDB_val kv, d;
-	size_t plen;
 	int rc;
 
-	key_init(&k, dk, dklen);
-	key_set(&k, walk_tag(type), "", 0, NULL, 0);
-	plen = k.n;
 	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
 		return nedb__mdb(rc, "cannot read view");
-	kv.mv_size = k.n;
-	kv.mv_data = k.b;
-	if (rev) {
-		/* the first key past the tag's: its successor tag */
-		end = k;
-		end.b[end.n - 1]++;
-		kv.mv_size = end.n;
-		kv.mv_data = end.b;
-		rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
-		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &d, MDB_LAST) :
-		     rc ? rc : mdb_cursor_get(c, &kv, &d, MDB_PREV);
-	} else
-		rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
-	for (; !rc && count; count--) {
-		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
-			break;
-		if ((rc = fn(d.mv_data, d.mv_size, payload))) {
-			if (rc > 0)	/* enough */
-				rc = MDB_NOTFOUND;
-			break;
-		}
-		rc = mdb_cursor_get(c, &kv, &d, rev ? MDB_PREV : MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
-}
-
-int
-nedb__el_zfrom(struct view *v, MDB_txn *txn, const unsigned char *dk,
-	       size_t dklen, double from, bool rev, uint64_t count,
-	       int (*fn)(const char *json, size_t len, void *payload),
-	       void *payload)
-{
-	unsigned char sk[8];
-	struct elkey k, seek;
-	MDB_cursor *c;
-	MDB_val kv, d;
-	size_t plen;
-	int rc;
-
-	key_init(&k, dk, dklen);
-	key_set(&k, 's', "", 0, NULL, 0);
-	plen = k.n;
-	if (from == 0)
-		from = 0;		/* -0: where 0's members are */
-	score_key(sk, from);
-	if (rev)			/* past from's members: its successor */
-		nedb__put_be64(sk, nedb__get_be64(sk) + 1);
-	seek = k;
-	key_set(&seek, 's', sk, 8, NULL, 0);
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
-		return nedb__mdb(rc, "cannot read view");
-	kv.mv_size = seek.n;
-	kv.mv_data = seek.b;
 	rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE);
 	if (rev)
 		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &d, MDB_LAST) :
 		     rc ? rc : mdb_cursor_get(c, &kv, &d, MDB_PREV);
 	for (; !rc && count; count--) {
-		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
+		if (!nedb__key_in(kv.mv_data, kv.mv_size, pre, plen))
 			break;
 		if ((rc = fn(d.mv_data, d.mv_size, payload))) {
 			if (rc > 0)
@@ -332,6 +280,45 @@ nedb__el_zfrom(struct view *v, MDB_txn *txn, const unsigned char *dk,
 }
 
 int
+nedb__el_walk(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	      size_t dklen, int type, bool rev, uint64_t count,
+	      int (*fn)(const char *json, size_t len, void *payload),
+	      void *payload)
+{
+	struct elkey k, end;
+
+	key_init(&k, dk, dklen);
+	key_set(&k, walk_tag(type), "", 0, NULL, 0);
+	/* backwards: from the first key past the tag's, its successor's */
+	end = k;
+	end.b[end.n - 1]++;
+	return walk_from(v, txn, k.b, k.n, rev ? end.b : k.b, k.n, rev, count,
+			 fn, payload);
+}
+
+int
+nedb__el_zfrom(struct view *v, MDB_txn *txn, const unsigned char *dk,
+	       size_t dklen, double from, bool rev, uint64_t count,
+	       int (*fn)(const char *json, size_t len, void *payload),
+	       void *payload)
+{
+	unsigned char sk[8];
+	struct elkey k, seek;
+
+	key_init(&k, dk, dklen);
+	key_set(&k, 's', "", 0, NULL, 0);
+	if (from == 0)
+		from = 0;		/* -0: where 0's members are */
+	score_key(sk, from);
+	if (rev)			/* past from's members: its successor */
+		nedb__put_be64(sk, nedb__get_be64(sk) + 1);
+	seek = k;
+	key_set(&seek, 's', sk, 8, NULL, 0);
+	return walk_from(v, txn, k.b, k.n, seek.b, seek.n, rev, count, fn,
+			 payload);
+}
+
+int
 nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
 	      size_t dklen, int64_t pos, uint64_t count,
 	      int (*fn)(const char *json, size_t len, void *payload),
@@ -339,28 +326,12 @@ nedb__el_list(struct view *v, MDB_txn *txn, const unsigned char *dk,
 {
 	unsigned char pk[8];
 	struct elkey k;
-	MDB_cursor *c;
-	MDB_val kv, d;
-	size_t plen;
-	int rc;
 
 	key_init(&k, dk, dklen);
 	pos_key(pk, pos);
 	key_set(&k, 'l', pk, 8, NULL, 0);
-	plen = k.base + 1;
-	if ((rc = mdb_cursor_open(txn, v->dbi[DBI_ELEMS], &c)))
-		return nedb__mdb(rc, "cannot read view");
-	kv.mv_size = k.n;
-	kv.mv_data = k.b;
-	for (rc = mdb_cursor_get(c, &kv, &d, MDB_SET_RANGE); !rc && count;
-	     count--, rc = mdb_cursor_get(c, &kv, &d, MDB_NEXT)) {
-		if (!nedb__key_in(kv.mv_data, kv.mv_size, k.b, plen))
-			break;
-		if ((rc = fn(d.mv_data, d.mv_size, payload)))
-			break;
-	}
-	mdb_cursor_close(c);
-	return nedb__mdb(rc == MDB_NOTFOUND ? 0 : rc, "cannot read view");
+	return walk_from(v, txn, k.b, k.base + 1, k.b, k.n, false, count, fn,
+			 payload);
 }
 
 struct joined {
