@@ -455,9 +455,9 @@ big_values() {
 	bytes=$(nedb-log --raw | grep -F '"op":"patch"' | wc -c)
 	[ "$n" -gt 300 ] || fail "only $n patches"
 	[ $((bytes / n)) -lt 700 ] || fail "$((bytes / n)) bytes a patch"
-	# past 128 members a change is a Redis operator (LSET's the bytes)
+	# past 128 members a change is a Redis operator (below, the bytes)
 	run sh -c 'nedb-log | jq -r "select(.op == \"patch\") | .doc | keys[0]" | sort -u | tr "\n" " "'
-	assert_output '$hdel $hset $lpop $lpush $rpop $rpush $sadd $srem $text $zadd '
+	assert_output '$hdel $hset $lpop $lpush $lset $rpop $rpush $sadd $srem $text $zadd '
 	# a version of the past, and a rebuild from the log
 	seq=$(nedb-log | jq -c 'select(.op == "patch" and .id == "h") | .seq' | sed -n 5p)
 	run sh -c "nedb-get --as-of $seq redis h | jq -c '.value | length'"
