@@ -1161,6 +1161,19 @@ bufBulk(nedb_buf *b, const char *p, size_t n)
 	       nedb_buf_add(b, "\r\n", 2) ? -1 : 0;
 }
 
+/* A score as Redis 7.0 replies it: "%.17g", or inf and -inf. */
+static int
+bufDouble(nedb_buf *b, double d)
+{
+	char buf[40];
+	int n;
+
+	if (isinf(d))
+		return bufBulk(b, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4);
+	n = snprintf(buf, sizeof buf, "%.17g", d);
+	return bufBulk(b, buf, (size_t)n);
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* Records a database error: the reply becomes "-ERR <message>". */
@@ -1926,6 +1939,41 @@ hgetElems(client *c)
 
 static void addReplyDouble(client *c, double d);
 
+/*
+ * SMISMEMBER and ZMSCORE on a value the view keeps as elements: each
+ * member looked up by key.  1 when done, 0 to take it whole.
+ */
+static int
+mfindElems(client *c, int type)
+{
+	nedb_buf b = {0};
+	bool nomem = false;
+	struct elx x;
+	int r;
+
+	if ((r = elemsKey(c, c->argv[1], type, &x)) <= 0)
+		return r < 0;
+	for (int j = 2; j < c->argc && r >= 0 && !nomem; j++) {
+		double s;
+
+		r = nedb__el_find(&c->db->view, x.txn, x.dk, x.dklen,
+				  el_of[type], c->argv[j], c->argvlen[j], NULL,
+				  &s);
+		nomem = r >= 0 && (type == OBJ_SET ? bufHeader(&b, ':', r) :
+				   r ? bufDouble(&b, s) :
+				   nedb_buf_add(&b, "$-1\r\n", 5));
+	}
+	elemsDone(c, &x);
+	if (nomem)
+		oom(c);
+	else if (r < 0)
+		failed(c, r);
+	else
+		addReplyArrayBuf(c, (size_t)c->argc - 2, &b);
+	nedb_buf_free(&b);
+	return 1;
+}
+
 /* ZSCORE: 1 when done, 0 to take the sorted set whole. */
 static int
 zscoreElems(client *c)
@@ -2386,18 +2434,8 @@ zpopOne(const char *json, size_t len, void *payload)
 		goto done;
 	if (bufBulk(&z->reply, m.p, m.len) ||
 	    (z->upd.len > 10 && nedb_buf_add(&z->upd, ",", 1)) ||
-	    nedb_buf_json_str(&z->upd, m.p, m.len))
+	    nedb_buf_json_str(&z->upd, m.p, m.len) || bufDouble(&z->reply, d))
 		goto done;
-	if (isinf(d)) {
-		if (bufBulk(&z->reply, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4))
-			goto done;
-	} else {
-		char buf[40];
-		int n = snprintf(buf, sizeof buf, "%.17g", d);
-
-		if (bufBulk(&z->reply, buf, (size_t)n))
-			goto done;
-	}
 	z->rc = 0;
 done:
 	free(m.p);
@@ -4538,6 +4576,8 @@ smismemberCommand(client *c)
 {
 	robj o;
 
+	if (mfindElems(c, OBJ_SET))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
 	addReplyArrayLen(c, c->argc - 2);
@@ -4938,19 +4978,16 @@ getDouble(client *c, int i, double *d, const char *msg)
 	return -1;
 }
 
-/* A score as Redis 7.0 replies it: "%.17g", or inf and -inf. */
 static void
 addReplyDouble(client *c, double d)
 {
-	char buf[40];
-	int n;
+	nedb_buf b = {0};
 
-	if (isinf(d)) {
-		addReplyBulkStr(c, d > 0 ? "inf" : "-inf");
-		return;
-	}
-	n = snprintf(buf, sizeof buf, "%.17g", d);
-	addReplyBulk(c, buf, (size_t)n);
+	if (bufDouble(&b, d))
+		oom(c);
+	else
+		addReplyRaw(c, b.p, b.len);
+	nedb_buf_free(&b);
 }
 
 
@@ -5138,6 +5175,8 @@ zmscoreCommand(client *c)
 {
 	robj o;
 
+	if (mfindElems(c, OBJ_ZSET))
+		return;
 	if (lookupTyped(c, c->argv[1], OBJ_ZSET, &o) < 0)
 		return;
 	addReplyArrayLen(c, c->argc - 2);
@@ -5508,15 +5547,8 @@ zwalkOne(const char *json, size_t len, void *payload)
 		r = w->rc = -1;
 		goto done;
 	}
-	if (a->withscores) {
-		char buf[40];
-		int n = isinf(d) ? snprintf(buf, sizeof buf, "%s",
-					    d > 0 ? "inf" : "-inf") :
-			snprintf(buf, sizeof buf, "%.17g", d);
-
-		if (bufBulk(&w->out, buf, (size_t)n))
-			r = w->rc = -1;
-	}
+	if (a->withscores && bufDouble(&w->out, d))
+		r = w->rc = -1;
 done:
 	free(m.p);
 	return r;
