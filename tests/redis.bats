@@ -482,7 +482,7 @@ random_big_values() {
 			printf "SADD s m%d\nRPUSH l e%d\nRPUSH q p%d\nHSET h f%d v%d\nZADD z %d z%d\n", i, i, i, i, i, i % 13, i
 		for (i = 0; i < n; i++) {
 			k = int(rand() * 300); k2 = int(rand() * 300)
-			r = int(rand() * 1000); op = int(rand() * 69)
+			r = int(rand() * 1000); op = int(rand() * 71)
 			# (no else-if chain: mawk refuses one this long)
 			if (op == 0) printf "SADD s m%d m%d m%d é%d\n", k, k2, k, k
 			if (op == 1) printf "SREM s m%d m%d é%d\n", k, k2, k
@@ -554,6 +554,9 @@ random_big_values() {
 			if (op == 65) printf "ZRANGE z -%d -1 REV\n", k % 4 + 1
 			if (op == 67) printf "SMISMEMBER s m%d m%d nope\n", k, k2
 			if (op == 68) printf "ZMSCORE z z%d z%d nope\n", k, k2
+			# the errors of LSET: an index out of range, not a number
+			if (op == 69) printf "LSET l %d y%d\n", 2 * k - 300, r
+			if (op == 70) printf "LSET l %s y\n", k % 2 ? "x1" : "99999999999999999999"
 			if (op == 42 || op == 66) printf "HSET hc f%d c%d\n", k, r
 		}
 		print "LRANGE l 0 -1"

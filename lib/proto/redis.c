@@ -1161,17 +1161,41 @@ bufBulk(nedb_buf *b, const char *p, size_t n)
 	       nedb_buf_add(b, "\r\n", 2) ? -1 : 0;
 }
 
-/* A score as Redis 7.0 replies it: "%.17g", or inf and -inf. */
+/* A score as Redis 7.0 replies it, into buf: "%.17g", or inf and -inf;
+ * returns its length. */
+static size_t
+scoreText(char buf[40], double d)
+{
+	if (isinf(d))
+		return (size_t)snprintf(buf, 40, "%s", d > 0 ? "inf" : "-inf");
+	return (size_t)snprintf(buf, 40, "%.17g", d);
+}
+
 static int
 bufDouble(nedb_buf *b, double d)
 {
 	char buf[40];
-	int n;
 
-	if (isinf(d))
-		return bufBulk(b, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4);
-	n = snprintf(buf, sizeof buf, "%.17g", d);
-	return bufBulk(b, buf, (size_t)n);
+	return bufBulk(b, buf, scoreText(buf, d));
+}
+
+/*
+ * Redis's range of ranks (or indexes) start..end over len members,
+ * negatives counted from the end, clamped to the members: true when it
+ * holds any, [*start, *end] then within [0, len).
+ */
+static bool
+rankRange(long long *start, long long *end, long long len)
+{
+	if (*start < 0)
+		*start += len;
+	if (*end < 0)
+		*end += len;
+	if (*start < 0)
+		*start = 0;
+	if (*end >= len)
+		*end = len - 1;
+	return *start <= *end && *start < len;
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -2384,15 +2408,7 @@ ltrimElems(client *c, long long start, long long end)
 		return r < 0;
 	elemsDone(c, &x);
 	len = (long long)x.e.n;
-	if (start < 0)
-		start += len;
-	if (end < 0)
-		end += len;
-	if (start < 0)
-		start = 0;
-	if (end >= len)
-		end = len - 1;
-	if (start > end || start >= len)
+	if (!rankRange(&start, &end, len))
 		return 0;	/* everything goes: the key with it */
 	if ((start && popWrite(c, c->argv[1], &x, "lpop", (uint64_t)start)) ||
 	    (end < len - 1 && popWrite(c, c->argv[1], &x, "rpop",
@@ -4981,13 +4997,9 @@ getDouble(client *c, int i, double *d, const char *msg)
 static void
 addReplyDouble(client *c, double d)
 {
-	nedb_buf b = {0};
+	char buf[40];
 
-	if (bufDouble(&b, d))
-		oom(c);
-	else
-		addReplyRaw(c, b.p, b.len);
-	nedb_buf_free(&b);
+	addReplyBulk(c, buf, scoreText(buf, d));
 }
 
 
@@ -5452,16 +5464,8 @@ zrangeSelect(const zrangeargs *a, const zent *z, size_t n, size_t **out)
 	if (a->type == ZRANGE_RANK) {
 		long long start = a->start, end = a->end, len = (long long)n;
 
-		if (start < 0)
-			start += len;
-		if (end < 0)
-			end += len;
-		if (start < 0)
-			start = 0;
-		if (start > end || start >= len)
+		if (!rankRange(&start, &end, len))
 			return 0;
-		if (end >= len)
-			end = len - 1;
 		for (long long j = start; j <= end; j++)
 			sel[k++] = rev ? (size_t)(len - 1 - j) : (size_t)j;
 		return k;
@@ -5574,7 +5578,7 @@ zwalkRun(client *c, struct elx *x, struct zwalk *w, bool from_score,
  * from where the range starts.  1 when done, 0 to take it whole (BYLEX).
  */
 static int
-zrangeElems(client *c, zrangeargs *a)
+zrangeElems(client *c, const zrangeargs *a)
 {
 	struct zwalk w = {.a = a, .left = -1, .out = {0}};
 	uint64_t count = UINT64_MAX;
@@ -5589,17 +5593,8 @@ zrangeElems(client *c, zrangeargs *a)
 	w.rev = a->dir == ZDIR_REVERSE;
 	if (a->type == ZRANGE_RANK) {
 		long long start = a->start, end = a->end;
-		long long len = (long long)x.e.n;
 
-		if (start < 0)
-			start += len;
-		if (end < 0)
-			end += len;
-		if (start < 0)
-			start = 0;
-		if (end >= len)
-			end = len - 1;
-		if (start > end || start >= len) {
+		if (!rankRange(&start, &end, (long long)x.e.n)) {
 			elemsDone(c, &x);
 			addReplyArrayLen(c, 0);
 			return 1;
@@ -5850,6 +5845,7 @@ sizeDescCmp(const void *x, const void *y)
  * members ZRANGE would list for the range go. */
 struct zremwalk {
 	const zrangeargs *a;
+	long long start;	/* BYRANK: the first rank taken */
 	long long i;		/* rank of the next member (BYRANK) */
 	size_t k;		/* members taken */
 	nedb_buf upd;		/* {"$zrem":[ the members */
@@ -5867,7 +5863,7 @@ zremOne(const char *json, size_t len, void *payload)
 	if (zentParse(json, len, &m, &d))
 		goto done;
 	r = 0;
-	if (w->a->type == ZRANGE_RANK ? w->i++ < w->a->start :
+	if (w->a->type == ZRANGE_RANK ? w->i++ < w->start :
 	    !zslValueGteMin(d, &w->a->score))
 		goto done;
 	if (w->a->type == ZRANGE_SCORE && !zslValueLteMax(d, &w->a->score)) {
@@ -5893,10 +5889,10 @@ done:
  * removal that empties it).
  */
 static int
-zremrangeElems(client *c, zrangeargs *a)
+zremrangeElems(client *c, const zrangeargs *a)
 {
 	struct zremwalk w = {.a = a, .upd = {0}};
-	long long len;
+	long long start = a->start, end = a->end;
 	uint64_t count = UINT64_MAX;
 	struct elx x;
 	int r;
@@ -5906,26 +5902,18 @@ zremrangeElems(client *c, zrangeargs *a)
 		return 0;
 	if (r < 0)
 		return 1;
-	len = (long long)x.e.n;
 	if (a->type == ZRANGE_RANK) {
-		if (a->start < 0)
-			a->start += len;
-		if (a->end < 0)
-			a->end += len;
-		if (a->start < 0)
-			a->start = 0;
-		if (a->start > a->end || a->start >= len) {
+		if (!rankRange(&start, &end, (long long)x.e.n)) {
 			elemsDone(c, &x);
 			addReplyLongLong(c, 0);
 			return 1;
 		}
-		if (a->end >= len)
-			a->end = len - 1;
-		if (a->end - a->start + 1 >= len) {
+		if ((uint64_t)(end - start + 1) >= x.e.n) {
 			elemsDone(c, &x);
-			return 0;
+			return 0;	/* it empties the set: whole */
 		}
-		count = (uint64_t)a->end + 1;
+		w.start = start;
+		count = (uint64_t)end + 1;
 	}
 	r = nedb_buf_puts(&w.upd, "{\"$zrem\":[") ? -1 :
 	    nedb__el_walk(&c->db->view, x.txn, x.dk, x.dklen, EL_ZSET, false,
@@ -7068,17 +7056,10 @@ ltrimCommand(client *c)
 	if ((r = lookupTyped(c, c->argv[1], OBJ_LIST, &o)) < 0)
 		return;
 	len = (long long)o.n;
-	if (start < 0)
-		start += len;
-	if (end < 0)
-		end += len;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!rankRange(&start, &end, len)) {
 		start = len;	/* everything goes */
 		end = len - 1;
-	} else if (end >= len)
-		end = len - 1;
+	}
 	if (r && (start > 0 || end < len - 1)) {
 		robjRemove(&o, (size_t)(end + 1), (size_t)(len - 1 - end));
 		robjRemove(&o, 0, (size_t)start);
