@@ -86,8 +86,9 @@ repr(nedb_buf *o, const char *p, size_t n)
 
 /*
  * Formats the reply at p into o as redis-cli does on a terminal
- * (cliFormatReplyTTY): prefix indents the lines of nested arrays.
- * Returns the end of the reply.
+ * (cliFormatReplyTTY): prefix indents the lines of nested arrays, maps
+ * ("1# key => value") and sets ("1~ member").  RESP3's types (after
+ * HELLO 3) as redis-cli shows them too.  Returns the end of the reply.
  */
 static const char *
 format_tty(nedb_buf *o, const char *p, const char *e, const char *prefix)
@@ -99,6 +100,51 @@ format_tty(nedb_buf *o, const char *p, const char *e, const char *prefix)
 	case '+':
 		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
 		break;
+	case '_':
+		nedb_buf_puts(o, "(nil)");
+		break;
+	case ',':
+		nedb_buf_puts(o, "(double) ");
+		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
+		break;
+	case '#':
+		nedb_buf_puts(o, p[1] == 't' ? "(true)" : "(false)");
+		break;
+	case '=':		/* verbatim: the text after "txt:" */
+		if (n >= 4)
+			nedb_buf_add(o, le + 6, (size_t)n - 4);
+		le += 2 + n;
+		break;
+	case '%':
+	case '~': {
+		char sub[256], sep = *p == '%' ? '#' : '~';
+		int width = 0;
+
+		if (n <= 0) {
+			nedb_buf_puts(o, *p == '%' ? "(empty hash)\n" :
+				      "(empty set)\n");
+			return le + 2;
+		}
+		for (long long k = n; k; k /= 10)
+			width++;
+		snprintf(sub, sizeof sub, "%s%*s", prefix, width + 2, "");
+		p = le + 2;
+		for (long long i = 0; i < n; i++) {
+			nedb_buf_printf(o, "%s%*lld%c ", i ? prefix : "", width,
+					i + 1, sep);
+			p = format_tty(o, p, e, sub);
+			if (sep == '#') {	/* key => value */
+				o->len--;
+				nedb_buf_puts(o, " => ");
+				/* a value of elements starts a line of its own */
+				if (strchr("*%~", *p) && strtoll(p + 1, NULL,
+								  10) > 0)
+					nedb_buf_printf(o, "\n%s", sub);
+				p = format_tty(o, p, e, sub);
+			}
+		}
+		return p;
+	}
 	case '-':
 		nedb_buf_puts(o, "(error) ");
 		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
@@ -149,8 +195,30 @@ format_raw(nedb_buf *o, const char *p, const char *e)
 	switch (*p) {
 	case '+':
 	case ':':
+	case ',':
 		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
 		break;
+	case '#':
+		nedb_buf_puts(o, p[1] == 't' ? "(true)" : "(false)");
+		break;
+	case '=':
+		if (n >= 4)
+			nedb_buf_add(o, le + 6, (size_t)n - 4);
+		le += 2 + n;
+		break;
+	case '%':		/* a pair a line: "key value" */
+	case '~': {
+		long long step = *p == '%' ? 2 : 1;
+
+		p = le + 2;
+		for (long long i = 0; i < step * n; i++) {
+			if (i)
+				nedb_buf_add(o, step == 2 && i % 2 ? " " :
+					     "\n", 1);
+			p = format_raw(o, p, e);
+		}
+		return p;
+	}
 	case '-':
 		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
 		nedb_buf_add(o, "\n", 1);
@@ -408,6 +476,7 @@ main(int argc, char **argv)
 	dir = cli_dir();
 	set_dbname(dir);
 	rc = argc ? run_args(argc, argv) : run_stdin();
+	nedb_redis_conn_release(&conn);
 	nedb_close(conn.db);
 	cli_finish();
 	return rc;

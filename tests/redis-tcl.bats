@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Redis 7.0.15's own Tcl test suite against nedbd's RESP2 port (issue
+# Redis 7.0.15's own Tcl test suite against nedbd's RESP port (issue
 # #18): its framework and units from ../shared/data/redis-tests (BSD,
 # see COPYING there) and the units of the same release kept in
 # tests/redis-tcl/unit (type/incr, type/zset, keyspace, scan; BSD, see

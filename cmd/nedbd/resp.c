@@ -196,9 +196,17 @@ unauth_remove(struct rconn *c)
 	c->unauth = false;
 }
 
+/* A null array in c's protocol: RESP3 has one null for all */
+static const char *
+null_array(const struct rconn *c)
+{
+	return c->c.resp == 3 ? "_\r\n" : "*-1\r\n";
+}
+
 static void
 conn_free(struct rconn *c)
 {
+	nedb_redis_conn_release(&c->c);
 	nedb_buf_free(&c->in);
 	nedb_buf_free(&c->out);
 	nedb_buf_free(&c->queued);
@@ -403,8 +411,16 @@ resp_sweep(int64_t now)
 static void
 protocol_error(struct rconn *c, const char *fmt, const char *what)
 {
+	size_t at;
+
 	nedb_buf_puts(&c->out, "-ERR Protocol error: ");
+	at = c->out.len;
 	nedb_buf_printf(&c->out, fmt, what);
+	/* a CR or LF of the request's (the byte where '$' was expected)
+	 * would end the line early: a space, as Redis writes it */
+	for (size_t i = at; i < c->out.len; i++)
+		if (c->out.p[i] == '\r' || c->out.p[i] == '\n')
+			c->out.p[i] = ' ';
 	nedb_buf_puts(&c->out, "\r\n");
 	c->closing = true;
 }
@@ -745,7 +761,7 @@ block_sweep(int64_t now)
 	for (struct rconn *b = L.blocked, *nb; b; b = nb) {
 		nb = b->bnext;
 		if (b->bdeadline && now >= b->bdeadline) {
-			reply_unblocked(b, "*-1\r\n");
+			reply_unblocked(b, null_array(b));
 			continue;
 		}
 		if (b->bdeadline && (next < 0 || b->bdeadline - now < next))
@@ -792,19 +808,24 @@ client_unblock(struct rconn *c, int argc, const char *const *argv,
 		return;
 	}
 	reply_unblocked(t, reason ? "-UNBLOCKED client unblocked via CLIENT "
-			"UNBLOCK\r\n" : "*-1\r\n");
+			"UNBLOCK\r\n" : null_array(t));
 	nedb_buf_puts(&c->out, ":1\r\n");
 }
 
 /* CLIENT LIST [ID id ...]: a line per connection, in Redis's words (the
- * fields nedbd has). */
+ * fields nedbd has); CLIENT INFO (info): this connection's. */
 static void
 client_list(struct rconn *c, int argc, const char *const *argv,
-	    const size_t *len)
+	    const size_t *len, bool info)
 {
 	nedb_buf b = {0};
 	int64_t now = mono_ms();
 
+	if (info && argc != 2) {
+		nedb_buf_puts(&c->out, "-ERR wrong number of arguments for "
+			      "'client|info' command\r\n");
+		return;
+	}
 	if (argc > 2 && (!is_cmd(argv[2], len[2], "id") || argc < 4)) {
 		nedb_buf_puts(&c->out, "-ERR syntax error\r\n");
 		return;
@@ -824,14 +845,14 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 		struct sockaddr_in a, la;
 		socklen_t al = sizeof a, lal = sizeof la;
 		char ip[INET_ADDRSTRLEN] = "", lip[INET_ADDRSTRLEN] = "";
-		bool want = argc < 4;
+		bool want = info ? t == c : argc < 4;
 
 		for (int j = 3; j < argc && !want; j++)
 			want = strtoull(argv[j], NULL, 10) == t->id;
 		if (!want)
 			continue;
 		if (t == c)
-			strcpy(cmd, "client|list");
+			strcpy(cmd, info ? "client|info" : "client|list");
 		else if (t->blocked) {
 			/* Redis names the command in lower case */
 			size_t i;
@@ -849,19 +870,31 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 		if (t->fd >= 0 && !getsockname(t->fd, (struct sockaddr *)&la,
 					       &lal))
 			inet_ntop(AF_INET, &la.sin_addr, lip, sizeof lip);
+		/* Redis 7.0's fields, in its order (clients such as
+		 * redis-py read the numeric ones as numbers) */
 		nedb_buf_printf(&b, "id=%llu addr=%s:%u laddr=%s:%u fd=%d "
-				"name= age=%lld idle=0 flags=%s db=%s sub=0 "
-				"psub=0 multi=%d qbuf=%zu obl=0 oll=0 "
-				"omem=%zu events=r cmd=%s user=default "
-				"resp=2\n", t->id, ip, ntohs(a.sin_port), lip,
-				ntohs(la.sin_port), t->fd,
+				"name=%s age=%lld idle=0 flags=%s db=%s sub=0 "
+				"psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
+				"argv-mem=0 multi-mem=%zu rbs=%zu rbp=0 obl=0 "
+				"oll=0 omem=%zu tot-mem=%zu events=r cmd=%s "
+				"user=default redir=-1 resp=%d\n", t->id, ip,
+				ntohs(a.sin_port), lip, ntohs(la.sin_port),
+				t->fd, t->c.name ? t->c.name : "",
 				(long long)(now - t->since) / 1000,
 				t->blocked ? "b" : t->multi ? "x" : "N",
 				t->c.dbname[0] ? t->c.dbname : DEFAULT_DB,
 				t->multi ? (int)t->nqueued : -1,
-				t->in.len - t->pos, t->out.len - t->sent, cmd);
+				t->in.len - t->pos, t->in.cap - t->in.len,
+				t->queued.len, t->in.cap,
+				t->out.len - t->sent,
+				t->in.cap + t->out.cap + t->queued.cap, cmd,
+				t->c.resp == 3 ? 3 : 2);
 	}
-	nedb_buf_printf(&c->out, "$%zu\r\n", b.len);
+	/* text for a person: RESP3's verbatim string */
+	if (c->c.resp == 3)
+		nedb_buf_printf(&c->out, "=%zu\r\ntxt:", b.len + 4);
+	else
+		nedb_buf_printf(&c->out, "$%zu\r\n", b.len);
 	nedb_buf_add(&c->out, b.p ? b.p : "", b.len);
 	nedb_buf_puts(&c->out, "\r\n");
 	nedb_buf_free(&b);
@@ -888,8 +921,10 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 			client_unblock(c, argc, argv, len);
 			return;
 		}
-		if (is_cmd(argv[1], len[1], "list")) {
-			client_list(c, argc, argv, len);
+		if (is_cmd(argv[1], len[1], "list") ||
+		    is_cmd(argv[1], len[1], "info")) {
+			client_list(c, argc, argv, len,
+				    is_cmd(argv[1], len[1], "info"));
 			return;
 		}
 	}
@@ -1297,7 +1332,7 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 			unwatch(c);
 			c->queued.len = 0;
 			c->nqueued = 0;
-			reply_status(c, "*-1");
+			reply_status(c, c->c.resp == 3 ? "_" : "*-1");
 			return true;
 		}
 		unwatch(c);

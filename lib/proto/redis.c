@@ -996,6 +996,7 @@ struct client {
 	bool oom;
 	bool blocked;		/* a blocking command waits (no reply) */
 	int64_t exp_at;		/* SET EXAT/PXAT's time, for dbPutAt */
+	int resp;		/* 3: RESP3 replies (HELLO 3); else RESP2 */
 	char errmsg[256];
 };
 
@@ -1113,16 +1114,87 @@ addReplyBulkStr(client *c, const char *s)
 	addReplyBulk(c, s, strlen(s));
 }
 
+/* RESP3's null for both; RESP2 has a null string and a null array */
 static void
 addReplyNull(client *c)
 {
-	addReplyRaw(c, "$-1\r\n", 5);
+	if (c->resp == 3)
+		addReplyRaw(c, "_\r\n", 3);
+	else
+		addReplyRaw(c, "$-1\r\n", 5);
 }
 
 static void
 addReplyNullArray(client *c)
 {
-	addReplyRaw(c, "*-1\r\n", 5);
+	if (c->resp == 3)
+		addReplyRaw(c, "_\r\n", 3);
+	else
+		addReplyRaw(c, "*-1\r\n", 5);
+}
+
+/* A map of n pairs (RESP2: an array of 2n), a set of n members (RESP2:
+ * an array), as Redis's addReplyMapLen and addReplySetLen. */
+static void
+addReplyMapLen(client *c, long long n)
+{
+	if (bufHeader(c->out, c->resp == 3 ? '%' : '*',
+		      c->resp == 3 ? n : 2 * n))
+		c->oom = true;
+}
+
+static void
+addReplySetLen(client *c, long long n)
+{
+	if (bufHeader(c->out, c->resp == 3 ? '~' : '*', n))
+		c->oom = true;
+}
+
+/*
+ * n (member, score) or (field, value) pairs: flat in RESP2 (2n), and in
+ * RESP3 n arrays of two, each begun by addReplyPair (bufPair into a
+ * buffer), as Redis replies WITHSCORES and WITHVALUES.
+ */
+static void
+addReplyPairsLen(client *c, long long n)
+{
+	addReplyArrayLen(c, c->resp == 3 ? n : 2 * n);
+}
+
+static int
+bufPair(nedb_buf *b, int resp)
+{
+	return resp == 3 ? nedb_buf_add(b, "*2\r\n", 4) : 0;
+}
+
+static void
+addReplyPair(client *c)
+{
+	if (bufPair(c->out, c->resp))
+		c->oom = true;
+}
+
+/* a null in a buffer of replies */
+static int
+bufNull(nedb_buf *b, int resp)
+{
+	return resp == 3 ? nedb_buf_add(b, "_\r\n", 3) :
+			   nedb_buf_add(b, "$-1\r\n", 5);
+}
+
+/* Text for a person (INFO, CLIENT LIST): RESP3's verbatim "txt". */
+static void
+addReplyVerbatim(client *c, const char *p, size_t n)
+{
+	if (c->resp != 3) {
+		addReplyBulk(c, p, n);
+		return;
+	}
+	if (bufHeader(c->out, '=', (long long)n + 4))
+		c->oom = true;
+	addReplyRaw(c, "txt:", 4);
+	addReplyRaw(c, p, n);
+	addReplyRaw(c, "\r\n", 2);
 }
 
 static void
@@ -1171,12 +1243,17 @@ scoreText(char buf[40], double d)
 	return (size_t)snprintf(buf, 40, "%.17g", d);
 }
 
+/* A score: a bulk string in RESP2, a double in RESP3 (resp 3). */
 static int
-bufDouble(nedb_buf *b, double d)
+bufDouble(nedb_buf *b, double d, int resp)
 {
 	char buf[40];
+	size_t n = scoreText(buf, d);
 
-	return bufBulk(b, buf, scoreText(buf, d));
+	if (resp == 3)
+		return nedb_buf_add(b, ",", 1) || nedb_buf_add(b, buf, n) ||
+		       nedb_buf_add(b, "\r\n", 2) ? -1 : 0;
+	return bufBulk(b, buf, n);
 }
 
 /*
@@ -1984,8 +2061,8 @@ mfindElems(client *c, int type)
 				  el_of[type], c->argv[j], c->argvlen[j], NULL,
 				  &s);
 		nomem = r >= 0 && (type == OBJ_SET ? bufHeader(&b, ':', r) :
-				   r ? bufDouble(&b, s) :
-				   nedb_buf_add(&b, "$-1\r\n", 5));
+				   r ? bufDouble(&b, s, c->resp) :
+				   bufNull(&b, c->resp));
 	}
 	elemsDone(c, &x);
 	if (nomem)
@@ -2254,7 +2331,7 @@ hmgetElems(client *c, bool lengths)
 		else if (r)
 			r = bufBulk(&out, val.p ? val.p : "", val.len);
 		else
-			r = nedb_buf_add(&out, "$-1\r\n", 5) ? -1 : 0;
+			r = bufNull(&out, c->resp) ? -1 : 0;
 		if (r) {
 			r = -2;
 			break;
@@ -2435,6 +2512,8 @@ zentParse(const char *json, size_t len, bstr *m, double *d)
 struct zpopped {
 	nedb_buf reply, upd;
 	int rc;
+	int resp;		/* the client's protocol */
+	bool pairs;		/* RESP3's [member, score] arrays */
 };
 
 /* One ["member",score] of a walk: into the reply and the $zrem. */
@@ -2448,9 +2527,11 @@ zpopOne(const char *json, size_t len, void *payload)
 	z->rc = -1;
 	if (zentParse(json, len, &m, &d))
 		goto done;
-	if (bufBulk(&z->reply, m.p, m.len) ||
+	if ((z->pairs && bufPair(&z->reply, z->resp)) ||
+	    bufBulk(&z->reply, m.p, m.len) ||
 	    (z->upd.len > 10 && nedb_buf_add(&z->upd, ",", 1)) ||
-	    nedb_buf_json_str(&z->upd, m.p, m.len) || bufDouble(&z->reply, d))
+	    nedb_buf_json_str(&z->upd, m.p, m.len) ||
+	    bufDouble(&z->reply, d, z->resp))
 		goto done;
 	z->rc = 0;
 done:
@@ -2463,7 +2544,9 @@ done:
 static int
 zpopElems(client *c, bool max, long long count)
 {
-	struct zpopped z = {{0}, {0}, 0};
+	/* RESP3 pairs when a count was given (without one: one flat) */
+	bool pairs = c->resp == 3 && c->argc == 3;
+	struct zpopped z = {{0}, {0}, 0, c->resp, pairs};
 	struct elx x;
 	int r;
 
@@ -2487,7 +2570,7 @@ zpopElems(client *c, bool max, long long count)
 	else if (r || nedb_buf_add(&z.upd, "]}", 2))
 		oom(c);
 	else if (!elemsWrite(c, c->argv[1], &x, &z.upd))
-		addReplyArrayBuf(c, 2 * (size_t)count, &z.reply);
+		addReplyArrayBuf(c, (pairs ? 1 : 2) * (size_t)count, &z.reply);
 	nedb_buf_free(&z.reply);
 	nedb_buf_free(&z.upd);
 	return 1;
@@ -3992,8 +4075,10 @@ hgetallGenericCommand(client *c, int what)
 
 	if (lookupTyped(c, c->argv[1], OBJ_HASH, &o) < 0)
 		return;
-	addReplyArrayLen(c, (long long)(what == (H_KEYS | H_VALS) ? o.n :
-					o.n / 2));
+	if (what == (H_KEYS | H_VALS))
+		addReplyMapLen(c, (long long)(o.n / 2));
+	else
+		addReplyArrayLen(c, (long long)(o.n / 2));
 	for (size_t i = 0; i < o.n; i += 2) {
 		if (what & H_KEYS)
 			addReplyBulk(c, o.v[i].p, o.v[i].len);
@@ -4287,8 +4372,13 @@ zrandmemberCommand(client *c)
 	if (randomCountOk(c, count))
 		goto done;
 	k = randomPicks(count, o.n, &pick);
-	addReplyArrayLen(c, (long long)(withscores ? 2 * k : k));
+	if (withscores)
+		addReplyPairsLen(c, (long long)k);
+	else
+		addReplyArrayLen(c, (long long)k);
 	for (size_t j = 0; j < k; j++) {
+		if (withscores)
+			addReplyPair(c);
 		addReplyBulk(c, o.v[pick[j]].p, o.v[pick[j]].len);
 		if (withscores)
 			addReplyDouble(c, o.sc[pick[j]]);
@@ -4327,10 +4417,15 @@ hrandfieldCommand(client *c)
 	if (randomCountOk(c, count))
 		goto done;
 	k = randomPicks(count, o.n / 2, &pick);
-	addReplyArrayLen(c, (long long)(withvalues ? 2 * k : k));
+	if (withvalues)
+		addReplyPairsLen(c, (long long)k);
+	else
+		addReplyArrayLen(c, (long long)k);
 	for (size_t j = 0; j < k; j++) {
 		const bstr *f = &o.v[2 * pick[j]];
 
+		if (withvalues)
+			addReplyPair(c);
 		addReplyBulk(c, f->p, f->len);
 		if (withvalues)
 			addReplyBulk(c, f[1].p, f[1].len);
@@ -4393,6 +4488,15 @@ addReplyMembers(client *c, const robj *o)
 		addReplyBulk(c, o->v[i].p, o->v[i].len);
 }
 
+/* The same as a set (RESP3's "~": SMEMBERS, SUNION, SPOP's count...) */
+static void
+addReplySetMembers(client *c, const robj *o)
+{
+	addReplySetLen(c, (long long)o->n);
+	for (size_t i = 0; i < o->n; i++)
+		addReplyBulk(c, o->v[i].p, o->v[i].len);
+}
+
 static void
 smembersCommand(client *c)
 {
@@ -4400,7 +4504,7 @@ smembersCommand(client *c)
 
 	if (lookupTyped(c, c->argv[1], OBJ_SET, &o) < 0)
 		return;
-	addReplyMembers(c, &o);
+	addReplySetMembers(c, &o);
 	robjFree(&o);
 }
 
@@ -4508,7 +4612,7 @@ setOpGenericCommand(client *c, int op)
 	robj res = {.type = OBJ_SET};
 
 	if (setOpCompute(c, 1, c->argc - 1, op, &res) == 0)
-		addReplyMembers(c, &res);
+		addReplySetMembers(c, &res);
 	robjFree(&res);
 }
 
@@ -4787,9 +4891,8 @@ spopElems(client *c, bool hascount, long long count)
 				    "says; run nedb-checkpoint --rebuild"));
 	else if (!elemsWrite(c, c->argv[1], &x, &w.upd)) {
 		if (hascount)
-			addReplyArrayBuf(c, w.taken, &w.reply);
-		else
-			addReplyRaw(c, w.reply.p, w.reply.len);
+			addReplySetLen(c, (long long)w.taken);
+		addReplyRaw(c, w.reply.p, w.reply.len);
 	}
 	nedb_buf_free(&w.reply);
 	nedb_buf_free(&w.upd);
@@ -4865,7 +4968,7 @@ spopCommand(client *c)
 		return;
 	if (!r || count == 0) {
 		if (hascount)
-			addReplyArrayLen(c, 0);
+			addReplySetLen(c, 0);
 		else
 			addReplyNull(c);
 		goto done;
@@ -4885,7 +4988,7 @@ spopCommand(client *c)
 	if (storeKey(c, c->argv[1], &o, TTL_KEEP))
 		goto done;
 	if (hascount)
-		addReplyMembers(c, &popped);
+		addReplySetMembers(c, &popped);
 	else
 		addReplyBulk(c, popped.v[0].p, popped.v[0].len);
 done:
@@ -4997,9 +5100,8 @@ getDouble(client *c, int i, double *d, const char *msg)
 static void
 addReplyDouble(client *c, double d)
 {
-	char buf[40];
-
-	addReplyBulk(c, buf, scoreText(buf, d));
+	if (bufDouble(c->out, d, c->resp))
+		c->oom = true;
 }
 
 
@@ -5500,6 +5602,7 @@ struct zwalk {
 	long long k;		/* taken (ZRANK: passed) */
 	nedb_buf out;
 	int rc;
+	int resp;		/* the client's protocol (bufPair) */
 };
 
 /* One member of a walk in order: 0 on, 1 enough, -1 an error. */
@@ -5547,11 +5650,12 @@ zwalkOne(const char *json, size_t len, void *payload)
 		w->left--;
 	if (w->count_only)
 		goto done;
-	if (bufBulk(&w->out, m.p, m.len)) {
+	if ((a->withscores && bufPair(&w->out, w->resp)) ||
+	    bufBulk(&w->out, m.p, m.len)) {
 		r = w->rc = -1;
 		goto done;
 	}
-	if (a->withscores && bufDouble(&w->out, d))
+	if (a->withscores && bufDouble(&w->out, d, w->resp))
 		r = w->rc = -1;
 done:
 	free(m.p);
@@ -5580,7 +5684,7 @@ zwalkRun(client *c, struct elx *x, struct zwalk *w, bool from_score,
 static int
 zrangeElems(client *c, const zrangeargs *a)
 {
-	struct zwalk w = {.a = a, .left = -1, .out = {0}};
+	struct zwalk w = {.a = a, .left = -1, .out = {0}, .resp = c->resp};
 	uint64_t count = UINT64_MAX;
 	struct elx x;
 	int r;
@@ -5618,8 +5722,8 @@ zrangeElems(client *c, const zrangeargs *a)
 	else if (r)
 		oom(c);
 	else
-		addReplyArrayBuf(c, (size_t)(a->withscores ? 2 * w.k : w.k),
-				 &w.out);
+		addReplyArrayBuf(c, (size_t)(a->withscores && c->resp != 3 ?
+					     2 * w.k : w.k), &w.out);
 	nedb_buf_free(&w.out);
 	return 1;
 }
@@ -5748,8 +5852,13 @@ zrangeGenericCommand(client *c, int type, int dir)
 		return;
 	z = zsetOrder(&o);
 	k = zrangeSelect(&a, z, o.n, &sel);
-	addReplyArrayLen(c, (long long)(a.withscores ? 2 * k : k));
+	if (a.withscores)
+		addReplyPairsLen(c, (long long)k);
+	else
+		addReplyArrayLen(c, (long long)k);
 	for (size_t j = 0; j < k; j++) {
+		if (a.withscores)
+			addReplyPair(c);
 		addReplyBulk(c, z[sel[j]].m->p, z[sel[j]].m->len);
 		if (a.withscores)
 			addReplyDouble(c, z[sel[j]].s);
@@ -6029,8 +6138,13 @@ zpopGenericCommand(client *c, bool max)
 		zsetRemove(&o, i);
 	}
 	if (storeKey(c, c->argv[1], &o, TTL_KEEP) == 0) {
-		addReplyArrayLen(c, (long long)(2 * n));
+		/* RESP3 pairs when a count was given */
+		bool pairs = c->resp == 3 && c->argc == 3;
+
+		addReplyArrayLen(c, (long long)((pairs ? 1 : 2) * n));
 		for (size_t k = 0; k < n; k++) {
+			if (pairs)
+				addReplyPair(c);
 			addReplyBulk(c, popped.v[k].p, popped.v[k].len);
 			addReplyDouble(c, popped.sc[k]);
 		}
@@ -6681,8 +6795,13 @@ zsetOpGenericCommand(client *c, int op, bool store, bool card)
 	} else {
 		zent *z = zsetOrder(&res);
 
-		addReplyArrayLen(c, (long long)(withscores ? 2 * res.n : res.n));
+		if (withscores)
+			addReplyPairsLen(c, (long long)res.n);
+		else
+			addReplyArrayLen(c, (long long)res.n);
 		for (size_t k = 0; k < res.n; k++) {
+			if (withscores)
+				addReplyPair(c);
 			addReplyBulk(c, z[k].m->p, z[k].m->len);
 			if (withscores)
 				addReplyDouble(c, z[k].s);
@@ -7897,7 +8016,7 @@ lcsCommand(client *c)
 		}
 	}
 	if (getidx) {
-		addReplyArrayLen(c, 4);
+		addReplyMapLen(c, 2);
 		addReplyBulkStr(c, "matches");
 		addReplyArrayBuf(c, nranges, &ranges);
 		addReplyBulkStr(c, "len");
@@ -8174,38 +8293,25 @@ secretEqual(const char *a, size_t an, const char *b, size_t bn)
 	return d == 0 && bn;
 }
 
+static bool authOk(client *c, int u, int pw);
+
 static void
 authCommand(client *c)
 {
 	nedb_redis_conn *conn = c->conn;
-	int pw = c->argc == 3 ? 2 : 1;
-	bool user_ok = c->argc == 2 || argIs(c, 1, "default");
 
 	if (c->argc > 3) {
 		addReplySyntaxError(c);
 		return;
 	}
-	if (!conn->password) {
-		if (c->argc == 2) {
-			addReplyError(c, "ERR AUTH <password> called without "
-				      "any password configured for the "
-				      "default user. Are you sure your "
-				      "configuration is correct?");
-			return;
-		}
-		/* the default user without a password: any password */
-	} else if (secretEqual(c->argv[pw], c->argvlen[pw], conn->password,
-			       conn->password_len) && user_ok) {
-		conn->authed = true;
-		addReplyOK(c);
-		return;
-	} else
-		user_ok = false;
-	if (!user_ok) {
-		addReplyError(c, "WRONGPASS invalid username-password pair or "
-			      "user is disabled.");
+	if (!conn->password && c->argc == 2) {
+		addReplyError(c, "ERR AUTH <password> called without any "
+			      "password configured for the default user. Are "
+			      "you sure your configuration is correct?");
 		return;
 	}
+	if (!authOk(c, c->argc == 3 ? 1 : -1, c->argc == 3 ? 2 : 1))
+		return;
 	conn->authed = true;
 	addReplyOK(c);
 }
@@ -8287,7 +8393,7 @@ infoCommand(client *c)
 	if (rc)
 		oom(c);
 	else
-		addReplyBulk(c, b.p ? b.p : "", b.len);
+		addReplyVerbatim(c, b.p ? b.p : "", b.len);
 	nedb_buf_free(&b);
 }
 
@@ -8362,33 +8468,251 @@ evalCommand(client *c)
  * connection alone: a server with others (nedbd) answers UNBLOCK and
  * LIST itself, with the checks of nedb_redis_client_unblock.
  */
+/* ---- the connection: AUTH, HELLO, CLIENT ------------------------------- */
+
+void
+nedb_redis_conn_release(nedb_redis_conn *c)
+{
+	free(c->name);
+	c->name = NULL;
+}
+
+/* "ERR wrong number of arguments for 'client|getname' command" */
+static void
+clientArity(client *c)
+{
+	char sub[32];
+	size_t i;
+
+	for (i = 0; i < sizeof sub - 1 && i < c->argvlen[1]; i++)
+		sub[i] = (char)tolower((unsigned char)c->argv[1][i]);
+	sub[i] = 0;
+	addReplyErrorFormat(c, "ERR wrong number of arguments for "
+			    "'client|%s' command", sub);
+}
+
+/*
+ * CLIENT SETNAME's (and HELLO's) name, argv[j]: as Redis, printable
+ * ASCII without spaces; empty clears it.  0, or -1 with the error
+ * replied.  check only: validated, nothing set.
+ */
+static int
+clientNameCheck(client *c, int j)
+{
+	for (size_t i = 0; i < c->argvlen[j]; i++)
+		if (c->argv[j][i] < '!' || c->argv[j][i] > '~') {
+			addReplyError(c, "ERR Client names cannot contain "
+				      "spaces, newlines or special "
+				      "characters.");
+			return -1;
+		}
+	return 0;
+}
+
+static int
+clientSetName(client *c, int j)
+{
+	char *name = NULL;
+
+	if (clientNameCheck(c, j))
+		return -1;
+	if (c->argvlen[j] && !(name = strdup(c->argv[j]))) {
+		oom(c);
+		return -1;
+	}
+	free(c->conn->name);
+	c->conn->name = name;
+	return 0;
+}
+
+/* CLIENT INFO and CLIENT LIST where one client is all there is (a
+ * server lists its own: nedbd) */
+static void
+clientInfo(client *c)
+{
+	nedb_buf b = {0};
+
+	if (nedb_buf_printf(&b, "id=%llu addr= laddr= fd=-1 name=%s age=0 "
+			    "idle=0 flags=N db=%s sub=0 psub=0 ssub=0 "
+			    "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+			    "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+			    "tot-mem=0 events=r cmd=client|%s user=default "
+			    "redir=-1 resp=%d\n", c->conn->id,
+			    c->conn->name ? c->conn->name : "",
+			    c->conn->dbname, argIs(c, 1, "info") ? "info" :
+			    "list", c->resp == 3 ? 3 : 2))
+		oom(c);
+	else
+		addReplyVerbatim(c, b.p, b.len);
+	nedb_buf_free(&b);
+}
+
+static void
+clientHelp(client *c)
+{
+	static const char *const help[] = {
+		"CLIENT <subcommand> [<arg> [value] [opt] ...]. "
+		"Subcommands are:",
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"ID",
+		"    Return the ID of the current connection.",
+		"INFO",
+		"    Return information about the current client connection.",
+		"LIST",
+		"    Return information about client connections.",
+		"NO-EVICT (ON|OFF)",
+		"    Accepted; nothing is evicted.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
+		"HELP",
+		"    Prints this help.",
+	};
+
+	addReplyArrayLen(c, (long long)(sizeof help / sizeof *help));
+	for (size_t i = 0; i < sizeof help / sizeof *help; i++)
+		addReplyStatus(c, help[i]);
+}
+
+/*
+ * Whether user (argv[u], or the default user for u < 0) with password
+ * argv[pw] may in: replied "WRONGPASS ..." when not.  Without a
+ * password configured the default user takes any password.
+ */
+static bool
+authOk(client *c, int u, int pw)
+{
+	nedb_redis_conn *conn = c->conn;
+	bool user_ok = u < 0 || argIs(c, u, "default");
+
+	if (user_ok && (!conn->password ||
+			secretEqual(c->argv[pw], c->argvlen[pw],
+				    conn->password, conn->password_len)))
+		return true;
+	addReplyError(c, "WRONGPASS invalid username-password pair or user "
+		      "is disabled.");
+	return false;
+}
+
+/*
+ * HELLO [protover [AUTH username password] [SETNAME clientname]]: as
+ * Redis 7.0, the version first (2 or 3), then the options in order (a
+ * name checked as it comes), then AUTH, then the switch; the reply is
+ * the server's map, in the protocol just chosen.
+ */
+static void
+helloCommand(client *c)
+{
+	nedb_redis_conn *conn = c->conn;
+	long long ver = 0;
+	int user = -1, name = -1;
+
+	if (c->argc >= 2) {
+		if (!string2ll(c->argv[1], c->argvlen[1], &ver)) {
+			addReplyError(c, "ERR Protocol version is not an "
+				      "integer or out of range");
+			return;
+		}
+		if (ver < 2 || ver > 3) {
+			addReplyError(c, "NOPROTO unsupported protocol "
+				      "version");
+			return;
+		}
+	}
+	for (int j = 2; j < c->argc; j++) {
+		int more = c->argc - j - 1;
+
+		if (argIs(c, j, "auth") && more >= 2) {
+			user = j + 1;
+			j += 2;
+		} else if (argIs(c, j, "setname") && more >= 1) {
+			if (clientNameCheck(c, j + 1))
+				return;
+			name = ++j;
+		} else {
+			addReplyErrorFormat(c, "ERR Syntax error in HELLO "
+					    "option '%.128s'", c->argv[j]);
+			return;
+		}
+	}
+	if (user >= 0) {
+		if (!authOk(c, user, user + 1))
+			return;
+		conn->authed = true;
+	}
+	if (conn->password && !conn->authed) {
+		addReplyError(c, "NOAUTH HELLO must be called with the client "
+			      "already authenticated, otherwise the HELLO "
+			      "AUTH <user> <pass> option can be used to "
+			      "authenticate the client and select the RESP "
+			      "protocol version at the same time");
+		return;
+	}
+	if (name >= 0 && clientSetName(c, name))
+		return;
+	if (ver)
+		c->resp = conn->resp = (int)ver;
+	addReplyMapLen(c, 7);
+	addReplyBulkStr(c, "server");
+	addReplyBulkStr(c, "redis");
+	addReplyBulkStr(c, "version");
+	addReplyBulkStr(c, REDIS_VERSION);
+	addReplyBulkStr(c, "proto");
+	addReplyLongLong(c, c->resp == 3 ? 3 : 2);
+	addReplyBulkStr(c, "id");
+	addReplyLongLong(c, (long long)conn->id);
+	addReplyBulkStr(c, "mode");
+	addReplyBulkStr(c, "standalone");
+	addReplyBulkStr(c, "role");
+	addReplyBulkStr(c, "master");
+	addReplyBulkStr(c, "modules");
+	addReplyArrayLen(c, 0);
+}
+
 static void
 clientCommand(client *c)
 {
 	long long id;
 	int reason;
 
-	if (argIs(c, 1, "id")) {
-		if (c->argc != 2)
-			addReplyError(c, "ERR wrong number of arguments for "
-				      "'client|id' command");
-		else
+	if (argIs(c, 1, "id") || argIs(c, 1, "getname") ||
+	    argIs(c, 1, "info") || argIs(c, 1, "help")) {
+		if (c->argc != 2) {
+			clientArity(c);
+			return;
+		}
+		if (argIs(c, 1, "id"))
 			addReplyLongLong(c, (long long)c->conn->id);
+		else if (argIs(c, 1, "getname")) {
+			if (c->conn->name)
+				addReplyBulkStr(c, c->conn->name);
+			else
+				addReplyNull(c);
+		} else if (argIs(c, 1, "info"))
+			clientInfo(c);
+		else
+			clientHelp(c);
+	} else if (argIs(c, 1, "setname")) {
+		if (c->argc != 3)
+			clientArity(c);
+		else if (clientSetName(c, 2) == 0)
+			addReplyOK(c);
+	} else if (argIs(c, 1, "no-evict")) {
+		/* nothing is evicted here: accepted as Redis accepts it */
+		if (c->argc != 3)
+			clientArity(c);
+		else if (argIs(c, 2, "on") || argIs(c, 2, "off"))
+			addReplyOK(c);
+		else
+			addReplySyntaxError(c);
 	} else if (argIs(c, 1, "unblock")) {
 		if (nedb_redis_client_unblock(c->argc, c->argv, c->argvlen,
 					      c->out, &id, &reason) == 0)
 			addReplyLongLong(c, 0);
 	} else if (argIs(c, 1, "list") && c->argc == 2) {
-		nedb_buf b = {0};
-
-		if (nedb_buf_printf(&b, "id=%llu addr= laddr= fd=-1 name= "
-				    "age=0 idle=0 flags=N db=%s multi=-1 "
-				    "cmd=client|list\n", c->conn->id,
-				    c->conn->dbname))
-			oom(c);
-		else
-			addReplyBulk(c, b.p, b.len);
-		nedb_buf_free(&b);
+		clientInfo(c);
 	} else {
 		addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try "
 				    "CLIENT HELP.", c->argv[1]);
@@ -8589,6 +8913,7 @@ static const struct redisCommand commandTable[] = {
 	{"quit", quitCommand, -1, NOAUTH, 0, 0, 0},
 	{"info", infoCommand, -1, 0, 0, 0, 0},
 	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
+	{"hello", helloCommand, -1, NOAUTH, 0, 0, 0},
 	/* NQL */
 	{"eval", evalCommand, -3, R, 0, 0, 0},
 };
@@ -8838,7 +9163,7 @@ nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 {
 	client c = {
 		.conn = conn, .db = conn->db, .argc = argc, .argv = argv,
-		.argvlen = argvlen, .out = out,
+		.argvlen = argvlen, .out = out, .resp = conn->resp,
 		.w = {.client = conn->client ? conn->client : "redis",
 		      .evidence = conn->evidence,
 		      .repl_offset = conn->repl_offset,

@@ -121,7 +121,19 @@ typedef struct nedb_redis_conn {
 	 * client, none blocked) */
 	unsigned long long id;
 	const struct nedb_redis_stats *stats;
+	/*
+	 * HELLO's protocol version: 2 or 3 (0 is 2).  Under 3 the replies
+	 * are RESP3's (null "_", double ",", map "%", set "~", verbatim
+	 * "="), as Redis 7.0 gives them.  name is CLIENT SETNAME's (or
+	 * HELLO's SETNAME), allocated here, NULL for none: free it with
+	 * nedb_redis_conn_release when the connection ends.
+	 */
+	int resp;
+	char *name;
 } nedb_redis_conn;
+
+/* Frees what the commands allocated in c (its name); c stays usable. */
+NEDB_EXPORT void nedb_redis_conn_release(nedb_redis_conn *c);
 
 /* A server's clients, for INFO's Clients section. */
 struct nedb_redis_stats {
@@ -142,8 +154,8 @@ struct nedb_redis_stats {
  * Runs one command: argv[0] is its name (any case), argv[i] is argvlen[i]
  * bytes followed by a NUL byte (as hiredis's reader and main's argv give
  * them; the bytes themselves may hold anything).  Appends exactly one
- * RESP2 reply to out (nothing when argc is 0) and sets *wrote when the
- * command staged ops.
+ * reply to out (RESP2, or RESP3 after HELLO 3; nothing when argc is 0)
+ * and sets *wrote when the command staged ops.
  *
  * Returns 0 when the reply says it all, errors included ("-ERR ...",
  * "-WRONGTYPE ..."); NEDB_REDIS_BLOCKED, with no reply, for a blocking

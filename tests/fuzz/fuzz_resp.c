@@ -1,5 +1,5 @@
 /*
- * fuzz_resp.c - libFuzzer target for nedbd's RESP2 request path.  Each
+ * fuzz_resp.c - libFuzzer target for nedbd's RESP request path.  Each
  * input is the bytes one client sends on one connection.
  *
  * The fuzzer runs nedbd's own code, not a copy: it includes resp.c and
@@ -18,8 +18,8 @@
  * Each input runs twice, on a fresh connection each time: once given
  * whole (one read), once cut into pieces (after every newline and every
  * 13 bytes, one read and one turn each).  Invariants checked: the
- * replies are well-formed RESP2 (read back with hiredis's reader, which
- * nedbd no longer uses for requests); both runs give the same number of
+ * replies are well-formed RESP2, or RESP3 after HELLO 3 (reply_end);
+ * both runs give the same number of
  * replies, and a protocol error in one run only if in the other (a byte
  * stream does not change meaning with the way TCP cuts it); a command
  * never waits for a writer lock (no other process holds one); the
@@ -34,7 +34,6 @@
  * stderr (build/fuzz/fuzz_resp FILE runs one input).
  */
 #include <limits.h>
-#include <hiredis/hiredis.h>
 #include "../../cmd/nedbd/resp.c"
 #include "fuzz_nedbd.h"
 
@@ -109,43 +108,88 @@ feed(struct rconn *c, const uint8_t *p, size_t n, nedb_buf *in)
 	turn(c, in);
 }
 
-/* Parses the replies: they must be well-formed RESP2. */
+/*
+ * The end of the well-formed reply at p (RESP2, or RESP3 after HELLO 3:
+ * hiredis 0.14's reader knows only RESP2), or NULL.  A line is its type
+ * byte, text without CR or LF, and CRLF; a length is digits (or -1 for a
+ * RESP2 null); an aggregate holds as many replies as it says (a map
+ * twice as many).
+ */
+static const char *
+reply_end(const char *p, const char *e, int depth)
+{
+	const char *le;
+	long long n = 0;
+	bool neg = false;
+	char t;
+
+	if (p >= e || depth > 64 || !(le = memchr(p, '\r', (size_t)(e - p))) ||
+	    le + 1 >= e || le[1] != '\n' || memchr(p, '\n', (size_t)(le - p)))
+		return NULL;
+	t = *p;
+	if (strchr("+-:,#_(", t))
+		return (t == '_' && le != p + 1) ||
+		       (t == '#' && (le != p + 2 || !strchr("tf", p[1]))) ?
+		       NULL : le + 2;
+	if (!strchr("$=*%~>", t) || le == p + 1)
+		return NULL;
+	if (p[1] == '-') {
+		neg = true;
+		p++;
+	}
+	for (const char *q = p + 1; q < le; q++) {
+		if (*q < '0' || *q > '9' || n > (1ll << 40))
+			return NULL;
+		n = n * 10 + (*q - '0');
+	}
+	if (neg)
+		return n == 1 && strchr("$*", t) ? le + 2 : NULL;
+	p = le + 2;
+	if (t == '$' || t == '=') {
+		if ((long long)(e - p) < n + 2 || p[n] != '\r' ||
+		    p[n + 1] != '\n' || (t == '=' && (n < 4 || p[3] != ':')))
+			return NULL;
+		return p + n + 2;
+	}
+	for (long long i = 0; i < (t == '%' ? 2 * n : n) && p; i++)
+		p = reply_end(p, e, depth + 1);
+	return p;
+}
+
+/* Parses the replies: they must be well-formed (reply_end). */
 static void
 count_replies(const nedb_buf *in, struct outcome *o)
 {
-	redisReader *r = redisReaderCreate();
-	redisReply *rep;
+	const char *p, *e;
 
-	if (!r)
-		abort();
-	if (in->len && redisReaderFeed(r, in->p, in->len) != REDIS_OK)
-		abort();
-	for (;;) {
-		if (redisReaderGetReply(r, (void **)&rep) != REDIS_OK) {
-			fprintf(stderr, "fuzz_resp: malformed reply: %s\n",
-				r->errstr);
+	if (!in->len)
+		return;		/* and in->p may be NULL */
+	p = in->p;
+	e = in->p + in->len;
+	while (p < e) {
+		const char *end = reply_end(p, e, 0);
+
+		if (!end) {
+			fprintf(stderr, "fuzz_resp: a malformed reply or one "
+				"cut short at byte %zu\n", (size_t)(p - in->p));
 			abort();
 		}
-		if (!rep)
-			break;
 		if (o->protocol_error) {
 			fprintf(stderr, "fuzz_resp: a reply after a "
 				"protocol error\n");
 			abort();
 		}
 		o->replies++;
-		if (rep->type == REDIS_REPLY_ERROR &&
-		    !strncmp(rep->str, "ERR Protocol error", 18)) {
+		if (end - p >= 19 && !strncmp(p, "-ERR Protocol error", 19)) {
+			size_t n = (size_t)(end - p) - 3;
+
 			o->protocol_error = true;
-			snprintf(o->error, sizeof o->error, "%s", rep->str);
+			snprintf(o->error, sizeof o->error, "%.*s",
+				 (int)(n < sizeof o->error ? n :
+				       sizeof o->error - 1), p + 1);
 		}
-		freeReplyObject(rep);
+		p = end;
 	}
-	if (r->pos != r->len) {
-		fprintf(stderr, "fuzz_resp: a reply cut short\n");
-		abort();
-	}
-	redisReaderFree(r);
 }
 
 /* SELECT, as resp.c's, noting the database for fuzz_reset. */
