@@ -208,6 +208,48 @@ head_seq() {
 	assert_output '(integer) 0'
 }
 
+@test "OBJECT's arity, unknown subcommands, missing keys and FREQ answer as Redis's" {
+	same_as_redis <<-'EOF'
+	SET s 1
+	OBJECT ENCODING nosuch
+	OBJECT REFCOUNT nosuch
+	OBJECT IDLETIME nosuch
+	OBJECT FREQ nosuch
+	OBJECT FREQ s
+	OBJECT ENCODING
+	OBJECT ENCODING a b
+	OBJECT REFCOUNT
+	OBJECT FOO s
+	OBJECT
+	OBJECT HELP x
+	EOF
+}
+
+@test "OBJECT ENCODING says json or elements; REFCOUNT 1; IDLETIME the seconds since the last write" {
+	nedb-redis SET s v
+	run nedb-redis OBJECT ENCODING s
+	assert_output '"json"'
+	run nedb-redis OBJECT REFCOUNT s
+	assert_output '(integer) 1'
+	# a big set is kept as elements (as the operators tests show)
+	for ((i = 0; i < 300; i++)); do echo "SADD big m$i"; done |
+		nedb-redis >/dev/null
+	run nedb-redis OBJECT ENCODING big
+	assert_output '"elements"'
+	# idle since its op's time: 0 at once, at least 1 a second later
+	# (reads do not count)
+	nedb-redis SET old v
+	run nedb-redis --raw OBJECT IDLETIME old
+	[ "$output" -le 1 ]
+	sleep 1.1
+	nedb-redis GET old >/dev/null
+	run nedb-redis --raw OBJECT IDLETIME old
+	[ "$output" -ge 1 ]
+	run nedb-redis OBJECT HELP
+	assert_success
+	assert_line --index 0 --partial 'OBJECT <subcommand>'
+}
+
 @test "TYPE names the type of each key, none when there is none" {
 	nedb-redis SET s v
 	nedb-redis HSET h f v

@@ -135,6 +135,10 @@ struct rconn {
 	struct rconn *prev, *next;	/* every connection, oldest first */
 	struct rconn *uprev, *unext;	/* those not authenticated */
 	bool unauth;			/* in that list */
+	/* SUBSCRIBE's channels and PSUBSCRIBE's patterns: each a uint32_t
+	 * length and its bytes, in the order subscribed */
+	nedb_buf chans, pats;
+	unsigned nchans, npats;
 };
 
 static struct {
@@ -207,6 +211,8 @@ static void
 conn_free(struct rconn *c)
 {
 	nedb_redis_conn_release(&c->c);
+	nedb_buf_free(&c->chans);
+	nedb_buf_free(&c->pats);
 	nedb_buf_free(&c->in);
 	nedb_buf_free(&c->out);
 	nedb_buf_free(&c->queued);
@@ -900,6 +906,300 @@ client_list(struct rconn *c, int argc, const char *const *argv,
 	nedb_buf_free(&b);
 }
 
+/* ---- publish and subscribe ------------------------------------------------ */
+
+/*
+ * As Redis: PUBLISH hands a message to every connection subscribed to
+ * its channel, then to every connection with a pattern that matches it
+ * (one message a match), appended to their replies in this turn;
+ * nothing is kept for those that subscribe later, and nothing goes
+ * through a database.  A connection with subscriptions speaking RESP2
+ * may run only the subscription commands, PING and QUIT; under RESP3
+ * the messages are push replies (">") and it may run anything.  A
+ * message to a connection whose replies are held (a write of its own
+ * waiting for its batch's commit) waits behind them, and is voided with
+ * them if the commit fails.
+ */
+
+static unsigned
+subs_of(const struct rconn *c)
+{
+	return c->nchans + c->npats;
+}
+
+/* The offset of name in the entries of b, or NONE. */
+static size_t
+sub_find(const nedb_buf *b, const char *p, size_t n)
+{
+	for (size_t off = 0; off < b->len;) {
+		uint32_t len;
+
+		memcpy(&len, b->p + off, sizeof len);
+		if (len == n && !memcmp(b->p + off + sizeof len, p, n))
+			return off;
+		off += sizeof len + len;
+	}
+	return NONE;
+}
+
+static void
+sub_del(nedb_buf *b, size_t off)
+{
+	uint32_t len;
+	size_t end;
+
+	memcpy(&len, b->p + off, sizeof len);
+	end = off + sizeof len + len;
+	memmove(b->p + off, b->p + end, b->len - end);
+	b->len -= end - off;
+}
+
+static void
+out_bulk(nedb_buf *o, const char *p, size_t n)
+{
+	nedb_buf_printf(o, "$%zu\r\n", n);
+	nedb_buf_add(o, p, n);
+	nedb_buf_puts(o, "\r\n");
+}
+
+/* A reply of the subscription kind: [kind, name (NULL: null), count] */
+static void
+sub_reply(struct rconn *c, const char *kind, const char *p, size_t n)
+{
+	nedb_buf_printf(&c->out, "%c3\r\n", c->c.resp == 3 ? '>' : '*');
+	out_bulk(&c->out, kind, strlen(kind));
+	if (p)
+		out_bulk(&c->out, p, n);
+	else
+		nedb_buf_puts(&c->out, c->c.resp == 3 ? "_\r\n" : "$-1\r\n");
+	nedb_buf_printf(&c->out, ":%u\r\n", subs_of(c));
+}
+
+static void
+subscribe(struct rconn *c, int argc, const char *const *argv,
+	  const size_t *len, bool pattern)
+{
+	nedb_buf *b = pattern ? &c->pats : &c->chans;
+
+	for (int j = 1; j < argc; j++) {
+		uint32_t n = (uint32_t)len[j];
+
+		if (sub_find(b, argv[j], len[j]) == NONE &&
+		    nedb_buf_add(b, &n, sizeof n) == 0 &&
+		    nedb_buf_add(b, argv[j], len[j]) == 0)
+			++*(pattern ? &c->npats : &c->nchans);
+		sub_reply(c, pattern ? "psubscribe" : "subscribe", argv[j],
+			  len[j]);
+	}
+}
+
+/* UNSUBSCRIBE, PUNSUBSCRIBE [name...]: the names, or every one held */
+static void
+unsubscribe(struct rconn *c, int argc, const char *const *argv,
+	    const size_t *len, bool pattern)
+{
+	const char *kind = pattern ? "punsubscribe" : "unsubscribe";
+	nedb_buf *b = pattern ? &c->pats : &c->chans;
+	unsigned *count = pattern ? &c->npats : &c->nchans;
+
+	if (argc == 1 && !b->len)
+		sub_reply(c, kind, NULL, 0);
+	while (argc == 1 && b->len) {
+		uint32_t n;
+		char *name;
+
+		memcpy(&n, b->p, sizeof n);
+		if (!(name = malloc(n ? n : 1)))
+			return;
+		memcpy(name, b->p + sizeof n, n);
+		sub_del(b, 0);
+		--*count;
+		sub_reply(c, kind, name, n);
+		free(name);
+	}
+	for (int j = 1; j < argc; j++) {
+		size_t off = sub_find(b, argv[j], len[j]);
+
+		if (off != NONE) {
+			sub_del(b, off);
+			--*count;
+		}
+		sub_reply(c, kind, argv[j], len[j]);
+	}
+}
+
+/* A message for t: it waits behind t's held replies, as one of them */
+static void
+deliver(struct rconn *t, const char *pat, size_t patlen, const char *ch,
+	size_t chlen, const char *msg, size_t msglen)
+{
+	nedb_buf_printf(&t->out, "%c%d\r\n", t->c.resp == 3 ? '>' : '*',
+			pat ? 4 : 3);
+	if (pat) {
+		out_bulk(&t->out, "pmessage", 8);
+		out_bulk(&t->out, pat, patlen);
+	} else
+		out_bulk(&t->out, "message", 7);
+	out_bulk(&t->out, ch, chlen);
+	out_bulk(&t->out, msg, msglen);
+	if (t->held_from != NONE)
+		t->held_n++;
+}
+
+/* PUBLISH channel message: the number of messages handed out */
+static void
+publish(struct rconn *c, const char *ch, size_t chlen, const char *msg,
+	size_t msglen)
+{
+	long long n = 0;
+
+	for (struct rconn *t = L.conns; t; t = t->next)
+		if (t->nchans && sub_find(&t->chans, ch, chlen) != NONE) {
+			deliver(t, NULL, 0, ch, chlen, msg, msglen);
+			n++;
+		}
+	for (struct rconn *t = L.conns; t; t = t->next)
+		for (size_t off = 0; t->npats && off < t->pats.len;) {
+			uint32_t len;
+			const char *pat = t->pats.p + off + sizeof len;
+
+			memcpy(&len, t->pats.p + off, sizeof len);
+			off += sizeof len + len;
+			if (nedb_redis_match(pat, len, ch, chlen)) {
+				deliver(t, pat, len, ch, chlen, msg, msglen);
+				n++;
+			}
+		}
+	nedb_buf_printf(&c->out, ":%lld\r\n", n);
+}
+
+/* PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT */
+static bool
+pubsub_command(struct rconn *c, int argc, const char *const *argv,
+	       const size_t *len)
+{
+	if (is_cmd(argv[1], len[1], "channels") && argc <= 3) {
+		nedb_buf seen = {0}, r = {0};
+		unsigned n = 0;
+
+		for (struct rconn *t = L.conns; t; t = t->next)
+			for (size_t off = 0; off < t->chans.len;) {
+				uint32_t l;
+				const char *ch = t->chans.p + off + sizeof l;
+
+				memcpy(&l, t->chans.p + off, sizeof l);
+				off += sizeof l + l;
+				if (sub_find(&seen, ch, l) != NONE ||
+				    (argc == 3 && !nedb_redis_match(argv[2],
+						len[2], ch, l)))
+					continue;
+				nedb_buf_add(&seen, &l, sizeof l);
+				nedb_buf_add(&seen, ch, l);
+				out_bulk(&r, ch, l);
+				n++;
+			}
+		nedb_buf_printf(&c->out, "*%u\r\n", n);
+		nedb_buf_add(&c->out, r.p ? r.p : "", r.len);
+		nedb_buf_free(&seen);
+		nedb_buf_free(&r);
+		return true;
+	}
+	if (is_cmd(argv[1], len[1], "numsub")) {
+		nedb_buf_printf(&c->out, "*%d\r\n", 2 * (argc - 2));
+		for (int j = 2; j < argc; j++) {
+			unsigned n = 0;
+
+			for (struct rconn *t = L.conns; t; t = t->next)
+				n += t->nchans &&
+				     sub_find(&t->chans, argv[j], len[j]) !=
+				     NONE;
+			out_bulk(&c->out, argv[j], len[j]);
+			nedb_buf_printf(&c->out, ":%u\r\n", n);
+		}
+		return true;
+	}
+	if (is_cmd(argv[1], len[1], "numpat") && argc == 2) {
+		unsigned n = 0;
+
+		for (struct rconn *t = L.conns; t; t = t->next)
+			n += t->npats;
+		nedb_buf_printf(&c->out, ":%u\r\n", n);
+		return true;
+	}
+	return false;	/* an error: the table's answer */
+}
+
+/*
+ * The subscription commands, PUBLISH, PUBSUB, and PING while
+ * subscribed under RESP2 (["pong", message]): true when answered here;
+ * false leaves the command to the table (its errors, and the rest).
+ */
+static bool
+pubsub(struct rconn *c, int argc, const char *const *argv, const size_t *len)
+{
+	if (!authed(c) || !nedb_redis_arity_ok(argv[0], len[0], argc))
+		return false;
+	if (is_cmd(argv[0], len[0], "subscribe") ||
+	    is_cmd(argv[0], len[0], "psubscribe"))
+		subscribe(c, argc, argv, len, len[0] == 10);
+	else if (is_cmd(argv[0], len[0], "unsubscribe") ||
+		 is_cmd(argv[0], len[0], "punsubscribe"))
+		unsubscribe(c, argc, argv, len, len[0] == 12);
+	else if (is_cmd(argv[0], len[0], "publish"))
+		publish(c, argv[1], len[1], argv[2], len[2]);
+	else if (is_cmd(argv[0], len[0], "pubsub"))
+		return pubsub_command(c, argc, argv, len);
+	else if (is_cmd(argv[0], len[0], "ping") && subs_of(c) &&
+		 c->c.resp != 3 && argc <= 2) {
+		nedb_buf_puts(&c->out, "*2\r\n$4\r\npong\r\n");
+		out_bulk(&c->out, argc == 2 ? argv[1] : "",
+			 argc == 2 ? len[1] : 0);
+	} else
+		return false;
+	return true;
+}
+
+/* Whether a RESP2 connection with subscriptions may not run the command
+ * (answered as Redis answers it) */
+static bool
+subscribed_refuses(struct rconn *c, int argc, const char *const *argv,
+		   const size_t *len)
+{
+	static const char *const ok[] = {"subscribe", "unsubscribe",
+		"psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+		"ping", "quit", "reset"};
+	char name[32];
+	size_t i;
+
+	/* nedbd's own transaction commands, with their arity */
+	static const struct {
+		const char *name;
+		int arity;
+	} tx[] = {{"multi", 1}, {"exec", 1}, {"discard", 1}, {"watch", -2},
+		  {"unwatch", 1}};
+	bool known = false;
+
+	if (!subs_of(c) || c->c.resp == 3)
+		return false;
+	for (i = 0; i < sizeof tx / sizeof *tx && !known; i++)
+		known = is_cmd(argv[0], len[0], tx[i].name) &&
+			(tx[i].arity > 0 ? argc == tx[i].arity :
+			 argc >= -tx[i].arity);
+	if (!known && (!nedb_redis_flags(argv[0], len[0]) ||
+		       !nedb_redis_arity_ok(argv[0], len[0], argc)))
+		return false;
+	for (i = 0; i < sizeof ok / sizeof *ok; i++)
+		if (is_cmd(argv[0], len[0], ok[i]))
+			return false;
+	for (i = 0; i < len[0] && i + 1 < sizeof name; i++)
+		name[i] = (char)tolower((unsigned char)argv[0][i]);
+	name[i] = 0;
+	nedb_buf_printf(&c->out, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE "
+			"/ (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+			"in this context\r\n", name);
+	return true;
+}
+
 /*
  * Runs a command.  Its reply is held when it ran in its database's batch
  * (from c->mark, the start of the request's reply: a whole EXEC array
@@ -915,6 +1215,8 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	size_t at;
 	int rc;
 
+	if (pubsub(c, argc, argv, len))
+		return;
 	/* CLIENT's subcommands that see the other connections */
 	if (argc >= 2 && authed(c) && is_cmd(argv[0], len[0], "client")) {
 		if (is_cmd(argv[1], len[1], "unblock")) {
@@ -1408,6 +1710,8 @@ dispatch(struct rconn *c, int argc, const char *const *argv,
 		http_attack(c);
 	else if (is_cmd(argv[0], len[0], "nedb.verify"))
 		verify_command(c, argc, argv, len);
+	else if (subscribed_refuses(c, argc, argv, len))
+		;
 	else if (!transaction(c, argc, argv, len))
 		run(c, argc, argv, len);
 	if (c->held_from != NONE && !c->counted && c->out.len > c->mark)

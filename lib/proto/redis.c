@@ -8468,6 +8468,140 @@ evalCommand(client *c)
  * connection alone: a server with others (nedbd) answers UNBLOCK and
  * LIST itself, with the checks of nedb_redis_client_unblock.
  */
+/* Whether key's value is one the view keeps as elements (elems.c). */
+static bool
+keptAsElements(client *c, const char *key)
+{
+	struct elx x;
+	int rc;
+
+	route(c->conn, key, strlen(key), &x.pl);
+	if (x.pl.codec != CODEC_REDIS || nedb__txn(c->db, &x.txn))
+		return false;
+	rc = nedb__el_head(&c->db->view, x.txn, x.pl.coll, x.pl.id,
+			   strlen(x.pl.id), c->conn->replica && c->db->wtxn ?
+			   0 : nedb__now_ms(), &x.h, &x.e);
+	elemsDone(c, &x);
+	return rc == 0;
+}
+
+/*
+ * OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP: Redis's
+ * questions about a value, answered for nedb's: its encoding is
+ * "elements" (kept member by member, elems.c) or "json" (one document);
+ * nothing is shared (refcount 1); the idle time is the seconds since
+ * the key was last written (reads are not tracked), and access
+ * frequency is not tracked (Redis's error without an LFU policy).
+ */
+static void
+objectCommand(client *c)
+{
+	static const char *const subs[] = {"encoding", "refcount",
+					   "idletime", "freq", "help"};
+	static const char *const help[] = {
+		"OBJECT <subcommand> [<arg> [value] [opt] ...]. "
+		"Subcommands are:",
+		"ENCODING <key>",
+		"    Return how the value of <key> is kept: \"elements\" (each "
+		"member a row),",
+		"    or \"json\" (one document).",
+		"FREQ <key>",
+		"    Access frequency is not tracked: an error.",
+		"IDLETIME <key>",
+		"    Return the seconds since <key> was last written.",
+		"REFCOUNT <key>",
+		"    Return 1: values are not shared.",
+		"HELP",
+		"    Prints this help.",
+	};
+	size_t s;
+	nedb_doc d;
+	int r;
+
+	for (s = 0; s < sizeof subs / sizeof *subs && !argIs(c, 1, subs[s]);
+	     s++)
+		;
+	if (s == sizeof subs / sizeof *subs) {
+		addReplyErrorFormat(c, "ERR unknown subcommand '%.128s'. Try "
+				    "OBJECT HELP.", c->argv[1]);
+		return;
+	}
+	if (c->argc != (s == 4 ? 2 : 3)) {
+		addReplyErrorFormat(c, "ERR wrong number of arguments for "
+				    "'object|%s' command", subs[s]);
+		return;
+	}
+	if (s == 4) {
+		addReplyArrayLen(c, (long long)(sizeof help / sizeof *help));
+		for (size_t i = 0; i < sizeof help / sizeof *help; i++)
+			addReplyStatus(c, help[i]);
+		return;
+	}
+	if ((r = dbFetch(c, c->argv[2], &d)) < 0)
+		return;
+	if (r == 0)
+		addReplyNull(c);
+	else if (s == 0)
+		addReplyBulkStr(c, keptAsElements(c, c->argv[2]) ? "elements" :
+				"json");
+	else if (s == 1)
+		addReplyLongLong(c, 1);
+	else if (s == 2)
+		addReplyLongLong(c, (nedb_now_ms() - d.ts) / 1000 > 0 ?
+				 (nedb_now_ms() - d.ts) / 1000 : 0);
+	else
+		addReplyError(c, "ERR An LFU maxmemory policy is not selected, "
+			      "access frequency not tracked. Please note that "
+			      "when switching between policies at runtime LRU "
+			      "and LFU data will take some time to adjust.");
+}
+
+/* ---- publish and subscribe, for a process alone ----------------------------- */
+
+bool
+nedb_redis_match(const char *pattern, size_t plen, const char *s, size_t n)
+{
+	return globMatch(pattern, plen, s, n);
+}
+
+/*
+ * PUBLISH, PUBSUB and the subscriptions where no other client can be
+ * (nedb-redis): nobody receives a message, and there is no connection
+ * to keep subscribed.  nedbd answers them for its connections.
+ */
+static void
+pubsubCommand(client *c)
+{
+	if (argIs(c, 0, "publish")) {
+		addReplyLongLong(c, 0);
+	} else if (argIs(c, 0, "pubsub")) {
+		if (argIs(c, 1, "channels") && c->argc <= 3)
+			addReplyArrayLen(c, 0);
+		else if (argIs(c, 1, "numpat") && c->argc == 2)
+			addReplyLongLong(c, 0);
+		else if (argIs(c, 1, "numsub")) {
+			addReplyArrayLen(c, 2 * (long long)(c->argc - 2));
+			for (int j = 2; j < c->argc; j++) {
+				addReplyBulk(c, c->argv[j], c->argvlen[j]);
+				addReplyLongLong(c, 0);
+			}
+		} else if (argIs(c, 1, "numpat"))
+			addReplyError(c, "ERR wrong number of arguments for "
+				      "'pubsub|numpat' command");
+		else if (argIs(c, 1, "channels"))
+			addReplyErrorFormat(c, "ERR unknown subcommand or wrong "
+					    "number of arguments for '%.128s'. "
+					    "Try PUBSUB HELP.", c->argv[1]);
+		else
+			addReplyErrorFormat(c, "ERR unknown subcommand "
+					    "'%.128s'. Try PUBSUB HELP.",
+					    c->argv[1]);
+	} else {
+		addReplyErrorFormat(c, "ERR %s needs a connection that stays "
+				    "open: nedbd's RESP port", c->cmd->name);
+	}
+}
+
 /* ---- the connection: AUTH, HELLO, CLIENT ------------------------------- */
 
 void
@@ -8778,6 +8912,7 @@ static const struct redisCommand commandTable[] = {
 	{"append", appendCommand, 3, W, 1, 1, 1},
 	{"strlen", strlenCommand, 2, R, 1, 1, 1},
 	{"type", typeCommand, 2, R, 1, 1, 1},
+	{"object", objectCommand, -2, R, 2, 2, 1},
 	{"rename", renameCommand, 3, W, 1, 2, 1},
 	{"keys", keysCommand, 2, R, 0, 0, 0},
 	{"randomkey", randomkeyCommand, 1, R, 0, 0, 0},
@@ -8914,6 +9049,13 @@ static const struct redisCommand commandTable[] = {
 	{"info", infoCommand, -1, 0, 0, 0, 0},
 	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
 	{"hello", helloCommand, -1, NOAUTH, 0, 0, 0},
+	/* publish and subscribe (nedbd's own; pubsubCommand alone) */
+	{"publish", pubsubCommand, 3, 0, 0, 0, 0},
+	{"pubsub", pubsubCommand, -2, 0, 0, 0, 0},
+	{"subscribe", pubsubCommand, -2, 0, 0, 0, 0},
+	{"unsubscribe", pubsubCommand, -1, 0, 0, 0, 0},
+	{"psubscribe", pubsubCommand, -2, 0, 0, 0, 0},
+	{"punsubscribe", pubsubCommand, -1, 0, 0, 0, 0},
 	/* NQL */
 	{"eval", evalCommand, -3, R, 0, 0, 0},
 };

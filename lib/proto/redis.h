@@ -132,6 +132,10 @@ typedef struct nedb_redis_conn {
 	char *name;
 } nedb_redis_conn;
 
+/* Whether s (n bytes) matches Redis's glob pattern (KEYS, PSUBSCRIBE). */
+NEDB_EXPORT bool nedb_redis_match(const char *pattern, size_t plen,
+				  const char *s, size_t n);
+
 /* Frees what the commands allocated in c (its name); c stays usable. */
 NEDB_EXPORT void nedb_redis_conn_release(nedb_redis_conn *c);
 
