@@ -115,14 +115,32 @@ format_tty(nedb_buf *o, const char *p, const char *e, const char *prefix)
 			nedb_buf_add(o, le + 6, (size_t)n - 4);
 		le += 2 + n;
 		break;
+	case '-':
+		nedb_buf_puts(o, "(error) ");
+		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
+		break;
+	case ':':
+		nedb_buf_puts(o, "(integer) ");
+		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
+		break;
+	case '$':
+		if (n < 0) {
+			nedb_buf_puts(o, "(nil)");
+			break;
+		}
+		repr(o, le + 2, (size_t)n);
+		le += 2 + n;
+		break;
+	case '*':		/* an array "1) ", a map "1# k => v", a set "1~ " */
 	case '%':
 	case '~': {
-		char sub[256], sep = *p == '%' ? '#' : '~';
+		char sub[256], sep = *p == '*' ? ')' : *p == '%' ? '#' : '~';
 		int width = 0;
 
 		if (n <= 0) {
-			nedb_buf_puts(o, *p == '%' ? "(empty hash)\n" :
-				      "(empty set)\n");
+			nedb_buf_puts(o, n < 0 ? "(nil)\n" : sep == ')' ?
+				      "(empty array)\n" : sep == '#' ?
+				      "(empty hash)\n" : "(empty set)\n");
 			return le + 2;
 		}
 		for (long long k = n; k; k /= 10)
@@ -142,41 +160,6 @@ format_tty(nedb_buf *o, const char *p, const char *e, const char *prefix)
 					nedb_buf_printf(o, "\n%s", sub);
 				p = format_tty(o, p, e, sub);
 			}
-		}
-		return p;
-	}
-	case '-':
-		nedb_buf_puts(o, "(error) ");
-		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
-		break;
-	case ':':
-		nedb_buf_puts(o, "(integer) ");
-		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
-		break;
-	case '$':
-		if (n < 0) {
-			nedb_buf_puts(o, "(nil)");
-			break;
-		}
-		repr(o, le + 2, (size_t)n);
-		le += 2 + n;
-		break;
-	case '*': {
-		char sub[256];
-		int width = 0;
-
-		if (n <= 0) {
-			nedb_buf_puts(o, n < 0 ? "(nil)\n" : "(empty array)\n");
-			return le + 2;
-		}
-		for (long long k = n; k; k /= 10)
-			width++;
-		snprintf(sub, sizeof sub, "%s%*s", prefix, width + 2, "");
-		p = le + 2;
-		for (long long i = 0; i < n; i++) {
-			nedb_buf_printf(o, "%s%*lld) ", i ? prefix : "", width,
-					i + 1);
-			p = format_tty(o, p, e, sub);
 		}
 		return p;
 	}
@@ -206,7 +189,18 @@ format_raw(nedb_buf *o, const char *p, const char *e)
 			nedb_buf_add(o, le + 6, (size_t)n - 4);
 		le += 2 + n;
 		break;
-	case '%':		/* a pair a line: "key value" */
+	case '-':
+		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
+		nedb_buf_add(o, "\n", 1);
+		break;
+	case '$':
+		if (n > 0)
+			nedb_buf_add(o, le + 2, (size_t)n);
+		if (n >= 0)
+			le += 2 + n;
+		break;
+	case '*':		/* an element a line; a map's pair "key value" */
+	case '%':
 	case '~': {
 		long long step = *p == '%' ? 2 : 1;
 
@@ -219,24 +213,6 @@ format_raw(nedb_buf *o, const char *p, const char *e)
 		}
 		return p;
 	}
-	case '-':
-		nedb_buf_add(o, p + 1, (size_t)(le - p - 1));
-		nedb_buf_add(o, "\n", 1);
-		break;
-	case '$':
-		if (n > 0)
-			nedb_buf_add(o, le + 2, (size_t)n);
-		if (n >= 0)
-			le += 2 + n;
-		break;
-	case '*':
-		p = le + 2;
-		for (long long i = 0; i < n; i++) {
-			if (i)
-				nedb_buf_add(o, "\n", 1);
-			p = format_raw(o, p, e);
-		}
-		return p;
 	}
 	return le + 2;
 }

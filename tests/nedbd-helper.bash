@@ -241,6 +241,25 @@ resp_cmd() {
 	resp_read
 }
 
+# start_redis [PASSWORD]: a redis-server of the test's own on
+# $REDIS_PORT (with --requirepass PASSWORD when given), stopped in
+# teardown, to compare nedbd with; the test is skipped without one.
+start_redis() {
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+		skip "redis-server is not installed"
+	REDIS_PORT=$(free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		--appendonly no --dir "$BATS_TEST_TMPDIR" \
+		${1:+--requirepass "$1"} >"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
+	EXTRA_PIDS+=($!)
+	poll 30 redis_up "$1"
+}
+
+redis_up() {
+	redis-cli -p "$REDIS_PORT" ${1:+-a "$1" --no-auth-warning} ping \
+		2>/dev/null | grep -q PONG
+}
+
 # A python3 with the redis module in $PY, or the test is skipped.
 redis_python() {
 	local py

@@ -2411,24 +2411,8 @@ views_open_at_most() {
 
 # ---- WATCH ---------------------------------------------------------------------
 
-# A redis-server on a free port in EXTRA_PIDS, its port in $REDIS_PORT;
-# the test is skipped when none is installed.
-start_redis_server() {
-	local i
-	command -v redis-server >/dev/null || skip "redis-server is not installed"
-	REDIS_PORT=$(free_port)
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-		--appendonly no --dir "$BATS_TEST_TMPDIR" >/dev/null 2>&1 3>&- &
-	EXTRA_PIDS+=($!)
-	for ((i = 0; i < 200; i++)); do
-		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "RESP: WATCH and UNWATCH answer as redis-server does, in MULTI and out of it" {
-	start_redis_server
+	start_redis
 	start_nedbd
 	cat >cmds <<'CMDS'
 WATCH
@@ -2479,7 +2463,7 @@ CMDS
 }
 
 @test "RESP: WATCH remembers the database of each key, SELECT between them, as redis-server does" {
-	start_redis_server
+	start_redis
 	start_nedbd
 	cat >cmds <<'CMDS'
 SELECT 5
@@ -2518,7 +2502,7 @@ CMDS
 }
 
 @test "RESP: SWAPDB touches the keys watched in either database that are live in either, as redis-server does" {
-	start_redis_server
+	start_redis
 	start_nedbd
 	cat >cmds <<'CMDS'
 SELECT 0
@@ -2636,7 +2620,7 @@ CMDS
 
 @test "RESP: before AUTH, WATCH and UNWATCH answer NOAUTH (arity first), as redis-server with requirepass" {
 	local out
-	start_redis_server
+	start_redis
 	redis-cli -p "$REDIS_PORT" CONFIG SET requirepass s3cret >/dev/null
 	start_nedbd NEDBD_TOKEN=s3cret
 	cat >cmds <<'CMDS'
@@ -2656,7 +2640,7 @@ CMDS
 }
 
 @test "RESP: the new commands of the table answer through nedbd as through redis-server" {
-	start_redis_server
+	start_redis
 	start_nedbd
 	cat >cmds <<'CMDS'
 SELECT wide

@@ -7,21 +7,6 @@
 
 load nedbd-helper
 
-start_redis() {
-	command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-		skip "redis-server is not installed"
-	REDIS_PORT=$(free_port)
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-		--appendonly no --dir "$BATS_TEST_TMPDIR" \
-		>"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
-	EXTRA_PIDS+=($!)
-	poll 30 redis_up
-}
-
-redis_up() {
-	redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG
-}
-
 # same_script: stdin's script on nedbd and on redis-server, alike.
 same_script() {
 	run python3 "$BATS_TEST_DIRNAME/pubsub_diff.py" "$RPORT" "$REDIS_PORT"

@@ -7,24 +7,6 @@
 
 load nedbd-helper
 
-# A redis-server of this test's own on $REDIS_PORT (with --requirepass
-# $1 when given), or the test is skipped.
-start_redis() {
-	command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-		skip "redis-server is not installed"
-	REDIS_PORT=$(free_port)
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-		--appendonly no --dir "$BATS_TEST_TMPDIR" \
-		${1:+--requirepass "$1"} >"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
-	EXTRA_PIDS+=($!)
-	poll 30 redis_up "$1"
-}
-
-redis_up() {
-	redis-cli -p "$REDIS_PORT" ${1:+-a "$1" --no-auth-warning} ping \
-		2>/dev/null | grep -q PONG
-}
-
 # The commands of tests/redis.bats's scripts that compare nedb-redis
 # with redis-server, each script followed by a FLUSHALL.
 redis_bats_commands() {
