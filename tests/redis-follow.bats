@@ -123,10 +123,14 @@ synced() {
 
 # The follower's committed offset equals Redis's: everything is in.
 caught_up() {
-	local want
+	local want state
 	want=$(rcli INFO replication | tr -d '\r' |
 		sed -n 's/^master_repl_offset://p')
-	[ "$(nedb-get redis_follow state 2>/dev/null | jq .offset)" = "$want" ]
+	state=$(nedb-get redis_follow state 2>/dev/null) || return 1
+	# a snapshot's import commits its offset first, "importing" until
+	# its last key is in: not caught up before that
+	[ "$(jq .offset <<<"$state")" = "$want" ] &&
+		[ "$(jq .importing <<<"$state")" = false ]
 }
 
 # wait_doc COLL ID FILTER: until the document exists and FILTER holds.
