@@ -2411,6 +2411,27 @@ views_open_at_most() {
 
 # ---- WATCH ---------------------------------------------------------------------
 
+@test "RESP: SAVE inside MULTI is refused and EXEC aborts, as redis-server" {
+	start_redis
+	start_nedbd
+	run python3 "$BATS_TEST_DIRNAME/resp3_diff.py" "$RPORT" "$REDIS_PORT" 2 <<-'EOF'
+	DEL foo
+	MULTI
+	SET foo bar
+	SAVE
+	EXEC
+	GET foo
+	SAVE x
+	BGSAVE x
+	SAVE
+	EOF
+	assert_success
+	assert_output ''
+	# the SAVE outside MULTI is a checkpoint op of the database
+	run sh -c "nedb-log -d '$DATA/0' -n 1 | jq -r .op"
+	assert_output checkpoint
+}
+
 @test "RESP: WATCH and UNWATCH answer as redis-server does, in MULTI and out of it" {
 	start_redis
 	start_nedbd

@@ -250,6 +250,35 @@ head_seq() {
 	assert_line --index 0 --partial 'OBJECT <subcommand>'
 }
 
+@test "SAVE and BGSAVE write a checkpoint op; LASTSAVE answers its time (the genesis's before any)" {
+	nedb-redis SET a 1
+	local genesis
+	genesis=$(nedb-log | head -1 | jq '.ts / 1000 | floor')
+	run nedb-redis --raw LASTSAVE
+	assert_output "$genesis"
+	run nedb-redis SAVE
+	assert_output OK
+	run sh -c 'nedb-log -n 1 | jq -r .op'
+	assert_output checkpoint
+	run nedb-redis BGSAVE
+	assert_output 'Background saving started'
+	run nedb-redis BGSAVE SCHEDULE
+	assert_output 'Background saving started'
+	run sh -c 'nedb-log | jq -r .op | grep -c checkpoint'
+	assert_output 3
+	run nedb-redis --raw LASTSAVE
+	assert_output "$(nedb-log -n 1 | jq '.ts / 1000 | floor')"
+	run nedb-verify
+	assert_success
+	# errors write nothing
+	run nedb-redis BGSAVE NOW
+	assert_output '(error) ERR syntax error'
+	run nedb-redis SAVE x
+	assert_output "(error) ERR wrong number of arguments for 'save' command"
+	run sh -c 'nedb-log | jq -r .op | grep -c checkpoint'
+	assert_output 3
+}
+
 @test "TYPE names the type of each key, none when there is none" {
 	nedb-redis SET s v
 	nedb-redis HSET h f v

@@ -1665,6 +1665,11 @@ transaction(struct rconn *c, int argc, const char *const *argv,
 		c->multi_failed = true;
 		return true;
 	}
+	if (nedb_redis_flags(argv[0], len[0]) & NEDB_REDIS_NOMULTI) {
+		reply_status(c, "-ERR Command not allowed inside a transaction");
+		c->multi_failed = true;
+		return true;
+	}
 	pack(&c->queued, argc, argv, len);
 	c->nqueued++;
 	reply_status(c, "+QUEUED");

@@ -8556,6 +8556,64 @@ objectCommand(client *c)
 			      "and LFU data will take some time to adjust.");
 }
 
+/* ---- snapshots: SAVE, BGSAVE, LASTSAVE ----------------------------------- */
+
+/*
+ * Redis's snapshot is nedb's checkpoint (nedb-checkpoint(1)): SAVE and
+ * BGSAVE [SCHEDULE] stage a checkpoint op (the digest of the view,
+ * committed with the command; every write is durable already), and
+ * LASTSAVE answers the time of the newest checkpoint op, or of the
+ * genesis when there is none.
+ */
+static void
+saveCommand(client *c)
+{
+	bool bg = argIs(c, 0, "bgsave");
+	int rc;
+
+	if (bg && c->argc == 2 && !argIs(c, 1, "schedule")) {
+		addReplySyntaxError(c);
+		return;
+	}
+	if ((rc = nedb_write_checkpoint(c->db, NULL))) {
+		failed(c, rc);
+		return;
+	}
+	if (bg)
+		addReplyStatus(c, "Background saving started");
+	else
+		addReplyOK(c);
+}
+
+/* the "ts" of one op line, through nedb_log_scan */
+static int
+lineTs(uint64_t seq, const char *line, size_t len, void *payload)
+{
+	static const char key[] = ",\"ts\":";
+	const char *p = memmem(line, len, key, sizeof key - 1);
+
+	(void)seq;
+	*(long long *)payload = p ? strtoll(p + sizeof key - 1, NULL, 10) : 0;
+	return 0;
+}
+
+static void
+lastsaveCommand(client *c)
+{
+	nedb_stats st;
+	long long ts = 0;
+	int rc;
+
+	if ((rc = nedb_stats_get(c->db, &st)) ||
+	    (rc = nedb_log_scan(c->db, st.has_checkpoint ? st.checkpoint : 0,
+				st.has_checkpoint ? st.checkpoint : 0, 0,
+				lineTs, &ts))) {
+		failed(c, rc);
+		return;
+	}
+	addReplyLongLong(c, ts / 1000);
+}
+
 /* ---- publish and subscribe, for a process alone ----------------------------- */
 
 bool
@@ -8890,6 +8948,7 @@ static void commandCommand(client *c);
 #define W NEDB_REDIS_WRITE
 #define R NEDB_REDIS_READ
 #define NOAUTH NEDB_REDIS_NOAUTH
+#define NOMULTI NEDB_REDIS_NOMULTI
 
 static const struct redisCommand commandTable[] = {
 	/* strings and keys */
@@ -9047,6 +9106,9 @@ static const struct redisCommand commandTable[] = {
 	{"client", clientCommand, -2, 0, 0, 0, 0},
 	{"quit", quitCommand, -1, NOAUTH, 0, 0, 0},
 	{"info", infoCommand, -1, 0, 0, 0, 0},
+	{"save", saveCommand, 1, W | NOMULTI, 0, 0, 0},
+	{"bgsave", saveCommand, -1, W, 0, 0, 0},
+	{"lastsave", lastsaveCommand, 1, R, 0, 0, 0},
 	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
 	{"hello", helloCommand, -1, NOAUTH, 0, 0, 0},
 	/* publish and subscribe (nedbd's own; pubsubCommand alone) */
@@ -9063,6 +9125,7 @@ static const struct redisCommand commandTable[] = {
 #undef W
 #undef R
 #undef NOAUTH
+#undef NOMULTI
 
 #define NCOMMANDS (sizeof commandTable / sizeof *commandTable)
 

@@ -153,6 +153,7 @@ struct nedb_redis_stats {
 #define NEDB_REDIS_READ 0x2	/* reads the database */
 #define NEDB_REDIS_NOAUTH 0x4	/* allowed before AUTH */
 #define NEDB_REDIS_KNOWN 0x8	/* the command exists */
+#define NEDB_REDIS_NOMULTI 0x10	/* refused inside MULTI (SAVE) */
 
 /*
  * Runs one command: argv[0] is its name (any case), argv[i] is argvlen[i]
