@@ -2411,6 +2411,39 @@ views_open_at_most() {
 
 # ---- WATCH ---------------------------------------------------------------------
 
+@test "RESP: SHUTDOWN stops nedbd as SIGTERM does (a checkpoint, exit 0); inside MULTI it is refused" {
+	start_nedbd
+	redis-cli -p "$RPORT" SET k v >/dev/null
+	run redis-cli -p "$RPORT" SHUTDOWN ABORT
+	assert_output 'ERR No shutdown in progress.'
+	run redis-cli -p "$RPORT" SHUTDOWN NOSAVE SAVE
+	assert_output 'ERR syntax error'
+	printf 'MULTI\nSHUTDOWN\nEXEC\n' >"$BATS_TEST_TMPDIR/tx"
+	run redis-cli -p "$RPORT" <"$BATS_TEST_TMPDIR/tx"
+	assert_line --index 0 OK
+	assert_line 'ERR Command not allowed inside a transaction'
+	assert_line 'EXECABORT Transaction discarded because of previous errors.'
+	alive
+	# the connection closes without a reply, and nedbd stops
+	run redis-cli -p "$RPORT" SHUTDOWN
+	poll 30 sh -c "! kill -0 $NEDBD_PID 2>/dev/null || grep -q 'nedbd: stopped' '$ERR'"
+	STATUS=0
+	wait "$NEDBD_PID" || STATUS=$?
+	NEDBD_PID=
+	assert_equal "$STATUS" 0
+	grep -q 'nedbd: stopped' "$ERR"
+	run sh -c "nedb-log -d '$DATA/0' -n 1 | jq -r .op"
+	assert_output checkpoint
+}
+
+@test "RESP: with a token, SHUTDOWN before AUTH answers NOAUTH and nedbd goes on" {
+	TOKEN=s3cret start_nedbd
+	run redis-cli -p "$RPORT" SHUTDOWN
+	assert_output --partial 'NOAUTH Authentication required.'
+	alive
+	ping_ok
+}
+
 @test "RESP: SAVE inside MULTI is refused and EXEC aborts, as redis-server" {
 	start_redis
 	start_nedbd

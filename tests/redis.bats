@@ -279,6 +279,16 @@ head_seq() {
 	assert_output 3
 }
 
+@test "SHUTDOWN checks its arguments as Redis and has no server to stop here" {
+	run nedb-redis SHUTDOWN FOO
+	assert_output '(error) ERR syntax error'
+	run nedb-redis SHUTDOWN ABORT
+	assert_output '(error) ERR No shutdown in progress.'
+	run nedb-redis SHUTDOWN NOW
+	assert_failure 1
+	assert_output "(error) ERR SHUTDOWN stops a server: nedbd's RESP port"
+}
+
 @test "TYPE names the type of each key, none when there is none" {
 	nedb-redis SET s v
 	nedb-redis HSET h f v

@@ -8614,6 +8614,49 @@ lastsaveCommand(client *c)
 	addReplyLongLong(c, ts / 1000);
 }
 
+/* ---- SHUTDOWN ---------------------------------------------------------------- */
+
+int
+nedb_redis_shutdown_args(int argc, const char *const *argv,
+			 const size_t *argvlen, nedb_buf *out)
+{
+	client c = {.argc = argc, .argv = argv, .argvlen = argvlen,
+		    .out = out};
+	bool nosave = false, save = false, abort_ = false;
+
+	for (int j = 1; j < argc; j++) {
+		if (argIs(&c, j, "nosave"))
+			nosave = true;
+		else if (argIs(&c, j, "save"))
+			save = true;
+		else if (argIs(&c, j, "abort"))
+			abort_ = true;
+		else if (!argIs(&c, j, "now") && !argIs(&c, j, "force")) {
+			addReplySyntaxError(&c);
+			return -1;
+		}
+	}
+	if ((nosave && save) || (abort_ && argc > 2)) {
+		addReplySyntaxError(&c);
+		return -1;
+	}
+	if (abort_) {
+		addReplyError(&c, "ERR No shutdown in progress.");
+		return -1;
+	}
+	return 0;
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: a server's (nedbd stops
+ * as on SIGTERM); here there is none to stop. */
+static void
+shutdownCommand(client *c)
+{
+	if (nedb_redis_shutdown_args(c->argc, c->argv, c->argvlen, c->out))
+		return;
+	addReplyError(c, "ERR SHUTDOWN stops a server: nedbd's RESP port");
+}
+
 /* ---- publish and subscribe, for a process alone ----------------------------- */
 
 bool
@@ -9109,6 +9152,7 @@ static const struct redisCommand commandTable[] = {
 	{"save", saveCommand, 1, W | NOMULTI, 0, 0, 0},
 	{"bgsave", saveCommand, -1, W, 0, 0, 0},
 	{"lastsave", lastsaveCommand, 1, R, 0, 0, 0},
+	{"shutdown", shutdownCommand, -1, NOMULTI, 0, 0, 0},
 	{"auth", authCommand, -2, NOAUTH, 0, 0, 0},
 	{"hello", helloCommand, -1, NOAUTH, 0, 0, 0},
 	/* publish and subscribe (nedbd's own; pubsubCommand alone) */

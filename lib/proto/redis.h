@@ -136,6 +136,14 @@ typedef struct nedb_redis_conn {
 NEDB_EXPORT bool nedb_redis_match(const char *pattern, size_t plen,
 				  const char *s, size_t n);
 
+/*
+ * SHUTDOWN's arguments ([NOSAVE|SAVE] [NOW] [FORCE] [ABORT]): 0 when
+ * they ask a server to stop (nothing appended to out), or -1 with
+ * Redis's error reply appended (ABORT: no shutdown is in progress).
+ */
+NEDB_EXPORT int nedb_redis_shutdown_args(int argc, const char *const *argv,
+					 const size_t *argvlen, nedb_buf *out);
+
 /* Frees what the commands allocated in c (its name); c stays usable. */
 NEDB_EXPORT void nedb_redis_conn_release(nedb_redis_conn *c);
 
