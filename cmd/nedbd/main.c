@@ -594,6 +594,14 @@ main(int argc, char **argv)
 		if (locks_waiting() && (timeout < 0 || timeout > LOCK_RETRY_MS))
 			timeout = LOCK_RETRY_MS;
 
+		/* SIGTERM, SIGINT or SHUTDOWN (asked in any step of the last
+		 * turn): finish what is in flight */
+		if (srv.stop_asked && !srv.stopping) {
+			srv.stopping = true;
+			deadline = mono_ms() + 10000;
+			resp_quiesce();
+			http_quiesce();
+		}
 		if (srv.stopping) {
 			int64_t left = deadline - mono_ms();
 
@@ -615,12 +623,7 @@ main(int argc, char **argv)
 
 				while (read(sfd, &si, sizeof si) > 0)
 					;
-				if (!srv.stopping) {
-					srv.stopping = true;
-					deadline = mono_ms() + 10000;
-					resp_quiesce();
-					http_quiesce();
-				}
+				srv.stop_asked = true;
 			} else if (kind != EV_HTTP)
 				resp_event(evs[i].data.ptr, evs[i].events);
 		}

@@ -73,6 +73,7 @@ struct server {
 	unsigned ndbs, max_dbs;		/* open; NEDBD_MAX_DBS */
 	uint64_t turn;			/* of the event loop */
 	bool stopping;
+	bool stop_asked;		/* SHUTDOWN: stop as on SIGTERM */
 	unsigned busy;			/* requests in flight */
 };
 

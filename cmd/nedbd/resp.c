@@ -55,7 +55,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1218,12 +1217,12 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 
 	if (pubsub(c, argc, argv, len))
 		return;
-	/* SHUTDOWN: as SIGTERM (main.c), and no reply: the connection
-	 * closes, as Redis's does */
+	/* SHUTDOWN: the loop stops as on SIGTERM (main.c), and no reply:
+	 * the connection closes, as Redis's does */
 	if (is_cmd(argv[0], len[0], "shutdown") && authed(c) && !c->in_exec) {
 		if (nedb_redis_shutdown_args(argc, argv, len, &c->out) == 0) {
 			c->closing = true;
-			kill(getpid(), SIGTERM);
+			srv.stop_asked = true;
 		}
 		return;
 	}
