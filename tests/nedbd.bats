@@ -2444,6 +2444,69 @@ views_open_at_most() {
 	ping_ok
 }
 
+@test "RESP: COPY ... DB n and MOVE between databases answer as redis-server does" {
+	start_redis
+	start_nedbd
+	run python3 "$BATS_TEST_DIRNAME/resp3_diff.py" "$RPORT" "$REDIS_PORT" 2 <<-'EOF'
+	FLUSHALL
+	SELECT 9
+	SET k v
+	PEXPIRE k 100000
+	HSET h f v
+	RPUSH l a b c
+	COPY k k DB 10
+	COPY k k2 DB 10
+	COPY k k2 DB 10
+	COPY k k2 DB 10 REPLACE
+	COPY l l DB 10 REPLACE
+	COPY nosuch x DB 10
+	COPY k k DB 9
+	COPY k kk DB 9
+	COPY k k DB 16
+	COPY k k DB -1
+	COPY k k DB x
+	COPY k k DB
+	COPY k k DB 10 EXTRA
+	MOVE k 9
+	MOVE k 10
+	MOVE h 10
+	MOVE h 10
+	MOVE nosuch 10
+	MOVE k x
+	MOVE k 16
+	MOVE k
+	EXISTS k h kk l
+	SELECT 10
+	EXISTS k k2 h l
+	GET k2
+	HGETALL h
+	LRANGE l 0 -1
+	MOVE h 9
+	SELECT 9
+	HGETALL h
+	EOF
+	assert_success
+	assert_output ''
+	# each database's log has its own side: the put there, the delete here
+	run sh -c "nedb-log -d '$DATA/10' | jq -r 'select(.id == \"h\") | .op' | paste -sd, -"
+	assert_output 'put,delete'
+	run sh -c "nedb-log -d '$DATA/9' | jq -r 'select(.id == \"h\") | .op' | paste -sd, -"
+	assert_output 'put,delete,put'
+	# the time to live goes with the key
+	printf 'SELECT 10\nPTTL k2\n' >"$BATS_TEST_TMPDIR/ttl"
+	run redis-cli -p "$RPORT" <"$BATS_TEST_TMPDIR/ttl"
+	[ "${lines[1]}" -gt 1000 ] && [ "${lines[1]}" -le 100000 ]
+}
+
+@test "RESP: MOVE to another database is refused inside MULTI, and moves nothing" {
+	start_nedbd
+	printf 'SET k v\nMULTI\nMOVE k 3\nEXEC\nGET k\n' >"$BATS_TEST_TMPDIR/tx"
+	run redis-cli -p "$RPORT" <"$BATS_TEST_TMPDIR/tx"
+	assert_line --index 3 'ERR move to another database cannot run inside MULTI: each database commits on its own'
+	assert_line --index 4 v
+	[ ! -e "$DATA/3" ] || [ "$(redis-cli -p "$RPORT" -n 3 EXISTS k)" = 0 ]
+}
+
 @test "RESP: SAVE inside MULTI is refused and EXEC aborts, as redis-server" {
 	start_redis
 	start_nedbd

@@ -289,6 +289,22 @@ head_seq() {
 	assert_output "(error) ERR SHUTDOWN stops a server: nedbd's RESP port"
 }
 
+@test "MOVE and COPY ... DB n: one database here, so only their errors and DB 0" {
+	nedb-redis SET k v
+	run nedb-redis MOVE k 0
+	assert_output '(error) ERR source and destination objects are the same'
+	run nedb-redis MOVE k 3
+	assert_output "(error) ERR move to another database needs nedbd, whose SELECT opens databases by name"
+	run nedb-redis MOVE k 16
+	assert_output '(error) ERR DB index is out of range'
+	run nedb-redis COPY k k2 DB 3
+	assert_output "(error) ERR copy to another database needs nedbd, whose SELECT opens databases by name"
+	run nedb-redis COPY k k2 DB 0
+	assert_output '(integer) 1'
+	run nedb-redis EXISTS k k2
+	assert_output '(integer) 2'
+}
+
 @test "TYPE names the type of each key, none when there is none" {
 	nedb-redis SET s v
 	nedb-redis HSET h f v

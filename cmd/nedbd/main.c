@@ -385,23 +385,29 @@ snaps_end(void)
 		}
 }
 
+int
+batch_commit(struct dbent *e)
+{
+	int rc = 0;
+
+	if (e->batch) {
+		rc = nedb_write_commit(e->db);
+		e->batch = false;
+		if (rc)
+			fprintf(stderr, "nedbd: %s: %s\n", e->name,
+				nedb_errmsg());
+	}
+	if (e->waiters)
+		release(e, rc);
+	return rc;
+}
+
 void
 commit_all(void)
 {
 	snaps_end();
-	for (struct dbent *e = srv.dbs; e; e = e->next) {
-		int rc = 0;
-
-		if (e->batch) {
-			rc = nedb_write_commit(e->db);
-			e->batch = false;
-			if (rc)
-				fprintf(stderr, "nedbd: %s: %s\n", e->name,
-					nedb_errmsg());
-		}
-		if (e->waiters)
-			release(e, rc);
-	}
+	for (struct dbent *e = srv.dbs; e; e = e->next)
+		batch_commit(e);
 }
 
 /* Begins a write on e, waiting for the writer lock until deadline. */

@@ -134,6 +134,9 @@ void batch_wait(struct dbent *e, struct waiter *w);
 void batch_fail(struct dbent *e, int rc);
 /* Commits every open batch and releases its waiters. */
 void commit_all(void);
+/* Commits e's open batch now (a step of a command that must be durable
+ * before its next: MOVE), answering its waiters; 0 or the error. */
+int batch_commit(struct dbent *e);
 /*
  * Opens a read snapshot on e for the rest of this turn, shared by the
  * reads of every connection (ended by snaps_end and commit_all).

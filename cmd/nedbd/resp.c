@@ -1201,6 +1201,107 @@ subscribed_refuses(struct rconn *c, int argc, const char *const *argv,
 }
 
 /*
+ * COPY src dst [REPLACE] DB n and MOVE key n where n names another
+ * database than the connection's (SELECT's name for it): true when
+ * answered here.  What the table must refuse (arity, keys, a bad index,
+ * the same database, options) is left to it, and so are transactions
+ * (a command of EXEC's cannot commit on its own).  The copy is committed
+ * before the command answers; a MOVE then deletes the key here and
+ * commits that too, so that a failure in between leaves the key in both
+ * databases, never in neither (Redis moves it atomically; two databases
+ * here are two logs).
+ */
+static bool
+other_db_command(struct rconn *c, int argc, const char *const *argv,
+		 const size_t *len)
+{
+	bool move = is_cmd(argv[0], len[0], "move"), replace = false;
+	const char *coll, *id, *del[2] = {"DEL", argv[1]};
+	size_t dlen[2] = {3, len[1]};
+	nedb_buf scratch = {0};
+	struct dbent *to, *e;
+	char name[8] = "";
+	bool wrote;
+	size_t at;
+	int r, rc;
+
+	if ((!move && !is_cmd(argv[0], len[0], "copy")) || !authed(c) ||
+	    c->multi || c->in_exec || argc < 3 || (move && argc != 3))
+		return false;
+	for (int j = move ? 2 : 3; j < argc; j++) {
+		const char *v = move ? argv[j] : j + 1 < argc ? argv[j + 1] :
+				NULL;
+
+		if (!move && is_cmd(argv[j], len[j], "replace")) {
+			replace = true;
+			continue;
+		}
+		if ((!move && (!is_cmd(argv[j], len[j], "db") || !v)) ||
+		    !v || strlen(v) > 2 || !isdigit((unsigned char)v[0]) ||
+		    (v[1] && (!isdigit((unsigned char)v[1]) || v[0] == '0')) ||
+		    atoi(v) > 15)
+			return false;	/* the table's errors */
+		snprintf(name, sizeof name, "%s", v);
+		j += !move;
+	}
+	if (!name[0] || !conn_db(c) || !strcmp(name, c->c.dbname) ||
+	    nedb_redis_where(&c->c, argv[1], len[1], &coll, &id) ||
+	    (!move && nedb_redis_where(&c->c, argv[2], len[2], &coll, &id)))
+		return false;
+	commit_all();		/* what came before is answered first */
+	if ((rc = db_get(name, true, &to))) {
+		nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
+		return true;
+	}
+	if ((rc = batch_join(to))) {
+		if (rc == NEDB_EBUSY)
+			stall(c, to, argc, argv, len);
+		else
+			nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
+		return true;
+	}
+	{
+		nedb_redis_conn tc = c->c;	/* the same, on the other */
+
+		tc.db = to->db;
+		snprintf(tc.dbname, sizeof tc.dbname, "%s", name);
+		at = c->out.len;
+		r = nedb_redis_copy_from(&tc, c->dbe->db, argv[1],
+					 move ? argv[1] : argv[2], replace,
+					 &c->out);
+	}
+	if (r < 0) {
+		batch_fail(to, r);
+		return true;
+	}
+	if (r > 0 && (rc = batch_commit(to))) {
+		c->out.len = at;
+		nedb_buf_printf(&c->out, "-ERR %s\r\n", nedb_errmsg());
+		return true;
+	}
+	if (r > 0)
+		queue_ready(name, move ? argv[1] : argv[2],
+			    move ? len[1] : len[2]);
+	if (!move || r == 0)
+		return true;
+	/* the copy is durable: now the key leaves this database */
+	c->out.len = at;
+	e = c->dbe;
+	if ((rc = batch_join(e)) ||
+	    (rc = nedb_redis_exec(&c->c, 2, del, dlen, &scratch, &wrote)) < 0 ||
+	    (rc = batch_commit(e))) {
+		if (rc < 0 && e->batch)
+			batch_fail(e, rc);
+		nedb_buf_printf(&c->out, "-ERR MOVE copied '%s' to database "
+				"'%s' but could not delete it here: %s\r\n",
+				argv[1], name, nedb_errmsg());
+	} else
+		nedb_buf_puts(&c->out, ":1\r\n");
+	nedb_buf_free(&scratch);
+	return true;
+}
+
+/*
  * Runs a command.  Its reply is held when it ran in its database's batch
  * (from c->mark, the start of the request's reply: a whole EXEC array
  * is held, or voided, as one); dispatch counts it.
@@ -1216,6 +1317,8 @@ run(struct rconn *c, int argc, const char *const *argv, const size_t *len)
 	int rc;
 
 	if (pubsub(c, argc, argv, len))
+		return;
+	if (other_db_command(c, argc, argv, len))
 		return;
 	/* SHUTDOWN: the loop stops as on SIGTERM (main.c), and no reply:
 	 * the connection closes, as Redis's does */

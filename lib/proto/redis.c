@@ -997,6 +997,7 @@ struct client {
 	bool blocked;		/* a blocking command waits (no reply) */
 	int64_t exp_at;		/* SET EXAT/PXAT's time, for dbPutAt */
 	int resp;		/* 3: RESP3 replies (HELLO 3); else RESP2 */
+	nedb *from;		/* dbFetchAt reads this database, not db's */
 	char errmsg[256];
 };
 
@@ -1497,7 +1498,8 @@ headAny(client *c, const struct place *pl, nedb_doc *d)
 static int
 dbFetchAt(client *c, const struct place *pl, nedb_doc *d)
 {
-	int rc = c->conn->replica && c->db->wtxn ? headAny(c, pl, d) :
+	int rc = c->from ? nedb_get(c->from, pl->coll, pl->id, NEDB_HEAD, d) :
+		 c->conn->replica && c->db->wtxn ? headAny(c, pl, d) :
 		 nedb_get(c->db, pl->coll, pl->id, NEDB_HEAD, d);
 
 	if (rc == NEDB_ENOTFOUND)
@@ -3755,54 +3757,29 @@ renamenxCommand(client *c)
  * and all.  Databases have names here, not numbers: DB 0 is this one,
  * and another number is refused.
  */
+/*
+ * COPY's work: src's document (from c->from when set: another database,
+ * else c->db) put at dst in c->db, with its TTL; ":1", or ":0" when src
+ * is missing or dst is there without replace.
+ */
 static void
-copyCommand(client *c)
+copyKey(client *c, const char *src, const char *dst, bool replace)
 {
-	const char *src = c->argv[1], *dst = c->argv[2];
-	bool replace = false;
+	nedb *from = c->from;
 	struct place ps, pd;
 	nedb_buf doc = {0};
 	nedb_doc d, dd;
 	robj t = {0};
 	int r;
 
-	for (int j = 3; j < c->argc; j++) {
-		long long db;
-
-		if (argIs(c, j, "replace")) {
-			replace = true;
-		} else if (argIs(c, j, "db") && j + 1 < c->argc) {
-			if (getLongLong(c, ++j, &db, NULL))
-				return;
-			if (db < INT_MIN || db > INT_MAX) {
-				addReplyError(c, "ERR value is out of range");
-				return;
-			}
-			if (db < 0 || db >= 16) {
-				addReplyError(c, "ERR DB index is out of range");
-				return;
-			}
-			if (db != 0) {
-				addReplyError(c, "ERR COPY to another database "
-					      "is not supported: databases have "
-					      "names here (SELECT)");
-				return;
-			}
-		} else {
-			addReplySyntaxError(c);
-			return;
-		}
-	}
-	if (!strcmp(src, dst)) {
-		addReplyError(c, "ERR source and destination objects are the "
-			      "same");
-		return;
-	}
 	route(c->conn, src, strlen(src), &ps);
 	route(c->conn, dst, strlen(dst), &pd);
-	if ((r = dbFetchAt(c, &ps, &d)) <= 0) {
+	r = dbFetchAt(c, &ps, &d);
+	c->from = NULL;		/* dst is c->db's */
+	if (r <= 0) {
 		if (r == 0)
 			addReplyLongLong(c, 0);
+		c->from = from;
 		return;
 	}
 	t.exp = d.exp;
@@ -3811,7 +3788,7 @@ copyCommand(client *c)
 	if (ps.codec != pd.codec) {
 		if (parseObject(ps.codec, d.doc, d.len, &t)) {
 			oom(c);
-			return;
+			goto done;
 		}
 		if (t.type == OBJ_UNKNOWN) {
 			addReplyErrorFormat(c, "ERR cannot copy key '%.64s' to "
@@ -3823,7 +3800,7 @@ copyCommand(client *c)
 			goto done;
 	} else if (nedb_buf_add(&doc, d.doc, d.len)) {
 		oom(c);
-		return;
+		goto done;
 	}
 	if ((r = dbFetchAt(c, &pd, &dd)) > 0 && !replace)
 		addReplyLongLong(c, 0);
@@ -3831,8 +3808,45 @@ copyCommand(client *c)
 		 dbPutAt(c, dst, &pd, doc.p, doc.len, ttlLeft(&t)) == 0)
 		addReplyLongLong(c, 1);
 done:
+	c->from = from;
 	robjFree(&t);
 	nedb_buf_free(&doc);
+}
+
+static long long dbIndexArg(client *c, int j);
+static bool sameDb(const client *c, long long db);
+static void addReplyOtherDb(client *c);
+
+static void
+copyCommand(client *c)
+{
+	const char *src = c->argv[1], *dst = c->argv[2];
+	bool replace = false;
+
+	long long db = -1;
+
+	for (int j = 3; j < c->argc; j++) {
+		if (argIs(c, j, "replace")) {
+			replace = true;
+		} else if (argIs(c, j, "db") && j + 1 < c->argc) {
+			if ((db = dbIndexArg(c, ++j)) < 0)
+				return;
+		} else {
+			addReplySyntaxError(c);
+			return;
+		}
+	}
+	if (db >= 0 && !sameDb(c, db)) {
+		/* nedbd answers it (other_db_command) */
+		addReplyOtherDb(c);
+		return;
+	}
+	if (!strcmp(src, dst)) {
+		addReplyError(c, "ERR source and destination objects are the "
+			      "same");
+		return;
+	}
+	copyKey(c, src, dst, replace);
 }
 
 static void
@@ -8556,6 +8570,99 @@ objectCommand(client *c)
 			      "and LFU data will take some time to adjust.");
 }
 
+/* The DB index of argument j (0 to 15, Redis's errors); -1 after one. */
+static long long
+dbIndexArg(client *c, int j)
+{
+	long long db;
+
+	if (getLongLong(c, j, &db, NULL))
+		return -1;
+	if (db < INT_MIN || db > INT_MAX) {
+		addReplyError(c, "ERR value is out of range");
+		return -1;
+	}
+	if (db < 0 || db >= 16) {
+		addReplyError(c, "ERR DB index is out of range");
+		return -1;
+	}
+	return db;
+}
+
+/*
+ * Whether DB index db is the connection's own database: the one SELECT
+ * named with its digits; for a process alone (no SELECT), 0 is its one.
+ */
+static bool
+sameDb(const client *c, long long db)
+{
+	char text[24];
+
+	snprintf(text, sizeof text, "%lld", db);
+	return !strcmp(text, c->conn->dbname) || (db == 0 && !c->conn->select);
+}
+
+/* COPY ... DB n and MOVE to another database: nedbd's, not in MULTI */
+static void
+addReplyOtherDb(client *c)
+{
+	if (c->conn->select)
+		addReplyErrorFormat(c, "ERR %s to another database cannot run "
+				    "inside MULTI: each database commits on "
+				    "its own", c->cmd->name);
+	else
+		addReplyErrorFormat(c, "ERR %s to another database needs "
+				    "nedbd, whose SELECT opens databases by "
+				    "name", c->cmd->name);
+}
+
+/*
+ * MOVE key db: nedbd's, between two of its databases (the index is the
+ * name SELECT takes); here only its errors.
+ */
+static void
+moveCommand(client *c)
+{
+	long long db = dbIndexArg(c, 2);
+
+	if (db < 0)
+		return;
+	if (sameDb(c, db))
+		addReplyError(c, "ERR source and destination objects are the "
+			      "same");
+	else
+		addReplyOtherDb(c);
+}
+
+int
+nedb_redis_copy_from(nedb_redis_conn *conn, nedb *from, const char *src,
+		     const char *dst, bool replace, nedb_buf *out)
+{
+	client c = {
+		.conn = conn, .db = conn->db, .out = out, .resp = conn->resp,
+		.from = from,
+		.w = {.client = conn->client ? conn->client : "redis",
+		      .evidence = conn->evidence,
+		      .repl_offset = conn->repl_offset,
+		      .keep_expired = conn->replica},
+	};
+	size_t mark = out->len;
+
+	copyKey(&c, src, dst, replace);
+	if (c.oom && !c.err) {
+		c.err = NEDB_EIO;
+		snprintf(c.errmsg, sizeof c.errmsg, "out of memory");
+	}
+	if (c.err) {
+		out->len = mark;
+		c.oom = false;
+		addReplyErrorFormat(&c, "ERR %s", c.errmsg);
+		return c.err;
+	}
+	return out->len > mark + 1 && out->p[mark] == ':' &&
+	       out->p[mark + 1] == '1';
+}
+
 /* ---- snapshots: SAVE, BGSAVE, LASTSAVE ----------------------------------- */
 
 /*
@@ -9024,6 +9131,7 @@ static const struct redisCommand commandTable[] = {
 	{"msetnx", msetnxCommand, -3, W, 1, -1, 2},
 	{"renamenx", renamenxCommand, 3, W, 1, 2, 1},
 	{"copy", copyCommand, -3, W, 1, 2, 1},
+	{"move", moveCommand, 3, W, 1, 1, 1},
 	{"incrbyfloat", incrbyfloatCommand, 3, W, 1, 1, 1},
 	{"getrange", getrangeCommand, 4, R, 1, 1, 1},
 	{"setbit", setbitCommand, 4, W, 1, 1, 1},

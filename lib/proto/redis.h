@@ -144,6 +144,18 @@ NEDB_EXPORT bool nedb_redis_match(const char *pattern, size_t plen,
 NEDB_EXPORT int nedb_redis_shutdown_args(int argc, const char *const *argv,
 					 const size_t *argvlen, nedb_buf *out);
 
+/*
+ * COPY's copy of key src of database from to key dst of c->db, whose
+ * write transaction the caller has open (nedbd's COPY ... DB n and MOVE
+ * between two of its databases): appends ":1" (staged), ":0" (src
+ * missing, or dst there without replace) or an error reply to out, and
+ * returns 1, 0 or a negative NEDB_E* code (the transaction is then
+ * unusable).
+ */
+NEDB_EXPORT int nedb_redis_copy_from(nedb_redis_conn *c, nedb *from,
+				     const char *src, const char *dst,
+				     bool replace, nedb_buf *out);
+
 /* Frees what the commands allocated in c (its name); c stays usable. */
 NEDB_EXPORT void nedb_redis_conn_release(nedb_redis_conn *c);
 
