@@ -28,7 +28,9 @@
  *
  * An input that mentions "auth" (any case) runs with a password set
  * (NEDBD_TOKEN "fuzz-secret"), so that AUTH, NOAUTH and the limits
- * before AUTH are exercised; others run without one.
+ * before AUTH are exercised; others run without one.  One that mentions
+ * "move" or "copy" has every kept database looked at by fuzz_reset
+ * (COPY ... DB n and MOVE write to databases no SELECT named).
  *
  * With NEDB_FUZZ_TRACE set, the replies of each run are printed to
  * stderr (build/fuzz/fuzz_resp FILE runs one input).
@@ -240,11 +242,12 @@ session(const uint8_t *data, size_t size, bool cut, struct outcome *o)
 	nedb_buf_free(&in);
 }
 
+/* Whether the input holds word (4 letters), in any case. */
 static bool
-mentions_auth(const uint8_t *p, size_t n)
+mentions(const uint8_t *p, size_t n, const char *word)
 {
 	for (size_t i = 0; i + 4 <= n; i++)
-		if (!strncasecmp((const char *)p + i, "auth", 4))
+		if (!strncasecmp((const char *)p + i, word, 4))
 			return true;
 	return false;
 }
@@ -256,7 +259,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_SIZE)
 		return 0;
-	srv.token = mentions_auth(data, size) ? TOKEN : NULL;
+	srv.token = mentions(data, size, "auth") ? TOKEN : NULL;
+	/* COPY ... DB n and MOVE write to databases no SELECT touched */
+	touch_all = mentions(data, size, "move") || mentions(data, size, "copy");
 	srv.token_len = srv.token ? strlen(srv.token) : 0;
 	session(data, size, false, &whole);
 	fuzz_reset();
