@@ -8570,6 +8570,37 @@ objectCommand(client *c)
 			      "and LFU data will take some time to adjust.");
 }
 
+/* A client for one command of conn, its replies into out. */
+static client
+clientOf(nedb_redis_conn *conn, nedb_buf *out)
+{
+	return (client){
+		.conn = conn, .db = conn->db, .out = out, .resp = conn->resp,
+		.w = {.client = conn->client ? conn->client : "redis",
+		      .evidence = conn->evidence,
+		      .repl_offset = conn->repl_offset,
+		      .keep_expired = conn->replica},
+	};
+}
+
+/* The end of a command: its database error (NEDB_E*, running out of
+ * memory included) replaces any reply it began at mark (invariant 2 of
+ * nedb_redis_exec); 0 when there is none. */
+static int
+clientError(client *c, size_t mark)
+{
+	if (c->oom && !c->err) {
+		c->err = NEDB_EIO;
+		snprintf(c->errmsg, sizeof c->errmsg, "out of memory");
+	}
+	if (!c->err)
+		return 0;
+	c->out->len = mark;
+	c->oom = false;
+	addReplyErrorFormat(c, "ERR %s", c->errmsg);
+	return c->err;
+}
+
 /* The DB index of argument j (0 to 15, Redis's errors); -1 after one. */
 static long long
 dbIndexArg(client *c, int j)
@@ -8638,27 +8669,14 @@ int
 nedb_redis_copy_from(nedb_redis_conn *conn, nedb *from, const char *src,
 		     const char *dst, bool replace, nedb_buf *out)
 {
-	client c = {
-		.conn = conn, .db = conn->db, .out = out, .resp = conn->resp,
-		.from = from,
-		.w = {.client = conn->client ? conn->client : "redis",
-		      .evidence = conn->evidence,
-		      .repl_offset = conn->repl_offset,
-		      .keep_expired = conn->replica},
-	};
+	client c = clientOf(conn, out);
 	size_t mark = out->len;
+	int rc;
 
+	c.from = from;
 	copyKey(&c, src, dst, replace);
-	if (c.oom && !c.err) {
-		c.err = NEDB_EIO;
-		snprintf(c.errmsg, sizeof c.errmsg, "out of memory");
-	}
-	if (c.err) {
-		out->len = mark;
-		c.oom = false;
-		addReplyErrorFormat(&c, "ERR %s", c.errmsg);
-		return c.err;
-	}
+	if ((rc = clientError(&c, mark)))
+		return rc;
 	return out->len > mark + 1 && out->p[mark] == ':' &&
 	       out->p[mark + 1] == '1';
 }
@@ -9518,20 +9536,16 @@ int
 nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 		const size_t *argvlen, nedb_buf *out, bool *wrote)
 {
-	client c = {
-		.conn = conn, .db = conn->db, .argc = argc, .argv = argv,
-		.argvlen = argvlen, .out = out, .resp = conn->resp,
-		.w = {.client = conn->client ? conn->client : "redis",
-		      .evidence = conn->evidence,
-		      .repl_offset = conn->repl_offset,
-		      .keep_expired = conn->replica},
-	};
+	client c = clientOf(conn, out);
 	size_t mark = out->len, before = 0;
 	bool own = false, began = false;
 	const struct redisCommand *cmd;
 	int rc;
 
 	*wrote = false;
+	c.argc = argc;
+	c.argv = argv;
+	c.argvlen = argvlen;
 	if (argc <= 0)
 		return 0;
 	/* Redis's order: unknown command, arity, authentication */
@@ -9589,17 +9603,8 @@ nedb_redis_exec(nedb_redis_conn *conn, int argc, const char *const *argv,
 	} else if (began)
 		nedb_read_end(c.db);
 done:
-	if (c.oom && !c.err) {
-		c.err = NEDB_EIO;
-		snprintf(c.errmsg, sizeof c.errmsg, "out of memory");
-	}
-	if (c.err) {
-		/* invariant 2: the error replaces any reply begun */
-		out->len = mark;
-		c.oom = false;
-		addReplyErrorFormat(&c, "ERR %s", c.errmsg);
-		return c.err;
-	}
+	if ((rc = clientError(&c, mark)))
+		return rc;
 	return c.blocked ? NEDB_REDIS_BLOCKED : 0;
 }
 
