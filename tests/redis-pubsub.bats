@@ -151,3 +151,40 @@ pmessage ev.* ev.x pat
 	run nedb-redis PUBLISH news
 	assert_output "(error) ERR wrong number of arguments for 'publish' command"
 }
+
+@test "PUBSUB: a subscriber that does not read is closed past 32 MiB of messages, and nedbd goes on" {
+	start_nedbd
+	run python3 - "$RPORT" <<-'PY'
+	import socket, sys
+	port = int(sys.argv[1])
+	sub = socket.create_connection(("127.0.0.1", port))
+	sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	sub.sendall(b"SUBSCRIBE flood\r\n")
+	got = b""
+	while not got.endswith(b":1\r\n"):
+	    got += sub.recv(100)
+	pub = socket.create_connection(("127.0.0.1", port))
+	msg = b"x" * (1 << 20)
+	cmd = b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nflood\r\n$%d\r\n%s\r\n" % (len(msg), msg)
+	counts = []
+	buf = b""
+	for i in range(64):
+	    pub.sendall(cmd)
+	    while b"\r\n" not in buf:
+	        buf += pub.recv(100)
+	    line, _, buf = buf.partition(b"\r\n")
+	    counts.append(line)
+	# the subscriber was handed at most 32 MiB, then closed
+	print(counts[0].decode(), counts[-1].decode())
+	pub.sendall(b"PUBSUB NUMSUB flood\r\n")
+	out = b""
+	while out.count(b"\r\n") < 4:
+	    out += pub.recv(100)
+	print(out.split(b"\r\n")[3].decode())
+	PY
+	assert_success
+	assert_line --index 0 ':1 :0'
+	assert_line --index 1 ':0'
+	alive
+	ping_ok
+}

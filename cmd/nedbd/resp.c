@@ -70,6 +70,9 @@
 #define READ_TURN (4u << 20)	/* bytes read per connection per turn */
 #define MAX_INLINE (64u << 10)	/* an inline command or a count line */
 #define MAX_BACKLOG (16u << 20)	/* unsent replies before reading stops */
+/* unsent messages that close a subscriber: Redis's hard limit for its
+ * pubsub clients (client-output-buffer-limit pubsub 32mb) */
+#define PUBSUB_OUT_MAX (32u << 20)
 #define MAX_ARGS (1024 * 1024)	/* arguments of one request */
 #define UNAUTH_ARGS 10		/* ... before AUTH */
 #define UNAUTH_BULK 16384	/* bytes of one argument before AUTH */
@@ -1028,11 +1031,25 @@ unsubscribe(struct rconn *c, int argc, const char *const *argv,
 	}
 }
 
-/* A message for t: it waits behind t's held replies, as one of them */
+/*
+ * A message for t: it waits behind t's held replies, as one of them.  A
+ * subscriber that does not read is not given more than PUBSUB_OUT_MAX
+ * bytes to hold: it is closed (what was not sent is dropped), as Redis
+ * closes it.
+ */
 static void
 deliver(struct rconn *t, const char *pat, size_t patlen, const char *ch,
 	size_t chlen, const char *msg, size_t msglen)
 {
+	if (t->closing)
+		return;
+	if (t->out.len - t->sent + msglen > PUBSUB_OUT_MAX) {
+		t->out.len = t->sent;
+		t->held_from = NONE;
+		t->held_n = 0;
+		t->closing = true;
+		return;
+	}
 	nedb_buf_printf(&t->out, "%c%d\r\n", t->c.resp == 3 ? '>' : '*',
 			pat ? 4 : 3);
 	if (pat) {
