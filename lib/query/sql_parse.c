@@ -1852,8 +1852,13 @@ parse_create_table(struct parser *p, struct sql_stmt *s)
 	if (!expect_op(p, "("))
 		return false;
 	do {
-		if (accept_kw(p, "CONSTRAINT") && !name(p, "a constraint name"))
-			return false;
+		if (accept_kw(p, "CONSTRAINT")) {
+			char *cname = name(p, "a constraint name");
+
+			if (!cname)
+				return false;
+			free(cname);	/* a table constraint's name is not kept */
+		}
 		if (accept_kw(p, "PRIMARY")) {
 			if (!expect_kw(p, "KEY") ||
 			    !parse_name_list(p, &s->pkcols, &s->npk, NULL) ||
