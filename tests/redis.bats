@@ -1254,8 +1254,8 @@ versions_of_big_values() {
 	assert_failure 1
 	assert_output "(error) ERR unknown command 'FOO', with args beginning with: 'a' 'b c' "
 	assert_equal "$stderr" ""
-	run -1 nedb-redis bgsave
-	assert_output "(error) ERR unknown command 'bgsave', with args beginning with: "
+	run -1 nedb-redis debug
+	assert_output "(error) ERR unknown command 'debug', with args beginning with: "
 	run -1 nedb-redis FOO "$(printf 'x%.0s' {1..200})"
 	assert_output "(error) ERR unknown command 'FOO', with args beginning with: '$(printf 'x%.0s' {1..128})' "
 }
