@@ -1233,8 +1233,8 @@ other_db_command(struct rconn *c, int argc, const char *const *argv,
 		 const size_t *len)
 {
 	bool move = is_cmd(argv[0], len[0], "move"), replace = false;
-	const char *coll, *id, *del[2] = {"DEL", argv[1]};
-	size_t dlen[2] = {3, len[1]};
+	const char *coll, *id, *del[2] = {"DEL", NULL};
+	size_t dlen[2] = {3, 0};
 	nedb_buf scratch = {0};
 	struct dbent *to, *e;
 	char name[8] = "";
@@ -1245,6 +1245,8 @@ other_db_command(struct rconn *c, int argc, const char *const *argv,
 	if ((!move && !is_cmd(argv[0], len[0], "copy")) || !authed(c) ||
 	    c->multi || c->in_exec || argc < 3 || (move && argc != 3))
 		return false;
+	del[1] = argv[1];
+	dlen[1] = len[1];
 	for (int j = move ? 2 : 3; j < argc; j++) {
 		const char *v = move ? argv[j] : j + 1 < argc ? argv[j + 1] :
 				NULL;
