@@ -2498,6 +2498,27 @@ views_open_at_most() {
 	[ "${lines[1]}" -gt 1000 ] && [ "${lines[1]}" -le 100000 ]
 }
 
+@test "RESP: a MOVE whose delete cannot be had (a CLI writer holds the lock here) says so and leaves the key in both" {
+	start_nedbd
+	redis-cli -p "$RPORT" SET k v >/dev/null
+	# a CLI stream holds database 0's writer lock until its input ends
+	mkfifo "$BATS_TEST_TMPDIR/feed"
+	nedb-put -q --atomic -d "$DATA/0" cli <"$BATS_TEST_TMPDIR/feed" 3>&- &
+	EXTRA_PIDS+=($!)
+	exec 7>"$BATS_TEST_TMPDIR/feed"
+	echo '{"_id":"first"}' >&7
+	poll 30 lock_held "$DATA/0"
+	run redis-cli -p "$RPORT" MOVE k 3
+	assert_output --regexp "^ERR MOVE copied 'k' to database '3' but could not delete it here: .*locked"
+	exec 7>&-
+	# never in neither: the copy is there, the original too (reads
+	# need no lock)
+	run redis-cli -p "$RPORT" -n 3 GET k
+	assert_output v
+	run redis-cli -p "$RPORT" GET k
+	assert_output v
+}
+
 @test "RESP: MOVE to another database is refused inside MULTI, and moves nothing" {
 	start_nedbd
 	printf 'SET k v\nMULTI\nMOVE k 3\nEXEC\nGET k\n' >"$BATS_TEST_TMPDIR/tx"
