@@ -1237,7 +1237,7 @@ other_db_command(struct rconn *c, int argc, const char *const *argv,
 	size_t dlen[2] = {3, 0};
 	nedb_buf scratch = {0};
 	struct dbent *to, *e;
-	char name[8] = "";
+	char name[12] = "";
 	bool wrote;
 	size_t at;
 	int r, rc;
@@ -1248,20 +1248,18 @@ other_db_command(struct rconn *c, int argc, const char *const *argv,
 	del[1] = argv[1];
 	dlen[1] = len[1];
 	for (int j = move ? 2 : 3; j < argc; j++) {
-		const char *v = move ? argv[j] : j + 1 < argc ? argv[j + 1] :
-				NULL;
+		int v = move ? j : j + 1;	/* the index's argument */
+		int db;
 
 		if (!move && is_cmd(argv[j], len[j], "replace")) {
 			replace = true;
 			continue;
 		}
-		if ((!move && (!is_cmd(argv[j], len[j], "db") || !v)) ||
-		    !v || strlen(v) > 2 || !isdigit((unsigned char)v[0]) ||
-		    (v[1] && (!isdigit((unsigned char)v[1]) || v[0] == '0')) ||
-		    atoi(v) > 15)
+		if ((!move && !is_cmd(argv[j], len[j], "db")) || v >= argc ||
+		    (db = nedb_redis_db_index(argv[v], len[v])) < 0)
 			return false;	/* the table's errors */
-		snprintf(name, sizeof name, "%s", v);
-		j += !move;
+		snprintf(name, sizeof name, "%d", db);
+		j = v;
 	}
 	if (!name[0] || !conn_db(c) || !strcmp(name, c->c.dbname) ||
 	    nedb_redis_where(&c->c, argv[1], len[1], &coll, &id) ||

@@ -8601,6 +8601,14 @@ clientError(client *c, size_t mark)
 	return c->err;
 }
 
+int
+nedb_redis_db_index(const char *s, size_t n)
+{
+	long long db;
+
+	return string2ll(s, n, &db) && db >= 0 && db < 16 ? (int)db : -1;
+}
+
 /* The DB index of argument j (0 to 15, Redis's errors); -1 after one. */
 static long long
 dbIndexArg(client *c, int j)

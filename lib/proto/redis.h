@@ -156,6 +156,10 @@ NEDB_EXPORT int nedb_redis_copy_from(nedb_redis_conn *c, nedb *from,
 				     const char *src, const char *dst,
 				     bool replace, nedb_buf *out);
 
+/* The Redis database index s (n bytes) spells, 0 to 15 (COPY ... DB,
+ * MOVE), or -1: what the commands take, without their error replies. */
+NEDB_EXPORT int nedb_redis_db_index(const char *s, size_t n);
+
 /* Frees what the commands allocated in c (its name); c stays usable. */
 NEDB_EXPORT void nedb_redis_conn_release(nedb_redis_conn *c);
 
